@@ -1,0 +1,70 @@
+# Sluice — developer entry points. See README.md.
+#
+#   make run      install what is missing, build release, make dev certs, run sluiced (mTLS)
+#   make test     install what is missing, build debug, run the Swift and Python suites
+#   make certs    make the dev certificates in certs/ (only those absent or stale)
+#   make bench    build release, measure the machine's limits (and, later, Sluice's RPCs)
+#   make protos   regenerate Sources/SluiceProto from Protos/
+#   make clean    remove .build
+#
+# Variables: LISTEN=host:port (default 127.0.0.1:8443), ARGS="extra sluiced flags".
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# Swift lives at /opt/swift on these machines; use it when it is not on PATH already.
+ifeq ($(shell command -v swift 2>/dev/null),)
+export PATH := /opt/swift/usr/bin:$(PATH)
+endif
+
+SWIFT  ?= swift
+LISTEN ?= 127.0.0.1:8443
+ARGS   ?=
+CERTS  := certs
+
+.PHONY: help run test certs deps venv build release bench protos clean
+
+help:
+	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
+
+## System packages (apt), only those missing.
+deps:
+	@scripts/install-deps.sh
+
+## Dev certificates (certs/*.pem), only those absent or stale.
+certs:
+	@scripts/make-certs.sh $(CERTS)
+
+## Python environment for the interop tests (.venv).
+venv:
+	@scripts/python-venv.sh
+
+## Debug build, tests included.
+build: deps
+	$(SWIFT) build --build-tests
+
+## Release build of every product (sluiced, sluice, sluice-interop).
+release: deps
+	$(SWIFT) build -c release
+
+## sluiced in the foreground, mutual TLS required. Ctrl-C stops it.
+run: deps certs
+	$(SWIFT) build -c release --product sluiced
+	exec .build/release/sluiced --listen $(LISTEN) \
+	    --cert $(CERTS)/server.pem --key $(CERTS)/server-key.pem \
+	    --client-ca $(CERTS)/ca.pem --require-client-cert $(ARGS)
+
+## Both suites (Swift, then Python interop); see scripts/run-tests.sh.
+test:
+	scripts/run-tests.sh
+
+## Machine baselines and RPC benchmarks; see scripts/bench.sh.
+bench: release certs
+	scripts/bench.sh
+
+protos:
+	scripts/generate-protos.sh
+
+clean:
+	rm -rf .build

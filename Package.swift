@@ -1,0 +1,127 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Sluice: a file storage service speaking gRPC over HTTP/2 (nghttp2) and TLS (OpenSSL).
+///
+/// Targets are layered; each knows nothing of the layers above it:
+///   C modules (CNGHTTP2, COpenSSL, CLibPQ, CZlib)
+///   SluiceRPC      gRPC semantics: status, metadata, framing, deadlines, router, typed calls
+///   SluiceOpenSSL  TLS connections and SHA-256 on OpenSSL, with Swift types on top
+///   SluiceHTTP2    nghttp2 sessions on NIO channels: the server and client transports
+///   SluiceProto    generated messages and service stubs (committed; `make protos`)
+///   SluiceServer   service implementations (health, reflection; storage later)
+///   SluiceDaemon   runs services on the HTTP/2 transport: flags, TLS, logs, signals, drain
+///   SluiceClient   connection settings and client-side logic for the CLI
+///   SluiceInterop  the interoperability test service and client cases
+///   executables    sluiced, sluice, sluice-interop
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sluiced", targets: ["sluiced"]),
+        .executable(name: "sluice", targets: ["sluice"]),
+        .executable(name: "sluice-interop", targets: ["sluice-interop"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(
+            name: "SluiceRPC",
+            dependencies: [
+                "CZlib",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .target(
+            name: "SluiceOpenSSL",
+            dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .target(
+            name: "SluiceHTTP2",
+            dependencies: [
+                "CNGHTTP2", "SluiceRPC", "SluiceOpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SluiceProto",
+            dependencies: [
+                "SluiceRPC",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .target(
+            name: "SluiceServer",
+            dependencies: [
+                "SluiceRPC", "SluiceProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SluiceInterop",
+            dependencies: ["SluiceRPC", "SluiceProto", "SluiceServer"]
+        ),
+        .target(
+            name: "SluiceDaemon",
+            dependencies: [
+                "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SluiceClient",
+            dependencies: [
+                "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "sluiced",
+            dependencies: [
+                "SluiceDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "sluice",
+            dependencies: [
+                "SluiceClient", "SluiceProto", "SluiceRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "sluice-interop",
+            dependencies: [
+                "SluiceDaemon", "SluiceClient", "SluiceInterop", "SluiceRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "SluiceRPCTests", dependencies: ["SluiceRPC"]),
+        .testTarget(name: "SluiceOpenSSLTests", dependencies: ["SluiceOpenSSL"]),
+        .testTarget(
+            name: "SluiceServerTests",
+            dependencies: [
+                "SluiceServer", "SluiceProto", "SluiceRPC", "SluiceInterop",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .testTarget(
+            name: "SluiceHTTP2Tests",
+            dependencies: ["SluiceHTTP2", "SluiceRPC", "SluiceProto", "SluiceInterop", "SluiceServer"]
+        ),
+    ]
+)

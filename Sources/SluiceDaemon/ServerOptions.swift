@@ -1,0 +1,107 @@
+import ArgumentParser
+import Logging
+import SluiceHTTP2
+import SluiceOpenSSL
+
+/// The flags every Sluice server shares: address, TLS, limits, liveness, logging.
+/// Each has an environment variable `SLUICED_<NAME>` as its default.
+public struct ServerOptions: ParsableArguments {
+    @Option(help: "Address to listen on, HOST:PORT. (env: SLUICED_LISTEN)")
+    public var listen = EnvironmentDefaults.string("SLUICED_LISTEN", default: "127.0.0.1:8443")
+
+    @Option(help: "Server certificate chain, PEM. (env: SLUICED_CERT)")
+    public var cert = EnvironmentDefaults.string("SLUICED_CERT")
+
+    @Option(help: "Server private key, PEM. (env: SLUICED_KEY)")
+    public var key = EnvironmentDefaults.string("SLUICED_KEY")
+
+    @Option(help: "CA that client certificates must chain to, PEM; enables mutual TLS. (env: SLUICED_CLIENT_CA)")
+    public var clientCA = EnvironmentDefaults.string("SLUICED_CLIENT_CA")
+
+    @Flag(help: "Refuse clients without a valid certificate. (env: SLUICED_REQUIRE_CLIENT_CERT)")
+    public var requireClientCert = EnvironmentDefaults.bool("SLUICED_REQUIRE_CLIENT_CERT")
+
+    @Flag(help: "Serve cleartext HTTP/2 with prior knowledge instead of TLS; for local debugging only. (env: SLUICED_H2C)")
+    public var h2c = EnvironmentDefaults.bool("SLUICED_H2C")
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. (env: SLUICED_LOG_LEVEL)")
+    public var logLevel = EnvironmentDefaults.string("SLUICED_LOG_LEVEL", default: "info")
+
+    @Option(help: "Largest request message accepted, bytes. (env: SLUICED_MAX_RECEIVE_MESSAGE_SIZE)")
+    public var maxReceiveMessageSize = EnvironmentDefaults.int("SLUICED_MAX_RECEIVE_MESSAGE_SIZE", default: 4 * 1024 * 1024)
+
+    @Option(help: "Concurrent streams per connection. (env: SLUICED_MAX_CONCURRENT_STREAMS)")
+    public var maxConcurrentStreams = EnvironmentDefaults.int("SLUICED_MAX_CONCURRENT_STREAMS", default: 256)
+
+    @Option(help: "Largest request header list, bytes. (env: SLUICED_MAX_HEADER_LIST_SIZE)")
+    public var maxHeaderListSize = EnvironmentDefaults.int("SLUICED_MAX_HEADER_LIST_SIZE", default: 16 * 1024)
+
+    @Option(help: "Receive window per stream, bytes. (env: SLUICED_STREAM_WINDOW)")
+    public var streamWindow = EnvironmentDefaults.int("SLUICED_STREAM_WINDOW", default: 8 * 1024 * 1024)
+
+    @Option(help: "Receive window per connection, bytes. (env: SLUICED_CONNECTION_WINDOW)")
+    public var connectionWindow = EnvironmentDefaults.int("SLUICED_CONNECTION_WINDOW", default: 64 * 1024 * 1024)
+
+    @Option(help: "Seconds of silence before a keepalive PING. (env: SLUICED_KEEPALIVE_INTERVAL)")
+    public var keepaliveInterval = EnvironmentDefaults.int("SLUICED_KEEPALIVE_INTERVAL", default: 60)
+
+    @Option(help: "Seconds a connection may stay without streams. (env: SLUICED_IDLE_TIMEOUT)")
+    public var idleTimeout = EnvironmentDefaults.int("SLUICED_IDLE_TIMEOUT", default: 300)
+
+    @Option(help: "Seconds running calls get to finish on SIGTERM or SIGINT. (env: SLUICED_DRAIN_TIMEOUT)")
+    public var drainTimeout = EnvironmentDefaults.int("SLUICED_DRAIN_TIMEOUT", default: 30)
+
+    public init() {}
+
+    public mutating func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard (try? parseListen()) != nil else { throw ValidationError("--listen must be HOST:PORT, got '\(listen)'") }
+        if !h2c && (cert == nil || key == nil) {
+            throw ValidationError("TLS needs --cert and --key (or pass --h2c for cleartext debugging)")
+        }
+        if requireClientCert && clientCA == nil {
+            throw ValidationError("--require-client-cert needs --client-ca")
+        }
+        for (name, value) in [
+            ("--max-receive-message-size", maxReceiveMessageSize), ("--max-concurrent-streams", maxConcurrentStreams),
+            ("--max-header-list-size", maxHeaderListSize), ("--keepalive-interval", keepaliveInterval),
+            ("--idle-timeout", idleTimeout),
+        ] where value <= 0 {
+            throw ValidationError("\(name) must be positive")
+        }
+        guard (65_535...Int(Int32.max)).contains(streamWindow), (65_535...Int(Int32.max)).contains(connectionWindow) else {
+            throw ValidationError("--stream-window and --connection-window must be between 65535 and 2147483647")
+        }
+    }
+
+    /// Splits `--listen` into host and port; accepts `[::1]:8443`.
+    public func parseListen() throws -> (host: String, port: Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+              (0...65_535).contains(port)
+        else { throw ValidationError("--listen must be HOST:PORT") }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    /// The transport configuration these options describe.
+    public func transportConfiguration() throws -> HTTP2ServerConfiguration {
+        let (host, port) = try parseListen()
+        var tls: TLSContext?
+        if !h2c, let cert, let key {
+            tls = try TLSContext.server(
+                certificateChainPath: cert, privateKeyPath: key, clientCAPath: clientCA,
+                requireClientCertificate: requireClientCert)
+        }
+        var configuration = HTTP2ServerConfiguration(host: host, port: port, tls: tls)
+        configuration.http2.maxConcurrentStreams = maxConcurrentStreams
+        configuration.http2.maxHeaderListSize = maxHeaderListSize
+        configuration.http2.streamWindowSize = streamWindow
+        configuration.http2.connectionWindowSize = connectionWindow
+        configuration.connection.keepaliveInterval = .seconds(keepaliveInterval)
+        configuration.connection.idleTimeout = .seconds(idleTimeout)
+        return configuration
+    }
+}

@@ -1,0 +1,81 @@
+import Dispatch
+import Foundation
+import Logging
+import SluiceHTTP2
+import SluiceRPC
+import SluiceServer
+
+/// Runs a set of services as a server process: health and reflection beside them, TLS and
+/// limits from the options, structured logs, and a graceful drain on SIGTERM or SIGINT.
+public struct ServerRunner {
+    public let options: ServerOptions
+    public let services: [any RPCService]
+
+    public init(options: ServerOptions, services: [any RPCService]) {
+        self.options = options
+        self.services = services
+    }
+
+    /// Starts serving; `started` receives the server once it listens (for wiring statistics).
+    /// Returns after a signal-triggered shutdown has drained.
+    public func run(name: String, started: (HTTP2Server) -> Void = { _ in }) async throws {
+        let level = Logger.Level(rawValue: options.logLevel) ?? .info
+        KeyValueLogHandler.bootstrap(level: level)
+        let logger = Logger(label: name)
+
+        let health = HealthStatusRegistry()
+        var router = Router()
+        for service in services { router.register(service) }
+        router.register(HealthService(registry: health))
+        router.register(try ReflectionService(serviceNames: router.serviceNames))
+        for service in router.serviceNames { health.set(service: service, status: .serving) }
+
+        let callLogger = logger
+        let dispatcher = CallDispatcher(router: router, maxReceiveMessageSize: options.maxReceiveMessageSize) { call in
+            let metadata: Logger.Metadata = [
+                "method": "\(call.path)", "status": "\(call.code)", "peer": "\(call.peer?.description ?? "-")",
+                "remote": "\(call.remoteAddress ?? "-")",
+                "duration_ms": "\(Double(call.duration.components.attoseconds) / 1e15 + Double(call.duration.components.seconds) * 1000)",
+            ]
+            if call.code == .ok {
+                callLogger.debug("call", metadata: metadata)
+            } else {
+                callLogger.info("call failed", metadata: metadata.merging(["error": "\(call.message)"]) { $1 })
+            }
+        }
+        let configuration = try options.transportConfiguration()
+        let server = HTTP2Server(configuration: configuration, dispatcher: dispatcher, logger: logger)
+        let address = try await server.start()
+        started(server)
+        logger.notice("listening", metadata: [
+            "address": "\(address)", "tls": "\(configuration.tls != nil)",
+            "mutual_tls": "\(options.clientCA != nil)", "require_client_cert": "\(options.requireClientCert)",
+        ])
+        // The line tests and scripts wait for.
+        FileHandle.standardOutput.write(Data("\(name) listening on \(address)\n".utf8))
+
+        let signal = await ShutdownSignal.wait()
+        logger.notice("draining", metadata: ["signal": "\(signal)", "drain_timeout_s": "\(options.drainTimeout)"])
+        health.shutdown()
+        await server.shutdown(drainTimeout: .seconds(options.drainTimeout))
+        logger.notice("stopped")
+    }
+}
+
+/// Waits for SIGTERM or SIGINT.
+enum ShutdownSignal {
+    static func wait() async -> String {
+        let (signals, continuation) = AsyncStream<String>.makeStream()
+        let sources = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { number, name in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(name) }
+            source.resume()
+            return source
+        }
+        var iterator = signals.makeAsyncIterator()
+        let received = await iterator.next() ?? "end of signals"
+        withExtendedLifetime(sources) {}
+        return received
+    }
+}

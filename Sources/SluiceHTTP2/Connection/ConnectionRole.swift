@@ -1,0 +1,12 @@
+/// What makes a connection a server or a client connection: it receives the session's
+/// events and owns the connection's streams.
+protocol ConnectionRole: HTTP2SessionDelegate {
+    /// Called once, when the handler that carries this role is created.
+    func attach(to connection: HTTP2ConnectionHandler)
+    /// TLS (if any) is established with ALPN h2: streams may flow.
+    func connectionEstablished()
+    /// The connection is gone; every open stream must fail with `error`.
+    func connectionClosed(error: Error)
+    /// Whether any stream is still open (keeps an idle connection alive, delays drain).
+    var hasOpenStreams: Bool { get }
+}

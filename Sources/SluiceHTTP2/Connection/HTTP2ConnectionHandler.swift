@@ -1,0 +1,245 @@
+import Logging
+import NIOCore
+import SluiceOpenSSL
+import SluiceRPC
+
+/// One HTTP/2 connection on a NIO channel: moves bytes between the socket, OpenSSL (when
+/// TLS is on) and nghttp2, and keeps the connection alive or closes it.
+///
+/// Lives on its channel's event loop; everything that reaches it from elsewhere hops there
+/// first, which is what `@unchecked Sendable` relies on.
+final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let session: HTTP2Session
+    let eventLoop: EventLoop
+    let logger: Logger
+    private let role: ConnectionRole
+    private let tls: TLSConnection?
+    private let configuration: ConnectionConfiguration
+
+    private var context: ChannelHandlerContext?
+    private var plaintext: ByteBuffer
+    private var isEstablished = false
+    private var isClosing = false
+    private var lastHeard = NIODeadline.now()
+    private var lastStreamActivity = NIODeadline.now()
+    private var pingSentAt: NIODeadline?
+    private var timer: RepeatedTask?
+
+    /// The verified client certificate, once TLS is established.
+    private(set) var peer: PeerIdentity?
+    private(set) var remoteAddress: String?
+
+    init(
+        role: ConnectionRole, session: HTTP2Session, tls: TLSConnection?, configuration: ConnectionConfiguration,
+        eventLoop: EventLoop, logger: Logger
+    ) {
+        self.role = role
+        self.session = session
+        self.tls = tls
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.plaintext = ByteBufferAllocator().buffer(capacity: 64 * 1024)
+        session.delegate = role
+        role.attach(to: self)
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        remoteAddress = context.remoteAddress?.description
+        let tick = TimeAmount.milliseconds(500)
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [weak self] _ in
+            self?.checkLiveness()
+        }
+        if tls == nil {
+            establish()
+        } else {
+            processCiphertext()
+        }
+        flush()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        lastHeard = .now()
+        if let tls {
+            tls.receiveCiphertext(buffer)
+            processCiphertext()
+        } else {
+            receivePlaintext(buffer)
+        }
+        flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { flush() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        isClosing = true
+        role.connectionClosed(error: RPCError(.unavailable, "the connection was closed"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.debug("connection error", metadata: ["peer": "\(remoteAddress ?? "?")", "error": "\(error)"])
+        close()
+    }
+
+    // MARK: Bytes in
+
+    private func processCiphertext() {
+        guard let tls else { return }
+        let wasEstablished = tls.isHandshakeComplete
+        do {
+            plaintext.clear()
+            let outcome = try tls.readPlaintext(into: &plaintext)
+            if !wasEstablished && tls.isHandshakeComplete {
+                guard tls.negotiatedProtocol == "h2" else {
+                    logger.info("refused a TLS client that did not negotiate h2",
+                                metadata: ["peer": "\(remoteAddress ?? "?")"])
+                    fail(RPCError(.unavailable, "the peer did not negotiate HTTP/2 (ALPN h2)"))
+                    return
+                }
+                peer = tls.verifiedPeer.map(PeerIdentity.init)
+                establish()
+            }
+            receivePlaintext(plaintext)
+            if outcome == .closed { close() }
+        } catch {
+            logger.info("TLS failure", metadata: ["peer": "\(remoteAddress ?? "?")", "error": "\(error)"])
+            fail(RPCError(.unavailable, "TLS failed: \(error)"))
+        }
+    }
+
+    private func receivePlaintext(_ buffer: ByteBuffer) {
+        guard buffer.readableBytes > 0, !isClosing else { return }
+        do {
+            try buffer.withUnsafeReadableBytes { try session.receive($0) }
+        } catch {
+            logger.info("HTTP/2 protocol error", metadata: ["peer": "\(remoteAddress ?? "?")", "error": "\(error)"])
+            // nghttp2 has queued a GOAWAY explaining the error; send it, then close.
+            flush()
+            fail(RPCError(.unavailable, "HTTP/2 protocol error: \(error)"))
+        }
+    }
+
+    private func establish() {
+        isEstablished = true
+        role.connectionEstablished()
+    }
+
+    // MARK: Bytes out
+
+    /// Sends every frame nghttp2 has ready (and TLS records); closes the connection once
+    /// nghttp2 wants nothing more.
+    func flush() {
+        guard let context, context.channel.isActive else { return }
+        var output = context.channel.allocator.buffer(capacity: 0)
+        do {
+            if isEstablished && context.channel.isWritable {
+                try session.flush { bytes in
+                    if let tls {
+                        try tls.writePlaintext(bytes)
+                    } else {
+                        output.writeBytes(bytes)
+                    }
+                }
+            }
+            tls?.takeCiphertext(into: &output)
+        } catch {
+            fail(RPCError(.unavailable, "cannot send: \(error)"))
+            return
+        }
+        if output.readableBytes > 0 {
+            context.writeAndFlush(wrapOutboundOut(output), promise: nil)
+        }
+        if isEstablished && !session.isActive { close() }
+    }
+
+    /// A stream has new outbound data or its end.
+    func resume(streamID: Int32) {
+        session.resumeData(streamID: streamID)
+        flush()
+    }
+
+    // MARK: Lifetime
+
+    /// Notes stream activity, which keeps an idle connection open.
+    func streamActivity() {
+        lastStreamActivity = .now()
+    }
+
+    func close() {
+        guard let context, !isClosing else { return }
+        isClosing = true
+        tls?.shutdown()
+        var output = context.channel.allocator.buffer(capacity: 0)
+        tls?.takeCiphertext(into: &output)
+        if output.readableBytes > 0 { context.write(wrapOutboundOut(output), promise: nil) }
+        context.flush()
+        context.close(promise: nil)
+    }
+
+    private func fail(_ error: RPCError) {
+        role.connectionClosed(error: error)
+        close()
+    }
+
+    /// Sends GOAWAY so the peer opens no more streams; the connection closes once its open
+    /// streams have finished.
+    func goAway(_ errorCode: HTTP2ErrorCode = .noError) {
+        session.submitGoAway(errorCode: errorCode)
+        flush()
+        if !role.hasOpenStreams { close() }
+    }
+
+    /// Warns the peer that the connection will go away (first half of a graceful shutdown).
+    func shutdownNotice() {
+        if session.role == .server { session.submitShutdownNotice() }
+        flush()
+    }
+
+    private func checkLiveness() {
+        guard isEstablished, !isClosing else { return }
+        let now = NIODeadline.now()
+        if let pingSentAt, now - pingSentAt > TimeAmount(configuration.keepaliveTimeout) {
+            logger.info("closing a connection whose keepalive PING went unanswered",
+                        metadata: ["peer": "\(remoteAddress ?? "?")"])
+            fail(RPCError(.unavailable, "keepalive timeout"))
+            return
+        }
+        if pingSentAt == nil, now - lastHeard > TimeAmount(configuration.keepaliveInterval) {
+            pingSentAt = now
+            session.submitPing()
+            flush()
+        }
+        if session.role == .server, !role.hasOpenStreams,
+           now - lastStreamActivity > TimeAmount(configuration.idleTimeout) {
+            logger.debug("closing an idle connection", metadata: ["peer": "\(remoteAddress ?? "?")"])
+            goAway()
+        }
+    }
+
+    /// The peer answered our PING.
+    func pingAcknowledged() {
+        pingSentAt = nil
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

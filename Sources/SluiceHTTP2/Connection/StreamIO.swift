@@ -1,0 +1,177 @@
+import NIOCore
+import SluiceRPC
+
+/// What arrives on a stream, in order.
+enum InboundEvent {
+    case headers([HeaderField])
+    case data([UInt8])
+    case trailers([HeaderField])
+}
+
+/// The buffers of one HTTP/2 stream between its connection (event loop) and the task that
+/// runs the call: received events waiting to be taken, bytes waiting to be sent, and the
+/// continuations of a task waiting on either.
+///
+/// Every property is touched on the connection's event loop only; tasks reach it through
+/// the async methods, which hop there. That confinement is what `@unchecked` vouches for.
+final class StreamIO: @unchecked Sendable {
+    /// Above this many queued outbound bytes, writers wait for nghttp2 to take some.
+    static let outboundHighWater = 1024 * 1024
+
+    let eventLoop: EventLoop
+    var streamID: Int32 = -1
+    weak var connection: HTTP2ConnectionHandler?
+
+    private var inbound: [InboundEvent] = []
+    private var inboundEnded = false
+    private var inboundWaiter: CheckedContinuation<InboundEvent?, Error>?
+    /// Data bytes received and not yet handed to the task (they still hold window).
+    private(set) var bufferedInboundBytes = 0
+
+    let outbound = OutboundData()
+    private var writeWaiter: CheckedContinuation<Void, Error>?
+    /// Why the stream can no longer be used; nil while it is open.
+    private(set) var failure: Error?
+    private(set) var isClosed = false
+
+    init(eventLoop: EventLoop, connection: HTTP2ConnectionHandler?) {
+        self.eventLoop = eventLoop
+        self.connection = connection
+    }
+
+    // MARK: Connection side (event loop)
+
+    func deliver(_ event: InboundEvent) {
+        if case .data(let bytes) = event { bufferedInboundBytes += bytes.count }
+        inbound.append(event)
+        wakeReader()
+    }
+
+    func deliverEndOfStream() {
+        inboundEnded = true
+        wakeReader()
+    }
+
+    var isInboundEnded: Bool { inboundEnded }
+
+    /// The stream closed. `error` is nil for a normal close; then events already received
+    /// can still be read.
+    func close(error: Error?) {
+        isClosed = true
+        if let error, failure == nil { failure = error }
+        if error == nil { inboundEnded = true }
+        if let connection, bufferedInboundBytes > 0, error != nil {
+            // Nobody will take these bytes now: give their window back to the connection.
+            connection.session.consume(streamID: streamID, count: bufferedInboundBytes)
+            bufferedInboundBytes = 0
+            inbound.removeAll()
+        }
+        wakeReader()
+        if let writeWaiter {
+            self.writeWaiter = nil
+            writeWaiter.resume(throwing: failure ?? RPCError(.cancelled, "the stream is closed"))
+        }
+    }
+
+    /// nghttp2 took outbound bytes: let a waiting writer go on once there is room.
+    func outboundDrained() {
+        guard outbound.bufferedBytes < Self.outboundHighWater, let writeWaiter else { return }
+        self.writeWaiter = nil
+        writeWaiter.resume()
+    }
+
+    private func wakeReader() {
+        guard let waiter = inboundWaiter else { return }
+        if let event = takeInbound() {
+            inboundWaiter = nil
+            waiter.resume(returning: event)
+        } else if let failure {
+            inboundWaiter = nil
+            waiter.resume(throwing: failure)
+        } else if inboundEnded {
+            inboundWaiter = nil
+            waiter.resume(returning: nil)
+        }
+    }
+
+    /// Takes the next event; consecutive data events are merged so a task wakes once per
+    /// burst, and their window is handed back as they are taken.
+    private func takeInbound() -> InboundEvent? {
+        guard !inbound.isEmpty else { return nil }
+        var event = inbound.removeFirst()
+        if case .data(var bytes) = event {
+            while case .data(let more)? = inbound.first {
+                bytes.append(contentsOf: more)
+                inbound.removeFirst()
+            }
+            event = .data(bytes)
+            bufferedInboundBytes -= bytes.count
+            connection?.session.consume(streamID: streamID, count: bytes.count)
+            connection?.flush()
+        }
+        return event
+    }
+
+    // MARK: Task side
+
+    /// The next event; nil at the end of the stream. Throws when it was reset or lost.
+    func next() async throws -> InboundEvent? {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                eventLoop.execute {
+                    if let event = self.takeInbound() {
+                        continuation.resume(returning: event)
+                    } else if let failure = self.failure {
+                        continuation.resume(throwing: failure)
+                    } else if self.inboundEnded {
+                        continuation.resume(returning: nil)
+                    } else if Task.isCancelled {
+                        continuation.resume(throwing: CancellationError())
+                    } else {
+                        self.inboundWaiter = continuation
+                    }
+                }
+            }
+        } onCancel: {
+            eventLoop.execute {
+                guard let waiter = self.inboundWaiter else { return }
+                self.inboundWaiter = nil
+                waiter.resume(throwing: CancellationError())
+            }
+        }
+    }
+
+    /// Queues body bytes (and optionally the end of the body), then waits while too many
+    /// are queued.
+    func write(_ bytes: [UInt8], end: Bool, trailers: [HeaderField]? = nil) async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                eventLoop.execute {
+                    if let failure = self.failure ?? (self.isClosed ? RPCError(.cancelled, "the stream is closed") : nil) {
+                        continuation.resume(throwing: failure)
+                        return
+                    }
+                    self.outbound.append(bytes)
+                    if end { self.outbound.complete(trailers: trailers) }
+                    self.connection?.resume(streamID: self.streamID)
+                    if self.outbound.bufferedBytes >= Self.outboundHighWater && !end {
+                        self.writeWaiter = continuation
+                    } else {
+                        continuation.resume()
+                    }
+                }
+            }
+        } onCancel: {
+            eventLoop.execute {
+                guard let waiter = self.writeWaiter else { return }
+                self.writeWaiter = nil
+                waiter.resume(throwing: CancellationError())
+            }
+        }
+    }
+
+    /// Runs `body` on the event loop and returns its result to the task.
+    func onLoop<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
+        try await eventLoop.submit(body).get()
+    }
+}

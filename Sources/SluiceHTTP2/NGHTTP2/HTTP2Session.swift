@@ -1,0 +1,173 @@
+import CNGHTTP2
+import SluiceRPC
+
+/// An nghttp2 session with Swift types on top: bytes in through `receive`, bytes out
+/// through `flush`, events out through the delegate, frames in through `submit…`.
+///
+/// nghttp2 does the framing, HPACK, stream states and flow control. Automatic
+/// WINDOW_UPDATEs are off: window is handed back only by `consume`, when the
+/// application has taken the bytes, so memory per stream stays bounded by the window.
+/// Not thread-safe: a session lives on its connection's event loop.
+final class HTTP2Session {
+    enum Role { case server, client }
+
+    let role: Role
+    let settings: HTTP2Settings
+    weak var delegate: HTTP2SessionDelegate?
+    private(set) var session: OpaquePointer!
+    /// Header fields of header blocks still being received, by stream.
+    var pendingHeaders: [Int32: (fields: [HeaderField], size: Int, oversized: Bool)] = [:]
+
+    init(role: Role, settings: HTTP2Settings) throws {
+        self.role = role
+        self.settings = settings
+        var callbacks: OpaquePointer?
+        guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
+            throw HTTP2SessionError("cannot allocate nghttp2 callbacks")
+        }
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        HTTP2SessionCallbacks.install(into: callbacks)
+
+        var option: OpaquePointer?
+        guard nghttp2_option_new(&option) == 0, let option else { throw HTTP2SessionError("cannot allocate nghttp2 options") }
+        defer { nghttp2_option_del(option) }
+        nghttp2_option_set_no_auto_window_update(option, 1)
+        nghttp2_option_set_peer_max_concurrent_streams(option, UInt32(settings.maxConcurrentStreams))
+
+        var created: OpaquePointer?
+        let userData = Unmanaged.passUnretained(self).toOpaque()
+        let result = role == .server
+            ? nghttp2_session_server_new2(&created, callbacks, userData, option)
+            : nghttp2_session_client_new2(&created, callbacks, userData, option)
+        guard result == 0, let created else { throw HTTP2SessionError("cannot create nghttp2 session", result) }
+        session = created
+
+        let entries: [(nghttp2_settings_id, Int)] = [
+            (NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings.maxConcurrentStreams),
+            (NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings.streamWindowSize),
+            (NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings.maxHeaderListSize),
+            (NGHTTP2_SETTINGS_MAX_FRAME_SIZE, settings.maxFrameSize),
+            (NGHTTP2_SETTINGS_ENABLE_PUSH, 0),
+        ]
+        let settingsList = entries
+            .filter { role == .client || $0.0 != NGHTTP2_SETTINGS_ENABLE_PUSH }
+            .map { nghttp2_settings_entry(settings_id: Int32($0.0.rawValue), value: UInt32($0.1)) }
+        try check(nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), settingsList, settingsList.count),
+                  "submitting SETTINGS")
+        try check(nghttp2_session_set_local_window_size(
+            session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, Int32(settings.connectionWindowSize)),
+                  "setting the connection window")
+    }
+
+    deinit { nghttp2_session_del(session) }
+
+    /// Parses bytes from the peer; events reach the delegate before this returns.
+    func receive(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        let consumed = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        if consumed < 0 { throw HTTP2SessionError("the peer broke the HTTP/2 protocol", Int32(consumed)) }
+    }
+
+    /// Serializes every frame that is ready into `write`, as nghttp2 produces them.
+    func flush(_ write: (UnsafeRawBufferPointer) throws -> Void) throws {
+        while true {
+            var data: UnsafePointer<UInt8>?
+            let length = nghttp2_session_mem_send(session, &data)
+            if length < 0 { throw HTTP2SessionError("cannot serialize frames", Int32(length)) }
+            guard length > 0, let data else { return }
+            try write(UnsafeRawBufferPointer(start: data, count: length))
+        }
+    }
+
+    /// Whether the session still has work: when neither side wants anything, the
+    /// connection can be closed.
+    var isActive: Bool { nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0 }
+
+    /// Hands `count` bytes of window back to the peer (stream and connection).
+    func consume(streamID: Int32, count: Int) {
+        guard count > 0 else { return }
+        if nghttp2_session_consume(session, streamID, count) != 0 {
+            // The stream is already closed; the connection window must still be returned.
+            nghttp2_session_consume_connection(session, count)
+        }
+    }
+
+    /// Sends response headers; with `data`, a body follows from it, otherwise the headers
+    /// end the stream.
+    func submitResponse(streamID: Int32, headers: [HeaderField], hasBody: Bool) throws {
+        var provider = Self.dataProvider()
+        let result = HeaderBlock.withNameValues(headers) { nameValues, count in
+            hasBody
+                ? nghttp2_submit_response(session, streamID, nameValues, count, &provider)
+                : nghttp2_submit_response(session, streamID, nameValues, count, nil)
+        }
+        try check(result, "submitting response headers")
+    }
+
+    /// Opens a client stream whose body is pulled from the delegate's outbound data.
+    func submitRequest(headers: [HeaderField]) throws -> Int32 {
+        var provider = Self.dataProvider()
+        let streamID = HeaderBlock.withNameValues(headers) { nameValues, count in
+            nghttp2_submit_request(session, nil, nameValues, count, &provider, nil)
+        }
+        try check(streamID, "opening a stream")
+        return streamID
+    }
+
+    func submitTrailers(streamID: Int32, trailers: [HeaderField]) throws {
+        let result = HeaderBlock.withNameValues(trailers) { nameValues, count in
+            nghttp2_submit_trailer(session, streamID, nameValues, count)
+        }
+        try check(result, "submitting trailers")
+    }
+
+    func submitReset(streamID: Int32, errorCode: HTTP2ErrorCode) {
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode.rawValue)
+    }
+
+    /// Tells nghttp2 that a deferred stream has data (or its end) to send.
+    func resumeData(streamID: Int32) {
+        _ = nghttp2_session_resume_data(session, streamID)
+    }
+
+    func submitPing() {
+        _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+    }
+
+    /// First step of a graceful shutdown (server): GOAWAY with the maximum stream id,
+    /// warning the client to open no new streams.
+    func submitShutdownNotice() {
+        _ = nghttp2_submit_shutdown_notice(session)
+    }
+
+    /// GOAWAY naming the last stream that will be processed.
+    func submitGoAway(errorCode: HTTP2ErrorCode) {
+        let lastStreamID = nghttp2_session_get_last_proc_stream_id(session)
+        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), lastStreamID, errorCode.rawValue, nil, 0)
+    }
+
+    /// Whether a new request may be opened (false once the peer sent GOAWAY). Requests past
+    /// the peer's concurrent stream limit are queued by nghttp2, not refused.
+    var canOpenStream: Bool { nghttp2_session_check_request_allowed(session) != 0 }
+
+    private static func dataProvider() -> nghttp2_data_provider {
+        nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: HTTP2SessionCallbacks.readData)
+    }
+
+    private func check(_ result: Int32, _ operation: String) throws {
+        if result < 0 { throw HTTP2SessionError(operation, result) }
+    }
+}
+
+/// A failed nghttp2 call, with nghttp2's own description of the error code.
+struct HTTP2SessionError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ operation: String, _ code: Int32? = nil) {
+        if let code {
+            description = "\(operation): \(String(cString: nghttp2_strerror(code)))"
+        } else {
+            description = operation
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import CNGHTTP2
+import SluiceRPC
+
+/// The C callbacks nghttp2 calls while parsing and serializing. Each one recovers its
+/// `HTTP2Session` from nghttp2's user data and turns C frames into Swift events.
+enum HTTP2SessionCallbacks {
+    static func install(into callbacks: OpaquePointer) {
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
+        nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameReceived)
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSent)
+    }
+
+    private static func session(_ userData: UnsafeMutableRawPointer?) -> HTTP2Session {
+        Unmanaged<HTTP2Session>.fromOpaque(userData!).takeUnretainedValue()
+    }
+
+    private static let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, userData in
+        guard let frame else { return 0 }
+        session(userData).pendingHeaders[frame.pointee.hd.stream_id] = ([], 0, false)
+        return 0
+    }
+
+    private static let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
+        guard let frame, let name, let value else { return 0 }
+        let owner = session(userData)
+        let streamID = frame.pointee.hd.stream_id
+        var pending = owner.pendingHeaders[streamID] ?? ([], 0, false)
+        // RFC 9113 section 6.5.2: each field counts its name, its value and 32 octets.
+        pending.size += nameLength + valueLength + 32
+        if pending.size > owner.settings.maxHeaderListSize {
+            pending.oversized = true
+            pending.fields = []
+        } else if !pending.oversized {
+            pending.fields.append(HeaderBlock.field(name: name, nameLength: nameLength, value: value, valueLength: valueLength))
+        }
+        owner.pendingHeaders[streamID] = pending
+        return 0
+    }
+
+    private static let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userData in
+        guard let frame else { return 0 }
+        let owner = session(userData)
+        let header = frame.pointee.hd
+        let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        switch UInt32(header.type) {
+        case NGHTTP2_HEADERS.rawValue:
+            let pending = owner.pendingHeaders.removeValue(forKey: header.stream_id) ?? ([], 0, false)
+            let kind: HeaderBlockKind
+            switch frame.pointee.headers.cat {
+            case NGHTTP2_HCAT_REQUEST: kind = .request
+            case NGHTTP2_HCAT_RESPONSE: kind = .response
+            default: kind = .trailers
+            }
+            owner.delegate?.session(
+                owner, receivedHeaders: pending.fields, kind: kind, streamID: header.stream_id,
+                endStream: endStream, oversized: pending.oversized)
+        case NGHTTP2_DATA.rawValue where endStream:
+            owner.delegate?.session(owner, receivedEndOfStream: header.stream_id)
+        case NGHTTP2_GOAWAY.rawValue:
+            let code = HTTP2ErrorCode(rawValue: frame.pointee.goaway.error_code) ?? .internalError
+            owner.delegate?.session(owner, receivedGoAway: frame.pointee.goaway.last_stream_id, errorCode: code)
+        case NGHTTP2_PING.rawValue where header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0:
+            owner.delegate?.sessionReceivedPingAck(owner)
+        default:
+            break
+        }
+        return 0
+    }
+
+    private static let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
+        guard let data, length > 0 else { return 0 }
+        let owner = session(userData)
+        owner.delegate?.session(owner, receivedData: Array(UnsafeBufferPointer(start: data, count: length)), streamID: streamID)
+        return 0
+    }
+
+    private static let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
+        let owner = session(userData)
+        owner.pendingHeaders.removeValue(forKey: streamID)
+        owner.delegate?.session(owner, closedStream: streamID, errorCode: HTTP2ErrorCode(rawValue: errorCode) ?? .internalError)
+        return 0
+    }
+
+    /// A server that has ended its side of a stream while the client is still sending
+    /// resets it with NO_ERROR, so the client stops sending (RFC 9113 section 8.1).
+    private static let onFrameSent: nghttp2_on_frame_send_callback = { rawSession, frame, userData in
+        guard let frame, session(userData).role == .server else { return 0 }
+        let header = frame.pointee.hd
+        let type = UInt32(header.type)
+        let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        if endStream, type == NGHTTP2_HEADERS.rawValue || type == NGHTTP2_DATA.rawValue,
+           nghttp2_session_get_stream_remote_close(rawSession, header.stream_id) == 0 {
+            session(userData).submitReset(streamID: header.stream_id, errorCode: .noError)
+        }
+        return 0
+    }
+
+    /// The data provider's read callback: copies queued body bytes into nghttp2's frame
+    /// buffer, defers when none are queued, and ends the stream (with trailers) when the
+    /// queue is complete.
+    static let readData: nghttp2_data_source_read_callback = { _, streamID, buffer, length, flags, _, userData in
+        let owner = session(userData)
+        guard let outbound = owner.delegate?.session(owner, outboundDataFor: streamID), let buffer, let flags else {
+            return ssize_t(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+        }
+        let written = outbound.take(into: UnsafeMutableRawBufferPointer(start: buffer, count: length))
+        if written > 0 { owner.delegate?.session(owner, drainedOutboundOf: streamID) }
+        if outbound.bufferedBytes == 0 && outbound.isComplete {
+            flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue)
+            if let trailers = outbound.trailers {
+                flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue)
+                try? owner.submitTrailers(streamID: streamID, trailers: trailers)
+            }
+            return ssize_t(written)
+        }
+        if written == 0 { return ssize_t(NGHTTP2_ERR_DEFERRED.rawValue) }
+        return ssize_t(written)
+    }
+}

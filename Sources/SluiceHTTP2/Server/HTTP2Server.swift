@@ -1,0 +1,88 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SluiceOpenSSL
+import SluiceRPC
+import Synchronization
+
+/// A gRPC server transport: accepts TCP connections, runs TLS and HTTP/2 on each, and
+/// hands every request stream to a call dispatcher.
+public final class HTTP2Server: Sendable {
+    public let configuration: HTTP2ServerConfiguration
+    /// Counters about the transport's connections and streams.
+    public let stats = ServerTransportStats()
+    private let dispatcher: CallDispatcher
+    private let logger: Logger
+    private let group: EventLoopGroup
+    private let listener = Mutex<Channel?>(nil)
+    private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
+
+    /// A live connection and the role object that can drain it.
+    private struct Connection: @unchecked Sendable {
+        let channel: Channel
+        let role: ServerConnection
+    }
+
+    public init(
+        configuration: HTTP2ServerConfiguration, dispatcher: CallDispatcher, logger: Logger,
+        group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.configuration = configuration
+        self.dispatcher = dispatcher
+        self.logger = logger
+        self.group = group
+    }
+
+    /// Binds and starts accepting; returns the bound address (useful with port 0).
+    @discardableResult
+    public func start() async throws -> SocketAddress {
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture { try self.setUp(channel) }
+            }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        listener.withLock { $0 = channel }
+        guard let address = channel.localAddress else { throw HTTP2SessionError("the listener has no address") }
+        return address
+    }
+
+    private func setUp(_ channel: Channel) throws {
+        let role = ServerConnection(dispatcher: dispatcher, stats: stats)
+        let session = try HTTP2Session(role: .server, settings: configuration.http2)
+        let tls = try configuration.tls.map { try TLSConnection(context: $0) }
+        let handler = HTTP2ConnectionHandler(
+            role: role, session: session, tls: tls, configuration: configuration.connection,
+            eventLoop: channel.eventLoop, logger: logger)
+        try channel.pipeline.syncOperations.addHandler(handler)
+        let key = ObjectIdentifier(channel)
+        connections.withLock { $0[key] = Connection(channel: channel, role: role) }
+        stats.connectionOpened()
+        channel.closeFuture.whenComplete { [self] _ in
+            connections.withLock { _ = $0.removeValue(forKey: key) }
+            stats.connectionClosed()
+        }
+    }
+
+    /// Graceful shutdown: stops accepting, tells every client with GOAWAY, lets running calls
+    /// finish for up to `drainTimeout`, then closes whatever is left (cancelling its calls).
+    public func shutdown(drainTimeout: Duration) async {
+        if let channel = listener.withLock({ $0 }) {
+            try? await channel.close()
+        }
+        let open = connections.withLock { Array($0.values) }
+        for connection in open {
+            connection.channel.eventLoop.execute { connection.role.drain() }
+        }
+        let deadline = ContinuousClock.now + drainTimeout
+        while ContinuousClock.now < deadline, !connections.withLock({ $0.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        for connection in connections.withLock({ Array($0.values) }) {
+            try? await connection.channel.close()
+        }
+    }
+}

@@ -1,0 +1,19 @@
+import SluiceOpenSSL
+
+/// Everything an HTTP/2 server transport needs to listen.
+public struct HTTP2ServerConfiguration: Sendable {
+    /// The address to bind, for example "127.0.0.1" or "::".
+    public var host: String
+    /// The port to bind; 0 picks a free one.
+    public var port: Int
+    /// TLS for every connection; nil serves cleartext h2c with prior knowledge (debugging).
+    public var tls: TLSContext?
+    public var http2 = HTTP2Settings()
+    public var connection = ConnectionConfiguration()
+
+    public init(host: String, port: Int, tls: TLSContext?) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+    }
+}

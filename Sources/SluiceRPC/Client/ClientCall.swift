@@ -1,0 +1,127 @@
+import Synchronization
+
+/// One client call on one stream: frames request messages, and turns what the server sends
+/// into response messages and a final status.
+///
+/// A call has one sender and one receiver, each used from one task at a time; the receive
+/// state below is touched only by the receiver.
+final class ClientCall: @unchecked Sendable {
+    let stream: any ClientStream
+    private let compression: MessageCompression?
+    private let maxReceiveMessageSize: Int
+
+    private var deframer: MessageDeframer?
+    private var status: (code: StatusCode, message: String)?
+    private let metadata = Mutex<(initial: Metadata?, trailing: Metadata)>((nil, [:]))
+
+    init(stream: any ClientStream, options: CallOptions) {
+        self.stream = stream
+        self.compression = options.compression
+        self.maxReceiveMessageSize = options.maxReceiveMessageSize
+    }
+
+    var initialMetadata: Metadata { metadata.withLock { $0.initial ?? [:] } }
+    var trailingMetadata: Metadata { metadata.withLock { $0.trailing } }
+
+    func send(message bytes: [UInt8]) async throws {
+        try await stream.send(MessageFramer.frame(bytes, compressor: compression), endStream: false)
+    }
+
+    func finishSending() async throws {
+        try await stream.send([], endStream: true)
+    }
+
+    /// The next response message; nil after the last. Throws the call's status when it is
+    /// not OK.
+    func receive() async throws -> [UInt8]? {
+        while true {
+            if let status {
+                guard status.code == .ok else {
+                    throw RPCError(status.code, status.message, trailers: trailingMetadata)
+                }
+                return nil
+            }
+            if let message = try deframer?.next() { return message }
+            guard let event = try await stream.receive() else {
+                status = (.internal, "the server closed the stream without sending a status")
+                continue
+            }
+            try handle(event)
+        }
+    }
+
+    /// Waits for the response headers and returns their metadata.
+    func waitForInitialMetadata() async throws -> Metadata {
+        while metadata.withLock({ $0.initial }) == nil && status == nil {
+            guard let event = try await stream.receive() else {
+                status = (.internal, "the server closed the stream without sending a status")
+                break
+            }
+            try handle(event)
+        }
+        if let status, status.code != .ok, metadata.withLock({ $0.initial }) == nil {
+            throw RPCError(status.code, status.message, trailers: trailingMetadata)
+        }
+        return initialMetadata
+    }
+
+    /// After a send failed, the server's status explains it better than the send error
+    /// (for example a request over the server's size limit). Returns it when one arrives.
+    func statusAfterSendFailure() async -> RPCError? {
+        while status == nil {
+            guard let event = try? await stream.receive() else { break }
+            if (try? handle(event)) == nil { break }
+        }
+        guard let status, status.code != .ok else { return nil }
+        return RPCError(status.code, status.message, trailers: trailingMetadata)
+    }
+
+    private func handle(_ event: ClientStreamEvent) throws {
+        switch event {
+        case .headers(let fields):
+            try handleHeaders(fields)
+        case .data(let bytes):
+            guard let deframer else {
+                throw RPCError(.internal, "the server sent data before response headers")
+            }
+            var updated = deframer
+            updated.append(bytes)
+            self.deframer = updated
+        case .trailers(let fields):
+            try deframer?.finish()
+            readStatus(fields)
+        }
+    }
+
+    private func handleHeaders(_ fields: [HeaderField]) throws {
+        let httpStatus = Int(fields.first(named: ":status") ?? "") ?? 0
+        let hasStatus = fields.first(named: "grpc-status") != nil
+        guard httpStatus == 200 || hasStatus else {
+            let code = StatusCode(httpStatus: httpStatus)
+            status = (code, "the server answered HTTP status \(httpStatus)")
+            return
+        }
+        if httpStatus == 200 {
+            let contentType = fields.first(named: "content-type") ?? ""
+            guard CallDispatcher.isGRPCContentType(contentType) else {
+                status = (.unknown, "the server answered content-type '\(contentType)', not application/grpc")
+                return
+            }
+        }
+        metadata.withLock { $0.initial = Metadata(headerFields: fields) }
+        if hasStatus {
+            readStatus(fields)
+            return
+        }
+        deframer = MessageDeframer(
+            maxMessageSize: maxReceiveMessageSize,
+            decompressor: try MessageCompression.forEncoding(fields.first(named: "grpc-encoding")))
+    }
+
+    private func readStatus(_ fields: [HeaderField]) {
+        let code = StatusCode(wireValue: fields.first(named: "grpc-status") ?? "2")
+        let message = PercentEncoding.decode(fields.first(named: "grpc-message") ?? "")
+        metadata.withLock { $0.trailing = Metadata(headerFields: fields) }
+        status = (code, message)
+    }
+}

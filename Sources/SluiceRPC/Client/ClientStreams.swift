@@ -1,0 +1,53 @@
+import SwiftProtobuf
+
+/// Sends the request messages of a client-streaming or bidirectional call.
+public struct ClientRequestWriter<Message: SwiftProtobuf.Message>: Sendable {
+    let call: ClientCall
+
+    /// Sends one message, suspending while the server is not taking them.
+    public func write(_ message: Message) async throws {
+        try await call.send(message: ProtobufCodec.encode(message))
+    }
+
+    /// Ends the request side; the server sees the end of its request stream.
+    public func finish() async throws {
+        try await call.finishSending()
+    }
+}
+
+/// The response messages of a server-streaming or bidirectional call, in order.
+/// Iteration throws the call's status when it is not OK.
+public struct ClientResponseStream<Message: SwiftProtobuf.Message>: AsyncSequence, Sendable {
+    let call: ClientCall
+
+    /// The metadata of the response headers, waiting for them if needed.
+    public func initialMetadata() async throws -> Metadata {
+        try await call.waitForInitialMetadata()
+    }
+
+    /// The metadata of the trailers; complete once iteration has ended.
+    public var trailingMetadata: Metadata { call.trailingMetadata }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let call: ClientCall
+
+        public mutating func next() async throws -> Message? {
+            guard let bytes = try await call.receive() else { return nil }
+            return try ProtobufCodec.decode(bytes, as: Message.self)
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(call: call) }
+
+    /// Reads exactly one message and the end of the stream.
+    func single() async throws -> Message {
+        var iterator = makeAsyncIterator()
+        guard let message = try await iterator.next() else {
+            throw RPCError(.internal, "the server ended the call without a response message")
+        }
+        guard try await iterator.next() == nil else {
+            throw RPCError(.internal, "the server sent more than one response message")
+        }
+        return message
+    }
+}

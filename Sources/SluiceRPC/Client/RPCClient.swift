@@ -1,0 +1,114 @@
+import SwiftProtobuf
+
+/// Makes gRPC calls of the four kinds over a client transport. Generated client stubs
+/// wrap it with one typed method per RPC.
+public struct RPCClient: Sendable {
+    public let transport: any ClientTransport
+    /// Sent as `user-agent` on every call.
+    public var userAgent = "sluice-swift/1"
+
+    public init(transport: any ClientTransport) {
+        self.transport = transport
+    }
+
+    public func unary<Request: Message, Response: Message>(
+        _ method: MethodDescriptor, _ request: Request, options: CallOptions = CallOptions()
+    ) async throws -> ClientResponse<Response> {
+        try await withCall(method, options) { call in
+            try await sendAll(call) { writer in try await writer.write(request) }
+            let responses = ClientResponseStream<Response>(call: call)
+            let message = try await responses.single()
+            return ClientResponse(
+                message: message, initialMetadata: call.initialMetadata, trailingMetadata: call.trailingMetadata)
+        }
+    }
+
+    public func clientStreaming<Request: Message, Response: Message>(
+        _ method: MethodDescriptor, options: CallOptions = CallOptions(),
+        requests: @escaping @Sendable (ClientRequestWriter<Request>) async throws -> Void
+    ) async throws -> ClientResponse<Response> {
+        try await withCall(method, options) { call in
+            try await sendAll(call, requests)
+            let responses = ClientResponseStream<Response>(call: call)
+            let message = try await responses.single()
+            return ClientResponse(
+                message: message, initialMetadata: call.initialMetadata, trailingMetadata: call.trailingMetadata)
+        }
+    }
+
+    public func serverStreaming<Request: Message, Response: Message, Result: Sendable>(
+        _ method: MethodDescriptor, _ request: Request, options: CallOptions = CallOptions(),
+        responses body: @escaping @Sendable (ClientResponseStream<Response>) async throws -> Result
+    ) async throws -> Result {
+        try await withCall(method, options) { call in
+            try await sendAll(call) { writer in try await writer.write(request) }
+            return try await body(ClientResponseStream(call: call))
+        }
+    }
+
+    /// Runs `body` with both sides of the call. The call is reset if `body` returns before
+    /// the server has ended it.
+    public func bidirectionalStreaming<Request: Message, Response: Message, Result: Sendable>(
+        _ method: MethodDescriptor, options: CallOptions = CallOptions(),
+        _ body: @escaping @Sendable (ClientRequestWriter<Request>, ClientResponseStream<Response>) async throws -> Result
+    ) async throws -> Result {
+        try await withCall(method, options) { call in
+            try await body(ClientRequestWriter(call: call), ClientResponseStream(call: call))
+        }
+    }
+
+    /// Sends the request side and ends it; when sending fails because the server already
+    /// ended the call, the server's status is thrown instead of the send error.
+    private func sendAll<Request: Message>(
+        _ call: ClientCall, _ requests: (ClientRequestWriter<Request>) async throws -> Void
+    ) async throws {
+        do {
+            try await requests(ClientRequestWriter(call: call))
+            try await call.finishSending()
+        } catch {
+            if let status = await call.statusAfterSendFailure() { throw status }
+            throw error
+        }
+    }
+
+    private func withCall<Result: Sendable>(
+        _ method: MethodDescriptor, _ options: CallOptions,
+        _ body: @escaping @Sendable (ClientCall) async throws -> Result
+    ) async throws -> Result {
+        let deadline = options.timeout.map { ContinuousClock.now + $0 }
+        let stream = try await transport.openStream(headers: requestHeaders(method, options))
+        let call = ClientCall(stream: stream, options: options)
+        do {
+            let result = try await withDeadline(deadline, onExpiry: { stream.cancel() }) {
+                try await body(call)
+            }
+            stream.cancel()
+            return result
+        } catch let error as RPCError {
+            stream.cancel()
+            throw error
+        } catch is CancellationError {
+            stream.cancel()
+            throw RPCError(.cancelled, "the call was cancelled")
+        } catch {
+            stream.cancel()
+            throw RPCError(.unavailable, "the call failed: \(error)")
+        }
+    }
+
+    private func requestHeaders(_ method: MethodDescriptor, _ options: CallOptions) -> [HeaderField] {
+        var headers = [
+            HeaderField(":method", "POST"),
+            HeaderField(":scheme", transport.scheme),
+            HeaderField(":path", method.path),
+            HeaderField(":authority", transport.authority),
+            HeaderField("content-type", "application/grpc"),
+            HeaderField("te", "trailers"),
+            HeaderField("user-agent", userAgent),
+            HeaderField("grpc-accept-encoding", MessageCompression.acceptedNames.joined(separator: ",")),
+        ]
+        if let timeout = options.timeout { headers.append(HeaderField("grpc-timeout", GRPCTimeout.format(timeout))) }
+        if let compression = options.compression { headers.append(HeaderField("grpc-encoding", compression.name)) }
+        return headers + options.metadata.headerFields
+    }
+}

@@ -1,0 +1,132 @@
+/// Runs the gRPC calls a server transport receives: checks the request head, finds the
+/// handler, enforces the deadline and the message size limit, and always ends the stream
+/// with exactly one status.
+public struct CallDispatcher: Sendable {
+    /// What is known about a call once it has ended, for logs and metrics.
+    public struct CallSummary: Sendable {
+        public var path: String
+        public var peer: PeerIdentity?
+        public var remoteAddress: String?
+        public var code: StatusCode
+        public var message: String
+        public var duration: Duration
+    }
+
+    public let router: Router
+    /// The largest request message accepted, in bytes (after decompression).
+    public let maxReceiveMessageSize: Int
+    private let onCallEnded: @Sendable (CallSummary) -> Void
+
+    public init(
+        router: Router,
+        maxReceiveMessageSize: Int = 4 * 1024 * 1024,
+        onCallEnded: @escaping @Sendable (CallSummary) -> Void = { _ in }
+    ) {
+        self.router = router
+        self.maxReceiveMessageSize = maxReceiveMessageSize
+        self.onCallEnded = onCallEnded
+    }
+
+    /// Runs one call to completion. The transport runs this in a task of its own and
+    /// cancels that task when the client resets the stream or the connection is lost.
+    public func handle(_ head: ServerRequestHead, stream: some ServerStream) async {
+        let started = ContinuousClock.now
+        let path = head.headers.first(named: ":path") ?? ""
+        let (code, message) = await run(head, stream: stream)
+        onCallEnded(CallSummary(
+            path: path, peer: head.peer, remoteAddress: head.remoteAddress, code: code, message: message,
+            duration: ContinuousClock.now - started))
+    }
+
+    private func run(_ head: ServerRequestHead, stream: some ServerStream) async -> (StatusCode, String) {
+        let headers = head.headers
+        guard headers.first(named: ":method") == "POST" else {
+            return await reject(stream, httpStatus: 405, .internal, "gRPC requires the POST method")
+        }
+        let contentType = headers.first(named: "content-type") ?? ""
+        guard Self.isGRPCContentType(contentType) else {
+            return await reject(
+                stream, httpStatus: 415, .internal,
+                "content-type '\(contentType)' is not application/grpc")
+        }
+        guard let method = MethodDescriptor(path: headers.first(named: ":path") ?? ""),
+              let handler = router.handler(for: method)
+        else {
+            return await reject(stream, httpStatus: 200, .unimplemented, unknownMethodMessage(headers))
+        }
+        let compression: MessageCompression?
+        do {
+            compression = try MessageCompression.forEncoding(headers.first(named: "grpc-encoding"))
+        } catch {
+            return await reject(stream, httpStatus: 200, error.code, error.message, acceptEncoding: true)
+        }
+        var deadline: ContinuousClock.Instant?
+        if let timeout = headers.first(named: "grpc-timeout") {
+            guard let duration = GRPCTimeout.parse(timeout) else {
+                return await reject(stream, httpStatus: 200, .internal, "malformed grpc-timeout '\(timeout)'")
+            }
+            deadline = .now + duration
+        }
+
+        let context = ServerContext(
+            method: method, requestMetadata: Metadata(headerFields: headers), peer: head.peer,
+            remoteAddress: head.remoteAddress, deadline: deadline)
+        let reader = RequestReader(
+            stream: stream,
+            deframer: MessageDeframer(maxMessageSize: maxReceiveMessageSize, decompressor: compression))
+        let sender = ResponseSender(stream: stream, context: context, compression: nil)
+
+        let (code, message) = await outcome {
+            try await withDeadline(deadline, onExpiry: {
+                await sender.finish(.deadlineExceeded, message: "deadline exceeded")
+            }, operation: {
+                try await handler(reader, sender, context)
+            })
+        }
+        await sender.finish(code, message: message)
+        return (code, message)
+    }
+
+    /// Maps how a handler ended to the status the client receives.
+    private func outcome(_ body: () async throws -> Void) async -> (StatusCode, String) {
+        do {
+            try await body()
+            return (.ok, "")
+        } catch let error as RPCError {
+            return (error.code, error.message)
+        } catch is CancellationError {
+            return (.cancelled, "the call was cancelled")
+        } catch {
+            return (.unknown, "the handler failed: \(error)")
+        }
+    }
+
+    /// Answers a request that cannot start with one HEADERS frame (trailers-only).
+    private func reject(
+        _ stream: some ServerStream, httpStatus: Int, _ code: StatusCode, _ message: String,
+        acceptEncoding: Bool = false
+    ) async -> (StatusCode, String) {
+        var fields = [
+            HeaderField(":status", String(httpStatus)),
+            HeaderField("content-type", "application/grpc"),
+            HeaderField("grpc-status", String(code.rawValue)),
+            HeaderField("grpc-message", PercentEncoding.encode(message)),
+        ]
+        if acceptEncoding {
+            fields.append(HeaderField("grpc-accept-encoding", MessageCompression.acceptedNames.joined(separator: ",")))
+        }
+        try? await stream.sendHeaders(fields, endStream: true)
+        return (code, message)
+    }
+
+    private func unknownMethodMessage(_ headers: [HeaderField]) -> String {
+        let path = headers.first(named: ":path") ?? ""
+        guard let method = MethodDescriptor(path: path) else { return "malformed method path '\(path)'" }
+        guard router.services.contains(method.service) else { return "unknown service \(method.service)" }
+        return "unknown method \(method.method) for service \(method.service)"
+    }
+
+    static func isGRPCContentType(_ value: String) -> Bool {
+        value == "application/grpc" || value.hasPrefix("application/grpc+") || value.hasPrefix("application/grpc;")
+    }
+}

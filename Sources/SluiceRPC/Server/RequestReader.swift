@@ -1,0 +1,60 @@
+import SwiftProtobuf
+
+/// Reads whole request messages from a server stream.
+///
+/// Bytes are pulled from the transport only when a handler asks for its next message, which
+/// is what makes a slow handler slow down its sender.
+/// A call has exactly one reader, used from one task at a time.
+final class RequestReader: @unchecked Sendable {
+    private let stream: any ServerStream
+    private var deframer: MessageDeframer
+    private var ended = false
+
+    init(stream: any ServerStream, deframer: MessageDeframer) {
+        self.stream = stream
+        self.deframer = deframer
+    }
+
+    /// The next message's bytes; nil after the last one.
+    func next() async throws -> [UInt8]? {
+        while true {
+            if let message = try deframer.next() { return message }
+            if ended { return nil }
+            guard let bytes = try await stream.receive() else {
+                ended = true
+                try deframer.finish()
+                return nil
+            }
+            deframer.append(bytes)
+        }
+    }
+}
+
+/// The request messages of a streaming call, decoded, in order.
+public struct ServerRequestStream<Message: SwiftProtobuf.Message>: AsyncSequence, Sendable {
+    let reader: RequestReader
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let reader: RequestReader
+
+        public mutating func next() async throws -> Message? {
+            guard let bytes = try await reader.next() else { return nil }
+            return try ProtobufCodec.decode(bytes, as: Message.self)
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: reader) }
+}
+
+extension RequestReader {
+    /// Reads the single request of a unary or server-streaming call.
+    func single<Message: SwiftProtobuf.Message>(_ type: Message.Type) async throws -> Message {
+        guard let bytes = try await next() else {
+            throw RPCError(.internal, "expected one request message, received none")
+        }
+        guard try await next() == nil else {
+            throw RPCError(.internal, "expected one request message, received more")
+        }
+        return try ProtobufCodec.decode(bytes, as: Message.self)
+    }
+}

@@ -1,0 +1,81 @@
+import Synchronization
+import SwiftProtobuf
+
+/// Sends a call's response: headers before the first message, then messages, then exactly
+/// one status. Whatever ends the call first (the handler, an error, the deadline) sends
+/// the status; anything written after that is refused.
+final class ResponseSender: Sendable {
+    private enum Phase { case idle, headersSent, closed }
+
+    private let stream: any ServerStream
+    private let context: ServerContext
+    private let compression: MessageCompression?
+    private let phase = Mutex(Phase.idle)
+
+    init(stream: any ServerStream, context: ServerContext, compression: MessageCompression?) {
+        self.stream = stream
+        self.context = context
+        self.compression = compression
+    }
+
+    func send(message bytes: [UInt8]) async throws {
+        let framed = try MessageFramer.frame(bytes, compressor: compression)
+        let previous = phase.withLock { phase -> Phase in
+            let previous = phase
+            if phase == .idle { phase = .headersSent }
+            return previous
+        }
+        switch previous {
+        case .closed:
+            throw RPCError(.cancelled, "the call has already ended")
+        case .idle:
+            try await stream.sendHeaders(responseHeaders(), endStream: false)
+        case .headersSent:
+            break
+        }
+        try await stream.send(framed)
+    }
+
+    /// Ends the call with a status; a second call does nothing.
+    func finish(_ code: StatusCode, message: String) async {
+        let previous = phase.withLock { phase -> Phase in
+            let previous = phase
+            phase = .closed
+            return previous
+        }
+        var status = [HeaderField("grpc-status", String(code.rawValue))]
+        if !message.isEmpty { status.append(HeaderField("grpc-message", PercentEncoding.encode(message))) }
+        status += context.trailingMetadata.headerFields
+        switch previous {
+        case .closed:
+            return
+        case .idle:
+            // Trailers-only: one HEADERS frame holding both the response head and the status.
+            try? await stream.sendHeaders(
+                [HeaderField(":status", "200"), HeaderField("content-type", "application/grpc")] + status,
+                endStream: true)
+        case .headersSent:
+            try? await stream.sendTrailers(status)
+        }
+    }
+
+    private func responseHeaders() -> [HeaderField] {
+        var headers = [
+            HeaderField(":status", "200"),
+            HeaderField("content-type", "application/grpc"),
+            HeaderField("grpc-accept-encoding", MessageCompression.acceptedNames.joined(separator: ",")),
+        ]
+        if let compression { headers.append(HeaderField("grpc-encoding", compression.name)) }
+        return headers + context.initialMetadata.headerFields
+    }
+}
+
+/// Writes the response messages of a server-streaming or bidirectional call.
+public struct ServerResponseWriter<Message: SwiftProtobuf.Message>: Sendable {
+    let sender: ResponseSender
+
+    /// Sends one message, suspending while the client is not taking them.
+    public func write(_ message: Message) async throws {
+        try await sender.send(message: ProtobufCodec.encode(message))
+    }
+}

@@ -1,0 +1,33 @@
+/// One request stream as a server transport presents it to the RPC layer.
+///
+/// The transport owns HTTP/2; the RPC layer owns gRPC's meaning of headers and bytes.
+/// Flow control is backpressure: `receive()` is the only thing that hands window back
+/// to the peer, so a handler that stops reading stops the sender.
+public protocol ServerStream: Sendable {
+    /// The next request body bytes, in order; nil once the peer has ended its side.
+    /// Throws when the stream was reset or its connection lost.
+    func receive() async throws -> [UInt8]?
+
+    /// Sends response headers; with `endStream` they are the whole response.
+    func sendHeaders(_ fields: [HeaderField], endStream: Bool) async throws
+
+    /// Sends response body bytes, suspending while the peer's window and the stream's
+    /// send buffer are full.
+    func send(_ bytes: [UInt8]) async throws
+
+    /// Sends trailers and ends the stream.
+    func sendTrailers(_ fields: [HeaderField]) async throws
+}
+
+/// The request headers of a new stream and what the transport knows of its connection.
+public struct ServerRequestHead: Sendable {
+    public var headers: [HeaderField]
+    public var peer: PeerIdentity?
+    public var remoteAddress: String?
+
+    public init(headers: [HeaderField], peer: PeerIdentity?, remoteAddress: String?) {
+        self.headers = headers
+        self.peer = peer
+        self.remoteAddress = remoteAddress
+    }
+}

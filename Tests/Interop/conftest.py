@@ -1,0 +1,115 @@
+"""Fixtures for the gRPC interop suite.
+
+Environment:
+  SLUICE_BIN_DIR           directory with sluice-interop, sluiced, sluice
+  SLUICE_CERTS_DIR         certificates made by scripts/make-certs.sh; when unset,
+                           a development set is generated in a temp dir
+  SLUICE_REQUIRE_BINARIES  "1": a missing Swift binary fails instead of skipping
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import interop_support as sup  # noqa: E402
+from servers import SERVER_KINDS  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "python_server: runs against the Python reference server (validates the test)")
+    config.addinivalue_line("markers", "swift: needs a Swift binary from SLUICE_BIN_DIR")
+    # Stubs are generated before collection so test modules can import them.
+    sup.generate_stubs()
+
+
+@pytest.fixture(scope="session")
+def generated_stubs():
+    """The generated echo modules (generation itself ran in pytest_configure)."""
+    sup.generate_stubs()
+    return sup.echo_modules()
+
+
+@pytest.fixture(scope="session")
+def pb(generated_stubs):
+    return generated_stubs[0]
+
+
+@pytest.fixture(scope="session")
+def pb_grpc(generated_stubs):
+    return generated_stubs[1]
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory) -> sup.Certs:
+    d = os.environ.get("SLUICE_CERTS_DIR", "").strip()
+    if d:
+        import devcerts
+
+        missing = devcerts.missing_files(d)
+        if missing:
+            pytest.fail(f"SLUICE_CERTS_DIR={d} lacks {', '.join(missing)}", pytrace=False)
+        return sup.Certs(os.path.abspath(d))
+    import devcerts
+
+    return sup.Certs(devcerts.make_dev_certs(str(tmp_path_factory.mktemp("certs"))))
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("interop"))
+
+
+@pytest.fixture(scope="session")
+def server_pool(certs, workdir):
+    """Starts servers on demand, keyed by (kind, config); all stopped at session end."""
+    import servers
+
+    started = {}
+
+    def get(kind: str, **config):
+        key = (kind, tuple(sorted(config.items())))
+        if key not in started:
+            started[key] = servers.start_server(kind, certs, workdir, **config)
+        handle = started[key]
+        handle.assert_alive()
+        return handle
+
+    yield get
+    for handle in started.values():
+        handle.stop()
+
+
+@pytest.fixture(scope="session", params=SERVER_KINDS)
+def echo_server(request, server_pool):
+    """The default EchoService server (mutual TLS, 4 MiB max receive), Swift or Python."""
+    return server_pool(request.param)
+
+
+@pytest.fixture
+def channel(echo_server):
+    ch = echo_server.channel()
+    yield ch
+    ch.close()
+
+
+@pytest.fixture
+def stub(echo_server, channel):
+    return echo_server.stub(channel)
+
+
+@pytest.fixture
+def reference_server(certs):
+    """A fresh in-process Python reference server (for the Swift client tests)."""
+    import reference_server as rs
+
+    srv = rs.start_reference_server(certs)
+    yield srv
+    srv.stop()
