@@ -6,6 +6,8 @@ public struct ConnectionConfiguration: Sendable {
     public var keepaliveTimeout: Duration = .seconds(20)
     /// A server connection with no open stream for this long is closed with GOAWAY.
     public var idleTimeout: Duration = .seconds(300)
+    /// A connection whose TLS handshake has not completed by then is closed.
+    public var handshakeTimeout: Duration = .seconds(10)
 
     public init() {}
 }

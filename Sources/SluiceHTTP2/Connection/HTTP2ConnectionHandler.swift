@@ -23,6 +23,10 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var plaintext: ByteBuffer
     private var isEstablished = false
     private var isClosing = false
+    /// Set while nghttp2 parses input: its callbacks may ask for a flush, but nghttp2 must
+    /// not serialize from inside its own callbacks, so the flush waits for the parse to end.
+    private var isReceiving = false
+    private var connectedAt = NIODeadline.now()
     private var lastHeard = NIODeadline.now()
     private var lastStreamActivity = NIODeadline.now()
     private var pingSentAt: NIODeadline?
@@ -55,6 +59,7 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         remoteAddress = context.remoteAddress?.description
+        connectedAt = .now()
         let tick = TimeAmount.milliseconds(500)
         timer = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [weak self] _ in
             self?.checkLiveness()
@@ -124,9 +129,12 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func receivePlaintext(_ buffer: ByteBuffer) {
         guard buffer.readableBytes > 0, !isClosing else { return }
+        isReceiving = true
+        defer { isReceiving = false }
         do {
             try buffer.withUnsafeReadableBytes { try session.receive($0) }
         } catch {
+            isReceiving = false
             logger.info("HTTP/2 protocol error", metadata: ["peer": "\(remoteAddress ?? "?")", "error": "\(error)"])
             // nghttp2 has queued a GOAWAY explaining the error; send it, then close.
             flush()
@@ -144,7 +152,7 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Sends every frame nghttp2 has ready (and TLS records); closes the connection once
     /// nghttp2 wants nothing more.
     func flush() {
-        guard let context, context.channel.isActive else { return }
+        guard !isReceiving, let context, context.channel.isActive else { return }
         var output = context.channel.allocator.buffer(capacity: 0)
         do {
             if isEstablished && context.channel.isWritable {
@@ -211,8 +219,16 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func checkLiveness() {
-        guard isEstablished, !isClosing else { return }
+        guard !isClosing else { return }
         let now = NIODeadline.now()
+        guard isEstablished else {
+            if now - connectedAt > TimeAmount(configuration.handshakeTimeout) {
+                logger.info("closing a connection that did not complete its handshake",
+                            metadata: ["peer": "\(remoteAddress ?? "?")"])
+                fail(RPCError(.unavailable, "the TLS handshake timed out"))
+            }
+            return
+        }
         if let pingSentAt, now - pingSentAt > TimeAmount(configuration.keepaliveTimeout) {
             logger.info("closing a connection whose keepalive PING went unanswered",
                         metadata: ["peer": "\(remoteAddress ?? "?")"])

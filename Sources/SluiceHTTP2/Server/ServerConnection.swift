@@ -36,10 +36,18 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
 
     var hasOpenStreams: Bool { !streams.isEmpty }
 
-    /// Lets running calls finish, then closes.
+    /// Lets running calls finish, then closes. The client is first warned (GOAWAY with the
+    /// largest stream id) and, one second later, told the last stream that will be served,
+    /// so streams it opened meanwhile are not lost in the race.
     func drain() {
+        guard let connection, !isDraining else { return }
         isDraining = true
-        connection?.goAway()
+        connection.shutdownNotice()
+        connection.eventLoop.scheduleTask(in: .seconds(1)) { [weak self] in
+            guard let self, let connection = self.connection else { return }
+            connection.goAway()
+            if self.streams.isEmpty { connection.close() }
+        }
     }
 
     // MARK: Session events
