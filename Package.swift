@@ -7,6 +7,8 @@ import PackageDescription
 ///   C modules (CNGHTTP2, COpenSSL, CLibPQ, CZlib)
 ///   SluiceRPC      gRPC semantics: status, metadata, framing, deadlines, router, typed calls
 ///   SluiceOpenSSL  TLS connections and SHA-256 on OpenSSL, with Swift types on top
+///   SluicePostgres PostgreSQL through libpq: connection, pool off the event loops, migrations
+///   SluiceStore    upload sessions, objects, blob stores (disk; S3 later), the collector
 ///   SluiceHTTP2    nghttp2 sessions on NIO channels: the server and client transports
 ///   SluiceProto    generated messages and service stubs (committed; `make protos`)
 ///   SluiceServer   service implementations (health, reflection; storage later)
@@ -64,11 +66,19 @@ let package = Package(
         .target(
             name: "SluiceServer",
             dependencies: [
-                "SluiceRPC", "SluiceProto",
+                "SluiceRPC", "SluiceProto", "SluiceStore",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "SluiceStore",
+            dependencies: [
+                "SluiceOpenSSL", "SluicePostgres",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(name: "SluicePostgres", dependencies: ["CLibPQ"]),
         .target(
             name: "SluiceInterop",
             dependencies: ["SluiceRPC", "SluiceProto", "SluiceServer"]
@@ -76,7 +86,7 @@ let package = Package(
         .target(
             name: "SluiceDaemon",
             dependencies: [
-                "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceServer",
+                "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceServer", "SluiceStore", "SluicePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -112,6 +122,13 @@ let package = Package(
 
         .testTarget(name: "SluiceRPCTests", dependencies: ["SluiceRPC"]),
         .testTarget(name: "SluiceOpenSSLTests", dependencies: ["SluiceOpenSSL"]),
+        .testTarget(name: "SluicePostgresTests", dependencies: ["SluicePostgres"]),
+        .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceOpenSSL"]),
+        .testTarget(
+            name: "SluiceContractTests",
+            dependencies: ["SluiceProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/ContractTests"
+        ),
         .testTarget(
             name: "SluiceServerTests",
             dependencies: [

@@ -16,11 +16,14 @@ public struct ServerRunner {
         self.services = services
     }
 
+    /// Installs structured logging at the options' level; call once, first thing.
+    public static func bootstrapLogging(_ options: ServerOptions) {
+        KeyValueLogHandler.bootstrap(level: Logger.Level(rawValue: options.logLevel) ?? .info)
+    }
+
     /// Starts serving; `started` receives the server once it listens (for wiring statistics).
     /// Returns after a signal-triggered shutdown has drained.
     public func run(name: String, started: (HTTP2Server) -> Void = { _ in }) async throws {
-        let level = Logger.Level(rawValue: options.logLevel) ?? .info
-        KeyValueLogHandler.bootstrap(level: level)
         let logger = Logger(label: name)
 
         let health = HealthStatusRegistry()

@@ -12,7 +12,7 @@ struct SluiceInteropCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice-interop",
         abstract: "Serve or call sluice.interop.v1.EchoService (for interoperability tests).",
-        subcommands: [Serve.self, Client.self])
+        subcommands: [Serve.self, Client.self, Bench.self])
 }
 
 /// `sluice-interop serve`: EchoService, health and reflection on Sluice's transport.
@@ -22,6 +22,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
+        ServerRunner.bootstrapLogging(options)
         let statsSource = StatsSource()
         let streamWindow = Int64(options.streamWindow)
         let echo = EchoService {

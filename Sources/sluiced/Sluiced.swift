@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import SluiceDaemon
 
 /// sluiced: the Sluice server.
@@ -9,12 +10,23 @@ struct Sluiced: AsyncParsableCommand {
         abstract: "The Sluice storage server: gRPC over HTTP/2 with TLS and mutual TLS.",
         discussion: """
             Every option can also be set through an environment variable SLUICED_<NAME>, \
-            for example SLUICED_LISTEN=0.0.0.0:8443. SIGTERM or SIGINT drains running calls, then exits.
+            for example SLUICED_LISTEN=0.0.0.0:8443. SIGTERM or SIGINT drains running calls, then exits. \
+            Without --database, only the health and reflection services run.
             """)
 
     @OptionGroup var options: ServerOptions
+    @OptionGroup var storage: StorageOptions
 
     func run() async throws {
-        try await ServerRunner(options: options, services: []).run(name: "sluiced")
+        ServerRunner.bootstrapLogging(options)
+        let logger = Logger(label: "sluiced")
+        var bootstrap: StorageBootstrap?
+        if let database = storage.database {
+            bootstrap = try await StorageBootstrap(options: storage, databaseURL: database, logger: logger)
+        } else {
+            logger.warning("no --database given: storage services are off, only health and reflection run")
+        }
+        try await ServerRunner(options: options, services: bootstrap?.services ?? []).run(name: "sluiced")
+        bootstrap?.shutdown()
     }
 }

@@ -14,6 +14,9 @@ import sys
 
 import pytest
 
+# grpc core's INFO lines (e.g. every refused handshake of the TLS tests) are noise.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
@@ -79,12 +82,49 @@ def server_pool(certs, workdir):
         if key not in started:
             started[key] = servers.start_server(kind, certs, workdir, **config)
         handle = started[key]
-        handle.assert_alive()
+        handle.ensure_running()
         return handle
 
     yield get
     for handle in started.values():
+        handle.ensure_running()  # records a crash in the last test, if any
+    crashes = [c for h in started.values() for c in h.crashes]
+    for handle in started.values():
         handle.stop()
+    if crashes:
+        pytest.fail(f"{len(crashes)} server crash(es) during the session:\n" + "\n".join(
+            f"{argv} -> exit {rc}\n{log[:3000]}" for argv, rc, log in crashes), pytrace=False)
+
+
+SERVER_FIXTURES = ("echo_server", "small_limit_server", "four_stream_server", "h2c_server",
+                   "window_server", "swift_target")
+
+
+@pytest.fixture(autouse=True)
+def _servers_running(request):
+    """Before each test, restart any server it uses that crashed in an earlier test."""
+    for name in SERVER_FIXTURES:
+        if name in request.fixturenames:
+            handle = request.getfixturevalue(name)
+            ensure = getattr(handle, "ensure_running", None)
+            if ensure is not None:
+                ensure()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On failure, attach the tail of every Swift server log the test used."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when != "call" or not rep.failed:
+        return
+    seen = set()
+    for value in getattr(item, "funcargs", {}).values():
+        proc = getattr(value, "proc", None)
+        if isinstance(proc, sup.ManagedProcess) and id(proc) not in seen:
+            seen.add(id(proc))
+            rep.sections.append((f"log of {os.path.basename(proc.argv[0])} ({proc.log_path})",
+                                 proc.tail(6000)))
 
 
 @pytest.fixture(scope="session", params=SERVER_KINDS)

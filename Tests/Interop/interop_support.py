@@ -222,8 +222,13 @@ class ManagedProcess:
             return ""
 
     def tail(self, n: int = 4000) -> str:
+        """The end of the output; for a long one (a crash backtrace) also its start,
+        where the crash reason is."""
         out = self.output()
-        return out[-n:]
+        if len(out) <= n:
+            return out
+        head = n * 2 // 3
+        return out[:head] + "\n[...]\n" + out[-(n - head):]
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

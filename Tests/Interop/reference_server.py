@@ -113,6 +113,11 @@ class _Call:
         # half-close until grpc has processed the reset), so ask grpc too.
         if not self.finished or _rpc_cancelled(self.context):
             self.record_cancelled()
+        self.end()
+
+    def end(self) -> None:
+        """The call stops counting as running: when its handler returns or the
+        RPC terminates, whichever comes first."""
         with self.state.lock:
             if not self._ended:
                 self._ended = True
@@ -158,68 +163,81 @@ class EchoServicer(echo_pb2_grpc.EchoServiceServicer):
 
     def UnaryEcho(self, request, context):
         call = _Call(self.state, context)
-        call.set_tag(request.tag)
-        if request.delay_ms > 0 and not call.sleep(request.delay_ms):
-            return echo_pb2.EchoResponse()
-        call.fail_if_asked(request)
-        resp = echo_pb2.EchoResponse(payload=_payload_for(request),
-                                     peer_identity=peer_identity(context))
-        call.finish()
-        return resp
+        try:
+            call.set_tag(request.tag)
+            if request.delay_ms > 0 and not call.sleep(request.delay_ms):
+                return echo_pb2.EchoResponse()
+            call.fail_if_asked(request)
+            resp = echo_pb2.EchoResponse(payload=_payload_for(request),
+                                         peer_identity=peer_identity(context))
+            call.finish()
+            return resp
+        finally:
+            call.end()
 
     def ClientStreamEcho(self, request_iterator, context):
         call = _Call(self.state, context)
-        total = 0
-        count = 0
-        first = None
-        for request in request_iterator:
-            count += 1
-            total += len(request.payload)
-            call.set_tag(request.tag)
-            call.fail_if_asked(request)
-            if first is None:
-                first = request
-                if request.pause_reading_ms > 0 and not call.sleep(request.pause_reading_ms):
-                    return echo_pb2.EchoResponse()
-        if not call.active():
-            return echo_pb2.EchoResponse()
-        if first is not None and first.delay_ms > 0 and not call.sleep(first.delay_ms):
-            return echo_pb2.EchoResponse()
-        payload = _payload_for(first) if first is not None and first.response_size > 0 else b""
-        resp = echo_pb2.EchoResponse(payload=payload, received_bytes=total,
-                                     received_messages=count,
-                                     peer_identity=peer_identity(context))
-        call.finish()
-        return resp
+        try:
+            total = 0
+            count = 0
+            first = None
+            for request in request_iterator:
+                count += 1
+                total += len(request.payload)
+                call.set_tag(request.tag)
+                call.fail_if_asked(request)
+                if first is None:
+                    first = request
+                    if request.pause_reading_ms > 0 and not call.sleep(request.pause_reading_ms):
+                        return echo_pb2.EchoResponse()
+            if not call.active():
+                return echo_pb2.EchoResponse()
+            if first is not None and first.delay_ms > 0 and not call.sleep(first.delay_ms):
+                return echo_pb2.EchoResponse()
+            payload = _payload_for(first) if first is not None and first.response_size > 0 \
+                else b""
+            resp = echo_pb2.EchoResponse(payload=payload, received_bytes=total,
+                                         received_messages=count,
+                                         peer_identity=peer_identity(context))
+            call.finish()
+            return resp
+        finally:
+            call.end()
 
     def ServerStreamEcho(self, request, context):
         call = _Call(self.state, context)
-        call.set_tag(request.tag)
-        if request.delay_ms > 0 and not call.sleep(request.delay_ms):
-            return
-        call.fail_if_asked(request)
-        ident = peer_identity(context)
-        payload = _payload_for(request)
-        for _ in range(max(0, request.response_count)):
-            if not call.active():
-                return
-            yield echo_pb2.EchoResponse(payload=payload, peer_identity=ident)
-        call.finish()
-
-    def BidiEcho(self, request_iterator, context):
-        call = _Call(self.state, context)
-        ident = peer_identity(context)
-        count = 0
-        for request in request_iterator:
-            count += 1
+        try:
             call.set_tag(request.tag)
             if request.delay_ms > 0 and not call.sleep(request.delay_ms):
                 return
             call.fail_if_asked(request)
-            yield echo_pb2.EchoResponse(payload=_payload_for(request), received_messages=count,
-                                        peer_identity=ident)
-        if call.active():
+            ident = peer_identity(context)
+            payload = _payload_for(request)
+            for _ in range(max(0, request.response_count)):
+                if not call.active():
+                    return
+                yield echo_pb2.EchoResponse(payload=payload, peer_identity=ident)
             call.finish()
+        finally:
+            call.end()
+
+    def BidiEcho(self, request_iterator, context):
+        call = _Call(self.state, context)
+        try:
+            ident = peer_identity(context)
+            count = 0
+            for request in request_iterator:
+                count += 1
+                call.set_tag(request.tag)
+                if request.delay_ms > 0 and not call.sleep(request.delay_ms):
+                    return
+                call.fail_if_asked(request)
+                yield echo_pb2.EchoResponse(payload=_payload_for(request),
+                                            received_messages=count, peer_identity=ident)
+            if call.active():
+                call.finish()
+        finally:
+            call.end()
 
     def GetStats(self, request, context):
         with self.state.lock:

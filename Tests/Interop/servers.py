@@ -44,6 +44,8 @@ class ServerHandle:
     ref: Optional[object] = None            # reference_server.ReferenceServer
     proc: Optional[sup.ManagedProcess] = None
     config: dict = field(default_factory=dict)
+    workdir: str = ""
+    crashes: list = field(default_factory=list)   # (argv, returncode, log excerpt)
     _stats_channel: Optional[grpc.Channel] = None
 
     @property
@@ -77,6 +79,20 @@ class ServerHandle:
             raise AssertionError(
                 f"{self.kind} server exited with {self.proc.proc.returncode}:\n"
                 f"{self.proc.tail()}")
+
+    def ensure_running(self) -> None:
+        """If the Swift server died (a crash during an earlier test, whose report
+        carries its log), note the crash and start a new one with the same
+        configuration, so later tests fail or pass on their own merits. The
+        session still fails at its end for every crash (see conftest)."""
+        if self.proc is None or self.proc.alive():
+            return
+        self.crashes.append((self.proc.argv, self.proc.proc.returncode, self.proc.tail(6000)))
+        self.proc.stop()
+        if self._stats_channel is not None:
+            self._stats_channel.close()
+            self._stats_channel = None
+        self.proc, self.port = _spawn_swift(self.certs, self.workdir, self.config)
 
     def stop(self) -> Optional[int]:
         if self._stats_channel is not None:
@@ -132,13 +148,22 @@ def start_server(kind: str, certs: sup.Certs, workdir: str, **config) -> ServerH
         return ServerHandle(kind=kind, host=ref.host, port=ref.port, certs=certs,
                             plaintext=plaintext, ref=ref, config=dict(config))
 
+    mp, port = _spawn_swift(certs, workdir, config)
+    return ServerHandle(kind=kind, host="127.0.0.1", port=port, certs=certs,
+                        plaintext=plaintext, proc=mp, config=dict(config), workdir=workdir)
+
+
+def _spawn_swift(certs: sup.Certs, workdir: str, config: dict):
+    """Starts `sluice-interop serve` on a free port; (process, port) once it listens."""
     binary = require_binary("sluice-interop")
     last_error: Optional[AssertionError] = None
-    for attempt in range(3):  # a free port can be taken between probe and bind
+    for _ in range(3):  # a free port can be taken between probe and bind
         port = sup.free_port()
         argv = swift_serve_argv(binary, port, certs, **config)
         log = os.path.join(workdir, f"sluice-interop-serve-{port}.log")
-        mp = sup.ManagedProcess(argv, log).start()
+        # The binary also reads SLUICED_* variables; the test decides everything.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICED_")}
+        mp = sup.ManagedProcess(argv, log, env=env).start()
         try:
             sup.wait_for_listen(mp, "127.0.0.1", port)
         except AssertionError as e:
@@ -147,6 +172,5 @@ def start_server(kind: str, certs: sup.Certs, workdir: str, **config) -> ServerH
             if "in use" in mp.output().lower():
                 continue
             raise
-        return ServerHandle(kind=kind, host="127.0.0.1", port=port, certs=certs,
-                            plaintext=plaintext, proc=mp, config=dict(config))
+        return mp, port
     raise last_error  # type: ignore[misc]

@@ -16,7 +16,6 @@ import socket
 import ssl
 import struct
 
-import grpc
 import h2.errors
 import pytest
 

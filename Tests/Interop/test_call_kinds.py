@@ -5,7 +5,6 @@ from __future__ import annotations
 import queue
 
 import grpc
-import pytest
 
 import interop_support as sup
 

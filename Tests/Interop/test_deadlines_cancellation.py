@@ -20,6 +20,19 @@ def _tag(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+def _quiet_baseline(server) -> int:
+    """active_calls once it has stopped changing (handlers of earlier tests that
+    are still winding down would otherwise blur the comparison)."""
+    seen = []
+
+    def steady():
+        seen.append(server.stats().active_calls)
+        return len(seen) >= 4 and len(set(seen[-4:])) == 1
+
+    sup.wait_until(steady, 5.0, interval=0.05, what="active_calls to settle")
+    return seen[-1]
+
+
 def _wait_handler_running(server, baseline: int, what: str) -> None:
     sup.wait_until(lambda: server.stats().active_calls > baseline, 5.0,
                    what=f"{what} handler to be running on the server")
@@ -83,7 +96,7 @@ def test_deadline_bidi_after_first_response(echo_server, stub):
 
 def test_cancel_unary_future(echo_server, stub):
     tag = _tag("cancel-unary")
-    baseline = echo_server.stats().active_calls
+    baseline = _quiet_baseline(echo_server)
     fut = stub.UnaryEcho.future(echo_pb2.EchoRequest(delay_ms=10000, tag=tag), timeout=30)
     _wait_handler_running(echo_server, baseline, "slow unary")
     assert fut.cancel()
@@ -132,7 +145,7 @@ def test_cancel_server_stream_mid_flow(echo_server, stub):
 
 def test_cancel_aio_unary(echo_server):
     tag = _tag("cancel-aio")
-    baseline = echo_server.stats().active_calls
+    baseline = _quiet_baseline(echo_server)
 
     async def run():
         creds = None if echo_server.plaintext else sup.channel_credentials(echo_server.certs)

@@ -177,7 +177,11 @@ def test_max_concurrent_streams(four_stream_server):
     server never runs more than 4 of them at once (GetStats runs on another
     connection; one extra is tolerated in case active_calls counts GetStats)."""
     server = four_stream_server
-    baseline = server.stats().active_calls
+    seen = []
+    sup.wait_until(lambda: seen.append(server.stats().active_calls) or
+                   (len(seen) >= 4 and len(set(seen[-4:])) == 1), 5.0,
+                   what="active_calls to settle")
+    baseline = seen[-1]
     peak = [0]
     stop = threading.Event()
 

@@ -2,7 +2,7 @@
 health and reflection over mutual TLS, and a graceful SIGTERM.
 
 Extra sluiced arguments (e.g. a data directory) can be given in
-SLUICED_EXTRA_ARGS (split like a shell would)."""
+SLUICE_TEST_SLUICED_ARGS (split like a shell would)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import shlex
 import signal
 import subprocess
 import threading
-import time
 
 import grpc
 import pytest
@@ -40,14 +39,17 @@ class Sluiced:
 @pytest.fixture
 def sluiced(certs, workdir):
     binary = require_binary("sluiced")
-    extra = shlex.split(os.environ.get("SLUICED_EXTRA_ARGS", ""))
+    extra = shlex.split(os.environ.get("SLUICE_TEST_SLUICED_ARGS", ""))
     mp = None
     for _ in range(3):
         port = sup.free_port()
         argv = [binary, "--listen", f"127.0.0.1:{port}", "--cert", certs.server_cert,
                 "--key", certs.server_key, "--client-ca", certs.ca, "--require-client-cert",
                 *extra]
-        mp = sup.ManagedProcess(argv, os.path.join(workdir, f"sluiced-{port}.log")).start()
+        # sluiced also reads SLUICED_* variables; here the flags decide everything
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICED_")}
+        mp = sup.ManagedProcess(argv, os.path.join(workdir, f"sluiced-{port}.log"),
+                                env=env).start()
         try:
             sup.wait_for_listen(mp, "127.0.0.1", port, timeout=30)
             break

@@ -35,13 +35,16 @@ final class ClientCall: @unchecked Sendable {
     /// not OK.
     func receive() async throws -> [UInt8]? {
         while true {
+            // Messages that arrived before the status are delivered before it.
+            if let message = try deframer?.next() { return message }
             if let status {
                 guard status.code == .ok else {
                     throw RPCError(status.code, status.message, trailers: trailingMetadata)
                 }
+                // Every whole message is out; bytes left over are a cut-off message.
+                try deframer?.finish()
                 return nil
             }
-            if let message = try deframer?.next() { return message }
             guard let event = try await stream.receive() else {
                 status = (.internal, "the server closed the stream without sending a status")
                 continue
@@ -65,15 +68,29 @@ final class ClientCall: @unchecked Sendable {
         return initialMetadata
     }
 
-    /// After a send failed, the server's status explains it better than the send error
-    /// (for example a request over the server's size limit). Returns it when one arrives.
-    func statusAfterSendFailure() async -> RPCError? {
+    /// What the server had said when sending failed.
+    enum OutcomeAfterSendFailure {
+        /// The server ended the call with this error, which explains the failed send
+        /// (for example a request over the server's size limit).
+        case failed(RPCError)
+        /// The server had already answered in full and closed the stream; the rest of the
+        /// request was not needed and the response can be read.
+        case answered
+        /// The server said nothing that explains it.
+        case unexplained
+    }
+
+    /// After a send failed, reads what the server sent until its status.
+    func outcomeAfterSendFailure() async -> OutcomeAfterSendFailure {
         while status == nil {
             guard let event = try? await stream.receive() else { break }
             if (try? handle(event)) == nil { break }
         }
-        guard let status, status.code != .ok else { return nil }
-        return RPCError(status.code, status.message, trailers: trailingMetadata)
+        guard let status else { return .unexplained }
+        guard status.code == .ok else {
+            return .failed(RPCError(status.code, status.message, trailers: trailingMetadata))
+        }
+        return .answered
     }
 
     private func handle(_ event: ClientStreamEvent) throws {
@@ -88,7 +105,6 @@ final class ClientCall: @unchecked Sendable {
             updated.append(bytes)
             self.deframer = updated
         case .trailers(let fields):
-            try deframer?.finish()
             readStatus(fields)
         }
     }

@@ -57,8 +57,10 @@ public struct RPCClient: Sendable {
         }
     }
 
-    /// Sends the request side and ends it; when sending fails because the server already
-    /// ended the call, the server's status is thrown instead of the send error.
+    /// Sends the request side and ends it. When sending fails because the server already
+    /// ended the call, the server's word wins: its error is thrown instead of the send
+    /// error, and a complete answer (servers may answer before the request ends, then reset
+    /// the stream with NO_ERROR) is read as usual.
     private func sendAll<Request: Message>(
         _ call: ClientCall, _ requests: (ClientRequestWriter<Request>) async throws -> Void
     ) async throws {
@@ -66,8 +68,11 @@ public struct RPCClient: Sendable {
             try await requests(ClientRequestWriter(call: call))
             try await call.finishSending()
         } catch {
-            if let status = await call.statusAfterSendFailure() { throw status }
-            throw error
+            switch await call.outcomeAfterSendFailure() {
+            case .failed(let status): throw status
+            case .answered: return
+            case .unexplained: throw error
+            }
         }
     }
 

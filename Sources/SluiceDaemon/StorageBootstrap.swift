@@ -1,0 +1,50 @@
+import Logging
+import SluicePostgres
+import SluiceRPC
+import SluiceServer
+import SluiceStore
+
+/// Opens the store the options describe: connects to PostgreSQL, applies migrations,
+/// opens the blob store, and starts the collector.
+public struct StorageBootstrap {
+    /// The storage services to serve, and the collector running beside them.
+    public let services: [any RPCService]
+    private let collectorTask: Task<Void, Never>
+    private let database: PostgresPool
+
+    public init(options: StorageOptions, databaseURL: String, logger: Logger) async throws {
+        database = try PostgresPool(url: databaseURL, size: options.databasePoolSize)
+        try await Storage.migrate(database)
+        let blobs = try await DiskBlobStore(root: options.blobRoot())
+        let storage = Storage(database: database, blobs: blobs, limits: options.limits)
+        services = [
+            UploadSessionServiceHandler(storage: storage),
+            ObjectServiceHandler(storage: storage),
+            PartitionServiceHandler(storage: storage),
+        ]
+        let interval = Duration.seconds(options.collectorInterval)
+        collectorTask = Task {
+            await storage.collector.run(every: interval) { result in
+                switch result {
+                case .success(let report) where report != Collector.Report():
+                    logger.info("collector pass", metadata: [
+                        "released_partitions": "\(report.releasedPartitions)",
+                        "deleted_sessions": "\(report.deletedSessions)", "deleted_blobs": "\(report.deletedBlobs)",
+                        "removed_staging_files": "\(report.removedStagingFiles)",
+                    ])
+                case .success:
+                    break
+                case .failure(let error):
+                    logger.warning("collector pass failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        logger.notice("storage ready", metadata: ["blobs": "\(options.blobs)"])
+    }
+
+    /// Stops the collector and closes the database connections.
+    public func shutdown() {
+        collectorTask.cancel()
+        database.close()
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import SluiceStore
+
+/// Where sluiced keeps metadata and bytes, and the storage limits. Each flag has an
+/// environment variable `SLUICED_<NAME>` as its default.
+public struct StorageOptions: ParsableArguments {
+    @Option(help: "PostgreSQL connection string or URI for metadata. (env: SLUICED_DATABASE)")
+    public var database = EnvironmentDefaults.string("SLUICED_DATABASE")
+
+    @Option(help: "Where bytes live: file:///PATH. (env: SLUICED_BLOBS)")
+    public var blobs = EnvironmentDefaults.string(
+        "SLUICED_BLOBS", default: "file://" + FileManager.default.currentDirectoryPath + "/.data/blobs")
+
+    @Option(help: "Database connections in the pool. (env: SLUICED_DATABASE_POOL_SIZE)")
+    public var databasePoolSize = EnvironmentDefaults.int("SLUICED_DATABASE_POOL_SIZE", default: 8)
+
+    @Option(help: "Largest partition, bytes. (env: SLUICED_MAX_PARTITION_SIZE)")
+    public var maxPartitionSize = EnvironmentDefaults.int("SLUICED_MAX_PARTITION_SIZE", default: 64 * 1024 * 1024)
+
+    @Option(help: "Most partitions per session. (env: SLUICED_MAX_PARTITIONS)")
+    public var maxPartitions = EnvironmentDefaults.int("SLUICED_MAX_PARTITIONS", default: 10_000)
+
+    @Option(help: "Most open upload sessions per principal. (env: SLUICED_MAX_OPEN_SESSIONS)")
+    public var maxOpenSessions = EnvironmentDefaults.int("SLUICED_MAX_OPEN_SESSIONS", default: 100)
+
+    @Option(help: "Seconds an uncommitted session lives. (env: SLUICED_SESSION_LIFETIME)")
+    public var sessionLifetime = EnvironmentDefaults.int("SLUICED_SESSION_LIFETIME", default: 24 * 3600)
+
+    @Option(help: "Seconds closed sessions stay visible. (env: SLUICED_SESSION_RETENTION)")
+    public var sessionRetention = EnvironmentDefaults.int("SLUICED_SESSION_RETENTION", default: 24 * 3600)
+
+    @Option(help: "Seconds unreferenced bytes are kept before deletion. (env: SLUICED_BLOB_GRACE_PERIOD)")
+    public var blobGracePeriod = EnvironmentDefaults.int("SLUICED_BLOB_GRACE_PERIOD", default: 3600)
+
+    @Option(help: "Seconds between collector passes. (env: SLUICED_COLLECTOR_INTERVAL)")
+    public var collectorInterval = EnvironmentDefaults.int("SLUICED_COLLECTOR_INTERVAL", default: 300)
+
+    @Flag(help: "Store identical bytes of different principals once (leaks whether another principal holds a file). (env: SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS)")
+    public var deduplicateAcrossPrincipals = EnvironmentDefaults.bool("SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS")
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try blobRoot()
+        for (name, value) in [
+            ("--database-pool-size", databasePoolSize), ("--max-partition-size", maxPartitionSize),
+            ("--max-partitions", maxPartitions), ("--max-open-sessions", maxOpenSessions),
+            ("--session-lifetime", sessionLifetime), ("--collector-interval", collectorInterval),
+        ] where value <= 0 {
+            throw ValidationError("\(name) must be positive")
+        }
+        guard sessionRetention >= 0, blobGracePeriod >= 0 else {
+            throw ValidationError("--session-retention and --blob-grace-period must not be negative")
+        }
+    }
+
+    /// The folder of a `file://` blob location.
+    public func blobRoot() throws -> URL {
+        guard blobs.hasPrefix("file://") else {
+            throw ValidationError("--blobs must be file:///PATH (got '\(blobs)')")
+        }
+        let path = String(blobs.dropFirst("file://".count))
+        guard path.hasPrefix("/") else { throw ValidationError("--blobs needs an absolute path: file:///PATH") }
+        return URL(fileURLWithPath: path, isDirectory: true)
+    }
+
+    public var limits: StorageLimits {
+        var limits = StorageLimits()
+        limits.maxPartitionSize = Int64(maxPartitionSize)
+        limits.maxPartitionsPerSession = maxPartitions
+        limits.maxOpenSessionsPerPrincipal = maxOpenSessions
+        limits.sessionLifetime = .seconds(sessionLifetime)
+        limits.closedSessionRetention = .seconds(sessionRetention)
+        limits.blobGracePeriod = .seconds(blobGracePeriod)
+        limits.deduplicateAcrossPrincipals = deduplicateAcrossPrincipals
+        return limits
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+
+/// The machinery behind `PostgresPool`: a FIFO queue of jobs and one worker thread per
+/// connection. Async callers enqueue a job and suspend on a continuation; a worker takes the
+/// oldest job, runs it with its connection (blocking only its own thread) and resumes the caller.
+///
+/// Every mutable field is guarded by `condition`. A job's continuation is resumed exactly once,
+/// by whoever takes it out of `queue`: a worker (after running it), cancellation, or shutdown.
+final class PoolScheduler: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [PoolJob] = []
+    private var stopping = false
+    private var liveWorkers: Int
+    private var stopWaiters: [CheckedContinuation<Void, Never>] = []
+
+    init(size: Int, connect: @escaping @Sendable () throws -> PostgresConnection) {
+        liveWorkers = size
+        for index in 0..<size {
+            let thread = Thread { [self] in
+                let worker = PoolWorker(connect: connect)
+                self.serve(worker)
+            }
+            thread.name = "sluice-postgres-\(index)"
+            thread.start()
+        }
+    }
+
+    /// Queues `operation` for the next free worker and waits for its outcome.
+    func submit<T: Sendable>(_ operation: @escaping @Sendable (PoolWorker) throws -> T) async throws -> T {
+        let job = TypedJob(operation)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                condition.lock()
+                job.continuation = continuation
+                if stopping {
+                    condition.unlock()
+                    continuation.resume(throwing: PostgresError(.poolClosed, "the PostgresPool is closed"))
+                } else if job.cancelled {
+                    condition.unlock()
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    job.queued = true
+                    queue.append(job)
+                    condition.signal()
+                    condition.unlock()
+                }
+            }
+        } onCancel: {
+            condition.lock()
+            job.cancelled = true
+            var removed = false
+            if job.queued, let index = queue.firstIndex(where: { $0 === job }) {
+                queue.remove(at: index)
+                job.queued = false
+                removed = true
+            }
+            condition.unlock()
+            if removed { job.fail(CancellationError()) }
+        }
+    }
+
+    /// Fails every waiting job and tells the workers to finish. Idempotent.
+    func shutdown() {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            return
+        }
+        stopping = true
+        let pending = queue
+        queue.removeAll()
+        for job in pending { job.queued = false }
+        condition.broadcast()
+        condition.unlock()
+        for job in pending { job.fail(PostgresError(.poolClosed, "the PostgresPool was closed")) }
+    }
+
+    /// Returns once every worker has closed its connection and ended.
+    func waitUntilStopped() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            if liveWorkers == 0 {
+                condition.unlock()
+                continuation.resume()
+            } else {
+                stopWaiters.append(continuation)
+                condition.unlock()
+            }
+        }
+    }
+
+    /// A worker thread's life: take the oldest job, run it, repeat until shutdown.
+    private func serve(_ worker: PoolWorker) {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            guard !queue.isEmpty else {  // stopping, nothing left
+                condition.unlock()
+                break
+            }
+            let job = queue.removeFirst()
+            job.queued = false
+            condition.unlock()
+            job.run(on: worker)
+            worker.afterUse()
+        }
+        worker.disconnect()
+        condition.lock()
+        liveWorkers -= 1
+        let waiters = liveWorkers == 0 ? stopWaiters : []
+        if liveWorkers == 0 { stopWaiters.removeAll() }
+        condition.unlock()
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+/// A queued call. `queued` and `cancelled` are guarded by the scheduler's condition.
+class PoolJob: @unchecked Sendable {
+    var queued = false
+    var cancelled = false
+
+    func run(on worker: PoolWorker) { fatalError("abstract") }
+    func fail(_ error: any Error) { fatalError("abstract") }
+}
+
+private final class TypedJob<T: Sendable>: PoolJob, @unchecked Sendable {
+    let operation: @Sendable (PoolWorker) throws -> T
+    /// Set under the scheduler's lock before the job is queued.
+    var continuation: CheckedContinuation<T, any Error>?
+
+    init(_ operation: @escaping @Sendable (PoolWorker) throws -> T) {
+        self.operation = operation
+    }
+
+    override func run(on worker: PoolWorker) {
+        let result = Result { try operation(worker) }
+        continuation!.resume(with: result)
+    }
+
+    override func fail(_ error: any Error) {
+        continuation!.resume(throwing: error)
+    }
+}
+
+/// A worker thread's connection, and what the pool does with it. Lives on that thread only.
+final class PoolWorker {
+    private let connect: () throws -> PostgresConnection
+    private var connection: PostgresConnection?
+
+    init(connect: @escaping () throws -> PostgresConnection) {
+        self.connect = connect
+    }
+
+    /// The worker's connection: opened on first use, reset when libpq says it is broken.
+    func checkout() throws -> PostgresConnection {
+        if let connection {
+            if connection.isHealthy { return connection }
+            do {
+                try connection.reset()
+                return connection
+            } catch {
+                self.connection = nil
+                throw error
+            }
+        }
+        let fresh = try connect()
+        connection = fresh
+        return fresh
+    }
+
+    /// After each job: roll back a transaction the body left open; forget a connection in an
+    /// unknown state (the next checkout connects afresh).
+    func afterUse() {
+        guard let connection, connection.isHealthy else { return }
+        switch connection.transactionStatus {
+        case .idle:
+            break
+        case .inTransaction, .failedTransaction:
+            if (try? connection.execute("ROLLBACK")) == nil { self.connection = nil }
+        case .active, .unknown:
+            self.connection = nil
+        }
+    }
+
+    func disconnect() {
+        connection = nil
+    }
+
+    /// BEGIN, body, COMMIT on this worker's connection; see `PostgresPool.transaction`.
+    func runTransaction<T>(
+        isolation: PostgresPool.IsolationLevel, _ body: (PostgresConnection) throws -> T
+    ) throws -> T {
+        let begin = "BEGIN ISOLATION LEVEL \(isolation.sql)"
+        var connection = try checkout()
+        do {
+            try connection.execute(begin)
+        } catch let error as PostgresError where error.isConnectionFailure {
+            // Nothing has run yet, so it is safe to reconnect and begin once more.
+            self.connection = nil
+            connection = try checkout()
+            try connection.execute(begin)
+        }
+
+        let value: T
+        do {
+            value = try body(connection)
+        } catch {
+            if connection.isHealthy, connection.transactionStatus != .idle {
+                _ = try? connection.execute("ROLLBACK")
+            }
+            throw error
+        }
+
+        switch connection.transactionStatus {
+        case .inTransaction:
+            let commit = try connection.execute("COMMIT")
+            if commit.commandTag == "ROLLBACK" {
+                throw PostgresError(.transaction, "COMMIT rolled the transaction back")
+            }
+        case .failedTransaction:
+            _ = try? connection.execute("ROLLBACK")
+            throw PostgresError(
+                .transaction,
+                "the transaction was aborted by a statement error that the body caught; it was rolled back, "
+                    + "nothing was committed")
+        case .idle:
+            break  // the body committed or rolled back itself
+        case .active, .unknown:
+            throw PostgresError(.connection, "the connection broke before COMMIT; nothing was committed")
+        }
+        return value
+    }
+}

@@ -1,0 +1,265 @@
+import CLibPQ
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One libpq connection. Every call blocks the calling thread until the server answers, so use
+/// a connection only off Swift's cooperative pool and off event loops: `PostgresPool` runs its
+/// connections on threads of its own and is what the rest of Sluice should use.
+///
+/// Not `Sendable`: one thread at a time. (The pool passes each connection to one worker thread.)
+///
+/// Every session is set up the same way, so results parse the same way everywhere:
+/// `client_encoding = UTF8`, `DateStyle = ISO, YMD`, `TimeZone = UTC`, `bytea_output = hex`,
+/// `IntervalStyle = postgres`. Do not change these in a session that others will reuse.
+///
+/// This file is the only place in Sluice that touches libpq's C API and raw pointers.
+public final class PostgresConnection {
+    /// What libpq knows about the transaction of this session (PQtransactionStatus).
+    public enum TransactionStatus: Sendable, Hashable {
+        /// Not in a transaction block.
+        case idle
+        /// A command is in progress.
+        case active
+        /// Inside a transaction block (after BEGIN).
+        case inTransaction
+        /// Inside a transaction block that an error aborted: only ROLLBACK helps.
+        case failedTransaction
+        /// The connection is broken.
+        case unknown
+    }
+
+    /// The PGconn; never nil while the object lives.
+    private let handle: OpaquePointer
+
+    private static let sessionSetup = """
+        SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; \
+        SET bytea_output = 'hex'; SET IntervalStyle = 'postgres'
+        """
+
+    /// Connects (blocking) to the server `url` names.
+    ///
+    /// - Parameters:
+    ///   - url: a libpq connection string, as a URI (`postgresql://user@host:5432/db?sslmode=...`,
+    ///     `postgresql:///db?host=/path/to/socket`) or as `key=value` pairs; an empty string uses
+    ///     libpq's defaults and the PG* environment variables.
+    ///   - overrides: connection keywords that replace what `url` says, e.g.
+    ///     `["dbname": "other", "application_name": "sluiced", "connect_timeout": "5"]`.
+    /// - Throws: `PostgresError` of kind `.connection` with libpq's explanation.
+    public init(url: String, overrides: [String: String] = [:]) throws {
+        let keys = overrides.keys.sorted()
+        // The first "dbname" is expanded as a connection string (expand_dbname = 1); later
+        // keywords override what it set.
+        let keywords = ["dbname"] + keys
+        let values = [url] + keys.map { overrides[$0]! }
+        for text in keywords + values where text.utf8.contains(0) {
+            throw PostgresError(.connection, "connection settings cannot contain NUL characters")
+        }
+        let connection = CStringArray(keywords).withPointers { keywordPointers in
+            CStringArray(values).withPointers { valuePointers in
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let connection else {
+            throw PostgresError(.connection, "could not allocate a connection (out of memory)")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.trimmed(PQerrorMessage(connection)) ?? "connection failed"
+            PQfinish(connection)
+            throw PostgresError(.connection, "could not connect to PostgreSQL: \(message)")
+        }
+        handle = connection
+        // libpq prints NOTICEs ("relation ... already exists, skipping") to stderr by default.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        try executeScript(Self.sessionSetup)
+    }
+
+    deinit {
+        PQfinish(handle)
+    }
+
+    /// The settings a connection string sets, keyword by keyword (PQconninfoParse), without
+    /// connecting. Throws `.connection` with libpq's explanation when the string is malformed.
+    public static func settings(of url: String) throws -> [String: String] {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(url, &errorMessage) else {
+            defer { if let errorMessage { PQfreemem(errorMessage) } }
+            let message = trimmed(errorMessage) ?? "out of memory"
+            throw PostgresError(.connection, "invalid connection string: \(message)")
+        }
+        defer { PQconninfoFree(options) }
+        var settings = [String: String]()
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val {
+                settings[String(cString: keyword)] = String(cString: value)
+            }
+            option += 1
+        }
+        return settings
+    }
+
+    // MARK: state
+
+    /// Whether the connection is usable as far as libpq knows (PQstatus is CONNECTION_OK). A
+    /// connection whose server went away looks healthy until the next statement fails.
+    public var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// The transaction state of the session.
+    public var transactionStatus: TransactionStatus {
+        switch PQtransactionStatus(handle) {
+        case PQTRANS_IDLE: .idle
+        case PQTRANS_ACTIVE: .active
+        case PQTRANS_INTRANS: .inTransaction
+        case PQTRANS_INERROR: .failedTransaction
+        default: .unknown
+        }
+    }
+
+    /// The process id of the server process serving this session (PQbackendPID).
+    public var backendPID: Int32 { PQbackendPID(handle) }
+
+    /// The server's version as an integer, e.g. 150018 for 15.18 (PQserverVersion).
+    public var serverVersion: Int { Int(PQserverVersion(handle)) }
+
+    /// Closes the connection and opens it again with the same settings (PQreset), then sets the
+    /// session up again. Whatever the session held (transaction, temporary tables, locks) is gone.
+    public func reset() throws {
+        PQreset(handle)
+        guard isHealthy else {
+            let message = Self.trimmed(PQerrorMessage(handle)) ?? "reset failed"
+            throw PostgresError(.connection, "could not reconnect to PostgreSQL: \(message)")
+        }
+        try executeScript(Self.sessionSetup)
+    }
+
+    // MARK: statements
+
+    /// Runs one statement with parameters `$1`, `$2`, ... (PQexecParams, text format both ways)
+    /// and returns its rows.
+    ///
+    /// - Throws: `PostgresError`: `.server` with the SQLSTATE when the server rejects the
+    ///   statement, `.connection` when the connection broke, `.encoding` for an unsendable parameter.
+    @discardableResult
+    public func execute(_ sql: String, _ params: [PostgresValue] = []) throws -> PostgresResult {
+        guard !sql.utf8.contains(0) else {
+            throw PostgresError(.encoding, "SQL text cannot contain NUL characters")
+        }
+        let encoded = try params.map { try $0.encoded() }
+        let types = encoded.map { Oid($0.type) }
+        let texts = CStringArray(encoded.map(\.text))
+        let result = texts.withPointers { valuePointers in
+            types.withUnsafeBufferPointer { typePointers in
+                PQexecParams(
+                    handle, sql, Int32(encoded.count), typePointers.baseAddress, valuePointers, nil, nil, 0)
+            }
+        }
+        return try consume(result)
+    }
+
+    /// Runs SQL text that may hold several statements separated by semicolons, without parameters
+    /// (PQexec, the simple query protocol), e.g. a migration. Returns the last statement's result.
+    /// Unless the text has its own BEGIN/COMMIT, the statements run as one implicit transaction.
+    @discardableResult
+    public func executeScript(_ sql: String) throws -> PostgresResult {
+        guard !sql.utf8.contains(0) else {
+            throw PostgresError(.encoding, "SQL text cannot contain NUL characters")
+        }
+        return try consume(PQexec(handle, sql))
+    }
+
+    // MARK: results
+
+    /// Copies a PGresult into Swift values and frees it, or turns it into an error.
+    private func consume(_ result: OpaquePointer?) throws -> PostgresResult {
+        guard let result else {
+            // No result at all: out of memory, or the connection is gone.
+            let message = Self.trimmed(PQerrorMessage(handle)) ?? "no result from libpq"
+            throw PostgresError(isHealthy ? .server : .connection, message)
+        }
+        defer { PQclear(result) }
+
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            break
+        case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR, PGRES_BAD_RESPONSE:
+            throw error(from: result)
+        default:
+            let status = String(cString: PQresStatus(PQresultStatus(result)))
+            throw PostgresError(.unsupported, "libpq result status \(status) is not supported (COPY, pipelines)")
+        }
+
+        let columnCount = Int(PQnfields(result))
+        let rowCount = Int(PQntuples(result))
+        var columns = [PostgresColumn]()
+        columns.reserveCapacity(columnCount)
+        for c in 0..<columnCount {
+            let name = PQfname(result, Int32(c)).map { String(cString: $0) } ?? ""
+            columns.append(PostgresColumn(name: name, typeOID: UInt32(PQftype(result, Int32(c)))))
+        }
+        var cells = [[String?]]()
+        cells.reserveCapacity(rowCount)
+        for r in 0..<rowCount {
+            var row = [String?]()
+            row.reserveCapacity(columnCount)
+            for c in 0..<columnCount {
+                if PQgetisnull(result, Int32(r), Int32(c)) != 0 {
+                    row.append(nil)
+                } else {
+                    let length = Int(PQgetlength(result, Int32(r), Int32(c)))
+                    let value = PQgetvalue(result, Int32(r), Int32(c))!
+                    row.append(value.withMemoryRebound(to: UInt8.self, capacity: length) {
+                        String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+                    })
+                }
+            }
+            cells.append(row)
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        let tag = String(cString: PQcmdStatus(result))
+        return PostgresResult(columns: columns, cells: cells, affectedRows: affected, commandTag: tag)
+    }
+
+    /// A PostgresError from an error result: SQLSTATE, message, detail, hint, constraint.
+    private func error(from result: OpaquePointer) -> PostgresError {
+        func field(_ code: Character) -> String? {
+            Self.trimmed(PQresultErrorField(result, Int32(code.asciiValue!)))
+        }
+        let sqlState = field("C")  // PG_DIAG_SQLSTATE
+        let message = field("M") ?? Self.trimmed(PQresultErrorMessage(result)) ?? Self.trimmed(PQerrorMessage(handle))
+            ?? "unknown error"
+        // Errors libpq makes up itself (lost connection) have no SQLSTATE; the status says more.
+        let kind: PostgresError.Kind = isHealthy ? .server : .connection
+        return PostgresError(
+            kind, message, sqlState: sqlState, detail: field("D"), hint: field("H"), constraint: field("n"))
+    }
+
+    private static func trimmed(_ text: UnsafePointer<CChar>?) -> String? {
+        guard let text else { return nil }
+        var string = String(cString: text)
+        while let last = string.last, last.isWhitespace { string.removeLast() }
+        return string.isEmpty ? nil : string
+    }
+}
+
+@available(*, unavailable, message: "a PostgresConnection is used by one thread at a time; share a PostgresPool")
+extension PostgresConnection: Sendable {}
+
+/// NUL-terminated copies of Swift strings in a NULL-terminated array, as libpq's
+/// `const char * const *` parameters want them; nil entries stay NULL (SQL NULL parameters).
+private struct CStringArray {
+    let strings: [String?]
+
+    init(_ strings: [String?]) { self.strings = strings }
+    init(_ strings: [String]) { self.strings = strings }
+
+    func withPointers<R>(_ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+        let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0)! } }
+        defer { for copy in copies { free(copy) } }
+        let pointers = copies.map { $0.map { UnsafePointer($0) } } + [nil]
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}

@@ -1,0 +1,91 @@
+/// Every failure SluicePostgres reports: the server's errors (with their SQLSTATE), lost or
+/// refused connections, values that do not decode as asked, and misuse of the pool.
+///
+/// Branch on the helpers rather than on message text:
+///
+/// ```swift
+/// do { try connection.execute("INSERT ...", [...]) }
+/// catch let error as PostgresError where error.isUniqueViolation { ... }
+/// ```
+public struct PostgresError: Error, Sendable, CustomStringConvertible {
+    /// Where the failure came from.
+    public enum Kind: Sendable, Hashable {
+        /// Connecting failed, or the connection broke (the server went away, the socket closed).
+        case connection
+        /// The server rejected a statement; `sqlState` says why.
+        case server
+        /// A parameter could not be sent (e.g. a string holding a NUL character).
+        case encoding
+        /// A result value is not what the accessor asked for: missing column, SQL NULL where a
+        /// value was required, a different type, or text that does not parse.
+        case decoding
+        /// A transaction could not commit: the body swallowed an error, so PostgreSQL would roll
+        /// back on COMMIT (`transaction` reports that instead of pretending it committed).
+        case transaction
+        /// The pool was closed before the work could run.
+        case poolClosed
+        /// Migrations cannot be applied: the database is newer than the code, or a migration failed.
+        case migration
+        /// libpq answered with something this wrapper does not handle (e.g. COPY).
+        case unsupported
+    }
+
+    public var kind: Kind
+    /// The five-character SQLSTATE code (PG_DIAG_SQLSTATE), e.g. "23505"; nil for failures that did
+    /// not come from the server.
+    public var sqlState: String?
+    /// The primary, human-readable message.
+    public var message: String
+    /// The server's DETAIL line, e.g. "Key (name)=(a) already exists."
+    public var detail: String?
+    /// The server's HINT line.
+    public var hint: String?
+    /// The constraint a violation is about (PG_DIAG_CONSTRAINT_NAME), e.g. "objects_pkey".
+    public var constraint: String?
+
+    public init(
+        _ kind: Kind, _ message: String, sqlState: String? = nil, detail: String? = nil,
+        hint: String? = nil, constraint: String? = nil
+    ) {
+        self.kind = kind
+        self.message = message
+        self.sqlState = sqlState
+        self.detail = detail
+        self.hint = hint
+        self.constraint = constraint
+    }
+
+    /// 23505 unique_violation: an INSERT or UPDATE collided with a unique index.
+    public var isUniqueViolation: Bool { sqlState == "23505" }
+
+    /// 40001 serialization_failure or 40P01 deadlock_detected: the transaction lost a race and
+    /// running it again may well succeed. `PostgresPool.transaction` retries these itself.
+    public var isSerializationFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
+
+    /// The connection is unusable: could not connect, the connection broke, or the server is
+    /// shutting down or refusing connections (SQLSTATE class 08, 57P01, 57P02, 57P03).
+    public var isConnectionFailure: Bool {
+        if kind == .connection { return true }
+        guard let sqlState else { return false }
+        return sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(sqlState)
+    }
+
+    public var description: String {
+        var text = "PostgreSQL"
+        switch kind {
+        case .connection: text += " connection error"
+        case .server: text += " error"
+        case .encoding: text += " parameter error"
+        case .decoding: text += " result error"
+        case .transaction: text += " transaction error"
+        case .poolClosed: text += " pool closed"
+        case .migration: text += " migration error"
+        case .unsupported: text += " unsupported"
+        }
+        if let sqlState { text += " \(sqlState)" }
+        text += ": \(message)"
+        if let detail, !detail.isEmpty { text += " (\(detail))" }
+        if let hint, !hint.isEmpty { text += " Hint: \(hint)" }
+        return text
+    }
+}

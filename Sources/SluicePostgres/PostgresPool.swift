@@ -1,0 +1,138 @@
+/// A fixed set of PostgreSQL connections for async code.
+///
+/// libpq blocks its caller, and blocking calls must stay off the event loops and off Swift's
+/// cooperative thread pool. So each connection belongs to a worker thread of its own (plain
+/// threads, not the cooperative pool); `withConnection` and `transaction` queue their body for
+/// the next free worker and suspend, without blocking, until it is done. Waiting calls are served
+/// first come, first served. A call cancelled while it waits leaves the queue and throws
+/// `CancellationError`; a body already running is not interrupted.
+///
+/// Connections are opened on first use (so `init` never blocks), and a connection found broken
+/// is reset (reconnected) before its next use. Each session is set up as `PostgresConnection`
+/// describes; a body that leaves a transaction open has it rolled back before the connection is
+/// used again.
+///
+/// ```swift
+/// let pool = try PostgresPool(url: "postgresql:///sluice?host=/run/postgresql", size: 4)
+/// let names = try await pool.withConnection { connection in
+///     try connection.execute("SELECT name FROM principals").rows.map { try $0.string("name") }
+/// }
+/// try await pool.transaction(isolation: .serializable) { connection in ... }
+/// pool.close()
+/// ```
+public final class PostgresPool: Sendable {
+    /// Transaction isolation levels (BEGIN ISOLATION LEVEL ...).
+    public enum IsolationLevel: Sendable, Hashable {
+        case readCommitted
+        case repeatableRead
+        case serializable
+
+        var sql: String {
+            switch self {
+            case .readCommitted: "READ COMMITTED"
+            case .repeatableRead: "REPEATABLE READ"
+            case .serializable: "SERIALIZABLE"
+            }
+        }
+    }
+
+    /// The number of connections (and worker threads).
+    public let size: Int
+    /// How many times `transaction` runs a body that keeps failing with a serialization failure
+    /// or deadlock before giving up and throwing that error.
+    public let maxTransactionAttempts: Int
+
+    private let scheduler: PoolScheduler
+
+    /// - Parameters:
+    ///   - url: a libpq connection string (URI or `key=value` pairs), as for `PostgresConnection`.
+    ///   - overrides: connection keywords that replace what `url` says (e.g. `["dbname": "x"]`).
+    ///     Unless set in either, `application_name` is "sluice" and `connect_timeout` 10 seconds.
+    ///   - size: the number of connections, at least 1.
+    ///   - maxTransactionAttempts: see the property, at least 1.
+    /// - Throws: `PostgresError` of kind `.connection` when `url` is malformed. Nothing connects
+    ///   yet: a server that is down shows up as errors from the first calls.
+    public init(
+        url: String, overrides: [String: String] = [:], size: Int = 4, maxTransactionAttempts: Int = 5
+    ) throws {
+        precondition(size >= 1, "a PostgresPool needs at least one connection")
+        precondition(maxTransactionAttempts >= 1, "maxTransactionAttempts must be at least 1")
+        var overrides = overrides
+        let looksLikeConnectionString =
+            url.contains("=") || url.hasPrefix("postgresql://") || url.hasPrefix("postgres://")
+        let settings = looksLikeConnectionString ? try PostgresConnection.settings(of: url) : [:]
+        for (keyword, value) in ["application_name": "sluice", "connect_timeout": "10"]
+        where settings[keyword] == nil && overrides[keyword] == nil {
+            overrides[keyword] = value
+        }
+        self.size = size
+        self.maxTransactionAttempts = maxTransactionAttempts
+        let connectionOverrides = overrides
+        scheduler = PoolScheduler(size: size) {
+            try PostgresConnection(url: url, overrides: connectionOverrides)
+        }
+    }
+
+    deinit {
+        scheduler.shutdown()
+    }
+
+    /// Runs `body` with a connection of the pool, on the pool's worker thread, and returns what it
+    /// returns. The body may run any statements, transactions included; a transaction it leaves
+    /// open is rolled back.
+    ///
+    /// - Throws: what `body` throws; `PostgresError` (`.connection`) when no connection could be
+    ///   made, `.poolClosed` after `close()`; `CancellationError` when cancelled while waiting.
+    @discardableResult
+    public func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        try await scheduler.submit { worker in
+            try body(try worker.checkout())
+        }
+    }
+
+    /// Runs `body` in a transaction: BEGIN (at `isolation`), the body, COMMIT; ROLLBACK when the
+    /// body throws. The whole transaction runs again, after a short random pause, when it fails
+    /// with a serialization failure or deadlock (40001, 40P01), up to `maxTransactionAttempts` in
+    /// all, so the body must be safe to run more than once (no side effects outside the database,
+    /// or idempotent ones).
+    ///
+    /// A connection found broken at BEGIN (nothing has run yet) is reset and BEGIN tried once
+    /// more. A connection that breaks later fails the call with a `.connection` error; when that
+    /// happens during COMMIT, whether the transaction committed is unknown.
+    ///
+    /// A body that catches a statement's error and carries on leaves the transaction aborted;
+    /// COMMIT would quietly roll back, so this throws a `.transaction` error instead.
+    @discardableResult
+    public func transaction<T: Sendable>(
+        isolation: IsolationLevel = .readCommitted,
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await scheduler.submit { worker in
+                    try worker.runTransaction(isolation: isolation, body)
+                }
+            } catch let error as PostgresError where error.isSerializationFailure && attempt < maxTransactionAttempts {
+                // Random pause, growing with the attempt, so that the racing transactions spread out.
+                let ceiling = min(5 << attempt, 200)  // milliseconds: 10, 20, 40, 80, 160, 200...
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...ceiling)))
+                attempt += 1
+            }
+        }
+    }
+
+    /// Stops the pool: calls still waiting fail with `.poolClosed`, running bodies finish, then
+    /// each worker closes its connection and ends. Returns at once; see `closeAndWait()`.
+    public func close() {
+        scheduler.shutdown()
+    }
+
+    /// `close()`, then waits until every connection is closed.
+    public func closeAndWait() async {
+        scheduler.shutdown()
+        await scheduler.waitUntilStopped()
+    }
+}

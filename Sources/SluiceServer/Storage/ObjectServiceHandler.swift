@@ -1,0 +1,99 @@
+import Foundation
+import SluiceProto
+import SluiceRPC
+import SluiceStore
+
+/// sluice.v1.ObjectService on top of the store.
+public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
+    /// Bytes per ReadObject / ReadPartition message: well under the 4 MiB default a
+    /// client accepts, large enough to keep per-message costs small.
+    static let readChunkSize = 1024 * 1024
+
+    let storage: Storage
+
+    public init(storage: Storage) {
+        self.storage = storage
+    }
+
+    public func getObject(request: Sluice_V1_GetObjectRequest, context: ServerContext) async throws
+        -> Sluice_V1_ObjectInfo
+    {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            return Sluice_V1_ObjectInfo(try await storage.objects.version(request.name, request.version, of: principal))
+        }
+    }
+
+    public func listObjects(request: Sluice_V1_ListObjectsRequest, context: ServerContext) async throws
+        -> Sluice_V1_ListObjectsResponse
+    {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let page = try await storage.objects.list(
+                prefix: request.prefix, delimiter: request.delimiter, principal: principal,
+                pageSize: Int(request.pageSize), pageToken: request.pageToken)
+            var response = Sluice_V1_ListObjectsResponse()
+            response.objects = page.objects.map(Sluice_V1_ObjectInfo.init)
+            response.commonPrefixes = page.commonPrefixes
+            response.nextPageToken = page.nextPageToken
+            return response
+        }
+    }
+
+    public func deleteObject(request: Sluice_V1_DeleteObjectRequest, context: ServerContext) async throws
+        -> Sluice_V1_DeleteObjectResponse
+    {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            var response = Sluice_V1_DeleteObjectResponse()
+            response.deletedVersions = try await storage.objects.delete(request.name, of: principal)
+            return response
+        }
+    }
+
+    public func readObject(
+        request: Sluice_V1_ReadObjectRequest, response: ServerResponseWriter<Sluice_V1_ReadObjectResponse>,
+        context: ServerContext
+    ) async throws {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let version = try await storage.objects.version(request.name, request.version, of: principal)
+            let range = try ReadRange.resolve(offset: request.offset, length: request.length, size: version.size)
+            var first = Sluice_V1_ReadObjectResponse()
+            first.object = Sluice_V1_ObjectInfo(version)
+            var pendingFirst: Sluice_V1_ReadObjectResponse? = first
+            let bytes = try ObjectBytes(version, range: range, blobs: storage.blobs, chunkSize: Self.readChunkSize)
+            for try await chunk in bytes {
+                var message = pendingFirst ?? Sluice_V1_ReadObjectResponse()
+                pendingFirst = nil
+                message.data = Data(chunk)
+                try await response.write(message)
+            }
+            if let pendingFirst { try await response.write(pendingFirst) }
+        }
+    }
+
+    public func listObjectVersions(request: Sluice_V1_ListObjectVersionsRequest, context: ServerContext) async throws
+        -> Sluice_V1_ListObjectVersionsResponse
+    {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let page = try await storage.objects.versions(
+                of: request.name, principal: principal, pageSize: Int(request.pageSize), pageToken: request.pageToken)
+            var response = Sluice_V1_ListObjectVersionsResponse()
+            response.versions = page.versions.map(Sluice_V1_ObjectInfo.init)
+            response.nextPageToken = page.nextPageToken
+            return response
+        }
+    }
+
+    public func restoreObjectVersion(request: Sluice_V1_RestoreObjectVersionRequest, context: ServerContext)
+        async throws -> Sluice_V1_ObjectInfo
+    {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            return Sluice_V1_ObjectInfo(
+                try await storage.objects.restore(request.name, version: request.version, of: principal))
+        }
+    }
+}

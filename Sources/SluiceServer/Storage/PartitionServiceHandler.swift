@@ -1,0 +1,41 @@
+import Foundation
+import SluiceProto
+import SluiceRPC
+import SluiceStore
+
+/// sluice.v1.PartitionService on top of the store.
+public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
+    let storage: Storage
+
+    public init(storage: Storage) {
+        self.storage = storage
+    }
+
+    public func getPartitionInfo(request: Sluice_V1_GetPartitionInfoRequest, context: ServerContext) async throws
+        -> Sluice_V1_PartitionInfo
+    {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            return Sluice_V1_PartitionInfo(try await storage.objects.partition(
+                Int(request.partitionIndex), of: request.objectName, version: request.version, principal: principal))
+        }
+    }
+
+    public func readPartition(
+        request: Sluice_V1_ReadPartitionRequest, response: ServerResponseWriter<Sluice_V1_ReadPartitionResponse>,
+        context: ServerContext
+    ) async throws {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let partition = try await storage.objects.partition(
+                Int(request.partitionIndex), of: request.objectName, version: request.version, principal: principal)
+            let local = try ReadRange.resolve(offset: request.offset, length: request.length, size: partition.size)
+            let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
+            for try await chunk in storage.blobs.read(key, range: local, chunkSize: ObjectServiceHandler.readChunkSize) {
+                var message = Sluice_V1_ReadPartitionResponse()
+                message.data = Data(chunk)
+                try await response.write(message)
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import SluiceProto
+import SluiceRPC
+import SluiceStore
+
+/// sluice.v1.UploadSessionService on top of the store.
+public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService {
+    let storage: Storage
+
+    public init(storage: Storage) {
+        self.storage = storage
+    }
+
+    public func createSession(request: Sluice_V1_CreateSessionRequest, context: ServerContext) async throws
+        -> Sluice_V1_UploadSession
+    {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let declaration = SessionDeclaration(
+                objectName: request.objectName, totalSize: request.totalSize, partitionSize: request.partitionSize,
+                partitionSHA256: request.partitionSha256.map { [UInt8]($0) },
+                objectSHA256: request.objectSha256.isEmpty ? nil : [UInt8](request.objectSha256),
+                contentType: request.contentType, userMetadata: request.userMetadata)
+            return Sluice_V1_UploadSession(try await storage.sessions.create(declaration, by: principal))
+        }
+    }
+
+    public func uploadPartition(
+        requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>, context: ServerContext
+    ) async throws -> Sluice_V1_UploadPartitionResponse {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            var iterator = requests.makeAsyncIterator()
+            guard let first = try await iterator.next(), case .target(let target)? = first.message else {
+                throw RPCError(
+                    .invalidArgument,
+                    "the first UploadPartition message must be a target naming the session and partition")
+            }
+            let id = try SessionIdentifier.parse(target.sessionID)
+            let result = try await storage.sessions.storePartition(
+                Int(target.partitionIndex), of: id, by: principal, chunks: PartitionChunks(iterator: iterator))
+            var response = Sluice_V1_UploadPartitionResponse()
+            response.partitionIndex = Int32(result.index)
+            response.size = result.size
+            response.sha256 = Data(result.sha256)
+            response.alreadyStored = result.alreadyStored
+            return response
+        }
+    }
+
+    public func getSession(request: Sluice_V1_GetSessionRequest, context: ServerContext) async throws
+        -> Sluice_V1_UploadSession
+    {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let id = try SessionIdentifier.parse(request.sessionID)
+            return Sluice_V1_UploadSession(try await storage.sessions.get(id, of: principal))
+        }
+    }
+
+    public func commitSession(request: Sluice_V1_CommitSessionRequest, context: ServerContext) async throws
+        -> Sluice_V1_CommitSessionResponse
+    {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let id = try SessionIdentifier.parse(request.sessionID)
+            var response = Sluice_V1_CommitSessionResponse()
+            response.object = Sluice_V1_ObjectInfo(
+                try await storage.sessions.commit(id, by: principal, objects: storage.objects))
+            return response
+        }
+    }
+
+    public func abortSession(request: Sluice_V1_AbortSessionRequest, context: ServerContext) async throws
+        -> Sluice_V1_UploadSession
+    {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let id = try SessionIdentifier.parse(request.sessionID)
+            return Sluice_V1_UploadSession(try await storage.sessions.abort(id, of: principal))
+        }
+    }
+
+    public func listSessions(request: Sluice_V1_ListSessionsRequest, context: ServerContext) async throws
+        -> Sluice_V1_ListSessionsResponse
+    {
+        try await mappingStorageErrors {
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let page = try await storage.sessions.list(
+                of: principal, pageSize: Int(request.pageSize), pageToken: request.pageToken,
+                openOnly: request.openOnly)
+            var response = Sluice_V1_ListSessionsResponse()
+            response.sessions = page.sessions.map(Sluice_V1_UploadSession.init)
+            response.nextPageToken = page.nextPageToken
+            return response
+        }
+    }
+}
+
+/// Parses session ids as clients send them.
+enum SessionIdentifier {
+    static func parse(_ text: String) throws -> SessionID {
+        guard let id = SessionID(hex: text) else {
+            throw RPCError(.invalidArgument, "session_id '\(text.prefix(64))' is not a session id (32 hex digits)")
+        }
+        return id
+    }
+}
+
+/// The data messages after an UploadPartition's target, as byte chunks.
+struct PartitionChunks: AsyncSequence {
+    typealias Element = [UInt8]
+    let iterator: ServerRequestStream<Sluice_V1_UploadPartitionRequest>.AsyncIterator
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>.AsyncIterator
+
+        mutating func next() async throws -> [UInt8]? {
+            guard let request = try await requests.next() else { return nil }
+            guard case .data(let data)? = request.message else {
+                throw RPCError(.invalidArgument, "only the first UploadPartition message may be a target; later ones carry data")
+            }
+            return [UInt8](data)
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(requests: iterator) }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import NIOPosix
+
+/// A ``BlobStore`` on a local file system (layout in ``DiskBlobLayout``).
+///
+/// Durability: a blob is written to a staging file, `fdatasync`ed, renamed into place, and its
+/// directory fsynced — and any fan-out directory made for it has its own entry synced — before
+/// the writer's `finish()` returns. Every blocking call runs on `threadPool`.
+///
+/// The store never removes directories (empty fan-out directories are cheap and reused), and
+/// nothing else may remove them while it runs: it remembers which ones it has made durable.
+public struct DiskBlobStore: BlobStore {
+    private let layout: DiskBlobLayout
+    private let directories = DurableDirectories()
+    private let io: BlockingIO
+
+    /// Opens the store at `root`, creating `root` (whose parent must exist), `blobs/` and
+    /// `staging/` as needed, durably.
+    public init(root: URL, threadPool: NIOThreadPool = .singleton) async throws {
+        precondition(root.isFileURL, "a disk blob store's root is a file URL, not \(root)")
+        let layout = DiskBlobLayout(root: root.standardizedFileURL.path)
+        self.layout = layout
+        self.io = BlockingIO(pool: threadPool)
+        try await io.run {
+            if try POSIX.makeDirectory(layout.root) {
+                try POSIX.syncDirectory(URL(fileURLWithPath: layout.root).deletingLastPathComponent().path)
+            }
+            let madeBlobs = try POSIX.makeDirectory(layout.blobs)
+            let madeStaging = try POSIX.makeDirectory(layout.staging)
+            if madeBlobs || madeStaging { try POSIX.syncDirectory(layout.root) }
+        }
+    }
+
+    public func makeWriter(for key: BlobKey, size: Int64) async throws -> any BlobWriter {
+        guard size >= 0 else { throw BlobError.invalidSize(size) }
+        let (layout, directories, io) = (layout, directories, io)
+        return try await io.run {
+            try DiskBlobWriter(key: key, size: size, layout: layout, directories: directories, io: io)
+        }
+    }
+
+    public func contains(_ key: BlobKey) async throws -> Bool {
+        let path = layout.location(of: key).file
+        return try await io.run { try POSIX.status(path)?.isRegularFile ?? false }
+    }
+
+    /// Reads with `pread`, one chunk per `next()`, from a descriptor held for the whole pass.
+    public func read(_ key: BlobKey, range: Range<Int64>, chunkSize: Int) -> BlobChunks {
+        precondition(chunkSize > 0, "a blob is read in chunks of at least one byte")
+        let (path, io) = (layout.location(of: key).file, io)
+        return BlobChunks { DiskChunkReader(key: key, path: path, range: range, chunkSize: chunkSize, io: io) }
+    }
+
+    /// Unlinks the blob without syncing its directory: a delete lost in a crash only brings back
+    /// an unreferenced blob, which the collector finds again.
+    public func delete(_ key: BlobKey) async throws {
+        let path = layout.location(of: key).file
+        try await io.run { _ = try POSIX.removeFile(path) }
+    }
+
+    /// Pages in order of scope, then digest; the age is the file's modification time, which is
+    /// that of the last write of the upload that last stored it.
+    public func keys(olderThan cutoff: Date, after: BlobKey?, limit: Int) async throws -> [BlobKey] {
+        let listing = DiskBlobListing(layout: layout, cutoff: cutoff, after: after, limit: limit)
+        return try await io.run { try listing.page() }
+    }
+
+    public func removeAbandonedStaging(olderThan cutoff: Date) async throws -> Int {
+        let staging = layout.staging
+        return try await io.run {
+            var removed = 0
+            for name in try POSIX.entries(staging) ?? [] where name.hasSuffix(DiskBlobLayout.stagingSuffix) {
+                let path = staging + "/" + name
+                guard let status = try POSIX.status(path), status.isRegularFile, status.modified < cutoff else { continue }
+                if try POSIX.removeFile(path) { removed += 1 }
+            }
+            return removed
+        }
+    }
+}

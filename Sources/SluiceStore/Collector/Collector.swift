@@ -1,0 +1,110 @@
+import Foundation
+import SluicePostgres
+
+/// Reclaims what nothing will use: partitions of aborted and expired sessions, closed
+/// sessions past their retention, blobs no row refers to, and staging files left by
+/// crashes. Nothing referenced is ever deleted: blob rows are only removable when no
+/// foreign key points at them, and bytes go only after their row is marked deleting.
+public final class Collector: Sendable {
+    /// What one pass removed.
+    public struct Report: Sendable, Equatable {
+        public var releasedPartitions = 0
+        public var deletedSessions = 0
+        public var deletedBlobs = 0
+        public var removedStagingFiles = 0
+
+        public init() {}
+    }
+
+    private let database: PostgresPool
+    private let blobs: any BlobStore
+    private let limits: StorageLimits
+
+    public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits) {
+        self.database = database
+        self.blobs = blobs
+        self.limits = limits
+    }
+
+    /// Runs passes every `interval` until the task is cancelled; a failed pass is
+    /// reported and retried at the next interval.
+    public func run(every interval: Duration, onPass: @Sendable (Result<Report, Error>) -> Void) async {
+        while !Task.isCancelled {
+            do {
+                onPass(.success(try await collect()))
+            } catch is CancellationError {
+                return
+            } catch {
+                onPass(.failure(error))
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// One pass.
+    public func collect() async throws -> Report {
+        var report = Report()
+        let retention = Self.seconds(limits.closedSessionRetention)
+        let grace = Self.seconds(limits.blobGracePeriod)
+        (report.releasedPartitions, report.deletedSessions) = try await database.transaction { connection in
+            let released = try connection.execute("""
+                DELETE FROM session_partitions sp USING upload_sessions s
+                WHERE sp.session_id = s.id AND (s.state = 'aborted' OR (s.state = 'open' AND s.expires_at < now()))
+                """).affectedRows
+            let deleted = try connection.execute("""
+                DELETE FROM upload_sessions
+                WHERE (state <> 'open' AND closed_at < now() - make_interval(secs => $1))
+                   OR (state = 'open' AND expires_at < now() - make_interval(secs => $1))
+                """, [.double(retention)]).affectedRows
+            return (released, deleted)
+        }
+        while true {
+            let doomed = try await markUnreferencedBlobs(grace: grace)
+            for key in doomed { try await blobs.delete(key) }
+            try await forget(doomed)
+            report.deletedBlobs += doomed.count
+            if doomed.count < Self.batchSize { break }
+        }
+        report.removedStagingFiles = try await blobs.removeAbandonedStaging(
+            olderThan: Date().addingTimeInterval(-grace))
+        return report
+    }
+
+    private static let batchSize = 200
+
+    /// Marks a batch of stale, unreferenced blobs as deleting (so no upload can lease them),
+    /// together with any left marked by an interrupted pass, and returns them.
+    private func markUnreferencedBlobs(grace: Double) async throws -> [BlobKey] {
+        try await database.transaction { connection in
+            try connection.execute("""
+                UPDATE blobs b SET deleting = true
+                WHERE (b.scope, b.sha256) IN (
+                    SELECT c.scope, c.sha256 FROM blobs c
+                    WHERE (c.deleting OR c.last_used_at < now() - make_interval(secs => $1))
+                      AND NOT EXISTS (SELECT 1 FROM session_partitions sp
+                                      WHERE sp.blob_scope = c.scope AND sp.sha256 = c.sha256)
+                      AND NOT EXISTS (SELECT 1 FROM version_partitions vp
+                                      WHERE vp.blob_scope = c.scope AND vp.sha256 = c.sha256)
+                    LIMIT $2 FOR UPDATE SKIP LOCKED)
+                RETURNING b.scope, b.sha256
+                """, [.double(grace), .int(Int64(Self.batchSize))]
+            ).rows.map { try BlobKey(scope: try $0.string("scope"), sha256: try $0.bytes("sha256")) }
+        }
+    }
+
+    /// Drops the rows of blobs whose bytes are gone.
+    private func forget(_ keys: [BlobKey]) async throws {
+        guard !keys.isEmpty else { return }
+        try await database.transaction { connection in
+            for key in keys {
+                _ = try connection.execute(
+                    "DELETE FROM blobs WHERE scope = $1 AND sha256 = $2 AND deleting",
+                    [.text(key.scope), .bytes(key.sha256)])
+            }
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,28 @@
+import SluicePostgres
+import Synchronization
+
+/// Records principals on first use and remembers their ids.
+public final class PrincipalDirectory: Sendable {
+    private let database: PostgresPool
+    private let known = Mutex<[String: Principal]>([:])
+
+    public init(database: PostgresPool) {
+        self.database = database
+    }
+
+    /// The principal for a verified certificate subject, created on first sight.
+    public func principal(named name: String) async throws -> Principal {
+        if let principal = known.withLock({ $0[name] }) { return principal }
+        let id = try await database.withConnection { connection in
+            let result = try connection.execute("""
+                INSERT INTO principals (name) VALUES ($1)
+                ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+                RETURNING id
+                """, [.text(name)])
+            return try result.rows[0].int("id")
+        }
+        let principal = Principal(id: id, name: name)
+        known.withLock { $0[name] = principal }
+        return principal
+    }
+}

@@ -1,0 +1,102 @@
+import SluicePostgres
+
+/// The metadata schema, as versioned migrations applied at start-up (in order, once each).
+/// Never edit a released migration: add a new one.
+///
+/// Blobs are referenced through foreign keys from every row that uses them, so the
+/// database itself refuses to forget a blob something still refers to; the collector's
+/// "unreferenced" is whatever those keys allow it to delete.
+public enum Schema {
+    public static let migrations: [Migration] = [
+        Migration(version: 1, name: "storage", sql: """
+            CREATE TABLE principals (
+                id bigserial PRIMARY KEY,
+                name text NOT NULL UNIQUE,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+
+            -- One row per stored blob. last_used_at is a lease: an upload refreshes it
+            -- before writing bytes, and the collector leaves alone any blob used within
+            -- its grace period. deleting marks a blob whose bytes the collector is
+            -- removing: no upload may lease it until the row is gone.
+            CREATE TABLE blobs (
+                scope text NOT NULL,
+                sha256 bytea NOT NULL CHECK (length(sha256) = 32),
+                size bigint NOT NULL CHECK (size >= 0),
+                created_at timestamptz NOT NULL DEFAULT now(),
+                last_used_at timestamptz NOT NULL DEFAULT now(),
+                deleting boolean NOT NULL DEFAULT false,
+                PRIMARY KEY (scope, sha256)
+            );
+
+            CREATE TABLE upload_sessions (
+                id bytea PRIMARY KEY CHECK (length(id) = 16),
+                principal_id bigint NOT NULL REFERENCES principals (id),
+                object_name text NOT NULL,
+                total_size bigint NOT NULL CHECK (total_size >= 0),
+                partition_size bigint NOT NULL CHECK (partition_size > 0),
+                partition_sha256 bytea[] NOT NULL,
+                object_sha256 bytea,
+                content_type text NOT NULL,
+                user_metadata jsonb NOT NULL,
+                state text NOT NULL CHECK (state IN ('open', 'committed', 'aborted')),
+                created_at timestamptz NOT NULL DEFAULT now(),
+                expires_at timestamptz NOT NULL,
+                closed_at timestamptz,
+                committed_version bigint
+            );
+            CREATE INDEX upload_sessions_by_principal ON upload_sessions (principal_id, created_at DESC);
+            CREATE INDEX upload_sessions_by_expiry ON upload_sessions (state, expires_at);
+
+            CREATE TABLE session_partitions (
+                session_id bytea NOT NULL REFERENCES upload_sessions (id) ON DELETE CASCADE,
+                index integer NOT NULL CHECK (index >= 0),
+                size bigint NOT NULL,
+                sha256 bytea NOT NULL,
+                blob_scope text NOT NULL,
+                stored_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (session_id, index),
+                FOREIGN KEY (blob_scope, sha256) REFERENCES blobs (scope, sha256)
+            );
+            CREATE INDEX session_partitions_by_blob ON session_partitions (blob_scope, sha256);
+
+            CREATE TABLE objects (
+                id bigserial PRIMARY KEY,
+                principal_id bigint NOT NULL REFERENCES principals (id),
+                name text COLLATE "C" NOT NULL,
+                current_version bigint NOT NULL,
+                next_version bigint NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (principal_id, name)
+            );
+
+            CREATE TABLE object_versions (
+                object_id bigint NOT NULL REFERENCES objects (id) ON DELETE CASCADE,
+                version bigint NOT NULL,
+                size bigint NOT NULL,
+                sha256 bytea NOT NULL,
+                content_type text NOT NULL,
+                user_metadata jsonb NOT NULL,
+                partition_size bigint NOT NULL,
+                partition_count integer NOT NULL,
+                committed_at timestamptz NOT NULL DEFAULT now(),
+                restored_from bigint,
+                PRIMARY KEY (object_id, version)
+            );
+
+            CREATE TABLE version_partitions (
+                object_id bigint NOT NULL,
+                version bigint NOT NULL,
+                index integer NOT NULL,
+                "offset" bigint NOT NULL,
+                size bigint NOT NULL,
+                sha256 bytea NOT NULL,
+                blob_scope text NOT NULL,
+                PRIMARY KEY (object_id, version, index),
+                FOREIGN KEY (object_id, version) REFERENCES object_versions (object_id, version) ON DELETE CASCADE,
+                FOREIGN KEY (blob_scope, sha256) REFERENCES blobs (scope, sha256)
+            );
+            CREATE INDEX version_partitions_by_blob ON version_partitions (blob_scope, sha256);
+            """),
+    ]
+}

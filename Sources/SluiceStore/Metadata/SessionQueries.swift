@@ -1,0 +1,66 @@
+import Foundation
+import SluicePostgres
+
+/// Reading session rows into records; shared by every session operation.
+enum SessionQueries {
+    /// Columns of `upload_sessions s` plus the stored partitions, for `record(from:)`.
+    static let selectColumns = """
+        s.id, s.object_name, s.total_size, s.partition_size, s.partition_sha256, s.object_sha256,
+        s.content_type, s.user_metadata::text AS user_metadata, s.state,
+        extract(epoch FROM s.created_at)::float8 AS created_at,
+        extract(epoch FROM s.expires_at)::float8 AS expires_at,
+        s.expires_at < now() AS is_expired, s.committed_version,
+        coalesce((SELECT array_agg(sp.index ORDER BY sp.index)::text FROM session_partitions sp
+                  WHERE sp.session_id = s.id), '{}') AS stored_partitions,
+        coalesce((SELECT sum(sp.size) FROM session_partitions sp WHERE sp.session_id = s.id), 0)::bigint
+            AS stored_bytes
+        """
+
+    /// The session if it exists and belongs to the principal; nil otherwise (the caller
+    /// answers NOT_FOUND either way, so nobody learns another principal's ids).
+    static func load(
+        _ id: SessionID, of principal: Principal, on connection: PostgresConnection, lock: Bool = false
+    ) throws -> SessionRecord? {
+        let result = try connection.execute("""
+            SELECT \(selectColumns) FROM upload_sessions s
+            WHERE s.id = $1 AND s.principal_id = $2 \(lock ? "FOR UPDATE OF s" : "")
+            """, [.bytes(id.bytes), .int(principal.id)])
+        return try result.rows.first.map(record(from:))
+    }
+
+    static func record(from row: PostgresRow) throws -> SessionRecord {
+        let stored = try row.string("stored_partitions")
+            .trimmingCharacters(in: CharacterSet(charactersIn: "{}"))
+            .split(separator: ",").compactMap { Int($0) }
+        var state = SessionRecord.State(rawValue: try row.string("state")) ?? .aborted
+        let isExpired = try row.bool("is_expired")
+        if state == .open && isExpired { state = .expired }
+        return SessionRecord(
+            id: SessionID(bytes: try row.bytes("id")),
+            objectName: try row.string("object_name"),
+            totalSize: try row.int("total_size"),
+            partitionSize: try row.int("partition_size"),
+            partitionSHA256: try row.bytesArray("partition_sha256"),
+            objectSHA256: try row.optionalBytes("object_sha256"),
+            contentType: try row.string("content_type"),
+            userMetadata: UserMetadata.decode(try row.string("user_metadata")),
+            state: state,
+            createdAt: Date(timeIntervalSince1970: try row.double("created_at")),
+            expiresAt: Date(timeIntervalSince1970: try row.double("expires_at")),
+            committedVersion: try row.optionalInt("committed_version"),
+            storedPartitions: stored,
+            storedBytes: try row.int("stored_bytes"))
+    }
+}
+
+/// User metadata as stored: a JSON object of strings.
+enum UserMetadata {
+    static func encode(_ metadata: [String: String]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decode(_ json: String) -> [String: String] {
+        (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: String] ?? [:]
+    }
+}

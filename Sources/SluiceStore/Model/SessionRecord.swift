@@ -1,0 +1,78 @@
+import Foundation
+
+/// An upload session as stored: its declaration and what has arrived so far.
+public struct SessionRecord: Sendable, Equatable {
+    /// Where a session is in its life.
+    public enum State: String, Sendable {
+        case open, committed, aborted, expired
+    }
+
+    /// 16 random bytes; shown to clients in hex.
+    public var id: SessionID
+    public var objectName: String
+    public var totalSize: Int64
+    public var partitionSize: Int64
+    public var partitionSHA256: [[UInt8]]
+    public var objectSHA256: [UInt8]?
+    public var contentType: String
+    public var userMetadata: [String: String]
+    public var state: State
+    public var createdAt: Date
+    public var expiresAt: Date
+    public var committedVersion: Int64?
+    /// Indexes of the partitions stored so far, ascending.
+    public var storedPartitions: [Int]
+    /// Bytes stored so far.
+    public var storedBytes: Int64
+
+    public var partitionCount: Int { partitionSHA256.count }
+
+    /// The size of partition `index`: `partitionSize`, except for a shorter last one.
+    public func size(ofPartition index: Int) -> Int64 {
+        PartitionLayout.size(ofPartition: index, totalSize: totalSize, partitionSize: partitionSize)
+    }
+}
+
+/// How an object of a given size is cut into partitions.
+public enum PartitionLayout {
+    public static func count(totalSize: Int64, partitionSize: Int64) -> Int64 {
+        totalSize == 0 ? 0 : (totalSize + partitionSize - 1) / partitionSize
+    }
+
+    public static func size(ofPartition index: Int, totalSize: Int64, partitionSize: Int64) -> Int64 {
+        min(partitionSize, totalSize - Int64(index) * partitionSize)
+    }
+}
+
+/// A session id: 128 random bits. Compared in constant time because it names someone's
+/// upload, even though it alone grants nothing.
+public struct SessionID: Sendable, Hashable, CustomStringConvertible {
+    public let bytes: [UInt8]
+
+    /// A fresh id from the system's cryptographic random source.
+    public static func random() -> SessionID {
+        var generator = SystemRandomNumberGenerator()
+        return SessionID(bytes: (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+    }
+
+    public init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    /// Parses the hex form clients send; nil unless it is 32 hex digits.
+    public init?(hex: String) {
+        guard hex.utf8.count == 32, let bytes = Hex.decode(hex.lowercased()) else { return nil }
+        self.bytes = bytes
+    }
+
+    public var description: String { Hex.encode(bytes) }
+
+    public static func == (lhs: SessionID, rhs: SessionID) -> Bool {
+        guard lhs.bytes.count == rhs.bytes.count else { return false }
+        var difference: UInt8 = 0
+        for (left, right) in zip(lhs.bytes, rhs.bytes) { difference |= left ^ right }
+        return difference == 0
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
+}

@@ -1,0 +1,27 @@
+/// Why a storage operation was refused. Each case maps to one gRPC status in the service
+/// layer; every message says what was wrong and what to do about it.
+public enum StorageError: Error, Equatable, CustomStringConvertible {
+    /// The request itself is wrong (INVALID_ARGUMENT).
+    case invalidArgument(String)
+    /// The thing does not exist, or belongs to someone else (NOT_FOUND).
+    case notFound(String)
+    /// The request is valid but the state does not allow it (FAILED_PRECONDITION).
+    case failedPrecondition(String)
+    /// Bytes did not match their declared size or SHA-256 (DATA_LOSS).
+    case dataLoss(String)
+    /// A limit was reached (RESOURCE_EXHAUSTED).
+    case resourceExhausted(String)
+    /// A conflicting change won a race; sending the request again will work (ABORTED).
+    case aborted(String)
+    /// A stored byte could not be read back as committed (INTERNAL).
+    case corrupted(String)
+
+    public var description: String {
+        switch self {
+        case .invalidArgument(let message), .notFound(let message), .failedPrecondition(let message),
+             .dataLoss(let message), .resourceExhausted(let message), .aborted(let message),
+             .corrupted(let message):
+            message
+        }
+    }
+}

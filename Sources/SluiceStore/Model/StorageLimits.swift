@@ -1,0 +1,28 @@
+/// The numbers that bound what one principal can ask of the store. Each is configurable
+/// (see sluiced's flags) and each refusal names the limit it hit.
+public struct StorageLimits: Sendable {
+    /// Largest partition, in bytes.
+    public var maxPartitionSize: Int64 = 64 * 1024 * 1024
+    /// Most partitions one session (so one object) may have.
+    public var maxPartitionsPerSession = 10_000
+    /// Most sessions one principal may have open at once.
+    public var maxOpenSessionsPerPrincipal = 100
+    /// How long an uncommitted session lives.
+    public var sessionLifetime: Duration = .seconds(24 * 3600)
+    /// How long closed (committed, aborted, expired) sessions stay visible to GetSession.
+    public var closedSessionRetention: Duration = .seconds(24 * 3600)
+    /// How long unreferenced bytes are kept before the collector deletes them. Must exceed
+    /// the time one partition upload can take.
+    public var blobGracePeriod: Duration = .seconds(3600)
+    /// Most user metadata entries per object; key and value sizes in bytes.
+    public var maxUserMetadataEntries = 64
+    public var maxUserMetadataKeyBytes = 128
+    public var maxUserMetadataValueBytes = 1024
+    /// Largest page a listing returns.
+    public var maxPageSize = 1000
+    /// Share identical bytes across principals. Off by default: deduplication across
+    /// principals would let one learn whether another holds a file.
+    public var deduplicateAcrossPrincipals = false
+
+    public init() {}
+}

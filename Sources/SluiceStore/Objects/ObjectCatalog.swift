@@ -1,0 +1,160 @@
+import Foundation
+import SluicePostgres
+
+/// Committed objects and their versions: describe, list versions, restore, delete.
+/// Every query is scoped to the calling principal; another principal's object is
+/// indistinguishable from a missing one.
+public final class ObjectCatalog: Sendable {
+    let database: PostgresPool
+    let limits: StorageLimits
+
+    public init(database: PostgresPool, limits: StorageLimits) {
+        self.database = database
+        self.limits = limits
+    }
+
+    static let versionColumns = """
+        o.name, v.version, v.size, v.sha256, v.content_type, v.user_metadata::text AS user_metadata,
+        extract(epoch FROM o.created_at)::float8 AS created_at,
+        extract(epoch FROM v.committed_at)::float8 AS committed_at,
+        v.partition_size, v.partition_count, v.version = o.current_version AS is_current, v.restored_from
+        """
+
+    /// One version (0 or nil: the current one), with its partitions.
+    public func version(_ name: String, _ version: Int64?, of principal: Principal) async throws -> ObjectVersionRecord {
+        _ = try ObjectName.validate(name)
+        let wanted = (version ?? 0) == 0 ? nil : version
+        guard wanted.map({ $0 > 0 }) ?? true else {
+            throw StorageError.invalidArgument("version must be positive, or 0 for the current version")
+        }
+        let record = try await database.withConnection { connection -> ObjectVersionRecord? in
+            let rows = try connection.execute("""
+                SELECT \(Self.versionColumns), o.id AS object_id FROM objects o
+                JOIN object_versions v ON v.object_id = o.id AND v.version = coalesce($3, o.current_version)
+                WHERE o.principal_id = $1 AND o.name = $2
+                """, [.int(principal.id), .text(name), wanted.map { .int($0) } ?? .null]).rows
+            guard let row = rows.first else { return nil }
+            var record = try Self.record(from: row)
+            record.partitions = try connection.execute("""
+                SELECT index, "offset", size, sha256, blob_scope FROM version_partitions
+                WHERE object_id = $1 AND version = $2 ORDER BY index
+                """, [.int(try row.int("object_id")), .int(record.version)]).rows.map(Self.partition(from:))
+            return record
+        }
+        guard let record else {
+            throw StorageError.notFound(
+                wanted.map { "object '\(name)' has no version \($0)" } ?? "object '\(name)' does not exist")
+        }
+        return record
+    }
+
+    /// The versions of an object, newest first.
+    public func versions(
+        of name: String, principal: Principal, pageSize: Int, pageToken: String
+    ) async throws -> (versions: [ObjectVersionRecord], nextPageToken: String) {
+        _ = try ObjectName.validate(name)
+        let size = try Paging.size(pageSize, limit: limits.maxPageSize)
+        let before = try Paging.decode(pageToken).map { text throws(StorageError) -> Int64 in
+            guard let version = Int64(text) else { throw .invalidArgument("page_token is not one this server issued") }
+            return version
+        }
+        let rows = try await database.withConnection { connection in
+            try connection.execute("""
+                SELECT \(Self.versionColumns) FROM objects o JOIN object_versions v ON v.object_id = o.id
+                WHERE o.principal_id = $1 AND o.name = $2 AND ($3::bigint IS NULL OR v.version < $3)
+                ORDER BY v.version DESC LIMIT $4
+                """, [.int(principal.id), .text(name), before.map { .int($0) } ?? .null, .int(Int64(size + 1))]
+            ).rows.map(Self.record(from:))
+        }
+        if rows.isEmpty && before == nil { throw StorageError.notFound("object '\(name)' does not exist") }
+        let page = Array(rows.prefix(size))
+        let next = rows.count > size ? Paging.encode(String(page.last!.version)) : ""
+        return (page, next)
+    }
+
+    /// Makes an older version current again as a new version that shares its bytes.
+    public func restore(_ name: String, version: Int64, of principal: Principal) async throws -> ObjectVersionRecord {
+        _ = try ObjectName.validate(name)
+        guard version > 0 else { throw StorageError.invalidArgument("version must be positive") }
+        let restored = try await database.transaction { connection -> Int64 in
+            let objects = try connection.execute("""
+                SELECT id, next_version FROM objects WHERE principal_id = $1 AND name = $2 FOR UPDATE
+                """, [.int(principal.id), .text(name)]).rows
+            guard let object = objects.first else { throw StorageError.notFound("object '\(name)' does not exist") }
+            let objectID = try object.int("id")
+            let newVersion = try object.int("next_version")
+            let copied = try connection.execute("""
+                INSERT INTO object_versions (object_id, version, size, sha256, content_type, user_metadata,
+                    partition_size, partition_count, restored_from)
+                SELECT object_id, $3, size, sha256, content_type, user_metadata, partition_size, partition_count, version
+                FROM object_versions WHERE object_id = $1 AND version = $2
+                """, [.int(objectID), .int(version), .int(newVersion)]).affectedRows
+            guard copied == 1 else { throw StorageError.notFound("object '\(name)' has no version \(version)") }
+            _ = try connection.execute("""
+                INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
+                SELECT object_id, $3, index, "offset", size, sha256, blob_scope
+                FROM version_partitions WHERE object_id = $1 AND version = $2
+                """, [.int(objectID), .int(version), .int(newVersion)])
+            _ = try connection.execute("""
+                UPDATE objects SET current_version = $2, next_version = $2 + 1 WHERE id = $1
+                """, [.int(objectID), .int(newVersion)])
+            return newVersion
+        }
+        return try await self.version(name, restored, of: principal)
+    }
+
+    /// Deletes an object with every version; returns how many versions went. The bytes
+    /// stay until the collector finds nothing referring to them.
+    public func delete(_ name: String, of principal: Principal) async throws -> Int64 {
+        _ = try ObjectName.validate(name)
+        let deleted = try await database.transaction { connection -> Int64? in
+            let objects = try connection.execute("""
+                SELECT o.id, (SELECT count(*) FROM object_versions v WHERE v.object_id = o.id)::bigint AS versions
+                FROM objects o WHERE o.principal_id = $1 AND o.name = $2 FOR UPDATE
+                """, [.int(principal.id), .text(name)]).rows
+            guard let object = objects.first else { return nil }
+            _ = try connection.execute("DELETE FROM objects WHERE id = $1", [.int(try object.int("id"))])
+            return try object.int("versions")
+        }
+        guard let deleted else { throw StorageError.notFound("object '\(name)' does not exist") }
+        return deleted
+    }
+
+    /// One partition of a version.
+    public func partition(
+        _ index: Int, of name: String, version: Int64?, principal: Principal
+    ) async throws -> PartitionRecord {
+        let record = try await self.version(name, version, of: principal)
+        guard index >= 0, index < record.partitions.count else {
+            throw StorageError.invalidArgument(
+                record.partitions.isEmpty
+                    ? "object '\(name)' version \(record.version) is empty: it has no partitions"
+                    : "partition_index \(index) is out of range; version \(record.version) of '\(name)' has "
+                        + "partitions 0 to \(record.partitions.count - 1)")
+        }
+        return record.partitions[index]
+    }
+
+    static func record(from row: PostgresRow) throws -> ObjectVersionRecord {
+        ObjectVersionRecord(
+            name: try row.string("name"),
+            version: try row.int("version"),
+            size: try row.int("size"),
+            sha256: try row.bytes("sha256"),
+            contentType: try row.string("content_type"),
+            userMetadata: UserMetadata.decode(try row.string("user_metadata")),
+            createdAt: Date(timeIntervalSince1970: try row.double("created_at")),
+            committedAt: Date(timeIntervalSince1970: try row.double("committed_at")),
+            partitionSize: try row.int("partition_size"),
+            partitionCount: Int(try row.int("partition_count")),
+            isCurrent: try row.bool("is_current"),
+            restoredFrom: try row.optionalInt("restored_from"),
+            partitions: [])
+    }
+
+    static func partition(from row: PostgresRow) throws -> PartitionRecord {
+        PartitionRecord(
+            index: Int(try row.int("index")), offset: try row.int("offset"), size: try row.int("size"),
+            sha256: try row.bytes("sha256"), blobScope: try row.string("blob_scope"))
+    }
+}

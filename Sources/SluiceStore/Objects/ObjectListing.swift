@@ -1,0 +1,105 @@
+import SluicePostgres
+
+/// One page of a folder-style listing.
+public struct ObjectListingPage: Sendable {
+    public var objects: [ObjectVersionRecord]
+    public var commonPrefixes: [String]
+    public var nextPageToken: String
+}
+
+extension ObjectCatalog {
+    /// Lists current versions whose names start with `prefix`, in byte order. With a
+    /// delimiter, names continuing past the prefix with the delimiter are rolled up into
+    /// one common prefix each (ending with the delimiter). Objects and prefixes share the
+    /// page size and the order.
+    public func list(
+        prefix: String, delimiter: String, principal: Principal, pageSize: Int, pageToken: String
+    ) async throws -> ObjectListingPage {
+        let size = try Paging.size(pageSize, limit: limits.maxPageSize)
+        guard prefix.utf8.count <= ObjectName.maxBytes, !prefix.utf8.contains(0) else {
+            throw StorageError.invalidArgument("prefix must be at most \(ObjectName.maxBytes) bytes without NUL")
+        }
+        guard delimiter.utf8.count <= 16, !delimiter.utf8.contains(0) else {
+            throw StorageError.invalidArgument("delimiter must be at most 16 bytes without NUL")
+        }
+        let resume = try ListingCursor.decode(pageToken)
+        var cursor = resume?.key
+        var rolledUp = resume?.isPrefix == true ? resume?.key : nil
+        var entries: [ListingEntry] = []
+        let batchSize = 500
+        scanning: while entries.count <= size {
+            let rows = try await database.withConnection { [cursor] connection in
+                try connection.execute("""
+                    SELECT \(Self.versionColumns) FROM objects o
+                    JOIN object_versions v ON v.object_id = o.id AND v.version = o.current_version
+                    WHERE o.principal_id = $1 AND starts_with(o.name, $2) AND ($3::text IS NULL OR o.name > $3)
+                    ORDER BY o.name LIMIT $4
+                    """, [.int(principal.id), .text(prefix), cursor.map { .text($0) } ?? .null, .int(Int64(batchSize))]
+                ).rows
+            }
+            for row in rows {
+                let name = try row.string("name")
+                cursor = name
+                if let rolledUp, name.utf8.starts(with: rolledUp.utf8) { continue }
+                if let common = Self.commonPrefix(of: name, prefix: prefix, delimiter: delimiter) {
+                    entries.append(.prefix(common))
+                    rolledUp = common
+                } else {
+                    entries.append(.object(try Self.record(from: row)))
+                }
+                if entries.count > size { break scanning }
+            }
+            if rows.count < batchSize { break }
+        }
+        let page = entries.prefix(size)
+        var next = ""
+        if entries.count > size, let last = page.last {
+            next = ListingCursor.encode(last)
+        }
+        return ObjectListingPage(
+            objects: page.compactMap { if case .object(let record) = $0 { record } else { nil } },
+            commonPrefixes: page.compactMap { if case .prefix(let common) = $0 { common } else { nil } },
+            nextPageToken: next)
+    }
+
+    /// The common prefix `name` rolls up into, if the delimiter occurs after the prefix.
+    static func commonPrefix(of name: String, prefix: String, delimiter: String) -> String? {
+        guard !delimiter.isEmpty else { return nil }
+        let bytes = Array(name.utf8)
+        let start = prefix.utf8.count
+        let needle = Array(delimiter.utf8)
+        guard bytes.count >= start + needle.count else { return nil }
+        var index = start
+        while index + needle.count <= bytes.count {
+            if Array(bytes[index..<(index + needle.count)]) == needle {
+                return String(decoding: bytes[..<(index + needle.count)], as: UTF8.self)
+            }
+            index += 1
+        }
+        return nil
+    }
+}
+
+/// An entry of a listing page, in name order.
+enum ListingEntry {
+    case object(ObjectVersionRecord)
+    case prefix(String)
+}
+
+/// Where a listing resumes: after an object name, or past every name under a prefix.
+enum ListingCursor {
+    static func encode(_ entry: ListingEntry) -> String {
+        switch entry {
+        case .object(let record): Paging.encode("o" + record.name)
+        case .prefix(let common): Paging.encode("p" + common)
+        }
+    }
+
+    static func decode(_ token: String) throws(StorageError) -> (key: String, isPrefix: Bool)? {
+        guard let text = try Paging.decode(token) else { return nil }
+        guard let kind = text.first, kind == "o" || kind == "p" else {
+            throw .invalidArgument("page_token is not one this server issued; pass the next_page_token you received")
+        }
+        return (String(text.dropFirst()), kind == "p")
+    }
+}

@@ -1,0 +1,124 @@
+import SluicePostgres
+
+/// The outcome of storing one partition.
+public struct PartitionUploadResult: Sendable, Equatable {
+    public var index: Int
+    public var size: Int64
+    public var sha256: [UInt8]
+    /// The partition was stored before; the bytes of this call were not needed.
+    public var alreadyStored: Bool
+}
+
+extension UploadSessions {
+    /// Stores partition `index` of a session from `chunks`, verifying its size and SHA-256
+    /// against the declaration as the bytes stream through. The partition is acknowledged
+    /// (this returns) only once the bytes are durable and recorded.
+    ///
+    /// The blob row is leased before any byte is written, and the final registration
+    /// re-checks the lease under a row lock, so the collector can never delete bytes that
+    /// this upload is about to reference.
+    public func storePartition<Chunks: AsyncSequence>(
+        _ index: Int, of id: SessionID, by principal: Principal, chunks: Chunks
+    ) async throws -> PartitionUploadResult where Chunks.Element == [UInt8] {
+        let session = try await get(id, of: principal)
+        try Self.requireOpen(session)
+        guard index >= 0, index < session.partitionCount else {
+            throw StorageError.invalidArgument(
+                "partition_index \(index) is out of range; session \(id) has partitions 0 to \(session.partitionCount - 1)")
+        }
+        let size = session.size(ofPartition: index)
+        let sha256 = session.partitionSHA256[index]
+        if session.storedPartitions.contains(index) {
+            return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: true)
+        }
+        let key = try BlobKey(scope: BlobScope.of(principal, limits: limits), sha256: sha256)
+        try await lease(key, size: size)
+
+        let writer = try await blobs.makeWriter(for: key, size: size)
+        do {
+            for try await chunk in chunks {
+                try await writer.write(chunk)
+            }
+            try await writer.finish()
+        } catch let error as BlobError {
+            await writer.abort()
+            throw Self.describe(error, partition: index)
+        } catch {
+            await writer.abort()
+            throw error
+        }
+        try await register(index, size: size, key: key, in: id)
+        return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: false)
+    }
+
+    static func requireOpen(_ session: SessionRecord) throws(StorageError) {
+        switch session.state {
+        case .open:
+            return
+        case .committed:
+            throw .failedPrecondition(
+                "upload session \(session.id) is already committed (version \(session.committedVersion ?? 0)); "
+                    + "start a new session to upload a new version")
+        case .aborted:
+            throw .failedPrecondition("upload session \(session.id) was aborted; start a new session")
+        case .expired:
+            throw .failedPrecondition("upload session \(session.id) expired; start a new session")
+        }
+    }
+
+    /// Takes (or refreshes) the lease on a blob row before its bytes are written.
+    private func lease(_ key: BlobKey, size: Int64) async throws {
+        let leased = try await database.withConnection { connection in
+            try connection.execute("""
+                INSERT INTO blobs (scope, sha256, size) VALUES ($1, $2, $3)
+                ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
+                """, [.text(key.scope), .bytes(key.sha256), .int(size)]).affectedRows
+        }
+        guard leased == 1 else {
+            throw StorageError.aborted("identical bytes are being reclaimed right now; send the partition again")
+        }
+    }
+
+    /// Records the stored partition, re-checking the lease and the session under locks.
+    private func register(_ index: Int, size: Int64, key: BlobKey, in id: SessionID) async throws {
+        try await database.transaction { connection in
+            let blob = try connection.execute("""
+                SELECT deleting FROM blobs WHERE scope = $1 AND sha256 = $2 FOR UPDATE
+                """, [.text(key.scope), .bytes(key.sha256)])
+            guard let row = blob.rows.first, !(try row.bool("deleting")) else {
+                throw StorageError.aborted(
+                    "partition \(index) took longer than the collector's grace period; send it again")
+            }
+            let state = try connection.execute("""
+                SELECT state, expires_at < now() AS is_expired FROM upload_sessions WHERE id = $1 FOR SHARE
+                """, [.bytes(id.bytes)])
+            guard let session = state.rows.first, try session.string("state") == "open",
+                  !(try session.bool("is_expired"))
+            else {
+                throw StorageError.failedPrecondition(
+                    "upload session \(id) was committed, aborted or expired while partition \(index) was uploading")
+            }
+            _ = try connection.execute("""
+                UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2
+                """, [.text(key.scope), .bytes(key.sha256)])
+            _ = try connection.execute("""
+                INSERT INTO session_partitions (session_id, index, size, sha256, blob_scope)
+                VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, index) DO NOTHING
+                """, [.bytes(id.bytes), .int(Int64(index)), .int(size), .bytes(key.sha256), .text(key.scope)])
+        }
+    }
+
+    private static func describe(_ error: BlobError, partition index: Int) -> StorageError {
+        switch error {
+        case .checksumMismatch(let expected, let actual):
+            .dataLoss(
+                "partition \(index): the bytes received hash to \(Hex.encode(actual)) but the session declared "
+                    + "\(Hex.encode(expected)); nothing was stored, send the partition again")
+        case .sizeMismatch(let expected, let actual):
+            .invalidArgument(
+                "partition \(index) must be \(expected) bytes; \(actual) were sent. Nothing was stored")
+        default:
+            .aborted("partition \(index) could not be stored (\(error)); send it again")
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import SluiceOpenSSL
+import SluicePostgres
+
+extension UploadSessions {
+    /// Turns a complete session into a new version of its object, in one transaction: a
+    /// crash leaves either the previous version current or the new one, never half of it.
+    /// Committing a committed session answers the version it made.
+    public func commit(_ id: SessionID, by principal: Principal, objects: ObjectCatalog) async throws
+        -> ObjectVersionRecord
+    {
+        let session = try await get(id, of: principal)
+        if session.state == .committed, let version = session.committedVersion {
+            return try await objects.version(session.objectName, version, of: principal)
+        }
+        try Self.requireOpen(session)
+        let stored = Set(session.storedPartitions)
+        let missing = (0..<session.partitionCount).filter { !stored.contains($0) }
+        guard missing.isEmpty else {
+            let shown = missing.prefix(20).map(String.init).joined(separator: ", ")
+            let more = missing.count > 20 ? " and \(missing.count - 20) more" : ""
+            throw StorageError.failedPrecondition(
+                "upload session \(id) is missing \(missing.count) of \(session.partitionCount) partitions "
+                    + "(\(shown)\(more)); upload them, then commit again")
+        }
+        let objectSHA256 = try await wholeObjectSHA256(session)
+        if let declared = session.objectSHA256, declared != objectSHA256 {
+            throw StorageError.dataLoss(
+                "the partitions hash to \(Hex.encode(objectSHA256)) as a whole, but the session declared "
+                    + "object_sha256 \(Hex.encode(declared)); abort this session and upload again")
+        }
+        let version = try await database.transaction { connection -> Int64 in
+            guard let locked = try SessionQueries.load(id, of: principal, on: connection, lock: true) else {
+                throw StorageError.notFound("upload session \(id) does not exist")
+            }
+            if locked.state == .committed, let version = locked.committedVersion { return version }
+            try Self.requireOpen(locked)
+            _ = try connection.execute("""
+                INSERT INTO objects (principal_id, name, current_version, next_version) VALUES ($1, $2, 0, 1)
+                ON CONFLICT (principal_id, name) DO NOTHING
+                """, [.int(principal.id), .text(session.objectName)])
+            let object = try connection.execute("""
+                SELECT id, next_version FROM objects WHERE principal_id = $1 AND name = $2 FOR UPDATE
+                """, [.int(principal.id), .text(session.objectName)]).rows[0]
+            let objectID = try object.int("id")
+            let version = try object.int("next_version")
+            _ = try connection.execute("""
+                INSERT INTO object_versions (object_id, version, size, sha256, content_type, user_metadata,
+                    partition_size, partition_count)
+                SELECT $1, $2, s.total_size, $3, s.content_type, s.user_metadata, s.partition_size,
+                    cardinality(s.partition_sha256)
+                FROM upload_sessions s WHERE s.id = $4
+                """, [.int(objectID), .int(version), .bytes(objectSHA256), .bytes(id.bytes)])
+            _ = try connection.execute("""
+                INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
+                SELECT $1, $2, sp.index, sp.index::bigint * $3, sp.size, sp.sha256, sp.blob_scope
+                FROM session_partitions sp WHERE sp.session_id = $4
+                """, [.int(objectID), .int(version), .int(session.partitionSize), .bytes(id.bytes)])
+            _ = try connection.execute("""
+                UPDATE objects SET current_version = $2, next_version = $2 + 1 WHERE id = $1
+                """, [.int(objectID), .int(version)])
+            _ = try connection.execute("""
+                UPDATE upload_sessions SET state = 'committed', committed_version = $2, closed_at = now()
+                WHERE id = $1
+                """, [.bytes(id.bytes), .int(version)])
+            return version
+        }
+        return try await objects.version(session.objectName, version, of: principal)
+    }
+
+    /// The SHA-256 of the object the session's partitions make, read back from the blob
+    /// store in order (partition hashes do not compose into the whole-object hash).
+    private func wholeObjectSHA256(_ session: SessionRecord) async throws -> [UInt8] {
+        if session.partitionCount == 0 { return SHA256.hash([]) }
+        if session.partitionCount == 1 { return session.partitionSHA256[0] }
+        let scopes = try await database.withConnection { connection in
+            try connection.execute(
+                "SELECT index, blob_scope FROM session_partitions WHERE session_id = $1 ORDER BY index",
+                [.bytes(session.id.bytes)]
+            ).rows.map { try $0.string("blob_scope") }
+        }
+        guard scopes.count == session.partitionCount else {
+            throw StorageError.aborted("the session's partitions changed during the commit; commit again")
+        }
+        var hasher = SHA256()
+        for index in 0..<session.partitionCount {
+            let key = try BlobKey(scope: scopes[index], sha256: session.partitionSHA256[index])
+            for try await chunk in blobs.read(key, range: 0..<session.size(ofPartition: index), chunkSize: 1 << 20) {
+                hasher.update(chunk)
+            }
+        }
+        return hasher.finalize()
+    }
+}

@@ -1,0 +1,70 @@
+/// What a client declares when it opens an upload session.
+public struct SessionDeclaration: Sendable {
+    public var objectName: String
+    public var totalSize: Int64
+    public var partitionSize: Int64
+    public var partitionSHA256: [[UInt8]]
+    public var objectSHA256: [UInt8]?
+    public var contentType: String
+    public var userMetadata: [String: String]
+
+    public init(
+        objectName: String, totalSize: Int64, partitionSize: Int64, partitionSHA256: [[UInt8]],
+        objectSHA256: [UInt8]?, contentType: String, userMetadata: [String: String]
+    ) {
+        self.objectName = objectName
+        self.totalSize = totalSize
+        self.partitionSize = partitionSize
+        self.partitionSHA256 = partitionSHA256
+        self.objectSHA256 = objectSHA256
+        self.contentType = contentType
+        self.userMetadata = userMetadata
+    }
+
+    /// Checks that the declaration is complete and within the limits, with a message that
+    /// says which field is wrong and what would be right.
+    func validate(_ limits: StorageLimits) throws(StorageError) {
+        _ = try ObjectName.validate(objectName)
+        guard totalSize >= 0 else { throw .invalidArgument("total_size is \(totalSize); it must be 0 or more") }
+        guard partitionSize > 0, partitionSize <= limits.maxPartitionSize else {
+            throw .invalidArgument(
+                "partition_size is \(partitionSize); it must be 1 to \(limits.maxPartitionSize) bytes")
+        }
+        let count = PartitionLayout.count(totalSize: totalSize, partitionSize: partitionSize)
+        guard count <= Int64(limits.maxPartitionsPerSession) else {
+            throw .invalidArgument(
+                "\(totalSize) bytes in partitions of \(partitionSize) makes \(count) partitions; the limit is "
+                    + "\(limits.maxPartitionsPerSession): use partitions of at least "
+                    + "\((totalSize + Int64(limits.maxPartitionsPerSession) - 1) / Int64(limits.maxPartitionsPerSession)) bytes")
+        }
+        guard partitionSHA256.count == count else {
+            throw .invalidArgument(
+                "partition_sha256 has \(partitionSHA256.count) entries; \(totalSize) bytes in partitions of "
+                    + "\(partitionSize) need exactly \(count)")
+        }
+        if let bad = partitionSHA256.firstIndex(where: { $0.count != 32 }) {
+            throw .invalidArgument(
+                "partition_sha256[\(bad)] is \(partitionSHA256[bad].count) bytes; a SHA-256 is 32 bytes")
+        }
+        if let objectSHA256, objectSHA256.count != 32 {
+            throw .invalidArgument("object_sha256 is \(objectSHA256.count) bytes; a SHA-256 is 32 bytes (or leave it empty)")
+        }
+        guard userMetadata.count <= limits.maxUserMetadataEntries else {
+            throw .invalidArgument(
+                "user_metadata has \(userMetadata.count) entries; the limit is \(limits.maxUserMetadataEntries)")
+        }
+        for (key, value) in userMetadata {
+            guard !key.isEmpty, key.utf8.count <= limits.maxUserMetadataKeyBytes, !key.utf8.contains(0) else {
+                throw .invalidArgument(
+                    "user_metadata key '\(key.prefix(40))' must be 1 to \(limits.maxUserMetadataKeyBytes) bytes without NUL")
+            }
+            guard value.utf8.count <= limits.maxUserMetadataValueBytes, !value.utf8.contains(0) else {
+                throw .invalidArgument(
+                    "user_metadata['\(key)'] must be at most \(limits.maxUserMetadataValueBytes) bytes without NUL")
+            }
+        }
+        guard contentType.utf8.count <= 256, !contentType.utf8.contains(0) else {
+            throw .invalidArgument("content_type must be at most 256 bytes without NUL")
+        }
+    }
+}

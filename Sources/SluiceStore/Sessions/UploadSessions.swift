@@ -1,0 +1,118 @@
+import Foundation
+import SluicePostgres
+
+/// Upload sessions: open, inspect, list and abandon them. Storing partitions and
+/// committing live beside this type (PartitionUpload, SessionCommit).
+///
+/// Sessions are rows in PostgreSQL, so any sluiced instance can serve any session and a
+/// session survives restarts.
+public final class UploadSessions: Sendable {
+    let database: PostgresPool
+    let blobs: any BlobStore
+    let limits: StorageLimits
+
+    public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits) {
+        self.database = database
+        self.blobs = blobs
+        self.limits = limits
+    }
+
+    /// Opens a session. RESOURCE_EXHAUSTED when the principal already has the most open
+    /// sessions allowed.
+    public func create(_ declaration: SessionDeclaration, by principal: Principal) async throws -> SessionRecord {
+        try declaration.validate(limits)
+        let id = SessionID.random()
+        let limits = self.limits
+        let lifetime = Double(limits.sessionLifetime.components.seconds)
+        return try await database.transaction { connection in
+            // Locking the principal row serializes this principal's creates, so the
+            // open-session count cannot be passed by a race.
+            _ = try connection.execute("SELECT id FROM principals WHERE id = $1 FOR UPDATE", [.int(principal.id)])
+            let open = try connection.execute("""
+                SELECT count(*)::bigint AS open FROM upload_sessions
+                WHERE principal_id = $1 AND state = 'open' AND expires_at > now()
+                """, [.int(principal.id)]).rows[0].int("open")
+            guard open < limits.maxOpenSessionsPerPrincipal else {
+                throw StorageError.resourceExhausted(
+                    "\(open) upload sessions are open; the limit is \(limits.maxOpenSessionsPerPrincipal). "
+                        + "Commit or abort some (see ListSessions), or wait for them to expire")
+            }
+            _ = try connection.execute("""
+                INSERT INTO upload_sessions (id, principal_id, object_name, total_size, partition_size,
+                    partition_sha256, object_sha256, content_type, user_metadata, state, expires_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, 'open', now() + make_interval(secs => $10))
+                """, [
+                    .bytes(id.bytes), .int(principal.id), .text(declaration.objectName), .int(declaration.totalSize),
+                    .int(declaration.partitionSize), .bytesArray(declaration.partitionSHA256),
+                    declaration.objectSHA256.map { .bytes($0) } ?? .null, .text(declaration.contentType),
+                    .text(UserMetadata.encode(declaration.userMetadata)), .double(lifetime),
+                ])
+            guard let record = try SessionQueries.load(id, of: principal, on: connection) else {
+                throw StorageError.aborted("the new session vanished; create it again")
+            }
+            return record
+        }
+    }
+
+    /// The session, for resuming: state, expiry and which partitions are stored.
+    public func get(_ id: SessionID, of principal: Principal) async throws -> SessionRecord {
+        let record = try await database.withConnection { connection in
+            try SessionQueries.load(id, of: principal, on: connection)
+        }
+        guard let record else { throw StorageError.notFound("upload session \(id) does not exist") }
+        return record
+    }
+
+    /// A page of the principal's sessions, newest first. The token is opaque to clients.
+    public func list(
+        of principal: Principal, pageSize: Int, pageToken: String, openOnly: Bool
+    ) async throws -> (sessions: [SessionRecord], nextPageToken: String) {
+        let size = try Paging.size(pageSize, limit: limits.maxPageSize)
+        let after = try Paging.decodeSessionCursor(pageToken)
+        let rows = try await database.withConnection { connection in
+            try connection.execute("""
+                SELECT \(SessionQueries.selectColumns), (extract(epoch FROM s.created_at) * 1000000)::bigint AS created_us
+                FROM upload_sessions s
+                WHERE s.principal_id = $1
+                  AND ($2::bigint IS NULL OR (extract(epoch FROM s.created_at) * 1000000)::bigint < $2
+                       OR ((extract(epoch FROM s.created_at) * 1000000)::bigint = $2 AND s.id > $3))
+                  AND (NOT $4 OR (s.state = 'open' AND s.expires_at > now()))
+                ORDER BY s.created_at DESC, s.id
+                LIMIT $5
+                """, [
+                    .int(principal.id), after.map { .int($0.createdMicros) } ?? .null,
+                    .bytes(after?.id ?? []), .bool(openOnly), .int(Int64(size + 1)),
+                ]).rows
+        }
+        let page = try rows.prefix(size).map(SessionQueries.record(from:))
+        var next = ""
+        if rows.count > size, let last = rows.prefix(size).last {
+            next = Paging.encodeSessionCursor(createdMicros: try last.int("created_us"), id: try last.bytes("id"))
+        }
+        return (page, next)
+    }
+
+    /// Abandons an open session; its partitions become garbage for the collector.
+    /// Aborting an aborted or expired session is a no-op; a committed one cannot be aborted.
+    public func abort(_ id: SessionID, of principal: Principal) async throws -> SessionRecord {
+        try await database.transaction { connection in
+            guard let record = try SessionQueries.load(id, of: principal, on: connection, lock: true) else {
+                throw StorageError.notFound("upload session \(id) does not exist")
+            }
+            switch record.state {
+            case .committed:
+                throw StorageError.failedPrecondition(
+                    "upload session \(id) is committed (version \(record.committedVersion ?? 0)); delete the object instead")
+            case .aborted:
+                return record
+            case .open, .expired:
+                _ = try connection.execute(
+                    "UPDATE upload_sessions SET state = 'aborted', closed_at = now() WHERE id = $1",
+                    [.bytes(id.bytes)])
+                var aborted = record
+                aborted.state = .aborted
+                return aborted
+            }
+        }
+    }
+}

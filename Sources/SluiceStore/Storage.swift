@@ -1,0 +1,27 @@
+import SluicePostgres
+
+/// The storage system as one value: metadata in PostgreSQL, bytes in a blob store, and
+/// the pieces that work on them. Services hold one of these.
+public struct Storage: Sendable {
+    public let principals: PrincipalDirectory
+    public let sessions: UploadSessions
+    public let objects: ObjectCatalog
+    public let collector: Collector
+    public let blobs: any BlobStore
+    public let limits: StorageLimits
+
+    public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits) {
+        self.principals = PrincipalDirectory(database: database)
+        self.sessions = UploadSessions(database: database, blobs: blobs, limits: limits)
+        self.objects = ObjectCatalog(database: database, limits: limits)
+        self.collector = Collector(database: database, blobs: blobs, limits: limits)
+        self.blobs = blobs
+        self.limits = limits
+    }
+
+    /// Brings the database schema up to date; run once at start-up (safe to run from
+    /// several instances at once).
+    public static func migrate(_ database: PostgresPool) async throws {
+        try await Migrator.migrate(database, Schema.migrations)
+    }
+}

@@ -1,0 +1,157 @@
+"""A minimal gRPC server on the `h2` library that answers a unary UnaryEcho as
+soon as it holds the whole request message, without waiting for the client's
+END_STREAM, and then resets the stream with RST_STREAM(NO_ERROR).
+
+grpc core (and so every stock grpcio server) does exactly this when the client's
+half-close has not arrived yet; RFC 9113 §8.1 allows it, and a client must treat a
+complete response followed by RST_STREAM(NO_ERROR) as success. With this server
+the situation is deterministic instead of a timing accident."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import struct
+import threading
+import time
+from typing import Optional
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+
+import interop_support as sup
+
+echo_pb2, _ = sup.echo_modules()
+
+UNARY = "/sluice.interop.v1.EchoService/UnaryEcho"
+
+
+class EarlyResetServer:
+    def __init__(self, certs: sup.Certs):
+        self.certs = certs
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(certs.server_cert, certs.server_key)
+        self.ctx.load_verify_locations(certs.ca)
+        self.ctx.verify_mode = ssl.CERT_REQUIRED
+        self.ctx.set_alpn_protocols(["h2"])
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.lsock.settimeout(0.2)
+        self.port = self.lsock.getsockname()[1]
+        self.stop_event = threading.Event()
+        self.lock = threading.Lock()
+        self.answered = 0          # unary calls answered
+        self.early_resets = 0      # answered before the client's END_STREAM, then reset
+        self.errors: list = []
+        self._threads: list = []
+        self._accept = threading.Thread(target=self._accept_loop, daemon=True)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> "EarlyResetServer":
+        self._accept.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self._accept.join(timeout=5)
+        for t in self._threads:
+            t.join(timeout=5)
+        self.lsock.close()
+
+    def _accept_loop(self) -> None:
+        deadline = time.monotonic() + 600
+        while not self.stop_event.is_set() and time.monotonic() < deadline:
+            try:
+                conn, _ = self.lsock.accept()
+            except (socket.timeout, OSError):
+                continue
+            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(5)
+            tls = self.ctx.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            conn.close()
+            return
+        try:
+            self._h2_loop(tls)
+        except Exception as e:  # recorded for the test's messages
+            with self.lock:
+                self.errors.append(repr(e))
+        finally:
+            tls.close()
+
+    def _h2_loop(self, tls: ssl.SSLSocket) -> None:
+        ident = sup.identity_from_cert(
+            ssl.DER_cert_to_PEM_cert(tls.getpeercert(binary_form=True)).encode())
+        h = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=False, header_encoding="utf-8"))
+        h.initiate_connection()
+        tls.sendall(h.data_to_send())
+        bodies: dict = {}
+        paths: dict = {}
+        done: set = set()
+        deadline = time.monotonic() + 60
+        tls.settimeout(0.5)
+        while not self.stop_event.is_set() and time.monotonic() < deadline:
+            try:
+                data = tls.recv(1 << 16)
+            except socket.timeout:
+                continue
+            except (ssl.SSLError, OSError):
+                return
+            if not data:
+                return
+            events = h.receive_data(data)
+            for ev in events:
+                if isinstance(ev, h2.events.RequestReceived):
+                    hdrs = dict(ev.headers)
+                    paths[ev.stream_id] = hdrs.get(":path")
+                    bodies[ev.stream_id] = b""
+                elif isinstance(ev, h2.events.DataReceived):
+                    bodies[ev.stream_id] = bodies.get(ev.stream_id, b"") + ev.data
+                    h.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            # Answer every stream whose one message is complete, ended or not.
+            for sid, body in bodies.items():
+                if sid in done or len(body) < 5:
+                    continue
+                _, length = struct.unpack(">BI", body[:5])
+                if len(body) < 5 + length:
+                    continue
+                done.add(sid)
+                self._answer(h, sid, paths.get(sid), body[5:5 + length], ident)
+            out = h.data_to_send()
+            if out:
+                tls.sendall(out)
+
+    def _answer(self, h, sid: int, path: Optional[str], message: bytes, ident: str) -> None:
+        if path != UNARY:
+            h.send_headers(sid, [(":status", "200"), ("content-type", "application/grpc"),
+                                 ("grpc-status", "12")], end_stream=True)
+        else:
+            req = echo_pb2.EchoRequest.FromString(message)
+            payload = bytes(req.response_size) if req.response_size > 0 else req.payload
+            resp = echo_pb2.EchoResponse(payload=payload, peer_identity=ident)
+            framed = struct.pack(">BI", 0, resp.ByteSize()) + resp.SerializeToString()
+            h.send_headers(sid, [(":status", "200"), ("content-type", "application/grpc")])
+            h.send_data(sid, framed)  # small responses only: fits the initial window
+            h.send_headers(sid, [("grpc-status", "0"), ("grpc-message", "")], end_stream=True)
+        with self.lock:
+            self.answered += 1
+        try:
+            # Still open on the client's side: stop it, as grpc core does.
+            h.reset_stream(sid, h2.errors.ErrorCodes.NO_ERROR)
+            with self.lock:
+                self.early_resets += 1
+        except h2.exceptions.StreamClosedError:
+            pass  # the client had already half-closed: nothing to reset

@@ -1,0 +1,169 @@
+import Foundation
+import SluicePostgres
+import Synchronization
+import Testing
+
+@Suite struct PoolTests {
+    @Test func fiftyConcurrentCallsOnThreeConnections() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 3)
+            let results = try await withThrowingTaskGroup(of: (Int64, Int64).self) { group in
+                for i in Int64(0)..<50 {
+                    group.addTask {
+                        try await pool.withConnection { c in
+                            (i, try c.execute("SELECT $1 * 2 AS doubled", [.int(i)]).rows[0].int("doubled"))
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int64: Int64]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(results.count == 50)
+            #expect(results.allSatisfy { $0.value == $0.key * 2 })
+            // Three connections served them all.
+            let sessions = try await pool.withConnection { c in
+                try c.execute("""
+                    SELECT count(*)::bigint AS n FROM pg_stat_activity
+                    WHERE datname = current_database() AND application_name = 'sluice'
+                    """).rows[0].int("n")
+            }
+            #expect(sessions == 3)
+        }
+    }
+
+    /// Nine 0.4 s sleeps on a pool of three: the server sees at most (and at some point exactly)
+    /// three of them running at once.
+    @Test func runsAsManyStatementsAtOnceAsItHasConnections() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 3, applicationName: "sleepers")
+            let observer = try db.pool(size: 1, applicationName: "observer")
+            let done = Flag()
+            async let sleepers: Void = {
+                defer { done.set() }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<9 {
+                        group.addTask { _ = try await pool.withConnection { c in try c.execute("SELECT pg_sleep(0.4)") } }
+                    }
+                    try await group.waitForAll()
+                }
+            }()
+            // Sample pg_stat_activity until the sleepers are done.
+            let seen = try await observer.withConnection { c in
+                var counts = [Int64]()
+                while !done.isSet && counts.count < 2000 {
+                    counts.append(try c.execute("""
+                        SELECT count(*)::bigint AS n FROM pg_stat_activity
+                        WHERE datname = current_database() AND application_name = 'sleepers'
+                            AND state = 'active' AND query LIKE 'SELECT pg_sleep%'
+                        """).rows[0].int("n"))
+                    Thread.sleep(forTimeInterval: 0.01)
+                }
+                return counts
+            }
+            try await sleepers
+            #expect(seen.count >= 10)
+            #expect(seen.max() == 3, "samples: \(seen)")
+        }
+    }
+
+    @Test func callersAreServedInArrivalOrder() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 1)
+            let started = Flag()
+            let order = Locked<[Int]>([])
+            // Hold the only connection until all the others are queued.
+            let gate = Barrier(parties: 2)
+            async let holder: Void = pool.withConnection { _ in
+                started.set()
+                gate.arrive()
+            }
+            while !started.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            var tasks = [Task<Void, any Error>]()
+            for i in 0..<10 {
+                tasks.append(Task { try await pool.withConnection { _ in order.withLock { $0.append(i) } } })
+                try await Task.sleep(for: .milliseconds(20))  // let each one queue before the next
+            }
+            gate.arrive()
+            try await holder
+            for task in tasks { try await task.value }
+            #expect(order.current == Array(0..<10))
+        }
+    }
+
+    @Test func cancellingAWaitingCallRemovesItFromTheQueue() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 1)
+            let started = Flag()
+            let gate = Barrier(parties: 2)
+            async let holder: Void = pool.withConnection { _ in
+                started.set()
+                gate.arrive()
+            }
+            while !started.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            let ran = Flag()
+            let waiter = Task { try await pool.withConnection { _ in ran.set() } }
+            try await Task.sleep(for: .milliseconds(50))
+            waiter.cancel()
+            let outcome = await waiter.result
+            #expect(throws: CancellationError.self) { try outcome.get() }
+            gate.arrive()
+            try await holder
+            // The pool still works, and the cancelled body never ran.
+            #expect(try await pool.withConnection { _ in 7 } == 7)
+            #expect(!ran.isSet)
+        }
+    }
+
+    @Test func closeFailsNewCallsAndClosesSessions() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 2, applicationName: "closing")
+            let observer = try db.pool(size: 1)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 { group.addTask { _ = try await pool.withConnection { c in try c.execute("SELECT pg_sleep(0.05)") } } }
+                try await group.waitForAll()
+            }
+            #expect(try await sessions(named: "closing", observer) == 2)
+            await pool.closeAndWait()
+            #expect(try await sessions(named: "closing", observer) == 0)
+            let error = await #expect(throws: PostgresError.self) { try await pool.withConnection { _ in 1 } }
+            #expect(error?.kind == .poolClosed)
+            pool.close()  // idempotent
+        }
+    }
+
+    @Test func closeFailsWaitingCalls() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 1)
+            let started = Flag()
+            let gate = Barrier(parties: 2)
+            async let holder: Int = pool.withConnection { _ in
+                started.set()
+                gate.arrive()
+                return 1
+            }
+            while !started.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            let waiter = Task { try await pool.withConnection { _ in 2 } }
+            try await Task.sleep(for: .milliseconds(50))
+            pool.close()
+            let outcome = await waiter.result
+            let error = #expect(throws: PostgresError.self) { try outcome.get() }
+            #expect(error?.kind == .poolClosed)
+            gate.arrive()
+            #expect(try await holder == 1)  // the running body finished normally
+        }
+    }
+}
+
+func sessions(named name: String, _ observer: PostgresPool) async throws -> Int64 {
+    try await observer.withConnection { c in
+        // Closing is asynchronous on the server side: give it a moment to notice.
+        var n: Int64 = -1
+        for _ in 0..<100 {
+            n = try c.execute(
+                "SELECT count(*)::bigint AS n FROM pg_stat_activity WHERE application_name = $1", [.text(name)]
+            ).rows[0].int("n")
+            if n == 0 || n == 2 { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return n
+    }
+}

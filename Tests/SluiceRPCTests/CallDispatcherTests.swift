@@ -1,0 +1,491 @@
+import SluiceRPC
+import SwiftProtobuf
+import Synchronization
+import Testing
+
+/// CallDispatcher over an in-memory ServerStream: request checks, routing, statuses,
+/// deadlines and metadata, as a client would see them on the wire.
+@Suite struct CallDispatcherTests {
+    typealias Text = Google_Protobuf_StringValue
+
+    static let unary = MethodDescriptor(service: "test.Echo", method: "Unary")
+    static let fail = MethodDescriptor(service: "test.Echo", method: "Fail")
+    static let serverStream = MethodDescriptor(service: "test.Echo", method: "ServerStream")
+    static let collect = MethodDescriptor(service: "test.Echo", method: "Collect")
+
+    /// The request head a gRPC client sends, with `extra` fields appended and `replacing`
+    /// fields replaced.
+    static func head(
+        _ path: String, extra: [HeaderField] = [], replacing: [String: String?] = [:]
+    ) -> ServerRequestHead {
+        var fields = [
+            HeaderField(":method", "POST"), HeaderField(":scheme", "https"), HeaderField(":path", path),
+            HeaderField(":authority", "localhost:1"), HeaderField("content-type", "application/grpc"),
+            HeaderField("te", "trailers"), HeaderField("user-agent", "test/1"),
+        ]
+        for (name, value) in replacing {
+            fields.removeAll { $0.name == name }
+            if let value { fields.append(HeaderField(name, value)) }
+        }
+        return ServerRequestHead(
+            headers: fields + extra,
+            peer: PeerIdentity(subject: "CN=alice", commonName: "alice"), remoteAddress: "10.0.0.1:5000")
+    }
+
+    static func encode(_ text: String) -> [UInt8] {
+        try! Text.with { $0.value = text }.serializedBytes()
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> String {
+        try Text(serializedBytes: bytes).value
+    }
+
+    /// A dispatcher whose router holds the test methods plus whatever `configure` adds.
+    static func dispatcher(
+        maxReceiveMessageSize: Int = 4 << 20, summaries: Recorder<CallDispatcher.CallSummary>? = nil,
+        _ configure: (inout Router) -> Void = { _ in }
+    ) -> CallDispatcher {
+        var router = Router()
+        router.registerUnary(unary) { (request: Text, context: ServerContext) -> Text in
+            .with { $0.value = request.value.uppercased() }
+        }
+        router.registerClientStreaming(collect) { (requests: ServerRequestStream<Text>, context: ServerContext) -> Text in
+            var parts: [String] = []
+            for try await request in requests { parts.append(request.value) }
+            return .with { $0.value = parts.joined(separator: "|") }
+        }
+        configure(&router)
+        return CallDispatcher(router: router, maxReceiveMessageSize: maxReceiveMessageSize) { summaries?.append($0) }
+    }
+
+    /// Runs one call whose request body is `messages`, framed, then ended.
+    static func call(
+        _ dispatcher: CallDispatcher, _ head: ServerRequestHead, messages: [[UInt8]] = [encode("hi")]
+    ) async -> FakeServerStream {
+        let stream = FakeServerStream()
+        for message in messages { stream.deliver(try! MessageFramer.frame(message)) }
+        stream.endRequests()
+        await dispatcher.handle(head, stream: stream)
+        #expect(stream.violations == [])
+        #expect(stream.isEnded, "the call must end its stream")
+        return stream
+    }
+
+    /// Checks that the stream was answered with one trailers-only HEADERS frame.
+    static func expectTrailersOnly(
+        _ stream: FakeServerStream, httpStatus: String = "200", _ code: StatusCode,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(stream.sent.count == 1, "\(stream.sent)", sourceLocation: sourceLocation)
+        guard case .headers(let fields, endStream: true)? = stream.sent.first else {
+            Issue.record("expected one HEADERS frame ending the stream, got \(stream.sent)", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(fields.first?.name == ":status", "pseudo-header first", sourceLocation: sourceLocation)
+        #expect(fields.first(named: ":status") == httpStatus, sourceLocation: sourceLocation)
+        #expect(fields.first(named: "content-type") == "application/grpc", sourceLocation: sourceLocation)
+        #expect(fields.first(named: "grpc-status") == String(code.rawValue), sourceLocation: sourceLocation)
+    }
+
+    // MARK: Success
+
+    @Test func unaryCallHasHeadersMessageAndOKTrailers() async throws {
+        let stream = await Self.call(Self.dispatcher(), Self.head("/test.Echo/Unary"))
+        #expect(stream.sent.count == 3, "\(stream.sent)")
+        guard case .headers(let headers, endStream: false)? = stream.sent.first else {
+            Issue.record("expected response headers first: \(stream.sent)")
+            return
+        }
+        #expect(headers.first?.name == ":status")
+        #expect(headers.first(named: ":status") == "200")
+        #expect(headers.first(named: "content-type") == "application/grpc")
+        #expect(headers.first(named: "grpc-accept-encoding") == "identity,gzip")
+        #expect(headers.first(named: "grpc-status") == nil)
+        #expect(try stream.responseMessages().map(Self.decode) == ["HI"])
+        guard case .trailers(let trailers)? = stream.sent.last else {
+            Issue.record("expected trailers last: \(stream.sent)")
+            return
+        }
+        #expect(trailers.first(named: "grpc-status") == "0")
+        #expect(trailers.first(named: "grpc-message") == nil)
+        #expect(trailers.allSatisfy { !$0.name.hasPrefix(":") })
+    }
+
+    @Test(arguments: ["application/grpc", "application/grpc+proto", "application/grpc;charset=utf-8"])
+    func grpcContentTypesAreAccepted(_ contentType: String) async throws {
+        let stream = await Self.call(Self.dispatcher(), Self.head("/test.Echo/Unary", replacing: ["content-type": contentType]))
+        #expect(stream.statusCode == .ok)
+        #expect(try stream.responseMessages().map(Self.decode) == ["HI"])
+    }
+
+    @Test func requestSplitIntoManyPiecesAndClientStreaming() async throws {
+        let stream = FakeServerStream()
+        let body = ["a", "", "ccc", String(repeating: "d", count: 1000)].flatMap { try! MessageFramer.frame(Self.encode($0)) }
+        for start in stride(from: 0, to: body.count, by: 7) {
+            stream.deliver(Array(body[start..<min(body.count, start + 7)]))
+        }
+        stream.endRequests()
+        await Self.dispatcher().handle(Self.head("/test.Echo/Collect"), stream: stream)
+        #expect(stream.statusCode == .ok)
+        #expect(try stream.responseMessages().map(Self.decode) == ["a||ccc|" + String(repeating: "d", count: 1000)])
+    }
+
+    @Test func clientStreamingWithNoMessages() async throws {
+        let stream = await Self.call(Self.dispatcher(), Self.head("/test.Echo/Collect"), messages: [])
+        #expect(stream.statusCode == .ok)
+        #expect(try stream.responseMessages().map(Self.decode) == [""])
+    }
+
+    @Test func gzipRequestIsDecompressed() async throws {
+        let stream = FakeServerStream()
+        stream.deliver(try MessageFramer.frame(Self.encode("squeezed"), compressor: .gzip))
+        stream.endRequests()
+        await Self.dispatcher().handle(
+            Self.head("/test.Echo/Unary", extra: [HeaderField("grpc-encoding", "gzip")]), stream: stream)
+        #expect(stream.statusCode == .ok)
+        #expect(try stream.responseMessages().map(Self.decode) == ["SQUEEZED"])
+    }
+
+    // MARK: Rejected request heads
+
+    @Test func unknownServiceAndUnknownMethodAreUnimplementedWithDistinctMessages() async throws {
+        let dispatcher = Self.dispatcher()
+        let service = await Self.call(dispatcher, Self.head("/no.Such/Unary"))
+        Self.expectTrailersOnly(service, .unimplemented)
+        #expect(service.statusMessage == "unknown service no.Such")
+
+        let method = await Self.call(dispatcher, Self.head("/test.Echo/Nope"))
+        Self.expectTrailersOnly(method, .unimplemented)
+        #expect(method.statusMessage == "unknown method Nope for service test.Echo")
+
+        let malformed = await Self.call(dispatcher, Self.head("/not-a-method"))
+        Self.expectTrailersOnly(malformed, .unimplemented)
+        #expect(malformed.statusMessage == "malformed method path '/not-a-method'")
+    }
+
+    @Test(arguments: ["application/json", "text/plain", "application/grpcx", "application/grpc-web", ""])
+    func wrongContentTypeIs415(_ contentType: String) async throws {
+        let stream = await Self.call(Self.dispatcher(), Self.head("/test.Echo/Unary", replacing: ["content-type": contentType]))
+        Self.expectTrailersOnly(stream, httpStatus: "415", .internal)
+        #expect(stream.statusMessage?.contains("'\(contentType)'") == true)
+    }
+
+    @Test func missingContentTypeIs415() async throws {
+        let stream = await Self.call(Self.dispatcher(), Self.head("/test.Echo/Unary", replacing: ["content-type": nil]))
+        Self.expectTrailersOnly(stream, httpStatus: "415", .internal)
+    }
+
+    @Test(arguments: ["GET", "PUT", "post"])
+    func nonPOSTIs405(_ method: String) async throws {
+        let stream = await Self.call(Self.dispatcher(), Self.head("/test.Echo/Unary", replacing: [":method": method]))
+        Self.expectTrailersOnly(stream, httpStatus: "405", .internal)
+        #expect(stream.statusMessage == "gRPC requires the POST method")
+    }
+
+    @Test func unsupportedEncodingIsUnimplementedWithAcceptEncoding() async throws {
+        let stream = await Self.call(
+            Self.dispatcher(), Self.head("/test.Echo/Unary", extra: [HeaderField("grpc-encoding", "snappy")]))
+        Self.expectTrailersOnly(stream, .unimplemented)
+        #expect(stream.finalFields?.first(named: "grpc-accept-encoding") == "identity,gzip")
+        #expect(stream.statusMessage?.contains("snappy") == true)
+    }
+
+    @Test(arguments: ["1x", "", "S", "-5m", "1.5S", "123456789012345678901S"])
+    func malformedTimeoutIsInternal(_ timeout: String) async throws {
+        let stream = await Self.call(
+            Self.dispatcher(), Self.head("/test.Echo/Unary", extra: [HeaderField("grpc-timeout", timeout)]))
+        Self.expectTrailersOnly(stream, .internal)
+        #expect(stream.statusMessage == "malformed grpc-timeout '\(timeout)'")
+    }
+
+    // MARK: Request bodies the handler cannot use
+
+    @Test func unaryWithoutARequestIsInternal() async throws {
+        let stream = await Self.call(Self.dispatcher(), Self.head("/test.Echo/Unary"), messages: [])
+        Self.expectTrailersOnly(stream, .internal)
+        #expect(stream.statusMessage == "expected one request message, received none")
+    }
+
+    @Test func unaryWithTwoRequestsIsInternal() async throws {
+        let stream = await Self.call(
+            Self.dispatcher(), Self.head("/test.Echo/Unary"), messages: [Self.encode("a"), Self.encode("b")])
+        Self.expectTrailersOnly(stream, .internal)
+        #expect(stream.statusMessage == "expected one request message, received more")
+    }
+
+    @Test func undecodableRequestIsInternal() async throws {
+        let stream = await Self.call(Self.dispatcher(), Self.head("/test.Echo/Unary"), messages: [[0xFF, 0xFF, 0xFF]])
+        Self.expectTrailersOnly(stream, .internal)
+        #expect(stream.statusMessage?.contains("google.protobuf.StringValue") == true)
+    }
+
+    @Test func requestOverTheSizeLimitIsResourceExhausted() async throws {
+        let stream = await Self.call(
+            Self.dispatcher(maxReceiveMessageSize: 100), Self.head("/test.Echo/Unary"),
+            messages: [Self.encode(String(repeating: "x", count: 200))])
+        Self.expectTrailersOnly(stream, .resourceExhausted)
+        #expect(stream.statusMessage?.contains("limit of 100 bytes") == true)
+    }
+
+    @Test func bodyEndingInsideAMessageIsInternal() async throws {
+        let stream = FakeServerStream()
+        stream.deliver(Array(try MessageFramer.frame(Self.encode("cut short")).dropLast(2)))
+        stream.endRequests()
+        await Self.dispatcher().handle(Self.head("/test.Echo/Unary"), stream: stream)
+        Self.expectTrailersOnly(stream, .internal)
+        #expect(stream.statusMessage?.contains("trailing bytes") == true)
+    }
+
+    @Test func resetRequestStreamFailsTheCall() async throws {
+        let stream = FakeServerStream()
+        stream.reset()
+        await Self.dispatcher().handle(Self.head("/test.Echo/Unary"), stream: stream)
+        #expect(stream.statusCode == .cancelled)
+    }
+
+    // MARK: Handler outcomes
+
+    @Test func handlerErrorIsPercentEncodedInATrailersOnlyResponse() async throws {
+        let message = "nö 100%\nthe end ✗"
+        let dispatcher = Self.dispatcher { router in
+            router.registerUnary(Self.fail) { (_: Text, _: ServerContext) -> Text in
+                throw RPCError(.notFound, message)
+            }
+        }
+        let stream = await Self.call(dispatcher, Self.head("/test.Echo/Fail"))
+        Self.expectTrailersOnly(stream, .notFound)
+        #expect(stream.finalFields?.first(named: "grpc-message") == "n%C3%B6 100%25%0Athe end %E2%9C%97")
+        #expect(stream.statusMessage == message)
+    }
+
+    @Test func trailersOfAThrownRPCErrorReachTheClient() async throws {
+        let dispatcher = Self.dispatcher { router in
+            router.registerUnary(Self.fail) { (_: Text, _: ServerContext) -> Text in
+                throw RPCError(.invalidArgument, "bad request", trailers: ["x-why": .string("because")])
+            }
+        }
+        let stream = await Self.call(dispatcher, Self.head("/test.Echo/Fail"))
+        Self.expectTrailersOnly(stream, .invalidArgument)
+        #expect(stream.finalFields?.first(named: "x-why") == "because", "RPCError.trailers were dropped: \(stream.sent)")
+    }
+
+    @Test func otherErrorsAreUnknown() async throws {
+        struct Oops: Error {}
+        let dispatcher = Self.dispatcher { router in
+            router.registerUnary(Self.fail) { (_: Text, _: ServerContext) -> Text in throw Oops() }
+        }
+        let stream = await Self.call(dispatcher, Self.head("/test.Echo/Fail"))
+        Self.expectTrailersOnly(stream, .unknown)
+    }
+
+    @Test func failureAfterAMessageEndsWithTrailers() async throws {
+        let dispatcher = Self.dispatcher { router in
+            router.registerServerStreaming(Self.serverStream) { (request: Text, writer: ServerResponseWriter<Text>, context: ServerContext) in
+                try await writer.write(.with { $0.value = "first" })
+                try await writer.write(.with { $0.value = "second" })
+                throw RPCError(.aborted, "stopped: 50%")
+            }
+        }
+        let stream = await Self.call(dispatcher, Self.head("/test.Echo/ServerStream"))
+        #expect(stream.sent.count == 4, "\(stream.sent)")
+        guard case .headers(let headers, endStream: false)? = stream.sent.first,
+              case .trailers(let trailers)? = stream.sent.last
+        else {
+            Issue.record("expected headers, data, trailers: \(stream.sent)")
+            return
+        }
+        #expect(headers.first(named: "grpc-status") == nil)
+        #expect(try stream.responseMessages().map(Self.decode) == ["first", "second"])
+        #expect(trailers.first(named: "grpc-status") == String(StatusCode.aborted.rawValue))
+        #expect(trailers.first(named: "grpc-message") == "stopped: 50%25")
+    }
+
+    @Test func metadataFromTheContextReachesHeadersAndTrailers() async throws {
+        let seen = Recorder<Metadata>()
+        let dispatcher = Self.dispatcher { router in
+            router.registerServerStreaming(Self.serverStream) { (request: Text, writer: ServerResponseWriter<Text>, context: ServerContext) in
+                seen.append(context.requestMetadata)
+                context.addInitialMetadata(["x-initial": .string("one"), "x-initial-bin": .binary([0, 1, 2, 255])])
+                context.addInitialMetadata(["grpc-sneaky": .string("dropped"), "content-type": .string("text/html")])
+                context.addTrailingMetadata(["x-trailing": .string("two")])
+                try await writer.write(.with { $0.value = "m" })
+                // Too late for the headers, which went out with the first message.
+                context.addInitialMetadata(["x-late": .string("never")])
+                context.addTrailingMetadata(["x-trailing-bin": .binary([9, 8, 7])])
+            }
+        }
+        let stream = await Self.call(
+            dispatcher,
+            Self.head("/test.Echo/ServerStream", extra: [
+                HeaderField("x-request", "r"), HeaderField("x-request-bin", "AQID"), HeaderField("grpc-timeout", "10S"),
+            ]))
+        #expect(stream.statusCode == .ok)
+        guard case .headers(let headers, endStream: false)? = stream.sent.first,
+              case .trailers(let trailers)? = stream.sent.last
+        else {
+            Issue.record("expected headers ... trailers: \(stream.sent)")
+            return
+        }
+        #expect(headers.first(named: "x-initial") == "one")
+        #expect(headers.first(named: "x-initial-bin") == "AAEC/w")
+        #expect(headers.first(named: "grpc-sneaky") == nil)
+        #expect(headers.filter { $0.name == "content-type" }.map(\.value) == ["application/grpc"])
+        #expect(headers.first(named: "x-late") == nil)
+        #expect(trailers.first(named: "x-trailing") == "two")
+        #expect(trailers.first(named: "x-trailing-bin") == "CQgH")
+        #expect(trailers.first(named: "grpc-status") == "0")
+
+        let request = try #require(seen.values.first)
+        #expect(request.map(\.key) == ["x-request", "x-request-bin"])
+        #expect(request.firstString("x-request") == "r")
+        #expect(request.firstBytes("x-request-bin") == [1, 2, 3])
+    }
+
+    @Test func trailingMetadataIsSentWithAFailureToo() async throws {
+        let dispatcher = Self.dispatcher { router in
+            router.registerUnary(Self.fail) { (_: Text, context: ServerContext) -> Text in
+                context.addInitialMetadata(["x-initial": .string("one")])
+                context.addTrailingMetadata(["x-trailing": .string("two")])
+                throw RPCError(.permissionDenied, "no")
+            }
+        }
+        let stream = await Self.call(dispatcher, Self.head("/test.Echo/Fail"))
+        Self.expectTrailersOnly(stream, .permissionDenied)
+        #expect(stream.finalFields?.first(named: "x-trailing") == "two")
+    }
+
+    @Test func contextDescribesTheCall() async throws {
+        let contexts = Recorder<ServerContext>()
+        let dispatcher = Self.dispatcher { router in
+            router.registerUnary(Self.fail) { (request: Text, context: ServerContext) -> Text in
+                contexts.append(context)
+                return request
+            }
+        }
+        let before = ContinuousClock.now
+        _ = await Self.call(dispatcher, Self.head("/test.Echo/Fail", extra: [HeaderField("grpc-timeout", "3S")]))
+        _ = await Self.call(dispatcher, Self.head("/test.Echo/Fail"))
+        let (timed, untimed) = (contexts.values[0], contexts.values[1])
+        #expect(timed.method == Self.fail)
+        #expect(timed.peer?.commonName == "alice")
+        #expect(timed.remoteAddress == "10.0.0.1:5000")
+        let deadline = try #require(timed.deadline)
+        #expect(deadline >= before + .seconds(3))
+        #expect(deadline <= ContinuousClock.now + .seconds(3))
+        #expect(untimed.deadline == nil)
+    }
+
+    @Test func callSummaryIsReported() async throws {
+        let summaries = Recorder<CallDispatcher.CallSummary>()
+        let dispatcher = Self.dispatcher(summaries: summaries)
+        _ = await Self.call(dispatcher, Self.head("/test.Echo/Unary"))
+        _ = await Self.call(dispatcher, Self.head("/test.Echo/Missing"))
+        let values = summaries.values
+        #expect(values.count == 2)
+        #expect(values.map(\.path) == ["/test.Echo/Unary", "/test.Echo/Missing"])
+        #expect(values.map(\.code) == [.ok, .unimplemented])
+        #expect(values.first?.peer?.commonName == "alice")
+        #expect(values.first?.remoteAddress == "10.0.0.1:5000")
+        #expect(values.last?.message == "unknown method Missing for service test.Echo")
+    }
+
+    // MARK: Deadlines and cancellation
+
+    @Test func deadlineIsSentEvenWhileTheHandlerIgnoresCancellation() async throws {
+        let gate = Gate()
+        let handlerDone = Recorder<Bool>()
+        let summaries = Recorder<CallDispatcher.CallSummary>()
+        let dispatcher = Self.dispatcher(summaries: summaries) { router in
+            router.registerUnary(Self.fail) { (request: Text, _: ServerContext) -> Text in
+                await gate.wait()  // does not notice cancellation
+                handlerDone.append(true)
+                return request
+            }
+        }
+        let stream = FakeServerStream()
+        stream.deliver(try MessageFramer.frame(Self.encode("slow")))
+        stream.endRequests()
+        let head = Self.head("/test.Echo/Fail", extra: [HeaderField("grpc-timeout", "50m")])
+        let call = Task { await dispatcher.handle(head, stream: stream) }
+
+        #expect(await waitUntil { stream.isEnded }, "no status within 5 s of a 50 ms deadline")
+        #expect(handlerDone.values.isEmpty, "the status must not wait for the handler")
+        Self.expectTrailersOnly(stream, .deadlineExceeded)
+        #expect(stream.statusMessage == "deadline exceeded")
+
+        gate.open()
+        await call.value
+        #expect(handlerDone.values == [true])
+        // The handler's late answer must not produce a second status or a message.
+        #expect(stream.sent.count == 1, "\(stream.sent)")
+        #expect(stream.violations == [])
+        #expect(summaries.values.map(\.code) == [.deadlineExceeded])
+    }
+
+    /// The largest timeouts a client may send (eight digits of hours, as the spec allows,
+    /// and the eighteen digits accepted beyond it) mean "practically never", and must not
+    /// crash the server. Run in a child process because a failure traps.
+    @Test(arguments: ["99999999H", "999999999999999999H", "999999999999999999S"])
+    func hugeTimeoutsDoNotCrashTheServer(_ timeout: String) async {
+        await #expect(processExitsWith: .success) { [timeout] in
+            let stream = FakeServerStream()
+            stream.deliver(try! MessageFramer.frame(CallDispatcherTests.encode("far")))
+            stream.endRequests()
+            let head = CallDispatcherTests.head("/test.Echo/Unary", extra: [HeaderField("grpc-timeout", timeout)])
+            await CallDispatcherTests.dispatcher().handle(head, stream: stream)
+            precondition(stream.statusCode == .ok, "\(stream.sent)")
+        }
+    }
+
+    @Test func deadlineCancelsACooperativeHandler() async throws {
+        let observed = Recorder<String>()
+        let dispatcher = Self.dispatcher { router in
+            router.registerServerStreaming(Self.serverStream) { (_: Text, writer: ServerResponseWriter<Text>, _: ServerContext) in
+                try await writer.write(.with { $0.value = "before" })
+                do {
+                    try await Task.sleep(for: .seconds(60))
+                } catch {
+                    observed.append("\(type(of: error))")
+                    throw error
+                }
+            }
+        }
+        let started = ContinuousClock.now
+        let stream = await Self.call(
+            dispatcher, Self.head("/test.Echo/ServerStream", extra: [HeaderField("grpc-timeout", "100m")]))
+        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(observed.values == ["CancellationError"])
+        #expect(try stream.responseMessages().map(Self.decode) == ["before"])
+        guard case .trailers(let trailers)? = stream.sent.last else {
+            Issue.record("expected trailers after the message: \(stream.sent)")
+            return
+        }
+        #expect(trailers.first(named: "grpc-status") == String(StatusCode.deadlineExceeded.rawValue))
+    }
+
+    @Test func cancelledCallEndsWithCancelled() async throws {
+        let started = Recorder<Bool>()
+        let dispatcher = Self.dispatcher { router in
+            router.registerUnary(Self.fail) { (request: Text, _: ServerContext) -> Text in
+                started.append(true)
+                try await Task.sleep(for: .seconds(60))
+                return request
+            }
+        }
+        let stream = FakeServerStream()
+        stream.deliver(try MessageFramer.frame(Self.encode("x")))
+        stream.endRequests()
+        let call = Task { await dispatcher.handle(Self.head("/test.Echo/Fail"), stream: stream) }
+        #expect(await waitUntil { !started.values.isEmpty })
+        call.cancel()
+        await call.value
+        Self.expectTrailersOnly(stream, .cancelled)
+    }
+}
+
+/// A thread-safe list a test's handlers append to.
+final class Recorder<Value: Sendable>: Sendable {
+    private let storage = Mutex<[Value]>([])
+    func append(_ value: Value) { storage.withLock { $0.append(value) } }
+    var values: [Value] { storage.withLock { $0 } }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+@testable import SluiceStore
+
+/// Every rejected write leaves nothing behind: no blob, no staging file.
+@Suite struct DiskBlobWriterFailureTests {
+    @Test func checksumMismatchStoresNothing() async throws {
+        try await withTemporaryStore { blobs, root in
+            let bytes = testBytes(5000)
+            let declared = try key(for: testBytes(5000, seed: 99))
+            let writer = try await blobs.makeWriter(for: declared, size: 5000)
+            try await writer.write(bytes)
+            await #expect(throws: BlobError.checksumMismatch(expected: declared.sha256, actual: try key(for: bytes).sha256)) {
+                try await writer.finish()
+            }
+            #expect(files(under: root).isEmpty)
+            #expect(try await !blobs.contains(declared))
+        }
+    }
+
+    @Test func tooShortIsRejectedAtFinish() async throws {
+        try await withTemporaryStore { blobs, root in
+            let bytes = testBytes(100)
+            let writer = try await blobs.makeWriter(for: try key(for: bytes), size: 100)
+            try await writer.write(bytes[0..<99])
+            await #expect(throws: BlobError.sizeMismatch(expected: 100, received: 99)) { try await writer.finish() }
+            #expect(files(under: root).isEmpty)
+        }
+    }
+
+    @Test func tooLongIsRejectedAtTheWriteThatOverflows() async throws {
+        try await withTemporaryStore { blobs, root in
+            let bytes = testBytes(100)
+            let writer = try await blobs.makeWriter(for: try key(for: bytes), size: 100)
+            try await writer.write(bytes[0..<60])
+            #expect(!files(under: root.appendingPathComponent("staging")).isEmpty)
+            await #expect(throws: BlobError.sizeMismatch(expected: 100, received: 120)) { try await writer.write(bytes[0..<60]) }
+            #expect(files(under: root).isEmpty)
+        }
+    }
+
+    @Test func failedWriterStaysClosed() async throws {
+        try await withTemporaryStore { blobs, root in
+            let bytes = testBytes(10)
+            let key = try key(for: bytes)
+            let writer = try await blobs.makeWriter(for: key, size: 10)
+            await #expect(throws: BlobError.sizeMismatch(expected: 10, received: 11)) { try await writer.write(testBytes(11)) }
+            await #expect(throws: BlobError.writerClosed(key)) { try await writer.write(bytes) }
+            await #expect(throws: BlobError.writerClosed(key)) { try await writer.finish() }
+            await writer.abort()
+            #expect(files(under: root).isEmpty)
+        }
+    }
+
+    @Test func finishedWriterStaysClosed() async throws {
+        try await withTemporaryStore { blobs, _ in
+            let bytes = testBytes(10)
+            let key = try key(for: bytes)
+            let writer = try await blobs.makeWriter(for: key, size: 10)
+            try await writer.write(bytes)
+            try await writer.finish()
+            await #expect(throws: BlobError.writerClosed(key)) { try await writer.finish() }
+            await writer.abort()
+            #expect(try await blobs.contains(key))
+        }
+    }
+
+    @Test func abortIsIdempotentAndRemovesStaging() async throws {
+        try await withTemporaryStore { blobs, root in
+            let bytes = testBytes(10)
+            let writer = try await blobs.makeWriter(for: try key(for: bytes), size: 10)
+            try await writer.write(bytes[0..<5])
+            await writer.abort()
+            await writer.abort()
+            #expect(files(under: root).isEmpty)
+        }
+    }
+
+    @Test func abortRunsInACancelledTask() async throws {
+        try await withTemporaryStore { blobs, root in
+            let bytes = testBytes(10)
+            let writer = try await blobs.makeWriter(for: try key(for: bytes), size: 10)
+            try await writer.write(bytes[0..<5])
+            let task = Task {
+                while !Task.isCancelled { await Task.yield() }
+                await writer.abort()
+            }
+            task.cancel()
+            await task.value
+            #expect(files(under: root).isEmpty)
+        }
+    }
+
+    @Test func droppedWriterCleansUpEventually() async throws {
+        try await withTemporaryStore { blobs, root in
+            let bytes = testBytes(10)
+            var writer: (any BlobWriter)? = try await blobs.makeWriter(for: try key(for: bytes), size: 10)
+            try await writer?.write(bytes[0..<5])
+            writer = nil
+            let staging = root.appendingPathComponent("staging")
+            for _ in 0..<200 where !files(under: staging).isEmpty {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(files(under: staging).isEmpty)
+        }
+    }
+
+    @Test func rejectsNegativeSize() async throws {
+        try await withTemporaryStore { blobs, _ in
+            await #expect(throws: BlobError.invalidSize(-1)) {
+                try await blobs.makeWriter(for: try key(for: []), size: -1)
+            }
+        }
+    }
+
+    @Test func messagesNameTheNumbers() throws {
+        #expect(BlobError.sizeMismatch(expected: 100, received: 120).description.contains("100 bytes were declared but at least 120"))
+        #expect(BlobError.sizeMismatch(expected: 100, received: 99).description.contains("send the missing 1 bytes"))
+        #expect(BlobError.invalidScope("A").description.contains("a-z, 0-9 and -"))
+        #expect(BlobError.io(operation: "open", path: "/x", errno: 2).description == "open /x failed: No such file or directory (errno 2)")
+        let mismatch = BlobError.checksumMismatch(expected: [UInt8](repeating: 0, count: 32), actual: [UInt8](repeating: 255, count: 32))
+        #expect(mismatch.description.contains(String(repeating: "ff", count: 32)))
+    }
+}
