@@ -1,8 +1,10 @@
 # Sluice — developer entry points. See README.md.
 #
-#   make run      install what is missing, build release, make dev certs, run sluiced (mTLS)
+#   make run      install what is missing, build release, make dev certs, start the database, run sluiced (mTLS)
 #   make test     install what is missing, build debug, run the Swift and Python suites
 #   make certs    make the dev certificates in certs/ (only those absent or stale)
+#   make db       start the project's PostgreSQL (.data/postgres; scripts/postgres.sh stop|status|url|psql)
+#   make db-stop  stop it
 #   make bench    build release, measure the machine's limits (and, later, Sluice's RPCs)
 #   make protos   regenerate Sources/SluiceProto from Protos/
 #   make clean    remove .build
@@ -23,7 +25,7 @@ LISTEN ?= 127.0.0.1:8443
 ARGS   ?=
 CERTS  := certs
 
-.PHONY: help run test certs deps venv build release bench protos clean
+.PHONY: help run test certs deps venv db db-stop build release bench protos clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -40,6 +42,14 @@ certs:
 venv:
 	@scripts/python-venv.sh
 
+## The project-local PostgreSQL cluster (Unix socket only; see scripts/postgres.sh).
+db: deps
+	@scripts/postgres.sh start
+	@echo "database: $$(scripts/postgres.sh url)"
+
+db-stop:
+	@scripts/postgres.sh stop
+
 ## Debug build, tests included.
 build: deps
 	$(SWIFT) build --build-tests
@@ -48,9 +58,10 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-## sluiced in the foreground, mutual TLS required. Ctrl-C stops it.
-run: deps certs
+## sluiced in the foreground, mutual TLS required. Ctrl-C stops it (the database keeps running).
+run: deps certs db
 	$(SWIFT) build -c release --product sluiced
+	export SLUICED_DATABASE="$$(scripts/postgres.sh url)"; \
 	exec .build/release/sluiced --listen $(LISTEN) \
 	    --cert $(CERTS)/server.pem --key $(CERTS)/server-key.pem \
 	    --client-ca $(CERTS)/ca.pem --require-client-cert $(ARGS)

@@ -58,7 +58,7 @@ find_bindir() {
         echo "$SLUICE_PG_BINDIR"; return
     fi
     local dir
-    dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+    dir="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
     if [[ -n "$dir" && -x "$dir/pg_ctl" ]]; then
         echo "$dir"; return
     fi
@@ -71,10 +71,8 @@ find_bindir() {
 # As root: the postgres system user. Otherwise: the current user.
 if ((EUID == 0)); then
     id -u postgres >/dev/null 2>&1 || die "running as root, but there is no 'postgres' user to run the server as"
-    OWNER=postgres
     as_owner() { (cd "$BASE" && runuser -u postgres -- "$@" 9>&-); }
 else
-    OWNER="$(id -un)"
     as_owner() { (cd "$BASE" && "$@" 9>&-); }
 fi
 

@@ -12,6 +12,9 @@
 #   PYTEST_ARGS         extra arguments for pytest (e.g. "-k health -x")
 #   SWIFT_TEST_TIMEOUT  seconds before a hung `swift test` is killed (default 900)
 #   PYTEST_TIMEOUT      seconds before a hung pytest run is killed (default 900)
+#   SLUICE_TEST_DATABASE_URL  PostgreSQL for the tests; when unset, the project's cluster
+#                       (scripts/postgres.sh) is started, and stopped at exit unless it was running
+#                       before. Tests make their own uniquely named databases in it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,6 +41,16 @@ limited() {
 step "system packages";   scripts/install-deps.sh
 step "dev certificates";  scripts/make-certs.sh
 step "python venv";       scripts/python-venv.sh
+step "database"
+if [[ -z "${SLUICE_TEST_DATABASE_URL:-}" ]]; then
+    if ! scripts/postgres.sh status >/dev/null; then
+        trap 'step "stopping the database"; scripts/postgres.sh stop || true' EXIT
+    fi
+    scripts/postgres.sh start
+    SLUICE_TEST_DATABASE_URL="$(scripts/postgres.sh url)"
+    export SLUICE_TEST_DATABASE_URL
+fi
+echo "SLUICE_TEST_DATABASE_URL=$SLUICE_TEST_DATABASE_URL"
 
 # --- build --------------------------------------------------------------------------------
 swift_status=0   # 0 passed, else failed

@@ -21,7 +21,7 @@ public struct KeyValueLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields = [
-            "ts=\(Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)))",
+            "ts=\(Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date()))",
             "level=\(event.level)",
             "logger=\(label)",
             "msg=\(Self.quote(event.message.description))",

@@ -163,6 +163,41 @@ import Testing
         }
     }
 
+    @Test func oversizedRequestHeadersAreResourceExhausted() async throws {
+        try await withServer { _, transport in
+            let rpc = RPCClient(transport: transport)
+            var metadata = Metadata()
+            metadata.add("x-large", String(repeating: "h", count: 20 * 1024))
+            let error = try await expectRPCError {
+                _ = try await rpc.echo.unaryEcho(.init(), options: CallOptions(metadata: metadata))
+            }
+            #expect(error.code == .resourceExhausted, "\(error)")
+            // Only that stream failed.
+            #expect(try await rpc.echo.unaryEcho(.with { $0.payload = Data([1]) }).payload == Data([1]))
+        }
+    }
+
+    /// The deadline passes while the handler is surely running (it has already answered
+    /// once), so the server must cancel it.
+    @Test func clientDeadlineCancelsTheServerHandler() async throws {
+        try await withServer { server, transport in
+            let error = try await expectRPCError {
+                try await RPCClient(transport: transport).echo.bidiEcho(options: CallOptions(timeout: .seconds(3))) {
+                    requests, responses in
+                    try await requests.write(.with { $0.payload = Data("first".utf8); $0.tag = "deadline-tag" })
+                    var iterator = responses.makeAsyncIterator()
+                    guard try await iterator.next()?.payload == Data("first".utf8) else {
+                        throw TestFailure("no echo of the first request")
+                    }
+                    try await requests.write(.with { $0.delayMs = 60_000 })
+                    _ = try await iterator.next()
+                }
+            }
+            #expect(error.code == .deadlineExceeded, "\(error)")
+            #expect(await waitUntil { server.echo.cancelled.contains("deadline-tag") }, "tags: \(server.echo.cancelled)")
+        }
+    }
+
     // MARK: Flow control
 
     /// The handler stops reading for two seconds after the first message; the client's 32

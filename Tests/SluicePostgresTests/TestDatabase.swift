@@ -15,7 +15,7 @@ enum TestCluster {
             _ = try await runScript("start")
             url = try await runScript("url").trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        return (url, try PostgresPool(url: url, overrides: ["application_name": "sluice-tests-admin"], size: 2))
+        return (url, try PostgresPool(url: url, overrides: ["application_name": "sluice-tests-admin"], size: 4))
     }
 
     static func baseURL() async throws -> String { try await setup.value.url }

@@ -24,7 +24,7 @@ final class StreamIO: @unchecked Sendable {
 
     private var inbound: [InboundEvent] = []
     private var inboundEnded = false
-    private var inboundWaiter: CheckedContinuation<InboundEvent?, Error>?
+    private var inboundWaiter: CheckedContinuation<[InboundEvent]?, Error>?
     /// Data bytes received and not yet handed to the task (they still hold window).
     private(set) var bufferedInboundBytes = 0
 
@@ -82,9 +82,9 @@ final class StreamIO: @unchecked Sendable {
 
     private func wakeReader() {
         guard let waiter = inboundWaiter else { return }
-        if let event = takeInbound() {
+        if let events = takeInbound() {
             inboundWaiter = nil
-            waiter.resume(returning: event)
+            waiter.resume(returning: events)
         } else if let failure {
             inboundWaiter = nil
             waiter.resume(throwing: failure)
@@ -94,33 +94,33 @@ final class StreamIO: @unchecked Sendable {
         }
     }
 
-    /// Takes the next event; consecutive data events are merged so a task wakes once per
-    /// burst, and their window is handed back as they are taken.
-    private func takeInbound() -> InboundEvent? {
+    /// Takes every event received so far, handing the window of their data back to the
+    /// peer: the task wakes once per burst, and no bytes are copied to batch them.
+    private func takeInbound() -> [InboundEvent]? {
         guard !inbound.isEmpty else { return nil }
-        var event = inbound.removeFirst()
-        if case .data(var bytes) = event {
-            while case .data(let more)? = inbound.first {
-                bytes.append(contentsOf: more)
-                inbound.removeFirst()
-            }
-            event = .data(bytes)
-            bufferedInboundBytes -= bytes.count
-            connection?.session.consume(streamID: streamID, count: bytes.count)
+        let events = inbound
+        inbound.removeAll(keepingCapacity: true)
+        let bytes = events.reduce(0) { total, event in
+            if case .data(let chunk) = event { total + chunk.count } else { total }
+        }
+        if bytes > 0 {
+            bufferedInboundBytes -= bytes
+            connection?.session.consume(streamID: streamID, count: bytes)
             connection?.flush()
         }
-        return event
+        return events
     }
 
     // MARK: Task side
 
-    /// The next event; nil at the end of the stream. Throws when it was reset or lost.
-    func next() async throws -> InboundEvent? {
+    /// The events received since the last call, in order (at least one); nil at the end
+    /// of the stream. Throws when it was reset or lost.
+    func next() async throws -> [InboundEvent]? {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 eventLoop.execute {
-                    if let event = self.takeInbound() {
-                        continuation.resume(returning: event)
+                    if let events = self.takeInbound() {
+                        continuation.resume(returning: events)
                     } else if let failure = self.failure {
                         continuation.resume(throwing: failure)
                     } else if self.inboundEnded {

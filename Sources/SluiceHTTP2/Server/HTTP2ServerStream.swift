@@ -1,14 +1,26 @@
 import SluiceRPC
 
 /// A request stream of a server connection, as the RPC layer sees it.
-struct HTTP2ServerStream: ServerStream {
+///
+/// Read by one task (the call's request reader); `pending` holds the rest of the last
+/// batch of received chunks, so most reads need no hop to the event loop.
+final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
     let io: StreamIO
+    private var pending: [[UInt8]] = []
+    private var pendingIndex = 0
+
+    init(io: StreamIO) {
+        self.io = io
+    }
 
     func receive() async throws -> [UInt8]? {
-        while let event = try await io.next() {
-            if case .data(let bytes) = event { return bytes }
+        while pendingIndex == pending.count {
+            guard let events = try await io.next() else { return nil }
+            pending = events.compactMap { if case .data(let bytes) = $0 { bytes } else { nil } }
+            pendingIndex = 0
         }
-        return nil
+        defer { pendingIndex += 1 }
+        return pending[pendingIndex]
     }
 
     func sendHeaders(_ fields: [HeaderField], endStream: Bool) async throws {

@@ -32,8 +32,8 @@ public protocol BlobStore: Sendable {
     func delete(_ key: BlobKey) async throws
 
     /// One page of the keys of blobs last written before `cutoff`, in the store's own order,
-    /// starting after `after` (nil for the first page) and holding at most `limit` keys; fewer
-    /// than `limit` means the listing is complete. Pass the last key of a page to get the next.
+    /// starting after `after` (nil for the first page) and holding at most `limit` (at least 1)
+    /// keys; fewer than `limit` means the listing is complete. Pass the last key of a page to get the next.
     ///
     /// This is the collector's sweep of blobs the database no longer knows. The cutoff is a grace
     /// period: a blob written by an upload that has not yet recorded it must be younger than the

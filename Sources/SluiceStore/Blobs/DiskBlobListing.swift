@@ -15,7 +15,6 @@ struct DiskBlobListing {
 
     func page() throws -> [BlobKey] {
         var keys: [BlobKey] = []
-        guard limit > 0 else { return keys }
         // At each level only names that can lead past `after` are entered: those equal to its
         // component at that level (while every level above was equal too), or sorting after it.
         let resume = after.map(Resume.init)

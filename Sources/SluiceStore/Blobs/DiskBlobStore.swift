@@ -61,6 +61,7 @@ public struct DiskBlobStore: BlobStore {
     /// Pages in order of scope, then digest; the age is the file's modification time, which is
     /// that of the last write of the upload that last stored it.
     public func keys(olderThan cutoff: Date, after: BlobKey?, limit: Int) async throws -> [BlobKey] {
+        precondition(limit > 0, "a page holds at least one key")
         let listing = DiskBlobListing(layout: layout, cutoff: cutoff, after: after, limit: limit)
         return try await io.run { try listing.page() }
     }

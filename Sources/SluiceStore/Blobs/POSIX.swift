@@ -14,7 +14,6 @@ enum POSIX {
     /// What the store needs to know of a file.
     struct Status {
         var isRegularFile: Bool
-        var isDirectory: Bool
         var size: Int64
         var modified: Date
     }
@@ -142,15 +141,13 @@ enum POSIX {
 
 extension POSIX.Status {
     fileprivate init(_ info: stat) {
-        let type = info.st_mode & S_IFMT
         #if canImport(Darwin)
         let time = info.st_mtimespec
         #else
         let time = info.st_mtim
         #endif
         self.init(
-            isRegularFile: type == S_IFREG,
-            isDirectory: type == S_IFDIR,
+            isRegularFile: info.st_mode & S_IFMT == S_IFREG,
             size: Int64(info.st_size),
             modified: Date(timeIntervalSince1970: Double(time.tv_sec) + Double(time.tv_nsec) / 1_000_000_000)
         )

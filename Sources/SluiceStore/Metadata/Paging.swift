@@ -17,7 +17,9 @@ enum Paging {
 
     static func decode(_ token: String) throws(StorageError) -> String? {
         guard !token.isEmpty else { return nil }
-        guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8) else {
+        guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8),
+              !text.utf8.contains(0)
+        else {
             throw .invalidArgument("page_token is not one this server issued; pass the next_page_token you received")
         }
         return text

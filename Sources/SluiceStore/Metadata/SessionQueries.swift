@@ -35,12 +35,16 @@ enum SessionQueries {
         var state = SessionRecord.State(rawValue: try row.string("state")) ?? .aborted
         let isExpired = try row.bool("is_expired")
         if state == .open && isExpired { state = .expired }
+        let partitionSHA256 = try row.bytesArray("partition_sha256")
+        let totalSize = try row.int("total_size")
+        // A commit moves its partitions into the object version: all of them were stored.
+        let committed = state == .committed
         return SessionRecord(
             id: SessionID(bytes: try row.bytes("id")),
             objectName: try row.string("object_name"),
-            totalSize: try row.int("total_size"),
+            totalSize: totalSize,
             partitionSize: try row.int("partition_size"),
-            partitionSHA256: try row.bytesArray("partition_sha256"),
+            partitionSHA256: partitionSHA256,
             objectSHA256: try row.optionalBytes("object_sha256"),
             contentType: try row.string("content_type"),
             userMetadata: UserMetadata.decode(try row.string("user_metadata")),
@@ -48,8 +52,8 @@ enum SessionQueries {
             createdAt: Date(timeIntervalSince1970: try row.double("created_at")),
             expiresAt: Date(timeIntervalSince1970: try row.double("expires_at")),
             committedVersion: try row.optionalInt("committed_version"),
-            storedPartitions: stored,
-            storedBytes: try row.int("stored_bytes"))
+            storedPartitions: committed ? Array(0..<partitionSHA256.count) : stored,
+            storedBytes: committed ? totalSize : try row.int("stored_bytes"))
     }
 }
 

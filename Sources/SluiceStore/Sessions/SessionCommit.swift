@@ -62,6 +62,9 @@ extension UploadSessions {
                 UPDATE upload_sessions SET state = 'committed', committed_version = $2, closed_at = now()
                 WHERE id = $1
                 """, [.bytes(id.bytes), .int(version)])
+            // The version's rows now hold the references; the session's would only keep
+            // the bytes of a later-deleted object alive until the session is purged.
+            _ = try connection.execute("DELETE FROM session_partitions WHERE session_id = $1", [.bytes(id.bytes)])
             return version
         }
         return try await objects.version(session.objectName, version, of: principal)

@@ -6,6 +6,9 @@ Environment (beside the suite's SLUICE_BIN_DIR, SLUICE_CERTS_DIR, SLUICE_REQUIRE
                             databases in; when unset, the project's throwaway cluster is
                             started with scripts/postgres.sh start and its URL used.
 
+  SLUICE_STORAGE_REFERENCE  "1": run reference_storage.py (Python, SQLite) instead of
+                            sluiced, to check the tests themselves.
+
 A sluiced without storage (no --database flag), no PostgreSQL, or no psql makes every
 test here skip — or fail, when SLUICE_REQUIRE_BINARIES=1.
 """
@@ -68,7 +71,9 @@ def with_database(url: str, name: str) -> str:
     query = parts.query
     if re.search(r"(^|&)dbname=", query):                   # dbname= overrides the path
         query = re.sub(r"(^|&)dbname=[^&]*", rf"\1dbname={name}", query)
-    return urllib.parse.urlunsplit(parts._replace(path="/" + name, query=query))
+    # urlunsplit would drop the empty authority of postgresql:///db?host=/socket
+    return f"{parts.scheme}://{parts.netloc}/{name}" + (f"?{query}" if query else "") + \
+        (f"#{parts.fragment}" if parts.fragment else "")
 
 
 class Postgres:
@@ -377,7 +382,8 @@ def pytest_runtest_makereport(item, call):
         return
     seen = set()
     for value in getattr(item, "funcargs", {}).values():
-        if isinstance(value, (StorageServer, StorageFactory)) and id(value) not in seen:
-            seen.add(id(value))
+        if isinstance(value, (StorageServer, StorageFactory)):
             for title, text in value.logs():
-                rep.sections.append((title, text))
+                if title not in seen:        # a server is reachable through its factory too
+                    seen.add(title)
+                    rep.sections.append((title, text))

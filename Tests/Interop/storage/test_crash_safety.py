@@ -117,6 +117,7 @@ def test_kill_during_parallel_uploads(storage, rng):
             tracked[s.session_id] = t
             new.append(s.session_id)
         tasks = [(sid, i) for sid in new for i in range(len(tracked[sid].parts))]
+        total = len(tasks)
         rng.shuffle(tasks)
         threshold = rng.randint(len(tasks) // 10, len(tasks) * 6 // 10)
         done = [0]
@@ -145,8 +146,12 @@ def test_kill_during_parallel_uploads(storage, rng):
         assert tasks, "every upload finished before the kill; nothing was in flight"
 
         c = _restart(srv)
+        stored_unacked = 0
         for sid, t in tracked.items():
-            _check_open_session(c, sid, t)
+            missing = _check_open_session(c, sid, t)
+            stored_unacked += len(t.parts) - len(missing) - len(t.acked)
+        print(f"uploads round {rnd}: killed after {done[0]} of {total} "
+              f"partitions acknowledged (+{stored_unacked} stored but unacknowledged)")
 
     # Everything resumes: remaining partitions upload, every commit succeeds.
     c = srv.client()
@@ -227,15 +232,20 @@ def _verify_commits(c: ss.StorageClient, tracked: dict[str, Tracked]) -> None:
     flight either happened completely (its session says COMMITTED and the version
     holds its bytes) or not at all (session OPEN, resumable); every version and
     every listed object is one of those, byte for byte."""
+    outcomes = []
     for sid, t in tracked.items():
         if t.commit_state != "in-flight":
             continue
         got = c.get_session(sid)
         if got.state == ss.COMMITTED:
             t.commit_state, t.committed_version = "ok", got.committed_version
+            outcomes.append("committed")
         else:
             _check_open_session(c, sid, t)
             t.commit_state = "none"
+            outcomes.append("not committed")
+    print(f"commits: {sum(t.commit_state == 'ok' for t in tracked.values())} committed; "
+          f"commits cut by the kill: {outcomes}")
     for sid, t in tracked.items():
         if t.commit_state == "none":
             _check_open_session(c, sid, t)      # creation acknowledged: still there

@@ -384,3 +384,61 @@ def test_open_session_limit(storage):
         {opened[1].session_id, opened[2].session_id, fifth.session_id}
     ss.assert_same_bytes(c.read("limit/4th"), data)
     c2.abort(other.session_id)
+
+
+# --------------------------------------------------------------------------
+# NUL characters: PostgreSQL text cannot hold them, and no name has one
+# --------------------------------------------------------------------------
+
+NUL_NAME = "errors/nul\x00name"
+
+
+def test_nul_in_names_of_reads_is_refused_cleanly(client):
+    """A name with NUL can never exist: a refusal (INVALID_ARGUMENT) or NOT_FOUND,
+    never an internal failure."""
+    either = {Code.INVALID_ARGUMENT, Code.NOT_FOUND}
+    expect_error(either, client.get_object, NUL_NAME)
+    expect_error(either, client.read, NUL_NAME)
+    expect_error(either, client.delete_object, NUL_NAME)
+    expect_error(either, client.list_versions, NUL_NAME)
+    expect_error(either, client.restore, NUL_NAME, 1)
+    expect_error(either, client.partition_info, NUL_NAME, 0)
+    expect_error(either, client.read_partition, NUL_NAME, 0)
+
+
+@pytest.mark.parametrize("field", ["prefix", "delimiter", "page_token"])
+def test_nul_in_listing_arguments(client, field):
+    """A prefix or delimiter with NUL matches nothing (or is refused); a page token
+    with NUL is not one the server issued."""
+    args = {"prefix": "", "delimiter": "", "page_token": ""}
+    args[field] = "a\x00b"
+    try:
+        page = client.list_objects(**args)
+    except grpc.RpcError as e:
+        assert e.code() == Code.INVALID_ARGUMENT, f"{e.code().name}: {e.details()}"
+        return
+    assert field != "page_token", "a page token with NUL was accepted"
+    if field == "prefix":
+        assert list(page.objects) == [] and list(page.common_prefixes) == []
+
+
+@pytest.mark.parametrize("what", ["metadata key", "metadata value", "content_type"])
+def test_nul_in_session_strings(client, what):
+    """Strings stored with a session either come back exactly, NUL included, or are
+    refused with INVALID_ARGUMENT; never an internal failure."""
+    fields = _valid()
+    if what == "metadata key":
+        fields["user_metadata"] = {"a\x00b": "v"}
+    elif what == "metadata value":
+        fields["user_metadata"] = {"k": "a\x00b"}
+    else:
+        fields["content_type"] = "text/plain\x00x"
+    try:
+        s = client.create_raw(**fields)
+    except grpc.RpcError as e:
+        assert e.code() == Code.INVALID_ARGUMENT, f"{e.code().name}: {e.details()}"
+        return
+    got = client.get_session(s.session_id)
+    assert dict(got.user_metadata) == fields.get("user_metadata", {})
+    assert got.content_type == fields.get("content_type", "")
+    client.abort(s.session_id)

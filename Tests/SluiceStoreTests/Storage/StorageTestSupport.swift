@@ -1,0 +1,364 @@
+import Foundation
+import SluiceOpenSSL
+import SluicePostgres
+import SluiceStore
+import Synchronization
+import Testing
+
+// Support for the storage tests: a fresh PostgreSQL database and a fresh disk blob store per
+// test, driven through the public `Storage` API. Names here avoid those of Blobs/ (the blob
+// store's own tests share this module).
+
+/// The test cluster: SLUICE_TEST_DATABASE_URL when set (scripts/run-tests.sh sets it), otherwise
+/// the project's cluster, started with `scripts/postgres.sh start` (and left running) — the same
+/// approach as Tests/SluicePostgresTests/TestDatabase.swift.
+enum StorageTestCluster {
+    /// Resolved once for the whole test process.
+    private static let setup = Task<(url: String, admin: PostgresPool), any Error> {
+        let url: String
+        if let configured = ProcessInfo.processInfo.environment["SLUICE_TEST_DATABASE_URL"], !configured.isEmpty {
+            url = configured
+        } else {
+            _ = try await runScript("start")
+            url = try await runScript("url").trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return (url, try PostgresPool(url: url, overrides: ["application_name": "sluice-store-tests-admin"], size: 2))
+    }
+
+    static func baseURL() async throws -> String { try await setup.value.url }
+    static func admin() async throws -> PostgresPool { try await setup.value.admin }
+
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// Runs scripts/postgres.sh with one argument and returns its standard output.
+    private static func runScript(_ argument: String) async throws -> String {
+        let process = Process()
+        process.executableURL = repositoryRoot.appendingPathComponent("scripts/postgres.sh")
+        process.arguments = [argument]
+        let output = Pipe()
+        process.standardOutput = output
+        let exit = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { exit.continuation.yield($0.terminationStatus) }
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        var status: Int32 = -1
+        for await code in exit.stream {
+            status = code
+            break
+        }
+        guard status == 0 else {
+            throw PostgresError(.connection, "scripts/postgres.sh \(argument) failed with status \(status)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// One test's world: an empty database of its own (migrated unless asked not to), a disk blob
+/// store in a temporary directory, and a `Storage` on both. Everything goes when the test ends.
+final class StorageHarness: Sendable {
+    let databaseName: String
+    let pool: PostgresPool
+    let blobRoot: URL
+    let blobs: DiskBlobStore
+    let limits: StorageLimits
+    let storage: Storage
+
+    private init(databaseName: String, pool: PostgresPool, blobRoot: URL, blobs: DiskBlobStore, limits: StorageLimits) {
+        self.databaseName = databaseName
+        self.pool = pool
+        self.blobRoot = blobRoot
+        self.blobs = blobs
+        self.limits = limits
+        self.storage = Storage(database: pool, blobs: blobs, limits: limits)
+    }
+
+    /// Runs `body` with a fresh database and blob store.
+    static func with(
+        limits: StorageLimits = StorageLimits(), migrate: Bool = true, poolSize: Int = 4,
+        _ body: (StorageHarness) async throws -> Void
+    ) async throws {
+        let baseURL = try await StorageTestCluster.baseURL()
+        let admin = try await StorageTestCluster.admin()
+        let name = "store_" + (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        try await admin.withConnection { try $0.execute("CREATE DATABASE \(name)") }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-storage-\(UUID().uuidString)")
+        let pool = try PostgresPool(
+            url: baseURL, overrides: ["dbname": name, "application_name": "sluice-store-tests"], size: poolSize)
+        func cleanUp() async {
+            await pool.closeAndWait()
+            do {
+                try await admin.withConnection { try $0.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+            } catch {
+                Issue.record("could not drop test database \(name): \(error)")
+            }
+            try? FileManager.default.removeItem(at: root)
+        }
+        do {
+            if migrate { try await Storage.migrate(pool) }
+            let blobs = try await DiskBlobStore(root: root)
+            let harness = StorageHarness(databaseName: name, pool: pool, blobRoot: root, blobs: blobs, limits: limits)
+            try await body(harness)
+        } catch {
+            await cleanUp()
+            throw error
+        }
+        await cleanUp()
+    }
+
+    /// Another `Storage` over the same database and blobs, with other limits (for example a
+    /// collector with a different grace period).
+    func storage(with limits: StorageLimits) -> Storage {
+        Storage(database: pool, blobs: blobs, limits: limits)
+    }
+
+    func principal(_ name: String) async throws -> Principal {
+        try await storage.principals.principal(named: name)
+    }
+
+    /// Runs one SQL statement on the test database.
+    @discardableResult
+    func sql(_ text: String, _ parameters: [PostgresValue] = []) async throws -> PostgresResult {
+        try await pool.withConnection { try $0.execute(text, parameters) }
+    }
+
+    /// Finished blob files, relative to `<root>/blobs`, sorted.
+    func blobFiles() -> [String] { regularFiles(under: blobRoot.appendingPathComponent("blobs")) }
+
+    /// Staging files, relative to `<root>/staging`, sorted.
+    func stagingFiles() -> [String] { regularFiles(under: blobRoot.appendingPathComponent("staging")) }
+
+    /// The path of a finished blob, relative to `<root>/blobs`.
+    func blobFile(scope: String, sha256: [UInt8]) -> String {
+        let hex = hexString(sha256)
+        return "\(scope)/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)"
+    }
+
+    /// The rows of the blobs table as "scope/hex", sorted.
+    func blobRows() async throws -> [String] {
+        try await sql("SELECT scope, sha256 FROM blobs").rows
+            .map { "\(try $0.string("scope"))/\(hexString(try $0.bytes("sha256")))" }.sorted()
+    }
+}
+
+/// The regular files under a directory, as sorted relative paths.
+func regularFiles(under directory: URL) -> [String] {
+    guard let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.isRegularFileKey]) else {
+        return []
+    }
+    let base = directory.standardizedFileURL.path + "/"
+    return enumerator.compactMap { item -> String? in
+        guard let url = item as? URL, (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else {
+            return nil
+        }
+        return String(url.standardizedFileURL.path.dropFirst(base.count))
+    }.sorted()
+}
+
+func hexString(_ bytes: [UInt8]) -> String {
+    bytes.map { String(format: "%02x", $0) }.joined()
+}
+
+// MARK: - Bytes and declarations
+
+/// Deterministic pseudo-random bytes, different for each seed (splitmix64).
+func sampleBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed &+ 0x1234_5678
+    var result: [UInt8] = []
+    result.reserveCapacity(count)
+    while result.count < count {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        withUnsafeBytes(of: z) { result.append(contentsOf: $0.prefix(count - result.count)) }
+    }
+    return result
+}
+
+/// The partitions `bytes` are cut into.
+func cut(_ bytes: [UInt8], partitionSize: Int) -> [[UInt8]] {
+    stride(from: 0, to: bytes.count, by: partitionSize).map { Array(bytes[$0..<min(bytes.count, $0 + partitionSize)]) }
+}
+
+/// A declaration for `bytes`, with correct partition hashes.
+func declaration(
+    _ name: String, _ bytes: [UInt8], partitionSize: Int, objectSHA256: [UInt8]? = nil,
+    contentType: String = "application/octet-stream", metadata: [String: String] = [:]
+) -> SessionDeclaration {
+    SessionDeclaration(
+        objectName: name, totalSize: Int64(bytes.count), partitionSize: Int64(partitionSize),
+        partitionSHA256: cut(bytes, partitionSize: partitionSize).map { SHA256.hash($0) },
+        objectSHA256: objectSHA256, contentType: contentType, userMetadata: metadata)
+}
+
+/// Chunks of bytes as an async sequence: `bytes` in pieces of `pieceSize`. With `failAfter`, the
+/// sequence throws `InterruptedUpload` after that many pieces (a connection lost midway). With a
+/// `gate`, it yields the first piece, reports `firstPieceTaken`, and waits for the gate to open
+/// before the rest.
+struct ChunkSequence: AsyncSequence, Sendable {
+    typealias Element = [UInt8]
+
+    let pieces: [[UInt8]]
+    var failAfter: Int? = nil
+    var gate: Gate? = nil
+
+    init(_ bytes: [UInt8], pieceSize: Int = 4096, failAfter: Int? = nil, gate: Gate? = nil) {
+        pieces = bytes.isEmpty ? [] : cut(bytes, partitionSize: Swift.max(1, pieceSize))
+        self.failAfter = failAfter
+        self.gate = gate
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let sequence: ChunkSequence
+        var position = 0
+
+        mutating func next() async throws -> [UInt8]? {
+            if let failAfter = sequence.failAfter, position >= failAfter { throw InterruptedUpload() }
+            if position == 1, let gate = sequence.gate {
+                gate.firstPieceTaken.open()
+                await gate.proceed.wait()
+            }
+            guard position < sequence.pieces.count else { return nil }
+            defer { position += 1 }
+            return sequence.pieces[position]
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(sequence: self) }
+}
+
+struct InterruptedUpload: Error, Equatable {}
+
+/// Two one-shot signals for pausing an upload midway.
+struct Gate: Sendable {
+    let firstPieceTaken = Signal()
+    let proceed = Signal()
+}
+
+/// A one-shot signal: `wait()` returns once `open()` was called (before or after).
+final class Signal: Sendable {
+    private let state = Mutex<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.isOpen = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.isOpen { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+}
+
+// MARK: - Uploads through the API
+
+extension Storage {
+    /// Creates a session for `bytes`, stores every partition (in order, one piece per chunk of
+    /// `pieceSize`), and commits it.
+    @discardableResult
+    func upload(
+        _ name: String, _ bytes: [UInt8], partitionSize: Int = 1024, by principal: Principal,
+        contentType: String = "application/octet-stream", metadata: [String: String] = [:]
+    ) async throws -> ObjectVersionRecord {
+        let session = try await sessions.create(
+            declaration(name, bytes, partitionSize: partitionSize, contentType: contentType, metadata: metadata),
+            by: principal)
+        try await storeAll(bytes, partitionSize: partitionSize, in: session.id, by: principal)
+        return try await sessions.commit(session.id, by: principal, objects: objects)
+    }
+
+    /// Stores every partition of `bytes` into a session.
+    func storeAll(_ bytes: [UInt8], partitionSize: Int, in id: SessionID, by principal: Principal) async throws {
+        for (index, partition) in cut(bytes, partitionSize: partitionSize).enumerated() {
+            _ = try await sessions.storePartition(index, of: id, by: principal, chunks: ChunkSequence(partition))
+        }
+    }
+
+    /// The bytes of `range` of a version (all of it when nil), read in chunks of `chunkSize`;
+    /// also checks that no chunk is empty or larger than `chunkSize`.
+    func read(_ version: ObjectVersionRecord, range: Range<Int64>? = nil, chunkSize: Int = 700) async throws -> [UInt8] {
+        var result: [UInt8] = []
+        for try await chunk in try ObjectBytes(version, range: range ?? 0..<version.size, blobs: blobs, chunkSize: chunkSize) {
+            #expect(!chunk.isEmpty && chunk.count <= chunkSize, "chunk of \(chunk.count) bytes (chunk size \(chunkSize))")
+            result += chunk
+        }
+        return result
+    }
+}
+
+// MARK: - Errors
+
+/// The cases of `StorageError`, without their messages.
+enum StorageErrorKind: String, Sendable {
+    case invalidArgument, notFound, failedPrecondition, dataLoss, resourceExhausted, aborted, corrupted
+}
+
+extension StorageError {
+    var kind: StorageErrorKind {
+        switch self {
+        case .invalidArgument: .invalidArgument
+        case .notFound: .notFound
+        case .failedPrecondition: .failedPrecondition
+        case .dataLoss: .dataLoss
+        case .resourceExhausted: .resourceExhausted
+        case .aborted: .aborted
+        case .corrupted: .corrupted
+        }
+    }
+
+    var message: String { description }
+}
+
+/// Expects `body` to throw a `StorageError` of `kind` whose message contains every one of
+/// `mentioning`; returns the error.
+@discardableResult
+func expectStorageError<T>(
+    _ kind: StorageErrorKind, mentioning: [String] = [], _ comment: String? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T
+) async -> StorageError? {
+    let context = comment.map { " (\($0))" } ?? ""
+    func fail(_ text: String) { Issue.record(Comment(rawValue: text + context), sourceLocation: sourceLocation) }
+    do {
+        let value = try await body()
+        fail("expected StorageError.\(kind), got the value \(value)")
+        return nil
+    } catch let error as StorageError {
+        if error.kind != kind { fail("expected StorageError.\(kind), got .\(error.kind): \(error.message)") }
+        for word in mentioning where !error.message.contains(word) {
+            fail("the message \"\(error.message)\" does not mention \"\(word)\"")
+        }
+        return error
+    } catch {
+        fail("expected StorageError.\(kind), got \(type(of: error)): \(error)")
+        return nil
+    }
+}
+
+/// Polls `condition` every 100 ms until it holds or `timeout` passes; returns whether it held.
+func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return try await condition()
+}
+
+/// Byte-wise (UTF-8) ordering of strings: what `COLLATE "C"` and the listing promise.
+func utf8Less(_ left: String, _ right: String) -> Bool {
+    left.utf8.lexicographicallyPrecedes(right.utf8)
+}
