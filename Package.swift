@@ -13,7 +13,7 @@ import PackageDescription
 ///   SluiceProto    generated messages and service stubs (committed; `make protos`)
 ///   SluiceServer   service implementations (health, reflection; storage later)
 ///   SluiceDaemon   runs services on the HTTP/2 transport: flags, TLS, logs, signals, drain
-///   SluiceClient   connection settings and client-side logic for the CLI
+///   SluiceClient   connection settings, resumable uploader and downloader, journal, retries
 ///   SluiceInterop  the interoperability test service and client cases
 ///   executables    sluiced, sluice, sluice-interop
 let package = Package(
@@ -94,8 +94,10 @@ let package = Package(
         .target(
             name: "SluiceClient",
             dependencies: [
-                "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2",
+                "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -122,6 +124,7 @@ let package = Package(
 
         .testTarget(name: "SluiceRPCTests", dependencies: ["SluiceRPC"]),
         .testTarget(name: "SluiceOpenSSLTests", dependencies: ["SluiceOpenSSL"]),
+        .testTarget(name: "SluiceClientTests", dependencies: ["SluiceClient", "SluiceRPC", "SluiceProto"]),
         .testTarget(name: "SluicePostgresTests", dependencies: ["SluicePostgres"]),
         .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceOpenSSL"]),
         .testTarget(

@@ -145,7 +145,8 @@ json_field() { grep -o "\"$1\":[^,}]*" <<<"$2" | head -1 | cut -d: -f2- | tr -d 
 start_server() {
     local kind="$1" log="$2" tries
     shift 2
-    "$@" >"$log" 2>&1 &
+    : >"$log"   # now, not in the background job: a stale line must not be read as this one's
+    "$@" >>"$log" 2>&1 &
     SERVER_PID=$!
     pids+=("$SERVER_PID")
     SERVER_PORT=""

@@ -204,6 +204,20 @@ ensure_database() {
     fi
 }
 
+# pg_ctl start, with nothing of our caller's but stdin/stdout/stderr (which pg_ctl points at
+# /dev/null and the log). The server outlives this script: a descriptor it inherited, say the
+# write end of a pipe our caller reads to the end, would keep that caller waiting forever.
+launch_server() {
+    (
+        local fd
+        for fd in /proc/"$BASHPID"/fd/*; do
+            fd="${fd##*/}"
+            if [[ "$fd" =~ ^[0-9]+$ ]] && ((fd > 2)); then eval "exec $fd>&-"; fi
+        done
+        as_owner "$BINDIR/pg_ctl" start -D "$DATA" -l "$LOG" -w -t "$START_TIMEOUT" -s </dev/null
+    )
+}
+
 # --- commands --------------------------------------------------------------------------------------
 start() {
     if is_ready; then
@@ -217,7 +231,7 @@ start() {
     pid="$(live_postmaster_pid)"
     if [[ -z "$pid" ]]; then
         remove_stale_files
-        if ! as_owner "$BINDIR/pg_ctl" start -D "$DATA" -l "$LOG" -w -t "$START_TIMEOUT" -s; then
+        if ! launch_server; then
             tail -n 20 "$LOG" >&2 || true
             die "pg_ctl start failed (log: $LOG)"
         fi

@@ -1,23 +1,27 @@
 import ArgumentParser
 import Foundation
 import SluiceHTTP2
-import SluiceOpenSSL
-import SluiceRPC
 
-/// How a client reaches sluiced: the flags every `sluice` command shares, each with an
-/// environment variable as its default.
+/// How a client reaches sluiced: the flags every `sluice` command shares. Each setting comes
+/// from its flag, else its environment variable, else the configuration file, else a default.
 public struct ClientOptions: ParsableArguments {
-    @Option(help: "Server address, HOST:PORT. (env: SLUICE_SERVER)")
-    public var server = ClientOptions.environment("SLUICE_SERVER") ?? "127.0.0.1:8443"
+    @Option(help: "Server address, HOST:PORT. (env: SLUICE_SERVER; default: 127.0.0.1:8443)")
+    public var server: String?
 
     @Option(help: "CA that the server certificate must chain to, PEM. (env: SLUICE_CA)")
-    public var ca = ClientOptions.environment("SLUICE_CA")
+    public var ca: String?
 
     @Option(help: "Client certificate for mutual TLS, PEM. (env: SLUICE_CERT)")
-    public var cert = ClientOptions.environment("SLUICE_CERT")
+    public var cert: String?
 
     @Option(help: "Client private key, PEM. (env: SLUICE_KEY)")
-    public var key = ClientOptions.environment("SLUICE_KEY")
+    public var key: String?
+
+    @Option(help: """
+        Configuration file of `key = value` lines (server, ca, cert, key). \
+        (env: SLUICE_CONFIG; default: ~/.config/sluice/config)
+        """)
+    public var config: String?
 
     @Option(help: "Name the server certificate must carry; defaults to the server's host.")
     public var serverName: String?
@@ -28,30 +32,42 @@ public struct ClientOptions: ParsableArguments {
     public init() {}
 
     public func validate() throws {
-        guard (try? hostAndPort()) != nil else { throw ValidationError("--server must be HOST:PORT, got '\(server)'") }
-        if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
+        if let server, (try? ConnectionSettings.hostAndPort(server)) == nil {
+            throw ValidationError("--server must be HOST:PORT, got '\(server)'")
+        }
     }
 
-    /// Splits `--server`; accepts `[::1]:8443`.
-    public func hostAndPort() throws -> (host: String, port: Int) {
-        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]),
-              (1...65_535).contains(port)
-        else { throw ValidationError("--server must be HOST:PORT") }
-        var host = String(server[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host, port)
+    /// The settings after flags, environment and configuration file are combined.
+    public func resolved(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> ConnectionSettings {
+        let environment = environment.filter { !$0.value.isEmpty }
+        let file = try configFile(environment: environment)
+        func pick(_ flag: String?, _ variable: String, _ key: String) -> String? {
+            flag ?? environment[variable] ?? file?.values[key]
+        }
+        let settings = ConnectionSettings(
+            server: pick(server, "SLUICE_SERVER", "server") ?? ConnectionSettings.defaultServer,
+            ca: pick(ca, "SLUICE_CA", "ca"), cert: pick(cert, "SLUICE_CERT", "cert"),
+            key: pick(key, "SLUICE_KEY", "key"), serverName: serverName, plaintext: plaintext)
+        try settings.validate()
+        return settings
     }
 
     /// A transport to the server these options name.
     public func makeTransport() throws -> HTTP2ClientTransport {
-        let (host, port) = try hostAndPort()
-        let tls = plaintext
-            ? nil
-            : try TLSContext.client(trustRootsPath: ca, certificateChainPath: cert, privateKeyPath: key)
-        return HTTP2ClientTransport(host: host, port: port, tls: tls, serverName: serverName)
+        try resolved().makeTransport()
     }
 
-    private static func environment(_ name: String) -> String? {
-        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    /// The configuration file in effect: `--config`, else `$SLUICE_CONFIG` (both must
+    /// exist), else `~/.config/sluice/config` when it exists.
+    private func configFile(environment: [String: String]) throws -> ConfigFile? {
+        if let path = config ?? environment["SLUICE_CONFIG"] {
+            return try ConfigFile(contentsOf: (path as NSString).expandingTildeInPath)
+        }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        let path = (home as NSString).appendingPathComponent(".config/sluice/config")
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try ConfigFile(contentsOf: path)
     }
 }

@@ -31,6 +31,7 @@ public struct StorageBootstrap {
                         "released_partitions": "\(report.releasedPartitions)",
                         "deleted_sessions": "\(report.deletedSessions)", "deleted_blobs": "\(report.deletedBlobs)",
                         "removed_staging_files": "\(report.removedStagingFiles)",
+                        "removed_unknown_files": "\(report.removedUnknownFiles)",
                     ])
                 case .success:
                     break

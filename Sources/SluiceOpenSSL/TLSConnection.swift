@@ -55,6 +55,9 @@ public final class TLSConnection {
     /// Advances the handshake, then decrypts all available application data into
     /// `plaintext`. Throws when the handshake or a record fails.
     public func readPlaintext(into plaintext: inout ByteBuffer) throws -> ReadOutcome {
+        // The error queue is per thread and shared by every connection on it: a stale
+        // entry from another connection would make SSL_get_error misreport this one.
+        ERR_clear_error()
         if !isHandshakeComplete {
             let result = SSL_do_handshake(ssl)
             if result != 1 {
@@ -83,6 +86,7 @@ public final class TLSConnection {
     /// Encrypts application data. The outgoing memory buffer grows as needed, so all bytes
     /// are taken at once; callers bound what they write by their own flow control.
     public func writePlaintext(_ bytes: UnsafeRawBufferPointer) throws {
+        ERR_clear_error()
         var offset = 0
         while offset < bytes.count {
             let written = SSL_write(ssl, bytes.baseAddress! + offset, Int32(min(bytes.count - offset, 1 << 20)))
@@ -109,7 +113,10 @@ public final class TLSConnection {
 
     /// Queues close_notify; send it with `takeCiphertext`.
     public func shutdown() {
-        if isHandshakeComplete { _ = SSL_shutdown(ssl) }
+        guard isHandshakeComplete else { return }
+        ERR_clear_error()
+        _ = SSL_shutdown(ssl)
+        ERR_clear_error()
     }
 
     /// The protocol chosen through ALPN, for example "h2"; nil when none was.

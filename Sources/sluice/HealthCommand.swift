@@ -1,7 +1,5 @@
 import ArgumentParser
 import SluiceClient
-import SluiceProto
-import SluiceRPC
 
 /// `sluice health`: asks the server's standard health service whether it is serving.
 struct HealthCommand: AsyncParsableCommand {
@@ -22,28 +20,11 @@ struct HealthCommand: AsyncParsableCommand {
     var timeout = 10
 
     func run() async throws {
-        let transport = try connection.makeTransport()
-        let health = Grpc_Health_V1_HealthClient(RPCClient(transport: transport))
-        var request = Grpc_Health_V1_HealthCheckRequest()
-        request.service = service
-        do {
-            let response = try await health.check(request, options: CallOptions(timeout: .seconds(timeout)))
-            await transport.close()
-            print(Self.name(of: response.status))
-            if response.status != .serving { throw ExitCode(1) }
-        } catch let error as RPCError {
-            await transport.close()
-            print("error: \(error)")
-            throw ExitCode(1)
+        let settings = try connection.resolved()
+        let status = try await settings.withClient { client in
+            try await ServerHealth.check(client: client, service: service, timeout: .seconds(timeout))
         }
-    }
-
-    static func name(of status: Grpc_Health_V1_HealthCheckResponse.ServingStatus) -> String {
-        switch status {
-        case .serving: "SERVING"
-        case .notServing: "NOT_SERVING"
-        case .serviceUnknown: "SERVICE_UNKNOWN"
-        default: "UNKNOWN"
-        }
+        print(ServerHealth.name(of: status))
+        if status != .serving { throw ExitCode(ExitStatus.failure.rawValue) }
     }
 }

@@ -10,6 +10,10 @@ final class ClientConnection: ConnectionRole, @unchecked Sendable {
     /// Completed once the connection can carry streams, or failed if it never will.
     private var readiness: [CheckedContinuation<Void, Error>] = []
     private var isReady = false
+    private var isEstablished = false
+    /// Streams wait for the server's SETTINGS: before them nghttp2 cannot know the server's
+    /// concurrent stream limit, and streams over it would be refused instead of queued.
+    private var hasServerSettings = false
     /// Why the connection can take no new streams; nil while it can.
     private(set) var unusableReason: RPCError?
 
@@ -18,6 +22,17 @@ final class ClientConnection: ConnectionRole, @unchecked Sendable {
     }
 
     func connectionEstablished() {
+        isEstablished = true
+        becomeReadyIfPossible()
+    }
+
+    func sessionReceivedSettings(_ session: HTTP2Session) {
+        hasServerSettings = true
+        becomeReadyIfPossible()
+    }
+
+    private func becomeReadyIfPossible() {
+        guard isEstablished, hasServerSettings, !isReady else { return }
         isReady = true
         readiness.forEach { $0.resume() }
         readiness.removeAll()

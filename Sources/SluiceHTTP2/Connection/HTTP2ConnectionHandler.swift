@@ -26,6 +26,10 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Set while nghttp2 parses input: its callbacks may ask for a flush, but nghttp2 must
     /// not serialize from inside its own callbacks, so the flush waits for the parse to end.
     private var isReceiving = false
+    /// Set while nghttp2 serializes frames; a close asked for meanwhile (from a stream-close
+    /// callback) waits until the frames already produced are written.
+    private var isFlushing = false
+    private var closeWhenIdle = false
     private var connectedAt = NIODeadline.now()
     private var lastHeard = NIODeadline.now()
     private var lastStreamActivity = NIODeadline.now()
@@ -154,6 +158,8 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     func flush() {
         guard !isReceiving, let context, context.channel.isActive else { return }
         var output = context.channel.allocator.buffer(capacity: 0)
+        isFlushing = true
+        defer { isFlushing = false }
         do {
             if isEstablished && context.channel.isWritable {
                 try session.flush { bytes in
@@ -166,13 +172,15 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             tls?.takeCiphertext(into: &output)
         } catch {
+            isFlushing = false
             fail(RPCError(.unavailable, "cannot send: \(error)"))
             return
         }
         if output.readableBytes > 0 {
             context.writeAndFlush(wrapOutboundOut(output), promise: nil)
         }
-        if isEstablished && !session.isActive { close() }
+        isFlushing = false
+        if closeWhenIdle || (isEstablished && !session.isActive) { close() }
     }
 
     /// A stream has new outbound data or its end.
@@ -189,6 +197,10 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func close() {
+        guard !isReceiving, !isFlushing else {
+            closeWhenIdle = true
+            return
+        }
         guard let context, !isClosing else { return }
         isClosing = true
         tls?.shutdown()

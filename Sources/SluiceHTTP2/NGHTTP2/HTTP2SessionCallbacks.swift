@@ -64,6 +64,8 @@ enum HTTP2SessionCallbacks {
             owner.delegate?.session(owner, receivedGoAway: frame.pointee.goaway.last_stream_id, errorCode: code)
         case NGHTTP2_PING.rawValue where header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0:
             owner.delegate?.sessionReceivedPingAck(owner)
+        case NGHTTP2_SETTINGS.rawValue where header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0:
+            owner.delegate?.sessionReceivedSettings(owner)
         default:
             break
         }

@@ -31,4 +31,6 @@ protocol HTTP2SessionDelegate: AnyObject {
     func session(_ session: HTTP2Session, receivedGoAway lastStreamID: Int32, errorCode: HTTP2ErrorCode)
     /// The peer acknowledged a keepalive PING.
     func sessionReceivedPingAck(_ session: HTTP2Session)
+    /// The peer's SETTINGS arrived (its limits, such as concurrent streams, are now known).
+    func sessionReceivedSettings(_ session: HTTP2Session)
 }

@@ -119,6 +119,8 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
         connection?.pingAcknowledged()
     }
 
+    func sessionReceivedSettings(_ session: HTTP2Session) {}
+
     /// Answers a request whose header list passed the limit with RESOURCE_EXHAUSTED.
     private func rejectOversizedHeaders(streamID: Int32, session: HTTP2Session) {
         let message = "request headers exceed the limit of \(session.settings.maxHeaderListSize) bytes"

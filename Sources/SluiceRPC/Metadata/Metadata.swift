@@ -79,8 +79,9 @@ extension Metadata {
         self.init()
         for field in headerFields where !Metadata.isReserved(field.name) {
             if field.name.hasSuffix("-bin") {
-                // Several binary values may arrive joined by commas.
-                for part in field.value.split(separator: ",") {
+                // Several binary values may arrive joined by commas; an empty value is one
+                // empty byte string.
+                for part in field.value.split(separator: ",", omittingEmptySubsequences: false) {
                     if let bytes = Base64.decode(part.trimmingCharacters(in: " ")) {
                         add(field.name, .binary(bytes))
                     }

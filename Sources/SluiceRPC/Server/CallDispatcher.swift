@@ -76,7 +76,7 @@ public struct CallDispatcher: Sendable {
             deframer: MessageDeframer(maxMessageSize: maxReceiveMessageSize, decompressor: compression))
         let sender = ResponseSender(stream: stream, context: context, compression: nil)
 
-        let (code, message) = await outcome {
+        let (code, message) = await outcome(context) {
             try await withDeadline(deadline, onExpiry: {
                 await sender.finish(.deadlineExceeded, message: "deadline exceeded")
             }, operation: {
@@ -88,11 +88,12 @@ public struct CallDispatcher: Sendable {
     }
 
     /// Maps how a handler ended to the status the client receives.
-    private func outcome(_ body: () async throws -> Void) async -> (StatusCode, String) {
+    private func outcome(_ context: ServerContext, _ body: () async throws -> Void) async -> (StatusCode, String) {
         do {
             try await body()
             return (.ok, "")
         } catch let error as RPCError {
+            context.addTrailingMetadata(error.trailers)
             return (error.code, error.message)
         } catch is CancellationError {
             return (.cancelled, "the call was cancelled")

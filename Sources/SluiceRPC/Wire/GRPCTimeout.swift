@@ -10,15 +10,19 @@ public enum GRPCTimeout {
               let amount = Int64(String(decoding: digits, as: UTF8.self))
         else { return nil }
         switch unit {
-        case UInt8(ascii: "H"): return .seconds(saturatingProduct(amount, 3600))
-        case UInt8(ascii: "M"): return .seconds(saturatingProduct(amount, 60))
-        case UInt8(ascii: "S"): return .seconds(amount)
+        case UInt8(ascii: "H"): return .seconds(min(saturatingProduct(amount, 3600), maxSeconds))
+        case UInt8(ascii: "M"): return .seconds(min(saturatingProduct(amount, 60), maxSeconds))
+        case UInt8(ascii: "S"): return .seconds(min(amount, maxSeconds))
         case UInt8(ascii: "m"): return .milliseconds(amount)
         case UInt8(ascii: "u"): return .microseconds(amount)
         case UInt8(ascii: "n"): return .nanoseconds(amount)
         default: return nil
         }
     }
+
+    /// The longest timeout honoured: the spec's largest (99999999 hours). Longer ones are
+    /// cut to it, so deadline arithmetic can never overflow.
+    static let maxSeconds: Int64 = 99_999_999 * 3600
 
     private static func saturatingProduct(_ amount: Int64, _ factor: Int64) -> Int64 {
         let (product, overflow) = amount.multipliedReportingOverflow(by: factor)
@@ -28,9 +32,10 @@ public enum GRPCTimeout {
     /// Formats a duration in the finest unit whose amount fits in eight digits, rounding up
     /// so the server never sees a shorter deadline than the caller set.
     public static func format(_ duration: Duration) -> String {
+        // Nanoseconds in 128 bits: a Duration of centuries overflows 64.
         let (seconds, attoseconds) = duration.components
-        let nanoseconds = max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
-        let units: [(Int64, String)] = [
+        let nanoseconds = max(0, Int128(seconds) * 1_000_000_000 + Int128(attoseconds) / 1_000_000_000)
+        let units: [(Int128, String)] = [
             (1, "n"), (1_000, "u"), (1_000_000, "m"), (1_000_000_000, "S"),
             (60_000_000_000, "M"), (3_600_000_000_000, "H"),
         ]
@@ -40,4 +45,5 @@ public enum GRPCTimeout {
         }
         return "99999999H"
     }
+
 }

@@ -12,6 +12,8 @@ public final class Collector: Sendable {
         public var deletedSessions = 0
         public var deletedBlobs = 0
         public var removedStagingFiles = 0
+        /// Blob files the database had no row for (left by a delete a crash interrupted).
+        public var removedUnknownFiles = 0
 
         public init() {}
     }
@@ -44,12 +46,16 @@ public final class Collector: Sendable {
     /// One pass.
     public func collect() async throws -> Report {
         var report = Report()
-        let retention = Self.seconds(limits.closedSessionRetention)
-        let grace = Self.seconds(limits.blobGracePeriod)
+        let retention = limits.closedSessionRetention.inSeconds
+        let grace = limits.blobGracePeriod.inSeconds
         (report.releasedPartitions, report.deletedSessions) = try await database.transaction { connection in
+            // Locking the sessions makes a commit that is under way finish (or not start)
+            // before their partitions go: a commit can never copy a half-released session.
             let released = try connection.execute("""
-                DELETE FROM session_partitions sp USING upload_sessions s
-                WHERE sp.session_id = s.id AND (s.state = 'aborted' OR (s.state = 'open' AND s.expires_at < now()))
+                DELETE FROM session_partitions WHERE session_id IN (
+                    SELECT id FROM upload_sessions
+                    WHERE state = 'aborted' OR (state = 'open' AND expires_at < now())
+                    FOR UPDATE)
                 """).affectedRows
             let deleted = try connection.execute("""
                 DELETE FROM upload_sessions
@@ -65,6 +71,7 @@ public final class Collector: Sendable {
             report.deletedBlobs += doomed.count
             if doomed.count < Self.batchSize { break }
         }
+        report.removedUnknownFiles = try await sweepUnknownFiles(olderThan: Date().addingTimeInterval(-grace))
         report.removedStagingFiles = try await blobs.removeAbandonedStaging(
             olderThan: Date().addingTimeInterval(-grace))
         return report
@@ -92,6 +99,30 @@ public final class Collector: Sendable {
         }
     }
 
+    /// Deletes blob files the database does not know. An upload inserts its blob row before
+    /// writing the file, so a file without a row is debris; claiming it with a row marked
+    /// deleting keeps any upload from leasing it while its file goes.
+    private func sweepUnknownFiles(olderThan cutoff: Date) async throws -> Int {
+        var removed = 0
+        var after: BlobKey?
+        while true {
+            let page = try await blobs.keys(olderThan: cutoff, after: after, limit: Self.batchSize)
+            let claimed = try await database.transaction { connection in
+                try page.filter { key in
+                    try connection.execute("""
+                        INSERT INTO blobs (scope, sha256, size, deleting) VALUES ($1, $2, 0, true)
+                        ON CONFLICT (scope, sha256) DO NOTHING
+                        """, [.text(key.scope), .bytes(key.sha256)]).affectedRows == 1
+                }
+            }
+            for key in claimed { try await blobs.delete(key) }
+            try await forget(claimed)
+            removed += claimed.count
+            guard page.count == Self.batchSize, let last = page.last else { return removed }
+            after = last
+        }
+    }
+
     /// Drops the rows of blobs whose bytes are gone.
     private func forget(_ keys: [BlobKey]) async throws {
         guard !keys.isEmpty else { return }
@@ -102,9 +133,5 @@ public final class Collector: Sendable {
                     [.text(key.scope), .bytes(key.sha256)])
             }
         }
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -4,7 +4,9 @@ import Synchronization
 /// Records principals on first use and remembers their ids.
 public final class PrincipalDirectory: Sendable {
     private let database: PostgresPool
-    private let known = Mutex<[String: Principal]>([:])
+    /// Keyed by the subject's UTF-8 bytes: Swift's String equality treats canonically
+    /// equivalent spellings as equal, but they are different certificate subjects.
+    private let known = Mutex<[[UInt8]: Principal]>([:])
 
     public init(database: PostgresPool) {
         self.database = database
@@ -12,7 +14,8 @@ public final class PrincipalDirectory: Sendable {
 
     /// The principal for a verified certificate subject, created on first sight.
     public func principal(named name: String) async throws -> Principal {
-        if let principal = known.withLock({ $0[name] }) { return principal }
+        let key = Array(name.utf8)
+        if let principal = known.withLock({ $0[key] }) { return principal }
         let id = try await database.withConnection { connection in
             let result = try connection.execute("""
                 INSERT INTO principals (name) VALUES ($1)
@@ -22,7 +25,7 @@ public final class PrincipalDirectory: Sendable {
             return try result.rows[0].int("id")
         }
         let principal = Principal(id: id, name: name)
-        known.withLock { $0[name] = principal }
+        known.withLock { $0[key] = principal }
         return principal
     }
 }

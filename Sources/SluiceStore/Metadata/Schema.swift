@@ -43,6 +43,7 @@ public enum Schema {
                 created_at timestamptz NOT NULL DEFAULT now(),
                 expires_at timestamptz NOT NULL,
                 closed_at timestamptz,
+                committed_object_id bigint,
                 committed_version bigint
             );
             CREATE INDEX upload_sessions_by_principal ON upload_sessions (principal_id, created_at DESC);

@@ -9,7 +9,7 @@ enum SessionQueries {
         s.content_type, s.user_metadata::text AS user_metadata, s.state,
         extract(epoch FROM s.created_at)::float8 AS created_at,
         extract(epoch FROM s.expires_at)::float8 AS expires_at,
-        s.expires_at < now() AS is_expired, s.committed_version,
+        s.expires_at < clock_timestamp() AS is_expired, s.committed_version, s.committed_object_id,
         coalesce((SELECT array_agg(sp.index ORDER BY sp.index)::text FROM session_partitions sp
                   WHERE sp.session_id = s.id), '{}') AS stored_partitions,
         coalesce((SELECT sum(sp.size) FROM session_partitions sp WHERE sp.session_id = s.id), 0)::bigint
@@ -52,6 +52,7 @@ enum SessionQueries {
             createdAt: Date(timeIntervalSince1970: try row.double("created_at")),
             expiresAt: Date(timeIntervalSince1970: try row.double("expires_at")),
             committedVersion: try row.optionalInt("committed_version"),
+            committedObjectID: try row.optionalInt("committed_object_id"),
             storedPartitions: committed ? Array(0..<partitionSHA256.count) : stored,
             storedBytes: committed ? totalSize : try row.int("stored_bytes"))
     }

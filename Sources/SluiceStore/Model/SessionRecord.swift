@@ -20,6 +20,8 @@ public struct SessionRecord: Sendable, Equatable {
     public var createdAt: Date
     public var expiresAt: Date
     public var committedVersion: Int64?
+    /// The object the commit made a version of (names can be deleted and reused).
+    public var committedObjectID: Int64?
     /// Indexes of the partitions stored so far, ascending.
     public var storedPartitions: [Int]
     /// Bytes stored so far.
@@ -36,7 +38,7 @@ public struct SessionRecord: Sendable, Equatable {
 /// How an object of a given size is cut into partitions.
 public enum PartitionLayout {
     public static func count(totalSize: Int64, partitionSize: Int64) -> Int64 {
-        totalSize == 0 ? 0 : (totalSize + partitionSize - 1) / partitionSize
+        totalSize / partitionSize + (totalSize % partitionSize == 0 ? 0 : 1)
     }
 
     public static func size(ofPartition index: Int, totalSize: Int64, partitionSize: Int64) -> Int64 {

@@ -26,3 +26,10 @@ public struct StorageLimits: Sendable {
 
     public init() {}
 }
+
+extension Duration {
+    /// The duration in seconds, fractions included (for SQL intervals).
+    var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

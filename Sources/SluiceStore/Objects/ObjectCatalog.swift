@@ -48,6 +48,26 @@ public final class ObjectCatalog: Sendable {
         return record
     }
 
+    /// The version a committed session made; NOT_FOUND once that object was deleted, even
+    /// if its name has been used again since.
+    public func version(madeBy session: SessionRecord, _ version: Int64, of principal: Principal) async throws
+        -> ObjectVersionRecord
+    {
+        let objectID = session.committedObjectID
+        let stillThere = try await database.withConnection { connection in
+            try !connection.execute(
+                "SELECT 1 FROM objects WHERE id = $1 AND principal_id = $2 AND name = $3",
+                [objectID.map { .int($0) } ?? .null, .int(principal.id), .text(session.objectName)]
+            ).rows.isEmpty
+        }
+        guard stillThere else {
+            throw StorageError.notFound(
+                "the object version upload session \(session.id) made (version \(version) of "
+                    + "'\(session.objectName)') was deleted")
+        }
+        return try await self.version(session.objectName, version, of: principal)
+    }
+
     /// The versions of an object, newest first.
     public func versions(
         of name: String, principal: Principal, pageSize: Int, pageToken: String

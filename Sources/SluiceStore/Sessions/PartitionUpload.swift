@@ -7,6 +7,13 @@ public struct PartitionUploadResult: Sendable, Equatable {
     public var sha256: [UInt8]
     /// The partition was stored before; the bytes of this call were not needed.
     public var alreadyStored: Bool
+
+    public init(index: Int, size: Int64, sha256: [UInt8], alreadyStored: Bool) {
+        self.index = index
+        self.size = size
+        self.sha256 = sha256
+        self.alreadyStored = alreadyStored
+    }
 }
 
 extension UploadSessions {

@@ -10,7 +10,7 @@ extension UploadSessions {
     {
         let session = try await get(id, of: principal)
         if session.state == .committed, let version = session.committedVersion {
-            return try await objects.version(session.objectName, version, of: principal)
+            return try await objects.version(madeBy: session, version, of: principal)
         }
         try Self.requireOpen(session)
         let stored = Set(session.storedPartitions)
@@ -50,18 +50,26 @@ extension UploadSessions {
                     cardinality(s.partition_sha256)
                 FROM upload_sessions s WHERE s.id = $4
                 """, [.int(objectID), .int(version), .bytes(objectSHA256), .bytes(id.bytes)])
-            _ = try connection.execute("""
+            let copied = try connection.execute("""
                 INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
                 SELECT $1, $2, sp.index, sp.index::bigint * $3, sp.size, sp.sha256, sp.blob_scope
                 FROM session_partitions sp WHERE sp.session_id = $4
-                """, [.int(objectID), .int(version), .int(session.partitionSize), .bytes(id.bytes)])
+                """, [.int(objectID), .int(version), .int(session.partitionSize), .bytes(id.bytes)]).affectedRows
+            guard copied == session.partitionCount else {
+                // The session lost partitions while this commit waited (it expired and was
+                // collected): never make a version without all of its bytes.
+                throw StorageError.failedPrecondition(
+                    "upload session \(id) expired and its partitions were reclaimed during the commit; "
+                        + "start a new session")
+            }
             _ = try connection.execute("""
                 UPDATE objects SET current_version = $2, next_version = $2 + 1 WHERE id = $1
                 """, [.int(objectID), .int(version)])
             _ = try connection.execute("""
-                UPDATE upload_sessions SET state = 'committed', committed_version = $2, closed_at = now()
+                UPDATE upload_sessions
+                SET state = 'committed', committed_object_id = $3, committed_version = $2, closed_at = now()
                 WHERE id = $1
-                """, [.bytes(id.bytes), .int(version)])
+                """, [.bytes(id.bytes), .int(version), .int(objectID)])
             // The version's rows now hold the references; the session's would only keep
             // the bytes of a later-deleted object alive until the session is purged.
             _ = try connection.execute("DELETE FROM session_partitions WHERE session_id = $1", [.bytes(id.bytes)])

@@ -35,7 +35,7 @@ public struct SessionDeclaration: Sendable {
             throw .invalidArgument(
                 "\(totalSize) bytes in partitions of \(partitionSize) makes \(count) partitions; the limit is "
                     + "\(limits.maxPartitionsPerSession): use partitions of at least "
-                    + "\((totalSize + Int64(limits.maxPartitionsPerSession) - 1) / Int64(limits.maxPartitionsPerSession)) bytes")
+                    + "\((totalSize - 1) / Int64(limits.maxPartitionsPerSession) + 1) bytes")
         }
         guard partitionSHA256.count == count else {
             throw .invalidArgument(

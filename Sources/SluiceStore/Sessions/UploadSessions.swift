@@ -23,7 +23,7 @@ public final class UploadSessions: Sendable {
         try declaration.validate(limits)
         let id = SessionID.random()
         let limits = self.limits
-        let lifetime = Double(limits.sessionLifetime.components.seconds)
+        let lifetime = limits.sessionLifetime.inSeconds
         return try await database.transaction { connection in
             // Locking the principal row serializes this principal's creates, so the
             // open-session count cannot be passed by a race.
@@ -92,8 +92,8 @@ public final class UploadSessions: Sendable {
         return (page, next)
     }
 
-    /// Abandons an open session; its partitions become garbage for the collector.
-    /// Aborting an aborted or expired session is a no-op; a committed one cannot be aborted.
+    /// Abandons an open or expired session; its partitions become garbage for the
+    /// collector. Aborting an aborted session is a no-op; a committed one cannot be aborted.
     public func abort(_ id: SessionID, of principal: Principal) async throws -> SessionRecord {
         try await database.transaction { connection in
             guard let record = try SessionQueries.load(id, of: principal, on: connection, lock: true) else {

@@ -176,7 +176,9 @@ import Testing
 
     @Test func storingIntoAnExpiredSessionIsFailedPrecondition() async throws {
         var limits = StorageLimits()
-        limits.sessionLifetime = .seconds(1)
+        // Long enough for the first partition to be stored on a loaded machine, short
+        // enough to wait out.
+        limits.sessionLifetime = .seconds(4)
         try await StorageHarness.with(limits: limits) { harness in
             let sessions = harness.storage.sessions
             let alice = try await harness.principal("CN=alice")

@@ -193,10 +193,11 @@ import Testing
         (Int64.max - 10, Int64(1)),
     ])
     func hugeTotalSizeIsRefusedWithoutCrashing(totalSize: Int64, partitionSize: Int64) async {
-        await #expect(processExitsWith: .success) { [totalSize, partitionSize] in
-            let root = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-overflow-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: root) }
-            let blobs = try await DiskBlobStore(root: root)
+        // Removed here: a child that traps never runs its own clean-up.
+        let rootPath = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-overflow-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: rootPath) }
+        await #expect(processExitsWith: .success) { [totalSize, partitionSize, rootPath = rootPath as String] in
+            let blobs = try await DiskBlobStore(root: URL(fileURLWithPath: rootPath))
             // Never connects: validation comes first.
             let pool = try PostgresPool(url: "postgresql:///nonexistent?host=/nonexistent", size: 1)
             let sessions = UploadSessions(database: pool, blobs: blobs, limits: StorageLimits())
@@ -283,7 +284,7 @@ import Testing
     @Test func expiredSessionsDoNotCount() async throws {
         var limits = Self.limits
         limits.maxOpenSessionsPerPrincipal = 1
-        limits.sessionLifetime = .seconds(1)
+        limits.sessionLifetime = .seconds(3)  // room for a loaded machine
         try await StorageHarness.with(limits: limits) { harness in
             let sessions = harness.storage.sessions
             let alice = try await harness.principal("CN=alice")

@@ -1,0 +1,76 @@
+import SluiceProto
+import SluiceRPC
+
+/// Reads and manages committed objects: listing (every page), describing, deleting,
+/// versions and restores. Reads are retried by the policy; deletes and restores are not,
+/// since repeating one whose answer was lost would do it twice.
+public struct ObjectCatalog: Sendable {
+    private let objects: Sluice_V1_ObjectServiceClient
+    private let retry: RetryPolicy
+    private let callOptions: CallOptions
+
+    public init(client: RPCClient, retry: RetryPolicy = RetryPolicy(), callTimeout: Duration = .seconds(60)) {
+        self.objects = Sluice_V1_ObjectServiceClient(client)
+        self.retry = retry
+        self.callOptions = CallOptions(timeout: callTimeout)
+    }
+
+    /// Lists objects whose names start with `prefix`, page after page, calling `entry` for
+    /// each in name order. With a delimiter, names continuing past it are rolled up into
+    /// prefixes ending with it.
+    public func list(
+        prefix: String, delimiter: String, entry: (ListingEntry) throws -> Void
+    ) async throws {
+        var request = Sluice_V1_ListObjectsRequest()
+        request.prefix = prefix
+        request.delimiter = delimiter
+        request.pageSize = 1000
+        repeat {
+            let page = try await retry.run("listing of '\(prefix)'") {
+                try await objects.listObjects(request, options: callOptions)
+            }
+            let entries = page.objects.map(ListingEntry.object) + page.commonPrefixes.map(ListingEntry.prefix)
+            for item in entries.sorted(by: { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }) {
+                try entry(item)
+            }
+            request.pageToken = page.nextPageToken
+        } while !request.pageToken.isEmpty
+    }
+
+    /// Describes version `version` (0: the current one) of an object, with its partitions.
+    public func describe(_ name: String, version: Int64 = 0) async throws -> Sluice_V1_ObjectInfo {
+        var request = Sluice_V1_GetObjectRequest()
+        request.name = name
+        request.version = version
+        return try await retry.run("lookup of \(name)") { try await objects.getObject(request, options: callOptions) }
+    }
+
+    /// Deletes an object and all its versions; returns how many versions went.
+    public func delete(_ name: String) async throws -> Int64 {
+        var request = Sluice_V1_DeleteObjectRequest()
+        request.name = name
+        return try await objects.deleteObject(request, options: callOptions).deletedVersions
+    }
+
+    /// Every version of an object, newest first, page after page.
+    public func versions(of name: String, version: (Sluice_V1_ObjectInfo) throws -> Void) async throws {
+        var request = Sluice_V1_ListObjectVersionsRequest()
+        request.name = name
+        request.pageSize = 1000
+        repeat {
+            let page = try await retry.run("listing of the versions of \(name)") {
+                try await objects.listObjectVersions(request, options: callOptions)
+            }
+            try page.versions.forEach(version)
+            request.pageToken = page.nextPageToken
+        } while !request.pageToken.isEmpty
+    }
+
+    /// Makes an older version current again, as a new version; returns the new version.
+    public func restore(_ name: String, version: Int64) async throws -> Sluice_V1_ObjectInfo {
+        var request = Sluice_V1_RestoreObjectVersionRequest()
+        request.name = name
+        request.version = version
+        return try await objects.restoreObjectVersion(request, options: callOptions)
+    }
+}

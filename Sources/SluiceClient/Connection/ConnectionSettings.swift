@@ -1,0 +1,74 @@
+import ArgumentParser
+import Logging
+import SluiceHTTP2
+import SluiceOpenSSL
+import SluiceRPC
+
+/// Where and how to connect, once flags, environment and configuration file are combined.
+public struct ConnectionSettings: Sendable, Equatable {
+    /// The server used when nothing names one.
+    public static let defaultServer = "127.0.0.1:8443"
+
+    /// HOST:PORT.
+    public var server: String
+    public var ca: String?
+    public var cert: String?
+    public var key: String?
+    public var serverName: String?
+    public var plaintext: Bool
+
+    public init(
+        server: String = defaultServer, ca: String? = nil, cert: String? = nil, key: String? = nil,
+        serverName: String? = nil, plaintext: Bool = false
+    ) {
+        self.server = server
+        self.ca = ca
+        self.cert = cert
+        self.key = key
+        self.serverName = serverName
+        self.plaintext = plaintext
+    }
+
+    /// Checks the settings fit together.
+    public func validate() throws {
+        _ = try Self.hostAndPort(server)
+        if (cert == nil) != (key == nil) {
+            throw ValidationError("a client certificate and its key go together: give both --cert and --key")
+        }
+    }
+
+    /// A transport to the server: one HTTP/2 connection, opened on first use.
+    public func makeTransport() throws -> HTTP2ClientTransport {
+        let (host, port) = try Self.hostAndPort(server)
+        let tls = plaintext
+            ? nil
+            : try TLSContext.client(trustRootsPath: ca, certificateChainPath: cert, privateKeyPath: key)
+        // The transport's own reports of failures reach the user as errors; keep its log quiet.
+        var logger = Logger(label: "sluice.http2.client")
+        logger.logLevel = .warning
+        return HTTP2ClientTransport(host: host, port: port, tls: tls, serverName: serverName, logger: logger)
+    }
+
+    /// Runs `body` with a client on a fresh connection, closed afterwards.
+    public func withClient<Result>(_ body: (RPCClient) async throws -> Result) async throws -> Result {
+        let transport = try makeTransport()
+        do {
+            let result = try await body(RPCClient(transport: transport))
+            await transport.close()
+            return result
+        } catch {
+            await transport.close()
+            throw error
+        }
+    }
+
+    /// Splits HOST:PORT; accepts `[::1]:8443`.
+    public static func hostAndPort(_ server: String) throws -> (host: String, port: Int) {
+        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]),
+              (1...65_535).contains(port), colon != server.startIndex
+        else { throw ValidationError("the server must be HOST:PORT, got '\(server)'") }
+        var host = String(server[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import SluiceOpenSSL
+import Synchronization
+
+extension Downloader {
+    /// Hands the bytes of an object to a consumer in order.
+    public typealias Consumer = @Sendable (Data) throws -> Void
+
+    /// A consumer writing to standard output.
+    public static let standardOutput: Consumer = { data in
+        try data.withUnsafeBytes { try LocalFile.standardOutput.append($0) }
+    }
+
+    /// Streams version `version` (0: the current one) of `objectName` to `consumer` in order.
+    /// Partitions are fetched `parallelism` at a time and each is held in memory until it is
+    /// verified and its turn comes, so memory is about `parallelism` partitions. The whole
+    /// object's SHA-256 is checked at the end; bytes already consumed cannot be taken back,
+    /// so a mismatch there is reported as an integrity failure after the fact.
+    public func stream(
+        _ objectName: String, version: Int64 = 0, to consumer: @escaping Consumer,
+        progress: @escaping @Sendable (TransferEvent) -> Void = { _ in }
+    ) async throws -> TransferSummary {
+        let started = ContinuousClock.now
+        let layout = try await describe(objectName, version: version, progress: progress)
+        let count = layout.plan.count
+        progress(.started(TransferStart(
+            direction: .download, objectName: layout.object.name, localPath: "-", totalBytes: layout.plan.totalSize,
+            partitionSize: layout.plan.partitionSize, partitionCount: count, donePartitions: 0, doneBytes: 0,
+            sessionID: nil, resumed: false)))
+        let fetcher = PartitionFetcher(partitions: partitions, layout: layout, options: options, progress: progress)
+        let limit = options.parallelism
+
+        let digest = try await withThrowingTaskGroup(of: (Int, Data).self) { group in
+            var whole = SHA256()
+            var launched = 0
+            var next = 0
+            var ready: [Int: Data] = [:]
+            while next < count {
+                while launched < count && launched < next + limit {
+                    let index = launched
+                    group.addTask { (index, try await Self.fetchIntoMemory(index, with: fetcher)) }
+                    launched += 1
+                }
+                guard let (index, data) = try await group.next() else { break }
+                ready[index] = data
+                while let data = ready.removeValue(forKey: next) {
+                    data.withUnsafeBytes { whole.update($0) }
+                    try consumer(data)
+                    next += 1
+                }
+            }
+            return whole.finalize()
+        }
+        guard digest == [UInt8](layout.object.sha256) else {
+            throw IntegrityError(
+                "\(layout.object.name) version \(layout.object.version) hashed to \(Hex.encode(digest)), not the "
+                    + "declared \(Hex.encode(layout.object.sha256)); the bytes written are not the object")
+        }
+        let summary = summary(
+            of: layout, localPath: "-", transferred: Array(0..<count), resumed: false, started: started)
+        progress(.completed(summary))
+        return summary
+    }
+
+    private static func fetchIntoMemory(_ index: Int, with fetcher: PartitionFetcher) async throws -> Data {
+        let buffer = PartitionBuffer()
+        try await fetcher.fetch(index) { data, offset in
+            buffer.bytes.withLock {
+                if offset == 0 { $0.removeAll(keepingCapacity: true) }
+                $0.append(data)
+            }
+        }
+        return buffer.bytes.withLock { $0 }
+    }
+}
+
+/// The bytes of one partition being fetched into memory.
+private final class PartitionBuffer: Sendable {
+    let bytes = Mutex(Data())
+}

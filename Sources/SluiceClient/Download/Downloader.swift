@@ -1,0 +1,162 @@
+import Foundation
+import SluiceOpenSSL
+import SluiceProto
+import SluiceRPC
+
+/// Downloads object versions, verifying every partition's SHA-256 and the whole object's.
+///
+/// To a file: the bytes go to `.<name>.sluice-part` beside the target, with a sidecar
+/// journal (`.<name>.sluice-part.json`) of the partitions verified so far; partitions are
+/// fetched in parallel over the client's one connection. Only a complete, verified file is
+/// fsync'ed and renamed onto the target, so the target never holds corrupt or partial
+/// bytes. Running the same download again resumes: partitions the sidecar lists whose bytes
+/// still hash right are kept.
+public struct Downloader: Sendable {
+    let objects: Sluice_V1_ObjectServiceClient
+    let partitions: Sluice_V1_PartitionServiceClient
+    let options: DownloadOptions
+
+    public init(client: RPCClient, options: DownloadOptions = DownloadOptions()) {
+        self.objects = Sluice_V1_ObjectServiceClient(client)
+        self.partitions = Sluice_V1_PartitionServiceClient(client)
+        self.options = options
+    }
+
+    /// Where a download of `objectName` to `local` goes: into `local` when it is a directory
+    /// (or ends with "/"), under the last "/"-separated part of the name; else `local` itself.
+    public static func destination(of objectName: String, at local: String) -> String {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: local, isDirectory: &isDirectory)
+        guard local.hasSuffix("/") || (exists && isDirectory.boolValue) else { return local }
+        let base = objectName.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? objectName
+        return (local as NSString).appendingPathComponent(base)
+    }
+
+    /// Downloads version `version` (0: the current one) of `objectName` to the file `path`.
+    public func download(
+        _ objectName: String, version: Int64 = 0, to path: String,
+        progress: @escaping @Sendable (TransferEvent) -> Void = { _ in }
+    ) async throws -> TransferSummary {
+        let started = ContinuousClock.now
+        let layout = try await describe(objectName, version: version, progress: progress)
+        let target = URL(fileURLWithPath: path).standardizedFileURL.path
+        let directory = (target as NSString).deletingLastPathComponent
+        let partial = (directory as NSString).appendingPathComponent(".\((target as NSString).lastPathComponent).sluice-part")
+        let sidecarPath = partial + ".json"
+
+        let fresh = layout.sidecar()
+        let previous = DownloadSidecar.load(from: sidecarPath).flatMap { $0.describesSameBytes(as: fresh) ? $0 : nil }
+        let file = try LocalFile.openForUpdate(partial)
+        var verified: [Int] = []
+        if let previous {
+            verified = try await recheck(previous.verified, in: file, layout: layout, progress: progress)
+        } else {
+            try file.truncate(to: 0)
+        }
+        try file.truncate(to: layout.plan.totalSize)
+        var sidecar = fresh
+        sidecar.verified = verified
+        let recorder = SidecarRecorder(sidecar, path: sidecarPath)
+        try await recorder.save()
+
+        let kept = Set(verified)
+        let missing = (0..<layout.plan.count).filter { !kept.contains($0) }
+        progress(.started(TransferStart(
+            direction: .download, objectName: layout.object.name, localPath: target, totalBytes: layout.plan.totalSize,
+            partitionSize: layout.plan.partitionSize, partitionCount: layout.plan.count, donePartitions: kept.count,
+            doneBytes: kept.reduce(0) { $0 + layout.plan.size(of: $1) }, sessionID: nil, resumed: previous != nil)))
+
+        let fetcher = PartitionFetcher(partitions: partitions, layout: layout, options: options, progress: progress)
+        try await BoundedConcurrency.forEach(missing, limit: options.parallelism) { index in
+            let start = layout.plan.offset(of: index)
+            try await fetcher.fetch(index) { data, offset in
+                try data.withUnsafeBytes { try file.write($0, at: start + offset) }
+            }
+            try await recorder.record(index)
+        }
+
+        try await verifyWhole(file, layout: layout, progress: progress) {
+            unlink(partial)
+            unlink(sidecarPath)
+        }
+        try file.sync()
+        guard rename(partial, target) == 0 else {
+            throw LocalFileError(path: target, operation: "rename \(partial) to", code: errno)
+        }
+        AtomicWrite.syncDirectory(directory)
+        unlink(sidecarPath)
+        let summary = summary(
+            of: layout, localPath: target, transferred: missing, resumed: previous != nil, started: started)
+        progress(.completed(summary))
+        return summary
+    }
+
+    /// GetObject, retried, with the answer checked to be whole.
+    func describe(
+        _ objectName: String, version: Int64, progress: @escaping @Sendable (TransferEvent) -> Void
+    ) async throws -> ObjectLayout {
+        var request = Sluice_V1_GetObjectRequest()
+        request.name = objectName
+        request.version = version
+        let object = try await options.retry.run("lookup of \(objectName)", onRetry: { progress(.retrying($0)) }) {
+            try await objects.getObject(request, options: CallOptions(timeout: options.callTimeout))
+        }
+        return try ObjectLayout(object)
+    }
+
+    /// The partitions of `candidates` whose bytes on disk still match their SHA-256.
+    private func recheck(
+        _ candidates: [Int], in file: LocalFile, layout: ObjectLayout,
+        progress: @escaping @Sendable (TransferEvent) -> Void
+    ) async throws -> [Int] {
+        let plan = layout.plan
+        let indexes = Set(candidates.filter { (0..<plan.count).contains($0) }).sorted()
+        let total = indexes.reduce(0) { $0 + plan.size(of: $1) }
+        return try await BlockingWork.run { flag in
+            var good: [Int] = []
+            var checked: Int64 = 0
+            for index in indexes {
+                let size = plan.size(of: index)
+                let digest = try FileHashing.digest(of: file, offset: plan.offset(of: index), length: size, flag: flag) {
+                    progress(.hashing(.resuming, bytes: checked + $0, of: total))
+                }
+                if digest == [UInt8](layout.object.partitions[index].sha256) { good.append(index) }
+                checked += size
+            }
+            return good
+        }
+    }
+
+    /// Hashes the whole file and compares it with the object's SHA-256; on a mismatch runs
+    /// `discard` and throws an integrity failure.
+    private func verifyWhole(
+        _ file: LocalFile, layout: ObjectLayout, progress: @escaping @Sendable (TransferEvent) -> Void,
+        discard: () -> Void
+    ) async throws {
+        let total = layout.plan.totalSize
+        let digest = try await BlockingWork.run { flag in
+            try FileHashing.digest(of: file, offset: 0, length: total, flag: flag) {
+                progress(.hashing(.verifying, bytes: $0, of: total))
+            }
+        }
+        guard digest == [UInt8](layout.object.sha256) else {
+            discard()
+            throw IntegrityError(
+                "\(layout.object.name) version \(layout.object.version) hashes to "
+                    + "\(digest.map { Hex.encode($0) } ?? "a short file"), not the declared "
+                    + "\(Hex.encode(layout.object.sha256)); the partial download was discarded")
+        }
+    }
+
+    func summary(
+        of layout: ObjectLayout, localPath: String, transferred: [Int], resumed: Bool,
+        started: ContinuousClock.Instant
+    ) -> TransferSummary {
+        TransferSummary(
+            direction: .download, objectName: layout.object.name, localPath: localPath,
+            version: layout.object.version, size: layout.object.size, sha256: Hex.encode(layout.object.sha256),
+            partitionCount: layout.plan.count, partitionsTransferred: transferred.count,
+            bytesTransferred: transferred.reduce(0) { $0 + layout.plan.size(of: $1) }, resumed: resumed,
+            elapsed: ContinuousClock.now - started, sessionID: nil)
+    }
+}

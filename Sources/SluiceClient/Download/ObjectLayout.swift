@@ -1,0 +1,37 @@
+import SluiceProto
+
+/// An object version as GetObject described it, checked to be whole: partitions in order,
+/// contiguous, of the declared sizes, each with a 32-byte SHA-256, adding up to the object.
+struct ObjectLayout: Sendable {
+    let object: Sluice_V1_ObjectInfo
+    let plan: PartitionPlan
+
+    init(_ object: Sluice_V1_ObjectInfo) throws {
+        func inconsistent(_ problem: String) -> IntegrityError {
+            IntegrityError("the server described \(object.name) version \(object.version) inconsistently: \(problem)")
+        }
+        guard object.sha256.count == 32 else { throw inconsistent("its SHA-256 is not 32 bytes") }
+        guard object.size >= 0, object.partitionSize > 0 else {
+            throw inconsistent("size \(object.size) and partition size \(object.partitionSize) do not fit")
+        }
+        let plan = PartitionPlan(totalSize: object.size, partitionSize: object.partitionSize)
+        guard object.partitions.count == plan.count, Int(object.partitionCount) == plan.count else {
+            throw inconsistent("\(object.partitions.count) partitions listed, \(plan.count) expected")
+        }
+        for (index, partition) in object.partitions.enumerated() {
+            guard partition.index == index, partition.offset == plan.offset(of: index),
+                  partition.size == plan.size(of: index), partition.sha256.count == 32
+            else { throw inconsistent("partition \(index) is out of place") }
+        }
+        self.object = object
+        self.plan = plan
+    }
+
+    /// The sidecar describing these bytes, with nothing verified yet.
+    func sidecar() -> DownloadSidecar {
+        DownloadSidecar(
+            objectName: object.name, version: object.version, size: object.size, partitionSize: plan.partitionSize,
+            objectSHA256: Hex.encode(object.sha256), partitionSHA256: object.partitions.map { Hex.encode($0.sha256) },
+            verified: [])
+    }
+}

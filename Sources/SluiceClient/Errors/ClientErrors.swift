@@ -1,0 +1,57 @@
+import Foundation
+import SluiceRPC
+
+/// Bytes that do not match their SHA-256: a partition or a whole object, received or sent.
+public struct IntegrityError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { "integrity failure: \(message)" }
+}
+
+/// A local file operation that failed.
+public struct LocalFileError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var operation: String
+    /// The `errno` of the failure; 0 when the problem is not a system error.
+    public var code: Int32
+    public var detail: String?
+
+    public init(path: String, operation: String, code: Int32, detail: String? = nil) {
+        self.path = path
+        self.operation = operation
+        self.code = code
+        self.detail = detail
+    }
+
+    public var description: String {
+        let reason = detail ?? String(cString: strerror(code))
+        return "cannot \(operation) \(path): \(reason)"
+    }
+}
+
+/// A transient failure that went on after every retry the policy allows.
+public struct RetriesExhaustedError: Error, CustomStringConvertible, Sendable {
+    /// What was being attempted, for example "upload of partition 3".
+    public var operation: String
+    public var attempts: Int
+    public var lastError: RPCError
+
+    public var description: String {
+        "\(operation) failed \(attempts) times, giving up: \(lastError)"
+    }
+}
+
+/// A request the command line or the caller got wrong, found after argument parsing.
+public struct UsageError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}

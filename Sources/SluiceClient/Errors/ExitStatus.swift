@@ -1,0 +1,52 @@
+/// The exit codes of `sluice`.
+public enum ExitStatus: Int32, Sendable, CaseIterable {
+    /// Everything asked for was done.
+    case success = 0
+    /// Any failure not covered below.
+    case failure = 1
+    /// The command line or configuration is wrong, or the server refused an argument.
+    case usage = 2
+    /// The object, version, session or local file does not exist.
+    case notFound = 3
+    /// Authentication or permission failure: UNAUTHENTICATED, PERMISSION_DENIED, or a TLS
+    /// handshake refused by either side.
+    case denied = 4
+    /// Integrity failure: a SHA-256 mismatch, or DATA_LOSS from the server.
+    case integrity = 5
+    /// A transient failure (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, a
+    /// lost connection) that outlasted every retry.
+    case transient = 6
+    /// Interrupted (SIGINT); an upload or download resumes when run again.
+    case interrupted = 130
+
+    /// The exit code for a failure of this kind.
+    public init(_ kind: FailureKind) {
+        switch kind {
+        case .usage: self = .usage
+        case .notFound: self = .notFound
+        case .denied: self = .denied
+        case .integrity: self = .integrity
+        case .transient: self = .transient
+        case .interrupted: self = .interrupted
+        case .other: self = .failure
+        }
+    }
+
+    /// The exit code for an error.
+    public init(for error: any Error) {
+        self.init(FailureKind(error))
+    }
+
+    /// The table printed in `sluice --help`.
+    public static let helpText = """
+        Exit codes:
+          0    success
+          1    any other error
+          2    usage error (bad flags, arguments or configuration; INVALID_ARGUMENT)
+          3    not found (object, version, session or local file)
+          4    authentication or permission failure (UNAUTHENTICATED, PERMISSION_DENIED, TLS refused)
+          5    integrity failure (SHA-256 mismatch, DATA_LOSS)
+          6    transient failure that ran out of retries (UNAVAILABLE, DEADLINE_EXCEEDED, ...)
+          130  interrupted (Ctrl-C); run the same upload or download again to resume
+        """
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import SluiceRPC
+
+/// What kind of failure an error is: the one place where gRPC status codes and local errors
+/// are sorted into outcomes. Retries and exit codes both follow from it.
+public enum FailureKind: Sendable, Equatable {
+    /// The command line or configuration is wrong, or the server refused an argument
+    /// (INVALID_ARGUMENT).
+    case usage
+    /// The object, version, session or local file does not exist.
+    case notFound
+    /// The server does not accept who we are, or TLS failed to verify a side.
+    case denied
+    /// Bytes do not match their SHA-256.
+    case integrity
+    /// Worth trying again: the server or the network is briefly unable.
+    case transient
+    /// The user interrupted the command.
+    case interrupted
+    /// Anything else.
+    case other
+
+    /// Sorts an error.
+    public init(_ error: any Error) {
+        switch error {
+        case let error as RPCError: self = Self(error)
+        case let error as RetriesExhaustedError: self = Self(error.lastError)
+        case is IntegrityError: self = .integrity
+        case let error as LocalFileError: self = error.code == ENOENT ? .notFound : .other
+        case is UsageError, is ConfigFileError, is ValidationError: self = .usage
+        case is CancellationError: self = .interrupted
+        default: self = .other
+        }
+    }
+
+    private init(_ error: RPCError) {
+        switch error.code {
+        case .notFound: self = .notFound
+        case .unauthenticated, .permissionDenied: self = .denied
+        case .dataLoss: self = .integrity
+        case .invalidArgument: self = .usage
+        case .cancelled: self = .interrupted
+        case .unavailable where Self.isTLSFailure(error): self = .denied
+        case .unavailable, .deadlineExceeded, .resourceExhausted, .aborted: self = .transient
+        default: self = .other
+        }
+    }
+
+    /// A failed TLS handshake (a certificate refused by either side) surfaces from the
+    /// transport as UNAVAILABLE; retrying it cannot help.
+    private static func isTLSFailure(_ error: RPCError) -> Bool {
+        error.message.contains("TLS failed")
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+
+/// Replaces small files (journals) all at once: the bytes go to a temporary file beside the
+/// target, are fsync'ed, and the temporary file is renamed over the target; a crash leaves
+/// the old file or the new one, never a torn one.
+enum AtomicWrite {
+    static func write(_ data: Data, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let temporary = (directory as NSString).appendingPathComponent(
+            ".\((path as NSString).lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        let file = try LocalFile.openForUpdate(temporary)
+        do {
+            try file.truncate(to: 0)
+            try data.withUnsafeBytes { try file.write($0, at: 0) }
+            try file.sync()
+            guard rename(temporary, path) == 0 else {
+                throw LocalFileError(path: path, operation: "replace", code: errno)
+            }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        syncDirectory(directory)
+    }
+
+    /// Makes a rename in `directory` durable; best effort.
+    static func syncDirectory(_ directory: String) {
+        let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
+    }
+}

@@ -1,0 +1,69 @@
+import SluiceOpenSSL
+
+/// The SHA-256 of every partition of a file and of the whole file.
+struct FileDigests: Sendable, Equatable {
+    var partitions: [[UInt8]]
+    var object: [UInt8]
+}
+
+/// Hashes files in one sequential pass with a fixed buffer, so memory stays small
+/// whatever their size.
+enum FileHashing {
+    static let bufferSize = 1 << 20
+
+    /// The digests of the file's partitions under `plan`, and of the whole file. Reports
+    /// the bytes hashed so far to `progress` after each read.
+    static func digests(
+        of file: LocalFile, plan: PartitionPlan, progress: @escaping @Sendable (Int64) -> Void
+    ) async throws -> FileDigests {
+        try await BlockingWork.run { flag in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64)
+            defer { buffer.deallocate() }
+            var whole = SHA256()
+            var partitions: [[UInt8]] = []
+            partitions.reserveCapacity(plan.count)
+            var done: Int64 = 0
+            for index in 0..<plan.count {
+                var partition = SHA256()
+                var remaining = plan.size(of: index)
+                while remaining > 0 {
+                    try flag.check()
+                    let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(remaining, Int64(bufferSize)))])
+                    let count = try file.read(into: slice, at: done)
+                    guard count == slice.count else {
+                        throw LocalFileError(
+                            path: file.path, operation: "read", code: 0,
+                            detail: "the file ended at byte \(done + Int64(count)); it changed while being read")
+                    }
+                    let bytes = UnsafeRawBufferPointer(slice)
+                    partition.update(bytes)
+                    whole.update(bytes)
+                    remaining -= Int64(count)
+                    done += Int64(count)
+                    progress(done)
+                }
+                partitions.append(partition.finalize())
+            }
+            return FileDigests(partitions: partitions, object: whole.finalize())
+        }
+    }
+
+    /// The SHA-256 of `length` bytes of the file from `offset`; nil when the file is shorter.
+    static func digest(of file: LocalFile, offset: Int64, length: Int64, flag: BlockingWork.CancellationFlag,
+                       progress: (Int64) -> Void = { _ in }) throws -> [UInt8]? {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64)
+        defer { buffer.deallocate() }
+        var hasher = SHA256()
+        var done: Int64 = 0
+        while done < length {
+            try flag.check()
+            let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(length - done, Int64(bufferSize)))])
+            let count = try file.read(into: slice, at: offset + done)
+            guard count == slice.count else { return nil }
+            hasher.update(UnsafeRawBufferPointer(slice))
+            done += Int64(count)
+            progress(done)
+        }
+        return hasher.finalize()
+    }
+}

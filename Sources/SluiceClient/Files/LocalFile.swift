@@ -1,0 +1,126 @@
+import Foundation
+
+/// An open local file read and written at explicit offsets (pread/pwrite), so many tasks
+/// can use it at once without sharing a file position.
+final class LocalFile: Sendable {
+    let path: String
+    private let descriptor: Int32
+    private let ownsDescriptor: Bool
+
+    /// What `fstat` says of a file that matters for resuming.
+    struct Status: Sendable, Equatable {
+        var size: Int64
+        /// Modification time in nanoseconds since the epoch.
+        var modificationTime: Int64
+        var isRegularFile: Bool
+    }
+
+    private init(path: String, descriptor: Int32, ownsDescriptor: Bool) {
+        self.path = path
+        self.descriptor = descriptor
+        self.ownsDescriptor = ownsDescriptor
+    }
+
+    deinit {
+        if ownsDescriptor { close(descriptor) }
+    }
+
+    static func openForReading(_ path: String) throws -> LocalFile {
+        try open(path, flags: O_RDONLY, mode: 0, operation: "open")
+    }
+
+    /// Opens for reading and writing, creating the file (mode 0644 before the umask) if needed.
+    static func openForUpdate(_ path: String) throws -> LocalFile {
+        try open(path, flags: O_RDWR | O_CREAT, mode: 0o644, operation: "create")
+    }
+
+    /// Standard output, which is never closed here.
+    static let standardOutput = LocalFile(path: "standard output", descriptor: STDOUT_FILENO, ownsDescriptor: false)
+
+    private static func open(_ path: String, flags: Int32, mode: mode_t, operation: String) throws -> LocalFile {
+        let descriptor = systemOpen(path, flags | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw LocalFileError(path: path, operation: operation, code: errno) }
+        return LocalFile(path: path, descriptor: descriptor, ownsDescriptor: true)
+    }
+
+    func status() throws -> Status {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw LocalFileError(path: path, operation: "stat", code: errno) }
+        return Status(
+            size: Int64(info.st_size),
+            modificationTime: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+            isRegularFile: (info.st_mode & S_IFMT) == S_IFREG)
+    }
+
+    /// Fills `buffer` from `offset`; fewer bytes only at the end of the file.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let count = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw LocalFileError(path: path, operation: "read", code: errno)
+            }
+            if count == 0 { break }
+            done += count
+        }
+        return done
+    }
+
+    /// Exactly `count` bytes from `offset`; a file that ends sooner has changed under us.
+    func read(count: Int, at offset: Int64) throws -> Data {
+        var data = Data(count: count)
+        let read = try data.withUnsafeMutableBytes { try self.read(into: $0, at: offset) }
+        guard read == count else {
+            throw LocalFileError(
+                path: path, operation: "read", code: 0,
+                detail: "the file ended at byte \(offset + Int64(read)); it changed while being read")
+        }
+        return data
+    }
+
+    /// Writes all of `bytes` at `offset`.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        var done = 0
+        while done < bytes.count {
+            let count = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw LocalFileError(path: path, operation: "write", code: errno)
+            }
+            done += count
+        }
+    }
+
+    /// Writes all of `bytes` at the current position (for pipes such as standard output).
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let count = systemWrite(descriptor, bytes.baseAddress! + done, bytes.count - done)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw LocalFileError(path: path, operation: "write", code: errno)
+            }
+            done += count
+        }
+    }
+
+    func truncate(to size: Int64) throws {
+        guard ftruncate(descriptor, off_t(size)) == 0 else {
+            throw LocalFileError(path: path, operation: "resize", code: errno)
+        }
+    }
+
+    func sync() throws {
+        guard fsync(descriptor) == 0 else { throw LocalFileError(path: path, operation: "fsync", code: errno) }
+    }
+}
+
+// The members `open` and `write` above hide the system calls of the same names.
+private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
+    open(path, flags, mode)
+}
+
+private func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(descriptor, bytes, count)
+}

@@ -1,0 +1,47 @@
+/// The plain lines a transfer reports when its output is not a terminal, and the summary
+/// it ends with.
+public enum TransferText {
+    /// The line for an event worth a line of its own; nil for the rest (hashing, bytes).
+    public static func line(for event: TransferEvent, progress: TransferProgress) -> String? {
+        switch event {
+        case .started(let start):
+            let verb = start.direction == .upload ? "uploading \(start.localPath) to \(start.objectName)"
+                : "downloading \(start.objectName) to \(start.localPath)"
+            var line = "\(verb): \(Format.bytes(start.totalBytes)) in \(start.partitionCount) partitions of "
+                + Format.bytes(start.partitionSize)
+            if start.resumed {
+                line += "; resuming with \(start.donePartitions) partitions done"
+            }
+            if let session = start.sessionID { line += " (session \(session))" }
+            return line
+        case .partitionCompleted(let index, let size, let alreadyStored):
+            let total = progress.start.map { "\($0.partitionCount)" } ?? "?"
+            let of = progress.start.map { " of \(Format.bytes($0.totalBytes))" } ?? ""
+            return "partition \(index) \(alreadyStored ? "was already stored" : "done") (\(Format.bytes(size))); "
+                + "\(progress.partitionsDone)/\(total) partitions, \(Format.bytes(progress.bytesDone))\(of)"
+        case .partitionRestarted(let index, _, let reason):
+            return "partition \(index) failed, sending it again: \(reason)"
+        case .retrying(let notice):
+            return "retry \(notice.retry) of \(notice.operation) in \(Format.seconds(notice.delay)): \(notice.error)"
+        case .committing:
+            return "committing"
+        case .hashing, .transferred, .completed:
+            return nil
+        }
+    }
+
+    /// What a finished transfer did, in one line.
+    public static func summary(_ summary: TransferSummary) -> String {
+        let what = summary.direction == .upload
+            ? "uploaded \(summary.localPath) to \(summary.objectName) version \(summary.version)"
+            : "downloaded \(summary.objectName) version \(summary.version) to \(summary.localPath)"
+        let seconds = summary.elapsed.inSeconds
+        var line = "\(what): \(Format.bytes(summary.size)), sha256 \(summary.sha256); "
+            + "\(summary.partitionsTransferred) of \(summary.partitionCount) partitions moved"
+        if summary.bytesTransferred > 0 && seconds > 0 {
+            line += " in \(Format.seconds(summary.elapsed)) "
+                + "(\(Format.rate(bytesPerSecond: Double(summary.bytesTransferred) / seconds)))"
+        }
+        return line
+    }
+}

@@ -1,0 +1,65 @@
+import SluiceRPC
+
+/// How transient failures are retried: exponential backoff with full jitter. Before retry n
+/// (from 1) the caller sleeps a uniformly random time between zero and
+/// min(maxDelay, baseDelay × 2^(n-1)). Only failures `FailureKind` calls transient are retried.
+public struct RetryPolicy: Sendable, Equatable {
+    /// Retries per operation after its first attempt.
+    public var maxRetries: Int
+    public var baseDelay: Duration
+    public var maxDelay: Duration
+
+    public init(maxRetries: Int = 8, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(10)) {
+        self.maxRetries = max(0, maxRetries)
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+    }
+
+    /// The longest sleep before retry `retry` (from 1).
+    public func delayCeiling(beforeRetry retry: Int) -> Duration {
+        let exponent = min(max(retry - 1, 0), 30)
+        let grown = baseDelay * (1 << exponent)
+        return grown < maxDelay ? grown : maxDelay
+    }
+
+    /// A sleep before retry `retry`, drawn uniformly from zero to its ceiling.
+    public func delay(beforeRetry retry: Int, using generator: inout some RandomNumberGenerator) -> Duration {
+        let ceiling = delayCeiling(beforeRetry: retry)
+        let nanoseconds = ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000
+        guard nanoseconds > 0 else { return .zero }
+        return .nanoseconds(Int64.random(in: 0...nanoseconds, using: &generator))
+    }
+
+    /// Runs `body`, retrying it while it fails transiently and retries are left. Tells
+    /// `onRetry` before each sleep. When retries run out, throws `RetriesExhaustedError`;
+    /// other failures are thrown as they are.
+    public func run<Result>(
+        _ operation: String, onRetry: (RetryNotice) -> Void = { _ in },
+        _ body: () async throws -> Result
+    ) async throws -> Result {
+        var generator = SystemRandomNumberGenerator()
+        var retry = 0
+        while true {
+            do {
+                return try await body()
+            } catch let error as RPCError where FailureKind(error) == .transient {
+                retry += 1
+                guard retry <= maxRetries else {
+                    throw RetriesExhaustedError(operation: operation, attempts: retry, lastError: error)
+                }
+                let delay = delay(beforeRetry: retry, using: &generator)
+                onRetry(RetryNotice(operation: operation, retry: retry, delay: delay, error: error))
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+}
+
+/// A retry about to happen, for progress reports.
+public struct RetryNotice: Sendable, Equatable {
+    public var operation: String
+    /// Which retry this is, from 1.
+    public var retry: Int
+    public var delay: Duration
+    public var error: RPCError
+}

@@ -1,0 +1,79 @@
+import Foundation
+import SluiceProto
+import SluiceRPC
+
+/// Sends partitions of a file to an upload session, `parallelism` at a time, each as one
+/// UploadPartition call: the target, then the partition's bytes one chunk-sized message at a
+/// time, read from disk just before it is sent.
+///
+/// Transient failures are retried by the policy. DATA_LOSS (the server hashed something
+/// other than what was declared) is sent once more, then reported as an integrity failure.
+struct PartitionSender: Sendable {
+    let sessions: Sluice_V1_UploadSessionServiceClient
+    let file: LocalFile
+    let plan: PartitionPlan
+    let sessionID: String
+    let options: UploadOptions
+    let progress: @Sendable (TransferEvent) -> Void
+
+    /// Sends the partitions; the first failure that retries cannot fix cancels the rest.
+    func send(_ partitions: [Int]) async throws {
+        try await BoundedConcurrency.forEach(partitions, limit: options.parallelism) { index in
+            try await send(index)
+        }
+    }
+
+    private func send(_ index: Int) async throws {
+        var resentAfterDataLoss = false
+        while true {
+            do {
+                let response = try await options.retry.run("upload of partition \(index)", onRetry: {
+                    progress(.retrying($0))
+                }) {
+                    try await attempt(index)
+                }
+                progress(.partitionCompleted(partition: index, size: response.size, alreadyStored: response.alreadyStored))
+                return
+            } catch let error as RPCError where error.code == .dataLoss {
+                guard !resentAfterDataLoss else {
+                    throw IntegrityError(
+                        "the server refused partition \(index) twice (\(error.message)); did \(file.path) change "
+                            + "during the upload?")
+                }
+                resentAfterDataLoss = true
+            }
+        }
+    }
+
+    /// One UploadPartition call. The bytes it sent stop counting if it fails.
+    private func attempt(_ index: Int) async throws -> Sluice_V1_UploadPartitionResponse {
+        let tally = AttemptTally()
+        let (file, plan, chunkSize, sessionID, progress) = (file, plan, options.chunkSize, sessionID, progress)
+        do {
+            return try await sessions.uploadPartition { writer in
+                try await writer.write(.with {
+                    $0.target = .with {
+                        $0.sessionID = sessionID
+                        $0.partitionIndex = Int32(index)
+                    }
+                })
+                var offset = plan.offset(of: index)
+                let end = offset + plan.size(of: index)
+                while offset < end {
+                    let count = Int(min(Int64(chunkSize), end - offset))
+                    let data = try tally.own { try file.read(count: count, at: offset) }
+                    try await writer.write(.with { $0.data = data })
+                    offset += Int64(count)
+                    tally.add(Int64(count))
+                    progress(.transferred(partition: index, bytes: Int64(count)))
+                }
+            }
+        } catch {
+            let reported = tally.reported(error)
+            if tally.bytes > 0 {
+                progress(.partitionRestarted(partition: index, discardedBytes: tally.bytes, reason: "\(reported)"))
+            }
+            throw reported
+        }
+    }
+}

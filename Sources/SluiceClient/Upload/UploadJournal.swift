@@ -1,0 +1,81 @@
+import Foundation
+import SluiceOpenSSL
+
+/// What the journal remembers of one unfinished upload: the file as it was hashed and the
+/// session its partitions go to.
+public struct UploadJournalEntry: Codable, Sendable, Equatable {
+    /// The server, HOST:PORT, the session lives on.
+    public var server: String
+    /// The absolute path of the local file.
+    public var path: String
+    public var objectName: String
+    public var size: Int64
+    /// Modification time in nanoseconds since the epoch.
+    public var modificationTime: Int64
+    public var partitionSize: Int64
+    /// Hex SHA-256 of each partition, in order.
+    public var partitionSHA256: [String]
+    /// Hex SHA-256 of the whole file.
+    public var objectSHA256: String
+    public var sessionID: String
+}
+
+/// A directory of small JSON files, one per unfinished upload, keyed by server, absolute
+/// path and object name, so that running the same upload again resumes its session.
+/// Every write is atomic.
+public struct UploadJournal: Sendable {
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// `$SLUICE_STATE_DIR/journal`, else `$XDG_STATE_HOME/sluice/journal`, else
+    /// `~/.local/state/sluice/journal`.
+    public static func defaultDirectory(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
+        let state: String
+        if let explicit = environment["SLUICE_STATE_DIR"], !explicit.isEmpty {
+            state = explicit
+        } else if let xdg = environment["XDG_STATE_HOME"], !xdg.isEmpty {
+            state = (xdg as NSString).appendingPathComponent("sluice")
+        } else {
+            let home = environment["HOME"] ?? NSHomeDirectory()
+            state = (home as NSString).appendingPathComponent(".local/state/sluice")
+        }
+        return (state as NSString).appendingPathComponent("journal")
+    }
+
+    /// The entry of an upload, if one was left behind and can be read.
+    public func entry(server: String, path: String, objectName: String) -> UploadJournalEntry? {
+        let file = self.file(server: server, path: path, objectName: objectName)
+        guard let data = FileManager.default.contents(atPath: file),
+              let entry = try? JSONDecoder().decode(UploadJournalEntry.self, from: data),
+              entry.server == server, entry.path == path, entry.objectName == objectName
+        else { return nil }
+        return entry
+    }
+
+    public func save(_ entry: UploadJournalEntry) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw LocalFileError(path: directory, operation: "create", code: 0, detail: "\(error)")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicWrite.write(
+            try encoder.encode(entry), to: file(server: entry.server, path: entry.path, objectName: entry.objectName))
+    }
+
+    public func remove(server: String, path: String, objectName: String) {
+        unlink(file(server: server, path: path, objectName: objectName))
+    }
+
+    /// The entry's file: the SHA-256 of its key, so any path and name fit a file name.
+    func file(server: String, path: String, objectName: String) -> String {
+        let key = Array([server, path, objectName].joined(separator: "\0").utf8)
+        return (directory as NSString).appendingPathComponent(Hex.encode(SHA256.hash(key)) + ".json")
+    }
+}

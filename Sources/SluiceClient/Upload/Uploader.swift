@@ -1,0 +1,197 @@
+import Foundation
+import SluiceProto
+import SluiceRPC
+
+/// Uploads a local file as a new version of an object: hashes it in one pass, opens (or
+/// resumes) an upload session declaring every partition's SHA-256 and the whole file's,
+/// sends the partitions the session lacks in parallel over the client's one connection, and
+/// commits. Memory stays at about `parallelism` chunks whatever the file's size.
+///
+/// With a journal, an interrupted upload resumes when run again: if the file is unchanged
+/// (size, modification time and hashes) and its session is still open, only the partitions
+/// the server does not hold are sent.
+public struct Uploader: Sendable {
+    private let sessions: Sluice_V1_UploadSessionServiceClient
+    private let server: String
+    private let options: UploadOptions
+
+    /// - Parameter client: the calls go over its transport; its authority names the server
+    ///   in the journal.
+    public init(client: RPCClient, options: UploadOptions = UploadOptions()) {
+        self.sessions = Sluice_V1_UploadSessionServiceClient(client)
+        self.server = client.transport.authority
+        self.options = options
+    }
+
+    /// The object name an upload of `local` to `remote` makes: `remote`, with the file's
+    /// name appended when `remote` ends with "/".
+    public static func objectName(for local: String, remote: String) -> String {
+        guard remote.hasSuffix("/") else { return remote }
+        return remote + (local as NSString).lastPathComponent
+    }
+
+    /// Uploads the file at `path` as object `objectName` and returns what was committed.
+    public func upload(
+        file path: String, to objectName: String,
+        progress: @escaping @Sendable (TransferEvent) -> Void = { _ in }
+    ) async throws -> TransferSummary {
+        let started = ContinuousClock.now
+        let absolutePath = URL(fileURLWithPath: path).standardizedFileURL.path
+        let file = try LocalFile.openForReading(absolutePath)
+        let status = try file.status()
+        guard status.isRegularFile else {
+            throw UsageError("\(path) is not a regular file")
+        }
+        let previous = options.journal?.entry(server: server, path: absolutePath, objectName: objectName)
+        let plan = try partitionPlan(size: status.size, previous: previous)
+        let digests = try await FileHashing.digests(of: file, plan: plan) { bytes in
+            progress(.hashing(.planning, bytes: bytes, of: plan.totalSize))
+        }
+        let entry = UploadJournalEntry(
+            server: server, path: absolutePath, objectName: objectName, size: status.size,
+            modificationTime: status.modificationTime, partitionSize: plan.partitionSize,
+            partitionSHA256: digests.partitions.map { Hex.encode($0) }, objectSHA256: Hex.encode(digests.object),
+            sessionID: "")
+
+        var session: Sluice_V1_UploadSession?
+        if let previous {
+            switch try await resumableSession(previous, matching: entry, progress: progress) {
+            case .open(let open):
+                session = open
+            case .committed(let object):
+                options.journal?.remove(server: server, path: absolutePath, objectName: objectName)
+                return summary(
+                    of: object, localPath: absolutePath, sessionID: previous.sessionID, plan: plan,
+                    transferred: (0, 0), resumed: true, started: started)
+            case .unusable:
+                options.journal?.remove(server: server, path: absolutePath, objectName: objectName)
+            }
+        }
+        let resumed = session != nil
+        let current: Sluice_V1_UploadSession
+        if let session {
+            current = session
+        } else {
+            current = try await createSession(objectName: objectName, plan: plan, digests: digests, progress: progress)
+            var saved = entry
+            saved.sessionID = current.sessionID
+            try options.journal?.save(saved)
+        }
+
+        let stored = Set(current.storedPartitions.map(Int.init))
+        let missing = (0..<plan.count).filter { !stored.contains($0) }
+        progress(.started(TransferStart(
+            direction: .upload, objectName: objectName, localPath: absolutePath, totalBytes: plan.totalSize,
+            partitionSize: plan.partitionSize, partitionCount: plan.count, donePartitions: stored.count,
+            doneBytes: stored.reduce(0) { $0 + plan.size(of: $1) }, sessionID: current.sessionID, resumed: resumed)))
+
+        let sender = PartitionSender(
+            sessions: sessions, file: file, plan: plan, sessionID: current.sessionID, options: options,
+            progress: progress)
+        try await sender.send(missing)
+
+        progress(.committing)
+        let object = try await options.retry.run("commit of session \(current.sessionID)", onRetry: {
+            progress(.retrying($0))
+        }) {
+            try await sessions.commitSession(
+                .with { $0.sessionID = current.sessionID }, options: CallOptions(timeout: options.callTimeout)
+            ).object
+        }
+        options.journal?.remove(server: server, path: absolutePath, objectName: objectName)
+        let result = summary(
+            of: object, localPath: absolutePath, sessionID: current.sessionID, plan: plan,
+            transferred: (missing.count, missing.reduce(0) { $0 + plan.size(of: $1) }), resumed: resumed,
+            started: started)
+        progress(.completed(result))
+        return result
+    }
+
+    /// The partition plan: the size asked for; else, for a file the journal knows unchanged
+    /// in size and time, the size its unfinished upload used; else the automatic size.
+    private func partitionPlan(size: Int64, previous: UploadJournalEntry?) throws -> PartitionPlan {
+        if let partitionSize = options.partitionSize {
+            return try PartitionPlan.upload(totalSize: size, partitionSize: partitionSize)
+        }
+        if let previous, previous.size == size, let plan = try? PartitionPlan.upload(totalSize: size, partitionSize: previous.partitionSize) {
+            return plan
+        }
+        return try PartitionPlan.automatic(totalSize: size)
+    }
+
+    /// What became of a journalled session.
+    private enum Resumable {
+        /// Still open: send what it lacks.
+        case open(Sluice_V1_UploadSession)
+        /// An earlier run committed it but stopped before clearing the journal.
+        case committed(Sluice_V1_ObjectInfo)
+        /// The file changed, or the session is gone, aborted or expired: start afresh.
+        case unusable
+    }
+
+    private func resumableSession(
+        _ previous: UploadJournalEntry, matching current: UploadJournalEntry,
+        progress: @escaping @Sendable (TransferEvent) -> Void
+    ) async throws -> Resumable {
+        var candidate = current
+        candidate.sessionID = previous.sessionID
+        let unchanged = candidate == previous
+        let session: Sluice_V1_UploadSession
+        do {
+            session = try await options.retry.run("lookup of session \(previous.sessionID)", onRetry: {
+                progress(.retrying($0))
+            }) {
+                try await sessions.getSession(
+                    .with { $0.sessionID = previous.sessionID }, options: CallOptions(timeout: options.callTimeout))
+            }
+        } catch let error where [.notFound, .usage].contains(FailureKind(error)) {
+            return .unusable
+        }
+        switch session.state {
+        case .open where unchanged:
+            return .open(session)
+        case .open:
+            _ = try? await sessions.abortSession(
+                .with { $0.sessionID = previous.sessionID }, options: CallOptions(timeout: options.callTimeout))
+            return .unusable
+        case .committed where unchanged:
+            let object = try await options.retry.run("commit of session \(previous.sessionID)", onRetry: {
+                progress(.retrying($0))
+            }) {
+                try await sessions.commitSession(
+                    .with { $0.sessionID = previous.sessionID }, options: CallOptions(timeout: options.callTimeout)
+                ).object
+            }
+            return .committed(object)
+        default:
+            return .unusable
+        }
+    }
+
+    private func createSession(
+        objectName: String, plan: PartitionPlan, digests: FileDigests,
+        progress: @escaping @Sendable (TransferEvent) -> Void
+    ) async throws -> Sluice_V1_UploadSession {
+        var request = Sluice_V1_CreateSessionRequest()
+        request.objectName = objectName
+        request.totalSize = plan.totalSize
+        request.partitionSize = plan.partitionSize
+        request.partitionSha256 = digests.partitions.map { Data($0) }
+        request.objectSha256 = Data(digests.object)
+        request.contentType = options.contentType
+        return try await options.retry.run("creation of an upload session", onRetry: { progress(.retrying($0)) }) {
+            try await sessions.createSession(request, options: CallOptions(timeout: options.callTimeout))
+        }
+    }
+
+    private func summary(
+        of object: Sluice_V1_ObjectInfo, localPath: String, sessionID: String, plan: PartitionPlan,
+        transferred: (partitions: Int, bytes: Int64), resumed: Bool, started: ContinuousClock.Instant
+    ) -> TransferSummary {
+        TransferSummary(
+            direction: .upload, objectName: object.name, localPath: localPath, version: object.version,
+            size: object.size, sha256: Hex.encode(object.sha256), partitionCount: plan.count,
+            partitionsTransferred: transferred.partitions, bytesTransferred: transferred.bytes, resumed: resumed,
+            elapsed: ContinuousClock.now - started, sessionID: sessionID)
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import SluiceClient
+
+/// `sluice upload LOCAL REMOTE`: a resumable, parallel, verified upload.
+struct UploadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upload",
+        abstract: "Upload a file as a new version of an object.",
+        discussion: """
+            Hashes the file (SHA-256 of every partition and of the whole), opens an upload session \
+            declaring them, sends the partitions in parallel over one connection, and commits. \
+            Interrupted or failed uploads are journalled: run the same command again and only the \
+            partitions the server lacks are sent (if the file has not changed).
+            Example: sluice upload ./backup.tar backups/2026-11-21.tar --parallel 8
+            """)
+
+    @OptionGroup var connection: ClientOptions
+    @OptionGroup var transfer: TransferFlags
+
+    @Argument(help: "The local file to upload.")
+    var local: String
+
+    @Argument(help: "The object name; a name ending with '/' gets the file's name appended.")
+    var remote: String
+
+    @Option(help: "Bytes per partition, e.g. 8MiB; at most 64MiB. (default: 8MiB, more for very large files)")
+    var partitionSize: ByteSize?
+
+    @Option(help: "Media type stored with the object.")
+    var contentType = ""
+
+    func validate() throws {
+        if let partitionSize, !(1...PartitionPlan.maxPartitionSize).contains(partitionSize.bytes) {
+            throw ValidationError("--partition-size must be 1 byte to 64MiB")
+        }
+    }
+
+    func run() async throws {
+        let settings = try connection.resolved()
+        let options = UploadOptions(
+            partitionSize: partitionSize?.bytes, parallelism: transfer.parallel, retry: transfer.retryPolicy,
+            contentType: contentType, journal: UploadJournal(directory: UploadJournal.defaultDirectory()))
+        let (local, objectName) = (local, Uploader.objectName(for: local, remote: remote))
+        try await ProgressReporter(json: transfer.json).run { progress in
+            try await Interrupt.cancellable {
+                try await settings.withClient { client in
+                    try await Uploader(client: client, options: options).upload(
+                        file: local, to: objectName, progress: progress)
+                }
+            }
+        }
+    }
+}
