@@ -5,7 +5,7 @@
 #   make certs    make the dev certificates in certs/ (only those absent or stale)
 #   make db       start the project's PostgreSQL (.data/postgres; scripts/postgres.sh stop|status|url|psql)
 #   make db-stop  stop it
-#   make bench    build release, measure the machine's limits (and, later, Sluice's RPCs)
+#   make bench    build release; measure the machine's limits, Sluice's RPCs and the storage path
 #   make protos   regenerate Sources/SluiceProto from Protos/
 #   make clean    remove .build
 #
@@ -61,17 +61,17 @@ release: deps
 ## sluiced in the foreground, mutual TLS required. Ctrl-C stops it (the database keeps running).
 run: deps certs db
 	$(SWIFT) build -c release --product sluiced
-	export SLUICED_DATABASE="$$(scripts/postgres.sh url)"; \
 	exec .build/release/sluiced --listen $(LISTEN) \
 	    --cert $(CERTS)/server.pem --key $(CERTS)/server-key.pem \
-	    --client-ca $(CERTS)/ca.pem --require-client-cert $(ARGS)
+	    --client-ca $(CERTS)/ca.pem --require-client-cert \
+	    --database "$$(scripts/postgres.sh url)" --blobs "file://$(CURDIR)/.data/blobs" $(ARGS)
 
 ## Both suites (Swift, then Python interop); see scripts/run-tests.sh.
 test:
 	scripts/run-tests.sh
 
 ## Machine baselines and RPC benchmarks; see scripts/bench.sh.
-bench: release certs
+bench: release certs venv db
 	scripts/bench.sh
 
 protos:

@@ -253,6 +253,7 @@ run_modes() {
 
 # profile_server PID FILE: samples the server with call graphs until interrupted.
 profile_server() {
+    rm -f "$2" "$2.old"
     exec perf record -q -F 999 -g -p "$1" -o "$2" 2>/dev/null
 }
 
@@ -347,7 +348,19 @@ print_table() {
         "$(cut -d' ' -f1-3 /proc/loadavg)" "${RESULTS#"$ROOT"/}"
 }
 
+# The storage path: a multi-GiB object through sessions, fsync, PostgreSQL and back, with the
+# server's memory sampled throughout (scripts/bench_storage.py; BENCH_STORAGE=0 skips it).
+bench_storage() {
+    [[ "${BENCH_STORAGE:-1}" == 1 ]] || return 0
+    if [[ ! -x "$ROOT/.build/release/sluiced" ]]; then
+        echo "bench: storage run skipped: no .build/release/sluiced" >&2
+        return 0
+    fi
+    "$VENV_PYTHON" "$ROOT/scripts/bench_storage.py"
+}
+
 bench_crypto
 bench_disk
 bench_rpc
 print_table
+bench_storage

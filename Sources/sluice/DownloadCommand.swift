@@ -35,7 +35,9 @@ struct DownloadCommand: AsyncParsableCommand {
             throw ValidationError(stdout ? "give either LOCAL or --stdout, not both" : "give LOCAL, or --stdout")
         }
         guard version >= 0 else { throw ValidationError("--version cannot be negative") }
-        if stdout && transfer.json { throw ValidationError("--json reports on standard output; it cannot go with --stdout") }
+        if stdout && transfer.json {
+            throw ValidationError("--json reports on standard output; it cannot go with --stdout")
+        }
     }
 
     func run() async throws {

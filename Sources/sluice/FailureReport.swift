@@ -3,7 +3,7 @@ import Foundation
 import SluiceClient
 
 /// Ends the process after a failure: one message on standard error and the exit code
-/// `ExitStatus` assigns.
+/// `SluiceExitCode` assigns.
 enum FailureReport {
     static func exit(for error: any Error, command: Sluice.Type) -> Never {
         if let code = error as? ExitCode { command.exit(withError: code) }
@@ -13,11 +13,11 @@ enum FailureReport {
             command.exit(withError: error)
         case .validationFailure:
             standardError(command.fullMessage(for: error))
-            Foundation.exit(ExitStatus.usage.rawValue)
+            Foundation.exit(SluiceExitCode.usage.rawValue)
         default:
             break
         }
-        let status = ExitStatus(for: error)
+        let status = SluiceExitCode(for: error)
         switch status {
         case .interrupted:
             standardError("sluice: interrupted; run the same command again to resume")
@@ -31,7 +31,7 @@ enum FailureReport {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
-    private static func hint(for status: ExitStatus) -> String {
+    private static func hint(for status: SluiceExitCode) -> String {
         switch status {
         case .denied:
             "\nsluice: check --cert/--key (the server must accept the certificate) and --ca (it must verify the server)"

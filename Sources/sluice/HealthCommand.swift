@@ -8,7 +8,8 @@ struct HealthCommand: AsyncParsableCommand {
         abstract: "Check that the server is up and serving.",
         discussion: """
             Prints the serving status and exits 0 when it is SERVING, 1 otherwise.
-            Example: sluice health --server 127.0.0.1:8443 --ca certs/ca.pem --cert certs/client.pem --key certs/client-key.pem
+            Example: sluice health --server 127.0.0.1:8443 --ca certs/ca.pem \
+            --cert certs/client.pem --key certs/client-key.pem
             """)
 
     @OptionGroup var connection: ClientOptions
@@ -25,6 +26,6 @@ struct HealthCommand: AsyncParsableCommand {
             try await ServerHealth.check(client: client, service: service, timeout: .seconds(timeout))
         }
         print(ServerHealth.name(of: status))
-        if status != .serving { throw ExitCode(ExitStatus.failure.rawValue) }
+        if status != .serving { throw ExitCode(SluiceExitCode.failure.rawValue) }
     }
 }

@@ -6,6 +6,7 @@ import Synchronization
 /// Ctrl-C during a transfer: the first SIGINT cancels the work (calls are reset, the journal
 /// stays for the next run), a second one exits at once.
 enum Interrupt {
+    /// Set by the first SIGINT.
     private final class Flag: Sendable {
         let raised = Atomic<Bool>(false)
     }
@@ -19,7 +20,7 @@ enum Interrupt {
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         source.setEventHandler {
-            if flag.raised.exchange(true, ordering: .relaxed) { _exit(ExitStatus.interrupted.rawValue) }
+            if flag.raised.exchange(true, ordering: .relaxed) { _exit(SluiceExitCode.interrupted.rawValue) }
             task.cancel()
         }
         source.resume()

@@ -16,7 +16,7 @@ struct Sluice: AsyncParsableCommand {
             Unfinished uploads are journalled under $SLUICE_STATE_DIR/journal (default \
             ~/.local/state/sluice/journal); running the same upload again resumes it.
 
-            \(ExitStatus.helpText)
+            \(SluiceExitCode.helpText)
             """,
         subcommands: [
             UploadCommand.self, DownloadCommand.self, ListCommand.self, StatCommand.self, RemoveCommand.self,

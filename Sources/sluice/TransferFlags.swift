@@ -6,7 +6,10 @@ struct TransferFlags: ParsableArguments {
     @Option(help: "Partitions moved at once, all over one connection.")
     var parallel = 4
 
-    @Option(help: "Retries of each operation after a transient failure, with exponential backoff (200 ms up to 10 s) and jitter.")
+    @Option(help: """
+        Retries of each operation after a transient failure, with exponential backoff \
+        (200 ms up to 10 s) and jitter.
+        """)
     var retries = 8
 
     @Flag(help: "Report progress as JSON objects on standard output, one per event, the last one a summary.")

@@ -24,7 +24,8 @@ public enum CatalogText {
     /// version and restores.
     public static func version(_ object: Sluice_V1_ObjectInfo) -> String {
         var line = [
-            pad("v\(object.version)", 6), padLeft("\(object.size)", 14), time(object.updateTime), Hex.encode(object.sha256),
+            pad("v\(object.version)", 6), padLeft("\(object.size)", 14), time(object.updateTime),
+            Hex.encode(object.sha256),
         ].joined(separator: " ")
         if object.isCurrent { line += " current" }
         if object.restoredFromVersion > 0 { line += " restored-from=v\(object.restoredFromVersion)" }

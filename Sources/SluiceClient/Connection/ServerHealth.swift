@@ -9,7 +9,8 @@ public enum ServerHealth {
     ) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
         var request = Grpc_Health_V1_HealthCheckRequest()
         request.service = service
-        return try await Grpc_Health_V1_HealthClient(client).check(request, options: CallOptions(timeout: timeout)).status
+        let health = Grpc_Health_V1_HealthClient(client)
+        return try await health.check(request, options: CallOptions(timeout: timeout)).status
     }
 
     /// The status as grpc tools print it.

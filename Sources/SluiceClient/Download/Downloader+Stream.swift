@@ -63,7 +63,7 @@ extension Downloader {
     }
 
     private static func fetchIntoMemory(_ index: Int, with fetcher: PartitionFetcher) async throws -> Data {
-        let buffer = PartitionBuffer()
+        let buffer = PartitionBuffer(capacity: Int(fetcher.layout.plan.size(of: index)))
         try await fetcher.fetch(index) { data, offset in
             buffer.bytes.withLock {
                 if offset == 0 { $0.removeAll(keepingCapacity: true) }
@@ -76,5 +76,9 @@ extension Downloader {
 
 /// The bytes of one partition being fetched into memory.
 private final class PartitionBuffer: Sendable {
-    let bytes = Mutex(Data())
+    let bytes: Mutex<Data>
+
+    init(capacity: Int) {
+        bytes = Mutex(Data(capacity: capacity))
+    }
 }

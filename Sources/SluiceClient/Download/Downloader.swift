@@ -41,7 +41,8 @@ public struct Downloader: Sendable {
         let layout = try await describe(objectName, version: version, progress: progress)
         let target = URL(fileURLWithPath: path).standardizedFileURL.path
         let directory = (target as NSString).deletingLastPathComponent
-        let partial = (directory as NSString).appendingPathComponent(".\((target as NSString).lastPathComponent).sluice-part")
+        let name = (target as NSString).lastPathComponent
+        let partial = (directory as NSString).appendingPathComponent(".\(name).sluice-part")
         let sidecarPath = partial + ".json"
 
         let fresh = layout.sidecar()
@@ -117,7 +118,9 @@ public struct Downloader: Sendable {
             var checked: Int64 = 0
             for index in indexes {
                 let size = plan.size(of: index)
-                let digest = try FileHashing.digest(of: file, offset: plan.offset(of: index), length: size, flag: flag) {
+                let digest = try FileHashing.digest(
+                    of: file, offset: plan.offset(of: index), length: size, flag: flag
+                ) {
                     progress(.hashing(.resuming, bytes: checked + $0, of: total))
                 }
                 if digest == [UInt8](layout.object.partitions[index].sha256) { good.append(index) }

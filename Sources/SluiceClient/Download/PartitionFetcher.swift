@@ -47,10 +47,13 @@ struct PartitionFetcher: Sendable {
                 var hasher = SHA256()
                 var received: Int64 = 0
                 for try await message in responses {
+                    // A stream that always has data ready never suspends, so it would not notice.
+                    try Task.checkCancellation()
                     let count = Int64(message.data.count)
                     try tally.own {
                         guard received + count <= expected.size else {
-                            throw IntegrityError("partition \(index): the server sent more than its \(expected.size) bytes")
+                            throw IntegrityError(
+                                "partition \(index): the server sent more than its \(expected.size) bytes")
                         }
                         message.data.withUnsafeBytes { hasher.update($0) }
                         try sink(message.data, received)
@@ -68,7 +71,8 @@ struct PartitionFetcher: Sendable {
             }
             guard digest == [UInt8](expected.sha256) else {
                 throw IntegrityError(
-                    "partition \(index) has SHA-256 \(Hex.encode(digest)), not the declared \(Hex.encode(expected.sha256))")
+                    "partition \(index) has SHA-256 \(Hex.encode(digest)), "
+                        + "not the declared \(Hex.encode(expected.sha256))")
             }
         } catch {
             let reported = tally.reported(error)

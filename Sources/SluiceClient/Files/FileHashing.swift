@@ -28,7 +28,8 @@ enum FileHashing {
                 var remaining = plan.size(of: index)
                 while remaining > 0 {
                     try flag.check()
-                    let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(remaining, Int64(bufferSize)))])
+                    let length = Int(min(remaining, Int64(bufferSize)))
+                    let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
                     let count = try file.read(into: slice, at: done)
                     guard count == slice.count else {
                         throw LocalFileError(

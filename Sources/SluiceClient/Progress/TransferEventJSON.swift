@@ -5,8 +5,9 @@ import Foundation
 public enum TransferEventJSON {
     /// The JSON line for an event; nil for events `--json` leaves out.
     public static func line(for event: TransferEvent) -> String? {
-        guard let object = object(for: event) else { return nil }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        guard let object = object(for: event),
+              let data = try? JSONSerialization.data(
+                  withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         else { return nil }
         return String(decoding: data, as: UTF8.self)
     }
@@ -51,8 +52,10 @@ public enum TransferEventJSON {
 
     /// A failure, as the last JSON line of a transfer that did not finish.
     public static func failure(_ error: any Error) -> String {
+        let kind = FailureKind(error)
         let object: [String: Any] = [
-            "event": "failed", "error": "\(error)", "exit_code": Int(ExitStatus(for: error).rawValue),
+            "event": "failed", "error": kind == .interrupted ? "interrupted" : "\(error)",
+            "exit_code": Int(SluiceExitCode(kind).rawValue),
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)

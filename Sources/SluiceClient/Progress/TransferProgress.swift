@@ -75,7 +75,8 @@ public struct TransferProgress: Sendable {
         }
         guard let start else { return "connecting" }
         if isCommitting {
-            return "committing \(start.objectName) (\(Format.bytes(start.totalBytes)), \(start.partitionCount) partitions)"
+            let size = Format.bytes(start.totalBytes)
+            return "committing \(start.objectName) (\(size), \(start.partitionCount) partitions)"
         }
         var line = "\(start.direction.rawValue) \(Format.bytes(bytesDone)) / \(Format.bytes(start.totalBytes)) "
             + Format.percent(bytesDone, of: start.totalBytes)

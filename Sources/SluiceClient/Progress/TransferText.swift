@@ -7,7 +7,7 @@ public enum TransferText {
         case .started(let start):
             let verb = start.direction == .upload ? "uploading \(start.localPath) to \(start.objectName)"
                 : "downloading \(start.objectName) to \(start.localPath)"
-            var line = "\(verb): \(Format.bytes(start.totalBytes)) in \(start.partitionCount) partitions of "
+            var line = "\(verb): \(Format.bytes(start.totalBytes)) in \(count(start.partitionCount, "partition")) of "
                 + Format.bytes(start.partitionSize)
             if start.resumed {
                 line += "; resuming with \(start.donePartitions) partitions done"
@@ -20,7 +20,7 @@ public enum TransferText {
             return "partition \(index) \(alreadyStored ? "was already stored" : "done") (\(Format.bytes(size))); "
                 + "\(progress.partitionsDone)/\(total) partitions, \(Format.bytes(progress.bytesDone))\(of)"
         case .partitionRestarted(let index, _, let reason):
-            return "partition \(index) failed, sending it again: \(reason)"
+            return "partition \(index): the attempt failed: \(reason)"
         case .retrying(let notice):
             return "retry \(notice.retry) of \(notice.operation) in \(Format.seconds(notice.delay)): \(notice.error)"
         case .committing:
@@ -37,11 +37,16 @@ public enum TransferText {
             : "downloaded \(summary.objectName) version \(summary.version) to \(summary.localPath)"
         let seconds = summary.elapsed.inSeconds
         var line = "\(what): \(Format.bytes(summary.size)), sha256 \(summary.sha256); "
-            + "\(summary.partitionsTransferred) of \(summary.partitionCount) partitions moved"
-        if summary.bytesTransferred > 0 && seconds > 0 {
+            + "\(summary.partitionsTransferred) of \(count(summary.partitionCount, "partition")) moved"
+        if summary.bytesTransferred >= 1 << 20 && seconds > 0 {
             line += " in \(Format.seconds(summary.elapsed)) "
                 + "(\(Format.rate(bytesPerSecond: Double(summary.bytesTransferred) / seconds)))"
         }
         return line
+    }
+
+    /// "1 partition", "2 partitions".
+    private static func count(_ number: Int, _ noun: String) -> String {
+        "\(number) \(noun)\(number == 1 ? "" : "s")"
     }
 }

@@ -12,6 +12,8 @@ struct PartitionSender: Sendable {
     let sessions: Sluice_V1_UploadSessionServiceClient
     let file: LocalFile
     let plan: PartitionPlan
+    /// The SHA-256 of each partition, as declared to the session.
+    let digests: [[UInt8]]
     let sessionID: String
     let options: UploadOptions
     let progress: @Sendable (TransferEvent) -> Void
@@ -32,7 +34,9 @@ struct PartitionSender: Sendable {
                 }) {
                     try await attempt(index)
                 }
-                progress(.partitionCompleted(partition: index, size: response.size, alreadyStored: response.alreadyStored))
+                try check(response, for: index)
+                progress(.partitionCompleted(
+                    partition: index, size: response.size, alreadyStored: response.alreadyStored))
                 return
             } catch let error as RPCError where error.code == .dataLoss {
                 guard !resentAfterDataLoss else {
@@ -42,6 +46,16 @@ struct PartitionSender: Sendable {
                 }
                 resentAfterDataLoss = true
             }
+        }
+    }
+
+    /// Checks that the server stored what was declared for the partition.
+    private func check(_ response: Sluice_V1_UploadPartitionResponse, for index: Int) throws {
+        let size = plan.size(of: index)
+        guard response.partitionIndex == index, response.size == size, [UInt8](response.sha256) == digests[index] else {
+            throw IntegrityError(
+                "the server acknowledged partition \(index) as \(response.size) bytes with SHA-256 "
+                    + "\(Hex.encode(response.sha256)), not \(size) bytes with \(Hex.encode(digests[index]))")
         }
     }
 
@@ -60,6 +74,8 @@ struct PartitionSender: Sendable {
                 var offset = plan.offset(of: index)
                 let end = offset + plan.size(of: index)
                 while offset < end {
+                    // Writes suspend only when the transport is full, so they may not notice.
+                    try Task.checkCancellation()
                     let count = Int(min(Int64(chunkSize), end - offset))
                     let data = try tally.own { try file.read(count: count, at: offset) }
                     try await writer.write(.with { $0.data = data })

@@ -59,10 +59,13 @@ public struct Uploader: Sendable {
             case .open(let open):
                 session = open
             case .committed(let object):
+                try Self.check(object, against: digests.object, size: plan.totalSize)
                 options.journal?.remove(server: server, path: absolutePath, objectName: objectName)
-                return summary(
+                let result = summary(
                     of: object, localPath: absolutePath, sessionID: previous.sessionID, plan: plan,
                     transferred: (0, 0), resumed: true, started: started)
+                progress(.completed(result))
+                return result
             case .unusable:
                 options.journal?.remove(server: server, path: absolutePath, objectName: objectName)
             }
@@ -86,8 +89,8 @@ public struct Uploader: Sendable {
             doneBytes: stored.reduce(0) { $0 + plan.size(of: $1) }, sessionID: current.sessionID, resumed: resumed)))
 
         let sender = PartitionSender(
-            sessions: sessions, file: file, plan: plan, sessionID: current.sessionID, options: options,
-            progress: progress)
+            sessions: sessions, file: file, plan: plan, digests: digests.partitions, sessionID: current.sessionID,
+            options: options, progress: progress)
         try await sender.send(missing)
 
         progress(.committing)
@@ -98,6 +101,7 @@ public struct Uploader: Sendable {
                 .with { $0.sessionID = current.sessionID }, options: CallOptions(timeout: options.callTimeout)
             ).object
         }
+        try Self.check(object, against: digests.object, size: plan.totalSize)
         options.journal?.remove(server: server, path: absolutePath, objectName: objectName)
         let result = summary(
             of: object, localPath: absolutePath, sessionID: current.sessionID, plan: plan,
@@ -113,7 +117,9 @@ public struct Uploader: Sendable {
         if let partitionSize = options.partitionSize {
             return try PartitionPlan.upload(totalSize: size, partitionSize: partitionSize)
         }
-        if let previous, previous.size == size, let plan = try? PartitionPlan.upload(totalSize: size, partitionSize: previous.partitionSize) {
+        if let previous, previous.size == size,
+           let plan = try? PartitionPlan.upload(totalSize: size, partitionSize: previous.partitionSize)
+        {
             return plan
         }
         return try PartitionPlan.automatic(totalSize: size)
@@ -135,7 +141,7 @@ public struct Uploader: Sendable {
     ) async throws -> Resumable {
         var candidate = current
         candidate.sessionID = previous.sessionID
-        let unchanged = candidate == previous
+        let fileUnchanged = candidate == previous
         let session: Sluice_V1_UploadSession
         do {
             session = try await options.retry.run("lookup of session \(previous.sessionID)", onRetry: {
@@ -147,6 +153,7 @@ public struct Uploader: Sendable {
         } catch let error where [.notFound, .usage].contains(FailureKind(error)) {
             return .unusable
         }
+        let unchanged = fileUnchanged && Self.session(session, declares: current)
         switch session.state {
         case .open where unchanged:
             return .open(session)
@@ -165,6 +172,22 @@ public struct Uploader: Sendable {
             return .committed(object)
         default:
             return .unusable
+        }
+    }
+
+    /// Whether the session was opened for exactly this file as the journal describes it.
+    private static func session(_ session: Sluice_V1_UploadSession, declares entry: UploadJournalEntry) -> Bool {
+        session.objectName == entry.objectName && session.totalSize == entry.size
+            && session.partitionSize == entry.partitionSize
+            && session.partitionSha256.map { Hex.encode($0) } == entry.partitionSHA256
+    }
+
+    /// Checks that the version a commit made holds the file's bytes.
+    private static func check(_ object: Sluice_V1_ObjectInfo, against sha256: [UInt8], size: Int64) throws {
+        guard [UInt8](object.sha256) == sha256, object.size == size else {
+            throw IntegrityError(
+                "the commit made version \(object.version) of \(object.size) bytes with SHA-256 "
+                    + "\(Hex.encode(object.sha256)), not \(size) bytes with \(Hex.encode(sha256))")
         }
     }
 

@@ -116,7 +116,9 @@ final class StreamIO: @unchecked Sendable {
     /// The events received since the last call, in order (at least one); nil at the end
     /// of the stream. Throws when it was reset or lost.
     func next() async throws -> [InboundEvent]? {
-        try await withTaskCancellationHandler {
+        // A cancelled reader stops even while data keeps arriving.
+        try Task.checkCancellation()
+        return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 eventLoop.execute {
                     if let events = self.takeInbound() {

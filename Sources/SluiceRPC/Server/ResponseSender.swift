@@ -50,9 +50,11 @@ final class ResponseSender: Sendable {
         case .closed:
             return
         case .idle:
-            // Trailers-only: one HEADERS frame holding both the response head and the status.
+            // Trailers-only: one HEADERS frame holding the response head, the metadata the
+            // handler meant for the headers, and the status.
             try? await stream.sendHeaders(
-                [HeaderField(":status", "200"), HeaderField("content-type", "application/grpc")] + status,
+                [HeaderField(":status", "200"), HeaderField("content-type", "application/grpc")]
+                    + context.initialMetadata.headerFields + status,
                 endStream: true)
         case .headersSent:
             try? await stream.sendTrailers(status)

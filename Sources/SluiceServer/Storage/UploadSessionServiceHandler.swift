@@ -107,20 +107,21 @@ enum SessionIdentifier {
     }
 }
 
-/// The data messages after an UploadPartition's target, as byte chunks.
+/// The data messages after an UploadPartition's target, as byte chunks (handed on as
+/// protobuf decoded them, without another copy).
 struct PartitionChunks: AsyncSequence {
-    typealias Element = [UInt8]
+    typealias Element = Data
     let iterator: ServerRequestStream<Sluice_V1_UploadPartitionRequest>.AsyncIterator
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>.AsyncIterator
 
-        mutating func next() async throws -> [UInt8]? {
+        mutating func next() async throws -> Data? {
             guard let request = try await requests.next() else { return nil }
             guard case .data(let data)? = request.message else {
                 throw RPCError(.invalidArgument, "only the first UploadPartition message may be a target; later ones carry data")
             }
-            return [UInt8](data)
+            return data
         }
     }
 

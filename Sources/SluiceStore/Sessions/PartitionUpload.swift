@@ -1,3 +1,4 @@
+import Foundation
 import SluicePostgres
 
 /// The outcome of storing one partition.
@@ -26,7 +27,7 @@ extension UploadSessions {
     /// this upload is about to reference.
     public func storePartition<Chunks: AsyncSequence>(
         _ index: Int, of id: SessionID, by principal: Principal, chunks: Chunks
-    ) async throws -> PartitionUploadResult where Chunks.Element == [UInt8] {
+    ) async throws -> PartitionUploadResult where Chunks.Element: ContiguousBytes & Sendable {
         let session = try await get(id, of: principal)
         try Self.requireOpen(session)
         guard index >= 0, index < session.partitionCount else {

@@ -1,5 +1,5 @@
 /// The exit codes of `sluice`.
-public enum ExitStatus: Int32, Sendable, CaseIterable {
+public enum SluiceExitCode: Int32, Sendable, CaseIterable {
     /// Everything asked for was done.
     case success = 0
     /// Any failure not covered below.
@@ -42,11 +42,13 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
         Exit codes:
           0    success
           1    any other error
-          2    usage error (bad flags, arguments or configuration; INVALID_ARGUMENT)
-          3    not found (object, version, session or local file)
-          4    authentication or permission failure (UNAUTHENTICATED, PERMISSION_DENIED, TLS refused)
-          5    integrity failure (SHA-256 mismatch, DATA_LOSS)
-          6    transient failure that ran out of retries (UNAVAILABLE, DEADLINE_EXCEEDED, ...)
-          130  interrupted (Ctrl-C); run the same upload or download again to resume
+          2    usage error: bad flags, arguments or configuration (INVALID_ARGUMENT)
+          3    not found: object, version, session or local file
+          4    authentication or permission failure: UNAUTHENTICATED,
+               PERMISSION_DENIED, or a TLS handshake refused by either side
+          5    integrity failure: SHA-256 mismatch, DATA_LOSS
+          6    transient failure that outlasted the retries: UNAVAILABLE,
+               DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, lost connection
+          130  interrupted (Ctrl-C); run the same upload or download to resume
         """
 }
