@@ -1,3 +1,4 @@
+import SluiceOpenSSL
 import Testing
 
 @testable import SluiceClient

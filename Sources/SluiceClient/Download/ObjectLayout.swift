@@ -1,3 +1,4 @@
+import SluiceOpenSSL
 import SluiceProto
 
 /// An object version as GetObject described it, checked to be whole: partitions in order,

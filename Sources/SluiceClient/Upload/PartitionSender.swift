@@ -1,4 +1,5 @@
 import Foundation
+import SluiceOpenSSL
 import SluiceProto
 import SluiceRPC
 

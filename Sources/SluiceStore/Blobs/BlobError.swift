@@ -1,3 +1,5 @@
+import SluiceOpenSSL
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

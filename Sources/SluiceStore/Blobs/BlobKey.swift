@@ -1,3 +1,5 @@
+import SluiceOpenSSL
+
 /// The address of a blob: the SHA-256 of its bytes, within a scope.
 ///
 /// The scope is a short token chosen by the caller — a principal's id, or a shared name an operator

@@ -1,3 +1,5 @@
+import SluiceOpenSSL
+
 /// Where the disk store keeps things under its root:
 ///
 ///     <root>/blobs/<scope>/<hex[0..<2]>/<hex[2..<4]>/<hex>   finished blobs

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceOpenSSL
 
 /// One page of the disk store's keys, walked in order of (scope, hex digest) — which is the
 /// order of the directory tree, so a page can resume after a key by skipping whole directories

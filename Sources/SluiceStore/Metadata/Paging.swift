@@ -1,4 +1,5 @@
 import Foundation
+import SluiceOpenSSL
 
 /// Page sizes and opaque page tokens. Tokens are base64 of a small cursor; a token that
 /// does not decode is INVALID_ARGUMENT rather than silently restarting the listing.

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceOpenSSL
 
 /// An upload session as stored: its declaration and what has arrived so far.
 public struct SessionRecord: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceOpenSSL
 import SluicePostgres
 
 /// The outcome of storing one partition.

@@ -1,13 +1,13 @@
-/// Lowercase hexadecimal, the only spelling of a digest that the blob layer reads or writes.
+/// Lower-case hexadecimal: how digests are shown, stored and named.
 ///
-/// Decoding accepts lowercase only: a disk store names files by this spelling, so accepting
-/// another would let two strings name one blob, or a listed name differ from the file it lists.
-enum Hex {
+/// Decoding accepts lower case only, so one digest has exactly one spelling (a disk blob
+/// store names files by it; two spellings would let two strings name one blob).
+public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
         var text = [UInt8]()
-        text.reserveCapacity(bytes.count * 2)
+        text.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
             text.append(digits[Int(byte >> 4)])
             text.append(digits[Int(byte & 0x0f)])
@@ -15,7 +15,8 @@ enum Hex {
         return String(decoding: text, as: UTF8.self)
     }
 
-    static func decode(_ text: String) -> [UInt8]? {
+    /// The bytes of lower-case hex text; nil for odd lengths or any other character.
+    public static func decode(_ text: String) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 2 == 0 else { return nil }
         var bytes = [UInt8]()
