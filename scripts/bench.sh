@@ -359,8 +359,20 @@ bench_storage() {
     "$VENV_PYTHON" "$ROOT/scripts/bench_storage.py"
 }
 
+# The CLI: upload and download of 1 MiB, 64 MiB and 1 GiB files with --parallel 1, 4 and 16
+# (scripts/bench_cli.py; BENCH_CLI=0 skips it).
+bench_cli() {
+    [[ "${BENCH_CLI:-1}" == 1 ]] || return 0
+    if [[ ! -x "$ROOT/.build/release/sluice" || ! -x "$ROOT/.build/release/sluiced" ]]; then
+        echo "bench: CLI runs skipped: no release sluice and sluiced" >&2
+        return 0
+    fi
+    "$VENV_PYTHON" "$ROOT/scripts/bench_cli.py"
+}
+
 bench_crypto
 bench_disk
 bench_rpc
 print_table
 bench_storage
+bench_cli

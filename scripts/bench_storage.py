@@ -23,22 +23,18 @@ import hashlib
 import json
 import os
 import random
-import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / ".data" / "bench"
+from bench_support import BENCH_DIR, CERTS, ROOT, BenchServer, Sampler, cpu_seconds, disk_fdatasync_mb_per_s, rss_kib
+
 TOTAL = int(os.environ.get("BENCH_STORAGE_BYTES", 2 << 30))
 PARTITION = int(os.environ.get("BENCH_STORAGE_PARTITION", 64 << 20))
 PARALLEL = int(os.environ.get("BENCH_STORAGE_PARALLEL", 4))
 CHUNK = 1 << 20
-SLUICED = Path(os.environ.get("BENCH_SLUICED", ROOT / ".build" / "release" / "sluiced"))
 
 
 def partition_bytes(index: int) -> bytes:
@@ -59,50 +55,6 @@ def generate_stubs() -> Path:
     return out
 
 
-class Sampler:
-    """Samples a process's VmRSS every 100 ms on a thread."""
-
-    def __init__(self, pid: int):
-        self.pid, self.samples, self._stop = pid, [], threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.samples.append(rss_kib(self.pid))
-            self._stop.wait(0.1)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_):
-        self._stop.set()
-        self._thread.join()
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def disk_fdatasync_mb_per_s(folder: Path) -> float:
-    target = folder / "dd.tmp"
-    count = min(TOTAL >> 20, 1024)
-    started = time.monotonic()
-    subprocess.run(["dd", "if=/dev/zero", f"of={target}", "bs=1M", f"count={count}", "conv=fdatasync"],
-                   check=True, capture_output=True)
-    elapsed = time.monotonic() - started
-    target.unlink()
-    return count * (1 << 20) / elapsed / 1e6
-
-
 def main() -> None:
     import grpc
     generate_stubs()
@@ -110,31 +62,13 @@ def main() -> None:
     from sluice.v1 import upload_sessions_pb2 as us, upload_sessions_pb2_grpc as us_grpc
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    subprocess.run([str(ROOT / "scripts" / "postgres.sh"), "start"], check=True, capture_output=True)
-    base_url = subprocess.run([str(ROOT / "scripts" / "postgres.sh"), "url"], check=True,
-                              capture_output=True, text=True).stdout.strip()
-    database = f"sluice_bench_{os.getpid()}"
-    subprocess.run(["psql", base_url, "-qc", f"CREATE DATABASE {database}"], check=True, capture_output=True)
-    url = base_url.replace("/sluice?", f"/{database}?", 1)
-    blobs = BENCH_DIR / "blobs"
-    shutil.rmtree(blobs, ignore_errors=True)
-    disk = disk_fdatasync_mb_per_s(BENCH_DIR)
-
-    certs = ROOT / "certs"
-    port = 18000 + os.getpid() % 1000
-    server = subprocess.Popen(
-        [str(SLUICED), "--listen", f"127.0.0.1:{port}", "--cert", str(certs / "server.pem"),
-         "--key", str(certs / "server-key.pem"), "--client-ca", str(certs / "ca.pem"),
-         "--require-client-cert", "--database", url, "--blobs", f"file://{blobs}", "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        if "listening" not in (server.stdout.readline() or ""):
-            sys.exit("bench_storage: sluiced did not start")
+    disk = disk_fdatasync_mb_per_s(BENCH_DIR, min(TOTAL >> 20, 1024))
+    with BenchServer("storage") as server:
         credentials = grpc.ssl_channel_credentials(
-            (certs / "ca.pem").read_bytes(), (certs / "client-key.pem").read_bytes(),
-            (certs / "client.pem").read_bytes())
+            (CERTS / "ca.pem").read_bytes(), (CERTS / "client-key.pem").read_bytes(),
+            (CERTS / "client.pem").read_bytes())
         options = [("grpc.max_receive_message_length", 8 << 20)]
-        channel = grpc.secure_channel(f"127.0.0.1:{port}", credentials, options=options)
+        channel = grpc.secure_channel(server.address, credentials, options=options)
         sessions = us_grpc.UploadSessionServiceStub(channel)
         objects = ob_grpc.ObjectServiceStub(channel)
         count = (TOTAL + PARTITION - 1) // PARTITION
@@ -168,12 +102,6 @@ def main() -> None:
         if received != TOTAL:
             sys.exit(f"bench_storage: read back {received} bytes of {TOTAL}")
         rss_end = rss_kib(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        subprocess.run(["psql", base_url, "-qc", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"],
-                       capture_output=True)
-        shutil.rmtree(blobs, ignore_errors=True)
 
     gib = TOTAL / (1 << 30)
     result = {
