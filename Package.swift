@@ -87,6 +87,7 @@ let package = Package(
             name: "SluiceDaemon",
             dependencies: [
                 "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceServer", "SluiceStore", "SluicePostgres",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import NIOCore
 import SluiceHTTP2
 import SluiceRPC
 import SluiceServer
@@ -48,7 +49,9 @@ public struct ServerRunner {
         }
         let configuration = try options.transportConfiguration()
         let server = HTTP2Server(configuration: configuration, dispatcher: dispatcher, logger: logger)
-        let address = try await server.start()
+        let bound = try await server.start()
+        let host = bound.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? configuration.host
+        let address = "\(host):\(bound.port ?? configuration.port)"
         started(server)
         logger.notice("listening", metadata: [
             "address": "\(address)", "tls": "\(configuration.tls != nil)",
