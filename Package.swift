@@ -123,11 +123,12 @@ let package = Package(
             ]
         ),
 
+        .target(name: "SluiceTestSupport", dependencies: ["SluicePostgres"], path: "Tests/SluiceTestSupport"),
         .testTarget(name: "SluiceRPCTests", dependencies: ["SluiceRPC"]),
-        .testTarget(name: "SluiceOpenSSLTests", dependencies: ["SluiceOpenSSL"]),
+        .testTarget(name: "SluiceOpenSSLTests", dependencies: ["SluiceOpenSSL", "SluiceTestSupport"]),
         .testTarget(name: "SluiceClientTests", dependencies: ["SluiceClient", "SluiceRPC", "SluiceProto"]),
-        .testTarget(name: "SluicePostgresTests", dependencies: ["SluicePostgres"]),
-        .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceOpenSSL"]),
+        .testTarget(name: "SluicePostgresTests", dependencies: ["SluicePostgres", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceOpenSSL", "SluiceTestSupport"]),
         .testTarget(
             name: "SluiceContractTests",
             dependencies: ["SluiceProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -142,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceHTTP2Tests",
-            dependencies: ["SluiceHTTP2", "SluiceRPC", "SluiceProto", "SluiceInterop", "SluiceServer"]
+            dependencies: ["SluiceHTTP2", "SluiceRPC", "SluiceProto", "SluiceInterop", "SluiceServer", "SluiceTestSupport"]
         ),
     ]
 )

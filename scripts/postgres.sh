@@ -189,7 +189,8 @@ listen_addresses = ''
 port = $PORT
 unix_socket_directories = '$sock_escaped'
 unix_socket_permissions = 0770
-max_connections = 200
+# The Swift suites run many tests at once, each with its own database and pool.
+max_connections = 400
 EOF
 }
 

@@ -8,35 +8,8 @@ import SluiceOpenSSL
 import SluiceProto
 import SluiceRPC
 import SluiceServer
+import SluiceTestSupport
 import Synchronization
-
-/// The development certificates in certs/ (made by scripts/make-certs.sh), located from
-/// this file's path; made on first use when they are missing.
-enum DevCertificates {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static let directory: URL = {
-        let directory = repositoryRoot.appendingPathComponent("certs")
-        let names = ["ca", "server", "client", "client2", "expired-client", "other-ca", "other-client"]
-        let missing = names.contains { name in
-            !FileManager.default.fileExists(atPath: directory.appendingPathComponent("\(name).pem").path)
-                || !FileManager.default.fileExists(atPath: directory.appendingPathComponent("\(name)-key.pem").path)
-        }
-        if missing {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["bash", repositoryRoot.appendingPathComponent("scripts/make-certs.sh").path]
-            try! process.run()
-            process.waitUntilExit()
-            precondition(process.terminationStatus == 0, "scripts/make-certs.sh failed")
-        }
-        return directory
-    }()
-
-    static func certificate(_ name: String) -> String { directory.appendingPathComponent("\(name).pem").path }
-    static func key(_ name: String) -> String { directory.appendingPathComponent("\(name)-key.pem").path }
-}
 
 /// Logs nothing: TLS failures are expected in several tests.
 let quietLogger = Logger(label: "sluice.tests") { _ in SwiftLogNoOpLogHandler() }

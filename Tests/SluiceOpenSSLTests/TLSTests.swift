@@ -1,5 +1,6 @@
 import NIOCore
 import SluiceOpenSSL
+import SluiceTestSupport
 import Testing
 
 /// Which side of an in-memory handshake failed, and how.

@@ -2,58 +2,13 @@ import Foundation
 import SluiceOpenSSL
 import SluicePostgres
 import SluiceStore
+import SluiceTestSupport
 import Synchronization
 import Testing
 
 // Support for the storage tests: a fresh PostgreSQL database and a fresh disk blob store per
 // test, driven through the public `Storage` API. Names here avoid those of Blobs/ (the blob
 // store's own tests share this module).
-
-/// The test cluster: SLUICE_TEST_DATABASE_URL when set (scripts/run-tests.sh sets it), otherwise
-/// the project's cluster, started with `scripts/postgres.sh start` (and left running) — the same
-/// approach as Tests/SluicePostgresTests/TestDatabase.swift.
-enum StorageTestCluster {
-    /// Resolved once for the whole test process.
-    private static let setup = Task<(url: String, admin: PostgresPool), any Error> {
-        let url: String
-        if let configured = ProcessInfo.processInfo.environment["SLUICE_TEST_DATABASE_URL"], !configured.isEmpty {
-            url = configured
-        } else {
-            _ = try await runScript("start")
-            url = try await runScript("url").trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        return (url, try PostgresPool(url: url, overrides: ["application_name": "sluice-store-tests-admin"], size: 2))
-    }
-
-    static func baseURL() async throws -> String { try await setup.value.url }
-    static func admin() async throws -> PostgresPool { try await setup.value.admin }
-
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
-    /// Runs scripts/postgres.sh with one argument and returns its standard output.
-    private static func runScript(_ argument: String) async throws -> String {
-        let process = Process()
-        process.executableURL = repositoryRoot.appendingPathComponent("scripts/postgres.sh")
-        process.arguments = [argument]
-        let output = Pipe()
-        process.standardOutput = output
-        let exit = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { exit.continuation.yield($0.terminationStatus) }
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        var status: Int32 = -1
-        for await code in exit.stream {
-            status = code
-            break
-        }
-        guard status == 0 else {
-            throw PostgresError(.connection, "scripts/postgres.sh \(argument) failed with status \(status)")
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-}
 
 /// One test's world: an empty database of its own (migrated unless asked not to), a disk blob
 /// store in a temporary directory, and a `Storage` on both. Everything goes when the test ends.
@@ -79,8 +34,8 @@ final class StorageHarness: Sendable {
         limits: StorageLimits = StorageLimits(), migrate: Bool = true, poolSize: Int = 4,
         _ body: (StorageHarness) async throws -> Void
     ) async throws {
-        let baseURL = try await StorageTestCluster.baseURL()
-        let admin = try await StorageTestCluster.admin()
+        let baseURL = try await TestCluster.baseURL()
+        let admin = try await TestCluster.admin()
         let name = "store_" + (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         try await admin.withConnection { try $0.execute("CREATE DATABASE \(name)") }
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-storage-\(UUID().uuidString)")

@@ -1,13 +1,14 @@
 import Foundation
 
 /// The development certificates in certs/ (made by scripts/make-certs.sh), located from
-/// this file's path; made on first use when they are missing.
-enum DevCertificates {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+/// this file's path; made on first use when they are missing. Shared by every Swift test
+/// target that needs real TLS.
+public enum DevCertificates {
+    public static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The certs/ directory, made ready once per process.
-    static let directory: URL = {
+    public static let directory: URL = {
         let directory = repositoryRoot.appendingPathComponent("certs")
         let names = ["ca", "server", "client", "client2", "expired-client", "other-ca", "other-client"]
         let missing = names.contains { name in
@@ -26,7 +27,7 @@ enum DevCertificates {
     }()
 
     /// The path of `certs/NAME.pem`.
-    static func certificate(_ name: String) -> String { directory.appendingPathComponent("\(name).pem").path }
+    public static func certificate(_ name: String) -> String { directory.appendingPathComponent("\(name).pem").path }
     /// The path of `certs/NAME-key.pem`.
-    static func key(_ name: String) -> String { directory.appendingPathComponent("\(name)-key.pem").path }
+    public static func key(_ name: String) -> String { directory.appendingPathComponent("\(name)-key.pem").path }
 }
