@@ -34,9 +34,11 @@ import Testing
         defer { directory.remove() }
         let file = try LocalFile.openForReading(try directory.write(Self.bytes(100), to: "f"))
         let plan = try PartitionPlan.upload(totalSize: 200, partitionSize: 64)
-        await #expect(throws: LocalFileError.self) {
+        let error = await #expect(throws: FileChangedError.self) {
             _ = try await FileHashing.digests(of: file, plan: plan) { _ in }
         }
+        #expect(error?.endsAt == 100)
+        #expect(error.map { FailureKind($0) } == .integrity)
     }
 
     @Test func rangeDigest() throws {

@@ -33,6 +33,19 @@ public struct LocalFileError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// The local file ended sooner than it did when it was hashed: it changed during the
+/// transfer, so what was declared can no longer be sent. An integrity failure.
+public struct FileChangedError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    /// Where the file now ends.
+    public var endsAt: Int64
+
+    public var description: String {
+        "\(path) changed while it was being read (it now ends at byte \(endsAt)); nothing was committed, "
+            + "run the command again to send its current content"
+    }
+}
+
 /// A transient failure that went on after every retry the policy allows.
 public struct RetriesExhaustedError: Error, CustomStringConvertible, Sendable {
     /// What was being attempted, for example "upload of partition 3".
@@ -41,7 +54,7 @@ public struct RetriesExhaustedError: Error, CustomStringConvertible, Sendable {
     public var lastError: RPCError
 
     public var description: String {
-        "\(operation) failed \(attempts) times, giving up: \(lastError)"
+        "\(operation) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"), giving up: \(lastError)"
     }
 }
 

@@ -26,7 +26,7 @@ public enum FailureKind: Sendable, Equatable {
         switch error {
         case let error as RPCError: self = Self(error)
         case let error as RetriesExhaustedError: self = Self(error.lastError)
-        case is IntegrityError: self = .integrity
+        case is IntegrityError, is FileChangedError: self = .integrity
         case let error as LocalFileError: self = error.code == ENOENT ? .notFound : .other
         case is UsageError, is ConfigFileError, is ValidationError: self = .usage
         case is CancellationError: self = .interrupted

@@ -6,8 +6,9 @@ import Foundation
 enum AtomicWrite {
     static func write(_ data: Data, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        let temporary = (directory as NSString).appendingPathComponent(
-            ".\((path as NSString).lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        // One fixed name per target: a temporary left by a killed process is overwritten and
+        // renamed away by the next write instead of lingering beside the target.
+        let temporary = (directory as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp")
         let file = try LocalFile.openForUpdate(temporary)
         do {
             try file.truncate(to: 0)

@@ -32,9 +32,7 @@ enum FileHashing {
                     let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
                     let count = try file.read(into: slice, at: done)
                     guard count == slice.count else {
-                        throw LocalFileError(
-                            path: file.path, operation: "read", code: 0,
-                            detail: "the file ended at byte \(done + Int64(count)); it changed while being read")
+                        throw FileChangedError(path: file.path, endsAt: done + Int64(count))
                     }
                     let bytes = UnsafeRawBufferPointer(slice)
                     partition.update(bytes)

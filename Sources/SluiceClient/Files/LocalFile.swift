@@ -72,9 +72,7 @@ final class LocalFile: Sendable {
         var data = Data(count: count)
         let read = try data.withUnsafeMutableBytes { try self.read(into: $0, at: offset) }
         guard read == count else {
-            throw LocalFileError(
-                path: path, operation: "read", code: 0,
-                detail: "the file ended at byte \(offset + Int64(read)); it changed while being read")
+            throw FileChangedError(path: path, endsAt: offset + Int64(read))
         }
         return data
     }

@@ -84,8 +84,22 @@ public final class HTTP2ClientTransport: ClientTransport {
             throw error
         } catch {
             current.withLock { if $0 == task { $0 = nil } }
-            throw RPCError(.unavailable, "cannot connect to \(authority): \(error)")
+            throw RPCError(.unavailable, "cannot connect to \(authority): \(Self.describe(connectError: error))")
         }
+    }
+
+    /// A person's words for why a TCP connection could not be made.
+    private static func describe(connectError error: Error) -> String {
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+            return describe(connectError: first.error)
+        }
+        if let error = error as? IOError {
+            return String(cString: strerror(error.errnoCode))
+        }
+        if let error = error as? ChannelError, case .connectTimeout(let timeout) = error {
+            return "no answer within \(timeout.nanoseconds / 1_000_000_000) s"
+        }
+        return "\(error)"
     }
 
     private func connect() async throws -> Connected {

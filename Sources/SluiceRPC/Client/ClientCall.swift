@@ -23,12 +23,26 @@ final class ClientCall: @unchecked Sendable {
     var initialMetadata: Metadata { metadata.withLock { $0.initial ?? [:] } }
     var trailingMetadata: Metadata { metadata.withLock { $0.trailing } }
 
+    /// Set when the transport refused bytes, as opposed to the caller's own code failing.
+    private(set) var sendFailed = false
+
     func send(message bytes: [UInt8]) async throws {
-        try await stream.send(MessageFramer.frame(bytes, compressor: compression), endStream: false)
+        let framed = try MessageFramer.frame(bytes, compressor: compression)
+        do {
+            try await stream.send(framed, endStream: false)
+        } catch {
+            sendFailed = true
+            throw error
+        }
     }
 
     func finishSending() async throws {
-        try await stream.send([], endStream: true)
+        do {
+            try await stream.send([], endStream: true)
+        } catch {
+            sendFailed = true
+            throw error
+        }
     }
 
     /// The next response message; nil after the last. Throws the call's status when it is

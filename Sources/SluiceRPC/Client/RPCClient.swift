@@ -1,7 +1,8 @@
 import SwiftProtobuf
 
 /// Makes gRPC calls of the four kinds over a client transport. Generated client stubs
-/// wrap it with one typed method per RPC.
+/// wrap it with one typed method per RPC. Calls fail with RPCError, except that an error
+/// thrown by the caller's own closures is rethrown as it is (after the stream is reset).
 public struct RPCClient: Sendable {
     public let transport: any ClientTransport
     /// Sent as `user-agent` on every call.
@@ -68,6 +69,12 @@ public struct RPCClient: Sendable {
             try await requests(ClientRequestWriter(call: call))
             try await call.finishSending()
         } catch {
+            guard call.sendFailed else {
+                // The caller's own code failed while producing requests: the server is still
+                // waiting for the rest, so reset the stream rather than wait for its answer.
+                call.stream.cancel()
+                throw error
+            }
             switch await call.outcomeAfterSendFailure() {
             case .failed(let status): throw status
             case .answered: return
@@ -96,8 +103,10 @@ public struct RPCClient: Sendable {
             stream.cancel()
             throw RPCError(.cancelled, "the call was cancelled")
         } catch {
+            // Transports report their failures as RPCError; anything else was thrown by the
+            // caller's own code (a request producer, a response consumer) and is theirs.
             stream.cancel()
-            throw RPCError(.unavailable, "the call failed: \(error)")
+            throw error
         }
     }
 

@@ -1,0 +1,249 @@
+"""Failures and their exit codes: 2 usage, 3 not found, 4 authentication or
+permission, 6 transient out of retries — each with a message a person can read (no
+Swift values dumped), and quickly."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+import cli_support as cs
+import interop_support as sup
+
+
+@pytest.fixture
+def small_object(cli, tmp_path) -> tuple[str, bytes]:
+    data = os.urandom(1000)
+    src = cs.write_file(str(tmp_path / "small"), data)
+    name = cs.unique("errors/obj")
+    cli.ok("upload", src, name)
+    return name, data
+
+
+# --------------------------------------------------------------------------
+# 2: usage
+# --------------------------------------------------------------------------
+
+USAGE = [
+    ("unknown-command", ["frobnicate"]),
+    ("unknown-flag", ["ls", "--no-such-flag"]),
+    ("upload-no-arguments", ["upload"]),
+    ("upload-no-remote", ["upload", "{file}"]),
+    ("parallel-zero", ["upload", "{file}", "x", "--parallel", "0"]),
+    ("parallel-word", ["upload", "{file}", "x", "--parallel", "many"]),
+    ("retries-negative", ["download", "x", "{tmp}/out", "--retries", "-1"]),
+    ("partition-size-too-big", ["upload", "{file}", "x", "--partition-size", "65MiB"]),
+    ("partition-size-zero", ["upload", "{file}", "x", "--partition-size", "0"]),
+    ("partition-size-word", ["upload", "{file}", "x", "--partition-size", "lots"]),
+    ("download-no-local", ["download", "x"]),
+    ("download-local-and-stdout", ["download", "x", "{tmp}/out", "--stdout"]),
+    ("stdout-and-json", ["download", "x", "--stdout", "--json"]),
+    ("restore-version-zero", ["restore", "x", "0"]),
+    ("restore-version-word", ["restore", "x", "latest"]),
+    ("server-not-host-port", ["stat", "x", "--server", "nonsense"]),
+    ("cert-without-key", ["stat", "x", "--server", "127.0.0.1:1", "--cert", "{certs}/client.pem"]),
+    ("config-unknown-key", ["stat", "x", "--config", "{tmp}/bad.conf"]),
+    ("config-missing", ["stat", "x", "--config", "{tmp}/no-such.conf"]),
+]
+
+
+@pytest.mark.parametrize("args", [a for _, a in USAGE], ids=[i for i, _ in USAGE])
+def test_usage_errors_exit_2(cli_runner, tmp_path, args):
+    cli = cli_runner
+    f = cs.write_file(str(tmp_path / "file"), b"data")
+    (tmp_path / "bad.conf").write_text("server = 127.0.0.1:1\ncolour = blue\n")
+    argv = [a.format(file=f, tmp=str(tmp_path), certs=cli.certs.dir) for a in args]
+    started = time.monotonic()
+    r = cli.run(*argv, connect=False, timeout=30).expect(cs.EXIT_USAGE)
+    assert time.monotonic() - started < 20
+    cs.assert_human_message(r.stderr, "the usage error")
+    assert r.out.strip() == "", f"a usage error printed on stdout:\n{r.out}"
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_server_refused_argument_exits_2(cli):
+    r = cli.run("stat", "").expect(cs.EXIT_USAGE)          # an empty object name: INVALID_ARGUMENT
+    cs.assert_human_message(r.stderr)
+
+
+def test_whoami_without_certificate_exits_2(cli):
+    r = cli.run("whoami", who=None).expect(cs.EXIT_USAGE)
+    cs.assert_human_message(r.stderr)
+
+
+# --------------------------------------------------------------------------
+# 3: not found
+# --------------------------------------------------------------------------
+
+def test_download_of_missing_object_exits_3(cli, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    name = cs.unique("errors/missing")
+    r = cli.run("download", name, str(out / "file")).expect(cs.EXIT_NOT_FOUND)
+    cs.assert_human_message(r.stderr)
+    assert name in r.stderr, r.stderr
+    assert os.listdir(out) == [], f"a failed download left files: {os.listdir(out)}"
+    stdout_file = str(tmp_path / "stdout")
+    r = cli.run("download", name, "--stdout", stdout_path=stdout_file).expect(cs.EXIT_NOT_FOUND)
+    assert os.path.getsize(stdout_file) == 0
+
+
+@pytest.mark.parametrize("args", [
+    ["stat", "{missing}"],
+    ["versions", "{missing}"],
+    ["rm", "{missing}"],
+    ["restore", "{missing}", "1"],
+    ["restore", "{name}", "99"],
+    ["stat", "{name}", "--version", "99"],
+    ["download", "{name}", "{tmp}/v99", "--version", "99"],
+    ["upload", "{tmp}/no-such-file", "{missing}"],
+    ["sessions", "abort", "{session}"],
+], ids=["stat", "versions", "rm", "restore-object", "restore-version", "stat-version",
+        "download-version", "upload-local-file", "sessions-abort"])
+def test_not_found_exits_3(cli, small_object, tmp_path, args):
+    name, _ = small_object
+    argv = [a.format(missing=cs.unique("errors/missing"), name=name, tmp=str(tmp_path),
+                     session=os.urandom(16).hex()) for a in args]
+    r = cli.run(*argv).expect(cs.EXIT_NOT_FOUND)
+    cs.assert_human_message(r.stderr)
+
+
+def test_another_principals_object_is_not_found(cli, small_object, tmp_path):
+    name, _ = small_object
+    cli.run("stat", name, who="client2").expect(cs.EXIT_NOT_FOUND)
+    cli.run("download", name, str(tmp_path / "x"), who="client2").expect(cs.EXIT_NOT_FOUND)
+    cli.run("rm", name, who="client2").expect(cs.EXIT_NOT_FOUND)
+    cli.ok("stat", name)                                   # still there for its owner
+
+
+# --------------------------------------------------------------------------
+# 4: authentication
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("who", ["other-client", "expired-client", None],
+                         ids=["untrusted-ca", "expired", "no-certificate"])
+@pytest.mark.parametrize("command", ["stat", "download", "upload", "ls", "health"])
+def test_refused_client_certificate_exits_4(cli, small_object, tmp_path, who, command):
+    name, _ = small_object
+    src = cs.write_file(str(tmp_path / "up"), b"bytes")
+    args = {
+        "stat": ["stat", name],
+        "download": ["download", name, str(tmp_path / "down"), "--retries", "1"],
+        "upload": ["upload", src, cs.unique("errors/denied"), "--retries", "1"],
+        "ls": ["ls"],
+        "health": ["health"],
+    }[command]
+    started = time.monotonic()
+    r = cli.run(*args, who=who, timeout=60).expect(cs.EXIT_DENIED)
+    assert time.monotonic() - started < 30, "a refused certificate was retried as if transient"
+    cs.assert_human_message(r.stderr)
+    assert not os.path.exists(tmp_path / "down")
+
+
+def test_whoami_with_refused_certificate_exits_4(cli):
+    r = cli.run("whoami", who="other-client").expect(cs.EXIT_DENIED)
+    assert "CN=sluice-other-client" in r.out, r.out        # it still says who it tried as
+    cs.assert_human_message(r.stderr)
+
+
+def test_untrusted_server_exits_4(cli, small_object):
+    """The client does not trust the server's CA."""
+    name, _ = small_object
+    cert, key = cli.certs.client("client")
+    r = cli.run("stat", name, "--server", cli.address, "--ca", cli.certs.path("other-ca.pem"),
+                "--cert", cert, "--key", key, connect=False, timeout=60).expect(cs.EXIT_DENIED)
+    cs.assert_human_message(r.stderr)
+
+
+# --------------------------------------------------------------------------
+# 6: transient, out of retries
+# --------------------------------------------------------------------------
+
+def _closed_port() -> int:
+    """A port nobody listens on (bound and released; nothing here binds it again)."""
+    return sup.free_port()
+
+
+@pytest.mark.parametrize("command", ["download", "upload", "health"])
+def test_nobody_listening_exits_6_quickly(cli_runner, tmp_path, command):
+    cli = cli_runner
+    address = f"127.0.0.1:{_closed_port()}"
+    src = cs.write_file(str(tmp_path / "up"), b"bytes")
+    args = {
+        "download": ["download", "x", str(tmp_path / "down"), "--retries", "1"],
+        "upload": ["upload", src, "x", "--retries", "1"],
+        "health": ["health"],
+    }[command]
+    started = time.monotonic()
+    r = cli.run(*args, address=address, timeout=60).expect(cs.EXIT_TRANSIENT)
+    elapsed = time.monotonic() - started
+    assert elapsed < 15, f"took {elapsed:.1f}s to give up with --retries 1"
+    assert not os.path.exists(tmp_path / "down")
+    assert address in r.stderr, f"the message does not name the server:\n{r.stderr}"
+
+
+def test_connection_refused_message_is_readable(cli_runner, tmp_path):
+    address = f"127.0.0.1:{_closed_port()}"
+    r = cli_runner.run("download", "x", str(tmp_path / "down"), "--retries", "0",
+                       address=address, timeout=60).expect(cs.EXIT_TRANSIENT)
+    cs.assert_human_message(r.stderr, "the connection error")
+
+
+def test_retries_are_reported_then_exit_6(cli_runner, tmp_path):
+    cli = cli_runner
+    address = f"127.0.0.1:{_closed_port()}"
+    r = cli.run("download", "x", str(tmp_path / "down"), "--retries", "2", "--json",
+                address=address, timeout=60).expect(cs.EXIT_TRANSIENT)
+    retries = [e for e in r.events if e.get("event") == "retrying"]
+    assert [e["retry"] for e in retries] == [1, 2], r.out
+    failed = r.event("failed")
+    assert failed["exit_code"] == cs.EXIT_TRANSIENT, failed
+    r0 = cli.run("download", "x", str(tmp_path / "down"), "--retries", "0", "--json",
+                 address=address, timeout=60).expect(cs.EXIT_TRANSIENT)
+    assert not [e for e in r0.events if e.get("event") == "retrying"], r0.out
+
+
+@pytest.fixture
+def silent_listener():
+    """A TCP listener on 127.0.0.1 that accepts connections and never says a word."""
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept():
+        lsock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = lsock.accept()
+                accepted.append(c)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield f"127.0.0.1:{lsock.getsockname()[1]}"
+    stop.set()
+    t.join(5)
+    lsock.close()
+    for c in accepted:
+        c.close()
+
+
+def test_silent_server_exits_6_in_bounded_time(cli_runner, tmp_path, silent_listener):
+    """A peer that accepts TCP but never answers the TLS handshake must not hang the CLI."""
+    started = time.monotonic()
+    r = cli_runner.run("download", "x", str(tmp_path / "down"), "--retries", "0",
+                       address=silent_listener, timeout=90).expect(cs.EXIT_TRANSIENT)
+    assert time.monotonic() - started < 60
+    cs.assert_human_message(r.stderr)
+    r = cli_runner.run("health", "--timeout", "2", address=silent_listener,
+                       timeout=90).expect(cs.EXIT_TRANSIENT)
+    cs.assert_human_message(r.stderr)
