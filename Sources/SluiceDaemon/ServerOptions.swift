@@ -78,11 +78,7 @@ public struct ServerOptions: ParsableArguments {
 
     /// Splits `--listen` into host and port; accepts `[::1]:8443`.
     public func parseListen() throws -> (host: String, port: Int) {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-              (0...65_535).contains(port)
-        else { throw ValidationError("--listen must be HOST:PORT") }
-        var host = String(listen[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard let (host, port) = HostAndPort.split(listen) else { throw ValidationError("--listen must be HOST:PORT") }
         return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 

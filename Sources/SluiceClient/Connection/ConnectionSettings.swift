@@ -64,11 +64,10 @@ public struct ConnectionSettings: Sendable, Equatable {
 
     /// Splits HOST:PORT; accepts `[::1]:8443`.
     public static func hostAndPort(_ server: String) throws -> (host: String, port: Int) {
-        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]),
-              (1...65_535).contains(port), colon != server.startIndex
-        else { throw ValidationError("the server must be HOST:PORT, got '\(server)'") }
-        var host = String(server[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard let (host, port) = HostAndPort.split(server), port > 0, server.lastIndex(of: ":") != server.startIndex
+        else {
+            throw ValidationError("the server must be HOST:PORT, got '\(server)'")
+        }
         return (host, port)
     }
 }

@@ -44,9 +44,7 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
         isDraining = true
         connection.shutdownNotice()
         connection.eventLoop.scheduleTask(in: .seconds(1)) { [weak self] in
-            guard let self, let connection = self.connection else { return }
-            connection.goAway()
-            if self.streams.isEmpty { connection.close() }
+            self?.connection?.goAway()
         }
     }
 
@@ -124,13 +122,8 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
     /// Answers a request whose header list passed the limit with RESOURCE_EXHAUSTED.
     private func rejectOversizedHeaders(streamID: Int32, session: HTTP2Session) {
         let message = "request headers exceed the limit of \(session.settings.maxHeaderListSize) bytes"
-        let fields = [
-            HeaderField(":status", "200"),
-            HeaderField("content-type", "application/grpc"),
-            HeaderField("grpc-status", String(StatusCode.resourceExhausted.rawValue)),
-            HeaderField("grpc-message", PercentEncoding.encode(message)),
-        ]
-        try? session.submitResponse(streamID: streamID, headers: fields, hasBody: false)
+        try? session.submitResponse(
+            streamID: streamID, headers: StatusFields.trailersOnly(.resourceExhausted, message), hasBody: false)
         connection?.flush()
     }
 }

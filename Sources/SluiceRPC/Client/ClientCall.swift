@@ -27,18 +27,16 @@ final class ClientCall: @unchecked Sendable {
     private(set) var sendFailed = false
 
     func send(message bytes: [UInt8]) async throws {
-        let framed = try MessageFramer.frame(bytes, compressor: compression)
-        do {
-            try await stream.send(framed, endStream: false)
-        } catch {
-            sendFailed = true
-            throw error
-        }
+        try await send(MessageFramer.frame(bytes, compressor: compression), endStream: false)
     }
 
     func finishSending() async throws {
+        try await send([], endStream: true)
+    }
+
+    private func send(_ bytes: [UInt8], endStream: Bool) async throws {
         do {
-            try await stream.send([], endStream: true)
+            try await stream.send(bytes, endStream: endStream)
         } catch {
             sendFailed = true
             throw error

@@ -107,16 +107,10 @@ public struct CallDispatcher: Sendable {
         _ stream: some ServerStream, httpStatus: Int, _ code: StatusCode, _ message: String,
         acceptEncoding: Bool = false
     ) async -> (StatusCode, String) {
-        var fields = [
-            HeaderField(":status", String(httpStatus)),
-            HeaderField("content-type", "application/grpc"),
-            HeaderField("grpc-status", String(code.rawValue)),
-            HeaderField("grpc-message", PercentEncoding.encode(message)),
-        ]
-        if acceptEncoding {
-            fields.append(HeaderField("grpc-accept-encoding", MessageCompression.acceptedNames.joined(separator: ",")))
-        }
-        try? await stream.sendHeaders(fields, endStream: true)
+        let extra = acceptEncoding
+            ? [HeaderField("grpc-accept-encoding", MessageCompression.acceptedNames.joined(separator: ","))] : []
+        try? await stream.sendHeaders(
+            StatusFields.trailersOnly(code, message, httpStatus: httpStatus, extra: extra), endStream: true)
         return (code, message)
     }
 

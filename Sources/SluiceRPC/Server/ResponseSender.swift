@@ -43,21 +43,18 @@ final class ResponseSender: Sendable {
             phase = .closed
             return previous
         }
-        var status = [HeaderField("grpc-status", String(code.rawValue))]
-        if !message.isEmpty { status.append(HeaderField("grpc-message", PercentEncoding.encode(message))) }
-        status += context.trailingMetadata.headerFields
+        let trailing = context.trailingMetadata.headerFields
         switch previous {
         case .closed:
             return
         case .idle:
-            // Trailers-only: one HEADERS frame holding the response head, the metadata the
-            // handler meant for the headers, and the status.
+            // Trailers-only: the response head, the metadata the handler meant for the headers,
+            // and the status, in one HEADERS frame.
             try? await stream.sendHeaders(
-                [HeaderField(":status", "200"), HeaderField("content-type", "application/grpc")]
-                    + context.initialMetadata.headerFields + status,
+                StatusFields.trailersOnly(code, message, extra: context.initialMetadata.headerFields) + trailing,
                 endStream: true)
         case .headersSent:
-            try? await stream.sendTrailers(status)
+            try? await stream.sendTrailers(StatusFields.status(code, message) + trailing)
         }
     }
 

@@ -42,6 +42,12 @@ public enum PartitionLayout {
         totalSize / partitionSize + (totalSize % partitionSize == 0 ? 0 : 1)
     }
 
+    /// A partition index as a query parameter: -1 (matching nothing) for one PostgreSQL
+    /// cannot hold as an integer, which is out of range anyway.
+    static func queryIndex(_ index: Int) -> Int64 {
+        Int64(index >= 0 && index <= Int(Int32.max) ? index : -1)
+    }
+
     public static func size(ofPartition index: Int, totalSize: Int64, partitionSize: Int64) -> Int64 {
         min(partitionSize, totalSize - Int64(index) * partitionSize)
     }

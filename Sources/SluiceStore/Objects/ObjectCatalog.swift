@@ -22,11 +22,7 @@ public final class ObjectCatalog: Sendable {
 
     /// One version (0 or nil: the current one), with its partitions.
     public func version(_ name: String, _ version: Int64?, of principal: Principal) async throws -> ObjectVersionRecord {
-        _ = try ObjectName.validate(name)
-        let wanted = (version ?? 0) == 0 ? nil : version
-        guard wanted.map({ $0 > 0 }) ?? true else {
-            throw StorageError.invalidArgument("version must be positive, or 0 for the current version")
-        }
+        let wanted = try Self.requestedVersion(name, version)
         let record = try await database.withConnection { connection -> ObjectVersionRecord? in
             let rows = try connection.execute("""
                 SELECT \(Self.versionColumns), o.id AS object_id FROM objects o
@@ -41,10 +37,7 @@ public final class ObjectCatalog: Sendable {
                 """, [.int(try row.int("object_id")), .int(record.version)]).rows.map(Self.partition(from:))
             return record
         }
-        guard let record else {
-            throw StorageError.notFound(
-                wanted.map { "object '\(name)' has no version \($0)" } ?? "object '\(name)' does not exist")
-        }
+        guard let record else { throw Self.missing(name, wanted) }
         return record
     }
 
@@ -140,19 +133,47 @@ public final class ObjectCatalog: Sendable {
         return deleted
     }
 
-    /// One partition of a version.
+    /// One partition of a version, read on its own (a version may have thousands).
     public func partition(
         _ index: Int, of name: String, version: Int64?, principal: Principal
     ) async throws -> PartitionRecord {
-        let record = try await self.version(name, version, of: principal)
-        guard index >= 0, index < record.partitions.count else {
-            throw StorageError.invalidArgument(
-                record.partitions.isEmpty
-                    ? "object '\(name)' version \(record.version) is empty: it has no partitions"
-                    : "partition_index \(index) is out of range; version \(record.version) of '\(name)' has "
-                        + "partitions 0 to \(record.partitions.count - 1)")
+        let wanted = try Self.requestedVersion(name, version)
+        let probe = PartitionLayout.queryIndex(index)
+        let row = try await database.withConnection { connection in
+            try connection.execute("""
+                SELECT v.version, v.partition_count, p.index, p."offset", p.size, p.sha256, p.blob_scope
+                FROM objects o
+                JOIN object_versions v ON v.object_id = o.id AND v.version = coalesce($3, o.current_version)
+                LEFT JOIN version_partitions p ON p.object_id = o.id AND p.version = v.version AND p.index = $4
+                WHERE o.principal_id = $1 AND o.name = $2
+                """, [.int(principal.id), .text(name), wanted.map { .int($0) } ?? .null, .int(probe)]
+            ).rows.first
         }
-        return record.partitions[index]
+        guard let row else { throw Self.missing(name, wanted) }
+        guard try !row.isNull("index") else {
+            let found = try row.int("version")
+            let count = try row.int("partition_count")
+            throw StorageError.invalidArgument(
+                count == 0
+                    ? "object '\(name)' version \(found) is empty: it has no partitions"
+                    : "partition_index \(index) is out of range; version \(found) of '\(name)' has "
+                        + "partitions 0 to \(count - 1)")
+        }
+        return try Self.partition(from: row)
+    }
+
+    /// The version a request names: nil for the current one. Validates the name as well.
+    private static func requestedVersion(_ name: String, _ version: Int64?) throws(StorageError) -> Int64? {
+        _ = try ObjectName.validate(name)
+        let wanted = (version ?? 0) == 0 ? nil : version
+        guard wanted.map({ $0 > 0 }) ?? true else {
+            throw .invalidArgument("version must be positive, or 0 for the current version")
+        }
+        return wanted
+    }
+
+    private static func missing(_ name: String, _ version: Int64?) -> StorageError {
+        .notFound(version.map { "object '\(name)' has no version \($0)" } ?? "object '\(name)' does not exist")
     }
 
     static func record(from row: PostgresRow) throws -> ObjectVersionRecord {

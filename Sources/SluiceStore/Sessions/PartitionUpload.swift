@@ -29,15 +29,15 @@ extension UploadSessions {
     public func storePartition<Chunks: AsyncSequence>(
         _ index: Int, of id: SessionID, by principal: Principal, chunks: Chunks
     ) async throws -> PartitionUploadResult where Chunks.Element: ContiguousBytes & Sendable {
-        let session = try await get(id, of: principal)
-        try Self.requireOpen(session)
-        guard index >= 0, index < session.partitionCount else {
+        let target = try await partitionTarget(index, of: id, by: principal)
+        try Self.requireOpen(id, state: target.state, committedVersion: target.committedVersion)
+        guard let sha256 = target.sha256, index >= 0 else {
             throw StorageError.invalidArgument(
-                "partition_index \(index) is out of range; session \(id) has partitions 0 to \(session.partitionCount - 1)")
+                "partition_index \(index) is out of range; session \(id) has partitions 0 to \(target.partitionCount - 1)")
         }
-        let size = session.size(ofPartition: index)
-        let sha256 = session.partitionSHA256[index]
-        if session.storedPartitions.contains(index) {
+        let size = PartitionLayout.size(
+            ofPartition: index, totalSize: target.totalSize, partitionSize: target.partitionSize)
+        if target.isStored {
             return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: true)
         }
         let key = try BlobKey(scope: BlobScope.of(principal, limits: limits), sha256: sha256)
@@ -61,18 +61,62 @@ extension UploadSessions {
     }
 
     static func requireOpen(_ session: SessionRecord) throws(StorageError) {
-        switch session.state {
+        try requireOpen(session.id, state: session.state, committedVersion: session.committedVersion)
+    }
+
+    static func requireOpen(_ id: SessionID, state: SessionRecord.State, committedVersion: Int64?)
+        throws(StorageError)
+    {
+        switch state {
         case .open:
             return
         case .committed:
             throw .failedPrecondition(
-                "upload session \(session.id) is already committed (version \(session.committedVersion ?? 0)); "
+                "upload session \(id) is already committed (version \(committedVersion ?? 0)); "
                     + "start a new session to upload a new version")
         case .aborted:
-            throw .failedPrecondition("upload session \(session.id) was aborted; start a new session")
+            throw .failedPrecondition("upload session \(id) was aborted; start a new session")
         case .expired:
-            throw .failedPrecondition("upload session \(session.id) expired; start a new session")
+            throw .failedPrecondition("upload session \(id) expired; start a new session")
         }
+    }
+
+    /// What storing one partition needs of its session: one row, whatever the number of
+    /// partitions (loading the whole session for every partition would make an upload's
+    /// database work grow with the square of its partition count).
+    private struct PartitionTargetRow: Sendable {
+        var state: SessionRecord.State
+        var committedVersion: Int64?
+        var totalSize: Int64
+        var partitionSize: Int64
+        var partitionCount: Int
+        /// The declared SHA-256 of the partition; nil when the index is out of range.
+        var sha256: [UInt8]?
+        var isStored: Bool
+    }
+
+    private func partitionTarget(_ index: Int, of id: SessionID, by principal: Principal) async throws
+        -> PartitionTargetRow
+    {
+        let probe = PartitionLayout.queryIndex(index)
+        let row = try await database.withConnection { connection in
+            try connection.execute("""
+                SELECT s.state, s.expires_at < clock_timestamp() AS is_expired, s.committed_version,
+                    s.total_size, s.partition_size, cardinality(s.partition_sha256) AS partition_count,
+                    s.partition_sha256[$3::int + 1] AS sha256,
+                    EXISTS (SELECT 1 FROM session_partitions sp WHERE sp.session_id = s.id AND sp.index = $3)
+                        AS is_stored
+                FROM upload_sessions s WHERE s.id = $1 AND s.principal_id = $2
+                """, [.bytes(id.bytes), .int(principal.id), .int(probe)]).rows.first
+        }
+        guard let row else { throw StorageError.notFound("upload session \(id) does not exist") }
+        var state = SessionRecord.State(rawValue: try row.string("state")) ?? .aborted
+        if state == .open, try row.bool("is_expired") { state = .expired }
+        return PartitionTargetRow(
+            state: state, committedVersion: try row.optionalInt("committed_version"),
+            totalSize: try row.int("total_size"), partitionSize: try row.int("partition_size"),
+            partitionCount: Int(try row.int("partition_count")),
+            sha256: probe >= 0 ? try row.optionalBytes("sha256") : nil, isStored: try row.bool("is_stored"))
     }
 
     /// Takes (or refreshes) the lease on a blob row before its bytes are written.
