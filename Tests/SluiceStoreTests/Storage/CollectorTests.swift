@@ -283,7 +283,7 @@ import Testing
     /// another connection (its first write, the INSERT INTO objects, waits for it).
     @Test func aCommitRacingExpiryAndTheCollectorNeverMakesAHalfObject() async throws {
         var limits = Self.eager
-        limits.sessionLifetime = .seconds(2)
+        limits.sessionLifetime = .seconds(5)  // room to store the partitions on a loaded machine
         limits.closedSessionRetention = .seconds(3600)
         try await StorageHarness.with(limits: limits, poolSize: 6) { harness in
             let storage = harness.storage
