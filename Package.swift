@@ -8,7 +8,8 @@ import PackageDescription
 ///   SluiceRPC      gRPC semantics: status, metadata, framing, deadlines, router, typed calls
 ///   SluiceOpenSSL  TLS connections and SHA-256 on OpenSSL, with Swift types on top
 ///   SluicePostgres PostgreSQL through libpq: connection, pool off the event loops, migrations
-///   SluiceStore    upload sessions, objects, blob stores (disk; S3 later), the collector
+///   SluiceS3       an S3 client: SigV4 signing, HTTP through libcurl, the operations blobs need
+///   SluiceStore    upload sessions, objects, blob stores (disk, S3 on SluiceS3), the collector
 ///   SluiceHTTP2    nghttp2 sessions on NIO channels: the server and client transports
 ///   SluiceProto    generated messages and service stubs (committed; `make protos`)
 ///   SluiceServer   service implementations (health, reflection; storage later)
@@ -35,6 +36,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         .target(
             name: "SluiceRPC",
@@ -74,11 +76,12 @@ let package = Package(
         .target(
             name: "SluiceStore",
             dependencies: [
-                "SluiceOpenSSL", "SluicePostgres",
+                "SluiceOpenSSL", "SluicePostgres", "SluiceS3",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(name: "SluicePostgres", dependencies: ["CLibPQ"]),
+        .target(name: "SluiceS3", dependencies: ["CCurl", "SluiceOpenSSL"]),
         .target(
             name: "SluiceInterop",
             dependencies: ["SluiceRPC", "SluiceProto", "SluiceServer"]
@@ -87,6 +90,7 @@ let package = Package(
             name: "SluiceDaemon",
             dependencies: [
                 "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceServer", "SluiceStore", "SluicePostgres",
+                "SluiceS3",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,6 +132,7 @@ let package = Package(
         .testTarget(name: "SluiceOpenSSLTests", dependencies: ["SluiceOpenSSL", "SluiceTestSupport"]),
         .testTarget(name: "SluiceClientTests", dependencies: ["SluiceClient", "SluiceRPC", "SluiceProto"]),
         .testTarget(name: "SluicePostgresTests", dependencies: ["SluicePostgres", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceS3Tests", dependencies: ["SluiceS3", "SluiceOpenSSL"]),
         .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceOpenSSL", "SluiceTestSupport"]),
         .testTarget(
             name: "SluiceContractTests",

@@ -58,11 +58,13 @@ def disk_fdatasync_mb_per_s(folder: Path, megabytes: int = 1024) -> float:
 
 
 class BenchServer:
-    """A release sluiced with mutual TLS on a fresh database and blob folder; a context manager
-    that drops both on exit."""
+    """A release sluiced with mutual TLS on a fresh database and blob folder (or the S3 location
+    `blobs`, with `env` holding its credentials); a context manager that drops both on exit."""
 
-    def __init__(self, name: str, sluiced: Path = ROOT / ".build" / "release" / "sluiced"):
+    def __init__(self, name: str, sluiced: Path = ROOT / ".build" / "release" / "sluiced",
+                 blobs: str = "", env: dict = None):
         self.name, self.sluiced = name, sluiced
+        self.blobs_url, self.env = blobs, env
         self.port = 18000 + (os.getpid() + hash(name)) % 1000
         self.address = f"127.0.0.1:{self.port}"
 
@@ -80,9 +82,9 @@ class BenchServer:
         self.process = subprocess.Popen(
             [str(self.sluiced), "--listen", self.address, "--cert", str(CERTS / "server.pem"),
              "--key", str(CERTS / "server-key.pem"), "--client-ca", str(CERTS / "ca.pem"),
-             "--require-client-cert", "--database", url, "--blobs", f"file://{self.blobs}",
-             "--log-level", "warning"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+             "--require-client-cert", "--database", url, "--blobs", self.blobs_url or f"file://{self.blobs}",
+             "--s3-spool", str(self.blobs / "spool"), "--log-level", "warning"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=self.env)
         if "listening" not in (self.process.stdout.readline() or ""):
             self.__exit__()
             sys.exit(f"bench: sluiced did not start")

@@ -11,6 +11,7 @@ PACKAGES=(
     libnghttp2-dev      # HTTP/2 framing, HPACK, flow control (CNGHTTP2)
     libssl-dev          # TLS and SHA-256 (COpenSSL)
     libpq-dev           # PostgreSQL client library (CLibPQ)
+    libcurl4-openssl-dev # HTTP(S) to S3-compatible blob storage (CCurl)
     zlib1g-dev          # gzip message compression (CZlib)
     protobuf-compiler   # protoc, for `make protos`
     libprotobuf-dev     # the well-known .proto files protoc imports

@@ -15,7 +15,7 @@ public struct StorageBootstrap {
     public init(options: StorageOptions, databaseURL: String, logger: Logger) async throws {
         database = try PostgresPool(url: databaseURL, size: options.databasePoolSize)
         try await Storage.migrate(database)
-        let blobs = try await DiskBlobStore(root: options.blobRoot())
+        let blobs = try await options.blobStore.open()
         let storage = Storage(database: database, blobs: blobs, limits: options.limits)
         services = [
             UploadSessionServiceHandler(storage: storage),
@@ -40,7 +40,7 @@ public struct StorageBootstrap {
                 }
             }
         }
-        logger.notice("storage ready", metadata: ["blobs": "\(options.blobs)"])
+        logger.notice("storage ready", metadata: ["blobs": "\(options.blobStore.blobs)"])
     }
 
     /// Stops the collector and closes the database connections.

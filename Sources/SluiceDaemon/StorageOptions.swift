@@ -8,9 +8,7 @@ public struct StorageOptions: ParsableArguments {
     @Option(help: "PostgreSQL connection string or URI for metadata. (env: SLUICED_DATABASE)")
     public var database = EnvironmentDefaults.string("SLUICED_DATABASE")
 
-    @Option(help: "Where bytes live: file:///PATH. (env: SLUICED_BLOBS)")
-    public var blobs = EnvironmentDefaults.string(
-        "SLUICED_BLOBS", default: "file://" + FileManager.default.currentDirectoryPath + "/.data/blobs")
+    @OptionGroup public var blobStore: BlobStoreOptions
 
     @Option(help: "Database connections in the pool. (env: SLUICED_DATABASE_POOL_SIZE)")
     public var databasePoolSize = EnvironmentDefaults.int("SLUICED_DATABASE_POOL_SIZE", default: 8)
@@ -42,7 +40,6 @@ public struct StorageOptions: ParsableArguments {
     public init() {}
 
     public func validate() throws {
-        _ = try blobRoot()
         for (name, value) in [
             ("--database-pool-size", databasePoolSize), ("--max-partition-size", maxPartitionSize),
             ("--max-partitions", maxPartitions), ("--max-open-sessions", maxOpenSessions),
@@ -53,16 +50,6 @@ public struct StorageOptions: ParsableArguments {
         guard sessionRetention >= 0, blobGracePeriod >= 0 else {
             throw ValidationError("--session-retention and --blob-grace-period must not be negative")
         }
-    }
-
-    /// The folder of a `file://` blob location.
-    public func blobRoot() throws -> URL {
-        guard blobs.hasPrefix("file://") else {
-            throw ValidationError("--blobs must be file:///PATH (got '\(blobs)')")
-        }
-        let path = String(blobs.dropFirst("file://".count))
-        guard path.hasPrefix("/") else { throw ValidationError("--blobs needs an absolute path: file:///PATH") }
-        return URL(fileURLWithPath: path, isDirectory: true)
     }
 
     public var limits: StorageLimits {

@@ -8,7 +8,15 @@ func mappingStorageErrors<Result>(_ body: () async throws -> Result) async throw
     } catch let error as StorageError {
         throw RPCError(statusCode(of: error), error.description)
     } catch let error as BlobError {
-        throw RPCError(.internal, "the blob store failed: \(error)")
+        switch error {
+        case .storageUnavailable:
+            throw RPCError(.unavailable, error.description)
+        case .notFound, .truncated, .rangeOutOfBounds:
+            // Only bytes the metadata says are stored are ever read: these mean they were lost.
+            throw RPCError(.dataLoss, "stored bytes are missing or damaged: \(error)")
+        default:
+            throw RPCError(.internal, "the blob store failed: \(error)")
+        }
     }
 }
 
@@ -20,6 +28,7 @@ private func statusCode(of error: StorageError) -> StatusCode {
     case .dataLoss: .dataLoss
     case .resourceExhausted: .resourceExhausted
     case .aborted: .aborted
-    case .corrupted: .internal
+    case .corrupted, .storageFailed: .internal
+    case .unavailable: .unavailable
     }
 }

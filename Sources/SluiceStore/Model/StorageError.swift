@@ -15,12 +15,16 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     case aborted(String)
     /// A stored byte could not be read back as committed (INTERNAL).
     case corrupted(String)
+    /// Blob storage is failing for now; the same request later may succeed (UNAVAILABLE).
+    case unavailable(String)
+    /// Blob storage refused for a reason only an operator can fix (INTERNAL).
+    case storageFailed(String)
 
     public var description: String {
         switch self {
         case .invalidArgument(let message), .notFound(let message), .failedPrecondition(let message),
              .dataLoss(let message), .resourceExhausted(let message), .aborted(let message),
-             .corrupted(let message):
+             .corrupted(let message), .unavailable(let message), .storageFailed(let message):
             message
         }
     }

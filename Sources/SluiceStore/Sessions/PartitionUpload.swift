@@ -170,6 +170,10 @@ extension UploadSessions {
         case .sizeMismatch(let expected, let actual):
             .invalidArgument(
                 "partition \(index) must be \(expected) bytes; \(actual) were sent. Nothing was stored")
+        case .storageUnavailable:
+            .unavailable("partition \(index) could not be stored: \(error). Nothing was acknowledged; send it again")
+        case .storageFailed:
+            .storageFailed("partition \(index) could not be stored: \(error)")
         default:
             .aborted("partition \(index) could not be stored (\(error)); send it again")
         }

@@ -258,7 +258,8 @@ extension Storage {
 
 /// The cases of `StorageError`, without their messages.
 enum StorageErrorKind: String, Sendable {
-    case invalidArgument, notFound, failedPrecondition, dataLoss, resourceExhausted, aborted, corrupted
+    case invalidArgument, notFound, failedPrecondition, dataLoss, resourceExhausted, aborted, corrupted, unavailable,
+        storageFailed
 }
 
 extension StorageError {
@@ -271,6 +272,8 @@ extension StorageError {
         case .resourceExhausted: .resourceExhausted
         case .aborted: .aborted
         case .corrupted: .corrupted
+        case .unavailable: .unavailable
+        case .storageFailed: .storageFailed
         }
     }
 

@@ -9,21 +9,37 @@ import Foundation
 import SluiceOpenSSL
 import Synchronization
 
-/// Writes one blob to a staging file of the disk store and publishes it: hash and `pwrite` as
-/// bytes arrive; on finish, check size and digest, `fdatasync`, rename into place, and sync the
-/// directory, so the blob is durable when ``finish()`` returns.
+/// A verified staging file, ready for its store to publish as the blob `key`.
+struct StagedBlob: Sendable {
+    let key: BlobKey
+    let size: Int64
+    let path: String
+    /// Open for writing on `path`, for a store that syncs it; the writer closes it afterwards.
+    let descriptor: Int32
+}
+
+/// The one step in which blob stores differ: making a verified staging file the blob, durably.
+protocol StagedBlobPublisher: Sendable {
+    /// Whether publishing moves the staging file away (a rename), or leaves it for the writer
+    /// to remove (an upload of its bytes elsewhere).
+    var movesStagingFile: Bool { get }
+
+    /// Publishes `staged`; the blob must be durable when this returns. On a throw the writer
+    /// discards the staging file.
+    func publish(_ staged: StagedBlob) async throws
+}
+
+/// The ``BlobWriter`` of every store: hashes and `pwrite`s bytes to a local staging file as they
+/// arrive, checks size and digest on finish, then has the store's publisher publish the file.
 ///
-/// If the blob already exists the rename replaces it. The content is identical (both hash to the
-/// key), the replacement is atomic for readers, concurrent writers of one key therefore both
-/// succeed, and the blob's modification time becomes that of this upload's last write — which
-/// keeps ``BlobStore/keys(olderThan:after:limit:)`` from offering, as stale, a blob that an
-/// upload has just acknowledged again.
+/// Staging locally first is what makes publishing all-or-nothing on disk (a rename) and
+/// retryable on S3 (the file is resent whole on a failure) while no blob is ever held in memory.
 ///
-/// All state sits behind a mutex that every operation takes on a pool thread for the whole of
-/// its system calls. One task uses a writer, so the mutex is never contended; it is what makes
-/// handing the writer to pool threads sound.
-final class DiskBlobWriter: BlobWriter {
-    private enum Phase { case open, finished, discarded }
+/// State sits behind a mutex taken on a pool thread for the whole of its system calls. One task
+/// uses a writer, so the mutex is never contended; it is what makes handing the writer to pool
+/// threads sound.
+final class StagingBlobWriter: BlobWriter {
+    private enum Phase { case open, publishing, finished, discarded }
 
     private struct State: ~Copyable {
         var phase = Phase.open
@@ -35,22 +51,18 @@ final class DiskBlobWriter: BlobWriter {
     private let key: BlobKey
     private let size: Int64
     private let stagingPath: String
-    private let location: DiskBlobLayout.Location
-    private let blobsDirectory: String
-    private let directories: DurableDirectories
+    private let publisher: any StagedBlobPublisher
     private let io: BlockingIO
     private let state: Mutex<State>
 
-    /// Opens a new staging file (exclusively, mode 0600, the caller being on the pool).
-    init(key: BlobKey, size: Int64, layout: DiskBlobLayout, directories: DurableDirectories, io: BlockingIO) throws {
-        let stagingPath = layout.newStagingPath()
+    /// Opens a new staging file in `staging` (exclusively, mode 0600, the caller being on the pool).
+    init(key: BlobKey, size: Int64, staging: StagingDirectory, publisher: any StagedBlobPublisher, io: BlockingIO) throws {
+        let stagingPath = staging.newFilePath()
         let descriptor = try POSIX.openFile(stagingPath, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
         self.key = key
         self.size = size
         self.stagingPath = stagingPath
-        self.location = layout.location(of: key)
-        self.blobsDirectory = layout.blobs
-        self.directories = directories
+        self.publisher = publisher
         self.io = io
         self.state = Mutex(State(descriptor: descriptor))
     }
@@ -75,7 +87,21 @@ final class DiskBlobWriter: BlobWriter {
     }
 
     func finish() async throws {
-        try await io.run { [self] in try state.withLock { state in try publish(&state) } }
+        let staged = try await io.run { [self] in try state.withLock { state in try verify(&state) } }
+        do {
+            try await publisher.publish(staged)
+        } catch {
+            await io.runRegardlessOfCancellation { [self] in state.withLock { discard(&$0) } }
+            throw error
+        }
+        let removeStaging = !publisher.movesStagingFile
+        await io.runRegardlessOfCancellation { [self] in
+            state.withLock { state in
+                POSIX.closeFile(state.descriptor)
+                if removeStaging { _ = try? POSIX.removeFile(stagingPath) }
+                state.phase = .finished
+            }
+        }
     }
 
     func abort() async {
@@ -103,7 +129,8 @@ final class DiskBlobWriter: BlobWriter {
         state.written = total
     }
 
-    private func publish(_ state: inout State) throws {
+    /// Checks size and digest; the writer then belongs to the publisher until it returns.
+    private func verify(_ state: inout State) throws -> StagedBlob {
         guard state.phase == .open else { throw BlobError.writerClosed(key) }
         guard state.written == size else {
             discard(&state)
@@ -117,25 +144,14 @@ final class DiskBlobWriter: BlobWriter {
             discard(&state)
             throw BlobError.checksumMismatch(expected: key.sha256, actual: digest)
         }
-        do {
-            try POSIX.syncData(state.descriptor, path: stagingPath)
-            try directories.ensure(location.directories, under: blobsDirectory)
-            try POSIX.renameFile(stagingPath, to: location.file)
-        } catch {
-            discard(&state)
-            throw error
-        }
-        POSIX.closeFile(state.descriptor)
-        state.phase = .finished
-        // Past the rename the blob is in place and correct; only its directory entry may not be
-        // durable yet. Failing here fails the finish (nothing may be acknowledged), and a retry
-        // with a new writer renames over it and syncs again.
-        try POSIX.syncDirectory(location.directories[location.directories.count - 1])
+        state.phase = .publishing
+        return StagedBlob(key: key, size: size, path: stagingPath, descriptor: state.descriptor)
     }
 
-    /// Closes and removes the staging file. A removal that fails leaves the file to
-    /// ``DiskBlobStore/removeAbandonedStaging(olderThan:)``; the writer is closed either way.
+    /// Closes and removes the staging file. A removal that fails (or finds the file already
+    /// moved) leaves it to the store's sweep of abandoned staging; the writer is closed either way.
     private func discard(_ state: inout State) {
+        guard state.phase == .open || state.phase == .publishing else { return }
         POSIX.closeFile(state.descriptor)
         _ = try? POSIX.removeFile(stagingPath)
         state.phase = .discarded

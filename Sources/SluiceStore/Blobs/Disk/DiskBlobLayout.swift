@@ -1,5 +1,3 @@
-import SluiceOpenSSL
-
 /// Where the disk store keeps things under its root:
 ///
 ///     <root>/blobs/<scope>/<hex[0..<2]>/<hex[2..<4]>/<hex>   finished blobs
@@ -16,13 +14,10 @@ struct DiskBlobLayout: Sendable {
         var file: String
     }
 
-    /// The suffix of staging files; nothing else in the staging directory is the store's.
-    static let stagingSuffix = ".part"
-
     let root: String
 
     var blobs: String { root + "/blobs" }
-    var staging: String { root + "/staging" }
+    var staging: StagingDirectory { StagingDirectory(path: root + "/staging") }
 
     func location(of key: BlobKey) -> Location {
         let hex = key.hex
@@ -30,13 +25,5 @@ struct DiskBlobLayout: Sendable {
         let first = scope + "/" + hex.prefix(2)
         let second = first + "/" + hex.dropFirst(2).prefix(2)
         return Location(directories: [scope, first, second], file: second + "/" + hex)
-    }
-
-    /// A fresh staging path: 128 random bits make a collision with another writer negligible,
-    /// and the exclusive create that opens it turns even that into an error rather than sharing.
-    func newStagingPath() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let name = Hex.encode((0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
-        return staging + "/" + name + Self.stagingSuffix
     }
 }

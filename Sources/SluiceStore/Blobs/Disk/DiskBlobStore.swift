@@ -26,16 +26,16 @@ public struct DiskBlobStore: BlobStore {
                 try POSIX.syncDirectory(URL(fileURLWithPath: layout.root).deletingLastPathComponent().path)
             }
             let madeBlobs = try POSIX.makeDirectory(layout.blobs)
-            let madeStaging = try POSIX.makeDirectory(layout.staging)
+            let madeStaging = try POSIX.makeDirectory(layout.staging.path)
             if madeBlobs || madeStaging { try POSIX.syncDirectory(layout.root) }
         }
     }
 
     public func makeWriter(for key: BlobKey, size: Int64) async throws -> any BlobWriter {
         guard size >= 0 else { throw BlobError.invalidSize(size) }
-        let (layout, directories, io) = (layout, directories, io)
+        let (staging, publisher, io) = (layout.staging, DiskBlobPublisher(layout: layout, directories: directories, io: io), io)
         return try await io.run {
-            try DiskBlobWriter(key: key, size: size, layout: layout, directories: directories, io: io)
+            try StagingBlobWriter(key: key, size: size, staging: staging, publisher: publisher, io: io)
         }
     }
 
@@ -68,14 +68,6 @@ public struct DiskBlobStore: BlobStore {
 
     public func removeAbandonedStaging(olderThan cutoff: Date) async throws -> Int {
         let staging = layout.staging
-        return try await io.run {
-            var removed = 0
-            for name in try POSIX.entries(staging) ?? [] where name.hasSuffix(DiskBlobLayout.stagingSuffix) {
-                let path = staging + "/" + name
-                guard let status = try POSIX.status(path), status.isRegularFile, status.modified < cutoff else { continue }
-                if try POSIX.removeFile(path) { removed += 1 }
-            }
-            return removed
-        }
+        return try await io.run { try staging.removeFiles(olderThan: cutoff) }
     }
 }

@@ -1,0 +1,163 @@
+import Foundation
+import SluiceOpenSSL
+
+/// The S3 operations a blob store needs, on one bucket: conditional-free PUT with a SHA-256
+/// checksum, HEAD, ranged GET streamed in chunks, DELETE and ListObjectsV2.
+///
+/// Every request is signed with Signature Version 4 and retried per ``S3RetryPolicy``; a request
+/// body is always a file, so a retry resends it from the start without holding it in memory.
+public struct S3Client: Sendable {
+    public let endpoint: S3Endpoint
+    public let retryPolicy: S3RetryPolicy
+    let http: HTTPClient
+    let signer: SigV4Signer
+
+    public init(endpoint: S3Endpoint, credentials: AWSCredentials, retryPolicy: S3RetryPolicy, http: HTTPClient) {
+        self.endpoint = endpoint
+        self.retryPolicy = retryPolicy
+        self.http = http
+        self.signer = SigV4Signer(credentials: credentials, region: endpoint.region, service: "s3")
+    }
+
+    /// Checks that the bucket exists and the credentials may use it.
+    public func checkBucket() async throws {
+        let request = S3Request(operation: "HEAD bucket \(endpoint.bucket)", method: "HEAD", key: nil)
+        try await http.onTransferThread { cancellation in
+            let response = try execute(request, cancellation: cancellation)
+            guard response.isSuccess else { throw refusal(request, response) }
+        }
+    }
+
+    /// Uploads `length` bytes of the file at `path` to `key` and returns once S3 has stored them
+    /// and confirmed their SHA-256 (`sha256`, 32 bytes): S3 rejects a body that does not hash to
+    /// the declared checksum, and a confirmation naming another checksum is an error here.
+    public func putObject(_ key: String, file path: String, length: Int64, sha256: [UInt8]) async throws {
+        let checksum = Data(sha256).base64EncodedString()
+        let request = S3Request(
+            operation: "PUT \(key)", method: "PUT", key: key,
+            headers: [(name: "x-amz-checksum-sha256", value: checksum)],
+            payloadHash: Hex.encode(sha256), body: HTTPRequestBody(file: path, length: length))
+        try await http.onTransferThread { cancellation in
+            let response = try execute(request, cancellation: cancellation)
+            guard response.isSuccess else { throw refusal(request, response) }
+            // Servers that do not echo checksums have still checked the one sent.
+            if let confirmed = response.headers["x-amz-checksum-sha256"], confirmed != checksum {
+                throw S3Error.checksumNotConfirmed(key: key, sent: checksum, confirmed: confirmed)
+            }
+        }
+    }
+
+    /// The size of the object under `key`, or nil when there is none.
+    public func objectSize(_ key: String) async throws -> Int64? {
+        let request = S3Request(operation: "HEAD \(key)", method: "HEAD", key: key)
+        return try await http.onTransferThread { cancellation in
+            let response = try execute(request, cancellation: cancellation)
+            if response.status == 404 { return nil }
+            guard response.isSuccess else { throw refusal(request, response) }
+            guard let length = response.headers["content-length"].flatMap(Int64.init) else {
+                throw S3Error.malformedResponse(operation: request.operation, detail: "no Content-Length")
+            }
+            return length
+        }
+    }
+
+    /// Deletes the object under `key`; a missing object is not an error.
+    public func deleteObject(_ key: String) async throws {
+        let request = S3Request(operation: "DELETE \(key)", method: "DELETE", key: key)
+        try await http.onTransferThread { cancellation in
+            let response = try execute(request, cancellation: cancellation)
+            guard response.isSuccess || response.status == 404 else { throw refusal(request, response) }
+        }
+    }
+
+    /// The bytes of `range` of the object under `key`, in chunks of `chunkSize` (the last may be
+    /// shorter), fetched by one streamed GET that resumes where it broke off after a failure.
+    public func object(_ key: String, range: Range<Int64>, chunkSize: Int) -> S3ObjectStream {
+        S3ObjectStream(client: self, key: key, range: range, chunkSize: chunkSize)
+    }
+
+    /// One page of ListObjectsV2 under `prefix`, in key order, starting after `startAfter` or
+    /// at `continuationToken`.
+    public func listObjects(
+        prefix: String, startAfter: String? = nil, continuationToken: String? = nil, maxKeys: Int = 1000
+    ) async throws -> S3ObjectListing {
+        var query = [(name: "list-type", value: "2"), (name: "prefix", value: prefix), (name: "max-keys", value: String(maxKeys))]
+        if let startAfter { query.append((name: "start-after", value: startAfter)) }
+        if let continuationToken { query.append((name: "continuation-token", value: continuationToken)) }
+        let request = S3Request(operation: "LIST \(prefix)", method: "GET", key: nil, query: query)
+        return try await http.onTransferThread { cancellation in
+            let response = try execute(request, cancellation: cancellation)
+            guard response.isSuccess else { throw refusal(request, response) }
+            guard let document = S3XMLElement.parse(response.body), let listing = S3ObjectListing(document) else {
+                throw S3Error.malformedResponse(operation: request.operation, detail: "not a ListBucketResult")
+            }
+            return listing
+        }
+    }
+
+    /// Sends `request` until it gets an answer retrying cannot change, or runs out of attempts.
+    /// An attempt after which `madeProgress` says true does not count against the limit: a long
+    /// download that breaks now and then is not failing.
+    func execute(
+        _ request: S3Request, cancellation: TransferCancellation,
+        sink: ((UnsafeRawBufferPointer) -> Bool)? = nil, madeProgress: () -> Bool = { false },
+        resend: (S3Request) -> S3Request = { $0 }
+    ) throws -> HTTPResponse {
+        var failures = 0
+        var lastFailure = ""
+        while true {
+            let attempt = resend(request).signed(for: endpoint, by: signer, at: Date())
+            do {
+                let response = try http.send(attempt, cancellation: cancellation, sink: sink)
+                let code = response.isSuccess ? "" : errorCode(of: response)
+                guard !response.isSuccess, S3RetryPolicy.isRetryable(status: response.status, code: code) else {
+                    return response
+                }
+                lastFailure = "HTTP \(response.status) \(code)"
+            } catch .cancelled {
+                throw S3Error.cancelled
+            } catch {
+                lastFailure = error.description
+            }
+            if !madeProgress() { failures += 1 }
+            guard failures < retryPolicy.attempts else {
+                throw S3Error.unavailable(operation: request.operation, attempts: failures, lastFailure: lastFailure)
+            }
+            try wait(retryPolicy.delay(after: failures), cancellation: cancellation)
+        }
+    }
+
+    /// Sleeps on the transfer thread in short steps, so that a cancellation ends the wait.
+    private func wait(_ delay: Duration, cancellation: TransferCancellation) throws {
+        let deadline = ContinuousClock.now + delay
+        while ContinuousClock.now < deadline {
+            if cancellation.isCancelled { throw S3Error.cancelled }
+            let step = min(deadline - ContinuousClock.now, .milliseconds(50))
+            Thread.sleep(forTimeInterval: Double(step.components.seconds) + Double(step.components.attoseconds) * 1e-18)
+        }
+    }
+
+    /// The error a final non-success response stands for.
+    func refusal(_ request: S3Request, _ response: HTTPResponse) -> S3Error {
+        let code = errorCode(of: response)
+        let message = S3XMLElement.parse(response.body)?.value("Message") ?? ""
+        if S3RetryPolicy.isRetryable(status: response.status, code: code) {
+            return .unavailable(operation: request.operation, attempts: retryPolicy.attempts, lastFailure: "HTTP \(response.status) \(code)")
+        }
+        return .refused(operation: request.operation, status: response.status, code: code, message: message)
+    }
+
+    /// The S3 error code of a response: from its error document, or (HEAD has no body) a name
+    /// for its status.
+    private func errorCode(of response: HTTPResponse) -> String {
+        if let code = S3XMLElement.parse(response.body)?.value("Code"), !code.isEmpty { return code }
+        switch response.status {
+        case 301: return "PermanentRedirect"
+        case 400: return "BadRequest"
+        case 403: return "AccessDenied"
+        case 404: return "NotFound"
+        case 503: return "SlowDown"
+        default: return "HTTP\(response.status)"
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/// Why an S3 operation failed, in words an operator can act on.
+///
+/// ``unavailable`` is what is left after retries: throttling, server errors, timeouts and
+/// dropped connections that did not clear up. ``refused`` is an answer that retrying cannot
+/// change: credentials, permissions, a missing bucket, a wrong region.
+public enum S3Error: Error, Equatable, CustomStringConvertible {
+    /// No object under the key (404 NoSuchKey).
+    case noSuchKey(String)
+    /// The range asked for lies outside the object, whose size the server gave when it did.
+    case rangeNotSatisfiable(key: String, objectSize: Int64?)
+    /// The server answered with an error retrying will not fix.
+    case refused(operation: String, status: Int, code: String, message: String)
+    /// Every attempt failed with an error worth retrying; `lastFailure` says what the last was.
+    case unavailable(operation: String, attempts: Int, lastFailure: String)
+    /// The server stored an object but confirmed a different SHA-256 than the one sent.
+    case checksumNotConfirmed(key: String, sent: String, confirmed: String)
+    /// The server's answer could not be understood.
+    case malformedResponse(operation: String, detail: String)
+    /// The caller gave up.
+    case cancelled
+
+    public var description: String {
+        switch self {
+        case .noSuchKey(let key):
+            "S3 has no object \(key)"
+        case .rangeNotSatisfiable(let key, let size):
+            "the range asked of S3 object \(key) is outside it" + (size.map { " (\($0) bytes)" } ?? "")
+        case .refused(let operation, let status, let code, let message):
+            "S3 refused \(operation): HTTP \(status) \(code)" + (message.isEmpty ? "" : ": \(message)") + Self.hint(code: code, status: status)
+        case .unavailable(let operation, let attempts, let lastFailure):
+            "S3 did not complete \(operation) in \(attempts) attempts; last: \(lastFailure)"
+        case .checksumNotConfirmed(let key, let sent, let confirmed):
+            "S3 stored \(key) with SHA-256 \(confirmed), not the \(sent) sent"
+        case .malformedResponse(let operation, let detail):
+            "S3 answered \(operation) with something unreadable: \(detail)"
+        case .cancelled:
+            "the S3 request was cancelled"
+        }
+    }
+
+    /// What the operator should check for the refusals that are nearly always configuration.
+    private static func hint(code: String, status: Int) -> String {
+        switch code {
+        case "NoSuchBucket": "; create the bucket or fix the bucket name in --blobs"
+        case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch":
+            "; check the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or the shared credentials file) and the bucket policy"
+        case "AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException":
+            "; the region in --blobs does not match the bucket's"
+        default: status == 301 ? "; the region or endpoint in --blobs does not match the bucket's" : ""
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Synchronization
+
+/// A byte range of an S3 object, read as chunks by one streamed GET on a thread of its own.
+///
+/// The transfer starts at the first ``next()`` and stays at most two chunks ahead of the
+/// consumer. When the connection breaks, the GET is sent again for the bytes not yet received,
+/// so a long download survives dropped connections without starting over; attempts that
+/// received bytes do not count against the retry limit. Dropping the stream stops the transfer.
+public final class S3ObjectStream: Sendable {
+    private let client: S3Client
+    private let key: String
+    private let range: Range<Int64>
+    private let chunkSize: Int
+    private let pipe = ChunkPipe(capacity: 2)
+    private let cancellation = TransferCancellation()
+    private let started = Atomic<Bool>(false)
+
+    init(client: S3Client, key: String, range: Range<Int64>, chunkSize: Int) {
+        precondition(chunkSize > 0, "an object is read in chunks of at least one byte")
+        self.client = client
+        self.key = key
+        self.range = range
+        self.chunkSize = chunkSize
+    }
+
+    deinit {
+        cancellation.cancel()
+        pipe.close()
+    }
+
+    /// The next chunk (never empty), or nil after the range's last byte. Fails with
+    /// ``S3Error/noSuchKey(_:)`` or ``S3Error/rangeNotSatisfiable(key:objectSize:)`` when the
+    /// object is missing or shorter than the range.
+    public func next() async throws -> [UInt8]? {
+        if !started.exchange(true, ordering: .relaxed) {
+            let download = Download(client: client, key: key, range: range, chunkSize: chunkSize, pipe: pipe, cancellation: cancellation)
+            let thread = Thread { download.run() }
+            thread.name = "sluice-s3-get"
+            thread.start()
+        }
+        return try await pipe.next()
+    }
+}
+
+/// The producing side of an ``S3ObjectStream``; runs on its thread and owns its progress.
+private final class Download: @unchecked Sendable {
+    let client: S3Client
+    let key: String
+    let range: Range<Int64>
+    let chunkSize: Int
+    let pipe: ChunkPipe
+    let cancellation: TransferCancellation
+    /// The next byte of the range to receive.
+    var offset: Int64
+    var pending: [UInt8] = []
+    var receivedSinceAttempt = false
+
+    init(client: S3Client, key: String, range: Range<Int64>, chunkSize: Int, pipe: ChunkPipe, cancellation: TransferCancellation) {
+        self.client = client
+        self.key = key
+        self.range = range
+        self.chunkSize = chunkSize
+        self.pipe = pipe
+        self.cancellation = cancellation
+        self.offset = range.lowerBound
+    }
+
+    func run() {
+        do {
+            try fetch()
+            if !pending.isEmpty, !pipe.push(pending) { throw S3Error.cancelled }
+            pipe.finish(.success(()))
+        } catch {
+            pipe.finish(.failure(error))
+        }
+    }
+
+    private func fetch() throws {
+        if range.isEmpty {
+            try checkEmptyRange()
+            return
+        }
+        let request = S3Request(operation: "GET \(key)", method: "GET", key: key)
+        var shortResponses = 0
+        while offset < range.upperBound {
+            let response = try client.execute(
+                request, cancellation: cancellation, sink: receive,
+                madeProgress: { [self] in defer { receivedSinceAttempt = false }; return receivedSinceAttempt },
+                resend: { [self] request in
+                    var request = request
+                    request.headers = [(name: "range", value: "bytes=\(offset)-\(range.upperBound - 1)")]
+                    return request
+                })
+            switch response.status {
+            case 206:
+                guard offset < range.upperBound else { return }
+                // A complete response that stopped short: the object is smaller than the range.
+                if let size = Self.objectSize(from: response.headers["content-range"]), size < range.upperBound {
+                    throw S3Error.rangeNotSatisfiable(key: key, objectSize: size)
+                }
+                shortResponses += 1
+                guard shortResponses < client.retryPolicy.attempts else {
+                    throw S3Error.malformedResponse(operation: request.operation, detail: "responses keep ending before the range does")
+                }
+            case 404:
+                throw S3Error.noSuchKey(key)
+            case 416:
+                throw S3Error.rangeNotSatisfiable(key: key, objectSize: Self.objectSize(from: response.headers["content-range"]))
+            case 200:
+                throw S3Error.malformedResponse(operation: request.operation, detail: "the server ignored the Range header")
+            default:
+                throw client.refusal(request, response)
+            }
+        }
+    }
+
+    /// An empty range reads nothing but must still fail for a missing or shorter object.
+    private func checkEmptyRange() throws {
+        let request = S3Request(operation: "HEAD \(key)", method: "HEAD", key: key)
+        let response = try client.execute(request, cancellation: cancellation)
+        if response.status == 404 { throw S3Error.noSuchKey(key) }
+        guard response.isSuccess else { throw client.refusal(request, response) }
+        let size = response.headers["content-length"].flatMap(Int64.init) ?? 0
+        if range.lowerBound > size { throw S3Error.rangeNotSatisfiable(key: key, objectSize: size) }
+    }
+
+    /// The response-body sink: cuts the bytes into chunks and hands each full one to the pipe.
+    private func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let usable = Int(min(Int64(bytes.count), range.upperBound - offset))
+        var index = 0
+        while index < usable {
+            if pending.isEmpty { pending.reserveCapacity(chunkSize) }
+            let take = min(chunkSize - pending.count, usable - index)
+            pending.append(contentsOf: bytes[index..<index + take])
+            index += take
+            if pending.count == chunkSize {
+                guard pipe.push(pending) else { return false }
+                pending = []
+            }
+        }
+        offset += Int64(usable)
+        if usable > 0 { receivedSinceAttempt = true }
+        return true
+    }
+
+    /// The object size from a Content-Range of "bytes A-B/SIZE" or "bytes */SIZE".
+    private static func objectSize(from header: String?) -> Int64? {
+        guard let header, let slash = header.lastIndex(of: "/") else { return nil }
+        return Int64(header[header.index(after: slash)...])
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Synchronization
+
+/// Sends HTTP/1.1 requests (TLS when the URL is https) through libcurl.
+///
+/// libcurl's easy interface blocks, so each transfer runs on a thread of its own, never on
+/// Swift's few cooperative threads; a download whose consumer is slow holds its thread while it
+/// waits, which is the backpressure. Finished handles go back to an idle list, keeping their
+/// connections open for the next request to the same host.
+public final class HTTPClient: Sendable {
+    /// How transfers behave.
+    public struct Settings: Sendable {
+        /// The longest a TCP connect and TLS handshake may take.
+        public var connectTimeout: Duration
+        /// The longest a transfer may go without a byte moving either way before it is given up.
+        public var stallTimeout: Duration
+        /// A PEM bundle of CA certificates to trust instead of the system's (a private MinIO, say).
+        public var caFile: String?
+        /// Idle handles (and so open connections) kept for reuse.
+        public var maxIdleHandles: Int
+
+        public init(
+            connectTimeout: Duration = .seconds(10), stallTimeout: Duration = .seconds(30),
+            caFile: String? = nil, maxIdleHandles: Int = 64
+        ) {
+            self.connectTimeout = connectTimeout
+            self.stallTimeout = stallTimeout
+            self.caFile = caFile
+            self.maxIdleHandles = maxIdleHandles
+        }
+    }
+
+    public let settings: Settings
+    private let idleHandles = Mutex<[CurlEasyHandle]>([])
+
+    public init(settings: Settings = Settings()) {
+        self.settings = settings
+    }
+
+    /// Runs `body` on a new thread and waits for it without blocking the caller's thread. A
+    /// cancellation of the calling task sets the flag `body` gets, which its transfers poll.
+    public func onTransferThread<Result: Sendable>(
+        _ body: @escaping @Sendable (TransferCancellation) throws -> Result
+    ) async throws -> Result {
+        let cancellation = TransferCancellation()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let thread = Thread {
+                    continuation.resume(with: Swift.Result { try body(cancellation) })
+                }
+                thread.name = "sluice-http"
+                thread.start()
+            }
+        } onCancel: {
+            cancellation.cancel()
+        }
+    }
+
+    /// Sends `request` and waits for the whole response on the calling thread, which must be
+    /// one of ``onTransferThread(_:)``'s. The body of a successful response goes to `sink` as it
+    /// arrives when one is given (answer false to stop), and is kept in the response otherwise.
+    public func send(
+        _ request: HTTPRequest, cancellation: TransferCancellation,
+        sink: ((UnsafeRawBufferPointer) -> Bool)? = nil
+    ) throws(HTTPTransferError) -> HTTPResponse {
+        if cancellation.isCancelled { throw .cancelled }
+        let handle: CurlEasyHandle
+        do {
+            handle = try idleHandles.withLock { $0.popLast() } ?? CurlEasyHandle()
+        } catch let error as CurlError {
+            throw .transport(error)
+        } catch {
+            throw .cancelled
+        }
+        let transfer = HTTPTransfer(handle: handle, request: request, settings: settings, cancelled: cancellation, sink: sink)
+        let response = try transfer.perform()
+        // Only a handle whose transfer ended cleanly goes back: its connection is in a known state.
+        idleHandles.withLock { idle in
+            if idle.count < settings.maxIdleHandles { idle.append(handle) }
+        }
+        return response
+    }
+}
+
+/// Set once when the caller of a transfer gives up; transfers poll it at least once a second,
+/// and retry loops check it between attempts.
+public final class TransferCancellation: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+
+    public func cancel() { flag.store(true, ordering: .relaxed) }
+}

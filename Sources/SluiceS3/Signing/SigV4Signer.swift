@@ -1,0 +1,133 @@
+import Foundation
+import SluiceOpenSSL
+
+/// Signs requests with AWS Signature Version 4 in the `Authorization` header
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html).
+///
+/// The signer holds no mutable state and derives the signing key per request: four HMACs are
+/// nothing next to a network round trip, and a shared per-day cache would need a lock.
+public struct SigV4Signer: Sendable {
+    /// S3 signs the path as sent (no normalization, no second encoding); every other service
+    /// normalizes dot segments/double slashes and encodes each segment once more.
+    public enum PathCanonicalization: Sendable { case s3, generic }
+
+    public let credentials: AWSCredentials
+    public let region: String
+    public let service: String
+    public let pathCanonicalization: PathCanonicalization
+
+    public init(credentials: AWSCredentials, region: String, service: String, path: PathCanonicalization = .s3) {
+        self.credentials = credentials
+        self.region = region
+        self.service = service
+        self.pathCanonicalization = path
+    }
+
+    /// The headers to add to the request: "x-amz-date", then "x-amz-security-token" when the
+    /// credentials have a session token, then "authorization".
+    ///
+    /// Signs every header of `request` plus those it adds (names lowercased, values trimmed and
+    /// inner runs of spaces collapsed, sorted, duplicates joined by ","). Headers of `request`
+    /// with those names are left out of the signature, so the caller replaces them rather than
+    /// sending both (a retried request can be signed again as it is).
+    public func signatureHeaders(for request: SignableRequest, date: Date) -> [(name: String, value: String)] {
+        sign(request, date: date).headers
+    }
+
+    /// Every step of signing `request`: what ``signatureHeaders(for:date:)`` returns, plus the
+    /// canonical request and string to sign behind it. S3 answers a bad signature with its own
+    /// canonical request, so a caller can log both side by side.
+    public func sign(_ request: SignableRequest, date: Date) -> SigV4Signature {
+        let timestamp = AMZDate(date)
+        var added = [(name: "x-amz-date", value: timestamp.text)]
+        if let sessionToken = credentials.sessionToken {
+            added.append((name: "x-amz-security-token", value: sessionToken))
+        }
+        let replaced = Set(added.map(\.name) + ["authorization"])
+        let signedHeaders = request.headers.filter { !replaced.contains($0.name.lowercased()) } + added
+
+        let headers = CanonicalRequest.Headers(signedHeaders)
+        let canonicalRequest = CanonicalRequest.text(
+            method: request.method,
+            uri: CanonicalRequest.uri(path: request.path, canonicalization: pathCanonicalization),
+            query: CanonicalRequest.query(request.query),
+            headers: headers,
+            payloadHash: request.payloadHash)
+
+        let scope = "\(timestamp.day)/\(region)/\(service)/aws4_request"
+        let stringToSign = [
+            "AWS4-HMAC-SHA256", timestamp.text, scope, Hex.encode(SHA256.hash(Array(canonicalRequest.utf8))),
+        ].joined(separator: "\n")
+        let signature = Hex.encode(
+            HMACSHA256.authenticationCode(key: signingKey(day: timestamp.day), message: Array(stringToSign.utf8)))
+        let authorization =
+            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), "
+            + "SignedHeaders=\(headers.signedNames), Signature=\(signature)"
+
+        return SigV4Signature(
+            canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature,
+            headers: added + [(name: "authorization", value: authorization)])
+    }
+
+    /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, day), region), service), "aws4_request"):
+    /// the secret never signs anything directly, and the derived key is only good for one
+    /// day, region and service.
+    private func signingKey(day: String) -> [UInt8] {
+        [day, region, service, "aws4_request"].reduce(Array("AWS4\(credentials.secretAccessKey)".utf8)) { key, part in
+            HMACSHA256.authenticationCode(key: key, message: Array(part.utf8))
+        }
+    }
+}
+
+/// One signing, step by step.
+public struct SigV4Signature: Sendable {
+    /// Method, canonical URI, query and headers, signed header names and payload hash.
+    public let canonicalRequest: String
+    /// "AWS4-HMAC-SHA256", the timestamp, the credential scope and the canonical request's hash.
+    public let stringToSign: String
+    /// Lower-case hex HMAC of the string to sign under the derived signing key.
+    public let signature: String
+    /// The headers the request must carry: "x-amz-date", "x-amz-security-token" when there is a
+    /// session token, and "authorization".
+    public let headers: [(name: String, value: String)]
+}
+
+/// The UTC timestamp SigV4 signs, in its basic ISO 8601 form ("20150830T123600Z"), and its day.
+///
+/// Computed from the epoch by hand: the proleptic Gregorian calendar in UTC is pure arithmetic,
+/// and it keeps the signer off DateFormatter, which is neither cheap nor Sendable.
+struct AMZDate {
+    let text: String
+    var day: String { String(text.prefix(8)) }
+
+    init(_ date: Date) {
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        let (days, secondOfDay) = seconds.floorDivided(by: 86_400)
+        // Days since 1970-01-01 to a civil date: Howard Hinnant's days_from_civil, inverted.
+        let shifted = days + 719_468
+        let era = shifted.floorDivided(by: 146_097).quotient
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+
+        func digits(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        text =
+            digits(year, 4) + digits(month, 2) + digits(day, 2) + "T"
+            + digits(secondOfDay / 3600, 2) + digits(secondOfDay % 3600 / 60, 2) + digits(secondOfDay % 60, 2) + "Z"
+    }
+}
+
+extension Int {
+    /// Division rounding toward negative infinity, so dates before 1970 land on the right day.
+    fileprivate func floorDivided(by divisor: Int) -> (quotient: Int, remainder: Int) {
+        let remainder = ((self % divisor) + divisor) % divisor
+        return ((self - remainder) / divisor, remainder)
+    }
+}
