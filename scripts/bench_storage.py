@@ -186,7 +186,7 @@ def main() -> None:
         try:
             bucket = moto.create_bucket("sluice-bench")
             ceiling = s3_server_alone(moto, bucket)
-            with BenchServer("storage-s3", blobs=f"s3://{bucket}/bench?endpoint={moto.endpoint}",
+            with BenchServer("storage_s3", blobs=f"s3://{bucket}/bench?endpoint={moto.endpoint}",
                              env=s3_support.aws_env(dict(os.environ))) as server:
                 result = measure(server, "s3")
         finally:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Tests/Fixtures/sigv4/botocore-cases.json: S3 requests signed by botocore.
+"""Writes Tests/Vectors/sigv4/botocore-cases.json: S3 requests signed by botocore.
 
     .venv/bin/python scripts/make-sigv4-fixtures.py          # rewrite the fixture
     .venv/bin/python scripts/make-sigv4-fixtures.py --check  # exit 1 if it is stale
@@ -36,7 +36,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-FIXTURE = os.path.join(REPO_ROOT, "Tests", "Fixtures", "sigv4", "botocore-cases.json")
+FIXTURE = os.path.join(REPO_ROOT, "Tests", "Vectors", "sigv4", "botocore-cases.json")
 
 # AWS's documentation key pair: obviously not a secret, and the one its examples use.
 ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"

@@ -66,6 +66,39 @@ def certs(tmp_path_factory) -> sup.Certs:
 
 
 @pytest.fixture(scope="session")
+def moto_server(tmp_path_factory):
+    """One moto S3 server (`python -m moto.server`, its own process) for the whole
+    session; tests make their own buckets in it. See s3_support.py."""
+    try:
+        import boto3  # noqa: F401
+        import moto.server  # noqa: F401
+    except ImportError as e:
+        reason = f"moto[server] and boto3 are needed for the S3 tests ({e}); see requirements.txt"
+        if sup.binaries_required():
+            pytest.fail(f"SLUICE_REQUIRE_BINARIES=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    import s3_support
+
+    server = s3_support.MotoServer(str(tmp_path_factory.mktemp("moto"))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def proxy(moto_server):
+    """A fault-injecting proxy in front of the session's moto server, seeded from
+    SLUICE_S3_FAULT_SEED when set (each test prints its seed, so a failure can be replayed)."""
+    import s3_support
+
+    seed = int(os.environ.get("SLUICE_S3_FAULT_SEED", "0") or 0) or None
+    p = s3_support.FaultProxy(moto_server.port, seed=seed)
+    print(f"SLUICE_S3_FAULT_SEED={p.seed}")
+    yield p
+    print(p.summary())
+    p.close()
+
+
+@pytest.fixture(scope="session")
 def workdir(tmp_path_factory) -> str:
     return str(tmp_path_factory.mktemp("interop"))
 

@@ -3,7 +3,7 @@ import SluiceS3
 import Testing
 
 /// The signer against botocore's S3SigV4Auth on the kinds of request Sluice's S3 client sends
-/// (Tests/Fixtures/sigv4/botocore-cases.json; Tests/Interop/test_sigv4_botocore.py proves the
+/// (Tests/Vectors/sigv4/botocore-cases.json; Tests/Interop/test_sigv4_botocore.py proves the
 /// file is botocore's output). Agreement here means an S3 server that accepts boto3 accepts us.
 @Suite struct SigV4BotocoreTests {
     @Test func fixtureHoldsEveryCase() throws {

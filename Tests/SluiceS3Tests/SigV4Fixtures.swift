@@ -2,14 +2,14 @@ import Foundation
 import SluiceS3
 import Testing
 
-/// Loads the Signature Version 4 fixtures of Tests/Fixtures/sigv4 (see its README.md).
+/// Loads the Signature Version 4 fixtures of Tests/Vectors/sigv4 (see its README.md).
 enum SigV4Fixtures {
     /// Found from this file's own path: SwiftPM resources would need Package.swift changes,
     /// and the fixtures are shared with the Python tests anyway.
     static let directory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()
         .deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
+        .appendingPathComponent("Vectors")
         .appendingPathComponent("sigv4")
 
     static func load<Fixture: Decodable>(_ name: String, as type: Fixture.Type) throws -> Fixture {

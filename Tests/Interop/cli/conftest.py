@@ -51,12 +51,22 @@ _storage = _load_storage_fixtures()
 
 # Re-exported fixtures (same names, same behaviour as in Tests/Interop/storage).
 postgres = _storage.postgres
+sluiced_help = _storage.sluiced_help
 sluiced_command = _storage.sluiced_command
 storage = _storage.storage
 module_storage = _storage.module_storage
 server = _storage.server
 StorageServer = _storage.StorageServer
 StorageFactory = _storage.StorageFactory
+
+
+@pytest.fixture(scope="module")
+def blob_kind() -> str:
+    """The CLI suite runs on the disk blob store only: what it proves is the CLI's, the
+    same whatever sluiced keeps bytes in (and test_cli_integrity corrupts a blob file
+    in place). The CLI against sluiced on S3, through injected S3 faults, is in
+    storage/test_s3_faults.py."""
+    return "disk"
 
 
 def pytest_configure(config):

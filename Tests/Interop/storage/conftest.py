@@ -7,10 +7,23 @@ Environment (beside the suite's SLUICE_BIN_DIR, SLUICE_CERTS_DIR, SLUICE_REQUIRE
                             started with scripts/postgres.sh start and its URL used.
 
   SLUICE_STORAGE_REFERENCE  "1": run reference_storage.py (Python, SQLite) instead of
-                            sluiced, to check the tests themselves.
+                            sluiced, to check the tests themselves (disk store only: its
+                            [s3] tests skip; add SLUICE_TEST_BLOB_STORES=disk).
+
+  SLUICE_TEST_BLOB_STORES   which blob stores the suite runs against, comma-separated:
+                            "disk,s3" (the default), "disk" or "s3".
+
+Every test runs once per blob store (ids [disk] and [s3]): disk is --blobs file:///DIR,
+s3 is --blobs s3://BUCKET/PREFIX?endpoint=... on one moto server per session (the
+`moto_server` fixture of Tests/Interop/conftest.py), a fresh bucket per store, the test
+credentials testing/testing in the environment. A test meaningful for one store only
+says so with `ss.only_blob_stores("disk")` (a parametrize of the `blob_kind` fixture).
+Tests look at stored bytes through the store's inspector (`server.blobs`: copies(),
+inventory(), ...), never through paths, so they assert the same on both stores.
 
 A sluiced without storage (no --database flag), no PostgreSQL, or no psql makes every
-test here skip — or fail, when SLUICE_REQUIRE_BINARIES=1.
+test here skip — or fail, when SLUICE_REQUIRE_BINARIES=1; so does, for the [s3] tests,
+a sluiced without the S3 blob store (no --s3-attempts flag) or no moto.
 """
 
 from __future__ import annotations
@@ -31,6 +44,8 @@ import pytest
 import interop_support as sup
 from servers import require_binary
 import storage_support as ss
+
+S3_PREFIX = "data/sluice"            # where a store's blobs go in its bucket (tests use "" too)
 
 REPO_ROOT = sup.REPO_ROOT
 READY_LINE = "sluiced listening on"
@@ -137,37 +152,64 @@ def postgres() -> Postgres:
 # --------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def sluiced_command() -> list[str]:
-    """How to run sluiced: the binary, if it has storage (a --database flag); or,
-    with SLUICE_STORAGE_REFERENCE=1, the Python reference implementation (which
-    checks the tests, not the product)."""
+def sluiced_help() -> tuple[list[str], str]:
+    """(how to run sluiced, its --help text): the binary; or, with
+    SLUICE_STORAGE_REFERENCE=1, the Python reference implementation (which checks
+    the tests, not the product)."""
     if os.environ.get("SLUICE_STORAGE_REFERENCE", "") == "1":
-        return [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                             "reference_storage.py")]
-    binary = require_binary("sluiced")
+        command = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                "reference_storage.py")]
+    else:
+        command = [require_binary("sluiced")]
     try:
-        proc = subprocess.run([binary, "--help"], stdin=subprocess.DEVNULL,
+        proc = subprocess.run([*command, "--help"], stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as e:
-        pytest.fail(f"{binary} --help failed: {e}", pytrace=False)
-    text = proc.stdout.decode("utf-8", "replace")
+        pytest.fail(f"{command} --help failed: {e}", pytrace=False)
+    return command, proc.stdout.decode("utf-8", "replace")
+
+
+@pytest.fixture(scope="session")
+def sluiced_command(sluiced_help) -> list[str]:
+    """How to run sluiced, if it has storage (a --database flag)."""
+    command, text = sluiced_help
     if "--database" not in text:
-        ss.unavailable(f"{binary} has no storage yet (no --database in its --help)")
-    return [binary]
+        ss.unavailable(f"{command[-1]} has no storage yet (no --database in its --help)")
+    return command
+
+
+@pytest.fixture(scope="module", params=ss.blob_kinds())
+def blob_kind(request, sluiced_help) -> str:
+    """Which blob store this test's sluiced servers use: "disk" or "s3"."""
+    kind = request.param
+    if kind == "s3":
+        command, text = sluiced_help
+        if "--s3-attempts" not in text:
+            ss.unavailable(f"{command[-1]} has no S3 blob store yet (no --s3-attempts in "
+                           "its --help)")
+        request.getfixturevalue("moto_server")      # skips (or fails) without moto
+    return kind
 
 
 class StorageServer:
-    """One sluiced process with storage; restartable on the same database and blobs."""
+    """One sluiced process with storage; restartable on the same database and blobs.
+    `blobs` is its blob store's inspector (storage_support.DiskBlobs or
+    s3_support.S3Blobs), which also says what --blobs is."""
 
     def __init__(self, command: list[str], certs: sup.Certs, workdir: str, database_url: str,
-                 blobs_dir: str, options: dict, require_client_cert: bool = True,
-                 label: str = "sluiced"):
+                 blobs, options: dict, require_client_cert: bool = True,
+                 label: str = "sluiced", env: Optional[dict] = None):
         self.command = list(command)
+        self.extra_env = dict(env or {})
         self.certs = certs
         self.workdir = workdir
         self.database_url = database_url
-        self.blobs_dir = blobs_dir
+        self.blobs = blobs
         self.options = dict(options)
+        if blobs.kind == "s3" and "s3_spool" not in self.options:
+            # Its own spool (not a shared $TMPDIR), so a test can see what is left in it.
+            self.options["s3_spool"] = os.path.join(workdir, f"{label}-spool")
+            os.makedirs(self.options["s3_spool"], exist_ok=True)
         self.require_client_cert = require_client_cert
         self.label = label
         self.port: Optional[int] = None
@@ -179,19 +221,43 @@ class StorageServer:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def blobs_dir(self) -> str:
+        """The blobs directory of a disk store (tests that need paths are disk-only)."""
+        assert self.blobs.kind == "disk", f"a {self.blobs.kind} store has no blobs directory"
+        return self.blobs.root
+
+    @property
+    def spool_dir(self) -> Optional[str]:
+        return self.options.get("s3_spool")
+
     def argv(self, port: int) -> list[str]:
         argv = [*self.command, "--listen", f"127.0.0.1:{port}", "--cert", self.certs.server_cert,
                 "--key", self.certs.server_key, "--client-ca", self.certs.ca]
         if self.require_client_cert:
             argv.append("--require-client-cert")
-        argv += ["--database", self.database_url, "--blobs", "file://" + self.blobs_dir]
+        argv += ["--database", self.database_url, "--blobs", self.blobs.url()]
         for key, value in sorted(self.options.items()):
             argv += [f"--{key.replace('_', '-')}", str(value)]
         return argv
 
+    def env(self) -> dict:
+        """The environment it runs with: the caller's less SLUICED_*; for an s3 store
+        no AWS_* of the caller but the store's credentials; then `extra_env` (a None
+        value removes the variable)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICED_")}
+        if self.blobs.kind == "s3":
+            env = self.blobs.env(env)
+        for k, v in self.extra_env.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        return env
+
     def start(self) -> "StorageServer":
         assert self.mp is None or not self.mp.alive(), "already running"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICED_")}
+        env = self.env()
         last: Optional[AssertionError] = None
         for _ in range(3):  # a free port can be taken between probe and bind
             port = sup.free_port()
@@ -274,15 +340,20 @@ class _Exited(Exception):
 
 
 class StorageFactory:
-    """Makes databases, blobs directories and servers; tears all of them down."""
+    """Makes databases, blob stores (of kind `blob_kind`) and servers; tears all of
+    them down."""
 
-    def __init__(self, postgres: Postgres, command: list[str], certs: sup.Certs, workdir: str):
+    def __init__(self, postgres: Postgres, command: list[str], certs: sup.Certs, workdir: str,
+                 blob_kind: str = "disk", moto=None):
         self.postgres = postgres
         self.command = command
         self.certs = certs
         self.workdir = workdir
+        self.blob_kind = blob_kind
+        self.moto = moto                       # s3_support.MotoServer, for s3 stores
         self.servers: list[StorageServer] = []
         self.databases: list[str] = []
+        self.buckets: list[tuple] = []        # (MotoServer, bucket name)
 
     def database(self) -> str:
         name, url = self.postgres.create_database()
@@ -294,17 +365,34 @@ class StorageFactory:
         os.makedirs(path)
         return path
 
-    def server(self, *, database_url: Optional[str] = None, blobs_dir: Optional[str] = None,
-               require_client_cert: bool = True, start: bool = True,
-               label: Optional[str] = None, **options) -> StorageServer:
-        """A sluiced with its own fresh database and blobs directory unless given
-        ones (to share them with another server). `options` become flags:
-        session_lifetime=2 → --session-lifetime 2."""
+    def blob_store(self, kind: Optional[str] = None, prefix: str = S3_PREFIX, moto=None):
+        """A fresh blob store of this factory's kind (or `kind`): a new directory, or a
+        new bucket (blobs under `prefix`) in the session's moto (or in `moto`)."""
+        kind = kind or self.blob_kind
+        if kind == "disk":
+            return ss.DiskBlobs(self.blobs_dir())
+        import s3_support
+        moto = moto or self.moto
+        bucket = moto.create_bucket()
+        self.buckets.append((moto, bucket))
+        return s3_support.S3Blobs(moto, bucket, prefix)
+
+    def server(self, *, database_url: Optional[str] = None, blobs=None,
+               blobs_dir: Optional[str] = None, require_client_cert: bool = True,
+               start: bool = True, label: Optional[str] = None, env: Optional[dict] = None,
+               **options) -> StorageServer:
+        """A sluiced with its own fresh database and blob store unless given ones (to
+        share them with another server: `blobs` a store from blob_store(), or
+        `blobs_dir` a disk directory). `options` become flags:
+        session_lifetime=2 → --session-lifetime 2; `env` adds (None: removes)
+        environment variables."""
+        if blobs is None:
+            blobs = ss.DiskBlobs(blobs_dir) if blobs_dir else self.blob_store()
         srv = StorageServer(
             self.command, self.certs, self.workdir,
-            database_url or self.database(), blobs_dir or self.blobs_dir(), options,
+            database_url or self.database(), blobs, options,
             require_client_cert=require_client_cert,
-            label=label or f"sluiced{len(self.servers)}")
+            label=label or f"sluiced{len(self.servers)}", env=env)
         self.servers.append(srv)
         return srv.start() if start else srv
 
@@ -320,11 +408,19 @@ class StorageFactory:
             s.stop()
         for name in self.databases:
             self.postgres.drop_database(name)
+        for moto, name in self.buckets:
+            try:
+                if moto.alive():
+                    moto.delete_bucket(name)
+            except Exception as e:  # teardown must go on; moto dies with the session
+                print(f"warning: could not delete test bucket {name}: {e}")
         return crashed
 
 
-def _factory(postgres, sluiced_command, certs, tmp_path_factory, name):
-    return StorageFactory(postgres, sluiced_command, certs, str(tmp_path_factory.mktemp(name)))
+def _factory(request, kind, postgres, sluiced_command, certs, tmp_path_factory, name):
+    moto = request.getfixturevalue("moto_server") if kind == "s3" else None
+    return StorageFactory(postgres, sluiced_command, certs,
+                          str(tmp_path_factory.mktemp(f"{name}-{kind}")), kind, moto)
 
 
 def _finish(factory: StorageFactory) -> None:
@@ -336,24 +432,26 @@ def _finish(factory: StorageFactory) -> None:
 
 
 @pytest.fixture
-def storage(postgres, sluiced_command, certs, tmp_path_factory):
-    """A StorageFactory whose servers and databases live for one test."""
-    factory = _factory(postgres, sluiced_command, certs, tmp_path_factory, "storage")
+def storage(request, blob_kind, postgres, sluiced_command, certs, tmp_path_factory):
+    """A StorageFactory whose servers, databases and blob stores live for one test."""
+    factory = _factory(request, blob_kind, postgres, sluiced_command, certs, tmp_path_factory,
+                       "storage")
     yield factory
     _finish(factory)
 
 
 @pytest.fixture(scope="module")
-def module_storage(postgres, sluiced_command, certs, tmp_path_factory):
-    """A StorageFactory whose servers and databases live for one test module."""
-    factory = _factory(postgres, sluiced_command, certs, tmp_path_factory, "storage-mod")
+def module_storage(request, blob_kind, postgres, sluiced_command, certs, tmp_path_factory):
+    """A StorageFactory whose servers, databases and blob stores live for one test module."""
+    factory = _factory(request, blob_kind, postgres, sluiced_command, certs, tmp_path_factory,
+                       "storage-mod")
     yield factory
     _finish(factory)
 
 
 @pytest.fixture(scope="module")
 def server(module_storage) -> StorageServer:
-    """The module's default sluiced (own database and blobs, default limits)."""
+    """The module's default sluiced (own database and blob store, default limits)."""
     return module_storage.server(label="sluiced-module")
 
 
@@ -387,3 +485,13 @@ def pytest_runtest_makereport(item, call):
                 if title not in seen:        # a server is reachable through its factory too
                     seen.add(title)
                     rep.sections.append((title, text))
+            servers = value.servers if isinstance(value, StorageFactory) else [value]
+            for srv in servers:
+                title = f"blob store of {srv.label}"
+                if title not in seen:
+                    seen.add(title)
+                    rep.sections.append((title, srv.blobs.describe()))
+        elif type(value).__name__ == "FaultProxy":
+            rep.sections.append(("fault proxy", value.summary()))
+        elif type(value).__name__ == "MotoServer":
+            rep.sections.append(("log of moto", value.tail(3000)))

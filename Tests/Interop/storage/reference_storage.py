@@ -454,7 +454,11 @@ class Store:
             lo, hi = max(offset, p.offset), min(end, p.offset + p.size)
             if lo >= hi:
                 continue
-            with open(self.blob_path(principal, p.sha256), "rb") as f:
+            try:
+                f = open(self.blob_path(principal, p.sha256), "rb")
+            except FileNotFoundError:
+                refuse(grpc.StatusCode.DATA_LOSS, f"the bytes of partition {p.index} are missing")
+            with f:
                 f.seek(lo - p.offset)
                 left = hi - lo
                 while left:

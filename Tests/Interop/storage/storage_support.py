@@ -420,6 +420,76 @@ def blob_copies(root: str, payload: bytes) -> int:
 
 
 # --------------------------------------------------------------------------
+# Blob stores, seen the same way whatever they are
+# --------------------------------------------------------------------------
+
+class DiskBlobs:
+    """A blobs directory (--blobs file:///PATH), inspected by content.
+
+    The store-neutral interface the tests use (s3_support.S3Blobs has the same):
+      kind            "disk" | "s3"
+      url()           the --blobs value
+      inventory()     sha256 hex of content → where it is stored (paths / keys)
+      copies(payload) how many stored blobs hold exactly these bytes
+      delete_all()    removes every stored blob behind sluiced's back; returns how many
+      describe()      where the store is, for messages"""
+
+    kind = "disk"
+
+    def __init__(self, root: str):
+        self.root = root
+
+    def url(self) -> str:
+        return "file://" + self.root
+
+    def inventory(self) -> dict[str, list[str]]:
+        return blob_inventory(self.root)
+
+    def copies(self, payload: bytes) -> int:
+        return blob_copies(self.root, payload)
+
+    def delete_all(self) -> int:
+        n = 0
+        for paths in self.inventory().values():
+            for path in paths:
+                os.unlink(path)
+                n += 1
+        return n
+
+    def describe(self) -> str:
+        return self.root
+
+
+# --------------------------------------------------------------------------
+# Which blob stores
+# --------------------------------------------------------------------------
+
+BLOB_KINDS = ("disk", "s3")
+
+
+def blob_kinds() -> list[str]:
+    """The stores the storage suite runs against: SLUICE_TEST_BLOB_STORES
+    ("disk,s3" when unset)."""
+    wanted = os.environ.get("SLUICE_TEST_BLOB_STORES", "").strip()
+    kinds = [k.strip() for k in wanted.split(",") if k.strip()] if wanted else list(BLOB_KINDS)
+    unknown = [k for k in kinds if k not in BLOB_KINDS]
+    if unknown:
+        raise pytest.UsageError(f"SLUICE_TEST_BLOB_STORES: unknown {unknown}; known {BLOB_KINDS}")
+    return kinds
+
+
+def only_blob_stores(*kinds: str):
+    """Runs a test (or, as pytestmark, a module) against these stores only; say why
+    where it is used. Overrides the parameters of the `blob_kind` fixture."""
+    chosen = [k for k in kinds if k in blob_kinds()]
+    if not chosen:
+        chosen = [pytest.param(kinds[0], marks=pytest.mark.skip(
+            reason=f"SLUICE_TEST_BLOB_STORES={os.environ.get('SLUICE_TEST_BLOB_STORES')} "
+                   f"excludes {', '.join(kinds)}"))]
+    return pytest.mark.parametrize("blob_kind", chosen, indirect=True)
+
+
+# --------------------------------------------------------------------------
 # Skipping
 # --------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Session expiry and the collector, on a sluiced with a 2 s session lifetime, a 1 s
 blob grace period and a collector pass every second: expired and aborted sessions
 lose their bytes, deleted objects lose theirs, and nothing still referenced is
-ever removed. Bytes on disk are found by content (layout-agnostic)."""
+ever removed. Stored bytes are found by content (layout-agnostic), on disk or in S3."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def server(module_storage):
 
 
 def _wait_gone(server, payloads, what):
-    sup.wait_until(lambda: all(ss.blob_copies(server.blobs_dir, p) == 0 for p in payloads),
+    sup.wait_until(lambda: all(server.blobs.copies(p) == 0 for p in payloads),
                    RECLAIM_TIMEOUT, interval=0.2, what=what)
 
 
@@ -34,7 +34,7 @@ def test_uncommitted_session_expires(server, client):
     lifetime = (s.expire_time.ToDatetime() - s.create_time.ToDatetime()).total_seconds()
     assert LIFETIME - 0.5 <= lifetime <= LIFETIME + 1, f"expire_time - create_time = {lifetime}s"
     client.upload_partition(s.session_id, 0, parts[0])
-    assert ss.blob_copies(server.blobs_dir, parts[0]) == 1, "the stored partition is on disk"
+    assert server.blobs.copies(parts[0]) == 1, "the stored partition is in the blob store"
 
     sup.wait_until(lambda: client.get_session(s.session_id).state == ss.EXPIRED,
                    LIFETIME + 10, interval=0.1, what="the session to be EXPIRED")
@@ -45,7 +45,7 @@ def test_uncommitted_session_expires(server, client):
     expect_error(Code.FAILED_PRECONDITION, client.commit, s.session_id)
     assert s.session_id not in [x.session_id for x in client.all_sessions(open_only=True)]
     expect_error(Code.NOT_FOUND, client.get_object, s.object_name)
-    _wait_gone(server, [parts[0]], "the expired session's partition to leave the disk")
+    _wait_gone(server, [parts[0]], "the expired session's partition to leave the blob store")
     assert client.get_session(s.session_id).state == ss.EXPIRED
 
 
@@ -72,12 +72,12 @@ def test_aborted_session_bytes_are_reclaimed_committed_bytes_stay(server, client
     abandoned = kept_parts[0] + own
     s = client.create_session(ss.unique_name("collector/aborted"), abandoned, PSIZE)
     client.upload_partitions(s.session_id, abandoned, PSIZE)
-    assert ss.blob_copies(server.blobs_dir, own) == 1
+    assert server.blobs.copies(own) == 1
     assert client.abort(s.session_id).state == ss.ABORTED
 
-    _wait_gone(server, [own], "the aborted session's partition to leave the disk")
+    _wait_gone(server, [own], "the aborted session's partition to leave the blob store")
     for i, part in enumerate(kept_parts):
-        assert ss.blob_copies(server.blobs_dir, part) == 1, \
+        assert server.blobs.copies(part) == 1, \
             f"partition {i} of a committed object was removed"
     ss.assert_same_bytes(client.read(kept_name), kept)
     assert client.get_session(s.session_id).state == ss.ABORTED
@@ -91,18 +91,18 @@ def test_deleted_object_bytes_are_reclaimed_shared_bytes_stay(server, client):
     client.put_object(d_name, d, partition_size=PSIZE)
     client.put_object(e_name, e, partition_size=PSIZE)
     for part in (shared, only_d, only_e):
-        assert ss.blob_copies(server.blobs_dir, part) == 1, \
+        assert server.blobs.copies(part) == 1, \
             "committed bytes are stored once per principal, by content"
 
     assert client.delete_object(d_name).deleted_versions == 1
     expect_error(Code.NOT_FOUND, client.get_object, d_name)
-    _wait_gone(server, [only_d], "the deleted object's own partition to leave the disk")
-    assert ss.blob_copies(server.blobs_dir, shared) == 1, "bytes shared with a live object stay"
-    assert ss.blob_copies(server.blobs_dir, only_e) == 1
+    _wait_gone(server, [only_d], "the deleted object's own partition to leave the blob store")
+    assert server.blobs.copies(shared) == 1, "bytes shared with a live object stay"
+    assert server.blobs.copies(only_e) == 1
     ss.assert_same_bytes(client.read(e_name), e)
 
     assert client.delete_object(e_name).deleted_versions == 1
-    _wait_gone(server, [shared, only_e], "the last object's partitions to leave the disk")
+    _wait_gone(server, [shared, only_e], "the last object's partitions to leave the blob store")
 
 
 def test_old_versions_keep_their_bytes(server, client):
@@ -120,7 +120,7 @@ def test_old_versions_keep_their_bytes(server, client):
     client.abort(s.session_id)
     _wait_gone(server, [probe], "a collector pass after the grace period")
     for part in ss.split(old, PSIZE):
-        assert ss.blob_copies(server.blobs_dir, part) == 1
+        assert server.blobs.copies(part) == 1
     restored = client.restore(name, 1)
     assert restored.version == 3
     ss.assert_same_bytes(client.read(name), old)

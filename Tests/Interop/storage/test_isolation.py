@@ -104,7 +104,7 @@ def test_identical_bytes_of_two_principals(server, client, client2):
     assert not any(a.already_stored for a in acks.values())
     client2.commit(s.session_id)
     for part in ss.split(data, PSIZE):
-        assert ss.blob_copies(server.blobs_dir, part) == 2, \
+        assert server.blobs.copies(part) == 2, \
             "one stored copy per principal, not one shared"
     client.delete_object(n1)
     ss.assert_same_bytes(client2.read(n2), data)

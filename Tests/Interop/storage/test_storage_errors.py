@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import grpc
 import pytest
@@ -354,6 +355,29 @@ def test_unknown_version_is_not_found(client, keeper):
     expect_error({Code.INVALID_ARGUMENT, Code.NOT_FOUND}, client.get_object, KEEPER, version=-1)
     expect_error({Code.INVALID_ARGUMENT, Code.NOT_FOUND}, client.restore, KEEPER, 0)
     expect_error({Code.INVALID_ARGUMENT, Code.NOT_FOUND}, client.get_object, "")
+
+
+def test_bytes_lost_behind_the_servers_back_are_data_loss(storage):
+    """Blobs removed from the store by someone else (files deleted, objects deleted
+    from the bucket): the metadata still describes the object, and every read of its
+    bytes fails promptly with DATA_LOSS, naming what is missing — not a hang, not
+    empty or short data presented as success."""
+    srv = storage.server(label="sluiced-lost-bytes")
+    c = srv.client()
+    name = ss.unique_name("errors/lost")
+    data = ss.random_bytes(4 * 64 * KIB + 5)
+    c.put_object(name, data, partition_size=64 * KIB)
+    assert srv.blobs.delete_all() == 5, f"expected 5 blobs in {srv.blobs.describe()}"
+
+    ss.assert_object_describes(c.get_object(name), name, data, 64 * KIB, version=1)
+    for what, call in (("ReadObject", lambda: c.read(name)),
+                       ("ReadObject range", lambda: c.read(name, offset=64 * KIB + 1, length=10)),
+                       ("ReadPartition", lambda: c.read_partition(name, 4))):
+        started = time.monotonic()
+        err = expect_error(Code.DATA_LOSS, call)
+        assert time.monotonic() - started < 20, f"{what} took {time.monotonic() - started:.0f}s"
+        assert err.details(), f"{what}: DATA_LOSS without a message"
+    srv.assert_alive()
 
 
 # --------------------------------------------------------------------------

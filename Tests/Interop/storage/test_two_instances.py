@@ -1,6 +1,7 @@
-"""Two sluiced on one database and one blobs directory behave as one service:
-a session begun on one is finished on the other, concurrent calls for the same
-session through both agree, and either serves what the other stored."""
+"""Two sluiced on one database and one blob store (one blobs directory, or one
+bucket and prefix) behave as one service: a session begun on one is finished on
+the other, concurrent calls for the same session through both agree, and either
+serves what the other stored."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ PSIZE = 256 * KIB
 
 @pytest.fixture
 def pair(storage):
-    database, blobs = storage.database(), storage.blobs_dir()
-    a = storage.server(database_url=database, blobs_dir=blobs, label="sluiced-A")
-    b = storage.server(database_url=database, blobs_dir=blobs, label="sluiced-B")
+    database, blobs = storage.database(), storage.blob_store()
+    a = storage.server(database_url=database, blobs=blobs, label="sluiced-A")
+    b = storage.server(database_url=database, blobs=blobs, label="sluiced-B")
     return a, b
 
 
@@ -51,6 +52,8 @@ def test_session_begun_on_one_finished_on_the_other(pair):
         got = c.get_session(s.session_id)
         assert got.state == ss.COMMITTED and got.committed_version == 1
     assert ca.commit(s.session_id).version == 1      # commit again, through the other one
+    for i, part in enumerate(parts):                 # one stored copy, wherever it was sent
+        assert a.blobs.copies(part) == 1, f"partition {i}: {a.blobs.copies(part)} copies"
 
 
 def _commit_retrying(client, session_id, attempts=5):
@@ -124,8 +127,8 @@ def test_versions_made_through_both(pair):
 def test_both_start_at_once_on_a_fresh_database(storage):
     """Two instances racing through start-up (migrations) on an empty database both
     come up and serve."""
-    database, blobs = storage.database(), storage.blobs_dir()
-    servers = [storage.server(database_url=database, blobs_dir=blobs, start=False,
+    database, blobs = storage.database(), storage.blob_store()
+    servers = [storage.server(database_url=database, blobs=blobs, start=False,
                               label=f"sluiced-race-{k}") for k in range(2)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         for f in [pool.submit(srv.start) for srv in servers]:
