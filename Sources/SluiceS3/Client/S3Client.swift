@@ -137,14 +137,11 @@ public struct S3Client: Sendable {
         }
     }
 
-    /// The error a final non-success response stands for.
+    /// The error a final non-success response (one ``execute(_:cancellation:sink:madeProgress:resend:)``
+    /// did not retry) stands for.
     func refusal(_ request: S3Request, _ response: HTTPResponse) -> S3Error {
-        let code = errorCode(of: response)
         let message = S3XMLElement.parse(response.body)?.value("Message") ?? ""
-        if S3RetryPolicy.isRetryable(status: response.status, code: code) {
-            return .unavailable(operation: request.operation, attempts: retryPolicy.attempts, lastFailure: "HTTP \(response.status) \(code)")
-        }
-        return .refused(operation: request.operation, status: response.status, code: code, message: message)
+        return .refused(operation: request.operation, status: response.status, code: errorCode(of: response), message: message)
     }
 
     /// The S3 error code of a response: from its error document, or (HEAD has no body) a name

@@ -10,7 +10,7 @@ final class CurlEasyHandle: @unchecked Sendable {
     /// libcurl writes its detailed error text here during a transfer.
     private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
-    init() throws {
+    init() throws(CurlError) {
         guard Curl.ensureInitialized(), let handle = curl_easy_init() else {
             throw CurlError(CURLE_FAILED_INIT)
         }
@@ -21,47 +21,48 @@ final class CurlEasyHandle: @unchecked Sendable {
 
     /// Clears every option of the previous transfer while keeping its live connections, then
     /// sets the options every transfer shares.
-    func reset() throws {
+    func reset() throws(CurlError) {
         curl_easy_reset(raw)
         errorBuffer.withUnsafeMutableBufferPointer { buffer in buffer[0] = 0 }
-        try errorBuffer.withUnsafeMutableBufferPointer { buffer in
-            try check(sluice_curl_setopt_pointer(raw, CURLOPT_ERRORBUFFER, buffer.baseAddress))
+        let code = errorBuffer.withUnsafeMutableBufferPointer { buffer in
+            sluice_curl_setopt_pointer(raw, CURLOPT_ERRORBUFFER, buffer.baseAddress)
         }
+        try check(code)
         // Signals would interrupt other threads' system calls; timeouts work without them here.
         try set(CURLOPT_NOSIGNAL, 1)
     }
 
-    func set(_ option: CURLoption, _ value: Int) throws {
+    func set(_ option: CURLoption, _ value: Int) throws(CurlError) {
         try check(sluice_curl_setopt_long(raw, option, value))
     }
 
-    func set(_ option: CURLoption, offset value: Int64) throws {
+    func set(_ option: CURLoption, offset value: Int64) throws(CurlError) {
         try check(sluice_curl_setopt_offset(raw, option, curl_off_t(value)))
     }
 
     /// libcurl copies string options, so the Swift string need not outlive the call.
-    func set(_ option: CURLoption, _ value: String) throws {
+    func set(_ option: CURLoption, _ value: String) throws(CurlError) {
         try check(sluice_curl_setopt_string(raw, option, value))
     }
 
-    func set(_ option: CURLoption, pointer value: UnsafeMutableRawPointer?) throws {
+    func set(_ option: CURLoption, pointer value: UnsafeMutableRawPointer?) throws(CurlError) {
         try check(sluice_curl_setopt_pointer(raw, option, value))
     }
 
-    func set(_ option: CURLoption, list: CurlStringList) throws {
+    func set(_ option: CURLoption, list: CurlStringList) throws(CurlError) {
         try check(sluice_curl_setopt_slist(raw, option, list.raw))
     }
 
-    func set(_ option: CURLoption, callback: sluice_curl_data_callback) throws {
+    func set(_ option: CURLoption, callback: sluice_curl_data_callback) throws(CurlError) {
         try check(sluice_curl_setopt_data_callback(raw, option, callback))
     }
 
-    func set(progress callback: curl_xferinfo_callback) throws {
+    func set(progress callback: curl_xferinfo_callback) throws(CurlError) {
         try check(sluice_curl_setopt_xferinfo_callback(raw, callback))
     }
 
     /// Runs the configured transfer to its end on the calling thread.
-    func perform() throws {
+    func perform() throws(CurlError) {
         let code = curl_easy_perform(raw)
         guard code == CURLE_OK else { throw CurlError(code, detail: detail) }
     }
@@ -77,7 +78,7 @@ final class CurlEasyHandle: @unchecked Sendable {
         errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
-    private func check(_ code: CURLcode) throws {
+    private func check(_ code: CURLcode) throws(CurlError) {
         guard code == CURLE_OK else { throw CurlError(code) }
     }
 }

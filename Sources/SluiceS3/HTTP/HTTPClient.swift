@@ -65,12 +65,10 @@ public final class HTTPClient: Sendable {
     ) throws(HTTPTransferError) -> HTTPResponse {
         if cancellation.isCancelled { throw .cancelled }
         let handle: CurlEasyHandle
-        do {
-            handle = try idleHandles.withLock { $0.popLast() } ?? CurlEasyHandle()
-        } catch let error as CurlError {
-            throw .transport(error)
-        } catch {
-            throw .cancelled
+        if let idle = idleHandles.withLock({ $0.popLast() }) {
+            handle = idle
+        } else {
+            do { handle = try CurlEasyHandle() } catch { throw .transport(error) }
         }
         let transfer = HTTPTransfer(handle: handle, request: request, settings: settings, cancelled: cancellation, sink: sink)
         let response = try transfer.perform()

@@ -59,16 +59,14 @@ final class HTTPTransfer {
         do {
             try configure(headerLines: headerLines, context: context.toOpaque())
             try handle.perform()
-        } catch let error as CurlError {
-            throw failure ?? .transport(error)
         } catch {
-            throw .transport(CurlError(CURLE_FAILED_INIT))
+            throw failure ?? .transport(error)
         }
         if let failure { throw failure }
         return HTTPResponse(status: handle.responseCode, headers: headers, body: keptBody)
     }
 
-    private func configure(headerLines: CurlStringList, context: UnsafeMutableRawPointer) throws {
+    private func configure(headerLines: CurlStringList, context: UnsafeMutableRawPointer) throws(CurlError) {
         try handle.reset()
         try handle.set(CURLOPT_URL, request.url)
         try handle.set(CURLOPT_HTTPHEADER, list: headerLines)
