@@ -30,6 +30,7 @@ import re
 import select
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -231,20 +232,23 @@ class S3Blobs:
     kind = "s3"
 
     def __init__(self, moto: MotoServer, bucket: str, prefix: str = "",
-                 endpoint: Optional[str] = None, addressing: str = "path"):
+                 endpoint: Optional[str] = None, addressing: str = "path", ca: Optional[str] = None):
         self.moto = moto
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.endpoint = endpoint          # what sluiced is told (a proxy); None: moto itself
         self.addressing = addressing      # what sluiced is told: path | virtual
+        self.ca = ca                      # what sluiced is told to trust for an https endpoint
         self._sha_cache: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
-    def via(self, endpoint: Optional[str], addressing: Optional[str] = None) -> "S3Blobs":
+    def via(self, endpoint: Optional[str], addressing: Optional[str] = None,
+            ca: Optional[str] = None) -> "S3Blobs":
         """The same bucket and prefix, with sluiced told to reach S3 at `endpoint`
-        (a FaultProxy's), with `addressing`; inspection still goes straight to moto."""
+        (a FaultProxy's), with `addressing`, trusting the CA file `ca` for https;
+        inspection still goes straight to moto."""
         other = S3Blobs(self.moto, self.bucket, self.prefix, endpoint,
-                        addressing or self.addressing)
+                        addressing or self.addressing, ca)
         other._sha_cache, other._lock = self._sha_cache, self._lock
         return other
 
@@ -269,7 +273,7 @@ class S3Blobs:
         addressing = addressing or self.addressing
         path = f"/{self.prefix}" if self.prefix else ""
         return (f"s3://{self.bucket}{path}?endpoint={endpoint}&region={REGION}"
-                f"&addressing={addressing}")
+                f"&addressing={addressing}" + (f"&ca={self.ca}" if self.ca else ""))
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.blobs_prefix} (moto {self.moto.endpoint}" + \
@@ -728,8 +732,14 @@ class FaultProxy:
                  methods: Optional[Iterable[str]] = None, max_consecutive: Optional[int] = None,
                  stall_seconds: float = 30.0, keep_alive: bool = True,
                  cover_all: bool = False, slow_chunk: int = 8 * 1024,
-                 slow_interval: float = 0.25, max_records: int = 100_000):
+                 slow_interval: float = 0.25, max_records: int = 100_000,
+                 tls: Optional[tuple[str, str]] = None):
         self.upstream = (upstream_host, upstream_port)
+        # (certificate chain, key) PEM files: serve HTTPS to sluiced, plain HTTP upstream.
+        self._tls: Optional[ssl.SSLContext] = None
+        if tls is not None:
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(*tls)
         self.seed = seed if seed is not None else int.from_bytes(os.urandom(4), "big")
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
@@ -766,7 +776,7 @@ class FaultProxy:
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self._tls else 'http'}://127.0.0.1:{self.port}"
 
     def _check_mix(self) -> None:
         unknown = set(self.mix) - set(FAULTS)
@@ -931,6 +941,16 @@ class FaultProxy:
             return False
 
     def _serve(self, client: socket.socket, number: int) -> None:
+        if self._tls is not None:
+            try:
+                client.settimeout(10)
+                client = self._tls.wrap_socket(client, server_side=True)
+                client.settimeout(None)
+            except (ssl.SSLError, OSError) as e:
+                with self._lock:
+                    self.upstream_errors.append(f"TLS handshake with the client failed: {e}")
+                _close_socket(client)
+                return
         cf = client.makefile("rb")
         up: Optional[socket.socket] = None
         uf = None

@@ -8,6 +8,7 @@ s3_support.sigv4_problems (moto checks no signature; the proxy records requests)
 from __future__ import annotations
 
 import re
+import subprocess
 from typing import Optional
 
 import pytest
@@ -104,6 +105,37 @@ def test_virtual_host_addressing(storage, proxy):
     assert not in_path, f"bucket in the path with virtual addressing: {in_path[:3]}"
     assert s3.wire_contract_problems(proxy, srv.blobs) == []
     assert s3.sigv4_problems(recs, TESTING) == []
+
+
+def test_https_endpoint_with_a_private_ca(storage, moto_server):
+    """An https endpoint: sluiced speaks TLS to it, trusting the CA named by ca=, and
+    signs and checks everything as over plain HTTP."""
+    certs = storage.certs
+    tls_proxy = s3.FaultProxy(moto_server.port, tls=(certs.server_cert, certs.server_key))
+    try:
+        srv = storage.server(blobs=storage.blob_store().via(tls_proxy.endpoint, ca=certs.ca))
+        _roundtrip(srv)
+        assert tls_proxy.requests("PUT") and tls_proxy.requests("GET"), "nothing went over TLS"
+        assert s3.sigv4_problems(tls_proxy.requests(), TESTING) == []
+    finally:
+        tls_proxy.close()
+
+
+def test_https_endpoint_with_an_untrusted_certificate_stops_startup(storage, moto_server):
+    """Without ca= the system's CAs are trusted, and the dev CA is not one of them: start-up
+    fails, saying it was the certificate, rather than falling back to anything unverified."""
+    tls_proxy = s3.FaultProxy(moto_server.port, tls=(storage.certs.server_cert, storage.certs.server_key))
+    try:
+        srv = storage.server(blobs=storage.blob_store().via(tls_proxy.endpoint), start=False,
+                             s3_attempts=1)
+        proc = subprocess.run(srv.argv(sup.free_port()), env=srv.env(), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        out = proc.stdout.decode("utf-8", "replace")
+        assert proc.returncode != 0 and "sluiced listening on" not in out, out[-3000:]
+        assert "certificate" in out.lower(), f"the message does not name the certificate:\n{out[-3000:]}"
+        assert not tls_proxy.requests(), "a request went through despite the untrusted certificate"
+    finally:
+        tls_proxy.close()
 
 
 def test_path_addressing_keeps_the_endpoint_host(storage, proxy):
