@@ -25,6 +25,9 @@ public struct BlobStoreOptions: ParsableArguments {
     @Option(help: "Seconds to connect to the S3 endpoint. (env: SLUICED_S3_CONNECT_TIMEOUT_SECONDS)")
     public var s3ConnectTimeoutSeconds = EnvironmentDefaults.int("SLUICED_S3_CONNECT_TIMEOUT_SECONDS", default: 10)
 
+    @Option(help: "S3 transfers (threads and connections) at once; more wait their turn. (env: SLUICED_S3_MAX_TRANSFERS)")
+    public var s3MaxTransfers = EnvironmentDefaults.int("SLUICED_S3_MAX_TRANSFERS", default: 64)
+
     @Option(help: "Local scratch folder for partitions on their way to S3. (env: SLUICED_S3_SPOOL)")
     public var s3Spool = EnvironmentDefaults.string(
         "SLUICED_S3_SPOOL", default: FileManager.default.temporaryDirectory.appendingPathComponent("sluiced-spool").path)
@@ -41,7 +44,7 @@ public struct BlobStoreOptions: ParsableArguments {
         _ = try location()
         for (name, value) in [
             ("--s3-attempts", s3Attempts), ("--s3-timeout-seconds", s3TimeoutSeconds),
-            ("--s3-connect-timeout-seconds", s3ConnectTimeoutSeconds),
+            ("--s3-connect-timeout-seconds", s3ConnectTimeoutSeconds), ("--s3-max-transfers", s3MaxTransfers),
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
         }
@@ -73,7 +76,7 @@ public struct BlobStoreOptions: ParsableArguments {
         case .s3(let bucket):
             let http = HTTPClient(settings: HTTPClient.Settings(
                 connectTimeout: .seconds(s3ConnectTimeoutSeconds), stallTimeout: .seconds(s3TimeoutSeconds),
-                caFile: bucket.caFile))
+                caFile: bucket.caFile, maxConcurrentTransfers: s3MaxTransfers, maxIdleHandles: s3MaxTransfers))
             let client = S3Client(
                 endpoint: bucket.endpoint, credentials: try AWSCredentials.load(),
                 retryPolicy: S3RetryPolicy(attempts: s3Attempts, baseDelay: .milliseconds(s3BackoffMs)), http: http)

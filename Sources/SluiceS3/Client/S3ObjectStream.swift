@@ -1,12 +1,15 @@
 import Foundation
 import Synchronization
 
-/// A byte range of an S3 object, read as chunks by one streamed GET on a thread of its own.
+/// A byte range of an S3 object, read as chunks by one streamed GET on a transfer thread of its own.
 ///
 /// The transfer starts at the first ``next()`` and stays at most two chunks ahead of the
 /// consumer. When the connection breaks, the GET is sent again for the bytes not yet received,
 /// so a long download survives dropped connections without starting over; attempts that
-/// received bytes do not count against the retry limit. Dropping the stream stops the transfer.
+/// received bytes do not count against the retry limit. A consumer that takes nothing for the
+/// stall timeout makes the transfer step away and free its slot (so stalled readers cannot hold
+/// every transfer slot); its next ``next()`` resumes from the following byte. Dropping the
+/// stream stops the transfer.
 public final class S3ObjectStream: Sendable {
     private let client: S3Client
     private let key: String
@@ -15,6 +18,7 @@ public final class S3ObjectStream: Sendable {
     private let pipe = ChunkPipe(capacity: 2)
     private let cancellation = TransferCancellation()
     private let started = Atomic<Bool>(false)
+    private let download: Download
 
     init(client: S3Client, key: String, range: Range<Int64>, chunkSize: Int) {
         precondition(chunkSize > 0, "an object is read in chunks of at least one byte")
@@ -22,6 +26,7 @@ public final class S3ObjectStream: Sendable {
         self.key = key
         self.range = range
         self.chunkSize = chunkSize
+        self.download = Download(client: client, key: key, range: range, chunkSize: chunkSize, pipe: pipe, cancellation: cancellation)
     }
 
     deinit {
@@ -33,17 +38,26 @@ public final class S3ObjectStream: Sendable {
     /// ``S3Error/noSuchKey(_:)`` or ``S3Error/rangeNotSatisfiable(key:objectSize:)`` when the
     /// object is missing or shorter than the range.
     public func next() async throws -> [UInt8]? {
-        if !started.exchange(true, ordering: .relaxed) {
-            let download = Download(client: client, key: key, range: range, chunkSize: chunkSize, pipe: pipe, cancellation: cancellation)
-            let thread = Thread { download.run() }
-            thread.name = "sluice-s3-get"
-            thread.start()
+        if !started.exchange(true, ordering: .relaxed) { await startDownload() }
+        while true {
+            switch try await pipe.next() {
+            case .chunk(let chunk): return chunk
+            case .end: return nil
+            case .producerPaused:
+                pipe.producerRestarting()
+                await startDownload()
+            }
         }
-        return try await pipe.next()
+    }
+
+    private func startDownload() async {
+        let download = download
+        await client.http.startTransferThread { download.run() }
     }
 }
 
-/// The producing side of an ``S3ObjectStream``; runs on its thread and owns its progress.
+/// The producing side of an ``S3ObjectStream``; runs on a transfer thread, one run at a time
+/// (a paused run ends before the consumer starts the next), and keeps its progress across runs.
 private final class Download: @unchecked Sendable {
     let client: S3Client
     let key: String
@@ -53,8 +67,12 @@ private final class Download: @unchecked Sendable {
     let cancellation: TransferCancellation
     /// The next byte of the range to receive.
     var offset: Int64
+    /// Received bytes not yet handed over: less than a chunk, or a full one the consumer was
+    /// too slow to take.
     var pending: [UInt8] = []
     var receivedSinceAttempt = false
+    /// Set when this run stepped away from a consumer that stopped taking chunks.
+    var paused = false
 
     init(client: S3Client, key: String, range: Range<Int64>, chunkSize: Int, pipe: ChunkPipe, cancellation: TransferCancellation) {
         self.client = client
@@ -67,12 +85,35 @@ private final class Download: @unchecked Sendable {
     }
 
     func run() {
+        paused = false
         do {
             try fetch()
-            if !pending.isEmpty, !pipe.push(pending) { throw S3Error.cancelled }
-            pipe.finish(.success(()))
+            if !paused, !pending.isEmpty { try hand(pending) }
+            if paused {
+                pipe.pause()
+            } else {
+                pipe.finish(.success(()))
+            }
+        } catch S3Error.cancelled where paused {
+            pipe.pause()
         } catch {
             pipe.finish(.failure(error))
+        }
+    }
+
+    /// Hands a chunk to the consumer; false when the consumer was idle too long, leaving the
+    /// chunk pending and this run paused.
+    @discardableResult
+    private func hand(_ chunk: [UInt8]) throws -> Bool {
+        switch pipe.push(chunk, waitingAtMost: client.http.settings.stallTimeout) {
+        case .accepted:
+            pending = []
+            return true
+        case .consumerGone:
+            throw S3Error.cancelled
+        case .consumerIdle:
+            paused = true
+            return false
         }
     }
 
@@ -81,6 +122,8 @@ private final class Download: @unchecked Sendable {
             try checkEmptyRange()
             return
         }
+        // A full chunk left by a paused run goes first; if the consumer is still away, pause again.
+        if pending.count == chunkSize, !(try hand(pending)) { return }
         let request = S3Request(operation: "GET \(key)", method: "GET", key: key)
         var shortResponses = 0
         while offset < range.upperBound {
@@ -125,7 +168,8 @@ private final class Download: @unchecked Sendable {
         if range.lowerBound > size { throw S3Error.rangeNotSatisfiable(key: key, objectSize: size) }
     }
 
-    /// The response-body sink: cuts the bytes into chunks and hands each full one to the pipe.
+    /// The response-body sink: cuts the bytes into chunks and hands each full one to the pipe;
+    /// false (ending the GET) when the consumer is gone or too slow.
     private func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
         let usable = Int(min(Int64(bytes.count), range.upperBound - offset))
         var index = 0
@@ -134,13 +178,13 @@ private final class Download: @unchecked Sendable {
             let take = min(chunkSize - pending.count, usable - index)
             pending.append(contentsOf: bytes[index..<index + take])
             index += take
+            // Counted as they are kept, so that a GET ended mid-callback resumes at the right byte.
+            offset += Int64(take)
+            receivedSinceAttempt = true
             if pending.count == chunkSize {
-                guard pipe.push(pending) else { return false }
-                pending = []
+                guard (try? hand(pending)) == true else { return false }
             }
         }
-        offset += Int64(usable)
-        if usable > 0 { receivedSinceAttempt = true }
         return true
     }
 

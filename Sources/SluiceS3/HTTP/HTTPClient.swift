@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// libcurl's easy interface blocks, so each transfer runs on a thread of its own, never on
 /// Swift's few cooperative threads; a download whose consumer is slow holds its thread while it
-/// waits, which is the backpressure. Finished handles go back to an idle list, keeping their
+/// waits, which is the backpressure. At most ``Settings/maxConcurrentTransfers`` such threads run
+/// at once; more callers wait their turn. Finished handles go back to an idle list, keeping their
 /// connections open for the next request to the same host.
 public final class HTTPClient: Sendable {
     /// How transfers behave.
@@ -16,44 +17,63 @@ public final class HTTPClient: Sendable {
         public var stallTimeout: Duration
         /// A PEM bundle of CA certificates to trust instead of the system's (a private MinIO, say).
         public var caFile: String?
+        /// Transfer threads (and so connections) running at once; at least 1.
+        public var maxConcurrentTransfers: Int
         /// Idle handles (and so open connections) kept for reuse.
         public var maxIdleHandles: Int
 
         public init(
             connectTimeout: Duration = .seconds(10), stallTimeout: Duration = .seconds(30),
-            caFile: String? = nil, maxIdleHandles: Int = 64
+            caFile: String? = nil, maxConcurrentTransfers: Int = 64, maxIdleHandles: Int = 64
         ) {
             self.connectTimeout = connectTimeout
             self.stallTimeout = stallTimeout
             self.caFile = caFile
+            self.maxConcurrentTransfers = maxConcurrentTransfers
             self.maxIdleHandles = maxIdleHandles
         }
     }
 
     public let settings: Settings
     private let idleHandles = Mutex<[CurlEasyHandle]>([])
+    private let slots: TransferSlots
 
     public init(settings: Settings = Settings()) {
         self.settings = settings
+        self.slots = TransferSlots(capacity: settings.maxConcurrentTransfers)
     }
 
-    /// Runs `body` on a new thread and waits for it without blocking the caller's thread. A
-    /// cancellation of the calling task sets the flag `body` gets, which its transfers poll.
+    /// Runs `body` on a transfer thread of its own and waits for it without blocking the caller's
+    /// thread. A cancellation of the calling task sets the flag `body` gets, which its transfers poll.
     public func onTransferThread<Result: Sendable>(
         _ body: @escaping @Sendable (TransferCancellation) throws -> Result
     ) async throws -> Result {
         let cancellation = TransferCancellation()
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                let thread = Thread {
-                    continuation.resume(with: Swift.Result { try body(cancellation) })
-                }
-                thread.name = "sluice-http"
-                thread.start()
+            await slots.acquire()
+            return try await withCheckedThrowingContinuation { continuation in
+                startThread { continuation.resume(with: Swift.Result { try body(cancellation) }) }
             }
         } onCancel: {
             cancellation.cancel()
         }
+    }
+
+    /// Starts `body` on a transfer thread of its own once a slot is free, and returns without
+    /// waiting for it to end: for a producer that hands its results over by other means.
+    public func startTransferThread(_ body: @escaping @Sendable () -> Void) async {
+        await slots.acquire()
+        startThread(body)
+    }
+
+    private func startThread(_ body: @escaping @Sendable () -> Void) {
+        let slots = slots
+        let thread = Thread {
+            defer { slots.release() }
+            body()
+        }
+        thread.name = "sluice-http"
+        thread.start()
     }
 
     /// Sends `request` and waits for the whole response on the calling thread, which must be

@@ -393,3 +393,48 @@ def test_refusals_are_internal_and_name_the_s3_code(storage, proxy):
     c.commit(s.session_id)
     ss.assert_same_bytes(c.read("faults/refused"), data)
     ss.assert_same_bytes(c.read("faults/kept"), kept)
+
+
+# --------------------------------------------------------------------------
+# Slow readers and the transfer limit
+# --------------------------------------------------------------------------
+
+def test_a_reader_that_stops_frees_its_transfer_and_resumes(storage, proxy):
+    """A client that stops reading for longer than --s3-timeout-seconds: sluiced's GET
+    steps away (freeing its transfer slot, so that with --s3-max-transfers 1 an upload
+    still gets through meanwhile) and, when the client reads again, resumes at the next
+    byte with a new ranged GET; the client gets every byte once, in order."""
+    srv = _faulty_server(storage, proxy, s3_timeout_seconds=1, s3_max_transfers=1)
+    reader, writer = srv.client(), srv.client()
+    data = ss.random_bytes(48 * MIB)
+    reader.put_object("slow/big", data, partition_size=48 * MIB)
+    partition_key = ss.hexsha(data)
+    stream = reader.objects.ReadObject(ss.obj_pb.ReadObjectRequest(name="slow/big"), timeout=120)
+    received = [next(stream).data]
+    time.sleep(4)   # far past the 1 s stall timeout, with windows and the pipe full
+    other = ss.random_bytes(100 * KIB)
+    writer.put_object("slow/meanwhile", other, partition_size=100 * KIB)   # the slot is free
+    received += [m.data for m in stream]
+    ss.assert_same_bytes(b"".join(received), data)
+    ss.assert_same_bytes(writer.read("slow/meanwhile"), other)
+    gets = [r for r in proxy.requests("GET") if r.path.endswith(partition_key)]
+    starts = [int(r.headers["range"].split("=")[1].split("-")[0]) for r in gets]
+    assert len(gets) >= 2 and starts[0] == 0 and all(0 < s < len(data) for s in starts[1:]), \
+        f"expected a first GET from 0 and a resumed one mid-partition, got ranges {starts}"
+
+
+def test_more_transfers_than_the_limit_wait_their_turn(storage, proxy):
+    """--s3-max-transfers 2 with 8 partitions uploaded and read in parallel: everything
+    completes over at most 2 connections to S3 (each transfer runs on a handle of its own,
+    and handles are kept and reused only up to the limit)."""
+    srv = _faulty_server(storage, proxy, s3_max_transfers=2)
+    c = srv.client()
+    psize = 256 * KIB
+    data = ss.random_bytes(8 * psize)
+    c.put_object("limit/parallel", data, partition_size=psize, parallel=8)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        copies = list(pool.map(lambda _: c.read("limit/parallel"), range(4)))
+    for copy in copies:
+        ss.assert_same_bytes(copy, data)
+    assert len(proxy.requests("PUT")) == 8 and len(proxy.requests("GET")) >= 32, proxy.summary()
+    assert proxy.connections <= 2, f"{proxy.connections} connections with --s3-max-transfers 2"
