@@ -30,7 +30,7 @@ final class ChunkPipe: @unchecked Sendable {
 
     /// Called by the producer; blocks while the pipe is full, for at most `patience`.
     func push(_ chunk: [UInt8], waitingAtMost patience: Duration) -> Delivery {
-        let deadline = Date(timeIntervalSinceNow: Double(patience.components.seconds) + Double(patience.components.attoseconds) * 1e-18)
+        let deadline = Date(timeIntervalSinceNow: patience.timeInterval)
         condition.lock()
         while queue.count >= capacity && !consumerGone {
             if !condition.wait(until: deadline), queue.count >= capacity, !consumerGone {

@@ -21,11 +21,7 @@ public struct S3Client: Sendable {
 
     /// Checks that the bucket exists and the credentials may use it.
     public func checkBucket() async throws {
-        let request = S3Request(operation: "HEAD bucket \(endpoint.bucket)", method: "HEAD", key: nil)
-        try await http.onTransferThread { cancellation in
-            let response = try execute(request, cancellation: cancellation)
-            guard response.isSuccess else { throw refusal(request, response) }
-        }
+        _ = try await send(S3Request(operation: "HEAD bucket \(endpoint.bucket)", method: "HEAD", key: nil))
     }
 
     /// Uploads `length` bytes of the file at `path` to `key` and returns once S3 has stored them
@@ -33,41 +29,36 @@ public struct S3Client: Sendable {
     /// the declared checksum, and a confirmation naming another checksum is an error here.
     public func putObject(_ key: String, file path: String, length: Int64, sha256: [UInt8]) async throws {
         let checksum = Data(sha256).base64EncodedString()
-        let request = S3Request(
+        let response = try await send(S3Request(
             operation: "PUT \(key)", method: "PUT", key: key,
             headers: [(name: "x-amz-checksum-sha256", value: checksum)],
-            payloadHash: Hex.encode(sha256), body: HTTPRequestBody(file: path, length: length))
-        try await http.onTransferThread { cancellation in
-            let response = try execute(request, cancellation: cancellation)
-            guard response.isSuccess else { throw refusal(request, response) }
-            // Servers that do not echo checksums have still checked the one sent.
-            if let confirmed = response.headers["x-amz-checksum-sha256"], confirmed != checksum {
-                throw S3Error.checksumNotConfirmed(key: key, sent: checksum, confirmed: confirmed)
-            }
+            payloadHash: Hex.encode(sha256), body: HTTPRequestBody(file: path, length: length)))
+        // Servers that do not echo checksums have still checked the one sent.
+        if let confirmed = response.headers["x-amz-checksum-sha256"], confirmed != checksum {
+            throw S3Error.checksumNotConfirmed(key: key, sent: checksum, confirmed: confirmed)
         }
     }
 
     /// The size of the object under `key`, or nil when there is none.
     public func objectSize(_ key: String) async throws -> Int64? {
+        try await http.onTransferThread { cancellation in try objectSize(key, cancellation: cancellation) }
+    }
+
+    /// ``objectSize(_:)`` on the calling transfer thread.
+    func objectSize(_ key: String, cancellation: TransferCancellation) throws -> Int64? {
         let request = S3Request(operation: "HEAD \(key)", method: "HEAD", key: key)
-        return try await http.onTransferThread { cancellation in
-            let response = try execute(request, cancellation: cancellation)
-            if response.status == 404 { return nil }
-            guard response.isSuccess else { throw refusal(request, response) }
-            guard let length = response.headers["content-length"].flatMap(Int64.init) else {
-                throw S3Error.malformedResponse(operation: request.operation, detail: "no Content-Length")
-            }
-            return length
+        let response = try execute(request, cancellation: cancellation)
+        if response.status == 404 { return nil }
+        guard response.isSuccess else { throw refusal(request, response) }
+        guard let length = response.headers["content-length"].flatMap(Int64.init) else {
+            throw S3Error.malformedResponse(operation: request.operation, detail: "no Content-Length")
         }
+        return length
     }
 
     /// Deletes the object under `key`; a missing object is not an error.
     public func deleteObject(_ key: String) async throws {
-        let request = S3Request(operation: "DELETE \(key)", method: "DELETE", key: key)
-        try await http.onTransferThread { cancellation in
-            let response = try execute(request, cancellation: cancellation)
-            guard response.isSuccess || response.status == 404 else { throw refusal(request, response) }
-        }
+        _ = try await send(S3Request(operation: "DELETE \(key)", method: "DELETE", key: key), alsoAccepting: 404)
     }
 
     /// The bytes of `range` of the object under `key`, in chunks of `chunkSize` (the last may be
@@ -85,13 +76,20 @@ public struct S3Client: Sendable {
         if let startAfter { query.append((name: "start-after", value: startAfter)) }
         if let continuationToken { query.append((name: "continuation-token", value: continuationToken)) }
         let request = S3Request(operation: "LIST \(prefix)", method: "GET", key: nil, query: query)
-        return try await http.onTransferThread { cancellation in
+        let response = try await send(request)
+        guard let document = S3XMLElement.parse(response.body), let listing = S3ObjectListing(document) else {
+            throw S3Error.malformedResponse(operation: request.operation, detail: "not a ListBucketResult")
+        }
+        return listing
+    }
+
+    /// Sends `request` (with retries) on a transfer thread and returns the successful response;
+    /// any other final answer, except the status `alsoAccepting`, becomes ``S3Error/refused``.
+    private func send(_ request: S3Request, alsoAccepting accepted: Int? = nil) async throws -> HTTPResponse {
+        try await http.onTransferThread { cancellation in
             let response = try execute(request, cancellation: cancellation)
-            guard response.isSuccess else { throw refusal(request, response) }
-            guard let document = S3XMLElement.parse(response.body), let listing = S3ObjectListing(document) else {
-                throw S3Error.malformedResponse(operation: request.operation, detail: "not a ListBucketResult")
-            }
-            return listing
+            guard response.isSuccess || response.status == accepted else { throw refusal(request, response) }
+            return response
         }
     }
 
@@ -132,8 +130,7 @@ public struct S3Client: Sendable {
         let deadline = ContinuousClock.now + delay
         while ContinuousClock.now < deadline {
             if cancellation.isCancelled { throw S3Error.cancelled }
-            let step = min(deadline - ContinuousClock.now, .milliseconds(50))
-            Thread.sleep(forTimeInterval: Double(step.components.seconds) + Double(step.components.attoseconds) * 1e-18)
+            Thread.sleep(forTimeInterval: min(deadline - ContinuousClock.now, .milliseconds(50)).timeInterval)
         }
     }
 

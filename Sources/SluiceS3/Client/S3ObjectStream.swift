@@ -11,10 +11,7 @@ import Synchronization
 /// every transfer slot); its next ``next()`` resumes from the following byte. Dropping the
 /// stream stops the transfer.
 public final class S3ObjectStream: Sendable {
-    private let client: S3Client
-    private let key: String
-    private let range: Range<Int64>
-    private let chunkSize: Int
+    private let http: HTTPClient
     private let pipe = ChunkPipe(capacity: 2)
     private let cancellation = TransferCancellation()
     private let started = Atomic<Bool>(false)
@@ -22,10 +19,7 @@ public final class S3ObjectStream: Sendable {
 
     init(client: S3Client, key: String, range: Range<Int64>, chunkSize: Int) {
         precondition(chunkSize > 0, "an object is read in chunks of at least one byte")
-        self.client = client
-        self.key = key
-        self.range = range
-        self.chunkSize = chunkSize
+        self.http = client.http
         self.download = Download(client: client, key: key, range: range, chunkSize: chunkSize, pipe: pipe, cancellation: cancellation)
     }
 
@@ -52,7 +46,7 @@ public final class S3ObjectStream: Sendable {
 
     private func startDownload() async {
         let download = download
-        await client.http.startTransferThread { download.run() }
+        await http.startTransferThread { download.run() }
     }
 }
 
@@ -160,11 +154,7 @@ private final class Download: @unchecked Sendable {
 
     /// An empty range reads nothing but must still fail for a missing or shorter object.
     private func checkEmptyRange() throws {
-        let request = S3Request(operation: "HEAD \(key)", method: "HEAD", key: key)
-        let response = try client.execute(request, cancellation: cancellation)
-        if response.status == 404 { throw S3Error.noSuchKey(key) }
-        guard response.isSuccess else { throw client.refusal(request, response) }
-        let size = response.headers["content-length"].flatMap(Int64.init) ?? 0
+        guard let size = try client.objectSize(key, cancellation: cancellation) else { throw S3Error.noSuchKey(key) }
         if range.lowerBound > size { throw S3Error.rangeNotSatisfiable(key: key, objectSize: size) }
     }
 

@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import SluiceOpenSSL
 
@@ -94,40 +101,18 @@ public struct SigV4Signature: Sendable {
 
 /// The UTC timestamp SigV4 signs, in its basic ISO 8601 form ("20150830T123600Z"), and its day.
 ///
-/// Computed from the epoch by hand: the proleptic Gregorian calendar in UTC is pure arithmetic,
-/// and it keeps the signer off DateFormatter, which is neither cheap nor Sendable.
+/// Made with libc's `gmtime_r` and `strftime`, which are thread-safe, rather than a
+/// DateFormatter, which is neither cheap nor Sendable.
 struct AMZDate {
     let text: String
     var day: String { String(text.prefix(8)) }
 
     init(_ date: Date) {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
-        let (days, secondOfDay) = seconds.floorDivided(by: 86_400)
-        // Days since 1970-01-01 to a civil date: Howard Hinnant's days_from_civil, inverted.
-        let shifted = days + 719_468
-        let era = shifted.floorDivided(by: 146_097).quotient
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-
-        func digits(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        text =
-            digits(year, 4) + digits(month, 2) + digits(day, 2) + "T"
-            + digits(secondOfDay / 3600, 2) + digits(secondOfDay % 3600 / 60, 2) + digits(secondOfDay % 60, 2) + "Z"
-    }
-}
-
-extension Int {
-    /// Division rounding toward negative infinity, so dates before 1970 land on the right day.
-    fileprivate func floorDivided(by divisor: Int) -> (quotient: Int, remainder: Int) {
-        let remainder = ((self % divisor) + divisor) % divisor
-        return ((self - remainder) / divisor, remainder)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let length = strftime(&buffer, buffer.count, "%Y%m%dT%H%M%SZ", &parts)
+        text = String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
