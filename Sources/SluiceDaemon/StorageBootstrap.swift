@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import SluicePostgres
 import SluiceRPC
@@ -5,18 +6,20 @@ import SluiceServer
 import SluiceStore
 
 /// Opens the store the options describe: connects to PostgreSQL, applies migrations,
-/// opens the blob store, and starts the collector.
+/// opens the blob store, and starts the collector and (when asked) the scrubber.
 public struct StorageBootstrap {
     /// The storage services to serve, and the collector running beside them.
     public let services: [any RPCService]
     private let collectorTask: Task<Void, Never>
+    private let scrubberTask: Task<Void, Never>?
     private let database: PostgresPool
 
     public init(options: StorageOptions, databaseURL: String, logger: Logger) async throws {
         database = try PostgresPool(url: databaseURL, size: options.databasePoolSize)
         try await Storage.migrate(database)
         let blobs = try await options.blobStore.open()
-        let storage = Storage(database: database, blobs: blobs, limits: options.limits)
+        let pageTokens = try await Self.pageTokens(options, database: database)
+        let storage = Storage(database: database, blobs: blobs, limits: options.limits, pageTokens: pageTokens)
         services = [
             UploadSessionServiceHandler(storage: storage),
             ObjectServiceHandler(storage: storage),
@@ -32,6 +35,8 @@ public struct StorageBootstrap {
                         "deleted_sessions": "\(report.deletedSessions)", "deleted_blobs": "\(report.deletedBlobs)",
                         "removed_staging_files": "\(report.removedStagingFiles)",
                         "removed_unknown_files": "\(report.removedUnknownFiles)",
+                        "expired_empty_sessions": "\(report.expiredEmptySessions)",
+                        "forgotten_damage_findings": "\(report.forgottenDamageFindings)",
                     ])
                 case .success:
                     break
@@ -40,12 +45,62 @@ public struct StorageBootstrap {
                 }
             }
         }
+        scrubberTask = Self.startScrubber(options, database: database, blobs: blobs, logger: logger)
         logger.notice("storage ready", metadata: ["blobs": "\(options.blobStore.blobs)"])
     }
 
-    /// Stops the collector and closes the database connections.
+    /// The page token key: from --page-token-key-file, else the one kept in the database.
+    private static func pageTokens(_ options: StorageOptions, database: PostgresPool) async throws -> PageTokens {
+        guard let path = options.pageTokenKeyFile else { return try await PageTokens.shared(in: database) }
+        guard let key = FileManager.default.contents(atPath: path) else {
+            throw StorageBootstrapError("--page-token-key-file \(path) cannot be read")
+        }
+        guard key.count >= PageTokens.minimumKeyBytes else {
+            throw StorageBootstrapError(
+                "--page-token-key-file \(path) holds \(key.count) bytes; the key must be at least "
+                    + "\(PageTokens.minimumKeyBytes) (head -c 32 /dev/urandom > FILE makes one)")
+        }
+        return PageTokens(key: [UInt8](key))
+    }
+
+    /// Every --scrub-interval seconds, re-hashes the stored blobs at --scrub-bytes-per-second;
+    /// logs each damaged or missing blob (also recorded in the damaged_blobs table) and each pass.
+    private static func startScrubber(
+        _ options: StorageOptions, database: PostgresPool, blobs: any BlobStore, logger: Logger
+    ) -> Task<Void, Never>? {
+        guard options.scrubInterval > 0 else { return nil }
+        let scrubber = Scrubber(database: database, blobs: blobs, bytesPerSecond: Int64(options.scrubBytesPerSecond))
+        let interval = Duration.seconds(options.scrubInterval)
+        return Task {
+            await scrubber.run(every: interval) { finding in
+                logger.error("scrub found a damaged blob", metadata: ["blob": "\(finding.key)", "detail": "\(finding.detail)"])
+            } onPass: { result in
+                switch result {
+                case .success(let report):
+                    logger.info("scrub pass", metadata: [
+                        "checked_blobs": "\(report.checkedBlobs)", "checked_bytes": "\(report.checkedBytes)",
+                        "damaged_blobs": "\(report.damagedBlobs)", "missing_blobs": "\(report.missingBlobs)",
+                    ])
+                case .failure(let error):
+                    logger.warning("scrub pass failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Stops the collector and the scrubber and closes the database connections.
     public func shutdown() {
         collectorTask.cancel()
+        scrubberTask?.cancel()
         database.close()
+    }
+}
+
+/// A storage setting sluiced cannot start with; the message says which and why.
+struct StorageBootstrapError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }

@@ -25,6 +25,9 @@ public struct StorageOptions: ParsableArguments {
     @Option(help: "Seconds an uncommitted session lives. (env: SLUICED_SESSION_LIFETIME)")
     public var sessionLifetime = EnvironmentDefaults.int("SLUICED_SESSION_LIFETIME", default: 24 * 3600)
 
+    @Option(help: "Seconds an open session that has stored no partition lives (at most --session-lifetime). (env: SLUICED_EMPTY_SESSION_LIFETIME)")
+    public var emptySessionLifetime = EnvironmentDefaults.int("SLUICED_EMPTY_SESSION_LIFETIME", default: 3600)
+
     @Option(help: "Seconds closed sessions stay visible. (env: SLUICED_SESSION_RETENTION)")
     public var sessionRetention = EnvironmentDefaults.int("SLUICED_SESSION_RETENTION", default: 24 * 3600)
 
@@ -33,6 +36,15 @@ public struct StorageOptions: ParsableArguments {
 
     @Option(help: "Seconds between collector passes. (env: SLUICED_COLLECTOR_INTERVAL)")
     public var collectorInterval = EnvironmentDefaults.int("SLUICED_COLLECTOR_INTERVAL", default: 300)
+
+    @Option(help: "Seconds between scrubber passes, which re-hash every stored blob; 0 turns the scrubber off. (env: SLUICED_SCRUB_INTERVAL)")
+    public var scrubInterval = EnvironmentDefaults.int("SLUICED_SCRUB_INTERVAL", default: 0)
+
+    @Option(help: "Bytes per second the scrubber reads at most; 0 for no limit. (env: SLUICED_SCRUB_BYTES_PER_SECOND)")
+    public var scrubBytesPerSecond = EnvironmentDefaults.int("SLUICED_SCRUB_BYTES_PER_SECOND", default: 32 * 1024 * 1024)
+
+    @Option(help: "File holding the secret (at least 32 bytes) that authenticates page tokens; by default a key kept in the database, shared by every instance on it. (env: SLUICED_PAGE_TOKEN_KEY_FILE)")
+    public var pageTokenKeyFile = EnvironmentDefaults.string("SLUICED_PAGE_TOKEN_KEY_FILE")
 
     @Flag(help: "Store identical bytes of different principals once (leaks whether another principal holds a file). (env: SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS)")
     public var deduplicateAcrossPrincipals = EnvironmentDefaults.bool("SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS")
@@ -44,11 +56,15 @@ public struct StorageOptions: ParsableArguments {
             ("--database-pool-size", databasePoolSize), ("--max-partition-size", maxPartitionSize),
             ("--max-partitions", maxPartitions), ("--max-open-sessions", maxOpenSessions),
             ("--session-lifetime", sessionLifetime), ("--collector-interval", collectorInterval),
+            ("--empty-session-lifetime", emptySessionLifetime),
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
         }
         guard sessionRetention >= 0, blobGracePeriod >= 0 else {
             throw ValidationError("--session-retention and --blob-grace-period must not be negative")
+        }
+        guard scrubInterval >= 0, scrubBytesPerSecond >= 0 else {
+            throw ValidationError("--scrub-interval and --scrub-bytes-per-second must not be negative")
         }
     }
 
@@ -58,6 +74,7 @@ public struct StorageOptions: ParsableArguments {
         limits.maxPartitionsPerSession = maxPartitions
         limits.maxOpenSessionsPerPrincipal = maxOpenSessions
         limits.sessionLifetime = .seconds(sessionLifetime)
+        limits.emptySessionLifetime = .seconds(min(emptySessionLifetime, sessionLifetime))
         limits.closedSessionRetention = .seconds(sessionRetention)
         limits.blobGracePeriod = .seconds(blobGracePeriod)
         limits.deduplicateAcrossPrincipals = deduplicateAcrossPrincipals

@@ -10,10 +10,12 @@ public struct Storage: Sendable {
     public let blobs: any BlobStore
     public let limits: StorageLimits
 
-    public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits) {
+    /// `pageTokens` authenticates listing cursors; give every instance sharing a database the
+    /// same key (``PageTokens/shared(in:)``) so that they accept each other's tokens.
+    public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits, pageTokens: PageTokens = .random()) {
         self.principals = PrincipalDirectory(database: database)
-        self.sessions = UploadSessions(database: database, blobs: blobs, limits: limits)
-        self.objects = ObjectCatalog(database: database, limits: limits)
+        self.sessions = UploadSessions(database: database, blobs: blobs, limits: limits, pageTokens: pageTokens)
+        self.objects = ObjectCatalog(database: database, limits: limits, pageTokens: pageTokens)
         self.collector = Collector(database: database, blobs: blobs, limits: limits)
         self.blobs = blobs
         self.limits = limits

@@ -17,7 +17,21 @@ public struct UploadJournalEntry: Codable, Sendable, Equatable {
     public var partitionSHA256: [String]
     /// Hex SHA-256 of the whole file.
     public var objectSHA256: String
+    /// The session, once CreateSession has answered; empty before.
     public var sessionID: String
+    /// The CreateSession request id, saved before the call: a run that dies before it
+    /// learns (and saves) the session's id sends the same request id again and gets the
+    /// same session back, instead of leaking one. Absent in journals of older versions.
+    public var requestID: String?
+
+    /// Whether both entries describe the same file, hashed the same way, for the same
+    /// object (the session and request ids aside).
+    func describesSameFile(as other: UploadJournalEntry) -> Bool {
+        var left = self, right = other
+        (left.sessionID, left.requestID, right.sessionID, right.requestID) = ("", nil, "", nil)
+        return left == right && Array(path.utf8) == Array(other.path.utf8)
+            && Array(objectName.utf8) == Array(other.objectName.utf8)
+    }
 }
 
 /// A directory of small JSON files, one per unfinished upload, keyed by server, absolute
@@ -52,7 +66,8 @@ public struct UploadJournal: Sendable {
         let file = self.file(server: server, path: path, objectName: objectName)
         guard let data = FileManager.default.contents(atPath: file),
               let entry = try? JSONDecoder().decode(UploadJournalEntry.self, from: data),
-              entry.server == server, entry.path == path, entry.objectName == objectName
+              entry.server == server, Array(entry.path.utf8) == Array(path.utf8),
+              Array(entry.objectName.utf8) == Array(objectName.utf8)
         else { return nil }
         return entry
     }

@@ -55,7 +55,7 @@ public struct Uploader: Sendable {
             sessionID: "")
 
         var session: Sluice_V1_UploadSession?
-        if let previous {
+        if let previous, !previous.sessionID.isEmpty {
             switch try await resumableSession(previous, matching: entry, progress: progress) {
             case .open(let open):
                 session = open
@@ -76,10 +76,7 @@ public struct Uploader: Sendable {
         if let session {
             current = session
         } else {
-            current = try await createSession(objectName: objectName, plan: plan, digests: digests, progress: progress)
-            var saved = entry
-            saved.sessionID = current.sessionID
-            try options.journal?.save(saved)
+            current = try await openSession(entry, previous: previous, plan: plan, digests: digests, progress: progress)
         }
 
         let stored = Set(current.storedPartitions.map(Int.init))
@@ -140,9 +137,7 @@ public struct Uploader: Sendable {
         _ previous: UploadJournalEntry, matching current: UploadJournalEntry,
         progress: @escaping @Sendable (TransferEvent) -> Void
     ) async throws -> Resumable {
-        var candidate = current
-        candidate.sessionID = previous.sessionID
-        let fileUnchanged = candidate == previous
+        let fileUnchanged = current.describesSameFile(as: previous)
         let session: Sluice_V1_UploadSession
         do {
             session = try await options.retry.run("lookup of session \(previous.sessionID)", onRetry: {
@@ -178,7 +173,7 @@ public struct Uploader: Sendable {
 
     /// Whether the session was opened for exactly this file as the journal describes it.
     private static func session(_ session: Sluice_V1_UploadSession, declares entry: UploadJournalEntry) -> Bool {
-        session.objectName == entry.objectName && session.totalSize == entry.size
+        Array(session.objectName.utf8) == Array(entry.objectName.utf8) && session.totalSize == entry.size
             && session.partitionSize == entry.partitionSize
             && session.partitionSha256.map { Hex.encode($0) } == entry.partitionSHA256
     }
@@ -192,20 +187,45 @@ public struct Uploader: Sendable {
         }
     }
 
-    private func createSession(
-        objectName: String, plan: PartitionPlan, digests: FileDigests,
+    /// Opens the session for `entry`, idempotently: the request id goes into the journal
+    /// before CreateSession is called, so a run killed in between, or a retry after a lost
+    /// reply, gets the same session back. A request id left by a run that died before it
+    /// saved its session is used again when the file is unchanged; should that session be
+    /// closed by now (it expired or was aborted), a fresh id opens a new one.
+    private func openSession(
+        _ entry: UploadJournalEntry, previous: UploadJournalEntry?, plan: PartitionPlan, digests: FileDigests,
         progress: @escaping @Sendable (TransferEvent) -> Void
     ) async throws -> Sluice_V1_UploadSession {
+        var reused: String?
+        if let previous, previous.sessionID.isEmpty, previous.describesSameFile(as: entry) {
+            reused = previous.requestID
+        }
+        let first = try await createSession(entry, requestID: reused ?? UUID().uuidString, plan: plan, digests: digests, progress: progress)
+        if first.state == .open || reused == nil { return first }
+        return try await createSession(entry, requestID: UUID().uuidString, plan: plan, digests: digests, progress: progress)
+    }
+
+    private func createSession(
+        _ entry: UploadJournalEntry, requestID: String, plan: PartitionPlan, digests: FileDigests,
+        progress: @escaping @Sendable (TransferEvent) -> Void
+    ) async throws -> Sluice_V1_UploadSession {
+        var saved = entry
+        saved.requestID = requestID
+        try options.journal?.save(saved)
         var request = Sluice_V1_CreateSessionRequest()
-        request.objectName = objectName
+        request.requestID = requestID
+        request.objectName = entry.objectName
         request.totalSize = plan.totalSize
         request.partitionSize = plan.partitionSize
         request.partitionSha256 = digests.partitions.map { Data($0) }
         request.objectSha256 = Data(digests.object)
         request.contentType = options.contentType
-        return try await options.retry.run("creation of an upload session", onRetry: { progress(.retrying($0)) }) {
+        let session = try await options.retry.run("creation of an upload session", onRetry: { progress(.retrying($0)) }) {
             try await sessions.createSession(request, options: CallOptions(timeout: options.callTimeout))
         }
+        saved.sessionID = session.sessionID
+        try options.journal?.save(saved)
+        return session
     }
 
     private func summary(

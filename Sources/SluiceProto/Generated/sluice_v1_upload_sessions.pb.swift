@@ -62,6 +62,14 @@ public nonisolated struct Sluice_V1_CreateSessionRequest: Sendable {
   /// 128 bytes, values up to 1024 bytes.
   public var userMetadata: Dictionary<String,String> = [:]
 
+  /// Optional client-chosen id that makes the call idempotent: 1 to 128 printable
+  /// ASCII characters (a UUID, say), unique per caller. A CreateSession with an id
+  /// the caller used before answers that session again, in whatever state it is now
+  /// (for as long as the server retains it), instead of opening another; the same id
+  /// with a different declaration is INVALID_ARGUMENT. Keys differing only in
+  /// Unicode normalization are INVALID_ARGUMENT too (in user_metadata as well).
+  public var requestID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -425,7 +433,7 @@ fileprivate nonisolated let _protobuf_package = "sluice.v1"
 
 nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateSessionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{3}total_size\0\u{3}partition_size\0\u{3}partition_sha256\0\u{3}object_sha256\0\u{3}content_type\0\u{3}user_metadata\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{3}total_size\0\u{3}partition_size\0\u{3}partition_sha256\0\u{3}object_sha256\0\u{3}content_type\0\u{3}user_metadata\0\u{3}request_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -440,6 +448,7 @@ nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, Swi
       case 5: try { try decoder.decodeSingularBytesField(value: &self.objectSha256) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.contentType) }()
       case 7: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.userMetadata) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       default: break
       }
     }
@@ -467,6 +476,9 @@ nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, Swi
     if !self.userMetadata.isEmpty {
       try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.userMetadata, fieldNumber: 7)
     }
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -478,6 +490,7 @@ nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, Swi
     if lhs.objectSha256 != rhs.objectSha256 {return false}
     if lhs.contentType != rhs.contentType {return false}
     if lhs.userMetadata != rhs.userMetadata {return false}
+    if lhs.requestID != rhs.requestID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

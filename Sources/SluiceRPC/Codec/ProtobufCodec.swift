@@ -11,10 +11,22 @@ enum ProtobufCodec {
     }
 
     static func decode<M: SwiftProtobuf.Message>(_ bytes: [UInt8], as type: M.Type) throws(RPCError) -> M {
+        let message: M
         do {
-            return try M(serializedBytes: bytes)
+            message = try M(serializedBytes: bytes)
         } catch {
             throw RPCError(.internal, "failed to decode \(M.protoMessageName): \(error)")
         }
+        if let checked = M.self as? any WireCheckedMessage.Type {
+            try checked.checkWire(bytes)
+        }
+        return message
     }
+}
+
+/// A message with a rule about its wire bytes that the decoded value can no longer show
+/// (map keys that Swift's String equality merges, say). Checked right after decoding.
+public protocol WireCheckedMessage: SwiftProtobuf.Message {
+    /// Throws (INVALID_ARGUMENT, normally) when `bytes`, which decoded as this message, break the rule.
+    static func checkWire(_ bytes: [UInt8]) throws(RPCError)
 }

@@ -31,7 +31,11 @@ public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
                 Int(request.partitionIndex), of: request.objectName, version: request.version, principal: principal)
             let local = try ReadRange.resolve(offset: request.offset, length: request.length, size: partition.size)
             let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
-            for try await chunk in storage.blobs.read(key, range: local, chunkSize: ObjectServiceHandler.readChunkSize) {
+            let bytes = VerifiedBlobBytes(
+                blobs: storage.blobs, key: key, range: local, blobSize: partition.size,
+                chunkSize: ObjectServiceHandler.readChunkSize,
+                what: "partition \(partition.index) of '\(request.objectName)'")
+            for try await chunk in bytes {
                 var message = Sluice_V1_ReadPartitionResponse()
                 message.data = Data(chunk)
                 try await response.write(message)

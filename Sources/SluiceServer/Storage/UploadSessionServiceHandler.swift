@@ -20,7 +20,8 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
                 objectName: request.objectName, totalSize: request.totalSize, partitionSize: request.partitionSize,
                 partitionSHA256: request.partitionSha256.map { [UInt8]($0) },
                 objectSHA256: request.objectSha256.isEmpty ? nil : [UInt8](request.objectSha256),
-                contentType: request.contentType, userMetadata: request.userMetadata)
+                contentType: request.contentType, userMetadata: request.userMetadata,
+                requestID: request.requestID.isEmpty ? nil : request.requestID)
             return Sluice_V1_UploadSession(try await storage.sessions.create(declaration, by: principal))
         }
     }

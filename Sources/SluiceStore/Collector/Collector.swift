@@ -14,6 +14,10 @@ public final class Collector: Sendable {
         public var removedStagingFiles = 0
         /// Blob files the database had no row for (left by a delete a crash interrupted).
         public var removedUnknownFiles = 0
+        /// Open sessions that stored nothing within the empty-session lifetime, now expired.
+        public var expiredEmptySessions = 0
+        /// Findings of damaged blobs forgotten because the blob itself is gone.
+        public var forgottenDamageFindings = 0
 
         public init() {}
     }
@@ -48,7 +52,18 @@ public final class Collector: Sendable {
         var report = Report()
         let retention = limits.closedSessionRetention.inSeconds
         let grace = limits.blobGracePeriod.inSeconds
-        (report.releasedPartitions, report.deletedSessions) = try await database.transaction { connection in
+        let emptyLifetime = limits.emptySessionLifetime.inSeconds
+        (report.expiredEmptySessions, report.releasedPartitions, report.deletedSessions) = try await database.transaction { connection in
+            // A session nobody has stored a partition in (a client that died before writing
+            // its journal, say) gives its open-session slot back early. An upload that
+            // registers its first partition takes the session's row lock, so it either
+            // lands before this (the session is no longer empty) or sees it expired.
+            let expiredEmpty = try connection.execute("""
+                UPDATE upload_sessions s SET expires_at = now()
+                WHERE s.state = 'open' AND s.expires_at > now()
+                  AND s.created_at < now() - make_interval(secs => $1)
+                  AND NOT EXISTS (SELECT 1 FROM session_partitions sp WHERE sp.session_id = s.id)
+                """, [.double(emptyLifetime)]).affectedRows
             // Locking the sessions makes a commit that is under way finish (or not start)
             // before their partitions go: a commit can never copy a half-released session.
             let released = try connection.execute("""
@@ -62,7 +77,7 @@ public final class Collector: Sendable {
                 WHERE (state <> 'open' AND closed_at < now() - make_interval(secs => $1))
                    OR (state = 'open' AND expires_at < now() - make_interval(secs => $1))
                 """, [.double(retention)]).affectedRows
-            return (released, deleted)
+            return (expiredEmpty, released, deleted)
         }
         while true {
             let doomed = try await markUnreferencedBlobs(grace: grace)
@@ -70,6 +85,12 @@ public final class Collector: Sendable {
             try await forget(doomed)
             report.deletedBlobs += doomed.count
             if doomed.count < Self.batchSize { break }
+        }
+        report.forgottenDamageFindings = try await database.withConnection { connection in
+            try connection.execute("""
+                DELETE FROM damaged_blobs d
+                WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.scope = d.scope AND b.sha256 = d.sha256)
+                """).affectedRows
         }
         report.removedUnknownFiles = try await sweepUnknownFiles(olderThan: Date().addingTimeInterval(-grace))
         report.removedStagingFiles = try await blobs.removeAbandonedStaging(

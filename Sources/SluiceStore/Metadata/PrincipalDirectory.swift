@@ -22,7 +22,10 @@ public final class PrincipalDirectory: Sendable {
                 ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
                 RETURNING id
                 """, [.text(name)])
-            return try result.rows[0].int("id")
+            guard let row = result.rows.first else {
+                throw StorageError.aborted("the principal could not be recorded; send the request again")
+            }
+            return try row.int("id")
         }
         let principal = Principal(id: id, name: name)
         known.withLock { $0[key] = principal }

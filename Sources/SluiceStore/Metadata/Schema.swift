@@ -99,5 +99,32 @@ public enum Schema {
             );
             CREATE INDEX version_partitions_by_blob ON version_partitions (blob_scope, sha256);
             """),
+        Migration(version: 2, name: "hardening", sql: """
+            -- A client-chosen id that makes CreateSession idempotent per principal. NULL for
+            -- sessions created without one; unique while the session row exists.
+            ALTER TABLE upload_sessions ADD COLUMN request_id text;
+            CREATE UNIQUE INDEX upload_sessions_by_request_id ON upload_sessions (principal_id, request_id)
+                WHERE request_id IS NOT NULL;
+
+            -- Blobs whose stored bytes no longer hash to their address (or are gone), as found
+            -- by the scrubber, a verified read or a commit. A later upload of the same bytes
+            -- rewrites the blob and removes its row here. No foreign key: the finding outlives
+            -- a blob row the collector deletes, until the collector forgets it too.
+            CREATE TABLE damaged_blobs (
+                scope text NOT NULL,
+                sha256 bytea NOT NULL CHECK (length(sha256) = 32),
+                detected_at timestamptz NOT NULL DEFAULT now(),
+                detected_by text NOT NULL,
+                detail text NOT NULL,
+                PRIMARY KEY (scope, sha256)
+            );
+
+            -- Server-wide settings shared by every instance on this database (the page token
+            -- key, so that instances accept each other's tokens).
+            CREATE TABLE settings (
+                name text PRIMARY KEY,
+                value bytea NOT NULL
+            );
+            """),
     ]
 }

@@ -28,6 +28,16 @@ enum SessionQueries {
         return try result.rows.first.map(record(from:))
     }
 
+    /// The principal's session made with `requestID`, if it is still retained.
+    static func load(requestID: String, of principal: Principal, on connection: PostgresConnection) throws
+        -> SessionRecord?
+    {
+        let result = try connection.execute("""
+            SELECT \(selectColumns) FROM upload_sessions s WHERE s.principal_id = $1 AND s.request_id = $2
+            """, [.int(principal.id), .text(requestID)])
+        return try result.rows.first.map(record(from:))
+    }
+
     static func record(from row: PostgresRow) throws -> SessionRecord {
         let stored = try row.string("stored_partitions")
             .trimmingCharacters(in: CharacterSet(charactersIn: "{}"))

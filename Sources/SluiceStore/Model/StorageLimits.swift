@@ -9,6 +9,10 @@ public struct StorageLimits: Sendable {
     public var maxOpenSessionsPerPrincipal = 100
     /// How long an uncommitted session lives.
     public var sessionLifetime: Duration = .seconds(24 * 3600)
+    /// How long an open session that has stored no partition lives (at most
+    /// `sessionLifetime`): an empty session left by a client that died gives its slot back
+    /// sooner. Must exceed the time the first partition upload of a session can take.
+    public var emptySessionLifetime: Duration = .seconds(3600)
     /// How long closed (committed, aborted, expired) sessions stay visible to GetSession.
     public var closedSessionRetention: Duration = .seconds(24 * 3600)
     /// How long unreferenced bytes are kept before the collector deletes them. Must exceed

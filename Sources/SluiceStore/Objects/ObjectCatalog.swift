@@ -7,10 +7,12 @@ import SluicePostgres
 public final class ObjectCatalog: Sendable {
     let database: PostgresPool
     let limits: StorageLimits
+    let pageTokens: PageTokens
 
-    public init(database: PostgresPool, limits: StorageLimits) {
+    public init(database: PostgresPool, limits: StorageLimits, pageTokens: PageTokens) {
         self.database = database
         self.limits = limits
+        self.pageTokens = pageTokens
     }
 
     static let versionColumns = """
@@ -67,10 +69,11 @@ public final class ObjectCatalog: Sendable {
     ) async throws -> (versions: [ObjectVersionRecord], nextPageToken: String) {
         _ = try ObjectName.validate(name)
         let size = try Paging.size(pageSize, limit: limits.maxPageSize)
-        let before = try Paging.decode(pageToken).map { text throws(StorageError) -> Int64 in
-            guard let version = Int64(text) else { throw .invalidArgument("page_token is not one this server issued") }
-            return version
-        }
+        let before = try pageTokens.redeem(pageToken, for: .versions, principal: principal, parameters: [name])
+            .map { text throws(StorageError) -> Int64 in
+                guard let version = Int64(text) else { throw .invalidArgument("page_token is not one this server issued") }
+                return version
+            }
         let rows = try await database.withConnection { connection in
             try connection.execute("""
                 SELECT \(Self.versionColumns) FROM objects o JOIN object_versions v ON v.object_id = o.id
@@ -79,9 +82,13 @@ public final class ObjectCatalog: Sendable {
                 """, [.int(principal.id), .text(name), before.map { .int($0) } ?? .null, .int(Int64(size + 1))]
             ).rows.map(Self.record(from:))
         }
-        if rows.isEmpty && before == nil { throw StorageError.notFound("object '\(name)' does not exist") }
+        // A later page is never empty while the object exists: empty means it was deleted.
+        if rows.isEmpty { throw StorageError.notFound("object '\(name)' does not exist") }
         let page = Array(rows.prefix(size))
-        let next = rows.count > size ? Paging.encode(String(page.last!.version)) : ""
+        var next = ""
+        if rows.count > size, let last = page.last {
+            next = pageTokens.issue(String(last.version), for: .versions, principal: principal, parameters: [name])
+        }
         return (page, next)
     }
 

@@ -22,7 +22,9 @@ extension ObjectCatalog {
         guard delimiter.utf8.count <= 16, !delimiter.utf8.contains(0) else {
             throw StorageError.invalidArgument("delimiter must be at most 16 bytes without NUL")
         }
-        let resume = try ListingCursor.decode(pageToken)
+        let parameters = [prefix, delimiter]
+        let resume = try ListingCursor.decode(
+            pageTokens.redeem(pageToken, for: .objects, principal: principal, parameters: parameters))
         var cursor = resume?.key
         var rolledUp = resume?.isPrefix == true ? resume?.key : nil
         var entries: [ListingEntry] = []
@@ -54,7 +56,7 @@ extension ObjectCatalog {
         let page = entries.prefix(size)
         var next = ""
         if entries.count > size, let last = page.last {
-            next = ListingCursor.encode(last)
+            next = pageTokens.issue(ListingCursor.encode(last), for: .objects, principal: principal, parameters: parameters)
         }
         return ObjectListingPage(
             objects: page.compactMap { if case .object(let record) = $0 { record } else { nil } },
@@ -87,16 +89,17 @@ enum ListingEntry {
 }
 
 /// Where a listing resumes: after an object name, or past every name under a prefix.
+/// Carried inside an authenticated page token (``PageTokens``).
 enum ListingCursor {
     static func encode(_ entry: ListingEntry) -> String {
         switch entry {
-        case .object(let record): Paging.encode("o" + record.name)
-        case .prefix(let common): Paging.encode("p" + common)
+        case .object(let record): "o" + record.name
+        case .prefix(let common): "p" + common
         }
     }
 
-    static func decode(_ token: String) throws(StorageError) -> (key: String, isPrefix: Bool)? {
-        guard let text = try Paging.decode(token) else { return nil }
+    static func decode(_ cursor: String?) throws(StorageError) -> (key: String, isPrefix: Bool)? {
+        guard let text = cursor else { return nil }
         guard let kind = text.first, kind == "o" || kind == "p" else {
             throw .invalidArgument("page_token is not one this server issued; pass the next_page_token you received")
         }

@@ -1,33 +1,35 @@
 /// Streams a byte range of an object version from the blob store, partition after
-/// partition, one chunk in memory at a time.
+/// partition, one chunk in memory at a time (two while a partition's last chunk is held
+/// back for verification).
 ///
-/// Bytes are served as stored; integrity is checked by clients against the partition and
-/// object SHA-256 the API publishes (the CLI does), not re-hashed on every read.
+/// Every partition read whole is checked against its SHA-256 before its last chunk goes
+/// out (``VerifiedBlobBytes``); a damaged one ends the stream with DATA_LOSS. Partitions
+/// cut by the requested range are served as stored: clients check those against the
+/// partition and object SHA-256 the API publishes (the CLI does).
 public struct ObjectBytes: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
 
-    let blobs: any BlobStore
-    /// The pieces to read, in order: a blob and the range of it that falls in the request.
-    let pieces: [(key: BlobKey, range: Range<Int64>)]
-    let chunkSize: Int
+    /// The pieces to read, in order: a partition and the range of it that falls in the request.
+    let pieces: [VerifiedBlobBytes]
 
     /// The bytes of `range` (object offsets) of `version`.
     public init(_ version: ObjectVersionRecord, range: Range<Int64>, blobs: any BlobStore, chunkSize: Int) throws {
-        self.blobs = blobs
-        self.chunkSize = chunkSize
         pieces = try version.partitions.compactMap { partition in
             let start = Swift.max(range.lowerBound, partition.offset)
             let end = Swift.min(range.upperBound, partition.offset + partition.size)
             guard start < end else { return nil }
             let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
-            return (key, (start - partition.offset)..<(end - partition.offset))
+            return VerifiedBlobBytes(
+                blobs: blobs, key: key, range: (start - partition.offset)..<(end - partition.offset),
+                blobSize: partition.size, chunkSize: chunkSize,
+                what: "partition \(partition.index) of '\(version.name)' version \(version.version)")
         }
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        let sequence: ObjectBytes
+        let pieces: [VerifiedBlobBytes]
         var pieceIndex = 0
-        var current: BlobChunks.Iterator?
+        var current: VerifiedBlobBytes.AsyncIterator?
 
         public mutating func next() async throws -> [UInt8]? {
             while true {
@@ -37,16 +39,14 @@ public struct ObjectBytes: AsyncSequence, Sendable {
                     if let chunk { return chunk }
                     current = nil
                 }
-                guard pieceIndex < sequence.pieces.count else { return nil }
-                let piece = sequence.pieces[pieceIndex]
+                guard pieceIndex < pieces.count else { return nil }
+                current = pieces[pieceIndex].makeAsyncIterator()
                 pieceIndex += 1
-                current = sequence.blobs.read(piece.key, range: piece.range, chunkSize: sequence.chunkSize)
-                    .makeAsyncIterator()
             }
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(sequence: self) }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(pieces: pieces) }
 }
 
 /// Resolves the `offset` / `length` of a read request against an object's size.

@@ -37,10 +37,12 @@ extension UploadSessions {
         }
         let size = PartitionLayout.size(
             ofPartition: index, totalSize: target.totalSize, partitionSize: target.partitionSize)
-        if target.isStored {
+        let key = try BlobKey(scope: BlobScope.of(principal, limits: limits), sha256: sha256)
+        // A partition sent again is a no-op only while its stored bytes are intact; a blob
+        // that rotted (or vanished) since is rewritten from these bytes instead.
+        if target.isStored, try await isIntact(key, size: size) {
             return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: true)
         }
-        let key = try BlobKey(scope: BlobScope.of(principal, limits: limits), sha256: sha256)
         try await lease(key, size: size)
 
         let writer = try await blobs.makeWriter(for: key, size: size)
@@ -58,6 +60,20 @@ extension UploadSessions {
         }
         try await register(index, size: size, key: key, in: id)
         return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: false)
+    }
+
+    /// Whether the stored blob still hashes to its address (read whole: a re-sent
+    /// partition is rare, and answering already_stored for damaged bytes would lose them).
+    private func isIntact(_ key: BlobKey, size: Int64) async throws -> Bool {
+        var hasher = SHA256()
+        do {
+            for try await chunk in blobs.read(key, range: 0..<size, chunkSize: 1 << 20) {
+                hasher.update(chunk)
+            }
+        } catch let error as BlobError where error.meansStoredBytesAreGone {
+            return false
+        }
+        return hasher.finalize() == key.sha256
     }
 
     static func requireOpen(_ session: SessionRecord) throws(StorageError) {
@@ -154,6 +170,8 @@ extension UploadSessions {
             _ = try connection.execute("""
                 UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2
                 """, [.text(key.scope), .bytes(key.sha256)])
+            // These bytes were just written and verified: whatever damage was found is repaired.
+            try DamagedBlobs.clear(key, on: connection)
             _ = try connection.execute("""
                 INSERT INTO session_partitions (session_id, index, size, sha256, blob_scope)
                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, index) DO NOTHING

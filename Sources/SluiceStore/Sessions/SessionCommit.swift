@@ -34,13 +34,18 @@ extension UploadSessions {
             }
             if locked.state == .committed, let version = locked.committedVersion { return version }
             try Self.requireOpen(locked)
-            _ = try connection.execute("""
+            // One statement that creates the object or locks the existing row: a separate
+            // INSERT … DO NOTHING and SELECT … FOR UPDATE would find nothing when a
+            // DeleteObject commits in between. ON CONFLICT DO UPDATE inserts anew if the
+            // conflicting row is deleted meanwhile, so exactly one row comes back.
+            let upserted = try connection.execute("""
                 INSERT INTO objects (principal_id, name, current_version, next_version) VALUES ($1, $2, 0, 1)
-                ON CONFLICT (principal_id, name) DO NOTHING
+                ON CONFLICT (principal_id, name) DO UPDATE SET next_version = objects.next_version
+                RETURNING id, next_version
                 """, [.int(principal.id), .text(session.objectName)])
-            let object = try connection.execute("""
-                SELECT id, next_version FROM objects WHERE principal_id = $1 AND name = $2 FOR UPDATE
-                """, [.int(principal.id), .text(session.objectName)]).rows[0]
+            guard let object = upserted.rows.first else {
+                throw StorageError.aborted("object '\(session.objectName)' changed during the commit; commit again")
+            }
             let objectID = try object.int("id")
             let version = try object.int("next_version")
             _ = try connection.execute("""
@@ -79,10 +84,12 @@ extension UploadSessions {
     }
 
     /// The SHA-256 of the object the session's partitions make, read back from the blob
-    /// store in order (partition hashes do not compose into the whole-object hash).
+    /// store in order (partition hashes do not compose into the whole-object hash). Every
+    /// partition is re-hashed on the way, a single one included, so a blob damaged between
+    /// its upload and the commit never becomes a version: the commit answers DATA_LOSS, the
+    /// damaged partition is dropped from the session, and sending it again repairs it.
     private func wholeObjectSHA256(_ session: SessionRecord) async throws -> [UInt8] {
         if session.partitionCount == 0 { return SHA256.hash([]) }
-        if session.partitionCount == 1 { return session.partitionSHA256[0] }
         let scopes = try await database.withConnection { connection in
             try connection.execute(
                 "SELECT index, blob_scope FROM session_partitions WHERE session_id = $1 ORDER BY index",
@@ -92,13 +99,37 @@ extension UploadSessions {
         guard scopes.count == session.partitionCount else {
             throw StorageError.aborted("the session's partitions changed during the commit; commit again")
         }
-        var hasher = SHA256()
-        for index in 0..<session.partitionCount {
-            let key = try BlobKey(scope: scopes[index], sha256: session.partitionSHA256[index])
-            for try await chunk in blobs.read(key, range: 0..<session.size(ofPartition: index), chunkSize: 1 << 20) {
-                hasher.update(chunk)
+        var whole = SHA256()
+        for (index, scope) in scopes.enumerated() {
+            let key = try BlobKey(scope: scope, sha256: session.partitionSHA256[index])
+            var partition = SHA256()
+            do {
+                for try await chunk in blobs.read(key, range: 0..<session.size(ofPartition: index), chunkSize: 1 << 20) {
+                    partition.update(chunk)
+                    whole.update(chunk)
+                }
+            } catch let error as BlobError where error.meansStoredBytesAreGone {
+                try await dropDamaged(index, key: key, of: session, detail: "\(error)")
+            }
+            let actual = partition.finalize()
+            if actual != key.sha256 {
+                try await dropDamaged(index, key: key, of: session, detail: "hashes to \(Hex.encode(actual))")
             }
         }
-        return hasher.finalize()
+        return whole.finalize()
+    }
+
+    /// Records a stored partition found damaged at commit, removes it from the session so
+    /// that it counts as missing, and refuses the commit with DATA_LOSS.
+    private func dropDamaged(_ index: Int, key: BlobKey, of session: SessionRecord, detail: String) async throws -> Never {
+        try await database.transaction { connection in
+            try DamagedBlobs.record(key, by: "commit", detail: detail, on: connection)
+            _ = try connection.execute(
+                "DELETE FROM session_partitions WHERE session_id = $1 AND index = $2",
+                [.bytes(session.id.bytes), .int(Int64(index))])
+        }
+        throw StorageError.dataLoss(
+            "partition \(index) of upload session \(session.id) is damaged in storage (its bytes no longer hash "
+                + "to \(Hex.encode(key.sha256))); send partition \(index) again, then commit")
     }
 }

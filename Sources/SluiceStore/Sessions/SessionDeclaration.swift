@@ -7,11 +7,17 @@ public struct SessionDeclaration: Sendable {
     public var objectSHA256: [UInt8]?
     public var contentType: String
     public var userMetadata: [String: String]
+    /// The client's idempotency id (see ``UploadSessions/create(_:by:)``); nil for none.
+    public var requestID: String?
+
+    /// The longest request id, in bytes.
+    public static let maxRequestIDBytes = 128
 
     public init(
         objectName: String, totalSize: Int64, partitionSize: Int64, partitionSHA256: [[UInt8]],
-        objectSHA256: [UInt8]?, contentType: String, userMetadata: [String: String]
+        objectSHA256: [UInt8]?, contentType: String, userMetadata: [String: String], requestID: String? = nil
     ) {
+        self.requestID = requestID
         self.objectName = objectName
         self.totalSize = totalSize
         self.partitionSize = partitionSize
@@ -66,5 +72,26 @@ public struct SessionDeclaration: Sendable {
         guard contentType.utf8.count <= 256, !contentType.utf8.contains(0) else {
             throw .invalidArgument("content_type must be at most 256 bytes without NUL")
         }
+        if let requestID {
+            guard (1...Self.maxRequestIDBytes).contains(requestID.utf8.count),
+                  requestID.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
+            else {
+                throw .invalidArgument(
+                    "request_id must be 1 to \(Self.maxRequestIDBytes) printable ASCII characters without spaces "
+                        + "(a UUID, say), or empty for none")
+            }
+        }
+    }
+
+    /// Whether `session` was opened by this very declaration, compared byte for byte
+    /// (String's == would take canonically equivalent names for the same).
+    func declares(_ session: SessionRecord) -> Bool {
+        func spelled(_ metadata: [String: String]) -> [[UInt8]] {
+            metadata.map { Array($0.key.utf8) + [0] + Array($0.value.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+        }
+        return Array(objectName.utf8) == Array(session.objectName.utf8) && totalSize == session.totalSize
+            && partitionSize == session.partitionSize && partitionSHA256 == session.partitionSHA256
+            && objectSHA256 == session.objectSHA256 && Array(contentType.utf8) == Array(session.contentType.utf8)
+            && spelled(userMetadata) == spelled(session.userMetadata)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceOpenSSL
 import SluicePostgres
 
 /// Upload sessions: open, inspect, list and abandon them. Storing partitions and
@@ -10,15 +11,23 @@ public final class UploadSessions: Sendable {
     let database: PostgresPool
     let blobs: any BlobStore
     let limits: StorageLimits
+    let pageTokens: PageTokens
 
-    public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits) {
+    public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits, pageTokens: PageTokens = .random()) {
         self.database = database
         self.blobs = blobs
         self.limits = limits
+        self.pageTokens = pageTokens
     }
 
     /// Opens a session. RESOURCE_EXHAUSTED when the principal already has the most open
     /// sessions allowed.
+    ///
+    /// With a request id the call is idempotent: when the principal has a session made
+    /// with that id (still retained: open, or closed less than the retention ago), that
+    /// session is the answer, in whatever state it is now — a client that died before it
+    /// recorded the session, or a retry after a lost reply, gets the same session rather
+    /// than leaking a second. The same id with a different declaration is INVALID_ARGUMENT.
     public func create(_ declaration: SessionDeclaration, by principal: Principal) async throws -> SessionRecord {
         try declaration.validate(limits)
         let id = SessionID.random()
@@ -26,12 +35,25 @@ public final class UploadSessions: Sendable {
         let lifetime = limits.sessionLifetime.inSeconds
         return try await database.transaction { connection in
             // Locking the principal row serializes this principal's creates, so the
-            // open-session count cannot be passed by a race.
+            // open-session count cannot be passed by a race, nor a request id taken twice.
             _ = try connection.execute("SELECT id FROM principals WHERE id = $1 FOR UPDATE", [.int(principal.id)])
-            let open = try connection.execute("""
+            if let requestID = declaration.requestID,
+               let earlier = try SessionQueries.load(requestID: requestID, of: principal, on: connection)
+            {
+                guard declaration.declares(earlier) else {
+                    throw StorageError.invalidArgument(
+                        "request_id '\(requestID)' already made upload session \(earlier.id) with a different "
+                            + "declaration; use a new request_id for a new session")
+                }
+                return earlier
+            }
+            let counted = try connection.execute("""
                 SELECT count(*)::bigint AS open FROM upload_sessions
                 WHERE principal_id = $1 AND state = 'open' AND expires_at > now()
-                """, [.int(principal.id)]).rows[0].int("open")
+                """, [.int(principal.id)]).rows
+            guard let open = try counted.first?.int("open") else {
+                throw StorageError.aborted("the open sessions could not be counted; create the session again")
+            }
             guard open < limits.maxOpenSessionsPerPrincipal else {
                 throw StorageError.resourceExhausted(
                     "\(open) upload sessions are open; the limit is \(limits.maxOpenSessionsPerPrincipal). "
@@ -39,13 +61,14 @@ public final class UploadSessions: Sendable {
             }
             _ = try connection.execute("""
                 INSERT INTO upload_sessions (id, principal_id, object_name, total_size, partition_size,
-                    partition_sha256, object_sha256, content_type, user_metadata, state, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, 'open', now() + make_interval(secs => $10))
+                    partition_sha256, object_sha256, content_type, user_metadata, state, expires_at, request_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, 'open', now() + make_interval(secs => $10), $11)
                 """, [
                     .bytes(id.bytes), .int(principal.id), .text(declaration.objectName), .int(declaration.totalSize),
                     .int(declaration.partitionSize), .bytesArray(declaration.partitionSHA256),
                     declaration.objectSHA256.map { .bytes($0) } ?? .null, .text(declaration.contentType),
                     .text(UserMetadata.encode(declaration.userMetadata)), .double(lifetime),
+                    declaration.requestID.map { .text($0) } ?? .null,
                 ])
             guard let record = try SessionQueries.load(id, of: principal, on: connection) else {
                 throw StorageError.aborted("the new session vanished; create it again")
@@ -68,7 +91,9 @@ public final class UploadSessions: Sendable {
         of principal: Principal, pageSize: Int, pageToken: String, openOnly: Bool
     ) async throws -> (sessions: [SessionRecord], nextPageToken: String) {
         let size = try Paging.size(pageSize, limit: limits.maxPageSize)
-        let after = try Paging.decodeSessionCursor(pageToken)
+        let parameters = [openOnly ? "open" : "all"]
+        let after = try Self.sessionCursor(
+            pageTokens.redeem(pageToken, for: .sessions, principal: principal, parameters: parameters))
         let rows = try await database.withConnection { connection in
             try connection.execute("""
                 SELECT \(SessionQueries.selectColumns), (extract(epoch FROM s.created_at) * 1000000)::bigint AS created_us
@@ -87,9 +112,21 @@ public final class UploadSessions: Sendable {
         let page = try rows.prefix(size).map(SessionQueries.record(from:))
         var next = ""
         if rows.count > size, let last = rows.prefix(size).last {
-            next = Paging.encodeSessionCursor(createdMicros: try last.int("created_us"), id: try last.bytes("id"))
+            next = pageTokens.issue(
+                "\(try last.int("created_us")):\(Hex.encode(try last.bytes("id")))", for: .sessions,
+                principal: principal, parameters: parameters)
         }
         return (page, next)
+    }
+
+    /// The (creation time in microseconds, id) a session listing resumes after.
+    private static func sessionCursor(_ cursor: String?) throws(StorageError) -> (createdMicros: Int64, id: [UInt8])? {
+        guard let cursor else { return nil }
+        let parts = cursor.split(separator: ":")
+        guard parts.count == 2, let micros = Int64(parts[0]), let id = Hex.decode(String(parts[1])) else {
+            throw .invalidArgument("page_token is not one this server issued; pass the next_page_token you received")
+        }
+        return (micros, id)
     }
 
     /// Abandons an open or expired session; its partitions become garbage for the
