@@ -167,6 +167,8 @@ def build_fixtures(classes) -> list[tuple[str, object]]:
         multi.user_metadata[key] = value
     add("multi_metadata", multi)
     add("empty_object", v1("CreateSessionRequest", object_name="empty.txt", partition_size=1024))
+    add("request_id", v1("CreateSessionRequest", object_name="empty.txt", partition_size=1024,
+                         request_id="3f1c0a9e-7d2b-4c55-9e3a-0b6f1d2e4a77"))
 
     State = classes["sluice.v1.UploadSession"].State
 
