@@ -43,7 +43,9 @@ public protocol Sluice_V1_ObjectServiceService: RPCService {
     func deleteObject(request: Sluice_V1_DeleteObjectRequest, context: ServerContext) async throws -> Sluice_V1_DeleteObjectResponse
 
     /// Streams the bytes of an object version, or of a range of it. The first
-    /// message also carries the version's description.
+    /// message also carries the version's description. Every partition read whole
+    /// is checked against its SHA-256 before its last chunk is sent; a damaged one
+    /// ends the stream with DATA_LOSS.
     func readObject(request: Sluice_V1_ReadObjectRequest, response: ServerResponseWriter<Sluice_V1_ReadObjectResponse>, context: ServerContext) async throws
 
     /// The versions of an object, newest first.
@@ -118,7 +120,9 @@ public struct Sluice_V1_ObjectServiceClient: Sendable {
     }
 
     /// Streams the bytes of an object version, or of a range of it. The first
-    /// message also carries the version's description.
+    /// message also carries the version's description. Every partition read whole
+    /// is checked against its SHA-256 before its last chunk is sent; a damaged one
+    /// ends the stream with DATA_LOSS.
     public func readObject<Result: Sendable>(
         _ request: Sluice_V1_ReadObjectRequest, options: CallOptions = CallOptions(),
         responses: @escaping @Sendable (ClientResponseStream<Sluice_V1_ReadObjectResponse>) async throws -> Result

@@ -39,8 +39,9 @@ public protocol Sluice_V1_UploadSessionServiceService: RPCService {
     /// the bytes as they arrive and stores the partition only if its size and SHA-256
     /// match the session's declaration (DATA_LOSS otherwise; the session stays usable
     /// and the partition can be sent again). Sending a partition that is already
-    /// stored is a harmless no-op that answers already_stored. FAILED_PRECONDITION
-    /// for a session that is committed, aborted or expired.
+    /// stored is a harmless no-op that answers already_stored while the stored bytes
+    /// are intact; a stored copy found damaged is replaced by the bytes sent.
+    /// FAILED_PRECONDITION for a session that is committed, aborted or expired.
     func uploadPartition(requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>, context: ServerContext) async throws -> Sluice_V1_UploadPartitionResponse
 
     /// What a client needs to resume: which partitions are stored, the state and the
@@ -49,7 +50,9 @@ public protocol Sluice_V1_UploadSessionServiceService: RPCService {
 
     /// Makes the session's partitions a new version of the object, in one
     /// transaction. FAILED_PRECONDITION, naming the missing partitions, while any is
-    /// missing; DATA_LOSS when a declared whole-object SHA-256 does not match.
+    /// missing; DATA_LOSS when a declared whole-object SHA-256 does not match, or
+    /// when a stored partition no longer matches its SHA-256 (the message names it;
+    /// it is dropped from the session: send it again, then commit).
     /// Committing a session that is already committed answers the same version again.
     func commitSession(request: Sluice_V1_CommitSessionRequest, context: ServerContext) async throws -> Sluice_V1_CommitSessionResponse
 
@@ -114,8 +117,9 @@ public struct Sluice_V1_UploadSessionServiceClient: Sendable {
     /// the bytes as they arrive and stores the partition only if its size and SHA-256
     /// match the session's declaration (DATA_LOSS otherwise; the session stays usable
     /// and the partition can be sent again). Sending a partition that is already
-    /// stored is a harmless no-op that answers already_stored. FAILED_PRECONDITION
-    /// for a session that is committed, aborted or expired.
+    /// stored is a harmless no-op that answers already_stored while the stored bytes
+    /// are intact; a stored copy found damaged is replaced by the bytes sent.
+    /// FAILED_PRECONDITION for a session that is committed, aborted or expired.
     public func uploadPartition(
         options: CallOptions = CallOptions(),
         requests: @escaping @Sendable (ClientRequestWriter<Sluice_V1_UploadPartitionRequest>) async throws -> Void
@@ -134,7 +138,9 @@ public struct Sluice_V1_UploadSessionServiceClient: Sendable {
 
     /// Makes the session's partitions a new version of the object, in one
     /// transaction. FAILED_PRECONDITION, naming the missing partitions, while any is
-    /// missing; DATA_LOSS when a declared whole-object SHA-256 does not match.
+    /// missing; DATA_LOSS when a declared whole-object SHA-256 does not match, or
+    /// when a stored partition no longer matches its SHA-256 (the message names it;
+    /// it is dropped from the session: send it again, then commit).
     /// Committing a session that is already committed answers the same version again.
     public func commitSession(_ request: Sluice_V1_CommitSessionRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_CommitSessionResponse {
         let response: ClientResponse<Sluice_V1_CommitSessionResponse> = try await rpc.unary(Sluice_V1_UploadSessionService.Method.commitSession, request, options: options)

@@ -11,8 +11,8 @@ extension Sluice_V1_UploadSession {
         objectName = record.objectName
         totalSize = record.totalSize
         partitionSize = record.partitionSize
-        partitionCount = Int32(record.partitionCount)
-        storedPartitions = record.storedPartitions.map(Int32.init)
+        partitionCount = Int32(clamping: record.partitionCount)
+        storedPartitions = record.storedPartitions.map { Int32(clamping: $0) }
         storedBytes = record.storedBytes
         state = switch record.state {
         case .open: .open
@@ -42,7 +42,7 @@ extension Sluice_V1_ObjectInfo {
         createTime = Google_Protobuf_Timestamp(date: record.createdAt)
         updateTime = Google_Protobuf_Timestamp(date: record.committedAt)
         partitionSize = record.partitionSize
-        partitionCount = Int32(record.partitionCount)
+        partitionCount = Int32(clamping: record.partitionCount)
         partitions = record.partitions.map(Sluice_V1_PartitionInfo.init)
         isCurrent = record.isCurrent
         restoredFromVersion = record.restoredFrom ?? 0
@@ -52,7 +52,7 @@ extension Sluice_V1_ObjectInfo {
 extension Sluice_V1_PartitionInfo {
     init(_ record: PartitionRecord) {
         self.init()
-        index = Int32(record.index)
+        index = Int32(clamping: record.index)
         offset = record.offset
         size = record.size
         sha256 = Data(record.sha256)

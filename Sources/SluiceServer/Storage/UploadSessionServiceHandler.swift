@@ -41,7 +41,7 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
             let result = try await storage.sessions.storePartition(
                 Int(target.partitionIndex), of: id, by: principal, chunks: PartitionChunks(iterator: iterator))
             var response = Sluice_V1_UploadPartitionResponse()
-            response.partitionIndex = Int32(result.index)
+            response.partitionIndex = Int32(clamping: result.index)
             response.size = result.size
             response.sha256 = Data(result.sha256)
             response.alreadyStored = result.alreadyStored

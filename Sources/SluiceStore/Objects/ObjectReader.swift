@@ -15,8 +15,14 @@ public struct ObjectBytes: AsyncSequence, Sendable {
     /// The bytes of `range` (object offsets) of `version`.
     public init(_ version: ObjectVersionRecord, range: Range<Int64>, blobs: any BlobStore, chunkSize: Int) throws {
         pieces = try version.partitions.compactMap { partition in
+            // Offsets and sizes come from the database: checked, never trusted to add up.
+            let (partitionEnd, overflow) = partition.offset.addingReportingOverflow(partition.size)
+            guard partition.offset >= 0, partition.size >= 0, !overflow else {
+                throw StorageError.corrupted(
+                    "partition \(partition.index) of '\(version.name)' version \(version.version) has an impossible layout")
+            }
             let start = Swift.max(range.lowerBound, partition.offset)
-            let end = Swift.min(range.upperBound, partition.offset + partition.size)
+            let end = Swift.min(range.upperBound, partitionEnd)
             guard start < end else { return nil }
             let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
             return VerifiedBlobBytes(
