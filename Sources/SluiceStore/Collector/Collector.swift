@@ -55,15 +55,22 @@ public final class Collector: Sendable {
         let emptyLifetime = limits.emptySessionLifetime.inSeconds
         (report.expiredEmptySessions, report.releasedPartitions, report.deletedSessions) = try await database.transaction { connection in
             // A session nobody has stored a partition in (a client that died before writing
-            // its journal, say) gives its open-session slot back early. An upload that
-            // registers its first partition takes the session's row lock, so it either
-            // lands before this (the session is no longer empty) or sees it expired.
-            let expiredEmpty = try connection.execute("""
-                UPDATE upload_sessions s SET expires_at = now()
+            // its journal, say) gives its open-session slot back early. Registering a
+            // partition holds the session row (FOR SHARE): candidates are locked first, so a
+            // registration either committed before the second statement, whose fresh
+            // snapshot then sees the partition, or waits and finds the session expired.
+            let candidates = try connection.execute("""
+                SELECT s.id FROM upload_sessions s
                 WHERE s.state = 'open' AND s.expires_at > now()
                   AND s.created_at < now() - make_interval(secs => $1)
                   AND NOT EXISTS (SELECT 1 FROM session_partitions sp WHERE sp.session_id = s.id)
-                """, [.double(emptyLifetime)]).affectedRows
+                FOR UPDATE OF s SKIP LOCKED
+                """, [.double(emptyLifetime)]).rows.map { try $0.bytes("id") }
+            let expiredEmpty = candidates.isEmpty ? 0 : try connection.execute("""
+                UPDATE upload_sessions s SET expires_at = now()
+                WHERE s.id = ANY($1::bytea[])
+                  AND NOT EXISTS (SELECT 1 FROM session_partitions sp WHERE sp.session_id = s.id)
+                """, [.bytesArray(candidates)]).affectedRows
             // Locking the sessions makes a commit that is under way finish (or not start)
             // before their partitions go: a commit can never copy a half-released session.
             let released = try connection.execute("""
