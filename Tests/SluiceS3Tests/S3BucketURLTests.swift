@@ -13,6 +13,12 @@ import Testing
         #expect(url.endpoint.path(forKey: nil) == "/")
     }
 
+    @Test func aRegionThatCannotBeAHostNameIsRefusedNotATrap() {
+        for region in ["a%20b", "", "EU", "eu_west"] {
+            #expect(throws: S3BucketURLError.self) { try S3BucketURL(parsing: "s3://my-bucket?region=\(region)") }
+        }
+    }
+
     @Test func customEndpointDefaultsToPathStyleAndKeepsItsPort() throws {
         let url = try S3BucketURL(parsing: "s3://bucket?endpoint=http://127.0.0.1:9000&region=eu-west-3&ca=/etc/ca.pem")
         #expect(url.endpoint.addressing == .path)

@@ -41,7 +41,12 @@ public struct S3BucketURL: Sendable, Equatable {
             }
             service = parsed
         } else {
-            service = URLComponents(string: "https://s3.\(region).amazonaws.com")!
+            guard !region.isEmpty, region.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }),
+                  let standard = URLComponents(string: "https://s3.\(region).amazonaws.com")
+            else {
+                throw S3BucketURLError("region '\(region)' is not a region name (a-z, 0-9 and '-', like eu-west-1)")
+            }
+            service = standard
         }
         let addressing: S3Endpoint.Addressing
         switch parameters["addressing"] {
