@@ -9,6 +9,8 @@ public struct Storage: Sendable {
     public let collector: Collector
     public let blobs: any BlobStore
     public let limits: StorageLimits
+    /// Where reads record the damage they find (the damaged_blobs table).
+    public let damage: DamageLedger
 
     /// `pageTokens` authenticates listing cursors; give every instance sharing a database the
     /// same key (``PageTokens/shared(in:)``) so that they accept each other's tokens.
@@ -19,6 +21,7 @@ public struct Storage: Sendable {
         self.collector = Collector(database: database, blobs: blobs, limits: limits)
         self.blobs = blobs
         self.limits = limits
+        self.damage = DamageLedger(database: database)
     }
 
     /// Brings the database schema up to date; run once at start-up (safe to run from

@@ -62,7 +62,8 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
             var first = Sluice_V1_ReadObjectResponse()
             first.object = Sluice_V1_ObjectInfo(version)
             var pendingFirst: Sluice_V1_ReadObjectResponse? = first
-            let bytes = try ObjectBytes(version, range: range, blobs: storage.blobs, chunkSize: Self.readChunkSize)
+            let bytes = try ObjectBytes(
+                version, range: range, blobs: storage.blobs, chunkSize: Self.readChunkSize, ledger: storage.damage)
             for try await chunk in bytes {
                 var message = pendingFirst ?? Sluice_V1_ReadObjectResponse()
                 pendingFirst = nil

@@ -34,7 +34,7 @@ public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
             let bytes = VerifiedBlobBytes(
                 blobs: storage.blobs, key: key, range: local, blobSize: partition.size,
                 chunkSize: ObjectServiceHandler.readChunkSize,
-                what: "partition \(partition.index) of '\(request.objectName)'")
+                what: "partition \(partition.index) of '\(request.objectName)'", ledger: storage.damage)
             for try await chunk in bytes {
                 var message = Sluice_V1_ReadPartitionResponse()
                 message.data = Data(chunk)

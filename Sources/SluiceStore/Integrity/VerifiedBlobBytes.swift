@@ -18,10 +18,14 @@ public struct VerifiedBlobBytes: AsyncSequence, Sendable {
     let chunkSize: Int
     /// Names the bytes in a DATA_LOSS message ("partition 3 of 'a.bin' version 2").
     let what: String
+    /// Where a mismatch is recorded, if anywhere.
+    let ledger: DamageLedger?
 
     public init(
-        blobs: any BlobStore, key: BlobKey, range: Range<Int64>, blobSize: Int64?, chunkSize: Int, what: String
+        blobs: any BlobStore, key: BlobKey, range: Range<Int64>, blobSize: Int64?, chunkSize: Int, what: String,
+        ledger: DamageLedger? = nil
     ) {
+        self.ledger = ledger
         self.blobs = blobs
         self.key = key
         self.range = range
@@ -37,6 +41,7 @@ public struct VerifiedBlobBytes: AsyncSequence, Sendable {
         let verifies: Bool
         let key: BlobKey
         let what: String
+        let ledger: DamageLedger?
         let hasher = RunningSHA256()
         var started = false
         var held: [UInt8]?
@@ -52,6 +57,7 @@ public struct VerifiedBlobBytes: AsyncSequence, Sendable {
             if held == nil {
                 let actual = hasher.finalize()
                 guard actual == key.sha256 else {
+                    await ledger?.record(key, by: "read", detail: "\(what) hashes to \(Hex.encode(actual))")
                     throw StorageError.dataLoss(
                         "\(what) is damaged in storage: its bytes hash to \(Hex.encode(actual)), not "
                             + "\(Hex.encode(key.sha256)); nothing more is served. Uploading the same bytes again repairs it")
@@ -70,7 +76,7 @@ public struct VerifiedBlobBytes: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(
             chunks: blobs.read(key, range: range, chunkSize: chunkSize).makeAsyncIterator(), verifies: verifies,
-            key: key, what: what)
+            key: key, what: what, ledger: ledger)
     }
 }
 

@@ -13,7 +13,11 @@ public struct ObjectBytes: AsyncSequence, Sendable {
     let pieces: [VerifiedBlobBytes]
 
     /// The bytes of `range` (object offsets) of `version`.
-    public init(_ version: ObjectVersionRecord, range: Range<Int64>, blobs: any BlobStore, chunkSize: Int) throws {
+    /// The bytes of `range` (object offsets) of `version`; damage found is recorded in `ledger`.
+    public init(
+        _ version: ObjectVersionRecord, range: Range<Int64>, blobs: any BlobStore, chunkSize: Int,
+        ledger: DamageLedger? = nil
+    ) throws {
         pieces = try version.partitions.compactMap { partition in
             // Offsets and sizes come from the database: checked, never trusted to add up.
             let (partitionEnd, overflow) = partition.offset.addingReportingOverflow(partition.size)
@@ -28,7 +32,7 @@ public struct ObjectBytes: AsyncSequence, Sendable {
             return VerifiedBlobBytes(
                 blobs: blobs, key: key, range: (start - partition.offset)..<(end - partition.offset),
                 blobSize: partition.size, chunkSize: chunkSize,
-                what: "partition \(partition.index) of '\(version.name)' version \(version.version)")
+                what: "partition \(partition.index) of '\(version.name)' version \(version.version)", ledger: ledger)
         }
     }
 

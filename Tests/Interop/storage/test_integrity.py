@@ -95,7 +95,7 @@ def test_resent_partition_repairs_a_damaged_blob(server, client):
     ss.assert_same_bytes(client.read(client.commit(s.session_id).name), data, "after the repair")
 
 
-def test_reads_of_rotten_partitions_end_with_data_loss(server, client):
+def test_reads_of_rotten_partitions_end_with_data_loss(server, client, postgres):
     data = ss.random_bytes(3 * PSIZE)
     parts = ss.split(data, PSIZE)
     name = ss.unique_name("integrity/rot")
@@ -114,10 +114,16 @@ def test_reads_of_rotten_partitions_end_with_data_loss(server, client):
     assert len(client.read_partition(name, 1, offset=1, length=10)) == 10
     got, code = read_until_error(client, name, offset=2 * PSIZE)
     assert code == Code.OK and got == parts[2]
+    # The reads recorded what they found, for the operator.
+    found = postgres.run(f"SELECT detected_by FROM damaged_blobs WHERE encode(sha256, 'hex') = "
+                         f"'{ss.hexsha(parts[1])}'", url=server.database_url).split()
+    assert found == ["read"], found
 
     # An upload of the same bytes (any session) repairs the blob.
     client.put_object(ss.unique_name("integrity/rot-repair"), parts[1], partition_size=PSIZE)
     ss.assert_same_bytes(client.read(name), data, "the object after its blob was repaired")
+    assert postgres.run(f"SELECT count(*) FROM damaged_blobs WHERE encode(sha256, 'hex') = "
+                        f"'{ss.hexsha(parts[1])}'", url=server.database_url).strip() == "0"
 
 
 def _damaged_rows(storage, server) -> list[str]:
