@@ -37,10 +37,12 @@ extension UploadSessions {
         }
         let size = PartitionLayout.size(
             ofPartition: index, totalSize: target.totalSize, partitionSize: target.partitionSize)
-        let key = try BlobKey(scope: BlobScope.of(principal, limits: limits), sha256: sha256)
+        // A stored partition keeps the blob it was stored as (the scope may differ if
+        // --deduplicate-across-principals changed since): that is the blob to check and repair.
+        let key = try BlobKey(scope: target.storedScope ?? BlobScope.of(principal, limits: limits), sha256: sha256)
         // A partition sent again is a no-op only while its stored bytes are intact; a blob
         // that rotted (or vanished) since is rewritten from these bytes instead.
-        if target.isStored, try await isIntact(key, size: size) {
+        if target.storedScope != nil, try await isIntact(key, size: size) {
             return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: true)
         }
         try await lease(key, size: size)
@@ -108,7 +110,8 @@ extension UploadSessions {
         var partitionCount: Int
         /// The declared SHA-256 of the partition; nil when the index is out of range.
         var sha256: [UInt8]?
-        var isStored: Bool
+        /// The scope of the blob the partition is stored as; nil while it is not stored.
+        var storedScope: String?
     }
 
     private func partitionTarget(_ index: Int, of id: SessionID, by principal: Principal) async throws
@@ -120,8 +123,8 @@ extension UploadSessions {
                 SELECT s.state, s.expires_at < clock_timestamp() AS is_expired, s.committed_version,
                     s.total_size, s.partition_size, cardinality(s.partition_sha256) AS partition_count,
                     s.partition_sha256[$3::int + 1] AS sha256,
-                    EXISTS (SELECT 1 FROM session_partitions sp WHERE sp.session_id = s.id AND sp.index = $3)
-                        AS is_stored
+                    (SELECT sp.blob_scope FROM session_partitions sp WHERE sp.session_id = s.id AND sp.index = $3)
+                        AS stored_scope
                 FROM upload_sessions s WHERE s.id = $1 AND s.principal_id = $2
                 """, [.bytes(id.bytes), .int(principal.id), .int(probe)]).rows.first
         }
@@ -132,7 +135,8 @@ extension UploadSessions {
             state: state, committedVersion: try row.optionalInt("committed_version"),
             totalSize: try row.int("total_size"), partitionSize: try row.int("partition_size"),
             partitionCount: Int(try row.int("partition_count")),
-            sha256: probe >= 0 ? try row.optionalBytes("sha256") : nil, isStored: try row.bool("is_stored"))
+            sha256: probe >= 0 ? try row.optionalBytes("sha256") : nil,
+            storedScope: try row.isNull("stored_scope") ? nil : try row.string("stored_scope"))
     }
 
     /// Takes (or refreshes) the lease on a blob row before its bytes are written.
