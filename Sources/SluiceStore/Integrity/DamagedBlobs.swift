@@ -19,31 +19,3 @@ enum DamagedBlobs {
             "DELETE FROM damaged_blobs WHERE scope = $1 AND sha256 = $2", [.text(key.scope), .bytes(key.sha256)])
     }
 }
-
-/// Records damage found outside a transaction (by a read), for operators to see in
-/// `damaged_blobs` beside what the scrubber finds.
-public struct DamageLedger: Sendable {
-    let database: PostgresPool
-
-    public init(database: PostgresPool) {
-        self.database = database
-    }
-
-    /// Best effort: the reader answers DATA_LOSS whether or not the finding could be written.
-    func record(_ key: BlobKey, by finder: String, detail: String) async {
-        _ = try? await database.withConnection { connection in
-            try DamagedBlobs.record(key, by: finder, detail: detail, on: connection)
-        }
-    }
-}
-
-extension BlobError {
-    /// Whether the error says that bytes the metadata calls stored are gone or cut short
-    /// (as opposed to storage being unreachable for now).
-    var meansStoredBytesAreGone: Bool {
-        switch self {
-        case .notFound, .truncated, .rangeOutOfBounds: true
-        default: false
-        }
-    }
-}
