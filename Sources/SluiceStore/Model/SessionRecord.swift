@@ -43,9 +43,10 @@ public enum PartitionLayout {
     }
 
     /// A partition index as a query parameter: -1 (matching nothing) for one PostgreSQL
-    /// cannot hold as an integer, which is out of range anyway.
+    /// cannot hold as an integer, or cannot add one to (array subscripts count from 1),
+    /// which is out of range anyway.
     static func queryIndex(_ index: Int) -> Int64 {
-        Int64(index >= 0 && index <= Int(Int32.max) ? index : -1)
+        Int64(index >= 0 && index < Int(Int32.max) ? index : -1)
     }
 
     public static func size(ofPartition index: Int, totalSize: Int64, partitionSize: Int64) -> Int64 {

@@ -93,6 +93,17 @@ def test_empty_sessions_give_their_slot_back_early(storage):
     assert c.create_raw(**_declaration(ss.unique_name("empty/c"))).state == ss.OPEN
 
 
+@pytest.mark.parametrize("index", [2147483647, 2147483646, -1, -2147483648])
+def test_extreme_partition_indexes_are_invalid_argument(client, index):
+    name = ss.unique_name("extreme/idx")
+    s = client.create_raw(**_declaration(name))
+    expect_error(Code.INVALID_ARGUMENT, client.upload_partition, s.session_id, index, b"0123")
+    client.upload_partitions(s.session_id, DATA, 4, parallel=1)
+    client.commit(s.session_id)
+    expect_error(Code.INVALID_ARGUMENT, client.partition_info, name, index)
+    expect_error(Code.INVALID_ARGUMENT, client.read_partition, name, index)
+
+
 # --------------------------------------------------------------------------
 # 8: Unicode normalization
 # --------------------------------------------------------------------------
