@@ -10,9 +10,10 @@ import Foundation
 ///   a partition may be acknowledged at that moment.
 /// - Every stored blob's bytes hash to its key (the writer checks before publishing), and writing
 ///   the same key twice, even concurrently, leaves one intact blob.
-/// - Nothing is ever verified on the way out: reads return whatever storage holds, so a blob
-///   damaged at rest comes back damaged rather than silently "fixed" or hidden. Verifying is the
-///   caller's job (the client checks the SHA-256 of what it downloads; a scrubber can re-hash).
+/// - Nothing is verified by the store on the way out: reads return whatever storage holds, so a
+///   blob damaged at rest comes back damaged rather than silently "fixed" or hidden. Verifying is
+///   the caller's job: ``VerifiedBlobBytes`` checks whole-blob reads, commits re-hash what they
+///   commit, the ``Scrubber`` re-hashes every referenced blob, and clients check what they download.
 public protocol BlobStore: Sendable {
     /// A writer for a blob of exactly `size` bytes that must hash to `key.sha256`. Nothing is
     /// visible under `key` until the writer finishes; a writer that is never finished leaves only
