@@ -39,6 +39,10 @@ public struct StorageOptions: ParsableArguments {
 
     public init() {}
 
+    /// The request message limit of a storage server: 4 MiB of data in one UploadPartition
+    /// message, plus 64 KiB for the message's own fields and framing.
+    public static let receiveLimit = 4 * 1024 * 1024 + 64 * 1024
+
     public func validate() throws {
         for (name, value) in [
             ("--database-pool-size", databasePoolSize), ("--max-partition-size", maxPartitionSize),

@@ -26,7 +26,9 @@ struct Sluiced: AsyncParsableCommand {
         } else {
             logger.warning("no --database given: storage services are off, only health and reflection run")
         }
-        try await ServerRunner(options: options, services: bootstrap?.services ?? []).run(name: "sluiced")
+        try await ServerRunner(
+            options: options, services: bootstrap?.services ?? [], defaultReceiveLimit: StorageOptions.receiveLimit
+        ).run(name: "sluiced")
         bootstrap?.shutdown()
     }
 }
