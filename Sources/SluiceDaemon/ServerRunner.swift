@@ -13,14 +13,24 @@ public struct ServerRunner {
     public let services: [any RPCService]
     /// The request message limit unless the options set one.
     public let defaultReceiveLimit: Int
+    /// What grpc.health.v1 answers from; others (a database monitor) may set statuses in it too.
+    public let health: HealthStatusRegistry
 
     public init(
         options: ServerOptions, services: [any RPCService],
-        defaultReceiveLimit: Int = ServerOptions.standardReceiveLimit
+        defaultReceiveLimit: Int = ServerOptions.standardReceiveLimit, health: HealthStatusRegistry = HealthStatusRegistry()
     ) {
         self.options = options
         self.services = services
         self.defaultReceiveLimit = defaultReceiveLimit
+        self.health = health
+    }
+
+    /// The names of the services these handlers serve.
+    public static func serviceNames(of services: [any RPCService]) -> [String] {
+        var router = Router()
+        for service in services { router.register(service) }
+        return router.serviceNames
     }
 
     /// Installs structured logging at the options' level; call once, first thing.
@@ -33,7 +43,6 @@ public struct ServerRunner {
     public func run(name: String, started: (HTTP2Server) -> Void = { _ in }) async throws {
         let logger = Logger(label: name)
 
-        let health = HealthStatusRegistry()
         var router = Router()
         for service in services { router.register(service) }
         router.register(HealthService(registry: health))

@@ -11,9 +11,14 @@ public struct StorageBootstrap {
     public let services: [any RPCService]
     private let collectorTask: Task<Void, Never>
     private let database: PostgresPool
+    private let probe: PostgresPool
+    private let logger: Logger
+    private var monitorTask: Task<Void, Never>?
 
     public init(options: StorageOptions, databaseURL: String, logger: Logger) async throws {
         database = try PostgresPool(url: databaseURL, size: options.databasePoolSize)
+        probe = try PostgresPool(url: databaseURL, overrides: ["connect_timeout": "5"], size: 1)
+        self.logger = logger
         try await Storage.migrate(database)
         let blobs = try await options.blobStore.open()
         let storage = Storage(database: database, blobs: blobs, limits: options.limits)
@@ -43,9 +48,19 @@ public struct StorageBootstrap {
         logger.notice("storage ready", metadata: ["blobs": "\(options.blobStore.blobs)"])
     }
 
-    /// Stops the collector and closes the database connections.
+    /// Starts keeping `health` truthful about the database (see `DatabaseHealthMonitor`).
+    public mutating func monitorDatabase(health: HealthStatusRegistry, interval: Duration = .seconds(1)) {
+        let monitor = DatabaseHealthMonitor(
+            probe: probe, registry: health, services: ServerRunner.serviceNames(of: services), interval: interval,
+            timeout: .seconds(5), logger: logger)
+        monitorTask = Task { await monitor.run() }
+    }
+
+    /// Stops the collector and the database monitor and closes the database connections.
     public func shutdown() {
         collectorTask.cancel()
+        monitorTask?.cancel()
         database.close()
+        probe.close()
     }
 }

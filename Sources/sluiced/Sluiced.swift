@@ -26,9 +26,10 @@ struct Sluiced: AsyncParsableCommand {
         } else {
             logger.warning("no --database given: storage services are off, only health and reflection run")
         }
-        try await ServerRunner(
-            options: options, services: bootstrap?.services ?? [], defaultReceiveLimit: StorageOptions.receiveLimit
-        ).run(name: "sluiced")
+        let runner = ServerRunner(
+            options: options, services: bootstrap?.services ?? [], defaultReceiveLimit: StorageOptions.receiveLimit)
+        bootstrap?.monitorDatabase(health: runner.health)
+        try await runner.run(name: "sluiced")
         bootstrap?.shutdown()
     }
 }
