@@ -29,7 +29,6 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
         requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>, context: ServerContext
     ) async throws -> Sluice_V1_UploadPartitionResponse {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
             var iterator = requests.makeAsyncIterator()
             guard let first = try await iterator.next(), case .target(let target)? = first.message else {
                 throw RPCError(
@@ -37,8 +36,10 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
                     "the first UploadPartition message must be a target naming the session and partition")
             }
             let id = try SessionIdentifier.parse(target.sessionID)
+            let index = try RequestBounds.uploadPartitionIndex(target.partitionIndex, limits: storage.limits)
+            let principal = try await CallerIdentity.principal(of: context, in: storage)
             let result = try await storage.sessions.storePartition(
-                Int(target.partitionIndex), of: id, by: principal, chunks: PartitionChunks(iterator: iterator))
+                index, of: id, by: principal, chunks: PartitionChunks(iterator: iterator))
             var response = Sluice_V1_UploadPartitionResponse()
             response.partitionIndex = Int32(result.index)
             response.size = result.size
