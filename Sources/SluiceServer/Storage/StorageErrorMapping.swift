@@ -55,7 +55,7 @@ private func mapped(_ error: BlobError) -> any Error {
 private func mapped(_ error: PostgresError) -> any Error {
     if error.isConnectionFailure || error.kind == .poolClosed {
         return ConcealedError(
-            .unavailable, "the metadata database is unavailable for now; nothing was changed, try again",
+            .unavailable, "the metadata database is unavailable for now; try again",
             cause: error)
     }
     return ConcealedError(.internal, "internal database error", cause: error)
