@@ -20,7 +20,8 @@ public struct StorageBootstrap {
         probe = try PostgresPool(url: databaseURL, overrides: ["connect_timeout": "5"], size: 1)
         self.logger = logger
         try await Storage.migrate(database)
-        let blobs = try await options.blobStore.open()
+        let gate = StagingFileGate(limit: options.stagingFileLimit(openFileLimit: OpenFileLimit.current().soft))
+        let blobs = GatedBlobStore(try await options.blobStore.open(), gate: gate)
         let storage = Storage(database: database, blobs: blobs, limits: options.limits)
         services = [
             UploadSessionServiceHandler(storage: storage),
@@ -45,7 +46,9 @@ public struct StorageBootstrap {
                 }
             }
         }
-        logger.notice("storage ready", metadata: ["blobs": "\(options.blobStore.blobs)"])
+        logger.notice("storage ready", metadata: [
+            "blobs": "\(options.blobStore.blobs)", "max_open_staging_files": "\(gate.limit)",
+        ])
     }
 
     /// Starts keeping `health` truthful about the database (see `DatabaseHealthMonitor`).

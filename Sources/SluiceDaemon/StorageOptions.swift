@@ -34,6 +34,9 @@ public struct StorageOptions: ParsableArguments {
     @Option(help: "Seconds between collector passes. (env: SLUICED_COLLECTOR_INTERVAL)")
     public var collectorInterval = EnvironmentDefaults.int("SLUICED_COLLECTOR_INTERVAL", default: 300)
 
+    @Option(help: "Most staging files (partitions being received) open at once; more uploads wait. 0: a quarter of the open-file limit, at least 8. (env: SLUICED_MAX_OPEN_STAGING_FILES)")
+    public var maxOpenStagingFiles = EnvironmentDefaults.int("SLUICED_MAX_OPEN_STAGING_FILES", default: 0)
+
     @Flag(help: "Store identical bytes of different principals once (leaks whether another principal holds a file). (env: SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS)")
     public var deduplicateAcrossPrincipals = EnvironmentDefaults.bool("SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS")
 
@@ -51,9 +54,18 @@ public struct StorageOptions: ParsableArguments {
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
         }
+        guard maxOpenStagingFiles >= 0 else {
+            throw ValidationError("--max-open-staging-files must not be negative (0 derives it from the open-file limit)")
+        }
         guard sessionRetention >= 0, blobGracePeriod >= 0 else {
             throw ValidationError("--session-retention and --blob-grace-period must not be negative")
         }
+    }
+
+    /// `--max-open-staging-files`, or when 0 a quarter of the open-file limit (at least 8, at
+    /// most 65,536): the rest stays for connections, blob reads and the database.
+    public func stagingFileLimit(openFileLimit: Int) -> Int {
+        maxOpenStagingFiles > 0 ? maxOpenStagingFiles : min(max(openFileLimit / 4, 8), 65_536)
     }
 
     public var limits: StorageLimits {

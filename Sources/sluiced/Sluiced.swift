@@ -20,6 +20,10 @@ struct Sluiced: AsyncParsableCommand {
     func run() async throws {
         ServerRunner.bootstrapLogging(options)
         let logger = Logger(label: "sluiced")
+        let files = OpenFileLimit.raiseToHardLimit()
+        logger.notice("open file limit", metadata: [
+            "soft_before": "\(files.before)", "soft": "\(files.after)", "hard": "\(files.hard)",
+        ])
         var bootstrap: StorageBootstrap?
         if let database = storage.database {
             bootstrap = try await StorageBootstrap(options: storage, databaseURL: database, logger: logger)
