@@ -23,10 +23,11 @@ public struct StorageBootstrap {
         let gate = StagingFileGate(limit: options.stagingFileLimit(openFileLimit: OpenFileLimit.current().soft))
         let blobs = GatedBlobStore(try await options.blobStore.open(), gate: gate)
         let storage = Storage(database: database, blobs: blobs, limits: options.limits)
+        let identity = CallerIdentity(mapping: PrincipalMapping(rawValue: options.principalFrom) ?? .subjectAndSANs)
         services = [
-            UploadSessionServiceHandler(storage: storage),
-            ObjectServiceHandler(storage: storage),
-            PartitionServiceHandler(storage: storage),
+            UploadSessionServiceHandler(storage: storage, identity: identity),
+            ObjectServiceHandler(storage: storage, identity: identity),
+            PartitionServiceHandler(storage: storage, identity: identity),
         ]
         let interval = Duration.seconds(options.collectorInterval)
         collectorTask = Task {
@@ -48,6 +49,7 @@ public struct StorageBootstrap {
         }
         logger.notice("storage ready", metadata: [
             "blobs": "\(options.blobStore.blobs)", "max_open_staging_files": "\(gate.limit)",
+            "principal_from": "\(identity.mapping.rawValue)",
         ])
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceRPC
 import SluiceStore
 
 /// Where sluiced keeps metadata and bytes, and the storage limits. Each flag has an
@@ -34,6 +35,11 @@ public struct StorageOptions: ParsableArguments {
     @Option(help: "Seconds between collector passes. (env: SLUICED_COLLECTOR_INTERVAL)")
     public var collectorInterval = EnvironmentDefaults.int("SLUICED_COLLECTOR_INTERVAL", default: 300)
 
+    @Option(help: ArgumentHelp(
+        "Which names of a client certificate make its principal: subject+sans, subject, san-uri or san-dns. (env: SLUICED_PRINCIPAL_FROM)",
+        discussion: "subject+sans (default) never merges certificates with different names; subject merges certificates that share a subject; san-uri and san-dns take the one URI (e.g. SPIFFE ID) or DNS SAN and refuse certificates with none or several."))
+    public var principalFrom = EnvironmentDefaults.string("SLUICED_PRINCIPAL_FROM", default: PrincipalMapping.subjectAndSANs.rawValue)
+
     @Option(help: "Most staging files (partitions being received) open at once; more uploads wait. 0: a quarter of the open-file limit, at least 8. (env: SLUICED_MAX_OPEN_STAGING_FILES)")
     public var maxOpenStagingFiles = EnvironmentDefaults.int("SLUICED_MAX_OPEN_STAGING_FILES", default: 0)
 
@@ -53,6 +59,10 @@ public struct StorageOptions: ParsableArguments {
             ("--session-lifetime", sessionLifetime), ("--collector-interval", collectorInterval),
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
+        }
+        guard PrincipalMapping(rawValue: principalFrom) != nil else {
+            throw ValidationError(
+                "--principal-from must be one of \(PrincipalMapping.allCases.map(\.rawValue).joined(separator: ", ")), got '\(principalFrom)'")
         }
         guard maxOpenStagingFiles >= 0 else {
             throw ValidationError("--max-open-staging-files must not be negative (0 derives it from the open-file limit)")

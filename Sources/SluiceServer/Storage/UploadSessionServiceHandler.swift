@@ -6,16 +6,18 @@ import SluiceStore
 /// sluice.v1.UploadSessionService on top of the store.
 public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService {
     let storage: Storage
+    let identity: CallerIdentity
 
-    public init(storage: Storage) {
+    public init(storage: Storage, identity: CallerIdentity = CallerIdentity()) {
         self.storage = storage
+        self.identity = identity
     }
 
     public func createSession(request: Sluice_V1_CreateSessionRequest, context: ServerContext) async throws
         -> Sluice_V1_UploadSession
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let declaration = SessionDeclaration(
                 objectName: request.objectName, totalSize: request.totalSize, partitionSize: request.partitionSize,
                 partitionSHA256: request.partitionSha256.map { [UInt8]($0) },
@@ -37,7 +39,7 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
             }
             let id = try SessionIdentifier.parse(target.sessionID)
             let index = try RequestBounds.uploadPartitionIndex(target.partitionIndex, limits: storage.limits)
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let result = try await storage.sessions.storePartition(
                 index, of: id, by: principal, chunks: PartitionChunks(iterator: iterator))
             var response = Sluice_V1_UploadPartitionResponse()
@@ -53,7 +55,7 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
         -> Sluice_V1_UploadSession
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let id = try SessionIdentifier.parse(request.sessionID)
             return Sluice_V1_UploadSession(try await storage.sessions.get(id, of: principal))
         }
@@ -63,7 +65,7 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
         -> Sluice_V1_CommitSessionResponse
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let id = try SessionIdentifier.parse(request.sessionID)
             var response = Sluice_V1_CommitSessionResponse()
             response.object = Sluice_V1_ObjectInfo(
@@ -76,7 +78,7 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
         -> Sluice_V1_UploadSession
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let id = try SessionIdentifier.parse(request.sessionID)
             return Sluice_V1_UploadSession(try await storage.sessions.abort(id, of: principal))
         }
@@ -86,7 +88,7 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
         -> Sluice_V1_ListSessionsResponse
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let page = try await storage.sessions.list(
                 of: principal, pageSize: Int(request.pageSize), pageToken: request.pageToken,
                 openOnly: request.openOnly)
