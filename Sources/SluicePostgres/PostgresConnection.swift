@@ -114,7 +114,12 @@ public final class PostgresConnection {
     /// before a statement is sent on it, when reconnecting is still safe.
     public func checkAlive() -> Bool {
         guard isHealthy, transactionStatus == .idle else { return isHealthy }
-        return PQconsumeInput(handle) == 1 && isHealthy
+        // The first read may take the server's closing error message, the second finds the end
+        // of the stream behind it; on a live idle session both find nothing and return at once.
+        for _ in 0..<2 where PQconsumeInput(handle) != 1 || !isHealthy {
+            return false
+        }
+        return isHealthy
     }
 
     /// The transaction state of the session.
