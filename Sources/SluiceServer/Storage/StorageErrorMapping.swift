@@ -7,19 +7,14 @@ import SluiceStore
 let exhaustedResourceTrailer = "sluice-exhausted"
 
 /// Runs a storage operation and turns its failures into gRPC statuses: the store's refusals
-/// with their own message; resource shortages with a status that says what to do; and every
-/// internal failure (database, I/O, a bug) as a `ConcealedError`, whose cause only the server
-/// log sees.
+/// and S3's answers with their own message; resource shortages with a status that says what to
+/// do; and every internal failure (database, local I/O with its paths) as a `ConcealedError`,
+/// whose cause only the server log sees.
 func mappingStorageErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
     do {
         return try await body()
     } catch let error as StorageError {
-        switch error {
-        case .corrupted, .storageFailed:
-            throw ConcealedError(.internal, "internal storage error", cause: error)
-        default:
-            throw RPCError(statusCode(of: error), error.description)
-        }
+        throw RPCError(statusCode(of: error), error.description)
     } catch let error as BlobError {
         throw mapped(error)
     } catch let error as PostgresError {
@@ -43,11 +38,16 @@ private func mapped(_ error: BlobError) -> any Error {
     }
     switch error {
     case .storageUnavailable:
-        return ConcealedError(.unavailable, "blob storage is unavailable for now; try again later", cause: error)
+        // S3's own words (SlowDown, 503): what the client needs to know, nothing of the server's.
+        return RPCError(.unavailable, error.description)
+    case .storageFailed:
+        // S3's error code (AccessDenied, NoSuchBucket): the operator's cue, named in the README.
+        return RPCError(.internal, "the blob store failed: \(error)")
     case .notFound, .truncated, .rangeOutOfBounds:
         // Only bytes the metadata says are stored are ever read: these mean they were lost.
         return RPCError(.dataLoss, "stored bytes are missing or damaged: \(error)")
     default:
+        // System calls with the server's paths and errno: for the log only.
         return ConcealedError(.internal, "internal storage error", cause: error)
     }
 }
