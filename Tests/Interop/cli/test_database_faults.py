@@ -21,13 +21,12 @@ import urllib.parse
 from typing import Optional
 
 import grpc
-import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import cli_support as cs
 import interop_support as sup
 import storage_support as ss
-from storage_support import Code, KIB, MIB, expect_error
+from storage_support import Code, KIB, expect_error
 
 
 # --------------------------------------------------------------------------

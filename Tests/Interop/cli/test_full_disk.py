@@ -12,7 +12,6 @@ import os
 import subprocess
 import time
 
-import grpc
 import pytest
 
 import cli_support as cs

@@ -10,9 +10,7 @@ import re
 import time
 
 import grpc
-import pytest
 
-import interop_support as sup
 import storage_support as ss
 from storage_support import KIB, us_pb
 

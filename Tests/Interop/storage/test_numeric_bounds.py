@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 import storage_support as ss
-from storage_support import Code, KIB, expect_error, obj_pb, part_pb, us_pb
+from storage_support import Code, expect_error
 
 I32_MAX = 2**31 - 1
 I32_MIN = -(2**31)
