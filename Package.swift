@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "SluiceServer",
             dependencies: [
-                "SluiceRPC", "SluiceProto", "SluiceStore",
+                "SluiceRPC", "SluiceProto", "SluiceStore", "SluicePostgres",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -11,6 +11,12 @@
 #   other-ca       a second, unrelated CA (for negative TLS tests)
 #   other-client   a client certificate signed by other-ca (must be rejected)
 #   expired-client signed by the dev CA, validity entirely in the past (must be rejected)
+#   Identity-mapping clients (all clientAuth, signed by the dev CA):
+#   nosubject-a, nosubject-b   empty subject, SAN DNS:a.nosubject.test / DNS:b.nosubject.test
+#   shared-a, shared-b         CN=sluice-shared, SAN DNS:a.shared.test / DNS:b.shared.test
+#   spiffe-a, spiffe-b         CN=sluice-workload, SAN URI:spiffe://sluice.test/ns/a / .../ns/b
+#   spiffe-two                 CN=sluice-workload, two URI SANs (refused by --principal-from san-uri)
+#   nobody                     empty subject and no SAN (names nobody: always refused)
 #
 # Idempotent: a file set is made only when it is absent, unreadable, its key does not match,
 # it no longer verifies against its CA, or it expires within a day. Making a CA anew remakes
@@ -101,17 +107,19 @@ leaf_ext() {
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyAgreement
 extendedKeyUsage = $2
-subjectAltName = $3
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid, issuer
 EOF
+    if [[ -n "$3" ]]; then echo "subjectAltName = $3" >>"$1"; fi
 }
 
 # make_leaf NAME CA CN EKU SAN: a leaf signed by CA, valid from now for LEAF_DAYS.
 make_leaf() {
     local name="$1" ca="$2" cn="$3" eku="$4" san="$5"
     new_key "$TMP/$name-key.pem"
-    openssl req -new -key "$TMP/$name-key.pem" -subj "/CN=$cn" -out "$TMP/$name.csr"
+    local subject="/CN=$cn"
+    [[ -z "$cn" ]] && subject="/"
+    openssl req -new -key "$TMP/$name-key.pem" -subj "$subject" -out "$TMP/$name.csr"
     leaf_ext "$TMP/$name.ext" "$eku" "$san"
     # A random 127-bit serial: unique without a serial file to keep.
     openssl x509 -req -in "$TMP/$name.csr" -CA "$DIR/$ca.pem" -CAkey "$DIR/$ca-key.pem" \
@@ -202,6 +210,14 @@ fresh=0; ensure_ca ca "Sluice Dev CA" && fresh=1
 ensure_leaf "$fresh" server  ca localhost      serverAuth "DNS:localhost, IP:127.0.0.1, IP:::1"
 ensure_leaf "$fresh" client  ca sluice-client  clientAuth "DNS:client.sluice.test"
 ensure_leaf "$fresh" client2 ca sluice-client2 clientAuth "DNS:client2.sluice.test"
+ensure_leaf "$fresh" nosubject-a ca "" clientAuth "critical, DNS:a.nosubject.test"
+ensure_leaf "$fresh" nosubject-b ca "" clientAuth "critical, DNS:b.nosubject.test"
+ensure_leaf "$fresh" shared-a ca sluice-shared clientAuth "DNS:a.shared.test"
+ensure_leaf "$fresh" shared-b ca sluice-shared clientAuth "DNS:b.shared.test"
+ensure_leaf "$fresh" spiffe-a ca sluice-workload clientAuth "URI:spiffe://sluice.test/ns/a"
+ensure_leaf "$fresh" spiffe-b ca sluice-workload clientAuth "URI:spiffe://sluice.test/ns/b"
+ensure_leaf "$fresh" spiffe-two ca sluice-workload clientAuth "URI:spiffe://sluice.test/ns/a, URI:spiffe://sluice.test/ns/b"
+ensure_leaf "$fresh" nobody ca "" clientAuth ""
 ensure_expired "$fresh" expired-client ca sluice-expired-client "DNS:expired-client.sluice.test"
 
 fresh=0; ensure_ca other-ca "Sluice Other CA (untrusted)" && fresh=1

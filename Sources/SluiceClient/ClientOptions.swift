@@ -5,7 +5,7 @@ import SluiceHTTP2
 /// How a client reaches sluiced: the flags every `sluice` command shares. Each setting comes
 /// from its flag, else its environment variable, else the configuration file, else a default.
 public struct ClientOptions: ParsableArguments {
-    @Option(help: "Server address, HOST:PORT. (env: SLUICE_SERVER; default: 127.0.0.1:8443)")
+    @Option(help: "Server address, HOST:PORT (or https://HOST:PORT). (env: SLUICE_SERVER; default: 127.0.0.1:8443)")
     public var server: String?
 
     @Option(help: "CA that the server certificate must chain to, PEM. (env: SLUICE_CA)")
@@ -32,8 +32,12 @@ public struct ClientOptions: ParsableArguments {
     public init() {}
 
     public func validate() throws {
-        if let server, (try? ConnectionSettings.hostAndPort(server)) == nil {
-            throw ValidationError("--server must be HOST:PORT, got '\(server)'")
+        if let server {
+            do {
+                _ = try ConnectionSettings.hostAndPort(server)
+            } catch let error as ValidationError {
+                throw ValidationError("--server: \(error.message)")
+            }
         }
     }
 

@@ -23,23 +23,59 @@ public struct KeyValueLogHandler: LogHandler {
         var fields = [
             "ts=\(Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date()))",
             "level=\(event.level)",
-            "logger=\(label)",
+            "logger=\(Self.quote(label))",
             "msg=\(Self.quote(event.message.description))",
         ]
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         for key in merged.keys.sorted() {
-            fields.append("\(key)=\(Self.quote(merged[key]!.description))")
+            fields.append("\(Self.escapedKey(key))=\(Self.quote(merged[key]!.description))")
         }
         FileHandle.standardError.write(Data((fields.joined(separator: " ") + "\n").utf8))
     }
 
-    private static func quote(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }
-        guard needsQuotes else { return value }
-        let escaped = value.replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
-        return "\"\(escaped)\""
+    /// A value as logfmt wants it: bare when it is plain, else in double quotes. Every value
+    /// passes through here, and clients choose many of them (object names, metadata keys), so
+    /// nothing that could end a line, fake a field, move the cursor or reorder text reaches the
+    /// log raw: backslash and quote are escaped, and so is every control character (C0, DEL,
+    /// C1 including NEL), line and paragraph separator (U+2028, U+2029) and format character
+    /// (zero-width and bidirectional controls) — as `\n`, `\r`, `\t` or `\u{HEX}`.
+    static func quote(_ value: String) -> String {
+        var escaped = ""
+        var needsQuotes = value.isEmpty
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": escaped += "\\\\"; needsQuotes = true
+            case "\"": escaped += "\\\""; needsQuotes = true
+            case " ", "=": escaped.unicodeScalars.append(scalar); needsQuotes = true
+            case "\n": escaped += "\\n"; needsQuotes = true
+            case "\r": escaped += "\\r"; needsQuotes = true
+            case "\t": escaped += "\\t"; needsQuotes = true
+            case _ where mustEscape(scalar):
+                escaped += "\\u{\(String(scalar.value, radix: 16))}"
+                needsQuotes = true
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return needsQuotes ? "\"\(escaped)\"" : escaped
+    }
+
+    /// A key never needs quotes; anything but a plain character becomes `_`.
+    static func escapedKey(_ key: String) -> String {
+        var text = String.UnicodeScalarView()
+        for scalar in key.unicodeScalars {
+            let plain = !mustEscape(scalar) && !" =\"\\".unicodeScalars.contains(scalar)
+            text.append(plain ? scalar : "_")
+        }
+        return text.isEmpty ? "_" : String(text)
+    }
+
+    private static func mustEscape(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator, .format, .surrogate, .privateUse, .unassigned:
+            return true
+        default:
+            return false
+        }
     }
 
     /// Installs this handler for every logger of the process.

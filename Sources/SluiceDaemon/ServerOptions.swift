@@ -27,8 +27,10 @@ public struct ServerOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical. (env: SLUICED_LOG_LEVEL)")
     public var logLevel = EnvironmentDefaults.string("SLUICED_LOG_LEVEL", default: "info")
 
-    @Option(help: "Largest request message accepted, bytes. (env: SLUICED_MAX_RECEIVE_MESSAGE_SIZE)")
-    public var maxReceiveMessageSize = EnvironmentDefaults.int("SLUICED_MAX_RECEIVE_MESSAGE_SIZE", default: 4 * 1024 * 1024)
+    @Option(help: ArgumentHelp(
+        "Largest request message accepted, serialized bytes. (env: SLUICED_MAX_RECEIVE_MESSAGE_SIZE)",
+        discussion: "Default: sluiced 4259840 (4 MiB of data plus 64 KiB for the message's own fields), other servers 4194304."))
+    public var maxReceiveMessageSize: Int?
 
     @Option(help: "Concurrent streams per connection. (env: SLUICED_MAX_CONCURRENT_STREAMS)")
     public var maxConcurrentStreams = EnvironmentDefaults.int("SLUICED_MAX_CONCURRENT_STREAMS", default: 256)
@@ -65,7 +67,7 @@ public struct ServerOptions: ParsableArguments {
             throw ValidationError("--require-client-cert needs --client-ca")
         }
         for (name, value) in [
-            ("--max-receive-message-size", maxReceiveMessageSize), ("--max-concurrent-streams", maxConcurrentStreams),
+            ("--max-receive-message-size", receiveLimit(default: 1)), ("--max-concurrent-streams", maxConcurrentStreams),
             ("--max-header-list-size", maxHeaderListSize), ("--keepalive-interval", keepaliveInterval),
             ("--idle-timeout", idleTimeout),
         ] where value <= 0 {
@@ -75,6 +77,15 @@ public struct ServerOptions: ParsableArguments {
             throw ValidationError("--stream-window and --connection-window must be between 65535 and 2147483647")
         }
     }
+
+    /// The largest request message accepted: `--max-receive-message-size`, else
+    /// `SLUICED_MAX_RECEIVE_MESSAGE_SIZE`, else the server's own default (its messages decide it).
+    public func receiveLimit(default fallback: Int) -> Int {
+        maxReceiveMessageSize ?? EnvironmentDefaults.int("SLUICED_MAX_RECEIVE_MESSAGE_SIZE", default: fallback)
+    }
+
+    /// gRPC's customary limit, for servers whose messages carry no bulk data.
+    public static let standardReceiveLimit = 4 * 1024 * 1024
 
     /// Splits `--listen` into host and port; accepts `[::1]:8443`.
     public func parseListen() throws -> (host: String, port: Int) {

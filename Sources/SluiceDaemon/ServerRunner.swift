@@ -11,10 +11,26 @@ import SluiceServer
 public struct ServerRunner {
     public let options: ServerOptions
     public let services: [any RPCService]
+    /// The request message limit unless the options set one.
+    public let defaultReceiveLimit: Int
+    /// What grpc.health.v1 answers from; others (a database monitor) may set statuses in it too.
+    public let health: HealthStatusRegistry
 
-    public init(options: ServerOptions, services: [any RPCService]) {
+    public init(
+        options: ServerOptions, services: [any RPCService],
+        defaultReceiveLimit: Int = ServerOptions.standardReceiveLimit, health: HealthStatusRegistry = HealthStatusRegistry()
+    ) {
         self.options = options
         self.services = services
+        self.defaultReceiveLimit = defaultReceiveLimit
+        self.health = health
+    }
+
+    /// The names of the services these handlers serve.
+    public static func serviceNames(of services: [any RPCService]) -> [String] {
+        var router = Router()
+        for service in services { router.register(service) }
+        return router.serviceNames
     }
 
     /// Installs structured logging at the options' level; call once, first thing.
@@ -27,7 +43,6 @@ public struct ServerRunner {
     public func run(name: String, started: (HTTP2Server) -> Void = { _ in }) async throws {
         let logger = Logger(label: name)
 
-        let health = HealthStatusRegistry()
         var router = Router()
         for service in services { router.register(service) }
         router.register(HealthService(registry: health))
@@ -35,14 +50,18 @@ public struct ServerRunner {
         for service in router.serviceNames { health.set(service: service, status: .serving) }
 
         let callLogger = logger
-        let dispatcher = CallDispatcher(router: router, maxReceiveMessageSize: options.maxReceiveMessageSize) { call in
-            let metadata: Logger.Metadata = [
+        let dispatcher = CallDispatcher(router: router, maxReceiveMessageSize: options.receiveLimit(default: defaultReceiveLimit)) { call in
+            var metadata: Logger.Metadata = [
                 "method": "\(call.path)", "status": "\(call.code)", "peer": "\(call.peer?.description ?? "-")",
-                "remote": "\(call.remoteAddress ?? "-")",
+                "remote": "\(call.remoteAddress ?? "-")", "request_id": "\(call.requestID ?? "-")",
                 "duration_ms": "\(Double(call.duration.components.attoseconds) / 1e15 + Double(call.duration.components.seconds) * 1000)",
             ]
             if call.code == .ok {
                 callLogger.debug("call", metadata: metadata)
+            } else if let cause = call.cause {
+                metadata["error"] = "\(call.message)"
+                metadata["cause"] = "\(cause)"
+                callLogger.error("call failed internally", metadata: metadata)
             } else {
                 callLogger.info("call failed", metadata: metadata.merging(["error": "\(call.message)"]) { $1 })
             }

@@ -13,17 +13,24 @@ public struct StorageBootstrap {
     private let collectorTask: Task<Void, Never>
     private let scrubberTask: Task<Void, Never>?
     private let database: PostgresPool
+    private let probe: PostgresPool
+    private let logger: Logger
+    private var monitorTask: Task<Void, Never>?
 
     public init(options: StorageOptions, databaseURL: String, logger: Logger) async throws {
         database = try PostgresPool(url: databaseURL, size: options.databasePoolSize)
+        probe = try PostgresPool(url: databaseURL, overrides: ["connect_timeout": "5"], size: 1)
+        self.logger = logger
         try await Storage.migrate(database)
-        let blobs = try await options.blobStore.open()
+        let gate = StagingFileGate(limit: options.stagingFileLimit(openFileLimit: OpenFileLimit.current().soft))
+        let blobs = GatedBlobStore(try await options.blobStore.open(), gate: gate)
         let pageTokens = try await Self.pageTokens(options, database: database)
         let storage = Storage(database: database, blobs: blobs, limits: options.limits, pageTokens: pageTokens)
+        let identity = CallerIdentity(mapping: PrincipalMapping(rawValue: options.principalFrom) ?? .subjectAndSANs)
         services = [
-            UploadSessionServiceHandler(storage: storage),
-            ObjectServiceHandler(storage: storage),
-            PartitionServiceHandler(storage: storage),
+            UploadSessionServiceHandler(storage: storage, identity: identity),
+            ObjectServiceHandler(storage: storage, identity: identity),
+            PartitionServiceHandler(storage: storage, identity: identity),
         ]
         let interval = Duration.seconds(options.collectorInterval)
         collectorTask = Task {
@@ -46,7 +53,18 @@ public struct StorageBootstrap {
             }
         }
         scrubberTask = Self.startScrubber(options, database: database, blobs: blobs, logger: logger)
-        logger.notice("storage ready", metadata: ["blobs": "\(options.blobStore.blobs)"])
+        logger.notice("storage ready", metadata: [
+            "blobs": "\(options.blobStore.blobs)", "max_open_staging_files": "\(gate.limit)",
+            "principal_from": "\(identity.mapping.rawValue)",
+        ])
+    }
+
+    /// Starts keeping `health` truthful about the database (see `DatabaseHealthMonitor`).
+    public mutating func monitorDatabase(health: HealthStatusRegistry, interval: Duration = .seconds(1)) {
+        let monitor = DatabaseHealthMonitor(
+            probe: probe, registry: health, services: ServerRunner.serviceNames(of: services), interval: interval,
+            timeout: .seconds(5), logger: logger)
+        monitorTask = Task { await monitor.run() }
     }
 
     /// The page token key: from --page-token-key-file, else the one kept in the database.
@@ -88,10 +106,13 @@ public struct StorageBootstrap {
         }
     }
 
-    /// Stops the collector and the scrubber and closes the database connections.
+    /// Stops the collector, the scrubber and the database monitor, and closes the database
+    /// connections.
     public func shutdown() {
         collectorTask.cancel()
         scrubberTask?.cancel()
+        monitorTask?.cancel()
         database.close()
+        probe.close()
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceRPC
 import SluiceStore
 
 /// Where sluiced keeps metadata and bytes, and the storage limits. Each flag has an
@@ -46,10 +47,22 @@ public struct StorageOptions: ParsableArguments {
     @Option(help: "File holding the secret (at least 32 bytes) that authenticates page tokens; by default a key kept in the database, shared by every instance on it. (env: SLUICED_PAGE_TOKEN_KEY_FILE)")
     public var pageTokenKeyFile = EnvironmentDefaults.string("SLUICED_PAGE_TOKEN_KEY_FILE")
 
+    @Option(help: ArgumentHelp(
+        "Which names of a client certificate make its principal: subject+sans, subject, san-uri or san-dns. (env: SLUICED_PRINCIPAL_FROM)",
+        discussion: "subject+sans (default) never merges certificates with different names; subject merges certificates that share a subject; san-uri and san-dns take the one URI (e.g. SPIFFE ID) or DNS SAN and refuse certificates with none or several."))
+    public var principalFrom = EnvironmentDefaults.string("SLUICED_PRINCIPAL_FROM", default: PrincipalMapping.subjectAndSANs.rawValue)
+
+    @Option(help: "Most staging files (partitions being received) open at once; more uploads wait. 0: a quarter of the open-file limit, at least 8. (env: SLUICED_MAX_OPEN_STAGING_FILES)")
+    public var maxOpenStagingFiles = EnvironmentDefaults.int("SLUICED_MAX_OPEN_STAGING_FILES", default: 0)
+
     @Flag(help: "Store identical bytes of different principals once (leaks whether another principal holds a file). (env: SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS)")
     public var deduplicateAcrossPrincipals = EnvironmentDefaults.bool("SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS")
 
     public init() {}
+
+    /// The request message limit of a storage server: 4 MiB of data in one UploadPartition
+    /// message, plus 64 KiB for the message's own fields and framing.
+    public static let receiveLimit = 4 * 1024 * 1024 + 64 * 1024
 
     public func validate() throws {
         for (name, value) in [
@@ -60,12 +73,25 @@ public struct StorageOptions: ParsableArguments {
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
         }
+        guard PrincipalMapping(rawValue: principalFrom) != nil else {
+            throw ValidationError(
+                "--principal-from must be one of \(PrincipalMapping.allCases.map(\.rawValue).joined(separator: ", ")), got '\(principalFrom)'")
+        }
+        guard maxOpenStagingFiles >= 0 else {
+            throw ValidationError("--max-open-staging-files must not be negative (0 derives it from the open-file limit)")
+        }
         guard sessionRetention >= 0, blobGracePeriod >= 0 else {
             throw ValidationError("--session-retention and --blob-grace-period must not be negative")
         }
         guard scrubInterval >= 0, scrubBytesPerSecond >= 0 else {
             throw ValidationError("--scrub-interval and --scrub-bytes-per-second must not be negative")
         }
+    }
+
+    /// `--max-open-staging-files`, or when 0 a quarter of the open-file limit (at least 8, at
+    /// most 65,536): the rest stays for connections, blob reads and the database.
+    public func stagingFileLimit(openFileLimit: Int) -> Int {
+        maxOpenStagingFiles > 0 ? maxOpenStagingFiles : min(max(openFileLimit / 4, 8), 65_536)
     }
 
     public var limits: StorageLimits {

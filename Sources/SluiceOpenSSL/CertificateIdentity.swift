@@ -12,6 +12,10 @@ public struct CertificateIdentity: Sendable, Equatable {
     public var ipAddresses: [String] = []
     public var uris: [String] = []
     public var emailAddresses: [String] = []
+    /// Subject alternative names of other kinds (otherName, directoryName, registeredID, ...), each
+    /// as the hex of its DER encoding: kept so that two certificates differing only there still
+    /// have different identities.
+    public var otherNames: [String] = []
 
     /// Reads the names of a certificate (an `X509*`).
     init(certificate: OpaquePointer) {
@@ -28,7 +32,7 @@ public struct CertificateIdentity: Sendable, Equatable {
             case GEN_URI: if let text = Self.text(entry.pointee.d.uniformResourceIdentifier) { uris.append(text) }
             case GEN_EMAIL: if let text = Self.text(entry.pointee.d.rfc822Name) { emailAddresses.append(text) }
             case GEN_IPADD: if let text = Self.ipAddress(entry.pointee.d.iPAddress) { ipAddresses.append(text) }
-            default: break
+            default: if let der = Self.der(entry) { otherNames.append(der) }
             }
         }
     }
@@ -58,6 +62,14 @@ public struct CertificateIdentity: Sendable, Equatable {
     private static func text(_ string: UnsafeMutablePointer<ASN1_STRING>?) -> String? {
         guard let string, let data = ASN1_STRING_get0_data(string) else { return nil }
         return String(decoding: UnsafeBufferPointer(start: data, count: Int(ASN1_STRING_length(string))), as: UTF8.self)
+    }
+
+    private static func der(_ name: UnsafeMutablePointer<GENERAL_NAME>) -> String? {
+        var buffer: UnsafeMutablePointer<UInt8>?
+        let length = i2d_GENERAL_NAME(name, &buffer)
+        guard length > 0, let buffer else { return nil }
+        defer { CRYPTO_free(buffer, #fileID, #line) }
+        return Hex.encode(Array(UnsafeBufferPointer(start: buffer, count: Int(length))))
     }
 
     private static func ipAddress(_ string: UnsafeMutablePointer<ASN1_STRING>?) -> String? {

@@ -151,10 +151,12 @@ final class PoolWorker {
         self.connect = connect
     }
 
-    /// The worker's connection: opened on first use, reset when libpq says it is broken.
+    /// The worker's connection: opened on first use, reset when it is broken — as libpq knows
+    /// it, or as the server told it meanwhile (`checkAlive`), so a connection the server ended
+    /// while it sat in the pool is replaced before a statement is lost on it.
     func checkout() throws -> PostgresConnection {
         if let connection {
-            if connection.isHealthy { return connection }
+            if connection.checkAlive() { return connection }
             do {
                 try connection.reset()
                 return connection
@@ -213,7 +215,13 @@ final class PoolWorker {
 
         switch connection.transactionStatus {
         case .inTransaction:
-            let commit = try connection.execute("COMMIT")
+            let commit: PostgresResult
+            do {
+                commit = try connection.execute("COMMIT")
+            } catch var error as PostgresError where error.isConnectionFailure {
+                error.commitOutcomeUnknown = true
+                throw error
+            }
             if commit.commandTag == "ROLLBACK" {
                 throw PostgresError(.transaction, "COMMIT rolled the transaction back")
             }

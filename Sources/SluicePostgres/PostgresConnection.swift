@@ -108,6 +108,20 @@ public final class PostgresConnection {
     /// connection whose server went away looks healthy until the next statement fails.
     public var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
 
+    /// Whether the connection is still usable, learned without a round trip: reads whatever the
+    /// server has sent meanwhile (PQconsumeInput, which never blocks), so a session the server
+    /// ended (pg_terminate_backend, a restart: it sends an error and closes) shows as broken
+    /// before a statement is sent on it, when reconnecting is still safe.
+    public func checkAlive() -> Bool {
+        guard isHealthy, transactionStatus == .idle else { return isHealthy }
+        // The first read may take the server's closing error message, the second finds the end
+        // of the stream behind it; on a live idle session both find nothing and return at once.
+        for _ in 0..<2 where PQconsumeInput(handle) != 1 || !isHealthy {
+            return false
+        }
+        return isHealthy
+    }
+
     /// The transaction state of the session.
     public var transactionStatus: TransactionStatus {
         switch PQtransactionStatus(handle) {

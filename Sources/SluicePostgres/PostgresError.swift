@@ -42,6 +42,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public var hint: String?
     /// The constraint a violation is about (PG_DIAG_CONSTRAINT_NAME), e.g. "objects_pkey".
     public var constraint: String?
+    /// The connection broke while COMMIT was on its way: whether the transaction committed is
+    /// unknown, so it must not be run again blindly.
+    public var commitOutcomeUnknown = false
 
     public init(
         _ kind: Kind, _ message: String, sqlState: String? = nil, detail: String? = nil,

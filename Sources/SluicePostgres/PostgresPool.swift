@@ -83,12 +83,22 @@ public final class PostgresPool: Sendable {
     ///
     /// - Throws: what `body` throws; `PostgresError` (`.connection`) when no connection could be
     ///   made, `.poolClosed` after `close()`; `CancellationError` when cancelled while waiting.
+    ///
+    /// A connection that cannot be had (a reconnect failed) is tried once more before the body
+    /// runs; a connection that breaks while the body runs fails the call (a `.connection`
+    /// error), since a statement already sent may or may not have taken effect.
     @discardableResult
     public func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
         try await scheduler.submit { worker in
-            try body(try worker.checkout())
+            let connection: PostgresConnection
+            do {
+                connection = try worker.checkout()
+            } catch let error as PostgresError where error.isConnectionFailure {
+                connection = try worker.checkout()  // nothing has run yet: safe to try again
+            }
+            return try body(connection)
         }
     }
 
@@ -99,8 +109,10 @@ public final class PostgresPool: Sendable {
     /// or idempotent ones).
     ///
     /// A connection found broken at BEGIN (nothing has run yet) is reset and BEGIN tried once
-    /// more. A connection that breaks later fails the call with a `.connection` error; when that
-    /// happens during COMMIT, whether the transaction committed is unknown.
+    /// more. A connection that breaks later, before COMMIT was sent, lost nothing (PostgreSQL
+    /// rolls back the transaction of a session that ends), so the whole transaction runs once
+    /// more on a fresh connection. A connection that breaks during COMMIT fails the call with a
+    /// `.connection` error whose `commitOutcomeUnknown` is set: whether it committed is unknown.
     ///
     /// A body that catches a statement's error and carries on leaves the transaction aborted;
     /// COMMIT would quietly roll back, so this throws a `.transaction` error instead.
@@ -110,11 +122,16 @@ public final class PostgresPool: Sendable {
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
         var attempt = 1
+        var rerunAfterConnectionLoss = false
         while true {
             do {
                 return try await scheduler.submit { worker in
                     try worker.runTransaction(isolation: isolation, body)
                 }
+            } catch let error as PostgresError
+                where error.isConnectionFailure && !error.commitOutcomeUnknown && !rerunAfterConnectionLoss
+            {
+                rerunAfterConnectionLoss = true
             } catch let error as PostgresError where error.isSerializationFailure && attempt < maxTransactionAttempts {
                 // Random pause, growing with the attempt, so that the racing transactions spread out.
                 let ceiling = min(5 << attempt, 200)  // milliseconds: 10, 20, 40, 80, 160, 200...

@@ -37,6 +37,8 @@ enum FailureReport {
             "\nsluice: check --cert/--key (the server must accept the certificate) and --ca (it must verify the server)"
         case .transient:
             "\nsluice: the server could not be reached or stayed busy; an upload or download resumes when run again"
+        case .serverOutOfSpace:
+            "\nsluice: the server is out of storage space; what was sent is kept, run the same upload again to resume once space was freed"
         default:
             ""
         }

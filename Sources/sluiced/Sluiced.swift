@@ -20,13 +20,20 @@ struct Sluiced: AsyncParsableCommand {
     func run() async throws {
         ServerRunner.bootstrapLogging(options)
         let logger = Logger(label: "sluiced")
+        let files = OpenFileLimit.raiseToHardLimit()
+        logger.notice("open file limit", metadata: [
+            "soft_before": "\(files.before)", "soft": "\(files.after)", "hard": "\(files.hard)",
+        ])
         var bootstrap: StorageBootstrap?
         if let database = storage.database {
             bootstrap = try await StorageBootstrap(options: storage, databaseURL: database, logger: logger)
         } else {
             logger.warning("no --database given: storage services are off, only health and reflection run")
         }
-        try await ServerRunner(options: options, services: bootstrap?.services ?? []).run(name: "sluiced")
+        let runner = ServerRunner(
+            options: options, services: bootstrap?.services ?? [], defaultReceiveLimit: StorageOptions.receiveLimit)
+        bootstrap?.monitorDatabase(health: runner.health)
+        try await runner.run(name: "sluiced")
         bootstrap?.shutdown()
     }
 }

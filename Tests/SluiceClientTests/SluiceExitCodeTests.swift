@@ -30,7 +30,14 @@ import Testing
         #expect(SluiceExitCode.denied.rawValue == 4)
         #expect(SluiceExitCode.integrity.rawValue == 5)
         #expect(SluiceExitCode.transient.rawValue == 6)
+        #expect(SluiceExitCode.serverOutOfSpace.rawValue == 7)
         #expect(SluiceExitCode.interrupted.rawValue == 130)
+    }
+
+    @Test func aServerOutOfSpaceHasItsOwnCodeAndIsNotRetried() {
+        let error = RPCError(.resourceExhausted, "the blob store is out of space", trailers: ["sluice-exhausted": .string("space")])
+        #expect(SluiceExitCode(for: error) == .serverOutOfSpace)
+        #expect(FailureKind(error) != .transient)
     }
 
     @Test func aRefusedTLSHandshakeIsAnAuthenticationFailure() {

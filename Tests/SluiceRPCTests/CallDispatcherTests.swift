@@ -278,6 +278,33 @@ import Testing
         Self.expectTrailersOnly(stream, .unknown)
     }
 
+    @Test func concealedFailuresSendAGeneralMessageWithTheRequestIDAndLogTheCause() async throws {
+        struct DatabaseBroke: Error, CustomStringConvertible { var description: String { "PostgreSQL error 22003: secret" } }
+        let summaries = Recorder<CallDispatcher.CallSummary>()
+        let dispatcher = Self.dispatcher(summaries: summaries) { router in
+            router.registerUnary(Self.fail) { (_: Text, _: ServerContext) -> Text in
+                throw ConcealedError(.unavailable, "the metadata database is unavailable", cause: DatabaseBroke())
+            }
+        }
+        let stream = await Self.call(dispatcher, Self.head("/test.Echo/Fail"))
+        Self.expectTrailersOnly(stream, .unavailable)
+        let id = try #require(stream.finalFields?.first(named: "sluice-request-id"))
+        #expect(stream.statusMessage == "the metadata database is unavailable; request id \(id)")
+        let summary = try #require(summaries.values.first)
+        #expect(summary.requestID == id)
+        #expect(summary.cause == "PostgreSQL error 22003: secret")
+    }
+
+    @Test func unknownErrorsShowNoInternalText() async throws {
+        struct Oops: Error, CustomStringConvertible { var description: String { "internal detail" } }
+        let dispatcher = Self.dispatcher { router in
+            router.registerUnary(Self.fail) { (_: Text, _: ServerContext) -> Text in throw Oops() }
+        }
+        let stream = await Self.call(dispatcher, Self.head("/test.Echo/Fail"))
+        #expect(stream.statusMessage?.contains("internal detail") == false)
+        #expect(stream.statusMessage?.hasPrefix("internal error; request id ") == true)
+    }
+
     @Test func failureAfterAMessageEndsWithTrailers() async throws {
         let dispatcher = Self.dispatcher { router in
             router.registerServerStreaming(Self.serverStream) { (request: Text, writer: ServerResponseWriter<Text>, context: ServerContext) in

@@ -62,11 +62,28 @@ public struct ConnectionSettings: Sendable, Equatable {
         }
     }
 
-    /// Splits HOST:PORT; accepts `[::1]:8443`.
+    /// Splits HOST:PORT; accepts `[::1]:8443`, and `https://HOST:PORT` (with or without a
+    /// trailing `/`), since TLS is what the client speaks anyway. Any other scheme, a path, a
+    /// query or user information is refused with the expected form, rather than being taken for
+    /// part of a host name.
     public static func hostAndPort(_ server: String) throws -> (host: String, port: Int) {
-        guard let (host, port) = HostAndPort.split(server), port > 0, server.lastIndex(of: ":") != server.startIndex
-        else {
-            throw ValidationError("the server must be HOST:PORT, got '\(server)'")
+        var address = Substring(server)
+        if let schemeEnd = address.range(of: "://") {
+            let scheme = address[..<schemeEnd.lowerBound].lowercased()
+            guard scheme == "https" else {
+                throw ValidationError(
+                    "the server must be HOST:PORT (or https://HOST:PORT), got '\(server)': "
+                        + "sluice speaks gRPC over TLS, not \(scheme)://")
+            }
+            address = address[schemeEnd.upperBound...]
+            if address.hasSuffix("/") { address = address.dropLast() }
+        }
+        guard !address.contains(where: { "/?#@".contains($0) || $0.isWhitespace }) else {
+            throw ValidationError(
+                "the server must be HOST:PORT (or https://HOST:PORT) without a path, got '\(server)'")
+        }
+        guard let (host, port) = HostAndPort.split(String(address)), port > 0, !host.isEmpty else {
+            throw ValidationError("the server must be HOST:PORT (for example sluice.example.com:8443), got '\(server)'")
         }
         return (host, port)
     }

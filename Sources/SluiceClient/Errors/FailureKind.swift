@@ -16,6 +16,9 @@ public enum FailureKind: Sendable, Equatable {
     case integrity
     /// Worth trying again: the server or the network is briefly unable.
     case transient
+    /// The server's storage is full (RESOURCE_EXHAUSTED with trailer `sluice-exhausted: space`):
+    /// not retried, since only freeing space helps; an upload resumes afterwards.
+    case serverOutOfSpace
     /// The user interrupted the command.
     case interrupted
     /// Anything else.
@@ -42,6 +45,8 @@ public enum FailureKind: Sendable, Equatable {
         case .invalidArgument: self = .usage
         case .cancelled: self = .interrupted
         case .unavailable where Self.isTLSFailure(error): self = .denied
+        case .resourceExhausted where error.trailers.firstString("sluice-exhausted") == "space":
+            self = .serverOutOfSpace
         case .unavailable, .deadlineExceeded, .resourceExhausted, .aborted: self = .transient
         default: self = .other
         }

@@ -16,6 +16,9 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
     /// A transient failure (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, a
     /// lost connection) that outlasted every retry.
     case transient = 6
+    /// The server is out of storage space (RESOURCE_EXHAUSTED naming it); an upload resumes
+    /// when run again after space was freed.
+    case serverOutOfSpace = 7
     /// Interrupted (SIGINT); an upload or download resumes when run again.
     case interrupted = 130
 
@@ -27,6 +30,7 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
         case .denied: self = .denied
         case .integrity: self = .integrity
         case .transient: self = .transient
+        case .serverOutOfSpace: self = .serverOutOfSpace
         case .interrupted: self = .interrupted
         case .other: self = .failure
         }
@@ -49,6 +53,8 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
           5    integrity failure: SHA-256 mismatch, DATA_LOSS
           6    transient failure that outlasted the retries: UNAVAILABLE,
                DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, lost connection
+          7    the server is out of storage space; run the same upload again to
+               resume once space was freed
           130  interrupted (Ctrl-C); run the same upload or download to resume
         """
 }

@@ -3,9 +3,10 @@ import SluiceRPC
 
 extension PeerIdentity {
     /// The RPC layer's view of a verified TLS client certificate.
-    init(_ certificate: CertificateIdentity) {
+    public init(_ certificate: CertificateIdentity) {
         self.init(
             subject: certificate.subject, commonName: certificate.commonName, dnsNames: certificate.dnsNames,
-            ipAddresses: certificate.ipAddresses, uris: certificate.uris, emailAddresses: certificate.emailAddresses)
+            ipAddresses: certificate.ipAddresses, uris: certificate.uris, emailAddresses: certificate.emailAddresses,
+            otherNames: certificate.otherNames)
     }
 }

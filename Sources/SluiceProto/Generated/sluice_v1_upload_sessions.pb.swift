@@ -261,8 +261,9 @@ public nonisolated struct Sluice_V1_UploadPartitionRequest: Sendable {
     set {message = .target(newValue)}
   }
 
-  /// Every later message: the next bytes of the partition, at most 4 MiB per
-  /// message (the server's maximum message size).
+  /// Every later message: the next bytes of the partition, at most 4 MiB
+  /// (4,194,304 bytes) of data per message. The server's limit is on the
+  /// serialized message: 4,259,840 bytes (4 MiB + 64 KiB) by default.
   public var data: Data {
     get {
       if case .data(let v)? = message {return v}
@@ -276,8 +277,9 @@ public nonisolated struct Sluice_V1_UploadPartitionRequest: Sendable {
   public nonisolated enum OneOf_Message: Equatable, Sendable {
     /// First message only: which partition of which session.
     case target(Sluice_V1_PartitionTarget)
-    /// Every later message: the next bytes of the partition, at most 4 MiB per
-    /// message (the server's maximum message size).
+    /// Every later message: the next bytes of the partition, at most 4 MiB
+    /// (4,194,304 bytes) of data per message. The server's limit is on the
+    /// serialized message: 4,259,840 bytes (4 MiB + 64 KiB) by default.
     case data(Data)
 
   }

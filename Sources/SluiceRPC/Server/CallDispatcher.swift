@@ -10,6 +10,10 @@ public struct CallDispatcher: Sendable {
         public var code: StatusCode
         public var message: String
         public var duration: Duration
+        /// The id the client received in `sluice-request-id`; nil for a call refused before it started.
+        public var requestID: String?
+        /// The concealed cause of an internal failure (never sent to the client), for the log.
+        public var cause: String?
     }
 
     public let router: Router
@@ -32,13 +36,22 @@ public struct CallDispatcher: Sendable {
     public func handle(_ head: ServerRequestHead, stream: some ServerStream) async {
         let started = ContinuousClock.now
         let path = head.headers.first(named: ":path") ?? ""
-        let (code, message) = await run(head, stream: stream)
+        let ending = await run(head, stream: stream)
         onCallEnded(CallSummary(
-            path: path, peer: head.peer, remoteAddress: head.remoteAddress, code: code, message: message,
-            duration: ContinuousClock.now - started))
+            path: path, peer: head.peer, remoteAddress: head.remoteAddress, code: ending.code,
+            message: ending.message, duration: ContinuousClock.now - started, requestID: ending.requestID,
+            cause: ending.cause))
     }
 
-    private func run(_ head: ServerRequestHead, stream: some ServerStream) async -> (StatusCode, String) {
+    /// How a call ended, for its summary.
+    private struct Ending {
+        var code: StatusCode
+        var message: String
+        var requestID: String? = nil
+        var cause: String? = nil
+    }
+
+    private func run(_ head: ServerRequestHead, stream: some ServerStream) async -> Ending {
         let headers = head.headers
         guard headers.first(named: ":method") == "POST" else {
             return await reject(stream, httpStatus: 405, .internal, "gRPC requires the POST method")
@@ -71,34 +84,44 @@ public struct CallDispatcher: Sendable {
         let context = ServerContext(
             method: method, requestMetadata: Metadata(headerFields: headers), peer: head.peer,
             remoteAddress: head.remoteAddress, deadline: deadline)
+        context.addInitialMetadata([RequestID.headerName: .string(context.requestID)])
         let reader = RequestReader(
             stream: stream,
             deframer: MessageDeframer(maxMessageSize: maxReceiveMessageSize, decompressor: compression))
         let sender = ResponseSender(stream: stream, context: context, compression: nil)
 
-        let (code, message) = await outcome(context) {
+        var ending = await outcome(context) {
             try await withDeadline(deadline, onExpiry: {
                 await sender.finish(.deadlineExceeded, message: "deadline exceeded")
             }, operation: {
                 try await handler(reader, sender, context)
             })
         }
-        await sender.finish(code, message: message)
-        return (code, message)
+        await sender.finish(ending.code, message: ending.message)
+        ending.requestID = context.requestID
+        return ending
     }
 
-    /// Maps how a handler ended to the status the client receives.
-    private func outcome(_ context: ServerContext, _ body: () async throws -> Void) async -> (StatusCode, String) {
+    /// Maps how a handler ended to the status the client receives. The one place where internal
+    /// failures are concealed: their cause goes to the call's log line (with the request id), the
+    /// client gets a general message naming the request id.
+    private func outcome(_ context: ServerContext, _ body: () async throws -> Void) async -> Ending {
         do {
             try await body()
-            return (.ok, "")
+            return Ending(code: .ok, message: "")
         } catch let error as RPCError {
             context.addTrailingMetadata(error.trailers)
-            return (error.code, error.message)
+            return Ending(code: error.code, message: error.message)
+        } catch let error as ConcealedError {
+            return Ending(
+                code: error.code, message: "\(error.publicMessage); request id \(context.requestID)",
+                cause: error.cause)
         } catch is CancellationError {
-            return (.cancelled, "the call was cancelled")
+            return Ending(code: .cancelled, message: "the call was cancelled")
         } catch {
-            return (.unknown, "the handler failed: \(error)")
+            return Ending(
+                code: .unknown, message: "internal error; request id \(context.requestID)",
+                cause: String(describing: error))
         }
     }
 
@@ -106,12 +129,12 @@ public struct CallDispatcher: Sendable {
     private func reject(
         _ stream: some ServerStream, httpStatus: Int, _ code: StatusCode, _ message: String,
         acceptEncoding: Bool = false
-    ) async -> (StatusCode, String) {
+    ) async -> Ending {
         let extra = acceptEncoding
             ? [HeaderField("grpc-accept-encoding", MessageCompression.acceptedNames.joined(separator: ","))] : []
         try? await stream.sendHeaders(
             StatusFields.trailersOnly(code, message, httpStatus: httpStatus, extra: extra), endStream: true)
-        return (code, message)
+        return Ending(code: code, message: message)
     }
 
     private func unknownMethodMessage(_ headers: [HeaderField]) -> String {

@@ -15,10 +15,12 @@ public struct PeerIdentity: Sendable, Hashable, CustomStringConvertible {
     public var uris: [String]
     /// E-mail subject alternative names.
     public var emailAddresses: [String]
+    /// Subject alternative names of other kinds, as hex of their DER encoding.
+    public var otherNames: [String]
 
     public init(
         subject: String, commonName: String?, dnsNames: [String] = [], ipAddresses: [String] = [],
-        uris: [String] = [], emailAddresses: [String] = []
+        uris: [String] = [], emailAddresses: [String] = [], otherNames: [String] = []
     ) {
         self.subject = subject
         self.commonName = commonName
@@ -26,6 +28,7 @@ public struct PeerIdentity: Sendable, Hashable, CustomStringConvertible {
         self.ipAddresses = ipAddresses
         self.uris = uris
         self.emailAddresses = emailAddresses
+        self.otherNames = otherNames
     }
 
     /// `CN=<name>` followed by `;DNS=`, `;IP=`, `;URI=` and `;EMAIL=` entries.

@@ -12,18 +12,22 @@ public final class ServerContext: Sendable {
     public let remoteAddress: String?
     /// When the client stops waiting; nil when it set no deadline.
     public let deadline: ContinuousClock.Instant?
+    /// The call's id, sent to the client in the `sluice-request-id` header and logged with the call.
+    public let requestID: String
 
     private let responseMetadata = Mutex<(initial: Metadata, trailing: Metadata)>(([:], [:]))
 
     public init(
         method: MethodDescriptor, requestMetadata: Metadata, peer: PeerIdentity?,
-        remoteAddress: String?, deadline: ContinuousClock.Instant?
+        remoteAddress: String?, deadline: ContinuousClock.Instant?,
+        requestID: String = RequestID.make()
     ) {
         self.method = method
         self.requestMetadata = requestMetadata
         self.peer = peer
         self.remoteAddress = remoteAddress
         self.deadline = deadline
+        self.requestID = requestID
     }
 
     /// Adds metadata to the response headers. Takes effect only before the first response

@@ -35,9 +35,11 @@ public final class HealthStatusRegistry: Sendable {
         state = Mutex(State(statuses: statuses))
     }
 
-    /// Sets the status of a service ("" for the whole server) and tells its watchers.
+    /// Sets the status of a service ("" for the whole server) and tells its watchers when it
+    /// changed. After `shutdown` nothing changes: a stopping server stays NOT_SERVING.
     public func set(service: String, status: ServingStatus) {
         state.withLock { state in
+            guard !state.isShutDown, state.statuses[service] != status else { return }
             state.statuses[service] = status
             state.notify(service: service, status: status)
         }

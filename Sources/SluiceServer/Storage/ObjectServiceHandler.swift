@@ -10,16 +10,18 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
     static let readChunkSize = 1024 * 1024
 
     let storage: Storage
+    let identity: CallerIdentity
 
-    public init(storage: Storage) {
+    public init(storage: Storage, identity: CallerIdentity = CallerIdentity()) {
         self.storage = storage
+        self.identity = identity
     }
 
     public func getObject(request: Sluice_V1_GetObjectRequest, context: ServerContext) async throws
         -> Sluice_V1_ObjectInfo
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             return Sluice_V1_ObjectInfo(try await storage.objects.version(request.name, request.version, of: principal))
         }
     }
@@ -28,7 +30,7 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
         -> Sluice_V1_ListObjectsResponse
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let page = try await storage.objects.list(
                 prefix: request.prefix, delimiter: request.delimiter, principal: principal,
                 pageSize: Int(request.pageSize), pageToken: request.pageToken)
@@ -44,7 +46,7 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
         -> Sluice_V1_DeleteObjectResponse
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             var response = Sluice_V1_DeleteObjectResponse()
             response.deletedVersions = try await storage.objects.delete(request.name, of: principal)
             return response
@@ -56,7 +58,7 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
         context: ServerContext
     ) async throws {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let version = try await storage.objects.version(request.name, request.version, of: principal)
             let range = try ReadRange.resolve(offset: request.offset, length: request.length, size: version.size)
             var first = Sluice_V1_ReadObjectResponse()
@@ -78,7 +80,7 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
         -> Sluice_V1_ListObjectVersionsResponse
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let page = try await storage.objects.versions(
                 of: request.name, principal: principal, pageSize: Int(request.pageSize), pageToken: request.pageToken)
             var response = Sluice_V1_ListObjectVersionsResponse()
@@ -92,7 +94,7 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
         async throws -> Sluice_V1_ObjectInfo
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             return Sluice_V1_ObjectInfo(
                 try await storage.objects.restore(request.name, version: request.version, of: principal))
         }

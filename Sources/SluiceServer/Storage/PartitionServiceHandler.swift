@@ -6,16 +6,18 @@ import SluiceStore
 /// sluice.v1.PartitionService on top of the store.
 public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
     let storage: Storage
+    let identity: CallerIdentity
 
-    public init(storage: Storage) {
+    public init(storage: Storage, identity: CallerIdentity = CallerIdentity()) {
         self.storage = storage
+        self.identity = identity
     }
 
     public func getPartitionInfo(request: Sluice_V1_GetPartitionInfoRequest, context: ServerContext) async throws
         -> Sluice_V1_PartitionInfo
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             return Sluice_V1_PartitionInfo(try await storage.objects.partition(
                 Int(request.partitionIndex), of: request.objectName, version: request.version, principal: principal))
         }
@@ -26,7 +28,7 @@ public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
         context: ServerContext
     ) async throws {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let partition = try await storage.objects.partition(
                 Int(request.partitionIndex), of: request.objectName, version: request.version, principal: principal)
             let local = try ReadRange.resolve(offset: request.offset, length: request.length, size: partition.size)

@@ -1,23 +1,64 @@
+import SluicePostgres
 import SluiceRPC
 import SluiceStore
 
-/// Runs a storage operation and turns its refusals into gRPC statuses.
+/// The trailer that tells a client a RESOURCE_EXHAUSTED means the server's storage is full
+/// (value `space`), as opposed to a per-principal limit.
+let exhaustedResourceTrailer = "sluice-exhausted"
+
+/// Runs a storage operation and turns its failures into gRPC statuses: the store's refusals
+/// and S3's answers with their own message; resource shortages with a status that says what to
+/// do; and every internal failure (database, local I/O with its paths) as a `ConcealedError`,
+/// whose cause only the server log sees.
 func mappingStorageErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
     do {
         return try await body()
     } catch let error as StorageError {
         throw RPCError(statusCode(of: error), error.description)
     } catch let error as BlobError {
-        switch error {
-        case .storageUnavailable:
-            throw RPCError(.unavailable, error.description)
-        case .notFound, .truncated, .rangeOutOfBounds:
-            // Only bytes the metadata says are stored are ever read: these mean they were lost.
-            throw RPCError(.dataLoss, "stored bytes are missing or damaged: \(error)")
-        default:
-            throw RPCError(.internal, "the blob store failed: \(error)")
-        }
+        throw mapped(error)
+    } catch let error as PostgresError {
+        throw mapped(error)
     }
+}
+
+private func mapped(_ error: BlobError) -> any Error {
+    switch error.resourceShortage {
+    case .space:
+        return RPCError(
+            .resourceExhausted,
+            "the blob store is out of space; nothing was acknowledged, what was stored before is intact. "
+                + "Free space on the server (or ask its operator to), then send it again: an upload resumes",
+            trailers: [exhaustedResourceTrailer: .string("space")])
+    case .transient:
+        return ConcealedError(
+            .unavailable, "the server is short of resources (open files or memory) for now; try again", cause: error)
+    case nil:
+        break
+    }
+    switch error {
+    case .storageUnavailable:
+        // S3's own words (SlowDown, 503): what the client needs to know, nothing of the server's.
+        return RPCError(.unavailable, error.description)
+    case .storageFailed:
+        // S3's error code (AccessDenied, NoSuchBucket): the operator's cue, named in the README.
+        return RPCError(.internal, "the blob store failed: \(error)")
+    case .notFound, .truncated, .rangeOutOfBounds:
+        // Only bytes the metadata says are stored are ever read: these mean they were lost.
+        return RPCError(.dataLoss, "stored bytes are missing or damaged: \(error)")
+    default:
+        // System calls with the server's paths and errno: for the log only.
+        return ConcealedError(.internal, "internal storage error", cause: error)
+    }
+}
+
+private func mapped(_ error: PostgresError) -> any Error {
+    if error.isConnectionFailure || error.kind == .poolClosed {
+        return ConcealedError(
+            .unavailable, "the metadata database is unavailable for now; try again",
+            cause: error)
+    }
+    return ConcealedError(.internal, "internal database error", cause: error)
 }
 
 private func statusCode(of error: StorageError) -> StatusCode {

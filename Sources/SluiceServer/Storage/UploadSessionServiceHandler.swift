@@ -6,16 +6,18 @@ import SluiceStore
 /// sluice.v1.UploadSessionService on top of the store.
 public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService {
     let storage: Storage
+    let identity: CallerIdentity
 
-    public init(storage: Storage) {
+    public init(storage: Storage, identity: CallerIdentity = CallerIdentity()) {
         self.storage = storage
+        self.identity = identity
     }
 
     public func createSession(request: Sluice_V1_CreateSessionRequest, context: ServerContext) async throws
         -> Sluice_V1_UploadSession
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let declaration = SessionDeclaration(
                 objectName: request.objectName, totalSize: request.totalSize, partitionSize: request.partitionSize,
                 partitionSHA256: request.partitionSha256.map { [UInt8]($0) },
@@ -30,7 +32,6 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
         requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>, context: ServerContext
     ) async throws -> Sluice_V1_UploadPartitionResponse {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
             var iterator = requests.makeAsyncIterator()
             guard let first = try await iterator.next(), case .target(let target)? = first.message else {
                 throw RPCError(
@@ -38,8 +39,10 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
                     "the first UploadPartition message must be a target naming the session and partition")
             }
             let id = try SessionIdentifier.parse(target.sessionID)
+            let index = try RequestBounds.uploadPartitionIndex(target.partitionIndex, limits: storage.limits)
+            let principal = try await identity.principal(of: context, in: storage)
             let result = try await storage.sessions.storePartition(
-                Int(target.partitionIndex), of: id, by: principal, chunks: PartitionChunks(iterator: iterator))
+                index, of: id, by: principal, chunks: PartitionChunks(iterator: iterator))
             var response = Sluice_V1_UploadPartitionResponse()
             response.partitionIndex = Int32(clamping: result.index)
             response.size = result.size
@@ -53,7 +56,7 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
         -> Sluice_V1_UploadSession
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let id = try SessionIdentifier.parse(request.sessionID)
             return Sluice_V1_UploadSession(try await storage.sessions.get(id, of: principal))
         }
@@ -63,7 +66,7 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
         -> Sluice_V1_CommitSessionResponse
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let id = try SessionIdentifier.parse(request.sessionID)
             var response = Sluice_V1_CommitSessionResponse()
             response.object = Sluice_V1_ObjectInfo(
@@ -76,7 +79,7 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
         -> Sluice_V1_UploadSession
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let id = try SessionIdentifier.parse(request.sessionID)
             return Sluice_V1_UploadSession(try await storage.sessions.abort(id, of: principal))
         }
@@ -86,7 +89,7 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
         -> Sluice_V1_ListSessionsResponse
     {
         try await mappingStorageErrors {
-            let principal = try await CallerIdentity.principal(of: context, in: storage)
+            let principal = try await identity.principal(of: context, in: storage)
             let page = try await storage.sessions.list(
                 of: principal, pageSize: Int(request.pageSize), pageToken: request.pageToken,
                 openOnly: request.openOnly)

@@ -53,7 +53,7 @@ extension UploadSessions {
                 try await writer.write(chunk)
             }
             try await writer.finish()
-        } catch let error as BlobError {
+        } catch let error as BlobError where error.resourceShortage == nil {
             await writer.abort()
             throw Self.describe(error, partition: index)
         } catch {

@@ -1,0 +1,111 @@
+"""A full blob volume is reported as what it is: RESOURCE_EXHAUSTED "the blob store is
+out of space" (trailer sluice-exhausted: space), not "busy, send it again"; the CLI
+says the server is out of space and exits 7 without hammering it with retries. What
+was stored stays intact, and once space is freed the same upload resumes.
+
+The blob store sits on a small tmpfs this test mounts (root only; skips otherwise)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+
+import pytest
+
+import cli_support as cs
+import storage_support as ss
+from storage_support import Code, KIB, MIB, expect_error
+
+TMPFS_SIZE = 8 * MIB
+
+
+@contextlib.contextmanager
+def small_filesystem(path: str, size: int = TMPFS_SIZE):
+    os.makedirs(path, exist_ok=True)
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path], check=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    except (OSError, subprocess.SubprocessError) as e:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {e}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=30)
+
+
+def fill(path: str) -> str:
+    """Fills the file system holding `path` to the last byte; returns the filler's path."""
+    filler = os.path.join(path, "filler")
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (64 * KIB, 4 * KIB, 1):
+            for _ in range(100_000):        # bounded: far more than any tmpfs here holds
+                try:
+                    os.write(fd, b"\0" * size)
+                except OSError:
+                    break
+    finally:
+        os.close(fd)
+    st = os.statvfs(path)
+    assert st.f_bavail * st.f_frsize < 64 * KIB, "the file system is not full"
+    return filler
+
+
+@pytest.fixture
+def full_disk_server(storage, tmp_path):
+    with small_filesystem(str(tmp_path / "volume")) as volume:
+        blobs = os.path.join(volume, "blobs")
+        os.makedirs(blobs)
+        srv = storage.server(blobs_dir=blobs, label="sluiced-full-disk")
+        try:
+            yield srv, volume
+        finally:
+            srv.stop()
+
+
+def test_full_blob_store_answers_resource_exhausted_and_resumes(full_disk_server):
+    srv, volume = full_disk_server
+    c = srv.client()
+    kept = ss.random_bytes(512 * KIB, seed=1)
+    c.put_object("disk/kept", kept, partition_size=128 * KIB)
+
+    filler = fill(volume)
+    data = ss.random_bytes(1 * MIB, seed=2)
+    s = c.create_session("disk/new", data, 256 * KIB)
+    parts = ss.split(data, 256 * KIB)
+    e = expect_error(Code.RESOURCE_EXHAUSTED, c.upload_partition, s.session_id, 0, parts[0])
+    assert "out of space" in e.details(), e.details()
+    assert "send it again" not in e.details().split(";")[0], e.details()
+    trailers = dict(e.trailing_metadata() or ())
+    assert trailers.get("sluice-exhausted") == "space", trailers
+    assert trailers.get("sluice-request-id") or dict(e.initial_metadata() or ()).get(
+        "sluice-request-id"), "no sluice-request-id header"
+
+    ss.assert_same_bytes(c.read("disk/kept"), kept, "an object stored before the disk filled")
+    os.remove(filler)
+    c.upload_partitions(s.session_id, data, 256 * KIB)
+    c.commit(s.session_id)
+    ss.assert_same_bytes(c.read("disk/new"), data, "the upload resumed after space was freed")
+    ss.assert_same_bytes(c.read("disk/kept"), kept, "the object stored first")
+    srv.assert_alive()
+
+
+def test_cli_says_the_server_is_out_of_space_and_resumes(full_disk_server, cli_runner, tmp_path):
+    srv, volume = full_disk_server
+    cli_runner.address = srv.address
+    src = str(tmp_path / "big")
+    cs.write_random_file(src, 2 * MIB)
+    filler = fill(volume)
+    started = time.monotonic()
+    r = cli_runner.run("upload", src, "disk/cli", "--partition-size", "256KiB", timeout=120)
+    assert r.rc == 7, r.explain()
+    assert "out of space" in r.stderr.lower(), r.explain()
+    assert time.monotonic() - started < 60, "the CLI kept retrying a full server"
+    os.remove(filler)
+    cli_runner.ok("upload", src, "disk/cli", "--partition-size", "256KiB", timeout=120)
+    out = str(tmp_path / "out")
+    cli_runner.ok("download", "disk/cli", out)
+    assert cs.sha256_file(out) == cs.sha256_file(src)

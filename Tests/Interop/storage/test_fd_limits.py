@@ -1,0 +1,93 @@
+"""Running short of file descriptors under legitimate load is not an internal error:
+sluiced raises its soft open-file limit to the hard limit at start (and logs it), and
+bounds the staging files open at once (--max-open-staging-files, by default a quarter
+of the limit), so that many concurrent uploads wait their turn and all succeed, even
+when the hard limit is low."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import grpc
+
+import storage_support as ss
+from storage_support import KIB, us_pb
+
+pytestmark = ss.only_blob_stores("disk")   # the limit is sluiced's, whatever the store
+
+PART = 16 * KIB
+
+
+def _slow_partition(session_id: str, index: int, payload: bytes, pause: float):
+    """An UploadPartition whose bytes arrive in two halves `pause` seconds apart, so
+    that its staging file stays open meanwhile."""
+    yield us_pb.UploadPartitionRequest(
+        target=us_pb.PartitionTarget(session_id=session_id, partition_index=index))
+    yield us_pb.UploadPartitionRequest(data=payload[:len(payload) // 2])
+    time.sleep(pause)
+    yield us_pb.UploadPartitionRequest(data=payload[len(payload) // 2:])
+
+
+def _concurrent_uploads(srv, count: int, channels: int = 4, pause: float = 1.0):
+    """`count` partitions of one session uploaded at once over `channels` connections;
+    returns the failures as (index, code, details)."""
+    clients = [srv.client() for _ in range(channels)]
+    data = ss.random_bytes(count * PART, seed=count)
+    s = clients[0].create_session(ss.unique_name("fd/obj"), data, PART)
+    parts = ss.split(data, PART)
+    futures = [
+        clients[i % channels].sessions.UploadPartition.future(
+            _slow_partition(s.session_id, i, parts[i], pause), timeout=120)
+        for i in range(count)]
+    failures = []
+    for i, f in enumerate(futures):
+        try:
+            f.result()
+        except grpc.RpcError as e:
+            failures.append((i, e.code().name, e.details()))
+    if not failures:
+        clients[0].commit(s.session_id)
+        ss.assert_same_bytes(clients[0].read(s.object_name), data, "the object uploaded at once")
+    return failures
+
+
+def _under_limit(storage, soft: int, hard: int, **options):
+    storage.command = ["prlimit", f"--nofile={soft}:{hard}", *storage.command]
+    return storage.server(label=f"sluiced-nofile-{soft}-{hard}", **options)
+
+
+def test_soft_limit_is_raised_to_the_hard_limit(storage):
+    srv = _under_limit(storage, 128, 4096)
+    log = srv.mp.output()
+    assert re.search(r'msg="open file limit".*soft=4096', log), log[-2000:]
+    assert re.search(r"soft_before=128", log), log[-2000:]
+    failures = _concurrent_uploads(srv, 300)
+    assert not failures, f"{len(failures)} uploads failed: {failures[:5]}"
+    srv.assert_alive()
+
+
+def test_staging_files_wait_their_turn_under_a_low_hard_limit(storage):
+    srv = _under_limit(storage, 256, 256)
+    assert "max_open_staging_files=64" in srv.mp.output()
+    failures = _concurrent_uploads(srv, 400)
+    assert not failures, f"{len(failures)} uploads failed: {failures[:5]}"
+    srv.assert_alive()
+
+
+def test_the_staging_file_limit_is_a_flag(storage):
+    srv = storage.server(label="sluiced-staging-flag", max_open_staging_files=3)
+    assert "max_open_staging_files=3" in srv.mp.output()
+    failures = _concurrent_uploads(srv, 12, channels=2, pause=0.3)
+    assert not failures, failures
+
+
+def test_a_shortage_that_happens_anyway_is_unavailable_never_internal(storage):
+    """With the bound lifted past the descriptors there are, some uploads do run out of
+    them: those answer UNAVAILABLE (retryable, the CLI retries it), not INTERNAL."""
+    srv = _under_limit(storage, 256, 256, max_open_staging_files=100_000)
+    failures = _concurrent_uploads(srv, 400)
+    assert failures, "no upload ran short of descriptors: the test proves nothing"
+    wrong = [f for f in failures if f[1] not in ("UNAVAILABLE", "RESOURCE_EXHAUSTED")]
+    assert not wrong, f"{len(wrong)} shortages answered otherwise: {wrong[:5]}"
+    srv.assert_alive()

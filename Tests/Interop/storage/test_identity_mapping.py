@@ -1,0 +1,105 @@
+"""Distinct certificates are distinct principals. Before, the principal was the
+certificate's subject alone: two certificates with empty (or equal) subjects and
+different SANs shared one principal and read each other's objects.
+
+--principal-from subject+sans (the default) counts the subject and every SAN;
+san-uri (SPIFFE IDs) and san-dns count the certificate's one URI or DNS SAN and refuse
+certificates with none or several; subject counts the subject alone (and merges
+certificates that share it, as documented). Every mapping refuses, with
+UNAUTHENTICATED and a message saying why, a certificate that yields an empty identity.
+
+The certificates are scripts/make-certs.sh's identity-mapping kinds."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import storage_support as ss
+from storage_support import Code, expect_error
+
+PAIRS = [("nosubject-a", "nosubject-b"), ("shared-a", "shared-b"), ("spiffe-a", "spiffe-b")]
+KINDS = ["nosubject-a", "nosubject-b", "shared-a", "shared-b", "spiffe-a", "spiffe-b",
+         "spiffe-two", "nobody"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def identity_certs(certs):
+    missing = [k for k in KINDS if not os.path.isfile(certs.path(f"{k}.pem"))]
+    if missing:
+        pytest.skip(f"the certificates {missing} are missing: run scripts/make-certs.sh")
+
+
+def _isolated(srv, first: str, second: str) -> None:
+    a, b = srv.client(first), srv.client(second)
+    name = ss.unique_name("identity/secret")
+    data = ss.random_bytes(1000, seed=len(first))
+    a.put_object(name, data, partition_size=256)
+    expect_error(Code.NOT_FOUND, b.get_object, name)
+    expect_error(Code.NOT_FOUND, b.read, name)
+    assert name not in [o.name for o in b.list_all(prefix="identity/")[0]], \
+        f"{second} lists {first}'s object"
+    mine = b.put_object(name, b"b's own bytes", partition_size=256)
+    assert mine.version == 1, f"{second} wrote a new version of {first}'s object"
+    ss.assert_same_bytes(a.read(name), data, f"{first}'s object after {second} wrote its own")
+    a.close()
+    b.close()
+
+
+def _refused(srv, who: str, *words: str) -> None:
+    c = srv.client(who)
+    e = expect_error(Code.UNAUTHENTICATED, c.list_objects)
+    for word in words:
+        assert word in (e.details() or ""), e.details()
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def default_server(module_storage):
+    return module_storage.server(label="sluiced-identity-default")
+
+
+@pytest.mark.parametrize("first,second", PAIRS)
+def test_default_mapping_never_merges_distinct_certificates(default_server, first, second):
+    _isolated(default_server, first, second)
+    _isolated(default_server, second, first)
+
+
+def test_default_mapping_refuses_a_certificate_that_names_nobody(default_server):
+    _refused(default_server, "nobody", "neither a subject nor subject alternative names")
+
+
+def test_default_mapping_still_serves_ordinary_certificates(default_server):
+    _isolated(default_server, "client", "client2")
+
+
+def test_san_uri_mapping(module_storage):
+    srv = module_storage.server(label="sluiced-identity-uri", principal_from="san-uri")
+    _isolated(srv, "spiffe-a", "spiffe-b")
+    _refused(srv, "spiffe-two", "2 URI", "san-uri")
+    _refused(srv, "client", "0 URI")
+    _refused(srv, "nobody", "0 URI")
+
+
+def test_san_dns_mapping(module_storage):
+    srv = module_storage.server(label="sluiced-identity-dns", principal_from="san-dns")
+    _isolated(srv, "shared-a", "shared-b")
+    _isolated(srv, "nosubject-a", "nosubject-b")
+    _refused(srv, "spiffe-a", "0 DNS")
+
+
+def test_subject_mapping_refuses_empty_subjects(module_storage):
+    srv = module_storage.server(label="sluiced-identity-subject", principal_from="subject")
+    _refused(srv, "nosubject-a", "empty subject")
+    _refused(srv, "nobody", "empty subject")
+    _isolated(srv, "client", "client2")
+
+
+def test_unknown_mapping_is_refused_at_start(sluiced_command):
+    import subprocess
+    proc = subprocess.run([*sluiced_command, "--principal-from", "cn", "--h2c"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=30)
+    assert proc.returncode != 0
+    assert b"--principal-from" in proc.stdout, proc.stdout

@@ -1,0 +1,46 @@
+import Testing
+
+@testable import SluiceRPC
+
+/// No two certificates whose counted names differ get one principal; an empty identity is refused.
+@Suite struct PrincipalMappingTests {
+    @Test func subjectAndSANsKeepsPlainSubjectsAndSeparatesSANs() throws {
+        let plain = PeerIdentity(subject: "CN=alice", commonName: "alice")
+        #expect(try PrincipalMapping.subjectAndSANs.principalName(of: plain) == "CN=alice")
+        let a = PeerIdentity(subject: "", commonName: nil, dnsNames: ["a.test"])
+        let b = PeerIdentity(subject: "", commonName: nil, dnsNames: ["b.test"])
+        #expect(try PrincipalMapping.subjectAndSANs.principalName(of: a) == ";DNS=a.test")
+        #expect(try PrincipalMapping.subjectAndSANs.principalName(of: a) != PrincipalMapping.subjectAndSANs.principalName(of: b))
+    }
+
+    @Test func separatorsInsideValuesCannotForgeAnotherIdentity() throws {
+        let one = PeerIdentity(subject: "CN=x", commonName: "x", dnsNames: ["a;DNS=b"])
+        let two = PeerIdentity(subject: "CN=x", commonName: "x", dnsNames: ["a", "b"])
+        #expect(try PrincipalMapping.subjectAndSANs.principalName(of: one) == "CN=x;DNS=a%3BDNS=b")
+        #expect(try PrincipalMapping.subjectAndSANs.principalName(of: one) != PrincipalMapping.subjectAndSANs.principalName(of: two))
+        let kinds = PeerIdentity(subject: "", commonName: nil, uris: ["x"])
+        let dns = PeerIdentity(subject: "", commonName: nil, dnsNames: ["x"])
+        #expect(try PrincipalMapping.subjectAndSANs.principalName(of: kinds) != PrincipalMapping.subjectAndSANs.principalName(of: dns))
+    }
+
+    @Test func orderOfSANsDoesNotMatter() throws {
+        let one = PeerIdentity(subject: "CN=x", commonName: "x", dnsNames: ["b", "a"], uris: ["u"])
+        let two = PeerIdentity(subject: "CN=x", commonName: "x", dnsNames: ["a", "b"], uris: ["u"])
+        #expect(try PrincipalMapping.subjectAndSANs.principalName(of: one) == PrincipalMapping.subjectAndSANs.principalName(of: two))
+    }
+
+    @Test func emptyIdentitiesAreRefusedByEveryMapping() {
+        let nobody = PeerIdentity(subject: "", commonName: nil)
+        for mapping in PrincipalMapping.allCases {
+            #expect(throws: PrincipalMapping.Refusal.self) { try mapping.principalName(of: nobody) }
+        }
+    }
+
+    @Test func singleSANMappingsNeedExactlyOne() throws {
+        let two = PeerIdentity(subject: "CN=w", commonName: "w", uris: ["spiffe://t/a", "spiffe://t/b"])
+        #expect(throws: PrincipalMapping.Refusal.self) { try PrincipalMapping.sanURI.principalName(of: two) }
+        let one = PeerIdentity(subject: "CN=w", commonName: "w", dnsNames: ["d"], uris: ["spiffe://t/a"])
+        #expect(try PrincipalMapping.sanURI.principalName(of: one) == "spiffe://t/a")
+        #expect(try PrincipalMapping.sanDNS.principalName(of: one) == "d")
+    }
+}
