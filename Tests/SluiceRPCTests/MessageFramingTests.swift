@@ -191,6 +191,40 @@ import Testing
             #expect(try Self.deframe(pieces) == messages)
         }
     }
+
+    /// A 4 MiB message sent as one-byte pieces (one-byte DATA frames) reassembles in work
+    /// linear in its size; keeping every piece and removing from the front took quadratic
+    /// time (a core for 20+ minutes at this size).
+    @Test func fourMiBMessageInOneBytePieces() throws {
+        let size = 4 << 20
+        let framed = try MessageFramer.frame((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        var deframer = MessageDeframer(maxMessageSize: size)
+        var messages: [[UInt8]] = []
+        for byte in framed {
+            deframer.append([byte])
+            if let message = try deframer.next() { messages.append(message) }
+        }
+        try deframer.finish()
+        #expect(messages.count == 1)
+        #expect(messages.first == Array(framed.dropFirst(MessageFramer.prefixLength)))
+        #expect(deframer.bufferedBytes == 0)
+    }
+
+    /// Many small messages interleaved with partial ones: compaction keeps the unread tail.
+    @Test func compactionKeepsUnreadBytes() throws {
+        let messages = (0..<500).map { index in [UInt8](repeating: UInt8(index % 251), count: index % 37) }
+        let stream = messages.flatMap { try! MessageFramer.frame($0) }
+        var pieces: [[UInt8]] = []
+        var offset = 0
+        var step = 1
+        while offset < stream.count {
+            let count = min(step, stream.count - offset)
+            pieces.append(Array(stream[offset..<(offset + count)]))
+            offset += count
+            step = step % 97 + 3
+        }
+        #expect(try Self.deframe(pieces) == messages)
+    }
 }
 
 /// A small deterministic generator, so a failing random case can be reproduced.

@@ -8,6 +8,10 @@ import SluiceRPC
 ///
 /// Lives on its channel's event loop; everything that reaches it from elsewhere hops there
 /// first, which is what `@unchecked Sendable` relies on.
+///
+/// It keeps its `ChannelHandlerContext`, which keeps the handler: that cycle (and the
+/// liveness timer) is broken when the channel goes inactive or the handler is removed, so a
+/// closed connection leaves nothing behind.
 final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -31,6 +35,7 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var isFlushing = false
     private var closeWhenIdle = false
     private var connectedAt = NIODeadline.now()
+    private var establishedAt = NIODeadline.now()
     private var lastHeard = NIODeadline.now()
     private var lastStreamActivity = NIODeadline.now()
     private var pingSentAt: NIODeadline?
@@ -59,6 +64,17 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        release()
+    }
+
+    /// Breaks the references that would keep a closed connection alive.
+    private func release() {
+        timer?.cancel()
+        timer = nil
+        self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -94,10 +110,10 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
         isClosing = true
         role.connectionClosed(error: RPCError(.unavailable, "the connection was closed"))
         context.fireChannelInactive()
+        release()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -148,6 +164,7 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func establish() {
         isEstablished = true
+        establishedAt = .now()
         role.connectionEstablished()
     }
 
@@ -241,6 +258,14 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             return
         }
+        if session.role == .server, !session.hasReceivedPeerSettings,
+           now - establishedAt > TimeAmount(configuration.prefaceTimeout) {
+            logger.info("closing a connection that sent no HTTP/2 preface",
+                        metadata: ["peer": "\(remoteAddress ?? "?")"])
+            fail(RPCError(.unavailable, "the HTTP/2 connection preface timed out"))
+            return
+        }
+        role.checkStreams(now: now)
         if let pingSentAt, now - pingSentAt > TimeAmount(configuration.keepaliveTimeout) {
             logger.info("closing a connection whose keepalive PING went unanswered",
                         metadata: ["peer": "\(remoteAddress ?? "?")"])

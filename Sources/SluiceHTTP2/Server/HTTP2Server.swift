@@ -51,7 +51,7 @@ public final class HTTP2Server: Sendable {
     }
 
     private func setUp(_ channel: Channel) throws {
-        let role = ServerConnection(dispatcher: dispatcher, stats: stats)
+        let role = ServerConnection(dispatcher: dispatcher, stats: stats, configuration: configuration)
         let session = try HTTP2Session(role: .server, settings: configuration.http2)
         let tls = try configuration.tls.map { try TLSConnection(context: $0) }
         let handler = HTTP2ConnectionHandler(

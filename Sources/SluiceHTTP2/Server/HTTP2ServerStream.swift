@@ -41,4 +41,8 @@ final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
     func sendTrailers(_ fields: [HeaderField]) async throws {
         try await io.write([], end: true, trailers: fields)
     }
+
+    func waitUntilWritable() async throws {
+        try await io.waitUntilWritable()
+    }
 }

@@ -3,23 +3,41 @@ import SwiftProtobuf
 /// Reads whole request messages from a server stream.
 ///
 /// Bytes are pulled from the transport only when a handler asks for its next message, which
-/// is what makes a slow handler slow down its sender.
-/// A call has exactly one reader, used from one task at a time.
+/// is what makes a slow handler slow down its sender. A message being received holds a
+/// reservation in the process's `RequestMemoryBudget` for its declared size.
+/// A call has exactly one reader, used from one task at a time (which is what
+/// `@unchecked Sendable` relies on).
 final class RequestReader: @unchecked Sendable {
     private let stream: any ServerStream
     private var deframer: MessageDeframer
+    private let budget: RequestMemoryBudget
+    /// Bytes reserved in `budget` for the message being received.
+    private var reserved = 0
     private var ended = false
 
-    init(stream: any ServerStream, deframer: MessageDeframer) {
+    init(stream: any ServerStream, deframer: MessageDeframer, budget: RequestMemoryBudget = .process) {
         self.stream = stream
         self.deframer = deframer
+        self.budget = budget
+    }
+
+    deinit {
+        budget.release(reserved)
     }
 
     /// The next message's bytes; nil after the last one.
     func next() async throws -> [UInt8]? {
         while true {
-            if let message = try deframer.next() { return message }
+            if let message = try deframer.next() {
+                budget.release(reserved)
+                reserved = 0
+                return message
+            }
             if ended { return nil }
+            if let needed = deframer.pendingMessageLength, needed > reserved {
+                try await budget.reserve(needed - reserved)
+                reserved = needed
+            }
             guard let bytes = try await stream.receive() else {
                 ended = true
                 try deframer.finish()

@@ -17,6 +17,15 @@ public protocol ServerStream: Sendable {
 
     /// Sends trailers and ends the stream.
     func sendTrailers(_ fields: [HeaderField]) async throws
+
+    /// Waits until the peer can take more response bytes (its flow-control window is open
+    /// and little is queued), so the next message is not even serialized before then.
+    func waitUntilWritable() async throws
+}
+
+extension ServerStream {
+    /// A stream without flow control is always writable.
+    public func waitUntilWritable() async throws {}
 }
 
 /// The request headers of a new stream and what the transport knows of its connection.
