@@ -34,6 +34,9 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// callback) waits until the frames already produced are written.
     private var isFlushing = false
     private var closeWhenIdle = false
+    /// Set once the connection was told to go away for misbehaving: what the peer still
+    /// sends is read and dropped until the connection closes.
+    private var isDiscardingInput = false
     private var connectedAt = NIODeadline.now()
     private var establishedAt = NIODeadline.now()
     private var lastHeard = NIODeadline.now()
@@ -93,6 +96,7 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !isDiscardingInput else { return }
         let buffer = unwrapInboundIn(data)
         lastHeard = .now()
         if let tls {
@@ -102,6 +106,7 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             receivePlaintext(buffer)
         }
         flush()
+        role.inputProcessed()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -197,7 +202,9 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             context.writeAndFlush(wrapOutboundOut(output), promise: nil)
         }
         isFlushing = false
-        if closeWhenIdle || (isEstablished && !session.isActive) { close() }
+        // A connection told to go away lingers (see `goAwayAndClose`) rather than closing
+        // as soon as nghttp2 is done.
+        if closeWhenIdle || (isEstablished && !session.isActive && !isDiscardingInput) { close() }
     }
 
     /// A stream has new outbound data or its end.
@@ -240,6 +247,21 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         flush()
         if !role.hasOpenStreams { close() }
     }
+
+    /// Sends GOAWAY with `errorCode`, cancels every call and closes the connection a moment
+    /// later. Meanwhile what the peer still sends is read and dropped: closing at once,
+    /// with its bytes unread, would make the kernel reset the connection, and the peer
+    /// would never see the GOAWAY that tells it why.
+    func goAwayAndClose(_ errorCode: HTTP2ErrorCode) {
+        isDiscardingInput = true
+        session.submitGoAway(errorCode: errorCode)
+        flush()
+        role.connectionClosed(error: RPCError(.unavailable, "the connection was closed (\(errorCode))"))
+        eventLoop.scheduleTask(in: Self.lingerBeforeClose) { [weak self] in self?.close() }
+    }
+
+    /// How long a connection told to go away for misbehaving lingers before it closes.
+    static let lingerBeforeClose = TimeAmount.seconds(1)
 
     /// Warns the peer that the connection will go away (first half of a graceful shutdown).
     func shutdownNotice() {

@@ -11,6 +11,7 @@ enum HTTP2SessionCallbacks {
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSent)
+        nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, onInvalidFrame)
     }
 
     private static func session(_ userData: UnsafeMutableRawPointer?) -> HTTP2Session {
@@ -86,18 +87,24 @@ enum HTTP2SessionCallbacks {
         return 0
     }
 
-    /// Reports resets this side sent (nghttp2's own included: a peer can provoke them, as
-    /// MadeYouReset does). A server that has ended its side of a stream while the client is
-    /// still sending resets it with NO_ERROR, so the client stops sending (RFC 9113 section 8.1).
+    /// A frame the peer sent broke the protocol for its stream; nghttp2 resets the stream.
+    /// Reported when it is received, not when the reset is sent: a peer that does not read
+    /// would otherwise keep those resets from ever counting (MadeYouReset provokes them).
+    private static let onInvalidFrame: nghttp2_on_invalid_frame_recv_callback = { _, frame, libErrorCode, userData in
+        guard let frame, frame.pointee.hd.stream_id != 0 else { return 0 }
+        let owner = session(userData)
+        let code: HTTP2ErrorCode = libErrorCode == NGHTTP2_ERR_FLOW_CONTROL.rawValue ? .flowControlError : .protocolError
+        owner.delegate?.session(owner, streamReset: frame.pointee.hd.stream_id, errorCode: code, byPeer: false)
+        return 0
+    }
+
+    /// A server that has ended its side of a stream while the client is still sending
+    /// resets it with NO_ERROR, so the client stops sending (RFC 9113 section 8.1).
     private static let onFrameSent: nghttp2_on_frame_send_callback = { rawSession, frame, userData in
         guard let frame else { return 0 }
         let owner = session(userData)
         let header = frame.pointee.hd
         let type = UInt32(header.type)
-        if type == NGHTTP2_RST_STREAM.rawValue {
-            let code = HTTP2ErrorCode(rawValue: frame.pointee.rst_stream.error_code) ?? .internalError
-            owner.delegate?.session(owner, streamReset: header.stream_id, errorCode: code, byPeer: false)
-        }
         guard owner.role == .server else { return 0 }
         let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         if endStream, type == NGHTTP2_HEADERS.rawValue || type == NGHTTP2_DATA.rawValue,

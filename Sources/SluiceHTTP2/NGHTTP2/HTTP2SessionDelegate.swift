@@ -27,7 +27,8 @@ protocol HTTP2SessionDelegate: AnyObject {
     func session(_ session: HTTP2Session, outboundDataFor streamID: Int32) -> OutboundData?
     /// nghttp2 took bytes from a stream's outbound data; writers waiting for room may go on.
     func session(_ session: HTTP2Session, drainedOutboundOf streamID: Int32)
-    /// A RST_STREAM was received (`byPeer`) or sent; it precedes the stream's close.
+    /// A RST_STREAM was received (`byPeer`), or nghttp2 is resetting a stream because of a
+    /// frame the peer sent; either precedes the stream's close.
     func session(_ session: HTTP2Session, streamReset streamID: Int32, errorCode: HTTP2ErrorCode, byPeer: Bool)
     /// The peer granted window on a stream, or on the whole connection (stream 0).
     func session(_ session: HTTP2Session, windowUpdated streamID: Int32)

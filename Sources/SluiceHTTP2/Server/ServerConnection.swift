@@ -9,7 +9,9 @@ import SluiceRPC
 /// has finished, not merely until its stream closed: a client that resets its streams at
 /// once (rapid reset) cannot make the server run more handlers than the limit. Requests
 /// that arrive while every slot is taken wait (their streams stay open, within the
-/// advertised limit) and start as slots free up. Streams past the advertised limit are
+/// advertised limit) and start as slots free up. Handlers start only once the input that
+/// opened their streams has been parsed and answered, so a stream reset in the same read
+/// (by the client, or by the server because of a frame the client sent) never starts one. Streams past the advertised limit are
 /// refused with REFUSED_STREAM, as are streams while the whole process runs
 /// `maxConcurrentCalls` handlers. Resets in either direction are counted against
 /// `resetRateLimit`; a connection past it is closed with ENHANCE_YOUR_CALM.
@@ -28,9 +30,6 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
     private var waiting: [(streamID: Int32, head: ServerRequestHead)] = []
     /// Handler tasks that have not finished, whether or not their stream is still open.
     private var running: [Int32: Task<Void, Never>] = [:]
-    /// Streams this side refused because the process is at its call limit: their resets
-    /// are not the client's doing and do not count against it.
-    private var overloadRefusals: Set<Int32> = []
     private var resets: ResetBucket
     /// Set once the connection used up its reset budget: it is closing, nothing new starts.
     private var isAbusive = false
@@ -84,6 +83,7 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
                 "peer": "\(connection.remoteAddress ?? "?")", "stream": "\(streamID)",
                 "stall_timeout_s": "\(stallTimeout.nanoseconds / 1_000_000_000)"])
             connection.session.submitReset(streamID: streamID, errorCode: .cancel)
+            countReset()
             resetAny = true
         }
         if resetAny { connection.flush() }
@@ -103,6 +103,7 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
         guard !isAbusive, streams.count < maxConcurrentStreams else {
             // Past the advertised limit (or closing): refuse this stream, keep the others.
             session.submitReset(streamID: streamID, errorCode: .refusedStream)
+            countReset()
             return
         }
         let io = StreamIO(eventLoop: connection.eventLoop, connection: connection)
@@ -115,6 +116,9 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
         }
         let head = ServerRequestHead(headers: fields, peer: connection.peer, remoteAddress: connection.remoteAddress)
         waiting.append((streamID, head))
+    }
+
+    func inputProcessed() {
         startWaitingCalls()
     }
 
@@ -124,7 +128,6 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
             let (streamID, head) = waiting.removeFirst()
             guard let io = streams[streamID] else { continue }
             guard stats.tryCallStarted(limit: maxConcurrentCalls) else {
-                overloadRefusals.insert(streamID)
                 connection?.session.submitReset(streamID: streamID, errorCode: .refusedStream)
                 continue
             }
@@ -160,7 +163,6 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
     }
 
     func session(_ session: HTTP2Session, closedStream streamID: Int32, errorCode: HTTP2ErrorCode) {
-        overloadRefusals.remove(streamID)
         guard let io = streams.removeValue(forKey: streamID) else { return }
         connection?.streamActivity()
         if errorCode == .noError && io.outbound.isComplete {
@@ -174,8 +176,13 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
     }
 
     func session(_ session: HTTP2Session, streamReset streamID: Int32, errorCode: HTTP2ErrorCode, byPeer: Bool) {
-        guard errorCode != .noError, byPeer || !overloadRefusals.contains(streamID), !isAbusive else { return }
-        guard !resets.take() else { return }
+        guard errorCode != .noError else { return }
+        countReset()
+    }
+
+    /// Counts a reset the client sent or caused; past the limit the connection is closed.
+    private func countReset() {
+        guard !isAbusive, !resets.take() else { return }
         isAbusive = true
         // Inside nghttp2's callbacks no frame may be submitted and sent: act right after.
         connection?.eventLoop.execute { [weak self] in self?.closeAbusiveConnection() }
@@ -185,9 +192,7 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
         guard let connection else { return }
         connection.logger.notice("closing a connection that reset too many streams (ENHANCE_YOUR_CALM)",
                                  metadata: ["peer": "\(connection.remoteAddress ?? "?")"])
-        connection.session.submitGoAway(errorCode: .enhanceYourCalm)
-        connection.flush()
-        connection.close()
+        connection.goAwayAndClose(.enhanceYourCalm)
     }
 
     func session(_ session: HTTP2Session, outboundDataFor streamID: Int32) -> OutboundData? {
