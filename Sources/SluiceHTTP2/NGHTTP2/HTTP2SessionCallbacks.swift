@@ -28,8 +28,14 @@ enum HTTP2SessionCallbacks {
         guard let frame, let name, let value else { return 0 }
         let owner = session(userData)
         guard let pending = owner.pendingHeaders, pending.streamID == frame.pointee.hd.stream_id else { return 0 }
-        pending.add(nameLength: nameLength, valueLength: valueLength, limit: owner.settings.maxHeaderListSize) {
+        let keepGoing = pending.add(nameLength: nameLength, valueLength: valueLength, limit: owner.settings.maxHeaderListSize) {
             HeaderBlock.field(name: name, nameLength: nameLength, value: value, valueLength: valueLength)
+        }
+        guard keepGoing else {
+            // nghttp2 resets the stream (INTERNAL_ERROR) and skips the rest of the block.
+            owner.pendingHeaders = nil
+            owner.delegate?.session(owner, streamReset: pending.streamID, errorCode: .internalError, byPeer: false)
+            return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
         return 0
     }
