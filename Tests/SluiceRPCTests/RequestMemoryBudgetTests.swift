@@ -56,6 +56,24 @@ import Testing
         #expect(budget.reservedBytes == 0)
     }
 
+    @Test func aCallThatWaitsPastItsPatienceFailsUnavailable() async throws {
+        let budget = RequestMemoryBudget(bytes: 100, patience: .milliseconds(100))
+        let holder = FakeServerStream()
+        let holderReader = RequestReader(
+            stream: holder, deframer: MessageDeframer(maxMessageSize: 1 << 20), budget: budget)
+        holder.deliver([0, 0, 0, 0, 50])
+        let held = Task { try await holderReader.next() }
+        try await waitUntil { budget.reservedBytes == 55 }
+        let waiter = FakeServerStream()
+        let waiterReader = RequestReader(
+            stream: waiter, deframer: MessageDeframer(maxMessageSize: 1 << 20), budget: budget)
+        waiter.deliver([0, 0, 0, 0, 50])
+        let error = await #expect(throws: RPCError.self) { try await waiterReader.next() }
+        #expect(error?.code == .unavailable)
+        holder.reset()
+        _ = try? await held.value
+    }
+
     private func waitUntil(_ condition: () -> Bool) async throws {
         for _ in 0..<500 where !condition() {
             try await Task.sleep(for: .milliseconds(10))
