@@ -15,10 +15,13 @@ enum InboundEvent {
 /// Every property is touched on the connection's event loop only; tasks reach it through
 /// the async methods, which hop there. That confinement is what `@unchecked` vouches for.
 final class StreamIO: @unchecked Sendable {
-    /// Above this many queued outbound bytes, writers wait for nghttp2 to take some. Small,
-    /// so a response the client does not read holds at most its current message plus this
-    /// much: the next message is not serialized until the peer's window lets this one go.
+    /// Outbound bytes that may be queued beyond what the peer's window lets go at once.
+    /// Small, so a response the client does not read holds at most its current message plus
+    /// this much: no further message is serialized while the window is closed.
     static let outboundHighWater = 64 * 1024
+    /// The most of the peer's window that counts as room to queue into: a client that grants
+    /// a huge window and then does not read its socket must not make the server queue it all.
+    static let outboundWindowAllowance = 1024 * 1024
 
     let eventLoop: EventLoop
     var streamID: Int32 = -1
@@ -88,23 +91,39 @@ final class StreamIO: @unchecked Sendable {
         }
     }
 
-    /// Whether another message may be serialized: little is queued and the peer's window
-    /// (stream and connection) is open.
+    /// The peer's window for this stream (and the connection) now; unbounded without a
+    /// connection.
+    private var remoteWindow: Int {
+        connection?.session.remoteWindow(streamID: streamID) ?? Self.outboundWindowAllowance
+    }
+
+    /// How many bytes may be queued: what the peer's window lets go now (up to the
+    /// allowance) plus the high-water mark.
+    private var queueLimit: Int {
+        min(remoteWindow, Self.outboundWindowAllowance) + Self.outboundHighWater
+    }
+
+    /// Whether another message may be serialized: the peer's window (stream and connection)
+    /// is open and the queue is under its limit.
     private var hasRoom: Bool {
-        guard outbound.bufferedBytes < Self.outboundHighWater else { return false }
-        guard let session = connection?.session else { return true }
-        return session.remoteWindow(streamID: streamID) > 0
+        remoteWindow > 0 && outbound.bufferedBytes < queueLimit
     }
 
     /// The peer opened its window (for this stream or the whole connection).
     func windowOpened() {
-        wakeRoomWaiter()
+        wakeWriters()
     }
 
-    private func wakeRoomWaiter() {
-        guard let roomWaiter, hasRoom else { return }
-        self.roomWaiter = nil
-        roomWaiter.resume()
+    /// Lets waiting writers go on once there is room for them.
+    private func wakeWriters() {
+        if let writeWaiter, outbound.bufferedBytes < queueLimit {
+            self.writeWaiter = nil
+            writeWaiter.resume()
+        }
+        if let roomWaiter, hasRoom {
+            self.roomWaiter = nil
+            roomWaiter.resume()
+        }
     }
 
     /// Whether the stream has waited longer than `timeout` for its peer: its handler waits
@@ -117,10 +136,7 @@ final class StreamIO: @unchecked Sendable {
     /// nghttp2 took outbound bytes: let a waiting writer go on once there is room.
     func outboundDrained() {
         lastProgress = .now()
-        wakeRoomWaiter()
-        guard outbound.bufferedBytes < Self.outboundHighWater, let writeWaiter else { return }
-        self.writeWaiter = nil
-        writeWaiter.resume()
+        wakeWriters()
     }
 
     private func wakeReader() {
@@ -201,7 +217,7 @@ final class StreamIO: @unchecked Sendable {
                     self.lastProgress = .now()
                     if end { self.outbound.complete(trailers: trailers) }
                     self.connection?.resume(streamID: self.streamID)
-                    if self.outbound.bufferedBytes >= Self.outboundHighWater && !end && !self.isClosed {
+                    if self.outbound.bufferedBytes >= self.queueLimit && !end && !self.isClosed {
                         self.writeWaiter = continuation
                     } else {
                         continuation.resume()
