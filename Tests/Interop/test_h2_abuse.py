@@ -619,6 +619,7 @@ def test_header_blocks_of_table_references(start_server):
     assert total["streams"] >= 20, total
     assert cpu / total["streams"] < 0.25, f"{cpu:.1f} CPU-s for {total['streams']} header blocks"
     probe.assert_healthy()
+    assert_cpu_recovers(server)
 
 
 # ---- item 20: the stream past the limit; a connection without a preface ---------
