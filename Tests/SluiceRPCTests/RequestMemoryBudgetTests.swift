@@ -74,6 +74,34 @@ import Testing
         _ = try? await held.value
     }
 
+    @Test func streamsOfOneConnectionShareItsBudgetBesideTheProcessBudget() async throws {
+        let process = RequestMemoryBudget(bytes: 1 << 20)
+        let connection = RequestMemoryBudget(bytes: 1500)
+        let first = FakeServerStream()
+        let second = FakeServerStream()
+        first.connectionRequestMemory = connection
+        second.connectionRequestMemory = connection
+        let firstReader = RequestReader(
+            stream: first, deframer: MessageDeframer(maxMessageSize: 1 << 20), budget: process)
+        let secondReader = RequestReader(
+            stream: second, deframer: MessageDeframer(maxMessageSize: 1 << 20), budget: process)
+        let message = try MessageFramer.frame([UInt8](repeating: 2, count: 1000))
+        first.deliver(Array(message.prefix(5)))
+        second.deliver(Array(message.prefix(5)))
+        let firstRead = Task { try await firstReader.next() }
+        try await waitUntil { connection.reservedBytes == message.count }
+        #expect(process.reservedBytes == message.count)
+        let secondRead = Task { try await secondReader.next() }
+        try await Task.sleep(for: .milliseconds(100))
+        // The connection's budget holds the second call back although the process has room.
+        #expect(connection.reservedBytes == message.count)
+        first.deliver(Array(message.dropFirst(5)))
+        #expect(try await firstRead.value?.count == 1000)
+        second.deliver(Array(message.dropFirst(5)))
+        #expect(try await secondRead.value?.count == 1000)
+        #expect(connection.reservedBytes == 0 && process.reservedBytes == 0)
+    }
+
     private func waitUntil(_ condition: () -> Bool) async throws {
         for _ in 0..<500 where !condition() {
             try await Task.sleep(for: .milliseconds(10))

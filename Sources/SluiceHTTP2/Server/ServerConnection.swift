@@ -23,6 +23,8 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
     private let maxConcurrentStreams: Int
     private let maxConcurrentCalls: Int
     private let stallTimeout: TimeAmount
+    /// What the request messages being assembled on this connection may hold together.
+    private let requestMemory: RequestMemoryBudget
     private weak var connection: HTTP2ConnectionHandler?
     /// Streams open in nghttp2.
     private var streams: [Int32: StreamIO] = [:]
@@ -42,6 +44,7 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
         self.maxConcurrentStreams = configuration.http2.maxConcurrentStreams
         self.maxConcurrentCalls = configuration.maxConcurrentCalls
         self.stallTimeout = TimeAmount(configuration.connection.streamStallTimeout)
+        self.requestMemory = RequestMemoryBudget(bytes: configuration.requestMemoryPerConnection)
         self.resets = ResetBucket(limit: configuration.resetRateLimit)
     }
 
@@ -134,8 +137,9 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
             let dispatcher = self.dispatcher
             let stats = self.stats
             let eventLoop = io.eventLoop
+            let stream = HTTP2ServerStream(io: io, connectionRequestMemory: requestMemory)
             running[streamID] = Task {
-                await dispatcher.handle(head, stream: HTTP2ServerStream(io: io))
+                await dispatcher.handle(head, stream: stream)
                 stats.callEnded()
                 eventLoop.execute { self.callFinished(streamID) }
             }

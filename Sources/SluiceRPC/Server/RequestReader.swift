@@ -10,33 +10,54 @@ import SwiftProtobuf
 final class RequestReader: @unchecked Sendable {
     private let stream: any ServerStream
     private var deframer: MessageDeframer
-    private let budget: RequestMemoryBudget
-    /// Bytes reserved in `budget` for the message being received.
+    /// The connection's budget (if the stream has one), then the process's: reserved in
+    /// that order, so calls never wait on each other in a cycle.
+    private let budgets: [RequestMemoryBudget]
+    /// Bytes reserved in every budget for the message being received.
     private var reserved = 0
     private var ended = false
 
     init(stream: any ServerStream, deframer: MessageDeframer, budget: RequestMemoryBudget = .process) {
         self.stream = stream
         self.deframer = deframer
-        self.budget = budget
+        self.budgets = [stream.connectionRequestMemory, budget].compactMap { $0 }
     }
 
     deinit {
-        budget.release(reserved)
+        release()
+    }
+
+    private func release() {
+        for budget in budgets { budget.release(reserved) }
+        reserved = 0
+    }
+
+    /// Raises the reservation in every budget to `needed`; on failure nothing more is held.
+    private func reserve(upTo needed: Int) async throws {
+        let more = needed - reserved
+        var done: [RequestMemoryBudget] = []
+        do {
+            for budget in budgets {
+                try await budget.reserve(more)
+                done.append(budget)
+            }
+        } catch {
+            for budget in done { budget.release(more) }
+            throw error
+        }
+        reserved = needed
     }
 
     /// The next message's bytes; nil after the last one.
     func next() async throws -> [UInt8]? {
         while true {
             if let message = try deframer.next() {
-                budget.release(reserved)
-                reserved = 0
+                release()
                 return message
             }
             if ended { return nil }
             if let needed = deframer.pendingMessageLength, needed > reserved {
-                try await budget.reserve(needed - reserved)
-                reserved = needed
+                try await reserve(upTo: needed)
             }
             guard let bytes = try await stream.receive() else {
                 ended = true
