@@ -3,7 +3,8 @@ import NIOCore
 /// How many stream resets a server connection tolerates, counting both directions: resets
 /// the client sends (rapid reset, CVE-2023-44487) and resets the server sends because of
 /// what the client did (MadeYouReset, CVE-2025-8671: nghttp2 resets a stream whose window
-/// the client overflowed; refused streams; stalled streams). Resets with NO_ERROR, and
+/// the client overflowed; streams past the limit; abandoned header blocks; stalled
+/// streams). Resets with NO_ERROR, and
 /// refusals because the whole server is at its call limit, do not count.
 ///
 /// A token bucket: `burst` resets at once, refilled at `perSecond`. A connection that runs

@@ -122,16 +122,20 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
     }
 
     func inputProcessed() {
-        startWaitingCalls()
+        if startWaitingCalls() { connection?.flush() }
     }
 
     /// Starts waiting requests while the connection and the process have handler slots.
-    private func startWaitingCalls() {
+    /// Returns whether it refused any (their resets are waiting to be sent).
+    @discardableResult
+    private func startWaitingCalls() -> Bool {
+        var refused = false
         while running.count < maxConcurrentStreams, !waiting.isEmpty {
             let (streamID, head) = waiting.removeFirst()
             guard let io = streams[streamID] else { continue }
             guard stats.tryCallStarted(limit: maxConcurrentCalls) else {
                 connection?.session.submitReset(streamID: streamID, errorCode: .refusedStream)
+                refused = true
                 continue
             }
             let dispatcher = self.dispatcher
@@ -144,6 +148,7 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
                 eventLoop.execute { self.callFinished(streamID) }
             }
         }
+        return refused
     }
 
     private func callFinished(_ streamID: Int32) {
