@@ -50,6 +50,12 @@ public struct ServerOptions: ParsableArguments {
     @Option(help: "Seconds a connection may stay without streams. (env: SLUICED_IDLE_TIMEOUT)")
     public var idleTimeout = EnvironmentDefaults.int("SLUICED_IDLE_TIMEOUT", default: 300)
 
+    @Option(help: "Seconds a client has after TLS to send its HTTP/2 preface. (env: SLUICED_PREFACE_TIMEOUT)")
+    public var prefaceTimeout = EnvironmentDefaults.int("SLUICED_PREFACE_TIMEOUT", default: 10)
+
+    @Option(help: "Seconds a stream may wait on its client (request bytes, or window for the response) before it is reset. (env: SLUICED_STREAM_STALL_TIMEOUT)")
+    public var streamStallTimeout = EnvironmentDefaults.int("SLUICED_STREAM_STALL_TIMEOUT", default: 60)
+
     @Option(help: "Seconds running calls get to finish on SIGTERM or SIGINT. (env: SLUICED_DRAIN_TIMEOUT)")
     public var drainTimeout = EnvironmentDefaults.int("SLUICED_DRAIN_TIMEOUT", default: 30)
 
@@ -69,7 +75,8 @@ public struct ServerOptions: ParsableArguments {
         for (name, value) in [
             ("--max-receive-message-size", receiveLimit(default: 1)), ("--max-concurrent-streams", maxConcurrentStreams),
             ("--max-header-list-size", maxHeaderListSize), ("--keepalive-interval", keepaliveInterval),
-            ("--idle-timeout", idleTimeout),
+            ("--idle-timeout", idleTimeout), ("--preface-timeout", prefaceTimeout),
+            ("--stream-stall-timeout", streamStallTimeout),
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
         }
@@ -109,6 +116,8 @@ public struct ServerOptions: ParsableArguments {
         configuration.http2.connectionWindowSize = connectionWindow
         configuration.connection.keepaliveInterval = .seconds(keepaliveInterval)
         configuration.connection.idleTimeout = .seconds(idleTimeout)
+        configuration.connection.prefaceTimeout = .seconds(prefaceTimeout)
+        configuration.connection.streamStallTimeout = .seconds(streamStallTimeout)
         return configuration
     }
 }

@@ -100,7 +100,7 @@ class RawH2:
 
     # ---- connection ----------------------------------------------------------
 
-    def connect(self, preface: bool = True) -> "RawH2":
+    def connect(self, preface: bool = True, window: int = 16 * sup.MIB) -> "RawH2":
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.load_verify_locations(self.certs.ca)
         if self.client:
@@ -114,9 +114,9 @@ class RawH2:
             validate_outbound_headers=False, normalize_outbound_headers=False,
             validate_inbound_headers=False)
         self.conn = h2.connection.H2Connection(config=cfg)
-        # A large local window so responses never stall on our side.
+        # A large local window so responses never stall on our side (unless asked).
         self.conn.local_settings = h2.settings.Settings(
-            client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 16 * sup.MIB,
+            client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window,
                                          h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: 1 << 20})
         if preface:
             self.conn.initiate_connection()

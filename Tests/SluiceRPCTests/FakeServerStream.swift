@@ -26,6 +26,8 @@ final class FakeServerStream: ServerStream, @unchecked Sendable {
     }
 
     private let state = Mutex(State())
+    /// The budget shared with the other streams of a (pretend) connection.
+    var connectionRequestMemory: RequestMemoryBudget?
     // Only the call's single reader touches the iterator.
     private var requests: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
     private let requestInput: AsyncThrowingStream<[UInt8], any Error>.Continuation

@@ -1,3 +1,4 @@
+import Foundation
 @testable import SluiceRPC
 import Testing
 
@@ -190,6 +191,48 @@ import Testing
             }
             #expect(try Self.deframe(pieces) == messages)
         }
+    }
+
+    /// A 4 MiB message sent as one-byte pieces (one-byte DATA frames) reassembles in work
+    /// linear in its size; keeping every piece and removing from the front took quadratic
+    /// time (a core for 20+ minutes at this size).
+    @Test func fourMiBMessageInOneBytePieces() async throws {
+        // Seconds of synchronous work: on a thread of its own, so the other tests' tasks
+        // (and their timers) keep the cooperative pool.
+        let outcome = await withCheckedContinuation { (done: CheckedContinuation<Result<Bool, any Error>, Never>) in
+            Thread {
+                done.resume(returning: Result { () throws -> Bool in
+                    let size = 4 << 20
+                    let framed = try MessageFramer.frame([UInt8](repeating: 0xA5, count: size))
+                    var deframer = MessageDeframer(maxMessageSize: size)
+                    var messages: [[UInt8]] = []
+                    for byte in framed {
+                        deframer.append([byte])
+                        if let message = try deframer.next() { messages.append(message) }
+                    }
+                    try deframer.finish()
+                    return messages.count == 1 && messages[0] == Array(framed.dropFirst(MessageFramer.prefixLength))
+                        && deframer.bufferedBytes == 0
+                })
+            }.start()
+        }
+        #expect(try outcome.get())
+    }
+
+    /// Many small messages interleaved with partial ones: compaction keeps the unread tail.
+    @Test func compactionKeepsUnreadBytes() throws {
+        let messages = (0..<500).map { index in [UInt8](repeating: UInt8(index % 251), count: index % 37) }
+        let stream = messages.flatMap { try! MessageFramer.frame($0) }
+        var pieces: [[UInt8]] = []
+        var offset = 0
+        var step = 1
+        while offset < stream.count {
+            let count = min(step, stream.count - offset)
+            pieces.append(Array(stream[offset..<(offset + count)]))
+            offset += count
+            step = step % 97 + 3
+        }
+        #expect(try Self.deframe(pieces) == messages)
     }
 }
 

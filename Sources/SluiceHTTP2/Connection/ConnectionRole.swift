@@ -1,3 +1,5 @@
+import NIOCore
+
 /// What makes a connection a server or a client connection: it receives the session's
 /// events and owns the connection's streams.
 protocol ConnectionRole: HTTP2SessionDelegate {
@@ -9,4 +11,13 @@ protocol ConnectionRole: HTTP2SessionDelegate {
     func connectionClosed(error: Error)
     /// Whether any stream is still open (keeps an idle connection alive, delays drain).
     var hasOpenStreams: Bool { get }
+    /// The input of one read has been parsed and the frames it caused flushed.
+    func inputProcessed()
+    /// Called on every liveness tick (twice a second) while the connection is established.
+    func checkStreams(now: NIODeadline)
+}
+
+extension ConnectionRole {
+    func inputProcessed() {}
+    func checkStreams(now: NIODeadline) {}
 }

@@ -8,6 +8,10 @@ import SluiceRPC
 ///
 /// Lives on its channel's event loop; everything that reaches it from elsewhere hops there
 /// first, which is what `@unchecked Sendable` relies on.
+///
+/// It keeps its `ChannelHandlerContext`, which keeps the handler: that cycle (and the
+/// liveness timer) is broken when the channel goes inactive or the handler is removed, so a
+/// closed connection leaves nothing behind.
 final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -30,7 +34,11 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// callback) waits until the frames already produced are written.
     private var isFlushing = false
     private var closeWhenIdle = false
+    /// Set once the connection was told to go away for misbehaving: what the peer still
+    /// sends is read and dropped until the connection closes.
+    private var isDiscardingInput = false
     private var connectedAt = NIODeadline.now()
+    private var establishedAt = NIODeadline.now()
     private var lastHeard = NIODeadline.now()
     private var lastStreamActivity = NIODeadline.now()
     private var pingSentAt: NIODeadline?
@@ -61,6 +69,17 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         self.context = context
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        release()
+    }
+
+    /// Breaks the references that would keep a closed connection alive.
+    private func release() {
+        timer?.cancel()
+        timer = nil
+        self.context = nil
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         remoteAddress = context.remoteAddress?.description
         connectedAt = .now()
@@ -77,6 +96,7 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !isDiscardingInput else { return }
         let buffer = unwrapInboundIn(data)
         lastHeard = .now()
         if let tls {
@@ -86,6 +106,7 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             receivePlaintext(buffer)
         }
         flush()
+        role.inputProcessed()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -94,10 +115,10 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
         isClosing = true
         role.connectionClosed(error: RPCError(.unavailable, "the connection was closed"))
         context.fireChannelInactive()
+        release()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -148,6 +169,7 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func establish() {
         isEstablished = true
+        establishedAt = .now()
         role.connectionEstablished()
     }
 
@@ -180,7 +202,9 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             context.writeAndFlush(wrapOutboundOut(output), promise: nil)
         }
         isFlushing = false
-        if closeWhenIdle || (isEstablished && !session.isActive) { close() }
+        // A connection told to go away lingers (see `goAwayAndClose`) rather than closing
+        // as soon as nghttp2 is done.
+        if closeWhenIdle || (isEstablished && !session.isActive && !isDiscardingInput) { close() }
     }
 
     /// A stream has new outbound data or its end.
@@ -224,6 +248,21 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         if !role.hasOpenStreams { close() }
     }
 
+    /// Sends GOAWAY with `errorCode`, cancels every call and closes the connection a moment
+    /// later. Meanwhile what the peer still sends is read and dropped: closing at once,
+    /// with its bytes unread, would make the kernel reset the connection, and the peer
+    /// would never see the GOAWAY that tells it why.
+    func goAwayAndClose(_ errorCode: HTTP2ErrorCode) {
+        isDiscardingInput = true
+        session.submitGoAway(errorCode: errorCode)
+        flush()
+        role.connectionClosed(error: RPCError(.unavailable, "the connection was closed (\(errorCode))"))
+        eventLoop.scheduleTask(in: Self.lingerBeforeClose) { [weak self] in self?.close() }
+    }
+
+    /// How long a connection told to go away for misbehaving lingers before it closes.
+    static let lingerBeforeClose = TimeAmount.seconds(1)
+
     /// Warns the peer that the connection will go away (first half of a graceful shutdown).
     func shutdownNotice() {
         if session.role == .server { session.submitShutdownNotice() }
@@ -241,6 +280,14 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             return
         }
+        if session.role == .server, !session.hasReceivedPeerSettings,
+           now - establishedAt > TimeAmount(configuration.prefaceTimeout) {
+            logger.info("closing a connection that sent no HTTP/2 preface",
+                        metadata: ["peer": "\(remoteAddress ?? "?")"])
+            fail(RPCError(.unavailable, "the HTTP/2 connection preface timed out"))
+            return
+        }
+        role.checkStreams(now: now)
         if let pingSentAt, now - pingSentAt > TimeAmount(configuration.keepaliveTimeout) {
             logger.info("closing a connection whose keepalive PING went unanswered",
                         metadata: ["peer": "\(remoteAddress ?? "?")"])

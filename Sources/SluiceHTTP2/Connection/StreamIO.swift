@@ -15,8 +15,13 @@ enum InboundEvent {
 /// Every property is touched on the connection's event loop only; tasks reach it through
 /// the async methods, which hop there. That confinement is what `@unchecked` vouches for.
 final class StreamIO: @unchecked Sendable {
-    /// Above this many queued outbound bytes, writers wait for nghttp2 to take some.
-    static let outboundHighWater = 1024 * 1024
+    /// Outbound bytes that may be queued beyond what the peer's window lets go at once.
+    /// Small, so a response the client does not read holds at most its current message plus
+    /// this much: no further message is serialized while the window is closed.
+    static let outboundHighWater = 64 * 1024
+    /// The most of the peer's window that counts as room to queue into: a client that grants
+    /// a huge window and then does not read its socket must not make the server queue it all.
+    static let outboundWindowAllowance = 1024 * 1024
 
     let eventLoop: EventLoop
     var streamID: Int32 = -1
@@ -29,10 +34,15 @@ final class StreamIO: @unchecked Sendable {
     private(set) var bufferedInboundBytes = 0
 
     let outbound = OutboundData()
+    /// A writer waiting for queued bytes to drain below the high-water mark.
     private var writeWaiter: CheckedContinuation<Void, Error>?
+    /// A writer waiting for room: little queued and the peer's window open.
+    private var roomWaiter: CheckedContinuation<Void, Error>?
     /// Why the stream can no longer be used; nil while it is open.
     private(set) var failure: Error?
     private(set) var isClosed = false
+    /// When bytes last moved in either direction (received, taken, queued or sent).
+    private var lastProgress = NIODeadline.now()
 
     init(eventLoop: EventLoop, connection: HTTP2ConnectionHandler?) {
         self.eventLoop = eventLoop
@@ -42,7 +52,10 @@ final class StreamIO: @unchecked Sendable {
     // MARK: Connection side (event loop)
 
     func deliver(_ event: InboundEvent) {
-        if case .data(let bytes) = event { bufferedInboundBytes += bytes.count }
+        if case .data(let bytes) = event {
+            bufferedInboundBytes += bytes.count
+            lastProgress = .now()
+        }
         inbound.append(event)
         wakeReader()
     }
@@ -67,17 +80,63 @@ final class StreamIO: @unchecked Sendable {
             inbound.removeAll()
         }
         wakeReader()
+        let closed = failure ?? RPCError(.cancelled, "the stream is closed")
         if let writeWaiter {
             self.writeWaiter = nil
-            writeWaiter.resume(throwing: failure ?? RPCError(.cancelled, "the stream is closed"))
+            writeWaiter.resume(throwing: closed)
         }
+        if let roomWaiter {
+            self.roomWaiter = nil
+            roomWaiter.resume(throwing: closed)
+        }
+    }
+
+    /// The peer's window for this stream (and the connection) now; unbounded without a
+    /// connection.
+    private var remoteWindow: Int {
+        connection?.session.remoteWindow(streamID: streamID) ?? Self.outboundWindowAllowance
+    }
+
+    /// How many bytes may be queued: what the peer's window lets go now (up to the
+    /// allowance) plus the high-water mark.
+    private var queueLimit: Int {
+        min(remoteWindow, Self.outboundWindowAllowance) + Self.outboundHighWater
+    }
+
+    /// Whether another message may be serialized: the peer's window (stream and connection)
+    /// is open and the queue is under its limit.
+    private var hasRoom: Bool {
+        remoteWindow > 0 && outbound.bufferedBytes < queueLimit
+    }
+
+    /// The peer opened its window (for this stream or the whole connection).
+    func windowOpened() {
+        wakeWriters()
+    }
+
+    /// Lets waiting writers go on once there is room for them.
+    private func wakeWriters() {
+        if let writeWaiter, outbound.bufferedBytes < queueLimit {
+            self.writeWaiter = nil
+            writeWaiter.resume()
+        }
+        if let roomWaiter, hasRoom {
+            self.roomWaiter = nil
+            roomWaiter.resume()
+        }
+    }
+
+    /// Whether the stream has waited longer than `timeout` for its peer: its handler waits
+    /// for request bytes, or its response bytes wait for window, and nothing moved.
+    func isStalled(now: NIODeadline, timeout: TimeAmount) -> Bool {
+        guard !isClosed, now - lastProgress > timeout else { return false }
+        return outbound.bufferedBytes > 0 || roomWaiter != nil || (inboundWaiter != nil && !inboundEnded)
     }
 
     /// nghttp2 took outbound bytes: let a waiting writer go on once there is room.
     func outboundDrained() {
-        guard outbound.bufferedBytes < Self.outboundHighWater, let writeWaiter else { return }
-        self.writeWaiter = nil
-        writeWaiter.resume()
+        lastProgress = .now()
+        wakeWriters()
     }
 
     private func wakeReader() {
@@ -104,6 +163,7 @@ final class StreamIO: @unchecked Sendable {
             if case .data(let chunk) = event { total + chunk.count } else { total }
         }
         if bytes > 0 {
+            lastProgress = .now()
             bufferedInboundBytes -= bytes
             connection?.session.consume(streamID: streamID, count: bytes)
             connection?.flush()
@@ -154,9 +214,10 @@ final class StreamIO: @unchecked Sendable {
                         return
                     }
                     self.outbound.append(bytes)
+                    self.lastProgress = .now()
                     if end { self.outbound.complete(trailers: trailers) }
                     self.connection?.resume(streamID: self.streamID)
-                    if self.outbound.bufferedBytes >= Self.outboundHighWater && !end {
+                    if self.outbound.bufferedBytes >= self.queueLimit && !end && !self.isClosed {
                         self.writeWaiter = continuation
                     } else {
                         continuation.resume()
@@ -167,6 +228,30 @@ final class StreamIO: @unchecked Sendable {
             eventLoop.execute {
                 guard let waiter = self.writeWaiter else { return }
                 self.writeWaiter = nil
+                waiter.resume(throwing: CancellationError())
+            }
+        }
+    }
+
+    /// Waits until the stream has room for another message (see `hasRoom`).
+    func waitUntilWritable() async throws {
+        try Task.checkCancellation()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                eventLoop.execute {
+                    if let failure = self.failure ?? (self.isClosed ? RPCError(.cancelled, "the stream is closed") : nil) {
+                        continuation.resume(throwing: failure)
+                    } else if self.hasRoom {
+                        continuation.resume()
+                    } else {
+                        self.roomWaiter = continuation
+                    }
+                }
+            }
+        } onCancel: {
+            eventLoop.execute {
+                guard let waiter = self.roomWaiter else { return }
+                self.roomWaiter = nil
                 waiter.resume(throwing: CancellationError())
             }
         }

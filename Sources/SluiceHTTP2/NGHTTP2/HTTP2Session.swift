@@ -15,12 +15,29 @@ final class HTTP2Session {
     let settings: HTTP2Settings
     weak var delegate: HTTP2SessionDelegate?
     private(set) var session: OpaquePointer!
-    /// Header fields of header blocks still being received, by stream.
-    var pendingHeaders: [Int32: (fields: [HeaderField], size: Int, oversized: Bool)] = [:]
+    /// The header block being received, if any.
+    var pendingHeaders: PendingHeaderBlock?
+    /// Set once the peer's first SETTINGS frame (the end of its connection preface) arrived.
+    var hasReceivedPeerSettings = false
+    /// Set until the server's first SETTINGS frame has been serialized (see `flush`).
+    private var advertisedStreamLimitPending: Bool
+
+    /// How many more concurrent streams nghttp2 allows than a server advertises.
+    ///
+    /// nghttp2 treats a HEADERS frame past its own limit as a connection error (GOAWAY
+    /// PROTOCOL_ERROR), which would kill every live call of a client that opens one stream
+    /// too many. RFC 9113 section 5.1.2 allows refusing just that stream, as gRPC servers do
+    /// (REFUSED_STREAM, which clients retry). So nghttp2 is configured with this headroom,
+    /// the advertised limit is written into the SETTINGS frame as it leaves, and the
+    /// connection refuses streams past the advertised limit itself. The headroom covers the
+    /// streams a peer can open in one read before the refusals are sent; a peer that opens
+    /// more at once than that is flooding, and the connection error is the right answer.
+    static let streamLimitHeadroom = 4096
 
     init(role: Role, settings: HTTP2Settings) throws {
         self.role = role
         self.settings = settings
+        self.advertisedStreamLimitPending = role == .server
         var callbacks: OpaquePointer?
         guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
             throw HTTP2SessionError("cannot allocate nghttp2 callbacks")
@@ -42,8 +59,10 @@ final class HTTP2Session {
         guard result == 0, let created else { throw HTTP2SessionError("cannot create nghttp2 session", result) }
         session = created
 
+        let streamLimit = role == .server
+            ? settings.maxConcurrentStreams + Self.streamLimitHeadroom : settings.maxConcurrentStreams
         let entries: [(nghttp2_settings_id, Int)] = [
-            (NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings.maxConcurrentStreams),
+            (NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, streamLimit),
             (NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings.streamWindowSize),
             (NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings.maxHeaderListSize),
             (NGHTTP2_SETTINGS_MAX_FRAME_SIZE, settings.maxFrameSize),
@@ -75,8 +94,39 @@ final class HTTP2Session {
             let length = nghttp2_session_mem_send(session, &data)
             if length < 0 { throw HTTP2SessionError("cannot serialize frames", Int32(length)) }
             guard length > 0, let data else { return }
-            try write(UnsafeRawBufferPointer(start: data, count: length))
+            let frame = UnsafeRawBufferPointer(start: data, count: length)
+            if advertisedStreamLimitPending {
+                advertisedStreamLimitPending = false
+                try advertisingStreamLimit(in: frame).withUnsafeBytes { try write($0) }
+            } else {
+                try write(frame)
+            }
         }
+    }
+
+    /// A copy of the server's first SETTINGS frame whose SETTINGS_MAX_CONCURRENT_STREAMS
+    /// entry carries the configured limit rather than nghttp2's (see `streamLimitHeadroom`).
+    /// It is the first frame a server session produces: the server connection preface.
+    private func advertisingStreamLimit(in frame: UnsafeRawBufferPointer) -> [UInt8] {
+        var bytes = [UInt8](frame)
+        let headerLength = 9
+        let entryLength = 6
+        guard bytes.count >= headerLength, bytes[3] == UInt8(NGHTTP2_SETTINGS.rawValue) else { return bytes }
+        let payloadLength = Int(bytes[0]) << 16 | Int(bytes[1]) << 8 | Int(bytes[2])
+        let end = min(bytes.count, headerLength + payloadLength)
+        let limit = UInt32(settings.maxConcurrentStreams)
+        var offset = headerLength
+        while offset + entryLength <= end {
+            let identifier = Int32(bytes[offset]) << 8 | Int32(bytes[offset + 1])
+            if identifier == Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue) {
+                bytes[offset + 2] = UInt8(truncatingIfNeeded: limit >> 24)
+                bytes[offset + 3] = UInt8(truncatingIfNeeded: limit >> 16)
+                bytes[offset + 4] = UInt8(truncatingIfNeeded: limit >> 8)
+                bytes[offset + 5] = UInt8(truncatingIfNeeded: limit)
+            }
+            offset += entryLength
+        }
+        return bytes
     }
 
     /// Whether the session still has work: when neither side wants anything, the
@@ -123,6 +173,12 @@ final class HTTP2Session {
 
     func submitReset(streamID: Int32, errorCode: HTTP2ErrorCode) {
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode.rawValue)
+    }
+
+    /// The bytes this side may send on a stream now: the smaller of the stream's and the
+    /// connection's flow-control windows the peer granted (0 for an unknown stream).
+    func remoteWindow(streamID: Int32) -> Int {
+        Int(max(0, nghttp2_session_get_stream_remote_window_size(session, streamID)))
     }
 
     /// Tells nghttp2 that a deferred stream has data (or its end) to send.

@@ -11,6 +11,7 @@ enum HTTP2SessionCallbacks {
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSent)
+        nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, onInvalidFrame)
     }
 
     private static func session(_ userData: UnsafeMutableRawPointer?) -> HTTP2Session {
@@ -19,24 +20,23 @@ enum HTTP2SessionCallbacks {
 
     private static let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, userData in
         guard let frame else { return 0 }
-        session(userData).pendingHeaders[frame.pointee.hd.stream_id] = ([], 0, false)
+        session(userData).pendingHeaders = PendingHeaderBlock(streamID: frame.pointee.hd.stream_id)
         return 0
     }
 
     private static let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
         guard let frame, let name, let value else { return 0 }
         let owner = session(userData)
-        let streamID = frame.pointee.hd.stream_id
-        var pending = owner.pendingHeaders[streamID] ?? ([], 0, false)
-        // RFC 9113 section 6.5.2: each field counts its name, its value and 32 octets.
-        pending.size += nameLength + valueLength + 32
-        if pending.size > owner.settings.maxHeaderListSize {
-            pending.oversized = true
-            pending.fields = []
-        } else if !pending.oversized {
-            pending.fields.append(HeaderBlock.field(name: name, nameLength: nameLength, value: value, valueLength: valueLength))
+        guard let pending = owner.pendingHeaders, pending.streamID == frame.pointee.hd.stream_id else { return 0 }
+        let keepGoing = pending.add(nameLength: nameLength, valueLength: valueLength, limit: owner.settings.maxHeaderListSize) {
+            HeaderBlock.field(name: name, nameLength: nameLength, value: value, valueLength: valueLength)
         }
-        owner.pendingHeaders[streamID] = pending
+        guard keepGoing else {
+            // nghttp2 resets the stream (INTERNAL_ERROR) and skips the rest of the block.
+            owner.pendingHeaders = nil
+            owner.delegate?.session(owner, streamReset: pending.streamID, errorCode: .internalError, byPeer: false)
+            return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+        }
         return 0
     }
 
@@ -47,7 +47,8 @@ enum HTTP2SessionCallbacks {
         let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         switch UInt32(header.type) {
         case NGHTTP2_HEADERS.rawValue:
-            let pending = owner.pendingHeaders.removeValue(forKey: header.stream_id) ?? ([], 0, false)
+            let pending = owner.pendingHeaders?.streamID == header.stream_id ? owner.pendingHeaders : nil
+            owner.pendingHeaders = nil
             let kind: HeaderBlockKind
             switch frame.pointee.headers.cat {
             case NGHTTP2_HCAT_REQUEST: kind = .request
@@ -55,8 +56,8 @@ enum HTTP2SessionCallbacks {
             default: kind = .trailers
             }
             owner.delegate?.session(
-                owner, receivedHeaders: pending.fields, kind: kind, streamID: header.stream_id,
-                endStream: endStream, oversized: pending.oversized)
+                owner, receivedHeaders: pending?.fields ?? [], kind: kind, streamID: header.stream_id,
+                endStream: endStream, oversized: pending?.oversized ?? false)
         case NGHTTP2_DATA.rawValue where endStream:
             owner.delegate?.session(owner, receivedEndOfStream: header.stream_id)
         case NGHTTP2_GOAWAY.rawValue:
@@ -65,7 +66,13 @@ enum HTTP2SessionCallbacks {
         case NGHTTP2_PING.rawValue where header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0:
             owner.delegate?.sessionReceivedPingAck(owner)
         case NGHTTP2_SETTINGS.rawValue where header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0:
+            owner.hasReceivedPeerSettings = true
             owner.delegate?.sessionReceivedSettings(owner)
+        case NGHTTP2_WINDOW_UPDATE.rawValue:
+            owner.delegate?.session(owner, windowUpdated: header.stream_id)
+        case NGHTTP2_RST_STREAM.rawValue:
+            let code = HTTP2ErrorCode(rawValue: frame.pointee.rst_stream.error_code) ?? .internalError
+            owner.delegate?.session(owner, streamReset: header.stream_id, errorCode: code, byPeer: true)
         default:
             break
         }
@@ -81,17 +88,30 @@ enum HTTP2SessionCallbacks {
 
     private static let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
         let owner = session(userData)
-        owner.pendingHeaders.removeValue(forKey: streamID)
+        if owner.pendingHeaders?.streamID == streamID { owner.pendingHeaders = nil }
         owner.delegate?.session(owner, closedStream: streamID, errorCode: HTTP2ErrorCode(rawValue: errorCode) ?? .internalError)
+        return 0
+    }
+
+    /// A frame the peer sent broke the protocol for its stream; nghttp2 resets the stream.
+    /// Reported when it is received, not when the reset is sent: a peer that does not read
+    /// would otherwise keep those resets from ever counting (MadeYouReset provokes them).
+    private static let onInvalidFrame: nghttp2_on_invalid_frame_recv_callback = { _, frame, libErrorCode, userData in
+        guard let frame, frame.pointee.hd.stream_id != 0 else { return 0 }
+        let owner = session(userData)
+        let code: HTTP2ErrorCode = libErrorCode == NGHTTP2_ERR_FLOW_CONTROL.rawValue ? .flowControlError : .protocolError
+        owner.delegate?.session(owner, streamReset: frame.pointee.hd.stream_id, errorCode: code, byPeer: false)
         return 0
     }
 
     /// A server that has ended its side of a stream while the client is still sending
     /// resets it with NO_ERROR, so the client stops sending (RFC 9113 section 8.1).
     private static let onFrameSent: nghttp2_on_frame_send_callback = { rawSession, frame, userData in
-        guard let frame, session(userData).role == .server else { return 0 }
+        guard let frame else { return 0 }
+        let owner = session(userData)
         let header = frame.pointee.hd
         let type = UInt32(header.type)
+        guard owner.role == .server else { return 0 }
         let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         if endStream, type == NGHTTP2_HEADERS.rawValue || type == NGHTTP2_DATA.rawValue,
            nghttp2_session_get_stream_remote_close(rawSession, header.stream_id) == 0 {

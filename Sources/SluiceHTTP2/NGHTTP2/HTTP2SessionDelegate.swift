@@ -27,10 +27,20 @@ protocol HTTP2SessionDelegate: AnyObject {
     func session(_ session: HTTP2Session, outboundDataFor streamID: Int32) -> OutboundData?
     /// nghttp2 took bytes from a stream's outbound data; writers waiting for room may go on.
     func session(_ session: HTTP2Session, drainedOutboundOf streamID: Int32)
+    /// A RST_STREAM was received (`byPeer`), or nghttp2 is resetting a stream because of a
+    /// frame the peer sent; either precedes the stream's close.
+    func session(_ session: HTTP2Session, streamReset streamID: Int32, errorCode: HTTP2ErrorCode, byPeer: Bool)
+    /// The peer granted window on a stream, or on the whole connection (stream 0).
+    func session(_ session: HTTP2Session, windowUpdated streamID: Int32)
     /// The peer announced it will close the connection after `lastStreamID`.
     func session(_ session: HTTP2Session, receivedGoAway lastStreamID: Int32, errorCode: HTTP2ErrorCode)
     /// The peer acknowledged a keepalive PING.
     func sessionReceivedPingAck(_ session: HTTP2Session)
     /// The peer's SETTINGS arrived (its limits, such as concurrent streams, are now known).
     func sessionReceivedSettings(_ session: HTTP2Session)
+}
+
+extension HTTP2SessionDelegate {
+    func session(_ session: HTTP2Session, windowUpdated streamID: Int32) {}
+    func session(_ session: HTTP2Session, streamReset streamID: Int32, errorCode: HTTP2ErrorCode, byPeer: Bool) {}
 }

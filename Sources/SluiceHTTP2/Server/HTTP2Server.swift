@@ -16,6 +16,7 @@ public final class HTTP2Server: Sendable {
     private let group: EventLoopGroup
     private let listener = Mutex<Channel?>(nil)
     private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
+    private let memoryReturner = Mutex<Task<Void, Never>?>(nil)
 
     /// A live connection and the role object that can drain it.
     private struct Connection: @unchecked Sendable {
@@ -46,12 +47,13 @@ public final class HTTP2Server: Sendable {
             .bind(host: configuration.host, port: configuration.port)
             .get()
         listener.withLock { $0 = channel }
+        memoryReturner.withLock { $0 = FreedMemoryReturner.start() }
         guard let address = channel.localAddress else { throw HTTP2SessionError("the listener has no address") }
         return address
     }
 
     private func setUp(_ channel: Channel) throws {
-        let role = ServerConnection(dispatcher: dispatcher, stats: stats)
+        let role = ServerConnection(dispatcher: dispatcher, stats: stats, configuration: configuration)
         let session = try HTTP2Session(role: .server, settings: configuration.http2)
         let tls = try configuration.tls.map { try TLSConnection(context: $0) }
         let handler = HTTP2ConnectionHandler(
@@ -73,6 +75,7 @@ public final class HTTP2Server: Sendable {
         if let channel = listener.withLock({ $0 }) {
             try? await channel.close()
         }
+        memoryReturner.withLock { $0?.cancel() }
         let open = connections.withLock { Array($0.values) }
         for connection in open {
             connection.channel.eventLoop.execute { connection.role.drain() }

@@ -10,6 +10,15 @@ public struct HTTP2ServerConfiguration: Sendable {
     public var tls: TLSContext?
     public var http2 = HTTP2Settings()
     public var connection = ConnectionConfiguration()
+    /// Call handlers that may run at once in the whole process. A connection below its own
+    /// stream limit refuses new streams (REFUSED_STREAM, which clients retry) while the
+    /// process is at this limit.
+    public var maxConcurrentCalls = 4096
+    /// Bytes the request messages being assembled on one connection may reserve together
+    /// (the process as a whole is bounded by `RequestMemoryBudget.process`).
+    public var requestMemoryPerConnection = 128 * 1024 * 1024
+    /// Stream resets a connection may cause before it is closed with ENHANCE_YOUR_CALM.
+    public var resetRateLimit = ResetRateLimit()
 
     public init(host: String, port: Int, tls: TLSContext?) {
         self.host = host

@@ -6,11 +6,13 @@ import SluiceRPC
 /// batch of received chunks, so most reads need no hop to the event loop.
 final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
     let io: StreamIO
+    let connectionRequestMemory: RequestMemoryBudget?
     private var pending: [[UInt8]] = []
     private var pendingIndex = 0
 
-    init(io: StreamIO) {
+    init(io: StreamIO, connectionRequestMemory: RequestMemoryBudget? = nil) {
         self.io = io
+        self.connectionRequestMemory = connectionRequestMemory
     }
 
     func receive() async throws -> [UInt8]? {
@@ -40,5 +42,9 @@ final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
 
     func sendTrailers(_ fields: [HeaderField]) async throws {
         try await io.write([], end: true, trailers: fields)
+    }
+
+    func waitUntilWritable() async throws {
+        try await io.waitUntilWritable()
     }
 }

@@ -1,21 +1,51 @@
+import NIOCore
 import SluiceRPC
 
 /// The server role of a connection: each request stream becomes a call, run by the
-/// dispatcher in a task of its own that is cancelled when the client resets the stream or
-/// the connection is lost.
+/// dispatcher in a task of its own that is cancelled when the stream is reset or the
+/// connection is lost.
+///
+/// A call holds one of the connection's `maxConcurrentStreams` slots until its handler task
+/// has finished, not merely until its stream closed: a client that resets its streams at
+/// once (rapid reset) cannot make the server run more handlers than the limit. Requests
+/// that arrive while every slot is taken wait (their streams stay open, within the
+/// advertised limit) and start as slots free up. Handlers start only once the input that
+/// opened their streams has been parsed and answered, so a stream reset in the same read
+/// (by the client, or by the server because of a frame the client sent) never starts one. Streams past the advertised limit are
+/// refused with REFUSED_STREAM, as are streams while the whole process runs
+/// `maxConcurrentCalls` handlers. Resets in either direction are counted against
+/// `resetRateLimit`; a connection past it is closed with ENHANCE_YOUR_CALM.
 ///
 /// Confined to the connection's event loop (see `HTTP2ConnectionHandler`).
 final class ServerConnection: ConnectionRole, @unchecked Sendable {
     private let dispatcher: CallDispatcher
     private let stats: ServerTransportStats
+    private let maxConcurrentStreams: Int
+    private let maxConcurrentCalls: Int
+    private let stallTimeout: TimeAmount
+    /// What the request messages being assembled on this connection may hold together.
+    private let requestMemory: RequestMemoryBudget
     private weak var connection: HTTP2ConnectionHandler?
-    private var streams: [Int32: (io: StreamIO, task: Task<Void, Never>?)] = [:]
+    /// Streams open in nghttp2.
+    private var streams: [Int32: StreamIO] = [:]
+    /// Requests waiting for a handler slot, oldest first.
+    private var waiting: [(streamID: Int32, head: ServerRequestHead)] = []
+    /// Handler tasks that have not finished, whether or not their stream is still open.
+    private var running: [Int32: Task<Void, Never>] = [:]
+    private var resets: ResetBucket
+    /// Set once the connection used up its reset budget: it is closing, nothing new starts.
+    private var isAbusive = false
     /// Set by a graceful shutdown: close the connection once the last stream ends.
     private var isDraining = false
 
-    init(dispatcher: CallDispatcher, stats: ServerTransportStats) {
+    init(dispatcher: CallDispatcher, stats: ServerTransportStats, configuration: HTTP2ServerConfiguration) {
         self.dispatcher = dispatcher
         self.stats = stats
+        self.maxConcurrentStreams = configuration.http2.maxConcurrentStreams
+        self.maxConcurrentCalls = configuration.maxConcurrentCalls
+        self.stallTimeout = TimeAmount(configuration.connection.streamStallTimeout)
+        self.requestMemory = RequestMemoryBudget(bytes: configuration.requestMemoryPerConnection)
+        self.resets = ResetBucket(limit: configuration.resetRateLimit)
     }
 
     func attach(to connection: HTTP2ConnectionHandler) {
@@ -25,16 +55,15 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
     func connectionEstablished() {}
 
     func connectionClosed(error: Error) {
-        for (_, entry) in streams {
-            // Cancel before failing the I/O, so the handler already sees itself cancelled
-            // when its pending read or write fails.
-            entry.task?.cancel()
-            entry.io.close(error: error)
-        }
+        // Cancel before failing the I/O, so a handler already sees itself cancelled when
+        // its pending read or write fails. The tasks leave `running` as they finish.
+        for task in running.values { task.cancel() }
+        for io in streams.values { io.close(error: error) }
         streams.removeAll()
+        waiting.removeAll()
     }
 
-    var hasOpenStreams: Bool { !streams.isEmpty }
+    var hasOpenStreams: Bool { !streams.isEmpty || !running.isEmpty }
 
     /// Lets running calls finish, then closes. The client is first warned (GOAWAY with the
     /// largest stream id) and, one second later, told the last stream that will be served,
@@ -48,6 +77,21 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
         }
     }
 
+    /// Resets streams that have not moved for the stall timeout.
+    func checkStreams(now: NIODeadline) {
+        guard let connection else { return }
+        var resetAny = false
+        for (streamID, io) in streams where io.isStalled(now: now, timeout: stallTimeout) {
+            connection.logger.info("resetting a stalled stream", metadata: [
+                "peer": "\(connection.remoteAddress ?? "?")", "stream": "\(streamID)",
+                "stall_timeout_s": "\(stallTimeout.nanoseconds / 1_000_000_000)"])
+            connection.session.submitReset(streamID: streamID, errorCode: .cancel)
+            countReset()
+            resetAny = true
+        }
+        if resetAny { connection.flush() }
+    }
+
     // MARK: Session events
 
     func session(_ session: HTTP2Session, receivedHeaders fields: [HeaderField], kind: HeaderBlockKind,
@@ -55,31 +99,67 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
         guard let connection else { return }
         guard kind == .request else {
             // Trailers from a client end its request side; gRPC clients do not send them.
-            streams[streamID]?.io.deliverEndOfStream()
+            streams[streamID]?.deliverEndOfStream()
             return
         }
         connection.streamActivity()
+        guard !isAbusive, streams.count < maxConcurrentStreams else {
+            // Past the advertised limit (or closing): refuse this stream, keep the others.
+            session.submitReset(streamID: streamID, errorCode: .refusedStream)
+            countReset()
+            return
+        }
         let io = StreamIO(eventLoop: connection.eventLoop, connection: connection)
         io.streamID = streamID
         if endStream { io.deliverEndOfStream() }
+        streams[streamID] = io
         guard !oversized else {
-            streams[streamID] = (io, nil)
             rejectOversizedHeaders(streamID: streamID, session: session)
             return
         }
         let head = ServerRequestHead(headers: fields, peer: connection.peer, remoteAddress: connection.remoteAddress)
-        let dispatcher = self.dispatcher
-        let stats = self.stats
-        stats.callStarted()
-        let task = Task {
-            await dispatcher.handle(head, stream: HTTP2ServerStream(io: io))
-            stats.callEnded()
+        waiting.append((streamID, head))
+    }
+
+    func inputProcessed() {
+        if startWaitingCalls() { connection?.flush() }
+    }
+
+    /// Starts waiting requests while the connection and the process have handler slots.
+    /// Returns whether it refused any (their resets are waiting to be sent).
+    @discardableResult
+    private func startWaitingCalls() -> Bool {
+        var refused = false
+        while running.count < maxConcurrentStreams, !waiting.isEmpty {
+            let (streamID, head) = waiting.removeFirst()
+            guard let io = streams[streamID] else { continue }
+            guard stats.tryCallStarted(limit: maxConcurrentCalls) else {
+                connection?.session.submitReset(streamID: streamID, errorCode: .refusedStream)
+                refused = true
+                continue
+            }
+            let dispatcher = self.dispatcher
+            let stats = self.stats
+            let eventLoop = io.eventLoop
+            let stream = HTTP2ServerStream(io: io, connectionRequestMemory: requestMemory)
+            running[streamID] = Task {
+                await dispatcher.handle(head, stream: stream)
+                stats.callEnded()
+                eventLoop.execute { self.callFinished(streamID) }
+            }
         }
-        streams[streamID] = (io, task)
+        return refused
+    }
+
+    private func callFinished(_ streamID: Int32) {
+        running.removeValue(forKey: streamID)
+        startWaitingCalls()
+        connection?.flush()
+        if isDraining && !hasOpenStreams { connection?.close() }
     }
 
     func session(_ session: HTTP2Session, receivedData bytes: [UInt8], streamID: Int32) {
-        guard let io = streams[streamID]?.io else {
+        guard let io = streams[streamID] else {
             session.consume(streamID: streamID, count: bytes.count)
             return
         }
@@ -88,27 +168,56 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
     }
 
     func session(_ session: HTTP2Session, receivedEndOfStream streamID: Int32) {
-        streams[streamID]?.io.deliverEndOfStream()
+        streams[streamID]?.deliverEndOfStream()
     }
 
     func session(_ session: HTTP2Session, closedStream streamID: Int32, errorCode: HTTP2ErrorCode) {
-        guard let entry = streams.removeValue(forKey: streamID) else { return }
+        guard let io = streams.removeValue(forKey: streamID) else { return }
         connection?.streamActivity()
-        if errorCode == .noError && entry.io.outbound.isComplete {
-            entry.io.close(error: nil)
+        if errorCode == .noError && io.outbound.isComplete {
+            io.close(error: nil)
         } else {
-            entry.task?.cancel()
-            entry.io.close(error: RPCError(.cancelled, "the client reset the stream (\(errorCode))"))
+            running[streamID]?.cancel()
+            waiting.removeAll { $0.streamID == streamID }
+            io.close(error: RPCError(.cancelled, "the stream was reset (\(errorCode))"))
         }
-        if isDraining && streams.isEmpty { connection?.close() }
+        if isDraining && !hasOpenStreams { connection?.close() }
+    }
+
+    func session(_ session: HTTP2Session, streamReset streamID: Int32, errorCode: HTTP2ErrorCode, byPeer: Bool) {
+        guard errorCode != .noError else { return }
+        countReset()
+    }
+
+    /// Counts a reset the client sent or caused; past the limit the connection is closed.
+    private func countReset() {
+        guard !isAbusive, !resets.take() else { return }
+        isAbusive = true
+        // Inside nghttp2's callbacks no frame may be submitted and sent: act right after.
+        connection?.eventLoop.execute { [weak self] in self?.closeAbusiveConnection() }
+    }
+
+    private func closeAbusiveConnection() {
+        guard let connection else { return }
+        connection.logger.notice("closing a connection that reset too many streams (ENHANCE_YOUR_CALM)",
+                                 metadata: ["peer": "\(connection.remoteAddress ?? "?")"])
+        connection.goAwayAndClose(.enhanceYourCalm)
     }
 
     func session(_ session: HTTP2Session, outboundDataFor streamID: Int32) -> OutboundData? {
-        streams[streamID]?.io.outbound
+        streams[streamID]?.outbound
     }
 
     func session(_ session: HTTP2Session, drainedOutboundOf streamID: Int32) {
-        streams[streamID]?.io.outboundDrained()
+        streams[streamID]?.outboundDrained()
+    }
+
+    func session(_ session: HTTP2Session, windowUpdated streamID: Int32) {
+        if streamID == 0 {
+            for io in streams.values { io.windowOpened() }
+        } else {
+            streams[streamID]?.windowOpened()
+        }
     }
 
     func session(_ session: HTTP2Session, receivedGoAway lastStreamID: Int32, errorCode: HTTP2ErrorCode) {}

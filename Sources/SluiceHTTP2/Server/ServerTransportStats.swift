@@ -20,7 +20,15 @@ public final class ServerTransportStats: Sendable {
 
     public var snapshot: Snapshot { counters.withLock { $0 } }
 
-    func callStarted() { counters.withLock { $0.activeCalls += 1 } }
+    /// Counts a call as started unless `limit` calls are already running.
+    func tryCallStarted(limit: Int) -> Bool {
+        counters.withLock { counters in
+            guard counters.activeCalls < limit else { return false }
+            counters.activeCalls += 1
+            return true
+        }
+    }
+
     func callEnded() { counters.withLock { $0.activeCalls -= 1 } }
     func connectionOpened() { counters.withLock { $0.openConnections += 1 } }
     func connectionClosed() { counters.withLock { $0.openConnections -= 1 } }

@@ -3,23 +3,62 @@ import SwiftProtobuf
 /// Reads whole request messages from a server stream.
 ///
 /// Bytes are pulled from the transport only when a handler asks for its next message, which
-/// is what makes a slow handler slow down its sender.
-/// A call has exactly one reader, used from one task at a time.
+/// is what makes a slow handler slow down its sender. A message being received holds a
+/// reservation in the process's `RequestMemoryBudget` for its declared size.
+/// A call has exactly one reader, used from one task at a time (which is what
+/// `@unchecked Sendable` relies on).
 final class RequestReader: @unchecked Sendable {
     private let stream: any ServerStream
     private var deframer: MessageDeframer
+    /// The connection's budget (if the stream has one), then the process's: reserved in
+    /// that order, so calls never wait on each other in a cycle.
+    private let budgets: [RequestMemoryBudget]
+    /// Bytes reserved in every budget for the message being received.
+    private var reserved = 0
     private var ended = false
 
-    init(stream: any ServerStream, deframer: MessageDeframer) {
+    init(stream: any ServerStream, deframer: MessageDeframer, budget: RequestMemoryBudget = .process) {
         self.stream = stream
         self.deframer = deframer
+        self.budgets = [stream.connectionRequestMemory, budget].compactMap { $0 }
+    }
+
+    deinit {
+        release()
+    }
+
+    private func release() {
+        for budget in budgets { budget.release(reserved) }
+        reserved = 0
+    }
+
+    /// Raises the reservation in every budget to `needed`; on failure nothing more is held.
+    private func reserve(upTo needed: Int) async throws {
+        let more = needed - reserved
+        var done: [RequestMemoryBudget] = []
+        do {
+            for budget in budgets {
+                try await budget.reserve(more)
+                done.append(budget)
+            }
+        } catch {
+            for budget in done { budget.release(more) }
+            throw error
+        }
+        reserved = needed
     }
 
     /// The next message's bytes; nil after the last one.
     func next() async throws -> [UInt8]? {
         while true {
-            if let message = try deframer.next() { return message }
+            if let message = try deframer.next() {
+                release()
+                return message
+            }
             if ended { return nil }
+            if let needed = deframer.pendingMessageLength, needed > reserved {
+                try await reserve(upTo: needed)
+            }
             guard let bytes = try await stream.receive() else {
                 ended = true
                 try deframer.finish()

@@ -36,6 +36,12 @@ final class ResponseSender: Sendable {
         try await stream.send(framed)
     }
 
+    /// Waits until the client can take more of the response (see `ServerStream`).
+    func waitUntilWritable() async throws {
+        guard phase.withLock({ $0 }) != .closed else { throw RPCError(.cancelled, "the call has already ended") }
+        try await stream.waitUntilWritable()
+    }
+
     /// Ends the call with a status; a second call does nothing.
     func finish(_ code: StatusCode, message: String) async {
         let previous = phase.withLock { phase -> Phase in
@@ -73,8 +79,18 @@ final class ResponseSender: Sendable {
 public struct ServerResponseWriter<Message: SwiftProtobuf.Message>: Sendable {
     let sender: ResponseSender
 
-    /// Sends one message, suspending while the client is not taking them.
+    /// Sends one message, suspending while the client is not taking them. A message is
+    /// serialized only once the client's window is open, so a client that stops reading
+    /// holds no serialized copies of what it has not taken.
     public func write(_ message: Message) async throws {
+        try await sender.waitUntilWritable()
         try await sender.send(message: ProtobufCodec.encode(message))
+    }
+
+    /// Waits until the client can take more. A handler that produces its messages from a
+    /// costly source (disk reads) calls this first, so a client that stops reading does not
+    /// make it hold a message it cannot send.
+    public func waitUntilWritable() async throws {
+        try await sender.waitUntilWritable()
     }
 }

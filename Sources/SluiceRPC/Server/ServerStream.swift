@@ -17,6 +17,21 @@ public protocol ServerStream: Sendable {
 
     /// Sends trailers and ends the stream.
     func sendTrailers(_ fields: [HeaderField]) async throws
+
+    /// Waits until the peer can take more response bytes (its flow-control window is open
+    /// and little is queued), so the next message is not even serialized before then.
+    func waitUntilWritable() async throws
+
+    /// The budget for request messages being assembled that this stream shares with the
+    /// other streams of its connection (see `RequestMemoryBudget`); nil when none applies.
+    var connectionRequestMemory: RequestMemoryBudget? { get }
+}
+
+extension ServerStream {
+    /// A stream without flow control is always writable.
+    public func waitUntilWritable() async throws {}
+
+    public var connectionRequestMemory: RequestMemoryBudget? { nil }
 }
 
 /// The request headers of a new stream and what the transport knows of its connection.
