@@ -43,8 +43,9 @@ struct DownloadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try connection.resolved()
-        var options = DownloadOptions(parallelism: transfer.parallel, retry: transfer.retryPolicy)
-        options.owner = ownerFlag.owner
+        var configured = DownloadOptions(parallelism: transfer.parallel, retry: transfer.retryPolicy)
+        configured.owner = ownerFlag.owner
+        let options = configured
         let (remote, version) = (remote, version)
         let target = local.map { Downloader.destination(of: remote, at: $0) }
         try await ProgressReporter(json: transfer.json, dataOnStandardOutput: stdout).run { progress in

@@ -38,10 +38,11 @@ struct UploadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try connection.resolved()
-        var options = UploadOptions(
+        var configured = UploadOptions(
             partitionSize: partitionSize?.bytes, parallelism: transfer.parallel, retry: transfer.retryPolicy,
             contentType: contentType, journal: UploadJournal(directory: UploadJournal.defaultDirectory()))
-        options.owner = ownerFlag.owner
+        configured.owner = ownerFlag.owner
+        let options = configured
         let (local, objectName) = (local, Uploader.objectName(for: local, remote: remote))
         try await ProgressReporter(json: transfer.json).run { progress in
             try await Interrupt.cancellable {
