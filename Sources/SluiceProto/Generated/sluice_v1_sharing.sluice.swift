@@ -37,7 +37,9 @@ public protocol Sluice_V1_SharingServiceService: RPCService {
     func grantAccess(request: Sluice_V1_GrantAccessRequest, context: ServerContext) async throws -> Sluice_V1_Grant
 
     /// Revokes a grant the caller made; it takes effect on the grantee's next
-    /// call. Revoking a grant that does not exist answers NOT_FOUND.
+    /// call, and an upload session the grantee opened under it can no longer
+    /// commit (CommitSession answers PERMISSION_DENIED). Revoking a grant that does
+    /// not exist answers NOT_FOUND.
     func revokeAccess(request: Sluice_V1_RevokeAccessRequest, context: ServerContext) async throws -> Sluice_V1_RevokeAccessResponse
 
     /// The grants the caller has made, in (grantee, scope, path) order.
@@ -101,7 +103,9 @@ public struct Sluice_V1_SharingServiceClient: Sendable {
     }
 
     /// Revokes a grant the caller made; it takes effect on the grantee's next
-    /// call. Revoking a grant that does not exist answers NOT_FOUND.
+    /// call, and an upload session the grantee opened under it can no longer
+    /// commit (CommitSession answers PERMISSION_DENIED). Revoking a grant that does
+    /// not exist answers NOT_FOUND.
     public func revokeAccess(_ request: Sluice_V1_RevokeAccessRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_RevokeAccessResponse {
         let response: ClientResponse<Sluice_V1_RevokeAccessResponse> = try await rpc.unary(Sluice_V1_SharingService.Method.revokeAccess, request, options: options)
         return response.message
