@@ -31,6 +31,13 @@ extension UploadSessions {
     ) async throws -> PartitionUploadResult where Chunks.Element: ContiguousBytes & Sendable {
         let target = try await partitionTarget(index, of: id, by: principal)
         try Self.requireOpen(id, state: target.state, committedVersion: target.committedVersion)
+        guard target.mayWrite else {
+            // A grantee's session whose grant was revoked: its bytes would land in the owner's
+            // scope for a commit that can no longer happen.
+            throw StorageError.permissionDenied(
+                "upload session \(id) can no longer store partitions: the owner no longer lets you write "
+                    + "its object; abort it")
+        }
         guard let sha256 = target.sha256, index >= 0 else {
             throw StorageError.invalidArgument(
                 "partition_index \(index) is out of range; session \(id) has partitions 0 to \(target.partitionCount - 1)")
@@ -114,6 +121,8 @@ extension UploadSessions {
         var storedScope: String?
         /// Whose object the session uploads: the bytes go into that principal's scope.
         var ownerID: Int64
+        /// Whether the session's creator may still write the object (always, for its own).
+        var mayWrite: Bool
     }
 
     private func partitionTarget(_ index: Int, of id: SessionID, by principal: Principal) async throws
@@ -127,7 +136,10 @@ extension UploadSessions {
                     s.partition_sha256[$3::int + 1] AS sha256,
                     (SELECT sp.blob_scope FROM session_partitions sp WHERE sp.session_id = s.id AND sp.index = $3)
                         AS stored_scope,
-                    coalesce(s.owner_id, s.principal_id) AS owner_id
+                    coalesce(s.owner_id, s.principal_id) AS owner_id,
+                    \(AccessRule.level(
+                        owner: "coalesce(s.owner_id, s.principal_id)", caller: "s.principal_id", name: "s.object_name"))
+                        = 'write' AS may_write
                 FROM upload_sessions s WHERE s.id = $1 AND s.principal_id = $2
                 """, [.bytes(id.bytes), .int(principal.id), .int(probe)]).rows.first
         }
@@ -140,7 +152,8 @@ extension UploadSessions {
             partitionCount: Int(try row.int("partition_count")),
             sha256: probe >= 0 ? try row.optionalBytes("sha256") : nil,
             storedScope: try row.isNull("stored_scope") ? nil : try row.string("stored_scope"),
-            ownerID: try row.int("owner_id"))
+            ownerID: try row.int("owner_id"),
+            mayWrite: try row.optionalBool("may_write") ?? false)
     }
 
     /// Takes (or refreshes) the lease on a blob row before its bytes are written.

@@ -256,6 +256,8 @@ def test_revoking_takes_effect_on_the_next_call_and_stops_open_sessions(alice, b
     pending = bob.create(alice.handle, folder + "pending", data)
     assert pending.owner == alice.handle
     bob.c.upload_partitions(pending.session_id, data, PSIZE, parallel=1)
+    unfinished = bob.create(alice.handle, folder + "unfinished", data)
+    bob.c.upload_partition(unfinished.session_id, 0, data[:PSIZE])
     assert bob.read(alice.handle, name) == b"alice's"
 
     revoked = alice.revoke(bob.handle, folder)
@@ -264,6 +266,8 @@ def test_revoking_takes_effect_on_the_next_call_and_stops_open_sessions(alice, b
     assert bob.names(alice.handle, folder) == []
     expect_error(Code.PERMISSION_DENIED, bob.c.commit, pending.session_id)
     expect_error(Code.PERMISSION_DENIED, bob.c.commit, pending.session_id)   # for good
+    expect_error(Code.PERMISSION_DENIED, bob.c.upload_partition, unfinished.session_id, 1, data[PSIZE:])
+    assert bob.c.abort(unfinished.session_id).state == ss.ABORTED
     expect_error(Code.NOT_FOUND, alice.c.get_object, folder + "pending")
     # lowered to READ: still no commit
     alice.grant(bob.handle, folder, READ)
