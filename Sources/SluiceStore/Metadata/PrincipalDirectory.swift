@@ -9,7 +9,8 @@ public final class PrincipalDirectory: Sendable {
     /// equivalent spellings as equal, but they are different certificate subjects.
     private let known = Mutex<[[UInt8]: Principal]>([:])
 
-    /// How many numeric suffixes (`alice-2` … ) are tried before a handle is given up on.
+    /// How many numeric suffixes (`alice-2` … ) are tried; past them (10,000 principals with
+    /// one suggested handle) the handle is `p-` and 24 hex digits of the identity's MD5.
     static let maxHandleSuffix = 10_000
 
     public init(database: PostgresPool) {
@@ -27,12 +28,12 @@ public final class PrincipalDirectory: Sendable {
             // The free handle is chosen and taken in one statement while every other writer
             // of handles waits on the lock, so two new principals never pick the same one.
             let result = try connection.execute("""
-                INSERT INTO principals (name, handle) VALUES ($1, (
+                INSERT INTO principals (name, handle) VALUES ($1, coalesce((
                     SELECT c.handle FROM (
                         SELECT s, CASE WHEN s = 1 THEN $2 ELSE $2 || '-' || s END AS handle
                         FROM generate_series(1, $3::int) s) c
                     WHERE NOT EXISTS (SELECT 1 FROM principals p WHERE p.handle = c.handle)
-                    ORDER BY c.s LIMIT 1))
+                    ORDER BY c.s LIMIT 1), 'p-' || left(md5($1), 24)))
                 ON CONFLICT (name) DO UPDATE SET handle = coalesce(principals.handle, EXCLUDED.handle)
                 RETURNING id, handle
                 """, [.text(name), .text(PrincipalHandle.suggested(by: name)), .int(Int64(Self.maxHandleSuffix))])
