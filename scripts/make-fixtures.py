@@ -234,6 +234,40 @@ def build_fixtures(classes) -> list[tuple[str, object]]:
     add(None, v1("ReadPartitionRequest", object_name="reports/2025/report.pdf", version=3,
                  partition_index=2, offset=100, length=900))
 
+    # --- sharing: handles, grants, and the owner / written_by fields ---
+    add(None, v1("PrincipalInfo", handle="sluice-client2", identity="CN=sluice-client2;DNS=client2.sluice.test",
+                 create_time=ts(classes, T0, 250000000)))
+    # Enum values by number (sharing.proto): scope OBJECT 1, PREFIX 2; access READ 1, WRITE 2.
+    def grant(**kw):
+        fields = dict(owner="alice", grantee="bob.smith", scope=2, path="reports/2025/", access=1,
+                      update_time=ts(classes, T0 + 3600, 7000))
+        fields.update(kw)
+        return v1("Grant", **fields)
+    add(None, grant())
+    add(None, v1("GrantAccessRequest", grantee="bob.smith", scope=1,
+                 path="reports/2025/report.pdf", access=2))
+    add(None, v1("RevokeAccessRequest", grantee="bob.smith", scope=2,
+                 path="reports/2025/"))
+    add(None, v1("RevokeAccessResponse", revoked=grant()))
+    add(None, v1("ListGrantsRequest", grantee="bob.smith", page_size=50, page_token="Z3JhbnRzOjE"))
+    add(None, v1("ListSharedWithMeRequest", owner="alice", page_size=50, page_token="c2hhcmVkOjE"))
+    add(None, v1("ListGrantsResponse", grants=[grant(), grant(
+        scope=1, path="reports/2025/report.pdf", access=2)], next_page_token="Z3JhbnRzOjI"))
+    add("owner", v1("GetObjectRequest", name="reports/2025/report.pdf", owner="alice"))
+    add("owner", v1("ListObjectsRequest", prefix="reports/", delimiter="/", owner="alice"))
+    add("owner", v1("ReadObjectRequest", name="reports/2025/report.pdf", owner="alice"))
+    add("owner", v1("DeleteObjectRequest", name="reports/2025/report.pdf", owner="alice"))
+    add("owner", v1("ListObjectVersionsRequest", name="reports/2025/report.pdf", page_size=10, owner="alice"))
+    add("owner", v1("RestoreObjectVersionRequest", name="reports/2025/report.pdf", version=2, owner="alice"))
+    add("owner", v1("GetPartitionInfoRequest", object_name="reports/2025/report.pdf", partition_index=1,
+                    owner="alice"))
+    add("owner", v1("ReadPartitionRequest", object_name="reports/2025/report.pdf", partition_index=2,
+                    owner="alice"))
+    add("owner", v1("CreateSessionRequest", object_name="reports/2025/report.pdf", total_size=10,
+                    partition_size=16, partition_sha256=[sha("shared")], owner="alice"))
+    add("shared", object_info(owner="alice", written_by="bob.smith", partitions=partitions()))
+    add("shared", session(State.OPEN, [0], owner="alice"))
+
     # --- health ---
     Health = classes["grpc.health.v1.HealthCheckResponse"]
     add("serving", Health(status=Health.SERVING))

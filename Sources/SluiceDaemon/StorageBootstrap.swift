@@ -27,10 +27,18 @@ public struct StorageBootstrap {
         let pageTokens = try await Self.pageTokens(options, database: database)
         let storage = Storage(database: database, blobs: blobs, limits: options.limits, pageTokens: pageTokens)
         let identity = CallerIdentity(mapping: PrincipalMapping(rawValue: options.principalFrom) ?? .subjectAndSANs)
+        for registration in options.principalRegistrations {
+            do {
+                _ = try await storage.principals.register(handle: registration.handle, identity: registration.identity)
+            } catch let error as StorageError {
+                throw StorageBootstrapError("--register-principal \(registration.handle)=\(registration.identity): \(error)")
+            }
+        }
         services = [
             UploadSessionServiceHandler(storage: storage, identity: identity),
             ObjectServiceHandler(storage: storage, identity: identity),
             PartitionServiceHandler(storage: storage, identity: identity),
+            SharingServiceHandler(storage: storage, identity: identity),
         ]
         let interval = Duration.seconds(options.collectorInterval)
         collectorTask = Task {

@@ -58,7 +58,20 @@ public struct StorageOptions: ParsableArguments {
     @Flag(help: "Store identical bytes of different principals once (leaks whether another principal holds a file). (env: SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS)")
     public var deduplicateAcrossPrincipals = EnvironmentDefaults.bool("SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS")
 
+    @Option(name: .customLong("register-principal"), help: ArgumentHelp(
+        "Registers a principal ahead of its first call, as HANDLE=IDENTITY (repeatable), so that others can share with it.",
+        discussion: "IDENTITY is the principal as --principal-from names it (sluice whoami prints it). Applied at start-up; registering the same pair again changes nothing; a handle held by another identity, or an identity with another handle, stops sluiced with a message."))
+    public var registerPrincipal: [String] = []
+
     public init() {}
+
+    /// The --register-principal pairs, split at the first "=".
+    public var principalRegistrations: [(handle: String, identity: String)] {
+        registerPrincipal.compactMap { pair in
+            guard let equals = pair.firstIndex(of: "=") else { return nil }
+            return (String(pair[..<equals]), String(pair[pair.index(after: equals)...]))
+        }
+    }
 
     /// The request message limit of a storage server: 4 MiB of data in one UploadPartition
     /// message, plus 64 KiB for the message's own fields and framing.
@@ -76,6 +89,15 @@ public struct StorageOptions: ParsableArguments {
         guard PrincipalMapping(rawValue: principalFrom) != nil else {
             throw ValidationError(
                 "--principal-from must be one of \(PrincipalMapping.allCases.map(\.rawValue).joined(separator: ", ")), got '\(principalFrom)'")
+        }
+        for pair in registerPrincipal {
+            guard let equals = pair.firstIndex(of: "="), PrincipalHandle.isValid(String(pair[..<equals])),
+                  pair.index(after: equals) < pair.endIndex
+            else {
+                throw ValidationError(
+                    "--register-principal '\(pair)' must be HANDLE=IDENTITY, the handle 1 to 64 of a-z, 0-9, '.', '_' "
+                        + "and '-', the identity as --principal-from names it (e.g. alice=CN=alice)")
+            }
         }
         guard maxOpenStagingFiles >= 0 else {
             throw ValidationError("--max-open-staging-files must not be negative (0 derives it from the open-file limit)")

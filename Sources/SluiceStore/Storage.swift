@@ -6,6 +6,7 @@ public struct Storage: Sendable {
     public let principals: PrincipalDirectory
     public let sessions: UploadSessions
     public let objects: ObjectCatalog
+    public let grants: Grants
     public let collector: Collector
     public let blobs: any BlobStore
     public let limits: StorageLimits
@@ -18,6 +19,7 @@ public struct Storage: Sendable {
         self.principals = PrincipalDirectory(database: database)
         self.sessions = UploadSessions(database: database, blobs: blobs, limits: limits, pageTokens: pageTokens)
         self.objects = ObjectCatalog(database: database, limits: limits, pageTokens: pageTokens)
+        self.grants = Grants(database: database, limits: limits, pageTokens: pageTokens)
         self.collector = Collector(database: database, blobs: blobs, limits: limits)
         self.blobs = blobs
         self.limits = limits

@@ -17,6 +17,7 @@ struct DownloadCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ClientOptions
     @OptionGroup var transfer: TransferFlags
+    @OptionGroup var ownerFlag: OwnerFlag
 
     @Argument(help: "The object name.")
     var remote: String
@@ -42,7 +43,9 @@ struct DownloadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try connection.resolved()
-        let options = DownloadOptions(parallelism: transfer.parallel, retry: transfer.retryPolicy)
+        var configured = DownloadOptions(parallelism: transfer.parallel, retry: transfer.retryPolicy)
+        configured.owner = ownerFlag.owner
+        let options = configured
         let (remote, version) = (remote, version)
         let target = local.map { Downloader.destination(of: remote, at: $0) }
         try await ProgressReporter(json: transfer.json, dataOnStandardOutput: stdout).run { progress in

@@ -15,6 +15,7 @@ struct ListCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var ownerFlag: OwnerFlag
 
     @Argument(help: "Only names starting with this are listed.")
     var prefix = ""
@@ -28,7 +29,7 @@ struct ListCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         try await settings.withClient { client in
-            try await ObjectCatalog(client: client).list(prefix: prefix, delimiter: recursive ? "" : "/") { entry in
+            try await ObjectCatalog(client: client, owner: ownerFlag.owner).list(prefix: prefix, delimiter: recursive ? "" : "/") { entry in
                 print(CatalogText.listing(entry, long: long))
             }
         }

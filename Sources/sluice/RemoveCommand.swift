@@ -12,6 +12,7 @@ struct RemoveCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var ownerFlag: OwnerFlag
 
     @Argument(help: "The object name.")
     var remote: String
@@ -19,7 +20,7 @@ struct RemoveCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         let deleted = try await settings.withClient { client in
-            try await ObjectCatalog(client: client).delete(remote)
+            try await ObjectCatalog(client: client, owner: ownerFlag.owner).delete(remote)
         }
         print("deleted \(remote) (\(deleted) version\(deleted == 1 ? "" : "s"))")
     }

@@ -12,6 +12,7 @@ struct RestoreCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var ownerFlag: OwnerFlag
 
     @Argument(help: "The object name.")
     var remote: String
@@ -26,7 +27,7 @@ struct RestoreCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         let object = try await settings.withClient { client in
-            try await ObjectCatalog(client: client).restore(remote, version: version)
+            try await ObjectCatalog(client: client, owner: ownerFlag.owner).restore(remote, version: version)
         }
         print("restored \(remote) version \(version) as version \(object.version)")
     }

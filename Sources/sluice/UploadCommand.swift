@@ -16,6 +16,7 @@ struct UploadCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ClientOptions
     @OptionGroup var transfer: TransferFlags
+    @OptionGroup var ownerFlag: OwnerFlag
 
     @Argument(help: "The local file to upload.")
     var local: String
@@ -37,9 +38,11 @@ struct UploadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try connection.resolved()
-        let options = UploadOptions(
+        var configured = UploadOptions(
             partitionSize: partitionSize?.bytes, parallelism: transfer.parallel, retry: transfer.retryPolicy,
             contentType: contentType, journal: UploadJournal(directory: UploadJournal.defaultDirectory()))
+        configured.owner = ownerFlag.owner
+        let options = configured
         let (local, objectName) = (local, Uploader.objectName(for: local, remote: remote))
         try await ProgressReporter(json: transfer.json).run { progress in
             try await Interrupt.cancellable {

@@ -13,6 +13,7 @@ struct VersionsCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var ownerFlag: OwnerFlag
 
     @Argument(help: "The object name.")
     var remote: String
@@ -20,7 +21,7 @@ struct VersionsCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         try await settings.withClient { client in
-            try await ObjectCatalog(client: client).versions(of: remote) { print(CatalogText.version($0)) }
+            try await ObjectCatalog(client: client, owner: ownerFlag.owner).versions(of: remote) { print(CatalogText.version($0)) }
         }
     }
 }

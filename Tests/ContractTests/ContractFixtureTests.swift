@@ -39,6 +39,16 @@ let contractMessageTypes: [String: any SwiftProtobuf.Message.Type] = {
         Sluice_V1_GetPartitionInfoRequest.self,
         Sluice_V1_PartitionInfo.self,
         Sluice_V1_ReadPartitionRequest.self,
+        Sluice_V1_DeleteObjectRequest.self,
+        Sluice_V1_ListObjectVersionsRequest.self,
+        Sluice_V1_PrincipalInfo.self,
+        Sluice_V1_Grant.self,
+        Sluice_V1_GrantAccessRequest.self,
+        Sluice_V1_RevokeAccessRequest.self,
+        Sluice_V1_RevokeAccessResponse.self,
+        Sluice_V1_ListGrantsRequest.self,
+        Sluice_V1_ListSharedWithMeRequest.self,
+        Sluice_V1_ListGrantsResponse.self,
         Grpc_Health_V1_HealthCheckResponse.self,
     ]
     return Dictionary(uniqueKeysWithValues: types.map { ($0.protoMessageName, $0) })

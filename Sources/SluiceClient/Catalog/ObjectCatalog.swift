@@ -3,16 +3,21 @@ import SluiceRPC
 
 /// Reads and manages committed objects: listing (every page), describing, deleting,
 /// versions and restores. Reads are retried by the policy; deletes and restores are not,
-/// since repeating one whose answer was lost would do it twice.
+/// since repeating one whose answer was lost would do it twice. With an owner handle, every
+/// call addresses that principal's objects (those it shares with the caller).
 public struct ObjectCatalog: Sendable {
     private let objects: Sluice_V1_ObjectServiceClient
     private let retry: RetryPolicy
     private let callOptions: CallOptions
+    private let owner: String
 
-    public init(client: RPCClient, retry: RetryPolicy = RetryPolicy(), callTimeout: Duration = .seconds(60)) {
+    public init(
+        client: RPCClient, retry: RetryPolicy = RetryPolicy(), callTimeout: Duration = .seconds(60), owner: String = ""
+    ) {
         self.objects = Sluice_V1_ObjectServiceClient(client)
         self.retry = retry
         self.callOptions = CallOptions(timeout: callTimeout)
+        self.owner = owner
     }
 
     /// Lists objects whose names start with `prefix`, page after page, calling `entry` for
@@ -22,6 +27,7 @@ public struct ObjectCatalog: Sendable {
         prefix: String, delimiter: String, entry: (ListingEntry) throws -> Void
     ) async throws {
         var request = Sluice_V1_ListObjectsRequest()
+        request.owner = owner
         request.prefix = prefix
         request.delimiter = delimiter
         request.pageSize = 1000
@@ -40,6 +46,7 @@ public struct ObjectCatalog: Sendable {
     /// Describes version `version` (0: the current one) of an object, with its partitions.
     public func describe(_ name: String, version: Int64 = 0) async throws -> Sluice_V1_ObjectInfo {
         var request = Sluice_V1_GetObjectRequest()
+        request.owner = owner
         request.name = name
         request.version = version
         return try await retry.run("lookup of \(name)") { try await objects.getObject(request, options: callOptions) }
@@ -48,6 +55,7 @@ public struct ObjectCatalog: Sendable {
     /// Deletes an object and all its versions; returns how many versions went.
     public func delete(_ name: String) async throws -> Int64 {
         var request = Sluice_V1_DeleteObjectRequest()
+        request.owner = owner
         request.name = name
         return try await objects.deleteObject(request, options: callOptions).deletedVersions
     }
@@ -55,6 +63,7 @@ public struct ObjectCatalog: Sendable {
     /// Every version of an object, newest first, page after page.
     public func versions(of name: String, version: (Sluice_V1_ObjectInfo) throws -> Void) async throws {
         var request = Sluice_V1_ListObjectVersionsRequest()
+        request.owner = owner
         request.name = name
         request.pageSize = 1000
         repeat {
@@ -69,6 +78,7 @@ public struct ObjectCatalog: Sendable {
     /// Makes an older version current again, as a new version; returns the new version.
     public func restore(_ name: String, version: Int64) async throws -> Sluice_V1_ObjectInfo {
         var request = Sluice_V1_RestoreObjectVersionRequest()
+        request.owner = owner
         request.name = name
         request.version = version
         return try await objects.restoreObjectVersion(request, options: callOptions)

@@ -7,6 +7,10 @@ public struct DownloadOptions: Sendable {
     /// Deadline of each unary call (GetObject).
     public var callTimeout: Duration
 
+    /// The handle of the principal whose object is downloaded (one it shares with the
+    /// caller); empty for the caller's own.
+    public var owner = ""
+
     public init(parallelism: Int = 4, retry: RetryPolicy = RetryPolicy(), callTimeout: Duration = .seconds(60)) {
         self.parallelism = max(1, parallelism)
         self.retry = retry

@@ -99,6 +99,7 @@ public struct Downloader: Sendable {
         var request = Sluice_V1_GetObjectRequest()
         request.name = objectName
         request.version = version
+        request.owner = options.owner
         let object = try await options.retry.run("lookup of \(objectName)", onRetry: { progress(.retrying($0)) }) {
             try await objects.getObject(request, options: CallOptions(timeout: options.callTimeout))
         }

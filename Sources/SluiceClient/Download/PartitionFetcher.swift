@@ -41,6 +41,7 @@ struct PartitionFetcher: Sendable {
         request.objectName = layout.object.name
         request.version = layout.object.version
         request.partitionIndex = Int32(index)
+        request.owner = layout.object.owner
         let progress = progress
         do {
             let digest = try await partitions.readPartition(request) { responses -> [UInt8] in

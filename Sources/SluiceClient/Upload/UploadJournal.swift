@@ -23,6 +23,8 @@ public struct UploadJournalEntry: Codable, Sendable, Equatable {
     /// learns (and saves) the session's id sends the same request id again and gets the
     /// same session back, instead of leaking one. Absent in journals of older versions.
     public var requestID: String?
+    /// The handle of the owner the upload goes to (`--owner`); nil for the caller's own.
+    public var owner: String? = nil
 
     /// Whether both entries describe the same file, hashed the same way, for the same
     /// object (the session and request ids aside).

@@ -14,6 +14,9 @@ public struct UploadOptions: Sendable {
     public var journal: UploadJournal?
     /// Deadline of each unary call (create, get, commit, abort).
     public var callTimeout: Duration
+    /// The handle of the principal whose object the upload makes a version of (a folder
+    /// it shares with the caller for writing); empty for the caller's own.
+    public var owner = ""
 
     public init(
         partitionSize: Int64? = nil, parallelism: Int = 4, chunkSize: Int = 1 << 20, retry: RetryPolicy = RetryPolicy(),

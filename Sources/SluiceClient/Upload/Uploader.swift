@@ -52,7 +52,7 @@ public struct Uploader: Sendable {
             server: server, path: absolutePath, objectName: objectName, size: status.size,
             modificationTime: status.modificationTime, partitionSize: plan.partitionSize,
             partitionSHA256: digests.partitions.map { Hex.encode($0) }, objectSHA256: Hex.encode(digests.object),
-            sessionID: "")
+            sessionID: "", owner: options.owner.isEmpty ? nil : options.owner)
 
         var session: Sluice_V1_UploadSession?
         if let previous, !previous.sessionID.isEmpty {
@@ -174,6 +174,7 @@ public struct Uploader: Sendable {
     /// Whether the session was opened for exactly this file as the journal describes it.
     private static func session(_ session: Sluice_V1_UploadSession, declares entry: UploadJournalEntry) -> Bool {
         Array(session.objectName.utf8) == Array(entry.objectName.utf8) && session.totalSize == entry.size
+            && (entry.owner ?? session.owner) == session.owner
             && session.partitionSize == entry.partitionSize
             && session.partitionSha256.map { Hex.encode($0) } == entry.partitionSHA256
     }
@@ -220,6 +221,7 @@ public struct Uploader: Sendable {
         request.partitionSha256 = digests.partitions.map { Data($0) }
         request.objectSha256 = Data(digests.object)
         request.contentType = options.contentType
+        request.owner = options.owner
         let session = try await options.retry.run("creation of an upload session", onRetry: { progress(.retrying($0)) }) {
             try await sessions.createSession(request, options: CallOptions(timeout: options.callTimeout))
         }

@@ -30,74 +30,118 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 
 /// One version of a stored object. Versions are immutable: a commit or a restore
 /// makes a new version, it never changes an existing one.
-public nonisolated struct Sluice_V1_ObjectInfo: Sendable {
+public nonisolated struct Sluice_V1_ObjectInfo: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The object's name: UTF-8, 1 to 1024 bytes, no NUL. Names are data, never paths;
   /// "/" has meaning only to ListObjects' delimiter.
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
   /// The version number: 1 for the first commit, then increasing by one per commit
   /// or restore of this name.
-  public var version: Int64 = 0
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
 
   /// Size of the object in bytes.
-  public var size: Int64 = 0
+  public var size: Int64 {
+    get {_storage._size}
+    set {_uniqueStorage()._size = newValue}
+  }
 
   /// SHA-256 of the whole object (32 bytes).
-  public var sha256: Data = Data()
+  public var sha256: Data {
+    get {_storage._sha256}
+    set {_uniqueStorage()._sha256 = newValue}
+  }
 
   /// The media type given when the object was uploaded; may be empty.
-  public var contentType: String = String()
+  public var contentType: String {
+    get {_storage._contentType}
+    set {_uniqueStorage()._contentType = newValue}
+  }
 
   /// User metadata given when the object was uploaded.
-  public var userMetadata: Dictionary<String,String> = [:]
+  public var userMetadata: Dictionary<String,String> {
+    get {_storage._userMetadata}
+    set {_uniqueStorage()._userMetadata = newValue}
+  }
 
   /// When the first version of this name was committed.
   public var createTime: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_createTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_createTime = newValue}
+    get {_storage._createTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createTime = newValue}
   }
   /// Returns true if `createTime` has been explicitly set.
-  public var hasCreateTime: Bool {self._createTime != nil}
+  public var hasCreateTime: Bool {_storage._createTime != nil}
   /// Clears the value of `createTime`. Subsequent reads from it will return its default value.
-  public mutating func clearCreateTime() {self._createTime = nil}
+  public mutating func clearCreateTime() {_uniqueStorage()._createTime = nil}
 
   /// When this version was committed.
   public var updateTime: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_updateTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_updateTime = newValue}
+    get {_storage._updateTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._updateTime = newValue}
   }
   /// Returns true if `updateTime` has been explicitly set.
-  public var hasUpdateTime: Bool {self._updateTime != nil}
+  public var hasUpdateTime: Bool {_storage._updateTime != nil}
   /// Clears the value of `updateTime`. Subsequent reads from it will return its default value.
-  public mutating func clearUpdateTime() {self._updateTime = nil}
+  public mutating func clearUpdateTime() {_uniqueStorage()._updateTime = nil}
 
   /// The partition size the object was uploaded with; every partition but the last
   /// has exactly this size.
-  public var partitionSize: Int64 = 0
+  public var partitionSize: Int64 {
+    get {_storage._partitionSize}
+    set {_uniqueStorage()._partitionSize = newValue}
+  }
 
   /// Number of partitions.
-  public var partitionCount: Int32 = 0
+  public var partitionCount: Int32 {
+    get {_storage._partitionCount}
+    set {_uniqueStorage()._partitionCount = newValue}
+  }
 
   /// The partitions, in order. Filled by GetObject (and commit and restore
   /// answers); left empty in listings.
-  public var partitions: [Sluice_V1_PartitionInfo] = []
+  public var partitions: [Sluice_V1_PartitionInfo] {
+    get {_storage._partitions}
+    set {_uniqueStorage()._partitions = newValue}
+  }
 
   /// Whether this version is the object's current version.
-  public var isCurrent: Bool = false
+  public var isCurrent: Bool {
+    get {_storage._isCurrent}
+    set {_uniqueStorage()._isCurrent = newValue}
+  }
 
   /// For a version made by RestoreObjectVersion: the version it restored; else 0.
-  public var restoredFromVersion: Int64 = 0
+  public var restoredFromVersion: Int64 {
+    get {_storage._restoredFromVersion}
+    set {_uniqueStorage()._restoredFromVersion = newValue}
+  }
+
+  /// Handle of the principal that owns the object.
+  public var owner: String {
+    get {_storage._owner}
+    set {_uniqueStorage()._owner = newValue}
+  }
+
+  /// Handle of the principal whose commit or restore made this version.
+  public var writtenBy: String {
+    get {_storage._writtenBy}
+    set {_uniqueStorage()._writtenBy = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _updateTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// One partition of an object version.
@@ -129,93 +173,167 @@ fileprivate nonisolated let _protobuf_package = "sluice.v1"
 
 nonisolated extension Sluice_V1_ObjectInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ObjectInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{1}size\0\u{1}sha256\0\u{3}content_type\0\u{3}user_metadata\0\u{3}create_time\0\u{3}update_time\0\u{3}partition_size\0\u{3}partition_count\0\u{1}partitions\0\u{3}is_current\0\u{3}restored_from_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{1}size\0\u{1}sha256\0\u{3}content_type\0\u{3}user_metadata\0\u{3}create_time\0\u{3}update_time\0\u{3}partition_size\0\u{3}partition_count\0\u{1}partitions\0\u{3}is_current\0\u{3}restored_from_version\0\u{1}owner\0\u{3}written_by\0")
+
+  fileprivate class _StorageClass {
+    var _name: String = String()
+    var _version: Int64 = 0
+    var _size: Int64 = 0
+    var _sha256: Data = Data()
+    var _contentType: String = String()
+    var _userMetadata: Dictionary<String,String> = [:]
+    var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _updateTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _partitionSize: Int64 = 0
+    var _partitionCount: Int32 = 0
+    var _partitions: [Sluice_V1_PartitionInfo] = []
+    var _isCurrent: Bool = false
+    var _restoredFromVersion: Int64 = 0
+    var _owner: String = String()
+    var _writtenBy: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _name = source._name
+      _version = source._version
+      _size = source._size
+      _sha256 = source._sha256
+      _contentType = source._contentType
+      _userMetadata = source._userMetadata
+      _createTime = source._createTime
+      _updateTime = source._updateTime
+      _partitionSize = source._partitionSize
+      _partitionCount = source._partitionCount
+      _partitions = source._partitions
+      _isCurrent = source._isCurrent
+      _restoredFromVersion = source._restoredFromVersion
+      _owner = source._owner
+      _writtenBy = source._writtenBy
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.size) }()
-      case 4: try { try decoder.decodeSingularBytesField(value: &self.sha256) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.contentType) }()
-      case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.userMetadata) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._createTime) }()
-      case 8: try { try decoder.decodeSingularMessageField(value: &self._updateTime) }()
-      case 9: try { try decoder.decodeSingularInt64Field(value: &self.partitionSize) }()
-      case 10: try { try decoder.decodeSingularInt32Field(value: &self.partitionCount) }()
-      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.partitions) }()
-      case 12: try { try decoder.decodeSingularBoolField(value: &self.isCurrent) }()
-      case 13: try { try decoder.decodeSingularInt64Field(value: &self.restoredFromVersion) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 2: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        case 3: try { try decoder.decodeSingularInt64Field(value: &_storage._size) }()
+        case 4: try { try decoder.decodeSingularBytesField(value: &_storage._sha256) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._contentType) }()
+        case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._userMetadata) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._updateTime) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._partitionSize) }()
+        case 10: try { try decoder.decodeSingularInt32Field(value: &_storage._partitionCount) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._partitions) }()
+        case 12: try { try decoder.decodeSingularBoolField(value: &_storage._isCurrent) }()
+        case 13: try { try decoder.decodeSingularInt64Field(value: &_storage._restoredFromVersion) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._owner) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._writtenBy) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
-    }
-    if self.version != 0 {
-      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
-    }
-    if self.size != 0 {
-      try visitor.visitSingularInt64Field(value: self.size, fieldNumber: 3)
-    }
-    if !self.sha256.isEmpty {
-      try visitor.visitSingularBytesField(value: self.sha256, fieldNumber: 4)
-    }
-    if !self.contentType.isEmpty {
-      try visitor.visitSingularStringField(value: self.contentType, fieldNumber: 5)
-    }
-    if !self.userMetadata.isEmpty {
-      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.userMetadata, fieldNumber: 6)
-    }
-    try { if let v = self._createTime {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
-    try { if let v = self._updateTime {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
-    } }()
-    if self.partitionSize != 0 {
-      try visitor.visitSingularInt64Field(value: self.partitionSize, fieldNumber: 9)
-    }
-    if self.partitionCount != 0 {
-      try visitor.visitSingularInt32Field(value: self.partitionCount, fieldNumber: 10)
-    }
-    if !self.partitions.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.partitions, fieldNumber: 11)
-    }
-    if self.isCurrent != false {
-      try visitor.visitSingularBoolField(value: self.isCurrent, fieldNumber: 12)
-    }
-    if self.restoredFromVersion != 0 {
-      try visitor.visitSingularInt64Field(value: self.restoredFromVersion, fieldNumber: 13)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 1)
+      }
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 2)
+      }
+      if _storage._size != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._size, fieldNumber: 3)
+      }
+      if !_storage._sha256.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._sha256, fieldNumber: 4)
+      }
+      if !_storage._contentType.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contentType, fieldNumber: 5)
+      }
+      if !_storage._userMetadata.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._userMetadata, fieldNumber: 6)
+      }
+      try { if let v = _storage._createTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._updateTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if _storage._partitionSize != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._partitionSize, fieldNumber: 9)
+      }
+      if _storage._partitionCount != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._partitionCount, fieldNumber: 10)
+      }
+      if !_storage._partitions.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._partitions, fieldNumber: 11)
+      }
+      if _storage._isCurrent != false {
+        try visitor.visitSingularBoolField(value: _storage._isCurrent, fieldNumber: 12)
+      }
+      if _storage._restoredFromVersion != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._restoredFromVersion, fieldNumber: 13)
+      }
+      if !_storage._owner.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._owner, fieldNumber: 14)
+      }
+      if !_storage._writtenBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._writtenBy, fieldNumber: 15)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sluice_V1_ObjectInfo, rhs: Sluice_V1_ObjectInfo) -> Bool {
-    if lhs.name != rhs.name {return false}
-    if lhs.version != rhs.version {return false}
-    if lhs.size != rhs.size {return false}
-    if lhs.sha256 != rhs.sha256 {return false}
-    if lhs.contentType != rhs.contentType {return false}
-    if lhs.userMetadata != rhs.userMetadata {return false}
-    if lhs._createTime != rhs._createTime {return false}
-    if lhs._updateTime != rhs._updateTime {return false}
-    if lhs.partitionSize != rhs.partitionSize {return false}
-    if lhs.partitionCount != rhs.partitionCount {return false}
-    if lhs.partitions != rhs.partitions {return false}
-    if lhs.isCurrent != rhs.isCurrent {return false}
-    if lhs.restoredFromVersion != rhs.restoredFromVersion {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._size != rhs_storage._size {return false}
+        if _storage._sha256 != rhs_storage._sha256 {return false}
+        if _storage._contentType != rhs_storage._contentType {return false}
+        if _storage._userMetadata != rhs_storage._userMetadata {return false}
+        if _storage._createTime != rhs_storage._createTime {return false}
+        if _storage._updateTime != rhs_storage._updateTime {return false}
+        if _storage._partitionSize != rhs_storage._partitionSize {return false}
+        if _storage._partitionCount != rhs_storage._partitionCount {return false}
+        if _storage._partitions != rhs_storage._partitions {return false}
+        if _storage._isCurrent != rhs_storage._isCurrent {return false}
+        if _storage._restoredFromVersion != rhs_storage._restoredFromVersion {return false}
+        if _storage._owner != rhs_storage._owner {return false}
+        if _storage._writtenBy != rhs_storage._writtenBy {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

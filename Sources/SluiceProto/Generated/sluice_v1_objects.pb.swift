@@ -41,6 +41,11 @@ public nonisolated struct Sluice_V1_GetObjectRequest: Sendable {
   /// The version; 0 means the current one.
   public var version: Int64 = 0
 
+  /// Handle of the principal whose object this is; empty means the caller. Another
+  /// principal's object needs a grant (READ, or WRITE to change it); without one it
+  /// answers NOT_FOUND.
+  public var owner: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -65,6 +70,11 @@ public nonisolated struct Sluice_V1_ListObjectsRequest: Sendable {
   /// A next_page_token from a previous answer with the same prefix and delimiter.
   public var pageToken: String = String()
 
+  /// Handle of the principal whose object this is; empty means the caller. Another
+  /// principal's object needs a grant (READ, or WRITE to change it); without one it
+  /// answers NOT_FOUND.
+  public var owner: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -85,6 +95,10 @@ public nonisolated struct Sluice_V1_ListObjectsResponse: Sendable {
   /// Pass as page_token for the next page; empty on the last page.
   public var nextPageToken: String = String()
 
+  /// The change-feed position this listing reflects: watching or listing changes
+  /// from it misses nothing committed after the listing and repeats nothing in it.
+  public var changeCursor: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -98,6 +112,11 @@ public nonisolated struct Sluice_V1_DeleteObjectRequest: Sendable {
 
   /// The object's name.
   public var name: String = String()
+
+  /// Handle of the principal whose object this is; empty means the caller. Another
+  /// principal's object needs a grant (READ, or WRITE to change it); without one it
+  /// answers NOT_FOUND.
+  public var owner: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -135,6 +154,11 @@ public nonisolated struct Sluice_V1_ReadObjectRequest: Sendable {
 
   /// Bytes to read; 0 reads to the end. A range past the end is cut at the end.
   public var length: Int64 = 0
+
+  /// Handle of the principal whose object this is; empty means the caller. Another
+  /// principal's object needs a grant (READ, or WRITE to change it); without one it
+  /// answers NOT_FOUND.
+  public var owner: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -182,6 +206,11 @@ public nonisolated struct Sluice_V1_ListObjectVersionsRequest: Sendable {
   /// A next_page_token from a previous answer.
   public var pageToken: String = String()
 
+  /// Handle of the principal whose object this is; empty means the caller. Another
+  /// principal's object needs a grant (READ, or WRITE to change it); without one it
+  /// answers NOT_FOUND.
+  public var owner: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -216,6 +245,11 @@ public nonisolated struct Sluice_V1_RestoreObjectVersionRequest: Sendable {
   /// The version to make current again.
   public var version: Int64 = 0
 
+  /// Handle of the principal whose object this is; empty means the caller. Another
+  /// principal's object needs a grant (READ, or WRITE to change it); without one it
+  /// answers NOT_FOUND.
+  public var owner: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -227,7 +261,7 @@ fileprivate nonisolated let _protobuf_package = "sluice.v1"
 
 nonisolated extension Sluice_V1_GetObjectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetObjectRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{1}owner\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -237,6 +271,7 @@ nonisolated extension Sluice_V1_GetObjectRequest: SwiftProtobuf.Message, SwiftPr
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.owner) }()
       default: break
       }
     }
@@ -249,12 +284,16 @@ nonisolated extension Sluice_V1_GetObjectRequest: SwiftProtobuf.Message, SwiftPr
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
     }
+    if !self.owner.isEmpty {
+      try visitor.visitSingularStringField(value: self.owner, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sluice_V1_GetObjectRequest, rhs: Sluice_V1_GetObjectRequest) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.version != rhs.version {return false}
+    if lhs.owner != rhs.owner {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -262,7 +301,7 @@ nonisolated extension Sluice_V1_GetObjectRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Sluice_V1_ListObjectsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListObjectsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}prefix\0\u{1}delimiter\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}prefix\0\u{1}delimiter\0\u{3}page_size\0\u{3}page_token\0\u{1}owner\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -274,6 +313,7 @@ nonisolated extension Sluice_V1_ListObjectsRequest: SwiftProtobuf.Message, Swift
       case 2: try { try decoder.decodeSingularStringField(value: &self.delimiter) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.owner) }()
       default: break
       }
     }
@@ -292,6 +332,9 @@ nonisolated extension Sluice_V1_ListObjectsRequest: SwiftProtobuf.Message, Swift
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 4)
     }
+    if !self.owner.isEmpty {
+      try visitor.visitSingularStringField(value: self.owner, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -300,6 +343,7 @@ nonisolated extension Sluice_V1_ListObjectsRequest: SwiftProtobuf.Message, Swift
     if lhs.delimiter != rhs.delimiter {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.owner != rhs.owner {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -307,7 +351,7 @@ nonisolated extension Sluice_V1_ListObjectsRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Sluice_V1_ListObjectsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListObjectsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}objects\0\u{3}common_prefixes\0\u{3}next_page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}objects\0\u{3}common_prefixes\0\u{3}next_page_token\0\u{3}change_cursor\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -318,6 +362,7 @@ nonisolated extension Sluice_V1_ListObjectsResponse: SwiftProtobuf.Message, Swif
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.objects) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.commonPrefixes) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.changeCursor) }()
       default: break
       }
     }
@@ -333,6 +378,9 @@ nonisolated extension Sluice_V1_ListObjectsResponse: SwiftProtobuf.Message, Swif
     if !self.nextPageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 3)
     }
+    if !self.changeCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.changeCursor, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -340,6 +388,7 @@ nonisolated extension Sluice_V1_ListObjectsResponse: SwiftProtobuf.Message, Swif
     if lhs.objects != rhs.objects {return false}
     if lhs.commonPrefixes != rhs.commonPrefixes {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.changeCursor != rhs.changeCursor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -347,7 +396,7 @@ nonisolated extension Sluice_V1_ListObjectsResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension Sluice_V1_DeleteObjectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DeleteObjectRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}owner\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -356,6 +405,7 @@ nonisolated extension Sluice_V1_DeleteObjectRequest: SwiftProtobuf.Message, Swif
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.owner) }()
       default: break
       }
     }
@@ -365,11 +415,15 @@ nonisolated extension Sluice_V1_DeleteObjectRequest: SwiftProtobuf.Message, Swif
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
     }
+    if !self.owner.isEmpty {
+      try visitor.visitSingularStringField(value: self.owner, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sluice_V1_DeleteObjectRequest, rhs: Sluice_V1_DeleteObjectRequest) -> Bool {
     if lhs.name != rhs.name {return false}
+    if lhs.owner != rhs.owner {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -407,7 +461,7 @@ nonisolated extension Sluice_V1_DeleteObjectResponse: SwiftProtobuf.Message, Swi
 
 nonisolated extension Sluice_V1_ReadObjectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReadObjectRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{1}offset\0\u{1}length\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{1}offset\0\u{1}length\0\u{1}owner\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -419,6 +473,7 @@ nonisolated extension Sluice_V1_ReadObjectRequest: SwiftProtobuf.Message, SwiftP
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.offset) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.length) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.owner) }()
       default: break
       }
     }
@@ -437,6 +492,9 @@ nonisolated extension Sluice_V1_ReadObjectRequest: SwiftProtobuf.Message, SwiftP
     if self.length != 0 {
       try visitor.visitSingularInt64Field(value: self.length, fieldNumber: 4)
     }
+    if !self.owner.isEmpty {
+      try visitor.visitSingularStringField(value: self.owner, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -445,6 +503,7 @@ nonisolated extension Sluice_V1_ReadObjectRequest: SwiftProtobuf.Message, SwiftP
     if lhs.version != rhs.version {return false}
     if lhs.offset != rhs.offset {return false}
     if lhs.length != rhs.length {return false}
+    if lhs.owner != rhs.owner {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -491,7 +550,7 @@ nonisolated extension Sluice_V1_ReadObjectResponse: SwiftProtobuf.Message, Swift
 
 nonisolated extension Sluice_V1_ListObjectVersionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListObjectVersionsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}page_size\0\u{3}page_token\0\u{1}owner\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -502,6 +561,7 @@ nonisolated extension Sluice_V1_ListObjectVersionsRequest: SwiftProtobuf.Message
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.owner) }()
       default: break
       }
     }
@@ -517,6 +577,9 @@ nonisolated extension Sluice_V1_ListObjectVersionsRequest: SwiftProtobuf.Message
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 3)
     }
+    if !self.owner.isEmpty {
+      try visitor.visitSingularStringField(value: self.owner, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -524,6 +587,7 @@ nonisolated extension Sluice_V1_ListObjectVersionsRequest: SwiftProtobuf.Message
     if lhs.name != rhs.name {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.owner != rhs.owner {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -566,7 +630,7 @@ nonisolated extension Sluice_V1_ListObjectVersionsResponse: SwiftProtobuf.Messag
 
 nonisolated extension Sluice_V1_RestoreObjectVersionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RestoreObjectVersionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{1}owner\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -576,6 +640,7 @@ nonisolated extension Sluice_V1_RestoreObjectVersionRequest: SwiftProtobuf.Messa
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.owner) }()
       default: break
       }
     }
@@ -588,12 +653,16 @@ nonisolated extension Sluice_V1_RestoreObjectVersionRequest: SwiftProtobuf.Messa
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
     }
+    if !self.owner.isEmpty {
+      try visitor.visitSingularStringField(value: self.owner, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sluice_V1_RestoreObjectVersionRequest, rhs: Sluice_V1_RestoreObjectVersionRequest) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.version != rhs.version {return false}
+    if lhs.owner != rhs.owner {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

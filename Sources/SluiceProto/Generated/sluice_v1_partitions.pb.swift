@@ -43,6 +43,11 @@ public nonisolated struct Sluice_V1_GetPartitionInfoRequest: Sendable {
   /// The partition's index, from 0.
   public var partitionIndex: Int32 = 0
 
+  /// Handle of the principal whose object this is; empty means the caller. Another
+  /// principal's object needs a grant (READ, or WRITE to change it); without one it
+  /// answers NOT_FOUND.
+  public var owner: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -69,6 +74,11 @@ public nonisolated struct Sluice_V1_ReadPartitionRequest: Sendable {
   /// Bytes to read; 0 reads to the end of the partition.
   public var length: Int64 = 0
 
+  /// Handle of the principal whose object this is; empty means the caller. Another
+  /// principal's object needs a grant (READ, or WRITE to change it); without one it
+  /// answers NOT_FOUND.
+  public var owner: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -94,7 +104,7 @@ fileprivate nonisolated let _protobuf_package = "sluice.v1"
 
 nonisolated extension Sluice_V1_GetPartitionInfoRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetPartitionInfoRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{1}version\0\u{3}partition_index\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{1}version\0\u{3}partition_index\0\u{1}owner\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -105,6 +115,7 @@ nonisolated extension Sluice_V1_GetPartitionInfoRequest: SwiftProtobuf.Message, 
       case 1: try { try decoder.decodeSingularStringField(value: &self.objectName) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.partitionIndex) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.owner) }()
       default: break
       }
     }
@@ -120,6 +131,9 @@ nonisolated extension Sluice_V1_GetPartitionInfoRequest: SwiftProtobuf.Message, 
     if self.partitionIndex != 0 {
       try visitor.visitSingularInt32Field(value: self.partitionIndex, fieldNumber: 3)
     }
+    if !self.owner.isEmpty {
+      try visitor.visitSingularStringField(value: self.owner, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -127,6 +141,7 @@ nonisolated extension Sluice_V1_GetPartitionInfoRequest: SwiftProtobuf.Message, 
     if lhs.objectName != rhs.objectName {return false}
     if lhs.version != rhs.version {return false}
     if lhs.partitionIndex != rhs.partitionIndex {return false}
+    if lhs.owner != rhs.owner {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -134,7 +149,7 @@ nonisolated extension Sluice_V1_GetPartitionInfoRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Sluice_V1_ReadPartitionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReadPartitionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{1}version\0\u{3}partition_index\0\u{1}offset\0\u{1}length\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{1}version\0\u{3}partition_index\0\u{1}offset\0\u{1}length\0\u{1}owner\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -147,6 +162,7 @@ nonisolated extension Sluice_V1_ReadPartitionRequest: SwiftProtobuf.Message, Swi
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.partitionIndex) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.offset) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.length) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.owner) }()
       default: break
       }
     }
@@ -168,6 +184,9 @@ nonisolated extension Sluice_V1_ReadPartitionRequest: SwiftProtobuf.Message, Swi
     if self.length != 0 {
       try visitor.visitSingularInt64Field(value: self.length, fieldNumber: 5)
     }
+    if !self.owner.isEmpty {
+      try visitor.visitSingularStringField(value: self.owner, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -177,6 +196,7 @@ nonisolated extension Sluice_V1_ReadPartitionRequest: SwiftProtobuf.Message, Swi
     if lhs.partitionIndex != rhs.partitionIndex {return false}
     if lhs.offset != rhs.offset {return false}
     if lhs.length != rhs.length {return false}
+    if lhs.owner != rhs.owner {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -70,6 +70,12 @@ public nonisolated struct Sluice_V1_CreateSessionRequest: Sendable {
   /// Unicode normalization are INVALID_ARGUMENT too (in user_metadata as well).
   public var requestID: String = String()
 
+  /// Handle of the principal whose object to upload a new version of; empty means
+  /// the caller. Another's object needs a WRITE grant covering object_name (else
+  /// NOT_FOUND, or PERMISSION_DENIED with READ only); the bytes are stored and
+  /// charged in the owner's scope. The grant is checked again at commit.
+  public var owner: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -178,6 +184,12 @@ public nonisolated struct Sluice_V1_UploadSession: @unchecked Sendable {
   public var committedVersion: Int64 {
     get {_storage._committedVersion}
     set {_uniqueStorage()._committedVersion = newValue}
+  }
+
+  /// Handle of the principal whose object the session uploads.
+  public var owner: String {
+    get {_storage._owner}
+    set {_uniqueStorage()._owner = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -435,7 +447,7 @@ fileprivate nonisolated let _protobuf_package = "sluice.v1"
 
 nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateSessionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{3}total_size\0\u{3}partition_size\0\u{3}partition_sha256\0\u{3}object_sha256\0\u{3}content_type\0\u{3}user_metadata\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{3}total_size\0\u{3}partition_size\0\u{3}partition_sha256\0\u{3}object_sha256\0\u{3}content_type\0\u{3}user_metadata\0\u{3}request_id\0\u{1}owner\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -451,6 +463,7 @@ nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, Swi
       case 6: try { try decoder.decodeSingularStringField(value: &self.contentType) }()
       case 7: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.userMetadata) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.owner) }()
       default: break
       }
     }
@@ -481,6 +494,9 @@ nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, Swi
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 8)
     }
+    if !self.owner.isEmpty {
+      try visitor.visitSingularStringField(value: self.owner, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -493,6 +509,7 @@ nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, Swi
     if lhs.contentType != rhs.contentType {return false}
     if lhs.userMetadata != rhs.userMetadata {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.owner != rhs.owner {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -500,7 +517,7 @@ nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, Swi
 
 nonisolated extension Sluice_V1_UploadSession: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UploadSession"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{3}object_name\0\u{3}total_size\0\u{3}partition_size\0\u{3}partition_count\0\u{3}stored_partitions\0\u{3}stored_bytes\0\u{1}state\0\u{3}create_time\0\u{3}expire_time\0\u{3}content_type\0\u{3}user_metadata\0\u{3}object_sha256\0\u{3}partition_sha256\0\u{3}committed_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{3}object_name\0\u{3}total_size\0\u{3}partition_size\0\u{3}partition_count\0\u{3}stored_partitions\0\u{3}stored_bytes\0\u{1}state\0\u{3}create_time\0\u{3}expire_time\0\u{3}content_type\0\u{3}user_metadata\0\u{3}object_sha256\0\u{3}partition_sha256\0\u{3}committed_version\0\u{1}owner\0")
 
   fileprivate class _StorageClass {
     var _sessionID: String = String()
@@ -518,6 +535,7 @@ nonisolated extension Sluice_V1_UploadSession: SwiftProtobuf.Message, SwiftProto
     var _objectSha256: Data = Data()
     var _partitionSha256: [Data] = []
     var _committedVersion: Int64 = 0
+    var _owner: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -543,6 +561,7 @@ nonisolated extension Sluice_V1_UploadSession: SwiftProtobuf.Message, SwiftProto
       _objectSha256 = source._objectSha256
       _partitionSha256 = source._partitionSha256
       _committedVersion = source._committedVersion
+      _owner = source._owner
     }
   }
 
@@ -576,6 +595,7 @@ nonisolated extension Sluice_V1_UploadSession: SwiftProtobuf.Message, SwiftProto
         case 13: try { try decoder.decodeSingularBytesField(value: &_storage._objectSha256) }()
         case 14: try { try decoder.decodeRepeatedBytesField(value: &_storage._partitionSha256) }()
         case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._committedVersion) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._owner) }()
         default: break
         }
       }
@@ -633,6 +653,9 @@ nonisolated extension Sluice_V1_UploadSession: SwiftProtobuf.Message, SwiftProto
       if _storage._committedVersion != 0 {
         try visitor.visitSingularInt64Field(value: _storage._committedVersion, fieldNumber: 15)
       }
+      if !_storage._owner.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._owner, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -657,6 +680,7 @@ nonisolated extension Sluice_V1_UploadSession: SwiftProtobuf.Message, SwiftProto
         if _storage._objectSha256 != rhs_storage._objectSha256 {return false}
         if _storage._partitionSha256 != rhs_storage._partitionSha256 {return false}
         if _storage._committedVersion != rhs_storage._committedVersion {return false}
+        if _storage._owner != rhs_storage._owner {return false}
         return true
       }
       if !storagesAreEqual {return false}

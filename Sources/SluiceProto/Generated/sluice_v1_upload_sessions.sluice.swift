@@ -54,6 +54,9 @@ public protocol Sluice_V1_UploadSessionServiceService: RPCService {
     /// when a stored partition no longer matches its SHA-256 (the message names it;
     /// it is dropped from the session: send it again, then commit).
     /// Committing a session that is already committed answers the same version again.
+    /// A session into another principal's object (CreateSessionRequest.owner) commits
+    /// only while a WRITE grant still covers the name, checked in the commit's own
+    /// transaction: once it is revoked or lowered to READ, PERMISSION_DENIED.
     func commitSession(request: Sluice_V1_CommitSessionRequest, context: ServerContext) async throws -> Sluice_V1_CommitSessionResponse
 
     /// Abandons a session; its stored partitions are reclaimed by the collector.
@@ -142,6 +145,9 @@ public struct Sluice_V1_UploadSessionServiceClient: Sendable {
     /// when a stored partition no longer matches its SHA-256 (the message names it;
     /// it is dropped from the session: send it again, then commit).
     /// Committing a session that is already committed answers the same version again.
+    /// A session into another principal's object (CreateSessionRequest.owner) commits
+    /// only while a WRITE grant still covers the name, checked in the commit's own
+    /// transaction: once it is revoked or lowered to READ, PERMISSION_DENIED.
     public func commitSession(_ request: Sluice_V1_CommitSessionRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_CommitSessionResponse {
         let response: ClientResponse<Sluice_V1_CommitSessionResponse> = try await rpc.unary(Sluice_V1_UploadSessionService.Method.commitSession, request, options: options)
         return response.message

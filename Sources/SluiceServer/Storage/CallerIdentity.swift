@@ -24,4 +24,12 @@ public struct CallerIdentity: Sendable {
         }
         return try await storage.principals.principal(named: name)
     }
+
+    /// The owner a request addresses: the caller for an empty handle, else the principal
+    /// holding the handle, or ``Principal/unknown(handle:)`` when none does, so that an unknown owner
+    /// answers exactly like a known one who shares nothing with the caller.
+    func owner(_ handle: String, caller: Principal, in storage: Storage) async throws -> Principal {
+        guard !handle.isEmpty, handle != caller.handle else { return caller }
+        return try await storage.principals.principal(handle: handle) ?? .unknown(handle: handle)
+    }
 }

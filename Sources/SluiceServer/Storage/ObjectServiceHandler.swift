@@ -22,7 +22,9 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
     {
         try await mappingStorageErrors {
             let principal = try await identity.principal(of: context, in: storage)
-            return Sluice_V1_ObjectInfo(try await storage.objects.version(request.name, request.version, of: principal))
+            let owner = try await identity.owner(request.owner, caller: principal, in: storage)
+            return Sluice_V1_ObjectInfo(
+                try await storage.objects.version(request.name, request.version, of: principal, owner: owner))
         }
     }
 
@@ -31,8 +33,9 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
     {
         try await mappingStorageErrors {
             let principal = try await identity.principal(of: context, in: storage)
+            let owner = try await identity.owner(request.owner, caller: principal, in: storage)
             let page = try await storage.objects.list(
-                prefix: request.prefix, delimiter: request.delimiter, principal: principal,
+                prefix: request.prefix, delimiter: request.delimiter, principal: principal, owner: owner,
                 pageSize: Int(request.pageSize), pageToken: request.pageToken)
             var response = Sluice_V1_ListObjectsResponse()
             response.objects = page.objects.map(Sluice_V1_ObjectInfo.init)
@@ -48,7 +51,8 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
         try await mappingStorageErrors {
             let principal = try await identity.principal(of: context, in: storage)
             var response = Sluice_V1_DeleteObjectResponse()
-            response.deletedVersions = try await storage.objects.delete(request.name, of: principal)
+            let owner = try await identity.owner(request.owner, caller: principal, in: storage)
+            response.deletedVersions = try await storage.objects.delete(request.name, of: principal, owner: owner)
             return response
         }
     }
@@ -59,7 +63,8 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
     ) async throws {
         try await mappingStorageErrors {
             let principal = try await identity.principal(of: context, in: storage)
-            let version = try await storage.objects.version(request.name, request.version, of: principal)
+            let owner = try await identity.owner(request.owner, caller: principal, in: storage)
+            let version = try await storage.objects.version(request.name, request.version, of: principal, owner: owner)
             let range = try ReadRange.resolve(offset: request.offset, length: request.length, size: version.size)
             var first = Sluice_V1_ReadObjectResponse()
             first.object = Sluice_V1_ObjectInfo(version)
@@ -81,8 +86,9 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
     {
         try await mappingStorageErrors {
             let principal = try await identity.principal(of: context, in: storage)
+            let owner = try await identity.owner(request.owner, caller: principal, in: storage)
             let page = try await storage.objects.versions(
-                of: request.name, principal: principal, pageSize: Int(request.pageSize), pageToken: request.pageToken)
+                of: request.name, principal: principal, owner: owner, pageSize: Int(request.pageSize), pageToken: request.pageToken)
             var response = Sluice_V1_ListObjectVersionsResponse()
             response.versions = page.versions.map(Sluice_V1_ObjectInfo.init)
             response.nextPageToken = page.nextPageToken
@@ -95,8 +101,9 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
     {
         try await mappingStorageErrors {
             let principal = try await identity.principal(of: context, in: storage)
+            let owner = try await identity.owner(request.owner, caller: principal, in: storage)
             return Sluice_V1_ObjectInfo(
-                try await storage.objects.restore(request.name, version: request.version, of: principal))
+                try await storage.objects.restore(request.name, version: request.version, of: principal, owner: owner))
         }
     }
 }

@@ -18,8 +18,10 @@ public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
     {
         try await mappingStorageErrors {
             let principal = try await identity.principal(of: context, in: storage)
+            let owner = try await identity.owner(request.owner, caller: principal, in: storage)
             return Sluice_V1_PartitionInfo(try await storage.objects.partition(
-                Int(request.partitionIndex), of: request.objectName, version: request.version, principal: principal))
+                Int(request.partitionIndex), of: request.objectName, version: request.version, principal: principal,
+                owner: owner))
         }
     }
 
@@ -29,8 +31,10 @@ public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
     ) async throws {
         try await mappingStorageErrors {
             let principal = try await identity.principal(of: context, in: storage)
+            let owner = try await identity.owner(request.owner, caller: principal, in: storage)
             let partition = try await storage.objects.partition(
-                Int(request.partitionIndex), of: request.objectName, version: request.version, principal: principal)
+                Int(request.partitionIndex), of: request.objectName, version: request.version, principal: principal,
+                owner: owner)
             let local = try ReadRange.resolve(offset: request.offset, length: request.length, size: partition.size)
             let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
             let bytes = VerifiedBlobBytes(

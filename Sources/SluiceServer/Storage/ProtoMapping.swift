@@ -27,6 +27,7 @@ extension Sluice_V1_UploadSession {
         objectSha256 = Data(record.objectSHA256 ?? [])
         partitionSha256 = record.partitionSHA256.map { Data($0) }
         committedVersion = record.committedVersion ?? 0
+        owner = record.ownerHandle
     }
 }
 
@@ -46,6 +47,8 @@ extension Sluice_V1_ObjectInfo {
         partitions = record.partitions.map(Sluice_V1_PartitionInfo.init)
         isCurrent = record.isCurrent
         restoredFromVersion = record.restoredFrom ?? 0
+        owner = record.owner
+        writtenBy = record.writtenBy
     }
 }
 

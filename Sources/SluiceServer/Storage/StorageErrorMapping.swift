@@ -65,6 +65,7 @@ private func statusCode(of error: StorageError) -> StatusCode {
     switch error {
     case .invalidArgument: .invalidArgument
     case .notFound: .notFound
+    case .permissionDenied: .permissionDenied
     case .failedPrecondition: .failedPrecondition
     case .dataLoss: .dataLoss
     case .resourceExhausted: .resourceExhausted

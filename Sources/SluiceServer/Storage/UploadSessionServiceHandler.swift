@@ -24,7 +24,8 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
                 objectSHA256: request.objectSha256.isEmpty ? nil : [UInt8](request.objectSha256),
                 contentType: request.contentType, userMetadata: request.userMetadata,
                 requestID: request.requestID.isEmpty ? nil : request.requestID)
-            return Sluice_V1_UploadSession(try await storage.sessions.create(declaration, by: principal))
+            let owner = try await identity.owner(request.owner, caller: principal, in: storage)
+            return Sluice_V1_UploadSession(try await storage.sessions.create(declaration, by: principal, owner: owner))
         }
     }
 

@@ -126,5 +126,37 @@ public enum Schema {
                 value bytea NOT NULL
             );
             """),
+        Migration(version: 3, name: "sharing", sql: """
+            -- A principal's handle: the stable, unique, readable name others use to share with
+            -- it (sluice.v1.PrincipalInfo.handle). Set when the principal is first recorded or
+            -- registered ahead of time; NULL only for principals recorded before this migration
+            -- until they next call.
+            ALTER TABLE principals ADD COLUMN handle text COLLATE "C" UNIQUE
+                CHECK (handle ~ '^[a-z0-9._-]{1,64}$');
+
+            -- Grants: owner lets grantee READ or WRITE one object (scope 'object', path = the
+            -- name) or every object under a folder prefix (scope 'prefix', path ends with '/').
+            -- Checked inside the queries that enforce isolation, never in a separate step.
+            CREATE TABLE grants (
+                owner_id bigint NOT NULL REFERENCES principals (id),
+                grantee_id bigint NOT NULL REFERENCES principals (id),
+                scope text NOT NULL CHECK (scope IN ('object', 'prefix')),
+                path text COLLATE "C" NOT NULL,
+                access text NOT NULL CHECK (access IN ('read', 'write')),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (owner_id, grantee_id, scope, path),
+                CHECK (owner_id <> grantee_id),
+                CHECK (scope = 'object' OR right(path, 1) = '/')
+            );
+            CREATE INDEX grants_by_grantee ON grants (grantee_id, owner_id);
+
+            -- Who made each version (the owner, or a WRITE grantee); NULL on versions made
+            -- before this migration, which were all made by the owner.
+            ALTER TABLE object_versions ADD COLUMN written_by bigint REFERENCES principals (id);
+
+            -- The owner of the object a session uploads (principal_id is the principal that
+            -- created the session and alone may use it). NULL means principal_id.
+            ALTER TABLE upload_sessions ADD COLUMN owner_id bigint REFERENCES principals (id);
+            """),
     ]
 }

@@ -13,7 +13,8 @@ enum SessionQueries {
         coalesce((SELECT array_agg(sp.index ORDER BY sp.index)::text FROM session_partitions sp
                   WHERE sp.session_id = s.id), '{}') AS stored_partitions,
         coalesce((SELECT sum(sp.size) FROM session_partitions sp WHERE sp.session_id = s.id), 0)::bigint
-            AS stored_bytes
+            AS stored_bytes,
+        s.owner_id, (SELECT p.handle FROM principals p WHERE p.id = coalesce(s.owner_id, s.principal_id)) AS owner_handle
         """
 
     /// The session if it exists and belongs to the principal; nil otherwise (the caller
@@ -64,7 +65,9 @@ enum SessionQueries {
             committedVersion: try row.optionalInt("committed_version"),
             committedObjectID: try row.optionalInt("committed_object_id"),
             storedPartitions: committed ? Array(0..<partitionSHA256.count) : stored,
-            storedBytes: committed ? totalSize : try row.int("stored_bytes"))
+            storedBytes: committed ? totalSize : try row.int("stored_bytes"),
+            ownerID: try row.optionalInt("owner_id"),
+            ownerHandle: try row.optionalString("owner_handle") ?? "")
     }
 }
 

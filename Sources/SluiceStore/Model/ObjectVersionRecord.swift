@@ -18,6 +18,10 @@ public struct ObjectVersionRecord: Sendable, Equatable {
     public var restoredFrom: Int64?
     /// Filled when the caller asked for them.
     public var partitions: [PartitionRecord]
+    /// The owner's handle (empty for a principal that has not called since handles exist).
+    public var owner: String = ""
+    /// The handle of the principal that made this version: the owner or a WRITE grantee.
+    public var writtenBy: String = ""
 }
 
 /// One partition of a committed version, and where its bytes live.

@@ -27,6 +27,17 @@ public struct SessionRecord: Sendable, Equatable {
     public var storedPartitions: [Int]
     /// Bytes stored so far.
     public var storedBytes: Int64
+    /// The principal whose object the session uploads when it is not the session's creator
+    /// (a WRITE grantee uploading into the owner's folder); nil for the creator's own.
+    public var ownerID: Int64? = nil
+    /// The handle of the object's owner (empty if it has none yet).
+    public var ownerHandle: String = ""
+
+    /// The owner of the object the session uploads, as a principal for queries.
+    public func owner(for creator: Principal) -> Principal {
+        guard let ownerID, ownerID != creator.id else { return creator }
+        return Principal(id: ownerID, name: "", handle: ownerHandle)
+    }
 
     public var partitionCount: Int { partitionSHA256.count }
 

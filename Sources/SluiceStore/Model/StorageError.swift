@@ -5,6 +5,9 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     case invalidArgument(String)
     /// The thing does not exist, or belongs to someone else (NOT_FOUND).
     case notFound(String)
+    /// The caller may see the thing but not do this to it: a READ grantee writing, say
+    /// (PERMISSION_DENIED).
+    case permissionDenied(String)
     /// The request is valid but the state does not allow it (FAILED_PRECONDITION).
     case failedPrecondition(String)
     /// Bytes did not match their declared size or SHA-256 (DATA_LOSS).
@@ -22,7 +25,7 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidArgument(let message), .notFound(let message), .failedPrecondition(let message),
+        case .invalidArgument(let message), .notFound(let message), .permissionDenied(let message), .failedPrecondition(let message),
              .dataLoss(let message), .resourceExhausted(let message), .aborted(let message),
              .corrupted(let message), .unavailable(let message), .storageFailed(let message):
             message

@@ -2,8 +2,9 @@ import Foundation
 import SluicePostgres
 
 /// Committed objects and their versions: describe, list versions, restore, delete.
-/// Every query is scoped to the calling principal; another principal's object is
-/// indistinguishable from a missing one.
+/// Every query is scoped to the owner a call addresses (the caller by default) and, for
+/// anyone but the owner, to the grants covering the name (``AccessRule``, in the same
+/// statement): an object the caller has no grant on is indistinguishable from a missing one.
 public final class ObjectCatalog: Sendable {
     let database: PostgresPool
     let limits: StorageLimits
@@ -19,18 +20,25 @@ public final class ObjectCatalog: Sendable {
         o.name, v.version, v.size, v.sha256, v.content_type, v.user_metadata::text AS user_metadata,
         extract(epoch FROM o.created_at)::float8 AS created_at,
         extract(epoch FROM v.committed_at)::float8 AS committed_at,
-        v.partition_size, v.partition_count, v.version = o.current_version AS is_current, v.restored_from
+        v.partition_size, v.partition_count, v.version = o.current_version AS is_current, v.restored_from,
+        (SELECT p.handle FROM principals p WHERE p.id = o.principal_id) AS owner_handle,
+        (SELECT p.handle FROM principals p WHERE p.id = coalesce(v.written_by, o.principal_id)) AS writer_handle
         """
 
-    /// One version (0 or nil: the current one), with its partitions.
-    public func version(_ name: String, _ version: Int64?, of principal: Principal) async throws -> ObjectVersionRecord {
+    /// One version (0 or nil: the current one), with its partitions, of the caller's object
+    /// or (with `owner`) of an object `owner` shares with it.
+    public func version(
+        _ name: String, _ version: Int64?, of principal: Principal, owner: Principal? = nil
+    ) async throws -> ObjectVersionRecord {
         let wanted = try Self.requestedVersion(name, version)
+        let owner = owner ?? principal
         let record = try await database.withConnection { connection -> ObjectVersionRecord? in
             let rows = try connection.execute("""
                 SELECT \(Self.versionColumns), o.id AS object_id FROM objects o
                 JOIN object_versions v ON v.object_id = o.id AND v.version = coalesce($3, o.current_version)
                 WHERE o.principal_id = $1 AND o.name = $2
-                """, [.int(principal.id), .text(name), wanted.map { .int($0) } ?? .null]).rows
+                  AND \(AccessRule.level(owner: "$1", caller: "$4", name: "o.name")) IS NOT NULL
+                """, [.int(owner.id), .text(name), wanted.map { .int($0) } ?? .null, .int(principal.id)]).rows
             guard let row = rows.first else { return nil }
             var record = try Self.record(from: row)
             record.partitions = try connection.execute("""
@@ -49,10 +57,11 @@ public final class ObjectCatalog: Sendable {
         -> ObjectVersionRecord
     {
         let objectID = session.committedObjectID
+        let owner = session.owner(for: principal)
         let stillThere = try await database.withConnection { connection in
             try !connection.execute(
                 "SELECT 1 FROM objects WHERE id = $1 AND principal_id = $2 AND name = $3",
-                [objectID.map { .int($0) } ?? .null, .int(principal.id), .text(session.objectName)]
+                [objectID.map { .int($0) } ?? .null, .int(owner.id), .text(session.objectName)]
             ).rows.isEmpty
         }
         guard stillThere else {
@@ -60,16 +69,18 @@ public final class ObjectCatalog: Sendable {
                 "the object version upload session \(session.id) made (version \(version) of "
                     + "'\(session.objectName)') was deleted")
         }
-        return try await self.version(session.objectName, version, of: principal)
+        return try await self.version(session.objectName, version, of: principal, owner: owner)
     }
 
     /// The versions of an object, newest first.
     public func versions(
-        of name: String, principal: Principal, pageSize: Int, pageToken: String
+        of name: String, principal: Principal, owner: Principal? = nil, pageSize: Int, pageToken: String
     ) async throws -> (versions: [ObjectVersionRecord], nextPageToken: String) {
         _ = try ObjectName.validate(name)
+        let owner = owner ?? principal
         let size = try Paging.size(pageSize, limit: limits.maxPageSize)
-        let before = try pageTokens.redeem(pageToken, for: .versions, principal: principal, parameters: [name])
+        let parameters = [name, String(owner.id)]
+        let before = try pageTokens.redeem(pageToken, for: .versions, principal: principal, parameters: parameters)
             .map { text throws(StorageError) -> Int64 in
                 guard let version = Int64(text) else { throw .invalidArgument("page_token is not one this server issued") }
                 return version
@@ -78,8 +89,12 @@ public final class ObjectCatalog: Sendable {
             try connection.execute("""
                 SELECT \(Self.versionColumns) FROM objects o JOIN object_versions v ON v.object_id = o.id
                 WHERE o.principal_id = $1 AND o.name = $2 AND ($3::bigint IS NULL OR v.version < $3)
+                  AND \(AccessRule.level(owner: "$1", caller: "$5", name: "o.name")) IS NOT NULL
                 ORDER BY v.version DESC LIMIT $4
-                """, [.int(principal.id), .text(name), before.map { .int($0) } ?? .null, .int(Int64(size + 1))]
+                """, [
+                    .int(owner.id), .text(name), before.map { .int($0) } ?? .null, .int(Int64(size + 1)),
+                    .int(principal.id),
+                ]
             ).rows.map(Self.record(from:))
         }
         // A later page is never empty while the object exists: empty means it was deleted.
@@ -87,28 +102,37 @@ public final class ObjectCatalog: Sendable {
         let page = Array(rows.prefix(size))
         var next = ""
         if rows.count > size, let last = page.last {
-            next = pageTokens.issue(String(last.version), for: .versions, principal: principal, parameters: [name])
+            next = pageTokens.issue(String(last.version), for: .versions, principal: principal, parameters: parameters)
         }
         return (page, next)
     }
 
-    /// Makes an older version current again as a new version that shares its bytes.
-    public func restore(_ name: String, version: Int64, of principal: Principal) async throws -> ObjectVersionRecord {
+    /// Makes an older version current again as a new version that shares its bytes, written
+    /// by the caller (the owner, or a WRITE grantee).
+    public func restore(
+        _ name: String, version: Int64, of principal: Principal, owner: Principal? = nil
+    ) async throws -> ObjectVersionRecord {
         _ = try ObjectName.validate(name)
         guard version > 0 else { throw StorageError.invalidArgument("version must be positive") }
+        let owner = owner ?? principal
         let restored = try await database.transaction { connection -> Int64 in
             let objects = try connection.execute("""
-                SELECT id, next_version FROM objects WHERE principal_id = $1 AND name = $2 FOR UPDATE
-                """, [.int(principal.id), .text(name)]).rows
+                SELECT o.id, o.next_version, \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
+                FROM objects o WHERE o.principal_id = $1 AND o.name = $2
+                  AND \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) IS NOT NULL
+                FOR UPDATE OF o
+                """, [.int(owner.id), .text(name), .int(principal.id)]).rows
             guard let object = objects.first else { throw StorageError.notFound("object '\(name)' does not exist") }
+            try AccessRule.require(.write, granted: try object.optionalString("access"), name: name, owner: owner)
             let objectID = try object.int("id")
             let newVersion = try object.int("next_version")
             let copied = try connection.execute("""
                 INSERT INTO object_versions (object_id, version, size, sha256, content_type, user_metadata,
-                    partition_size, partition_count, restored_from)
-                SELECT object_id, $3, size, sha256, content_type, user_metadata, partition_size, partition_count, version
+                    partition_size, partition_count, restored_from, written_by)
+                SELECT object_id, $3, size, sha256, content_type, user_metadata, partition_size, partition_count, version,
+                    $4
                 FROM object_versions WHERE object_id = $1 AND version = $2
-                """, [.int(objectID), .int(version), .int(newVersion)]).affectedRows
+                """, [.int(objectID), .int(version), .int(newVersion), .int(principal.id)]).affectedRows
             guard copied == 1 else { throw StorageError.notFound("object '\(name)' has no version \(version)") }
             _ = try connection.execute("""
                 INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
@@ -120,19 +144,24 @@ public final class ObjectCatalog: Sendable {
                 """, [.int(objectID), .int(newVersion)])
             return newVersion
         }
-        return try await self.version(name, restored, of: principal)
+        return try await self.version(name, restored, of: principal, owner: owner)
     }
 
     /// Deletes an object with every version; returns how many versions went. The bytes
     /// stay until the collector finds nothing referring to them.
-    public func delete(_ name: String, of principal: Principal) async throws -> Int64 {
+    public func delete(_ name: String, of principal: Principal, owner: Principal? = nil) async throws -> Int64 {
         _ = try ObjectName.validate(name)
+        let owner = owner ?? principal
         let deleted = try await database.transaction { connection -> Int64? in
             let objects = try connection.execute("""
-                SELECT o.id, (SELECT count(*) FROM object_versions v WHERE v.object_id = o.id)::bigint AS versions
-                FROM objects o WHERE o.principal_id = $1 AND o.name = $2 FOR UPDATE
-                """, [.int(principal.id), .text(name)]).rows
+                SELECT o.id, (SELECT count(*) FROM object_versions v WHERE v.object_id = o.id)::bigint AS versions,
+                    \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
+                FROM objects o WHERE o.principal_id = $1 AND o.name = $2
+                  AND \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) IS NOT NULL
+                FOR UPDATE OF o
+                """, [.int(owner.id), .text(name), .int(principal.id)]).rows
             guard let object = objects.first else { return nil }
+            try AccessRule.require(.write, granted: try object.optionalString("access"), name: name, owner: owner)
             _ = try connection.execute("DELETE FROM objects WHERE id = $1", [.int(try object.int("id"))])
             return try object.int("versions")
         }
@@ -142,9 +171,10 @@ public final class ObjectCatalog: Sendable {
 
     /// One partition of a version, read on its own (a version may have thousands).
     public func partition(
-        _ index: Int, of name: String, version: Int64?, principal: Principal
+        _ index: Int, of name: String, version: Int64?, principal: Principal, owner: Principal? = nil
     ) async throws -> PartitionRecord {
         let wanted = try Self.requestedVersion(name, version)
+        let owner = owner ?? principal
         let probe = PartitionLayout.queryIndex(index)
         let row = try await database.withConnection { connection in
             try connection.execute("""
@@ -153,7 +183,8 @@ public final class ObjectCatalog: Sendable {
                 JOIN object_versions v ON v.object_id = o.id AND v.version = coalesce($3, o.current_version)
                 LEFT JOIN version_partitions p ON p.object_id = o.id AND p.version = v.version AND p.index = $4
                 WHERE o.principal_id = $1 AND o.name = $2
-                """, [.int(principal.id), .text(name), wanted.map { .int($0) } ?? .null, .int(probe)]
+                  AND \(AccessRule.level(owner: "$1", caller: "$5", name: "o.name")) IS NOT NULL
+                """, [.int(owner.id), .text(name), wanted.map { .int($0) } ?? .null, .int(probe), .int(principal.id)]
             ).rows.first
         }
         guard let row else { throw Self.missing(name, wanted) }
@@ -197,7 +228,9 @@ public final class ObjectCatalog: Sendable {
             partitionCount: Int(try row.int("partition_count")),
             isCurrent: try row.bool("is_current"),
             restoredFrom: try row.optionalInt("restored_from"),
-            partitions: [])
+            partitions: [],
+            owner: try row.optionalString("owner_handle") ?? "",
+            writtenBy: try row.optionalString("writer_handle") ?? "")
     }
 
     static func partition(from row: PostgresRow) throws -> PartitionRecord {

@@ -11,10 +11,13 @@ extension ObjectCatalog {
     /// Lists current versions whose names start with `prefix`, in byte order. With a
     /// delimiter, names continuing past the prefix with the delimiter are rolled up into
     /// one common prefix each (ending with the delimiter). Objects and prefixes share the
-    /// page size and the order.
+    /// page size and the order. With `owner`, lists that owner's objects the caller has a
+    /// grant on (and nothing else: an unknown owner or one sharing nothing lists empty).
     public func list(
-        prefix: String, delimiter: String, principal: Principal, pageSize: Int, pageToken: String
+        prefix: String, delimiter: String, principal: Principal, owner: Principal? = nil, pageSize: Int,
+        pageToken: String
     ) async throws -> ObjectListingPage {
+        let owner = owner ?? principal
         let size = try Paging.size(pageSize, limit: limits.maxPageSize)
         guard prefix.utf8.count <= ObjectName.maxBytes, !prefix.utf8.contains(0) else {
             throw StorageError.invalidArgument("prefix must be at most \(ObjectName.maxBytes) bytes without NUL")
@@ -22,7 +25,7 @@ extension ObjectCatalog {
         guard delimiter.utf8.count <= 16, !delimiter.utf8.contains(0) else {
             throw StorageError.invalidArgument("delimiter must be at most 16 bytes without NUL")
         }
-        let parameters = [prefix, delimiter]
+        let parameters = [prefix, delimiter, String(owner.id)]
         let resume = try ListingCursor.decode(
             pageTokens.redeem(pageToken, for: .objects, principal: principal, parameters: parameters))
         var cursor = resume?.key
@@ -35,8 +38,12 @@ extension ObjectCatalog {
                     SELECT \(Self.versionColumns) FROM objects o
                     JOIN object_versions v ON v.object_id = o.id AND v.version = o.current_version
                     WHERE o.principal_id = $1 AND starts_with(o.name, $2) AND ($3::text IS NULL OR o.name > $3)
+                      AND \(AccessRule.level(owner: "$1", caller: "$5", name: "o.name")) IS NOT NULL
                     ORDER BY o.name LIMIT $4
-                    """, [.int(principal.id), .text(prefix), cursor.map { .text($0) } ?? .null, .int(Int64(batchSize))]
+                    """, [
+                        .int(owner.id), .text(prefix), cursor.map { .text($0) } ?? .null, .int(Int64(batchSize)),
+                        .int(principal.id),
+                    ]
                 ).rows
             }
             for row in rows {

@@ -1,7 +1,8 @@
 /// Which deduplication scope a principal's bytes are stored under: its own by default,
-/// one shared scope when the operator allows deduplication across principals.
+/// one shared scope when the operator allows deduplication across principals. A grantee's
+/// upload into an owner's folder is the owner's bytes: it is stored under the owner's scope.
 enum BlobScope {
-    static func of(_ principal: Principal, limits: StorageLimits) -> String {
-        limits.deduplicateAcrossPrincipals ? "shared" : "p\(principal.id)"
+    static func of(owner ownerID: Int64, limits: StorageLimits) -> String {
+        limits.deduplicateAcrossPrincipals ? "shared" : "p\(ownerID)"
     }
 }

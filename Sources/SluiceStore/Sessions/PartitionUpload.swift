@@ -31,6 +31,13 @@ extension UploadSessions {
     ) async throws -> PartitionUploadResult where Chunks.Element: ContiguousBytes & Sendable {
         let target = try await partitionTarget(index, of: id, by: principal)
         try Self.requireOpen(id, state: target.state, committedVersion: target.committedVersion)
+        guard target.mayWrite else {
+            // A grantee's session whose grant was revoked: its bytes would land in the owner's
+            // scope for a commit that can no longer happen.
+            throw StorageError.permissionDenied(
+                "upload session \(id) can no longer store partitions: the owner no longer lets you write "
+                    + "its object; abort it")
+        }
         guard let sha256 = target.sha256, index >= 0 else {
             throw StorageError.invalidArgument(
                 "partition_index \(index) is out of range; session \(id) has partitions 0 to \(target.partitionCount - 1)")
@@ -39,7 +46,7 @@ extension UploadSessions {
             ofPartition: index, totalSize: target.totalSize, partitionSize: target.partitionSize)
         // A stored partition keeps the blob it was stored as (the scope may differ if
         // --deduplicate-across-principals changed since): that is the blob to check and repair.
-        let key = try BlobKey(scope: target.storedScope ?? BlobScope.of(principal, limits: limits), sha256: sha256)
+        let key = try BlobKey(scope: target.storedScope ?? BlobScope.of(owner: target.ownerID, limits: limits), sha256: sha256)
         // A partition sent again is a no-op only while its stored bytes are intact; a blob
         // that rotted (or vanished) since is rewritten from these bytes instead.
         if target.storedScope != nil, try await isIntact(key, size: size) {
@@ -112,6 +119,10 @@ extension UploadSessions {
         var sha256: [UInt8]?
         /// The scope of the blob the partition is stored as; nil while it is not stored.
         var storedScope: String?
+        /// Whose object the session uploads: the bytes go into that principal's scope.
+        var ownerID: Int64
+        /// Whether the session's creator may still write the object (always, for its own).
+        var mayWrite: Bool
     }
 
     private func partitionTarget(_ index: Int, of id: SessionID, by principal: Principal) async throws
@@ -124,7 +135,11 @@ extension UploadSessions {
                     s.total_size, s.partition_size, cardinality(s.partition_sha256) AS partition_count,
                     s.partition_sha256[$3::int + 1] AS sha256,
                     (SELECT sp.blob_scope FROM session_partitions sp WHERE sp.session_id = s.id AND sp.index = $3)
-                        AS stored_scope
+                        AS stored_scope,
+                    coalesce(s.owner_id, s.principal_id) AS owner_id,
+                    \(AccessRule.level(
+                        owner: "coalesce(s.owner_id, s.principal_id)", caller: "s.principal_id", name: "s.object_name"))
+                        = 'write' AS may_write
                 FROM upload_sessions s WHERE s.id = $1 AND s.principal_id = $2
                 """, [.bytes(id.bytes), .int(principal.id), .int(probe)]).rows.first
         }
@@ -136,7 +151,9 @@ extension UploadSessions {
             totalSize: try row.int("total_size"), partitionSize: try row.int("partition_size"),
             partitionCount: Int(try row.int("partition_count")),
             sha256: probe >= 0 ? try row.optionalBytes("sha256") : nil,
-            storedScope: try row.isNull("stored_scope") ? nil : try row.string("stored_scope"))
+            storedScope: try row.isNull("stored_scope") ? nil : try row.string("stored_scope"),
+            ownerID: try row.int("owner_id"),
+            mayWrite: try row.optionalBool("may_write") ?? false)
     }
 
     /// Takes (or refreshes) the lease on a blob row before its bytes are written.

@@ -5,6 +5,10 @@ extension UploadSessions {
     /// Turns a complete session into a new version of its object, in one transaction: a
     /// crash leaves either the previous version current or the new one, never half of it.
     /// Committing a committed session answers the version it made.
+    ///
+    /// A grantee's session into an owner's folder commits only while a WRITE grant still
+    /// covers the name, checked inside the commit transaction with the grant locked: once
+    /// revoked (or lowered to READ) the commit is PERMISSION_DENIED, for good.
     public func commit(_ id: SessionID, by principal: Principal, objects: ObjectCatalog) async throws
         -> ObjectVersionRecord
     {
@@ -34,6 +38,16 @@ extension UploadSessions {
             }
             if locked.state == .committed, let version = locked.committedVersion { return version }
             try Self.requireOpen(locked)
+            let owner = locked.owner(for: principal)
+            if owner.id != principal.id {
+                guard try AccessRule.lockedLevel(owner: owner, caller: principal, name: locked.objectName, on: connection)
+                    == .write
+                else {
+                    throw StorageError.permissionDenied(
+                        "upload session \(id) can no longer commit: '\(owner.handle)' no longer lets you write "
+                            + "'\(locked.objectName)'; abort it")
+                }
+            }
             // One statement that creates the object or locks the existing row: a separate
             // INSERT … DO NOTHING and SELECT … FOR UPDATE would find nothing when a
             // DeleteObject commits in between. ON CONFLICT DO UPDATE inserts anew if the
@@ -42,7 +56,7 @@ extension UploadSessions {
                 INSERT INTO objects (principal_id, name, current_version, next_version) VALUES ($1, $2, 0, 1)
                 ON CONFLICT (principal_id, name) DO UPDATE SET next_version = objects.next_version
                 RETURNING id, next_version
-                """, [.int(principal.id), .text(session.objectName)])
+                """, [.int(owner.id), .text(session.objectName)])
             guard let object = upserted.rows.first else {
                 throw StorageError.aborted("object '\(session.objectName)' changed during the commit; commit again")
             }
@@ -50,9 +64,9 @@ extension UploadSessions {
             let version = try object.int("next_version")
             _ = try connection.execute("""
                 INSERT INTO object_versions (object_id, version, size, sha256, content_type, user_metadata,
-                    partition_size, partition_count)
+                    partition_size, partition_count, written_by)
                 SELECT $1, $2, s.total_size, $3, s.content_type, s.user_metadata, s.partition_size,
-                    cardinality(s.partition_sha256)
+                    cardinality(s.partition_sha256), s.principal_id
                 FROM upload_sessions s WHERE s.id = $4
                 """, [.int(objectID), .int(version), .bytes(objectSHA256), .bytes(id.bytes)])
             let copied = try connection.execute("""
@@ -80,7 +94,7 @@ extension UploadSessions {
             _ = try connection.execute("DELETE FROM session_partitions WHERE session_id = $1", [.bytes(id.bytes)])
             return version
         }
-        return try await objects.version(session.objectName, version, of: principal)
+        return try await objects.version(session.objectName, version, of: principal, owner: session.owner(for: principal))
     }
 
     /// The SHA-256 of the object the session's partitions make, read back from the blob

@@ -28,8 +28,15 @@ public final class UploadSessions: Sendable {
     /// session is the answer, in whatever state it is now — a client that died before it
     /// recorded the session, or a retry after a lost reply, gets the same session rather
     /// than leaking a second. The same id with a different declaration is INVALID_ARGUMENT.
-    public func create(_ declaration: SessionDeclaration, by principal: Principal) async throws -> SessionRecord {
+    ///
+    /// With `owner`, the session uploads into that principal's object, which needs a WRITE
+    /// grant covering the name: none is NOT_FOUND (nothing about the owner leaks), READ is
+    /// PERMISSION_DENIED. The session stays the caller's; the bytes go into the owner's scope.
+    public func create(_ declaration: SessionDeclaration, by principal: Principal, owner: Principal? = nil)
+        async throws -> SessionRecord
+    {
         try declaration.validate(limits)
+        let owner = owner ?? principal
         let id = SessionID.random()
         let limits = self.limits
         let lifetime = limits.sessionLifetime.inSeconds
@@ -37,10 +44,11 @@ public final class UploadSessions: Sendable {
             // Locking the principal row serializes this principal's creates, so the
             // open-session count cannot be passed by a race, nor a request id taken twice.
             _ = try connection.execute("SELECT id FROM principals WHERE id = $1 FOR UPDATE", [.int(principal.id)])
+            try Self.requireWrite(declaration.objectName, of: owner, by: principal, on: connection)
             if let requestID = declaration.requestID,
                let earlier = try SessionQueries.load(requestID: requestID, of: principal, on: connection)
             {
-                guard declaration.declares(earlier) else {
+                guard declaration.declares(earlier), (earlier.ownerID ?? principal.id) == owner.id else {
                     throw StorageError.invalidArgument(
                         "request_id '\(requestID)' already made upload session \(earlier.id) with a different "
                             + "declaration; use a new request_id for a new session")
@@ -61,19 +69,38 @@ public final class UploadSessions: Sendable {
             }
             _ = try connection.execute("""
                 INSERT INTO upload_sessions (id, principal_id, object_name, total_size, partition_size,
-                    partition_sha256, object_sha256, content_type, user_metadata, state, expires_at, request_id)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, 'open', now() + make_interval(secs => $10), $11)
+                    partition_sha256, object_sha256, content_type, user_metadata, state, expires_at, request_id,
+                    owner_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, 'open', now() + make_interval(secs => $10), $11,
+                    $12)
                 """, [
                     .bytes(id.bytes), .int(principal.id), .text(declaration.objectName), .int(declaration.totalSize),
                     .int(declaration.partitionSize), .bytesArray(declaration.partitionSHA256),
                     declaration.objectSHA256.map { .bytes($0) } ?? .null, .text(declaration.contentType),
                     .text(UserMetadata.encode(declaration.userMetadata)), .double(lifetime),
                     declaration.requestID.map { .text($0) } ?? .null,
+                    owner.id == principal.id ? .null : .int(owner.id),
                 ])
             guard let record = try SessionQueries.load(id, of: principal, on: connection) else {
                 throw StorageError.aborted("the new session vanished; create it again")
             }
             return record
+        }
+    }
+
+    /// Refuses an upload into `owner`'s `name` unless the caller may write it (see `create`).
+    /// Inside a transaction, the covering grants stay locked until it ends.
+    static func requireWrite(_ name: String, of owner: Principal, by caller: Principal, on connection: PostgresConnection)
+        throws
+    {
+        switch try AccessRule.lockedLevel(owner: owner, caller: caller, name: name, on: connection) {
+        case .write:
+            return
+        case .read:
+            throw StorageError.permissionDenied(
+                "'\(owner.handle)' shares '\(name)' with you for reading only; ask them for write access")
+        case nil:
+            throw StorageError.notFound("'\(owner.handle)' shares nothing named '\(name)' with you")
         }
     }
 

@@ -258,7 +258,7 @@ extension Storage {
 
 /// The cases of `StorageError`, without their messages.
 enum StorageErrorKind: String, Sendable {
-    case invalidArgument, notFound, failedPrecondition, dataLoss, resourceExhausted, aborted, corrupted, unavailable,
+    case invalidArgument, notFound, permissionDenied, failedPrecondition, dataLoss, resourceExhausted, aborted, corrupted, unavailable,
         storageFailed
 }
 
@@ -267,6 +267,7 @@ extension StorageError {
         switch self {
         case .invalidArgument: .invalidArgument
         case .notFound: .notFound
+        case .permissionDenied: .permissionDenied
         case .failedPrecondition: .failedPrecondition
         case .dataLoss: .dataLoss
         case .resourceExhausted: .resourceExhausted

@@ -1,0 +1,76 @@
+/// Handles: the stable, readable names principals share with (`alice`, `build-bot.ci`).
+/// Lower-case ASCII letters, digits, `.`, `_` and `-`, 1 to 64 characters.
+public enum PrincipalHandle {
+    public static let maxLength = 64
+
+    /// Whether `handle` is spelled as a handle must be.
+    public static func isValid(_ handle: String) -> Bool {
+        (1...maxLength).contains(handle.utf8.count) && handle.utf8.allSatisfy(isAllowed)
+    }
+
+    /// The handle a principal identity suggests (before any suffix that makes it unique):
+    /// the subject's CN, else the first SAN's value (a URI's last path segment, a DNS name),
+    /// else the whole identity; lower-cased, every run of other characters made one `-`,
+    /// trimmed of `-`, cut to leave room for a suffix. `principal` when nothing is left.
+    public static func suggested(by identity: String) -> String {
+        let reduced = reduce(readablePart(of: identity))
+        return reduced.isEmpty ? "principal" : reduced
+    }
+
+    /// The longest a suggested handle gets, leaving room for `-` and a 7-digit suffix.
+    static let maxSuggestedLength = maxLength - 8
+
+    private static func readablePart(of identity: String) -> String {
+        let parts = identity.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        let subject = parts.first ?? ""
+        if let cn = commonName(in: subject) { return cn }
+        for san in parts.dropFirst() {
+            guard let equals = san.firstIndex(of: "=") else { continue }
+            let value = String(san[san.index(after: equals)...])
+            if !value.isEmpty { return lastSegment(of: value) }
+        }
+        if !subject.isEmpty, !subject.contains("=") { return lastSegment(of: subject) }
+        return subject
+    }
+
+    /// The CN of an RFC 2253 subject (`CN=alice,O=Example`), if it has one.
+    private static func commonName(in subject: String) -> String? {
+        for attribute in subject.split(separator: ",") {
+            let pair = attribute.split(separator: "=", maxSplits: 1).map(String.init)
+            if pair.count == 2, pair[0].trimmingSpaces.uppercased() == "CN", !pair[1].isEmpty { return pair[1] }
+        }
+        return nil
+    }
+
+    /// `spiffe://example.org/ns/prod/sa/alice` → `alice`; other values stay whole.
+    private static func lastSegment(of value: String) -> String {
+        guard value.contains("://") else { return value }
+        return value.split(separator: "/").last.map(String.init) ?? value
+    }
+
+    private static func reduce(_ text: String) -> String {
+        var out: [UInt8] = []
+        for byte in text.lowercased().utf8 {
+            if isAllowed(byte) {
+                out.append(byte)
+            } else if out.last != UInt8(ascii: "-") {
+                out.append(UInt8(ascii: "-"))
+            }
+        }
+        while out.first == UInt8(ascii: "-") { out.removeFirst() }
+        if out.count > maxSuggestedLength { out = Array(out.prefix(maxSuggestedLength)) }
+        while out.last == UInt8(ascii: "-") { out.removeLast() }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func isAllowed(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+    }
+}
+
+extension String {
+    fileprivate var trimmingSpaces: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}

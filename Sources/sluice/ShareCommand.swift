@@ -1,0 +1,46 @@
+import ArgumentParser
+import SluiceClient
+
+/// `sluice share PATH HANDLE --read|--write`: grants another principal access to your objects.
+struct ShareCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "share",
+        abstract: "Let another principal read or write your object or folder.",
+        discussion: """
+            A PATH ending with '/' shares every object under it (a folder: 'docs/' covers \
+            'docs/a/b', never 'docsx'); any other PATH shares that one object (--object forces \
+            that for a name ending with '/'). HANDLE is the other principal's handle (`sluice whoami` \
+            shows yours). Sharing again changes the access. Only you can share your objects: whoever \
+            you share with cannot share them on. Exits 3 if no principal has the handle.
+            Example: sluice share projects/plan/ bob --write
+            """)
+
+    @OptionGroup var connection: ClientOptions
+
+    @Argument(help: "The object name, or a folder prefix ending with '/'.")
+    var path: String
+
+    @Argument(help: "The handle of the principal to share with.")
+    var handle: String
+
+    @Flag(help: "Read access (get, list, download, versions), or write access (also upload, rm, restore).")
+    var access: Access
+
+    @Flag(help: "Share the one object named PATH even though it ends with '/'.")
+    var object = false
+
+    @Flag(help: "Print the grant as a JSON object.")
+    var json = false
+
+    enum Access: String, EnumerableFlag {
+        case read, write
+    }
+
+    func run() async throws {
+        let settings = try connection.resolved()
+        let grant = try await settings.withClient { client in
+            try await ShareCatalog(client: client).grant(path: path, to: handle, write: access == .write, object: object)
+        }
+        print(json ? GrantText.json(grant, direction: "mine") : "shared \(GrantText.line(grant))")
+    }
+}
