@@ -8,6 +8,7 @@ import SluiceRPC
 ///
 /// Lives on its channel's event loop; everything that reaches it from elsewhere hops there
 /// first, which is what `@unchecked Sendable` relies on.
+// Safe because it is confined to its channel's event loop; callers elsewhere hop there first.
 final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer

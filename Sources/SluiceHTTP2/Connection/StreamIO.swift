@@ -14,6 +14,7 @@ enum InboundEvent {
 ///
 /// Every property is touched on the connection's event loop only; tasks reach it through
 /// the async methods, which hop there. That confinement is what `@unchecked` vouches for.
+// Safe because its state is touched only on the connection's event loop; async methods hop there first.
 final class StreamIO: @unchecked Sendable {
     /// Above this many queued outbound bytes, writers wait for nghttp2 to take some.
     static let outboundHighWater = 1024 * 1024

@@ -18,6 +18,7 @@ public final class HTTP2Server: Sendable {
     private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
 
     /// A live connection and the role object that can drain it.
+    // Safe because the role is only used on its channel's event loop (drain() runs through eventLoop.execute).
     private struct Connection: @unchecked Sendable {
         let channel: Channel
         let role: ServerConnection

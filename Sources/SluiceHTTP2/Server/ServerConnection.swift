@@ -5,6 +5,7 @@ import SluiceRPC
 /// the connection is lost.
 ///
 /// Confined to the connection's event loop (see `HTTP2ConnectionHandler`).
+// Safe because every use happens on the connection's event loop (HTTP2ConnectionHandler's confinement).
 final class ServerConnection: ConnectionRole, @unchecked Sendable {
     private let dispatcher: CallDispatcher
     private let stats: ServerTransportStats

@@ -5,6 +5,7 @@ import SwiftProtobuf
 /// Bytes are pulled from the transport only when a handler asks for its next message, which
 /// is what makes a slow handler slow down its sender.
 /// A call has exactly one reader, used from one task at a time.
+// Safe because a call's one reader is used by one task at a time, so its deframer is never shared.
 final class RequestReader: @unchecked Sendable {
     private let stream: any ServerStream
     private var deframer: MessageDeframer

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Build the libFuzzer targets (Fuzz/Sources) with address sanitizer and run each for a while.
+#
+#   scripts/fuzz.sh            build, then run every target for FUZZ_SECONDS (what `make fuzz` does)
+#   scripts/fuzz.sh build      build only
+#
+# Environment:
+#   FUZZ_SECONDS   seconds per target (default 60)
+#   FUZZ_TARGETS   targets to run (default: all, see below)
+#   FUZZ_JOBS      parallel fuzzing processes per target (default 1)
+#
+# Targets are built into .build-fuzz (the package includes them only when SLUICE_FUZZ=1, so
+# the normal build never compiles them). Each run starts from the seed corpus in
+# Fuzz/Corpus/<target> and keeps what it discovers in .build-fuzz/corpus/<target>; a crashing
+# input is saved as .build-fuzz/artifacts/<target>-crash-… (add it to Fuzz/Corpus/<target>
+# once fixed, as a regression input). The script ends with a table of executions per target
+# and fails if any target found a crash.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
+
+ALL_TARGETS=(FuzzDeframer FuzzServerConnection FuzzMetadata FuzzPageToken FuzzObjectValidation FuzzClientFiles)
+read -r -a TARGETS <<<"${FUZZ_TARGETS:-${ALL_TARGETS[*]}}"
+SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
+SCRATCH=.build-fuzz
+export SLUICE_FUZZ=1
+
+# The sanitized build reuses the dependency checkouts of the normal build when there are
+# some, so it needs no network.
+if [[ ! -d "$SCRATCH/checkouts" && -d .build/checkouts ]]; then
+    mkdir -p "$SCRATCH"
+    cp -a .build/checkouts .build/repositories "$SCRATCH"/ 2>/dev/null || true
+    cp -a .build/workspace-state.json "$SCRATCH"/ 2>/dev/null || true
+fi
+
+build_started=$SECONDS
+for target in "${TARGETS[@]}"; do
+    swift build --scratch-path "$SCRATCH" --sanitize=fuzzer --sanitize=address --product "$target"
+done
+echo "fuzz: built ${TARGETS[*]} in $((SECONDS - build_started)) s"
+[[ "${1:-}" == build ]] && exit 0
+
+BIN="$(swift build --scratch-path "$SCRATCH" --sanitize=fuzzer --sanitize=address --show-bin-path)"
+mkdir -p "$SCRATCH/artifacts"
+summary=()
+failed=0
+total_runs=0
+for target in "${TARGETS[@]}"; do
+    mkdir -p "$SCRATCH/corpus/$target" "Fuzz/Corpus/$target"
+    log="$SCRATCH/$target.log"
+    printf '\n==> %s for %s s\n' "$target" "$SECONDS_PER_TARGET"
+    status=0
+    # Leak checking is off: the Swift runtime's caches and the server's connections outlive
+    # a single input by design.
+    "$BIN/$target" -max_total_time="$SECONDS_PER_TARGET" -timeout=20 -rss_limit_mb=3072 -detect_leaks=0 \
+        -print_final_stats=1 -artifact_prefix="$SCRATCH/artifacts/$target-" \
+        "$SCRATCH/corpus/$target" "Fuzz/Corpus/$target" >"$log" 2>&1 || status=$?
+    runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
+    runs="${runs:-0}"
+    total_runs=$((total_runs + runs))
+    if ((status == 0)); then
+        summary+=("$(printf '%-22s %12s runs  ok' "$target" "$runs")")
+    else
+        failed=1
+        tail -40 "$log"
+        summary+=("$(printf '%-22s %12s runs  FAILED (exit %s; see %s)' "$target" "$runs" "$status" "$log")")
+    fi
+done
+
+printf '\n==> fuzz summary (%s s per target)\n' "$SECONDS_PER_TARGET"
+printf '%s\n' "${summary[@]}"
+printf '%-22s %12s runs\n' total "$total_runs"
+((failed == 0))
