@@ -165,7 +165,8 @@ if Context.environment["SLUICE_FUZZ"] == "1" {
         ("FuzzObjectValidation", ["SluiceStore"]),
         ("FuzzClientFiles", ["SluiceClient"]),
     ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Sources/FuzzSupport"))
     package.targets += fuzzTargets.map {
-        .executableTarget(name: $0.name, dependencies: $0.dependencies, path: "Fuzz/Sources/\($0.name)")
+        .executableTarget(name: $0.name, dependencies: ["FuzzSupport"] + $0.dependencies, path: "Fuzz/Sources/\($0.name)")
     }
 }

@@ -7,7 +7,6 @@
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 60)
 #   FUZZ_TARGETS   targets to run (default: all, see below)
-#   FUZZ_JOBS      parallel fuzzing processes per target (default 1)
 #
 # Targets are built into .build-fuzz (the package includes them only when SLUICE_FUZZ=1, so
 # the normal build never compiles them). Each run starts from the seed corpus in
@@ -26,6 +25,9 @@ read -r -a TARGETS <<<"${FUZZ_TARGETS:-${ALL_TARGETS[*]}}"
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
 SCRATCH=.build-fuzz
 export SLUICE_FUZZ=1
+# One -sanitize flag with both: SwiftPM's --sanitize=fuzzer --sanitize=address passes two, and
+# swiftc keeps only the last, which leaves the code without coverage instrumentation.
+BUILD=(swift build --scratch-path "$SCRATCH" -Xswiftc -sanitize=fuzzer,address)
 
 # The sanitized build reuses the dependency checkouts of the normal build when there are
 # some, so it needs no network.
@@ -37,12 +39,12 @@ fi
 
 build_started=$SECONDS
 for target in "${TARGETS[@]}"; do
-    swift build --scratch-path "$SCRATCH" --sanitize=fuzzer --sanitize=address --product "$target"
+    "${BUILD[@]}" --product "$target"
 done
 echo "fuzz: built ${TARGETS[*]} in $((SECONDS - build_started)) s"
 [[ "${1:-}" == build ]] && exit 0
 
-BIN="$(swift build --scratch-path "$SCRATCH" --sanitize=fuzzer --sanitize=address --show-bin-path)"
+BIN="$("${BUILD[@]}" --show-bin-path)"
 mkdir -p "$SCRATCH/artifacts"
 summary=()
 failed=0
@@ -52,9 +54,11 @@ for target in "${TARGETS[@]}"; do
     log="$SCRATCH/$target.log"
     printf '\n==> %s for %s s\n' "$target" "$SECONDS_PER_TARGET"
     status=0
-    # Leak checking is off: the Swift runtime's caches and the server's connections outlive
-    # a single input by design.
-    "$BIN/$target" -max_total_time="$SECONDS_PER_TARGET" -timeout=20 -rss_limit_mb=3072 -detect_leaks=0 \
+    # Swift's own crash backtracer would race libFuzzer's report (and trips ASan); libFuzzer
+    # reports the crash and saves the input.
+    # Leak checking is off (per input and at exit): the Swift runtime's caches and the
+    # server's connections outlive a single input by design.
+    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" "$BIN/$target" -max_total_time="$SECONDS_PER_TARGET" -timeout=20 -rss_limit_mb=3072 -detect_leaks=0 \
         -print_final_stats=1 -artifact_prefix="$SCRATCH/artifacts/$target-" \
         "$SCRATCH/corpus/$target" "Fuzz/Corpus/$target" >"$log" 2>&1 || status=$?
     runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"

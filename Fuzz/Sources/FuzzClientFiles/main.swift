@@ -4,6 +4,7 @@
 // is accepted survives being written and read again.
 //
 // Input: the first byte picks the reader; the rest is the file (or message) content.
+import FuzzSupport
 import Foundation
 import SluiceProto
 @testable import SluiceClient
@@ -48,3 +49,5 @@ public func fuzzClientFiles(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt
     }
     return 0
 }
+
+runFuzzer(fuzzClientFiles)

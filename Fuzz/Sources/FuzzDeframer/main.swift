@@ -4,6 +4,7 @@
 // pieces), then the body. The body is deframed twice, whole and in pieces; both must give the
 // same messages and the same error. Every message is decoded as each storage request type,
 // and whatever decodes must re-encode to a message that decodes equal.
+import FuzzSupport
 import SluiceProto
 import SluiceRPC
 import SwiftProtobuf
@@ -75,3 +76,5 @@ public func fuzzDeframer(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     }
     return 0
 }
+
+runFuzzer(fuzzDeframer)

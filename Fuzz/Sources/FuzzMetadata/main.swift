@@ -4,6 +4,7 @@
 // Input: header lines `name:value` separated by newlines. Checked: parsing never traps;
 // metadata survives encoding back to header fields; base64 and percent-encoding round-trip;
 // a parsed timeout formats to one at least as long.
+import FuzzSupport
 @testable import SluiceRPC
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -49,3 +50,5 @@ public func fuzzMetadata(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     }
     return 0
 }
+
+runFuzzer(fuzzMetadata)

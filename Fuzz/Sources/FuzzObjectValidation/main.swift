@@ -4,6 +4,7 @@
 //
 // Input: fields separated by 0x1E: object name, content type, then user-metadata keys and
 // values in turn; the first 17 bytes of the name field also choose the sizes.
+import FuzzSupport
 @testable import SluiceStore
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -41,3 +42,5 @@ public func fuzzObjectValidation(_ start: UnsafePointer<UInt8>, _ count: Int) ->
     _ = try? declaration.validate(StorageLimits())
     return 0
 }
+
+runFuzzer(fuzzObjectValidation)

@@ -2,6 +2,7 @@
 // decodes; every token the server issues decodes back to the cursor it was made from.
 //
 // Input: the token text (also used as the listing key and session cursor that are encoded).
+import FuzzSupport
 @testable import SluiceStore
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -23,7 +24,9 @@ public func fuzzPageToken(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     }
     var micros: Int64 = 0
     for byte in bytes.prefix(8) { micros = micros << 8 | Int64(byte) }
-    let id = Array(bytes.dropFirst(8).prefix(16))
+    // Session ids are 16 bytes.
+    let given = Array(bytes.dropFirst(8).prefix(16))
+    let id = given + Array(repeating: 0, count: 16 - given.count)
     let token = Paging.encodeSessionCursor(createdMicros: micros, id: id)
     guard let session = try? Paging.decodeSessionCursor(token) else {
         preconditionFailure("a session token the server issued was refused")
@@ -31,3 +34,5 @@ public func fuzzPageToken(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     precondition(session.createdMicros == micros && session.id == id, "a session token changed its cursor")
     return 0
 }
+
+runFuzzer(fuzzPageToken)

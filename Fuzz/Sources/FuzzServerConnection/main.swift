@@ -2,6 +2,7 @@
 // the health and reflection services (unary, server-streaming and bidirectional calls), fed the input as the bytes a client sends after
 // the HTTP/2 preface. The server must answer or close, never trap; each input's connection
 // is read to its end, so whatever the bytes cause happens within the input's run.
+import FuzzSupport
 import Foundation
 import Logging
 import NIOPosix
@@ -16,7 +17,7 @@ let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 let serverPort: UInt16 = {
     let port = Mutex(0)
     let started = DispatchSemaphore(value: 0)
-    Task {
+    Task.detached {
         defer { started.signal() }
         let health = HealthStatusRegistry()
         var router = Router()
@@ -75,3 +76,5 @@ public func fuzzServerConnection(_ start: UnsafePointer<UInt8>, _ count: Int) ->
     exchange(preface + Array(UnsafeBufferPointer(start: start, count: count)))
     return 0
 }
+
+runFuzzer(fuzzServerConnection)
