@@ -7,6 +7,8 @@
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 60)
 #   FUZZ_TARGETS   targets to run (default: all, see below)
+#   FUZZ_CONFIG    debug (default: quickest to build) or release (several times the
+#                  executions per second, for long runs)
 #
 # Targets are built into .build-fuzz (the package includes them only when SLUICE_FUZZ=1, so
 # the normal build never compiles them). Each run starts from the seed corpus in
@@ -27,7 +29,9 @@ SCRATCH=.build-fuzz
 export SLUICE_FUZZ=1
 # One -sanitize flag with both: SwiftPM's --sanitize=fuzzer --sanitize=address passes two, and
 # swiftc keeps only the last, which leaves the code without coverage instrumentation.
-BUILD=(swift build --scratch-path "$SCRATCH" -Xswiftc -sanitize=fuzzer,address)
+# The targets use @testable imports, hence -enable-testing (implied in debug builds).
+BUILD=(swift build --scratch-path "$SCRATCH" -c "${FUZZ_CONFIG:-debug}" -Xswiftc -sanitize=fuzzer,address)
+[[ "${FUZZ_CONFIG:-debug}" == release ]] && BUILD+=(-Xswiftc -enable-testing)
 
 # The sanitized build reuses the dependency checkouts of the normal build when there are
 # some, so it needs no network.
