@@ -5,9 +5,11 @@
 #   make certs    make the dev certificates in certs/ (only those absent or stale)
 #   make db       start the project's PostgreSQL (.data/postgres; scripts/postgres.sh stop|status|url|psql)
 #   make db-stop  stop it
+#   make fuzz     build the libFuzzer targets (ASan) and run each FUZZ_SECONDS (default 60); see scripts/fuzz.sh
+#   make tsan     build and run the Swift suites under ThreadSanitizer (.build-tsan; TSAN_ARGS="--filter X")
 #   make bench    build release; measure the machine's limits, Sluice's RPCs and the storage path
 #   make protos   regenerate Sources/SluiceProto from Protos/
-#   make clean    remove .build
+#   make clean    remove .build and the sanitizer builds (.build-fuzz, .build-tsan)
 #
 # Variables: LISTEN=host:port (default 127.0.0.1:8443), ARGS="extra sluiced flags".
 
@@ -25,7 +27,7 @@ LISTEN ?= 127.0.0.1:8443
 ARGS   ?=
 CERTS  := certs
 
-.PHONY: help run test certs deps venv db db-stop build release bench protos clean
+.PHONY: help run test certs deps venv db db-stop build release bench protos clean fuzz tsan
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -70,6 +72,16 @@ run: deps certs db
 test:
 	scripts/run-tests.sh
 
+## libFuzzer targets (Fuzz/), each run for FUZZ_SECONDS with its seed corpus; see scripts/fuzz.sh.
+fuzz: deps
+	scripts/fuzz.sh
+
+## The Swift suites under ThreadSanitizer, in their own build directory; needs the database.
+tsan: deps certs db
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	SLUICE_TEST_DATABASE_URL="$${SLUICE_TEST_DATABASE_URL:-$$(scripts/postgres.sh url)}" \
+	    $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan $(TSAN_ARGS)
+
 ## Machine baselines and RPC benchmarks; see scripts/bench.sh.
 bench: release certs venv db
 	scripts/bench.sh
@@ -78,4 +90,4 @@ protos:
 	scripts/generate-protos.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-tsan

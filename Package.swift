@@ -152,3 +152,21 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets (Fuzz/). They join the package only when scripts/fuzz.sh builds them
+// (SLUICE_FUZZ=1, with --sanitize=fuzzer --sanitize=address into .build-fuzz), so the normal
+// build never compiles them.
+if Context.environment["SLUICE_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzDeframer", ["SluiceRPC", "SluiceProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        ("FuzzServerConnection", ["SluiceHTTP2", "SluiceRPC", "SluiceServer", .product(name: "Logging", package: "swift-log")]),
+        ("FuzzMetadata", ["SluiceRPC"]),
+        ("FuzzPageToken", ["SluiceStore"]),
+        ("FuzzObjectValidation", ["SluiceStore"]),
+        ("FuzzClientFiles", ["SluiceClient"]),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Sources/FuzzSupport"))
+    package.targets += fuzzTargets.map {
+        .executableTarget(name: $0.name, dependencies: ["FuzzSupport"] + $0.dependencies, path: "Fuzz/Sources/\($0.name)")
+    }
+}

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Run every Sluice test: the Swift suites (XCTest / Swift Testing), then the Python interop suite.
+# Run every Sluice test: the Swift suites (XCTest / Swift Testing), a short run of each fuzz
+# target, then the Python interop suite.
 #
 #   scripts/run-tests.sh              (what `make test` and .ci/run do)
 #
 # Setup first (each step is quick when already done): system packages, dev certificates, the
-# .venv, a debug build including tests. Then both suites run, the second even if the first
-# failed, and the script exits non-zero if either failed.
+# .venv, a debug build including tests. Then the suites and the fuzzers run, each even if an
+# earlier one failed, and the script exits non-zero if any failed.
 #
 # Environment:
 #   SWIFT_TEST_ARGS     extra arguments for `swift test` (e.g. "--filter SluiceRPCTests")
 #   PYTEST_ARGS         extra arguments for pytest (e.g. "-k health -x")
 #   SWIFT_TEST_TIMEOUT  seconds before a hung `swift test` is killed (default 900)
 #   PYTEST_TIMEOUT      seconds before a hung pytest run is killed (default 900)
+#   FUZZ_SECONDS        seconds each fuzz target runs (default 15; scripts/fuzz.sh)
 #   SLUICE_TEST_DATABASE_URL  PostgreSQL for the tests; when unset, the project's cluster
 #                       (scripts/postgres.sh) is started, and stopped at exit unless it was running
 #                       before. Tests make their own uniquely named databases in it.
@@ -55,6 +57,7 @@ echo "SLUICE_TEST_DATABASE_URL=$SLUICE_TEST_DATABASE_URL"
 # --- build --------------------------------------------------------------------------------
 swift_status=0   # 0 passed, else failed
 py_status=0
+fuzz_status=0
 built=0          # executables for the interop suite exist and are current
 
 step "swift build --build-tests"
@@ -74,6 +77,10 @@ if ((swift_status == 0)); then
     limited "${SWIFT_TEST_TIMEOUT:-900}" swift test --skip-build ${SWIFT_TEST_ARGS:-} || swift_status=$?
     ((swift_status == 124)) && echo "run-tests: swift test timed out" >&2
 fi
+
+# --- fuzz targets: a short run of each (scripts/fuzz.sh; its own sanitized build) -----------
+step "fuzz targets (${FUZZ_SECONDS:-15} s each)"
+FUZZ_SECONDS="${FUZZ_SECONDS:-15}" limited 2400 scripts/fuzz.sh || fuzz_status=$?
 
 # --- Python interop suite -----------------------------------------------------------------
 if ((built)); then
@@ -99,5 +106,6 @@ fi
 word() { (($1 == 0)) && echo passed || echo "FAILED (exit $1)"; }
 step "summary"
 echo "swift suites:  $(word "$swift_status")"
+echo "fuzz targets:  $(word "$fuzz_status")"
 echo "interop suite: $(word "$py_status")"
-((swift_status == 0 && py_status == 0))
+((swift_status == 0 && fuzz_status == 0 && py_status == 0))

@@ -5,6 +5,7 @@ import COpenSSL
 /// Both roles require TLS 1.2 or newer and offer only the ALPN protocol "h2"; a peer that
 /// does not speak h2 is refused during the handshake. An `SSL_CTX` is safe to share across
 /// threads once configured, which is why this type is Sendable.
+// Safe because the SSL_CTX is immutable once configured, and OpenSSL allows sharing it across threads then.
 public final class TLSContext: @unchecked Sendable {
     /// Which side of the handshake connections made from this context play.
     public enum Role: Sendable { case server, client }

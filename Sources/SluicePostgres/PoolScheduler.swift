@@ -6,6 +6,7 @@ import Foundation
 ///
 /// Every mutable field is guarded by `condition`. A job's continuation is resumed exactly once,
 /// by whoever takes it out of `queue`: a worker (after running it), cancellation, or shutdown.
+// Safe because every mutable field is read and written only while holding `condition`.
 final class PoolScheduler: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [PoolJob] = []
@@ -115,6 +116,7 @@ final class PoolScheduler: @unchecked Sendable {
 }
 
 /// A queued call. `queued` and `cancelled` are guarded by the scheduler's condition.
+// Safe because `queued` and `cancelled` change only under the scheduler's condition lock.
 class PoolJob: @unchecked Sendable {
     var queued = false
     var cancelled = false
@@ -123,6 +125,7 @@ class PoolJob: @unchecked Sendable {
     func fail(_ error: any Error) { fatalError("abstract") }
 }
 
+// Safe because `continuation` is set under the scheduler's lock before queueing and taken by exactly one party.
 private final class TypedJob<T: Sendable>: PoolJob, @unchecked Sendable {
     let operation: @Sendable (PoolWorker) throws -> T
     /// Set under the scheduler's lock before the job is queued.

@@ -40,6 +40,13 @@ import Testing
         #expect(try ObjectLayout(Self.object(size: 0, partitionSize: 8 << 20)).plan.count == 0)
     }
 
+    /// A size near Int64.max is refused as inconsistent, not a trap (found by fuzzing).
+    @Test func refusesAHugeSizeWithoutTrapping() {
+        var huge = Self.object(size: 10, partitionSize: 4)
+        huge.size = .max
+        #expect(throws: IntegrityError.self) { try ObjectLayout(huge) }
+    }
+
     @Test func refusesMissingOrMisplacedPartitions() {
         var missing = Self.object(size: 10, partitionSize: 4)
         missing.partitions.removeLast()

@@ -62,4 +62,12 @@ import Testing
     @Test func automaticRefusesWhatNoPartitionSizeCanHold() {
         #expect(throws: UsageError.self) { try PartitionPlan.automatic(totalSize: 700 << 30) }
     }
+
+    /// Sizes near Int64.max (a server's description, a journal) count without overflowing.
+    @Test func hugeSizesDoNotOverflow() {
+        #expect(PartitionPlan(totalSize: .max, partitionSize: 2).count == Int(Int64.max / 2 + 1))
+        #expect(PartitionPlan(totalSize: .max, partitionSize: .max).count == 1)
+        #expect(throws: UsageError.self) { try PartitionPlan.upload(totalSize: .max, partitionSize: 64 * mebibyte) }
+        #expect(throws: UsageError.self) { try PartitionPlan.automatic(totalSize: .max) }
+    }
 }

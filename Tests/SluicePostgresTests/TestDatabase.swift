@@ -83,6 +83,7 @@ final class Locked<Value: Sendable>: Sendable {
 }
 
 /// Blocks pool threads until `parties` of them arrived (or the timeout passed; returns false then).
+// Safe because `arrived` is read and written only while holding `condition`.
 final class Barrier: @unchecked Sendable {
     private let condition = NSCondition()
     private let parties: Int

@@ -4,6 +4,7 @@ import Synchronization
 /// An in-memory `ServerStream`: the test supplies request body pieces and reads back
 /// everything the dispatcher sent, in order. Writes after the stream has ended are recorded
 /// as protocol violations instead of being sent.
+// Safe because the recorded state is behind a Mutex and the request iterator is used by the dispatcher's one task.
 final class FakeServerStream: ServerStream, @unchecked Sendable {
     enum Sent: Equatable, CustomStringConvertible {
         case headers([HeaderField], endStream: Bool)

@@ -1,6 +1,7 @@
 import Foundation
 
 /// A counter that plain threads and tasks can share in tests.
+// Safe because `count` is read and written only while holding `lock`.
 final class ThreadCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0

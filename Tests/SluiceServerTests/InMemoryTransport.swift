@@ -25,6 +25,7 @@ struct InMemoryTransport: ClientTransport {
     }
 
     /// The client's end: sends request bytes, receives what the server sent.
+    // Safe because the response iterator is used by the call's one receiver task; the rest is immutable.
     final class ClientSide: ClientStream, @unchecked Sendable {
         private let requests: AsyncThrowingStream<[UInt8], any Error>.Continuation
         // Only the call's single receiver touches the iterator.
@@ -55,6 +56,7 @@ struct InMemoryTransport: ClientTransport {
     }
 
     /// The server's end, as the dispatcher sees it.
+    // Safe because the request iterator is used by the dispatcher's one reader task; the rest is immutable.
     final class ServerSide: ServerStream, @unchecked Sendable {
         // Only the call's single reader touches the iterator.
         private var requests: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator

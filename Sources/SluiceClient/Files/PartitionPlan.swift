@@ -45,9 +45,10 @@ public struct PartitionPlan: Sendable, Equatable {
         return try upload(totalSize: totalSize, partitionSize: max(defaultPartitionSize, rounded))
     }
 
-    /// Number of partitions: ceil(totalSize / partitionSize).
+    /// Number of partitions: ceil(totalSize / partitionSize), without overflow for any size
+    /// (a server may describe one near Int64.max).
     public var count: Int {
-        Int((totalSize + partitionSize - 1) / partitionSize)
+        Int(Self.quotientRoundedUp(totalSize, partitionSize))
     }
 
     /// Where partition `index` starts in the object.
@@ -61,6 +62,10 @@ public struct PartitionPlan: Sendable, Equatable {
     }
 
     private static func smallestPartitionSize(for totalSize: Int64) -> Int64 {
-        max(1, (totalSize + Int64(maxPartitionCount) - 1) / Int64(maxPartitionCount))
+        max(1, quotientRoundedUp(totalSize, Int64(maxPartitionCount)))
+    }
+
+    private static func quotientRoundedUp(_ dividend: Int64, _ divisor: Int64) -> Int64 {
+        dividend / divisor + (dividend % divisor == 0 ? 0 : 1)
     }
 }

@@ -4,6 +4,7 @@ import SluiceRPC
 /// back to them.
 ///
 /// Confined to the connection's event loop (see `HTTP2ConnectionHandler`).
+// Safe because every use happens on the connection's event loop (HTTP2ConnectionHandler's confinement).
 final class ClientConnection: ConnectionRole, @unchecked Sendable {
     private weak var connection: HTTP2ConnectionHandler?
     private var streams: [Int32: StreamIO] = [:]

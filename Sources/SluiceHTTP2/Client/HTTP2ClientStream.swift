@@ -4,6 +4,7 @@ import SluiceRPC
 ///
 /// Read by one task (the call's receiver); `pending` holds the rest of the last batch of
 /// received events, so most reads need no hop to the event loop.
+// Safe because only the call's one receiver task touches `pending`; StreamIO is confined to the event loop.
 final class HTTP2ClientStream: ClientStream, @unchecked Sendable {
     let io: StreamIO
     let role: ClientConnection

@@ -21,6 +21,7 @@ public final class HTTP2ClientTransport: ClientTransport {
     private let current = Mutex<Task<Connected, Error>?>(nil)
 
     /// An established connection: its channel and its client role.
+    // Safe because the role is only read inside tasks submitted to the channel's event loop.
     private struct Connected: @unchecked Sendable {
         let channel: Channel
         let role: ClientConnection

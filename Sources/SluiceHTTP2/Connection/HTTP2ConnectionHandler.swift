@@ -12,6 +12,7 @@ import SluiceRPC
 /// It keeps its `ChannelHandlerContext`, which keeps the handler: that cycle (and the
 /// liveness timer) is broken when the channel goes inactive or the handler is removed, so a
 /// closed connection leaves nothing behind.
+// Safe because it is confined to its channel's event loop; callers elsewhere hop there first.
 final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer

@@ -14,6 +14,7 @@ enum InboundEvent {
 ///
 /// Every property is touched on the connection's event loop only; tasks reach it through
 /// the async methods, which hop there. That confinement is what `@unchecked` vouches for.
+// Safe because its state is touched only on the connection's event loop; async methods hop there first.
 final class StreamIO: @unchecked Sendable {
     /// Outbound bytes that may be queued beyond what the peer's window lets go at once.
     /// Small, so a response the client does not read holds at most its current message plus

@@ -19,6 +19,7 @@ public final class HTTP2Server: Sendable {
     private let memoryReturner = Mutex<Task<Void, Never>?>(nil)
 
     /// A live connection and the role object that can drain it.
+    // Safe because the role is only used on its channel's event loop (drain() runs through eventLoop.execute).
     private struct Connection: @unchecked Sendable {
         let channel: Channel
         let role: ServerConnection

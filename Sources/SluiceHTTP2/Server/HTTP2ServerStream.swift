@@ -4,6 +4,7 @@ import SluiceRPC
 ///
 /// Read by one task (the call's request reader); `pending` holds the rest of the last
 /// batch of received chunks, so most reads need no hop to the event loop.
+// Safe because only the call's one reader task touches `pending`; StreamIO is confined to the event loop.
 final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
     let io: StreamIO
     let connectionRequestMemory: RequestMemoryBudget?

@@ -17,6 +17,7 @@ import SluiceRPC
 /// `resetRateLimit`; a connection past it is closed with ENHANCE_YOUR_CALM.
 ///
 /// Confined to the connection's event loop (see `HTTP2ConnectionHandler`).
+// Safe because every use happens on the connection's event loop (HTTP2ConnectionHandler's confinement).
 final class ServerConnection: ConnectionRole, @unchecked Sendable {
     private let dispatcher: CallDispatcher
     private let stats: ServerTransportStats

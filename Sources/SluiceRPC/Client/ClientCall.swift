@@ -5,6 +5,7 @@ import Synchronization
 ///
 /// A call has one sender and one receiver, each used from one task at a time; the receive
 /// state below is touched only by the receiver.
+// Safe because the send side and the receive side are each used by one task at a time and share no mutable state.
 final class ClientCall: @unchecked Sendable {
     let stream: any ClientStream
     private let compression: MessageCompression?

@@ -5,8 +5,8 @@ import SwiftProtobuf
 /// Bytes are pulled from the transport only when a handler asks for its next message, which
 /// is what makes a slow handler slow down its sender. A message being received holds a
 /// reservation in the process's `RequestMemoryBudget` for its declared size.
-/// A call has exactly one reader, used from one task at a time (which is what
-/// `@unchecked Sendable` relies on).
+/// A call has exactly one reader, used from one task at a time.
+// Safe because a call's one reader is used by one task at a time, so its deframer is never shared.
 final class RequestReader: @unchecked Sendable {
     private let stream: any ServerStream
     private var deframer: MessageDeframer

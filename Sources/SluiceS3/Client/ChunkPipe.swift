@@ -7,6 +7,7 @@ import Foundation
 /// A producer that has waited too long for a slow consumer can step away (``pause()``) to free
 /// its transfer slot; the consumer then learns, once it has drained the pipe, that it must
 /// restart the producer.
+// Safe because every mutable field is read and written only while holding `condition`.
 final class ChunkPipe: @unchecked Sendable {
     /// What happened to a pushed chunk.
     enum Delivery { case accepted, consumerGone, consumerIdle }

@@ -52,6 +52,7 @@ public final class S3ObjectStream: Sendable {
 
 /// The producing side of an ``S3ObjectStream``; runs on a transfer thread, one run at a time
 /// (a paused run ends before the consumer starts the next), and keeps its progress across runs.
+// Safe because one transfer thread runs it at a time, and a paused run ends before the next starts.
 private final class Download: @unchecked Sendable {
     let client: S3Client
     let key: String

@@ -5,6 +5,7 @@ import CCurl
 /// A handle keeps its connections alive between transfers, so handles are reused through
 /// ``CurlHandlePool`` rather than made per request. It is used by one thread at a time (the one
 /// running its transfer), which is what `@unchecked Sendable` promises.
+// Safe because one thread at a time uses a handle (the pool hands it out exclusively).
 final class CurlEasyHandle: @unchecked Sendable {
     let raw: UnsafeMutableRawPointer
     /// libcurl writes its detailed error text here during a transfer.

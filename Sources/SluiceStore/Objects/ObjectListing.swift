@@ -107,9 +107,11 @@ enum ListingCursor {
 
     static func decode(_ cursor: String?) throws(StorageError) -> (key: String, isPrefix: Bool)? {
         guard let text = cursor else { return nil }
-        guard let kind = text.first, kind == "o" || kind == "p" else {
+        // The kind is the first byte, not the first Character: a key that starts with a
+        // combining mark would join it into one grapheme.
+        guard let kind = text.utf8.first, kind == UInt8(ascii: "o") || kind == UInt8(ascii: "p") else {
             throw .invalidArgument("page_token is not one this server issued; pass the next_page_token you received")
         }
-        return (String(text.dropFirst()), kind == "p")
+        return (String(decoding: text.utf8.dropFirst(), as: UTF8.self), kind == UInt8(ascii: "p"))
     }
 }
