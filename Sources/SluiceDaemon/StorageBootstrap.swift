@@ -11,6 +11,8 @@ public struct StorageBootstrap {
     /// The storage services to serve, and the collector running beside them.
     public let services: [any RPCService]
     private let collectorTask: Task<Void, Never>
+    /// The one LISTEN connection that wakes this instance's watchers.
+    private let changeListener: ChangeListener
     private let scrubberTask: Task<Void, Never>?
     private let database: PostgresPool
     private let probe: PostgresPool
@@ -27,10 +29,15 @@ public struct StorageBootstrap {
         let pageTokens = try await Self.pageTokens(options, database: database)
         let storage = Storage(database: database, blobs: blobs, limits: options.limits, pageTokens: pageTokens)
         let identity = CallerIdentity(mapping: PrincipalMapping(rawValue: options.principalFrom) ?? .subjectAndSANs)
+        changeListener = ChangeListener(url: databaseURL) { error in
+            logger.warning("change listener lost its database connection; reconnecting", metadata: ["error": "\(error)"])
+        }
+        changeListener.start()
         services = [
             UploadSessionServiceHandler(storage: storage, identity: identity),
             ObjectServiceHandler(storage: storage, identity: identity),
             PartitionServiceHandler(storage: storage, identity: identity),
+            ChangeServiceHandler(storage: storage, identity: identity, signal: changeListener.signal),
         ]
         let interval = Duration.seconds(options.collectorInterval)
         collectorTask = Task {
@@ -44,6 +51,7 @@ public struct StorageBootstrap {
                         "removed_unknown_files": "\(report.removedUnknownFiles)",
                         "expired_empty_sessions": "\(report.expiredEmptySessions)",
                         "forgotten_damage_findings": "\(report.forgottenDamageFindings)",
+                        "pruned_changes": "\(report.prunedChanges)",
                     ])
                 case .success:
                     break
@@ -110,6 +118,7 @@ public struct StorageBootstrap {
     /// connections.
     public func shutdown() {
         collectorTask.cancel()
+        changeListener.stop()
         scrubberTask?.cancel()
         monitorTask?.cancel()
         database.close()

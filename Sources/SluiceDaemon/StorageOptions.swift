@@ -32,6 +32,9 @@ public struct StorageOptions: ParsableArguments {
     @Option(help: "Seconds closed sessions stay visible. (env: SLUICED_SESSION_RETENTION)")
     public var sessionRetention = EnvironmentDefaults.int("SLUICED_SESSION_RETENTION", default: 24 * 3600)
 
+    @Option(help: "Seconds the change feed keeps a change; an older cursor answers OUT_OF_RANGE. (env: SLUICED_CHANGE_RETENTION)")
+    public var changeRetention = EnvironmentDefaults.int("SLUICED_CHANGE_RETENTION", default: 7 * 24 * 3600)
+
     @Option(help: "Seconds unreferenced bytes are kept before deletion. (env: SLUICED_BLOB_GRACE_PERIOD)")
     public var blobGracePeriod = EnvironmentDefaults.int("SLUICED_BLOB_GRACE_PERIOD", default: 3600)
 
@@ -102,6 +105,7 @@ public struct StorageOptions: ParsableArguments {
         limits.sessionLifetime = .seconds(sessionLifetime)
         limits.emptySessionLifetime = .seconds(min(emptySessionLifetime, sessionLifetime))
         limits.closedSessionRetention = .seconds(sessionRetention)
+        limits.changeRetention = .seconds(changeRetention)
         limits.blobGracePeriod = .seconds(blobGracePeriod)
         limits.deduplicateAcrossPrincipals = deduplicateAcrossPrincipals
         return limits

@@ -6,6 +6,8 @@ public struct Storage: Sendable {
     public let principals: PrincipalDirectory
     public let sessions: UploadSessions
     public let objects: ObjectCatalog
+    /// The change log, as callers read it.
+    public let changes: ChangeFeed
     public let collector: Collector
     public let blobs: any BlobStore
     public let limits: StorageLimits
@@ -18,6 +20,7 @@ public struct Storage: Sendable {
         self.principals = PrincipalDirectory(database: database)
         self.sessions = UploadSessions(database: database, blobs: blobs, limits: limits, pageTokens: pageTokens)
         self.objects = ObjectCatalog(database: database, limits: limits, pageTokens: pageTokens)
+        self.changes = ChangeFeed(database: database)
         self.collector = Collector(database: database, blobs: blobs, limits: limits)
         self.blobs = blobs
         self.limits = limits

@@ -21,6 +21,7 @@ struct Sluice: AsyncParsableCommand {
         subcommands: [
             UploadCommand.self, DownloadCommand.self, ListCommand.self, StatCommand.self, RemoveCommand.self,
             VersionsCommand.self, RestoreCommand.self, SessionsCommand.self, HealthCommand.self, WhoamiCommand.self,
+            WatchCommand.self,
         ])
 
     /// Runs the command, then turns any failure into one message and the documented exit code.

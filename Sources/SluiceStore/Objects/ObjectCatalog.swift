@@ -118,6 +118,14 @@ public final class ObjectCatalog: Sendable {
             _ = try connection.execute("""
                 UPDATE objects SET current_version = $2, next_version = $2 + 1 WHERE id = $1
                 """, [.int(objectID), .int(newVersion)])
+            let restoredVersion = try connection.execute(
+                "SELECT size, sha256 FROM object_versions WHERE object_id = $1 AND version = $2",
+                [.int(objectID), .int(newVersion)]).rows[0]
+            try ChangeLog.record(
+                .versionCreated(
+                    ownerID: principal.id, name: name, version: newVersion, size: try restoredVersion.int("size"),
+                    sha256: try restoredVersion.bytes("sha256"), actorID: principal.id),
+                on: connection)
             return newVersion
         }
         return try await self.version(name, restored, of: principal)
@@ -134,6 +142,7 @@ public final class ObjectCatalog: Sendable {
                 """, [.int(principal.id), .text(name)]).rows
             guard let object = objects.first else { return nil }
             _ = try connection.execute("DELETE FROM objects WHERE id = $1", [.int(try object.int("id"))])
+            try ChangeLog.record(.objectDeleted(ownerID: principal.id, name: name, actorID: principal.id), on: connection)
             return try object.int("versions")
         }
         guard let deleted else { throw StorageError.notFound("object '\(name)' does not exist") }
