@@ -361,8 +361,8 @@ def test_checker_reads_real_proto_edits(baseline, tmp_path):
     objects = root / "sluice" / "v1" / "objects.proto"
     text = objects.read_text()
     for old, new in (
-        ("  // The version; 0 means the current one.\n  int64 version = 2;\n}\n\n// Asks for a page of objects.",
-         "  // The version; 0 means the current one.\n  string version = 2;\n}\n\n// Asks for a page of objects."),
+        ("  // The version; 0 means the current one.\n  int64 version = 2;\n  // Handle of the principal whose object",
+         "  // The version; 0 means the current one.\n  string version = 2;\n  // Handle of the principal whose object"),
         ("returns (stream ReadObjectResponse)", "returns (ReadObjectResponse)"),
         ("  int64 deleted_versions = 1;", "  int64 deleted_versions = 2;"),
     ):
@@ -380,7 +380,7 @@ def test_checker_reads_real_proto_edits(baseline, tmp_path):
 def test_checker_allows_additions(baseline):
     grown = copy.deepcopy(baseline)
     info = _message(grown, "sluice.v1.ObjectInfo")
-    info.field.add(name="etag", number=14, type=FDP.TYPE_STRING, label=FDP.LABEL_OPTIONAL,
+    info.field.add(name="etag", number=100, type=FDP.TYPE_STRING, label=FDP.LABEL_OPTIONAL,
                    json_name="etag")
     info.nested_type.add(name="Extra")
     state = _index(grown)[1]["sluice.v1.UploadSession.State"]
