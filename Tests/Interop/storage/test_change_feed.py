@@ -266,3 +266,58 @@ def test_others_changes_are_invisible_unless_granted(storage, postgres):
     # The owner filter: an unknown handle shows nothing (existence never leaks).
     page = fs.changes_stub(bob).ListChanges(ch_pb.ListChangesRequest(cursor=bob_start, owner="nobody"), timeout=30)
     assert list(page.changes) == []
+
+
+def test_an_idle_watcher_outlives_the_stream_stall_timeout(storage):
+    """Nothing to send is not a stall: a watcher with no changes for longer than
+    --stream-stall-timeout is not reset, and still gets the next change."""
+    server = storage.server(stream_stall_timeout=2)
+    client = server.client()
+    watcher = fs.Watcher(client, cursor=listing_cursor(client))
+    time.sleep(5)
+    assert watcher.error is None, watcher.error
+    client.put_object("late", b"l")
+    assert [c.name for c in watcher.take(1)] == ["late"]
+    watcher.cancel()
+
+
+def test_the_listener_reconnects_and_watchers_miss_nothing(storage, postgres):
+    """The LISTEN connection is cut (pg_terminate_backend): sluiced reconnects and wakes
+    its watchers, which re-read from their cursors."""
+    server = storage.server()
+    client = server.client()
+    watcher = fs.Watcher(client, cursor=listing_cursor(client))
+    client.put_object("before-cut", b"1")
+    assert [c.name for c in watcher.take(1)] == ["before-cut"]
+    database = server.database_url.split("?")[0].rsplit("/", 1)[1]
+    killed = postgres.run(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        f"WHERE application_name = 'sluiced-change-listener' AND datname = '{database}'").strip()
+    assert killed == "1"
+    client.put_object("after-cut", b"2")
+    assert [c.name for c in watcher.take(1)] == ["after-cut"]
+    watcher.cancel()
+
+
+def test_heartbeats_move_the_cursor_past_invisible_changes(storage, postgres):
+    server = storage.server()
+    alice, bob = server.client("client"), server.client("client2")
+    start = listing_cursor(bob)
+    watcher = fs.Watcher(bob, cursor=start)
+    alice.list_objects(page_size=1)
+    owner = int(postgres.run("SELECT id FROM principals WHERE name NOT LIKE '%client2%' ORDER BY id LIMIT 1",
+                             url=server.database_url))
+    bulk = 2500
+    postgres.run(f"""
+        WITH n AS (UPDATE change_log_state SET last_position = last_position + {bulk} RETURNING last_position)
+        INSERT INTO changes (position, kind, owner_id, name, actor_id, version, size, sha256, committed_at)
+        SELECT n.last_position - {bulk} + g, 'version_created', {owner}, 'hidden/' || g, {owner}, 1, 0,
+            '\\x00'::bytea, now() FROM n, generate_series(1, {bulk}) g;
+        SELECT pg_notify('sluice_changes', 'bulk');
+        """, url=server.database_url)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and fs.position(watcher.cursor) < fs.position(start) + 2000:
+        time.sleep(0.1)
+    assert fs.position(watcher.cursor) >= fs.position(start) + 2000, watcher.cursor
+    assert watcher.events.empty()
+    watcher.cancel()
