@@ -67,6 +67,12 @@ public struct StorageBootstrap {
         ])
     }
 
+    /// Ends every change watcher (with UNAVAILABLE naming its cursor): call when the drain
+    /// begins, since a watcher never finishes on its own.
+    public func endWatchers() {
+        changeListener.signal.close()
+    }
+
     /// Starts keeping `health` truthful about the database (see `DatabaseHealthMonitor`).
     public mutating func monitorDatabase(health: HealthStatusRegistry, interval: Duration = .seconds(1)) {
         let monitor = DatabaseHealthMonitor(

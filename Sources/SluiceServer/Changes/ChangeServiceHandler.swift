@@ -40,6 +40,9 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
             var lastSend = ContinuousClock.now
             var slowClient = false
             while !Task.isCancelled {
+                if signal.isClosed {
+                    throw StorageError.unavailable("the server is shutting down; watch again from cursor \(sent)")
+                }
                 let generation = signal.generation
                 let page = try await storage.changes.read(
                     after: cursor, for: principal, owner: request.owner, prefix: request.prefix, limit: limits.batchSize)

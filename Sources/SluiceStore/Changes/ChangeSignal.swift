@@ -7,6 +7,7 @@ import Synchronization
 public final class ChangeSignal: Sendable {
     private struct State {
         var generation: UInt64 = 0
+        var closed = false
         var nextWaiter: UInt64 = 0
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     }
@@ -17,6 +18,9 @@ public final class ChangeSignal: Sendable {
 
     /// Counts the wake-ups so far.
     public var generation: UInt64 { state.withLock { $0.generation } }
+
+    /// Whether `close()` was called: watchers should end (the server is shutting down).
+    public var isClosed: Bool { state.withLock { $0.closed } }
 
     /// How many watchers are waiting right now.
     public var waiting: Int { state.withLock { $0.waiters.count } }
@@ -31,7 +35,15 @@ public final class ChangeSignal: Sendable {
         for waiter in waiters.values { waiter.resume() }
     }
 
-    /// Returns once a wake-up after `generation` happened, or the task is cancelled.
+    /// Wakes every watcher for the last time: from now on `isClosed` is true and `wait`
+    /// returns at once, so that watchers end instead of holding a shutdown's drain.
+    public func close() {
+        state.withLock { $0.closed = true }
+        wake()
+    }
+
+    /// Returns once a wake-up after `generation` happened, the signal is closed, or the task
+    /// is cancelled.
     public func wait(after generation: UInt64) async {
         let id = state.withLock { state in
             state.nextWaiter &+= 1
@@ -40,7 +52,7 @@ public final class ChangeSignal: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.generation != generation || Task.isCancelled { return true }
+                    if state.generation != generation || state.closed || Task.isCancelled { return true }
                     state.waiters[id] = continuation
                     return false
                 }

@@ -324,3 +324,17 @@ def test_heartbeats_move_the_cursor_past_invisible_changes(storage, postgres):
     assert fs.position(watcher.cursor) >= fs.position(start) + 2000, watcher.cursor
     assert watcher.events.empty()
     watcher.cancel()
+
+
+def test_shutdown_ends_watchers_instead_of_waiting_for_them(storage):
+    """A watcher never finishes by itself: on SIGTERM sluiced ends it with UNAVAILABLE
+    (naming the cursor to watch again from) and drains without waiting out the timeout."""
+    server = storage.server(drain_timeout=120)
+    client = server.client()
+    watcher = fs.Watcher(client, cursor=listing_cursor(client))
+    client.put_object("x", b"1")
+    watcher.take(1)
+    assert server.mp.stop(grace=60) == 0
+    watcher.thread.join(10)
+    assert watcher.error is not None and watcher.error.code() == Code.UNAVAILABLE, watcher.error
+    assert "watch again from cursor c1." in watcher.error.details()
