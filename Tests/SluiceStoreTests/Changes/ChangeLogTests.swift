@@ -34,6 +34,41 @@ import Testing
         }
     }
 
+    /// The 41/42 trap: while a transaction holding the next position has not committed, a
+    /// later one cannot commit a higher position, so no reader ever passes a position that
+    /// may still appear below it.
+    @Test func aLaterCommitCannotOvertakeAnUncommittedPosition() async throws {
+        try await StorageHarness.with { harness in
+            let alice = try await harness.principal("CN=alice")
+            let gate = CommitGate()
+            let first = Task {
+                try await harness.pool.transaction { connection in
+                    let position = try ChangeLog.record(
+                        .objectDeleted(ownerID: alice.id, name: "first", actorID: alice.id), on: connection)
+                    gate.recorded.signal()
+                    gate.release.wait()
+                    return position
+                }
+            }
+            await gate.waitRecorded()
+            let second = Task {
+                try await harness.pool.transaction { connection in
+                    try ChangeLog.record(.objectDeleted(ownerID: alice.id, name: "second", actorID: alice.id), on: connection)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))     // the second is queued on the counter row
+            let meanwhile = try await harness.storage.changes.read(
+                after: ChangeCursor(position: 0), for: alice, owner: "", prefix: "", limit: 10)
+            #expect(meanwhile.changes.isEmpty && meanwhile.head == ChangeCursor(position: 0))
+            gate.release.signal()
+            #expect(try await first.value == 1)
+            #expect(try await second.value == 2)
+            let after = try await harness.storage.changes.read(
+                after: ChangeCursor(position: 0), for: alice, owner: "", prefix: "", limit: 10)
+            #expect(after.changes.map(\.name) == ["first", "second"])
+        }
+    }
+
     @Test func aRolledBackChangeLeavesNoEventAndNoGap() async throws {
         try await StorageHarness.with { harness in
             let alice = try await harness.principal("CN=alice")
@@ -70,5 +105,21 @@ import Testing
         signal.wake()
         await waiter.value
         #expect(signal.waiting == 0)
+    }
+}
+
+/// Holds a transaction open between its record and its commit (blocking its pool thread,
+/// never the test's).
+private final class CommitGate: Sendable {
+    let recorded = DispatchSemaphore(value: 0)
+    let release = DispatchSemaphore(value: 0)
+
+    func waitRecorded() async {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                self.recorded.wait()
+                continuation.resume()
+            }
+        }
     }
 }
