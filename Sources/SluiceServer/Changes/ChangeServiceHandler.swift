@@ -37,6 +37,13 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
             try Self.validate(owner: request.owner, prefix: request.prefix)
             var cursor = request.cursor.isEmpty ? try await storage.changes.head() : try ChangeCursor(parsing: request.cursor)
             var sent = cursor
+            if request.cursor.isEmpty {
+                // Watching from now: say where "now" is at once, so that the client holds a
+                // cursor (and knows the watch has begun) before the first change.
+                var start = Sluice_V1_WatchChangesResponse()
+                start.cursor = cursor.description
+                try await response.write(start)
+            }
             var lastSend = ContinuousClock.now
             var slowClient = false
             while !Task.isCancelled {

@@ -50,19 +50,21 @@ def test_commit_restore_delete_arrive_in_order_with_cursors(storage, postgres):
     watcher.cancel()
 
 
-def test_empty_cursor_watches_from_now(storage):
+def test_empty_cursor_watches_from_now(storage, postgres):
+    """An empty cursor starts at the head, and the first response (no changes) says where
+    that is, so the client holds a cursor before the first change."""
     server = storage.server()
     client = server.client()
     client.put_object("before", b"x")
     watcher = fs.Watcher(client)
-    # When the watch began is not observable from outside: commit until one change shows
-    # (bounded); whatever shows must be from after the start, never "before".
-    for i in range(20):
-        client.put_object(f"after/{i}", b"y")
-        got = watcher.quiet(0.5)
-        if got:
-            break
-    assert got and all(c.name.startswith("after/") for c in got), got
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and watcher.responses == 0:
+        time.sleep(0.05)
+    assert watcher.responses == 1 and watcher.events.empty()
+    head = postgres.run("SELECT last_position FROM change_log_state", url=server.database_url).strip()
+    assert watcher.cursor == f"c1.{head}"
+    client.put_object("after", b"y")
+    assert [c.name for c in watcher.take(1)] == ["after"]
     watcher.cancel()
 
 
