@@ -37,7 +37,8 @@ public struct StorageBootstrap {
             UploadSessionServiceHandler(storage: storage, identity: identity),
             ObjectServiceHandler(storage: storage, identity: identity),
             PartitionServiceHandler(storage: storage, identity: identity),
-            ChangeServiceHandler(storage: storage, identity: identity, signal: changeListener.signal),
+            ChangeServiceHandler(
+                storage: storage, identity: identity, signal: changeListener.signal, limits: options.watchLimits),
         ]
         let interval = Duration.seconds(options.collectorInterval)
         collectorTask = Task {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceRPC
+import SluiceServer
 import SluiceStore
 
 /// Where sluiced keeps metadata and bytes, and the storage limits. Each flag has an
@@ -34,6 +35,9 @@ public struct StorageOptions: ParsableArguments {
 
     @Option(help: "Seconds the change feed keeps a change; an older cursor answers OUT_OF_RANGE. (env: SLUICED_CHANGE_RETENTION)")
     public var changeRetention = EnvironmentDefaults.int("SLUICED_CHANGE_RETENTION", default: 7 * 24 * 3600)
+
+    @Option(help: "Seconds a change watcher's client may take nothing before the watch is ended with ABORTED naming its cursor. (env: SLUICED_CHANGE_WATCH_STALL_TIMEOUT)")
+    public var changeWatchStallTimeout = EnvironmentDefaults.int("SLUICED_CHANGE_WATCH_STALL_TIMEOUT", default: 30)
 
     @Option(help: "Seconds unreferenced bytes are kept before deletion. (env: SLUICED_BLOB_GRACE_PERIOD)")
     public var blobGracePeriod = EnvironmentDefaults.int("SLUICED_BLOB_GRACE_PERIOD", default: 3600)
@@ -72,7 +76,8 @@ public struct StorageOptions: ParsableArguments {
             ("--database-pool-size", databasePoolSize), ("--max-partition-size", maxPartitionSize),
             ("--max-partitions", maxPartitions), ("--max-open-sessions", maxOpenSessions),
             ("--session-lifetime", sessionLifetime), ("--collector-interval", collectorInterval),
-            ("--empty-session-lifetime", emptySessionLifetime),
+            ("--empty-session-lifetime", emptySessionLifetime), ("--change-retention", changeRetention),
+            ("--change-watch-stall-timeout", changeWatchStallTimeout),
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
         }
@@ -89,6 +94,13 @@ public struct StorageOptions: ParsableArguments {
         guard scrubInterval >= 0, scrubBytesPerSecond >= 0 else {
             throw ValidationError("--scrub-interval and --scrub-bytes-per-second must not be negative")
         }
+    }
+
+    /// The limits of change watchers these options set.
+    public var watchLimits: WatchLimits {
+        var limits = WatchLimits()
+        limits.stallLimit = .seconds(changeWatchStallTimeout)
+        return limits
     }
 
     /// `--max-open-staging-files`, or when 0 a quarter of the open-file limit (at least 8, at

@@ -68,6 +68,10 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
                     message.changes = page.changes.map(Sluice_V1_Change.init)
                     message.cursor = cursor.description
                     let started = ContinuousClock.now
+                    guard try await Self.writable(response, within: limits.stallLimit) else {
+                        throw StorageError.aborted(
+                            "this watcher's client took nothing for \(limits.stallLimit); watch again from cursor \(sent)")
+                    }
                     try await response.write(message)
                     slowClient = ContinuousClock.now - started >= limits.slowWrite
                     sent = cursor
@@ -104,6 +108,24 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
             response.nextCursor = cursor.description
             response.caughtUp = caughtUp
             return response
+        }
+    }
+
+    /// Whether the client's window opened within `limit` (false: it stalled).
+    private static func writable(
+        _ response: ServerResponseWriter<Sluice_V1_WatchChangesResponse>, within limit: Duration
+    ) async throws -> Bool {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await response.waitUntilWritable()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
         }
     }
 

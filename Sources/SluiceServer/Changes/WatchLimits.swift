@@ -8,6 +8,9 @@ public struct WatchLimits: Sendable {
     /// How long a write may wait for the client's flow-control window before the watcher
     /// counts as slow.
     public var slowWrite: Duration = .seconds(1)
+    /// A watcher whose client takes nothing for this long is ended with ABORTED naming its
+    /// cursor (below the transport's stream stall timeout, which would reset it without one).
+    public var stallLimit: Duration = .seconds(30)
     /// A heartbeat (a response with no changes, advancing the cursor past changes the caller
     /// cannot see) goes out after this long without a message, if the cursor moved ...
     public var heartbeatInterval: Duration = .seconds(30)

@@ -120,3 +120,35 @@ def test_watcher_that_stops_reading_is_held_then_aborted_with_its_cursor(storage
         range(fs.position(start) + 1, fs.position(start) + 1 + len(delivered)))
     page = fs.changes_stub(client).ListChanges(ch_pb.ListChangesRequest(cursor=resume, page_size=1), timeout=30)
     assert fs.position(page.changes[0].cursor) == fs.position(resume) + 1
+
+
+def test_watcher_whose_client_takes_nothing_is_aborted_after_the_stall_limit(storage, postgres):
+    """Not far behind, but its client takes nothing for --change-watch-stall-timeout: the
+    watch ends with ABORTED naming the cursor (before the transport would reset it)."""
+    server = storage.server(change_watch_stall_timeout=2)
+    client = server.client()
+    start = client.list_objects(page_size=1).change_cursor
+    owner = int(postgres.run("SELECT id FROM principals ORDER BY id LIMIT 1", url=server.database_url))
+    bulk = 500                       # far fewer than the 10,000 that count as behind
+    postgres.run(f"""
+        WITH n AS (UPDATE change_log_state SET last_position = last_position + {bulk} RETURNING last_position)
+        INSERT INTO changes (position, kind, owner_id, name, actor_id, version, size, sha256, committed_at)
+        SELECT n.last_position - {bulk} + g, 'version_created', {owner}, 'stall/' || g, {owner}, 1, 0,
+            '\\x00'::bytea, now() FROM n, generate_series(1, {bulk}) g;
+        SELECT pg_notify('sluice_changes', 'bulk');
+        """, url=server.database_url)
+    raw = raw_h2.RawH2("127.0.0.1", server.port, server.certs, "client").connect(window=4096)
+    try:
+        sid = raw.new_stream()
+        raw.send_headers(sid, raw.request_headers("/sluice.v1.ChangeService/WatchChanges"))
+        raw.send_data(sid, raw_h2.grpc_frame(ch_pb.WatchChangesRequest(cursor=start).SerializeToString()),
+                      end_stream=True)
+        time.sleep(5)                      # not reading for longer than the 2 s limit
+        result = raw.wait(sid, timeout=60)
+    finally:
+        raw.close()
+    assert result.grpc_status == grpc.StatusCode.ABORTED.value[0], (result.grpc_status, result.grpc_message)
+    assert "took nothing" in (result.grpc_message or "") and "watch again from cursor c1." in result.grpc_message
+    delivered = [c for m in result.messages() for c in ch_pb.WatchChangesResponse.FromString(m).changes]
+    resume = result.grpc_message.rsplit("cursor ", 1)[1].strip()
+    assert delivered and fs.position(delivered[-1].cursor) == fs.position(resume)
