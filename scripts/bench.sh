@@ -370,9 +370,21 @@ bench_cli() {
     "$VENV_PYTHON" "$ROOT/scripts/bench_cli.py"
 }
 
+# The change feed: commit-to-event latency with 1, 100 and 1,000 watchers and the cost of an
+# idle watcher (scripts/bench_feed.py; BENCH_FEED=0 skips it).
+bench_feed() {
+    [[ "${BENCH_FEED:-1}" == 1 ]] || return 0
+    if [[ ! -x "$ROOT/.build/release/sluiced" ]]; then
+        echo "bench: feed run skipped: no .build/release/sluiced" >&2
+        return 0
+    fi
+    "$VENV_PYTHON" "$ROOT/scripts/bench_feed.py"
+}
+
 bench_crypto
 bench_disk
 bench_rpc
 print_table
 bench_storage
 bench_cli
+bench_feed

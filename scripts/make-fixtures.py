@@ -268,6 +268,31 @@ def build_fixtures(classes) -> list[tuple[str, object]]:
     add("shared", object_info(owner="alice", written_by="bob.smith", partitions=partitions()))
     add("shared", session(State.OPEN, [0], owner="alice"))
 
+    # --- change feed ---
+    add("change_cursor", v1("ListObjectsResponse", objects=[object_info()], change_cursor="c1.4242"))
+    add(None, v1("WatchChangesRequest", cursor="c1.4242", owner="alice", prefix="reports/"))
+    Kind = classes["sluice.v1.Change"].DESCRIPTOR.fields_by_name["kind"].enum_type.values_by_name
+
+    def change(kind: str, position: int, **kw):
+        return v1("Change", cursor=f"c1.{position}", kind=Kind[kind].number, owner="alice",
+                  name="reports/2025/report.pdf", actor="bob", commit_time=ts(classes, T0 + position, 5000), **kw)
+
+    created = change("CHANGE_KIND_VERSION_CREATED", 4243, version=3, size=total, sha256=object_hash)
+    deleted = change("CHANGE_KIND_OBJECT_DELETED", 4244)
+    Access = classes["sluice.v1.Grant"].DESCRIPTOR.fields_by_name["access"].enum_type.values_by_name
+    Scope = classes["sluice.v1.Grant"].DESCRIPTOR.fields_by_name["scope"].enum_type.values_by_name
+    granted = change("CHANGE_KIND_GRANT_ADDED", 4245, grant=v1(
+        "Grant", owner="alice", grantee="bob", scope=Scope["GRANT_SCOPE_PREFIX"].number, path="reports/",
+        access=Access["ACCESS_WRITE"].number, update_time=ts(classes, T0 + 4245, 5000)))
+    granted.name = "reports/"
+    add("version_created", created)
+    add("object_deleted", deleted)
+    add("grant_added", granted)
+    add(None, v1("WatchChangesResponse", changes=[created, deleted], cursor="c1.4244"))
+    add("heartbeat", v1("WatchChangesResponse", cursor="c1.5000"))
+    add(None, v1("ListChangesRequest", cursor="c1.4242", prefix="reports/", page_size=100))
+    add(None, v1("ListChangesResponse", changes=[created], next_cursor="c1.4243", caught_up=True))
+
     # --- health ---
     Health = classes["grpc.health.v1.HealthCheckResponse"]
     add("serving", Health(status=Health.SERVING))

@@ -39,8 +39,11 @@ public struct ServerRunner {
     }
 
     /// Starts serving; `started` receives the server once it listens (for wiring statistics).
-    /// Returns after a signal-triggered shutdown has drained.
-    public func run(name: String, started: (HTTP2Server) -> Void = { _ in }) async throws {
+    /// Returns after a signal-triggered shutdown has drained. `draining` runs when the drain
+    /// begins (to end calls that would otherwise never finish, such as change watchers).
+    public func run(
+        name: String, started: (HTTP2Server) -> Void = { _ in }, draining: () -> Void = {}
+    ) async throws {
         let logger = Logger(label: name)
 
         var router = Router()
@@ -82,6 +85,7 @@ public struct ServerRunner {
         let signal = await ShutdownSignal.wait()
         logger.notice("draining", metadata: ["signal": "\(signal)", "drain_timeout_s": "\(options.drainTimeout)"])
         health.shutdown()
+        draining()
         await server.shutdown(drainTimeout: .seconds(options.drainTimeout))
         logger.notice("stopped")
     }

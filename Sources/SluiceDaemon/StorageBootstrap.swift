@@ -11,6 +11,8 @@ public struct StorageBootstrap {
     /// The storage services to serve, and the collector running beside them.
     public let services: [any RPCService]
     private let collectorTask: Task<Void, Never>
+    /// The one LISTEN connection that wakes this instance's watchers.
+    private let changeListener: ChangeListener
     private let scrubberTask: Task<Void, Never>?
     private let database: PostgresPool
     private let probe: PostgresPool
@@ -34,11 +36,17 @@ public struct StorageBootstrap {
                 throw StorageBootstrapError("--register-principal \(registration.handle)=\(registration.identity): \(error)")
             }
         }
+        changeListener = ChangeListener(url: databaseURL) { error in
+            logger.warning("change listener lost its database connection; reconnecting", metadata: ["error": "\(error)"])
+        }
+        changeListener.start()
         services = [
             UploadSessionServiceHandler(storage: storage, identity: identity),
             ObjectServiceHandler(storage: storage, identity: identity),
             PartitionServiceHandler(storage: storage, identity: identity),
             SharingServiceHandler(storage: storage, identity: identity),
+            ChangeServiceHandler(
+                storage: storage, identity: identity, signal: changeListener.signal, limits: options.watchLimits),
         ]
         let interval = Duration.seconds(options.collectorInterval)
         collectorTask = Task {
@@ -52,6 +60,7 @@ public struct StorageBootstrap {
                         "removed_unknown_files": "\(report.removedUnknownFiles)",
                         "expired_empty_sessions": "\(report.expiredEmptySessions)",
                         "forgotten_damage_findings": "\(report.forgottenDamageFindings)",
+                        "pruned_changes": "\(report.prunedChanges)",
                     ])
                 case .success:
                     break
@@ -65,6 +74,12 @@ public struct StorageBootstrap {
             "blobs": "\(options.blobStore.blobs)", "max_open_staging_files": "\(gate.limit)",
             "principal_from": "\(identity.mapping.rawValue)",
         ])
+    }
+
+    /// Ends every change watcher (with UNAVAILABLE naming its cursor): call when the drain
+    /// begins, since a watcher never finishes on its own.
+    public func endWatchers() {
+        changeListener.signal.close()
     }
 
     /// Starts keeping `health` truthful about the database (see `DatabaseHealthMonitor`).
@@ -118,6 +133,7 @@ public struct StorageBootstrap {
     /// connections.
     public func shutdown() {
         collectorTask.cancel()
+        changeListener.stop()
         scrubberTask?.cancel()
         monitorTask?.cancel()
         database.close()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceRPC
+import SluiceServer
 import SluiceStore
 
 /// Where sluiced keeps metadata and bytes, and the storage limits. Each flag has an
@@ -31,6 +32,12 @@ public struct StorageOptions: ParsableArguments {
 
     @Option(help: "Seconds closed sessions stay visible. (env: SLUICED_SESSION_RETENTION)")
     public var sessionRetention = EnvironmentDefaults.int("SLUICED_SESSION_RETENTION", default: 24 * 3600)
+
+    @Option(help: "Seconds the change feed keeps a change; an older cursor answers OUT_OF_RANGE. (env: SLUICED_CHANGE_RETENTION)")
+    public var changeRetention = EnvironmentDefaults.int("SLUICED_CHANGE_RETENTION", default: 7 * 24 * 3600)
+
+    @Option(help: "Seconds a change watcher's client may take nothing before the watch is ended with ABORTED naming its cursor. (env: SLUICED_CHANGE_WATCH_STALL_TIMEOUT)")
+    public var changeWatchStallTimeout = EnvironmentDefaults.int("SLUICED_CHANGE_WATCH_STALL_TIMEOUT", default: 30)
 
     @Option(help: "Seconds unreferenced bytes are kept before deletion. (env: SLUICED_BLOB_GRACE_PERIOD)")
     public var blobGracePeriod = EnvironmentDefaults.int("SLUICED_BLOB_GRACE_PERIOD", default: 3600)
@@ -82,7 +89,8 @@ public struct StorageOptions: ParsableArguments {
             ("--database-pool-size", databasePoolSize), ("--max-partition-size", maxPartitionSize),
             ("--max-partitions", maxPartitions), ("--max-open-sessions", maxOpenSessions),
             ("--session-lifetime", sessionLifetime), ("--collector-interval", collectorInterval),
-            ("--empty-session-lifetime", emptySessionLifetime),
+            ("--empty-session-lifetime", emptySessionLifetime), ("--change-retention", changeRetention),
+            ("--change-watch-stall-timeout", changeWatchStallTimeout),
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
         }
@@ -110,6 +118,13 @@ public struct StorageOptions: ParsableArguments {
         }
     }
 
+    /// The limits of change watchers these options set.
+    public var watchLimits: WatchLimits {
+        var limits = WatchLimits()
+        limits.stallLimit = .seconds(changeWatchStallTimeout)
+        return limits
+    }
+
     /// `--max-open-staging-files`, or when 0 a quarter of the open-file limit (at least 8, at
     /// most 65,536): the rest stays for connections, blob reads and the database.
     public func stagingFileLimit(openFileLimit: Int) -> Int {
@@ -124,6 +139,7 @@ public struct StorageOptions: ParsableArguments {
         limits.sessionLifetime = .seconds(sessionLifetime)
         limits.emptySessionLifetime = .seconds(min(emptySessionLifetime, sessionLifetime))
         limits.closedSessionRetention = .seconds(sessionRetention)
+        limits.changeRetention = .seconds(changeRetention)
         limits.blobGracePeriod = .seconds(blobGracePeriod)
         limits.deduplicateAcrossPrincipals = deduplicateAcrossPrincipals
         return limits

@@ -185,6 +185,44 @@ public final class PostgresConnection {
         return try consume(PQexec(handle, sql))
     }
 
+    // MARK: notifications
+
+    /// Waits up to `timeout` for NOTIFY messages on channels this session LISTENs to and returns
+    /// their payloads (possibly none), without sending anything: a socket wait (poll), then
+    /// PQconsumeInput and PQnotifies. Notifications already received come back at once.
+    ///
+    /// - Throws: `.connection` when the connection broke (the server ended the session).
+    public func waitForNotifications(timeout: Duration) throws -> [String] {
+        var payloads = takeNotifications()
+        guard payloads.isEmpty else { return payloads }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        guard descriptor.fd >= 0 else { throw PostgresError(.connection, "the connection has no socket") }
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000
+            + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ready = poll(&descriptor, 1, milliseconds)
+        if ready < 0 && errno != EINTR {
+            throw PostgresError(.connection, "waiting for notifications failed: errno \(errno)")
+        }
+        if ready > 0 {
+            guard PQconsumeInput(handle) == 1, isHealthy else {
+                let message = Self.trimmed(PQerrorMessage(handle)) ?? "the connection was closed"
+                throw PostgresError(.connection, "lost the connection while listening: \(message)")
+            }
+            payloads = takeNotifications()
+        }
+        return payloads
+    }
+
+    /// The notifications libpq has already read, in the order they arrived.
+    private func takeNotifications() -> [String] {
+        var payloads = [String]()
+        while let notification = PQnotifies(handle) {
+            payloads.append(notification.pointee.extra.map { String(cString: $0) } ?? "")
+            PQfreemem(notification)
+        }
+        return payloads
+    }
+
     // MARK: results
 
     /// Copies a PGresult into Swift values and frees it, or turns it into an error.

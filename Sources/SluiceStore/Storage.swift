@@ -7,6 +7,8 @@ public struct Storage: Sendable {
     public let sessions: UploadSessions
     public let objects: ObjectCatalog
     public let grants: Grants
+    /// The change log, as callers read it.
+    public let changes: ChangeFeed
     public let collector: Collector
     public let blobs: any BlobStore
     public let limits: StorageLimits
@@ -20,6 +22,7 @@ public struct Storage: Sendable {
         self.sessions = UploadSessions(database: database, blobs: blobs, limits: limits, pageTokens: pageTokens)
         self.objects = ObjectCatalog(database: database, limits: limits, pageTokens: pageTokens)
         self.grants = Grants(database: database, limits: limits, pageTokens: pageTokens)
+        self.changes = ChangeFeed(database: database)
         self.collector = Collector(database: database, blobs: blobs, limits: limits)
         self.blobs = blobs
         self.limits = limits

@@ -33,7 +33,7 @@ struct Sluiced: AsyncParsableCommand {
         let runner = ServerRunner(
             options: options, services: bootstrap?.services ?? [], defaultReceiveLimit: StorageOptions.receiveLimit)
         bootstrap?.monitorDatabase(health: runner.health)
-        try await runner.run(name: "sluiced")
+        try await runner.run(name: "sluiced", draining: { bootstrap?.endWatchers() })
         bootstrap?.shutdown()
     }
 }

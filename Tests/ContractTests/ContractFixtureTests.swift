@@ -49,6 +49,11 @@ let contractMessageTypes: [String: any SwiftProtobuf.Message.Type] = {
         Sluice_V1_ListGrantsRequest.self,
         Sluice_V1_ListSharedWithMeRequest.self,
         Sluice_V1_ListGrantsResponse.self,
+        Sluice_V1_WatchChangesRequest.self,
+        Sluice_V1_WatchChangesResponse.self,
+        Sluice_V1_Change.self,
+        Sluice_V1_ListChangesRequest.self,
+        Sluice_V1_ListChangesResponse.self,
         Grpc_Health_V1_HealthCheckResponse.self,
     ]
     return Dictionary(uniqueKeysWithValues: types.map { ($0.protoMessageName, $0) })

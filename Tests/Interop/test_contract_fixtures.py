@@ -380,7 +380,7 @@ def test_checker_reads_real_proto_edits(baseline, tmp_path):
 def test_checker_allows_additions(baseline):
     grown = copy.deepcopy(baseline)
     info = _message(grown, "sluice.v1.ObjectInfo")
-    info.field.add(name="etag", number=14, type=FDP.TYPE_STRING, label=FDP.LABEL_OPTIONAL,
+    info.field.add(name="etag", number=100, type=FDP.TYPE_STRING, label=FDP.LABEL_OPTIONAL,
                    json_name="etag")
     info.nested_type.add(name="Extra")
     state = _index(grown)[1]["sluice.v1.UploadSession.State"]

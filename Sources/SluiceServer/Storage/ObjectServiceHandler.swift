@@ -41,6 +41,7 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
             response.objects = page.objects.map(Sluice_V1_ObjectInfo.init)
             response.commonPrefixes = page.commonPrefixes
             response.nextPageToken = page.nextPageToken
+            response.changeCursor = page.changeCursor.description
             return response
         }
     }

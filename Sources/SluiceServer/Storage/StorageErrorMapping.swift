@@ -70,6 +70,7 @@ private func statusCode(of error: StorageError) -> StatusCode {
     case .dataLoss: .dataLoss
     case .resourceExhausted: .resourceExhausted
     case .aborted: .aborted
+    case .outOfRange: .outOfRange
     case .corrupted, .storageFailed: .internal
     case .unavailable: .unavailable
     }

@@ -18,13 +18,15 @@ public final class Collector: Sendable {
         public var expiredEmptySessions = 0
         /// Findings of damaged blobs forgotten because the blob itself is gone.
         public var forgottenDamageFindings = 0
+        /// Changes dropped from the change log past its retention.
+        public var prunedChanges = 0
 
         public init() {}
     }
 
-    private let database: PostgresPool
+    let database: PostgresPool
     private let blobs: any BlobStore
-    private let limits: StorageLimits
+    let limits: StorageLimits
 
     public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits) {
         self.database = database
@@ -99,6 +101,7 @@ public final class Collector: Sendable {
                 WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.scope = d.scope AND b.sha256 = d.sha256)
                 """).affectedRows
         }
+        report.prunedChanges = try await pruneChanges()
         report.removedUnknownFiles = try await sweepUnknownFiles(olderThan: Date().addingTimeInterval(-grace))
         report.removedStagingFiles = try await blobs.removeAbandonedStaging(
             olderThan: Date().addingTimeInterval(-grace))

@@ -158,5 +158,39 @@ public enum Schema {
             -- created the session and alone may use it). NULL means principal_id.
             ALTER TABLE upload_sessions ADD COLUMN owner_id bigint REFERENCES principals (id);
             """),
+        Migration(version: 4, name: "change log", sql: """
+            -- The change feed's log: one row per committed change, written in the transaction of
+            -- the change itself (ChangeLog.record), so a row exists if and only if its change
+            -- committed. Positions are handed out from change_log_state as the last statement
+            -- before COMMIT: its row lock orders the tails of the committing transactions, so
+            -- positions follow commit order without gaps and a reader that has seen position N
+            -- has seen every change at or below N. owner_id is the owner of the object (or the
+            -- grant's owner); name is the object name (or the grant's path).
+            CREATE TABLE changes (
+                position bigint PRIMARY KEY,
+                kind text NOT NULL
+                    CHECK (kind IN ('version_created', 'object_deleted', 'grant_added', 'grant_revoked')),
+                owner_id bigint NOT NULL REFERENCES principals (id),
+                name text COLLATE "C" NOT NULL,
+                actor_id bigint NOT NULL REFERENCES principals (id),
+                version bigint,
+                size bigint,
+                sha256 bytea,
+                grantee_id bigint REFERENCES principals (id),
+                grant_scope text CHECK (grant_scope IN ('object', 'prefix')),
+                grant_access text CHECK (grant_access IN ('read', 'write')),
+                committed_at timestamptz NOT NULL
+            );
+            CREATE INDEX changes_by_time ON changes (committed_at);
+
+            -- The single row that numbers changes (last_position) and remembers how far the
+            -- collector pruned the log (pruned_through: cursors below it are out of range).
+            CREATE TABLE change_log_state (
+                only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+                last_position bigint NOT NULL,
+                pruned_through bigint NOT NULL
+            );
+            INSERT INTO change_log_state (last_position, pruned_through) VALUES (0, 0);
+            """),
     ]
 }

@@ -16,6 +16,8 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     case resourceExhausted(String)
     /// A conflicting change won a race; sending the request again will work (ABORTED).
     case aborted(String)
+    /// A position is past what is kept (OUT_OF_RANGE): a change cursor older than the retention.
+    case outOfRange(String)
     /// A stored byte could not be read back as committed (INTERNAL).
     case corrupted(String)
     /// Blob storage is failing for now; the same request later may succeed (UNAVAILABLE).
@@ -26,7 +28,7 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidArgument(let message), .notFound(let message), .permissionDenied(let message), .failedPrecondition(let message),
-             .dataLoss(let message), .resourceExhausted(let message), .aborted(let message),
+             .dataLoss(let message), .resourceExhausted(let message), .aborted(let message), .outOfRange(let message),
              .corrupted(let message), .unavailable(let message), .storageFailed(let message):
             message
         }

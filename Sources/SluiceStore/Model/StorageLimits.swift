@@ -15,6 +15,8 @@ public struct StorageLimits: Sendable {
     public var emptySessionLifetime: Duration = .seconds(3600)
     /// How long closed (committed, aborted, expired) sessions stay visible to GetSession.
     public var closedSessionRetention: Duration = .seconds(24 * 3600)
+    /// How long the change log keeps a change; older cursors are out of range.
+    public var changeRetention: Duration = .seconds(7 * 24 * 3600)
     /// How long unreferenced bytes are kept before the collector deletes them. Must exceed
     /// the time one partition upload can take.
     public var blobGracePeriod: Duration = .seconds(3600)

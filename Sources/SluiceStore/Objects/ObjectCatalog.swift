@@ -142,6 +142,15 @@ public final class ObjectCatalog: Sendable {
             _ = try connection.execute("""
                 UPDATE objects SET current_version = $2, next_version = $2 + 1 WHERE id = $1
                 """, [.int(objectID), .int(newVersion)])
+            guard let restoredVersion = try connection.execute(
+                "SELECT size, sha256 FROM object_versions WHERE object_id = $1 AND version = $2",
+                [.int(objectID), .int(newVersion)]).rows.first
+            else { throw StorageError.aborted("object '\(name)' changed during the restore; restore again") }
+            try ChangeLog.record(
+                .versionCreated(
+                    ownerID: owner.id, name: name, version: newVersion, size: try restoredVersion.int("size"),
+                    sha256: try restoredVersion.bytes("sha256"), actorID: principal.id),
+                on: connection)
             return newVersion
         }
         return try await self.version(name, restored, of: principal, owner: owner)
@@ -163,6 +172,7 @@ public final class ObjectCatalog: Sendable {
             guard let object = objects.first else { return nil }
             try AccessRule.require(.write, granted: try object.optionalString("access"), name: name, owner: owner)
             _ = try connection.execute("DELETE FROM objects WHERE id = $1", [.int(try object.int("id"))])
+            try ChangeLog.record(.objectDeleted(ownerID: owner.id, name: name, actorID: principal.id), on: connection)
             return try object.int("versions")
         }
         guard let deleted else { throw StorageError.notFound("object '\(name)' does not exist") }

@@ -5,6 +5,9 @@ public struct ObjectListingPage: Sendable {
     public var objects: [ObjectVersionRecord]
     public var commonPrefixes: [String]
     public var nextPageToken: String
+    /// The change log position of the snapshot the page was read in: watching from it
+    /// misses nothing the page does not show and repeats nothing it does.
+    public var changeCursor: ChangeCursor
 }
 
 extension ObjectCatalog {
@@ -28,13 +31,17 @@ extension ObjectCatalog {
         let parameters = [prefix, delimiter, String(owner.id)]
         let resume = try ListingCursor.decode(
             pageTokens.redeem(pageToken, for: .objects, principal: principal, parameters: parameters))
-        var cursor = resume?.key
-        var rolledUp = resume?.isPrefix == true ? resume?.key : nil
-        var entries: [ListingEntry] = []
-        let batchSize = 500
-        scanning: while entries.count <= size {
-            let rows = try await database.withConnection { [cursor] connection in
-                try connection.execute("""
+        // One snapshot for the rows and the change cursor: watching from the cursor then shows
+        // exactly the changes this page does not reflect (REPEATABLE READ; positions follow
+        // commit order, see ChangeLog.record).
+        let (entries, changeCursor) = try await database.transaction(isolation: .repeatableRead) { connection in
+            let changeCursor = try ChangeFeed.head(on: connection)
+            var cursor = resume?.key
+            var rolledUp = resume?.isPrefix == true ? resume?.key : nil
+            var entries: [ListingEntry] = []
+            let batchSize = 500
+            scanning: while entries.count <= size {
+                let rows = try connection.execute("""
                     SELECT \(Self.versionColumns) FROM objects o
                     JOIN object_versions v ON v.object_id = o.id AND v.version = o.current_version
                     WHERE o.principal_id = $1 AND starts_with(o.name, $2) AND ($3::text IS NULL OR o.name > $3)
@@ -45,20 +52,21 @@ extension ObjectCatalog {
                         .int(principal.id),
                     ]
                 ).rows
-            }
-            for row in rows {
-                let name = try row.string("name")
-                cursor = name
-                if let rolledUp, name.utf8.starts(with: rolledUp.utf8) { continue }
-                if let common = Self.commonPrefix(of: name, prefix: prefix, delimiter: delimiter) {
-                    entries.append(.prefix(common))
-                    rolledUp = common
-                } else {
-                    entries.append(.object(try Self.record(from: row)))
+                for row in rows {
+                    let name = try row.string("name")
+                    cursor = name
+                    if let rolledUp, name.utf8.starts(with: rolledUp.utf8) { continue }
+                    if let common = Self.commonPrefix(of: name, prefix: prefix, delimiter: delimiter) {
+                        entries.append(.prefix(common))
+                        rolledUp = common
+                    } else {
+                        entries.append(.object(try Self.record(from: row)))
+                    }
+                    if entries.count > size { break scanning }
                 }
-                if entries.count > size { break scanning }
+                if rows.count < batchSize { break }
             }
-            if rows.count < batchSize { break }
+            return (entries, changeCursor)
         }
         let page = entries.prefix(size)
         var next = ""
@@ -68,7 +76,7 @@ extension ObjectCatalog {
         return ObjectListingPage(
             objects: page.compactMap { if case .object(let record) = $0 { record } else { nil } },
             commonPrefixes: page.compactMap { if case .prefix(let common) = $0 { common } else { nil } },
-            nextPageToken: next)
+            nextPageToken: next, changeCursor: changeCursor)
     }
 
     /// The common prefix `name` rolls up into, if the delimiter occurs after the prefix.
@@ -90,7 +98,7 @@ extension ObjectCatalog {
 }
 
 /// An entry of a listing page, in name order.
-enum ListingEntry {
+enum ListingEntry: Sendable {
     case object(ObjectVersionRecord)
     case prefix(String)
 }

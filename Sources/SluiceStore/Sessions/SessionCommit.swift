@@ -92,6 +92,11 @@ extension UploadSessions {
             // The version's rows now hold the references; the session's would only keep
             // the bytes of a later-deleted object alive until the session is purged.
             _ = try connection.execute("DELETE FROM session_partitions WHERE session_id = $1", [.bytes(id.bytes)])
+            try ChangeLog.record(
+                .versionCreated(
+                    ownerID: owner.id, name: session.objectName, version: version, size: session.totalSize,
+                    sha256: objectSHA256, actorID: principal.id),
+                on: connection)
             return version
         }
         return try await objects.version(session.objectName, version, of: principal, owner: session.owner(for: principal))

@@ -33,6 +33,13 @@ public final class Grants: Sendable {
                 """, [.int(owner.id), .int(granteeID), .text(scope.rawValue), .text(path), .text(access.rawValue)]
             ).rows.first
             guard let row else { throw StorageError.aborted("the grant could not be recorded; grant again") }
+            try ChangeLog.record(
+                .grantAdded(
+                    ChangeGrant(
+                        ownerID: owner.id, granteeID: granteeID, scope: scope.rawValue, path: path,
+                        access: access.rawValue),
+                    actorID: owner.id),
+                on: connection)
             return GrantRecord(
                 owner: owner.handle, grantee: grantee, scope: scope, path: path, access: access,
                 updatedAt: Date(timeIntervalSince1970: try row.double("updated_at")))
@@ -52,9 +59,16 @@ public final class Grants: Sendable {
             let row = try connection.execute("""
                 DELETE FROM grants g USING principals e
                 WHERE g.owner_id = $1 AND e.id = g.grantee_id AND e.handle = $2 AND g.scope = $3 AND g.path = $4
-                RETURNING g.access, extract(epoch FROM g.updated_at)::float8 AS updated_at
+                RETURNING g.grantee_id, g.access, extract(epoch FROM g.updated_at)::float8 AS updated_at
                 """, [.int(owner.id), .text(grantee), .text(scope.rawValue), .text(path)]).rows.first
             guard let row else { throw missing }
+            try ChangeLog.record(
+                .grantRevoked(
+                    ChangeGrant(
+                        ownerID: owner.id, granteeID: try row.int("grantee_id"), scope: scope.rawValue, path: path,
+                        access: try row.string("access")),
+                    actorID: owner.id),
+                on: connection)
             return GrantRecord(
                 owner: owner.handle, grantee: grantee, scope: scope, path: path,
                 access: GrantAccess(rawValue: try row.string("access")) ?? .read,

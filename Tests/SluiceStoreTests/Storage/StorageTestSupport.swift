@@ -258,7 +258,7 @@ extension Storage {
 
 /// The cases of `StorageError`, without their messages.
 enum StorageErrorKind: String, Sendable {
-    case invalidArgument, notFound, permissionDenied, failedPrecondition, dataLoss, resourceExhausted, aborted, corrupted, unavailable,
+    case invalidArgument, notFound, permissionDenied, failedPrecondition, dataLoss, resourceExhausted, aborted, outOfRange, corrupted, unavailable,
         storageFailed
 }
 
@@ -272,6 +272,7 @@ extension StorageError {
         case .dataLoss: .dataLoss
         case .resourceExhausted: .resourceExhausted
         case .aborted: .aborted
+        case .outOfRange: .outOfRange
         case .corrupted: .corrupted
         case .unavailable: .unavailable
         case .storageFailed: .storageFailed

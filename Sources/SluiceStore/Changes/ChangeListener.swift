@@ -1,0 +1,68 @@
+import Foundation
+import SluicePostgres
+import Synchronization
+
+/// The one LISTEN connection of a sluiced: a thread of its own waits on the socket for
+/// NOTIFY `sluice_changes` (sent by every instance on the database as its changes commit)
+/// and wakes every local watcher through a `ChangeSignal`. Watchers never poll the database.
+///
+/// When the connection drops it reconnects (every second until it succeeds) and then wakes
+/// every watcher, which re-reads from its cursor: a notification missed meanwhile loses
+/// nothing. Every `tick` it also wakes them, so that watchers send their heartbeats.
+public final class ChangeListener: Sendable {
+    public let signal: ChangeSignal
+    private let url: String
+    private let tick: Duration
+    private let stopped = Atomic<Bool>(false)
+    private let onError: @Sendable (Error) -> Void
+
+    /// - Parameters:
+    ///   - url: the database's connection string (the listener opens its own connection).
+    ///   - tick: how often every watcher is woken even without a change.
+    ///   - onError: told about each lost or failed connection (for the log).
+    public init(
+        url: String, signal: ChangeSignal = ChangeSignal(), tick: Duration = .seconds(30),
+        onError: @escaping @Sendable (Error) -> Void
+    ) {
+        self.url = url
+        self.signal = signal
+        self.tick = tick
+        self.onError = onError
+    }
+
+    /// Starts the listening thread.
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "sluice-change-listener"
+        thread.start()
+    }
+
+    /// Stops the thread within about half a second.
+    public func stop() {
+        stopped.store(true, ordering: .relaxed)
+    }
+
+    private func run() {
+        while !stopped.load(ordering: .relaxed) {
+            do {
+                let connection = try PostgresConnection(
+                    url: url, overrides: ["application_name": "sluiced-change-listener", "connect_timeout": "5"])
+                try connection.execute("LISTEN \(ChangeLog.channel)")
+                // Whatever committed while this connection was not listening is found by a re-read.
+                signal.wake()
+                var lastTick = ContinuousClock.now
+                while !stopped.load(ordering: .relaxed) {
+                    let payloads = try connection.waitForNotifications(timeout: .milliseconds(500))
+                    let now = ContinuousClock.now
+                    if !payloads.isEmpty || now - lastTick >= tick {
+                        lastTick = now
+                        signal.wake()
+                    }
+                }
+            } catch {
+                onError(error)
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import SluicePostgres
+
+/// Writes the change log. Every change that commits records itself here, in its own
+/// transaction, so the log holds a change if and only if it committed.
+public enum ChangeLog {
+    /// The channel every recorded change is announced on (its payload is the position).
+    public static let channel = "sluice_changes"
+
+    /// Records `change` and announces it, and returns its position.
+    ///
+    /// Call it as the LAST statement of the transaction, right before COMMIT: it takes the
+    /// next position from the single `change_log_state` row, whose row lock is then held to
+    /// the commit. That serialises only the tails of concurrent committers and makes
+    /// positions follow commit order with no gaps, so a reader that has seen position N can
+    /// never later find a change below N (a sequence value taken earlier in the transaction
+    /// would let 41 commit after 42). The NOTIFY is delivered when, and only if, the
+    /// transaction commits.
+    @discardableResult
+    public static func record(_ change: ChangeRecord, on connection: PostgresConnection) throws -> Int64 {
+        let row = Row(change)
+        let result = try connection.execute("""
+            WITH next AS (
+                UPDATE change_log_state SET last_position = last_position + 1 RETURNING last_position
+            ), recorded AS (
+                INSERT INTO changes (position, kind, owner_id, name, actor_id, version, size, sha256,
+                    grantee_id, grant_scope, grant_access, committed_at)
+                SELECT last_position, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, clock_timestamp() FROM next
+                RETURNING position
+            )
+            SELECT position, pg_notify('\(channel)', position::text) FROM recorded
+            """, [
+                .text(row.kind), .int(row.ownerID), .text(row.name), .int(row.actorID),
+                row.version.map { .int($0) } ?? .null, row.size.map { .int($0) } ?? .null,
+                row.sha256.map { .bytes($0) } ?? .null, row.granteeID.map { .int($0) } ?? .null,
+                row.scope.map { .text($0) } ?? .null, row.access.map { .text($0) } ?? .null,
+            ])
+        guard let position = result.rows.first else {
+            throw PostgresError(.server, "the change log has no state row (migration 4 not applied)")
+        }
+        return try position.int("position")
+    }
+
+    /// The columns of one change row.
+    private struct Row {
+        var kind: String
+        var ownerID: Int64
+        var name: String
+        var actorID: Int64
+        var version: Int64?
+        var size: Int64?
+        var sha256: [UInt8]?
+        var granteeID: Int64?
+        var scope: String?
+        var access: String?
+
+        init(_ change: ChangeRecord) {
+            switch change {
+            case let .versionCreated(ownerID, name, version, size, sha256, actorID):
+                self.init(kind: "version_created", ownerID: ownerID, name: name, actorID: actorID)
+                self.version = version
+                self.size = size
+                self.sha256 = sha256
+            case let .objectDeleted(ownerID, name, actorID):
+                self.init(kind: "object_deleted", ownerID: ownerID, name: name, actorID: actorID)
+            case let .grantAdded(grant, actorID), let .grantRevoked(grant, actorID):
+                let kind = if case .grantAdded = change { "grant_added" } else { "grant_revoked" }
+                self.init(kind: kind, ownerID: grant.ownerID, name: grant.path, actorID: actorID)
+                granteeID = grant.granteeID
+                scope = grant.scope
+                access = grant.access
+            }
+        }
+
+        private init(kind: String, ownerID: Int64, name: String, actorID: Int64) {
+            self.kind = kind
+            self.ownerID = ownerID
+            self.name = name
+            self.actorID = actorID
+        }
+    }
+}
