@@ -39,7 +39,6 @@ STORAGE_PROTOS = (
     "sluice/v1/object_info.proto",
     "sluice/v1/objects.proto",
     "sluice/v1/partitions.proto",
-    "sluice/v1/sharing.proto",
     "sluice/v1/upload_sessions.proto",
 )
 

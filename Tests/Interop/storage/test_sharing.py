@@ -11,6 +11,7 @@ import os
 import grpc
 import pytest
 
+import feed_support as fs
 import storage_support as ss
 from storage_support import Code, KIB, expect_error
 from sluice.v1 import objects_pb2 as obj_pb
@@ -381,3 +382,42 @@ def test_registration_is_idempotent_and_conflicts_stop_start_up(storage):
     bad = storage.server(database_url=database, register_principal="Bad Handle=CN=x", start=False)
     with pytest.raises(AssertionError, match="HANDLE=IDENTITY"):
         bad.start()
+
+
+def test_shared_changes_reach_the_grantee_feed_and_grants_are_events(storage):
+    """Through the real SharingService: a grant and its revoke are changes both sides see;
+    while the grant lasts, the grantee's watch carries the owner's covered changes (with the
+    owner's and the writer's handles), and nothing outside the grant; after the revoke, nothing."""
+    server = storage.server(label="sluiced-shared-feed")
+    alice, bob = Principal(server, "client"), Principal(server, "client2")
+    start = alice.c.list_objects(prefix="", page_size=1).change_cursor
+    alice_feed = fs.Watcher(alice.c, cursor=start)
+    bob_feed = fs.Watcher(bob.c, cursor=start)
+
+    alice.grant(bob.handle, "team/", access=WRITE)
+    for feed in (alice_feed, bob_feed):
+        (added,) = feed.take(1)
+        assert added.kind == fs.GRANT_ADDED
+        assert (added.owner, added.grant.grantee, added.grant.path) == (alice.handle, bob.handle, "team/")
+        assert added.grant.access == WRITE
+
+    _put(alice, "team/plan", b"v1")
+    _put(alice, "private/diary", b"not shared")
+    bob.upload(alice.handle, "team/plan", b"v2 by bob")
+    got = bob_feed.take(2)
+    assert [(c.kind, c.owner, c.name, c.version, c.actor) for c in got] == [
+        (fs.VERSION_CREATED, alice.handle, "team/plan", 1, alice.handle),
+        (fs.VERSION_CREATED, alice.handle, "team/plan", 2, bob.handle),
+    ]
+    assert bob_feed.quiet(0.5) == []
+    assert [c.name for c in alice_feed.take(3)] == ["team/plan", "private/diary", "team/plan"]
+
+    alice.revoke(bob.handle, "team/")
+    for feed in (alice_feed, bob_feed):
+        (revoked,) = feed.take(1)
+        assert (revoked.kind, revoked.grant.grantee, revoked.grant.path) == (fs.GRANT_REVOKED, bob.handle, "team/")
+    _put(alice, "team/plan", b"v3")
+    assert bob_feed.quiet(1.0) == []
+    assert alice_feed.take(1)[0].version == 3
+    alice_feed.cancel()
+    bob_feed.cancel()
