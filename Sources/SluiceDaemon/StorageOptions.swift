@@ -59,7 +59,7 @@ public struct StorageOptions: ParsableArguments {
         discussion: "subject+sans (default) never merges certificates with different names; subject merges certificates that share a subject; san-uri and san-dns take the one URI (e.g. SPIFFE ID) or DNS SAN and refuse certificates with none or several."))
     public var principalFrom = EnvironmentDefaults.string("SLUICED_PRINCIPAL_FROM", default: PrincipalMapping.subjectAndSANs.rawValue)
 
-    @Option(help: "Most staging files (partitions being received) open at once; more uploads wait. 0: a quarter of the open-file limit, at least 8. (env: SLUICED_MAX_OPEN_STAGING_FILES)")
+    @Option(help: "Most staging files (partitions being received) open at once; more uploads wait. 0: a quarter of the open-file limit, at least 8; never more than a third of it. (env: SLUICED_MAX_OPEN_STAGING_FILES)")
     public var maxOpenStagingFiles = EnvironmentDefaults.int("SLUICED_MAX_OPEN_STAGING_FILES", default: 0)
 
     @Flag(help: "Store identical bytes of different principals once (leaks whether another principal holds a file). (env: SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS)")
@@ -126,9 +126,14 @@ public struct StorageOptions: ParsableArguments {
     }
 
     /// `--max-open-staging-files`, or when 0 a quarter of the open-file limit (at least 8, at
-    /// most 65,536): the rest stays for connections, blob reads and the database.
+    /// most 65,536): the rest stays for connections, blob reads and the database. Never more
+    /// than a third of the open-file limit, whatever the flag says: a staging file can need a
+    /// second descriptor (its directory, when published), and the process must never run out —
+    /// on Linux, libdispatch aborts the whole process when its worker-pool monitor cannot open
+    /// its /proc files, so a shortage is not an error a call can answer but a crash.
     public func stagingFileLimit(openFileLimit: Int) -> Int {
-        maxOpenStagingFiles > 0 ? maxOpenStagingFiles : min(max(openFileLimit / 4, 8), 65_536)
+        let requested = maxOpenStagingFiles > 0 ? maxOpenStagingFiles : min(max(openFileLimit / 4, 8), 65_536)
+        return min(requested, max(openFileLimit / 3, 1))
     }
 
     public var limits: StorageLimits {

@@ -72,7 +72,7 @@ public struct PageTokens: Sendable {
                 + "page with the same parameters, or no token for the first page")
         guard token.utf8.count <= Self.maxTokenCharacters, let data = Data(base64Encoded: token) else { throw refused }
         let bytes = [UInt8](data)
-        guard bytes.count > 1 + Self.macBytes, bytes[0] == Self.formatVersion else { throw refused }
+        guard bytes.count >= 1 + Self.macBytes, bytes[0] == Self.formatVersion else { throw refused }
         let mac = Array(bytes[1...Self.macBytes])
         let payload = Array(bytes[(1 + Self.macBytes)...])
         let expected = authenticationCode(payload, listing: listing, principal: principal, parameters: parameters)
