@@ -56,6 +56,9 @@ public struct ServerOptions: ParsableArguments {
     @Option(help: "Seconds a stream may wait on its client (request bytes, or window for the response) before it is reset. (env: SLUICED_STREAM_STALL_TIMEOUT)")
     public var streamStallTimeout = EnvironmentDefaults.int("SLUICED_STREAM_STALL_TIMEOUT", default: 60)
 
+    @Option(help: "Connections open at once; more are closed as soon as they are accepted. 0: half the open-file limit. (env: SLUICED_MAX_CONNECTIONS)")
+    public var maxConnections = EnvironmentDefaults.int("SLUICED_MAX_CONNECTIONS", default: 0)
+
     @Option(help: "Seconds running calls get to finish on SIGTERM or SIGINT. (env: SLUICED_DRAIN_TIMEOUT)")
     public var drainTimeout = EnvironmentDefaults.int("SLUICED_DRAIN_TIMEOUT", default: 30)
 
@@ -80,6 +83,7 @@ public struct ServerOptions: ParsableArguments {
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
         }
+        guard maxConnections >= 0 else { throw ValidationError("--max-connections must not be negative") }
         guard (65_535...Int(Int32.max)).contains(streamWindow), (65_535...Int(Int32.max)).contains(connectionWindow) else {
             throw ValidationError("--stream-window and --connection-window must be between 65535 and 2147483647")
         }
@@ -118,6 +122,7 @@ public struct ServerOptions: ParsableArguments {
         configuration.connection.idleTimeout = .seconds(idleTimeout)
         configuration.connection.prefaceTimeout = .seconds(prefaceTimeout)
         configuration.connection.streamStallTimeout = .seconds(streamStallTimeout)
+        configuration.maxConnections = maxConnections > 0 ? maxConnections : max(OpenFileLimit.current().soft / 2, 16)
         return configuration
     }
 }

@@ -54,20 +54,32 @@ public final class HTTP2Server: Sendable {
     }
 
     private func setUp(_ channel: Channel) throws {
+        let key = ObjectIdentifier(channel)
         let role = ServerConnection(dispatcher: dispatcher, stats: stats, configuration: configuration)
+        let admitted = connections.withLock { open -> Bool in
+            guard open.count < configuration.maxConnections else { return false }
+            open[key] = Connection(channel: channel, role: role)
+            return true
+        }
+        guard admitted else {
+            logger.debug("refused a connection past the limit", metadata: [
+                "max_connections": "\(configuration.maxConnections)",
+                "peer": "\(channel.remoteAddress?.description ?? "?")",
+            ])
+            channel.close(promise: nil)
+            return
+        }
+        stats.connectionOpened()
+        channel.closeFuture.whenComplete { [self] _ in
+            connections.withLock { _ = $0.removeValue(forKey: key) }
+            stats.connectionClosed()
+        }
         let session = try HTTP2Session(role: .server, settings: configuration.http2)
         let tls = try configuration.tls.map { try TLSConnection(context: $0) }
         let handler = HTTP2ConnectionHandler(
             role: role, session: session, tls: tls, configuration: configuration.connection,
             eventLoop: channel.eventLoop, logger: logger)
         try channel.pipeline.syncOperations.addHandler(handler)
-        let key = ObjectIdentifier(channel)
-        connections.withLock { $0[key] = Connection(channel: channel, role: role) }
-        stats.connectionOpened()
-        channel.closeFuture.whenComplete { [self] _ in
-            connections.withLock { _ = $0.removeValue(forKey: key) }
-            stats.connectionClosed()
-        }
     }
 
     /// Graceful shutdown: stops accepting, tells every client with GOAWAY, lets running calls

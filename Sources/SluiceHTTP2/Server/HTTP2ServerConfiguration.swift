@@ -14,6 +14,10 @@ public struct HTTP2ServerConfiguration: Sendable {
     /// stream limit refuses new streams (REFUSED_STREAM, which clients retry) while the
     /// process is at this limit.
     public var maxConcurrentCalls = 4096
+    /// Connections open at once; one accepted past it is closed at once, before TLS. Each
+    /// costs a descriptor, and a process that runs out of descriptors cannot be relied on
+    /// (on Linux libdispatch aborts it), so sluiced sets this to half its open-file limit.
+    public var maxConnections = 10_000
     /// Bytes the request messages being assembled on one connection may reserve together
     /// (the process as a whole is bounded by `RequestMemoryBudget.process`).
     public var requestMemoryPerConnection = 128 * 1024 * 1024

@@ -10,6 +10,7 @@ import re
 import time
 
 import grpc
+import pytest
 
 import storage_support as ss
 from storage_support import KIB, us_pb
@@ -94,3 +95,30 @@ def test_a_staging_limit_past_the_descriptors_is_capped(storage):
     assert not failures, f"{len(failures)} uploads failed: {failures[:5]}"
     srv.assert_alive()
 
+
+
+def test_connections_past_the_limit_are_closed_and_the_rest_keep_working(storage):
+    """--max-connections (by default half the open-file limit): a connection past it is closed
+    as soon as it is accepted, so no client can make sluiced run out of descriptors; the
+    connections already open keep working, and a slot freed is taken by the next client."""
+    srv = storage.server(label="sluiced-max-connections", max_connections=2)
+    first, second = srv.client(), srv.client()
+    for c in (first, second):
+        c.put_object(ss.unique_name("conn/obj"), b"held")
+    third = srv.client()
+    with pytest.raises(grpc.RpcError) as refused:
+        third.put_object(ss.unique_name("conn/obj"), b"refused")
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    first.put_object(ss.unique_name("conn/obj"), b"still served")
+    first.channel.close()
+    deadline = time.monotonic() + 20
+    while True:
+        fourth = srv.client()
+        try:
+            fourth.put_object(ss.unique_name("conn/obj"), b"after a slot freed")
+            break
+        except grpc.RpcError:
+            fourth.channel.close()
+            assert time.monotonic() < deadline, "no connection was admitted after one closed"
+            time.sleep(0.2)
+    srv.assert_alive()
