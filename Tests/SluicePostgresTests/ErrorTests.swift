@@ -80,8 +80,13 @@ import Testing
             // The pool checks an idle connection before lending it and replaces one the server
             // ended; only a loss that is not yet visible on the socket reaches the call, and
             // then as a connection failure (UNAVAILABLE to clients), never as another error.
+            // The call asks the server (the backend's pid is also known locally, which would not
+            // touch the session): pg_stat_activity forgets a backend just before its socket
+            // closes, so the loss may or may not be visible yet.
             do {
-                let pid = try await pool.withConnection { Int64($0.backendPID) }
+                let pid = try await pool.withConnection { c in
+                    try c.execute("SELECT pg_backend_pid()::bigint AS pid").rows[0].int("pid")
+                }
                 #expect(pid != first)
             } catch let error as PostgresError {
                 #expect(error.isConnectionFailure)
