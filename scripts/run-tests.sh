@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Run every Sluice test: the Swift suites (XCTest / Swift Testing), a short run of each fuzz
-# target, then the Python interop suite.
+# Run every Sluice test: the Swift suites (XCTest / Swift Testing), then the Python interop
+# suite. (The fuzz targets have their own sanitized build: `make fuzz`; CI runs them after this.)
 #
 #   scripts/run-tests.sh              (what `make test` and .ci/run do)
 #
 # Setup first (each step is quick when already done): system packages, dev certificates, the
-# .venv, a debug build including tests. Then the suites and the fuzzers run, each even if an
+# .venv, a debug build including tests. Then the suites run, each even if an
 # earlier one failed, and the script exits non-zero if any failed.
 #
 # Environment:
@@ -13,7 +13,7 @@
 #   PYTEST_ARGS         extra arguments for pytest (e.g. "-k health -x")
 #   SWIFT_TEST_TIMEOUT  seconds before a hung `swift test` is killed (default 900)
 #   PYTEST_TIMEOUT      seconds before a hung pytest run is killed (default 900)
-#   FUZZ_SECONDS        seconds each fuzz target runs (default 15; scripts/fuzz.sh)
+#   PYTEST_WORKERS      parallel pytest processes (default 3; each takes whole test files)
 #   SLUICE_TEST_DATABASE_URL  PostgreSQL for the tests; when unset, the project's cluster
 #                       (scripts/postgres.sh) is started, and stopped at exit unless it was running
 #                       before. Tests make their own uniquely named databases in it.
@@ -57,7 +57,6 @@ echo "SLUICE_TEST_DATABASE_URL=$SLUICE_TEST_DATABASE_URL"
 # --- build --------------------------------------------------------------------------------
 swift_status=0   # 0 passed, else failed
 py_status=0
-fuzz_status=0
 built=0          # executables for the interop suite exist and are current
 
 step "swift build --build-tests"
@@ -78,10 +77,6 @@ if ((swift_status == 0)); then
     ((swift_status == 124)) && echo "run-tests: swift test timed out" >&2
 fi
 
-# --- fuzz targets: a short run of each (scripts/fuzz.sh; its own sanitized build) -----------
-step "fuzz targets (${FUZZ_SECONDS:-15} s each)"
-FUZZ_SECONDS="${FUZZ_SECONDS:-15}" limited 2400 scripts/fuzz.sh || fuzz_status=$?
-
 # --- Python interop suite -----------------------------------------------------------------
 if ((built)); then
     step "pytest Tests/Interop"
@@ -90,7 +85,9 @@ if ((built)); then
     export SLUICE_CERTS_DIR="$ROOT/certs"
     export PYTHONDONTWRITEBYTECODE=1
     # shellcheck disable=SC2086  # PYTEST_ARGS is a word list on purpose
-    limited "${PYTEST_TIMEOUT:-900}" .venv/bin/python -m pytest Tests/Interop -q ${PYTEST_ARGS:-} \
+    # Whole files per worker (--dist loadfile): a module's servers start once, in one process.
+    limited "${PYTEST_TIMEOUT:-900}" .venv/bin/python -m pytest Tests/Interop -q \
+        -n "${PYTEST_WORKERS:-3}" --dist loadfile ${PYTEST_ARGS:-} \
         || py_status=$?
     case "$py_status" in
         0) ;;
@@ -106,6 +103,5 @@ fi
 word() { (($1 == 0)) && echo passed || echo "FAILED (exit $1)"; }
 step "summary"
 echo "swift suites:  $(word "$swift_status")"
-echo "fuzz targets:  $(word "$fuzz_status")"
 echo "interop suite: $(word "$py_status")"
-((swift_status == 0 && fuzz_status == 0 && py_status == 0))
+((swift_status == 0 && py_status == 0))

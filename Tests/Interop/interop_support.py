@@ -19,7 +19,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 PROTOS_ROOT = os.path.join(REPO_ROOT, "Protos")
 ECHO_PROTO = os.path.join("sluice", "interop", "v1", "echo.proto")
-GENERATED_DIR = os.path.join(HERE, "generated")
+# Under pytest-xdist every worker generates its own stubs: workers start together, and one must
+# never import a module another is still writing.
+GENERATED_DIR = os.path.join(HERE, "generated", os.environ.get("PYTEST_XDIST_WORKER", "main"))
 
 MIB = 1024 * 1024
 DEFAULT_MAX_RECEIVE = 4 * MIB
