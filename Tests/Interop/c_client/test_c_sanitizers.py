@@ -1,0 +1,40 @@
+"""The ASan/LSan/UBSan build of sluice-c (make c-client-asan) through a full upload and
+download, resumed uploads and failures included: any sanitizer report (a leak, a bad
+access, undefined behaviour) fails the test."""
+
+from __future__ import annotations
+
+import c_support as cs
+import storage_support as ss
+
+
+def test_upload_download_under_sanitizers(sluice_c_asan, server, tmp_path):
+    src = str(tmp_path / "src")
+    data = cs.write_random(src, 3 * cs.MIB + 5)
+    name = ss.unique_name("c-asan") + "/f"
+    runs = [
+        sluice_c_asan.run("upload", src, name, "--partition-size", "512KiB", "--parallel", "3"),
+        sluice_c_asan.run("upload", src, name + "2", "--partition-size", "512KiB"),
+        sluice_c_asan.run("download", name, str(tmp_path / "out"), "--parallel", "4"),
+        sluice_c_asan.run("ls", "-l", name.split("/")[0] + "/"),
+        sluice_c_asan.run("health"),
+    ]
+    for r in runs:
+        cs.assert_sanitizer_clean(r)
+        r.expect(cs.EXIT_OK)
+    ss.assert_same_bytes(cs.read(str(tmp_path / "out")), data, "the ASan build's download")
+    ss.assert_same_bytes(server.client().read(name), data, "the ASan build's upload")
+
+
+def test_failures_under_sanitizers(sluice_c_asan, tmp_path):
+    """Error paths free what they made too."""
+    cases = [
+        (sluice_c_asan.run("download", "no/such", str(tmp_path / "x")), cs.EXIT_NOT_FOUND),
+        (sluice_c_asan.run("ls", who="other-client"), cs.EXIT_DENIED),
+        (sluice_c_asan.run("ls", ca="other-ca.pem"), cs.EXIT_DENIED),
+        (sluice_c_asan.run("upload", str(tmp_path / "absent"), "x"), cs.EXIT_NOT_FOUND),
+        (sluice_c_asan.run("--parallel", "0", "ls"), cs.EXIT_USAGE),
+    ]
+    for r, rc in cases:
+        cs.assert_sanitizer_clean(r)
+        r.expect(rc)
