@@ -86,7 +86,7 @@ tsan: deps certs db
 	    $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan $(TSAN_ARGS)
 
 ## Machine baselines and RPC benchmarks; see scripts/bench.sh.
-bench: release certs venv db
+bench: release certs venv db c-client
 	scripts/bench.sh
 
 protos:

@@ -71,7 +71,8 @@ bool health_run(const Options *opts, Status *st) {
         &grpc__health__v1__health_check_response__serving_status__descriptor, (int)r->status);
     printf("%s\n", v ? v->name : "UNKNOWN");
     if (r->status != GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING) {
-        ok = status_set(st, GRPC_UNAVAILABLE, "the server is %s", v ? v->name : "not serving");
+        /* Exit 1, as `sluice health` does: the server answered, it is just not serving. */
+        ok = status_set(st, GRPC_UNKNOWN, "the server is %s", v ? v->name : "not serving");
     }
     grpc__health__v1__health_check_response__free_unpacked(r, NULL);
     return ok;
