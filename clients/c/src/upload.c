@@ -119,6 +119,9 @@ static bool finish_part(void *ctx, GrpcCall *call, Status *st) {
     if (ok) {
         if (p->already_stored) up->already++;
         else up->sent++;
+        printf("partition %d stored (%d of %d)\n", (int)p->index,
+               up->plan.count - (int)up->n_missing + up->sent + up->already, (int)up->plan.count);
+        fflush(stdout);
     } else {
         status_move(st, &call->status);
         char *why = st->message;
