@@ -86,15 +86,18 @@ class Result:
 
 class CClient:
     """Runs sluice-c with connection flags for one server and a certs/ identity, its own
-    state directory (upload journal) and no SLUICE_* variable from the environment."""
+    state directory (upload journal) and no SLUICE_* variable from the environment. With
+    sanitized=True (the ASan/UBSan build) leak detection is on and every run is checked
+    for a sanitizer report."""
 
     def __init__(self, binary: str, certs: sup.Certs, workdir: str, address: str,
-                 env: Optional[dict] = None):
+                 sanitized: bool = False):
         self.binary = binary
         self.certs = certs
         self.address = address
         self.state_dir = os.path.join(workdir, "sluice-c-state")
-        self.extra_env = dict(env or {})
+        self.sanitized = sanitized
+        self.extra_env = dict(SANITIZER_ENV if sanitized else {})
         self.runs: list[Result] = []
 
     def argv(self, args, who: Optional[str] = "client", ca: str = "ca.pem",
@@ -122,6 +125,8 @@ class CClient:
         result = Result(argv, proc.returncode, proc.stdout.decode("utf-8", "replace"),
                         proc.stderr.decode("utf-8", "replace"), time.monotonic() - started)
         self.runs.append(result)
+        if self.sanitized:
+            assert_sanitizer_clean(result)
         return result
 
     def ok(self, *args, **kwargs) -> Result:

@@ -81,7 +81,7 @@ def sluice_c(c_binaries, certs, server, tmp_path) -> cs.CClient:
 def sluice_c_asan(c_binaries, certs, server, tmp_path) -> cs.CClient:
     """The ASan/LSan/UBSan build, with leak detection on and any report fatal."""
     server.assert_alive()
-    return cs.CClient(c_binaries[1], certs, str(tmp_path), server.address, env=cs.SANITIZER_ENV)
+    return cs.CClient(c_binaries[1], certs, str(tmp_path), server.address, sanitized=True)
 
 
 @pytest.fixture
