@@ -5,6 +5,11 @@ with this build too."""
 
 from __future__ import annotations
 
+import re
+import signal
+
+import pytest
+
 import c_support as cs
 import storage_support as ss
 
@@ -37,3 +42,32 @@ def test_failures_under_sanitizers(sluice_c_asan, tmp_path):
     ]
     for r, rc in cases:
         r.expect(rc)
+
+
+def test_interrupted_upload_resumes_under_sanitizers(sluice_c_asan, server, tmp_path):
+    """SIGINT mid-upload: exit 130 with the resume hint, everything freed on the way out;
+    the rerun resumes the session from the journal."""
+    src = str(tmp_path / "src")
+    data = cs.write_random(src, 12 * cs.MIB)
+    name = ss.unique_name("c-asan-int")
+    flags = ["--partition-size", "1MiB", "--parallel", "1"]
+    proc = sluice_c_asan.start("upload", src, name, *flags)
+    try:
+        line = proc.stdout.readline().decode()
+        assert line.startswith("partition "), line
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    result = cs.Result(proc.args, proc.returncode, line + out.decode(), err.decode(), 0.0)
+    cs.assert_sanitizer_clean(result)
+    if proc.returncode == cs.EXIT_OK:
+        pytest.skip("the upload finished before SIGINT reached it")
+    assert proc.returncode == 130, result.explain()
+    assert "interrupted; run the same command again to resume" in result.stderr
+
+    r = sluice_c_asan.ok("upload", src, name, *flags)
+    assert re.search(r"resuming session \w+: [1-9]\d* of 12 partitions already stored", r.stdout), r.explain()
+    ss.assert_same_bytes(server.client().read(name), data, "the resumed upload")
