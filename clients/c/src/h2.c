@@ -8,14 +8,13 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "interrupt.h"
 
 /* Receive windows: large enough that a download is not throttled by round trips. */
 #define STREAM_WINDOW (8 * 1024 * 1024)
 #define CONNECTION_WINDOW (64 * 1024 * 1024)
 #define OUT_CHUNK (256 * 1024)     /* bytes taken from nghttp2 before they are written */
 #define POLL_SLICE_MS 200          /* how often an interrupt is noticed while idle */
-
-volatile int h2_interrupted = 0;
 
 struct H2Conn {
     TlsConn *tls;
@@ -208,7 +207,7 @@ static bool receive(H2Conn *c, bool *progress, Status *st) {
 bool h2_run(H2Conn *c, bool (*done)(void *ctx), void *ctx, Status *st) {
     int idle_ms = 0;
     for (;;) {
-        if (h2_interrupted) return status_set(st, GRPC_CANCELLED, "interrupted");
+        if (interrupt_requested()) return status_set(st, GRPC_CANCELLED, "interrupted");
         bool progress = false, want_out = false;
         if (!flush(c, &progress, &want_out, st)) return false;
         if (done(ctx) && c->out.len == 0) return true;

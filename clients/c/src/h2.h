@@ -42,13 +42,11 @@ void h2_cancel(H2Conn *c, H2Stream *stream);
 /* Resets a stream and forgets its owner, which may be freed right away (no callback
  * reaches it again). */
 void h2_abandon(H2Conn *c, H2Stream *stream);
-/* Sends and receives until done(ctx) is true. Fails (UNAVAILABLE, tls_failure for a TLS
- * error; CANCELLED when interrupted; DEADLINE_EXCEEDED after idle_timeout_ms without any
- * byte in either direction) when the connection cannot go on: every open stream is lost. */
+/* Sends and receives until done(ctx) is true. Fails when the connection cannot go on, and
+ * every open stream is lost then: UNAVAILABLE (tls_failure set for a TLS error), CANCELLED
+ * when interrupted (interrupt.h), DEADLINE_EXCEEDED after idle_timeout_ms without a byte in
+ * either direction. */
 bool h2_run(H2Conn *c, bool (*done)(void *ctx), void *ctx, Status *st);
 void h2_close(H2Conn *c);
-
-/* Set by the SIGINT handler; h2_run stops with CANCELLED when it is set. */
-extern volatile int h2_interrupted;
 
 #endif

@@ -1,30 +1,14 @@
 /* sluice-c: parses the command line, runs the command, reports a failure as its gRPC
  * status and message and exits with the Swift CLI's exit code for it. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "catalog.h"
 #include "download.h"
-#include "h2.h"
+#include "interrupt.h"
 #include "options.h"
 #include "status.h"
 #include "upload.h"
-
-static void on_interrupt(int sig) {
-    (void)sig;
-    h2_interrupted = 1;
-}
-
-static void install_signals(void) {
-    signal(SIGPIPE, SIG_IGN);   /* a closed socket is an error from write, not a death */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_interrupt;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
 
 /* The hints the Swift CLI prints after the same failures. */
 static const char *hint(int exit_code) {
@@ -52,7 +36,7 @@ static int report(const Status *st) {
 }
 
 int main(int argc, char **argv) {
-    install_signals();
+    interrupt_install();
     Options opts;
     Status st = STATUS_INIT;
     bool ok = options_parse(argc, argv, &opts, &st);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bytes.h"
+#include "interrupt.h"
 
 #define READ_CHUNK (1024 * 1024)
 
@@ -31,6 +32,10 @@ bool plan_make(int fd, int64_t size, int64_t partition_size, Plan *plan, Status 
         ok = EVP_DigestInit_ex(part, EVP_sha256(), NULL);
         int64_t offset = plan_offset(plan, i), left = plan_part_size(plan, i);
         while (ok && left > 0) {
+            if (interrupt_requested()) {
+                ok = status_set(st, GRPC_CANCELLED, "interrupted");
+                break;
+            }
             size_t want = left < READ_CHUNK ? (size_t)left : READ_CHUNK;
             ssize_t n = pread(fd, buf, want, offset);
             if (n <= 0) {
