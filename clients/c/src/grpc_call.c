@@ -28,7 +28,6 @@ static int parse_int(const char *value, size_t len) {
 static void on_header(H2Stream *s, const char *name, size_t name_len, const char *value,
                       size_t value_len, bool trailer) {
     GrpcCall *call = CALL_OF(s);
-    (void)trailer;
     if (header_is(name, name_len, ":status")) {
         call->http_status = parse_int(value, value_len);
     } else if (header_is(name, name_len, "grpc-status")) {
@@ -38,8 +37,22 @@ static void on_header(H2Stream *s, const char *name, size_t name_len, const char
     } else if (header_is(name, name_len, "grpc-message")) {
         free(call->grpc_message);
         call->grpc_message = percent_decode(value, value_len);
+    } else if (header_is(name, name_len, "content-type") && !trailer) {
+        call->not_grpc = value_len < 16 || memcmp(value, "application/grpc", 16) != 0;
     } else if (header_is(name, name_len, "sluice-exhausted")) {
         call->out_of_space = value_len == 5 && memcmp(value, "space", 5) == 0;
+    }
+}
+
+/* HTTP status to gRPC status, for a response without grpc-status (PROTOCOL-HTTP2's table). */
+static int code_for_http(int http) {
+    switch (http) {
+    case 400: return GRPC_INTERNAL;
+    case 401: return GRPC_UNAUTHENTICATED;
+    case 403: return GRPC_PERMISSION_DENIED;
+    case 404: return GRPC_UNIMPLEMENTED;
+    case 429: case 502: case 503: case 504: return GRPC_UNAVAILABLE;
+    default: return GRPC_UNKNOWN;
     }
 }
 
@@ -53,8 +66,10 @@ static void on_data(H2Stream *s, const uint8_t *data, size_t len) {
     GrpcCall *call = CALL_OF(s);
     if (!status_ok(&call->local)) return;
     Status st = STATUS_INIT;
-    if (call->http_status != 200) {
-        status_set(&st, GRPC_INTERNAL, "the server answered HTTP %d with a body", call->http_status);
+    if (call->http_status != 200 || call->not_grpc) {
+        status_set(&st, call->not_grpc ? GRPC_UNKNOWN : code_for_http(call->http_status),
+                   "the server answered HTTP %d%s, not gRPC", call->http_status,
+                   call->not_grpc ? " with another content-type" : "");
         fail_locally(call, &st);
     } else if (!grpc_frame_feed(&call->decoder, data, len, call->on_message, call->message_ctx, &st)) {
         fail_locally(call, &st);
@@ -67,18 +82,6 @@ static void on_remote_end(H2Stream *s) {
     GrpcCall *call = CALL_OF(s);
     call->remote_ended = true;
     if (!call->body_last || call->body.len > 0) h2_cancel(call->channel->h2, &call->stream);
-}
-
-/* HTTP status to gRPC status, for a response without grpc-status (PROTOCOL-HTTP2's table). */
-static int code_for_http(int http) {
-    switch (http) {
-    case 400: return GRPC_INTERNAL;
-    case 401: return GRPC_UNAUTHENTICATED;
-    case 403: return GRPC_PERMISSION_DENIED;
-    case 404: return GRPC_UNIMPLEMENTED;
-    case 429: case 502: case 503: case 504: return GRPC_UNAVAILABLE;
-    default: return GRPC_UNKNOWN;
-    }
 }
 
 /* RST_STREAM error code to gRPC status (PROTOCOL-HTTP2, "Errors"). */

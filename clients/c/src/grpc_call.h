@@ -29,6 +29,7 @@ typedef struct GrpcCall {
     GrpcOnMessage on_message;
     void *message_ctx;
     int http_status;
+    bool not_grpc;                /* a content-type other than application/grpc[+...] */
     bool have_grpc_status;
     int grpc_status;
     char *grpc_message;

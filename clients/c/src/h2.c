@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <openssl/err.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,10 @@ struct H2Conn {
     nghttp2_session *session;
     Bytes out;            /* framed bytes nghttp2 produced, not yet written */
     int idle_timeout_ms;
+    bool broken;          /* the connection failed; why: */
+    int why_code;
+    bool why_tls;
+    char why[256];
 };
 
 static H2Stream *stream_of(nghttp2_session *session, int32_t id) {
@@ -204,18 +209,39 @@ static bool receive(H2Conn *c, bool *progress, Status *st) {
     return true;
 }
 
+/* The connection cannot go on: remember why, so that later runs fail the same way. A run
+ * whose condition was met by what arrived before the end still succeeds (a server may
+ * answer, send GOAWAY and close). */
+static bool broke(H2Conn *c, bool (*done)(void *ctx), void *ctx, Status *st) {
+    c->broken = true;
+    c->why_code = st->code;
+    c->why_tls = st->tls_failure;
+    snprintf(c->why, sizeof c->why, "%s", st->message ? st->message : "");
+    if (done(ctx)) {
+        status_clear(st);
+        return true;
+    }
+    return false;
+}
+
 bool h2_run(H2Conn *c, bool (*done)(void *ctx), void *ctx, Status *st) {
     int idle_ms = 0;
+    if (c->broken) {
+        status_set(st, c->why_code, "%s", c->why);
+        st->tls_failure = c->why_tls;
+        return false;
+    }
     for (;;) {
         if (interrupt_requested()) return status_set(st, GRPC_CANCELLED, "interrupted");
         bool progress = false, want_out = false;
-        if (!flush(c, &progress, &want_out, st)) return false;
+        if (!flush(c, &progress, &want_out, st)) return broke(c, done, ctx, st);
         if (done(ctx) && c->out.len == 0) return true;
         if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session) &&
             c->out.len == 0) {
-            return status_set(st, GRPC_UNAVAILABLE, "the HTTP/2 connection was closed");
+            status_set(st, GRPC_UNAVAILABLE, "the server closed the HTTP/2 connection (GOAWAY)");
+            return broke(c, done, ctx, st);
         }
-        if (!receive(c, &progress, st)) return false;
+        if (!receive(c, &progress, st)) return broke(c, done, ctx, st);
         if (progress) {
             idle_ms = 0;
             continue;
