@@ -102,6 +102,7 @@ static bool finish_read(void *ctx, GrpcCall *call, Status *st) {
     bool ok = status_ok(&call->status);
     if (!ok) {
         status_move(st, &call->status);
+        status_prefix(st, "partition %d", (int)r->part->index);
     } else {
         uint8_t digest[SHA256_LEN];
         EVP_DigestFinal_ex(r->sha, digest, NULL);

@@ -20,6 +20,20 @@ bool status_set(Status *st, int code, const char *fmt, ...) {
     return false;
 }
 
+void status_prefix(Status *st, const char *fmt, ...) {
+    char context[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(context, sizeof context, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(context) + 2 + (st->message ? strlen(st->message) : 0) + 1;
+    char *message = malloc(len);
+    if (message == NULL) abort();
+    snprintf(message, len, "%s: %s", context, st->message ? st->message : "");
+    free(st->message);
+    st->message = message;
+}
+
 void status_move(Status *to, Status *from) {
     status_clear(to);
     *to = *from;

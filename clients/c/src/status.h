@@ -33,6 +33,8 @@ typedef struct Status {
  * `return status_set(...)` reads as a failure. */
 bool status_set(Status *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Puts "<context>: " before the message, keeping code and flags. */
+void status_prefix(Status *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Moves `from` into `to` (which is cleared first); `from` is left OK. */
 void status_move(Status *to, Status *from);
 void status_clear(Status *st);

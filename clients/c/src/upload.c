@@ -124,12 +124,7 @@ static bool finish_part(void *ctx, GrpcCall *call, Status *st) {
         fflush(stdout);
     } else {
         status_move(st, &call->status);
-        char *why = st->message;
-        st->message = NULL;
-        bool exhausted = st->out_of_space;
-        status_set(st, st->code, "partition %d: %s", (int)p->index, why ? why : "");
-        st->out_of_space = exhausted;
-        free(why);
+        status_prefix(st, "partition %d", (int)p->index);
     }
     discard_part(ctx, call);
     return ok;
