@@ -156,7 +156,7 @@ static bool io_failed(H2Conn *c, int rc, Status *st) {
     return status_set(st, GRPC_UNAVAILABLE, "the server closed the connection");
 }
 
-/* Writes what is buffered; *blocked tells that the socket could take no more now. */
+/* Writes what nghttp2 has to send; *want_out tells that the socket could take no more now. */
 static bool flush(H2Conn *c, bool *progress, bool *want_out, Status *st) {
     *want_out = false;
     for (;;) {
