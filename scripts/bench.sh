@@ -370,6 +370,17 @@ bench_cli() {
     "$VENV_PYTHON" "$ROOT/scripts/bench_cli.py"
 }
 
+# The C client (clients/c) beside the Swift CLI: 1 GiB up and down, and a resumed 256 MiB
+# upload (scripts/bench_c.py; BENCH_C=0 skips it).
+bench_c() {
+    [[ "${BENCH_C:-1}" == 1 ]] || return 0
+    if [[ ! -x "$ROOT/.build-c/sluice-c" || ! -x "$ROOT/.build/release/sluice" ]]; then
+        echo "bench: C client runs skipped: no .build-c/sluice-c (make c-client) or release sluice" >&2
+        return 0
+    fi
+    "$VENV_PYTHON" "$ROOT/scripts/bench_c.py"
+}
+
 # The change feed: commit-to-event latency with 1, 100 and 1,000 watchers and the cost of an
 # idle watcher (scripts/bench_feed.py; BENCH_FEED=0 skips it).
 bench_feed() {
@@ -387,4 +398,5 @@ bench_rpc
 print_table
 bench_storage
 bench_cli
+bench_c
 bench_feed

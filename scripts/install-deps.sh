@@ -18,6 +18,9 @@ PACKAGES=(
     openssl             # the CLI, for scripts/make-certs.sh and `make bench`
     postgresql          # a PostgreSQL server for the metadata store in tests and `make run`
     python3-venv        # `python3 -m venv` for the interop tests, when python3 is Debian's
+    protobuf-c-compiler # protoc-c, messages for the C client (clients/c)
+    libprotobuf-c-dev   # the protobuf-c runtime the C client links against
+    pkg-config          # the C client's compiler and linker flags
     "$@"
 )
 

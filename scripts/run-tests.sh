@@ -69,6 +69,14 @@ else
     swift build && built=1 || echo "run-tests: swift build failed" >&2
 fi
 
+# --- the C client (clients/c): plain and ASan/UBSan builds for Tests/Interop/c_client -------
+step "C client (make c-client c-client-asan)"
+if make -s c-client c-client-asan; then
+    export SLUICE_C_BIN_DIR="$ROOT/.build-c"
+else
+    echo "run-tests: the C client did not build; Tests/Interop/c_client will fail" >&2
+fi
+
 # --- Swift suites -------------------------------------------------------------------------
 if ((swift_status == 0)); then
     step "swift test"

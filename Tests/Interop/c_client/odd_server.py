@@ -1,0 +1,132 @@
+"""A gRPC-over-HTTP/2 server on the `h2` library that answers every call the way `mode`
+says, including ways no stock gRPC server answers: what PROTOCOL-HTTP2 says a client must
+make of an HTTP status without grpc-status, a non-gRPC content-type, a reset stream, a
+response without grpc-status, a hand-made Trailers-Only response, GOAWAY, and a complete
+answer followed by RST_STREAM(NO_ERROR) (as grpc core sends). For the C client's tests."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import struct
+import threading
+import time
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+from grpc_health.v1 import health_pb2
+
+import interop_support as sup
+
+GRPC = ("content-type", "application/grpc")
+
+
+class OddServer:
+    def __init__(self, certs: sup.Certs):
+        self.mode = "serving"
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(certs.server_cert, certs.server_key)
+        self.ctx.load_verify_locations(certs.ca)
+        self.ctx.verify_mode = ssl.CERT_REQUIRED
+        self.ctx.set_alpn_protocols(["h2"])
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.lsock.settimeout(0.2)
+        self.address = f"127.0.0.1:{self.lsock.getsockname()[1]}"
+        self.stop_event = threading.Event()
+        self.errors: list = []
+        self._threads: list = []
+        self._accept = threading.Thread(target=self._accept_loop, daemon=True)
+        self._accept.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self._accept.join(timeout=5)
+        for t in self._threads:
+            t.join(timeout=5)
+        self.lsock.close()
+
+    def _accept_loop(self) -> None:
+        deadline = time.monotonic() + 600
+        while not self.stop_event.is_set() and time.monotonic() < deadline:
+            try:
+                conn, _ = self.lsock.accept()
+            except (socket.timeout, OSError):
+                continue
+            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(5)
+            tls = self.ctx.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            conn.close()
+            return
+        try:
+            self._loop(tls)
+        except Exception as e:  # recorded for the test's messages
+            self.errors.append(repr(e))
+        finally:
+            tls.close()
+
+    def _loop(self, tls: ssl.SSLSocket) -> None:
+        h = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False,
+                                                                  header_encoding="utf-8"))
+        h.initiate_connection()
+        tls.sendall(h.data_to_send())
+        tls.settimeout(0.5)
+        deadline = time.monotonic() + 30
+        while not self.stop_event.is_set() and time.monotonic() < deadline:
+            try:
+                data = tls.recv(1 << 16)
+            except socket.timeout:
+                continue
+            except (ssl.SSLError, OSError):
+                return
+            if not data:
+                return
+            for ev in h.receive_data(data):
+                if isinstance(ev, h2.events.DataReceived):
+                    h.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                if isinstance(ev, h2.events.RequestReceived):
+                    if self._answer(h, ev.stream_id):
+                        tls.sendall(h.data_to_send())
+                        return
+            out = h.data_to_send()
+            if out:
+                tls.sendall(out)
+
+    def _answer(self, h, sid: int) -> bool:
+        """Answers stream sid; True when the connection is to close now."""
+        mode = self.mode
+        if mode == "goaway":
+            h.close_connection(error_code=h2.errors.ErrorCodes.NO_ERROR, last_stream_id=0)
+            return True
+        if mode == "http-503":
+            h.send_headers(sid, [(":status", "503")], end_stream=True)
+        elif mode == "html":
+            h.send_headers(sid, [(":status", "200"), ("content-type", "text/html")])
+            h.send_data(sid, b"<html>hello</html>", end_stream=True)
+        elif mode == "refused":
+            h.reset_stream(sid, h2.errors.ErrorCodes.REFUSED_STREAM)
+        elif mode == "no-status":
+            h.send_headers(sid, [(":status", "200"), GRPC], end_stream=True)
+        elif mode == "trailers-only":
+            h.send_headers(sid, [(":status", "200"), GRPC, ("grpc-status", "5"),
+                                 ("grpc-message", "gone%20%E2%9C%93 100%")], end_stream=True)
+        else:  # "serving": a whole answer before the request's END_STREAM is read, then a reset
+            reply = health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
+            body = reply.SerializeToString()
+            h.send_headers(sid, [(":status", "200"), GRPC])
+            h.send_data(sid, struct.pack(">BI", 0, len(body)) + body)
+            h.send_headers(sid, [("grpc-status", "0")], end_stream=True)
+            try:
+                h.reset_stream(sid, h2.errors.ErrorCodes.NO_ERROR)
+            except Exception:  # the client's side had already ended
+                pass
+        return False

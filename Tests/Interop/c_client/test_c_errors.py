@@ -1,0 +1,95 @@
+"""Every failure of sluice-c prints `sluice-c: error: STATUS: message` and exits with the
+code the Swift `sluice` CLI gives the same failure (README, "Command-line client"):
+2 usage / INVALID_ARGUMENT, 3 not found, 4 TLS refused / UNAUTHENTICATED /
+PERMISSION_DENIED, 5 DATA_LOSS, 6 UNAVAILABLE."""
+
+from __future__ import annotations
+
+import pytest
+
+import c_support as cs
+import interop_support as sup
+import storage_support as ss
+
+
+def test_unknown_object_is_not_found(sluice_c, swift_cli, tmp_path):
+    target = tmp_path / "target"
+    target.mkdir()
+    r = sluice_c.run("download", "no/such/object", str(target / "out"))
+    cs.assert_error(r, cs.EXIT_NOT_FOUND, "NOT_FOUND")
+    assert not list(target.iterdir()), "a file was left behind"
+    assert swift_cli.run("download", "no/such/object", str(tmp_path / "o2")).rc == r.rc
+
+
+def test_missing_local_file_is_not_found(sluice_c, tmp_path):
+    r = sluice_c.run("upload", str(tmp_path / "absent"), "x")
+    cs.assert_error(r, cs.EXIT_NOT_FOUND, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("who,ca", [("other-client", "ca.pem"), (None, "ca.pem"),
+                                    ("client", "other-ca.pem")],
+                         ids=["client-cert-of-another-ca", "no-client-cert", "server-not-trusted"])
+def test_refused_tls_is_denied(sluice_c, swift_cli, who, ca):
+    r = sluice_c.run("ls", who=who, ca=ca)
+    cs.assert_error(r, cs.EXIT_DENIED, "UNAVAILABLE")
+    assert "TLS failed" in r.stderr, r.explain()
+    flags = swift_cli.flags(who=who, ca=ca)
+    assert swift_cli.run("ls", *flags, connect=False).rc == cs.EXIT_DENIED
+
+
+def test_certificate_naming_nobody_is_unauthenticated(sluice_c):
+    cs.assert_error(sluice_c.run("ls", who="nobody"), cs.EXIT_DENIED, "UNAUTHENTICATED")
+
+
+def test_write_with_a_read_grant_is_permission_denied(sluice_c, swift_cli, tmp_path):
+    folder = ss.unique_name("c-shared") + "/"
+    src = str(tmp_path / "src")
+    data = cs.write_random(src, 1000)
+    sluice_c.ok("upload", src, folder + "plan.txt")
+    swift_cli.ok("whoami", who="client2")            # the grantee is known once it has called
+    swift_cli.ok("share", folder, "sluice-client2", "--read")
+
+    out = str(tmp_path / "granted")
+    sluice_c.ok("download", folder + "plan.txt", out, "--owner", "sluice-client", who="client2")
+    assert cs.read(out) == data
+    r = sluice_c.run("upload", src, folder + "new.txt", "--owner", "sluice-client", who="client2")
+    cs.assert_error(r, cs.EXIT_DENIED, "PERMISSION_DENIED")
+
+
+def test_server_down_is_transient(sluice_c, swift_cli):
+    address = f"127.0.0.1:{sup.free_port()}"
+    r = sluice_c.run("health", address=address)
+    cs.assert_error(r, cs.EXIT_TRANSIENT, "UNAVAILABLE")
+    assert swift_cli.run("health", address=address).rc == cs.EXIT_TRANSIENT
+
+
+@pytest.mark.parametrize("args", [
+    ["bogus"], ["upload", "only-one"], ["download"], ["ls", "a", "b"], ["--parallel", "0", "ls"],
+    ["--partition-size", "65MiB", "ls"], ["--partition-size", "lots", "ls"], ["--frobnicate", "ls"],
+], ids=lambda a: " ".join(a))
+def test_bad_arguments_are_usage_errors(sluice_c, args):
+    cs.assert_error(sluice_c.run(*args), cs.EXIT_USAGE, "INVALID_ARGUMENT")
+
+
+def test_argument_the_server_refuses_is_a_usage_error(sluice_c, tmp_path):
+    src = str(tmp_path / "src")
+    cs.write_random(src, 10)
+    r = sluice_c.run("upload", src, "n" * 1025)
+    cs.assert_error(r, cs.EXIT_USAGE, "INVALID_ARGUMENT")
+
+
+def test_damaged_partition_is_an_integrity_failure(sluice_c, server, tmp_path):
+    """A stored partition overwritten behind sluiced's back: the server ends ReadPartition
+    with DATA_LOSS, and nothing is written to the target."""
+    name = ss.unique_name("c-damaged")
+    parts = [b"a" * 300_000, b"b" * 300_000]
+    server.client().put_object(name, b"".join(parts), partition_size=300_000)
+    paths = server.blobs.inventory()[ss.hexsha(parts[1])]
+    for path in paths:
+        with open(path, "r+b") as f:
+            f.seek(1000)
+            f.write(b"X")
+    out = tmp_path / "out"
+    r = sluice_c.run("download", name, str(out))
+    cs.assert_error(r, cs.EXIT_INTEGRITY, "DATA_LOSS")
+    assert not out.exists()

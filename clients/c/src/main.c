@@ -1,0 +1,58 @@
+/* sluice-c: parses the command line, runs the command, reports a failure as its gRPC
+ * status and message and exits with the Swift CLI's exit code for it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "download.h"
+#include "interrupt.h"
+#include "options.h"
+#include "status.h"
+#include "upload.h"
+
+/* The hints the Swift CLI prints after the same failures. */
+static const char *hint(int exit_code) {
+    switch (exit_code) {
+    case EXIT_DENIED:
+        return "sluice-c: check --cert/--key (the server must accept the certificate) and --ca (it must verify the server)\n";
+    case EXIT_TRANSIENT:
+        return "sluice-c: the server could not be reached or stayed busy; an upload or download resumes when run again\n";
+    case EXIT_OUT_OF_SPACE:
+        return "sluice-c: the server is out of storage space; what was sent is kept, run the same upload again to resume once space was freed\n";
+    default:
+        return "";
+    }
+}
+
+static int report(const Status *st) {
+    int code = status_exit_code(st);
+    if (code == EXIT_INTERRUPTED) {
+        fputs("sluice-c: interrupted; run the same command again to resume\n", stderr);
+    } else {
+        fprintf(stderr, "sluice-c: error: %s: %s\n%s", status_name(st->code),
+                st->message ? st->message : "", hint(code));
+    }
+    return code;
+}
+
+int main(int argc, char **argv) {
+    interrupt_install();
+    Options opts;
+    Status st = STATUS_INIT;
+    bool ok = options_parse(argc, argv, &opts, &st);
+    if (ok && opts.help) {
+        options_usage(stdout);
+        return EXIT_OK;
+    }
+    if (ok) {
+        const char *cmd = opts.command;
+        if (strcmp(cmd, "upload") == 0) ok = upload_run(&opts, opts.args[0], opts.args[1], &st);
+        else if (strcmp(cmd, "download") == 0) ok = download_run(&opts, opts.args[0], opts.args[1], &st);
+        else if (strcmp(cmd, "ls") == 0) ok = list_run(&opts, opts.n_args ? opts.args[0] : "", &st);
+        else ok = health_run(&opts, &st);
+    }
+    int code = ok ? EXIT_OK : report(&st);
+    status_clear(&st);
+    fflush(stdout);
+    return code;
+}

@@ -1,0 +1,33 @@
+/* A TCP connection with TLS (OpenSSL): mutual TLS when a client certificate is given,
+ * ALPN h2, the server verified by the CA and by host name (or IP address). The socket is
+ * non-blocking once connected; the HTTP/2 layer drives SSL_read/SSL_write with poll. */
+#ifndef SLUICE_C_TLS_H
+#define SLUICE_C_TLS_H
+
+#include <openssl/ssl.h>
+
+#include "status.h"
+
+typedef struct TlsConfig {
+    const char *ca_file;     /* PEM CA bundle that must verify the server */
+    const char *cert_file;   /* PEM client certificate chain; NULL for none */
+    const char *key_file;    /* PEM private key of cert_file */
+    int timeout_ms;          /* for connect and handshake */
+} TlsConfig;
+
+typedef struct TlsConn {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+} TlsConn;
+
+/* Connects to host:port and completes the handshake. Failures: UNAVAILABLE for the
+ * network (refused, unreachable, timeout), UNAVAILABLE with tls_failure set for a
+ * handshake either side refused, INVALID_ARGUMENT for unusable certificate files. */
+bool tls_connect(const TlsConfig *cfg, const char *host, const char *port, TlsConn **out,
+                 Status *st);
+/* The OpenSSL error queue (or errno) as a "TLS failed: ..." status with tls_failure set. */
+bool tls_failed(Status *st, SSL *ssl, const char *what);
+void tls_close(TlsConn *conn);
+
+#endif
