@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "SluiceServer",
             dependencies: [
-                "SluiceRPC", "SluiceProto", "SluiceStore", "SluicePostgres",
+                "SluiceRPC", "SluiceProto", "SluiceStore", "SluicePostgres", "SluiceMetrics",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]
