@@ -14,14 +14,19 @@ public enum SluiceMetrics {
     private static let rpcCalls = LabeledMetric("service", "method", "code") {
         Counter(label: "sluice_rpc_calls_total", dimensions: $0)
     }
-    private static let rpcDuration = LabeledMetric("service", "method") {
-        Timer(label: "sluice_rpc_duration_seconds", dimensions: $0)
-    }
-    private static let rpcReceivedBytes = LabeledMetric("service", "method") {
-        Counter(label: "sluice_rpc_received_bytes_total", dimensions: $0)
-    }
-    private static let rpcSentBytes = LabeledMetric("service", "method") {
-        Counter(label: "sluice_rpc_sent_bytes_total", dimensions: $0)
+    /// The per-method series together, so a call looks them up once.
+    private static let rpcMethods = LabeledMetric("service", "method") { MethodMetrics(dimensions: $0) }
+
+    private final class MethodMetrics: Sendable {
+        let duration: Timer
+        let receivedBytes: Counter
+        let sentBytes: Counter
+
+        init(dimensions: [(String, String)]) {
+            duration = Timer(label: "sluice_rpc_duration_seconds", dimensions: dimensions)
+            receivedBytes = Counter(label: "sluice_rpc_received_bytes_total", dimensions: dimensions)
+            sentBytes = Counter(label: "sluice_rpc_sent_bytes_total", dimensions: dimensions)
+        }
     }
 
     /// The label value standing for every method the server does not serve (any path a client
@@ -34,9 +39,10 @@ public enum SluiceMetrics {
         service: String, method: String, code: String, duration: Duration, receivedBytes: Int, sentBytes: Int
     ) {
         rpcCalls(service, method, code).increment()
-        rpcDuration(service, method).recordNanoseconds(duration.nanoseconds)
-        if receivedBytes > 0 { rpcReceivedBytes(service, method).increment(by: receivedBytes) }
-        if sentBytes > 0 { rpcSentBytes(service, method).increment(by: sentBytes) }
+        let series = rpcMethods(service, method)
+        series.duration.recordNanoseconds(duration.nanoseconds)
+        series.receivedBytes.increment(by: receivedBytes)
+        series.sentBytes.increment(by: sentBytes)
     }
 
     // MARK: Transport (HTTP/2 server)

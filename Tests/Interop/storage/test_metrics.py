@@ -89,7 +89,9 @@ def wait_for(predicate, what: str, timeout: float = 10.0):
 
 @pytest.fixture(scope="module")
 def server(module_storage):
-    return module_storage.server(label="sluiced-metrics", metrics_listen="127.0.0.1:0")
+    # A collector and a scrubber pass every second, so their counters move within a test.
+    return module_storage.server(label="sluiced-metrics", metrics_listen="127.0.0.1:0",
+                                 collector_interval=1, scrub_interval=1)
 
 
 @pytest.fixture(scope="module")
@@ -217,6 +219,25 @@ def test_connection_and_stream_gauges_return_to_baseline(server):
         page = scrape(server)
         return (page.value("sluice_connections_open"), page.value("sluice_streams_open")) == (connections0, streams0)
     wait_for(back, "the connection and stream gauges to return to their baseline")
+
+
+def test_collector_and_scrubber_passes_are_counted(server, client):
+    data = ss.random_bytes(8 * KIB, seed=15)
+    client.put_object(ss.unique_name("metrics/scrubbed"), data, partition_size=4 * KIB)
+    before = scrape(server)
+
+    def moved():
+        page = scrape(server)
+        done = (page.value("sluice_collector_passes_total", result="ok")
+                > before.value("sluice_collector_passes_total", result="ok")
+                and page.value("sluice_scrubber_passes_total", result="ok")
+                > before.value("sluice_scrubber_passes_total", result="ok"))
+        return page if done else None
+    after = wait_for(moved, "a collector pass and a scrubber pass", timeout=20)
+    assert after.value("sluice_scrubber_checked_blobs_total") >= 2
+    assert after.value("sluice_scrubber_checked_bytes_total") >= len(data)
+    assert after.value("sluice_scrubber_findings_total", kind="damaged") == 0
+    assert after.value("sluice_collector_passes_total", result="failed") == 0
 
 
 def test_other_paths_and_methods_are_refused(server):
