@@ -24,12 +24,13 @@ public final class ServerTransportStats: Sendable {
 
     /// Counts a call as started unless `limit` calls are already running.
     func tryCallStarted(limit: Int) -> Bool {
-        counters.withLock { counters in
+        let started = counters.withLock { counters in
             guard counters.activeCalls < limit else { return false }
             counters.activeCalls += 1
-            SluiceMetrics.streamOpened()
             return true
         }
+        if started { SluiceMetrics.streamOpened() }
+        return started
     }
 
     func callEnded() {

@@ -240,6 +240,32 @@ def test_collector_and_scrubber_passes_are_counted(server, client):
     assert after.value("sluice_collector_passes_total", result="failed") == 0
 
 
+@ss.only_blob_stores("s3")
+def test_s3_attempts_and_retries_are_counted(storage, proxy):
+    attempts = 3
+    store = storage.blob_store()
+    srv = storage.server(blobs=store.via(proxy.endpoint), metrics_listen="127.0.0.1:0",
+                         s3_attempts=attempts, s3_backoff_ms=5)
+    c = srv.client()
+    data = ss.random_bytes(16 * KIB, seed=16)
+    session = c.create_session(ss.unique_name("metrics/s3"), data, 16 * KIB)
+    before = scrape(srv)
+    proxy.configure(rate=1.0, mix={"slowdown": 1}, methods={"PUT"})      # every PUT: 503 SlowDown
+    try:
+        expect_error(Code.UNAVAILABLE, c.upload_partition, session.session_id, 0, data)
+    finally:
+        proxy.configure(rate=0.0)
+    after = scrape(srv)
+    failed = dict(operation="put_object", outcome="5xx")
+    assert after.value("sluice_s3_requests_total", **failed) - before.value("sluice_s3_requests_total", **failed) \
+        == attempts
+    retries = dict(operation="put_object")
+    assert after.value("sluice_s3_retries_total", **retries) - before.value("sluice_s3_retries_total", **retries) \
+        == attempts - 1
+    assert (after.value("sluice_s3_request_duration_seconds_count", **retries)
+            - before.value("sluice_s3_request_duration_seconds_count", **retries)) == attempts
+
+
 def test_other_paths_and_methods_are_refused(server):
     address = metrics_address(server)
     status, _, _ = http_get(address, "/")
