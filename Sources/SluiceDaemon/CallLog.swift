@@ -15,6 +15,9 @@ struct CallLog: Sendable {
     let principalMapping: PrincipalMapping?
 
     func record(_ call: CallDispatcher.CallSummary) {
+        let level: Logger.Level = call.code == .ok ? (accessLog ? .info : .debug) : (call.cause == nil ? .info : .error)
+        // Most calls succeed: with their line filtered out, build nothing (the principal takes work).
+        guard logger.logLevel <= level else { return }
         var metadata: Logger.Metadata = [
             "method": "\(call.path)", "status": "\(call.code)", "principal": "\(principal(of: call.peer))",
             "remote": "\(call.remoteAddress ?? "-")", "request_id": "\(call.requestID ?? "-")",
@@ -22,14 +25,14 @@ struct CallLog: Sendable {
             "duration_ms": "\(Double(call.duration.components.attoseconds) / 1e15 + Double(call.duration.components.seconds) * 1000)",
         ]
         if call.code == .ok {
-            logger.log(level: accessLog ? .info : .debug, "call", metadata: metadata)
+            logger.log(level: level, "call", metadata: metadata)
         } else if let cause = call.cause {
             metadata["error"] = "\(call.message)"
             metadata["cause"] = "\(cause)"
-            logger.error("call failed internally", metadata: metadata)
+            logger.log(level: level, "call failed internally", metadata: metadata)
         } else {
             metadata["error"] = "\(call.message)"
-            logger.info("call failed", metadata: metadata)
+            logger.log(level: level, "call failed", metadata: metadata)
         }
     }
 
