@@ -5,6 +5,7 @@ import PackageDescription
 ///
 /// Targets are layered; each knows nothing of the layers above it:
 ///   C modules (CNGHTTP2, COpenSSL, CLibPQ, CZlib)
+///   SluiceMetrics  the catalogue of named metrics, on the swift-metrics API (no backend)
 ///   SluiceRPC      gRPC semantics: status, metadata, framing, deadlines, router, typed calls
 ///   SluiceOpenSSL  TLS connections and SHA-256 on OpenSSL, with Swift types on top
 ///   SluicePostgres PostgreSQL through libpq: connection, pool off the event loops, migrations
@@ -30,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
@@ -38,10 +41,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
+        .target(name: "SluiceMetrics", dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")]),
         .target(
             name: "SluiceRPC",
             dependencies: [
-                "CZlib",
+                "CZlib", "SluiceMetrics",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
@@ -52,7 +56,7 @@ let package = Package(
         .target(
             name: "SluiceHTTP2",
             dependencies: [
-                "CNGHTTP2", "SluiceRPC", "SluiceOpenSSL",
+                "CNGHTTP2", "SluiceRPC", "SluiceOpenSSL", "SluiceMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -68,7 +72,7 @@ let package = Package(
         .target(
             name: "SluiceServer",
             dependencies: [
-                "SluiceRPC", "SluiceProto", "SluiceStore", "SluicePostgres",
+                "SluiceRPC", "SluiceProto", "SluiceStore", "SluicePostgres", "SluiceMetrics",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -76,12 +80,12 @@ let package = Package(
         .target(
             name: "SluiceStore",
             dependencies: [
-                "SluiceOpenSSL", "SluicePostgres", "SluiceS3",
+                "SluiceOpenSSL", "SluicePostgres", "SluiceS3", "SluiceMetrics",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .target(name: "SluicePostgres", dependencies: ["CLibPQ"]),
-        .target(name: "SluiceS3", dependencies: ["CCurl", "SluiceOpenSSL"]),
+        .target(name: "SluicePostgres", dependencies: ["CLibPQ", "SluiceMetrics"]),
+        .target(name: "SluiceS3", dependencies: ["CCurl", "SluiceOpenSSL", "SluiceMetrics"]),
         .target(
             name: "SluiceInterop",
             dependencies: ["SluiceRPC", "SluiceProto", "SluiceServer"]
@@ -90,10 +94,14 @@ let package = Package(
             name: "SluiceDaemon",
             dependencies: [
                 "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceServer", "SluiceStore", "SluicePostgres",
-                "SluiceS3",
+                "SluiceS3", "SluiceMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(

@@ -18,6 +18,8 @@
 #   BENCH_REFERENCE         1 (default): also upload to the Python grpcio reference server; 0: not
 #   BENCH_REPEAT            runs of each measurement; the table shows the median (default 1)
 #   BENCH_ARGS              extra arguments for every `sluice-interop bench`
+#   BENCH_METRICS           1 (default): also run unary and upload against a Sluice server with
+#                           --metrics-listen (labelled "Sluice+metrics"), to show what metrics cost; 0: not
 #   BENCH_PROFILE           1: record `perf` on the Sluice server during the 8-stream upload and
 #                           print its top symbols (needs perf; off by default)
 #
@@ -54,6 +56,7 @@ MAX_SECONDS="${BENCH_MAX_SECONDS:-60}"
 MODES="${BENCH_MODES:-unary upload download}"
 REFERENCE="${BENCH_REFERENCE:-1}"
 PROFILE="${BENCH_PROFILE:-0}"
+METRICS="${BENCH_METRICS:-1}"
 REPEAT="${BENCH_REPEAT:-1}"
 RESULTS="$BENCH_DIR/results.jsonl"
 VENV_PYTHON="$ROOT/.venv/bin/python"
@@ -304,6 +307,28 @@ bench_rpc() {
         wait "$SERVER_PID" 2>/dev/null || true
     else
         rows+=("Sluice server|failed to start|-|-|$BENCH_DIR/server-sluice.log")
+    fi
+
+    # The same server with metrics on (swift-metrics + Prometheus, scraped once a second as a
+    # monitoring system would): unary and upload only, to compare with the rows above.
+    local metrics_modes
+    metrics_modes="$(tr ' ' '\n' <<<"$MODES" | grep -xE 'unary|upload' | tr '\n' ' ' || true)"
+    if [[ "$METRICS" == 1 && -n "${metrics_modes// /}" ]]; then
+        if start_server Sluice+metrics "$BENCH_DIR/server-sluice-metrics.log" \
+            "$INTEROP" serve --listen 127.0.0.1:0 --cert "$CERTS/server.pem" --key "$CERTS/server-key.pem" \
+            --client-ca "$CERTS/ca.pem" --require-client-cert --log-level warning --metrics-listen 127.0.0.1:0; then
+            local metrics_url scraper
+            metrics_url="$(sed -n 's/.* metrics at \(http:[^[:space:]]*\).*/\1/p' "$BENCH_DIR/server-sluice-metrics.log" | head -1)"
+            (while kill -0 "$SERVER_PID" 2>/dev/null; do curl -fsS -o /dev/null "$metrics_url" || true; sleep 1; done) &
+            scraper=$!
+            run_modes Sluice+metrics "$SERVER_PID" "$SERVER_PORT" "$metrics_modes"
+            kill "$SERVER_PID" 2>/dev/null || true
+            wait "$SERVER_PID" 2>/dev/null || true
+            kill "$scraper" 2>/dev/null || true
+            wait "$scraper" 2>/dev/null || true
+        else
+            rows+=("Sluice+metrics server|failed to start|-|-|$BENCH_DIR/server-sluice-metrics.log")
+        fi
     fi
 
     # The reference: a stock gRPC server (Python grpcio) with its default settings.

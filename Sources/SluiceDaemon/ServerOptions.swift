@@ -62,6 +62,12 @@ public struct ServerOptions: ParsableArguments {
     @Option(help: "Seconds running calls get to finish on SIGTERM or SIGINT. (env: SLUICED_DRAIN_TIMEOUT)")
     public var drainTimeout = EnvironmentDefaults.int("SLUICED_DRAIN_TIMEOUT", default: 30)
 
+    @Option(help: "Serve Prometheus metrics over plain HTTP/1.1 at http://HOST:PORT/metrics; off unless given. (env: SLUICED_METRICS_LISTEN)")
+    public var metricsListen = EnvironmentDefaults.string("SLUICED_METRICS_LISTEN")
+
+    @Option(help: "One info line per call (method, principal, status, bytes, duration, request id): on or off. (env: SLUICED_ACCESS_LOG)")
+    public var accessLog = EnvironmentDefaults.string("SLUICED_ACCESS_LOG", default: "on")
+
     public init() {}
 
     public mutating func validate() throws {
@@ -83,6 +89,12 @@ public struct ServerOptions: ParsableArguments {
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
         }
+        if let metricsListen, HostAndPort.split(metricsListen) == nil {
+            throw ValidationError("--metrics-listen must be HOST:PORT, got '\(metricsListen)'")
+        }
+        guard ["on", "off"].contains(accessLog) else {
+            throw ValidationError("--access-log must be on or off, got '\(accessLog)'")
+        }
         guard maxConnections >= 0 else { throw ValidationError("--max-connections must not be negative") }
         guard (65_535...Int(Int32.max)).contains(streamWindow), (65_535...Int(Int32.max)).contains(connectionWindow) else {
             throw ValidationError("--stream-window and --connection-window must be between 65535 and 2147483647")
@@ -101,6 +113,15 @@ public struct ServerOptions: ParsableArguments {
     /// Splits `--listen` into host and port; accepts `[::1]:8443`.
     public func parseListen() throws -> (host: String, port: Int) {
         guard let (host, port) = HostAndPort.split(listen) else { throw ValidationError("--listen must be HOST:PORT") }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    /// Whether every call gets an info line (`--access-log on`).
+    public var accessLogEnabled: Bool { accessLog == "on" }
+
+    /// Splits `--metrics-listen`; nil when metrics are off.
+    public func parseMetricsListen() -> (host: String, port: Int)? {
+        guard let metricsListen, let (host, port) = HostAndPort.split(metricsListen) else { return nil }
         return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 

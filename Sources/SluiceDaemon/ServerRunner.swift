@@ -15,15 +15,22 @@ public struct ServerRunner {
     public let defaultReceiveLimit: Int
     /// What grpc.health.v1 answers from; others (a database monitor) may set statuses in it too.
     public let health: HealthStatusRegistry
+    /// How the access log names a call's principal; nil to show the certificate's subject.
+    public let principalMapping: PrincipalMapping?
+    /// Runs before each metrics scrape, to refresh gauges read from elsewhere (the database).
+    public let beforeScrape: @Sendable () async -> Void
 
     public init(
         options: ServerOptions, services: [any RPCService],
-        defaultReceiveLimit: Int = ServerOptions.standardReceiveLimit, health: HealthStatusRegistry = HealthStatusRegistry()
+        defaultReceiveLimit: Int = ServerOptions.standardReceiveLimit, health: HealthStatusRegistry = HealthStatusRegistry(),
+        principalMapping: PrincipalMapping? = nil, beforeScrape: @escaping @Sendable () async -> Void = {}
     ) {
         self.options = options
         self.services = services
         self.defaultReceiveLimit = defaultReceiveLimit
         self.health = health
+        self.principalMapping = principalMapping
+        self.beforeScrape = beforeScrape
     }
 
     /// The names of the services these handlers serve.
@@ -52,23 +59,10 @@ public struct ServerRunner {
         router.register(try ReflectionService(serviceNames: router.serviceNames))
         for service in router.serviceNames { health.set(service: service, status: .serving) }
 
-        let callLogger = logger
-        let dispatcher = CallDispatcher(router: router, maxReceiveMessageSize: options.receiveLimit(default: defaultReceiveLimit)) { call in
-            var metadata: Logger.Metadata = [
-                "method": "\(call.path)", "status": "\(call.code)", "peer": "\(call.peer?.description ?? "-")",
-                "remote": "\(call.remoteAddress ?? "-")", "request_id": "\(call.requestID ?? "-")",
-                "duration_ms": "\(Double(call.duration.components.attoseconds) / 1e15 + Double(call.duration.components.seconds) * 1000)",
-            ]
-            if call.code == .ok {
-                callLogger.debug("call", metadata: metadata)
-            } else if let cause = call.cause {
-                metadata["error"] = "\(call.message)"
-                metadata["cause"] = "\(cause)"
-                callLogger.error("call failed internally", metadata: metadata)
-            } else {
-                callLogger.info("call failed", metadata: metadata.merging(["error": "\(call.message)"]) { $1 })
-            }
-        }
+        let callLog = CallLog(logger: logger, accessLog: options.accessLogEnabled, principalMapping: principalMapping)
+        let dispatcher = CallDispatcher(
+            router: router, maxReceiveMessageSize: options.receiveLimit(default: defaultReceiveLimit), onCallEnded: callLog.record)
+        let metrics = try await startMetrics(name: name, logger: logger)
         let configuration = try options.transportConfiguration()
         let server = HTTP2Server(configuration: configuration, dispatcher: dispatcher, logger: logger)
         let bound = try await server.start()
@@ -87,7 +81,28 @@ public struct ServerRunner {
         health.shutdown()
         draining()
         await server.shutdown(drainTimeout: .seconds(options.drainTimeout))
+        await metrics?.close()
         logger.notice("stopped")
+    }
+
+    /// Installs the Prometheus backend behind swift-metrics if `--metrics-listen` is given; call
+    /// once, first thing after logging (metrics recorded before it are lost).
+    public static func bootstrapMetrics(_ options: ServerOptions) {
+        if options.metricsListen != nil { _ = MetricsExposition.registry() }
+    }
+
+    /// Starts the `--metrics-listen` exposition, if asked for, and announces its address.
+    private func startMetrics(name: String, logger: Logger) async throws -> MetricsServer? {
+        guard let (host, port) = options.parseMetricsListen() else { return nil }
+        let metrics = try await MetricsServer(
+            host: host, port: port, registry: MetricsExposition.registry(), beforeScrape: beforeScrape, logger: logger)
+        let bound = metrics.address
+        let shownHost = bound?.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? host
+        let address = "\(shownHost):\(bound?.port ?? port)"
+        logger.notice("metrics listening", metadata: ["address": "\(address)"])
+        // Not "listening on": scripts take the first such line for the gRPC address.
+        FileHandle.standardOutput.write(Data("\(name) metrics at http://\(address)\(MetricsServer.path)\n".utf8))
+        return metrics
     }
 }
 

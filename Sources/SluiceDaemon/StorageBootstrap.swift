@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SluiceMetrics
 import SluicePostgres
 import SluiceRPC
 import SluiceServer
@@ -18,6 +19,9 @@ public struct StorageBootstrap {
     private let probe: PostgresPool
     private let logger: Logger
     private var monitorTask: Task<Void, Never>?
+    /// How client certificates name principals (`--principal-from`), for the access log too.
+    public let principalMapping: PrincipalMapping
+    private let collector: Collector
 
     public init(options: StorageOptions, databaseURL: String, logger: Logger) async throws {
         database = try PostgresPool(url: databaseURL, size: options.databasePoolSize)
@@ -29,6 +33,8 @@ public struct StorageBootstrap {
         let pageTokens = try await Self.pageTokens(options, database: database)
         let storage = Storage(database: database, blobs: blobs, limits: options.limits, pageTokens: pageTokens)
         let identity = CallerIdentity(mapping: PrincipalMapping(rawValue: options.principalFrom) ?? .subjectAndSANs)
+        principalMapping = identity.mapping
+        collector = storage.collector
         for registration in options.principalRegistrations {
             do {
                 _ = try await storage.principals.register(handle: registration.handle, identity: registration.identity)
@@ -126,6 +132,15 @@ public struct StorageBootstrap {
                     logger.warning("scrub pass failed", metadata: ["error": "\(error)"])
                 }
             }
+        }
+    }
+
+    /// Refreshes the gauges the database holds the truth of (open upload sessions); for
+    /// `ServerRunner`'s `beforeScrape`. A failed count leaves the last value.
+    public var metricsRefresher: @Sendable () async -> Void {
+        let collector = self.collector
+        return {
+            if let open = try? await collector.openSessionCount() { SluiceMetrics.openSessionsCounted(open) }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceMetrics
 
 /// The machinery behind `PostgresPool`: a FIFO queue of jobs and one worker thread per
 /// connection. Async callers enqueue a job and suspend on a continuation; a worker takes the
@@ -41,6 +42,7 @@ final class PoolScheduler: @unchecked Sendable {
                     continuation.resume(throwing: CancellationError())
                 } else {
                     job.queued = true
+                    job.queuedAt = .now
                     queue.append(job)
                     condition.signal()
                     condition.unlock()
@@ -101,9 +103,12 @@ final class PoolScheduler: @unchecked Sendable {
             }
             let job = queue.removeFirst()
             job.queued = false
+            let waited = ContinuousClock.now - job.queuedAt
             condition.unlock()
+            SluiceMetrics.databaseConnectionTaken(waited: waited)
             job.run(on: worker)
             worker.afterUse()
+            SluiceMetrics.databaseConnectionReturned()
         }
         worker.disconnect()
         condition.lock()
@@ -115,11 +120,13 @@ final class PoolScheduler: @unchecked Sendable {
     }
 }
 
-/// A queued call. `queued` and `cancelled` are guarded by the scheduler's condition.
-// Safe because `queued` and `cancelled` change only under the scheduler's condition lock.
+/// A queued call. `queued`, `cancelled` and `queuedAt` are guarded by the scheduler's condition.
+// Safe because `queued`, `cancelled` and `queuedAt` change only under the scheduler's condition lock.
 class PoolJob: @unchecked Sendable {
     var queued = false
     var cancelled = false
+    /// When the job joined the queue, for the pool's wait-time metric.
+    var queuedAt = ContinuousClock.now
 
     func run(on worker: PoolWorker) { fatalError("abstract") }
     func fail(_ error: any Error) { fatalError("abstract") }

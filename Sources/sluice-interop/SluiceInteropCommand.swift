@@ -23,6 +23,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         ServerRunner.bootstrapLogging(options)
+        ServerRunner.bootstrapMetrics(options)
         let statsSource = StatsSource()
         let streamWindow = Int64(options.streamWindow)
         let echo = EchoService {

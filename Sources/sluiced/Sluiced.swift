@@ -19,6 +19,7 @@ struct Sluiced: AsyncParsableCommand {
 
     func run() async throws {
         ServerRunner.bootstrapLogging(options)
+        ServerRunner.bootstrapMetrics(options)
         let logger = Logger(label: "sluiced")
         let files = OpenFileLimit.raiseToHardLimit()
         logger.notice("open file limit", metadata: [
@@ -30,8 +31,11 @@ struct Sluiced: AsyncParsableCommand {
         } else {
             logger.warning("no --database given: storage services are off, only health and reflection run")
         }
+        let refreshMetrics: @Sendable () async -> Void
+        if let bootstrap { refreshMetrics = bootstrap.metricsRefresher } else { refreshMetrics = {} }
         let runner = ServerRunner(
-            options: options, services: bootstrap?.services ?? [], defaultReceiveLimit: StorageOptions.receiveLimit)
+            options: options, services: bootstrap?.services ?? [], defaultReceiveLimit: StorageOptions.receiveLimit,
+            principalMapping: bootstrap?.principalMapping, beforeScrape: refreshMetrics)
         bootstrap?.monitorDatabase(health: runner.health)
         try await runner.run(name: "sluiced", draining: { bootstrap?.endWatchers() })
         bootstrap?.shutdown()

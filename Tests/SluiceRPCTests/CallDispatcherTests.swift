@@ -295,6 +295,32 @@ import Testing
         #expect(summary.cause == "PostgreSQL error 22003: secret")
     }
 
+    @Test func theSummaryCountsBodyBytesBothWaysWithTheRequestIDTheClientGot() async throws {
+        let summaries = Recorder<CallDispatcher.CallSummary>()
+        let dispatcher = Self.dispatcher(summaries: summaries)
+        let parts = ["a", "bb", String(repeating: "c", count: 300)]
+        let stream = await Self.call(dispatcher, Self.head("/test.Echo/Collect"), messages: parts.map(Self.encode))
+        let summary = try #require(summaries.values.first)
+        let sentBody = stream.sent.reduce(0) { total, frame in
+            if case .data(let bytes) = frame { return total + bytes.count }
+            return total
+        }
+        #expect(summary.code == .ok)
+        #expect(summary.receivedBytes == parts.map { try! MessageFramer.frame(Self.encode($0)).count }.reduce(0, +))
+        #expect(summary.sentBytes == sentBody && sentBody > 300)
+        let headers = try #require(stream.sent.first.flatMap { if case .headers(let f, _) = $0 { f } else { nil } })
+        #expect(summary.requestID == headers.first(named: "sluice-request-id"))
+    }
+
+    @Test func aRefusedCallHasNoBytesAndNoRequestID() async throws {
+        let summaries = Recorder<CallDispatcher.CallSummary>()
+        let dispatcher = Self.dispatcher(summaries: summaries)
+        let stream = await Self.call(dispatcher, Self.head("/made.up/Path"))
+        Self.expectTrailersOnly(stream, .unimplemented)
+        let summary = try #require(summaries.values.first)
+        #expect(summary.sentBytes == 0 && summary.requestID == nil)
+    }
+
     @Test func unknownErrorsShowNoInternalText() async throws {
         struct Oops: Error, CustomStringConvertible { var description: String { "internal detail" } }
         let dispatcher = Self.dispatcher { router in

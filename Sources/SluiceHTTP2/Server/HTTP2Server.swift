@@ -66,6 +66,7 @@ public final class HTTP2Server: Sendable {
                 "max_connections": "\(configuration.maxConnections)",
                 "peer": "\(channel.remoteAddress?.description ?? "?")",
             ])
+            stats.connectionRefused()
             channel.close(promise: nil)
             return
         }

@@ -1,7 +1,9 @@
+import SluiceMetrics
 import Synchronization
 
 /// Counters a server transport keeps about itself, for operators and for tests that prove
-/// memory stays bounded.
+/// memory stays bounded. The gauges of open connections and streams in the exported metrics
+/// move here too, so they always agree with these counters.
 public final class ServerTransportStats: Sendable {
     /// A consistent copy of the counters.
     public struct Snapshot: Sendable {
@@ -22,16 +24,32 @@ public final class ServerTransportStats: Sendable {
 
     /// Counts a call as started unless `limit` calls are already running.
     func tryCallStarted(limit: Int) -> Bool {
-        counters.withLock { counters in
+        let started = counters.withLock { counters in
             guard counters.activeCalls < limit else { return false }
             counters.activeCalls += 1
             return true
         }
+        if started { SluiceMetrics.streamOpened() }
+        return started
     }
 
-    func callEnded() { counters.withLock { $0.activeCalls -= 1 } }
-    func connectionOpened() { counters.withLock { $0.openConnections += 1 } }
-    func connectionClosed() { counters.withLock { $0.openConnections -= 1 } }
+    func callEnded() {
+        counters.withLock { $0.activeCalls -= 1 }
+        SluiceMetrics.streamClosed()
+    }
+
+    func connectionOpened() {
+        counters.withLock { $0.openConnections += 1 }
+        SluiceMetrics.connectionOpened()
+    }
+
+    func connectionClosed() {
+        counters.withLock { $0.openConnections -= 1 }
+        SluiceMetrics.connectionClosed()
+    }
+
+    /// A connection closed on accept because the connection limit was reached.
+    func connectionRefused() { SluiceMetrics.connectionRefused() }
 
     func observeBuffered(_ bytes: Int) {
         counters.withLock { $0.maxBufferedStreamBytes = max($0.maxBufferedStreamBytes, bytes) }

@@ -1,6 +1,9 @@
+import SluiceMetrics
+
 /// Runs the gRPC calls a server transport receives: checks the request head, finds the
 /// handler, enforces the deadline and the message size limit, and always ends the stream
-/// with exactly one status.
+/// with exactly one status. Every call, served or refused, is counted here (metrics) and
+/// summarized here (the access log): the one place for all handlers.
 public struct CallDispatcher: Sendable {
     /// What is known about a call once it has ended, for logs and metrics.
     public struct CallSummary: Sendable {
@@ -14,6 +17,10 @@ public struct CallDispatcher: Sendable {
         public var requestID: String?
         /// The concealed cause of an internal failure (never sent to the client), for the log.
         public var cause: String?
+        /// Request body bytes received (gRPC frames, length prefixes included).
+        public var receivedBytes: Int
+        /// Response body bytes sent.
+        public var sentBytes: Int
     }
 
     public let router: Router
@@ -36,11 +43,26 @@ public struct CallDispatcher: Sendable {
     public func handle(_ head: ServerRequestHead, stream: some ServerStream) async {
         let started = ContinuousClock.now
         let path = head.headers.first(named: ":path") ?? ""
-        let ending = await run(head, stream: stream)
+        let counting = CountingServerStream(stream)
+        let ending = await run(head, stream: counting)
+        let duration = ContinuousClock.now - started
+        let (service, method) = metricLabels(path: path)
+        SluiceMetrics.callEnded(
+            service: service, method: method, code: ending.code.description, duration: duration,
+            receivedBytes: counting.receivedBytes, sentBytes: counting.sentBytes)
         onCallEnded(CallSummary(
             path: path, peer: head.peer, remoteAddress: head.remoteAddress, code: ending.code,
-            message: ending.message, duration: ContinuousClock.now - started, requestID: ending.requestID,
-            cause: ending.cause))
+            message: ending.message, duration: duration, requestID: ending.requestID,
+            cause: ending.cause, receivedBytes: counting.receivedBytes, sentBytes: counting.sentBytes))
+    }
+
+    /// The service and method labels of a call: a served method's own names, else one shared
+    /// value, so that paths clients invent never become label values.
+    private func metricLabels(path: String) -> (service: String, method: String) {
+        guard let method = MethodDescriptor(path: path), router.handler(for: method) != nil else {
+            return (SluiceMetrics.unknownMethodLabel, SluiceMetrics.unknownMethodLabel)
+        }
+        return (method.service, method.method)
     }
 
     /// How a call ended, for its summary.

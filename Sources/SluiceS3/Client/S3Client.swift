@@ -1,5 +1,6 @@
 import Foundation
 import SluiceOpenSSL
+import SluiceMetrics
 
 /// The S3 operations a blob store needs, on one bucket: conditional-free PUT with a SHA-256
 /// checksum, HEAD, ranged GET streamed in chunks, DELETE and ListObjectsV2.
@@ -105,8 +106,11 @@ public struct S3Client: Sendable {
         var lastFailure = ""
         while true {
             let attempt = resend(request).signed(for: endpoint, by: signer, at: Date())
+            let started = ContinuousClock.now
             do {
                 let response = try http.send(attempt, cancellation: cancellation, sink: sink)
+                SluiceMetrics.s3Attempt(
+                    operation: request.metricName, status: response.status, duration: .now - started)
                 let code = response.isSuccess ? "" : errorCode(of: response)
                 guard !response.isSuccess, S3RetryPolicy.isRetryable(status: response.status, code: code) else {
                     return response
@@ -115,12 +119,14 @@ public struct S3Client: Sendable {
             } catch .cancelled {
                 throw S3Error.cancelled
             } catch {
+                SluiceMetrics.s3Attempt(operation: request.metricName, status: nil, duration: .now - started)
                 lastFailure = error.description
             }
             if !madeProgress() { failures += 1 }
             guard failures < retryPolicy.attempts else {
                 throw S3Error.unavailable(operation: request.operation, attempts: failures, lastFailure: lastFailure)
             }
+            SluiceMetrics.s3Retry(operation: request.metricName)
             try wait(retryPolicy.delay(after: failures), cancellation: cancellation)
         }
     }

@@ -13,6 +13,19 @@ struct S3Request {
     var payloadHash = S3Request.emptyPayloadHash
     var body: HTTPRequestBody?
 
+    /// The operation's name for metrics: from a fixed set, never holding a key or a prefix.
+    var metricName: String {
+        switch (method, key == nil) {
+        case ("HEAD", true): "head_bucket"
+        case ("HEAD", false): "head_object"
+        case ("GET", true): "list_objects"
+        case ("GET", false): "get_object"
+        case ("PUT", _): "put_object"
+        case ("DELETE", _): "delete_object"
+        default: "other"
+        }
+    }
+
     /// The SHA-256 of no bytes.
     static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceMetrics
 import SluicePostgres
 
 /// Reclaims what nothing will use: partitions of aborted and expired sessions, closed
@@ -22,6 +23,16 @@ public final class Collector: Sendable {
         public var prunedChanges = 0
 
         public init() {}
+
+        /// What the pass removed, by the `kind` label of `sluice_collector_reclaimed_total`.
+        var reclaimedByKind: KeyValuePairs<String, Int> {
+            [
+                "partitions": releasedPartitions, "sessions": deletedSessions, "blobs": deletedBlobs,
+                "staging_files": removedStagingFiles, "unknown_files": removedUnknownFiles,
+                "empty_sessions": expiredEmptySessions, "damage_findings": forgottenDamageFindings,
+                "changes": prunedChanges,
+            ]
+        }
     }
 
     let database: PostgresPool
@@ -39,13 +50,27 @@ public final class Collector: Sendable {
     public func run(every interval: Duration, onPass: @Sendable (Result<Report, Error>) -> Void) async {
         while !Task.isCancelled {
             do {
-                onPass(.success(try await collect()))
+                let report = try await collect()
+                SluiceMetrics.collectorPassCompleted(reclaimed: report.reclaimedByKind)
+                onPass(.success(report))
             } catch is CancellationError {
                 return
             } catch {
+                SluiceMetrics.collectorPassFailed()
                 onPass(.failure(error))
             }
             try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// Open upload sessions (not expired) of every principal and instance, for the open-sessions
+    /// gauge: sessions live in the database, so no one process can count them itself.
+    public func openSessionCount() async throws -> Int {
+        try await database.withConnection { connection in
+            let rows = try connection.execute(
+                "SELECT count(*)::bigint AS open FROM upload_sessions WHERE state = 'open' AND expires_at > now()"
+            ).rows
+            return Int(try rows.first?.int("open") ?? 0)
         }
     }
 

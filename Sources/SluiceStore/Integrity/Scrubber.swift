@@ -1,5 +1,6 @@
 import Foundation
 import SluiceOpenSSL
+import SluiceMetrics
 import SluicePostgres
 import Synchronization
 
@@ -47,10 +48,15 @@ public final class Scrubber: Sendable {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: interval)
-                onPass(.success(try await scrub(onFinding: onFinding)))
+                let report = try await scrub(onFinding: onFinding)
+                SluiceMetrics.scrubberPassCompleted(
+                    checkedBlobs: report.checkedBlobs, checkedBytes: report.checkedBytes,
+                    damaged: report.damagedBlobs, missing: report.missingBlobs)
+                onPass(.success(report))
             } catch is CancellationError {
                 return
             } catch {
+                SluiceMetrics.scrubberPassFailed()
                 onPass(.failure(error))
             }
         }

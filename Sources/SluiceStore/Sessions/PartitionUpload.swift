@@ -1,5 +1,6 @@
 import Foundation
 import SluiceOpenSSL
+import SluiceMetrics
 import SluicePostgres
 
 /// The outcome of storing one partition.
@@ -50,9 +51,10 @@ extension UploadSessions {
         // A partition sent again is a no-op only while its stored bytes are intact; a blob
         // that rotted (or vanished) since is rewritten from these bytes instead.
         if target.storedScope != nil, try await isIntact(key, size: size) {
+            SluiceMetrics.partitionStored(bytes: size, deduplicated: true)
             return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: true)
         }
-        try await lease(key, size: size)
+        let newBlob = try await lease(key, size: size)
 
         let writer = try await blobs.makeWriter(for: key, size: size)
         do {
@@ -68,6 +70,7 @@ extension UploadSessions {
             throw error
         }
         try await register(index, size: size, key: key, in: id)
+        SluiceMetrics.partitionStored(bytes: size, deduplicated: !newBlob)
         return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: false)
     }
 
@@ -157,16 +160,20 @@ extension UploadSessions {
     }
 
     /// Takes (or refreshes) the lease on a blob row before its bytes are written.
-    private func lease(_ key: BlobKey, size: Int64) async throws {
+    /// Returns whether the blob row is new: false when these bytes were already stored in the
+    /// scope (the partition is deduplicated; `xmax = 0` holds only for a freshly inserted row).
+    private func lease(_ key: BlobKey, size: Int64) async throws -> Bool {
         let leased = try await database.withConnection { connection in
             try connection.execute("""
                 INSERT INTO blobs (scope, sha256, size) VALUES ($1, $2, $3)
                 ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
-                """, [.text(key.scope), .bytes(key.sha256), .int(size)]).affectedRows
+                RETURNING (xmax = 0) AS inserted
+                """, [.text(key.scope), .bytes(key.sha256), .int(size)]).rows.map { try $0.bool("inserted") }
         }
-        guard leased == 1 else {
+        guard let inserted = leased.first, leased.count == 1 else {
             throw StorageError.aborted("identical bytes are being reclaimed right now; send the partition again")
         }
+        return inserted
     }
 
     /// Records the stored partition, re-checking the lease and the session under locks.

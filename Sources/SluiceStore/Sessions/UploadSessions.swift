@@ -1,5 +1,6 @@
 import Foundation
 import SluiceOpenSSL
+import SluiceMetrics
 import SluicePostgres
 
 /// Upload sessions: open, inspect, list and abandon them. Storing partitions and
@@ -40,7 +41,7 @@ public final class UploadSessions: Sendable {
         let id = SessionID.random()
         let limits = self.limits
         let lifetime = limits.sessionLifetime.inSeconds
-        return try await database.transaction { connection in
+        let record = try await database.transaction { connection in
             // Locking the principal row serializes this principal's creates, so the
             // open-session count cannot be passed by a race, nor a request id taken twice.
             _ = try connection.execute("SELECT id FROM principals WHERE id = $1 FOR UPDATE", [.int(principal.id)])
@@ -86,6 +87,9 @@ public final class UploadSessions: Sendable {
             }
             return record
         }
+        // A request id's replay answers the earlier session: only a new one counts.
+        if record.id == id { SluiceMetrics.sessionCreated() }
+        return record
     }
 
     /// Refuses an upload into `owner`'s `name` unless the caller may write it (see `create`).
