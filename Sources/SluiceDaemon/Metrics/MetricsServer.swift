@@ -60,7 +60,7 @@ final class MetricsServer: Sendable {
     /// Answers the requests of one connection, in order, until the client closes it or asks to.
     private static func serve(
         _ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>,
-        registry: PrometheusCollectorRegistry, beforeScrape: @Sendable () async -> Void, logger: Logger
+        registry: PrometheusCollectorRegistry, beforeScrape: @escaping @Sendable () async -> Void, logger: Logger
     ) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -104,7 +104,7 @@ final class MetricsServer: Sendable {
     static let path = "/metrics"
 
     private static func respond(
-        to request: HTTPRequestHead, registry: PrometheusCollectorRegistry, beforeScrape: @Sendable () async -> Void
+        to request: HTTPRequestHead, registry: PrometheusCollectorRegistry, beforeScrape: @escaping @Sendable () async -> Void
     ) async -> Response {
         let path = request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         guard path == Self.path else {
@@ -113,8 +113,17 @@ final class MetricsServer: Sendable {
         guard request.method == .GET else {
             return Response(status: .methodNotAllowed, body: Array("\(Self.path) answers GET only\n".utf8), allow: "GET")
         }
-        await beforeScrape()
+        await waitAtMost(.seconds(1), for: beforeScrape)
         return Response(
             status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
+    }
+
+    /// Waits for `work` at most `limit`, leaving it to finish in the background past that: a
+    /// scrape answers even while the database does not (its gauges then keep their last values).
+    private static func waitAtMost(_ limit: Duration, for work: @escaping @Sendable () async -> Void) async {
+        let (finished, signal) = AsyncStream<Void>.makeStream()
+        Task { await work(); signal.finish() }
+        Task { try? await Task.sleep(for: limit); signal.finish() }
+        for await _ in finished {}
     }
 }
