@@ -15,15 +15,19 @@ public struct ServerRunner {
     public let defaultReceiveLimit: Int
     /// What grpc.health.v1 answers from; others (a database monitor) may set statuses in it too.
     public let health: HealthStatusRegistry
+    /// Admits every call before its handler runs (quotas' and rate limits' gate); nil admits all.
+    public let admission: (any CallAdmission)?
 
     public init(
         options: ServerOptions, services: [any RPCService],
-        defaultReceiveLimit: Int = ServerOptions.standardReceiveLimit, health: HealthStatusRegistry = HealthStatusRegistry()
+        defaultReceiveLimit: Int = ServerOptions.standardReceiveLimit, health: HealthStatusRegistry = HealthStatusRegistry(),
+        admission: (any CallAdmission)? = nil
     ) {
         self.options = options
         self.services = services
         self.defaultReceiveLimit = defaultReceiveLimit
         self.health = health
+        self.admission = admission
     }
 
     /// The names of the services these handlers serve.
@@ -53,7 +57,7 @@ public struct ServerRunner {
         for service in router.serviceNames { health.set(service: service, status: .serving) }
 
         let callLogger = logger
-        let dispatcher = CallDispatcher(router: router, maxReceiveMessageSize: options.receiveLimit(default: defaultReceiveLimit)) { call in
+        let dispatcher = CallDispatcher(router: router, maxReceiveMessageSize: options.receiveLimit(default: defaultReceiveLimit), admission: admission) { call in
             var metadata: Logger.Metadata = [
                 "method": "\(call.path)", "status": "\(call.code)", "peer": "\(call.peer?.description ?? "-")",
                 "remote": "\(call.remoteAddress ?? "-")", "request_id": "\(call.requestID ?? "-")",

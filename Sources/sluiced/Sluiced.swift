@@ -31,7 +31,8 @@ struct Sluiced: AsyncParsableCommand {
             logger.warning("no --database given: storage services are off, only health and reflection run")
         }
         let runner = ServerRunner(
-            options: options, services: bootstrap?.services ?? [], defaultReceiveLimit: StorageOptions.receiveLimit)
+            options: options, services: bootstrap?.services ?? [], defaultReceiveLimit: StorageOptions.receiveLimit,
+            admission: bootstrap?.admission)
         bootstrap?.monitorDatabase(health: runner.health)
         try await runner.run(name: "sluiced", draining: { bootstrap?.endWatchers() })
         bootstrap?.shutdown()

@@ -3,16 +3,40 @@ import SluiceRPC
 /// How transient failures are retried: exponential backoff with full jitter. Before retry n
 /// (from 1) the caller sleeps a uniformly random time between zero and
 /// min(maxDelay, baseDelay × 2^(n-1)). Only failures `FailureKind` calls transient are retried.
+///
+/// A failure carrying the gRPC retry pushback trailer (`grpc-retry-pushback-ms`, sent with a
+/// server's rate-limit refusal) is retried after exactly that many milliseconds (at most
+/// `maxPushback`) instead of the backoff; a negative pushback means "do not retry".
 public struct RetryPolicy: Sendable, Equatable {
     /// Retries per operation after its first attempt.
     public var maxRetries: Int
     public var baseDelay: Duration
     public var maxDelay: Duration
+    /// The longest server pushback honoured; a longer one is waited for this long.
+    public var maxPushback: Duration
 
-    public init(maxRetries: Int = 8, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(10)) {
+    public init(
+        maxRetries: Int = 8, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(10),
+        maxPushback: Duration = .seconds(60)
+    ) {
         self.maxRetries = max(0, maxRetries)
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
+        self.maxPushback = maxPushback
+    }
+
+    /// The trailer of the gRPC retry pushback convention.
+    public static let pushbackTrailer = "grpc-retry-pushback-ms"
+
+    /// The wait a failure's pushback trailer asks for: nil without one (or an unreadable one),
+    /// a negative duration when the server asks not to retry.
+    public func pushback(of error: RPCError) -> Duration? {
+        guard let text = error.trailers.firstString(Self.pushbackTrailer), let milliseconds = Int64(text) else {
+            return nil
+        }
+        if milliseconds < 0 { return .milliseconds(-1) }
+        let asked = Duration.milliseconds(milliseconds)
+        return asked < maxPushback ? asked : maxPushback
     }
 
     /// The longest sleep before retry `retry` (from 1).
@@ -43,11 +67,13 @@ public struct RetryPolicy: Sendable, Equatable {
             do {
                 return try await body()
             } catch let error as RPCError where FailureKind(error) == .transient {
+                let pushback = pushback(of: error)
+                if let pushback, pushback < .zero { throw error }
                 retry += 1
                 guard retry <= maxRetries else {
                     throw RetriesExhaustedError(operation: operation, attempts: retry, lastError: error)
                 }
-                let delay = delay(beforeRetry: retry, using: &generator)
+                let delay = pushback ?? delay(beforeRetry: retry, using: &generator)
                 onRetry(RetryNotice(operation: operation, retry: retry, delay: delay, error: error))
                 try await Task.sleep(for: delay)
             }

@@ -3,7 +3,7 @@ import SluiceRPC
 import SluiceStore
 
 /// The trailer that tells a client a RESOURCE_EXHAUSTED means the server's storage is full
-/// (value `space`), as opposed to a per-principal limit.
+/// (value `space`), as opposed to a per-principal quota (`quota`) or rate limit (`rate`).
 let exhaustedResourceTrailer = "sluice-exhausted"
 
 /// Runs a storage operation and turns its failures into gRPC statuses: the store's refusals
@@ -15,6 +15,8 @@ func mappingStorageErrors<Result>(_ body: () async throws -> Result) async throw
         return try await body()
     } catch let error as StorageError {
         throw RPCError(statusCode(of: error), error.description)
+    } catch let error as QuotaExceeded {
+        throw LimitRefusals.refuse(.quota(error))
     } catch let error as BlobError {
         throw mapped(error)
     } catch let error as PostgresError {
