@@ -26,7 +26,7 @@ public struct RetryPolicy: Sendable, Equatable {
     }
 
     /// The trailer of the gRPC retry pushback convention.
-    public static let pushbackTrailer = "grpc-retry-pushback-ms"
+    public static let pushbackTrailer = Metadata.retryPushbackKey
 
     /// The wait a failure's pushback trailer asks for: nil without one (or an unreadable one),
     /// a negative duration when the server asks not to retry.

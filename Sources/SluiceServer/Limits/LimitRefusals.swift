@@ -3,7 +3,7 @@ import SluiceStore
 
 /// The trailer of the gRPC retry pushback convention: milliseconds the client should wait
 /// before it tries again; a negative value asks it not to retry.
-public let retryPushbackTrailer = "grpc-retry-pushback-ms"
+let retryPushbackTrailer = Metadata.retryPushbackKey
 
 /// Every refusal by a quota, a rate limit or a disabled principal is decided here: the one
 /// call site where such refusals can be counted.

@@ -79,6 +79,19 @@ class Caller:
                                             timeout=ss.TIMEOUT)
 
 
+def raw_unary(server, who: str, path: str, request) -> "raw_h2.StreamResult":
+    """One unary call over a raw HTTP/2 connection, so that every trailer can be read:
+    grpcio keeps reserved `grpc-*` trailers such as grpc-retry-pushback-ms to itself."""
+    import raw_h2
+    with raw_h2.RawH2("127.0.0.1", server.port, server.certs, who).connect() as raw:
+        sid = raw.unary(path, request.SerializeToString())
+        return raw.wait(sid, timeout=ss.TIMEOUT)
+
+
+def raw_trailer(result, key: str):
+    return result._field(key)
+
+
 def trailer(error: grpc.RpcError, key: str):
     for k, v in (error.trailing_metadata() or ()):
         if k == key:
