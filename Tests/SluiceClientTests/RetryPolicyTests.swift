@@ -119,6 +119,28 @@ import Testing
         }
     }
 
+    @Test func pushbackRetriesDoNotUseUpTheRetriesButTheirTotalWaitIsBounded() async throws {
+        let paced = RetryPolicy(maxRetries: 1, baseDelay: .milliseconds(1), maxDelay: .milliseconds(1))
+        let calls = Atomic<Int>(0)
+        let pushback: Metadata = ["grpc-retry-pushback-ms": .string("1")]
+        let answer = try await paced.run("op") { () async throws -> Int in
+            guard calls.add(1, ordering: .relaxed).newValue > 5 else {
+                throw RPCError(.resourceExhausted, "slow down", trailers: pushback)
+            }
+            return 1
+        }
+        #expect(answer == 1 && calls.load(ordering: .relaxed) == 6)
+        let bounded = RetryPolicy(maxRetries: 1, maxPushbackTotal: .milliseconds(3))
+        let tries = Atomic<Int>(0)
+        await #expect(throws: RetriesExhaustedError.self) {
+            try await bounded.run("op") { () async throws -> Void in
+                tries.add(1, ordering: .relaxed)
+                throw RPCError(.resourceExhausted, "slow down", trailers: pushback)
+            }
+        }
+        #expect(tries.load(ordering: .relaxed) == 4)
+    }
+
     @Test func aPushbackLongerThanTheCeilingIsCapped() {
         let policy = RetryPolicy(maxPushback: .seconds(2))
         let error = RPCError(.resourceExhausted, "x", trailers: ["grpc-retry-pushback-ms": .string("600000")])

@@ -9,9 +9,21 @@ import Testing
         var bucket = TokenBucket(rate: 4, now: .zero)
         for _ in 0..<4 { #expect(bucket.take(now: .zero) == nil) }
         #expect(bucket.take(now: .zero) == .milliseconds(250))
-        // A refusal takes nothing: the wait shrinks only with time.
-        #expect(bucket.take(now: .milliseconds(100)) == .milliseconds(150))
+        // A refusal takes nothing; the next refused taker is sent one token later, so that
+        // waiters do not all come back at once.
+        #expect(bucket.take(now: .milliseconds(100)) == .milliseconds(400))
         #expect(bucket.take(now: .milliseconds(250)) == nil)
+    }
+
+    @Test func refusedTakersAreGivenStaggeredTimesThatAllWork() {
+        var bucket = TokenBucket(rate: 10, now: .zero)
+        for _ in 0..<10 { _ = bucket.take(now: .zero) }
+        let waits = (0..<4).map { _ in bucket.take(now: .zero)! }
+        #expect(waits == [.milliseconds(100), .milliseconds(200), .milliseconds(300), .milliseconds(400)])
+        // Each comes back at its time and finds its token.
+        for wait in waits { #expect(bucket.take(now: wait) == nil) }
+        // Promises in the past are forgotten.
+        #expect(bucket.take(now: .seconds(10)) == nil)
     }
 
     @Test func refillsAtItsRateButNeverPastOneSecondOfBurst() {

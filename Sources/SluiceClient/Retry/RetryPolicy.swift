@@ -6,7 +6,10 @@ import SluiceRPC
 ///
 /// A failure carrying the gRPC retry pushback trailer (`grpc-retry-pushback-ms`, sent with a
 /// server's rate-limit refusal) is retried after exactly that many milliseconds (at most
-/// `maxPushback`) instead of the backoff; a negative pushback means "do not retry".
+/// `maxPushback`) instead of the backoff; a negative pushback means "do not retry". Such a
+/// retry does not count against `maxRetries` (the server is up and said when to come back:
+/// a long transfer at a limited rate must not fail for having been paced), but the waits for
+/// pushbacks of one operation are bounded in total by `maxPushbackTotal`.
 public struct RetryPolicy: Sendable, Equatable {
     /// Retries per operation after its first attempt.
     public var maxRetries: Int
@@ -14,15 +17,18 @@ public struct RetryPolicy: Sendable, Equatable {
     public var maxDelay: Duration
     /// The longest server pushback honoured; a longer one is waited for this long.
     public var maxPushback: Duration
+    /// The most time one operation spends waiting for pushbacks before it gives up.
+    public var maxPushbackTotal: Duration
 
     public init(
         maxRetries: Int = 8, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(10),
-        maxPushback: Duration = .seconds(60)
+        maxPushback: Duration = .seconds(60), maxPushbackTotal: Duration = .seconds(600)
     ) {
         self.maxRetries = max(0, maxRetries)
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
         self.maxPushback = maxPushback
+        self.maxPushbackTotal = maxPushbackTotal
     }
 
     /// The trailer of the gRPC retry pushback convention.
@@ -63,18 +69,30 @@ public struct RetryPolicy: Sendable, Equatable {
     ) async throws -> Result {
         var generator = SystemRandomNumberGenerator()
         var retry = 0
+        var attempts = 1
+        var pushedBack = Duration.zero
         while true {
             do {
                 return try await body()
             } catch let error as RPCError where FailureKind(error) == .transient {
                 let pushback = pushback(of: error)
                 if let pushback, pushback < .zero { throw error }
-                retry += 1
-                guard retry <= maxRetries else {
-                    throw RetriesExhaustedError(operation: operation, attempts: retry, lastError: error)
+                let delay: Duration
+                if let pushback {
+                    pushedBack += pushback
+                    guard pushedBack <= maxPushbackTotal else {
+                        throw RetriesExhaustedError(operation: operation, attempts: attempts, lastError: error)
+                    }
+                    delay = pushback
+                } else {
+                    retry += 1
+                    guard retry <= maxRetries else {
+                        throw RetriesExhaustedError(operation: operation, attempts: attempts, lastError: error)
+                    }
+                    delay = self.delay(beforeRetry: retry, using: &generator)
                 }
-                let delay = pushback ?? delay(beforeRetry: retry, using: &generator)
-                onRetry(RetryNotice(operation: operation, retry: retry, delay: delay, error: error))
+                attempts += 1
+                onRetry(RetryNotice(operation: operation, retry: attempts - 1, delay: delay, error: error))
                 try await Task.sleep(for: delay)
             }
         }

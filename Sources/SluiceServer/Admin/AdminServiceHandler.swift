@@ -31,11 +31,11 @@ public struct AdminServiceHandler: Sluice_V1_AdminServiceService {
         -> Sluice_V1_ListPrincipalsResponse
     {
         try await administered("ListPrincipals", context, detail: [:]) {
-            let size = request.pageSize == 0 ? 100 : Int(request.pageSize)
-            let page = try await storage.administration.list(pageSize: size + 1, afterHandle: request.pageToken)
+            let listed = try await storage.administration.list(
+                pageSize: Int(request.pageSize), afterHandle: request.pageToken)
             var response = Sluice_V1_ListPrincipalsResponse()
-            response.principals = page.prefix(size).map(record)
-            if page.count > size, let last = page.prefix(size).last { response.nextPageToken = last.principal.handle }
+            response.principals = listed.page.map(record)
+            if listed.more, let last = listed.page.last { response.nextPageToken = last.principal.handle }
             return response
         }
     }

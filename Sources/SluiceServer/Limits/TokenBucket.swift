@@ -9,6 +9,10 @@ public struct TokenBucket: Sendable, Equatable {
     /// May be negative: the debt of a byte taker that took more than there was.
     public private(set) var tokens: Double
     private var updated: Duration
+    /// When the tokens promised to refused takers run out: each refusal names its own later
+    /// time (one token apart), so callers that all wait their pushback do not come back at
+    /// the same instant to fight over one token.
+    private var promisedUntil: Duration
 
     /// A full bucket of `rate` per second (positive).
     public init(rate: Int64, now: Duration) {
@@ -17,6 +21,7 @@ public struct TokenBucket: Sendable, Equatable {
         self.capacity = Double(rate)
         self.tokens = Double(rate)
         self.updated = now
+        self.promisedUntil = now
     }
 
     private mutating func refill(_ now: Duration) {
@@ -26,14 +31,19 @@ public struct TokenBucket: Sendable, Equatable {
     }
 
     /// Takes `count` tokens when the bucket holds them and answers nil; otherwise takes
-    /// nothing and answers how long until it will hold them. For refusing calls.
+    /// nothing and answers when to come back: the time until the bucket holds them, pushed
+    /// past the times already promised to earlier refused takers (a queue of promises one
+    /// token apart, forgotten once past). For refusing calls with a pushback.
     public mutating func take(_ count: Double = 1, now: Duration) -> Duration? {
         refill(now)
         if tokens >= count {
             tokens -= count
             return nil
         }
-        return Self.duration((count - tokens) / rate)
+        let untilFilled = Self.duration((count - tokens) / rate)
+        let wait = max(untilFilled, promisedUntil - now)
+        promisedUntil = now + wait + Self.duration(count / rate)
+        return wait
     }
 
     /// Takes `count` tokens, into debt when there are not enough, and answers how long the

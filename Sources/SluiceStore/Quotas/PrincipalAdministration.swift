@@ -20,21 +20,23 @@ public final class PrincipalAdministration: Sendable {
     /// Most principals on one page.
     public static let maxPageSize = 1000
 
-    /// A page of principals in handle order, after `afterHandle` (exclusive).
-    public func list(pageSize: Int, afterHandle: String) async throws -> [PrincipalRecordView] {
+    /// A page of principals in handle order, after `afterHandle` (exclusive): `pageSize` (0 for
+    /// 100, at most `maxPageSize`) of them, and whether more follow.
+    public func list(pageSize: Int, afterHandle: String) async throws -> (page: [PrincipalRecordView], more: Bool) {
         let size = pageSize == 0 ? 100 : pageSize
         guard (1...Self.maxPageSize).contains(size) else {
             throw StorageError.invalidArgument("page_size must be 0 to \(Self.maxPageSize), got \(pageSize)")
         }
-        return try await database.withConnection { connection in
+        let rows = try await database.withConnection { connection in
             try connection.execute("""
                 SELECT p.id, p.name, p.handle, extract(epoch FROM p.created_at)::float8 AS created_at,
                     p.disabled_at IS NOT NULL AS disabled, \(PrincipalSettingsStore.columns)
                 FROM principals p LEFT JOIN principal_limits l ON l.principal_id = p.id
                 WHERE p.handle IS NOT NULL AND p.handle > $1
                 ORDER BY p.handle LIMIT $2
-                """, [.text(afterHandle), .int(Int64(size))]).rows.map(Self.record(from:))
+                """, [.text(afterHandle), .int(Int64(size + 1))]).rows.map(Self.record(from:))
         }
+        return (Array(rows.prefix(size)), rows.count > size)
     }
 
     /// The principal holding `handle`; NOT_FOUND when nobody does.

@@ -82,7 +82,7 @@ def test_cli_waits_the_pushback_then_succeeds(qcli, qserver, tmp_path):
     data = ss.random_bytes(12 * 1024, seed=5)
     cs.write_file(src, data)
     r = qcli.ok("upload", src, "paced/file", "--partition-size", "1024", "--json", who="shared-a")
-    retries = [e for e in r.events() if e.get("event") == "retrying"]
+    retries = [e for e in r.events if e.get("event") == "retrying"]
     assert retries, "no call was refused at 4 calls per second"
     for e in retries:
         # the wait is exactly the server's pushback (named in its message), not a backoff

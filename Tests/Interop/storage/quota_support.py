@@ -79,13 +79,23 @@ class Caller:
                                             timeout=ss.TIMEOUT)
 
 
-def raw_unary(server, who: str, path: str, request) -> "raw_h2.StreamResult":
-    """One unary call over a raw HTTP/2 connection, so that every trailer can be read:
-    grpcio keeps reserved `grpc-*` trailers such as grpc-retry-pushback-ms to itself."""
+def raw_connection(server, who: str):
+    """A raw HTTP/2 connection (Tests/Interop/raw_h2.py), on which every trailer can be
+    read: grpcio keeps reserved `grpc-*` trailers such as grpc-retry-pushback-ms to itself."""
     import raw_h2
-    with raw_h2.RawH2("127.0.0.1", server.port, server.certs, who).connect() as raw:
-        sid = raw.unary(path, request.SerializeToString())
-        return raw.wait(sid, timeout=ss.TIMEOUT)
+    return raw_h2.RawH2("127.0.0.1", server.port, server.certs, who).connect()
+
+
+def raw_call(raw, path: str, request):
+    """One unary call on a raw connection; its StreamResult."""
+    sid = raw.unary(path, request.SerializeToString())
+    return raw.wait(sid, timeout=ss.TIMEOUT)
+
+
+def raw_unary(server, who: str, path: str, request):
+    """One unary call on a raw connection of its own."""
+    with raw_connection(server, who) as raw:
+        return raw_call(raw, path, request)
 
 
 def raw_trailer(result, key: str):

@@ -153,29 +153,46 @@ def test_request_rate_refused_with_pushback_and_never_slows_another(qserver, ali
     dave = caller(qserver, "shared-a")
     erin = caller(qserver, "shared-b")
     alice.limits(dave.handle, {RATE_REQUESTS: 2})
-    refused = []
-    for _ in range(8):
-        try:
-            dave.usage()
-        except grpc.RpcError as e:
-            refused.append(e)
-    assert refused, "8 back-to-back calls at 2 per second were all admitted"
-    for e in refused:
-        assert e.code() == Code.RESOURCE_EXHAUSTED, (e.code(), e.details())
-        assert "request rate limit" in e.details() and "2 calls per second" in e.details(), e.details()
-    # another principal, meanwhile, is not limited at all
-    for _ in range(10):
-        erin.usage()
-    # the refusal carries the pushback trailer (seen on a raw connection: grpcio hides it)
-    pushbacks = []
-    for _ in range(6):
-        raw = qs.raw_unary(qserver, "shared-a", "/sluice.v1.UsageService/GetUsage", use_pb.GetUsageRequest())
-        if raw.grpc_status == Code.RESOURCE_EXHAUSTED.value[0]:
-            pushbacks.append(int(qs.raw_trailer(raw, qs.PUSHBACK)))
-    assert pushbacks and all(0 < p <= 500 for p in pushbacks), pushbacks
-    # waiting the pushback is enough
-    time.sleep(pushbacks[-1] / 1000 + 0.05)
-    dave.usage()
+
+    raw = qs.raw_connection(qserver, "shared-a")
+
+    def raw_usage():
+        return qs.raw_call(raw, "/sluice.v1.UsageService/GetUsage", use_pb.GetUsageRequest())
+
+    try:
+        # past the burst (one second: 2 calls), refusals carry the pushback trailer (read on a
+        # raw connection: grpcio keeps grpc-* trailers to itself), and each refused caller is
+        # sent one token (500 ms) later than the one before, so waiters do not all come back
+        # at once
+        refusals = []                      # (pushback ms, when sent)
+        for _ in range(8):
+            sent = time.monotonic()
+            r = raw_usage()
+            if r.grpc_status == Code.RESOURCE_EXHAUSTED.value[0]:
+                refusals.append((int(qs.raw_trailer(r, qs.PUSHBACK)), sent))
+                assert "2 calls per second" in r.grpc_message, r.grpc_message
+            else:
+                assert r.grpc_status == 0, (r.grpc_status, r.grpc_message)
+        assert len(refusals) >= 2, refusals
+        assert 0 < refusals[0][0] <= 500, refusals
+        for (before, t0), (after, t1) in zip(refusals, refusals[1:]):
+            elapsed = (t1 - t0) * 1000
+            assert after + elapsed >= before + 450, refusals
+        err = expect_error(Code.RESOURCE_EXHAUSTED, dave.usage)
+        assert "request rate limit exceeded: 2 calls per second" in err.details(), err.details()
+        # another principal, meanwhile, is not limited at all
+        for _ in range(10):
+            erin.usage()
+        # waiting the pushback is enough
+        for _ in range(10):
+            last = raw_usage()
+            if last.grpc_status == Code.RESOURCE_EXHAUSTED.value[0]:
+                break
+        assert last.grpc_status == Code.RESOURCE_EXHAUSTED.value[0], "10 calls at 2 per second all passed"
+        time.sleep(int(qs.raw_trailer(last, qs.PUSHBACK)) / 1000 + 0.05)
+        assert raw_usage().grpc_status == 0
+    finally:
+        raw.close()
     alice.limits(dave.handle, {}, clear=[RATE_REQUESTS])
 
 
