@@ -314,3 +314,20 @@ def test_disabled_principal_is_refused_and_keeps_its_data(qserver, alice):
     assert alice.usage_of(hank.handle).objects >= 1
     assert not alice.disable(hank.handle, False).disabled
     ss.assert_same_bytes(hank.c.read(name), data)
+
+
+def test_health_and_reflection_list_the_new_services(qserver, alice):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2
+
+    method = alice.c.channel.stream_stream(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
+    [resp] = list(method(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=ss.TIMEOUT))
+    names = {s.name for s in resp.list_services_response.service}
+    assert {"sluice.v1.UsageService", "sluice.v1.AdminService"} <= names, sorted(names)
+    health = health_pb2_grpc.HealthStub(alice.c.channel)
+    for service in ("sluice.v1.UsageService", "sluice.v1.AdminService"):
+        status = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=ss.TIMEOUT).status
+        assert status == health_pb2.HealthCheckResponse.SERVING, service
