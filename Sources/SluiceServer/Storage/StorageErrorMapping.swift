@@ -13,10 +13,10 @@ let exhaustedResourceTrailer = "sluice-exhausted"
 func mappingStorageErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
     do {
         return try await body()
+    } catch StorageError.quotaExceeded(let exceeded) {
+        throw LimitRefusals.refuse(.quota(exceeded))
     } catch let error as StorageError {
         throw RPCError(statusCode(of: error), error.description)
-    } catch let error as QuotaExceeded {
-        throw LimitRefusals.refuse(.quota(error))
     } catch let error as BlobError {
         throw mapped(error)
     } catch let error as PostgresError {
@@ -70,7 +70,7 @@ private func statusCode(of error: StorageError) -> StatusCode {
     case .permissionDenied: .permissionDenied
     case .failedPrecondition: .failedPrecondition
     case .dataLoss: .dataLoss
-    case .resourceExhausted: .resourceExhausted
+    case .resourceExhausted, .quotaExceeded: .resourceExhausted
     case .aborted: .aborted
     case .outOfRange: .outOfRange
     case .corrupted, .storageFailed: .internal

@@ -1,5 +1,5 @@
-/// A request that would take a principal past one of its quotas. Nothing was stored or
-/// changed; the service layer answers RESOURCE_EXHAUSTED with `description`.
+/// A request that would take a principal past one of its quotas (``StorageError/quotaExceeded(_:)``).
+/// Nothing was stored or changed; the service layer answers RESOURCE_EXHAUSTED with `description`.
 public struct QuotaExceeded: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Quota: String, Sendable {
         case bytes = "byte quota"

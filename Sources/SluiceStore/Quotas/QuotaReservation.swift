@@ -10,7 +10,7 @@ import SluicePostgres
 /// abort or expiry ends it — settling needs no bookkeeping of its own.
 public enum QuotaReservation {
     /// Locks the owner's principal row — serializing every reservation for that owner — and
-    /// refuses with ``QuotaExceeded`` when `bytes` more bytes, and one more object when
+    /// refuses with ``StorageError/quotaExceeded(_:)`` when `bytes` more bytes, and one more object when
     /// `objectName` is not an object of the owner yet, would take the owner past its quotas.
     ///
     /// Call it inside the transaction that then stores the reservation (a session row) or the
@@ -25,16 +25,16 @@ public enum QuotaReservation {
         guard quotas.bytes > 0 || quotas.objects > 0 else { return }
         let usage = try current(owner.id, newName: objectName, on: connection)
         if quotas.bytes > 0, bytes > 0, usage.storedBytes + usage.reservedBytes + bytes > quotas.bytes {
-            throw QuotaExceeded(
+            throw StorageError.quotaExceeded(QuotaExceeded(
                 quota: .bytes, limit: quotas.bytes, usage: usage.storedBytes + usage.reservedBytes, requested: bytes,
-                owner: owner.handle)
+                owner: owner.handle))
         }
         if quotas.objects > 0, objectName != nil, !usage.nameExists,
            usage.objects + usage.pendingObjects + 1 > quotas.objects
         {
-            throw QuotaExceeded(
+            throw StorageError.quotaExceeded(QuotaExceeded(
                 quota: .objects, limit: quotas.objects, usage: usage.objects + usage.pendingObjects, requested: 1,
-                owner: owner.handle)
+                owner: owner.handle))
         }
     }
 
@@ -53,7 +53,8 @@ public enum QuotaReservation {
             throw StorageError.aborted("the open sessions could not be counted; create the session again")
         }
         guard open < limit else {
-            throw QuotaExceeded(quota: .sessions, limit: limit, usage: open, requested: 1, owner: principal.handle)
+            throw StorageError.quotaExceeded(
+                QuotaExceeded(quota: .sessions, limit: limit, usage: open, requested: 1, owner: principal.handle))
         }
     }
 

@@ -20,7 +20,7 @@ public final class UploadSessions: Sendable {
         self.pageTokens = pageTokens
     }
 
-    /// Opens a session. ``QuotaExceeded`` when the caller already has as many sessions open as
+    /// Opens a session. ``StorageError/quotaExceeded(_:)`` when the caller already has as many sessions open as
     /// its session quota allows, or when the declared size (or a new object name) does not fit
     /// in the owner's byte (or object) quota: the size is reserved here, in the transaction
     /// that makes the session, and settled by its commit, abort or expiry (``QuotaReservation``).
