@@ -164,20 +164,20 @@ def test_request_rate_refused_with_pushback_and_never_slows_another(qserver, ali
         # raw connection: grpcio keeps grpc-* trailers to itself), and each refused caller is
         # sent one token (500 ms) later than the one before, so waiters do not all come back
         # at once
-        refusals = []                      # (pushback ms, when sent)
-        for _ in range(8):
-            sent = time.monotonic()
-            r = raw_usage()
-            if r.grpc_status == Code.RESOURCE_EXHAUSTED.value[0]:
-                refusals.append((int(qs.raw_trailer(r, qs.PUSHBACK)), sent))
+        # six calls sent at once (streams of one connection): they reach the admission
+        # together, however slow the machine is at answering them
+        sids = [raw.unary("/sluice.v1.UsageService/GetUsage", use_pb.GetUsageRequest().SerializeToString())
+                for _ in range(6)]
+        results = [raw.wait(sid, timeout=ss.TIMEOUT) for sid in sids]
+        codes = [r.grpc_status for r in results]
+        assert codes.count(0) in (2, 3) and set(codes) <= {0, Code.RESOURCE_EXHAUSTED.value[0]}, codes
+        pushbacks = sorted(int(qs.raw_trailer(r, qs.PUSHBACK)) for r in results if r.grpc_status != 0)
+        for r in results:
+            if r.grpc_status != 0:
                 assert "2 calls per second" in r.grpc_message, r.grpc_message
-            else:
-                assert r.grpc_status == 0, (r.grpc_status, r.grpc_message)
-        assert len(refusals) >= 2, refusals
-        assert 0 < refusals[0][0] <= 500, refusals
-        for (before, t0), (after, t1) in zip(refusals, refusals[1:]):
-            elapsed = (t1 - t0) * 1000
-            assert after + elapsed >= before + 450, refusals
+        assert 0 < pushbacks[0] <= 500, pushbacks
+        gaps = [b - a for a, b in zip(pushbacks, pushbacks[1:])]
+        assert all(400 <= g <= 600 for g in gaps), pushbacks
         err = expect_error(Code.RESOURCE_EXHAUSTED, dave.usage)
         assert "request rate limit exceeded: 2 calls per second" in err.details(), err.details()
         # another principal, meanwhile, is not limited at all
