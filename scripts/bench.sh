@@ -417,6 +417,17 @@ bench_feed() {
     "$VENV_PYTHON" "$ROOT/scripts/bench_feed.py"
 }
 
+# The cost of quotas and rate limits: unary calls and an upload with every limit configured
+# (high enough never to bite) against none (scripts/bench_limits.py; BENCH_LIMITS=0 skips it).
+bench_limits() {
+    [[ "${BENCH_LIMITS:-1}" == 1 ]] || return 0
+    if [[ ! -x "$ROOT/.build/release/sluiced" ]]; then
+        echo "bench: limits run skipped: no .build/release/sluiced" >&2
+        return 0
+    fi
+    "$VENV_PYTHON" "$ROOT/scripts/bench_limits.py"
+}
+
 bench_crypto
 bench_disk
 bench_rpc
@@ -425,3 +436,4 @@ bench_storage
 bench_cli
 bench_c
 bench_feed
+bench_limits

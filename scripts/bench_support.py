@@ -62,9 +62,10 @@ class BenchServer:
     `blobs`, with `env` holding its credentials); a context manager that drops both on exit."""
 
     def __init__(self, name: str, sluiced: Path = ROOT / ".build" / "release" / "sluiced",
-                 blobs: str = "", env: dict = None):
+                 blobs: str = "", env: dict = None, args: list = None):
         self.name, self.sluiced = name, sluiced
         self.blobs_url, self.env = blobs, env
+        self.args = list(args or [])
         self.port = 18000 + (os.getpid() + hash(name)) % 1000
         self.address = f"127.0.0.1:{self.port}"
 
@@ -83,7 +84,7 @@ class BenchServer:
             [str(self.sluiced), "--listen", self.address, "--cert", str(CERTS / "server.pem"),
              "--key", str(CERTS / "server-key.pem"), "--client-ca", str(CERTS / "ca.pem"),
              "--require-client-cert", "--database", url, "--blobs", self.blobs_url or f"file://{self.blobs}",
-             "--s3-spool", str(self.blobs / "spool"), "--log-level", "warning"],
+             "--s3-spool", str(self.blobs / "spool"), "--log-level", "warning", *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=self.env)
         if "listening" not in (self.process.stdout.readline() or ""):
             self.__exit__()

@@ -293,6 +293,24 @@ def build_fixtures(classes) -> list[tuple[str, object]]:
     add(None, v1("ListChangesRequest", cursor="c1.4242", prefix="reports/", page_size=100))
     add(None, v1("ListChangesResponse", changes=[created], next_cursor="c1.4243", caught_up=True))
 
+    # --- usage and administration ---
+    Limit = classes["sluice.v1.LimitOverride"].DESCRIPTOR.fields_by_name["limit"].enum_type.values_by_name
+    quotas = v1("Quotas", bytes=10 << 30, objects=100000, sessions=100)
+    rates = v1("RateLimits", requests_per_second=50, bytes_in_per_second=64 << 20, bytes_out_per_second=0)
+    add(None, v1("GetUsageRequest", days=30))
+    add(None, v1("Usage", handle="alice", logical_bytes=3 * total, physical_bytes=total, objects=2, versions=3,
+                 open_sessions=1, reserved_bytes=1 << 20,
+                 traffic=[v1("DailyTraffic", day="2025-06-01", uploaded_bytes=total, downloaded_bytes=2 * total)],
+                 prefixes=[v1("PrefixUsage", prefix="reports/", logical_bytes=2 * total, objects=1, versions=2)],
+                 quotas=quotas, rate_limits=rates))
+    add(None, v1("SetLimitsRequest", handle="bob.smith",
+                 set=[v1("LimitOverride", limit=Limit["LIMIT_QUOTA_BYTES"].number, value=10 << 30)],
+                 clear=[Limit["LIMIT_REQUESTS_PER_SECOND"].number]))
+    add(None, v1("PrincipalRecord", handle="bob.smith", identity="CN=bob", create_time=ts(classes, T0),
+                 disabled=True, admin=False,
+                 overrides=[v1("LimitOverride", limit=Limit["LIMIT_QUOTA_BYTES"].number, value=10 << 30)],
+                 quotas=quotas, rate_limits=rates))
+
     # --- health ---
     Health = classes["grpc.health.v1.HealthCheckResponse"]
     add("serving", Health(status=Health.SERVING))

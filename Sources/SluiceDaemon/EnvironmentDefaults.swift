@@ -15,6 +15,11 @@ public enum EnvironmentDefaults {
         string(name).flatMap(Int.init) ?? fallback
     }
 
+    /// The variable as an integer; nil when unset (or not an integer).
+    public static func optionalInt(_ name: String) -> Int? {
+        string(name).flatMap(Int.init)
+    }
+
     /// "1", "true", "yes" and "on" (any case) are true.
     public static func bool(_ name: String) -> Bool {
         guard let value = string(name)?.lowercased() else { return false }

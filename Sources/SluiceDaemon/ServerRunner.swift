@@ -19,11 +19,14 @@ public struct ServerRunner {
     public let principalMapping: PrincipalMapping?
     /// Runs before each metrics scrape, to refresh gauges read from elsewhere (the database).
     public let beforeScrape: @Sendable () async -> Void
+    /// Admits every call before its handler runs (quotas' and rate limits' gate); nil admits all.
+    public let admission: (any CallAdmission)?
 
     public init(
         options: ServerOptions, services: [any RPCService],
         defaultReceiveLimit: Int = ServerOptions.standardReceiveLimit, health: HealthStatusRegistry = HealthStatusRegistry(),
-        principalMapping: PrincipalMapping? = nil, beforeScrape: @escaping @Sendable () async -> Void = {}
+        principalMapping: PrincipalMapping? = nil, beforeScrape: @escaping @Sendable () async -> Void = {},
+        admission: (any CallAdmission)? = nil
     ) {
         self.options = options
         self.services = services
@@ -31,6 +34,7 @@ public struct ServerRunner {
         self.health = health
         self.principalMapping = principalMapping
         self.beforeScrape = beforeScrape
+        self.admission = admission
     }
 
     /// The names of the services these handlers serve.
@@ -61,7 +65,8 @@ public struct ServerRunner {
 
         let callLog = CallLog(logger: logger, accessLog: options.accessLogEnabled, principalMapping: principalMapping)
         let dispatcher = CallDispatcher(
-            router: router, maxReceiveMessageSize: options.receiveLimit(default: defaultReceiveLimit), onCallEnded: callLog.record)
+            router: router, maxReceiveMessageSize: options.receiveLimit(default: defaultReceiveLimit), admission: admission,
+            onCallEnded: callLog.record)
         let metrics = try await startMetrics(name: name, logger: logger)
         let configuration = try options.transportConfiguration()
         let server = HTTP2Server(configuration: configuration, dispatcher: dispatcher, logger: logger)

@@ -11,6 +11,10 @@ import SluiceStore
 public struct StorageBootstrap {
     /// The storage services to serve, and the collector running beside them.
     public let services: [any RPCService]
+    /// Admits every call: disabled principals and rate limits (see `LimitAdmission`).
+    public let admission: any CallAdmission
+    /// Writes the traffic counted in memory to the database every second.
+    private let trafficTask: Task<Void, Never>
     private let collectorTask: Task<Void, Never>
     /// The one LISTEN connection that wakes this instance's watchers.
     private let changeListener: ChangeListener
@@ -46,7 +50,18 @@ public struct StorageBootstrap {
             logger.warning("change listener lost its database connection; reconnecting", metadata: ["error": "\(error)"])
         }
         changeListener.start()
+        let admins = AdminRoster(options.admin)
+        let policies = PrincipalPolicies(storage: storage, administration: storage.administration)
+        let traffic = TrafficRecorder(ledger: storage.usage)
+        admission = LimitAdmission(
+            identity: identity, policies: policies, limiters: PrincipalLimiters(), traffic: traffic,
+            defaults: options.limits.defaultRateLimits, admins: admins)
+        trafficTask = Task { await traffic.run(every: .seconds(1)) }
         services = [
+            UsageServiceHandler(storage: storage, identity: identity, traffic: traffic),
+            AdminServiceHandler(
+                storage: storage, identity: identity, admins: admins, policies: policies, traffic: traffic,
+                logger: logger),
             UploadSessionServiceHandler(storage: storage, identity: identity),
             ObjectServiceHandler(storage: storage, identity: identity),
             PartitionServiceHandler(storage: storage, identity: identity),
@@ -78,7 +93,13 @@ public struct StorageBootstrap {
         scrubberTask = Self.startScrubber(options, database: database, blobs: blobs, logger: logger)
         logger.notice("storage ready", metadata: [
             "blobs": "\(options.blobStore.blobs)", "max_open_staging_files": "\(gate.limit)",
-            "principal_from": "\(identity.mapping.rawValue)",
+            "principal_from": "\(identity.mapping.rawValue)", "admins": "\(options.admin.count)",
+            "quota_bytes": "\(options.limits.maxStoredBytesPerPrincipal)",
+            "quota_objects": "\(options.limits.maxObjectsPerPrincipal)",
+            "quota_sessions": "\(options.limits.maxOpenSessionsPerPrincipal)",
+            "rate_requests": "\(options.limits.defaultRateLimits.requestsPerSecond)",
+            "rate_bytes_in": "\(options.limits.defaultRateLimits.bytesInPerSecond)",
+            "rate_bytes_out": "\(options.limits.defaultRateLimits.bytesOutPerSecond)",
         ])
     }
 
@@ -148,6 +169,7 @@ public struct StorageBootstrap {
     /// connections.
     public func shutdown() {
         collectorTask.cancel()
+        trafficTask.cancel()
         changeListener.stop()
         scrubberTask?.cancel()
         monitorTask?.cancel()

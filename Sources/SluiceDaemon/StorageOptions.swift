@@ -70,6 +70,29 @@ public struct StorageOptions: ParsableArguments {
         discussion: "IDENTITY is the principal as --principal-from names it (sluice whoami prints it). Applied at start-up; registering the same pair again changes nothing; a handle held by another identity, or an identity with another handle, stops sluiced with a message."))
     public var registerPrincipal: [String] = []
 
+    @Option(help: "Default byte quota per principal: logical bytes stored (every version) plus bytes reserved by open sessions; 0 for none. Overridden per principal with sluice admin limits. (env: SLUICED_QUOTA_BYTES)")
+    public var quotaBytes = EnvironmentDefaults.int("SLUICED_QUOTA_BYTES", default: 0)
+
+    @Option(help: "Default object quota per principal; 0 for none. (env: SLUICED_QUOTA_OBJECTS)")
+    public var quotaObjects = EnvironmentDefaults.int("SLUICED_QUOTA_OBJECTS", default: 0)
+
+    @Option(help: "Default open-session quota per principal; 0 for none. Defaults to --max-open-sessions. (env: SLUICED_QUOTA_SESSIONS)")
+    public var quotaSessions: Int? = EnvironmentDefaults.optionalInt("SLUICED_QUOTA_SESSIONS")
+
+    @Option(help: "Default calls per second per principal (token bucket, one second of burst); 0 for none. Over it: RESOURCE_EXHAUSTED with grpc-retry-pushback-ms. (env: SLUICED_RATE_REQUESTS)")
+    public var rateRequests = EnvironmentDefaults.int("SLUICED_RATE_REQUESTS", default: 0)
+
+    @Option(help: "Default request message bytes per second per principal; uploads are paced to it, never refused; 0 for none. (env: SLUICED_RATE_BYTES_IN)")
+    public var rateBytesIn = EnvironmentDefaults.int("SLUICED_RATE_BYTES_IN", default: 0)
+
+    @Option(help: "Default response message bytes per second per principal; downloads are paced to it, never refused; 0 for none. (env: SLUICED_RATE_BYTES_OUT)")
+    public var rateBytesOut = EnvironmentDefaults.int("SLUICED_RATE_BYTES_OUT", default: 0)
+
+    @Option(name: .customLong("admin"), help: ArgumentHelp(
+        "A principal that may call AdminService (repeatable), as --principal-from names it (sluice whoami prints it).",
+        discussion: "Administrators list principals, set quotas and rate limits, read anyone's usage, register principals and disable or enable them; each action is logged with who did it. An administrator is never refused as disabled."))
+    public var admin: [String] = []
+
     public init() {}
 
     /// The --register-principal pairs, split at the first "=".
@@ -113,6 +136,15 @@ public struct StorageOptions: ParsableArguments {
         guard sessionRetention >= 0, blobGracePeriod >= 0 else {
             throw ValidationError("--session-retention and --blob-grace-period must not be negative")
         }
+        for (name, value) in [
+            ("--quota-bytes", quotaBytes), ("--quota-objects", quotaObjects), ("--quota-sessions", quotaSessions ?? 0),
+            ("--rate-requests", rateRequests), ("--rate-bytes-in", rateBytesIn), ("--rate-bytes-out", rateBytesOut),
+        ] where value < 0 {
+            throw ValidationError("\(name) must not be negative (0 means no limit), got \(value)")
+        }
+        if let empty = admin.first(where: \.isEmpty) {
+            throw ValidationError("--admin '\(empty)' is empty; give the identity as --principal-from names it")
+        }
         guard scrubInterval >= 0, scrubBytesPerSecond >= 0 else {
             throw ValidationError("--scrub-interval and --scrub-bytes-per-second must not be negative")
         }
@@ -140,7 +172,12 @@ public struct StorageOptions: ParsableArguments {
         var limits = StorageLimits()
         limits.maxPartitionSize = Int64(maxPartitionSize)
         limits.maxPartitionsPerSession = maxPartitions
-        limits.maxOpenSessionsPerPrincipal = maxOpenSessions
+        limits.maxOpenSessionsPerPrincipal = quotaSessions ?? maxOpenSessions
+        limits.maxStoredBytesPerPrincipal = Int64(quotaBytes)
+        limits.maxObjectsPerPrincipal = Int64(quotaObjects)
+        limits.defaultRateLimits = RateLimits(
+            requestsPerSecond: Int64(rateRequests), bytesInPerSecond: Int64(rateBytesIn),
+            bytesOutPerSecond: Int64(rateBytesOut))
         limits.sessionLifetime = .seconds(sessionLifetime)
         limits.emptySessionLifetime = .seconds(min(emptySessionLifetime, sessionLifetime))
         limits.closedSessionRetention = .seconds(sessionRetention)

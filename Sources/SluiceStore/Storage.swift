@@ -14,6 +14,10 @@ public struct Storage: Sendable {
     public let limits: StorageLimits
     /// Where reads record the damage they find (the damaged_blobs table).
     public let damage: DamageLedger
+    /// Usage figures and the traffic record.
+    public let usage: UsageLedger
+    /// Limit overrides and the disabled flag of principals.
+    public let administration: PrincipalAdministration
 
     /// `pageTokens` authenticates listing cursors; give every instance sharing a database the
     /// same key (``PageTokens/shared(in:)``) so that they accept each other's tokens.
@@ -27,6 +31,8 @@ public struct Storage: Sendable {
         self.blobs = blobs
         self.limits = limits
         self.damage = DamageLedger(database: database)
+        self.usage = UsageLedger(database: database)
+        self.administration = PrincipalAdministration(database: database)
     }
 
     /// Brings the database schema up to date; run once at start-up (safe to run from

@@ -39,6 +39,8 @@ enum FailureReport {
             "\nsluice: the server could not be reached or stayed busy; an upload or download resumes when run again"
         case .serverOutOfSpace:
             "\nsluice: the server is out of storage space; what was sent is kept, run the same upload again to resume once space was freed"
+        case .quotaExceeded:
+            "\nsluice: `sluice usage` shows what you store and your quotas"
         default:
             ""
         }

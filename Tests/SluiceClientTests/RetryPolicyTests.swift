@@ -90,4 +90,60 @@ import Testing
         }
         #expect(calls.load(ordering: .relaxed) == 1)
     }
+
+    @Test func waitsExactlyTheServersPushbackInsteadOfTheBackoff() async throws {
+        let policy = RetryPolicy(maxRetries: 3, baseDelay: .seconds(5), maxDelay: .seconds(5))
+        let calls = Atomic<Int>(0)
+        var notices: [RetryNotice] = []
+        let answer = try await policy.run("op", onRetry: { notices.append($0) }) { () async throws -> Int in
+            guard calls.add(1, ordering: .relaxed).newValue > 1 else {
+                throw RPCError(.resourceExhausted, "slow down", trailers: ["grpc-retry-pushback-ms": .string("20")])
+            }
+            return 7
+        }
+        #expect(answer == 7)
+        #expect(notices.map(\.delay) == [.milliseconds(20)])
+    }
+
+    @Test func aNegativePushbackOrAQuotaIsNotRetried() async {
+        let policy = RetryPolicy(maxRetries: 5, baseDelay: .milliseconds(1), maxDelay: .milliseconds(1))
+        for trailers: Metadata in [["grpc-retry-pushback-ms": .string("-1")], ["sluice-exhausted": .string("quota")]] {
+            let calls = Atomic<Int>(0)
+            await #expect(throws: RPCError.self) {
+                try await policy.run("op") { () async throws -> Void in
+                    calls.add(1, ordering: .relaxed)
+                    throw RPCError(.resourceExhausted, "over quota", trailers: trailers)
+                }
+            }
+            #expect(calls.load(ordering: .relaxed) == 1)
+        }
+    }
+
+    @Test func pushbackRetriesDoNotUseUpTheRetriesButTheirTotalWaitIsBounded() async throws {
+        let paced = RetryPolicy(maxRetries: 1, baseDelay: .milliseconds(1), maxDelay: .milliseconds(1))
+        let calls = Atomic<Int>(0)
+        let pushback: Metadata = ["grpc-retry-pushback-ms": .string("1")]
+        let answer = try await paced.run("op") { () async throws -> Int in
+            guard calls.add(1, ordering: .relaxed).newValue > 5 else {
+                throw RPCError(.resourceExhausted, "slow down", trailers: pushback)
+            }
+            return 1
+        }
+        #expect(answer == 1 && calls.load(ordering: .relaxed) == 6)
+        let bounded = RetryPolicy(maxRetries: 1, maxPushbackTotal: .milliseconds(3))
+        let tries = Atomic<Int>(0)
+        await #expect(throws: RetriesExhaustedError.self) {
+            try await bounded.run("op") { () async throws -> Void in
+                tries.add(1, ordering: .relaxed)
+                throw RPCError(.resourceExhausted, "slow down", trailers: pushback)
+            }
+        }
+        #expect(tries.load(ordering: .relaxed) == 4)
+    }
+
+    @Test func aPushbackLongerThanTheCeilingIsCapped() {
+        let policy = RetryPolicy(maxPushback: .seconds(2))
+        let error = RPCError(.resourceExhausted, "x", trailers: ["grpc-retry-pushback-ms": .string("600000")])
+        #expect(policy.pushback(of: error) == .seconds(2))
+    }
 }

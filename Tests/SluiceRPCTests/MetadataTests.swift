@@ -107,6 +107,15 @@ import Testing
         let decoded = Metadata(headerFields: [HeaderField(key, "reserved"), HeaderField("x-kept", "yes")])
         #expect(decoded.map(\.key) == ["x-kept"])
     }
+
+    /// A rate limiter sends it and a retry policy reads it (gRPC's retry pushback convention).
+    @Test func theRetryPushbackTrailerPassesBothWays() {
+        var metadata = Metadata()
+        metadata.add("grpc-retry-pushback-ms", "250")
+        #expect(metadata.headerFields == [HeaderField("grpc-retry-pushback-ms", "250")])
+        let decoded = Metadata(headerFields: [HeaderField("grpc-retry-pushback-ms", "-1")])
+        #expect(decoded.firstString(Metadata.retryPushbackKey) == "-1")
+    }
 }
 
 @Suite struct MethodDescriptorTests {

@@ -19,6 +19,9 @@ public enum FailureKind: Sendable, Equatable {
     /// The server's storage is full (RESOURCE_EXHAUSTED with trailer `sluice-exhausted: space`):
     /// not retried, since only freeing space helps; an upload resumes afterwards.
     case serverOutOfSpace
+    /// A quota of the principal is used up (RESOURCE_EXHAUSTED with trailer
+    /// `sluice-exhausted: quota`): not retried, since only deleting or a larger quota helps.
+    case quotaExceeded
     /// The user interrupted the command.
     case interrupted
     /// Anything else.
@@ -47,6 +50,8 @@ public enum FailureKind: Sendable, Equatable {
         case .unavailable where Self.isTLSFailure(error): self = .denied
         case .resourceExhausted where error.trailers.firstString("sluice-exhausted") == "space":
             self = .serverOutOfSpace
+        case .resourceExhausted where error.trailers.firstString("sluice-exhausted") == "quota":
+            self = .quotaExceeded
         case .unavailable, .deadlineExceeded, .resourceExhausted, .aborted: self = .transient
         default: self = .other
         }

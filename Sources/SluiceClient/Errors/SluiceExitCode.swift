@@ -19,6 +19,9 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
     /// The server is out of storage space (RESOURCE_EXHAUSTED naming it); an upload resumes
     /// when run again after space was freed.
     case serverOutOfSpace = 7
+    /// A quota of yours is used up (RESOURCE_EXHAUSTED naming the quota, its limit and your
+    /// usage); delete something or ask for a larger quota.
+    case quotaExceeded = 8
     /// Interrupted (SIGINT); an upload or download resumes when run again.
     case interrupted = 130
 
@@ -31,6 +34,7 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
         case .integrity: self = .integrity
         case .transient: self = .transient
         case .serverOutOfSpace: self = .serverOutOfSpace
+        case .quotaExceeded: self = .quotaExceeded
         case .interrupted: self = .interrupted
         case .other: self = .failure
         }
@@ -55,6 +59,8 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
                DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, lost connection
           7    the server is out of storage space; run the same upload again to
                resume once space was freed
+          8    a quota of yours is used up (bytes, objects or open sessions);
+               delete something or ask an administrator for a larger quota
           130  interrupted (Ctrl-C); run the same upload or download to resume
         """
 }

@@ -1,8 +1,8 @@
 /// Custom metadata of a call: an ordered multimap of lower-case keys to values.
 ///
 /// Keys ending in `-bin` carry bytes (base64 on the wire); all other keys carry printable
-/// ASCII. Reserved keys (pseudo-headers, `grpc-*`, `content-type`, `te`, `user-agent`) are
-/// owned by the RPC layer and never appear here.
+/// ASCII. Reserved keys (pseudo-headers, `grpc-*` but `grpc-retry-pushback-ms`, `content-type`,
+/// `te`, `user-agent`) are owned by the RPC layer and never appear here.
 public struct Metadata: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
     /// One metadata value: text for ordinary keys, bytes for `-bin` keys.
     public enum Value: Sendable, Hashable {
@@ -67,10 +67,15 @@ public struct Metadata: Sendable, Equatable, Sequence, ExpressibleByDictionaryLi
 }
 
 extension Metadata {
+    /// The gRPC retry pushback trailer (milliseconds to wait before retrying; negative: do not
+    /// retry). A `grpc-` key, but it is the application's to send (a rate limiter) and to read
+    /// (a retry policy), so it passes through metadata both ways.
+    public static let retryPushbackKey = "grpc-retry-pushback-ms"
+
     /// Whether a header name belongs to the RPC layer rather than to the application.
     static func isReserved(_ name: String) -> Bool {
-        name.hasPrefix(":") || name.hasPrefix("grpc-") || name == "content-type" || name == "te"
-            || name == "user-agent" || name == "content-length" || name == "connection"
+        name.hasPrefix(":") || (name.hasPrefix("grpc-") && name != retryPushbackKey) || name == "content-type"
+            || name == "te" || name == "user-agent" || name == "content-length" || name == "connection"
     }
 
     /// Decodes application metadata from HTTP/2 header fields, skipping reserved ones.

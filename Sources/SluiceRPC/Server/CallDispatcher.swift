@@ -1,4 +1,5 @@
 import SluiceMetrics
+import Synchronization
 
 /// Runs the gRPC calls a server transport receives: checks the request head, finds the
 /// handler, enforces the deadline and the message size limit, and always ends the stream
@@ -26,15 +27,19 @@ public struct CallDispatcher: Sendable {
     public let router: Router
     /// The largest request message accepted, in bytes (after decompression).
     public let maxReceiveMessageSize: Int
+    /// Admits (or refuses) every call before its handler runs, and meters its bytes.
+    public let admission: (any CallAdmission)?
     private let onCallEnded: @Sendable (CallSummary) -> Void
 
     public init(
         router: Router,
         maxReceiveMessageSize: Int = 4 * 1024 * 1024,
+        admission: (any CallAdmission)? = nil,
         onCallEnded: @escaping @Sendable (CallSummary) -> Void = { _ in }
     ) {
         self.router = router
         self.maxReceiveMessageSize = maxReceiveMessageSize
+        self.admission = admission
         self.onCallEnded = onCallEnded
     }
 
@@ -107,19 +112,30 @@ public struct CallDispatcher: Sendable {
             method: method, requestMetadata: Metadata(headerFields: headers), peer: head.peer,
             remoteAddress: head.remoteAddress, deadline: deadline)
         context.addInitialMetadata([RequestID.headerName: .string(context.requestID)])
-        let reader = RequestReader(
-            stream: stream,
-            deframer: MessageDeframer(maxMessageSize: maxReceiveMessageSize, decompressor: compression))
         let sender = ResponseSender(stream: stream, context: context, compression: nil)
+        let admission = admission
+        let maxReceiveMessageSize = maxReceiveMessageSize
+        // Set by the admission (inside the call, so that its refusal ends the call like a handler's).
+        let meterBox = MeterBox()
 
         var ending = await outcome(context) {
             try await withDeadline(deadline, onExpiry: {
                 await sender.finish(.deadlineExceeded, message: "deadline exceeded")
             }, operation: {
+                let meter = try await admission?.admit(context)
+                if let meter {
+                    meterBox.meter = meter
+                    sender.attach(meter)
+                }
+                let reader = RequestReader(
+                    stream: stream,
+                    deframer: MessageDeframer(maxMessageSize: maxReceiveMessageSize, decompressor: compression),
+                    meter: meter)
                 try await handler(reader, sender, context)
             })
         }
         await sender.finish(ending.code, message: ending.message)
+        meterBox.meter?.finished()
         ending.requestID = context.requestID
         return ending
     }
@@ -168,5 +184,15 @@ public struct CallDispatcher: Sendable {
 
     static func isGRPCContentType(_ value: String) -> Bool {
         value == "application/grpc" || value.hasPrefix("application/grpc+") || value.hasPrefix("application/grpc;")
+    }
+}
+
+/// The meter of a call, carried out of the operation the deadline runs.
+private final class MeterBox: Sendable {
+    private let slot = Mutex<(any CallByteMeter)?>(nil)
+
+    var meter: (any CallByteMeter)? {
+        get { slot.withLock { $0 } }
+        set { slot.withLock { $0 = newValue } }
     }
 }

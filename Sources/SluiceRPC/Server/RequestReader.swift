@@ -16,11 +16,17 @@ final class RequestReader: @unchecked Sendable {
     /// Bytes reserved in every budget for the message being received.
     private var reserved = 0
     private var ended = false
+    /// Paces and counts the messages (see `CallAdmission`).
+    private let meter: (any CallByteMeter)?
 
-    init(stream: any ServerStream, deframer: MessageDeframer, budget: RequestMemoryBudget = .process) {
+    init(
+        stream: any ServerStream, deframer: MessageDeframer, budget: RequestMemoryBudget = .process,
+        meter: (any CallByteMeter)? = nil
+    ) {
         self.stream = stream
         self.deframer = deframer
         self.budgets = [stream.connectionRequestMemory, budget].compactMap { $0 }
+        self.meter = meter
     }
 
     deinit {
@@ -53,6 +59,7 @@ final class RequestReader: @unchecked Sendable {
         while true {
             if let message = try deframer.next() {
                 release()
+                try await meter?.received(message.count)
                 return message
             }
             if ended { return nil }

@@ -11,6 +11,8 @@ final class ResponseSender: Sendable {
     private let context: ServerContext
     private let compression: MessageCompression?
     private let phase = Mutex(Phase.idle)
+    /// Paces and counts the messages (see `CallAdmission`); set once the call is admitted.
+    private let meter = Mutex<(any CallByteMeter)?>(nil)
 
     init(stream: any ServerStream, context: ServerContext, compression: MessageCompression?) {
         self.stream = stream
@@ -18,7 +20,12 @@ final class ResponseSender: Sendable {
         self.compression = compression
     }
 
+    func attach(_ meter: any CallByteMeter) {
+        self.meter.withLock { $0 = meter }
+    }
+
     func send(message bytes: [UInt8]) async throws {
+        if let meter = meter.withLock({ $0 }) { try await meter.sent(bytes.count) }
         let framed = try MessageFramer.frame(bytes, compressor: compression)
         let previous = phase.withLock { phase -> Phase in
             let previous = phase

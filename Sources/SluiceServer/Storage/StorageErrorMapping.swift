@@ -3,7 +3,7 @@ import SluiceRPC
 import SluiceStore
 
 /// The trailer that tells a client a RESOURCE_EXHAUSTED means the server's storage is full
-/// (value `space`), as opposed to a per-principal limit.
+/// (value `space`), as opposed to a per-principal quota (`quota`) or rate limit (`rate`).
 let exhaustedResourceTrailer = "sluice-exhausted"
 
 /// Runs a storage operation and turns its failures into gRPC statuses: the store's refusals
@@ -13,6 +13,8 @@ let exhaustedResourceTrailer = "sluice-exhausted"
 func mappingStorageErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
     do {
         return try await body()
+    } catch StorageError.quotaExceeded(let exceeded) {
+        throw LimitRefusals.refuse(.quota(exceeded))
     } catch let error as StorageError {
         throw RPCError(statusCode(of: error), error.description)
     } catch let error as BlobError {
@@ -68,7 +70,7 @@ private func statusCode(of error: StorageError) -> StatusCode {
     case .permissionDenied: .permissionDenied
     case .failedPrecondition: .failedPrecondition
     case .dataLoss: .dataLoss
-    case .resourceExhausted: .resourceExhausted
+    case .resourceExhausted, .quotaExceeded: .resourceExhausted
     case .aborted: .aborted
     case .outOfRange: .outOfRange
     case .corrupted, .storageFailed: .internal

@@ -192,5 +192,36 @@ public enum Schema {
             );
             INSERT INTO change_log_state (last_position, pruned_through) VALUES (0, 0);
             """),
+        Migration(version: 5, name: "quotas and administration", sql: """
+            -- A disabled principal's calls are refused (PERMISSION_DENIED); nothing it stores is
+            -- touched. NULL: enabled.
+            ALTER TABLE principals ADD COLUMN disabled_at timestamptz;
+
+            -- Per-principal overrides of the server's quota and rate-limit defaults. A NULL column
+            -- takes the default; 0 means unlimited.
+            CREATE TABLE principal_limits (
+                principal_id bigint PRIMARY KEY REFERENCES principals (id),
+                quota_bytes bigint CHECK (quota_bytes >= 0),
+                quota_objects bigint CHECK (quota_objects >= 0),
+                quota_sessions bigint CHECK (quota_sessions >= 0),
+                requests_per_second bigint CHECK (requests_per_second >= 0),
+                bytes_in_per_second bigint CHECK (bytes_in_per_second >= 0),
+                bytes_out_per_second bigint CHECK (bytes_out_per_second >= 0),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+
+            -- Request (uploaded) and response (downloaded) message bytes per principal per UTC day.
+            CREATE TABLE principal_traffic (
+                principal_id bigint NOT NULL REFERENCES principals (id),
+                day date NOT NULL,
+                uploaded_bytes bigint NOT NULL DEFAULT 0,
+                downloaded_bytes bigint NOT NULL DEFAULT 0,
+                PRIMARY KEY (principal_id, day)
+            );
+
+            -- The byte and object quotas sum the open sessions uploading into an owner's objects.
+            CREATE INDEX upload_sessions_open_by_owner ON upload_sessions (coalesce(owner_id, principal_id))
+                WHERE state = 'open';
+            """),
     ]
 }

@@ -14,6 +14,9 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
     case dataLoss(String)
     /// A limit was reached (RESOURCE_EXHAUSTED).
     case resourceExhausted(String)
+    /// A principal's quota would be exceeded (RESOURCE_EXHAUSTED, marked as a quota so that
+    /// clients do not retry); it names the quota, its limit and the usage.
+    case quotaExceeded(QuotaExceeded)
     /// A conflicting change won a race; sending the request again will work (ABORTED).
     case aborted(String)
     /// A position is past what is kept (OUT_OF_RANGE): a change cursor older than the retention.
@@ -31,6 +34,8 @@ public enum StorageError: Error, Equatable, CustomStringConvertible {
              .dataLoss(let message), .resourceExhausted(let message), .aborted(let message), .outOfRange(let message),
              .corrupted(let message), .unavailable(let message), .storageFailed(let message):
             message
+        case .quotaExceeded(let exceeded):
+            exceeded.description
         }
     }
 }

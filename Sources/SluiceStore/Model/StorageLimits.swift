@@ -5,8 +5,15 @@ public struct StorageLimits: Sendable {
     public var maxPartitionSize: Int64 = 64 * 1024 * 1024
     /// Most partitions one session (so one object) may have.
     public var maxPartitionsPerSession = 10_000
-    /// Most sessions one principal may have open at once.
+    /// Most sessions one principal may have open at once (the default session quota; 0: unlimited).
     public var maxOpenSessionsPerPrincipal = 100
+    /// The default byte quota of a principal: logical bytes stored plus bytes reserved by
+    /// open sessions (0: unlimited).
+    public var maxStoredBytesPerPrincipal: Int64 = 0
+    /// The default object quota of a principal (0: unlimited).
+    public var maxObjectsPerPrincipal: Int64 = 0
+    /// The default rate limits of a principal (0s: unlimited); enforced by the server, not the store.
+    public var defaultRateLimits = RateLimits()
     /// How long an uncommitted session lives.
     public var sessionLifetime: Duration = .seconds(24 * 3600)
     /// How long an open session that has stored no partition lives (at most
@@ -31,6 +38,13 @@ public struct StorageLimits: Sendable {
     public var deduplicateAcrossPrincipals = false
 
     public init() {}
+
+    /// The default quotas, which per-principal overrides replace.
+    public var defaultQuotas: QuotaLimits {
+        QuotaLimits(
+            bytes: maxStoredBytesPerPrincipal, objects: maxObjectsPerPrincipal,
+            sessions: Int64(maxOpenSessionsPerPrincipal))
+    }
 }
 
 extension Duration {

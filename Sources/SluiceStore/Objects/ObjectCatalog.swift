@@ -115,7 +115,10 @@ public final class ObjectCatalog: Sendable {
         _ = try ObjectName.validate(name)
         guard version > 0 else { throw StorageError.invalidArgument("version must be positive") }
         let owner = owner ?? principal
+        let quotas = limits.defaultQuotas
         let restored = try await database.transaction { connection -> Int64 in
+            // The owner's row first, as every quota reservation takes it (before object rows).
+            _ = try connection.execute("SELECT id FROM principals WHERE id = $1 FOR UPDATE", [.int(owner.id)])
             let objects = try connection.execute("""
                 SELECT o.id, o.next_version, \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
                 FROM objects o WHERE o.principal_id = $1 AND o.name = $2
@@ -126,6 +129,14 @@ public final class ObjectCatalog: Sendable {
             try AccessRule.require(.write, granted: try object.optionalString("access"), name: name, owner: owner)
             let objectID = try object.int("id")
             let newVersion = try object.int("next_version")
+            // The restored version's bytes count against the owner's byte quota like any other version.
+            if let size = try connection.execute(
+                "SELECT size FROM object_versions WHERE object_id = $1 AND version = $2",
+                [.int(objectID), .int(version)]).rows.first
+            {
+                try QuotaReservation.reserve(
+                    bytes: try size.int("size"), objectName: name, owner: owner, defaults: quotas, on: connection)
+            }
             let copied = try connection.execute("""
                 INSERT INTO object_versions (object_id, version, size, sha256, content_type, user_metadata,
                     partition_size, partition_count, restored_from, written_by)

@@ -21,8 +21,10 @@ public final class UploadSessions: Sendable {
         self.pageTokens = pageTokens
     }
 
-    /// Opens a session. RESOURCE_EXHAUSTED when the principal already has the most open
-    /// sessions allowed.
+    /// Opens a session. ``StorageError/quotaExceeded(_:)`` when the caller already has as many sessions open as
+    /// its session quota allows, or when the declared size (or a new object name) does not fit
+    /// in the owner's byte (or object) quota: the size is reserved here, in the transaction
+    /// that makes the session, and settled by its commit, abort or expiry (``QuotaReservation``).
     ///
     /// With a request id the call is idempotent: when the principal has a session made
     /// with that id (still retained: open, or closed less than the retention ago), that
@@ -42,9 +44,12 @@ public final class UploadSessions: Sendable {
         let limits = self.limits
         let lifetime = limits.sessionLifetime.inSeconds
         let record = try await database.transaction { connection in
-            // Locking the principal row serializes this principal's creates, so the
-            // open-session count cannot be passed by a race, nor a request id taken twice.
-            _ = try connection.execute("SELECT id FROM principals WHERE id = $1 FOR UPDATE", [.int(principal.id)])
+            // Locking the principal rows (caller and owner, in id order so that two creates
+            // never wait on each other in a cycle) serializes the creates of both, so neither
+            // a quota nor a request id can be passed by a race.
+            _ = try connection.execute(
+                "SELECT id FROM principals WHERE id IN ($1, $2) ORDER BY id FOR UPDATE",
+                [.int(principal.id), .int(owner.id)])
             try Self.requireWrite(declaration.objectName, of: owner, by: principal, on: connection)
             if let requestID = declaration.requestID,
                let earlier = try SessionQueries.load(requestID: requestID, of: principal, on: connection)
@@ -56,18 +61,10 @@ public final class UploadSessions: Sendable {
                 }
                 return earlier
             }
-            let counted = try connection.execute("""
-                SELECT count(*)::bigint AS open FROM upload_sessions
-                WHERE principal_id = $1 AND state = 'open' AND expires_at > now()
-                """, [.int(principal.id)]).rows
-            guard let open = try counted.first?.int("open") else {
-                throw StorageError.aborted("the open sessions could not be counted; create the session again")
-            }
-            guard open < limits.maxOpenSessionsPerPrincipal else {
-                throw StorageError.resourceExhausted(
-                    "\(open) upload sessions are open; the limit is \(limits.maxOpenSessionsPerPrincipal). "
-                        + "Commit or abort some (see ListSessions), or wait for them to expire")
-            }
+            try QuotaReservation.requireSessionSlot(for: principal, defaults: limits.defaultQuotas, on: connection)
+            try QuotaReservation.reserve(
+                bytes: declaration.totalSize, objectName: declaration.objectName, owner: owner,
+                defaults: limits.defaultQuotas, on: connection)
             _ = try connection.execute("""
                 INSERT INTO upload_sessions (id, principal_id, object_name, total_size, partition_size,
                     partition_sha256, object_sha256, content_type, user_metadata, state, expires_at, request_id,

@@ -34,6 +34,8 @@ TIMEOUT = 30.0             # per call
 SESSION_ID_RE = r"^[0-9a-fA-F]{32}$"
 
 STORAGE_PROTOS = (
+    "sluice/v1/admin.proto",
+    "sluice/v1/usage.proto",
     "sluice/v1/changes.proto",
     "sluice/v1/sharing.proto",
     "sluice/v1/object_info.proto",

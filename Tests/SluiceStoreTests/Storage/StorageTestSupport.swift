@@ -270,7 +270,7 @@ extension StorageError {
         case .permissionDenied: .permissionDenied
         case .failedPrecondition: .failedPrecondition
         case .dataLoss: .dataLoss
-        case .resourceExhausted: .resourceExhausted
+        case .resourceExhausted, .quotaExceeded: .resourceExhausted
         case .aborted: .aborted
         case .outOfRange: .outOfRange
         case .corrupted: .corrupted

@@ -1,0 +1,74 @@
+/// A token bucket: fills at `rate` tokens per second up to `capacity` (one second's worth),
+/// and starts full. Time is passed in (a monotonic reading as a `Duration` since any fixed
+/// origin), so tests drive it with a clock of their own.
+public struct TokenBucket: Sendable, Equatable {
+    /// Tokens added per second.
+    public private(set) var rate: Double
+    /// The most tokens it holds: a burst of one second.
+    public private(set) var capacity: Double
+    /// May be negative: the debt of a byte taker that took more than there was.
+    public private(set) var tokens: Double
+    private var updated: Duration
+    /// When the tokens promised to refused takers run out: each refusal names its own later
+    /// time (one token apart), so callers that all wait their pushback do not come back at
+    /// the same instant to fight over one token.
+    private var promisedUntil: Duration
+
+    /// A full bucket of `rate` per second (positive).
+    public init(rate: Int64, now: Duration) {
+        precondition(rate > 0, "a token bucket needs a positive rate")
+        self.rate = Double(rate)
+        self.capacity = Double(rate)
+        self.tokens = Double(rate)
+        self.updated = now
+        self.promisedUntil = now
+    }
+
+    private mutating func refill(_ now: Duration) {
+        guard now > updated else { return }
+        tokens = min(capacity, tokens + rate * Self.seconds(now - updated))
+        updated = now
+    }
+
+    /// Takes `count` tokens when the bucket holds them and answers nil; otherwise takes
+    /// nothing and answers when to come back: the time until the bucket holds them, pushed
+    /// past the times already promised to earlier refused takers (a queue of promises one
+    /// token apart, forgotten once past). For refusing calls with a pushback.
+    public mutating func take(_ count: Double = 1, now: Duration) -> Duration? {
+        refill(now)
+        if tokens >= count {
+            tokens -= count
+            return nil
+        }
+        let untilFilled = Self.duration((count - tokens) / rate)
+        let wait = max(untilFilled, promisedUntil - now)
+        promisedUntil = now + wait + Self.duration(count / rate)
+        return wait
+    }
+
+    /// Takes `count` tokens, into debt when there are not enough, and answers how long the
+    /// taker must wait for the debt to be paid (zero without debt). For pacing bytes: a
+    /// message larger than the bucket still passes, after its time.
+    public mutating func takeOwing(_ count: Double, now: Duration) -> Duration {
+        refill(now)
+        tokens -= count
+        return tokens >= 0 ? .zero : Self.duration(-tokens / rate)
+    }
+
+    /// Changes the rate (and capacity); the tokens held stay, capped at the new capacity.
+    public mutating func setRate(_ rate: Int64, now: Duration) {
+        precondition(rate > 0, "a token bucket needs a positive rate")
+        refill(now)
+        self.rate = Double(rate)
+        self.capacity = Double(rate)
+        tokens = min(tokens, capacity)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static func duration(_ seconds: Double) -> Duration {
+        .nanoseconds(Int64((seconds * 1e9).rounded(.up)))
+    }
+}

@@ -1,0 +1,95 @@
+import SluicePostgres
+
+/// The quota checks, made inside the transaction that stores what they allow, so that no
+/// two requests can both pass on the same headroom.
+///
+/// Usage is computed from the truth in one statement (versions and open sessions), never
+/// kept in counters: there is nothing to drift after a crash and nothing to reconcile. A
+/// session's declared size counts against the owner's byte quota while it is open; its
+/// commit turns the reservation into a version of the same size in one transaction, and an
+/// abort or expiry ends it — settling needs no bookkeeping of its own.
+public enum QuotaReservation {
+    /// Locks the owner's principal row — serializing every reservation for that owner — and
+    /// refuses with ``StorageError/quotaExceeded(_:)`` when `bytes` more bytes, and one more object when
+    /// `objectName` is not an object of the owner yet, would take the owner past its quotas.
+    ///
+    /// Call it inside the transaction that then stores the reservation (a session row) or the
+    /// bytes themselves (a version made in one call, such as a one-call PutObject: pass the
+    /// object's size and name), before anything else of that transaction locks the owner's
+    /// rows. `defaults` are the server's quotas; the owner's overrides replace them.
+    public static func reserve(
+        bytes: Int64, objectName: String?, owner: Principal, defaults: QuotaLimits, on connection: PostgresConnection
+    ) throws {
+        _ = try connection.execute("SELECT id FROM principals WHERE id = $1 FOR UPDATE", [.int(owner.id)])
+        let quotas = try PrincipalSettingsStore.load(owner.id, on: connection).quotas(defaults: defaults)
+        guard quotas.bytes > 0 || quotas.objects > 0 else { return }
+        let usage = try current(owner.id, newName: objectName, on: connection)
+        if quotas.bytes > 0, bytes > 0, usage.storedBytes + usage.reservedBytes + bytes > quotas.bytes {
+            throw StorageError.quotaExceeded(QuotaExceeded(
+                quota: .bytes, limit: quotas.bytes, usage: usage.storedBytes + usage.reservedBytes, requested: bytes,
+                owner: owner.handle))
+        }
+        if quotas.objects > 0, objectName != nil, !usage.nameExists,
+           usage.objects + usage.pendingObjects + 1 > quotas.objects
+        {
+            throw StorageError.quotaExceeded(QuotaExceeded(
+                quota: .objects, limit: quotas.objects, usage: usage.objects + usage.pendingObjects, requested: 1,
+                owner: owner.handle))
+        }
+    }
+
+    /// Refuses a new session when the caller has as many open as its session quota allows
+    /// (the caller's row must be locked by the transaction).
+    static func requireSessionSlot(for principal: Principal, defaults: QuotaLimits, on connection: PostgresConnection)
+        throws
+    {
+        let limit = try PrincipalSettingsStore.load(principal.id, on: connection).quotas(defaults: defaults).sessions
+        guard limit > 0 else { return }
+        let counted = try connection.execute("""
+            SELECT count(*)::bigint AS open FROM upload_sessions
+            WHERE principal_id = $1 AND state = 'open' AND expires_at > now()
+            """, [.int(principal.id)]).rows
+        guard let open = try counted.first?.int("open") else {
+            throw StorageError.aborted("the open sessions could not be counted; create the session again")
+        }
+        guard open < limit else {
+            throw StorageError.quotaExceeded(
+                QuotaExceeded(quota: .sessions, limit: limit, usage: open, requested: 1, owner: principal.handle))
+        }
+    }
+
+    /// What counts against an owner's quotas now, read in one snapshot.
+    struct Current {
+        var storedBytes: Int64
+        var reservedBytes: Int64
+        var objects: Int64
+        /// Names open sessions would create (not objects yet), `newName` excluded.
+        var pendingObjects: Int64
+        var nameExists: Bool
+    }
+
+    /// One statement, so a commit that turns a reservation into a version is seen either
+    /// wholly before or wholly after.
+    static func current(_ ownerID: Int64, newName: String?, on connection: PostgresConnection) throws -> Current {
+        let row = try connection.execute("""
+            SELECT
+                (SELECT coalesce(sum(v.size), 0) FROM objects o JOIN object_versions v ON v.object_id = o.id
+                 WHERE o.principal_id = $1)::bigint AS stored_bytes,
+                (SELECT coalesce(sum(s.total_size), 0) FROM upload_sessions s
+                 WHERE coalesce(s.owner_id, s.principal_id) = $1 AND s.state = 'open' AND s.expires_at > now())::bigint
+                    AS reserved_bytes,
+                (SELECT count(*) FROM objects o WHERE o.principal_id = $1)::bigint AS objects,
+                (SELECT count(DISTINCT s.object_name) FROM upload_sessions s
+                 WHERE coalesce(s.owner_id, s.principal_id) = $1 AND s.state = 'open' AND s.expires_at > now()
+                   AND s.object_name IS DISTINCT FROM $2
+                   AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.principal_id = $1 AND o.name = s.object_name))::bigint
+                    AS pending_objects,
+                EXISTS (SELECT 1 FROM objects o WHERE o.principal_id = $1 AND o.name = $2) AS name_exists
+            """, [.int(ownerID), newName.map { .text($0) } ?? .null]).rows.first
+        guard let row else { throw StorageError.aborted("usage could not be read; send the request again") }
+        return Current(
+            storedBytes: try row.int("stored_bytes"), reservedBytes: try row.int("reserved_bytes"),
+            objects: try row.int("objects"), pendingObjects: try row.int("pending_objects"),
+            nameExists: try row.bool("name_exists"))
+    }
+}

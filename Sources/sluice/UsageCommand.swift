@@ -1,0 +1,37 @@
+import ArgumentParser
+import SluiceClient
+
+/// `sluice usage`: what you store and move, and your limits.
+struct UsageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "usage",
+        abstract: "Show what you store (logical and physical bytes, objects, versions), your traffic and your limits.",
+        discussion: """
+            Logical bytes count every version of every object you own; physical bytes count the \
+            distinct stored partitions once (after deduplication). Traffic is request and response \
+            message bytes per UTC day. Quotas and rate limits of 'unlimited' are not enforced.
+            Example: sluice usage --days 30 --json
+            """)
+
+    @OptionGroup var connection: ClientOptions
+
+    @Option(help: "Days of traffic to show, today included (1 to 90).")
+    var days = 7
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard (1...90).contains(days) else { throw ValidationError("--days must be 1 to 90, got \(days)") }
+    }
+
+    func run() async throws {
+        let settings = try connection.resolved()
+        let usage = try await settings.withClient { client in try await UsageCatalog(client: client).mine(days: days) }
+        if json {
+            print(UsageText.json(usage))
+        } else {
+            UsageText.lines(usage).forEach { print($0) }
+        }
+    }
+}

@@ -1,0 +1,333 @@
+"""Quotas, rate limits, usage and administration (issue 13), from the outside with
+grpcio against sluiced and PostgreSQL.
+
+One module server with no default limits and alice (certs/client) as its only
+administrator (--admin); each test gives its own principal the overrides it needs
+through AdminService, so tests do not share limits. Quotas and limits are sluiced's
+metadata, whatever the blob store: disk only."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import threading
+import time
+
+import grpc
+import pytest
+
+import quota_support as qs
+import storage_support as ss
+from quota_support import (QUOTA_BYTES, QUOTA_OBJECTS, QUOTA_SESSIONS, RATE_BYTES_IN, RATE_BYTES_OUT,
+                           RATE_REQUESTS, Caller)
+from storage_support import Code, KIB, expect_error
+from sluice.v1 import upload_sessions_pb2 as us_pb
+from sluice.v1 import usage_pb2 as use_pb
+
+pytestmark = ss.only_blob_stores("disk")
+
+NEEDED_CERTS = ["client", "client2", "spiffe-a", "spiffe-b", "shared-a", "shared-b", "nosubject-a", "nosubject-b"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quota_certs(certs):
+    missing = [k for k in NEEDED_CERTS if not os.path.isfile(certs.path(f"{k}.pem"))]
+    if missing:
+        pytest.skip(f"the certificates {missing} are missing: run scripts/make-certs.sh")
+
+
+@pytest.fixture(scope="module")
+def qserver(module_storage):
+    return module_storage.server(label="sluiced-quotas", admin=qs.ALICE_IDENTITY)
+
+
+@pytest.fixture
+def alice(qserver) -> Caller:
+    return Caller(qserver, "client")
+
+
+def caller(qserver, who: str) -> Caller:
+    c = Caller(qserver, who)
+    _ = c.handle          # recorded (and its handle known) before an admin sets its limits
+    return c
+
+
+# --------------------------------------------------------------------------
+# Quotas
+# --------------------------------------------------------------------------
+
+def test_quota_defaults_by_flag_refuse_with_numbers_and_touch_nothing(storage):
+    srv = storage.server(label="sluiced-flag-quotas", quota_bytes=10_000, quota_objects=2, quota_sessions=2)
+    c = srv.client("client")
+    kept = ss.random_bytes(4000, seed=1)
+    c.put_object("kept", kept, partition_size=1000)
+
+    # bytes: 4000 stored + 7000 declared > 10000
+    err = expect_error(Code.RESOURCE_EXHAUSTED, c.create_session, "big", ss.random_bytes(7000, seed=2), 1000)
+    msg = err.details()
+    assert "byte quota" in msg and "10000" in msg and "4000" in msg and "7000" in msg, msg
+    assert qs.trailer(err, "sluice-exhausted") == "quota"
+    raw = qs.raw_unary(srv, "client", "/sluice.v1.UploadSessionService/CreateSession", us_pb.CreateSessionRequest(
+        object_name="big", total_size=7000, partition_size=7000, partition_sha256=[ss.sha(b"x" * 7000)]))
+    assert raw.grpc_status == Code.RESOURCE_EXHAUSTED.value[0], (raw.grpc_status, raw.grpc_message)
+    assert qs.raw_trailer(raw, qs.PUSHBACK) == "-1", "a quota refusal asks not to retry"
+
+    # a session reserves its declared size until it ends
+    s = c.create_session("second", ss.random_bytes(5000, seed=3), 1000)
+    err = expect_error(Code.RESOURCE_EXHAUSTED, c.create_session, "third", b"x" * 2000, 1000)
+    assert "usage 9000" in err.details(), err.details()
+    c.abort(s.session_id)                                        # abort settles: the 5000 are free again
+    second = ss.random_bytes(5000, seed=3)
+    c.put_object("second", second, partition_size=1000)           # commit settles into a version
+
+    # objects: "kept" and "second" exist, the quota is 2; a new version of an existing object fits
+    err = expect_error(Code.RESOURCE_EXHAUSTED, c.create_session, "third", b"x", 1)
+    assert "object quota" in err.details() and "limit 2" in err.details(), err.details()
+    c.put_object("kept", b"v2", partition_size=1000)
+
+    # sessions: two open at once
+    open1 = c.create_session("kept", b"a", 1)
+    open2 = c.create_session("second", b"b", 1)
+    err = expect_error(Code.RESOURCE_EXHAUSTED, c.create_session, "kept", b"c", 1)
+    assert "open-session quota" in err.details() and "limit 2" in err.details(), err.details()
+    for s in (open1, open2):
+        c.abort(s.session_id)
+
+    # nothing stored was touched by the refusals
+    ss.assert_same_bytes(c.read("kept", version=1), kept)
+    ss.assert_same_bytes(c.read("second"), second)
+    # the quota is per principal: another principal stores freely
+    other = srv.client("client2")
+    other.put_object("third", b"y" * 3000, partition_size=1000)
+
+
+def test_concurrent_creates_cannot_pass_the_byte_quota(qserver, alice):
+    bob = caller(qserver, "nosubject-a")
+    alice.limits(bob.handle, {QUOTA_BYTES: 10_000, QUOTA_SESSIONS: 0, QUOTA_OBJECTS: 0})
+    data = b"z" * 1000
+
+    barrier = threading.Barrier(20)
+
+    def create(i: int):
+        barrier.wait(timeout=30)
+        try:
+            return bob.c.create_session(f"race/{i}", data, 1000).session_id
+        except grpc.RpcError as e:
+            assert e.code() == Code.RESOURCE_EXHAUSTED, (e.code(), e.details())
+            assert "byte quota" in e.details(), e.details()
+            return None
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(create, range(20)))
+    made = [r for r in results if r]
+    assert len(made) == 10, f"{len(made)} of 20 sessions of 1000 bytes fit a 10000-byte quota"
+    usage = bob.usage()
+    assert usage.reserved_bytes == 10_000 and usage.open_sessions == 10, usage
+    for sid in made:
+        bob.c.abort(sid)
+    assert bob.usage().reserved_bytes == 0
+
+
+def test_override_replaces_default_and_clear_restores_it(qserver, alice):
+    carol = caller(qserver, "spiffe-a")
+    record = alice.limits(carol.handle, {QUOTA_OBJECTS: 1})
+    assert record.quotas.objects == 1 and record.quotas.bytes == 0, record
+    carol.c.put_object("one", b"1", partition_size=1)
+    err = expect_error(Code.RESOURCE_EXHAUSTED, carol.c.create_session, "two", b"2", 1)
+    assert "object quota" in err.details(), err.details()
+    # restore copies a version: it counts against the byte quota like any other
+    alice.limits(carol.handle, {QUOTA_BYTES: 1})
+    err = expect_error(Code.RESOURCE_EXHAUSTED, carol.c.restore, "one", 1)
+    assert "byte quota" in err.details(), err.details()
+    record = alice.limits(carol.handle, {}, clear=[QUOTA_OBJECTS, QUOTA_BYTES])
+    assert list(record.overrides) == [] and record.quotas.objects == 0
+    carol.c.put_object("two", b"2", partition_size=1)
+    assert carol.c.restore("one", 1).version == 2
+
+
+# --------------------------------------------------------------------------
+# Rate limits
+# --------------------------------------------------------------------------
+
+def test_request_rate_refused_with_pushback_and_never_slows_another(qserver, alice):
+    dave = caller(qserver, "shared-a")
+    erin = caller(qserver, "shared-b")
+    alice.limits(dave.handle, {RATE_REQUESTS: 2})
+
+    raw = qs.raw_connection(qserver, "shared-a")
+
+    def raw_usage():
+        return qs.raw_call(raw, "/sluice.v1.UsageService/GetUsage", use_pb.GetUsageRequest())
+
+    try:
+        # past the burst (one second: 2 calls), refusals carry the pushback trailer (read on a
+        # raw connection: grpcio keeps grpc-* trailers to itself), and each refused caller is
+        # sent one token (500 ms) later than the one before, so waiters do not all come back
+        # at once
+        # six calls sent at once (streams of one connection): they reach the admission
+        # together, however slow the machine is at answering them
+        sids = [raw.unary("/sluice.v1.UsageService/GetUsage", use_pb.GetUsageRequest().SerializeToString())
+                for _ in range(6)]
+        results = [raw.wait(sid, timeout=ss.TIMEOUT) for sid in sids]
+        codes = [r.grpc_status for r in results]
+        assert codes.count(0) in (2, 3) and set(codes) <= {0, Code.RESOURCE_EXHAUSTED.value[0]}, codes
+        pushbacks = sorted(int(qs.raw_trailer(r, qs.PUSHBACK)) for r in results if r.grpc_status != 0)
+        for r in results:
+            if r.grpc_status != 0:
+                assert "2 calls per second" in r.grpc_message, r.grpc_message
+        assert 0 < pushbacks[0] <= 500, pushbacks
+        gaps = [b - a for a, b in zip(pushbacks, pushbacks[1:])]
+        assert all(400 <= g <= 600 for g in gaps), pushbacks
+        err = expect_error(Code.RESOURCE_EXHAUSTED, dave.usage)
+        assert "request rate limit exceeded: 2 calls per second" in err.details(), err.details()
+        # another principal, meanwhile, is not limited at all
+        for _ in range(10):
+            erin.usage()
+        # waiting the pushback is enough
+        for _ in range(10):
+            last = raw_usage()
+            if last.grpc_status == Code.RESOURCE_EXHAUSTED.value[0]:
+                break
+        assert last.grpc_status == Code.RESOURCE_EXHAUSTED.value[0], "10 calls at 2 per second all passed"
+        time.sleep(int(qs.raw_trailer(last, qs.PUSHBACK)) / 1000 + 0.05)
+        assert raw_usage().grpc_status == 0
+    finally:
+        raw.close()
+    alice.limits(dave.handle, {}, clear=[RATE_REQUESTS])
+
+
+def test_byte_rates_pace_uploads_and_downloads(qserver, alice):
+    frank = caller(qserver, "spiffe-b")
+    alice.limits(frank.handle, {RATE_BYTES_IN: 256 * KIB, RATE_BYTES_OUT: 256 * KIB})
+    data = ss.random_bytes(1024 * KIB, seed=7)
+    other = caller(qserver, "client2")
+    started = time.monotonic()
+    done = threading.Event()
+    others = []
+
+    def meanwhile():
+        while not done.is_set() and len(others) < 50:
+            others.append(other.usage().handle)
+
+    t = threading.Thread(target=meanwhile)
+    t.start()
+    try:
+        frank.c.put_object("paced", data, partition_size=512 * KIB, parallel=2)
+    finally:
+        done.set()
+        t.join(30)
+    upload = time.monotonic() - started
+    # one second of burst, then 256 KiB/s: 1 MiB cannot arrive in less than ~3 s
+    assert upload >= 2.0, f"1 MiB at 256 KiB/s was uploaded in {upload:.2f} s"
+    assert others, "another principal's calls went through while the upload was paced"
+    started = time.monotonic()
+    ss.assert_same_bytes(frank.c.read("paced"), data)
+    download = time.monotonic() - started
+    assert download >= 2.0, f"1 MiB at 256 KiB/s was downloaded in {download:.2f} s"
+    alice.limits(frank.handle, {}, clear=[RATE_BYTES_IN, RATE_BYTES_OUT])
+
+
+# --------------------------------------------------------------------------
+# Usage
+# --------------------------------------------------------------------------
+
+def test_usage_equals_what_was_stored(storage):
+    srv = storage.server(label="sluiced-usage")
+    u = Caller(srv, "client")
+    a = ss.random_bytes(3000, seed=11)
+    b = ss.random_bytes(2000, seed=12)
+    u.c.put_object("docs/a", a, partition_size=1000)
+    u.c.put_object("docs/a", a, partition_size=1000)        # a second version, the same bytes: deduplicated
+    u.c.put_object("docs/deep/b", b, partition_size=1000)
+    u.c.put_object("top", a[:1000], partition_size=1000)   # shares its one partition with docs/a
+    open_session = u.c.create_session("pending", b"p" * 500, 500)
+    ss.assert_same_bytes(u.c.read("docs/deep/b"), b)
+
+    usage = u.usage(days=3)
+    assert usage.handle == u.handle
+    assert usage.logical_bytes == 3000 + 3000 + 2000 + 1000
+    assert usage.physical_bytes == 3000 + 2000, "identical partitions are stored once"
+    assert usage.objects == 3 and usage.versions == 4
+    assert usage.open_sessions == 1 and usage.reserved_bytes == 500
+    assert [(p.prefix, p.logical_bytes, p.objects, p.versions) for p in usage.prefixes] == [
+        ("docs/", 8000, 2, 3), ("top", 1000, 1, 1)]
+    assert len(usage.traffic) == 3
+    today = usage.traffic[-1]
+    assert today.uploaded_bytes >= 3000 + 3000 + 2000 + 1000, today
+    assert today.downloaded_bytes >= 2000, today
+    assert usage.quotas.sessions == 100, "the open-session quota defaults to --max-open-sessions"
+    u.c.abort(open_session.session_id)
+    expect_error(Code.INVALID_ARGUMENT, u.usage, 91)
+
+
+# --------------------------------------------------------------------------
+# Administration
+# --------------------------------------------------------------------------
+
+def test_admin_calls_are_refused_to_non_admins(qserver):
+    bob = caller(qserver, "client2")
+    calls = [
+        lambda: bob.principals(),
+        lambda: bob.limits(bob.handle, {QUOTA_BYTES: 1}),
+        lambda: bob.usage_of(bob.handle),
+        lambda: bob.disable(bob.handle),
+        lambda: bob.register("mallory", "CN=mallory"),
+    ]
+    for call in calls:
+        err = expect_error(Code.PERMISSION_DENIED, call)
+        assert "not an administrator" in err.details(), err.details()
+    assert bob.usage().quotas.bytes != 1, "a refused SetLimits changed nothing"
+
+
+def test_admin_lists_registers_reads_usage_and_logs_who(qserver, alice):
+    bob = caller(qserver, "client2")
+    registered = alice.register("gina", "CN=gina")
+    assert registered.handle == "gina" and registered.identity == "CN=gina" and not registered.disabled
+    listed = {p.handle: p for p in alice.principals()}
+    assert {"gina", bob.handle, alice.handle} <= set(listed), sorted(listed)
+    assert listed[alice.handle].admin and not listed[bob.handle].admin
+    assert alice.usage_of(bob.handle).handle == bob.handle
+    expect_error(Code.NOT_FOUND, alice.usage_of, "nobody-has-this")
+    err = expect_error(Code.INVALID_ARGUMENT, alice.limits, bob.handle, {QUOTA_BYTES: -1})
+    assert "negative" in err.details()
+    def logged():
+        return [l for l in qserver.mp.output().splitlines() if "admin action" in l and "RegisterPrincipal" in l]
+
+    deadline = time.monotonic() + 10
+    while not logged() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = logged()
+    assert lines and qs.ALICE_IDENTITY in lines[-1] and "gina" in lines[-1], lines
+
+
+def test_disabled_principal_is_refused_and_keeps_its_data(qserver, alice):
+    hank = caller(qserver, "nosubject-b")
+    data = ss.random_bytes(3000, seed=21)
+    name = ss.unique_name("keep")
+    hank.c.put_object(name, data, partition_size=1000)
+    record = alice.disable(hank.handle)
+    assert record.disabled
+    for call in (lambda: hank.c.read(name), hank.usage, lambda: hank.c.create_session("x", b"x", 1)):
+        err = expect_error(Code.PERMISSION_DENIED, call)
+        assert "disabled" in err.details(), err.details()
+    # an administrator is never refused as disabled, so it can undo it
+    assert alice.usage_of(hank.handle).objects >= 1
+    assert not alice.disable(hank.handle, False).disabled
+    ss.assert_same_bytes(hank.c.read(name), data)
+
+
+def test_health_and_reflection_list_the_new_services(qserver, alice):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2
+
+    method = alice.c.channel.stream_stream(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
+    [resp] = list(method(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=ss.TIMEOUT))
+    names = {s.name for s in resp.list_services_response.service}
+    assert {"sluice.v1.UsageService", "sluice.v1.AdminService"} <= names, sorted(names)
+    health = health_pb2_grpc.HealthStub(alice.c.channel)
+    for service in ("sluice.v1.UsageService", "sluice.v1.AdminService"):
+        status = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=ss.TIMEOUT).status
+        assert status == health_pb2.HealthCheckResponse.SERVING, service

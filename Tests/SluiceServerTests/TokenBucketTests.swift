@@ -1,0 +1,95 @@
+import SluiceServer
+import SluiceStore
+import Synchronization
+import Testing
+
+/// The rate limiter's buckets, driven by a clock the test moves by hand.
+@Suite struct TokenBucketTests {
+    @Test func startsFullAndRefusesPastItsBurstWithTheWaitUntilTheNextToken() {
+        var bucket = TokenBucket(rate: 4, now: .zero)
+        for _ in 0..<4 { #expect(bucket.take(now: .zero) == nil) }
+        #expect(bucket.take(now: .zero) == .milliseconds(250))
+        // A refusal takes nothing; the next refused taker is sent one token later, so that
+        // waiters do not all come back at once.
+        #expect(bucket.take(now: .milliseconds(100)) == .milliseconds(400))
+        #expect(bucket.take(now: .milliseconds(250)) == nil)
+    }
+
+    @Test func refusedTakersAreGivenStaggeredTimesThatAllWork() {
+        var bucket = TokenBucket(rate: 10, now: .zero)
+        for _ in 0..<10 { _ = bucket.take(now: .zero) }
+        let waits = (0..<4).map { _ in bucket.take(now: .zero)! }
+        #expect(waits == [.milliseconds(100), .milliseconds(200), .milliseconds(300), .milliseconds(400)])
+        // Each comes back at its time and finds its token.
+        for wait in waits { #expect(bucket.take(now: wait) == nil) }
+        // Promises in the past are forgotten.
+        #expect(bucket.take(now: .seconds(10)) == nil)
+    }
+
+    @Test func refillsAtItsRateButNeverPastOneSecondOfBurst() {
+        var bucket = TokenBucket(rate: 10, now: .zero)
+        for _ in 0..<10 { _ = bucket.take(now: .zero) }
+        #expect(bucket.tokens == 0)
+        _ = bucket.take(0, now: .milliseconds(500))
+        #expect(bucket.tokens == 5)
+        _ = bucket.take(0, now: .seconds(60))
+        #expect(bucket.tokens == 10)
+    }
+
+    @Test func byteTakersGoIntoDebtAndWaitItOff() {
+        var bucket = TokenBucket(rate: 1000, now: .zero)
+        #expect(bucket.takeOwing(600, now: .zero) == .zero)
+        // A message larger than what is left passes, and its taker waits for the debt.
+        #expect(bucket.takeOwing(900, now: .zero) == .milliseconds(500))
+        #expect(bucket.takeOwing(0, now: .milliseconds(500)) == .zero)
+        // Larger than the whole bucket: two seconds of debt after the burst.
+        var big = TokenBucket(rate: 1000, now: .zero)
+        #expect(big.takeOwing(3000, now: .zero) == .seconds(2))
+    }
+
+    @Test func aNewRateKeepsTheTokensUpToTheNewCapacity() {
+        var bucket = TokenBucket(rate: 100, now: .zero)
+        bucket.setRate(10, now: .zero)
+        #expect(bucket.tokens == 10 && bucket.capacity == 10 && bucket.rate == 10)
+        bucket.setRate(1000, now: .zero)
+        #expect(bucket.tokens == 10 && bucket.capacity == 1000)
+    }
+
+    @Test func principalsHaveBucketsOfTheirOwn() {
+        let clock = ManualClock()
+        let limiters = PrincipalLimiters(clock: clock.reading)
+        let limited = limiters.limiter(for: 1)
+        limited.update(RateLimits(requestsPerSecond: 1))
+        let other = limiters.limiter(for: 2)
+        other.update(RateLimits(requestsPerSecond: 1))
+        #expect(limited.admitRequest() == nil)
+        #expect(limited.admitRequest()?.wait == .seconds(1))
+        #expect(limited.admitRequest()?.limit == 1)
+        #expect(other.admitRequest() == nil, "one principal's exhausted bucket does not touch another's")
+        #expect(limiters.limiter(for: 1) === limited)
+        clock.set(.seconds(1))
+        #expect(limited.admitRequest() == nil)
+        // No limit: nothing is refused or paced.
+        limited.update(RateLimits())
+        for _ in 0..<100 { #expect(limited.admitRequest() == nil) }
+        #expect(limited.received(1 << 30) == .zero)
+    }
+
+    @Test func bytesArePacedByTheirOwnBuckets() {
+        let limiter = PrincipalLimiters(clock: ManualClock().reading).limiter(for: 7)
+        limiter.update(RateLimits(bytesInPerSecond: 1000, bytesOutPerSecond: 2000))
+        #expect(limiter.received(1000) == .zero)
+        #expect(limiter.received(500) == .milliseconds(500))
+        #expect(limiter.sent(2000) == .zero)
+        #expect(limiter.sent(1000) == .milliseconds(500))
+    }
+}
+
+/// A clock that moves only when the test says so.
+final class ManualClock: Sendable {
+    private let now = Mutex<Duration>(.zero)
+
+    func set(_ reading: Duration) { now.withLock { $0 = reading } }
+
+    var reading: @Sendable () -> Duration { { self.now.withLock { $0 } } }
+}
