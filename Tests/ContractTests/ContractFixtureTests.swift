@@ -54,6 +54,10 @@ let contractMessageTypes: [String: any SwiftProtobuf.Message.Type] = {
         Sluice_V1_Change.self,
         Sluice_V1_ListChangesRequest.self,
         Sluice_V1_ListChangesResponse.self,
+        Sluice_V1_GetUsageRequest.self,
+        Sluice_V1_Usage.self,
+        Sluice_V1_SetLimitsRequest.self,
+        Sluice_V1_PrincipalRecord.self,
         Grpc_Health_V1_HealthCheckResponse.self,
     ]
     return Dictionary(uniqueKeysWithValues: types.map { ($0.protoMessageName, $0) })

@@ -110,9 +110,10 @@ final class FakeServerStream: ServerStream, @unchecked Sendable {
     }
 }
 
-/// Waits until `condition` holds, checking every few milliseconds, for at most `timeout`.
+/// Waits until `condition` holds, checking every few milliseconds, for at most `timeout` (a
+/// bound for a failing test, generous because the suites share two cores with other work).
 func waitUntil(
-    timeout: Duration = .seconds(5), _ condition: @Sendable () async throws -> Bool
+    timeout: Duration = .seconds(20), _ condition: @Sendable () async throws -> Bool
 ) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
