@@ -22,7 +22,7 @@ struct Sluice: AsyncParsableCommand {
             UploadCommand.self, DownloadCommand.self, ListCommand.self, StatCommand.self, RemoveCommand.self,
             VersionsCommand.self, RestoreCommand.self, SessionsCommand.self, HealthCommand.self, WhoamiCommand.self,
             ShareCommand.self, UnshareCommand.self, SharesCommand.self,
-            WatchCommand.self,
+            WatchCommand.self, SyncCommand.self,
         ])
 
     /// Runs the command, then turns any failure into one message and the documented exit code.
