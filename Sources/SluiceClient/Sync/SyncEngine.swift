@@ -117,9 +117,9 @@ public final class SyncEngine: Sendable {
     static func directories(of paths: some Sequence<String>) -> Set<String> {
         var directories = Set<String>()
         for path in paths {
-            var directory = (path as NSString).deletingLastPathComponent
+            var directory = SyncNames.parent(of: path)
             while !directory.isEmpty, directories.insert(directory).inserted {
-                directory = (directory as NSString).deletingLastPathComponent
+                directory = SyncNames.parent(of: directory)
             }
         }
         return directories
@@ -163,13 +163,13 @@ public final class SyncEngine: Sendable {
         } while !request.pageToken.isEmpty
         // A name inside another that is a file ("a" and "a/b") cannot both be local.
         for path in listing.files.keys {
-            var directory = (path as NSString).deletingLastPathComponent
+            var directory = SyncNames.parent(of: path)
             while !directory.isEmpty {
                 if listing.files[directory] != nil {
                     listing.skipped.append(SkipNote(path: path, reason: "remote name is inside '\(directory)', which is a file"))
                     break
                 }
-                directory = (directory as NSString).deletingLastPathComponent
+                directory = SyncNames.parent(of: directory)
             }
         }
         return listing

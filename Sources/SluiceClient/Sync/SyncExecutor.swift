@@ -184,7 +184,7 @@ struct SyncExecutor: Sendable {
             return
         }
         let target = absolute(path)
-        try createDirectory((target as NSString).deletingLastPathComponent)
+        try createDirectory(SyncNames.parent(of: target))
         let temporary = SyncNames.downloadTemporary(for: target)
         var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
         downloadOptions.owner = options.owner
@@ -263,9 +263,9 @@ struct SyncExecutor: Sendable {
 
     /// Removes directories a deletion left empty, unless the remote side keeps them.
     private func removeEmptyParents(of path: String) {
-        var directory = (path as NSString).deletingLastPathComponent
+        var directory = SyncNames.parent(of: path)
         while !directory.isEmpty, !remoteDirectories.contains(directory), rmdir(absolute(directory)) == 0 {
-            directory = (directory as NSString).deletingLastPathComponent
+            directory = SyncNames.parent(of: directory)
         }
     }
 

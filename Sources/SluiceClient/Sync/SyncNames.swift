@@ -28,10 +28,22 @@ public enum SyncNames {
         String(path.dropLast(directoryMarker.utf8.count).dropLast(path == directoryMarker ? 0 : 1))
     }
 
+    /// The directory part of a "/"-separated path ("" at the top). Written out rather than
+    /// taken from NSString, whose path functions trap on some inputs on Linux.
+    public static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[..<slash])
+    }
+
+    /// The last component of a "/"-separated path.
+    public static func lastComponent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
     /// The temporary file a download of `path` is written to before it is renamed into place.
     static func downloadTemporary(for path: String) -> String {
-        let directory = (path as NSString).deletingLastPathComponent
-        return (directory as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).sluice-download")
+        parent(of: path) + "/." + lastComponent(of: path) + ".sluice-download"
     }
 
     /// Why a remote relative path cannot be a local file, or nil if it can: empty components,
@@ -57,8 +69,8 @@ public enum SyncNames {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd HHmmss"
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        let directory = parent(of: path)
+        let name = lastComponent(of: path)
         var stem = name, ext = ""
         if let dot = name.lastIndex(of: "."), dot != name.startIndex {
             stem = String(name[..<dot])
