@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import time
 
 import pytest
@@ -77,9 +78,9 @@ def test_two_devices_reconcile_by_content(cli, tmp_path):
     again = summary(sync(cli, b, prefix, device="B").expect(0))
     assert again["calls"] == 1 and again["uploaded"] == again["downloaded"] == 0, again
 
-    # Modify, delete, rename (delete + create), a new nested file, a new empty dir on B.
+    # Modify, delete a tree, rename (delete + create), a new nested file, a new empty dir on B.
     sy.write(b, "top.txt", b"top, edited on B")
-    os.remove(os.path.join(b, "x/y/z/deep.bin"))
+    shutil.rmtree(os.path.join(b, "x"))
     os.rename(os.path.join(b, "same.txt"), os.path.join(b, "renamed.txt"))
     sy.write(b, "empty/inner/now-full.txt", b"no longer empty")
     os.makedirs(os.path.join(b, "fresh"))
