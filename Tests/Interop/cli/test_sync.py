@@ -200,7 +200,7 @@ def test_killed_sync_resumes_and_loses_nothing(cli, tmp_path, watchers):
     watchers(b, prefix, device="B")
     for round_ in range(4):
         proc = cli.start("sync", a, prefix, "--watch", "--json", "--device", "A")
-        time.sleep(rng.uniform(0.3, 1.5))
+        time.sleep(rng.uniform(0.05, 1.0))
         proc.kill()
         sy.write(a, f"after-kill-{round_}.txt", f"written after kill {round_}".encode())
     last = watchers(a, prefix, device="A")
