@@ -113,7 +113,7 @@ struct SyncExecutor: Sendable {
                 throw Deferred(reason: "the local file went away meanwhile")
             }
             var uploadOptions = UploadOptions(
-                partitionSize: Self.partitionSize(matching: expected, size: before.size), parallelism: 4,
+                partitionSize: try Self.partitionSize(matching: expected, size: before.size), parallelism: 4,
                 retry: options.retry, journal: options.journal)
             uploadOptions.owner = options.owner
             let summary: TransferSummary
@@ -145,10 +145,11 @@ struct SyncExecutor: Sendable {
 
     /// The partition size of the remote version when the new content fits it, so that the
     /// partitions that did not change line up with stored ones and are not sent again.
-    static func partitionSize(matching remote: RemoteFile?, size: Int64) -> Int64? {
+    /// (Given explicitly, so the uploader need not look the object up again.)
+    static func partitionSize(matching remote: RemoteFile?, size: Int64) throws -> Int64 {
         guard let remote, remote.partitionSize > 0,
               (try? PartitionPlan.upload(totalSize: size, partitionSize: remote.partitionSize)) != nil
-        else { return nil }
+        else { return try PartitionPlan.automatic(totalSize: size).partitionSize }
         return remote.partitionSize
     }
 

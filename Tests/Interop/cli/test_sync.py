@@ -40,6 +40,12 @@ def test_upload_sends_only_the_changed_partition(cli, tmp_path):
     again = cli.ok("upload", path, name, "--partition-size", "1MiB", "--json").event("completed")
     assert again["partitions_transferred"] == 1 and again["bytes_transferred"] == MIB, again
     assert again["version"] == 2
+    # Without --partition-size the upload cuts the file as the stored version was cut.
+    with open(path, "r+b") as f:
+        f.seek(2 * MIB + 1)
+        f.write(b"again")
+    third = cli.ok("upload", path, name, "--json").event("completed")
+    assert third["partitions_transferred"] == 1 and third["bytes_transferred"] == MIB, third
 
 
 def test_two_devices_reconcile_by_content(cli, tmp_path):
