@@ -129,6 +129,9 @@ struct SyncExecutor: Sendable {
             // What was committed is what was hashed; remember it even if the file changed
             // since, so the next attempt (or pass) sees a local change, not a conflict.
             try state.set(path, SyncedFile(local: before, sha256: summary.sha256, remoteVersion: summary.version))
+            if summary.version > (expected?.version ?? 0) + 1 {
+                try await keepOvertaken(path, version: summary.version - 1, ours: summary.sha256, expected: expected)
+            }
             if LocalStat.of(file)?.stat == before {
                 tally.add {
                     $0.uploaded += 1
@@ -141,6 +144,48 @@ struct SyncExecutor: Sendable {
         }
         tally.add { $0.bytesSent += sent }
         throw Deferred(reason: "the file kept changing while it was uploaded; it is sent again once it settles")
+    }
+
+    /// Another device committed a version between this upload's check and its commit, so the
+    /// upload hid it: that version is kept as a conflict copy beside the file (downloaded
+    /// here; the next pass uploads it like any new file), unless it holds the same bytes as
+    /// this upload or as what was expected.
+    private func keepOvertaken(_ path: String, version: Int64, ours: String, expected: RemoteFile?) async throws {
+        var request = Sluice_V1_GetObjectRequest()
+        request.owner = options.owner
+        request.name = objectName(path)
+        request.version = version
+        tally.add { $0.calls += 1 }
+        let object: Sluice_V1_ObjectInfo
+        do {
+            object = try await options.retry.run("lookup of \(request.name) v\(version)") {
+                try await objects.getObject(request, options: callOptions)
+            }
+        } catch let error where FailureKind(error) == .notFound {
+            return
+        }
+        let theirs = Hex.encode(object.sha256)
+        guard theirs != ours, theirs != expected?.sha256 else { return }
+        let device = object.writtenBy.isEmpty ? "another device" : object.writtenBy
+        let copy = SyncNames.conflictName(for: path, device: device, at: Date())
+        guard LocalStat.of(absolute(copy)) == nil else { return }
+        var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
+        downloadOptions.owner = options.owner
+        let temporary = SyncNames.downloadTemporary(for: absolute(copy))
+        let summary = try await Downloader(client: client, options: downloadOptions).download(
+            request.name, version: version, to: temporary)
+        guard rename(temporary, absolute(copy)) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw LocalFileError(path: absolute(copy), operation: "rename \(temporary) to", code: code)
+        }
+        tally.add {
+            $0.conflicts += 1
+            $0.bytesReceived += summary.bytesTransferred
+        }
+        report(SyncEvent(
+            kind: .conflict, path: path,
+            detail: "version \(version) was committed meanwhile by \(device); it is kept as '\(copy)'"))
     }
 
     /// The partition size of the remote version when the new content fits it, so that the
