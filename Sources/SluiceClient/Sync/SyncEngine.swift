@@ -29,10 +29,10 @@ public final class SyncEngine: Sendable {
     /// The change-feed cursor the state file holds ("" if none).
     public var cursor: String { state.state.cursor }
 
-    /// Remembers how far the change feed was read.
+    /// Remembers how far the change feed was read (written with the rest of the state, at
+    /// most every second: a restart may see a few changes again, which only wakes a pass).
     public func saveCursor(_ cursor: String) throws {
         try state.update { $0.cursor = cursor }
-        try state.flush()
     }
 
     public var directories: [String] { scannedDirectories.withLock { $0 } }

@@ -111,6 +111,11 @@ public struct SyncWatcher: Sendable {
         let options = engine.options
         let engine = engine
         var generator = SystemRandomNumberGenerator()
+        // A first sync takes its cursor from its listing: wait for it (a while), so nothing
+        // committed between that listing and the watch is missed.
+        for _ in 0..<200 where engine.cursor.isEmpty {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         while true {
             do {
                 try await ChangeFollower(client: client, retry: options.retry).follow(
