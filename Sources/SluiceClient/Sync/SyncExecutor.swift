@@ -128,7 +128,11 @@ struct SyncExecutor: Sendable {
             tally.add { $0.calls += 2 + summary.partitionsTransferred }
             // What was committed is what was hashed; remember it even if the file changed
             // since, so the next attempt (or pass) sees a local change, not a conflict.
-            try state.set(path, SyncedFile(local: before, sha256: summary.sha256, remoteVersion: summary.version))
+            // A commit may answer before the whole-object hash is known (empty): the local
+            // hash of what was planned stands in; if the file changed since, the next pass
+            // hashes it again anyway.
+            let committed = summary.sha256.isEmpty ? local.sha256 : summary.sha256
+            try state.set(path, SyncedFile(local: before, sha256: committed, remoteVersion: summary.version))
             if summary.version > (expected?.version ?? 0) + 1 {
                 try await keepOvertaken(path, version: summary.version - 1, ours: summary.sha256, expected: expected)
             }
@@ -254,7 +258,14 @@ struct SyncExecutor: Sendable {
         guard let placed = LocalStat.of(target)?.stat else {
             throw Deferred(reason: "the downloaded file went away at once")
         }
-        try state.set(path, SyncedFile(local: placed, sha256: summary.sha256, remoteVersion: summary.version))
+        var sha256 = summary.sha256
+        if sha256.isEmpty {
+            // The download was verified partition by partition; the base needs a whole hash.
+            let file = try LocalFile.openForReading(target)
+            let plan = try PartitionPlan.automatic(totalSize: placed.size)
+            sha256 = Hex.encode(try await FileHashing.digests(of: file, plan: plan) { _ in }.object)
+        }
+        try state.set(path, SyncedFile(local: placed, sha256: sha256, remoteVersion: summary.version))
         tally.add {
             $0.downloaded += 1
             $0.bytesReceived += summary.bytesTransferred
