@@ -25,8 +25,8 @@ struct SyncExecutor: Sendable {
     /// Attempts at an upload whose file keeps changing under it.
     private static let uploadAttempts = 3
 
-    private var objects: Sluice_V1_ObjectServiceClient { Sluice_V1_ObjectServiceClient(client) }
-    private var callOptions: CallOptions { CallOptions(timeout: .seconds(60)) }
+    var objects: Sluice_V1_ObjectServiceClient { Sluice_V1_ObjectServiceClient(client) }
+    var callOptions: CallOptions { CallOptions(timeout: .seconds(60)) }
 
     /// Runs one action; a failure is reported and counted, and returned for the exit code.
     func run(_ action: SyncAction) async -> (any Error & Sendable)? {
@@ -63,9 +63,9 @@ struct SyncExecutor: Sendable {
         }
     }
 
-    private func absolute(_ path: String) -> String { options.localRoot + "/" + path }
+    func absolute(_ path: String) -> String { options.localRoot + "/" + path }
 
-    private func objectName(_ path: String) -> String { options.remotePrefix + path }
+    func objectName(_ path: String) -> String { options.remotePrefix + path }
 
     // MARK: Remote checks
 
@@ -97,7 +97,7 @@ struct SyncExecutor: Sendable {
 
     // MARK: Upload
 
-    private func upload(_ path: String, local: LocalFileState, expected: RemoteFile?) async throws {
+    func upload(_ path: String, local: LocalFileState, expected: RemoteFile?) async throws {
         try await requireRemote(path, is: expected)
         if SyncNames.isMarker(path) {
             let version = try await commitEmptyMarker(path)
@@ -150,48 +150,6 @@ struct SyncExecutor: Sendable {
         throw Deferred(reason: "the file kept changing while it was uploaded; it is sent again once it settles")
     }
 
-    /// Another device committed a version between this upload's check and its commit, so the
-    /// upload hid it: that version is kept as a conflict copy beside the file (downloaded
-    /// here; the next pass uploads it like any new file), unless it holds the same bytes as
-    /// this upload or as what was expected.
-    private func keepOvertaken(_ path: String, version: Int64, ours: String, expected: RemoteFile?) async throws {
-        var request = Sluice_V1_GetObjectRequest()
-        request.owner = options.owner
-        request.name = objectName(path)
-        request.version = version
-        tally.add { $0.calls += 1 }
-        let object: Sluice_V1_ObjectInfo
-        do {
-            object = try await options.retry.run("lookup of \(request.name) v\(version)") {
-                try await objects.getObject(request, options: callOptions)
-            }
-        } catch let error where FailureKind(error) == .notFound {
-            return
-        }
-        let theirs = Hex.encode(object.sha256)
-        guard theirs != ours, theirs != expected?.sha256 else { return }
-        let device = object.writtenBy.isEmpty ? "another device" : object.writtenBy
-        let copy = SyncNames.conflictName(for: path, device: device, at: Date())
-        guard LocalStat.of(absolute(copy)) == nil else { return }
-        var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
-        downloadOptions.owner = options.owner
-        let temporary = SyncNames.downloadTemporary(for: absolute(copy))
-        let summary = try await Downloader(client: client, options: downloadOptions).download(
-            request.name, version: version, to: temporary)
-        guard rename(temporary, absolute(copy)) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw LocalFileError(path: absolute(copy), operation: "rename \(temporary) to", code: code)
-        }
-        tally.add {
-            $0.conflicts += 1
-            $0.bytesReceived += summary.bytesTransferred
-        }
-        report(SyncEvent(
-            kind: .conflict, path: path,
-            detail: "version \(version) was committed meanwhile by \(device); it is kept as '\(copy)'"))
-    }
-
     /// The partition size of the remote version when the new content fits it, so that the
     /// partitions that did not change line up with stored ones and are not sent again.
     /// (Given explicitly, so the uploader need not look the object up again.)
@@ -224,7 +182,7 @@ struct SyncExecutor: Sendable {
 
     // MARK: Download
 
-    private func download(_ path: String, remote: RemoteFile, replacing: LocalStat?) async throws {
+    func download(_ path: String, remote: RemoteFile, replacing: LocalStat?) async throws {
         if SyncNames.isMarker(path) {
             let directory = absolute(SyncNames.directory(ofMarker: path))
             try createDirectory(directory)
@@ -324,27 +282,5 @@ struct SyncExecutor: Sendable {
         while !directory.isEmpty, !remoteDirectories.contains(directory), rmdir(absolute(directory)) == 0 {
             directory = SyncNames.parent(of: directory)
         }
-    }
-
-    // MARK: Conflicts
-
-    private func conflict(_ path: String, local: LocalFileState, remote: RemoteFile) async throws {
-        let file = absolute(path)
-        guard LocalStat.of(file)?.stat == local.stat else {
-            throw Deferred(reason: "the local file changed meanwhile")
-        }
-        let copy = SyncNames.conflictName(for: path, device: options.device, at: Date())
-        guard LocalStat.of(absolute(copy)) == nil else {
-            throw Deferred(reason: "'\(copy)' exists already; the conflict is resolved on the next pass")
-        }
-        guard rename(file, absolute(copy)) == 0 else {
-            throw LocalFileError(path: file, operation: "rename to \(copy)", code: errno)
-        }
-        tally.add { $0.conflicts += 1 }
-        report(SyncEvent(
-            kind: .conflict, path: path,
-            detail: "changed on both sides; this device's version is kept as '\(copy)', the other keeps the name"))
-        try await upload(copy, local: local, expected: nil)
-        try await download(path, remote: remote, replacing: nil)
     }
 }
