@@ -70,6 +70,7 @@ struct SyncCommand: AsyncParsableCommand {
             stateFile: stateFile.map(SyncStateFile.init(path:))
                 ?? SyncStateFile.standard(server: settings.server, owner: owner, remotePrefix: prefix, localRoot: root),
             journal: UploadJournal(directory: UploadJournal.defaultDirectory()))
+        if !dryRun { try options.stateFile.lock() }
         let json = json
         let report: @Sendable (SyncEvent) -> Void = { event in
             let line = (json ? event.json : event.text) + "\n"

@@ -76,6 +76,21 @@ public struct SyncStateFile: Sendable {
         return saved
     }
 
+    /// Takes the state file's lock (`STATE.lock`, flock) for the life of the process, so that
+    /// two syncs of one pairing never interleave their writes; the kernel drops it when the
+    /// process ends, however it ends. A second sync is refused with a usage error.
+    public func lock() throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let descriptor = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw LocalFileError(path: path + ".lock", operation: "open", code: errno) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw UsageError("another sync of this directory and prefix is running (it holds \(path).lock)")
+        }
+        // Deliberately left open: the lock lasts as long as the process.
+    }
+
     public func save(_ state: SyncState) throws {
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

@@ -236,3 +236,15 @@ def test_sluiced_restart_in_the_middle(storage, cli_runner, forwarder_factory, t
     fwd.retarget(server.port)
     sy.wait_same([a, b], CONVERGE + 20, "after the restart",
                  extra=lambda t: "during.txt" in t and "during-b.txt" in t)
+
+
+def test_a_second_sync_of_the_same_pairing_is_refused(cli, tmp_path, watchers):
+    a = str(tmp_path / "a")
+    sy.write(a, "f.txt", b"one")
+    prefix = cs.unique("sync-lock") + "/"
+    running = watchers(a, prefix, device="A")
+    running.wait_for(lambda events: any(e.get("event") == "summary" for e in events), 30, "the first pass")
+    r = sync(cli, a, prefix, device="A").expect(cs.EXIT_USAGE)
+    assert "another sync" in r.stderr, r.stderr
+    running.kill()
+    sync(cli, a, prefix, device="A").expect(0)     # the lock went with the killed process
