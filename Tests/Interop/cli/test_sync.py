@@ -248,3 +248,25 @@ def test_a_second_sync_of_the_same_pairing_is_refused(cli, tmp_path, watchers):
     assert "another sync" in r.stderr, r.stderr
     running.kill()
     sync(cli, a, prefix, device="A").expect(0)     # the lock went with the killed process
+
+
+def test_a_sync_killed_mid_upload_does_not_send_again_what_was_stored(cli, server, tmp_path):
+    a = str(tmp_path / "a")
+    size = 64 * MIB + 3                                  # 9 partitions of 8 MiB
+    os.makedirs(a)
+    cs.write_random_file(os.path.join(a, "big.bin"), size)
+    prefix = cs.unique("sync-midway") + "/"
+    client = server.client()
+    proc = cli.start("sync", a, prefix, "--json", "--device", "A")
+    deadline = time.monotonic() + 60
+    stored = 0
+    while time.monotonic() < deadline and stored < 2:
+        sessions = [s for s in client.all_sessions(open_only=True) if s.object_name == prefix + "big.bin"]
+        stored = max((len(s.stored_partitions) for s in sessions), default=0)
+        time.sleep(0.02)
+    assert stored >= 2, "no partition was stored within 60 s"
+    proc.kill()
+    again = summary(sync(cli, a, prefix, device="A").expect(0))
+    assert again["uploaded"] == 1, again
+    assert again["bytes_sent"] <= size - 2 * 8 * MIB, f"what was stored went again: {again}"
+    assert client.get_object(prefix + "big.bin").sha256.hex() == cs.sha256_file(os.path.join(a, "big.bin"))
