@@ -3,6 +3,7 @@ import Foundation
 /// What a sync reports as it goes: one event per action done (or, with `--dry-run`, that
 /// would be done), per skipped path, per failure, and a summary per pass.
 public struct SyncEvent: Sendable, Equatable {
+    /// What happened; the raw value is the `event` field of `--json`.
     public enum Kind: String, Sendable {
         case upload, download
         case deleteRemote = "delete_remote"
