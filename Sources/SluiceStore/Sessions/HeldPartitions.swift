@@ -30,8 +30,10 @@ extension UploadSessions {
                 SELECT (d.ord - 1)::int AS index, d.sha256,
                     least($5::bigint, $4::bigint - (d.ord - 1) * $5::bigint) AS size
                 FROM unnest($2::bytea[]) WITH ORDINALITY AS d(sha256, ord)
-            ), leased AS (
-                UPDATE blobs b SET last_used_at = now()
+            ), locked AS (
+                -- Locked in one order (sha256), so two creates into one scope by different
+                -- principals (an owner and a grantee) cannot deadlock on the same blobs.
+                SELECT b.scope, b.sha256 FROM blobs b
                 WHERE b.scope = $3 AND NOT b.deleting
                   AND b.sha256 IN (SELECT sha256 FROM declared)
                   AND NOT EXISTS (SELECT 1 FROM damaged_blobs db WHERE db.scope = b.scope AND db.sha256 = b.sha256)
@@ -41,6 +43,11 @@ extension UploadSessions {
                        OR EXISTS (SELECT 1 FROM session_partitions sp JOIN upload_sessions s ON s.id = sp.session_id
                                WHERE sp.blob_scope = b.scope AND sp.sha256 = b.sha256 AND s.id <> $1
                                  AND s.principal_id = $7 AND coalesce(s.owner_id, s.principal_id) = $6))
+                ORDER BY b.sha256
+                FOR UPDATE OF b
+            ), leased AS (
+                UPDATE blobs b SET last_used_at = now()
+                FROM locked l WHERE b.scope = l.scope AND b.sha256 = l.sha256 AND NOT b.deleting
                 RETURNING b.scope, b.sha256, b.size
             )
             INSERT INTO session_partitions (session_id, index, size, sha256, blob_scope)
