@@ -428,6 +428,17 @@ bench_limits() {
     "$VENV_PYTHON" "$ROOT/scripts/bench_limits.py"
 }
 
+# sluice sync: a 10,000-file tree, a 1 GiB file and one 8 MiB change in it, watch latency
+# (scripts/bench_sync.py; BENCH_SYNC=0 skips it, BENCH_SYNC_QUICK=1 scales it down).
+bench_sync() {
+    [[ "${BENCH_SYNC:-1}" == 1 ]] || return 0
+    if [[ ! -x "$ROOT/.build/release/sluice" || ! -x "$ROOT/.build/release/sluiced" ]]; then
+        echo "bench: sync runs skipped: no release sluice and sluiced" >&2
+        return 0
+    fi
+    "$VENV_PYTHON" "$ROOT/scripts/bench_sync.py"
+}
+
 bench_crypto
 bench_disk
 bench_rpc
@@ -437,3 +448,4 @@ bench_cli
 bench_c
 bench_feed
 bench_limits
+bench_sync

@@ -22,7 +22,7 @@ struct Sluice: AsyncParsableCommand {
             UploadCommand.self, DownloadCommand.self, ListCommand.self, StatCommand.self, RemoveCommand.self,
             VersionsCommand.self, RestoreCommand.self, SessionsCommand.self, HealthCommand.self, WhoamiCommand.self,
             ShareCommand.self, UnshareCommand.self, SharesCommand.self,
-            WatchCommand.self, UsageCommand.self, AdminCommand.self,
+            WatchCommand.self, SyncCommand.self, UsageCommand.self, AdminCommand.self,
         ])
 
     /// Runs the command, then turns any failure into one message and the documented exit code.

@@ -11,8 +11,13 @@ import SluiceRPC
 /// With a journal, an interrupted upload resumes when run again: if the file is unchanged
 /// (size, modification time and hashes) and its session is still open, only the partitions
 /// the server does not hold are sent.
+///
+/// A new session starts with the partitions the owner already stores marked stored (the
+/// server's "only what changed moves"), so only the others are sent; should one of those turn
+/// out damaged at commit, it is sent from the file and the commit tried once more.
 public struct Uploader: Sendable {
     private let sessions: Sluice_V1_UploadSessionServiceClient
+    private let objects: Sluice_V1_ObjectServiceClient
     private let server: String
     private let options: UploadOptions
 
@@ -20,6 +25,7 @@ public struct Uploader: Sendable {
     ///   in the journal.
     public init(client: RPCClient, options: UploadOptions = UploadOptions()) {
         self.sessions = Sluice_V1_UploadSessionServiceClient(client)
+        self.objects = Sluice_V1_ObjectServiceClient(client)
         self.server = client.transport.authority
         self.options = options
     }
@@ -44,7 +50,7 @@ public struct Uploader: Sendable {
             throw UsageError("\(path) is not a regular file")
         }
         let previous = options.journal?.entry(server: server, path: absolutePath, objectName: objectName)
-        let plan = try partitionPlan(size: status.size, previous: previous)
+        let plan = try await partitionPlan(size: status.size, previous: previous, objectName: objectName)
         let digests = try await FileHashing.digests(of: file, plan: plan) { bytes in
             progress(.hashing(.planning, bytes: bytes, of: plan.totalSize))
         }
@@ -92,26 +98,55 @@ public struct Uploader: Sendable {
         try await sender.send(missing)
 
         progress(.committing)
-        let object = try await options.retry.run("commit of session \(current.sessionID)", onRetry: {
-            progress(.retrying($0))
-        }) {
-            try await sessions.commitSession(
-                .with { $0.sessionID = current.sessionID }, options: CallOptions(timeout: options.callTimeout)
-            ).object
+        var resent: [Int] = []
+        let object: Sluice_V1_ObjectInfo
+        do {
+            object = try await commit(current.sessionID, progress: progress)
+        } catch let error as RPCError where error.code == .dataLoss {
+            // A partition the server held (an earlier upload's, or one this session stored)
+            // was found damaged at commit and dropped from the session: send what it now
+            // lacks, from this file, and commit once more.
+            let session = try await options.retry.run("lookup of session \(current.sessionID)", onRetry: {
+                progress(.retrying($0))
+            }) {
+                try await sessions.getSession(
+                    .with { $0.sessionID = current.sessionID }, options: CallOptions(timeout: options.callTimeout))
+            }
+            let held = Set(session.storedPartitions.map(Int.init))
+            resent = (0..<plan.count).filter { !held.contains($0) }
+            guard !resent.isEmpty else { throw error }
+            try await sender.send(resent)
+            object = try await commit(current.sessionID, progress: progress)
         }
         try Self.check(object, against: digests.object, size: plan.totalSize)
         options.journal?.remove(server: server, path: absolutePath, objectName: objectName)
         let result = summary(
             of: object, localPath: absolutePath, sessionID: current.sessionID, plan: plan,
-            transferred: (missing.count, missing.reduce(0) { $0 + plan.size(of: $1) }), resumed: resumed,
+            transferred: (missing.count + resent.count, (missing + resent).reduce(0) { $0 + plan.size(of: $1) }),
+            resumed: resumed,
             started: started)
         progress(.completed(result))
         return result
     }
 
+    /// CommitSession, retried while it fails transiently.
+    private func commit(
+        _ sessionID: String, progress: @escaping @Sendable (TransferEvent) -> Void
+    ) async throws -> Sluice_V1_ObjectInfo {
+        try await options.retry.run("commit of session \(sessionID)", onRetry: { progress(.retrying($0)) }) {
+            try await sessions.commitSession(
+                .with { $0.sessionID = sessionID }, options: CallOptions(timeout: options.callTimeout)
+            ).object
+        }
+    }
+
     /// The partition plan: the size asked for; else, for a file the journal knows unchanged
-    /// in size and time, the size its unfinished upload used; else the automatic size.
-    private func partitionPlan(size: Int64, previous: UploadJournalEntry?) throws -> PartitionPlan {
+    /// in size and time, the size its unfinished upload used; else the size the object's
+    /// current version was cut in, when the file fits it (so that its unchanged partitions
+    /// line up with stored ones and are not sent again); else the automatic size.
+    private func partitionPlan(size: Int64, previous: UploadJournalEntry?, objectName: String) async throws
+        -> PartitionPlan
+    {
         if let partitionSize = options.partitionSize {
             return try PartitionPlan.upload(totalSize: size, partitionSize: partitionSize)
         }
@@ -120,7 +155,23 @@ public struct Uploader: Sendable {
         {
             return plan
         }
+        if let stored = await currentPartitionSize(of: objectName),
+           let plan = try? PartitionPlan.upload(totalSize: size, partitionSize: stored)
+        {
+            return plan
+        }
         return try PartitionPlan.automatic(totalSize: size)
+    }
+
+    /// The partition size of the object's current version; nil when there is none (or the
+    /// lookup fails: the plan then does without it).
+    private func currentPartitionSize(of objectName: String) async -> Int64? {
+        var request = Sluice_V1_GetObjectRequest()
+        request.name = objectName
+        request.owner = options.owner
+        let object = try? await objects.getObject(request, options: CallOptions(timeout: options.callTimeout))
+        guard let partitionSize = object?.partitionSize, partitionSize > 0 else { return nil }
+        return partitionSize
     }
 
     /// What became of a journalled session.

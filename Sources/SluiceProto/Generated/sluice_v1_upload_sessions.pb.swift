@@ -118,7 +118,8 @@ public nonisolated struct Sluice_V1_UploadSession: @unchecked Sendable {
     set {_uniqueStorage()._partitionCount = newValue}
   }
 
-  /// Indexes of the partitions stored so far, ascending.
+  /// Indexes of the partitions stored so far, ascending; right after
+  /// CreateSession, the declared partitions the owner already held.
   public var storedPartitions: [Int32] {
     get {_storage._storedPartitions}
     set {_uniqueStorage()._storedPartitions = newValue}

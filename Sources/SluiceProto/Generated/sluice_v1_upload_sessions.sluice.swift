@@ -32,6 +32,20 @@ public protocol Sluice_V1_UploadSessionServiceService: RPCService {
     /// Opens a session for a new version of an object. Fails with INVALID_ARGUMENT for
     /// a bad name, sizes that do not fit together, or a wrong number of partition
     /// hashes, and with RESOURCE_EXHAUSTED when the caller has too many open sessions.
+    ///
+    /// Only what changed moves: the new session already lists in stored_partitions
+    /// every declared partition whose SHA-256 and size the owner's storage already
+    /// holds, so the client sends only the others (a 1 GiB file with one changed
+    /// 8 MiB region sends about 8 MiB, if its partitions line up with the stored
+    /// version's: use the same partition_size). Nothing leaks through this: a
+    /// partition counts as held only when the caller could read those bytes anyway —
+    /// they are a partition of a committed version of one of the owner's objects that
+    /// the caller may read (all of them for the owner; for a grantee, names its grants
+    /// cover), or a partition the caller itself stored in another session into the
+    /// same owner. Bytes of other principals, of objects outside the caller's grants,
+    /// or of others' unfinished uploads are never reported held. Held bytes are
+    /// re-read and verified at commit like any others (DATA_LOSS naming the partition
+    /// if they rotted: send it, then commit again).
     func createSession(request: Sluice_V1_CreateSessionRequest, context: ServerContext) async throws -> Sluice_V1_UploadSession
 
     /// Stores one partition. The first message names the session and the partition;
@@ -110,6 +124,20 @@ public struct Sluice_V1_UploadSessionServiceClient: Sendable {
     /// Opens a session for a new version of an object. Fails with INVALID_ARGUMENT for
     /// a bad name, sizes that do not fit together, or a wrong number of partition
     /// hashes, and with RESOURCE_EXHAUSTED when the caller has too many open sessions.
+    ///
+    /// Only what changed moves: the new session already lists in stored_partitions
+    /// every declared partition whose SHA-256 and size the owner's storage already
+    /// holds, so the client sends only the others (a 1 GiB file with one changed
+    /// 8 MiB region sends about 8 MiB, if its partitions line up with the stored
+    /// version's: use the same partition_size). Nothing leaks through this: a
+    /// partition counts as held only when the caller could read those bytes anyway —
+    /// they are a partition of a committed version of one of the owner's objects that
+    /// the caller may read (all of them for the owner; for a grantee, names its grants
+    /// cover), or a partition the caller itself stored in another session into the
+    /// same owner. Bytes of other principals, of objects outside the caller's grants,
+    /// or of others' unfinished uploads are never reported held. Held bytes are
+    /// re-read and verified at commit like any others (DATA_LOSS naming the partition
+    /// if they rotted: send it, then commit again).
     public func createSession(_ request: Sluice_V1_CreateSessionRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_UploadSession {
         let response: ClientResponse<Sluice_V1_UploadSession> = try await rpc.unary(Sluice_V1_UploadSessionService.Method.createSession, request, options: options)
         return response.message

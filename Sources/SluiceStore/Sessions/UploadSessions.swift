@@ -35,6 +35,9 @@ public final class UploadSessions: Sendable {
     /// With `owner`, the session uploads into that principal's object, which needs a WRITE
     /// grant covering the name: none is NOT_FOUND (nothing about the owner leaks), READ is
     /// PERMISSION_DENIED. The session stays the caller's; the bytes go into the owner's scope.
+    ///
+    /// A new session starts with every declared partition the owner's scope already holds
+    /// (and the caller may know of) marked stored: see `markHeldPartitions`.
     public func create(_ declaration: SessionDeclaration, by principal: Principal, owner: Principal? = nil)
         async throws -> SessionRecord
     {
@@ -79,6 +82,9 @@ public final class UploadSessions: Sendable {
                     declaration.requestID.map { .text($0) } ?? .null,
                     owner.id == principal.id ? .null : .int(owner.id),
                 ])
+            try Self.markHeldPartitions(
+                of: id, declaration: declaration, owner: owner, caller: principal,
+                scope: BlobScope.of(owner: owner.id, limits: limits), on: connection)
             guard let record = try SessionQueries.load(id, of: principal, on: connection) else {
                 throw StorageError.aborted("the new session vanished; create it again")
             }

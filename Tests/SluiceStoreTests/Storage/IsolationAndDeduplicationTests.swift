@@ -14,8 +14,10 @@ import Testing
             #expect(alice.id != bob.id)
             let secret = sampleBytes(2500, seed: 71)
             try await storage.upload("private/report", secret, partitionSize: 1000, by: alice)
-            let pending = try await storage.sessions.create(declaration("private/draft", secret, partitionSize: 1000), by: alice)
-            _ = try await storage.sessions.storePartition(0, of: pending.id, by: alice, chunks: ChunkSequence(Array(secret[0..<1000])))
+            // Other bytes than the report's, which a new session would find already held.
+            let draft = sampleBytes(2500, seed: 74)
+            let pending = try await storage.sessions.create(declaration("private/draft", draft, partitionSize: 1000), by: alice)
+            _ = try await storage.sessions.storePartition(0, of: pending.id, by: alice, chunks: ChunkSequence(Array(draft[0..<1000])))
 
             // Objects.
             await expectStorageError(.notFound) { try await storage.objects.version("private/report", 0, of: bob) }

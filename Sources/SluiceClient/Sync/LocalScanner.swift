@@ -1,0 +1,103 @@
+import Foundation
+
+/// What `lstat` says of a local file that tells whether it changed since it was synced.
+public struct LocalStat: Sendable, Equatable, Codable {
+    public var size: Int64
+    /// Modification time in nanoseconds since the epoch.
+    public var modificationTime: Int64
+    public var inode: UInt64
+
+    public init(size: Int64, modificationTime: Int64, inode: UInt64) {
+        self.size = size
+        self.modificationTime = modificationTime
+        self.inode = inode
+    }
+
+    /// The stat of a directory marker, which has no file of its own.
+    public static let marker = LocalStat(size: 0, modificationTime: 0, inode: 0)
+
+    /// The file's stat, nil when it does not exist; a symbolic link is not followed.
+    static func of(_ path: String) -> (stat: LocalStat, kind: mode_t)? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        let stat = LocalStat(
+            size: Int64(info.st_size),
+            modificationTime: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+            inode: UInt64(info.st_ino))
+        return (stat, info.st_mode & S_IFMT)
+    }
+}
+
+/// Something the sync leaves alone, with why.
+public struct SkipNote: Sendable, Equatable {
+    public var path: String
+    public var reason: String
+}
+
+/// The local side of a sync: every regular file under the root (relative "/"-separated
+/// paths), with a directory marker for every empty directory, minus what the ignore rules
+/// exclude. Symbolic links, special files and names the server would refuse are skipped
+/// with a note; sync's own temporary files are skipped silently.
+struct LocalScan: Sendable {
+    var files: [String: LocalStat] = [:]
+    /// Every directory found, relative ("" is the root), for watching.
+    var directories: [String] = [""]
+    var skipped: [SkipNote] = []
+
+    /// Scans `root`; `remotePrefix` counts toward the server's name limit (1024 bytes).
+    static func scan(root: String, rules: IgnoreRules, remotePrefix: String) throws -> LocalScan {
+        var scan = LocalScan()
+        guard let (_, kind) = LocalStat.of(root) else {
+            throw LocalFileError(path: root, operation: "sync", code: ENOENT)
+        }
+        guard kind == S_IFDIR else { throw UsageError("\(root) is not a directory; sync needs a directory") }
+        try scan.walk(root: root, relative: "", rules: rules, prefixBytes: remotePrefix.utf8.count)
+        return scan
+    }
+
+    /// Walks one directory; returns how many entries it keeps (files and directories).
+    @discardableResult
+    private mutating func walk(root: String, relative: String, rules: IgnoreRules, prefixBytes: Int) throws -> Int {
+        let absolute = relative.isEmpty ? root : root + "/" + relative
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: absolute).sorted()
+        } catch {
+            skipped.append(SkipNote(path: relative, reason: "the directory cannot be read"))
+            return 1
+        }
+        var kept = 0
+        for name in names {
+            if SyncNames.isTemporary(name) { continue }
+            let path = relative.isEmpty ? name : relative + "/" + name
+            guard let (stat, kind) = LocalStat.of(root + "/" + path) else { continue }
+            switch kind {
+            case S_IFDIR:
+                if rules.excludesItself(path, isDirectory: true) { continue }
+                directories.append(path)
+                kept += 1
+                let inside = try walk(root: root, relative: path, rules: rules, prefixBytes: prefixBytes)
+                if inside == 0 { files[path + "/" + SyncNames.directoryMarker] = .marker }
+            case S_IFREG:
+                if rules.excludesItself(path, isDirectory: false) { continue }
+                if name == SyncNames.directoryMarker {
+                    skipped.append(SkipNote(path: path, reason: "the name is reserved for directory markers"))
+                } else if prefixBytes + path.utf8.count > 1024 {
+                    skipped.append(SkipNote(path: path, reason: "the object name would be longer than 1024 bytes"))
+                } else {
+                    files[path] = stat
+                    kept += 1
+                }
+            case S_IFLNK:
+                if !rules.excludesItself(path, isDirectory: false) {
+                    skipped.append(SkipNote(path: path, reason: "symbolic link, not followed"))
+                }
+            default:
+                if !rules.excludesItself(path, isDirectory: false) {
+                    skipped.append(SkipNote(path: path, reason: "not a regular file (device, pipe or socket)"))
+                }
+            }
+        }
+        return kept
+    }
+}

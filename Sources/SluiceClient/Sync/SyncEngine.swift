@@ -1,0 +1,246 @@
+import Foundation
+import SluiceOpenSSL
+import SluiceProto
+import SluiceRPC
+import Synchronization
+
+/// One sync: a local directory kept in step with a remote prefix. Each `pass` scans the
+/// directory (hashing only files whose size, modification time or inode differ from the
+/// state file), lists the prefix once, plans with `SyncPlanner` and carries the actions out
+/// (`SyncExecutor`): deletions first, then transfers, `parallelism` at a time.
+public final class SyncEngine: Sendable {
+    private let client: RPCClient
+    public let options: SyncOptions
+    private let state: SyncStateBox
+    private let report: @Sendable (SyncEvent) -> Void
+    /// The directories the last scan found (relative; "" is the root), for watching.
+    private let scannedDirectories = Mutex<[String]>([""])
+
+    public init(client: RPCClient, options: SyncOptions, report: @escaping @Sendable (SyncEvent) -> Void) {
+        self.client = client
+        self.options = options
+        self.report = report
+        let fresh = SyncState(
+            server: client.transport.authority, owner: options.owner, remotePrefix: options.remotePrefix,
+            localRoot: options.localRoot)
+        self.state = SyncStateBox(options.stateFile.load(fresh: fresh), file: options.stateFile)
+    }
+
+    /// The change-feed cursor the state file holds ("" if none).
+    public var cursor: String { state.state.cursor }
+
+    /// Remembers how far the change feed was read (written with the rest of the state, at
+    /// most every second: a restart may see a few changes again, which only wakes a pass).
+    public func saveCursor(_ cursor: String) throws {
+        try state.update { $0.cursor = cursor }
+    }
+
+    public var directories: [String] { scannedDirectories.withLock { $0 } }
+
+    /// One reconciliation. Failures of single files are reported, counted and the first is
+    /// returned; the pass goes on with the others.
+    public func pass() async throws -> (summary: SyncSummary, firstFailure: (any Error & Sendable)?) {
+        let started = ContinuousClock.now
+        let tally = SyncTally()
+        let root = options.localRoot
+        let rules = IgnoreRules(text: (try? String(contentsOfFile: root + "/" + SyncNames.ignoreFile, encoding: .utf8)) ?? "")
+        let prefix = options.remotePrefix
+        let scan = try await BlockingWork.run { _ in try LocalScan.scan(root: root, rules: rules, remotePrefix: prefix) }
+        scannedDirectories.withLock { $0 = scan.directories }
+        let remote = try await listRemote(rules: rules, tally: tally)
+        let base = state.state.files
+        var local = try await hashLocal(scan.files, base: base)
+        var skipped = scan.skipped + remote.skipped + local.skipped
+        // A path skipped on one side is left alone on both: never delete what cannot be seen.
+        var remoteFiles = remote.files
+        var baseFiles = base
+        for note in skipped {
+            local.files[note.path] = nil
+            remoteFiles[note.path] = nil
+            baseFiles[note.path] = nil
+        }
+        for path in baseFiles.keys where rules.excludes(path, isDirectory: false) { baseFiles[path] = nil }
+        let same = try await compareWithoutWholeHash(local.files, remoteFiles, tally: tally)
+        let actions = SyncPlanner.plan(local: local.files, remote: remoteFiles, base: baseFiles, sameContent: same)
+        skipped.sort { $0.path < $1.path }
+        for note in skipped {
+            report(SyncEvent(kind: .skip, path: note.path, detail: note.reason, dryRun: options.dryRun))
+        }
+        tally.add { $0.skipped = skipped.count }
+
+        var firstFailure: (any Error & Sendable)?
+        if options.dryRun {
+            for action in actions where action.changesFiles { reportPlanned(action, tally: tally) }
+        } else {
+            if state.state.cursor.isEmpty, !remote.cursor.isEmpty {
+                try state.update { $0.cursor = remote.cursor }
+            }
+            let executor = SyncExecutor(
+                client: client, options: options, state: state, tally: tally,
+                remoteDirectories: Self.directories(of: remoteFiles.keys), report: report)
+            let deletions = actions.filter {
+                if case .deleteLocal = $0 { return true }
+                if case .deleteRemote = $0 { return true }
+                return false
+            }
+            let rest = actions.filter { action in !deletions.contains(action) }
+            for phase in [deletions, rest] {
+                let failures = SyncCollector<[any Error & Sendable]>([])
+                try await BoundedConcurrency.forEach(phase, limit: options.parallelism) { action in
+                    if let error = await executor.run(action) { failures.add { $0.append(error) } }
+                }
+                firstFailure = firstFailure ?? failures.current.first
+            }
+            try state.flush()
+        }
+        tally.add { $0.elapsed = ContinuousClock.now - started }
+        var event = SyncEvent(kind: .summary, path: "", dryRun: options.dryRun)
+        event.summary = tally.value
+        report(event)
+        return (tally.value, firstFailure)
+    }
+
+    private func reportPlanned(_ action: SyncAction, tally: SyncTally) {
+        let kind: SyncEvent.Kind
+        switch action {
+        case .upload: kind = .upload; tally.add { $0.uploaded += 1 }
+        case .download: kind = .download; tally.add { $0.downloaded += 1 }
+        case .deleteRemote: kind = .deleteRemote; tally.add { $0.deletedRemote += 1 }
+        case .deleteLocal: kind = .deleteLocal; tally.add { $0.deletedLocal += 1 }
+        case .conflict: kind = .conflict; tally.add { $0.conflicts += 1 }
+        case .record, .forget: return
+        }
+        report(SyncEvent(kind: kind, path: action.path, dryRun: true))
+    }
+
+    /// Every directory that holds a remote path (its ancestors), relative.
+    static func directories(of paths: some Sequence<String>) -> Set<String> {
+        var directories = Set<String>()
+        for path in paths {
+            var directory = SyncNames.parent(of: path)
+            while !directory.isEmpty, directories.insert(directory).inserted {
+                directory = SyncNames.parent(of: directory)
+            }
+        }
+        return directories
+    }
+
+    // MARK: Remote listing
+
+    private struct RemoteListing {
+        var files: [String: RemoteFile] = [:]
+        var skipped: [SkipNote] = []
+        var cursor = ""
+    }
+
+    /// Every object under the prefix, page after page (one call per 1,000 objects).
+    private func listRemote(rules: IgnoreRules, tally: SyncTally) async throws -> RemoteListing {
+        let objects = Sluice_V1_ObjectServiceClient(client)
+        var request = Sluice_V1_ListObjectsRequest()
+        request.owner = options.owner
+        request.prefix = options.remotePrefix
+        request.pageSize = 1000
+        var listing = RemoteListing()
+        let prefixLength = options.remotePrefix.utf8.count
+        repeat {
+            let page = try await options.retry.run("listing of '\(request.prefix)'") {
+                try await objects.listObjects(request, options: CallOptions(timeout: .seconds(60)))
+            }
+            tally.add { $0.calls += 1 }
+            if listing.cursor.isEmpty { listing.cursor = page.changeCursor }
+            for object in page.objects {
+                let path = String(decoding: Array(object.name.utf8).dropFirst(prefixLength), as: UTF8.self)
+                if let problem = SyncNames.problem(withRemotePath: path) {
+                    listing.skipped.append(SkipNote(path: path, reason: "remote name cannot be a local file: \(problem)"))
+                    continue
+                }
+                if rules.excludes(path, isDirectory: false) { continue }
+                listing.files[path] = RemoteFile(
+                    version: object.version, size: object.size, sha256: Hex.encode(object.sha256),
+                    partitionSize: object.partitionSize)
+            }
+            request.pageToken = page.nextPageToken
+        } while !request.pageToken.isEmpty
+        // A name inside another that is a file ("a" and "a/b") cannot both be local.
+        for path in listing.files.keys {
+            var directory = SyncNames.parent(of: path)
+            while !directory.isEmpty {
+                if listing.files[directory] != nil {
+                    listing.skipped.append(SkipNote(path: path, reason: "remote name is inside '\(directory)', which is a file"))
+                    break
+                }
+                directory = SyncNames.parent(of: directory)
+            }
+        }
+        return listing
+    }
+
+    // MARK: Local hashing
+
+    private struct LocalHashes: Sendable {
+        var files: [String: LocalFileState] = [:]
+        var skipped: [SkipNote] = []
+    }
+
+    /// The SHA-256 of every local file: the state file's when its stat is unchanged, else
+    /// hashed now. A file that went away since the scan is left out (it is gone).
+    private func hashLocal(_ files: [String: LocalStat], base: [String: SyncedFile]) async throws -> LocalHashes {
+        let result = SyncCollector(LocalHashes())
+        var toHash: [(String, LocalStat)] = []
+        for (path, stat) in files {
+            if SyncNames.isMarker(path) {
+                result.add { $0.files[path] = LocalFileState(stat: stat, sha256: SyncNames.emptySHA256) }
+            } else if let synced = base[path], synced.local == stat {
+                result.add { $0.files[path] = LocalFileState(stat: stat, sha256: synced.sha256) }
+            } else {
+                toHash.append((path, stat))
+            }
+        }
+        let root = options.localRoot
+        try await BoundedConcurrency.forEach(toHash, limit: options.parallelism) { item in
+            let (path, stat) = item
+            do {
+                let file = try LocalFile.openForReading(root + "/" + path)
+                let status = try file.status()
+                let plan = try PartitionPlan.automatic(totalSize: status.size)
+                let digests = try await FileHashing.digests(of: file, plan: plan) { _ in }
+                // The stat as hashed: if the file changes later, the next pass sees it.
+                let hashed = LocalStat(size: status.size, modificationTime: status.modificationTime, inode: stat.inode)
+                result.add { $0.files[path] = LocalFileState(stat: hashed, sha256: Hex.encode(digests.object)) }
+            } catch let error as LocalFileError where error.code == ENOENT {
+                return
+            } catch is FileChangedError {
+                result.add { $0.skipped.append(SkipNote(path: path, reason: "it changed while it was hashed; next pass")) }
+            } catch let error as LocalFileError {
+                result.add { $0.skipped.append(SkipNote(path: path, reason: "\(error)")) }
+            }
+        }
+        return result.current
+    }
+
+    /// For paths on both sides whose remote SHA-256 is not known (yet), whether the local
+    /// file's partition hashes at the remote's partition size equal the remote partitions'.
+    private func compareWithoutWholeHash(
+        _ local: [String: LocalFileState], _ remote: [String: RemoteFile], tally: SyncTally
+    ) async throws -> [String: Bool] {
+        let candidates = remote.filter { $0.value.sha256.isEmpty && local[$0.key] != nil }.map(\.key)
+        guard !candidates.isEmpty else { return [:] }
+        let catalog = ObjectCatalog(client: client, retry: options.retry, owner: options.owner)
+        let result = SyncCollector<[String: Bool]>([:])
+        let (root, prefix) = (options.localRoot, options.remotePrefix)
+        try await BoundedConcurrency.forEach(candidates, limit: options.parallelism) { path in
+            tally.add { $0.calls += 1 }
+            guard let remoteFile = remote[path], let localFile = local[path] else { return }
+            let object = try await catalog.describe(prefix + path, version: remoteFile.version)
+            var equal = object.size == localFile.stat.size
+            if equal, object.partitionSize > 0 {
+                let file = try LocalFile.openForReading(root + "/" + path)
+                let plan = PartitionPlan(totalSize: object.size, partitionSize: object.partitionSize)
+                let digests = try await FileHashing.digests(of: file, plan: plan) { _ in }
+                equal = digests.partitions == object.partitions.map { [UInt8]($0.sha256) }
+            }
+            result.add { $0[path] = equal }
+        }
+        return result.current
+    }
+}

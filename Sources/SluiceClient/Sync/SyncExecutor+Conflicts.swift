@@ -1,0 +1,72 @@
+import Foundation
+import SluiceOpenSSL
+import SluiceProto
+import SluiceRPC
+
+/// Conflicts: nothing is lost when both sides changed a file, or when another device's commit
+/// was overtaken by this device's upload.
+extension SyncExecutor {
+    /// Both sides changed the file: this device's version moves aside under a conflict name
+    /// and is uploaded under it; the remote version takes the name.
+    func conflict(_ path: String, local: LocalFileState, remote: RemoteFile) async throws {
+        let file = absolute(path)
+        guard LocalStat.of(file)?.stat == local.stat else {
+            throw Deferred(reason: "the local file changed meanwhile")
+        }
+        let copy = SyncNames.conflictName(for: path, device: options.device, at: Date())
+        guard LocalStat.of(absolute(copy)) == nil else {
+            throw Deferred(reason: "'\(copy)' exists already; the conflict is resolved on the next pass")
+        }
+        guard rename(file, absolute(copy)) == 0 else {
+            throw LocalFileError(path: file, operation: "rename to \(copy)", code: errno)
+        }
+        tally.add { $0.conflicts += 1 }
+        report(SyncEvent(
+            kind: .conflict, path: path,
+            detail: "changed on both sides; this device's version is kept as '\(copy)', the other keeps the name"))
+        try await upload(copy, local: local, expected: nil)
+        try await download(path, remote: remote, replacing: nil)
+    }
+
+    /// Another device committed a version between this upload's check and its commit, so the
+    /// upload hid it: that version is kept as a conflict copy beside the file (downloaded
+    /// here; the next pass uploads it like any new file), unless it holds the same bytes as
+    /// this upload or as what was expected.
+    func keepOvertaken(_ path: String, version: Int64, ours: String, expected: RemoteFile?) async throws {
+        var request = Sluice_V1_GetObjectRequest()
+        request.owner = options.owner
+        request.name = objectName(path)
+        request.version = version
+        tally.add { $0.calls += 1 }
+        let object: Sluice_V1_ObjectInfo
+        do {
+            object = try await options.retry.run("lookup of \(request.name) v\(version)") {
+                try await objects.getObject(request, options: callOptions)
+            }
+        } catch let error where FailureKind(error) == .notFound {
+            return
+        }
+        let theirs = Hex.encode(object.sha256)
+        guard theirs != ours, theirs != expected?.sha256 else { return }
+        let device = object.writtenBy.isEmpty ? "another device" : object.writtenBy
+        let copy = SyncNames.conflictName(for: path, device: device, at: Date())
+        guard LocalStat.of(absolute(copy)) == nil else { return }
+        var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
+        downloadOptions.owner = options.owner
+        let temporary = SyncNames.downloadTemporary(for: absolute(copy))
+        let summary = try await Downloader(client: client, options: downloadOptions).download(
+            request.name, version: version, to: temporary)
+        guard rename(temporary, absolute(copy)) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw LocalFileError(path: absolute(copy), operation: "rename \(temporary) to", code: code)
+        }
+        tally.add {
+            $0.conflicts += 1
+            $0.bytesReceived += summary.bytesTransferred
+        }
+        report(SyncEvent(
+            kind: .conflict, path: path,
+            detail: "version \(version) was committed meanwhile by \(device); it is kept as '\(copy)'"))
+    }
+}

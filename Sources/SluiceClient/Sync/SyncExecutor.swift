@@ -1,0 +1,286 @@
+import Foundation
+import SluiceOpenSSL
+import SluiceProto
+import SluiceRPC
+
+/// Carries out the planner's actions on the server and in the local directory. Before it
+/// changes either side it checks that the side is still as planned (the remote version, the
+/// local stat); if not, the action is deferred to the next pass rather than overwriting a
+/// change it has not seen. Downloads appear atomically (temporary file, verified, renamed);
+/// an upload whose file changed while it was read is sent again.
+struct SyncExecutor: Sendable {
+    let client: RPCClient
+    let options: SyncOptions
+    let state: SyncStateBox
+    let tally: SyncTally
+    /// Directories the remote side has something in: an emptied local directory among them is kept.
+    let remoteDirectories: Set<String>
+    let report: @Sendable (SyncEvent) -> Void
+
+    /// Why an action was not taken this pass.
+    struct Deferred: Error {
+        var reason: String
+    }
+
+    /// Attempts at an upload whose file keeps changing under it.
+    private static let uploadAttempts = 3
+
+    var objects: Sluice_V1_ObjectServiceClient { Sluice_V1_ObjectServiceClient(client) }
+    var callOptions: CallOptions { CallOptions(timeout: .seconds(60)) }
+
+    /// Runs one action; a failure is reported and counted, and returned for the exit code.
+    func run(_ action: SyncAction) async -> (any Error & Sendable)? {
+        do {
+            try await perform(action)
+            return nil
+        } catch let deferred as Deferred {
+            tally.add { $0.deferred += 1 }
+            report(SyncEvent(kind: .deferred, path: action.path, detail: deferred.reason))
+            return nil
+        } catch {
+            tally.add { $0.failed += 1 }
+            report(SyncEvent(kind: .failed, path: action.path, detail: "\(error)"))
+            return error
+        }
+    }
+
+    private func perform(_ action: SyncAction) async throws {
+        switch action {
+        case .upload(let path, let local, let expected):
+            try await upload(path, local: local, expected: expected)
+        case .download(let path, let remote, let replacing):
+            try await download(path, remote: remote, replacing: replacing)
+        case .deleteRemote(let path, let expected):
+            try await deleteRemote(path, expected: expected)
+        case .deleteLocal(let path, let expected):
+            try deleteLocal(path, expected: expected)
+        case .conflict(let path, let local, let remote):
+            try await conflict(path, local: local, remote: remote)
+        case .record(let path, let synced):
+            try state.set(path, synced)
+        case .forget(let path):
+            try state.forget(path)
+        }
+    }
+
+    func absolute(_ path: String) -> String { options.localRoot + "/" + path }
+
+    func objectName(_ path: String) -> String { options.remotePrefix + path }
+
+    // MARK: Remote checks
+
+    /// The object's current version, nil when there is none.
+    private func current(_ path: String) async throws -> RemoteFile? {
+        var request = Sluice_V1_GetObjectRequest()
+        request.owner = options.owner
+        request.name = objectName(path)
+        tally.add { $0.calls += 1 }
+        do {
+            let object = try await options.retry.run("lookup of \(request.name)") {
+                try await objects.getObject(request, options: callOptions)
+            }
+            return RemoteFile(
+                version: object.version, size: object.size, sha256: Hex.encode(object.sha256),
+                partitionSize: object.partitionSize)
+        } catch let error where FailureKind(error) == .notFound {
+            return nil
+        }
+    }
+
+    /// Defers unless the remote object is still the expected version.
+    private func requireRemote(_ path: String, is expected: RemoteFile?) async throws {
+        let now = try await current(path)
+        guard now?.version == expected?.version, now?.sha256 == expected?.sha256 else {
+            throw Deferred(reason: "the remote object changed meanwhile")
+        }
+    }
+
+    // MARK: Upload
+
+    func upload(_ path: String, local: LocalFileState, expected: RemoteFile?) async throws {
+        try await requireRemote(path, is: expected)
+        if SyncNames.isMarker(path) {
+            let version = try await commitEmptyMarker(path)
+            try state.set(path, SyncedFile(local: .marker, sha256: SyncNames.emptySHA256, remoteVersion: version))
+            tally.add { $0.uploaded += 1 }
+            report(SyncEvent(kind: .upload, path: path, detail: "empty directory"))
+            return
+        }
+        let file = absolute(path)
+        var sent: Int64 = 0
+        for _ in 0..<Self.uploadAttempts {
+            guard let before = LocalStat.of(file)?.stat else {
+                throw Deferred(reason: "the local file went away meanwhile")
+            }
+            var uploadOptions = UploadOptions(
+                partitionSize: try Self.partitionSize(matching: expected, size: before.size), parallelism: 4,
+                retry: options.retry, journal: options.journal)
+            uploadOptions.owner = options.owner
+            let summary: TransferSummary
+            do {
+                summary = try await Uploader(client: client, options: uploadOptions).upload(file: file, to: objectName(path))
+            } catch let error where FailureKind(error) == .integrity && LocalStat.of(file)?.stat != before {
+                // The file changed while it was read: what was declared can no longer be sent.
+                try await Task.sleep(for: .milliseconds(300))
+                continue
+            }
+            sent += summary.bytesTransferred
+            tally.add { $0.calls += 2 + summary.partitionsTransferred }
+            // What was committed is what was hashed; remember it even if the file changed
+            // since, so the next attempt (or pass) sees a local change, not a conflict.
+            // A commit may answer before the whole-object hash is known (empty): the local
+            // hash of what was planned stands in; if the file changed since, the next pass
+            // hashes it again anyway.
+            let committed = summary.sha256.isEmpty ? local.sha256 : summary.sha256
+            try state.set(path, SyncedFile(local: before, sha256: committed, remoteVersion: summary.version))
+            if summary.version > (expected?.version ?? 0) + 1 {
+                try await keepOvertaken(path, version: summary.version - 1, ours: summary.sha256, expected: expected)
+            }
+            if LocalStat.of(file)?.stat == before {
+                tally.add {
+                    $0.uploaded += 1
+                    $0.bytesSent += sent
+                }
+                report(SyncEvent(kind: .upload, path: path, bytes: sent))
+                return
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        tally.add { $0.bytesSent += sent }
+        throw Deferred(reason: "the file kept changing while it was uploaded; it is sent again once it settles")
+    }
+
+    /// The partition size of the remote version when the new content fits it, so that the
+    /// partitions that did not change line up with stored ones and are not sent again.
+    /// (Given explicitly, so the uploader need not look the object up again.)
+    static func partitionSize(matching remote: RemoteFile?, size: Int64) throws -> Int64 {
+        guard let remote, remote.partitionSize > 0,
+              (try? PartitionPlan.upload(totalSize: size, partitionSize: remote.partitionSize)) != nil
+        else { return try PartitionPlan.automatic(totalSize: size).partitionSize }
+        return remote.partitionSize
+    }
+
+    /// Commits the zero-byte object that stands for an empty directory.
+    private func commitEmptyMarker(_ path: String) async throws -> Int64 {
+        let sessions = Sluice_V1_UploadSessionServiceClient(client)
+        var request = Sluice_V1_CreateSessionRequest()
+        request.objectName = objectName(path)
+        request.totalSize = 0
+        request.partitionSize = PartitionPlan.defaultPartitionSize
+        request.objectSha256 = Data(SHA256.hash([]))
+        request.contentType = SyncNames.markerContentType
+        request.owner = options.owner
+        request.requestID = UUID().uuidString
+        tally.add { $0.calls += 2 }
+        let session = try await options.retry.run("creation of \(request.objectName)") {
+            try await sessions.createSession(request, options: callOptions)
+        }
+        return try await options.retry.run("commit of \(request.objectName)") {
+            try await sessions.commitSession(.with { $0.sessionID = session.sessionID }, options: callOptions)
+        }.object.version
+    }
+
+    // MARK: Download
+
+    func download(_ path: String, remote: RemoteFile, replacing: LocalStat?) async throws {
+        if SyncNames.isMarker(path) {
+            let directory = absolute(SyncNames.directory(ofMarker: path))
+            try createDirectory(directory)
+            try state.set(path, SyncedFile(local: .marker, sha256: SyncNames.emptySHA256, remoteVersion: remote.version))
+            tally.add { $0.downloaded += 1 }
+            report(SyncEvent(kind: .download, path: path, detail: "empty directory"))
+            return
+        }
+        let target = absolute(path)
+        try createDirectory(SyncNames.parent(of: target))
+        let temporary = SyncNames.downloadTemporary(for: target)
+        var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
+        downloadOptions.owner = options.owner
+        let summary: TransferSummary
+        do {
+            summary = try await Downloader(client: client, options: downloadOptions).download(
+                objectName(path), version: remote.version, to: temporary)
+        } catch let error where FailureKind(error) == .notFound {
+            throw Deferred(reason: "the remote version went away meanwhile")
+        }
+        tally.add { $0.calls += 1 + summary.partitionsTransferred }
+        guard LocalStat.of(target)?.stat == replacing else {
+            unlink(temporary)
+            throw Deferred(reason: "the local file changed meanwhile")
+        }
+        guard rename(temporary, target) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw LocalFileError(path: target, operation: "rename \(temporary) to", code: code)
+        }
+        guard let placed = LocalStat.of(target)?.stat else {
+            throw Deferred(reason: "the downloaded file went away at once")
+        }
+        var sha256 = summary.sha256
+        if sha256.isEmpty {
+            // The download was verified partition by partition; the base needs a whole hash.
+            let file = try LocalFile.openForReading(target)
+            let plan = try PartitionPlan.automatic(totalSize: placed.size)
+            sha256 = Hex.encode(try await FileHashing.digests(of: file, plan: plan) { _ in }.object)
+        }
+        try state.set(path, SyncedFile(local: placed, sha256: sha256, remoteVersion: summary.version))
+        tally.add {
+            $0.downloaded += 1
+            $0.bytesReceived += summary.bytesTransferred
+        }
+        report(SyncEvent(kind: .download, path: path, bytes: summary.bytesTransferred))
+    }
+
+    private func createDirectory(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw LocalFileError(path: path, operation: "create the directory", code: 0, detail: "\(error)")
+        }
+    }
+
+    // MARK: Deletions
+
+    private func deleteRemote(_ path: String, expected: RemoteFile) async throws {
+        try await requireRemote(path, is: expected)
+        var request = Sluice_V1_DeleteObjectRequest()
+        request.owner = options.owner
+        request.name = objectName(path)
+        tally.add { $0.calls += 1 }
+        do {
+            _ = try await objects.deleteObject(request, options: callOptions)
+        } catch let error where FailureKind(error) == .notFound {
+            // Already gone: what was wanted.
+        }
+        try state.forget(path)
+        tally.add { $0.deletedRemote += 1 }
+        report(SyncEvent(kind: .deleteRemote, path: path))
+    }
+
+    private func deleteLocal(_ path: String, expected: LocalStat) throws {
+        if SyncNames.isMarker(path) {
+            // The directory goes only if it is still empty; files in it keep it.
+            rmdir(absolute(SyncNames.directory(ofMarker: path)))
+        } else {
+            let file = absolute(path)
+            guard LocalStat.of(file)?.stat == expected else {
+                throw Deferred(reason: "the local file changed meanwhile")
+            }
+            guard unlink(file) == 0 || errno == ENOENT else {
+                throw LocalFileError(path: file, operation: "delete", code: errno)
+            }
+        }
+        try state.forget(path)
+        removeEmptyParents(of: SyncNames.isMarker(path) ? SyncNames.directory(ofMarker: path) : path)
+        tally.add { $0.deletedLocal += 1 }
+        report(SyncEvent(kind: .deleteLocal, path: path))
+    }
+
+    /// Removes directories a deletion left empty, unless the remote side keeps them.
+    private func removeEmptyParents(of path: String) {
+        var directory = SyncNames.parent(of: path)
+        while !directory.isEmpty, !remoteDirectories.contains(directory), rmdir(absolute(directory)) == 0 {
+            directory = SyncNames.parent(of: directory)
+        }
+    }
+}

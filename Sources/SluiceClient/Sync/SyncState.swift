@@ -1,0 +1,101 @@
+import Foundation
+
+/// What sync remembers of one path as it last left it in step: the local file's stat and
+/// the SHA-256 both sides had, and the remote version. The base of the three-way decision.
+public struct SyncedFile: Codable, Sendable, Equatable {
+    public var local: LocalStat
+    /// Hex SHA-256 of the content both sides had.
+    public var sha256: String
+    public var remoteVersion: Int64
+
+    public init(local: LocalStat, sha256: String, remoteVersion: Int64) {
+        self.local = local
+        self.sha256 = sha256
+        self.remoteVersion = remoteVersion
+    }
+}
+
+/// The state file of one sync (a local directory paired with a remote prefix): the last
+/// synced state of every path and the change-feed cursor to watch from.
+public struct SyncState: Codable, Sendable, Equatable {
+    public var format = 1
+    public var server: String
+    public var owner: String
+    public var remotePrefix: String
+    public var localRoot: String
+    /// Where the change feed was last read up to; "" before the first sync.
+    public var cursor = ""
+    /// Relative path → its last synced state.
+    public var files: [String: SyncedFile] = [:]
+
+    public init(server: String, owner: String, remotePrefix: String, localRoot: String) {
+        self.server = server
+        self.owner = owner
+        self.remotePrefix = remotePrefix
+        self.localRoot = localRoot
+    }
+
+    /// Whether the state was written for this same pairing (else it is not used).
+    func pairs(_ other: SyncState) -> Bool {
+        server == other.server && owner == other.owner && remotePrefix == other.remotePrefix
+            && localRoot == other.localRoot
+    }
+}
+
+/// Where a sync's state lives: `--state-file`, else one file per server, owner, remote
+/// prefix and local directory under `$SLUICE_STATE_DIR/sync` (else
+/// `$XDG_STATE_HOME/sluice/sync`, else `~/.local/state/sluice/sync`). Written atomically.
+public struct SyncStateFile: Sendable {
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public static func standard(
+        server: String, owner: String, remotePrefix: String, localRoot: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> SyncStateFile {
+        let journal = UploadJournal.defaultDirectory(environment: environment) as NSString
+        let state = journal.deletingLastPathComponent as NSString
+        let key = [server, owner, remotePrefix, localRoot].joined(separator: "\u{0}")
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        let name = String(hash, radix: 16) + ".json"
+        return SyncStateFile(path: (state.appendingPathComponent("sync") as NSString).appendingPathComponent(name))
+    }
+
+    /// The saved state for this pairing, else a fresh one.
+    public func load(fresh: SyncState) -> SyncState {
+        guard let data = FileManager.default.contents(atPath: path),
+              let saved = try? JSONDecoder().decode(SyncState.self, from: data), saved.pairs(fresh)
+        else { return fresh }
+        return saved
+    }
+
+    /// Takes the state file's lock (`STATE.lock`, flock) for the life of the process, so that
+    /// two syncs of one pairing never interleave their writes; the kernel drops it when the
+    /// process ends, however it ends. A second sync is refused with a usage error.
+    public func lock() throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let descriptor = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw LocalFileError(path: path + ".lock", operation: "open", code: errno) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw UsageError("another sync of this directory and prefix is running (it holds \(path).lock)")
+        }
+        // Deliberately left open: the lock lasts as long as the process.
+    }
+
+    public func save(_ state: SyncState) throws {
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try AtomicWrite.write(try encoder.encode(state), to: path)
+    }
+}

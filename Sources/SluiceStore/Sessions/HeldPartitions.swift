@@ -1,0 +1,62 @@
+import SluicePostgres
+
+extension UploadSessions {
+    /// Marks as stored, in a session just created, every declared partition whose bytes the
+    /// owner's scope already holds, so the client sends only the others ("only what changed
+    /// moves"). Runs inside the creating transaction.
+    ///
+    /// What may be revealed: knowing that a partition is "already stored" tells the caller
+    /// that those bytes exist. So a blob counts only when the caller could read those bytes
+    /// anyway — it is a partition of a committed version of one of the owner's objects that
+    /// the caller may read (the owner reads all of its own; a grantee only names its grants
+    /// cover), or a partition the caller itself stored in another session into the same
+    /// owner. A blob that only another principal's unfinished upload holds, or an object
+    /// outside the grant, or another scope (with --deduplicate-across-principals the scope
+    /// is shared, and the same rule keeps other principals' bytes hidden) never counts.
+    ///
+    /// The blob must be live: not being reclaimed, not recorded as damaged, of the declared
+    /// size. Its lease is refreshed under the row lock (the collector's marking skips or
+    /// waits for locked rows, and re-checks `deleting`), and the session's row then refers to
+    /// it, so it cannot be collected before the commit — which re-reads and re-hashes every
+    /// partition as for any upload (a blob whose bytes rotted fails the commit with DATA_LOSS
+    /// and is dropped from the session, to be sent again).
+    static func markHeldPartitions(
+        of id: SessionID, declaration: SessionDeclaration, owner: Principal, caller: Principal, scope: String,
+        on connection: PostgresConnection
+    ) throws {
+        guard !declaration.partitionSHA256.isEmpty else { return }
+        _ = try connection.execute("""
+            WITH declared AS (
+                SELECT (d.ord - 1)::int AS index, d.sha256,
+                    least($5::bigint, $4::bigint - (d.ord - 1) * $5::bigint) AS size
+                FROM unnest($2::bytea[]) WITH ORDINALITY AS d(sha256, ord)
+            ), locked AS (
+                -- Locked in one order (sha256), so two creates into one scope by different
+                -- principals (an owner and a grantee) cannot deadlock on the same blobs.
+                SELECT b.scope, b.sha256 FROM blobs b
+                WHERE b.scope = $3 AND NOT b.deleting
+                  AND b.sha256 IN (SELECT sha256 FROM declared)
+                  AND NOT EXISTS (SELECT 1 FROM damaged_blobs db WHERE db.scope = b.scope AND db.sha256 = b.sha256)
+                  AND (EXISTS (SELECT 1 FROM version_partitions vp JOIN objects o ON o.id = vp.object_id
+                               WHERE vp.blob_scope = b.scope AND vp.sha256 = b.sha256 AND o.principal_id = $6
+                                 AND \(AccessRule.level(owner: "$6", caller: "$7", name: "o.name")) IS NOT NULL)
+                       OR EXISTS (SELECT 1 FROM session_partitions sp JOIN upload_sessions s ON s.id = sp.session_id
+                               WHERE sp.blob_scope = b.scope AND sp.sha256 = b.sha256 AND s.id <> $1
+                                 AND s.principal_id = $7 AND coalesce(s.owner_id, s.principal_id) = $6))
+                ORDER BY b.sha256
+                FOR UPDATE OF b
+            ), leased AS (
+                UPDATE blobs b SET last_used_at = now()
+                FROM locked l WHERE b.scope = l.scope AND b.sha256 = l.sha256 AND NOT b.deleting
+                RETURNING b.scope, b.sha256, b.size
+            )
+            INSERT INTO session_partitions (session_id, index, size, sha256, blob_scope)
+            SELECT $1, d.index, d.size, d.sha256, l.scope
+            FROM declared d JOIN leased l ON l.sha256 = d.sha256 AND l.size = d.size
+            ON CONFLICT (session_id, index) DO NOTHING
+            """, [
+                .bytes(id.bytes), .bytesArray(declaration.partitionSHA256), .text(scope),
+                .int(declaration.totalSize), .int(declaration.partitionSize), .int(owner.id), .int(caller.id),
+            ])
+    }
+}

@@ -1,0 +1,272 @@
+"""`sluice sync`: a local directory kept in step with a remote prefix, both ways, by the
+real CLI against sluiced with PostgreSQL. Several sync clients on separate directories
+play several devices of one principal, or two principals sharing a folder with WRITE.
+Trees are compared by content (SHA-256 of every file, and every directory)."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import time
+
+import pytest
+
+import cli_support as cs
+import sync_support as sy
+from cli_support import MIB
+
+ALICE, BOB = "sluice-client", "sluice-client2"
+CONVERGE = 40.0          # seconds a watched change may take to reach every device (bounded)
+
+
+def sync(cli, local, prefix, *extra, who="client", device="dev"):
+    return cli.run("sync", local, prefix, "--device", device, "--json", *extra, who=who)
+
+
+def summary(result) -> dict:
+    return result.event("summary")
+
+
+def test_upload_sends_only_the_changed_partition(cli, tmp_path):
+    path = str(tmp_path / "big")
+    cs.write_random_file(path, 3 * MIB + 5)
+    name = cs.unique("sync-dedup") + "/big"
+    first = cli.ok("upload", path, name, "--partition-size", "1MiB", "--json").event("completed")
+    assert first["bytes_transferred"] == 3 * MIB + 5
+    with open(path, "r+b") as f:
+        f.seek(MIB + 10)
+        f.write(b"changed!")
+    again = cli.ok("upload", path, name, "--partition-size", "1MiB", "--json").event("completed")
+    assert again["partitions_transferred"] == 1 and again["bytes_transferred"] == MIB, again
+    assert again["version"] == 2
+    # Without --partition-size the upload cuts the file as the stored version was cut.
+    with open(path, "r+b") as f:
+        f.seek(2 * MIB + 1)
+        f.write(b"again")
+    third = cli.ok("upload", path, name, "--json").event("completed")
+    assert third["partitions_transferred"] == 1 and third["bytes_transferred"] == MIB, third
+
+
+def test_two_devices_reconcile_by_content(cli, tmp_path):
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    os.makedirs(a)
+    os.makedirs(b)
+    prefix = cs.unique("sync-two") + "/"
+    sy.write(a, "top.txt", b"top")
+    sy.write(a, "x/y/z/deep.bin", os.urandom(70_000))
+    sy.write(a, "same.txt", b"already on both")
+    sy.write(b, "same.txt", b"already on both")
+    os.makedirs(os.path.join(a, "empty/inner"))
+    sy.write(a, ".sluiceignore", b"# build output\n*.o\ncache/\n!keep.o\n")
+    sy.write(a, "main.o", b"object code")
+    sy.write(a, "keep.o", b"kept")
+    sy.write(a, "cache/c.txt", b"cached")
+    os.symlink("top.txt", os.path.join(a, "link"))
+
+    first = sync(cli, a, prefix, device="A").expect(0)
+    skips = [e for e in first.events if e["event"] == "skip"]
+    assert [e["path"] for e in skips] == ["link"] and "symbolic link" in skips[0]["detail"], skips
+    assert summary(first)["uploaded"] == 6, first.out     # same.txt too: B has not synced yet
+    listed = cli.ok("ls", "-r", prefix).out.split()
+    assert prefix + "main.o" not in listed and prefix + "cache/c.txt" not in listed
+    assert prefix + "empty/inner/.sluice-dir" in listed, listed
+
+    second = sync(cli, b, prefix, device="B").expect(0)
+    s = summary(second)
+    assert s["uploaded"] == 0 and s["conflicts"] == 0, second.out
+    assert s["downloaded"] == 5, second.out               # same.txt already held the content
+    expected = {k: v for k, v in sy.tree(a).items()
+                if k not in ("main.o", "cache/", "cache/c.txt")}
+    assert sy.tree(b) == expected
+
+    # Re-sync of an unchanged tree: one listing, nothing hashed or moved.
+    again = summary(sync(cli, b, prefix, device="B").expect(0))
+    assert again["calls"] == 1 and again["uploaded"] == again["downloaded"] == 0, again
+
+    # Modify, delete a tree, rename (delete + create), a new nested file, a new empty dir on B.
+    sy.write(b, "top.txt", b"top, edited on B")
+    shutil.rmtree(os.path.join(b, "x"))
+    os.rename(os.path.join(b, "same.txt"), os.path.join(b, "renamed.txt"))
+    sy.write(b, "empty/inner/now-full.txt", b"no longer empty")
+    os.makedirs(os.path.join(b, "fresh"))
+    sync(cli, b, prefix, device="B").expect(0)
+    back = sync(cli, a, prefix, device="A").expect(0)
+    kinds = sorted(e["event"] for e in back.events if e["event"] not in ("summary", "skip"))
+    assert "conflict" not in kinds, back.out
+    assert sy.read(a, "top.txt") == b"top, edited on B"
+    assert not os.path.exists(os.path.join(a, "x")), "the emptied tree of a deleted file stays"
+    assert not os.path.exists(os.path.join(a, "same.txt"))
+    assert sy.read(a, "renamed.txt") == b"already on both"
+    assert os.path.isdir(os.path.join(a, "fresh"))
+    ta, tb = sy.tree(a), sy.tree(b)
+    for local_only in ("main.o", "cache/", "cache/c.txt"):
+        ta.pop(local_only)
+    assert ta == tb
+    # The deleted file's versions stay listed for restoring until the object is deleted;
+    # the object is gone from the listing.
+    assert prefix + "x/y/z/deep.bin" not in cli.ok("ls", "-r", prefix).out.split()
+
+
+def test_dry_run_changes_nothing(cli, tmp_path):
+    a = str(tmp_path / "a")
+    sy.write(a, "f.txt", b"data")
+    prefix = cs.unique("sync-dry") + "/"
+    r = cli.run("sync", a, prefix, "--dry-run").expect(0)
+    assert "would upload f.txt" in r.out, r.out
+    assert cli.ok("ls", "-r", prefix).out.split() == []
+
+
+def test_missing_directory_exits_not_found(cli, tmp_path):
+    r = cli.run("sync", str(tmp_path / "nope"), "p/").expect(cs.EXIT_NOT_FOUND)
+    assert "nope" in r.stderr
+
+
+def test_concurrent_edit_keeps_both_versions_on_both_sides(cli, tmp_path):
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    prefix = cs.unique("sync-conflict") + "/"
+    sy.write(a, "doc/notes.txt", b"v1")
+    sync(cli, a, prefix, device="laptop").expect(0)
+    os.makedirs(b)
+    sync(cli, b, prefix, device="desktop").expect(0)
+
+    sy.write(a, "doc/notes.txt", b"laptop's edit")
+    sy.write(b, "doc/notes.txt", b"desktop's edit!")
+    sync(cli, a, prefix, device="laptop").expect(0)
+    r = sync(cli, b, prefix, device="desktop").expect(0)
+    conflict = r.event("conflict")
+    assert conflict["path"] == "doc/notes.txt" and "conflict from desktop" in conflict["detail"], conflict
+    sync(cli, a, prefix, device="laptop").expect(0)
+
+    for root in (a, b):
+        names = sorted(os.listdir(os.path.join(root, "doc")))
+        assert len(names) == 2 and names[0] == "notes (conflict from desktop " + names[0][29:], names
+        assert names[0].endswith(").txt") and names[1] == "notes.txt", names
+        assert sy.read(root, "doc/notes.txt") == b"laptop's edit"
+        assert sy.read(root, "doc/" + names[0]) == b"desktop's edit!"
+    assert sy.tree(a) == sy.tree(b)
+
+
+@pytest.fixture
+def watchers(cli):
+    """Starts `sluice sync --watch` processes; stops them at teardown (the runner kills them)."""
+    started = []
+
+    def start(local, prefix, *extra, who="client", device="dev"):
+        proc = cli.start("sync", local, prefix, "--watch", "--json", "--device", device, *extra, who=who)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.close()
+
+
+def test_watch_converges_across_three_devices_and_two_principals(cli, tmp_path, watchers):
+    a, a2, b = (str(tmp_path / n) for n in ("a", "a2", "b"))
+    for d in (a, a2, b):
+        os.makedirs(d)
+    folder = cs.unique("sync-share") + "/"
+    cli.ok("whoami", who="client2")                          # bob is known once he called
+    cli.ok("share", folder, BOB, "--write")
+    watchers(a, folder, device="alice-laptop")
+    watchers(a2, folder, device="alice-desktop")
+    watchers(b, folder, "--owner", ALICE, who="client2", device="bob")
+
+    sy.write(a, "plan.txt", b"alice's plan")
+    sy.write(a, "nested/deeper/data.bin", os.urandom(40_000))
+    sy.wait_same([a, a2, b], CONVERGE, "files made on one device",
+                 extra=lambda t: "nested/deeper/data.bin" in t)
+
+    sy.write(b, "plan.txt", b"bob's better plan")            # bob writes into alice's folder
+    os.makedirs(os.path.join(b, "bobs-empty-dir"))
+    sy.wait_same([a, a2, b], CONVERGE, "bob's edit",
+                 extra=lambda t: "bobs-empty-dir/" in t and t.get("plan.txt") == cs_sha(b"bob's better plan"))
+
+    os.remove(os.path.join(a2, "nested/deeper/data.bin"))
+    os.rename(os.path.join(a2, "plan.txt"), os.path.join(a2, "plan-final.txt"))
+    final = sy.wait_same([a, a2, b], CONVERGE, "a deletion and a rename",
+                         extra=lambda t: "plan.txt" not in t and "plan-final.txt" in t)
+    assert "nested/deeper/data.bin" not in final
+
+
+def cs_sha(data: bytes) -> str:
+    import hashlib
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_killed_sync_resumes_and_loses_nothing(cli, tmp_path, watchers):
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    os.makedirs(b)
+    prefix = cs.unique("sync-kill") + "/"
+    rng = random.Random(11)
+    for i in range(60):
+        sy.write(a, f"d{i % 6}/f{i}.bin", os.urandom(rng.randint(1, 30_000)))
+    sy.write(a, "big.bin", os.urandom(3 * MIB))
+    watchers(b, prefix, device="B")
+    for round_ in range(4):
+        proc = cli.start("sync", a, prefix, "--watch", "--json", "--device", "A")
+        time.sleep(rng.uniform(0.05, 1.0))
+        proc.kill()
+        sy.write(a, f"after-kill-{round_}.txt", f"written after kill {round_}".encode())
+    last = watchers(a, prefix, device="A")
+    tree = sy.wait_same([a, b], CONVERGE, "a sync killed four times, then restarted",
+                        extra=lambda t: "after-kill-3.txt" in t)
+    assert len([k for k in tree if not k.endswith("/")]) == 61 + 4
+    assert last.alive()
+
+
+def test_sluiced_restart_in_the_middle(storage, cli_runner, forwarder_factory, tmp_path):
+    server = storage.server(label="sluiced-sync-restart")
+    fwd = forwarder_factory(server.port)          # one address across the restart
+    cli_runner.address = fwd.address
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    os.makedirs(a)
+    os.makedirs(b)
+    prefix = cs.unique("sync-restart") + "/"
+    for d, dev in ((a, "A"), (b, "B")):
+        cli_runner.start("sync", d, prefix, "--watch", "--json", "--device", dev)
+    sy.write(a, "before.txt", b"before the restart")
+    sy.wait_same([a, b], CONVERGE, "before the restart", extra=lambda t: "before.txt" in t)
+    server.stop()
+    sy.write(a, "during.txt", b"while the server was away")
+    sy.write(b, "during-b.txt", b"also while away")
+    time.sleep(1.0)
+    server.start()
+    fwd.retarget(server.port)
+    sy.wait_same([a, b], CONVERGE + 20, "after the restart",
+                 extra=lambda t: "during.txt" in t and "during-b.txt" in t)
+
+
+def test_a_second_sync_of_the_same_pairing_is_refused(cli, tmp_path, watchers):
+    a = str(tmp_path / "a")
+    sy.write(a, "f.txt", b"one")
+    prefix = cs.unique("sync-lock") + "/"
+    running = watchers(a, prefix, device="A")
+    running.wait_for(lambda events: any(e.get("event") == "summary" for e in events), 30, "the first pass")
+    r = sync(cli, a, prefix, device="A").expect(cs.EXIT_USAGE)
+    assert "another sync" in r.stderr, r.stderr
+    running.kill()
+    sync(cli, a, prefix, device="A").expect(0)     # the lock went with the killed process
+
+
+def test_a_sync_killed_mid_upload_does_not_send_again_what_was_stored(cli, server, tmp_path):
+    a = str(tmp_path / "a")
+    size = 64 * MIB + 3                                  # 9 partitions of 8 MiB
+    os.makedirs(a)
+    cs.write_random_file(os.path.join(a, "big.bin"), size)
+    prefix = cs.unique("sync-midway") + "/"
+    client = server.client()
+    proc = cli.start("sync", a, prefix, "--json", "--device", "A")
+    deadline = time.monotonic() + 60
+    stored = 0
+    while time.monotonic() < deadline and stored < 2:
+        sessions = [s for s in client.all_sessions(open_only=True) if s.object_name == prefix + "big.bin"]
+        stored = max((len(s.stored_partitions) for s in sessions), default=0)
+        time.sleep(0.02)
+    assert stored >= 2, "no partition was stored within 60 s"
+    proc.kill()
+    again = summary(sync(cli, a, prefix, device="A").expect(0))
+    assert again["uploaded"] == 1, again
+    assert again["bytes_sent"] <= size - 2 * 8 * MIB, f"what was stored went again: {again}"
+    assert client.get_object(prefix + "big.bin").sha256.hex() == cs.sha256_file(os.path.join(a, "big.bin"))

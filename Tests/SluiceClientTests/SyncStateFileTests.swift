@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+
+@testable import SluiceClient
+
+/// The sync state file: saved and loaded whole, used only for its own pairing, locked by one sync.
+@Suite struct SyncStateFileTests {
+    @Test func roundTripsAndIgnoresAnotherPairing() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = SyncStateFile(path: directory.file("state/s.json"))
+        var state = SyncState(server: "h:1", owner: "", remotePrefix: "docs/", localRoot: "/x")
+        state.cursor = "c1.9"
+        state.files["a.txt"] = SyncedFile(
+            local: LocalStat(size: 1, modificationTime: 2, inode: 3), sha256: "ab", remoteVersion: 4)
+        try file.save(state)
+        #expect(file.load(fresh: SyncState(server: "h:1", owner: "", remotePrefix: "docs/", localRoot: "/x")) == state)
+        let other = SyncState(server: "h:1", owner: "", remotePrefix: "other/", localRoot: "/x")
+        #expect(file.load(fresh: other) == other)
+    }
+
+    @Test func standardFilesDifferPerPairing() {
+        let environment = ["SLUICE_STATE_DIR": "/state"]
+        let one = SyncStateFile.standard(server: "h:1", owner: "", remotePrefix: "a/", localRoot: "/x", environment: environment)
+        let two = SyncStateFile.standard(server: "h:1", owner: "", remotePrefix: "a/", localRoot: "/y", environment: environment)
+        #expect(one.path.hasPrefix("/state/sync/") && one.path.hasSuffix(".json"))
+        #expect(one.path != two.path)
+    }
+}
