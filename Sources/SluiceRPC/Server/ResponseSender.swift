@@ -19,7 +19,7 @@ final class ResponseSender: Sendable {
     }
 
     func send(message bytes: [UInt8]) async throws {
-        let framed = try MessageFramer.frame(bytes, compressor: compression)
+        let framed = try MessageFramer.parts(bytes, compressor: compression)
         let previous = phase.withLock { phase -> Phase in
             let previous = phase
             if phase == .idle { phase = .headersSent }
@@ -33,7 +33,7 @@ final class ResponseSender: Sendable {
         case .headersSent:
             break
         }
-        try await stream.send(framed)
+        try await stream.send(prefix: framed.prefix, payload: framed.payload)
     }
 
     /// Waits until the client can take more of the response (see `ServerStream`).
