@@ -234,6 +234,27 @@ import Testing
         }
         #expect(try Self.deframe(pieces) == messages)
     }
+
+    /// Messages handed out as slices of the buffer (reserved up front, as a reader does) stay
+    /// intact while the deframer keeps appending and compacting behind them.
+    @Test func slicesSurviveLaterAppends() throws {
+        let messages = (0..<40).map { index in [UInt8](repeating: UInt8(index), count: (index * 7_919) % 3_000) }
+        let stream = messages.flatMap { try! MessageFramer.frame($0) }
+        var deframer = MessageDeframer(maxMessageSize: 1 << 20)
+        var slices: [ArraySlice<UInt8>] = []
+        var offset = 0
+        var step = 1
+        while offset < stream.count {
+            let count = min(step, stream.count - offset)
+            deframer.append(Array(stream[offset..<(offset + count)]))
+            offset += count
+            step = step * 3 % 4_099 + 1
+            while let message = try deframer.nextSlice() { slices.append(message) }
+            deframer.reserveForPendingMessage()
+        }
+        try deframer.finish()
+        #expect(slices.map { Array($0) } == messages)
+    }
 }
 
 /// A small deterministic generator, so a failing random case can be reproduced.

@@ -44,6 +44,12 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var lastStreamActivity = NIODeadline.now()
     private var pingSentAt: NIODeadline?
     private var timer: RepeatedTask?
+    /// Small frames (WINDOW_UPDATE, SETTINGS, PING, headers) serialized in one flush,
+    /// gathered so they travel in one TLS record rather than one record apiece.
+    private var smallFrames: [UInt8] = []
+    /// Frames shorter than this are gathered into `smallFrames`; longer ones (DATA) are
+    /// encrypted where nghttp2 serialized them, without a copy.
+    private static let smallFrameLimit = 1024
 
     /// The verified client certificate, once TLS is established.
     private(set) var peer: PeerIdentity?
@@ -186,12 +192,18 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         do {
             if isEstablished && context.channel.isWritable {
                 try session.flush { bytes in
-                    if let tls {
-                        try tls.writePlaintext(bytes)
-                    } else {
+                    guard let tls else {
                         output.writeBytes(bytes)
+                        return
                     }
+                    if bytes.count < Self.smallFrameLimit {
+                        smallFrames.append(contentsOf: bytes)
+                        if smallFrames.count < HTTP2SessionCallbacks.tlsRecordPayload { return }
+                    }
+                    try writeSmallFrames(to: tls)
+                    if bytes.count >= Self.smallFrameLimit { try tls.writePlaintext(bytes) }
                 }
+                if let tls { try writeSmallFrames(to: tls) }
             }
             tls?.takeCiphertext(into: &output)
         } catch {
@@ -206,6 +218,13 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         // A connection told to go away lingers (see `goAwayAndClose`) rather than closing
         // as soon as nghttp2 is done.
         if closeWhenIdle || (isEstablished && !session.isActive && !isDiscardingInput) { close() }
+    }
+
+    /// Encrypts the gathered small frames, in order, before whatever follows them.
+    private func writeSmallFrames(to tls: TLSConnection) throws {
+        guard !smallFrames.isEmpty else { return }
+        try smallFrames.withUnsafeBytes { try tls.writePlaintext($0) }
+        smallFrames.removeAll(keepingCapacity: true)
     }
 
     /// A stream has new outbound data or its end.

@@ -205,8 +205,9 @@ final class StreamIO: @unchecked Sendable {
     }
 
     /// Queues body bytes (and optionally the end of the body), then waits while too many
-    /// are queued.
-    func write(_ bytes: [UInt8], end: Bool, trailers: [HeaderField]? = nil) async throws {
+    /// are queued. `more` follows `bytes` (a message's payload behind its prefix): queued
+    /// as a chunk of its own, it is not copied to join them.
+    func write(_ bytes: [UInt8], _ more: [UInt8] = [], end: Bool, trailers: [HeaderField]? = nil) async throws {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
                 eventLoop.execute {
@@ -215,6 +216,7 @@ final class StreamIO: @unchecked Sendable {
                         return
                     }
                     self.outbound.append(bytes)
+                    self.outbound.append(more)
                     self.lastProgress = .now()
                     if end { self.outbound.complete(trailers: trailers) }
                     self.connection?.resume(streamID: self.streamID)

@@ -12,6 +12,7 @@ enum HTTP2SessionCallbacks {
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSent)
         nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, onInvalidFrame)
+        nghttp2_session_callbacks_set_data_source_read_length_callback(callbacks, dataFrameLength)
     }
 
     private static func session(_ userData: UnsafeMutableRawPointer?) -> HTTP2Session {
@@ -118,6 +119,19 @@ enum HTTP2SessionCallbacks {
             session(userData).submitReset(streamID: header.stream_id, errorCode: .noError)
         }
         return 0
+    }
+
+    /// The largest TLS record's plaintext (RFC 8446 section 5.1).
+    static let tlsRecordPayload = 16 * 1024
+
+    /// The payload length of the DATA frames nghttp2 builds: as many whole TLS records as
+    /// the peer's frame size allows, less the 9-byte frame header. A frame of exactly
+    /// 16 KiB of payload is 16,393 bytes and costs a second TLS record for its last 9 bytes;
+    /// 16,375 fills one record exactly (nghttp2 then caps it by the flow-control window).
+    private static let dataFrameLength: nghttp2_data_source_read_length_callback = { _, _, _, _, _, maxFrameSize, _ in
+        let headerLength = 9
+        let records = max(1, (Int(maxFrameSize) + headerLength) / tlsRecordPayload)
+        return ssize_t(min(Int(maxFrameSize), records * tlsRecordPayload - headerLength))
     }
 
     /// The data provider's read callback: copies queued body bytes into nghttp2's frame

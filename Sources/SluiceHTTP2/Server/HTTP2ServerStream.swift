@@ -41,6 +41,10 @@ final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
         try await io.write(bytes, end: false)
     }
 
+    func send(prefix: [UInt8], payload: [UInt8]) async throws {
+        try await io.write(prefix, payload, end: false)
+    }
+
     func sendTrailers(_ fields: [HeaderField]) async throws {
         try await io.write([], end: true, trailers: fields)
     }

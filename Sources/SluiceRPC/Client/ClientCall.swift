@@ -111,12 +111,11 @@ final class ClientCall: @unchecked Sendable {
         case .headers(let fields):
             try handleHeaders(fields)
         case .data(let bytes):
-            guard let deframer else {
+            guard deframer != nil else {
                 throw RPCError(.internal, "the server sent data before response headers")
             }
-            var updated = deframer
-            updated.append(bytes)
-            self.deframer = updated
+            // In place: a copy of the deframer would copy its whole buffer on every append.
+            deframer!.append(bytes)
         case .trailers(let fields):
             readStatus(fields)
         }

@@ -11,14 +11,19 @@ enum ProtobufCodec {
     }
 
     static func decode<M: SwiftProtobuf.Message>(_ bytes: [UInt8], as type: M.Type) throws(RPCError) -> M {
+        try decode(bytes[...], as: type)
+    }
+
+    /// Decodes a message straight from the buffer it arrived in (see `MessageBytes`).
+    static func decode<M: SwiftProtobuf.Message>(_ bytes: ArraySlice<UInt8>, as type: M.Type) throws(RPCError) -> M {
         let message: M
         do {
-            message = try M(serializedBytes: bytes)
+            message = try M(serializedBytes: MessageBytes(slice: bytes))
         } catch {
             throw RPCError(.internal, "failed to decode \(M.protoMessageName): \(error)")
         }
         if let checked = M.self as? any WireCheckedMessage.Type {
-            try checked.checkWire(bytes)
+            try checked.checkWire(Array(bytes))
         }
         return message
     }

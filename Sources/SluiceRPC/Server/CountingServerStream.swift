@@ -32,6 +32,11 @@ final class CountingServerStream<Base: ServerStream>: ServerStream {
         sent.add(bytes.count, ordering: .relaxed)
     }
 
+    func send(prefix: [UInt8], payload: [UInt8]) async throws {
+        try await base.send(prefix: prefix, payload: payload)
+        sent.add(prefix.count + payload.count, ordering: .relaxed)
+    }
+
     func sendTrailers(_ fields: [HeaderField]) async throws {
         try await base.sendTrailers(fields)
     }

@@ -54,10 +54,10 @@ final class RequestReader: @unchecked Sendable {
         reserved = needed
     }
 
-    /// The next message's bytes; nil after the last one.
-    func next() async throws -> [UInt8]? {
+    /// The next message's bytes (a view into the buffer they arrived in); nil after the last one.
+    func next() async throws -> ArraySlice<UInt8>? {
         while true {
-            if let message = try deframer.next() {
+            if let message = try deframer.nextSlice() {
                 release()
                 try await meter?.received(message.count)
                 return message
@@ -65,6 +65,7 @@ final class RequestReader: @unchecked Sendable {
             if ended { return nil }
             if let needed = deframer.pendingMessageLength, needed > reserved {
                 try await reserve(upTo: needed)
+                deframer.reserveForPendingMessage()
             }
             guard let bytes = try await stream.receive() else {
                 ended = true

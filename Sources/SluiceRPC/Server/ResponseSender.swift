@@ -26,7 +26,7 @@ final class ResponseSender: Sendable {
 
     func send(message bytes: [UInt8]) async throws {
         if let meter = meter.withLock({ $0 }) { try await meter.sent(bytes.count) }
-        let framed = try MessageFramer.frame(bytes, compressor: compression)
+        let framed = try MessageFramer.parts(bytes, compressor: compression)
         let previous = phase.withLock { phase -> Phase in
             let previous = phase
             if phase == .idle { phase = .headersSent }
@@ -40,7 +40,7 @@ final class ResponseSender: Sendable {
         case .headersSent:
             break
         }
-        try await stream.send(framed)
+        try await stream.send(prefix: framed.prefix, payload: framed.payload)
     }
 
     /// Waits until the client can take more of the response (see `ServerStream`).

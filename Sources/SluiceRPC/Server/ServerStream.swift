@@ -15,6 +15,11 @@ public protocol ServerStream: Sendable {
     /// send buffer are full.
     func send(_ bytes: [UInt8]) async throws
 
+    /// Sends a message's prefix and payload, in that order, as one body write. A transport
+    /// that queues byte chunks takes both as they are, so the payload is not copied behind
+    /// the prefix first.
+    func send(prefix: [UInt8], payload: [UInt8]) async throws
+
     /// Sends trailers and ends the stream.
     func sendTrailers(_ fields: [HeaderField]) async throws
 
@@ -30,6 +35,10 @@ public protocol ServerStream: Sendable {
 extension ServerStream {
     /// A stream without flow control is always writable.
     public func waitUntilWritable() async throws {}
+
+    public func send(prefix: [UInt8], payload: [UInt8]) async throws {
+        try await send(prefix + payload)
+    }
 
     public var connectionRequestMemory: RequestMemoryBudget? { nil }
 }

@@ -6,16 +6,21 @@
 /// only once they are at least as many as the bytes kept, which keeps that compaction
 /// linear too. A piece that arrives while nothing is buffered becomes the buffer without
 /// a copy.
+///
+/// Copies per message byte are kept to one (into the buffer): once a message's prefix is
+/// known, its reader may reserve the whole message up front (`reserveForPendingMessage`),
+/// so the buffer does not grow by reallocating; and a message is handed out as a slice of
+/// the buffer (`nextSlice`) rather than copied out, whenever the bytes after it are no more
+/// than the message itself. Those few bytes move to a fresh buffer instead, so the slice
+/// owns the old one and appending never copies a buffer a slice still shares (and an idle
+/// stream holds no buffer at all). Either way a message costs work in proportion to its own
+/// size, which keeps the whole linear.
 public struct MessageDeframer: Sendable {
     /// The largest message (after decompression) accepted; larger ones fail the call with
     /// RESOURCE_EXHAUSTED before their bytes are buffered.
     public let maxMessageSize: Int
     /// How compressed messages are decoded; nil when the peer declared no grpc-encoding.
     public let decompressor: MessageCompression?
-
-    /// Capacity kept between messages; a larger buffer is released once it is empty, so an
-    /// idle stream does not hold the memory of its largest message.
-    private static let retainedCapacity = 64 * 1024
 
     private var storage: [UInt8] = []
     private var readIndex = 0
@@ -32,10 +37,14 @@ public struct MessageDeframer: Sendable {
     /// still incomplete; nil when no message is partly buffered past its prefix.
     public var pendingMessageLength: Int? {
         guard bufferedBytes >= MessageFramer.prefixLength else { return nil }
-        let length = Int(storage[readIndex + 1]) << 24 | Int(storage[readIndex + 2]) << 16
-            | Int(storage[readIndex + 3]) << 8 | Int(storage[readIndex + 4])
-        let total = MessageFramer.prefixLength + length
+        let total = MessageFramer.prefixLength + declaredLength
         return bufferedBytes < total ? total : nil
+    }
+
+    /// The payload length in the prefix at the read index (which must be buffered).
+    private var declaredLength: Int {
+        Int(storage[readIndex + 1]) << 24 | Int(storage[readIndex + 2]) << 16
+            | Int(storage[readIndex + 3]) << 8 | Int(storage[readIndex + 4])
     }
 
     public mutating func append(_ bytes: [UInt8]) {
@@ -52,12 +61,30 @@ public struct MessageDeframer: Sendable {
         storage.append(contentsOf: bytes)
     }
 
+    /// Makes room for the whole pending message (see `pendingMessageLength`) so its
+    /// remaining pieces are appended without the buffer reallocating and copying as it
+    /// grows. Called by a reader that has already accounted for that much memory; a
+    /// message over `maxMessageSize` is never reserved for.
+    public mutating func reserveForPendingMessage() {
+        guard let total = pendingMessageLength, total - MessageFramer.prefixLength <= maxMessageSize else { return }
+        if readIndex > 0 {
+            storage.removeSubrange(0..<readIndex)
+            readIndex = 0
+        }
+        storage.reserveCapacity(total)
+    }
+
     /// The next whole message, or nil when more bytes are needed.
     public mutating func next() throws(RPCError) -> [UInt8]? {
+        try nextSlice().map { Array($0) }
+    }
+
+    /// The next whole message as a slice of the buffer it arrived in (see the type's
+    /// notes), or nil when more bytes are needed.
+    public mutating func nextSlice() throws(RPCError) -> ArraySlice<UInt8>? {
         guard bufferedBytes >= MessageFramer.prefixLength else { return nil }
         let flag = storage[readIndex]
-        let length = Int(storage[readIndex + 1]) << 24 | Int(storage[readIndex + 2]) << 16
-            | Int(storage[readIndex + 3]) << 8 | Int(storage[readIndex + 4])
+        let length = declaredLength
         guard flag <= 1 else {
             throw RPCError(.internal, "invalid message prefix: compressed flag is \(flag), expected 0 or 1")
         }
@@ -68,17 +95,22 @@ public struct MessageDeframer: Sendable {
         }
         guard bufferedBytes >= MessageFramer.prefixLength + length else { return nil }
         let start = readIndex + MessageFramer.prefixLength
-        let payload = Array(storage[start..<(start + length)])
-        readIndex = start + length
-        if readIndex == storage.count {
-            storage.removeAll(keepingCapacity: storage.capacity <= Self.retainedCapacity)
+        let end = start + length
+        let rest = storage.count - end
+        let payload: ArraySlice<UInt8>
+        if rest <= length {
+            payload = storage[start..<end]
+            storage = rest == 0 ? [] : Array(storage[end...])
             readIndex = 0
+        } else {
+            payload = ArraySlice(Array(storage[start..<end]))
+            readIndex = end
         }
         guard flag == 1 else { return payload }
         guard let decompressor else {
             throw RPCError(.internal, "message is flagged compressed but the call declared no grpc-encoding")
         }
-        return try decompressor.decompress(payload, limit: maxMessageSize)
+        return try ArraySlice(decompressor.decompress(Array(payload), limit: maxMessageSize))
     }
 
     /// Checks that the body ended on a message boundary.

@@ -5,21 +5,26 @@ public enum MessageFramer {
 
     /// Frames one message. With a compressor the payload is compressed and flagged.
     public static func frame(_ message: [UInt8], compressor: MessageCompression? = nil) throws -> [UInt8] {
+        let (prefix, payload) = try parts(message, compressor: compressor)
+        return prefix + payload
+    }
+
+    /// One message as its prefix and its payload, apart: a sender that can queue both
+    /// need not copy the payload behind the prefix. With a compressor the payload is
+    /// compressed and flagged.
+    public static func parts(_ message: [UInt8], compressor: MessageCompression? = nil) throws -> (prefix: [UInt8], payload: [UInt8]) {
         var payload = message
         var flag: UInt8 = 0
         if let compressor {
             payload = try compressor.compress(message)
             flag = 1
         }
-        var framed = [UInt8]()
-        framed.reserveCapacity(prefixLength + payload.count)
-        framed.append(flag)
         let length = UInt32(payload.count)
-        framed.append(UInt8(truncatingIfNeeded: length >> 24))
-        framed.append(UInt8(truncatingIfNeeded: length >> 16))
-        framed.append(UInt8(truncatingIfNeeded: length >> 8))
-        framed.append(UInt8(truncatingIfNeeded: length))
-        framed.append(contentsOf: payload)
-        return framed
+        let prefix = [
+            flag,
+            UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+            UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length),
+        ]
+        return (prefix, payload)
     }
 }
