@@ -3,7 +3,9 @@ import SluiceOpenSSL
 import SluiceProto
 import SluiceRPC
 
-/// Downloads object versions, verifying every partition's SHA-256 and the whole object's.
+/// Downloads object versions, verifying every partition's SHA-256 as it arrives and the
+/// partition list against the object's composite SHA-256: every byte is hashed once (an
+/// older server without the composite gets a second, whole-file pass).
 ///
 /// To a file: the bytes go to `.<name>.sluice-part` beside the target, with a sidecar
 /// journal (`.<name>.sluice-part.json`) of the partitions verified so far; partitions are
@@ -76,9 +78,11 @@ public struct Downloader: Sendable {
             try await recorder.record(index)
         }
 
-        try await verifyWhole(file, layout: layout, progress: progress) {
-            unlink(partial)
-            unlink(sidecarPath)
+        if !layout.partitionsVouchForWhole {
+            try await verifyWhole(file, layout: layout, progress: progress) {
+                unlink(partial)
+                unlink(sidecarPath)
+            }
         }
         try file.sync()
         guard rename(partial, target) == 0 else {
