@@ -6,14 +6,14 @@ import Testing
 /// changes a chunk a consumer still holds.
 @Suite struct DiskChunkReuseTests {
     @Test func aConsumerThatLetsGoGetsTheSameFewBuffersBack() async throws {
-        try await withTemporaryStore { store, _ in
+        try await withTemporaryStore { blobs, _ in
             let bytes = testBytes(40 * 4096 + 100)
-            let key = try await store(bytes, in: store)
+            let key = try await store(bytes, in: blobs)
             var addresses = Set<Int>()
             var read: [UInt8] = []
-            for try await chunk in store.read(key, range: 0..<Int64(bytes.count), chunkSize: 4096) {
+            for try await chunk in blobs.read(key, range: 0..<Int64(bytes.count), chunkSize: 4096) {
                 read += chunk
-                chunk.withUnsafeBytes { addresses.insert(Int(bitPattern: $0.baseAddress)) }
+                addresses.insert(chunk.withUnsafeBytes { Int(bitPattern: $0.baseAddress) })
             }
             #expect(read == bytes)
             // Three buffers in turn, plus the short last chunk.
@@ -22,10 +22,10 @@ import Testing
     }
 
     @Test func chunksAConsumerKeepsAreNeverOverwritten() async throws {
-        try await withTemporaryStore { store, _ in
+        try await withTemporaryStore { blobs, _ in
             let bytes = testBytes(10 * 4096, seed: 7)
-            let key = try await store(bytes, in: store)
-            let kept = try await readAll(store.read(key, range: 0..<Int64(bytes.count), chunkSize: 4096))
+            let key = try await store(bytes, in: blobs)
+            let kept = try await readAll(blobs.read(key, range: 0..<Int64(bytes.count), chunkSize: 4096))
             #expect(kept.count == 10)
             #expect(Array(kept.joined()) == bytes)
         }
