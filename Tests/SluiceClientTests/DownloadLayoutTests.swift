@@ -22,7 +22,7 @@ import Testing
             partition.index = Int32(index)
             partition.offset = plan.offset(of: index)
             partition.size = plan.size(of: index)
-            partition.sha256 = Data(SHA256.hash([UInt8(index)]))
+            partition.sha256 = Data(SHA256.hash([UInt8(truncatingIfNeeded: index), UInt8(truncatingIfNeeded: index >> 8)]))
             return partition
         }
         return object
