@@ -30,7 +30,9 @@ extension Downloader {
             sessionID: nil, resumed: false)))
         let fetcher = PartitionFetcher(partitions: partitions, layout: layout, options: options, progress: progress)
         let limit = options.parallelism
-        let hashWhole = !layout.partitionsVouchForWhole
+        // The whole-object hash is computed only for an older server's answer (to check it) and
+        // for an object the server has not hashed yet (to report it): both in order, no re-read.
+        let hashWhole = !layout.partitionsVouchForWhole || layout.object.sha256.isEmpty
 
         let digest = try await withThrowingTaskGroup(of: (Int, Data).self) { group in
             var whole = SHA256()
@@ -53,13 +55,14 @@ extension Downloader {
             }
             return whole.finalize()
         }
-        guard !hashWhole || digest == [UInt8](layout.object.sha256) else {
+        guard layout.partitionsVouchForWhole || digest == [UInt8](layout.object.sha256) else {
             throw IntegrityError(
                 "\(layout.object.name) version \(layout.object.version) hashed to \(Hex.encode(digest)), not the "
                     + "declared \(Hex.encode(layout.object.sha256)); the bytes written are not the object")
         }
         let summary = summary(
-            of: layout, localPath: "-", transferred: Array(0..<count), resumed: false, started: started)
+            of: layout, sha256: layout.object.sha256.isEmpty ? digest : [UInt8](layout.object.sha256), localPath: "-",
+            transferred: Array(0..<count), resumed: false, started: started)
         progress(.completed(summary))
         return summary
     }

@@ -114,12 +114,22 @@ public final class WholeHashVerifier: Sendable {
         }
         let actual = whole.finalize()
         let state: WholeHashState = declared.map { $0 == actual ? .verified : .mismatch } ?? .undeclared
-        try await database.withConnection { connection in
+        try await database.transaction { connection in
             // The version may have been deleted meanwhile: then nothing is updated.
-            _ = try connection.execute("""
+            let settled = try connection.execute("""
                 UPDATE object_versions SET sha256 = $3, sha256_state = $4
                 WHERE object_id = $1 AND version = $2 AND sha256_state = 'pending'
-                """, [.int(objectID), .int(version), .bytes(actual), .text(state.rawValue)])
+                """, [.int(objectID), .int(version), .bytes(actual), .text(state.rawValue)]).affectedRows
+            // The change the commit logged carried no hash (it was not known); readers of the
+            // log from now on get it. A mismatch is not filled in: the feed's sha256 is only
+            // ever a hash the uploader's declaration (or the absence of one) agrees with.
+            guard settled == 1, state != .mismatch else { return }
+            _ = try connection.execute("""
+                UPDATE changes c SET sha256 = $3
+                FROM objects o
+                WHERE o.id = $1 AND c.kind = 'version_created' AND c.owner_id = o.principal_id AND c.name = o.name
+                  AND c.version = $2 AND c.sha256 = ''::bytea
+                """, [.int(objectID), .int(version), .bytes(actual)])
         }
     }
 }
