@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / ".data" / "bench"
-CERTS = ROOT / "certs"
+CERTS = Path(os.environ.get("BENCH_CERTS", ROOT / "certs"))
 
 
 class Sampler:
