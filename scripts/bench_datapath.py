@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench_support import BENCH_DIR, CERTS, ROOT, BenchServer, cpu_seconds, disk_fdatasync_mb_per_s
-from bench_cli import make_file, run_cli, sha256_of
+from bench_cli import SLUICE, make_file, sha256_of
 from bench_storage import generate_stubs
 
 SMALL = int(os.environ.get("BENCH_DATAPATH_SMALL", 4096))
@@ -127,6 +127,22 @@ def small_objects(server) -> dict:
     return result
 
 
+def run_cli(arguments: list[str], environment: dict, server_pid: int) -> tuple[float, float, float]:
+    """Runs one CLI command; returns (wall seconds, client CPU seconds, server CPU seconds). Its
+    standard error goes to a file: thousands of partitions print more than a pipe holds."""
+    with tempfile.TemporaryFile() as errors:
+        server_before, started = cpu_seconds(server_pid), time.monotonic()
+        process = subprocess.Popen([str(SLUICE), *arguments], env=environment,
+                                   stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - started
+        if process.returncode != 0:
+            errors.seek(0)
+            sys.exit(f"bench_datapath: sluice {' '.join(arguments)} failed: {errors.read().decode()[-500:]}")
+    return wall, usage.ru_utime + usage.ru_stime, cpu_seconds(server_pid) - server_before
+
+
 def partition_sizes(server, folder: Path) -> list:
     environment = dict(os.environ, SLUICE_SERVER=server.address, SLUICE_CA=str(CERTS / "ca.pem"),
                        SLUICE_CERT=str(CERTS / "client.pem"), SLUICE_KEY=str(CERTS / "client-key.pem"),
@@ -183,7 +199,10 @@ def commit_times(server) -> list:
         started = time.monotonic()
         info = sessions.CommitSession(us.CommitSessionRequest(session_id=session.session_id)).object
         commit = time.monotonic() - started
+        deadline = started + 600
         while objects.GetObject(ob.GetObjectRequest(name=name)).sha256_state == oi.SHA256_STATE_PENDING:
+            if time.monotonic() > deadline:
+                sys.exit(f"bench_datapath: {name} was still pending 600 s after its commit")
             time.sleep(0.01)
         settled = time.monotonic() - started
         results.append({"mode": "datapath-commit", "bytes": size, "partitions": count,
