@@ -406,6 +406,18 @@ bench_c() {
     "$VENV_PYTHON" "$ROOT/scripts/bench_c.py"
 }
 
+# Issue 12's data path: PutObject rates (1 and 16 callers) beside a file write+fsync loop,
+# 128 KiB vs 8 MiB partitions through the CLI, and commit time against object size
+# (scripts/bench_datapath.py; BENCH_DATAPATH=0 skips it).
+bench_datapath() {
+    [[ "${BENCH_DATAPATH:-1}" == 1 ]] || return 0
+    if [[ ! -x "$ROOT/.build/release/sluice" || ! -x "$ROOT/.build/release/sluiced" ]]; then
+        echo "bench: data-path runs skipped: no release sluice and sluiced" >&2
+        return 0
+    fi
+    "$VENV_PYTHON" "$ROOT/scripts/bench_datapath.py"
+}
+
 # The change feed: commit-to-event latency with 1, 100 and 1,000 watchers and the cost of an
 # idle watcher (scripts/bench_feed.py; BENCH_FEED=0 skips it).
 bench_feed() {
@@ -446,6 +458,7 @@ print_table
 bench_storage
 bench_cli
 bench_c
+bench_datapath
 bench_feed
 bench_limits
 bench_sync

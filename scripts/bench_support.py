@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / ".data" / "bench"
-CERTS = ROOT / "certs"
+CERTS = Path(os.environ.get("BENCH_CERTS", ROOT / "certs"))
 
 
 class Sampler:
@@ -71,9 +71,14 @@ class BenchServer:
 
     def __enter__(self):
         BENCH_DIR.mkdir(parents=True, exist_ok=True)
-        postgres = str(ROOT / "scripts" / "postgres.sh")
-        subprocess.run([postgres, "start"], check=True, capture_output=True)
-        self.base_url = subprocess.run([postgres, "url"], check=True, capture_output=True, text=True).stdout.strip()
+        # BENCH_DATABASE_URL: an already running PostgreSQL (URL of its `sluice` database) instead of
+        # the project's own, started here.
+        self.base_url = os.environ.get("BENCH_DATABASE_URL", "")
+        if not self.base_url:
+            postgres = str(ROOT / "scripts" / "postgres.sh")
+            subprocess.run([postgres, "start"], check=True, capture_output=True)
+            self.base_url = subprocess.run([postgres, "url"], check=True, capture_output=True,
+                                           text=True).stdout.strip()
         self.database = f"sluice_{self.name}_{os.getpid()}"
         subprocess.run(["psql", self.base_url, "-qc", f"CREATE DATABASE {self.database}"], check=True,
                        capture_output=True)

@@ -268,6 +268,18 @@ def build_fixtures(classes) -> list[tuple[str, object]]:
     add("shared", object_info(owner="alice", written_by="bob.smith", partitions=partitions()))
     add("shared", session(State.OPEN, [0], owner="alice"))
 
+    # --- whole-object hashes (composite, state) and PutObject (issue 12). Enum values by
+    # number (object_info.proto Sha256State): PENDING 1, VERIFIED 2, MISMATCH 4.
+    composite = hashlib.sha256(b"".join(hashes)).digest()
+    add("composite", object_info(composite_sha256=composite, sha256_state=2, partitions=partitions()))
+    add("pending", object_info(sha256=b"", composite_sha256=composite, sha256_state=1))
+    add("mismatch", object_info(composite_sha256=composite, sha256_state=4))
+    add(None, v1("PutObjectRequest", name="notes/todo.txt", data=b"buy milk\n",
+                 sha256=hashlib.sha256(b"buy milk\n").digest(), content_type="text/plain",
+                 request_id="5b7e2c1a-0f3d-4e8a-9c6b-2d4f8a1e3c70"))
+    add("owner", v1("PutObjectRequest", name="reports/2025/notes.txt", data=b"ok",
+                    sha256=hashlib.sha256(b"ok").digest(), owner="alice"))
+
     # --- change feed ---
     add("change_cursor", v1("ListObjectsResponse", objects=[object_info()], change_cursor="c1.4242"))
     add(None, v1("WatchChangesRequest", cursor="c1.4242", owner="alice", prefix="reports/"))

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -36,4 +37,21 @@ static inline long sluice_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) {
 static inline unsigned long sluice_XN_FLAG_RFC2253(void) {
     return XN_FLAG_RFC2253;
 }
+/* SHA-256 through the low-level interface, whose state (SHA256_CTX) is a plain struct that
+ * can be exported and resumed (EVP contexts are opaque). Deprecated in OpenSSL 3 but kept:
+ * the wrappers silence the deprecation here, in one place. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static inline int sluice_SHA256_Init(SHA256_CTX *context) {
+    return SHA256_Init(context);
+}
+
+static inline int sluice_SHA256_Update(SHA256_CTX *context, const void *bytes, size_t count) {
+    return SHA256_Update(context, bytes, count);
+}
+
+static inline int sluice_SHA256_Final(unsigned char *digest, SHA256_CTX *context) {
+    return SHA256_Final(digest, context);
+}
+#pragma GCC diagnostic pop
 #endif

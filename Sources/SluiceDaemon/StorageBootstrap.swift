@@ -19,6 +19,8 @@ public struct StorageBootstrap {
     /// The one LISTEN connection that wakes this instance's watchers.
     private let changeListener: ChangeListener
     private let scrubberTask: Task<Void, Never>?
+    /// Settles pending whole-object hashes left by any instance (a commit wakes it at once).
+    private let wholeHashTask: Task<Void, Never>
     private let database: PostgresPool
     private let probe: PostgresPool
     private let logger: Logger
@@ -90,6 +92,7 @@ public struct StorageBootstrap {
                 }
             }
         }
+        wholeHashTask = Task { await storage.sessions.wholeHashes.run(every: interval) }
         scrubberTask = Self.startScrubber(options, database: database, blobs: blobs, logger: logger)
         logger.notice("storage ready", metadata: [
             "blobs": "\(options.blobStore.blobs)", "max_open_staging_files": "\(gate.limit)",
@@ -172,6 +175,7 @@ public struct StorageBootstrap {
         trafficTask.cancel()
         changeListener.stop()
         scrubberTask?.cancel()
+        wholeHashTask.cancel()
         monitorTask?.cancel()
         database.close()
         probe.close()

@@ -36,6 +36,7 @@ let contractMessageTypes: [String: any SwiftProtobuf.Message.Type] = {
         Sluice_V1_ReadObjectResponse.self,
         Sluice_V1_ListObjectVersionsResponse.self,
         Sluice_V1_RestoreObjectVersionRequest.self,
+        Sluice_V1_PutObjectRequest.self,
         Sluice_V1_GetPartitionInfoRequest.self,
         Sluice_V1_PartitionInfo.self,
         Sluice_V1_ReadPartitionRequest.self,

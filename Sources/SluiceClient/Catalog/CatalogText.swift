@@ -16,7 +16,7 @@ public enum CatalogText {
             guard long else { return object.name }
             return [
                 padLeft("\(object.size)", 14), pad("v\(object.version)", 6), time(object.updateTime),
-                Hex.encode(object.sha256), object.name,
+                shownSHA256(object), object.name,
             ].joined(separator: " ")
         }
     }
@@ -26,11 +26,32 @@ public enum CatalogText {
     public static func version(_ object: Sluice_V1_ObjectInfo) -> String {
         var line = [
             pad("v\(object.version)", 6), padLeft("\(object.size)", 14), time(object.updateTime),
-            Hex.encode(object.sha256),
+            shownSHA256(object),
         ].joined(separator: " ")
         if object.isCurrent { line += " current" }
         if object.restoredFromVersion > 0 { line += " restored-from=v\(object.restoredFromVersion)" }
         return line
+    }
+
+    /// The whole-object SHA-256 in a 64-column field: "pending" until the server has it,
+    /// "MISMATCH!" padded when the uploader's declared hash proved wrong.
+    static func shownSHA256(_ object: Sluice_V1_ObjectInfo) -> String {
+        switch object.sha256State {
+        case .pending: pad("pending", 64)
+        case .mismatch: pad("MISMATCH:" + Hex.encode(object.sha256).prefix(55), 64)
+        default: Hex.encode(object.sha256)
+        }
+    }
+
+    /// What the whole-object SHA-256 is worth, after it on the `sha256:` line.
+    static func stateNote(_ object: Sluice_V1_ObjectInfo) -> String {
+        switch object.sha256State {
+        case .pending: "(pending: the server has not hashed the whole object yet)"
+        case .verified: " (verified)"
+        case .undeclared: " (computed; the uploader declared none)"
+        case .mismatch: " (MISMATCH: not the SHA-256 the uploader declared)"
+        case .unspecified, .UNRECOGNIZED: ""
+        }
     }
 
     /// `key: value` lines describing one object version.
@@ -39,7 +60,8 @@ public enum CatalogText {
             "name: \(object.name)",
             "version: \(object.version)\(object.isCurrent ? " (current)" : "")",
             "size: \(object.size) (\(Format.bytes(object.size)))",
-            "sha256: \(Hex.encode(object.sha256))",
+            "sha256: \(Hex.encode(object.sha256))\(stateNote(object))",
+            "composite-sha256: \(object.compositeSha256.isEmpty ? "-" : Hex.encode(object.compositeSha256))",
             "content-type: \(object.contentType.isEmpty ? "-" : object.contentType)",
             "created: \(time(object.createTime))",
             "updated: \(time(object.updateTime))",

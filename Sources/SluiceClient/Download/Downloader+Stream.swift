@@ -13,9 +13,10 @@ extension Downloader {
 
     /// Streams version `version` (0: the current one) of `objectName` to `consumer` in order.
     /// Partitions are fetched `parallelism` at a time and each is held in memory until it is
-    /// verified and its turn comes, so memory is about `parallelism` partitions. The whole
-    /// object's SHA-256 is checked at the end; bytes already consumed cannot be taken back,
-    /// so a mismatch there is reported as an integrity failure after the fact.
+    /// verified and its turn comes, so memory is about `parallelism` partitions. Every
+    /// partition is checked before it is consumed, against hashes the composite vouches for;
+    /// from an older server without one, the whole object's SHA-256 is checked at the end
+    /// (bytes already consumed cannot be taken back: a mismatch there is reported after the fact).
     public func stream(
         _ objectName: String, version: Int64 = 0, to consumer: @escaping Consumer,
         progress: @escaping @Sendable (TransferEvent) -> Void = { _ in }
@@ -29,6 +30,9 @@ extension Downloader {
             sessionID: nil, resumed: false)))
         let fetcher = PartitionFetcher(partitions: partitions, layout: layout, options: options, progress: progress)
         let limit = options.parallelism
+        // The whole-object hash is computed only for an older server's answer (to check it) and
+        // for an object the server has not hashed yet (to report it): both in order, no re-read.
+        let hashWhole = !layout.partitionsVouchForWhole || layout.object.sha256.isEmpty
 
         let digest = try await withThrowingTaskGroup(of: (Int, Data).self) { group in
             var whole = SHA256()
@@ -44,20 +48,21 @@ extension Downloader {
                 guard let (index, data) = try await group.next() else { break }
                 ready[index] = data
                 while let data = ready.removeValue(forKey: next) {
-                    data.withUnsafeBytes { whole.update($0) }
+                    if hashWhole { data.withUnsafeBytes { whole.update($0) } }
                     try consumer(data)
                     next += 1
                 }
             }
             return whole.finalize()
         }
-        guard digest == [UInt8](layout.object.sha256) else {
+        guard layout.partitionsVouchForWhole || digest == [UInt8](layout.object.sha256) else {
             throw IntegrityError(
                 "\(layout.object.name) version \(layout.object.version) hashed to \(Hex.encode(digest)), not the "
                     + "declared \(Hex.encode(layout.object.sha256)); the bytes written are not the object")
         }
         let summary = summary(
-            of: layout, localPath: "-", transferred: Array(0..<count), resumed: false, started: started)
+            of: layout, sha256: layout.object.sha256.isEmpty ? digest : [UInt8](layout.object.sha256), localPath: "-",
+            transferred: Array(0..<count), resumed: false, started: started)
         progress(.completed(summary))
         return summary
     }

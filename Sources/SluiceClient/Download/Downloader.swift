@@ -3,7 +3,9 @@ import SluiceOpenSSL
 import SluiceProto
 import SluiceRPC
 
-/// Downloads object versions, verifying every partition's SHA-256 and the whole object's.
+/// Downloads object versions, verifying every partition's SHA-256 as it arrives and the
+/// partition list against the object's composite SHA-256: every byte is hashed once (an
+/// older server without the composite gets a second, whole-file pass).
 ///
 /// To a file: the bytes go to `.<name>.sluice-part` beside the target, with a sidecar
 /// journal (`.<name>.sluice-part.json`) of the partitions verified so far; partitions are
@@ -76,9 +78,17 @@ public struct Downloader: Sendable {
             try await recorder.record(index)
         }
 
-        try await verifyWhole(file, layout: layout, progress: progress) {
-            unlink(partial)
-            unlink(sidecarPath)
+        var wholeSHA256 = [UInt8](layout.object.sha256)
+        if !layout.partitionsVouchForWhole {
+            try await verifyWhole(file, layout: layout, progress: progress) {
+                unlink(partial)
+                unlink(sidecarPath)
+            }
+        } else if wholeSHA256.isEmpty {
+            // Committed moments ago from an out-of-order upload, the server has not hashed the
+            // whole object yet: the one case that hashes the file a second time, so that the
+            // summary's SHA-256 is always one somebody computed from the bytes.
+            wholeSHA256 = try await hashWhole(file, layout: layout, progress: progress)
         }
         try file.sync()
         guard rename(partial, target) == 0 else {
@@ -87,7 +97,8 @@ public struct Downloader: Sendable {
         AtomicWrite.syncDirectory(directory)
         unlink(sidecarPath)
         let summary = summary(
-            of: layout, localPath: target, transferred: missing, resumed: previous != nil, started: started)
+            of: layout, sha256: wholeSHA256, localPath: target, transferred: missing, resumed: previous != nil,
+            started: started)
         progress(.completed(summary))
         return summary
     }
@@ -131,6 +142,20 @@ public struct Downloader: Sendable {
         }
     }
 
+    /// The SHA-256 of the whole downloaded file.
+    private func hashWhole(
+        _ file: LocalFile, layout: ObjectLayout, progress: @escaping @Sendable (TransferEvent) -> Void
+    ) async throws -> [UInt8] {
+        let total = layout.plan.totalSize
+        let digest = try await BlockingWork.run { flag in
+            try FileHashing.digest(of: file, offset: 0, length: total, flag: flag) {
+                progress(.hashing(.verifying, bytes: $0, of: total))
+            }
+        }
+        guard let digest else { throw IntegrityError("\(layout.object.name) ended early while it was hashed") }
+        return digest
+    }
+
     /// Hashes the whole file and compares it with the object's SHA-256; on a mismatch runs
     /// `discard` and throws an integrity failure.
     private func verifyWhole(
@@ -152,13 +177,14 @@ public struct Downloader: Sendable {
         }
     }
 
+    /// The summary of a download whose whole-object SHA-256 is `sha256`.
     func summary(
-        of layout: ObjectLayout, localPath: String, transferred: [Int], resumed: Bool,
+        of layout: ObjectLayout, sha256: [UInt8], localPath: String, transferred: [Int], resumed: Bool,
         started: ContinuousClock.Instant
     ) -> TransferSummary {
         TransferSummary(
             direction: .download, objectName: layout.object.name, localPath: localPath,
-            version: layout.object.version, size: layout.object.size, sha256: Hex.encode(layout.object.sha256),
+            version: layout.object.version, size: layout.object.size, sha256: Hex.encode(sha256),
             partitionCount: layout.plan.count, partitionsTransferred: transferred.count,
             bytesTransferred: transferred.reduce(0) { $0 + layout.plan.size(of: $1) }, resumed: resumed,
             elapsed: ContinuousClock.now - started, sessionID: nil)

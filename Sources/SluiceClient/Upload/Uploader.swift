@@ -17,9 +17,9 @@ import SluiceRPC
 /// out damaged at commit, it is sent from the file and the commit tried once more.
 public struct Uploader: Sendable {
     private let sessions: Sluice_V1_UploadSessionServiceClient
-    private let objects: Sluice_V1_ObjectServiceClient
+    let objects: Sluice_V1_ObjectServiceClient
     private let server: String
-    private let options: UploadOptions
+    let options: UploadOptions
 
     /// - Parameter client: the calls go over its transport; its authority names the server
     ///   in the journal.
@@ -60,16 +60,24 @@ public struct Uploader: Sendable {
             partitionSHA256: digests.partitions.map { Hex.encode($0) }, objectSHA256: Hex.encode(digests.object),
             sessionID: "", owner: options.owner.isEmpty ? nil : options.owner)
 
+        if Self.fitsOneCall(plan), previous.map({ $0.sessionID.isEmpty }) ?? true,
+           let result = try await put(
+               file, path: absolutePath, to: objectName, plan: plan, digests: digests, started: started,
+               progress: progress)
+        {
+            options.journal?.remove(server: server, path: absolutePath, objectName: objectName)
+            return result
+        }
         var session: Sluice_V1_UploadSession?
         if let previous, !previous.sessionID.isEmpty {
             switch try await resumableSession(previous, matching: entry, progress: progress) {
             case .open(let open):
                 session = open
             case .committed(let object):
-                try Self.check(object, against: digests.object, size: plan.totalSize)
+                try Self.check(object, against: digests, size: plan.totalSize)
                 options.journal?.remove(server: server, path: absolutePath, objectName: objectName)
                 let result = summary(
-                    of: object, localPath: absolutePath, sessionID: previous.sessionID, plan: plan,
+                    of: object, localPath: absolutePath, sessionID: previous.sessionID, plan: plan, digests: digests,
                     transferred: (0, 0), resumed: true, started: started)
                 progress(.completed(result))
                 return result
@@ -118,10 +126,10 @@ public struct Uploader: Sendable {
             try await sender.send(resent)
             object = try await commit(current.sessionID, progress: progress)
         }
-        try Self.check(object, against: digests.object, size: plan.totalSize)
+        try Self.check(object, against: digests, size: plan.totalSize)
         options.journal?.remove(server: server, path: absolutePath, objectName: objectName)
         let result = summary(
-            of: object, localPath: absolutePath, sessionID: current.sessionID, plan: plan,
+            of: object, localPath: absolutePath, sessionID: current.sessionID, plan: plan, digests: digests,
             transferred: (missing.count + resent.count, (missing + resent).reduce(0) { $0 + plan.size(of: $1) }),
             resumed: resumed,
             started: started)
@@ -230,12 +238,20 @@ public struct Uploader: Sendable {
             && session.partitionSha256.map { Hex.encode($0) } == entry.partitionSHA256
     }
 
-    /// Checks that the version a commit made holds the file's bytes.
-    private static func check(_ object: Sluice_V1_ObjectInfo, against sha256: [UInt8], size: Int64) throws {
-        guard [UInt8](object.sha256) == sha256, object.size == size else {
+    /// Checks that the version a commit made holds the file's bytes: its size, its composite
+    /// hash (the partitions the server verified are the file's), and its whole-object SHA-256
+    /// unless the server has not computed it yet (the commit read no bytes). A version whose
+    /// declared hash the server found wrong is never accepted.
+    static func check(_ object: Sluice_V1_ObjectInfo, against digests: FileDigests, size: Int64) throws {
+        let composite = CompositeDigest.of(digests.partitions)
+        let wholeAgrees = object.sha256.isEmpty ? object.sha256State == .pending : [UInt8](object.sha256) == digests.object
+        let compositeAgrees = object.compositeSha256.isEmpty || [UInt8](object.compositeSha256) == composite
+        guard object.size == size, wholeAgrees, compositeAgrees, object.sha256State != .mismatch else {
             throw IntegrityError(
                 "the commit made version \(object.version) of \(object.size) bytes with SHA-256 "
-                    + "\(Hex.encode(object.sha256)), not \(size) bytes with \(Hex.encode(sha256))")
+                    + "\(object.sha256.isEmpty ? "(pending)" : Hex.encode(object.sha256)) and composite "
+                    + "\(Hex.encode(object.compositeSha256)), not \(size) bytes with \(Hex.encode(digests.object)) "
+                    + "and composite \(Hex.encode(composite))")
         }
     }
 
@@ -281,13 +297,15 @@ public struct Uploader: Sendable {
         return session
     }
 
-    private func summary(
-        of object: Sluice_V1_ObjectInfo, localPath: String, sessionID: String, plan: PartitionPlan,
-        transferred: (partitions: Int, bytes: Int64), resumed: Bool, started: ContinuousClock.Instant
+    /// The summary of a finished upload. Its SHA-256 is the file's, which the client hashed
+    /// itself and the server's composite confirmed (the server's own may still be pending).
+    func summary(
+        of object: Sluice_V1_ObjectInfo, localPath: String, sessionID: String?, plan: PartitionPlan,
+        digests: FileDigests, transferred: (partitions: Int, bytes: Int64), resumed: Bool, started: ContinuousClock.Instant
     ) -> TransferSummary {
         TransferSummary(
             direction: .upload, objectName: object.name, localPath: localPath, version: object.version,
-            size: object.size, sha256: Hex.encode(object.sha256), partitionCount: plan.count,
+            size: object.size, sha256: Hex.encode(digests.object), partitionCount: plan.count,
             partitionsTransferred: transferred.partitions, bytesTransferred: transferred.bytes, resumed: resumed,
             elapsed: ContinuousClock.now - started, sessionID: sessionID)
     }

@@ -28,6 +28,66 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// The state of an object version's whole-object SHA-256 (ObjectInfo.sha256). A commit
+/// reads no payload: when the partitions arrived out of order the whole-object hash is
+/// computed after the commit, and the version is PENDING until then (usually moments).
+public nonisolated enum Sluice_V1_Sha256State: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not reported (a server older than this field; its sha256 was checked at commit).
+  case unspecified // = 0
+
+  /// Not known yet: sha256 is empty. The partitions and composite_sha256 are final.
+  case pending // = 1
+
+  /// sha256 is the hash of the stored bytes and equals the hash the uploader declared.
+  case verified // = 2
+
+  /// sha256 is the hash of the stored bytes; the uploader declared none.
+  case undeclared // = 3
+
+  /// sha256 is the hash of the stored bytes (each partition verified), which is NOT the
+  /// hash the uploader declared: the uploader described its file wrongly. Never verified.
+  case mismatch // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .pending
+    case 2: self = .verified
+    case 3: self = .undeclared
+    case 4: self = .mismatch
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .pending: return 1
+    case .verified: return 2
+    case .undeclared: return 3
+    case .mismatch: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Sluice_V1_Sha256State] = [
+    .unspecified,
+    .pending,
+    .verified,
+    .undeclared,
+    .mismatch,
+  ]
+
+}
+
 /// One version of a stored object. Versions are immutable: a commit or a restore
 /// makes a new version, it never changes an existing one.
 public nonisolated struct Sluice_V1_ObjectInfo: @unchecked Sendable {
@@ -55,7 +115,9 @@ public nonisolated struct Sluice_V1_ObjectInfo: @unchecked Sendable {
     set {_uniqueStorage()._size = newValue}
   }
 
-  /// SHA-256 of the whole object (32 bytes).
+  /// SHA-256 of the whole object (32 bytes) once the server knows it; empty while
+  /// sha256_state is SHA256_STATE_PENDING. Check sha256_state before trusting it as the
+  /// hash the uploader declared: only SHA256_STATE_VERIFIED means that.
   public var sha256: Data {
     get {_storage._sha256}
     set {_uniqueStorage()._sha256 = newValue}
@@ -137,6 +199,22 @@ public nonisolated struct Sluice_V1_ObjectInfo: @unchecked Sendable {
     set {_uniqueStorage()._writtenBy = newValue}
   }
 
+  /// SHA-256 of the partitions' SHA-256s (each 32 bytes), concatenated in index order
+  /// (32 bytes). Known at commit without reading the object; it depends on
+  /// partition_size, so compare it only between objects of the same partition size.
+  /// Every byte was verified against its partition's SHA-256 when it arrived, so a
+  /// client that checks each partition and this composite has checked the whole object.
+  public var compositeSha256: Data {
+    get {_storage._compositeSha256}
+    set {_uniqueStorage()._compositeSha256 = newValue}
+  }
+
+  /// What sha256 is worth.
+  public var sha256State: Sluice_V1_Sha256State {
+    get {_storage._sha256State}
+    set {_uniqueStorage()._sha256State = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -171,9 +249,13 @@ public nonisolated struct Sluice_V1_PartitionInfo: Sendable {
 
 fileprivate nonisolated let _protobuf_package = "sluice.v1"
 
+nonisolated extension Sluice_V1_Sha256State: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SHA256_STATE_UNSPECIFIED\0\u{1}SHA256_STATE_PENDING\0\u{1}SHA256_STATE_VERIFIED\0\u{1}SHA256_STATE_UNDECLARED\0\u{1}SHA256_STATE_MISMATCH\0")
+}
+
 nonisolated extension Sluice_V1_ObjectInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ObjectInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{1}size\0\u{1}sha256\0\u{3}content_type\0\u{3}user_metadata\0\u{3}create_time\0\u{3}update_time\0\u{3}partition_size\0\u{3}partition_count\0\u{1}partitions\0\u{3}is_current\0\u{3}restored_from_version\0\u{1}owner\0\u{3}written_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{1}size\0\u{1}sha256\0\u{3}content_type\0\u{3}user_metadata\0\u{3}create_time\0\u{3}update_time\0\u{3}partition_size\0\u{3}partition_count\0\u{1}partitions\0\u{3}is_current\0\u{3}restored_from_version\0\u{1}owner\0\u{3}written_by\0\u{3}composite_sha256\0\u{3}sha256_state\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -191,6 +273,8 @@ nonisolated extension Sluice_V1_ObjectInfo: SwiftProtobuf.Message, SwiftProtobuf
     var _restoredFromVersion: Int64 = 0
     var _owner: String = String()
     var _writtenBy: String = String()
+    var _compositeSha256: Data = Data()
+    var _sha256State: Sluice_V1_Sha256State = .unspecified
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -216,6 +300,8 @@ nonisolated extension Sluice_V1_ObjectInfo: SwiftProtobuf.Message, SwiftProtobuf
       _restoredFromVersion = source._restoredFromVersion
       _owner = source._owner
       _writtenBy = source._writtenBy
+      _compositeSha256 = source._compositeSha256
+      _sha256State = source._sha256State
     }
   }
 
@@ -249,6 +335,8 @@ nonisolated extension Sluice_V1_ObjectInfo: SwiftProtobuf.Message, SwiftProtobuf
         case 13: try { try decoder.decodeSingularInt64Field(value: &_storage._restoredFromVersion) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._owner) }()
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._writtenBy) }()
+        case 16: try { try decoder.decodeSingularBytesField(value: &_storage._compositeSha256) }()
+        case 17: try { try decoder.decodeSingularEnumField(value: &_storage._sha256State) }()
         default: break
         }
       }
@@ -306,6 +394,12 @@ nonisolated extension Sluice_V1_ObjectInfo: SwiftProtobuf.Message, SwiftProtobuf
       if !_storage._writtenBy.isEmpty {
         try visitor.visitSingularStringField(value: _storage._writtenBy, fieldNumber: 15)
       }
+      if !_storage._compositeSha256.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._compositeSha256, fieldNumber: 16)
+      }
+      if _storage._sha256State != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._sha256State, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -330,6 +424,8 @@ nonisolated extension Sluice_V1_ObjectInfo: SwiftProtobuf.Message, SwiftProtobuf
         if _storage._restoredFromVersion != rhs_storage._restoredFromVersion {return false}
         if _storage._owner != rhs_storage._owner {return false}
         if _storage._writtenBy != rhs_storage._writtenBy {return false}
+        if _storage._compositeSha256 != rhs_storage._compositeSha256 {return false}
+        if _storage._sha256State != rhs_storage._sha256State {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -255,6 +255,44 @@ public nonisolated struct Sluice_V1_RestoreObjectVersionRequest: Sendable {
   public init() {}
 }
 
+/// A whole small object, inline.
+public nonisolated struct Sluice_V1_PutObjectRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The object's name.
+  public var name: String = String()
+
+  /// The object's bytes: 0 to 4 MiB (4,194,304 bytes). The object is stored as one
+  /// partition of this size.
+  public var data: Data = Data()
+
+  /// SHA-256 of data (32 bytes), required: bytes that hash otherwise are refused with
+  /// DATA_LOSS and nothing is stored.
+  public var sha256: Data = Data()
+
+  /// Media type to record; may be empty.
+  public var contentType: String = String()
+
+  /// User metadata to record (the same limits as CreateSessionRequest.user_metadata).
+  public var userMetadata: Dictionary<String,String> = [:]
+
+  /// Handle of the principal whose object this is; empty means the caller. Writing
+  /// another principal's object needs a WRITE grant covering the name (READ answers
+  /// PERMISSION_DENIED, none NOT_FOUND).
+  public var owner: String = String()
+
+  /// Optional idempotency id (1 to 128 printable ASCII characters): a retry with the
+  /// same id and the same request answers the version the first call made instead of
+  /// making another; the same id with a different request is INVALID_ARGUMENT.
+  public var requestID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "sluice.v1"
@@ -663,6 +701,66 @@ nonisolated extension Sluice_V1_RestoreObjectVersionRequest: SwiftProtobuf.Messa
     if lhs.name != rhs.name {return false}
     if lhs.version != rhs.version {return false}
     if lhs.owner != rhs.owner {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sluice_V1_PutObjectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PutObjectRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}data\0\u{1}sha256\0\u{3}content_type\0\u{3}user_metadata\0\u{1}owner\0\u{3}request_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.sha256) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.contentType) }()
+      case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.userMetadata) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.owner) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 2)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sha256, fieldNumber: 3)
+    }
+    if !self.contentType.isEmpty {
+      try visitor.visitSingularStringField(value: self.contentType, fieldNumber: 4)
+    }
+    if !self.userMetadata.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.userMetadata, fieldNumber: 5)
+    }
+    if !self.owner.isEmpty {
+      try visitor.visitSingularStringField(value: self.owner, fieldNumber: 6)
+    }
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sluice_V1_PutObjectRequest, rhs: Sluice_V1_PutObjectRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.contentType != rhs.contentType {return false}
+    if lhs.userMetadata != rhs.userMetadata {return false}
+    if lhs.owner != rhs.owner {return false}
+    if lhs.requestID != rhs.requestID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

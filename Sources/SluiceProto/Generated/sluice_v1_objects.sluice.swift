@@ -22,6 +22,8 @@ public enum Sluice_V1_ObjectService {
         public static let listObjectVersions = MethodDescriptor(service: "sluice.v1.ObjectService", method: "ListObjectVersions")
         /// `sluice.v1.ObjectService/RestoreObjectVersion`
         public static let restoreObjectVersion = MethodDescriptor(service: "sluice.v1.ObjectService", method: "RestoreObjectVersion")
+        /// `sluice.v1.ObjectService/PutObject`
+        public static let putObject = MethodDescriptor(service: "sluice.v1.ObjectService", method: "PutObject")
     }
 }
 
@@ -54,6 +56,12 @@ public protocol Sluice_V1_ObjectServiceService: RPCService {
     /// Makes an older version the current one, as a new version with the same bytes
     /// (no bytes are copied).
     func restoreObjectVersion(request: Sluice_V1_RestoreObjectVersionRequest, context: ServerContext) async throws -> Sluice_V1_ObjectInfo
+
+    /// Stores a small object in one call, as a new version: its bytes inline (at most
+    /// 4 MiB; anything larger goes through an upload session). Verified against sha256
+    /// and durable before the answer, exactly like a one-partition upload session that
+    /// is committed; the answer is the version made.
+    func putObject(request: Sluice_V1_PutObjectRequest, context: ServerContext) async throws -> Sluice_V1_ObjectInfo
 }
 
 extension Sluice_V1_ObjectServiceService {
@@ -82,6 +90,10 @@ extension Sluice_V1_ObjectServiceService {
         router.registerUnary(Sluice_V1_ObjectService.Method.restoreObjectVersion) {
             (request: Sluice_V1_RestoreObjectVersionRequest, context: ServerContext) -> Sluice_V1_ObjectInfo in
             try await self.restoreObjectVersion(request: request, context: context)
+        }
+        router.registerUnary(Sluice_V1_ObjectService.Method.putObject) {
+            (request: Sluice_V1_PutObjectRequest, context: ServerContext) -> Sluice_V1_ObjectInfo in
+            try await self.putObject(request: request, context: context)
         }
     }
 }
@@ -140,6 +152,15 @@ public struct Sluice_V1_ObjectServiceClient: Sendable {
     /// (no bytes are copied).
     public func restoreObjectVersion(_ request: Sluice_V1_RestoreObjectVersionRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_ObjectInfo {
         let response: ClientResponse<Sluice_V1_ObjectInfo> = try await rpc.unary(Sluice_V1_ObjectService.Method.restoreObjectVersion, request, options: options)
+        return response.message
+    }
+
+    /// Stores a small object in one call, as a new version: its bytes inline (at most
+    /// 4 MiB; anything larger goes through an upload session). Verified against sha256
+    /// and durable before the answer, exactly like a one-partition upload session that
+    /// is committed; the answer is the version made.
+    public func putObject(_ request: Sluice_V1_PutObjectRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_ObjectInfo {
+        let response: ClientResponse<Sluice_V1_ObjectInfo> = try await rpc.unary(Sluice_V1_ObjectService.Method.putObject, request, options: options)
         return response.message
     }
 }

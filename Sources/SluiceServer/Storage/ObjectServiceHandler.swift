@@ -72,10 +72,11 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
             var pendingFirst: Sluice_V1_ReadObjectResponse? = first
             let bytes = try ObjectBytes(
                 version, range: range, blobs: storage.blobs, chunkSize: Self.readChunkSize, ledger: storage.damage)
+            var buffer = OutgoingChunkBuffer()
             for try await chunk in bytes {
                 var message = pendingFirst ?? Sluice_V1_ReadObjectResponse()
                 pendingFirst = nil
-                message.data = Data(chunk)
+                message.data = buffer.data(copying: chunk)
                 try await response.write(message)
             }
             if let pendingFirst { try await response.write(pendingFirst) }
@@ -105,6 +106,21 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
             let owner = try await identity.owner(request.owner, caller: principal, in: storage)
             return Sluice_V1_ObjectInfo(
                 try await storage.objects.restore(request.name, version: request.version, of: principal, owner: owner))
+        }
+    }
+
+    public func putObject(request: Sluice_V1_PutObjectRequest, context: ServerContext) async throws
+        -> Sluice_V1_ObjectInfo
+    {
+        try await mappingStorageErrors {
+            let principal = try await identity.principal(of: context, in: storage)
+            let owner = try await identity.owner(request.owner, caller: principal, in: storage)
+            let object = SmallObject(
+                name: request.name, data: request.data, sha256: [UInt8](request.sha256),
+                contentType: request.contentType, userMetadata: request.userMetadata,
+                requestID: request.requestID.isEmpty ? nil : request.requestID)
+            return Sluice_V1_ObjectInfo(
+                try await storage.sessions.put(object, by: principal, owner: owner, objects: storage.objects))
         }
     }
 }

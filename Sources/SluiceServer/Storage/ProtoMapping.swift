@@ -38,6 +38,13 @@ extension Sluice_V1_ObjectInfo {
         version = record.version
         size = record.size
         sha256 = Data(record.sha256)
+        compositeSha256 = Data(record.compositeSHA256)
+        sha256State = switch record.sha256State {
+        case .pending: .pending
+        case .verified: .verified
+        case .undeclared: .undeclared
+        case .mismatch: .mismatch
+        }
         contentType = record.contentType
         userMetadata = record.userMetadata
         createTime = Google_Protobuf_Timestamp(date: record.createdAt)

@@ -12,8 +12,9 @@ import Foundation
 ///   the same key twice, even concurrently, leaves one intact blob.
 /// - Nothing is verified by the store on the way out: reads return whatever storage holds, so a
 ///   blob damaged at rest comes back damaged rather than silently "fixed" or hidden. Verifying is
-///   the caller's job: ``VerifiedBlobBytes`` checks whole-blob reads, commits re-hash what they
-///   commit, the ``Scrubber`` re-hashes every referenced blob, and clients check what they download.
+///   the caller's job: ``VerifiedBlobBytes`` checks whole-blob reads (the ``WholeHashVerifier``'s
+///   included), the ``Scrubber`` re-hashes every referenced blob, and clients check what they
+///   download. Commits read nothing: every byte was checked against its partition hash on arrival.
 public protocol BlobStore: Sendable {
     /// A writer for a blob of exactly `size` bytes that must hash to `key.sha256`. Nothing is
     /// visible under `key` until the writer finishes; a writer that is never finished leaves only

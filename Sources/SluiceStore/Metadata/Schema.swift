@@ -223,5 +223,34 @@ public enum Schema {
             CREATE INDEX upload_sessions_open_by_owner ON upload_sessions (coalesce(owner_id, principal_id))
                 WHERE state = 'open';
             """),
+        Migration(version: 6, name: "composite hashes", sql: """
+            -- Commits read no payload: a version carries the composite hash of its partitions
+            -- (SHA-256 of their SHA-256s concatenated in order) at once, and its whole-object
+            -- SHA-256 once known. sha256_state says what sha256 is worth: 'verified' (the hash of
+            -- the stored bytes, equal to the one the uploader declared), 'undeclared' (the hash of
+            -- the stored bytes; nothing was declared), 'pending' (not known yet: sha256 is NULL
+            -- until the whole-hash verifier has read the bytes) or 'mismatch' (the stored bytes,
+            -- each verified against its partition hash, hash to sha256, which is NOT the declared
+            -- declared_sha256). Versions made before this migration were hashed at commit.
+            ALTER TABLE object_versions ADD COLUMN composite_sha256 bytea;
+            UPDATE object_versions v SET composite_sha256 = sha256(coalesce(
+                (SELECT string_agg(p.sha256, ''::bytea ORDER BY p.index) FROM version_partitions p
+                 WHERE p.object_id = v.object_id AND p.version = v.version), ''::bytea));
+            ALTER TABLE object_versions ALTER COLUMN composite_sha256 SET NOT NULL;
+            ALTER TABLE object_versions ADD COLUMN declared_sha256 bytea;
+            ALTER TABLE object_versions ADD COLUMN sha256_state text NOT NULL DEFAULT 'verified'
+                CHECK (sha256_state IN ('pending', 'verified', 'undeclared', 'mismatch'));
+            ALTER TABLE object_versions ALTER COLUMN sha256_state DROP DEFAULT;
+            ALTER TABLE object_versions ALTER COLUMN sha256 DROP NOT NULL;
+            ALTER TABLE object_versions ADD CONSTRAINT object_versions_sha256_known
+                CHECK ((sha256_state = 'pending') = (sha256 IS NULL));
+            CREATE INDEX object_versions_pending ON object_versions (committed_at)
+                WHERE sha256_state = 'pending';
+
+            -- The whole-object SHA-256 of a session, advanced while partitions arrive in order:
+            -- whole_hash_state is the exported SHA-256 state over partitions 0 ..< whole_hashed_through.
+            ALTER TABLE upload_sessions ADD COLUMN whole_hash_state bytea;
+            ALTER TABLE upload_sessions ADD COLUMN whole_hashed_through integer NOT NULL DEFAULT 0;
+            """),
     ]
 }

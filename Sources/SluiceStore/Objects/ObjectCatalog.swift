@@ -17,7 +17,7 @@ public final class ObjectCatalog: Sendable {
     }
 
     static let versionColumns = """
-        o.name, v.version, v.size, v.sha256, v.content_type, v.user_metadata::text AS user_metadata,
+        o.name, v.version, v.size, v.sha256, v.sha256_state, v.composite_sha256, v.content_type, v.user_metadata::text AS user_metadata,
         extract(epoch FROM o.created_at)::float8 AS created_at,
         extract(epoch FROM v.committed_at)::float8 AS committed_at,
         v.partition_size, v.partition_count, v.version = o.current_version AS is_current, v.restored_from,
@@ -138,10 +138,11 @@ public final class ObjectCatalog: Sendable {
                     bytes: try size.int("size"), objectName: name, owner: owner, defaults: quotas, on: connection)
             }
             let copied = try connection.execute("""
-                INSERT INTO object_versions (object_id, version, size, sha256, content_type, user_metadata,
-                    partition_size, partition_count, restored_from, written_by)
-                SELECT object_id, $3, size, sha256, content_type, user_metadata, partition_size, partition_count, version,
-                    $4
+                INSERT INTO object_versions (object_id, version, size, sha256, sha256_state, declared_sha256,
+                    composite_sha256, content_type, user_metadata, partition_size, partition_count, restored_from,
+                    written_by)
+                SELECT object_id, $3, size, sha256, sha256_state, declared_sha256, composite_sha256, content_type,
+                    user_metadata, partition_size, partition_count, version, $4
                 FROM object_versions WHERE object_id = $1 AND version = $2
                 """, [.int(objectID), .int(version), .int(newVersion), .int(principal.id)]).affectedRows
             guard copied == 1 else { throw StorageError.notFound("object '\(name)' has no version \(version)") }
@@ -160,7 +161,7 @@ public final class ObjectCatalog: Sendable {
             try ChangeLog.record(
                 .versionCreated(
                     ownerID: owner.id, name: name, version: newVersion, size: try restoredVersion.int("size"),
-                    sha256: try restoredVersion.bytes("sha256"), actorID: principal.id),
+                    sha256: try restoredVersion.optionalBytes("sha256") ?? [], actorID: principal.id),
                 on: connection)
             return newVersion
         }
@@ -240,7 +241,9 @@ public final class ObjectCatalog: Sendable {
             name: try row.string("name"),
             version: try row.int("version"),
             size: try row.int("size"),
-            sha256: try row.bytes("sha256"),
+            sha256: try row.optionalBytes("sha256") ?? [],
+            sha256State: WholeHashState(rawValue: try row.string("sha256_state")) ?? .pending,
+            compositeSHA256: try row.bytes("composite_sha256"),
             contentType: try row.string("content_type"),
             userMetadata: UserMetadata.decode(try row.string("user_metadata")),
             createdAt: Date(timeIntervalSince1970: try row.double("created_at")),

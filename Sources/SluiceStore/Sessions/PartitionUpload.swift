@@ -56,9 +56,16 @@ extension UploadSessions {
         }
         let newBlob = try await lease(key, size: size)
 
+        // The partition that continues the session's in-order whole-object hash extends it as
+        // its bytes stream through; any other leaves it for the verifier after commit.
+        var whole: ResumableSHA256? = nil
+        if target.partitionCount > 1, target.wholeHashedThrough == index {
+            whole = index == 0 ? ResumableSHA256() : target.wholeHashState.flatMap(ResumableSHA256.init(exported:))
+        }
         let writer = try await blobs.makeWriter(for: key, size: size)
         do {
             for try await chunk in chunks {
+                if whole != nil { chunk.withUnsafeBytes { whole?.update($0) } }
                 try await writer.write(chunk)
             }
             try await writer.finish()
@@ -69,7 +76,8 @@ extension UploadSessions {
             await writer.abort()
             throw error
         }
-        try await register(index, size: size, key: key, in: id)
+        // finish() verified the bytes against the partition hash: the extended state is sound.
+        try await register(index, size: size, key: key, in: id, wholeHash: whole?.exported())
         SluiceMetrics.partitionStored(bytes: size, deduplicated: !newBlob)
         return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: false)
     }
@@ -126,6 +134,9 @@ extension UploadSessions {
         var ownerID: Int64
         /// Whether the session's creator may still write the object (always, for its own).
         var mayWrite: Bool
+        /// How many leading partitions the in-order whole-object hash covers, and its state.
+        var wholeHashedThrough: Int
+        var wholeHashState: [UInt8]?
     }
 
     private func partitionTarget(_ index: Int, of id: SessionID, by principal: Principal) async throws
@@ -142,7 +153,8 @@ extension UploadSessions {
                     coalesce(s.owner_id, s.principal_id) AS owner_id,
                     \(AccessRule.level(
                         owner: "coalesce(s.owner_id, s.principal_id)", caller: "s.principal_id", name: "s.object_name"))
-                        = 'write' AS may_write
+                        = 'write' AS may_write,
+                    s.whole_hashed_through, s.whole_hash_state
                 FROM upload_sessions s WHERE s.id = $1 AND s.principal_id = $2
                 """, [.bytes(id.bytes), .int(principal.id), .int(probe)]).rows.first
         }
@@ -156,7 +168,9 @@ extension UploadSessions {
             sha256: probe >= 0 ? try row.optionalBytes("sha256") : nil,
             storedScope: try row.isNull("stored_scope") ? nil : try row.string("stored_scope"),
             ownerID: try row.int("owner_id"),
-            mayWrite: try row.optionalBool("may_write") ?? false)
+            mayWrite: try row.optionalBool("may_write") ?? false,
+            wholeHashedThrough: Int(try row.int("whole_hashed_through")),
+            wholeHashState: try row.optionalBytes("whole_hash_state"))
     }
 
     /// Takes (or refreshes) the lease on a blob row before its bytes are written.
@@ -176,8 +190,10 @@ extension UploadSessions {
         return inserted
     }
 
-    /// Records the stored partition, re-checking the lease and the session under locks.
-    private func register(_ index: Int, size: Int64, key: BlobKey, in id: SessionID) async throws {
+    /// Records the stored partition, re-checking the lease and the session under locks; with
+    /// `wholeHash` (the in-order whole-object hash through this partition), advances the
+    /// session's hash past it unless another upload of the same partition did first.
+    private func register(_ index: Int, size: Int64, key: BlobKey, in id: SessionID, wholeHash: [UInt8]?) async throws {
         try await database.transaction { connection in
             let blob = try connection.execute("""
                 SELECT deleting FROM blobs WHERE scope = $1 AND sha256 = $2 FOR UPDATE
@@ -204,6 +220,12 @@ extension UploadSessions {
                 INSERT INTO session_partitions (session_id, index, size, sha256, blob_scope)
                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, index) DO NOTHING
                 """, [.bytes(id.bytes), .int(Int64(index)), .int(size), .bytes(key.sha256), .text(key.scope)])
+            if let wholeHash {
+                _ = try connection.execute("""
+                    UPDATE upload_sessions SET whole_hash_state = $3, whole_hashed_through = $2 + 1
+                    WHERE id = $1 AND whole_hashed_through = $2
+                    """, [.bytes(id.bytes), .int(Int64(index)), .bytes(wholeHash)])
+            }
         }
     }
 

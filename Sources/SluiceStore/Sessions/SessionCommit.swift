@@ -26,18 +26,21 @@ extension UploadSessions {
                 "upload session \(id) is missing \(missing.count) of \(session.partitionCount) partitions "
                     + "(\(shown)\(more)); upload them, then commit again")
         }
-        let objectSHA256 = try await wholeObjectSHA256(session)
-        if let declared = session.objectSHA256, declared != objectSHA256 {
-            throw StorageError.dataLoss(
-                "the partitions hash to \(Hex.encode(objectSHA256)) as a whole, but the session declared "
-                    + "object_sha256 \(Hex.encode(declared)); abort this session and upload again")
-        }
-        let version = try await database.transaction { connection -> Int64 in
+        let composite = CompositeHash.of(session.partitionSHA256)
+        let (version, whole) = try await database.transaction { connection -> (Int64, [UInt8]?) in
             guard let locked = try SessionQueries.load(id, of: principal, on: connection, lock: true) else {
                 throw StorageError.notFound("upload session \(id) does not exist")
             }
-            if locked.state == .committed, let version = locked.committedVersion { return version }
+            if locked.state == .committed, let version = locked.committedVersion { return (version, []) }
             try Self.requireOpen(locked)
+            let whole = try Self.knownWholeSHA256(of: locked, on: connection)
+            if let whole, let declared = locked.objectSHA256, declared != whole {
+                throw StorageError.dataLoss(
+                    "the partitions hash to \(Hex.encode(whole)) as a whole, but the session declared "
+                        + "object_sha256 \(Hex.encode(declared)); abort this session and upload again")
+            }
+            let wholeState: WholeHashState =
+                whole == nil ? .pending : locked.objectSHA256 == nil ? .undeclared : .verified
             let owner = locked.owner(for: principal)
             if owner.id != principal.id {
                 guard try AccessRule.lockedLevel(owner: owner, caller: principal, name: locked.objectName, on: connection)
@@ -63,12 +66,15 @@ extension UploadSessions {
             let objectID = try object.int("id")
             let version = try object.int("next_version")
             _ = try connection.execute("""
-                INSERT INTO object_versions (object_id, version, size, sha256, content_type, user_metadata,
-                    partition_size, partition_count, written_by)
-                SELECT $1, $2, s.total_size, $3, s.content_type, s.user_metadata, s.partition_size,
-                    cardinality(s.partition_sha256), s.principal_id
+                INSERT INTO object_versions (object_id, version, size, sha256, sha256_state, declared_sha256,
+                    composite_sha256, content_type, user_metadata, partition_size, partition_count, written_by)
+                SELECT $1, $2, s.total_size, $3, $5, s.object_sha256, $6, s.content_type, s.user_metadata,
+                    s.partition_size, cardinality(s.partition_sha256), s.principal_id
                 FROM upload_sessions s WHERE s.id = $4
-                """, [.int(objectID), .int(version), .bytes(objectSHA256), .bytes(id.bytes)])
+                """, [
+                    .int(objectID), .int(version), whole.map { .bytes($0) } ?? .null, .bytes(id.bytes),
+                    .text(wholeState.rawValue), .bytes(composite),
+                ])
             let copied = try connection.execute("""
                 INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
                 SELECT $1, $2, sp.index, sp.index::bigint * $3, sp.size, sp.sha256, sp.blob_scope
@@ -95,60 +101,44 @@ extension UploadSessions {
             try ChangeLog.record(
                 .versionCreated(
                     ownerID: owner.id, name: session.objectName, version: version, size: session.totalSize,
-                    sha256: objectSHA256, actorID: principal.id),
+                    sha256: whole ?? [], actorID: principal.id),
                 on: connection)
-            return version
+            return (version, whole)
         }
+        if whole == nil { wholeHashes.wake() }
         return try await objects.version(session.objectName, version, of: principal, owner: session.owner(for: principal))
     }
 
-    /// The SHA-256 of the object the session's partitions make, read back from the blob
-    /// store in order (partition hashes do not compose into the whole-object hash). Every
-    /// partition is re-hashed on the way, a single one included, so a blob damaged between
-    /// its upload and the commit never becomes a version: the commit answers DATA_LOSS, the
-    /// damaged partition is dropped from the session, and sending it again repairs it.
-    private func wholeObjectSHA256(_ session: SessionRecord) async throws -> [UInt8] {
-        if session.partitionCount == 0 { return SHA256.hash([]) }
-        let scopes = try await database.withConnection { connection in
-            try connection.execute(
-                "SELECT index, blob_scope FROM session_partitions WHERE session_id = $1 ORDER BY index",
+    /// The whole-object SHA-256 when it is known without reading a byte: the hash of no
+    /// bytes, the one partition's hash, or the state advanced while every partition arrived
+    /// in order (``storePartition``). Nil otherwise: the version is committed pending, and
+    /// the ``WholeHashVerifier`` settles it.
+    static func knownWholeSHA256(of session: SessionRecord, on connection: PostgresConnection) throws -> [UInt8]? {
+        switch session.partitionCount {
+        case 0: return SHA256.hash([])
+        case 1: return session.partitionSHA256[0]
+        default:
+            let row = try connection.execute(
+                "SELECT whole_hash_state, whole_hashed_through FROM upload_sessions WHERE id = $1",
                 [.bytes(session.id.bytes)]
-            ).rows.map { try $0.string("blob_scope") }
+            ).rows.first
+            guard let row, try row.int("whole_hashed_through") == Int64(session.partitionCount),
+                  let exported = try row.optionalBytes("whole_hash_state"),
+                  let state = ResumableSHA256(exported: exported)
+            else { return nil }
+            return state.finalize()
         }
-        guard scopes.count == session.partitionCount else {
-            throw StorageError.aborted("the session's partitions changed during the commit; commit again")
-        }
-        var whole = SHA256()
-        for (index, scope) in scopes.enumerated() {
-            let key = try BlobKey(scope: scope, sha256: session.partitionSHA256[index])
-            var partition = SHA256()
-            do {
-                for try await chunk in blobs.read(key, range: 0..<session.size(ofPartition: index), chunkSize: 1 << 20) {
-                    partition.update(chunk)
-                    whole.update(chunk)
-                }
-            } catch let error as BlobError where error.meansStoredBytesAreGone {
-                try await dropDamaged(index, key: key, of: session, detail: "\(error)")
-            }
-            let actual = partition.finalize()
-            if actual != key.sha256 {
-                try await dropDamaged(index, key: key, of: session, detail: "hashes to \(Hex.encode(actual))")
-            }
-        }
-        return whole.finalize()
     }
+}
 
-    /// Records a stored partition found damaged at commit, removes it from the session so
-    /// that it counts as missing, and refuses the commit with DATA_LOSS.
-    private func dropDamaged(_ index: Int, key: BlobKey, of session: SessionRecord, detail: String) async throws -> Never {
-        try await database.transaction { connection in
-            try DamagedBlobs.record(key, by: "commit", detail: detail, on: connection)
-            _ = try connection.execute(
-                "DELETE FROM session_partitions WHERE session_id = $1 AND index = $2",
-                [.bytes(session.id.bytes), .int(Int64(index))])
-        }
-        throw StorageError.dataLoss(
-            "partition \(index) of upload session \(session.id) is damaged in storage (its bytes no longer hash "
-                + "to \(Hex.encode(key.sha256))); send partition \(index) again, then commit")
+/// The composite hash of an object: SHA-256 of its partitions' SHA-256s, concatenated in
+/// order (as Dropbox's content hash). It names the bytes only together with the partition
+/// size; every byte is verified against its partition's hash on arrival and on every whole
+/// partition read, so the composite vouches for the object without a pass over its bytes.
+public enum CompositeHash {
+    public static func of(_ partitionSHA256: [[UInt8]]) -> [UInt8] {
+        var hasher = SHA256()
+        for digest in partitionSHA256 { hasher.update(digest) }
+        return hasher.finalize()
     }
 }

@@ -13,8 +13,11 @@ public final class UploadSessions: Sendable {
     let blobs: any BlobStore
     let limits: StorageLimits
     let pageTokens: PageTokens
+    /// Settles the whole-object SHA-256 of versions committed before it was known.
+    public let wholeHashes: WholeHashVerifier
 
     public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits, pageTokens: PageTokens = .random()) {
+        self.wholeHashes = WholeHashVerifier(database: database, blobs: blobs)
         self.database = database
         self.blobs = blobs
         self.limits = limits

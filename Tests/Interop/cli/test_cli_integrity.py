@@ -156,13 +156,14 @@ def test_file_changed_during_upload_is_not_committed(cli, tmp_path, change):
 
 
 # --------------------------------------------------------------------------
-# The whole object's SHA-256 does not match its (sound) partitions
+# The object's composite hash does not match its (sound) partitions
 # --------------------------------------------------------------------------
 
 def test_whole_object_mismatch_is_refused(storage, postgres, cli_runner, tmp_path):
-    """Every partition verifies but the object's declared SHA-256 is wrong (changed in
-    the database): the file download is refused and discarded; --stdout, which cannot
-    take back what it wrote, still exits 5."""
+    """Every partition verifies but the object's composite SHA-256 — what the CLI checks
+    the partition list against, instead of hashing the file a second time — is wrong
+    (changed in the database): the file download is refused and discarded; --stdout,
+    which cannot take back what it wrote, still exits 5."""
     srv = storage.server()
     cli = cli_runner
     cli.address = srv.address
@@ -172,9 +173,10 @@ def test_whole_object_mismatch_is_refused(storage, postgres, cli_runner, tmp_pat
     cli.ok("upload", src, name, "--partition-size", "256KiB")
     wrong = bytes(32)
     changed = postgres.run(
-        f"UPDATE object_versions SET sha256 = '\\x{wrong.hex()}'::bytea "
-        f"WHERE sha256 = '\\x{ss.hexsha(data)}'::bytea RETURNING version", url=srv.database_url)
-    assert changed.strip() == "1", f"could not change the stored SHA-256 (schema changed?): {changed!r}"
+        f"UPDATE object_versions SET composite_sha256 = '\\x{wrong.hex()}'::bytea "
+        f"WHERE composite_sha256 = '\\x{ss.composite(data, PSIZE).hex()}'::bytea RETURNING version",
+        url=srv.database_url)
+    assert changed.strip() == "1", f"could not change the stored composite (schema changed?): {changed!r}"
 
     out = tmp_path / "out"
     out.mkdir()

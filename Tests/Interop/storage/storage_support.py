@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
@@ -298,10 +299,20 @@ class StorageClient:
 
     def put_object(self, name: str, data: bytes, partition_size: int = 64 * KIB,
                    parallel: int = 4, **create_kwargs):
-        """Create, upload everything, commit; returns the committed ObjectInfo."""
+        """Create, upload everything, commit; returns the committed ObjectInfo, with its
+        whole-object SHA-256 settled (waiting for it after an out-of-order upload) unless
+        the version is gone by then."""
         s = self.create_session(name, data, partition_size, **create_kwargs)
         self.upload_partitions(s.session_id, data, partition_size, parallel=parallel)
-        return self.commit(s.session_id)
+        info = self.commit(s.session_id)
+        if info.sha256_state != info_pb.SHA256_STATE_PENDING:
+            return info
+        try:
+            return settled(self, name, info.version)
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            return info
 
     # --- objects ----------------------------------------------------------
 
@@ -373,6 +384,38 @@ class StorageClient:
 # Assertions on descriptions
 # --------------------------------------------------------------------------
 
+def composite(data: bytes, partition_size: int) -> bytes:
+    """ObjectInfo.composite_sha256 of `data` cut into partitions of `partition_size`:
+    SHA-256 of the partitions' SHA-256s concatenated in order."""
+    return sha(b"".join(sha(p) for p in split(data, partition_size)))
+
+
+def assert_whole_hash(info, data: bytes) -> None:
+    """The whole-object hashes of `info` stand for `data`: the composite always (known at
+    commit), sha256 once the server knows it (a commit reads no bytes: after an
+    out-of-order upload it is PENDING, and empty, until the verifier has hashed the
+    object), and never a MISMATCH for the right bytes."""
+    if info.composite_sha256 or info.partition_size:
+        assert info.composite_sha256 == composite(data, info.partition_size), "composite sha256"
+    if info.sha256_state == info_pb.SHA256_STATE_PENDING:
+        assert info.sha256 == b"", "a pending sha256 is empty"
+    else:
+        assert info.sha256_state in (info_pb.SHA256_STATE_VERIFIED, info_pb.SHA256_STATE_UNDECLARED), \
+            f"sha256_state {info.sha256_state}"
+        assert info.sha256 == sha(data), "whole-object sha256"
+
+
+def settled(client: "StorageClient", name: str, version: int = 0, timeout: float = 20.0):
+    """GetObject, polled until the version's whole-object SHA-256 is no longer pending
+    (the verifier runs right after the commit); bounded by `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = client.get_object(name, version)
+        if info.sha256_state != info_pb.SHA256_STATE_PENDING:
+            return info
+        assert time.monotonic() < deadline, f"{name} v{info.version} still pending after {timeout}s"
+        time.sleep(0.02)
+
 def assert_object_describes(info, name: str, data: bytes, partition_size: int, *,
                             version: Optional[int] = None, with_partitions: bool = True,
                             is_current: Optional[bool] = True) -> None:
@@ -383,7 +426,7 @@ def assert_object_describes(info, name: str, data: bytes, partition_size: int, *
     if version is not None:
         assert info.version == version, f"version {info.version}, expected {version}"
     assert info.size == len(data)
-    assert info.sha256 == sha(data), "whole-object sha256"
+    assert_whole_hash(info, data)
     assert info.partition_size == partition_size
     assert info.partition_count == len(parts)
     if is_current is not None:

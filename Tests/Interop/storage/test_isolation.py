@@ -132,6 +132,8 @@ def test_without_client_certificate_storage_is_unauthenticated(storage):
         "ReadObject": lambda: anon.read("x"),
         "ListObjectVersions": lambda: anon.list_versions("x"),
         "RestoreObjectVersion": lambda: anon.restore("x", 1),
+        "PutObject": lambda: anon.objects.PutObject(
+            ss.obj_pb.PutObjectRequest(name="x", data=b"a", sha256=ss.sha(b"a")), timeout=ss.TIMEOUT),
         "GetPartitionInfo": lambda: anon.partition_info("x", 0),
         "ReadPartition": lambda: anon.read_partition("x", 0),
     }

@@ -50,7 +50,11 @@ import Testing
 
             let version = try await sessions.commit(session.id, by: alice, objects: harness.storage.objects)
             #expect(version.version == 1)
-            #expect(version.sha256 == SHA256.hash(Self.bytes))
+            // Out of order, the commit reads nothing and leaves the whole hash to the verifier.
+            #expect(version.compositeSHA256 == CompositeHash.of(partitions.map { SHA256.hash($0) }))
+            _ = try await sessions.wholeHashes.verifyPending()
+            let settled = try await harness.storage.objects.version(version.name, version.version, of: alice)
+            #expect(settled.sha256 == SHA256.hash(Self.bytes) && [.verified, .undeclared].contains(settled.sha256State))
             #expect(try await harness.storage.read(version) == Self.bytes)
         }
     }

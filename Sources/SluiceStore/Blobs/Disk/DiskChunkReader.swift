@@ -13,6 +13,11 @@ import Synchronization
 /// Holding the descriptor for the whole pass means a concurrent delete or rename-over of the
 /// same key cannot switch files mid-read. Bytes are returned as stored, unverified (see
 /// ``BlobStore``).
+///
+/// Chunks are read into a few buffers used in turn (``ChunkBuffers``) rather than a fresh
+/// allocation per chunk: a consumer holds at most two chunks at once (one held back for
+/// verification, one being sent), so the third buffer is free again when its turn comes and
+/// reading into it allocates nothing. A consumer that keeps chunks longer only costs a copy.
 final class DiskChunkReader: BlobChunkReader {
     private enum State {
         case unopened
@@ -26,6 +31,7 @@ final class DiskChunkReader: BlobChunkReader {
     private let chunkSize: Int
     private let io: BlockingIO
     private let state = Mutex(State.unopened)
+    private let buffers = Mutex(ChunkBuffers())
 
     init(key: BlobKey, path: String, range: Range<Int64>, chunkSize: Int, io: BlockingIO) {
         self.key = key
@@ -68,10 +74,10 @@ final class DiskChunkReader: BlobChunkReader {
             }
             let count = Int(min(Int64(chunkSize), range.upperBound - offset))
             do {
-                let chunk = try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-                    initialized = try POSIX.readFully(descriptor, into: UnsafeMutableRawBufferPointer(buffer), at: offset, path: path)
+                let (chunk, read) = try buffers.withLock { buffers in
+                    try buffers.fill(count) { try POSIX.readFully(descriptor, into: $0, at: offset, path: path) }
                 }
-                guard chunk.count == count else { throw BlobError.truncated(key, offset: offset + Int64(chunk.count)) }
+                guard read == count else { throw BlobError.truncated(key, offset: offset + Int64(read)) }
                 state = .reading(descriptor: descriptor, offset: offset + Int64(count))
                 return chunk
             } catch {
@@ -100,5 +106,24 @@ final class DiskChunkReader: BlobChunkReader {
             POSIX.closeFile(descriptor)
             throw error
         }
+    }
+}
+
+/// The buffers one reader fills in turn. Filling a buffer the consumer still holds copies it
+/// first (copy-on-write), so reuse is an optimisation, never a hazard.
+struct ChunkBuffers {
+    /// Enough for the two chunks a verifying consumer holds plus the one being read.
+    static let count = 3
+    private var pool = [[UInt8]](repeating: [], count: count)
+    private var next = 0
+
+    /// The next buffer, sized `count` and filled by `read` (which returns how many bytes it
+    /// read), and that number.
+    mutating func fill(_ count: Int, _ read: (UnsafeMutableRawBufferPointer) throws -> Int) rethrows -> ([UInt8], Int) {
+        let slot = next
+        next = (next + 1) % Self.count
+        if pool[slot].count != count { pool[slot] = [UInt8](repeating: 0, count: count) }
+        let done = try pool[slot].withUnsafeMutableBytes { try read($0) }
+        return (done == count ? pool[slot] : Array(pool[slot][..<done]), done)
     }
 }

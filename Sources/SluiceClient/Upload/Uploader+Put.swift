@@ -1,0 +1,58 @@
+import Foundation
+import SluiceOpenSSL
+import SluiceProto
+import SluiceRPC
+
+extension Uploader {
+    /// The most bytes PutObject takes (the server's limit): a file this small that fits one
+    /// partition is stored in one call instead of an upload session's three.
+    static let maxPutObjectBytes: Int64 = 4 * 1024 * 1024
+
+    /// Whether a file of this plan goes up in one PutObject call.
+    static func fitsOneCall(_ plan: PartitionPlan) -> Bool {
+        plan.count <= 1 && plan.totalSize <= maxPutObjectBytes
+    }
+
+    /// Stores the whole file with one PutObject, retried under one request id so that a
+    /// retry after a lost answer cannot make a second version. Nil when the server does
+    /// not know PutObject (an older sluiced): the caller uploads through a session.
+    func put(
+        _ file: LocalFile, path: String, to objectName: String, plan: PartitionPlan, digests: FileDigests,
+        started: ContinuousClock.Instant, progress: @escaping @Sendable (TransferEvent) -> Void
+    ) async throws -> TransferSummary? {
+        let data = try await BlockingWork.run { _ in try file.read(count: Int(plan.totalSize), at: 0) }
+        guard data.count == plan.totalSize else {
+            throw FileChangedError(path: path, endsAt: Int64(data.count))
+        }
+        var request = Sluice_V1_PutObjectRequest()
+        request.name = objectName
+        request.data = data
+        request.sha256 = Data(digests.object)
+        request.contentType = options.contentType
+        request.owner = options.owner
+        request.requestID = UUID().uuidString
+        progress(.started(TransferStart(
+            direction: .upload, objectName: objectName, localPath: path, totalBytes: plan.totalSize,
+            partitionSize: plan.partitionSize, partitionCount: plan.count, donePartitions: 0, doneBytes: 0,
+            sessionID: nil, resumed: false)))
+        let object: Sluice_V1_ObjectInfo
+        do {
+            object = try await options.retry.run("upload of \(objectName)", onRetry: { progress(.retrying($0)) }) {
+                try await objects.putObject(request, options: CallOptions(timeout: options.callTimeout))
+            }
+        } catch let error as RPCError where error.code == .unimplemented {
+            return nil
+        } catch let error as RPCError where error.code == .dataLoss {
+            throw IntegrityError("the server refused \(path) (\(error.message)); did it change during the upload?")
+        }
+        if plan.count == 1 {
+            progress(.partitionCompleted(partition: 0, size: plan.totalSize, alreadyStored: false))
+        }
+        try Self.check(object, against: digests, size: plan.totalSize)
+        let result = summary(
+            of: object, localPath: path, sessionID: nil, plan: plan, digests: digests,
+            transferred: (plan.count, plan.totalSize), resumed: false, started: started)
+        progress(.completed(result))
+        return result
+    }
+}

@@ -1,0 +1,118 @@
+"""Commits read no payload (issue 12): a commit is O(partitions). Every version carries
+composite_sha256 (SHA-256 of its partitions' SHA-256s, in order) from the commit on; its
+whole-object sha256 is known at commit when the partitions arrived in order (the server
+advances the hash as they stream in), else it is PENDING (empty) until the verifier has
+hashed the stored bytes after the commit. A declared whole-object hash is still checked:
+known at commit, a wrong one refuses the commit (DATA_LOSS) as before; found later, it is
+recorded as MISMATCH and never presented as verified."""
+
+from __future__ import annotations
+
+import pytest
+
+import interop_support as sup
+import storage_support as ss
+from storage_support import Code, KIB, expect_error, info_pb
+from test_integrity import damage  # the shared way to flip a stored byte
+
+PSIZE = 16 * KIB
+PENDING, VERIFIED = info_pb.SHA256_STATE_PENDING, info_pb.SHA256_STATE_VERIFIED
+UNDECLARED, MISMATCH = info_pb.SHA256_STATE_UNDECLARED, info_pb.SHA256_STATE_MISMATCH
+
+
+def _session(client, name, data, *, declared: bytes | None):
+    return client.create_raw(
+        object_name=name, total_size=len(data), partition_size=PSIZE,
+        partition_sha256=[ss.sha(p) for p in ss.split(data, PSIZE)],
+        object_sha256=declared if declared is not None else b"")
+
+
+def _upload_backwards(client, session_id, data):
+    parts = ss.split(data, PSIZE)
+    for index in reversed(range(len(parts))):
+        client.upload_partition(session_id, index, parts[index])
+
+
+def test_in_order_upload_is_verified_at_commit(server, client):
+    data = ss.random_bytes(4 * PSIZE + 3)
+    name = ss.unique_name("composite/in-order")
+    s = _session(client, name, data, declared=ss.sha(data))
+    client.upload_partitions(s.session_id, data, PSIZE, parallel=1)
+    info = client.commit(s.session_id)
+    assert info.sha256_state == VERIFIED and info.sha256 == ss.sha(data)
+    assert info.composite_sha256 == ss.composite(data, PSIZE)
+    ss.assert_object_describes(info, name, data, PSIZE, version=1)
+    # Listings and version lists carry both hashes and the state too.
+    listed = [o for o in client.list_objects(prefix=name).objects if o.name == name]
+    assert [(o.sha256, o.composite_sha256, o.sha256_state) for o in listed] == \
+        [(ss.sha(data), ss.composite(data, PSIZE), VERIFIED)]
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "undeclared"])
+def test_out_of_order_upload_commits_pending_then_settles(server, client, declared):
+    data = ss.random_bytes(3 * PSIZE + 100)
+    name = ss.unique_name("composite/backwards")
+    s = _session(client, name, data, declared=ss.sha(data) if declared else None)
+    _upload_backwards(client, s.session_id, data)
+    info = client.commit(s.session_id)
+    # The commit answers at once with everything but the whole-object hash.
+    assert info.sha256_state in (PENDING, VERIFIED if declared else UNDECLARED), info.sha256_state
+    assert info.composite_sha256 == ss.composite(data, PSIZE)
+    ss.assert_object_describes(info, name, data, PSIZE, version=1)
+    settled = ss.settled(client, name)
+    assert settled.sha256_state == (VERIFIED if declared else UNDECLARED)
+    assert settled.sha256 == ss.sha(data)
+    # Committing again answers the same version, now settled.
+    again = client.commit(s.session_id)
+    assert (again.version, again.sha256, again.sha256_state) == (1, ss.sha(data), settled.sha256_state)
+
+
+def test_wrong_declared_hash_known_at_commit_is_refused(server, client):
+    data = ss.random_bytes(2 * PSIZE)
+    wrong = ss.sha(b"not these bytes")
+    s = _session(client, ss.unique_name("composite/wrong-in-order"), data, declared=wrong)
+    client.upload_partitions(s.session_id, data, PSIZE, parallel=1)
+    e = expect_error(Code.DATA_LOSS, client.commit, s.session_id)
+    assert wrong.hex() in e.details() and ss.hexsha(data) in e.details(), e.details()
+    expect_error(Code.NOT_FOUND, client.get_object, s.object_name)
+
+
+def test_wrong_declared_hash_found_after_commit_is_a_recorded_mismatch(server, client):
+    data = ss.random_bytes(3 * PSIZE)
+    wrong = ss.sha(b"not these bytes")
+    name = ss.unique_name("composite/wrong-backwards")
+    s = _session(client, name, data, declared=wrong)
+    _upload_backwards(client, s.session_id, data)
+    info = client.commit(s.session_id)
+    assert info.sha256_state == PENDING and info.sha256 == b""
+    settled = ss.settled(client, name)
+    # The hash of the stored bytes is shown, flagged: never the declared one, never verified.
+    assert settled.sha256_state == MISMATCH, settled.sha256_state
+    assert settled.sha256 == ss.sha(data) != wrong
+    for seen in [client.get_object(name), client.list_versions(name).versions[0],
+                 *[o for o in client.list_objects(prefix=name).objects if o.name == name]]:
+        assert seen.sha256_state == MISMATCH and seen.sha256 != wrong
+    # A restore of it copies the finding.
+    restored = client.restore(name, 1)
+    assert restored.sha256_state == MISMATCH
+
+
+def test_commit_reads_no_payload_damage_after_upload_is_caught_at_read(server, client, postgres):
+    """A blob damaged after its upload: the commit (out of order, pending) succeeds without
+    reading it; the verifier cannot vouch for the object (it stays PENDING, never
+    verified) and records the damage; reads end with DATA_LOSS as before."""
+    data = ss.random_bytes(3 * PSIZE)
+    parts = ss.split(data, PSIZE)
+    name = ss.unique_name("composite/damaged")
+    s = _session(client, name, data, declared=ss.sha(data))
+    _upload_backwards(client, s.session_id, data)
+    damage(server.blobs, parts[1])
+    info = client.commit(s.session_id)
+    ss.assert_object_describes(info, name, data, PSIZE, version=1)
+    assert info.sha256_state == PENDING
+    expect_error(Code.DATA_LOSS, client.read_partition, name, 1)
+    detected = sup.wait_until(lambda: postgres.run(
+        f"SELECT detected_by FROM damaged_blobs WHERE encode(sha256, 'hex') = '{ss.hexsha(parts[1])}'",
+        url=server.database_url).split(), 20, interval=0.1, what="the damage to be recorded")
+    assert detected == ["read"], detected
+    assert client.get_object(name).sha256_state == PENDING, "a damaged object was settled"

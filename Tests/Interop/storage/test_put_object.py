@@ -1,0 +1,97 @@
+"""PutObject (issue 12): a small object in one call — bytes inline (at most 4 MiB), the
+declared SHA-256 required and checked, durable before the answer, a new version exactly
+as a one-partition session committed would make (same grant rules, same idempotency by
+request_id, same change-feed record)."""
+
+from __future__ import annotations
+
+import pytest
+
+import storage_support as ss
+from storage_support import Code, KIB, expect_error, info_pb, obj_pb
+from sluice.v1 import changes_pb2 as ch_pb
+from sluice.v1 import changes_pb2_grpc as ch_grpc
+from sluice.v1 import sharing_pb2 as sh_pb
+from sluice.v1 import sharing_pb2_grpc as sh_grpc
+
+MIB = 1024 * KIB
+LIMIT = 4 * MIB
+
+
+def put(client, name, data, *, sha256=None, **fields):
+    return client.objects.PutObject(obj_pb.PutObjectRequest(
+        name=name, data=data, sha256=ss.sha(data) if sha256 is None else sha256, **fields), timeout=ss.TIMEOUT)
+
+
+@pytest.mark.parametrize("size", [0, 1, 4 * KIB, LIMIT], ids=["empty", "one-byte", "4KiB", "4MiB"])
+def test_put_stores_a_verified_version(server, client, size):
+    data = ss.random_bytes(size)
+    name = ss.unique_name("put/ok")
+    info = put(client, name, data, content_type="text/plain", user_metadata={"k": "v"})
+    assert (info.name, info.version, info.size, info.partition_count) == (name, 1, size, 1 if size else 0)
+    assert info.sha256 == ss.sha(data) and info.sha256_state == info_pb.SHA256_STATE_VERIFIED
+    assert (info.content_type, dict(info.user_metadata)) == ("text/plain", {"k": "v"})
+    ss.assert_object_describes(info, name, data, max(size, 1), version=1)
+    ss.assert_same_bytes(client.read(name), data, "the put object")
+    # A second put is the next version; no session stays open behind either.
+    assert put(client, name, data).version == 2
+    assert client.all_sessions(open_only=True) == []
+
+
+def test_put_refuses_bytes_that_do_not_match_their_hash(server, client):
+    name = ss.unique_name("put/wrong")
+    e = expect_error(Code.DATA_LOSS, put, client, name, b"hello", sha256=ss.sha(b"other"))
+    assert ss.hexsha(b"hello") in e.details() and "nothing was stored" in e.details(), e.details()
+    expect_error(Code.NOT_FOUND, client.get_object, name)
+    e = expect_error(Code.INVALID_ARGUMENT, put, client, name, b"hello", sha256=b"")
+    assert "sha256" in e.details() and "32" in e.details(), e.details()
+
+
+def test_put_over_the_limit_points_to_upload_sessions(server, client):
+    data = ss.random_bytes(LIMIT + 1)
+    e = expect_error(Code.INVALID_ARGUMENT, put, client, ss.unique_name("put/big"), data)
+    assert str(LIMIT) in e.details() and "upload session" in e.details(), e.details()
+
+
+def test_put_request_id_makes_retries_idempotent(server, client):
+    name = ss.unique_name("put/idem")
+    data = ss.random_bytes(3 * KIB)
+    first = put(client, name, data, request_id="put-retry-1")
+    again = put(client, name, data, request_id="put-retry-1")
+    assert (first.version, again.version) == (1, 1), "a retry made a second version"
+    assert [v.version for v in client.list_versions(name).versions] == [1]
+    e = expect_error(Code.INVALID_ARGUMENT, put, client, name, data + b"!", request_id="put-retry-1")
+    assert "request_id" in e.details(), e.details()
+
+
+def test_put_is_in_the_change_feed(server, client):
+    name = ss.unique_name("put/feed")
+    data = ss.random_bytes(KIB)
+    changes = ch_grpc.ChangeServiceStub(client.channel)
+    put(client, name, data)
+    got, cursor = [], ""
+    for _ in range(100):
+        page = changes.ListChanges(ch_pb.ListChangesRequest(prefix=name, cursor=cursor), timeout=ss.TIMEOUT)
+        got += list(page.changes)
+        cursor = page.next_cursor
+        if page.caught_up:
+            break
+    assert [(c.name, c.version, c.sha256) for c in got] == [(name, 1, ss.sha(data))]
+
+
+def test_put_into_another_principals_folder_follows_write_grants(server, client, client2):
+    alice = sh_grpc.SharingServiceStub(client.channel)
+    bob_handle = sh_grpc.SharingServiceStub(client2.channel).WhoAmI(
+        sh_pb.WhoAmIRequest(), timeout=ss.TIMEOUT).handle
+    alice_handle = alice.WhoAmI(sh_pb.WhoAmIRequest(), timeout=ss.TIMEOUT).handle
+    folder = ss.unique_name("put/shared") + "/"
+    name = folder + "f"
+    expect_error(Code.NOT_FOUND, put, client2, name, b"x", owner=alice_handle)
+    alice.GrantAccess(sh_pb.GrantAccessRequest(grantee=bob_handle, scope=sh_pb.GRANT_SCOPE_PREFIX, path=folder,
+                                               access=sh_pb.ACCESS_READ), timeout=ss.TIMEOUT)
+    expect_error(Code.PERMISSION_DENIED, put, client2, name, b"x", owner=alice_handle)
+    alice.GrantAccess(sh_pb.GrantAccessRequest(grantee=bob_handle, scope=sh_pb.GRANT_SCOPE_PREFIX, path=folder,
+                                               access=sh_pb.ACCESS_WRITE), timeout=ss.TIMEOUT)
+    info = put(client2, name, b"x", owner=alice_handle)
+    assert (info.owner, info.written_by) == (alice_handle, bob_handle)
+    assert client.read(name) == b"x"

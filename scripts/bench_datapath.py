@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Data-path benchmark (issue 12): small objects, small partitions, and commit cost, each beside
+the machine limit it is bound by, measured in the same run. Against a release sluiced over
+mutual TLS on loopback (PostgreSQL metadata, disk blobs):
+
+  - PutObject rate: 4 KiB objects (BENCH_DATAPATH_SMALL bytes), one caller and 16 concurrent
+    callers on one connection, for BENCH_DATAPATH_SECONDS each; beside the same number of
+    threads creating, writing and fsyncing 4 KiB files (plus a directory fsync) in a loop —
+    the ceiling of "acknowledged means durable" one object at a time — and beside the
+    three-call session path (create, upload, commit) with one caller;
+  - `sluice upload` / `sluice download` of a BENCH_DATAPATH_BYTES file (default 1 GiB) in
+    128 KiB and in 8 MiB partitions, --parallel 8: seconds, MB/s, client CPU-s/GiB; beside
+    dd with fdatasync;
+  - CommitSession time of objects of BENCH_DATAPATH_COMMIT_SIZES (default 64 MiB and 1 GiB,
+    8 MiB partitions, uploaded in parallel so the commit cannot know the whole hash): it does
+    not grow with the size; the verifier's settling time after it (reading the object) does.
+
+Uses BENCH_DATABASE_URL instead of the project's scripts/postgres.sh when set, and
+BENCH_SLUICED / BENCH_SLUICE for other binaries (a debug build checks the script works;
+its figures mean nothing). Prints a table and appends JSON lines to .data/bench/results.jsonl.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench_support import BENCH_DIR, CERTS, ROOT, BenchServer, cpu_seconds, disk_fdatasync_mb_per_s
+from bench_cli import SLUICE, make_file, sha256_of
+from bench_storage import generate_stubs
+
+SMALL = int(os.environ.get("BENCH_DATAPATH_SMALL", 4096))
+SECONDS = float(os.environ.get("BENCH_DATAPATH_SECONDS", 5))
+BYTES = int(os.environ.get("BENCH_DATAPATH_BYTES", 1 << 30))
+COMMIT_SIZES = [int(s) for s in os.environ.get("BENCH_DATAPATH_COMMIT_SIZES", f"{64 << 20} {1 << 30}").split()]
+SLUICED = Path(os.environ.get("BENCH_SLUICED", ROOT / ".build" / "release" / "sluiced"))
+
+
+def channel_to(server):
+    import grpc
+    credentials = grpc.ssl_channel_credentials(
+        (CERTS / "ca.pem").read_bytes(), (CERTS / "client-key.pem").read_bytes(),
+        (CERTS / "client.pem").read_bytes())
+    return grpc.secure_channel(server.address, credentials, options=[("grpc.max_send_message_length", 8 << 20)])
+
+
+def for_seconds(callers: int, seconds: float, work) -> float:
+    """Runs work(caller, n) in `callers` threads for `seconds`; returns calls per second."""
+    done, stop = [0] * callers, threading.Event()
+
+    def loop(caller: int) -> None:
+        while not stop.is_set():
+            work(caller, done[caller])
+            done[caller] += 1
+
+    threads = [threading.Thread(target=loop, args=(c,)) for c in range(callers)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    stop.wait(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    return sum(done) / (time.monotonic() - started)
+
+
+def fsync_files_per_s(folder: Path, callers: int, seconds: float) -> float:
+    """Threads each creating, writing SMALL bytes into, fsyncing, renaming a file and
+    fsyncing its directory: what one durable small object costs the file system alone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = os.urandom(SMALL)
+
+    def one(caller: int, n: int) -> None:
+        temporary, final = folder / f"t{caller}-{n}", folder / f"f{caller}-{n}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(descriptor, payload)
+        os.fsync(descriptor)
+        os.close(descriptor)
+        os.rename(temporary, final)
+        directory = os.open(folder, os.O_RDONLY)
+        os.fsync(directory)
+        os.close(directory)
+
+    rate = for_seconds(callers, seconds, one)
+    subprocess.run(["rm", "-rf", str(folder)], check=True)
+    return rate
+
+
+def small_objects(server) -> dict:
+    from sluice.v1 import objects_pb2 as ob, objects_pb2_grpc as ob_grpc
+    from sluice.v1 import upload_sessions_pb2 as us, upload_sessions_pb2_grpc as us_grpc
+    channel = channel_to(server)
+    objects, sessions = ob_grpc.ObjectServiceStub(channel), us_grpc.UploadSessionServiceStub(channel)
+
+    def put(caller: int, n: int) -> None:
+        data = os.urandom(SMALL)
+        objects.PutObject(ob.PutObjectRequest(name=f"small/put/{caller}/{n}", data=data,
+                                              sha256=hashlib.sha256(data).digest()))
+
+    def three_calls(caller: int, n: int) -> None:
+        data = os.urandom(SMALL)
+        digest = hashlib.sha256(data).digest()
+        session = sessions.CreateSession(us.CreateSessionRequest(
+            object_name=f"small/session/{caller}/{n}", total_size=SMALL, partition_size=SMALL,
+            partition_sha256=[digest], object_sha256=digest))
+        sessions.UploadPartition(iter([
+            us.UploadPartitionRequest(target=us.PartitionTarget(session_id=session.session_id, partition_index=0)),
+            us.UploadPartitionRequest(data=data)]))
+        sessions.CommitSession(us.CommitSessionRequest(session_id=session.session_id))
+
+    result = {"mode": "datapath-small", "bytes": SMALL, "seconds": SECONDS}
+    # Warm up first (the connection, the server's database pool): the rates are steady-state.
+    for n in range(20):
+        put(99, n)
+        three_calls(99, n)
+    cpu = cpu_seconds(server.pid)
+    result["put_1_per_s"] = round(for_seconds(1, SECONDS, put), 1)
+    result["put_16_per_s"] = round(for_seconds(16, SECONDS, put), 1)
+    result["session_1_per_s"] = round(for_seconds(1, SECONDS, three_calls), 1)
+    result["server_cpu_s"] = round(cpu_seconds(server.pid) - cpu, 2)
+    channel.close()
+    scratch = BENCH_DIR / "fsync-files"
+    result["fsync_files_1_per_s"] = round(fsync_files_per_s(scratch, 1, SECONDS), 1)
+    result["fsync_files_16_per_s"] = round(fsync_files_per_s(scratch, 16, SECONDS), 1)
+    return result
+
+
+def run_cli(arguments: list[str], environment: dict, server_pid: int) -> tuple[float, float, float]:
+    """Runs one CLI command; returns (wall seconds, client CPU seconds, server CPU seconds). Its
+    standard error goes to a file: thousands of partitions print more than a pipe holds."""
+    with tempfile.TemporaryFile() as errors:
+        server_before, started = cpu_seconds(server_pid), time.monotonic()
+        process = subprocess.Popen([str(SLUICE), *arguments], env=environment,
+                                   stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - started
+        if process.returncode != 0:
+            errors.seek(0)
+            sys.exit(f"bench_datapath: sluice {' '.join(arguments)} failed: {errors.read().decode()[-500:]}")
+    return wall, usage.ru_utime + usage.ru_stime, cpu_seconds(server_pid) - server_before
+
+
+def partition_sizes(server, folder: Path) -> list:
+    environment = dict(os.environ, SLUICE_SERVER=server.address, SLUICE_CA=str(CERTS / "ca.pem"),
+                       SLUICE_CERT=str(CERTS / "client.pem"), SLUICE_KEY=str(CERTS / "client-key.pem"),
+                       SLUICE_STATE_DIR=str(folder / "state"), HOME=str(folder))
+    source = make_file(BYTES, folder)
+    expected = sha256_of(source)
+    results = []
+    for partition in (128 << 10, 8 << 20):
+        remote, target = f"bench/partitions-{partition}", folder / "output"
+        up = run_cli(["upload", str(source), remote, "--parallel", "8", "--partition-size", str(partition)],
+                     environment, server.pid)
+        down = run_cli(["download", remote, str(target), "--parallel", "8"], environment, server.pid)
+        if sha256_of(target) != expected:
+            sys.exit(f"bench_datapath: {remote} did not read back identical")
+        target.unlink()
+        gib = BYTES / (1 << 30)
+        for direction, (wall, client, server_cpu) in (("upload", up), ("download", down)):
+            results.append({
+                "mode": f"datapath-cli-{direction}", "bytes": BYTES, "partition_size": partition, "parallel": 8,
+                "seconds": round(wall, 2), "mb_per_s": round(BYTES / wall / 1e6, 1),
+                "client_cpu_s_per_gib": round(client / gib, 2), "server_cpu_s_per_gib": round(server_cpu / gib, 2)})
+    source.unlink()
+    return results
+
+
+def commit_times(server) -> list:
+    from sluice.v1 import objects_pb2 as ob, objects_pb2_grpc as ob_grpc
+    from sluice.v1 import object_info_pb2 as oi
+    from sluice.v1 import upload_sessions_pb2 as us, upload_sessions_pb2_grpc as us_grpc
+    channel = channel_to(server)
+    sessions, objects = us_grpc.UploadSessionServiceStub(channel), ob_grpc.ObjectServiceStub(channel)
+    partition, results = 8 << 20, []
+    for size in COMMIT_SIZES:
+        count = (size + partition - 1) // partition
+        block = os.urandom(partition)
+
+        def payload(index: int) -> bytes:
+            return block[:min(partition, size - index * partition) - 8] + index.to_bytes(8, "big")
+
+        parts = [hashlib.sha256(payload(i)).digest() for i in range(count)]
+        name = f"bench/commit-{size}"
+        session = sessions.CreateSession(us.CreateSessionRequest(
+            object_name=name, total_size=size, partition_size=partition, partition_sha256=parts))
+
+        def send(index: int) -> None:
+            data = payload(index)
+            messages = [us.UploadPartitionRequest(target=us.PartitionTarget(
+                session_id=session.session_id, partition_index=index))]
+            messages += [us.UploadPartitionRequest(data=data[o:o + (1 << 20)]) for o in range(0, len(data), 1 << 20)]
+            sessions.UploadPartition(iter(messages))
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(send, reversed(range(count))))
+        started = time.monotonic()
+        info = sessions.CommitSession(us.CommitSessionRequest(session_id=session.session_id)).object
+        commit = time.monotonic() - started
+        deadline = started + 600
+        while objects.GetObject(ob.GetObjectRequest(name=name)).sha256_state == oi.SHA256_STATE_PENDING:
+            if time.monotonic() > deadline:
+                sys.exit(f"bench_datapath: {name} was still pending 600 s after its commit")
+            time.sleep(0.01)
+        settled = time.monotonic() - started
+        results.append({"mode": "datapath-commit", "bytes": size, "partitions": count,
+                        "commit_seconds": round(commit, 4), "state_at_commit": oi.Sha256State.Name(info.sha256_state),
+                        "settled_seconds": round(settled, 2)})
+    channel.close()
+    return results
+
+
+def main() -> None:
+    generate_stubs()
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="datapath-", dir=BENCH_DIR))
+    disk = disk_fdatasync_mb_per_s(BENCH_DIR, min(BYTES >> 20, 1024))
+    with BenchServer("datapath", sluiced=SLUICED) as server:
+        small = small_objects(server)
+        clis = partition_sizes(server, folder)
+        commits = commit_times(server)
+    subprocess.run(["rm", "-rf", str(folder)], check=True)
+    with open(BENCH_DIR / "results.jsonl", "a") as log:
+        for result in [small, *clis, *commits]:
+            log.write(json.dumps(result | {"disk_fdatasync_mb_per_s": round(disk, 1)}) + "\n")
+
+    print(f"\nData path (issue 12): mutual TLS, loopback, PostgreSQL + disk blobs; same run's limits beside")
+    print(f"  PutObject {SMALL} B, 1 caller:     {small['put_1_per_s']:8.1f} objects/s   "
+          f"(write+fsync+rename+dir fsync of a file alone, 1 thread: {small['fsync_files_1_per_s']:.1f}/s;"
+          f" create+upload+commit: {small['session_1_per_s']:.1f}/s)")
+    print(f"  PutObject {SMALL} B, 16 callers:   {small['put_16_per_s']:8.1f} objects/s   "
+          f"(the same file loop, 16 threads: {small['fsync_files_16_per_s']:.1f}/s)")
+    print(f"  disk sequential write with fdatasync (dd): {disk:.1f} MB/s")
+    for result in clis:
+        print(f"  sluice {result['mode'][13:]:8} {BYTES >> 20} MiB, {result['partition_size'] >> 10:>5} KiB partitions, "
+              f"--parallel 8: {result['seconds']:7.2f} s {result['mb_per_s']:8.1f} MB/s, "
+              f"client {result['client_cpu_s_per_gib']:.2f} / server {result['server_cpu_s_per_gib']:.2f} CPU-s/GiB")
+    for result in commits:
+        print(f"  CommitSession of {result['bytes'] >> 20:>5} MiB ({result['partitions']} partitions): "
+              f"{result['commit_seconds'] * 1000:7.1f} ms ({result['state_at_commit']}); "
+              f"whole-object hash settled {result['settled_seconds']:.2f} s after")
+
+
+if __name__ == "__main__":
+    main()
