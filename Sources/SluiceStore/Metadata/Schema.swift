@@ -223,5 +223,11 @@ public enum Schema {
             CREATE INDEX upload_sessions_open_by_owner ON upload_sessions (coalesce(owner_id, principal_id))
                 WHERE state = 'open';
             """),
+        Migration(version: 6, name: "deletes that keep versions", sql: """
+            -- NULL: the object was deleted with keep_versions. It has no current version (reads of
+            -- the current version answer NOT_FOUND, listings omit it) but its versions stay,
+            -- readable by number and restorable; a commit or restore makes one current again.
+            ALTER TABLE objects ALTER COLUMN current_version DROP NOT NULL;
+            """),
     ]
 }
