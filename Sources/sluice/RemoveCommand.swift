@@ -6,7 +6,7 @@ import SluiceClient
 struct RemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rm",
-        abstract: "Delete an object and all of its versions.",
+        abstract: "Delete an object and all of its versions (or, with --keep-versions, only hide it).",
         discussion: """
             The server reclaims the bytes once nothing refers to them. With --keep-versions the object \
             only stops being current: `sluice versions` still lists its versions and `sluice restore` \
