@@ -7,7 +7,8 @@ struct RestoreCommand: AsyncParsableCommand {
         commandName: "restore",
         abstract: "Make an older version of an object current again.",
         discussion: """
-            The restore is a new version with the same bytes; no bytes are copied.
+            The restore is a new version with the same bytes; no bytes are copied. It also brings \
+            back an object deleted with `rm --keep-versions` or by `sluice sync`.
             Example: sluice restore backups/latest.tar 3
             """)
 

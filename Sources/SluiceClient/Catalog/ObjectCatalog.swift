@@ -52,11 +52,13 @@ public struct ObjectCatalog: Sendable {
         return try await retry.run("lookup of \(name)") { try await objects.getObject(request, options: callOptions) }
     }
 
-    /// Deletes an object and all its versions; returns how many versions went.
-    public func delete(_ name: String) async throws -> Int64 {
+    /// Deletes an object and all its versions; returns how many versions went. With
+    /// `keepVersions` the object is only hidden and its versions stay restorable (returns 0).
+    public func delete(_ name: String, keepVersions: Bool = false) async throws -> Int64 {
         var request = Sluice_V1_DeleteObjectRequest()
         request.owner = owner
         request.name = name
+        request.keepVersions = keepVersions
         return try await objects.deleteObject(request, options: callOptions).deletedVersions
     }
 

@@ -246,6 +246,8 @@ struct SyncExecutor: Sendable {
         var request = Sluice_V1_DeleteObjectRequest()
         request.owner = options.owner
         request.name = objectName(path)
+        // Kept versions keep the promise that a file deleted by sync can be restored.
+        request.keepVersions = true
         tally.add { $0.calls += 1 }
         do {
             _ = try await objects.deleteObject(request, options: callOptions)

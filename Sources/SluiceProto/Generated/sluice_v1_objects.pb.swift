@@ -118,6 +118,13 @@ public nonisolated struct Sluice_V1_DeleteObjectRequest: Sendable {
   /// answers NOT_FOUND.
   public var owner: String = String()
 
+  /// false (the default): delete the object with every version, for good. true: the
+  /// object stops being current (GetObject/ReadObject of the current version answer
+  /// NOT_FOUND, ListObjects omits it) but its versions stay: ListObjectVersions lists
+  /// them, an explicit version can still be read, and RestoreObjectVersion makes one
+  /// current again. The current object must exist (NOT_FOUND otherwise).
+  public var keepVersions: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -129,7 +136,7 @@ public nonisolated struct Sluice_V1_DeleteObjectResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Number of versions deleted.
+  /// Number of versions deleted; 0 for a keep_versions delete.
   public var deletedVersions: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -434,7 +441,7 @@ nonisolated extension Sluice_V1_ListObjectsResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension Sluice_V1_DeleteObjectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DeleteObjectRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}owner\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}owner\0\u{3}keep_versions\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -444,6 +451,7 @@ nonisolated extension Sluice_V1_DeleteObjectRequest: SwiftProtobuf.Message, Swif
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.owner) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.keepVersions) }()
       default: break
       }
     }
@@ -456,12 +464,16 @@ nonisolated extension Sluice_V1_DeleteObjectRequest: SwiftProtobuf.Message, Swif
     if !self.owner.isEmpty {
       try visitor.visitSingularStringField(value: self.owner, fieldNumber: 2)
     }
+    if self.keepVersions != false {
+      try visitor.visitSingularBoolField(value: self.keepVersions, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sluice_V1_DeleteObjectRequest, rhs: Sluice_V1_DeleteObjectRequest) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.owner != rhs.owner {return false}
+    if lhs.keepVersions != rhs.keepVersions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

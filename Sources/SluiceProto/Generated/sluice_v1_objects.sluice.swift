@@ -40,8 +40,9 @@ public protocol Sluice_V1_ObjectServiceService: RPCService {
     /// common_prefixes (folder-style listing).
     func listObjects(request: Sluice_V1_ListObjectsRequest, context: ServerContext) async throws -> Sluice_V1_ListObjectsResponse
 
-    /// Deletes an object and all of its versions. Its bytes are reclaimed by the
-    /// collector once nothing refers to them.
+    /// Deletes an object and all of its versions (its bytes are reclaimed by the
+    /// collector once nothing refers to them), or, with keep_versions, only hides it
+    /// and keeps its versions restorable (like a delete marker).
     func deleteObject(request: Sluice_V1_DeleteObjectRequest, context: ServerContext) async throws -> Sluice_V1_DeleteObjectResponse
 
     /// Streams the bytes of an object version, or of a range of it. The first
@@ -124,8 +125,9 @@ public struct Sluice_V1_ObjectServiceClient: Sendable {
         return response.message
     }
 
-    /// Deletes an object and all of its versions. Its bytes are reclaimed by the
-    /// collector once nothing refers to them.
+    /// Deletes an object and all of its versions (its bytes are reclaimed by the
+    /// collector once nothing refers to them), or, with keep_versions, only hides it
+    /// and keeps its versions restorable (like a delete marker).
     public func deleteObject(_ request: Sluice_V1_DeleteObjectRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_DeleteObjectResponse {
         let response: ClientResponse<Sluice_V1_DeleteObjectResponse> = try await rpc.unary(Sluice_V1_ObjectService.Method.deleteObject, request, options: options)
         return response.message

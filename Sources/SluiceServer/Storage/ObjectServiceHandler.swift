@@ -53,7 +53,8 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
             let principal = try await identity.principal(of: context, in: storage)
             var response = Sluice_V1_DeleteObjectResponse()
             let owner = try await identity.owner(request.owner, caller: principal, in: storage)
-            response.deletedVersions = try await storage.objects.delete(request.name, of: principal, owner: owner)
+            response.deletedVersions = try await storage.objects.delete(
+                request.name, of: principal, owner: owner, keepVersions: request.keepVersions)
             return response
         }
     }

@@ -252,5 +252,11 @@ public enum Schema {
             ALTER TABLE upload_sessions ADD COLUMN whole_hash_state bytea;
             ALTER TABLE upload_sessions ADD COLUMN whole_hashed_through integer NOT NULL DEFAULT 0;
             """),
+        Migration(version: 7, name: "deletes that keep versions", sql: """
+            -- NULL: the object was deleted with keep_versions. It has no current version (reads of
+            -- the current version answer NOT_FOUND, listings omit it) but its versions stay,
+            -- readable by number and restorable; a commit or restore makes one current again.
+            ALTER TABLE objects ALTER COLUMN current_version DROP NOT NULL;
+            """),
     ]
 }

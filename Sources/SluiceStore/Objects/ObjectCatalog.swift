@@ -20,7 +20,7 @@ public final class ObjectCatalog: Sendable {
         o.name, v.version, v.size, v.sha256, v.sha256_state, v.composite_sha256, v.content_type, v.user_metadata::text AS user_metadata,
         extract(epoch FROM o.created_at)::float8 AS created_at,
         extract(epoch FROM v.committed_at)::float8 AS committed_at,
-        v.partition_size, v.partition_count, v.version = o.current_version AS is_current, v.restored_from,
+        v.partition_size, v.partition_count, coalesce(v.version = o.current_version, false) AS is_current, v.restored_from,
         (SELECT p.handle FROM principals p WHERE p.id = o.principal_id) AS owner_handle,
         (SELECT p.handle FROM principals p WHERE p.id = coalesce(v.written_by, o.principal_id)) AS writer_handle
         """
@@ -168,14 +168,20 @@ public final class ObjectCatalog: Sendable {
         return try await self.version(name, restored, of: principal, owner: owner)
     }
 
-    /// Deletes an object with every version; returns how many versions went. The bytes
-    /// stay until the collector finds nothing referring to them.
-    public func delete(_ name: String, of principal: Principal, owner: Principal? = nil) async throws -> Int64 {
+    /// Deletes an object with every version and returns how many versions went; the bytes
+    /// stay until the collector finds nothing referring to them. With `keepVersions` the
+    /// object only loses its current version (a delete marker: hidden from reads of the
+    /// current version and from listings) and its versions stay listed, readable by number
+    /// and restorable; that returns 0. Either way the change feed records the delete.
+    public func delete(
+        _ name: String, of principal: Principal, owner: Principal? = nil, keepVersions: Bool = false
+    ) async throws -> Int64 {
         _ = try ObjectName.validate(name)
         let owner = owner ?? principal
         let deleted = try await database.transaction { connection -> Int64? in
             let objects = try connection.execute("""
-                SELECT o.id, (SELECT count(*) FROM object_versions v WHERE v.object_id = o.id)::bigint AS versions,
+                SELECT o.id, o.current_version IS NOT NULL AS is_current,
+                    (SELECT count(*) FROM object_versions v WHERE v.object_id = o.id)::bigint AS versions,
                     \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
                 FROM objects o WHERE o.principal_id = $1 AND o.name = $2
                   AND \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) IS NOT NULL
@@ -183,9 +189,19 @@ public final class ObjectCatalog: Sendable {
                 """, [.int(owner.id), .text(name), .int(principal.id)]).rows
             guard let object = objects.first else { return nil }
             try AccessRule.require(.write, granted: try object.optionalString("access"), name: name, owner: owner)
-            _ = try connection.execute("DELETE FROM objects WHERE id = $1", [.int(try object.int("id"))])
+            let objectID = try object.int("id")
+            if keepVersions {
+                guard try object.bool("is_current") else {
+                    throw StorageError.notFound(
+                        "object '\(name)' does not exist (it was deleted and its versions kept; delete it without "
+                            + "keep_versions to remove them)")
+                }
+                _ = try connection.execute("UPDATE objects SET current_version = NULL WHERE id = $1", [.int(objectID)])
+            } else {
+                _ = try connection.execute("DELETE FROM objects WHERE id = $1", [.int(objectID)])
+            }
             try ChangeLog.record(.objectDeleted(ownerID: owner.id, name: name, actorID: principal.id), on: connection)
-            return try object.int("versions")
+            return keepVersions ? 0 : try object.int("versions")
         }
         guard let deleted else { throw StorageError.notFound("object '\(name)' does not exist") }
         return deleted

@@ -117,6 +117,31 @@ def test_dry_run_changes_nothing(cli, tmp_path):
     assert cli.ok("ls", "-r", prefix).out.split() == []
 
 
+def test_a_file_deleted_through_sync_can_be_restored(cli, tmp_path):
+    """Sync deletes keep the versions: `sluice versions` and `sluice restore` bring the file
+    back; `sluice rm --keep-versions` does the same by hand, `sluice rm` removes them for good."""
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    prefix = cs.unique("sync-restore") + "/"
+    sy.write(a, "notes.txt", b"precious")
+    os.makedirs(b)
+    sync(cli, a, prefix, device="A").expect(0)
+    sync(cli, b, prefix, device="B").expect(0)
+    os.remove(os.path.join(b, "notes.txt"))
+    sync(cli, b, prefix, device="B").expect(0)
+    sync(cli, a, prefix, device="A").expect(0)
+    assert not os.path.exists(os.path.join(a, "notes.txt"))
+    name = prefix + "notes.txt"
+    assert name not in cli.ok("ls", "-r", prefix).out.split()
+    assert len(cli.ok("versions", name).out.splitlines()) == 1
+    assert "as version 2" in cli.ok("restore", name, "1").out
+    sync(cli, a, prefix, device="A").expect(0)
+    assert sy.read(a, "notes.txt") == b"precious"
+    assert "versions kept" in cli.ok("rm", "--keep-versions", name).out
+    assert len(cli.ok("versions", name).out.splitlines()) == 2
+    assert "(2 versions)" in cli.ok("rm", name).out
+    cli.run("versions", name).expect(cs.EXIT_NOT_FOUND)
+
+
 def test_missing_directory_exits_not_found(cli, tmp_path):
     r = cli.run("sync", str(tmp_path / "nope"), "p/").expect(cs.EXIT_NOT_FOUND)
     assert "nope" in r.stderr
