@@ -63,10 +63,14 @@ public protocol Sluice_V1_UploadSessionServiceService: RPCService {
     func getSession(request: Sluice_V1_GetSessionRequest, context: ServerContext) async throws -> Sluice_V1_UploadSession
 
     /// Makes the session's partitions a new version of the object, in one
-    /// transaction. FAILED_PRECONDITION, naming the missing partitions, while any is
-    /// missing; DATA_LOSS when a declared whole-object SHA-256 does not match, or
-    /// when a stored partition no longer matches its SHA-256 (the message names it;
-    /// it is dropped from the session: send it again, then commit).
+    /// transaction that reads no payload bytes (every partition was verified against
+    /// its SHA-256 when it arrived; ObjectInfo.composite_sha256 covers the partition
+    /// hashes). FAILED_PRECONDITION, naming the missing partitions, while any is
+    /// missing; DATA_LOSS when a declared whole-object SHA-256 is already known not to
+    /// match (partitions that arrived in order are hashed as they stream in). When it
+    /// is not known yet, the version is committed with sha256_state PENDING and the
+    /// server's verifier settles it soon after: VERIFIED, or MISMATCH (never presented
+    /// as verified).
     /// Committing a session that is already committed answers the same version again.
     /// A session into another principal's object (CreateSessionRequest.owner) commits
     /// only while a WRITE grant still covers the name, checked in the commit's own
@@ -168,10 +172,14 @@ public struct Sluice_V1_UploadSessionServiceClient: Sendable {
     }
 
     /// Makes the session's partitions a new version of the object, in one
-    /// transaction. FAILED_PRECONDITION, naming the missing partitions, while any is
-    /// missing; DATA_LOSS when a declared whole-object SHA-256 does not match, or
-    /// when a stored partition no longer matches its SHA-256 (the message names it;
-    /// it is dropped from the session: send it again, then commit).
+    /// transaction that reads no payload bytes (every partition was verified against
+    /// its SHA-256 when it arrived; ObjectInfo.composite_sha256 covers the partition
+    /// hashes). FAILED_PRECONDITION, naming the missing partitions, while any is
+    /// missing; DATA_LOSS when a declared whole-object SHA-256 is already known not to
+    /// match (partitions that arrived in order are hashed as they stream in). When it
+    /// is not known yet, the version is committed with sha256_state PENDING and the
+    /// server's verifier settles it soon after: VERIFIED, or MISMATCH (never presented
+    /// as verified).
     /// Committing a session that is already committed answers the same version again.
     /// A session into another principal's object (CreateSessionRequest.owner) commits
     /// only while a WRITE grant still covers the name, checked in the commit's own

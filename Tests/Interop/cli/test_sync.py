@@ -13,6 +13,7 @@ import time
 import pytest
 
 import cli_support as cs
+import storage_support as ss
 import sync_support as sy
 from cli_support import MIB
 
@@ -294,4 +295,4 @@ def test_a_sync_killed_mid_upload_does_not_send_again_what_was_stored(cli, serve
     again = summary(sync(cli, a, prefix, device="A").expect(0))
     assert again["uploaded"] == 1, again
     assert again["bytes_sent"] <= size - 2 * 8 * MIB, f"what was stored went again: {again}"
-    assert client.get_object(prefix + "big.bin").sha256.hex() == cs.sha256_file(os.path.join(a, "big.bin"))
+    assert ss.settled(client, prefix + "big.bin").sha256.hex() == cs.sha256_file(os.path.join(a, "big.bin"))

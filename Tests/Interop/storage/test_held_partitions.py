@@ -59,14 +59,15 @@ def test_only_the_changed_partition_is_missing(server, client):
     ack = client.upload_partition(s.session_id, 2, ss.split(changed, PSIZE)[2])
     assert not ack.already_stored
     info = client.commit(s.session_id)
-    assert info.version == 2 and info.sha256 == ss.sha(changed)
+    assert info.version == 2 and ss.settled(client, info.name, 2).sha256 == ss.sha(changed)
     ss.assert_same_bytes(client.read(name), changed, "the new version")
     ss.assert_same_bytes(client.read(name, version=1), data, "the old version")
 
     # The same content under another name of the same owner: nothing to send at all.
     again = _create(client, ss.unique_name("held/copy"), changed)
     assert list(again.stored_partitions) == [0, 1, 2, 3, 4]
-    assert client.commit(again.session_id).sha256 == ss.sha(changed)
+    copy = client.commit(again.session_id)
+    assert ss.settled(client, copy.name, copy.version).sha256 == ss.sha(changed)
 
 
 def test_another_principals_bytes_are_never_reported(server, client, client2):
@@ -112,16 +113,21 @@ def test_deleted_objects_bytes_are_not_held(server, client):
     assert list(_create(client, ss.unique_name("held/after-delete"), data).stored_partitions) == []
 
 
-def test_held_bytes_are_verified_at_commit(server, client):
+def test_held_bytes_that_rotted_are_caught_at_read_and_then_sent_again(server, client):
+    # A commit reads no payload (the composite hash covers the partition hashes); a held
+    # partition whose stored copy rotted is caught when its bytes are read, recorded damaged,
+    # and from then on no longer counts as held, so the next upload sends it and repairs it.
     data = ss.random_bytes(2 * PSIZE)
     parts = ss.split(data, PSIZE)
     client.put_object(ss.unique_name("held/rot"), data, partition_size=PSIZE)
     damage(server.blobs, parts[1])
     s = _create(client, ss.unique_name("held/rot-copy"), data)
     assert list(s.stored_partitions) == [0, 1]
-    e = expect_error(Code.DATA_LOSS, client.commit, s.session_id)
+    copy = client.commit(s.session_id)
+    e = expect_error(Code.DATA_LOSS, client.read, copy.name)
     assert "partition 1" in e.details(), e.details()
-    # Recorded damaged: a new session no longer counts it held; sending it repairs it.
-    assert list(_create(client, ss.unique_name("held/rot-third"), data).stored_partitions) == [0]
-    client.upload_partition(s.session_id, 1, parts[1])
-    ss.assert_same_bytes(client.read(client.commit(s.session_id).name), data, "after the repair")
+    third = _create(client, ss.unique_name("held/rot-third"), data)
+    assert list(third.stored_partitions) == [0], "a partition recorded damaged is not held"
+    client.upload_partition(third.session_id, 1, parts[1])
+    ss.assert_same_bytes(client.read(client.commit(third.session_id).name), data, "after the repair")
+    ss.assert_same_bytes(client.read(copy.name), data, "the copy reads right once repaired")
