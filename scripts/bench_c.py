@@ -88,9 +88,11 @@ def main() -> None:
                            SLUICE_STATE_DIR=str(folder / "state"), SLUICE_C_STATE_DIR=str(folder / "c-state"),
                            HOME=str(folder))
         for size in SIZES:
-            source = make_file(size, folder)
-            expected = sha256_of(source)
             for name, binary in CLIENTS.items():
+                # Random bytes of its own for each client: the server would find the partitions
+                # of a file another client uploaded already held and nothing would be sent.
+                source = make_file(size, folder)
+                expected = sha256_of(source)
                 remote = f"bench/{name}-{size}"
                 target = folder / "output"
                 flags = ["--parallel", str(PARALLEL)]
@@ -108,7 +110,7 @@ def main() -> None:
                                     "mb_per_s": round(size / wall / 1e6, 1), "seconds": round(wall, 3),
                                     "client_cpu_s_per_gib": round(client_cpu / gib, 2),
                                     "server_cpu_s_per_gib": round(server_cpu / gib, 2)})
-            source.unlink()
+                source.unlink()
         resume = resume_run(environment, folder, server)
     with open(BENCH_DIR / "results.jsonl", "a") as log:
         for result in [*results, resume]:
