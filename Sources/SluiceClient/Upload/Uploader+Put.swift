@@ -46,6 +46,8 @@ extension Uploader {
             throw IntegrityError("the server refused \(path) (\(error.message)); did it change during the upload?")
         }
         if plan.count == 1 {
+            // The bytes went out inside the one call: they count as sent once it is answered.
+            progress(.transferred(partition: 0, bytes: plan.totalSize))
             progress(.partitionCompleted(partition: 0, size: plan.totalSize, alreadyStored: false))
         }
         try Self.check(object, against: digests, size: plan.totalSize)
