@@ -159,11 +159,7 @@ struct AdminDisableCommand: AsyncParsableCommand {
     var handle: String
 
     func run() async throws {
-        let settings = try connection.resolved()
-        let record = try await settings.withClient { client in
-            try await UsageCatalog(client: client).setDisabled(handle: handle, true)
-        }
-        print(UsageText.line(record))
+        try await setDisabled(true, handle: handle, connection: connection)
     }
 }
 
@@ -178,10 +174,15 @@ struct AdminEnableCommand: AsyncParsableCommand {
     var handle: String
 
     func run() async throws {
-        let settings = try connection.resolved()
-        let record = try await settings.withClient { client in
-            try await UsageCatalog(client: client).setDisabled(handle: handle, false)
-        }
-        print(UsageText.line(record))
+        try await setDisabled(false, handle: handle, connection: connection)
     }
+}
+
+/// Disables or enables a principal and prints its record: what `disable` and `enable` share.
+private func setDisabled(_ disabled: Bool, handle: String, connection: ClientOptions) async throws {
+    let settings = try connection.resolved()
+    let record = try await settings.withClient { client in
+        try await UsageCatalog(client: client).setDisabled(handle: handle, disabled)
+    }
+    print(UsageText.line(record))
 }
