@@ -30,7 +30,9 @@ public struct StorageBootstrap {
     private let collector: Collector
 
     public init(options: StorageOptions, databaseURL: String, logger: Logger) async throws {
-        database = try PostgresPool(url: databaseURL, size: options.databasePoolSize)
+        // Ten attempts (backoff capped at 200 ms): under many racing writers of one object a
+        // deadlock can repeat; the lock order that removes it is still to be made uniform.
+        database = try PostgresPool(url: databaseURL, size: options.databasePoolSize, maxTransactionAttempts: 10)
         probe = try PostgresPool(url: databaseURL, overrides: ["connect_timeout": "5"], size: 1)
         self.logger = logger
         try await Storage.migrate(database)
