@@ -60,6 +60,12 @@ private func mapped(_ error: PostgresError) -> any Error {
             .unavailable, "the metadata database is unavailable for now; try again",
             cause: error)
     }
+    if error.isSerializationFailure {
+        // The pool retried the transaction and it kept losing to concurrent ones.
+        return ConcealedError(
+            .aborted, "the request conflicted with concurrent changes and was not applied; send it again",
+            cause: error)
+    }
     return ConcealedError(.internal, "internal database error", cause: error)
 }
 

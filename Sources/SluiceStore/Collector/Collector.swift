@@ -91,7 +91,7 @@ public final class Collector: Sendable {
                 WHERE s.state = 'open' AND s.expires_at > now()
                   AND s.created_at < now() - make_interval(secs => $1)
                   AND NOT EXISTS (SELECT 1 FROM session_partitions sp WHERE sp.session_id = s.id)
-                FOR UPDATE OF s SKIP LOCKED
+                \(RowLock.exclusive) OF s SKIP LOCKED
                 """, [.double(emptyLifetime)]).rows.map { try $0.bytes("id") }
             let expiredEmpty = candidates.isEmpty ? 0 : try connection.execute("""
                 UPDATE upload_sessions s SET expires_at = now()
@@ -104,7 +104,7 @@ public final class Collector: Sendable {
                 DELETE FROM session_partitions WHERE session_id IN (
                     SELECT id FROM upload_sessions
                     WHERE state = 'aborted' OR (state = 'open' AND expires_at < now())
-                    FOR UPDATE)
+                    \(RowLock.exclusive))
                 """).affectedRows
             let deleted = try connection.execute("""
                 DELETE FROM upload_sessions

@@ -24,7 +24,7 @@ enum SessionQueries {
     ) throws -> SessionRecord? {
         let result = try connection.execute("""
             SELECT \(selectColumns) FROM upload_sessions s
-            WHERE s.id = $1 AND s.principal_id = $2 \(lock ? "FOR UPDATE OF s" : "")
+            WHERE s.id = $1 AND s.principal_id = $2 \(lock ? "\(RowLock.exclusive) OF s" : "")
             """, [.bytes(id.bytes), .int(principal.id)])
         return try result.rows.first.map(record(from:))
     }

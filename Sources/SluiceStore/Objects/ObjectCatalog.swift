@@ -118,12 +118,12 @@ public final class ObjectCatalog: Sendable {
         let quotas = limits.defaultQuotas
         let restored = try await database.transaction { connection -> Int64 in
             // The owner's row first, as every quota reservation takes it (before object rows).
-            _ = try connection.execute("SELECT id FROM principals WHERE id = $1 FOR UPDATE", [.int(owner.id)])
+            _ = try connection.execute("SELECT id FROM principals WHERE id = $1 \(RowLock.exclusive)", [.int(owner.id)])
             let objects = try connection.execute("""
                 SELECT o.id, o.next_version, \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
                 FROM objects o WHERE o.principal_id = $1 AND o.name = $2
                   AND \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) IS NOT NULL
-                FOR UPDATE OF o
+                \(RowLock.exclusive) OF o
                 """, [.int(owner.id), .text(name), .int(principal.id)]).rows
             guard let object = objects.first else { throw StorageError.notFound("object '\(name)' does not exist") }
             try AccessRule.require(.write, granted: try object.optionalString("access"), name: name, owner: owner)

@@ -20,7 +20,7 @@ public enum QuotaReservation {
     public static func reserve(
         bytes: Int64, objectName: String?, owner: Principal, defaults: QuotaLimits, on connection: PostgresConnection
     ) throws {
-        _ = try connection.execute("SELECT id FROM principals WHERE id = $1 FOR UPDATE", [.int(owner.id)])
+        _ = try connection.execute("SELECT id FROM principals WHERE id = $1 \(RowLock.exclusive)", [.int(owner.id)])
         let quotas = try PrincipalSettingsStore.load(owner.id, on: connection).quotas(defaults: defaults)
         guard quotas.bytes > 0 || quotas.objects > 0 else { return }
         let usage = try current(owner.id, newName: objectName, on: connection)

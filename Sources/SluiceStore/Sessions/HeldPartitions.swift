@@ -44,7 +44,7 @@ extension UploadSessions {
                                WHERE sp.blob_scope = b.scope AND sp.sha256 = b.sha256 AND s.id <> $1
                                  AND s.principal_id = $7 AND coalesce(s.owner_id, s.principal_id) = $6))
                 ORDER BY b.sha256
-                FOR UPDATE OF b
+                \(RowLock.exclusive) OF b
             ), leased AS (
                 UPDATE blobs b SET last_used_at = now()
                 FROM locked l WHERE b.scope = l.scope AND b.sha256 = l.sha256 AND NOT b.deleting

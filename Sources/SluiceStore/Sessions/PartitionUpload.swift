@@ -190,26 +190,30 @@ extension UploadSessions {
         return inserted
     }
 
-    /// Records the stored partition, re-checking the lease and the session under locks; with
-    /// `wholeHash` (the in-order whole-object hash through this partition), advances the
-    /// session's hash past it unless another upload of the same partition did first.
+    /// Records the stored partition, re-checking the session and the lease under locks (in
+    /// ``RowLock``'s order: session, then blob); with `wholeHash` (the in-order whole-object
+    /// hash through this partition), advances the session's hash past it unless another upload
+    /// of the same partition did first. Partitions of one session register side by side (a
+    /// shared lock on the session) except the one that updates it, which takes it exclusively
+    /// at once rather than upgrading a shared lock another registration may also hold.
     private func register(_ index: Int, size: Int64, key: BlobKey, in id: SessionID, wholeHash: [UInt8]?) async throws {
+        let sessionLock = wholeHash == nil ? "FOR SHARE" : RowLock.exclusive
         try await database.transaction { connection in
-            let blob = try connection.execute("""
-                SELECT deleting FROM blobs WHERE scope = $1 AND sha256 = $2 FOR UPDATE
-                """, [.text(key.scope), .bytes(key.sha256)])
-            guard let row = blob.rows.first, !(try row.bool("deleting")) else {
-                throw StorageError.aborted(
-                    "partition \(index) took longer than the collector's grace period; send it again")
-            }
             let state = try connection.execute("""
-                SELECT state, expires_at < now() AS is_expired FROM upload_sessions WHERE id = $1 FOR SHARE
+                SELECT state, expires_at < now() AS is_expired FROM upload_sessions WHERE id = $1 \(sessionLock)
                 """, [.bytes(id.bytes)])
             guard let session = state.rows.first, try session.string("state") == "open",
                   !(try session.bool("is_expired"))
             else {
                 throw StorageError.failedPrecondition(
                     "upload session \(id) was committed, aborted or expired while partition \(index) was uploading")
+            }
+            let blob = try connection.execute("""
+                SELECT deleting FROM blobs WHERE scope = $1 AND sha256 = $2 \(RowLock.exclusive)
+                """, [.text(key.scope), .bytes(key.sha256)])
+            guard let row = blob.rows.first, !(try row.bool("deleting")) else {
+                throw StorageError.aborted(
+                    "partition \(index) took longer than the collector's grace period; send it again")
             }
             _ = try connection.execute("""
                 UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2

@@ -54,7 +54,7 @@ public final class UploadSessions: Sendable {
             // never wait on each other in a cycle) serializes the creates of both, so neither
             // a quota nor a request id can be passed by a race.
             _ = try connection.execute(
-                "SELECT id FROM principals WHERE id IN ($1, $2) ORDER BY id FOR UPDATE",
+                "SELECT id FROM principals WHERE id IN ($1, $2) ORDER BY id \(RowLock.exclusive)",
                 [.int(principal.id), .int(owner.id)])
             try Self.requireWrite(declaration.objectName, of: owner, by: principal, on: connection)
             if let requestID = declaration.requestID,

@@ -1,11 +1,14 @@
-"""Many clients at once on a handful of objects: commits, deletes, restores, re-sent
-partitions and aborts race each other and the collector (a pass every second, a
-one-second grace period) for a bounded time. Before the fix a commit racing a delete
-of its object crashed sluiced within a few rounds (an unchecked row in the commit).
+"""Many clients at once on a handful of objects: commits, one-call puts, deletes (with and
+without keeping versions), restores, re-sent partitions and aborts race each other and the
+collector (a pass every second, a one-second grace period) for a bounded time. Before the fix
+a commit racing a delete of its object crashed sluiced within a few rounds (an unchecked row in
+the commit).
 
 Every call must end with a status a client can act on; afterwards sluiced is alive,
 every listed version has all of its partitions, and every read returns exactly the
-bytes the version declares (size and SHA-256)."""
+bytes the version declares (size and SHA-256). PostgreSQL must have detected no deadlock in
+sluiced's database: sluiced retries a transaction that loses one, but its transactions take
+their locks in one order (RowLock.swift), so none should ever happen."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import grpc
 import pytest
 
 import storage_support as ss
-from storage_support import Code, KIB
+from storage_support import Code, KIB, obj_pb
 
 # One store is enough: the race is in the metadata, the same for both.
 pytestmark = ss.only_blob_stores("disk")
@@ -51,9 +54,9 @@ class Race:
         with self.lock:
             self.counts[what] = self.counts.get(what, 0) + 1
 
-    def call(self, what: str, fn, *args):
+    def call(self, what: str, fn, *args, **kwargs):
         try:
-            result = fn(*args)
+            result = fn(*args, **kwargs)
             self.note(f"{what}:OK")
             return result
         except grpc.RpcError as e:
@@ -69,9 +72,16 @@ class Race:
         try:
             while time.monotonic() < self.stop_at and len(self.unexpected) < 20:
                 name = rnd.choice(NAMES)
-                op = rnd.choice(["commit", "commit", "delete", "restore", "resend", "abort"])
+                op = rnd.choice(["commit", "commit", "put", "delete", "soft-delete", "restore", "resend", "abort"])
                 if op == "delete":
                     self.call("delete", c.delete_object, name)
+                elif op == "soft-delete":
+                    self.call("soft-delete", c.objects.DeleteObject,
+                              obj_pb.DeleteObjectRequest(name=name, keep_versions=True), timeout=ss.TIMEOUT)
+                elif op == "put":
+                    data = rnd.choice(self.contents)
+                    self.call("put", c.objects.PutObject,
+                              obj_pb.PutObjectRequest(name=name, data=data, sha256=ss.sha(data)), timeout=ss.TIMEOUT)
                 elif op == "restore":
                     page = self.call("versions", c.list_versions, name)
                     if page is not None and page.versions:
@@ -94,7 +104,22 @@ class Race:
             c.close()
 
 
-def test_commit_delete_restore_abort_race(racing_server):
+def deadlocks(postgres, server) -> int:
+    """How many deadlocks PostgreSQL has detected in the server's database. Call it with the
+    server stopped: a backend reports its statistics for certain only when it exits, so this
+    waits (at most 20 s) until the server's backends are gone."""
+    query = ("SELECT count(*) FILTER (WHERE pid <> pg_backend_pid()) || ' ' || "
+             "(SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()) "
+             "FROM pg_stat_activity WHERE datname = current_database()")
+    deadline = time.monotonic() + 20
+    while True:
+        backends, found = postgres.run(query, url=server.database_url).split()
+        if backends == "0" or time.monotonic() > deadline:
+            return int(found)
+        time.sleep(0.2)
+
+
+def test_commit_delete_restore_abort_race(racing_server, postgres):
     race = Race(racing_server)
     threads = [threading.Thread(target=race.worker, args=(i,), daemon=True) for i in range(THREADS)]
     for t in threads:
@@ -105,6 +130,7 @@ def test_commit_delete_restore_abort_race(racing_server):
     racing_server.assert_alive()
     assert not race.unexpected, f"unexpected answers ({race.counts}):\n" + "\n".join(race.unexpected[:20])
     assert race.counts.get("commit:OK", 0) > 0 and race.counts.get("delete:OK", 0) > 0, race.counts
+    assert race.counts.get("put:OK", 0) > 0 and race.counts.get("soft-delete:OK", 0) > 0, race.counts
 
     # Invariants: every version has all its partitions, and every read is the declared bytes.
     known = {ss.sha(d): d for d in race.contents}
@@ -128,4 +154,8 @@ def test_commit_delete_restore_abort_race(racing_server):
             assert data == known.get(info.sha256), f"{name} v{v.version} holds bytes nobody uploaded"
             checked += 1
     racing_server.assert_alive()
+    c.close()
+    racing_server.stop()
+    assert deadlocks(postgres, racing_server) == 0, \
+        f"PostgreSQL detected deadlocks between sluiced's transactions ({race.counts})"
     print(f"race counts: {race.counts}; {checked} versions checked")
