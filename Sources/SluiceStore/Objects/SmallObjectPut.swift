@@ -1,4 +1,5 @@
 import Foundation
+import SluiceMetrics
 import SluiceOpenSSL
 
 /// A whole small object sent in one call (PutObject).
@@ -30,10 +31,17 @@ public struct SmallObject: Sendable {
 }
 
 extension UploadSessions {
-    /// Stores a small object as a new version in one call. It runs the very steps of an
-    /// upload session with one partition — create (write-grant check, open-session limit,
-    /// request-id idempotency), store (lease, verify, fsync, record), commit (grant re-check,
-    /// change-log record) — so it keeps every rule and guarantee of that path.
+    /// Stores a small object as a new version in one call. It keeps every rule and guarantee
+    /// of an upload session with one partition (it is one, listed as such): write-grant check,
+    /// open-session limit, quotas, request-id idempotency, verification, durability, the
+    /// commit's re-checks and its change-log record.
+    ///
+    /// It costs two transactions and at most one log flush where the session path costs four
+    /// of each. The first opens the session and leases the blob, and commits asynchronously:
+    /// nothing is acknowledged on it, and the second — which records the partition and makes
+    /// the version, after the bytes are durable — commits synchronously behind it in the same
+    /// write-ahead log, so it can never survive a crash that the first did not. The second is
+    /// shared with the puts and commits that finish at the same time (``GroupCommit``).
     ///
     /// A retry with the same request id finds the session the first call made and carries
     /// it on from where it stopped: a committed one answers its version.
@@ -62,11 +70,44 @@ extension UploadSessions {
             objectName: object.name, totalSize: size, partitionSize: max(size, 1),
             partitionSHA256: size == 0 ? [] : [object.sha256], objectSHA256: object.sha256,
             contentType: object.contentType, userMetadata: object.userMetadata, requestID: object.requestID)
-        let session = try await create(declaration, by: principal, owner: owner)
+        try declaration.validate(limits)
+        let owner = owner ?? principal
+        let limits = self.limits
+        let key = try BlobKey(scope: BlobScope.of(owner: owner.id, limits: limits), sha256: object.sha256)
+        let id = SessionID.random()
+        let (session, newBlob) = try await database.transaction { connection -> (SessionRecord, Bool?) in
+            let session = try Self.open(id, declaration, by: principal, owner: owner, limits: limits, on: connection)
+            guard session.id == id, size > 0, !session.storedPartitions.contains(0) else { return (session, nil) }
+            return (session, try Self.lease(key, size: size, on: connection))
+        }
+        guard session.id == id else { return try await resume(session, of: object, by: principal, objects: objects) }
+        SluiceMetrics.sessionCreated()
+        do {
+            if let newBlob {
+                _ = try await write(OneChunk(bytes: object.data), as: key, size: size, partition: 0, extending: nil)
+                SluiceMetrics.partitionStored(bytes: size, deduplicated: !newBlob)
+            }
+            let made = try await grouped.run(order: GroupOrder.object(owner, object.name)) { connection in
+                if newBlob != nil { try Self.record(0, size: size, key: key, in: id, wholeHash: nil, on: connection) }
+                return try Self.commitLocked(id, by: principal, on: connection).grouped
+            }
+            return try await objects.version(object.name, made.version, of: principal, owner: owner)
+        } catch {
+            // Without a request id nobody can resume this session: give its slot and its
+            // reservation back now rather than at its expiry.
+            if object.requestID == nil { _ = try? await abort(id, of: principal) }
+            throw error
+        }
+    }
+
+    /// Carries on the session an earlier PutObject with the same request id made.
+    private func resume(_ session: SessionRecord, of object: SmallObject, by principal: Principal, objects: ObjectCatalog)
+        async throws -> ObjectVersionRecord
+    {
         if session.state == .committed, let version = session.committedVersion {
             return try await objects.version(madeBy: session, version, of: principal)
         }
-        if size > 0, !session.storedPartitions.contains(0) {
+        if !object.data.isEmpty, !session.storedPartitions.contains(0) {
             _ = try await storePartition(0, of: session.id, by: principal, chunks: OneChunk(bytes: object.data))
         }
         return try await commit(session.id, by: principal, objects: objects)

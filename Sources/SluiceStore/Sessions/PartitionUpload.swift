@@ -62,6 +62,19 @@ extension UploadSessions {
         if target.partitionCount > 1, target.wholeHashedThrough == index {
             whole = index == 0 ? ResumableSHA256() : target.wholeHashState.flatMap(ResumableSHA256.init(exported:))
         }
+        whole = try await write(chunks, as: key, size: size, partition: index, extending: whole)
+        // The writer verified the bytes against the partition hash: the extended state is sound.
+        try await register(index, size: size, key: key, in: id, wholeHash: whole?.exported())
+        SluiceMetrics.partitionStored(bytes: size, deduplicated: !newBlob)
+        return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: false)
+    }
+
+    /// Writes partition `index`'s bytes as blob `key`, durably, verifying them against its
+    /// size and hash; `whole`, when given, is extended by every byte on the way and returned.
+    func write<Chunks: AsyncSequence>(
+        _ chunks: Chunks, as key: BlobKey, size: Int64, partition index: Int, extending whole: ResumableSHA256?
+    ) async throws -> ResumableSHA256? where Chunks.Element: ContiguousBytes & Sendable {
+        var whole = whole
         let writer = try await blobs.makeWriter(for: key, size: size)
         do {
             for try await chunk in chunks {
@@ -76,10 +89,7 @@ extension UploadSessions {
             await writer.abort()
             throw error
         }
-        // finish() verified the bytes against the partition hash: the extended state is sound.
-        try await register(index, size: size, key: key, in: id, wholeHash: whole?.exported())
-        SluiceMetrics.partitionStored(bytes: size, deduplicated: !newBlob)
-        return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: false)
+        return whole
     }
 
     /// Whether the stored blob still hashes to its address (read whole: a re-sent
@@ -175,61 +185,80 @@ extension UploadSessions {
 
     /// Takes (or refreshes) the lease on a blob row before its bytes are written.
     /// Returns whether the blob row is new: false when these bytes were already stored in the
-    /// scope (the partition is deduplicated; `xmax = 0` holds only for a freshly inserted row).
+    /// scope (the partition is deduplicated).
     private func lease(_ key: BlobKey, size: Int64) async throws -> Bool {
-        let leased = try await database.withConnection { connection in
-            try connection.execute("""
-                INSERT INTO blobs (scope, sha256, size) VALUES ($1, $2, $3)
-                ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
-                RETURNING (xmax = 0) AS inserted
-                """, [.text(key.scope), .bytes(key.sha256), .int(size)]).rows.map { try $0.bool("inserted") }
+        try await database.transaction { connection in
+            try Self.lease(key, size: size, on: connection)
         }
+    }
+
+    /// The lease's statement, inside a transaction that commits asynchronously
+    /// (`synchronous_commit` off): a lease lost to a database crash only matters to the upload
+    /// that took it, and that upload's own record commits synchronously after it in the same
+    /// write-ahead log, so it cannot outlive the lease. It saves a log flush per partition.
+    /// `xmax = 0` holds only for a freshly inserted row.
+    static func lease(_ key: BlobKey, size: Int64, on connection: PostgresConnection) throws -> Bool {
+        _ = try connection.execute("SET LOCAL synchronous_commit TO off")
+        let leased = try connection.execute("""
+            INSERT INTO blobs (scope, sha256, size) VALUES ($1, $2, $3)
+            ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
+            RETURNING (xmax = 0) AS inserted
+            """, [.text(key.scope), .bytes(key.sha256), .int(size)]).rows.map { try $0.bool("inserted") }
         guard let inserted = leased.first, leased.count == 1 else {
             throw StorageError.aborted("identical bytes are being reclaimed right now; send the partition again")
         }
         return inserted
     }
 
-    /// Records the stored partition, re-checking the session and the lease under locks (in
+    /// Records the stored partition (see ``record(_:size:key:in:wholeHash:on:)``), in a
+    /// transaction shared with the partitions that finish at the same time.
+    private func register(_ index: Int, size: Int64, key: BlobKey, in id: SessionID, wholeHash: [UInt8]?) async throws {
+        try await grouped.run(order: "\(id)/\(index)") { connection in
+            try Self.record(index, size: size, key: key, in: id, wholeHash: wholeHash, on: connection)
+            return GroupedWork(())
+        }
+    }
+
+    /// Records a stored partition, re-checking the session and the lease under locks (in
     /// ``RowLock``'s order: session, then blob); with `wholeHash` (the in-order whole-object
     /// hash through this partition), advances the session's hash past it unless another upload
     /// of the same partition did first. Partitions of one session register side by side (a
     /// shared lock on the session) except the one that updates it, which takes it exclusively
     /// at once rather than upgrading a shared lock another registration may also hold.
-    private func register(_ index: Int, size: Int64, key: BlobKey, in id: SessionID, wholeHash: [UInt8]?) async throws {
+    static func record(
+        _ index: Int, size: Int64, key: BlobKey, in id: SessionID, wholeHash: [UInt8]?, on connection: PostgresConnection
+    ) throws {
         let sessionLock = wholeHash == nil ? "FOR SHARE" : RowLock.exclusive
-        try await database.transaction { connection in
-            let state = try connection.execute("""
-                SELECT state, expires_at < now() AS is_expired FROM upload_sessions WHERE id = $1 \(sessionLock)
-                """, [.bytes(id.bytes)])
-            guard let session = state.rows.first, try session.string("state") == "open",
-                  !(try session.bool("is_expired"))
-            else {
-                throw StorageError.failedPrecondition(
-                    "upload session \(id) was committed, aborted or expired while partition \(index) was uploading")
-            }
-            let blob = try connection.execute("""
-                SELECT deleting FROM blobs WHERE scope = $1 AND sha256 = $2 \(RowLock.exclusive)
-                """, [.text(key.scope), .bytes(key.sha256)])
-            guard let row = blob.rows.first, !(try row.bool("deleting")) else {
-                throw StorageError.aborted(
-                    "partition \(index) took longer than the collector's grace period; send it again")
-            }
+        let state = try connection.execute("""
+            SELECT state, expires_at < now() AS is_expired FROM upload_sessions WHERE id = $1 \(sessionLock)
+            """, [.bytes(id.bytes)])
+        guard let session = state.rows.first, try session.string("state") == "open",
+              !(try session.bool("is_expired"))
+        else {
+            throw StorageError.failedPrecondition(
+                "upload session \(id) was committed, aborted or expired while partition \(index) was uploading")
+        }
+        let blob = try connection.execute("""
+            SELECT deleting FROM blobs WHERE scope = $1 AND sha256 = $2 \(RowLock.exclusive)
+            """, [.text(key.scope), .bytes(key.sha256)])
+        guard let row = blob.rows.first, !(try row.bool("deleting")) else {
+            throw StorageError.aborted(
+                "partition \(index) took longer than the collector's grace period; send it again")
+        }
+        _ = try connection.execute("""
+            UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2
+            """, [.text(key.scope), .bytes(key.sha256)])
+        // These bytes were just written and verified: whatever damage was found is repaired.
+        try DamagedBlobs.clear(key, on: connection)
+        _ = try connection.execute("""
+            INSERT INTO session_partitions (session_id, index, size, sha256, blob_scope)
+            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, index) DO NOTHING
+            """, [.bytes(id.bytes), .int(Int64(index)), .int(size), .bytes(key.sha256), .text(key.scope)])
+        if let wholeHash {
             _ = try connection.execute("""
-                UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2
-                """, [.text(key.scope), .bytes(key.sha256)])
-            // These bytes were just written and verified: whatever damage was found is repaired.
-            try DamagedBlobs.clear(key, on: connection)
-            _ = try connection.execute("""
-                INSERT INTO session_partitions (session_id, index, size, sha256, blob_scope)
-                VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, index) DO NOTHING
-                """, [.bytes(id.bytes), .int(Int64(index)), .int(size), .bytes(key.sha256), .text(key.scope)])
-            if let wholeHash {
-                _ = try connection.execute("""
-                    UPDATE upload_sessions SET whole_hash_state = $3, whole_hashed_through = $2 + 1
-                    WHERE id = $1 AND whole_hashed_through = $2
-                    """, [.bytes(id.bytes), .int(Int64(index)), .bytes(wholeHash)])
-            }
+                UPDATE upload_sessions SET whole_hash_state = $3, whole_hashed_through = $2 + 1
+                WHERE id = $1 AND whole_hashed_through = $2
+                """, [.bytes(id.bytes), .int(Int64(index)), .bytes(wholeHash)])
         }
     }
 

@@ -26,87 +26,97 @@ extension UploadSessions {
                 "upload session \(id) is missing \(missing.count) of \(session.partitionCount) partitions "
                     + "(\(shown)\(more)); upload them, then commit again")
         }
-        let composite = CompositeHash.of(session.partitionSHA256)
-        let (version, whole) = try await database.transaction { connection -> (Int64, [UInt8]?) in
-            guard let locked = try SessionQueries.load(id, of: principal, on: connection, lock: true) else {
-                throw StorageError.notFound("upload session \(id) does not exist")
-            }
-            if locked.state == .committed, let version = locked.committedVersion { return (version, []) }
-            try Self.requireOpen(locked)
-            let whole = try Self.knownWholeSHA256(of: locked, on: connection)
-            if let whole, let declared = locked.objectSHA256, declared != whole {
-                throw StorageError.dataLoss(
-                    "the partitions hash to \(Hex.encode(whole)) as a whole, but the session declared "
-                        + "object_sha256 \(Hex.encode(declared)); abort this session and upload again")
-            }
-            let wholeState: WholeHashState =
-                whole == nil ? .pending : locked.objectSHA256 == nil ? .undeclared : .verified
-            let owner = locked.owner(for: principal)
-            if owner.id != principal.id {
-                guard try AccessRule.lockedLevel(owner: owner, caller: principal, name: locked.objectName, on: connection)
-                    == .write
-                else {
-                    throw StorageError.permissionDenied(
-                        "upload session \(id) can no longer commit: '\(owner.handle)' no longer lets you write "
-                            + "'\(locked.objectName)'; abort it")
-                }
-            }
-            // One statement that creates the object or locks the existing row: a separate
-            // INSERT … DO NOTHING and SELECT … FOR UPDATE would find nothing when a
-            // DeleteObject commits in between. ON CONFLICT DO UPDATE inserts anew if the
-            // conflicting row is deleted meanwhile, so exactly one row comes back.
-            let upserted = try connection.execute("""
-                INSERT INTO objects (principal_id, name, current_version, next_version) VALUES ($1, $2, 0, 1)
-                ON CONFLICT (principal_id, name) DO UPDATE SET next_version = objects.next_version
-                RETURNING id, next_version
-                """, [.int(owner.id), .text(session.objectName)])
-            guard let object = upserted.rows.first else {
-                throw StorageError.aborted("object '\(session.objectName)' changed during the commit; commit again")
-            }
-            let objectID = try object.int("id")
-            let version = try object.int("next_version")
-            _ = try connection.execute("""
-                INSERT INTO object_versions (object_id, version, size, sha256, sha256_state, declared_sha256,
-                    composite_sha256, content_type, user_metadata, partition_size, partition_count, written_by)
-                SELECT $1, $2, s.total_size, $3, $5, s.object_sha256, $6, s.content_type, s.user_metadata,
-                    s.partition_size, cardinality(s.partition_sha256), s.principal_id
-                FROM upload_sessions s WHERE s.id = $4
-                """, [
-                    .int(objectID), .int(version), whole.map { .bytes($0) } ?? .null, .bytes(id.bytes),
-                    .text(wholeState.rawValue), .bytes(composite),
-                ])
-            let copied = try connection.execute("""
-                INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
-                SELECT $1, $2, sp.index, sp.index::bigint * $3, sp.size, sp.sha256, sp.blob_scope
-                FROM session_partitions sp WHERE sp.session_id = $4
-                """, [.int(objectID), .int(version), .int(session.partitionSize), .bytes(id.bytes)]).affectedRows
-            guard copied == session.partitionCount else {
-                // The session lost partitions while this commit waited (it expired and was
-                // collected): never make a version without all of its bytes.
-                throw StorageError.failedPrecondition(
-                    "upload session \(id) expired and its partitions were reclaimed during the commit; "
-                        + "start a new session")
-            }
-            _ = try connection.execute("""
-                UPDATE objects SET current_version = $2, next_version = $2 + 1 WHERE id = $1
-                """, [.int(objectID), .int(version)])
-            _ = try connection.execute("""
-                UPDATE upload_sessions
-                SET state = 'committed', committed_object_id = $3, committed_version = $2, closed_at = now()
-                WHERE id = $1
-                """, [.bytes(id.bytes), .int(version), .int(objectID)])
-            // The version's rows now hold the references; the session's would only keep
-            // the bytes of a later-deleted object alive until the session is purged.
-            _ = try connection.execute("DELETE FROM session_partitions WHERE session_id = $1", [.bytes(id.bytes)])
-            try ChangeLog.record(
-                .versionCreated(
-                    ownerID: owner.id, name: session.objectName, version: version, size: session.totalSize,
-                    sha256: whole ?? [], actorID: principal.id),
-                on: connection)
-            return (version, whole)
+        let owner = session.owner(for: principal)
+        let made = try await grouped.run(order: GroupOrder.object(owner, session.objectName)) { connection in
+            try Self.commitLocked(id, by: principal, on: connection).grouped
         }
-        if whole == nil { wholeHashes.wake() }
-        return try await objects.version(session.objectName, version, of: principal, owner: session.owner(for: principal))
+        if made.whole == nil { wholeHashes.wake() }
+        return try await objects.version(session.objectName, made.version, of: principal, owner: owner)
+    }
+
+    /// The commit's statements inside the caller's transaction: locks the session, re-checks
+    /// it, and makes the version, leaving its change-log record to the caller (to run last).
+    static func commitLocked(_ id: SessionID, by principal: Principal, on connection: PostgresConnection) throws
+        -> CommittedVersion
+    {
+        guard let locked = try SessionQueries.load(id, of: principal, on: connection, lock: true) else {
+            throw StorageError.notFound("upload session \(id) does not exist")
+        }
+        if locked.state == .committed, let version = locked.committedVersion {
+            return CommittedVersion(version: version, whole: [], change: nil)
+        }
+        try Self.requireOpen(locked)
+        let composite = CompositeHash.of(locked.partitionSHA256)
+        let whole = try Self.knownWholeSHA256(of: locked, on: connection)
+        if let whole, let declared = locked.objectSHA256, declared != whole {
+            throw StorageError.dataLoss(
+                "the partitions hash to \(Hex.encode(whole)) as a whole, but the session declared "
+                    + "object_sha256 \(Hex.encode(declared)); abort this session and upload again")
+        }
+        let wholeState: WholeHashState =
+            whole == nil ? .pending : locked.objectSHA256 == nil ? .undeclared : .verified
+        let owner = locked.owner(for: principal)
+        if owner.id != principal.id {
+            guard try AccessRule.lockedLevel(owner: owner, caller: principal, name: locked.objectName, on: connection)
+                == .write
+            else {
+                throw StorageError.permissionDenied(
+                    "upload session \(id) can no longer commit: '\(owner.handle)' no longer lets you write "
+                        + "'\(locked.objectName)'; abort it")
+            }
+        }
+        // One statement that creates the object or locks the existing row: a separate
+        // INSERT … DO NOTHING and SELECT … FOR UPDATE would find nothing when a
+        // DeleteObject commits in between. ON CONFLICT DO UPDATE inserts anew if the
+        // conflicting row is deleted meanwhile, so exactly one row comes back.
+        let upserted = try connection.execute("""
+            INSERT INTO objects (principal_id, name, current_version, next_version) VALUES ($1, $2, 0, 1)
+            ON CONFLICT (principal_id, name) DO UPDATE SET next_version = objects.next_version
+            RETURNING id, next_version
+            """, [.int(owner.id), .text(locked.objectName)])
+        guard let object = upserted.rows.first else {
+            throw StorageError.aborted("object '\(locked.objectName)' changed during the commit; commit again")
+        }
+        let objectID = try object.int("id")
+        let version = try object.int("next_version")
+        _ = try connection.execute("""
+            INSERT INTO object_versions (object_id, version, size, sha256, sha256_state, declared_sha256,
+                composite_sha256, content_type, user_metadata, partition_size, partition_count, written_by)
+            SELECT $1, $2, s.total_size, $3, $5, s.object_sha256, $6, s.content_type, s.user_metadata,
+                s.partition_size, cardinality(s.partition_sha256), s.principal_id
+            FROM upload_sessions s WHERE s.id = $4
+            """, [
+                .int(objectID), .int(version), whole.map { .bytes($0) } ?? .null, .bytes(id.bytes),
+                .text(wholeState.rawValue), .bytes(composite),
+            ])
+        let copied = try connection.execute("""
+            INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
+            SELECT $1, $2, sp.index, sp.index::bigint * $3, sp.size, sp.sha256, sp.blob_scope
+            FROM session_partitions sp WHERE sp.session_id = $4
+            """, [.int(objectID), .int(version), .int(locked.partitionSize), .bytes(id.bytes)]).affectedRows
+        guard copied == locked.partitionCount else {
+            // The session lost partitions while this commit waited (it expired and was
+            // collected): never make a version without all of its bytes.
+            throw StorageError.failedPrecondition(
+                "upload session \(id) expired and its partitions were reclaimed during the commit; "
+                    + "start a new session")
+        }
+        _ = try connection.execute("""
+            UPDATE objects SET current_version = $2, next_version = $2 + 1 WHERE id = $1
+            """, [.int(objectID), .int(version)])
+        _ = try connection.execute("""
+            UPDATE upload_sessions
+            SET state = 'committed', committed_object_id = $3, committed_version = $2, closed_at = now()
+            WHERE id = $1
+            """, [.bytes(id.bytes), .int(version), .int(objectID)])
+        // The version's rows now hold the references; the session's would only keep
+        // the bytes of a later-deleted object alive until the session is purged.
+        _ = try connection.execute("DELETE FROM session_partitions WHERE session_id = $1", [.bytes(id.bytes)])
+        return CommittedVersion(
+            version: version, whole: whole,
+            change: .versionCreated(
+                ownerID: owner.id, name: locked.objectName, version: version, size: locked.totalSize,
+                sha256: whole ?? [], actorID: principal.id))
     }
 
     /// The whole-object SHA-256 when it is known without reading a byte: the hash of no
@@ -129,6 +139,28 @@ extension UploadSessions {
             return state.finalize()
         }
     }
+}
+
+/// What a commit made.
+struct CommittedVersion: Sendable {
+    var version: Int64
+    /// The whole-object SHA-256 when known (nil: the version is pending for the
+    /// ``WholeHashVerifier``); empty for a session committed before.
+    var whole: [UInt8]?
+    /// The change-log record to write last in the transaction; nil when nothing changed.
+    var change: ChangeRecord?
+
+    /// As a ``GroupCommit`` item: the change is recorded after every item of the batch.
+    var grouped: GroupedWork<CommittedVersion> {
+        guard let change else { return GroupedWork(self) }
+        return GroupedWork(self) { connection in try ChangeLog.record(change, on: connection) }
+    }
+}
+
+/// The order of a ``GroupCommit`` batch's items: by owner, then name, so that two batches lock
+/// objects in one order.
+enum GroupOrder {
+    static func object(_ owner: Principal, _ name: String) -> String { "\(owner.id)/\(name)" }
 }
 
 /// The composite hash of an object: SHA-256 of its partitions' SHA-256s, concatenated in

@@ -15,9 +15,12 @@ public final class UploadSessions: Sendable {
     let pageTokens: PageTokens
     /// Settles the whole-object SHA-256 of versions committed before it was known.
     public let wholeHashes: WholeHashVerifier
+    /// Where partition records and commits that finish together share one transaction.
+    let grouped: GroupCommit
 
     public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits, pageTokens: PageTokens = .random()) {
         self.wholeHashes = WholeHashVerifier(database: database, blobs: blobs)
+        self.grouped = GroupCommit(pool: database)
         self.database = database
         self.blobs = blobs
         self.limits = limits
@@ -48,53 +51,61 @@ public final class UploadSessions: Sendable {
         let owner = owner ?? principal
         let id = SessionID.random()
         let limits = self.limits
-        let lifetime = limits.sessionLifetime.inSeconds
         let record = try await database.transaction { connection in
-            // Locking the principal rows (caller and owner, in id order so that two creates
-            // never wait on each other in a cycle) serializes the creates of both, so neither
-            // a quota nor a request id can be passed by a race.
-            _ = try connection.execute(
-                "SELECT id FROM principals WHERE id IN ($1, $2) ORDER BY id \(RowLock.exclusive)",
-                [.int(principal.id), .int(owner.id)])
-            try Self.requireWrite(declaration.objectName, of: owner, by: principal, on: connection)
-            if let requestID = declaration.requestID,
-               let earlier = try SessionQueries.load(requestID: requestID, of: principal, on: connection)
-            {
-                guard declaration.declares(earlier), (earlier.ownerID ?? principal.id) == owner.id else {
-                    throw StorageError.invalidArgument(
-                        "request_id '\(requestID)' already made upload session \(earlier.id) with a different "
-                            + "declaration; use a new request_id for a new session")
-                }
-                return earlier
-            }
-            try QuotaReservation.requireSessionSlot(for: principal, defaults: limits.defaultQuotas, on: connection)
-            try QuotaReservation.reserve(
-                bytes: declaration.totalSize, objectName: declaration.objectName, owner: owner,
-                defaults: limits.defaultQuotas, on: connection)
-            _ = try connection.execute("""
-                INSERT INTO upload_sessions (id, principal_id, object_name, total_size, partition_size,
-                    partition_sha256, object_sha256, content_type, user_metadata, state, expires_at, request_id,
-                    owner_id)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, 'open', now() + make_interval(secs => $10), $11,
-                    $12)
-                """, [
-                    .bytes(id.bytes), .int(principal.id), .text(declaration.objectName), .int(declaration.totalSize),
-                    .int(declaration.partitionSize), .bytesArray(declaration.partitionSHA256),
-                    declaration.objectSHA256.map { .bytes($0) } ?? .null, .text(declaration.contentType),
-                    .text(UserMetadata.encode(declaration.userMetadata)), .double(lifetime),
-                    declaration.requestID.map { .text($0) } ?? .null,
-                    owner.id == principal.id ? .null : .int(owner.id),
-                ])
-            try Self.markHeldPartitions(
-                of: id, declaration: declaration, owner: owner, caller: principal,
-                scope: BlobScope.of(owner: owner.id, limits: limits), on: connection)
-            guard let record = try SessionQueries.load(id, of: principal, on: connection) else {
-                throw StorageError.aborted("the new session vanished; create it again")
-            }
-            return record
+            try Self.open(id, declaration, by: principal, owner: owner, limits: limits, on: connection)
         }
         // A request id's replay answers the earlier session: only a new one counts.
         if record.id == id { SluiceMetrics.sessionCreated() }
+        return record
+    }
+
+    /// The statements of ``create(_:by:owner:)`` inside the caller's transaction: returns the new
+    /// session `id`, or the earlier session its request id made.
+    static func open(
+        _ id: SessionID, _ declaration: SessionDeclaration, by principal: Principal, owner: Principal,
+        limits: StorageLimits, on connection: PostgresConnection
+    ) throws -> SessionRecord {
+        // Locking the principal rows (caller and owner, in id order so that two creates
+        // never wait on each other in a cycle) serializes the creates of both, so neither
+        // a quota nor a request id can be passed by a race.
+        _ = try connection.execute(
+            "SELECT id FROM principals WHERE id IN ($1, $2) ORDER BY id \(RowLock.exclusive)",
+            [.int(principal.id), .int(owner.id)])
+        try Self.requireWrite(declaration.objectName, of: owner, by: principal, on: connection)
+        if let requestID = declaration.requestID,
+           let earlier = try SessionQueries.load(requestID: requestID, of: principal, on: connection)
+        {
+            guard declaration.declares(earlier), (earlier.ownerID ?? principal.id) == owner.id else {
+                throw StorageError.invalidArgument(
+                    "request_id '\(requestID)' already made upload session \(earlier.id) with a different "
+                        + "declaration; use a new request_id for a new session")
+            }
+            return earlier
+        }
+        try QuotaReservation.requireSessionSlot(for: principal, defaults: limits.defaultQuotas, on: connection)
+        try QuotaReservation.reserve(
+            bytes: declaration.totalSize, objectName: declaration.objectName, owner: owner,
+            defaults: limits.defaultQuotas, on: connection)
+        _ = try connection.execute("""
+            INSERT INTO upload_sessions (id, principal_id, object_name, total_size, partition_size,
+                partition_sha256, object_sha256, content_type, user_metadata, state, expires_at, request_id,
+                owner_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, 'open', now() + make_interval(secs => $10), $11,
+                $12)
+            """, [
+                .bytes(id.bytes), .int(principal.id), .text(declaration.objectName), .int(declaration.totalSize),
+                .int(declaration.partitionSize), .bytesArray(declaration.partitionSHA256),
+                declaration.objectSHA256.map { .bytes($0) } ?? .null, .text(declaration.contentType),
+                .text(UserMetadata.encode(declaration.userMetadata)), .double(limits.sessionLifetime.inSeconds),
+                declaration.requestID.map { .text($0) } ?? .null,
+                owner.id == principal.id ? .null : .int(owner.id),
+            ])
+        try Self.markHeldPartitions(
+            of: id, declaration: declaration, owner: owner, caller: principal,
+            scope: BlobScope.of(owner: owner.id, limits: limits), on: connection)
+        guard let record = try SessionQueries.load(id, of: principal, on: connection) else {
+            throw StorageError.aborted("the new session vanished; create it again")
+        }
         return record
     }
 

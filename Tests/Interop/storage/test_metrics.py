@@ -208,7 +208,9 @@ def test_connection_and_stream_gauges_return_to_baseline(server):
             page = scrape(server)
             return page if page.value("sluice_streams_open") >= streams0 + 1 else None
         during = wait_for(stream_counted, "the held upload to count as an open stream")
-        assert during.value("sluice_connections_open") >= connections0 + 3
+        # Our three are open; the baseline's may have closed meanwhile (an earlier test's
+        # client ends asynchronously), so it is no floor here, unlike the accepted total.
+        assert during.value("sluice_connections_open") >= 3
         assert during.value("sluice_connections_accepted_total") >= accepted0 + 3
     finally:
         release.set()

@@ -1,0 +1,80 @@
+import Foundation
+import SluicePostgres
+import Testing
+
+@Suite struct GroupCommitTests {
+    private struct Refused: Error {}
+
+    /// Forty items arriving together: all committed, in fewer transactions than items, the
+    /// failing ones rolled back alone and failed alone, and every epilogue run after the bodies.
+    @Test func itemsThatArriveTogetherShareATransactionAndFailAlone() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 2)
+            try await pool.withConnection { c in
+                _ = try c.execute("CREATE TABLE items (n int PRIMARY KEY, txid bigint NOT NULL)")
+                _ = try c.execute("CREATE TABLE epilogues (n int PRIMARY KEY, items_seen bigint NOT NULL)")
+            }
+            let group = GroupCommit(pool: pool, maxBatch: 16)
+            let outcomes = await withTaskGroup(of: (Int, Result<Int64, any Error>).self) { tasks in
+                for n in 0..<40 {
+                    tasks.addTask {
+                        do {
+                            let txid = try await group.run(order: String(format: "%03d", n)) { c in
+                                let txid = try c.execute("SELECT txid_current() AS t").rows[0].int("t")
+                                _ = try c.execute("INSERT INTO items (n, txid) VALUES ($1, $2)", [.int(Int64(n)), .int(txid)])
+                                if n % 7 == 3 { throw Refused() }
+                                return GroupedWork(txid) { c in
+                                    _ = try c.execute("""
+                                        INSERT INTO epilogues (n, items_seen)
+                                        SELECT $1, count(*) FROM items WHERE txid = txid_current()
+                                        """, [.int(Int64(n))])
+                                }
+                            }
+                            return (n, .success(txid))
+                        } catch {
+                            return (n, .failure(error))
+                        }
+                    }
+                }
+                return await tasks.reduce(into: [Int: Result<Int64, any Error>]()) { $0[$1.0] = $1.1 }
+            }
+            let refused = Set((0..<40).filter { $0 % 7 == 3 })
+            for (n, outcome) in outcomes {
+                switch outcome {
+                case .success: #expect(!refused.contains(n), "item \(n) should have failed")
+                case .failure(let error):
+                    #expect(refused.contains(n) && error is Refused, "item \(n) failed: \(error)")
+                }
+            }
+            let stored = try await pool.withConnection { c in
+                try c.execute("SELECT n, txid FROM items ORDER BY n").rows.map {
+                    (Int(try $0.int("n")), try $0.int("txid"))
+                }
+            }
+            #expect(stored.map(\.0) == (0..<40).filter { !refused.contains($0) })
+            let transactions = Set(stored.map(\.1))
+            #expect(transactions.count < stored.count, "no two items shared a transaction")
+            // An epilogue runs after every body of its batch: it sees all of the batch's items.
+            let seen = try await pool.withConnection { c in
+                try c.execute("""
+                    SELECT e.n, e.items_seen, (SELECT count(*) FROM items j WHERE j.txid = i.txid) AS batch
+                    FROM epilogues e JOIN items i ON i.n = e.n
+                    """).rows.map { (try $0.int("items_seen"), try $0.int("batch")) }
+            }
+            #expect(seen.count == stored.count)
+            #expect(seen.allSatisfy { $0.0 == $0.1 })
+        }
+    }
+
+    /// A lone item runs at once, in a transaction of its own.
+    @Test func aLoneItemRunsAlone() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 1)
+            let group = GroupCommit(pool: pool)
+            let value = try await group.run(order: "") { c in
+                GroupedWork(try c.execute("SELECT 41 + 1 AS answer").rows[0].int("answer"))
+            }
+            #expect(value == 42)
+        }
+    }
+}
