@@ -25,8 +25,19 @@ final class ResponseSender: Sendable {
     }
 
     func send(message bytes: [UInt8]) async throws {
-        if let meter = meter.withLock({ $0 }) { try await meter.sent(bytes.count) }
-        let framed = try MessageFramer.parts(bytes, compressor: compression)
+        try await send(head: [], body: bytes)
+    }
+
+    /// Sends the message encoded as `head` followed by `body`; uncompressed, `body` goes to the
+    /// transport as it is, behind the prefix and `head`.
+    func send(head: [UInt8], body: [UInt8]) async throws {
+        if let meter = meter.withLock({ $0 }) { try await meter.sent(head.count + body.count) }
+        let framed: (prefix: [UInt8], payload: [UInt8])
+        if compression == nil {
+            framed = (MessageFramer.prefix(length: head.count + body.count) + head, body)
+        } else {
+            framed = try MessageFramer.parts(head.isEmpty ? body : head + body, compressor: compression)
+        }
         let previous = phase.withLock { phase -> Phase in
             let previous = phase
             if phase == .idle { phase = .headersSent }
@@ -92,6 +103,15 @@ public struct ServerResponseWriter<Message: SwiftProtobuf.Message>: Sendable {
     public func write(_ message: Message) async throws {
         try await sender.waitUntilWritable()
         try await sender.send(message: ProtobufCodec.encode(message))
+    }
+
+    /// Sends one message given as its encoding, `head` then `body` (a `bytes` field's bulk,
+    /// behind its ``LengthDelimitedField/head(field:length:)``), so that the body is not copied
+    /// into a serialized message: it goes to the transport as it is. The caller vouches that
+    /// the two make an encoding of `Message`.
+    public func write(encodedHead head: [UInt8], body: [UInt8]) async throws {
+        try await sender.waitUntilWritable()
+        try await sender.send(head: head, body: body)
     }
 
     /// Waits until the client can take more. A handler that produces its messages from a

@@ -13,18 +13,18 @@ public enum MessageFramer {
     /// need not copy the payload behind the prefix. With a compressor the payload is
     /// compressed and flagged.
     public static func parts(_ message: [UInt8], compressor: MessageCompression? = nil) throws -> (prefix: [UInt8], payload: [UInt8]) {
-        var payload = message
-        var flag: UInt8 = 0
-        if let compressor {
-            payload = try compressor.compress(message)
-            flag = 1
-        }
-        let length = UInt32(payload.count)
-        let prefix = [
-            flag,
+        guard let compressor else { return (prefix(length: message.count), message) }
+        let payload = try compressor.compress(message)
+        return (prefix(length: payload.count, compressed: true), payload)
+    }
+
+    /// The 5-byte prefix of a message of `length` bytes.
+    public static func prefix(length: Int, compressed: Bool = false) -> [UInt8] {
+        let length = UInt32(length)
+        return [
+            compressed ? 1 : 0,
             UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
             UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length),
         ]
-        return (prefix, payload)
     }
 }

@@ -70,17 +70,16 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
             let range = try ReadRange.resolve(offset: request.offset, length: request.length, size: version.size)
             var first = Sluice_V1_ReadObjectResponse()
             first.object = Sluice_V1_ObjectInfo(version)
-            var pendingFirst: Sluice_V1_ReadObjectResponse? = first
+            // The first message's `object` field goes ahead of its data (field order is free).
+            var pendingFirst: [UInt8]? = try first.serializedBytes()
             let bytes = try ObjectBytes(
                 version, range: range, blobs: storage.blobs, chunkSize: Self.readChunkSize, ledger: storage.damage)
-            var buffer = OutgoingChunkBuffer()
             for try await chunk in bytes {
-                var message = pendingFirst ?? Sluice_V1_ReadObjectResponse()
+                let head = (pendingFirst ?? []) + ReadResponseEncoding.data(chunk.count)
                 pendingFirst = nil
-                message.data = buffer.data(copying: chunk)
-                try await response.write(message)
+                try await response.write(encodedHead: head, body: chunk)
             }
-            if let pendingFirst { try await response.write(pendingFirst) }
+            if let pendingFirst { try await response.write(encodedHead: pendingFirst, body: []) }
         }
     }
 

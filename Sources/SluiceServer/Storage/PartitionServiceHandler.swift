@@ -41,11 +41,8 @@ public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
                 blobs: storage.blobs, key: key, range: local, blobSize: partition.size,
                 chunkSize: ObjectServiceHandler.readChunkSize,
                 what: "partition \(partition.index) of '\(request.objectName)'", ledger: storage.damage)
-            var buffer = OutgoingChunkBuffer()
             for try await chunk in bytes {
-                var message = Sluice_V1_ReadPartitionResponse()
-                message.data = buffer.data(copying: chunk)
-                try await response.write(message)
+                try await response.write(encodedHead: ReadResponseEncoding.data(chunk.count), body: chunk)
             }
         }
     }
