@@ -154,6 +154,13 @@ import Testing
         #expect(directory.lookups.load(ordering: .relaxed) == 0)
     }
 
+    @Test func aHandlerServedWithoutTheInterceptorFailsAsInternalNotAsTheClientsFault() async throws {
+        let client = RPCClient(transport: InMemoryTransport(router: Self.router(), peer: testPeer))
+        let refused = await Self.failure { let _: ClientResponse<Text> = try await client.unary(Self.whoAmI, Text()) }
+        #expect(refused?.code == .internal)
+        #expect(refused?.message.hasPrefix("internal error; request id ") == true)
+    }
+
     @Test func aStorageErrorAHandlerThrowsBecomesItsStatus() async throws {
         let refused = await Self.failure {
             let _: ClientResponse<Text> = try await Self.client(CountingDirectory()).unary(Self.missing, Text())
