@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "SluiceServerTests",
             dependencies: [
-                "SluiceServer", "SluiceProto", "SluiceRPC", "SluiceInterop",
+                "SluiceServer", "SluiceProto", "SluiceRPC", "SluiceInterop", "SluiceStore", "SluicePostgres",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

@@ -19,14 +19,14 @@ public struct ServerRunner {
     public let principalMapping: PrincipalMapping?
     /// Runs before each metrics scrape, to refresh gauges read from elsewhere (the database).
     public let beforeScrape: @Sendable () async -> Void
-    /// Admits every call before its handler runs (quotas' and rate limits' gate); nil admits all.
-    public let admission: (any CallAdmission)?
+    /// Wraps every call's handler (the caller's identity, the limits, status mapping); nil runs handlers bare.
+    public let interceptor: (any CallInterceptor)?
 
     public init(
         options: ServerOptions, services: [any RPCService],
         defaultReceiveLimit: Int = ServerOptions.standardReceiveLimit, health: HealthStatusRegistry = HealthStatusRegistry(),
         principalMapping: PrincipalMapping? = nil, beforeScrape: @escaping @Sendable () async -> Void = {},
-        admission: (any CallAdmission)? = nil
+        interceptor: (any CallInterceptor)? = nil
     ) {
         self.options = options
         self.services = services
@@ -34,7 +34,7 @@ public struct ServerRunner {
         self.health = health
         self.principalMapping = principalMapping
         self.beforeScrape = beforeScrape
-        self.admission = admission
+        self.interceptor = interceptor
     }
 
     /// The names of the services these handlers serve.
@@ -65,7 +65,7 @@ public struct ServerRunner {
 
         let callLog = CallLog(logger: logger, accessLog: options.accessLogEnabled, principalMapping: principalMapping)
         let dispatcher = CallDispatcher(
-            router: router, maxReceiveMessageSize: options.receiveLimit(default: defaultReceiveLimit), admission: admission,
+            router: router, maxReceiveMessageSize: options.receiveLimit(default: defaultReceiveLimit), interceptor: interceptor,
             onCallEnded: callLog.record)
         let metrics = try await startMetrics(name: name, logger: logger)
         let configuration = try options.transportConfiguration()

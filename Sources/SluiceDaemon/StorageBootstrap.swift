@@ -11,8 +11,9 @@ import SluiceStore
 public struct StorageBootstrap {
     /// The storage services to serve, and the collector running beside them.
     public let services: [any RPCService]
-    /// Admits every call: disabled principals and rate limits (see `LimitAdmission`).
-    public let admission: any CallAdmission
+    /// Wraps every call: resolves its caller once, applies the limits, maps storage failures
+    /// to statuses (see `StorageCallInterceptor`).
+    public let interceptor: any CallInterceptor
     /// Writes the traffic counted in memory to the database every second.
     private let trafficTask: Task<Void, Never>
     private let collectorTask: Task<Void, Never>
@@ -40,8 +41,7 @@ public struct StorageBootstrap {
         let blobs = GatedBlobStore(try await options.blobStore.open(), gate: gate)
         let pageTokens = try await Self.pageTokens(options, database: database)
         let storage = Storage(database: database, blobs: blobs, limits: options.limits, pageTokens: pageTokens)
-        let identity = CallerIdentity(mapping: PrincipalMapping(rawValue: options.principalFrom) ?? .subjectAndSANs)
-        principalMapping = identity.mapping
+        principalMapping = PrincipalMapping(rawValue: options.principalFrom) ?? .subjectAndSANs
         collector = storage.collector
         for registration in options.principalRegistrations {
             do {
@@ -57,21 +57,20 @@ public struct StorageBootstrap {
         let admins = AdminRoster(options.admin)
         let policies = PrincipalPolicies(storage: storage, administration: storage.administration)
         let traffic = TrafficRecorder(ledger: storage.usage)
-        admission = LimitAdmission(
-            identity: identity, policies: policies, limiters: PrincipalLimiters(), traffic: traffic,
-            defaults: options.limits.defaultRateLimits, admins: admins)
+        interceptor = StorageCallInterceptor(
+            mapping: principalMapping, callers: policies,
+            limits: LimitAdmission(
+                limiters: PrincipalLimiters(), traffic: traffic, defaults: options.limits.defaultRateLimits,
+                admins: admins))
         trafficTask = Task { await traffic.run(every: .seconds(1)) }
         services = [
-            UsageServiceHandler(storage: storage, identity: identity, traffic: traffic),
-            AdminServiceHandler(
-                storage: storage, identity: identity, admins: admins, policies: policies, traffic: traffic,
-                logger: logger),
-            UploadSessionServiceHandler(storage: storage, identity: identity),
-            ObjectServiceHandler(storage: storage, identity: identity),
-            PartitionServiceHandler(storage: storage, identity: identity),
-            SharingServiceHandler(storage: storage, identity: identity),
-            ChangeServiceHandler(
-                storage: storage, identity: identity, signal: changeListener.signal, limits: options.watchLimits),
+            UsageServiceHandler(storage: storage, traffic: traffic),
+            AdminServiceHandler(storage: storage, admins: admins, policies: policies, traffic: traffic, logger: logger),
+            UploadSessionServiceHandler(storage: storage),
+            ObjectServiceHandler(storage: storage),
+            PartitionServiceHandler(storage: storage),
+            SharingServiceHandler(storage: storage),
+            ChangeServiceHandler(storage: storage, signal: changeListener.signal, limits: options.watchLimits),
         ]
         let interval = Duration.seconds(options.collectorInterval)
         collectorTask = Task {
@@ -98,7 +97,7 @@ public struct StorageBootstrap {
         scrubberTask = Self.startScrubber(options, database: database, blobs: blobs, logger: logger)
         logger.notice("storage ready", metadata: [
             "blobs": "\(options.blobStore.blobs)", "max_open_staging_files": "\(gate.limit)",
-            "principal_from": "\(identity.mapping.rawValue)", "admins": "\(options.admin.count)",
+            "principal_from": "\(principalMapping.rawValue)", "admins": "\(options.admin.count)",
             "quota_bytes": "\(options.limits.maxStoredBytesPerPrincipal)",
             "quota_objects": "\(options.limits.maxObjectsPerPrincipal)",
             "quota_sessions": "\(options.limits.maxOpenSessionsPerPrincipal)",

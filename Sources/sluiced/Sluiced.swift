@@ -35,7 +35,7 @@ struct Sluiced: AsyncParsableCommand {
         if let bootstrap { refreshMetrics = bootstrap.metricsRefresher } else { refreshMetrics = {} }
         let runner = ServerRunner(
             options: options, services: bootstrap?.services ?? [], defaultReceiveLimit: StorageOptions.receiveLimit,
-            principalMapping: bootstrap?.principalMapping, beforeScrape: refreshMetrics, admission: bootstrap?.admission)
+            principalMapping: bootstrap?.principalMapping, beforeScrape: refreshMetrics, interceptor: bootstrap?.interceptor)
         bootstrap?.monitorDatabase(health: runner.health)
         try await runner.run(name: "sluiced", draining: { bootstrap?.endWatchers() })
         bootstrap?.shutdown()

@@ -9,8 +9,8 @@ struct InMemoryTransport: ClientTransport {
     var authority: String { "in-memory" }
     var scheme: String { "http" }
 
-    init(router: Router, peer: PeerIdentity? = nil) {
-        self.dispatcher = CallDispatcher(router: router)
+    init(router: Router, peer: PeerIdentity? = nil, interceptor: (any CallInterceptor)? = nil) {
+        self.dispatcher = CallDispatcher(router: router, interceptor: interceptor)
         self.peer = peer
     }
 

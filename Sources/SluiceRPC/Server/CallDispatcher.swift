@@ -27,19 +27,19 @@ public struct CallDispatcher: Sendable {
     public let router: Router
     /// The largest request message accepted, in bytes (after decompression).
     public let maxReceiveMessageSize: Int
-    /// Admits (or refuses) every call before its handler runs, and meters its bytes.
-    public let admission: (any CallAdmission)?
+    /// Wraps every call's handler: may refuse the call, meter its bytes and map its failures.
+    public let interceptor: (any CallInterceptor)?
     private let onCallEnded: @Sendable (CallSummary) -> Void
 
     public init(
         router: Router,
         maxReceiveMessageSize: Int = 4 * 1024 * 1024,
-        admission: (any CallAdmission)? = nil,
+        interceptor: (any CallInterceptor)? = nil,
         onCallEnded: @escaping @Sendable (CallSummary) -> Void = { _ in }
     ) {
         self.router = router
         self.maxReceiveMessageSize = maxReceiveMessageSize
-        self.admission = admission
+        self.interceptor = interceptor
         self.onCallEnded = onCallEnded
     }
 
@@ -113,25 +113,31 @@ public struct CallDispatcher: Sendable {
             remoteAddress: head.remoteAddress, deadline: deadline)
         context.addInitialMetadata([RequestID.headerName: .string(context.requestID)])
         let sender = ResponseSender(stream: stream, context: context, compression: nil)
-        let admission = admission
+        let interceptor = interceptor
         let maxReceiveMessageSize = maxReceiveMessageSize
-        // Set by the admission (inside the call, so that its refusal ends the call like a handler's).
+        // Set by the interceptor (inside the call, so that its refusal ends the call like a handler's).
         let meterBox = MeterBox()
+        let runHandler: @Sendable ((any CallByteMeter)?) async throws -> Void = { meter in
+            if let meter {
+                meterBox.meter = meter
+                sender.attach(meter)
+            }
+            let reader = RequestReader(
+                stream: stream,
+                deframer: MessageDeframer(maxMessageSize: maxReceiveMessageSize, decompressor: compression),
+                meter: meter)
+            try await handler(reader, sender, context)
+        }
 
         var ending = await outcome(context) {
             try await withDeadline(deadline, onExpiry: {
                 await sender.finish(.deadlineExceeded, message: "deadline exceeded")
             }, operation: {
-                let meter = try await admission?.admit(context)
-                if let meter {
-                    meterBox.meter = meter
-                    sender.attach(meter)
+                if let interceptor {
+                    try await interceptor.intercept(context, next: runHandler)
+                } else {
+                    try await runHandler(nil)
                 }
-                let reader = RequestReader(
-                    stream: stream,
-                    deframer: MessageDeframer(maxMessageSize: maxReceiveMessageSize, decompressor: compression),
-                    meter: meter)
-                try await handler(reader, sender, context)
             })
         }
         await sender.finish(ending.code, message: ending.message)

@@ -16,7 +16,7 @@ final class RequestReader: @unchecked Sendable {
     /// Bytes reserved in every budget for the message being received.
     private var reserved = 0
     private var ended = false
-    /// Paces and counts the messages (see `CallAdmission`).
+    /// Paces and counts the messages (see `CallInterceptor`).
     private let meter: (any CallByteMeter)?
 
     init(

@@ -11,7 +11,7 @@ final class ResponseSender: Sendable {
     private let context: ServerContext
     private let compression: MessageCompression?
     private let phase = Mutex(Phase.idle)
-    /// Paces and counts the messages (see `CallAdmission`); set once the call is admitted.
+    /// Paces and counts the messages (see `CallInterceptor`); set once the call is admitted.
     private let meter = Mutex<(any CallByteMeter)?>(nil)
 
     init(stream: any ServerStream, context: ServerContext, compression: MessageCompression?) {

@@ -16,6 +16,8 @@ public final class ServerContext: Sendable {
     public let requestID: String
 
     private let responseMetadata = Mutex<(initial: Metadata, trailing: Metadata)>(([:], [:]))
+    /// Values interceptors resolved for the handler, by key type (see `ServerContextKey`).
+    let values = Mutex<[ObjectIdentifier: any Sendable]>([:])
 
     public init(
         method: MethodDescriptor, requestMetadata: Metadata, peer: PeerIdentity?,

@@ -9,18 +9,16 @@ import SwiftProtobuf
 /// logged with the caller's identity.
 public struct AdminServiceHandler: Sluice_V1_AdminServiceService {
     let storage: Storage
-    let identity: CallerIdentity
     let admins: AdminRoster
     let policies: PrincipalPolicies?
     let traffic: TrafficRecorder?
     let logger: Logger
 
     public init(
-        storage: Storage, identity: CallerIdentity, admins: AdminRoster, policies: PrincipalPolicies? = nil,
+        storage: Storage, admins: AdminRoster, policies: PrincipalPolicies? = nil,
         traffic: TrafficRecorder? = nil, logger: Logger = Logger(label: "sluice.admin")
     ) {
         self.storage = storage
-        self.identity = identity
         self.admins = admins
         self.policies = policies
         self.traffic = traffic
@@ -107,7 +105,7 @@ public struct AdminServiceHandler: Sluice_V1_AdminServiceService {
         var metadata = detail
         metadata["action"] = "\(action)"
         metadata["request_id"] = "\(context.requestID)"
-        guard let peer = context.peer, let name = try? identity.mapping.principalName(of: peer) else {
+        guard let name = try? context.caller.name else {
             logger.warning("admin action refused: no identity", metadata: metadata)
             throw RPCError(.unauthenticated, "admin calls need a client certificate of an administrator (--admin)")
         }
@@ -119,7 +117,7 @@ public struct AdminServiceHandler: Sluice_V1_AdminServiceService {
                 "'\(name)' is not an administrator of this server; sluiced names administrators with --admin")
         }
         do {
-            let result = try await mappingStorageErrors(body)
+            let result = try await body()
             logger.notice("admin action", metadata: metadata)
             return result
         } catch {

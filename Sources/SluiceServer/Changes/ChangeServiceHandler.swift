@@ -10,7 +10,6 @@ import SluiceStore
 /// whose client stops reading (a write waits for the window, holding at most one batch).
 public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
     let storage: Storage
-    let identity: CallerIdentity
     let signal: ChangeSignal
     let limits: WatchLimits
 
@@ -21,9 +20,8 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
     /// with what it found (caught_up false): bounds the work of a call.
     static let maxScansPerPage = 16
 
-    public init(storage: Storage, identity: CallerIdentity = CallerIdentity(), signal: ChangeSignal, limits: WatchLimits = WatchLimits()) {
+    public init(storage: Storage, signal: ChangeSignal, limits: WatchLimits = WatchLimits()) {
         self.storage = storage
-        self.identity = identity
         self.signal = signal
         self.limits = limits
     }
@@ -32,83 +30,79 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
         request: Sluice_V1_WatchChangesRequest, response: ServerResponseWriter<Sluice_V1_WatchChangesResponse>,
         context: ServerContext
     ) async throws {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            try Self.validate(owner: request.owner, prefix: request.prefix)
-            var cursor = request.cursor.isEmpty ? try await storage.changes.head() : try ChangeCursor(parsing: request.cursor)
-            var sent = cursor
-            if request.cursor.isEmpty {
-                // Watching from now: say where "now" is at once, so that the client holds a
-                // cursor (and knows the watch has begun) before the first change.
-                var start = Sluice_V1_WatchChangesResponse()
-                start.cursor = cursor.description
-                try await response.write(start)
+        let caller = try context.caller
+        try Self.validate(owner: request.owner, prefix: request.prefix)
+        var cursor = request.cursor.isEmpty ? try await storage.changes.head() : try ChangeCursor(parsing: request.cursor)
+        var sent = cursor
+        if request.cursor.isEmpty {
+            // Watching from now: say where "now" is at once, so that the client holds a
+            // cursor (and knows the watch has begun) before the first change.
+            var start = Sluice_V1_WatchChangesResponse()
+            start.cursor = cursor.description
+            try await response.write(start)
+        }
+        var lastSend = ContinuousClock.now
+        var slowClient = false
+        while !Task.isCancelled {
+            if signal.isClosed {
+                throw StorageError.unavailable("the server is shutting down; watch again from cursor \(sent)")
             }
-            var lastSend = ContinuousClock.now
-            var slowClient = false
-            while !Task.isCancelled {
-                if signal.isClosed {
-                    throw StorageError.unavailable("the server is shutting down; watch again from cursor \(sent)")
-                }
-                let generation = signal.generation
-                let page = try await storage.changes.read(
-                    after: cursor, for: principal, owner: request.owner, prefix: request.prefix, limit: limits.batchSize)
-                let lag = page.head.position - cursor.position
-                if slowClient && lag > limits.maxLag {
+            let generation = signal.generation
+            let page = try await storage.changes.read(
+                after: cursor, for: caller.principal, owner: request.owner, prefix: request.prefix, limit: limits.batchSize)
+            let lag = page.head.position - cursor.position
+            if slowClient && lag > limits.maxLag {
+                throw StorageError.aborted(
+                    "this watcher fell \(lag) changes behind (more than \(limits.maxLag)) while its client was "
+                        + "not reading; watch again from cursor \(sent)")
+            }
+            cursor = page.through
+            let skipped = cursor.position - sent.position
+            let heartbeatDue = cursor != sent
+                && (skipped >= limits.heartbeatSkip || ContinuousClock.now - lastSend >= limits.heartbeatInterval)
+            if !page.changes.isEmpty || heartbeatDue {
+                var message = Sluice_V1_WatchChangesResponse()
+                message.changes = page.changes.map(Sluice_V1_Change.init)
+                message.cursor = cursor.description
+                let started = ContinuousClock.now
+                guard try await Self.writable(response, within: limits.stallLimit) else {
                     throw StorageError.aborted(
-                        "this watcher fell \(lag) changes behind (more than \(limits.maxLag)) while its client was "
-                            + "not reading; watch again from cursor \(sent)")
+                        "this watcher's client took nothing for \(limits.stallLimit); watch again from cursor \(sent)")
                 }
-                cursor = page.through
-                let skipped = cursor.position - sent.position
-                let heartbeatDue = cursor != sent
-                    && (skipped >= limits.heartbeatSkip || ContinuousClock.now - lastSend >= limits.heartbeatInterval)
-                if !page.changes.isEmpty || heartbeatDue {
-                    var message = Sluice_V1_WatchChangesResponse()
-                    message.changes = page.changes.map(Sluice_V1_Change.init)
-                    message.cursor = cursor.description
-                    let started = ContinuousClock.now
-                    guard try await Self.writable(response, within: limits.stallLimit) else {
-                        throw StorageError.aborted(
-                            "this watcher's client took nothing for \(limits.stallLimit); watch again from cursor \(sent)")
-                    }
-                    try await response.write(message)
-                    slowClient = ContinuousClock.now - started >= limits.slowWrite
-                    sent = cursor
-                    lastSend = ContinuousClock.now
-                }
-                if page.caughtUp { await signal.wait(after: generation) }
+                try await response.write(message)
+                slowClient = ContinuousClock.now - started >= limits.slowWrite
+                sent = cursor
+                lastSend = ContinuousClock.now
             }
+            if page.caughtUp { await signal.wait(after: generation) }
         }
     }
 
     public func listChanges(request: Sluice_V1_ListChangesRequest, context: ServerContext) async throws
         -> Sluice_V1_ListChangesResponse
     {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            try Self.validate(owner: request.owner, prefix: request.prefix)
-            let size = request.pageSize == 0 ? Self.defaultPageSize : Int(request.pageSize)
-            guard (1...Self.maxPageSize).contains(size) else {
-                throw StorageError.invalidArgument("page_size must be between 1 and \(Self.maxPageSize), or 0 for \(Self.defaultPageSize)")
-            }
-            var cursor = request.cursor.isEmpty ? try await storage.changes.oldest() : try ChangeCursor(parsing: request.cursor)
-            var changes: [ChangeEvent] = []
-            var caughtUp = false
-            for _ in 0..<Self.maxScansPerPage {
-                let page = try await storage.changes.read(
-                    after: cursor, for: principal, owner: request.owner, prefix: request.prefix, limit: size - changes.count)
-                changes += page.changes
-                cursor = page.through
-                caughtUp = page.caughtUp
-                if caughtUp || changes.count >= size { break }
-            }
-            var response = Sluice_V1_ListChangesResponse()
-            response.changes = changes.map(Sluice_V1_Change.init)
-            response.nextCursor = cursor.description
-            response.caughtUp = caughtUp
-            return response
+        let caller = try context.caller
+        try Self.validate(owner: request.owner, prefix: request.prefix)
+        let size = request.pageSize == 0 ? Self.defaultPageSize : Int(request.pageSize)
+        guard (1...Self.maxPageSize).contains(size) else {
+            throw StorageError.invalidArgument("page_size must be between 1 and \(Self.maxPageSize), or 0 for \(Self.defaultPageSize)")
         }
+        var cursor = request.cursor.isEmpty ? try await storage.changes.oldest() : try ChangeCursor(parsing: request.cursor)
+        var changes: [ChangeEvent] = []
+        var caughtUp = false
+        for _ in 0..<Self.maxScansPerPage {
+            let page = try await storage.changes.read(
+                after: cursor, for: caller.principal, owner: request.owner, prefix: request.prefix, limit: size - changes.count)
+            changes += page.changes
+            cursor = page.through
+            caughtUp = page.caughtUp
+            if caughtUp || changes.count >= size { break }
+        }
+        var response = Sluice_V1_ListChangesResponse()
+        response.changes = changes.map(Sluice_V1_Change.init)
+        response.nextCursor = cursor.description
+        response.caughtUp = caughtUp
+        return response
     }
 
     /// Whether the client's window opened within `limit` (false: it stalled).

@@ -1,7 +1,7 @@
 import SluiceStore
 
-/// What admission needs to know of a principal: who it is, its settings (limit overrides,
-/// disabled), cached for `freshness` so that most calls read no database.
+/// What a call's caller resolves to (see `CallerDirectory`): its principal and its settings
+/// (limit overrides, disabled), cached for `freshness` so that most calls read no database.
 ///
 /// A change made through this instance's AdminService applies at once (`forget`); one made
 /// through another instance on the same database applies here within `freshness`.

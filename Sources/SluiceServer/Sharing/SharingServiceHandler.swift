@@ -7,88 +7,66 @@ import SwiftProtobuf
 /// sluice.v1.SharingService on top of the store: who the caller is, and its grants.
 public struct SharingServiceHandler: Sluice_V1_SharingServiceService {
     let storage: Storage
-    let identity: CallerIdentity
 
-    public init(storage: Storage, identity: CallerIdentity = CallerIdentity()) {
+    public init(storage: Storage) {
         self.storage = storage
-        self.identity = identity
     }
 
     public func whoAmI(request: Sluice_V1_WhoAmIRequest, context: ServerContext) async throws
         -> Sluice_V1_PrincipalInfo
     {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            var info = Sluice_V1_PrincipalInfo()
-            info.handle = principal.handle
-            info.identity = principal.name
-            if let created = try await storage.principals.creationTime(of: principal) {
-                info.createTime = Google_Protobuf_Timestamp(date: created)
-            }
-            return info
+        let caller = try context.caller
+        var info = Sluice_V1_PrincipalInfo()
+        info.handle = caller.principal.handle
+        info.identity = caller.principal.name
+        if let created = try await storage.principals.creationTime(of: caller.principal) {
+            info.createTime = Google_Protobuf_Timestamp(date: created)
         }
+        return info
     }
 
     public func grantAccess(request: Sluice_V1_GrantAccessRequest, context: ServerContext) async throws
         -> Sluice_V1_Grant
     {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            let scope = try GrantMapping.scope(request.scope)
-            let access: GrantAccess = switch request.access {
-            case .read: .read
-            case .write: .write
-            default:
-                throw RPCError(.invalidArgument, "access must be ACCESS_READ or ACCESS_WRITE")
-            }
-            try GrantMapping.requireGrantee(request.grantee)
-            return Sluice_V1_Grant(try await storage.grants.grant(
-                by: principal, to: request.grantee, scope: scope, path: request.path, access: access))
+        let caller = try context.caller
+        let scope = try GrantMapping.scope(request.scope)
+        let access: GrantAccess = switch request.access {
+        case .read: .read
+        case .write: .write
+        default:
+            throw RPCError(.invalidArgument, "access must be ACCESS_READ or ACCESS_WRITE")
         }
+        try GrantMapping.requireGrantee(request.grantee)
+        return Sluice_V1_Grant(try await storage.grants.grant(
+            by: caller.principal, to: request.grantee, scope: scope, path: request.path, access: access))
     }
 
     public func revokeAccess(request: Sluice_V1_RevokeAccessRequest, context: ServerContext) async throws
         -> Sluice_V1_RevokeAccessResponse
     {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            let scope = try GrantMapping.scope(request.scope)
-            try GrantMapping.requireGrantee(request.grantee)
-            var response = Sluice_V1_RevokeAccessResponse()
-            response.revoked = Sluice_V1_Grant(
-                try await storage.grants.revoke(by: principal, from: request.grantee, scope: scope, path: request.path))
-            return response
-        }
+        let caller = try context.caller
+        let scope = try GrantMapping.scope(request.scope)
+        try GrantMapping.requireGrantee(request.grantee)
+        var response = Sluice_V1_RevokeAccessResponse()
+        response.revoked = Sluice_V1_Grant(
+            try await storage.grants.revoke(by: caller.principal, from: request.grantee, scope: scope, path: request.path))
+        return response
     }
 
     public func listGrants(request: Sluice_V1_ListGrantsRequest, context: ServerContext) async throws
         -> Sluice_V1_ListGrantsResponse
     {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            let page = try await storage.grants.made(
-                by: principal, to: request.grantee.isEmpty ? nil : request.grantee, pageSize: Int(request.pageSize),
-                pageToken: request.pageToken)
-            var response = Sluice_V1_ListGrantsResponse()
-            response.grants = page.grants.map(Sluice_V1_Grant.init)
-            response.nextPageToken = page.nextPageToken
-            return response
-        }
+        Sluice_V1_ListGrantsResponse(try await storage.grants.made(
+            by: try context.caller.principal, to: request.grantee.isEmpty ? nil : request.grantee,
+            pageSize: Int(request.pageSize), pageToken: request.pageToken))
     }
 
     public func listSharedWithMe(request: Sluice_V1_ListSharedWithMeRequest, context: ServerContext) async throws
         -> Sluice_V1_ListGrantsResponse
     {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            let page = try await storage.grants.received(
-                by: principal, from: request.owner.isEmpty ? nil : request.owner, pageSize: Int(request.pageSize),
-                pageToken: request.pageToken)
-            var response = Sluice_V1_ListGrantsResponse()
-            response.grants = page.grants.map(Sluice_V1_Grant.init)
-            response.nextPageToken = page.nextPageToken
-            return response
-        }
+        Sluice_V1_ListGrantsResponse(try await storage.grants.received(
+            by: try context.caller.principal, from: request.owner.isEmpty ? nil : request.owner,
+            pageSize: Int(request.pageSize), pageToken: request.pageToken))
     }
 }
 
@@ -106,6 +84,14 @@ enum GrantMapping {
         guard !handle.isEmpty else {
             throw RPCError(.invalidArgument, "grantee is empty; give the handle of the principal (sluice whoami shows it)")
         }
+    }
+}
+
+extension Sluice_V1_ListGrantsResponse {
+    init(_ page: (grants: [GrantRecord], nextPageToken: String)) {
+        self.init()
+        grants = page.grants.map(Sluice_V1_Grant.init)
+        nextPageToken = page.nextPageToken
     }
 }
 

@@ -6,44 +6,38 @@ import SluiceStore
 /// sluice.v1.PartitionService on top of the store.
 public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
     let storage: Storage
-    let identity: CallerIdentity
 
-    public init(storage: Storage, identity: CallerIdentity = CallerIdentity()) {
+    public init(storage: Storage) {
         self.storage = storage
-        self.identity = identity
     }
 
     public func getPartitionInfo(request: Sluice_V1_GetPartitionInfoRequest, context: ServerContext) async throws
         -> Sluice_V1_PartitionInfo
     {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            let owner = try await identity.owner(request.owner, caller: principal, in: storage)
-            return Sluice_V1_PartitionInfo(try await storage.objects.partition(
-                Int(request.partitionIndex), of: request.objectName, version: request.version, principal: principal,
-                owner: owner))
-        }
+        let caller = try context.caller
+        let owner = try await caller.owner(request.owner, in: storage)
+        return Sluice_V1_PartitionInfo(try await storage.objects.partition(
+            Int(request.partitionIndex), of: request.objectName, version: request.version, principal: caller.principal,
+            owner: owner))
     }
 
     public func readPartition(
         request: Sluice_V1_ReadPartitionRequest, response: ServerResponseWriter<Sluice_V1_ReadPartitionResponse>,
         context: ServerContext
     ) async throws {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            let owner = try await identity.owner(request.owner, caller: principal, in: storage)
-            let partition = try await storage.objects.partition(
-                Int(request.partitionIndex), of: request.objectName, version: request.version, principal: principal,
-                owner: owner)
-            let local = try ReadRange.resolve(offset: request.offset, length: request.length, size: partition.size)
-            let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
-            let bytes = VerifiedBlobBytes(
-                blobs: storage.blobs, key: key, range: local, blobSize: partition.size,
-                chunkSize: ObjectServiceHandler.readChunkSize,
-                what: "partition \(partition.index) of '\(request.objectName)'", ledger: storage.damage)
-            for try await chunk in bytes {
-                try await response.write(encodedHead: ReadResponseEncoding.data(chunk.count), body: chunk)
-            }
+        let caller = try context.caller
+        let owner = try await caller.owner(request.owner, in: storage)
+        let partition = try await storage.objects.partition(
+            Int(request.partitionIndex), of: request.objectName, version: request.version, principal: caller.principal,
+            owner: owner)
+        let local = try ReadRange.resolve(offset: request.offset, length: request.length, size: partition.size)
+        let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
+        let bytes = VerifiedBlobBytes(
+            blobs: storage.blobs, key: key, range: local, blobSize: partition.size,
+            chunkSize: ObjectServiceHandler.readChunkSize,
+            what: "partition \(partition.index) of '\(request.objectName)'", ledger: storage.damage)
+        for try await chunk in bytes {
+            try await response.write(encodedHead: ReadResponseEncoding.data(chunk.count), body: chunk)
         }
     }
 }

@@ -9,7 +9,8 @@ let exhaustedResourceTrailer = "sluice-exhausted"
 /// Runs a storage operation and turns its failures into gRPC statuses: the store's refusals
 /// and S3's answers with their own message; resource shortages with a status that says what to
 /// do; and every internal failure (database, local I/O with its paths) as a `ConcealedError`,
-/// whose cause only the server log sees.
+/// whose cause only the server log sees. `StorageCallInterceptor` runs every call through it,
+/// so handlers throw the store's errors as they come.
 func mappingStorageErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
     do {
         return try await body()

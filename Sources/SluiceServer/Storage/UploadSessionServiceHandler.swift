@@ -6,99 +6,85 @@ import SluiceStore
 /// sluice.v1.UploadSessionService on top of the store.
 public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService {
     let storage: Storage
-    let identity: CallerIdentity
 
-    public init(storage: Storage, identity: CallerIdentity = CallerIdentity()) {
+    public init(storage: Storage) {
         self.storage = storage
-        self.identity = identity
     }
 
     public func createSession(request: Sluice_V1_CreateSessionRequest, context: ServerContext) async throws
         -> Sluice_V1_UploadSession
     {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            let declaration = SessionDeclaration(
-                objectName: request.objectName, totalSize: request.totalSize, partitionSize: request.partitionSize,
-                partitionSHA256: request.partitionSha256.map { [UInt8]($0) },
-                objectSHA256: request.objectSha256.isEmpty ? nil : [UInt8](request.objectSha256),
-                contentType: request.contentType, userMetadata: request.userMetadata,
-                requestID: request.requestID.isEmpty ? nil : request.requestID)
-            let owner = try await identity.owner(request.owner, caller: principal, in: storage)
-            return Sluice_V1_UploadSession(try await storage.sessions.create(declaration, by: principal, owner: owner))
-        }
+        let caller = try context.caller
+        let declaration = SessionDeclaration(
+            objectName: request.objectName, totalSize: request.totalSize, partitionSize: request.partitionSize,
+            partitionSHA256: request.partitionSha256.map { [UInt8]($0) },
+            objectSHA256: request.objectSha256.isEmpty ? nil : [UInt8](request.objectSha256),
+            contentType: request.contentType, userMetadata: request.userMetadata,
+            requestID: request.requestID.isEmpty ? nil : request.requestID)
+        let owner = try await caller.owner(request.owner, in: storage)
+        return Sluice_V1_UploadSession(try await storage.sessions.create(declaration, by: caller.principal, owner: owner))
     }
 
     public func uploadPartition(
         requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>, context: ServerContext
     ) async throws -> Sluice_V1_UploadPartitionResponse {
-        try await mappingStorageErrors {
-            var iterator = requests.makeAsyncIterator()
-            guard let first = try await iterator.next(), case .target(let target)? = first.message else {
-                throw RPCError(
-                    .invalidArgument,
-                    "the first UploadPartition message must be a target naming the session and partition")
-            }
-            let id = try SessionIdentifier.parse(target.sessionID)
-            let index = try RequestBounds.uploadPartitionIndex(target.partitionIndex, limits: storage.limits)
-            let principal = try await identity.principal(of: context, in: storage)
-            let result = try await storage.sessions.storePartition(
-                index, of: id, by: principal, chunks: PartitionChunks(iterator: iterator))
-            var response = Sluice_V1_UploadPartitionResponse()
-            response.partitionIndex = Int32(clamping: result.index)
-            response.size = result.size
-            response.sha256 = Data(result.sha256)
-            response.alreadyStored = result.alreadyStored
-            return response
+        var iterator = requests.makeAsyncIterator()
+        guard let first = try await iterator.next(), case .target(let target)? = first.message else {
+            throw RPCError(
+                .invalidArgument,
+                "the first UploadPartition message must be a target naming the session and partition")
         }
+        let id = try SessionIdentifier.parse(target.sessionID)
+        let index = try RequestBounds.uploadPartitionIndex(target.partitionIndex, limits: storage.limits)
+        let caller = try context.caller
+        let result = try await storage.sessions.storePartition(
+            index, of: id, by: caller.principal, chunks: PartitionChunks(iterator: iterator))
+        var response = Sluice_V1_UploadPartitionResponse()
+        response.partitionIndex = Int32(clamping: result.index)
+        response.size = result.size
+        response.sha256 = Data(result.sha256)
+        response.alreadyStored = result.alreadyStored
+        return response
     }
 
     public func getSession(request: Sluice_V1_GetSessionRequest, context: ServerContext) async throws
         -> Sluice_V1_UploadSession
     {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            let id = try SessionIdentifier.parse(request.sessionID)
-            return Sluice_V1_UploadSession(try await storage.sessions.get(id, of: principal))
-        }
+        let caller = try context.caller
+        let id = try SessionIdentifier.parse(request.sessionID)
+        return Sluice_V1_UploadSession(try await storage.sessions.get(id, of: caller.principal))
     }
 
     public func commitSession(request: Sluice_V1_CommitSessionRequest, context: ServerContext) async throws
         -> Sluice_V1_CommitSessionResponse
     {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            let id = try SessionIdentifier.parse(request.sessionID)
-            var response = Sluice_V1_CommitSessionResponse()
-            response.object = Sluice_V1_ObjectInfo(
-                try await storage.sessions.commit(id, by: principal, objects: storage.objects))
-            return response
-        }
+        let caller = try context.caller
+        let id = try SessionIdentifier.parse(request.sessionID)
+        var response = Sluice_V1_CommitSessionResponse()
+        response.object = Sluice_V1_ObjectInfo(
+            try await storage.sessions.commit(id, by: caller.principal, objects: storage.objects))
+        return response
     }
 
     public func abortSession(request: Sluice_V1_AbortSessionRequest, context: ServerContext) async throws
         -> Sluice_V1_UploadSession
     {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            let id = try SessionIdentifier.parse(request.sessionID)
-            return Sluice_V1_UploadSession(try await storage.sessions.abort(id, of: principal))
-        }
+        let caller = try context.caller
+        let id = try SessionIdentifier.parse(request.sessionID)
+        return Sluice_V1_UploadSession(try await storage.sessions.abort(id, of: caller.principal))
     }
 
     public func listSessions(request: Sluice_V1_ListSessionsRequest, context: ServerContext) async throws
         -> Sluice_V1_ListSessionsResponse
     {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            let page = try await storage.sessions.list(
-                of: principal, pageSize: Int(request.pageSize), pageToken: request.pageToken,
-                openOnly: request.openOnly)
-            var response = Sluice_V1_ListSessionsResponse()
-            response.sessions = page.sessions.map(Sluice_V1_UploadSession.init)
-            response.nextPageToken = page.nextPageToken
-            return response
-        }
+        let caller = try context.caller
+        let page = try await storage.sessions.list(
+            of: caller.principal, pageSize: Int(request.pageSize), pageToken: request.pageToken,
+            openOnly: request.openOnly)
+        var response = Sluice_V1_ListSessionsResponse()
+        response.sessions = page.sessions.map(Sluice_V1_UploadSession.init)
+        response.nextPageToken = page.nextPageToken
+        return response
     }
 }
 

@@ -5,20 +5,15 @@ import SluiceStore
 /// sluice.v1.UsageService: the caller's usage, limits and traffic.
 public struct UsageServiceHandler: Sluice_V1_UsageServiceService {
     let storage: Storage
-    let identity: CallerIdentity
     let traffic: TrafficRecorder?
 
-    public init(storage: Storage, identity: CallerIdentity = CallerIdentity(), traffic: TrafficRecorder? = nil) {
+    public init(storage: Storage, traffic: TrafficRecorder? = nil) {
         self.storage = storage
-        self.identity = identity
         self.traffic = traffic
     }
 
     public func getUsage(request: Sluice_V1_GetUsageRequest, context: ServerContext) async throws -> Sluice_V1_Usage {
-        try await mappingStorageErrors {
-            let principal = try await identity.principal(of: context, in: storage)
-            return try await UsageMapping.usage(of: principal, days: Int(request.days), storage: storage, traffic: traffic)
-        }
+        try await UsageMapping.usage(of: try context.caller.principal, days: Int(request.days), storage: storage, traffic: traffic)
     }
 }
 
