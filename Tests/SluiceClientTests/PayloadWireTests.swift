@@ -25,7 +25,8 @@ import Testing
         let mine = Self.encoded(field: PayloadWire.uploadDataField, payload)
         var request = Sluice_V1_UploadPartitionRequest()
         request.data = Data(payload)
-        #expect(mine == [UInt8](try request.serializedBytes()))
+        let expected: [UInt8] = try request.serializedBytes()
+        #expect(mine == expected)
         #expect(try Sluice_V1_UploadPartitionRequest(serializedBytes: mine).data == Data(payload))
     }
 
