@@ -27,6 +27,11 @@ import Testing
             #expect(digests.partitions[index] == SHA256.hash(Array(content[range])))
         }
         #expect(reported.withLock { $0 } == Int64(size))
+        // An upload hashes each byte once: the same partition hashes, and the whole file's only
+        // where it is the one partition's (or the empty file's).
+        let once = try await FileHashing.partitionDigests(of: file, plan: plan) { _ in }
+        #expect(once.partitions == digests.partitions)
+        #expect(once.object == (plan.count <= 1 ? digests.object : []))
     }
 
     @Test func aFileShorterThanPlannedIsAnError() async throws {

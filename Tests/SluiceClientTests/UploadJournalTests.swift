@@ -60,6 +60,22 @@ import Testing
         #expect(journal.entry(server: "h:1", path: "/data/a.bin", objectName: "a.bin") == nil)
     }
 
+    /// An entry written by a client that hashed files whole still describes the same file as
+    /// one that did not (the partition hashes decide), so its upload resumes; two different
+    /// whole hashes still differ, and so do different partition hashes.
+    @Test func theWholeHashCountsOnlyWhenBothHaveIt() {
+        let older = Self.entry()
+        var newer = older
+        newer.objectSHA256 = ""
+        #expect(newer.describesSameFile(as: older) && older.describesSameFile(as: newer))
+        var other = older
+        other.objectSHA256 = "ee"
+        #expect(!other.describesSameFile(as: older))
+        var changed = newer
+        changed.partitionSHA256[1] = "ff"
+        #expect(!changed.describesSameFile(as: older) && !changed.describesSameFile(as: newer))
+    }
+
     @Test func defaultDirectory() {
         let all = ["SLUICE_STATE_DIR": "/s", "XDG_STATE_HOME": "/x", "HOME": "/h"]
         #expect(UploadJournal.defaultDirectory(environment: all) == "/s/journal")

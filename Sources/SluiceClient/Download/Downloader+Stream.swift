@@ -69,10 +69,10 @@ extension Downloader {
 
     private static func fetchIntoMemory(_ index: Int, with fetcher: PartitionFetcher) async throws -> Data {
         let buffer = PartitionBuffer(capacity: Int(fetcher.layout.plan.size(of: index)))
-        try await fetcher.fetch(index) { data, offset in
+        try await fetcher.fetch(index) { bytes, offset in
             buffer.bytes.withLock {
                 if offset == 0 { $0.removeAll(keepingCapacity: true) }
-                $0.append(data)
+                $0.append(contentsOf: bytes)
             }
         }
         return buffer.bytes.withLock { $0 }

@@ -5,7 +5,8 @@ import SluiceRPC
 
 /// Downloads object versions, verifying every partition's SHA-256 as it arrives and the
 /// partition list against the object's composite SHA-256: every byte is hashed once (an
-/// older server without the composite gets a second, whole-file pass).
+/// older server without the composite gets a second, whole-file pass). The whole-object
+/// SHA-256 reported is the server's (``ServerWholeHash``).
 ///
 /// To a file: the bytes go to `.<name>.sluice-part` beside the target, with a sidecar
 /// journal (`.<name>.sluice-part.json`) of the partitions verified so far; partitions are
@@ -72,8 +73,8 @@ public struct Downloader: Sendable {
         let fetcher = PartitionFetcher(partitions: partitions, layout: layout, options: options, progress: progress)
         try await BoundedConcurrency.forEach(missing, limit: options.parallelism) { index in
             let start = layout.plan.offset(of: index)
-            try await fetcher.fetch(index) { data, offset in
-                try data.withUnsafeBytes { try file.write($0, at: start + offset) }
+            try await fetcher.fetch(index) { bytes, offset in
+                try file.write(bytes, at: start + offset)
             }
             try await recorder.record(index)
         }
@@ -85,10 +86,16 @@ public struct Downloader: Sendable {
                 unlink(sidecarPath)
             }
         } else if wholeSHA256.isEmpty {
-            // Committed moments ago from an out-of-order upload, the server has not hashed the
-            // whole object yet: the one case that hashes the file a second time, so that the
-            // summary's SHA-256 is always one somebody computed from the bytes.
-            wholeSHA256 = try await hashWhole(file, layout: layout, progress: progress)
+            // Committed moments ago from an out-of-order upload, the server had not hashed the
+            // whole object yet when the download began: its verifier has most likely done so
+            // since. Only if it has not in good time is the file hashed a second time, so that
+            // the summary's SHA-256 is always one somebody computed from the bytes.
+            let server = ServerWholeHash(objects: objects, owner: options.owner, callTimeout: options.callTimeout)
+            if let settled = try await server.settled(layout.object) {
+                wholeSHA256 = settled
+            } else {
+                wholeSHA256 = try await hashWhole(file, layout: layout, progress: progress)
+            }
         }
         try file.sync()
         guard rename(partial, target) == 0 else {

@@ -11,8 +11,9 @@ import SluiceRPC
 /// is fetched once more, then reported as an integrity failure.
 struct PartitionFetcher: Sendable {
     /// Takes the bytes of a partition, in order, with their offset in the partition. An
-    /// attempt that starts again starts again at offset 0.
-    typealias Sink = @Sendable (Data, Int64) throws -> Void
+    /// attempt that starts again starts again at offset 0. The bytes are the buffer they
+    /// arrived in (see PayloadWire), valid only during the call.
+    typealias Sink = @Sendable (UnsafeRawBufferPointer, Int64) throws -> Void
 
     let partitions: Sluice_V1_PartitionServiceClient
     let layout: ObjectLayout
@@ -47,17 +48,20 @@ struct PartitionFetcher: Sendable {
             let digest = try await partitions.readPartition(request) { responses -> [UInt8] in
                 var hasher = SHA256()
                 var received: Int64 = 0
-                for try await message in responses {
+                for try await message in responses.encodedMessages {
                     // A stream that always has data ready never suspends, so it would not notice.
                     try Task.checkCancellation()
-                    let count = Int64(message.data.count)
+                    let data = try PayloadWire.readPartitionData(message)
+                    let count = Int64(data.count)
                     try tally.own {
                         guard received + count <= expected.size else {
                             throw IntegrityError(
                                 "partition \(index): the server sent more than its \(expected.size) bytes")
                         }
-                        message.data.withUnsafeBytes { hasher.update($0) }
-                        try sink(message.data, received)
+                        try data.withUnsafeBytes { bytes in
+                            hasher.update(bytes)
+                            try sink(bytes, received)
+                        }
                     }
                     received += count
                     tally.add(count)

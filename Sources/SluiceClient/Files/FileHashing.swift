@@ -3,6 +3,8 @@ import SluiceOpenSSL
 /// The SHA-256 of every partition of a file and of the whole file.
 struct FileDigests: Sendable, Equatable {
     var partitions: [[UInt8]]
+    /// Empty when it was not computed (``FileHashing/partitionDigests(of:plan:progress:)``
+    /// for a file of several partitions): the composite of `partitions` stands for it.
     var object: [UInt8]
 }
 
@@ -15,6 +17,24 @@ enum FileHashing {
     /// the bytes hashed so far to `progress` after each read.
     static func digests(
         of file: LocalFile, plan: PartitionPlan, progress: @escaping @Sendable (Int64) -> Void
+    ) async throws -> FileDigests {
+        try await digests(of: file, plan: plan, hashingWholeFile: true, progress: progress)
+    }
+
+    /// The digests of the file's partitions under `plan`, each byte hashed once: the whole
+    /// file's SHA-256 only where it costs nothing (a file of at most one partition, whose
+    /// partition hash it is), else left empty for the server to compute from the stored bytes
+    /// (the partition hashes, checked by the server on arrival and through the composite,
+    /// already vouch for every byte). Hashing twice costs an upload as much CPU as TLS and
+    /// every copy together.
+    static func partitionDigests(
+        of file: LocalFile, plan: PartitionPlan, progress: @escaping @Sendable (Int64) -> Void
+    ) async throws -> FileDigests {
+        try await digests(of: file, plan: plan, hashingWholeFile: plan.count == 0, progress: progress)
+    }
+
+    private static func digests(
+        of file: LocalFile, plan: PartitionPlan, hashingWholeFile: Bool, progress: @escaping @Sendable (Int64) -> Void
     ) async throws -> FileDigests {
         try await BlockingWork.run { flag in
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64)
@@ -36,14 +56,15 @@ enum FileHashing {
                     }
                     let bytes = UnsafeRawBufferPointer(slice)
                     partition.update(bytes)
-                    whole.update(bytes)
+                    if hashingWholeFile { whole.update(bytes) }
                     remaining -= Int64(count)
                     done += Int64(count)
                     progress(done)
                 }
                 partitions.append(partition.finalize())
             }
-            return FileDigests(partitions: partitions, object: whole.finalize())
+            if hashingWholeFile { return FileDigests(partitions: partitions, object: whole.finalize()) }
+            return FileDigests(partitions: partitions, object: plan.count == 1 ? partitions[0] : [])
         }
     }
 

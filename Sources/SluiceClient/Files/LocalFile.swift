@@ -70,11 +70,16 @@ final class LocalFile: Sendable {
     /// Exactly `count` bytes from `offset`; a file that ends sooner has changed under us.
     func read(count: Int, at offset: Int64) throws -> Data {
         var data = Data(count: count)
-        let read = try data.withUnsafeMutableBytes { try self.read(into: $0, at: offset) }
-        guard read == count else {
+        try data.withUnsafeMutableBytes { try self.read(exactly: $0, at: offset) }
+        return data
+    }
+
+    /// Fills all of `buffer` from `offset`; a file that ends sooner has changed under us.
+    func read(exactly buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws {
+        let read = try read(into: buffer, at: offset)
+        guard read == buffer.count else {
             throw FileChangedError(path: path, endsAt: offset + Int64(read))
         }
-        return data
     }
 
     /// Writes all of `bytes` at `offset`.

@@ -5,7 +5,7 @@ import SluiceRPC
 
 /// Sends partitions of a file to an upload session, `parallelism` at a time, each as one
 /// UploadPartition call: the target, then the partition's bytes one chunk-sized message at a
-/// time, read from disk just before it is sent.
+/// time, read from disk into the message's frame just before it is sent.
 ///
 /// Transient failures are retried by the policy. DATA_LOSS (the server hashed something
 /// other than what was declared) is sent once more, then reported as an integrity failure.
@@ -78,8 +78,17 @@ struct PartitionSender: Sendable {
                     // Writes suspend only when the transport is full, so they may not notice.
                     try Task.checkCancellation()
                     let count = Int(min(Int64(chunkSize), end - offset))
-                    let data = try tally.own { try file.read(count: count, at: offset) }
-                    try await writer.write(.with { $0.data = data })
+                    let at = offset
+                    // Read from the file straight into the outgoing frame (see PayloadWire).
+                    try await writer.write(
+                        encodedSize: PayloadWire.encodedSize(field: PayloadWire.uploadDataField, count: count)
+                    ) { message in
+                        try tally.own {
+                            try PayloadWire.encode(field: PayloadWire.uploadDataField, count: count, into: message) {
+                                try file.read(exactly: $0, at: at)
+                            }
+                        }
+                    }
                     offset += Int64(count)
                     tally.add(Int64(count))
                     progress(.transferred(partition: index, bytes: Int64(count)))

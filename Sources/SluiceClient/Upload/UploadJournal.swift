@@ -15,7 +15,8 @@ public struct UploadJournalEntry: Codable, Sendable, Equatable {
     public var partitionSize: Int64
     /// Hex SHA-256 of each partition, in order.
     public var partitionSHA256: [String]
-    /// Hex SHA-256 of the whole file.
+    /// Hex SHA-256 of the whole file, as declared to the session; empty when none was (a
+    /// file of several partitions is not hashed whole: see `FileHashing.partitionDigests`).
     public var objectSHA256: String
     /// The session, once CreateSession has answered; empty before.
     public var sessionID: String
@@ -27,10 +28,13 @@ public struct UploadJournalEntry: Codable, Sendable, Equatable {
     public var owner: String? = nil
 
     /// Whether both entries describe the same file, hashed the same way, for the same
-    /// object (the session and request ids aside).
+    /// object (the session and request ids aside). The whole file's SHA-256 counts only when
+    /// both have one: the partition hashes decide (this client no longer hashes a file of
+    /// several partitions whole; an entry an older one wrote still has it).
     func describesSameFile(as other: UploadJournalEntry) -> Bool {
         var left = self, right = other
         (left.sessionID, left.requestID, right.sessionID, right.requestID) = ("", nil, "", nil)
+        if left.objectSHA256.isEmpty || right.objectSHA256.isEmpty { (left.objectSHA256, right.objectSHA256) = ("", "") }
         return left == right && Array(path.utf8) == Array(other.path.utf8)
             && Array(objectName.utf8) == Array(other.objectName.utf8)
     }

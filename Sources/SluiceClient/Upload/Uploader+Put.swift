@@ -52,7 +52,7 @@ extension Uploader {
         }
         try Self.check(object, against: digests, size: plan.totalSize)
         let result = summary(
-            of: object, localPath: path, sessionID: nil, plan: plan, digests: digests,
+            of: object, localPath: path, sessionID: nil, plan: plan, sha256: digests.object,
             transferred: (plan.count, plan.totalSize), resumed: false, started: started)
         progress(.completed(result))
         return result

@@ -4,13 +4,16 @@ import SluiceProto
 import SluiceRPC
 
 /// Uploads a local file as a new version of an object: hashes it in one pass, opens (or
-/// resumes) an upload session declaring every partition's SHA-256 and the whole file's,
-/// sends the partitions the session lacks in parallel over the client's one connection, and
+/// resumes) an upload session declaring every partition's SHA-256, sends the partitions the session lacks in parallel over the client's one connection, and
 /// commits. Memory stays at about `parallelism` chunks whatever the file's size.
 ///
 /// With a journal, an interrupted upload resumes when run again: if the file is unchanged
 /// (size, modification time and hashes) and its session is still open, only the partitions
 /// the server does not hold are sent.
+///
+/// Each byte is hashed once, per partition: the whole file's SHA-256 (for the summary) is
+/// the server's, computed from the stored bytes, which the partition hashes and the
+/// composite vouch for (see ``ServerWholeHash``).
 ///
 /// A new session starts with the partitions the owner already stores marked stored (the
 /// server's "only what changed moves"), so only the others are sent; should one of those turn
@@ -51,7 +54,7 @@ public struct Uploader: Sendable {
         }
         let previous = options.journal?.entry(server: server, path: absolutePath, objectName: objectName)
         let plan = try await partitionPlan(size: status.size, previous: previous, objectName: objectName)
-        let digests = try await FileHashing.digests(of: file, plan: plan) { bytes in
+        let digests = try await FileHashing.partitionDigests(of: file, plan: plan) { bytes in
             progress(.hashing(.planning, bytes: bytes, of: plan.totalSize))
         }
         let entry = UploadJournalEntry(
@@ -75,9 +78,10 @@ public struct Uploader: Sendable {
                 session = open
             case .committed(let object):
                 try Self.check(object, against: digests, size: plan.totalSize)
+                let sha256 = try await wholeSHA256(of: object, file: file, digests: digests, progress: progress)
                 options.journal?.remove(server: server, path: absolutePath, objectName: objectName)
                 let result = summary(
-                    of: object, localPath: absolutePath, sessionID: previous.sessionID, plan: plan, digests: digests,
+                    of: object, localPath: absolutePath, sessionID: previous.sessionID, plan: plan, sha256: sha256,
                     transferred: (0, 0), resumed: true, started: started)
                 progress(.completed(result))
                 return result
@@ -127,9 +131,10 @@ public struct Uploader: Sendable {
             object = try await commit(current.sessionID, progress: progress)
         }
         try Self.check(object, against: digests, size: plan.totalSize)
+        let sha256 = try await wholeSHA256(of: object, file: file, digests: digests, progress: progress)
         options.journal?.remove(server: server, path: absolutePath, objectName: objectName)
         let result = summary(
-            of: object, localPath: absolutePath, sessionID: current.sessionID, plan: plan, digests: digests,
+            of: object, localPath: absolutePath, sessionID: current.sessionID, plan: plan, sha256: sha256,
             transferred: (missing.count + resent.count, (missing + resent).reduce(0) { $0 + plan.size(of: $1) }),
             resumed: resumed,
             started: started)
@@ -240,11 +245,13 @@ public struct Uploader: Sendable {
 
     /// Checks that the version a commit made holds the file's bytes: its size, its composite
     /// hash (the partitions the server verified are the file's), and its whole-object SHA-256
-    /// unless the server has not computed it yet (the commit read no bytes). A version whose
+    /// unless the server has not computed it yet (the commit read no bytes) or the file's was
+    /// not computed (``wholeSHA256(of:file:digests:progress:)`` settles it then). A version whose
     /// declared hash the server found wrong is never accepted.
     static func check(_ object: Sluice_V1_ObjectInfo, against digests: FileDigests, size: Int64) throws {
         let composite = CompositeDigest.of(digests.partitions)
-        let wholeAgrees = object.sha256.isEmpty ? object.sha256State == .pending : [UInt8](object.sha256) == digests.object
+        let wholeAgrees = object.sha256.isEmpty
+            ? object.sha256State == .pending : digests.object.isEmpty || [UInt8](object.sha256) == digests.object
         let compositeAgrees = object.compositeSha256.isEmpty || [UInt8](object.compositeSha256) == composite
         guard object.size == size, wholeAgrees, compositeAgrees, object.sha256State != .mismatch else {
             throw IntegrityError(
@@ -265,7 +272,10 @@ public struct Uploader: Sendable {
         progress: @escaping @Sendable (TransferEvent) -> Void
     ) async throws -> Sluice_V1_UploadSession {
         var reused: String?
-        if let previous, previous.sessionID.isEmpty, previous.describesSameFile(as: entry) {
+        // The same request id must declare the same whole-file hash (an older client's entry has one).
+        if let previous, previous.sessionID.isEmpty, previous.describesSameFile(as: entry),
+           previous.objectSHA256 == entry.objectSHA256
+        {
             reused = previous.requestID
         }
         let first = try await createSession(entry, requestID: reused ?? UUID().uuidString, plan: plan, digests: digests, progress: progress)
@@ -297,15 +307,40 @@ public struct Uploader: Sendable {
         return session
     }
 
-    /// The summary of a finished upload. Its SHA-256 is the file's, which the client hashed
-    /// itself and the server's composite confirmed (the server's own may still be pending).
+    /// The whole file's SHA-256, for a version `check` accepted: the client's own when it
+    /// computed one; else the server's, computed from the stored bytes (the composite it
+    /// published matched the file's partition hashes), waited for while its verifier settles
+    /// it. Only a server that publishes no composite, or a verifier that does not settle in
+    /// time, has the file hashed a second time here.
+    private func wholeSHA256(
+        of object: Sluice_V1_ObjectInfo, file: LocalFile, digests: FileDigests,
+        progress: @escaping @Sendable (TransferEvent) -> Void
+    ) async throws -> [UInt8] {
+        if !digests.object.isEmpty { return digests.object }
+        let server = ServerWholeHash(objects: objects, owner: options.owner, callTimeout: options.callTimeout)
+        if !object.compositeSha256.isEmpty, let settled = try await server.settled(object) { return settled }
+        let size = object.size
+        let local = try await BlockingWork.run { flag in
+            try FileHashing.digest(of: file, offset: 0, length: size, flag: flag) {
+                progress(.hashing(.verifying, bytes: $0, of: size))
+            }
+        }
+        guard let local, object.sha256.isEmpty || [UInt8](object.sha256) == local else {
+            throw IntegrityError(
+                "the commit made version \(object.version) with SHA-256 \(Hex.encode(object.sha256)), but "
+                    + "\(file.path) hashes to \(local.map { Hex.encode($0) } ?? "a shorter file") now")
+        }
+        return local
+    }
+
+    /// The summary of a finished upload whose whole SHA-256 is `sha256`.
     func summary(
         of object: Sluice_V1_ObjectInfo, localPath: String, sessionID: String?, plan: PartitionPlan,
-        digests: FileDigests, transferred: (partitions: Int, bytes: Int64), resumed: Bool, started: ContinuousClock.Instant
+        sha256: [UInt8], transferred: (partitions: Int, bytes: Int64), resumed: Bool, started: ContinuousClock.Instant
     ) -> TransferSummary {
         TransferSummary(
             direction: .upload, objectName: object.name, localPath: localPath, version: object.version,
-            size: object.size, sha256: Hex.encode(digests.object), partitionCount: plan.count,
+            size: object.size, sha256: Hex.encode(sha256), partitionCount: plan.count,
             partitionsTransferred: transferred.partitions, bytesTransferred: transferred.bytes, resumed: resumed,
             elapsed: ContinuousClock.now - started, sessionID: sessionID)
     }

@@ -31,6 +31,30 @@ final class ClientCall: @unchecked Sendable {
         try await send(MessageFramer.frame(bytes, compressor: compression), endStream: false)
     }
 
+    /// Sends one message of `size` bytes that `encode` writes straight behind the prefix,
+    /// into the buffer that goes to the transport: no encoded copy to frame afterwards.
+    /// With compression the encoding goes through the compressor as usual.
+    func send(messageOfSize size: Int, encode: (UnsafeMutableRawBufferPointer) throws -> Void) async throws {
+        guard compression == nil else {
+            let message = try [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                try encode(UnsafeMutableRawBufferPointer(buffer))
+                count = size
+            }
+            return try await send(message: message)
+        }
+        let prefix = MessageFramer.prefixLength
+        let frame = try [UInt8](unsafeUninitializedCapacity: prefix + size) { buffer, count in
+            buffer[0] = 0
+            buffer[1] = UInt8(truncatingIfNeeded: size >> 24)
+            buffer[2] = UInt8(truncatingIfNeeded: size >> 16)
+            buffer[3] = UInt8(truncatingIfNeeded: size >> 8)
+            buffer[4] = UInt8(truncatingIfNeeded: size)
+            try encode(UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[prefix...]))
+            count = prefix + size
+        }
+        try await send(frame, endStream: false)
+    }
+
     func finishSending() async throws {
         try await send([], endStream: true)
     }
@@ -44,12 +68,12 @@ final class ClientCall: @unchecked Sendable {
         }
     }
 
-    /// The next response message; nil after the last. Throws the call's status when it is
-    /// not OK.
-    func receive() async throws -> [UInt8]? {
+    /// The next response message, as a slice of the buffer it arrived in; nil after the
+    /// last. Throws the call's status when it is not OK.
+    func receive() async throws -> ArraySlice<UInt8>? {
         while true {
             // Messages that arrived before the status are delivered before it.
-            if let message = try deframer?.next() { return message }
+            if let message = try deframer?.nextSlice() { return message }
             if let status {
                 guard status.code == .ok else {
                     throw RPCError(status.code, status.message, trailers: trailingMetadata)
@@ -116,6 +140,9 @@ final class ClientCall: @unchecked Sendable {
             }
             // In place: a copy of the deframer would copy its whole buffer on every append.
             deframer!.append(bytes)
+            // A message whose prefix is in is reserved whole (up to the receive limit), so
+            // its later pieces do not grow the buffer by reallocating and copying it.
+            deframer!.reserveForPendingMessage()
         case .trailers(let fields):
             readStatus(fields)
         }

@@ -9,6 +9,16 @@ public struct ClientRequestWriter<Message: SwiftProtobuf.Message>: Sendable {
         try await call.send(message: ProtobufCodec.encode(message))
     }
 
+    /// Sends one message that the caller encodes itself: `encode` fills exactly
+    /// `encodedSize` bytes, in place in the outgoing frame, with a valid protobuf encoding
+    /// of a `Message`. For a message that is mostly one large `bytes` field read from a file,
+    /// which then goes from the file into the frame with no copy in between.
+    public func write(
+        encodedSize: Int, encode: (UnsafeMutableRawBufferPointer) throws -> Void
+    ) async throws {
+        try await call.send(messageOfSize: encodedSize, encode: encode)
+    }
+
     /// Ends the request side; the server sees the end of its request stream.
     public func finish() async throws {
         try await call.finishSending()
@@ -38,6 +48,27 @@ public struct ClientResponseStream<Message: SwiftProtobuf.Message>: AsyncSequenc
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(call: call) }
+
+    /// The response messages undecoded: each one's protobuf encoding, as a slice of the
+    /// buffer it arrived in. For a caller that takes a large `bytes` field out itself, with
+    /// no copy into a `Data`; it decodes the rest (or all of a message it does not expect)
+    /// with `Message(serializedBytes:)`.
+    public var encodedMessages: EncodedMessages { EncodedMessages(call: call) }
+
+    /// See ``encodedMessages``.
+    public struct EncodedMessages: AsyncSequence, Sendable {
+        let call: ClientCall
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let call: ClientCall
+
+            public mutating func next() async throws -> ArraySlice<UInt8>? {
+                try await call.receive()
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(call: call) }
+    }
 
     /// Reads exactly one message and the end of the stream.
     func single() async throws -> Message {

@@ -37,6 +37,33 @@ def test_small_file_is_one_put_and_round_trips(cli, server, tmp_path):
     assert f"sha256: {ss.hexsha(data)} (verified)" in cli.ok("stat", name).out
 
 
+def test_upload_hashes_each_byte_once_and_reports_the_servers_whole_hash(cli, server, tmp_path):
+    """A file of several partitions is hashed per partition only: the session declares no
+    whole-file SHA-256 (the client did not compute one), yet the summary reports the whole
+    file's, which the server computed from the stored bytes and the composite vouches for.
+    A download right after reports the same one."""
+    psize = 64 * KIB
+    data = os.urandom(6 * psize + 5)
+    src = cs.write_file(str(tmp_path / "several"), data)
+    name = cs.unique("datapath/once")
+    up = cli.ok("upload", src, name, "--json", "--partition-size", str(psize), "--parallel", "4")
+    done = up.event("completed")
+    assert (done["size"], done["sha256"], done["partitions"]) == (len(data), ss.hexsha(data), 7), done
+    c = server.client()
+    try:
+        session = c.get_session(up.event("started")["session_id"])
+        assert session.object_sha256 == b"", "the client hashed the whole file besides its partitions"
+        info = ss.settled(c, name)
+        assert info.sha256 == ss.sha(data) and info.sha256_state == info_pb.SHA256_STATE_UNDECLARED, info
+        assert info.composite_sha256 == ss.composite(data, psize)
+    finally:
+        c.close()
+    out = str(tmp_path / "out")
+    down = cli.ok("download", name, out, "--json", "--parallel", "4")
+    assert open(out, "rb").read() == data
+    assert down.event("completed")["sha256"] == ss.hexsha(data)
+
+
 def test_download_refuses_a_version_whose_declared_hash_proved_wrong(cli, server, tmp_path):
     psize = 16 * KIB
     data = os.urandom(3 * psize)
