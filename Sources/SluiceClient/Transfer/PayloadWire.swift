@@ -1,5 +1,6 @@
 import Foundation
 import SluiceProto
+import SluiceRPC
 
 /// The protobuf wire form of the two messages that carry partition bytes, written and read
 /// by hand so the bytes go between the file and the RPC frame with no protobuf `Data` copy:
@@ -13,9 +14,9 @@ enum PayloadWire {
     static let uploadDataField = 2
     static let readDataField = 1
 
-    /// The size of a message holding only `count` bytes in field `field` (below 16).
+    /// The size of a message holding only `count` bytes in field `field`.
     static func encodedSize(field: Int, count: Int) -> Int {
-        1 + varintSize(count) + count
+        LengthDelimitedField.head(field: field, length: count).count + count
     }
 
     /// Writes the message holding only `count` bytes in field `field` into `buffer` (of
@@ -25,18 +26,9 @@ enum PayloadWire {
         field: Int, count: Int, into buffer: UnsafeMutableRawBufferPointer,
         fill: (UnsafeMutableRawBufferPointer) throws -> Void
     ) rethrows {
-        var at = 0
-        buffer[at] = UInt8(field << 3 | 2)
-        at += 1
-        var length = UInt64(count)
-        while length >= 0x80 {
-            buffer[at] = UInt8(truncatingIfNeeded: length) | 0x80
-            length >>= 7
-            at += 1
-        }
-        buffer[at] = UInt8(length)
-        at += 1
-        try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[at..<(at + count)]))
+        let head = LengthDelimitedField.head(field: field, length: count)
+        buffer.copyBytes(from: head)
+        try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[head.count..<(head.count + count)]))
     }
 
     /// The `data` of a ReadPartitionResponse in its encoding `message`: a slice of it when the
@@ -64,15 +56,5 @@ enum PayloadWire {
         }
         guard length == UInt64(message.endIndex - at) else { return nil }
         return message[at...]
-    }
-
-    private static func varintSize(_ value: Int) -> Int {
-        var size = 1
-        var rest = UInt64(value) >> 7
-        while rest > 0 {
-            size += 1
-            rest >>= 7
-        }
-        return size
     }
 }
