@@ -1,6 +1,6 @@
-/// Runs an operation under a deadline. When the deadline passes first, `onExpiry` runs at
-/// once (so the peer learns of it even if the operation is slow to notice), the operation
-/// is cancelled, and the call fails with DEADLINE_EXCEEDED after the operation has ended.
+/// Runs an operation under a deadline. When the deadline passes first, the operation is
+/// cancelled and `onExpiry` runs at once (so the peer learns of it even if the operation is
+/// slow to notice), and the call fails with DEADLINE_EXCEEDED after the operation has ended.
 func withDeadline<Result: Sendable>(
     _ deadline: ContinuousClock.Instant?,
     onExpiry: @escaping @Sendable () async -> Void,
@@ -21,8 +21,10 @@ func withDeadline<Result: Sendable>(
         } catch is CancellationError where ContinuousClock.now >= deadline {
             // The operation noticed the timer's cancellation first; the deadline still won.
         }
-        await onExpiry()
+        // Cancelled before the expiry ends the call's streams, so the operation can never
+        // take its ended request stream for a complete one and carry on as if it were.
         group.cancelAll()
+        await onExpiry()
         while (try? await group.next()) != nil {}
         throw RPCError(.deadlineExceeded, "deadline exceeded")
     }
