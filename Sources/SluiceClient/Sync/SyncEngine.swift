@@ -7,7 +7,8 @@ import Synchronization
 /// One sync: a local directory kept in step with a remote prefix. Each `pass` scans the
 /// directory (hashing only files whose size, modification time or inode differ from the
 /// state file), lists the prefix once, plans with `SyncPlanner` and carries the actions out
-/// (`SyncExecutor`): deletions first, then transfers, `parallelism` at a time.
+/// (`SyncExecutor`): deletions first, then transfers, `parallelism` at a time (small files,
+/// one call each, `smallParallelism` at a time beside them).
 public final class SyncEngine: Sendable {
     private let client: RPCClient
     public let options: SyncOptions
@@ -77,7 +78,8 @@ public final class SyncEngine: Sendable {
             }
             let executor = SyncExecutor(
                 client: client, options: options, state: state, tally: tally,
-                remoteDirectories: Self.directories(of: remoteFiles.keys), report: report)
+                remoteDirectories: Self.directories(of: remoteFiles.keys), listingCursor: remote.cursor,
+                report: report)
             let deletions = actions.filter {
                 if case .deleteLocal = $0 { return true }
                 if case .deleteRemote = $0 { return true }
@@ -85,11 +87,8 @@ public final class SyncEngine: Sendable {
             }
             let rest = actions.filter { action in !deletions.contains(action) }
             for phase in [deletions, rest] {
-                let failures = SyncCollector<[any Error & Sendable]>([])
-                try await BoundedConcurrency.forEach(phase, limit: options.parallelism) { action in
-                    if let error = await executor.run(action) { failures.add { $0.append(error) } }
-                }
-                firstFailure = firstFailure ?? failures.current.first
+                let failure = try await run(phase, with: executor)
+                firstFailure = firstFailure ?? failure
             }
             try state.flush()
         }
@@ -98,6 +97,23 @@ public final class SyncEngine: Sendable {
         event.summary = tally.value
         report(event)
         return (tally.value, firstFailure)
+    }
+
+    /// Runs a phase's actions: small ones (one call each) `smallParallelism` at a time
+    /// beside the others, `parallelism` at a time, so that the round trips of many small
+    /// files overlap while large transfers keep their own bound. Returns the first failure.
+    private func run(_ actions: [SyncAction], with executor: SyncExecutor) async throws -> (any Error & Sendable)? {
+        let failures = SyncCollector<[any Error & Sendable]>([])
+        let small = actions.filter(SyncExecutor.isSmall)
+        let large = actions.filter { !SyncExecutor.isSmall($0) }
+        async let smallDone: Void = BoundedConcurrency.forEach(small, limit: options.smallParallelism) { action in
+            if let error = await executor.run(action) { failures.add { $0.append(error) } }
+        }
+        try await BoundedConcurrency.forEach(large, limit: options.parallelism) { action in
+            if let error = await executor.run(action) { failures.add { $0.append(error) } }
+        }
+        try await smallDone
+        return failures.current.first
     }
 
     private func reportPlanned(_ action: SyncAction, tally: SyncTally) {
