@@ -18,8 +18,10 @@ public enum SyncScope: Sendable, Equatable {
             guard absolute.hasPrefix(root + "/") else { return .everything }
             let path = String(absolute.dropFirst(root.count + 1))
             if path.isEmpty || path == SyncNames.ignoreFile { return .everything }
-            // Sync's own temporary files change nothing that is synced.
+            // Sync's own temporary files change nothing that is synced; a name that cannot
+            // be a local file (from the remote side) is for a full pass to note.
             if SyncNames.isTemporary(SyncNames.lastComponent(of: path)) { continue }
+            if SyncNames.problem(withRemotePath: path) != nil { return .everything }
             paths.insert(path)
         }
         return paths.count > mostPaths ? .everything : .paths(paths)
