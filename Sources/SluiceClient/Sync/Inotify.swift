@@ -33,6 +33,8 @@ final class Inotify: Sendable {
         self.descriptor = descriptor
     }
 
+    deinit { close(descriptor) }
+
     /// Watches one directory (again is harmless, and renames the watch when the directory
     /// moved); false when it cannot (gone, or the per-user limit of watches,
     /// fs.inotify.max_user_watches, is reached).
