@@ -13,7 +13,7 @@ import Testing
         RemoteFile(version: 1, size: size, sha256: "", partitionSize: partitionSize)
     }
 
-    @Test func filesUpToFourMebibytesInOnePartitionGoInOneCall() {
+    @Test func filesUpToFourMebibytesInOnePartitionGoInOneCall() throws {
         #expect(SyncExecutor.uploadsInOneCall(size: 0, expected: nil))
         #expect(SyncExecutor.uploadsInOneCall(size: 4 * Self.mebibyte, expected: nil))
         #expect(!SyncExecutor.uploadsInOneCall(size: 4 * Self.mebibyte + 1, expected: nil))
@@ -22,6 +22,11 @@ import Testing
         let cut = Self.remote(size: 3 * Self.mebibyte, partitionSize: Self.mebibyte)
         #expect(!SyncExecutor.uploadsInOneCall(size: 3 * Self.mebibyte, expected: cut))
         #expect(SyncExecutor.uploadsInOneCall(size: Self.mebibyte, expected: cut))
+        // A small object is stored as one partition of its own size: a file that grew is not
+        // cut into partitions that small.
+        let put = Self.remote(size: 6, partitionSize: 6)
+        #expect(SyncExecutor.uploadsInOneCall(size: 11, expected: put))
+        #expect(try SyncExecutor.partitionSize(matching: put, size: 20 << 20) == 8 << 20)
         #expect(SyncExecutor.downloadsInOneCall(Self.remote(size: 4 * Self.mebibyte)))
         #expect(!SyncExecutor.downloadsInOneCall(Self.remote(size: 4 * Self.mebibyte + 1)))
     }

@@ -171,9 +171,11 @@ struct SyncExecutor: Sendable {
 
     /// The partition size of the remote version when the new content fits it, so that the
     /// partitions that did not change line up with stored ones and are not sent again.
-    /// (Given explicitly, so the uploader need not look the object up again.)
+    /// (Given explicitly, so the uploader need not look the object up again.) Not that of a
+    /// version in one partition: a small object is stored as one partition of its own size,
+    /// which would cut the file into partitions that small.
     static func partitionSize(matching remote: RemoteFile?, size: Int64) throws -> Int64 {
-        guard let remote, remote.partitionSize > 0,
+        guard let remote, remote.partitionSize > 0, remote.size > remote.partitionSize,
               (try? PartitionPlan.upload(totalSize: size, partitionSize: remote.partitionSize)) != nil
         else { return try PartitionPlan.automatic(totalSize: size).partitionSize }
         return remote.partitionSize
