@@ -2,7 +2,7 @@
 """`sluice sync` benchmark, against a release sluiced over mutual TLS on loopback:
 
   - initial sync of a tree of BENCH_SYNC_FILES small files (default 10,000, 1-4 KiB each,
-    in 100 folders), and re-sync of the unchanged tree (calls made, time: close to one
+    in 100 folders: calls per file, files per second), and re-sync of the unchanged tree (calls made, time: close to one
     listing);
   - initial sync of one BENCH_SYNC_BIG file (default 1 GiB), then one BENCH_SYNC_CHANGE
     region (default 8 MiB) changed in its middle and synced again (bytes sent);
@@ -102,6 +102,7 @@ def main() -> None:
         summary, seconds = sync.once(tree, "bench/tree/")
         results["tree_initial_seconds"] = round(seconds, 2)
         results["tree_initial_calls"] = summary["calls"]
+        results["tree_initial_files_per_second"] = round(FILES / seconds, 1)
         summary, seconds = sync.once(tree, "bench/tree/")
         results["tree_resync_seconds"] = round(seconds, 2)
         results["tree_resync_calls"] = summary["calls"]
@@ -148,7 +149,8 @@ def main() -> None:
         results["watch_latency_p99_seconds"] = round(percentile(latencies, 0.99), 3)
 
     print(f"\nsluice sync ({FILES} small files; {BIG >> 20} MiB file; {SAMPLES} watch samples)")
-    print(f"  initial sync of the tree      {results['tree_initial_seconds']:8.2f} s  {results['tree_initial_calls']} calls")
+    print(f"  initial sync of the tree      {results['tree_initial_seconds']:8.2f} s  {results['tree_initial_calls']} calls "
+          f"({results['tree_initial_calls'] / FILES:.2f} per file, {results['tree_initial_files_per_second']} files/s)")
     print(f"  re-sync, unchanged tree       {results['tree_resync_seconds']:8.2f} s  {results['tree_resync_calls']} calls")
     print(f"  initial sync of the big file  {results['big_initial_seconds']:8.2f} s  {results['big_initial_bytes_sent'] >> 20} MiB sent")
     print(f"  {CHANGE >> 20} MiB changed in it          {results['big_change_seconds']:8.2f} s  "

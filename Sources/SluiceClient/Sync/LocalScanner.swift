@@ -68,36 +68,82 @@ struct LocalScan: Sendable {
         }
         var kept = 0
         for name in names {
-            if SyncNames.isTemporary(name) { continue }
             let path = relative.isEmpty ? name : relative + "/" + name
-            guard let (stat, kind) = LocalStat.of(root + "/" + path) else { continue }
-            switch kind {
-            case S_IFDIR:
-                if rules.excludesItself(path, isDirectory: true) { continue }
-                directories.append(path)
-                kept += 1
-                let inside = try walk(root: root, relative: path, rules: rules, prefixBytes: prefixBytes)
-                if inside == 0 { files[path + "/" + SyncNames.directoryMarker] = .marker }
-            case S_IFREG:
-                if rules.excludesItself(path, isDirectory: false) { continue }
-                if name == SyncNames.directoryMarker {
-                    skipped.append(SkipNote(path: path, reason: "the name is reserved for directory markers"))
-                } else if prefixBytes + path.utf8.count > 1024 {
-                    skipped.append(SkipNote(path: path, reason: "the object name would be longer than 1024 bytes"))
-                } else {
-                    files[path] = stat
-                    kept += 1
-                }
-            case S_IFLNK:
-                if !rules.excludesItself(path, isDirectory: false) {
-                    skipped.append(SkipNote(path: path, reason: "symbolic link, not followed"))
-                }
-            default:
-                if !rules.excludesItself(path, isDirectory: false) {
-                    skipped.append(SkipNote(path: path, reason: "not a regular file (device, pipe or socket)"))
-                }
-            }
+            if try visit(root: root, path: path, rules: rules, prefixBytes: prefixBytes) { kept += 1 }
         }
         return kept
+    }
+
+    /// Looks at one entry (a directory with everything under it); true when it is kept.
+    @discardableResult
+    private mutating func visit(root: String, path: String, rules: IgnoreRules, prefixBytes: Int) throws -> Bool {
+        let name = SyncNames.lastComponent(of: path)
+        if SyncNames.isTemporary(name) { return false }
+        guard let (stat, kind) = LocalStat.of(root + "/" + path) else { return false }
+        switch kind {
+        case S_IFDIR:
+            if rules.excludesItself(path, isDirectory: true) { return false }
+            directories.append(path)
+            let inside = try walk(root: root, relative: path, rules: rules, prefixBytes: prefixBytes)
+            if inside == 0 { files[path + "/" + SyncNames.directoryMarker] = .marker }
+            return true
+        case S_IFREG:
+            if rules.excludesItself(path, isDirectory: false) { return false }
+            if name == SyncNames.directoryMarker {
+                skipped.append(SkipNote(path: path, reason: "the name is reserved for directory markers"))
+            } else if prefixBytes + path.utf8.count > 1024 {
+                skipped.append(SkipNote(path: path, reason: "the object name would be longer than 1024 bytes"))
+            } else {
+                files[path] = stat
+                return true
+            }
+        case S_IFLNK:
+            if !rules.excludesItself(path, isDirectory: false) {
+                skipped.append(SkipNote(path: path, reason: "symbolic link, not followed"))
+            }
+        default:
+            if !rules.excludesItself(path, isDirectory: false) {
+                skipped.append(SkipNote(path: path, reason: "not a regular file (device, pipe or socket)"))
+            }
+        }
+        return false
+    }
+
+    /// Scans only a scope: each root (with everything under it) as a full scan would see it,
+    /// and, for each parent of a root, its marker when it now keeps nothing. `directories`
+    /// holds the directories found.
+    static func scan(root: String, within scope: ScopedPaths, rules: IgnoreRules, remotePrefix: String) throws
+        -> LocalScan
+    {
+        var scan = LocalScan()
+        scan.directories = []
+        guard let (_, kind) = LocalStat.of(root) else {
+            throw LocalFileError(path: root, operation: "sync", code: ENOENT)
+        }
+        guard kind == S_IFDIR else { throw UsageError("\(root) is not a directory; sync needs a directory") }
+        let prefixBytes = remotePrefix.utf8.count
+        // Inside an excluded directory nothing is looked at, as in a full scan.
+        func excludedAbove(_ path: String) -> Bool {
+            let parent = SyncNames.parent(of: path)
+            return !parent.isEmpty && rules.excludes(parent, isDirectory: true)
+        }
+        for path in scope.roots.sorted() where !excludedAbove(path) {
+            try scan.visit(root: root, path: path, rules: rules, prefixBytes: prefixBytes)
+        }
+        for directory in scope.parents where !excludedAbove(directory) && !rules.excludesItself(directory, isDirectory: true) {
+            guard LocalStat.of(root + "/" + directory)?.kind == S_IFDIR else { continue }
+            var probe = LocalScan()
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + directory)) ?? []
+            let keepsSomething = try names.contains { name in
+                let path = directory + "/" + name
+                // A directory is kept whatever it holds: no need to look inside.
+                if LocalStat.of(root + "/" + path)?.kind == S_IFDIR {
+                    return !rules.excludesItself(path, isDirectory: true)
+                }
+                return try probe.visit(root: root, path: path, rules: rules, prefixBytes: prefixBytes)
+            }
+            if !keepsSomething { scan.files[directory + "/" + SyncNames.directoryMarker] = .marker }
+        }
+        return scan
     }
 }

@@ -7,7 +7,8 @@ import Synchronization
 /// One sync: a local directory kept in step with a remote prefix. Each `pass` scans the
 /// directory (hashing only files whose size, modification time or inode differ from the
 /// state file), lists the prefix once, plans with `SyncPlanner` and carries the actions out
-/// (`SyncExecutor`): deletions first, then transfers, `parallelism` at a time.
+/// (`SyncExecutor`): deletions first, then transfers, `parallelism` at a time (small files,
+/// one call each, `smallParallelism` at a time beside them).
 public final class SyncEngine: Sendable {
     private let client: RPCClient
     public let options: SyncOptions
@@ -37,18 +38,41 @@ public final class SyncEngine: Sendable {
 
     public var directories: [String] { scannedDirectories.withLock { $0 } }
 
-    /// One reconciliation. Failures of single files are reported, counted and the first is
-    /// returned; the pass goes on with the others.
-    public func pass() async throws -> (summary: SyncSummary, firstFailure: (any Error & Sendable)?) {
+    /// One reconciliation, of everything or of a scope (the paths a watch saw change: only
+    /// they are scanned and listed; the state of the rest stands). Failures of single files
+    /// are reported, counted and the first is returned; the pass goes on with the others.
+    public func pass(_ scope: SyncScope = .everything) async throws
+        -> (summary: SyncSummary, firstFailure: (any Error & Sendable)?)
+    {
         let started = ContinuousClock.now
         let tally = SyncTally()
         let root = options.localRoot
         let rules = IgnoreRules(text: (try? String(contentsOfFile: root + "/" + SyncNames.ignoreFile, encoding: .utf8)) ?? "")
         let prefix = options.remotePrefix
-        let scan = try await BlockingWork.run { _ in try LocalScan.scan(root: root, rules: rules, remotePrefix: prefix) }
-        scannedDirectories.withLock { $0 = scan.directories }
-        let remote = try await listRemote(rules: rules, tally: tally)
-        let base = state.state.files
+        let scoped: ScopedPaths? = if case .paths(let paths) = scope { ScopedPaths(paths) } else { nil }
+        let scan: LocalScan
+        let remote: RemoteListing
+        let base: [String: SyncedFile]
+        var remoteDirectories: Set<String>
+        if let scoped {
+            scan = try await BlockingWork.run { _ in
+                try LocalScan.scan(root: root, within: scoped, rules: rules, remotePrefix: prefix)
+            }
+            scannedDirectories.withLock { $0 = Array(Set($0).union(scan.directories)) }
+            let all = state.state.files
+            base = all.filter { scoped.contains($0.key) }
+            remote = try await listRemote(within: scoped, base: base, rules: rules, tally: tally)
+            // Outside the scope, what the remote holds is taken from the state.
+            remoteDirectories = Self.directories(of: remote.files.keys)
+            remoteDirectories.formUnion(Self.directories(of: all.keys.lazy.filter { !scoped.contains($0) }))
+        } else {
+            scan = try await BlockingWork.run { _ in try LocalScan.scan(root: root, rules: rules, remotePrefix: prefix) }
+            scannedDirectories.withLock { $0 = scan.directories }
+            remote = try await listRemote(rules: rules, tally: tally)
+            base = state.state.files
+            remoteDirectories = Self.directories(of: remote.files.keys)
+        }
+        tally.add { $0.scanned = scan.files.count }
         var local = try await hashLocal(scan.files, base: base)
         var skipped = scan.skipped + remote.skipped + local.skipped
         // A path skipped on one side is left alone on both: never delete what cannot be seen.
@@ -77,7 +101,8 @@ public final class SyncEngine: Sendable {
             }
             let executor = SyncExecutor(
                 client: client, options: options, state: state, tally: tally,
-                remoteDirectories: Self.directories(of: remoteFiles.keys), report: report)
+                remoteDirectories: remoteDirectories, listingCursor: remote.cursor,
+                report: report)
             let deletions = actions.filter {
                 if case .deleteLocal = $0 { return true }
                 if case .deleteRemote = $0 { return true }
@@ -85,11 +110,8 @@ public final class SyncEngine: Sendable {
             }
             let rest = actions.filter { action in !deletions.contains(action) }
             for phase in [deletions, rest] {
-                let failures = SyncCollector<[any Error & Sendable]>([])
-                try await BoundedConcurrency.forEach(phase, limit: options.parallelism) { action in
-                    if let error = await executor.run(action) { failures.add { $0.append(error) } }
-                }
-                firstFailure = firstFailure ?? failures.current.first
+                let failure = try await run(phase, with: executor)
+                firstFailure = firstFailure ?? failure
             }
             try state.flush()
         }
@@ -98,6 +120,23 @@ public final class SyncEngine: Sendable {
         event.summary = tally.value
         report(event)
         return (tally.value, firstFailure)
+    }
+
+    /// Runs a phase's actions: small ones (one call each) `smallParallelism` at a time
+    /// beside the others, `parallelism` at a time, so that the round trips of many small
+    /// files overlap while large transfers keep their own bound. Returns the first failure.
+    private func run(_ actions: [SyncAction], with executor: SyncExecutor) async throws -> (any Error & Sendable)? {
+        let failures = SyncCollector<[any Error & Sendable]>([])
+        let small = actions.filter(SyncExecutor.isSmall)
+        let large = actions.filter { !SyncExecutor.isSmall($0) }
+        async let smallDone: Void = BoundedConcurrency.forEach(small, limit: options.smallParallelism) { action in
+            if let error = await executor.run(action) { failures.add { $0.append(error) } }
+        }
+        try await BoundedConcurrency.forEach(large, limit: options.parallelism) { action in
+            if let error = await executor.run(action) { failures.add { $0.append(error) } }
+        }
+        try await smallDone
+        return failures.current.first
     }
 
     private func reportPlanned(_ action: SyncAction, tally: SyncTally) {
@@ -135,12 +174,41 @@ public final class SyncEngine: Sendable {
 
     /// Every object under the prefix, page after page (one call per 1,000 objects).
     private func listRemote(rules: IgnoreRules, tally: SyncTally) async throws -> RemoteListing {
+        var listing = RemoteListing()
+        try await list("", into: &listing, keeping: { _ in true }, rules: rules, tally: tally)
+        return checkedForNesting(listing)
+    }
+
+    /// The objects in a scope: one listing under each root. A parent's marker is taken
+    /// from the state (`base`): should the remote differ, the deletion of a marker checks
+    /// first and a marker put makes the same empty object; the next full pass sees the truth.
+    private func listRemote(
+        within scope: ScopedPaths, base: [String: SyncedFile], rules: IgnoreRules, tally: SyncTally
+    ) async throws -> RemoteListing {
+        var listing = RemoteListing()
+        for root in scope.roots.sorted() {
+            try await list(root, into: &listing, keeping: scope.contains, rules: rules, tally: tally)
+        }
+        for marker in scope.parentMarkers where listing.files[marker] == nil {
+            guard let synced = base[marker] else { continue }
+            listing.files[marker] = RemoteFile(
+                version: synced.remoteVersion, size: 0, sha256: synced.sha256,
+                partitionSize: PartitionPlan.defaultPartitionSize)
+        }
+        return checkedForNesting(listing)
+    }
+
+    /// Adds the objects whose relative paths start with `start` (and pass `keeping`) to the
+    /// listing; the listing's cursor is its first page's.
+    private func list(
+        _ start: String, into listing: inout RemoteListing, keeping: (String) -> Bool, rules: IgnoreRules,
+        tally: SyncTally
+    ) async throws {
         let objects = Sluice_V1_ObjectServiceClient(client)
         var request = Sluice_V1_ListObjectsRequest()
         request.owner = options.owner
-        request.prefix = options.remotePrefix
+        request.prefix = options.remotePrefix + start
         request.pageSize = 1000
-        var listing = RemoteListing()
         let prefixLength = options.remotePrefix.utf8.count
         repeat {
             let page = try await options.retry.run("listing of '\(request.prefix)'") {
@@ -150,6 +218,7 @@ public final class SyncEngine: Sendable {
             if listing.cursor.isEmpty { listing.cursor = page.changeCursor }
             for object in page.objects {
                 let path = String(decoding: Array(object.name.utf8).dropFirst(prefixLength), as: UTF8.self)
+                guard keeping(path) else { continue }
                 if let problem = SyncNames.problem(withRemotePath: path) {
                     listing.skipped.append(SkipNote(path: path, reason: "remote name cannot be a local file: \(problem)"))
                     continue
@@ -161,6 +230,11 @@ public final class SyncEngine: Sendable {
             }
             request.pageToken = page.nextPageToken
         } while !request.pageToken.isEmpty
+    }
+
+    /// The listing with every name inside another that is a file skipped.
+    private func checkedForNesting(_ listing: RemoteListing) -> RemoteListing {
+        var listing = listing
         // A name inside another that is a file ("a" and "a/b") cannot both be local.
         for path in listing.files.keys {
             var directory = SyncNames.parent(of: path)

@@ -91,6 +91,9 @@ public struct SyncSummary: Sendable, Equatable {
     public var bytesReceived: Int64 = 0
     /// Calls made to the server (listing pages, lookups, session and partition calls).
     public var calls = 0
+    /// Local paths the pass looked at: every file in a full pass, only those in scope in a
+    /// watch round.
+    public var scanned = 0
     public var elapsed: Duration = .zero
 
     public init() {}
@@ -112,6 +115,7 @@ public struct SyncSummary: Sendable, Equatable {
             "uploaded": uploaded, "downloaded": downloaded, "deleted_remote": deletedRemote,
             "deleted_local": deletedLocal, "conflicts": conflicts, "skipped": skipped, "deferred": deferred,
             "failed": failed, "bytes_sent": bytesSent, "bytes_received": bytesReceived, "calls": calls,
+            "scanned": scanned,
             "elapsed_seconds": (elapsed.inSeconds * 1000).rounded() / 1000,
         ]
     }

@@ -28,8 +28,63 @@ extension SyncExecutor {
         try await download(path, remote: remote, replacing: nil)
     }
 
-    /// Another device committed a version between this upload's check and its commit, so the
-    /// upload hid it: that version is kept as a conflict copy beside the file (downloaded
+    /// After an upload made version `made`: when versions lie between the expected one and
+    /// it, the newest one committed since the listing (another device's, which the upload
+    /// now hides) is kept as a conflict copy. Versions from before the listing were not
+    /// current then (deleted with their versions kept): no conflict.
+    func keepOvertakenSinceListing(_ path: String, made: Int64, ours: String, expected: RemoteFile?) async throws {
+        let between = (expected?.version ?? 0) + 1..<made
+        guard !between.isEmpty, let version = try await newestCommittedSinceListing(path, among: between) else { return }
+        try await keepOvertaken(path, version: version, ours: ours, expected: expected)
+    }
+
+    /// Pages of the change feed read to find what was committed to one object since the
+    /// listing; past that (a very busy prefix) the newest candidate is assumed overtaken.
+    private static let changePagesRead = 10
+
+    /// The newest of `versions` of the object that the change feed shows committed after the
+    /// listing; when the feed cannot tell (no cursor, or one too old), the newest of them, so
+    /// that in doubt a version is kept rather than hidden.
+    private func newestCommittedSinceListing(_ path: String, among versions: Range<Int64>) async throws -> Int64? {
+        let assumed = versions.upperBound - 1
+        guard !listingCursor.isEmpty else { return assumed }
+        let changes = Sluice_V1_ChangeServiceClient(client)
+        var request = Sluice_V1_ListChangesRequest()
+        request.cursor = listingCursor
+        request.owner = options.owner
+        request.prefix = objectName(path)
+        request.pageSize = 1000
+        var newest: Int64?
+        for _ in 0..<Self.changePagesRead {
+            tally.add { $0.calls += 1 }
+            let page: Sluice_V1_ListChangesResponse
+            do {
+                page = try await options.retry.run("changes of \(request.prefix)") {
+                    try await changes.listChanges(request, options: callOptions)
+                }
+            } catch let error as RPCError where error.code == .outOfRange {
+                return assumed
+            }
+            for change in page.changes
+            where change.kind == .versionCreated && versions.contains(change.version)
+                && Array(change.name.utf8) == Array(request.prefix.utf8)
+            {
+                newest = max(newest ?? change.version, change.version)
+            }
+            // Versions are committed in order, and the feed lists commits in order: once
+            // this upload's own version (or the present) is reached, nothing older follows.
+            let reachedOwn = page.changes.contains {
+                $0.kind == .versionCreated && $0.version == versions.upperBound
+                    && Array($0.name.utf8) == Array(request.prefix.utf8)
+            }
+            if reachedOwn || page.caughtUp { return newest }
+            request.cursor = page.nextCursor
+        }
+        return newest ?? assumed
+    }
+
+    /// Another device committed a version after the listing this upload was planned from and
+    /// before its commit, so the upload hid it: that version is kept as a conflict copy beside the file (downloaded
     /// here; the next pass uploads it like any new file), unless it holds the same bytes as
     /// this upload or as what was expected.
     func keepOvertaken(_ path: String, version: Int64, ours: String, expected: RemoteFile?) async throws {

@@ -4,10 +4,13 @@ import SluiceProto
 import SluiceRPC
 
 /// Carries out the planner's actions on the server and in the local directory. Before it
-/// changes either side it checks that the side is still as planned (the remote version, the
-/// local stat); if not, the action is deferred to the next pass rather than overwriting a
-/// change it has not seen. Downloads appear atomically (temporary file, verified, renamed);
-/// an upload whose file changed while it was read is sent again.
+/// changes the local side, deletes remotely or starts an upload session it checks that the
+/// side is still as planned (the local stat, the remote version); if not, the action is
+/// deferred to the next pass rather than overwriting a change it has not seen. A small upload
+/// (one PutObject) checks after the fact instead: a version another device committed since
+/// the listing, which the put overtook, is kept as a conflict copy. Downloads appear
+/// atomically (temporary file, verified, renamed); an upload whose file changed while it was
+/// read is sent again.
 struct SyncExecutor: Sendable {
     let client: RPCClient
     let options: SyncOptions
@@ -15,6 +18,9 @@ struct SyncExecutor: Sendable {
     let tally: SyncTally
     /// Directories the remote side has something in: an emptied local directory among them is kept.
     let remoteDirectories: Set<String>
+    /// The change-feed position of the listing this pass planned from ("" from a server
+    /// without one): versions committed after it are other devices' news.
+    let listingCursor: String
     let report: @Sendable (SyncEvent) -> Void
 
     /// Why an action was not taken this pass.
@@ -23,7 +29,7 @@ struct SyncExecutor: Sendable {
     }
 
     /// Attempts at an upload whose file keeps changing under it.
-    private static let uploadAttempts = 3
+    static let uploadAttempts = 3
 
     var objects: Sluice_V1_ObjectServiceClient { Sluice_V1_ObjectServiceClient(client) }
     var callOptions: CallOptions { CallOptions(timeout: .seconds(60)) }
@@ -98,14 +104,28 @@ struct SyncExecutor: Sendable {
     // MARK: Upload
 
     func upload(_ path: String, local: LocalFileState, expected: RemoteFile?) async throws {
-        try await requireRemote(path, is: expected)
         if SyncNames.isMarker(path) {
-            let version = try await commitEmptyMarker(path)
+            let version: Int64
+            do {
+                version = try await putEmptyMarker(path)
+            } catch let error as RPCError where error.code == .unimplemented {
+                version = try await commitEmptyMarker(path)
+            }
             try state.set(path, SyncedFile(local: .marker, sha256: SyncNames.emptySHA256, remoteVersion: version))
             tally.add { $0.uploaded += 1 }
             report(SyncEvent(kind: .upload, path: path, detail: "empty directory"))
             return
         }
+        if Self.uploadsInOneCall(size: local.stat.size, expected: expected) {
+            do {
+                try await uploadInOneCall(path, expected: expected)
+                return
+            } catch let error as RPCError where error.code == .unimplemented {
+                // An older sluiced without PutObject: through a session, like a large file.
+            }
+        }
+        // A session upload is long: check first that it will not hide a version nobody saw.
+        try await requireRemote(path, is: expected)
         let file = absolute(path)
         var sent: Int64 = 0
         for _ in 0..<Self.uploadAttempts {
@@ -125,7 +145,8 @@ struct SyncExecutor: Sendable {
                 continue
             }
             sent += summary.bytesTransferred
-            tally.add { $0.calls += 2 + summary.partitionsTransferred }
+            // Create, the partitions sent, commit; one PutObject when the uploader chose it.
+            tally.add { $0.calls += summary.sessionID == nil ? 1 : 2 + summary.partitionsTransferred }
             // What was committed is what was hashed; remember it even if the file changed
             // since, so the next attempt (or pass) sees a local change, not a conflict.
             // A commit may answer before the whole-object hash is known (empty): the local
@@ -133,9 +154,7 @@ struct SyncExecutor: Sendable {
             // hashes it again anyway.
             let committed = summary.sha256.isEmpty ? local.sha256 : summary.sha256
             try state.set(path, SyncedFile(local: before, sha256: committed, remoteVersion: summary.version))
-            if summary.version > (expected?.version ?? 0) + 1 {
-                try await keepOvertaken(path, version: summary.version - 1, ours: summary.sha256, expected: expected)
-            }
+            try await keepOvertakenSinceListing(path, made: summary.version, ours: summary.sha256, expected: expected)
             if LocalStat.of(file)?.stat == before {
                 tally.add {
                     $0.uploaded += 1
@@ -152,15 +171,18 @@ struct SyncExecutor: Sendable {
 
     /// The partition size of the remote version when the new content fits it, so that the
     /// partitions that did not change line up with stored ones and are not sent again.
-    /// (Given explicitly, so the uploader need not look the object up again.)
+    /// (Given explicitly, so the uploader need not look the object up again.) Not that of a
+    /// version in one partition: a small object is stored as one partition of its own size,
+    /// which would cut the file into partitions that small.
     static func partitionSize(matching remote: RemoteFile?, size: Int64) throws -> Int64 {
-        guard let remote, remote.partitionSize > 0,
+        guard let remote, remote.partitionSize > 0, remote.size > remote.partitionSize,
               (try? PartitionPlan.upload(totalSize: size, partitionSize: remote.partitionSize)) != nil
         else { return try PartitionPlan.automatic(totalSize: size).partitionSize }
         return remote.partitionSize
     }
 
-    /// Commits the zero-byte object that stands for an empty directory.
+    /// Commits the zero-byte object that stands for an empty directory through a session
+    /// (for an older sluiced without PutObject).
     private func commitEmptyMarker(_ path: String) async throws -> Int64 {
         let sessions = Sluice_V1_UploadSessionServiceClient(client)
         var request = Sluice_V1_CreateSessionRequest()
@@ -191,8 +213,13 @@ struct SyncExecutor: Sendable {
             report(SyncEvent(kind: .download, path: path, detail: "empty directory"))
             return
         }
+        if Self.downloadsInOneCall(remote) {
+            try await downloadInOneCall(path, remote: remote, replacing: replacing)
+            return
+        }
         let target = absolute(path)
-        try createDirectory(SyncNames.parent(of: target))
+        let directory = SyncNames.parent(of: target)
+        try createDirectory(directory)
         let temporary = SyncNames.downloadTemporary(for: target)
         var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
         downloadOptions.owner = options.owner
@@ -204,15 +231,8 @@ struct SyncExecutor: Sendable {
             throw Deferred(reason: "the remote version went away meanwhile")
         }
         tally.add { $0.calls += 1 + summary.partitionsTransferred }
-        guard LocalStat.of(target)?.stat == replacing else {
-            unlink(temporary)
-            throw Deferred(reason: "the local file changed meanwhile")
-        }
-        guard rename(temporary, target) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw LocalFileError(path: target, operation: "rename \(temporary) to", code: code)
-        }
+        try place(temporary, at: target, replacing: replacing)
+        state.renamed(in: directory)
         guard let placed = LocalStat.of(target)?.stat else {
             throw Deferred(reason: "the downloaded file went away at once")
         }
@@ -231,7 +251,21 @@ struct SyncExecutor: Sendable {
         report(SyncEvent(kind: .download, path: path, bytes: summary.bytesTransferred))
     }
 
-    private func createDirectory(_ path: String) throws {
+    /// Renames a verified download onto its target, unless the target is no longer as the
+    /// plan saw it (then the download is discarded and the action deferred).
+    func place(_ temporary: String, at target: String, replacing: LocalStat?) throws {
+        guard LocalStat.of(target)?.stat == replacing else {
+            unlink(temporary)
+            throw Deferred(reason: "the local file changed meanwhile")
+        }
+        guard rename(temporary, target) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw LocalFileError(path: target, operation: "rename \(temporary) to", code: code)
+        }
+    }
+
+    func createDirectory(_ path: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {

@@ -13,6 +13,9 @@ public struct SyncOptions: Sendable {
     public var device: String
     /// Files moved at once.
     public var parallelism: Int
+    /// Small files (at most 4 MiB: one call each) moved at once, beside the others: four
+    /// times `parallelism` (16 by default), so that their round trips overlap.
+    public var smallParallelism: Int { 4 * parallelism }
     public var retry: RetryPolicy
     /// Report what would be done, change nothing.
     public var dryRun: Bool

@@ -4,15 +4,23 @@ import Synchronization
 /// The state of a running sync, shared by the actions running at once; written to its file
 /// at most every `saveInterval` while actions complete, and on `flush`. A sync killed
 /// between saves loses only the record of its last actions: the next pass finds both sides
-/// holding the same content and records them again, moving nothing.
+/// holding the same content and records them again, moving nothing. Saves are written one
+/// at a time, in order, and each first makes the renames of downloads it records durable
+/// (an fsync per directory they went to, not per file), so that after a crash the state never
+/// remembers a file as synced that the disk lost (which the next pass would take for a local
+/// deletion).
 final class SyncStateBox: Sendable {
     private struct Inner {
         var state: SyncState
         var dirty = false
         var lastSave = ContinuousClock.now
+        /// Directories that downloads were renamed into since the last save.
+        var renamedIn: Set<String> = []
     }
 
     private let inner: Mutex<Inner>
+    /// Held while a save is written, so that an older state never replaces a newer one.
+    private let saving = Mutex(())
     private let file: SyncStateFile
     private static let saveInterval: Duration = .seconds(1)
 
@@ -24,15 +32,15 @@ final class SyncStateBox: Sendable {
     var state: SyncState { inner.withLock { $0.state } }
 
     func update(_ change: (inout SyncState) -> Void) throws {
-        let due: SyncState? = inner.withLock { inner in
+        let due = inner.withLock { inner -> Bool in
             change(&inner.state)
             inner.dirty = true
-            guard ContinuousClock.now - inner.lastSave >= Self.saveInterval else { return nil }
+            // One caller per interval saves (the clock restarts now, not when it is written).
+            guard ContinuousClock.now - inner.lastSave >= Self.saveInterval else { return false }
             inner.lastSave = ContinuousClock.now
-            inner.dirty = false
-            return inner.state
+            return true
         }
-        if let due { try file.save(due) }
+        if due { try save() }
     }
 
     func set(_ path: String, _ synced: SyncedFile) throws {
@@ -43,15 +51,28 @@ final class SyncStateBox: Sendable {
         try update { $0.files[path] = nil }
     }
 
+    /// Notes a download renamed into `directory` (absolute), before its record is set.
+    func renamed(in directory: String) {
+        inner.withLock { _ = $0.renamedIn.insert(directory) }
+    }
+
     /// Writes the state if anything changed since the last save.
     func flush() throws {
-        let due: SyncState? = inner.withLock { inner in
-            guard inner.dirty else { return nil }
-            inner.dirty = false
-            inner.lastSave = ContinuousClock.now
-            return inner.state
+        try save()
+    }
+
+    private func save() throws {
+        try saving.withLock { _ in
+            let (due, directories) = inner.withLock { inner -> (SyncState?, Set<String>) in
+                guard inner.dirty else { return (nil, []) }
+                inner.dirty = false
+                defer { inner.renamedIn = [] }
+                return (inner.state, inner.renamedIn)
+            }
+            guard let due else { return }
+            for directory in directories { AtomicWrite.syncDirectory(directory) }
+            try file.save(due)
         }
-        if let due { try file.save(due) }
     }
 }
 

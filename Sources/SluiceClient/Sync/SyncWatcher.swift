@@ -1,14 +1,17 @@
 import Foundation
+import SluiceProto
 import SluiceRPC
 import Synchronization
 
 /// `sync --watch`: passes again whenever something changes. Local changes arrive through
 /// inotify and wait for a quiet spell (`debounce`) so a file being written is sent once it
 /// settles; remote changes arrive through WatchChanges, followed from the state file's
-/// cursor and re-followed after the retry policy's backoff when the server goes away.
-/// A pass that fails transiently (the server is away) is tried again with the same backoff,
-/// for as long as it takes. A full rescan also runs every `rescanInterval`, in case an event
-/// was missed (a watch limit reached, a directory created between scan and watch).
+/// cursor and re-followed after the retry policy's backoff when the server goes away. Such a
+/// round looks only at the paths the events name (`SyncScope`): those are scanned, hashed if
+/// changed and listed, nothing else. A full pass runs first, after lost events or a failed
+/// round, and every `rescanInterval`, in case an event was missed (a watch limit reached, a
+/// directory created between scan and watch). A pass that fails transiently (the server is
+/// away) is tried again with the same backoff, for as long as it takes.
 public struct SyncWatcher: Sendable {
     public var debounce: Duration = .milliseconds(300)
     /// The longest a steady stream of local events delays a pass.
@@ -29,7 +32,7 @@ public struct SyncWatcher: Sendable {
     public func run() async throws {
         let triggers = Triggers()
         let inotify = Inotify()
-        inotify?.start { triggers.fire() }
+        inotify?.start { triggers.changed($0) }
         let (engine, report, rescan, debounce, longestDelay) = (engine, report, rescanInterval, debounce, longestDelay)
         let options = engine.options
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -43,12 +46,15 @@ public struct SyncWatcher: Sendable {
             group.addTask {
                 var generator = SystemRandomNumberGenerator()
                 var failures = 0
+                var scope = SyncScope.everything
                 while true {
                     do {
-                        let (summary, _) = try await engine.pass()
+                        let (summary, _) = try await engine.pass(scope)
                         failures = 0
                         if let inotify {
-                            for directory in engine.directories { inotify.watch(options.localRoot + "/" + directory) }
+                            for directory in engine.directories {
+                                inotify.watch(directory.isEmpty ? options.localRoot : options.localRoot + "/" + directory)
+                            }
                         }
                         // Deferred actions get another pass soon.
                         if !summary.converged { triggers.fire() }
@@ -57,12 +63,18 @@ public struct SyncWatcher: Sendable {
                         let delay = options.retry.delay(beforeRetry: min(failures, 6), using: &generator)
                         report(SyncEvent(kind: .retrying, path: "", detail: "\(error); again in \(Format.seconds(delay))"))
                         try await Task.sleep(for: delay)
+                        scope = .everything
                         continue
                     } catch let error where !(error is CancellationError) {
                         report(SyncEvent(kind: .failed, path: "", detail: "\(error)"))
                         try await Task.sleep(for: .seconds(1))
+                        // What the failed round was to look at must not be lost.
+                        triggers.fire()
                     }
-                    try await triggers.settled(debounce: debounce, longestDelay: longestDelay)
+                    repeat {
+                        let pending = try await triggers.settled(debounce: debounce, longestDelay: longestDelay)
+                        scope = pending.full ? .everything : SyncScope.of(changed: pending.changed, root: options.localRoot)
+                    } while scope == .paths([])
                 }
             }
             try await group.next()
@@ -70,19 +82,56 @@ public struct SyncWatcher: Sendable {
         }
     }
 
-    /// Wake-ups for the next pass: local events, remote changes, the rescan timer.
+    /// Wake-ups for the next pass: local events (with the paths they name), remote changes,
+    /// the rescan timer.
     final class Triggers: Sendable {
         private struct State {
             var firstPending: ContinuousClock.Instant?
             var lastEvent = ContinuousClock.now
+            /// Absolute paths named by events since the last pass.
+            var changed: Set<String> = []
+            /// Whether the next pass must look at everything.
+            var full = false
+        }
+
+        /// What the next pass looks at: everything, or the paths named.
+        struct Pending: Sendable {
+            var full: Bool
+            var changed: Set<String>
         }
 
         private let state = Mutex(State())
         private static let poll: Duration = .milliseconds(50)
+        /// Paths remembered at most; past that the next pass is a full one anyway.
+        private static let mostPaths = SyncScope.mostPaths + 1
 
+        /// Asks for a full pass.
         func fire() {
+            record { $0.full = true }
+        }
+
+        /// Asks for a pass over what the events name (a full one if events were lost).
+        func changed(_ reports: [Inotify.Report]) {
+            record { state in
+                for report in reports {
+                    switch report {
+                    case .changed(let path) where state.changed.count < Self.mostPaths: state.changed.insert(path)
+                    case .changed: state.full = true
+                    case .lost: state.full = true
+                    }
+                }
+            }
+        }
+
+        /// Asks for a pass over these absolute paths.
+        func changed(paths: some Sequence<String>) {
+            changed(paths.map { .changed($0) })
+        }
+
+        private func record(_ change: (inout State) -> Void) {
             let now = ContinuousClock.now
             state.withLock { state in
+                change(&state)
                 if state.firstPending == nil { state.firstPending = now }
                 state.lastEvent = now
             }
@@ -90,19 +139,38 @@ public struct SyncWatcher: Sendable {
 
         /// Waits for a trigger, then until `debounce` passed without another (or
         /// `longestDelay` since the first), and takes them all.
-        func settled(debounce: Duration, longestDelay: Duration) async throws {
+        func settled(debounce: Duration, longestDelay: Duration) async throws -> Pending {
             while true {
                 try await Task.sleep(for: Self.poll)
                 let now = ContinuousClock.now
-                let ready = state.withLock { state -> Bool in
-                    guard let first = state.firstPending else { return false }
-                    guard now - state.lastEvent >= debounce || now - first >= longestDelay else { return false }
-                    state.firstPending = nil
-                    return true
+                let ready = state.withLock { state -> Pending? in
+                    guard let first = state.firstPending else { return nil }
+                    guard now - state.lastEvent >= debounce || now - first >= longestDelay else { return nil }
+                    defer { state = State() }
+                    return Pending(full: state.full, changed: state.changed)
                 }
-                if ready { return }
+                if let ready { return ready }
             }
         }
+    }
+
+    /// A round over the paths that remote changes name; a full pass for anything else (a
+    /// grant given or taken changes what can be seen).
+    static func trigger(_ triggers: Triggers, for changes: [Sluice_V1_Change], options: SyncOptions) {
+        guard !changes.isEmpty else { return }
+        var paths: [String] = []
+        for change in changes {
+            let name = Array(change.name.utf8)
+            let prefix = Array(options.remotePrefix.utf8)
+            guard change.kind == .versionCreated || change.kind == .objectDeleted, name.starts(with: prefix),
+                  name.count > prefix.count
+            else {
+                triggers.fire()
+                return
+            }
+            paths.append(options.localRoot + "/" + String(decoding: name.dropFirst(prefix.count), as: UTF8.self))
+        }
+        triggers.changed(paths: paths)
     }
 
     /// Follows the change feed and triggers a pass for every change; restarts from the
@@ -121,7 +189,7 @@ public struct SyncWatcher: Sendable {
                 try await ChangeFollower(client: client, retry: options.retry).follow(
                     from: engine.cursor, owner: options.owner, prefix: options.remotePrefix,
                     onResponse: { response in
-                        if !response.changes.isEmpty { triggers.fire() }
+                        Self.trigger(triggers, for: response.changes, options: options)
                         try engine.saveCursor(response.cursor)
                     })
             } catch let error as RPCError where error.code == .outOfRange {

@@ -1,0 +1,84 @@
+"""`sluice sync --watch` rounds look only at what changed: the paths inotify names on the
+device where a file changed, the paths the change feed names on the others (each round's
+summary counts the local files it `scanned`). Trees still converge through creations,
+deletions, emptied and filled directories and a renamed folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+import cli_support as cs
+import sync_support as sy
+
+CONVERGE = 40.0          # seconds a watched change may take to reach every device (bounded)
+FILES = 60
+
+
+@pytest.fixture
+def watchers(cli):
+    started = []
+
+    def start(local, prefix, device):
+        proc = cli.start("sync", local, prefix, "--watch", "--json", "--device", device)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.close()
+
+
+def summaries_after(proc, mark: int) -> list[dict]:
+    return [e for e in proc.events[mark:] if e.get("event") == "summary"]
+
+
+def test_a_watch_round_looks_only_at_the_changed_paths(cli, tmp_path, watchers):
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    os.makedirs(b)
+    prefix = cs.unique("sync-scope") + "/"
+    for i in range(FILES):
+        sy.write(a, f"d{i % 6}/f{i}.txt", f"file {i}".encode())
+    os.makedirs(os.path.join(a, "empty"))
+    wa, wb = watchers(a, prefix, "A"), watchers(b, prefix, "B")
+    sy.wait_same([a, b], CONVERGE, "the first full passes", extra=lambda t: "empty/" in t)
+    first = summaries_after(wa, 0)[0]
+    assert first["scanned"] >= FILES, first                     # the first pass is a full one
+
+    mark_a, mark_b = len(wa.events), len(wb.events)
+    sy.write(a, "d1/f1.txt", b"edited on A")
+    sy.wait_same([a, b], CONVERGE, "one edit", extra=lambda t: t["d1/f1.txt"] == cs_sha(b"edited on A"))
+    up = wa.wait_for(lambda ev: next((e for e in summaries_after(wa, mark_a) if e["uploaded"] == 1), None),
+                     CONVERGE, "the round that sent the edit")
+    # One listing and one PutObject (the file grew: no session cut in the stored size).
+    assert up["scanned"] <= 2 and up["calls"] == 2, str(wa.events[mark_a:])
+    down = wb.wait_for(lambda ev: next((e for e in summaries_after(wb, mark_b) if e["downloaded"] == 1), None),
+                       CONVERGE, "the round that fetched the edit")
+    assert down["scanned"] <= 2 and down["calls"] == 2, str(wb.events[mark_b:])
+
+    # Structure changes through scoped rounds: a new nested folder, a new empty one, the
+    # empty one filled, a folder deleted, a folder renamed.
+    sy.write(a, "new/deeper/x.txt", b"new and nested")
+    os.makedirs(os.path.join(a, "fresh-empty"))
+    sy.write(a, "empty/now-full.txt", b"filled")
+    shutil.rmtree(os.path.join(a, "d2"))
+    os.rename(os.path.join(a, "d3"), os.path.join(a, "d3-renamed"))
+    tree = sy.wait_same([a, b], CONVERGE, "the structure changes",
+                        extra=lambda t: "new/deeper/x.txt" in t and "fresh-empty/" in t and "d2/" not in t
+                        and "d3-renamed/f3.txt" in t and "d3/" not in t and "empty/now-full.txt" in t)
+    assert len([k for k in tree if not k.endswith("/")]) == FILES - 10 + 2, sorted(tree)
+
+    # And back: emptied on B, the folder stays (as a marker) on A.
+    os.remove(os.path.join(b, "empty/now-full.txt"))
+    sy.wait_same([a, b], CONVERGE, "a folder emptied on B",
+                 extra=lambda t: "empty/now-full.txt" not in t and "empty/" in t)
+    listed = cli.ok("ls", "-r", prefix).out.split()
+    assert prefix + "empty/.sluice-dir" in listed and prefix + "fresh-empty/.sluice-dir" in listed, listed
+    assert wa.alive() and wb.alive()
+
+
+def cs_sha(data: bytes) -> str:
+    import hashlib
+    return hashlib.sha256(data).hexdigest()
