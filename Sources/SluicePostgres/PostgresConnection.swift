@@ -35,6 +35,19 @@ public final class PostgresConnection {
     /// The PGconn; never nil while the object lives.
     private let handle: OpaquePointer
 
+    /// The statements prepared on this session (by SQL text and parameter types) and their
+    /// names. Parsing and planning a short statement is most of what it costs the server, so
+    /// each is prepared once per session rather than parsed on every call.
+    private var prepared: [PreparedKey: String] = [:]
+    /// The most statements one session keeps prepared; beyond that, statements run unprepared
+    /// (SQL built at run time must not make a session's memory grow without end).
+    static let maxPreparedStatements = 512
+
+    private struct PreparedKey: Hashable {
+        var sql: String
+        var types: [Oid]
+    }
+
     private static let sessionSetup = """
         SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; \
         SET bytea_output = 'hex'; SET IntervalStyle = 'postgres'
@@ -143,6 +156,7 @@ public final class PostgresConnection {
     /// session up again. Whatever the session held (transaction, temporary tables, locks) is gone.
     public func reset() throws {
         PQreset(handle)
+        prepared.removeAll()
         guard isHealthy else {
             let message = Self.trimmed(PQerrorMessage(handle)) ?? "reset failed"
             throw PostgresError(.connection, "could not reconnect to PostgreSQL: \(message)")
@@ -152,8 +166,9 @@ public final class PostgresConnection {
 
     // MARK: statements
 
-    /// Runs one statement with parameters `$1`, `$2`, ... (PQexecParams, text format both ways)
-    /// and returns its rows.
+    /// Runs one statement with parameters `$1`, `$2`, ... (text format both ways) and returns
+    /// its rows. The statement is prepared on first use in this session (PQprepare, then
+    /// PQexecPrepared), up to ``maxPreparedStatements``; others run with PQexecParams.
     ///
     /// - Throws: `PostgresError`: `.server` with the SQLSTATE when the server rejects the
     ///   statement, `.connection` when the connection broke, `.encoding` for an unsendable parameter.
@@ -165,13 +180,34 @@ public final class PostgresConnection {
         let encoded = try params.map { try $0.encoded() }
         let types = encoded.map { Oid($0.type) }
         let texts = CStringArray(encoded.map(\.text))
-        let result = texts.withPointers { valuePointers in
-            types.withUnsafeBufferPointer { typePointers in
-                PQexecParams(
-                    handle, sql, Int32(encoded.count), typePointers.baseAddress, valuePointers, nil, nil, 0)
+        guard let name = try preparedName(sql, types: types) else {
+            let result = texts.withPointers { valuePointers in
+                types.withUnsafeBufferPointer { typePointers in
+                    PQexecParams(
+                        handle, sql, Int32(encoded.count), typePointers.baseAddress, valuePointers, nil, nil, 0)
+                }
             }
+            return try consume(result)
+        }
+        let result = texts.withPointers { valuePointers in
+            PQexecPrepared(handle, name, Int32(encoded.count), valuePointers, nil, nil, 0)
         }
         return try consume(result)
+    }
+
+    /// The name `sql` with parameters of `types` is prepared under in this session, preparing
+    /// it now if it is new; nil once the session holds its most prepared statements.
+    private func preparedName(_ sql: String, types: [Oid]) throws -> String? {
+        let key = PreparedKey(sql: sql, types: types)
+        if let name = prepared[key] { return name }
+        guard prepared.count < Self.maxPreparedStatements else { return nil }
+        let name = "sluice_\(prepared.count)"
+        let result = types.withUnsafeBufferPointer { typePointers in
+            PQprepare(handle, name, sql, Int32(types.count), typePointers.baseAddress)
+        }
+        _ = try consume(result)
+        prepared[key] = name
+        return name
     }
 
     /// Runs SQL text that may hold several statements separated by semicolons, without parameters
