@@ -9,18 +9,18 @@ import SluicePostgres
 /// commit turns the reservation into a version of the same size in one transaction, and an
 /// abort or expiry ends it — settling needs no bookkeeping of its own.
 public enum QuotaReservation {
-    /// Locks the owner's principal row — serializing every reservation for that owner — and
-    /// refuses with ``StorageError/quotaExceeded(_:)`` when `bytes` more bytes, and one more object when
-    /// `objectName` is not an object of the owner yet, would take the owner past its quotas.
+    /// Refuses with ``StorageError/quotaExceeded(_:)`` when `bytes` more bytes, and one more
+    /// object when `objectName` is not an object of the owner yet, would take the owner past its
+    /// quotas.
     ///
     /// Call it inside the transaction that then stores the reservation (a session row) or the
-    /// bytes themselves (a version made in one call, such as a one-call PutObject: pass the
-    /// object's size and name), before anything else of that transaction locks the owner's
-    /// rows. `defaults` are the server's quotas; the owner's overrides replace them.
-    public static func reserve(
+    /// bytes themselves (a restored version), with the owner's principal row already locked
+    /// (``RowLock/exclusive``, first of the transaction's locks): that lock serializes every
+    /// reservation for the owner. `defaults` are the server's quotas; the owner's overrides
+    /// replace them.
+    static func reserve(
         bytes: Int64, objectName: String?, owner: Principal, defaults: QuotaLimits, on connection: PostgresConnection
     ) throws {
-        _ = try connection.execute("SELECT id FROM principals WHERE id = $1 \(RowLock.exclusive)", [.int(owner.id)])
         let quotas = try PrincipalSettingsStore.load(owner.id, on: connection).quotas(defaults: defaults)
         guard quotas.bytes > 0 || quotas.objects > 0 else { return }
         let usage = try current(owner.id, newName: objectName, on: connection)

@@ -238,16 +238,15 @@ extension UploadSessions {
             throw StorageError.failedPrecondition(
                 "upload session \(id) was committed, aborted or expired while partition \(index) was uploading")
         }
-        let blob = try connection.execute("""
-            SELECT deleting FROM blobs WHERE scope = $1 AND sha256 = $2 \(RowLock.exclusive)
-            """, [.text(key.scope), .bytes(key.sha256)])
-        guard let row = blob.rows.first, !(try row.bool("deleting")) else {
+        // The update locks the blob row (FOR NO KEY UPDATE, as ``RowLock`` wants) while it
+        // confirms the lease: no row means the collector is reclaiming the bytes.
+        let leased = try connection.execute("""
+            UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2 AND NOT deleting
+            """, [.text(key.scope), .bytes(key.sha256)]).affectedRows
+        guard leased == 1 else {
             throw StorageError.aborted(
                 "partition \(index) took longer than the collector's grace period; send it again")
         }
-        _ = try connection.execute("""
-            UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2
-            """, [.text(key.scope), .bytes(key.sha256)])
         // These bytes were just written and verified: whatever damage was found is repaired.
         try DamagedBlobs.clear(key, on: connection)
         _ = try connection.execute("""
