@@ -45,12 +45,15 @@ def sha256_of(path: Path) -> str:
 def run_cli(arguments: list[str], environment: dict, server_pid: int) -> tuple[float, float, float]:
     """Runs one CLI command; returns (wall seconds, client CPU seconds, server CPU seconds)."""
     server_before, started = cpu_seconds(server_pid), time.monotonic()
-    process = subprocess.Popen([str(SLUICE), *arguments], env=environment,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.monotonic() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"bench_cli: sluice {' '.join(arguments)} failed: {process.stderr.read().decode()[-500:]}")
+    # Progress goes to a file: a pipe nobody reads until the end would fill and stop the CLI.
+    with tempfile.TemporaryFile() as progress:
+        process = subprocess.Popen([str(SLUICE), *arguments], env=environment,
+                                   stdout=subprocess.DEVNULL, stderr=progress)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.monotonic() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            progress.seek(0)
+            sys.exit(f"bench_cli: sluice {' '.join(arguments)} failed: {progress.read().decode()[-500:]}")
     return wall, usage.ru_utime + usage.ru_stime, cpu_seconds(server_pid) - server_before
 
 
