@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_cli import make_file, sha256_of
-from bench_support import BENCH_DIR, CERTS, ROOT, BenchServer, cpu_seconds
+from bench_cli import make_file, run_cli, sha256_of
+from bench_support import BENCH_DIR, CERTS, ROOT, BenchServer
 
 SIZES = [int(s) for s in os.environ.get("BENCH_C_SIZES", f"{1 << 30}").split()]
 PARALLEL = int(os.environ.get("BENCH_C_PARALLEL", "4"))
@@ -30,20 +30,6 @@ CLIENTS = {
 }
 SLUICED = Path(os.environ.get("BENCH_SLUICED", ROOT / ".build" / "release" / "sluiced"))
 PARTITION = 8 << 20
-
-
-def run(binary: Path, arguments: list, environment: dict, server_pid: int) -> tuple:
-    """(wall seconds, client CPU seconds, server CPU seconds) of one run."""
-    server_before, started = cpu_seconds(server_pid), time.monotonic()
-    with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen([str(binary), *arguments], env=environment,
-                                   stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.monotonic() - started
-        if os.waitstatus_to_exitcode(status) != 0:
-            errors.seek(0)
-            sys.exit(f"bench_c: {binary.name} {' '.join(arguments)} failed: {errors.read().decode()[-500:]}")
-    return wall, usage.ru_utime + usage.ru_stime, cpu_seconds(server_pid) - server_before
 
 
 def resume_run(environment: dict, folder: Path, server) -> dict:
@@ -97,8 +83,8 @@ def main() -> None:
                 target = folder / "output"
                 flags = ["--parallel", str(PARALLEL)]
                 timings = {
-                    "upload": run(binary, ["upload", str(source), remote, *flags], environment, server.pid),
-                    "download": run(binary, ["download", remote, str(target), *flags], environment, server.pid),
+                    "upload": run_cli(["upload", str(source), remote, *flags], environment, server.pid, binary),
+                    "download": run_cli(["download", remote, str(target), *flags], environment, server.pid, binary),
                 }
                 if sha256_of(target) != expected:
                     sys.exit(f"bench_c: {remote} did not read back identical")

@@ -42,18 +42,20 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def run_cli(arguments: list[str], environment: dict, server_pid: int) -> tuple[float, float, float]:
-    """Runs one CLI command; returns (wall seconds, client CPU seconds, server CPU seconds)."""
+def run_cli(arguments: list[str], environment: dict, server_pid: int,
+            binary: Path = SLUICE) -> tuple[float, float, float]:
+    """Runs one command of a CLI (`sluice` unless `binary` says another); returns (wall
+    seconds, client CPU seconds, server CPU seconds)."""
     server_before, started = cpu_seconds(server_pid), time.monotonic()
     # Progress goes to a file: a pipe nobody reads until the end would fill and stop the CLI.
     with tempfile.TemporaryFile() as progress:
-        process = subprocess.Popen([str(SLUICE), *arguments], env=environment,
+        process = subprocess.Popen([str(binary), *arguments], env=environment,
                                    stdout=subprocess.DEVNULL, stderr=progress)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.monotonic() - started
         if os.waitstatus_to_exitcode(status) != 0:
             progress.seek(0)
-            sys.exit(f"bench_cli: sluice {' '.join(arguments)} failed: {progress.read().decode()[-500:]}")
+            sys.exit(f"bench: {binary.name} {' '.join(arguments)} failed: {progress.read().decode()[-500:]}")
     return wall, usage.ru_utime + usage.ru_stime, cpu_seconds(server_pid) - server_before
 
 
