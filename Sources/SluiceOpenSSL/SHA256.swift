@@ -32,6 +32,13 @@ public struct SHA256: ~Copyable {
     }
 
     /// The digest of one buffer.
+    /// The SHA-256 of `bytes`, read in place.
+    public static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(bytes)
+        return hasher.finalize()
+    }
+
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(bytes)

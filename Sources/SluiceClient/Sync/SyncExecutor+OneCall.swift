@@ -58,7 +58,7 @@ extension SyncExecutor {
         for attempt in 0..<Self.uploadAttempts {
             if attempt > 0 { try await Task.sleep(for: .milliseconds(300)) }
             guard let read = try await Self.readSettled(file) else { continue }
-            let digest = SHA256.hash([UInt8](read.data))
+            let digest = read.data.withUnsafeBytes { SHA256.hash($0) }
             let object = try await put(path, data: read.data, sha256: digest, contentType: "")
             sent += Int64(read.data.count)
             let sha256 = Hex.encode(digest)
@@ -197,16 +197,24 @@ extension SyncExecutor {
             throw IntegrityError(
                 "\(object.name) version \(object.version) arrived with \(data.count) of its \(object.size) bytes")
         }
+        // One pass over the bytes, in place: each partition's hash, and the whole object's
+        // alongside only when it is not simply the one partition's.
+        var wholeHasher = SHA256()
+        let severalPartitions = object.partitions.count > 1
         for (index, partition) in object.partitions.enumerated() {
-            let start = Int(layout.plan.offset(of: index))
-            let bytes = [UInt8](data[data.startIndex + start..<data.startIndex + start + Int(partition.size)])
-            guard SHA256.hash(bytes) == [UInt8](partition.sha256) else {
+            let start = data.startIndex + Int(layout.plan.offset(of: index))
+            let digest = data[start..<start + Int(partition.size)].withUnsafeBytes { bytes in
+                if severalPartitions { wholeHasher.update(bytes) }
+                return SHA256.hash(bytes)
+            }
+            guard digest == [UInt8](partition.sha256) else {
                 throw IntegrityError(
                     "partition \(index) of \(object.name) version \(object.version) does not hash to its declared "
                         + "SHA-256 \(Hex.encode(partition.sha256)); nothing was written")
             }
         }
-        let whole = SHA256.hash([UInt8](data))
+        let whole = severalPartitions
+            ? wholeHasher.finalize() : object.partitions.first.map { [UInt8]($0.sha256) } ?? SHA256.hash([])
         guard object.sha256.isEmpty || whole == [UInt8](object.sha256) else {
             throw IntegrityError(
                 "\(object.name) version \(object.version) hashes to \(Hex.encode(whole)), not the declared "

@@ -57,9 +57,7 @@ extension UploadSessions {
             throw StorageError.invalidArgument(
                 "sha256 is \(object.sha256.count) bytes; PutObject needs the 32-byte SHA-256 of data")
         }
-        var hasher = SHA256()
-        object.data.withUnsafeBytes { hasher.update($0) }
-        let actual = hasher.finalize()
+        let actual = object.data.withUnsafeBytes { SHA256.hash($0) }
         guard actual == object.sha256 else {
             throw StorageError.dataLoss(
                 "data hashes to \(Hex.encode(actual)) but the request declared sha256 \(Hex.encode(object.sha256)); "
