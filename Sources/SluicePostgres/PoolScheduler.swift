@@ -184,6 +184,7 @@ final class PoolWorker {
     /// unknown state (the next checkout connects afresh).
     func afterUse() {
         guard let connection, connection.isHealthy else { return }
+        _ = connection.discardUnsentBegin()
         switch connection.transactionStatus {
         case .idle:
             break
@@ -202,26 +203,22 @@ final class PoolWorker {
     func runTransaction<T>(
         isolation: PostgresPool.IsolationLevel, _ body: (PostgresConnection) throws -> T
     ) throws -> T {
-        let begin = "BEGIN ISOLATION LEVEL \(isolation.sql)"
-        var connection = try checkout()
-        do {
-            try connection.execute(begin)
-        } catch let error as PostgresError where error.isConnectionFailure {
-            // Nothing has run yet, so it is safe to reconnect and begin once more.
-            self.connection = nil
-            connection = try checkout()
-            try connection.execute(begin)
-        }
+        let connection = try checkout()
+        // BEGIN travels with the body's first statement. A connection found broken then fails
+        // the body with a connection failure before COMMIT, which `PostgresPool.transaction`
+        // answers by running the whole transaction again on a fresh connection.
+        connection.begin("BEGIN ISOLATION LEVEL \(isolation.sql)")
 
         let value: T
         do {
             value = try body(connection)
         } catch {
-            if connection.isHealthy, connection.transactionStatus != .idle {
+            if !connection.discardUnsentBegin(), connection.isHealthy, connection.transactionStatus != .idle {
                 _ = try? connection.execute("ROLLBACK")
             }
             throw error
         }
+        if connection.discardUnsentBegin() { return value }  // the body ran no statement
 
         switch connection.transactionStatus {
         case .inTransaction:

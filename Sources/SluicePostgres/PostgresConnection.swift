@@ -43,7 +43,10 @@ public final class PostgresConnection {
     /// (SQL built at run time must not make a session's memory grow without end).
     static let maxPreparedStatements = 512
 
-    private struct PreparedKey: Hashable {
+    /// A BEGIN not sent yet (see ``begin(_:)``).
+    private var deferredBegin: String?
+
+    fileprivate struct PreparedKey: Hashable {
         var sql: String
         var types: [Oid]
     }
@@ -125,7 +128,9 @@ public final class PostgresConnection {
     /// server has sent meanwhile (PQconsumeInput, which never blocks), so a session the server
     /// ended (pg_terminate_backend, a restart: it sends an error and closes) shows as broken
     /// before a statement is sent on it, when reconnecting is still safe.
+    /// A connection a failed pipeline left in pipeline mode is not usable either.
     public func checkAlive() -> Bool {
+        guard PQpipelineStatus(handle) == PQ_PIPELINE_OFF else { return false }
         guard isHealthy, transactionStatus == .idle else { return isHealthy }
         // The first read may take the server's closing error message, the second finds the end
         // of the stream behind it; on a live idle session both find nothing and return at once.
@@ -137,7 +142,8 @@ public final class PostgresConnection {
 
     /// The transaction state of the session.
     public var transactionStatus: TransactionStatus {
-        switch PQtransactionStatus(handle) {
+        if deferredBegin != nil, PQtransactionStatus(handle) == PQTRANS_IDLE { return .inTransaction }
+        return switch PQtransactionStatus(handle) {
         case PQTRANS_IDLE: .idle
         case PQTRANS_ACTIVE: .active
         case PQTRANS_INTRANS: .inTransaction
@@ -157,11 +163,29 @@ public final class PostgresConnection {
     public func reset() throws {
         PQreset(handle)
         prepared.removeAll()
+        deferredBegin = nil
         guard isHealthy else {
             let message = Self.trimmed(PQerrorMessage(handle)) ?? "reset failed"
             throw PostgresError(.connection, "could not reconnect to PostgreSQL: \(message)")
         }
         try executeScript(Self.sessionSetup)
+    }
+
+    // MARK: transactions
+
+    /// Starts a transaction with `sql` (a BEGIN statement), sent with the next statement in one
+    /// round trip rather than on its own: it saves a round trip per transaction. From now on
+    /// ``transactionStatus`` is ``TransactionStatus/inTransaction``.
+    public func begin(_ sql: String) {
+        deferredBegin = sql
+    }
+
+    /// Drops a BEGIN that ``begin(_:)`` left unsent because no statement followed: the
+    /// transaction held nothing and there is nothing to commit or roll back. Returns whether
+    /// there was one.
+    public func discardUnsentBegin() -> Bool {
+        defer { deferredBegin = nil }
+        return deferredBegin != nil
     }
 
     // MARK: statements
@@ -174,40 +198,155 @@ public final class PostgresConnection {
     ///   statement, `.connection` when the connection broke, `.encoding` for an unsendable parameter.
     @discardableResult
     public func execute(_ sql: String, _ params: [PostgresValue] = []) throws -> PostgresResult {
-        guard !sql.utf8.contains(0) else {
-            throw PostgresError(.encoding, "SQL text cannot contain NUL characters")
-        }
-        let encoded = try params.map { try $0.encoded() }
-        let types = encoded.map { Oid($0.type) }
-        let texts = CStringArray(encoded.map(\.text))
-        guard let name = try preparedName(sql, types: types) else {
-            let result = texts.withPointers { valuePointers in
-                types.withUnsafeBufferPointer { typePointers in
+        if deferredBegin != nil { return try execute(pipeline: [PostgresStatement(sql, params)])[0] }
+        let statement = try EncodedStatement(PostgresStatement(sql, params))
+        guard let name = try preparedName(statement.key) else {
+            let result = statement.texts.withPointers { valuePointers in
+                statement.key.types.withUnsafeBufferPointer { typePointers in
                     PQexecParams(
-                        handle, sql, Int32(encoded.count), typePointers.baseAddress, valuePointers, nil, nil, 0)
+                        handle, sql, Int32(statement.key.types.count), typePointers.baseAddress, valuePointers, nil,
+                        nil, 0)
                 }
             }
             return try consume(result)
         }
-        let result = texts.withPointers { valuePointers in
-            PQexecPrepared(handle, name, Int32(encoded.count), valuePointers, nil, nil, 0)
+        let result = statement.texts.withPointers { valuePointers in
+            PQexecPrepared(handle, name, Int32(statement.key.types.count), valuePointers, nil, nil, 0)
         }
         return try consume(result)
     }
 
-    /// The name `sql` with parameters of `types` is prepared under in this session, preparing
-    /// it now if it is new; nil once the session holds its most prepared statements.
-    private func preparedName(_ sql: String, types: [Oid]) throws -> String? {
-        let key = PreparedKey(sql: sql, types: types)
+    /// Runs `statement`, as ``execute(_:_:)``.
+    @discardableResult
+    public func execute(_ statement: PostgresStatement) throws -> PostgresResult {
+        try execute(statement.sql, statement.params)
+    }
+
+    /// The name `key` is prepared under in this session, preparing it now if it is new; nil
+    /// once the session holds its most prepared statements.
+    private func preparedName(_ key: PreparedKey) throws -> String? {
         if let name = prepared[key] { return name }
         guard prepared.count < Self.maxPreparedStatements else { return nil }
         let name = "sluice_\(prepared.count)"
-        let result = types.withUnsafeBufferPointer { typePointers in
-            PQprepare(handle, name, sql, Int32(types.count), typePointers.baseAddress)
+        let result = key.types.withUnsafeBufferPointer { typePointers in
+            PQprepare(handle, name, key.sql, Int32(key.types.count), typePointers.baseAddress)
         }
         _ = try consume(result)
         prepared[key] = name
         return name
+    }
+
+    /// Runs `statements` in order, as ``execute(_:_:)`` would one after another, but in one
+    /// round trip (libpq's pipeline mode): for statements whose parameters do not depend on
+    /// each other's results. Meant for a few short statements — everything is sent before
+    /// anything is read.
+    ///
+    /// A statement the server rejects throws its error, and the statements after it do not run
+    /// (inside a transaction, the transaction is aborted, as it would be by ``execute(_:_:)``;
+    /// outside one, the pipeline is one implicit transaction, and nothing of it is kept).
+    /// Statements that take decisions from results should read them all before throwing an
+    /// error of their own: all of them ran.
+    ///
+    /// - Throws: `PostgresError`, as ``execute(_:_:)``.
+    public func execute(pipeline statements: [PostgresStatement]) throws -> [PostgresResult] {
+        if let begin = deferredBegin {
+            deferredBegin = nil
+            return Array(try execute(pipeline: [PostgresStatement(begin)] + statements).dropFirst())
+        }
+        guard statements.count > 1 else { return try statements.map { try execute($0.sql, $0.params) } }
+        let encoded = try statements.map(EncodedStatement.init)
+        guard PQenterPipelineMode(handle) == 1 else {
+            throw PostgresError(.connection, Self.trimmed(PQerrorMessage(handle)) ?? "pipeline mode refused")
+        }
+        var newlyPrepared: [PreparedKey: String] = [:]
+        var preparing: [(key: PreparedKey, name: String)?] = []
+        var sendFailure: PostgresError?
+        for statement in encoded {
+            let key = statement.key
+            var name = prepared[key] ?? newlyPrepared[key]
+            var preparation: (key: PreparedKey, name: String)?
+            if name == nil, prepared.count + newlyPrepared.count < Self.maxPreparedStatements {
+                let fresh = "sluice_\(prepared.count + newlyPrepared.count)"
+                let queued = key.types.withUnsafeBufferPointer { typePointers in
+                    PQsendPrepare(handle, fresh, key.sql, Int32(key.types.count), typePointers.baseAddress)
+                }
+                guard queued == 1 else { sendFailure = sendError(); break }
+                newlyPrepared[key] = fresh
+                preparation = (key, fresh)
+                name = fresh
+            }
+            let queued = statement.texts.withPointers { valuePointers in
+                if let name {
+                    return PQsendQueryPrepared(handle, name, Int32(key.types.count), valuePointers, nil, nil, 0)
+                }
+                return key.types.withUnsafeBufferPointer { typePointers in
+                    PQsendQueryParams(
+                        handle, key.sql, Int32(key.types.count), typePointers.baseAddress, valuePointers, nil, nil, 0)
+                }
+            }
+            guard queued == 1 else { sendFailure = sendError(); break }
+            preparing.append(preparation)
+        }
+        if let sendFailure {
+            // A send fails only when the connection is unusable; it is reset before reuse.
+            throw sendFailure
+        }
+        guard PQpipelineSync(handle) == 1 else { throw sendError() }
+
+        var results: [PostgresResult] = []
+        var firstError: PostgresError?
+        for preparation in preparing {
+            if let preparation {
+                switch nextPipelineResult() {
+                case .success:
+                    prepared[preparation.key] = preparation.name
+                case .failure(let error):
+                    firstError = firstError ?? error
+                }
+            }
+            switch nextPipelineResult() {
+            case .success(let result?): results.append(result)
+            case .success(nil): break
+            case .failure(let error): firstError = firstError ?? error
+            }
+        }
+        let synced = PQgetResult(handle)
+        let syncStatus = synced.map(PQresultStatus)
+        PQclear(synced)
+        guard syncStatus == PGRES_PIPELINE_SYNC, PQexitPipelineMode(handle) == 1 else {
+            throw firstError ?? PostgresError(
+                isHealthy ? .server : .connection,
+                Self.trimmed(PQerrorMessage(handle)) ?? "the pipeline did not end where it should")
+        }
+        if let firstError { throw firstError }
+        return results
+    }
+
+    /// The next command's result in a pipeline, and the NULL that ends it: the rows, nil for
+    /// a command skipped after an earlier error, or the error.
+    private func nextPipelineResult() -> Result<PostgresResult?, PostgresError> {
+        guard let result = PQgetResult(handle) else {
+            return .failure(PostgresError(
+                isHealthy ? .server : .connection,
+                Self.trimmed(PQerrorMessage(handle)) ?? "a pipeline result is missing"))
+        }
+        if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+            PQclear(result)
+            _ = PQgetResult(handle)
+            return .success(nil)
+        }
+        defer { _ = PQgetResult(handle) }
+        do {
+            return .success(try consume(result))
+        } catch let error as PostgresError {
+            return .failure(error)
+        } catch {
+            return .failure(PostgresError(.server, "\(error)"))
+        }
+    }
+
+    private func sendError() -> PostgresError {
+        PostgresError(.connection, Self.trimmed(PQerrorMessage(handle)) ?? "the pipeline could not be sent")
     }
 
     /// Runs SQL text that may hold several statements separated by semicolons, without parameters
@@ -217,6 +356,10 @@ public final class PostgresConnection {
     public func executeScript(_ sql: String) throws -> PostgresResult {
         guard !sql.utf8.contains(0) else {
             throw PostgresError(.encoding, "SQL text cannot contain NUL characters")
+        }
+        if let begin = deferredBegin {
+            deferredBegin = nil
+            _ = try consume(PQexec(handle, begin))
         }
         return try consume(PQexec(handle, sql))
     }
@@ -335,6 +478,22 @@ public final class PostgresConnection {
 
 @available(*, unavailable, message: "a PostgresConnection is used by one thread at a time; share a PostgresPool")
 extension PostgresConnection: Sendable {}
+
+/// A statement and its parameters encoded for libpq: the key it is prepared under and the
+/// parameters' text.
+private struct EncodedStatement {
+    let key: PostgresConnection.PreparedKey
+    let texts: CStringArray
+
+    init(_ statement: PostgresStatement) throws {
+        guard !statement.sql.utf8.contains(0) else {
+            throw PostgresError(.encoding, "SQL text cannot contain NUL characters")
+        }
+        let encoded = try statement.params.map { try $0.encoded() }
+        key = PostgresConnection.PreparedKey(sql: statement.sql, types: encoded.map { Oid($0.type) })
+        texts = CStringArray(encoded.map(\.text))
+    }
+}
 
 /// NUL-terminated copies of Swift strings in a NULL-terminated array, as libpq's
 /// `const char * const *` parameters want them; nil entries stay NULL (SQL NULL parameters).

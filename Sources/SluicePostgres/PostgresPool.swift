@@ -108,10 +108,9 @@ public final class PostgresPool: Sendable {
     /// all, so the body must be safe to run more than once (no side effects outside the database,
     /// or idempotent ones).
     ///
-    /// A connection found broken at BEGIN (nothing has run yet) is reset and BEGIN tried once
-    /// more. A connection that breaks later, before COMMIT was sent, lost nothing (PostgreSQL
-    /// rolls back the transaction of a session that ends), so the whole transaction runs once
-    /// more on a fresh connection. A connection that breaks during COMMIT fails the call with a
+    /// BEGIN is sent with the body's first statement (one round trip fewer). A connection that
+    /// breaks before COMMIT was sent lost nothing (PostgreSQL rolls back the transaction of a
+    /// session that ends), so the whole transaction runs once more on a fresh connection. A connection that breaks during COMMIT fails the call with a
     /// `.connection` error whose `commitOutcomeUnknown` is set: whether it committed is unknown.
     ///
     /// A body that catches a statement's error and carries on leaves the transaction aborted;

@@ -45,6 +45,16 @@ public struct PartitionPlan: Sendable, Equatable {
         return try upload(totalSize: totalSize, partitionSize: max(defaultPartitionSize, rounded))
     }
 
+    /// A plan cut like a stored version (`storedSize` bytes in partitions of
+    /// `storedPartitionSize`), so that the partitions that did not change line up with stored
+    /// ones and are not sent again; nil when that cut does not suit `totalSize`. Never the cut of
+    /// a version in one partition: a small object is stored as one partition of its own size,
+    /// which would cut a file that has grown into partitions that small.
+    public static func reusing(storedSize: Int64, storedPartitionSize: Int64, totalSize: Int64) -> PartitionPlan? {
+        guard storedPartitionSize > 0, storedSize > storedPartitionSize else { return nil }
+        return try? upload(totalSize: totalSize, partitionSize: storedPartitionSize)
+    }
+
     /// Number of partitions: ceil(totalSize / partitionSize), without overflow for any size
     /// (a server may describe one near Int64.max).
     public var count: Int {

@@ -169,16 +169,17 @@ struct SyncExecutor: Sendable {
         throw Deferred(reason: "the file kept changing while it was uploaded; it is sent again once it settles")
     }
 
-    /// The partition size of the remote version when the new content fits it, so that the
-    /// partitions that did not change line up with stored ones and are not sent again.
-    /// (Given explicitly, so the uploader need not look the object up again.) Not that of a
-    /// version in one partition: a small object is stored as one partition of its own size,
-    /// which would cut the file into partitions that small.
+    /// The partition size of the remote version when the new content fits it (see
+    /// ``PartitionPlan/reusing(storedSize:storedPartitionSize:totalSize:)``); given explicitly,
+    /// so the uploader need not look the object up again.
     static func partitionSize(matching remote: RemoteFile?, size: Int64) throws -> Int64 {
-        guard let remote, remote.partitionSize > 0, remote.size > remote.partitionSize,
-              (try? PartitionPlan.upload(totalSize: size, partitionSize: remote.partitionSize)) != nil
-        else { return try PartitionPlan.automatic(totalSize: size).partitionSize }
-        return remote.partitionSize
+        if let remote,
+           let plan = PartitionPlan.reusing(
+               storedSize: remote.size, storedPartitionSize: remote.partitionSize, totalSize: size)
+        {
+            return plan.partitionSize
+        }
+        return try PartitionPlan.automatic(totalSize: size).partitionSize
     }
 
     /// Commits the zero-byte object that stands for an empty directory through a session

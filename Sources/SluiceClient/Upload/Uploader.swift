@@ -155,8 +155,9 @@ public struct Uploader: Sendable {
 
     /// The partition plan: the size asked for; else, for a file the journal knows unchanged
     /// in size and time, the size its unfinished upload used; else the size the object's
-    /// current version was cut in, when the file fits it (so that its unchanged partitions
-    /// line up with stored ones and are not sent again); else the automatic size.
+    /// current version was cut in, when the file fits it and that version has more than one
+    /// partition (``PartitionPlan/reusing(storedSize:storedPartitionSize:totalSize:)``); else
+    /// the automatic size.
     private func partitionPlan(size: Int64, previous: UploadJournalEntry?, objectName: String) async throws
         -> PartitionPlan
     {
@@ -168,23 +169,24 @@ public struct Uploader: Sendable {
         {
             return plan
         }
-        if let stored = await currentPartitionSize(of: objectName),
-           let plan = try? PartitionPlan.upload(totalSize: size, partitionSize: stored)
+        if let stored = await currentCut(of: objectName),
+           let plan = PartitionPlan.reusing(
+               storedSize: stored.size, storedPartitionSize: stored.partitionSize, totalSize: size)
         {
             return plan
         }
         return try PartitionPlan.automatic(totalSize: size)
     }
 
-    /// The partition size of the object's current version; nil when there is none (or the
-    /// lookup fails: the plan then does without it).
-    private func currentPartitionSize(of objectName: String) async -> Int64? {
+    /// The size and partition size of the object's current version; nil when there is none (or
+    /// the lookup fails: the plan then does without it).
+    private func currentCut(of objectName: String) async -> (size: Int64, partitionSize: Int64)? {
         var request = Sluice_V1_GetObjectRequest()
         request.name = objectName
         request.owner = options.owner
-        let object = try? await objects.getObject(request, options: CallOptions(timeout: options.callTimeout))
-        guard let partitionSize = object?.partitionSize, partitionSize > 0 else { return nil }
-        return partitionSize
+        guard let object = try? await objects.getObject(request, options: CallOptions(timeout: options.callTimeout))
+        else { return nil }
+        return (object.size, object.partitionSize)
     }
 
     /// What became of a journalled session.

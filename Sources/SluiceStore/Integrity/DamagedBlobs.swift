@@ -15,7 +15,12 @@ enum DamagedBlobs {
 
     /// Forgets a finding: the blob was rewritten or re-hashed intact.
     static func clear(_ key: BlobKey, on connection: PostgresConnection) throws {
-        _ = try connection.execute(
+        _ = try connection.execute(clearing(key))
+    }
+
+    /// The statement of ``clear(_:on:)``, for a pipeline.
+    static func clearing(_ key: BlobKey) -> PostgresStatement {
+        PostgresStatement(
             "DELETE FROM damaged_blobs WHERE scope = $1 AND sha256 = $2", [.text(key.scope), .bytes(key.sha256)])
     }
 }

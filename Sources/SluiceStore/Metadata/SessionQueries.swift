@@ -22,21 +22,23 @@ enum SessionQueries {
     static func load(
         _ id: SessionID, of principal: Principal, on connection: PostgresConnection, lock: Bool = false
     ) throws -> SessionRecord? {
-        let result = try connection.execute("""
+        try connection.execute(loading(id, of: principal, lock: lock)).rows.first.map(record(from:))
+    }
+
+    /// The statement of ``load(_:of:on:lock:)``, for a pipeline.
+    static func loading(_ id: SessionID, of principal: Principal, lock: Bool = false) -> PostgresStatement {
+        PostgresStatement("""
             SELECT \(selectColumns) FROM upload_sessions s
             WHERE s.id = $1 AND s.principal_id = $2 \(lock ? "\(RowLock.exclusive) OF s" : "")
             """, [.bytes(id.bytes), .int(principal.id)])
-        return try result.rows.first.map(record(from:))
     }
 
-    /// The principal's session made with `requestID`, if it is still retained.
-    static func load(requestID: String, of principal: Principal, on connection: PostgresConnection) throws
-        -> SessionRecord?
-    {
-        let result = try connection.execute("""
+    /// The principal's session made with `requestID`, if it is still retained: the statement,
+    /// for a pipeline (its answer's first row, if any, is the session).
+    static func loading(requestID: String, of principal: Principal) -> PostgresStatement {
+        PostgresStatement("""
             SELECT \(selectColumns) FROM upload_sessions s WHERE s.principal_id = $1 AND s.request_id = $2
             """, [.int(principal.id), .text(requestID)])
-        return try result.rows.first.map(record(from:))
     }
 
     static func record(from row: PostgresRow) throws -> SessionRecord {

@@ -5,6 +5,23 @@ import SluicePostgres
 enum PrincipalSettingsStore {
     static let columns = LimitKind.allCases.map { "l.\($0.rawValue)" }.joined(separator: ", ")
 
+    /// Locks the rows of `principals` (in id order, ``RowLock/exclusive``: so two transactions
+    /// locking the same pair never wait on each other in a cycle) and reads their settings.
+    static func locking(_ principals: [Principal]) -> PostgresStatement {
+        PostgresStatement("""
+            SELECT p.id, p.disabled_at IS NOT NULL AS disabled, \(columns)
+            FROM principals p LEFT JOIN principal_limits l ON l.principal_id = p.id
+            WHERE p.id = ANY($1::bigint[]) ORDER BY p.id \(RowLock.exclusive) OF p
+            """, [.text("{" + principals.map { String($0.id) }.joined(separator: ",") + "}")])
+    }
+
+    /// The settings of each principal in an answer of ``locking(_:)``, by id.
+    static func settings(in locked: PostgresResult) throws -> [Int64: PrincipalSettings] {
+        var settings: [Int64: PrincipalSettings] = [:]
+        for row in locked.rows { settings[try row.int("id")] = try Self.settings(from: row) }
+        return settings
+    }
+
     static func load(_ principalID: Int64, on connection: PostgresConnection) throws -> PrincipalSettings {
         let row = try connection.execute("""
             SELECT p.disabled_at IS NOT NULL AS disabled, \(columns)

@@ -22,6 +22,14 @@ public enum QuotaReservation {
         bytes: Int64, objectName: String?, owner: Principal, defaults: QuotaLimits, on connection: PostgresConnection
     ) throws {
         let quotas = try PrincipalSettingsStore.load(owner.id, on: connection).quotas(defaults: defaults)
+        try reserve(bytes: bytes, objectName: objectName, owner: owner, quotas: quotas, on: connection)
+    }
+
+    /// ``reserve(bytes:objectName:owner:defaults:on:)`` with the owner's quotas already read
+    /// (in the transaction, after its principal row was locked).
+    static func reserve(
+        bytes: Int64, objectName: String?, owner: Principal, quotas: QuotaLimits, on connection: PostgresConnection
+    ) throws {
         guard quotas.bytes > 0 || quotas.objects > 0 else { return }
         let usage = try current(owner.id, newName: objectName, on: connection)
         if quotas.bytes > 0, bytes > 0, usage.storedBytes + usage.reservedBytes + bytes > quotas.bytes {
@@ -38,18 +46,20 @@ public enum QuotaReservation {
         }
     }
 
-    /// Refuses a new session when the caller has as many open as its session quota allows
-    /// (the caller's row must be locked by the transaction).
-    static func requireSessionSlot(for principal: Principal, defaults: QuotaLimits, on connection: PostgresConnection)
-        throws
-    {
-        let limit = try PrincipalSettingsStore.load(principal.id, on: connection).quotas(defaults: defaults).sessions
-        guard limit > 0 else { return }
-        let counted = try connection.execute("""
+    /// Counts the caller's open sessions, for ``requireSessionSlot(for:limit:counted:)``; run it
+    /// in the transaction after the caller's principal row was locked.
+    static func countingOpenSessions(of principal: Principal) -> PostgresStatement {
+        PostgresStatement("""
             SELECT count(*)::bigint AS open FROM upload_sessions
             WHERE principal_id = $1 AND state = 'open' AND expires_at > now()
-            """, [.int(principal.id)]).rows
-        guard let open = try counted.first?.int("open") else {
+            """, [.int(principal.id)])
+    }
+
+    /// Refuses a new session when the caller has as many open as its session `limit` allows
+    /// (0: unlimited); `counted` is the answer of ``countingOpenSessions(of:)``.
+    static func requireSessionSlot(for principal: Principal, limit: Int64, counted: PostgresResult) throws {
+        guard limit > 0 else { return }
+        guard let open = try counted.rows.first?.int("open") else {
             throw StorageError.aborted("the open sessions could not be counted; create the session again")
         }
         guard open < limit else {

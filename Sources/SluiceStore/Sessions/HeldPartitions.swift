@@ -20,12 +20,13 @@ extension UploadSessions {
     /// it, so it cannot be collected before the commit — which re-reads and re-hashes every
     /// partition as for any upload (a blob whose bytes rotted fails the commit with DATA_LOSS
     /// and is dropped from the session, to be sent again).
-    static func markHeldPartitions(
-        of id: SessionID, declaration: SessionDeclaration, owner: Principal, caller: Principal, scope: String,
-        on connection: PostgresConnection
-    ) throws {
-        guard !declaration.partitionSHA256.isEmpty else { return }
-        _ = try connection.execute("""
+    ///
+    /// The statement, for the pipeline that creates the session; nil when nothing is declared.
+    static func markingHeldPartitions(
+        of id: SessionID, declaration: SessionDeclaration, owner: Principal, caller: Principal, scope: String
+    ) -> PostgresStatement? {
+        guard !declaration.partitionSHA256.isEmpty else { return nil }
+        return PostgresStatement("""
             WITH declared AS (
                 SELECT (d.ord - 1)::int AS index, d.sha256,
                     least($5::bigint, $4::bigint - (d.ord - 1) * $5::bigint) AS size

@@ -198,12 +198,14 @@ extension UploadSessions {
     /// write-ahead log, so it cannot outlive the lease. It saves a log flush per partition.
     /// `xmax = 0` holds only for a freshly inserted row.
     static func lease(_ key: BlobKey, size: Int64, on connection: PostgresConnection) throws -> Bool {
-        _ = try connection.execute("SET LOCAL synchronous_commit TO off")
-        let leased = try connection.execute("""
-            INSERT INTO blobs (scope, sha256, size) VALUES ($1, $2, $3)
-            ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
-            RETURNING (xmax = 0) AS inserted
-            """, [.text(key.scope), .bytes(key.sha256), .int(size)]).rows.map { try $0.bool("inserted") }
+        let leased = try connection.execute(pipeline: [
+            PostgresStatement("SET LOCAL synchronous_commit TO off"),
+            PostgresStatement("""
+                INSERT INTO blobs (scope, sha256, size) VALUES ($1, $2, $3)
+                ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
+                RETURNING (xmax = 0) AS inserted
+                """, [.text(key.scope), .bytes(key.sha256), .int(size)]),
+        ])[1].rows.map { try $0.bool("inserted") }
         guard let inserted = leased.first, leased.count == 1 else {
             throw StorageError.aborted("identical bytes are being reclaimed right now; send the partition again")
         }
@@ -228,36 +230,43 @@ extension UploadSessions {
     static func record(
         _ index: Int, size: Int64, key: BlobKey, in id: SessionID, wholeHash: [UInt8]?, on connection: PostgresConnection
     ) throws {
+        // One round trip: every statement runs, and a refusal found in the answers throws, which
+        // rolls back what the later statements did. The insert checks for the session row
+        // itself, so a session already purged is refused as closed, not as a broken reference.
         let sessionLock = wholeHash == nil ? "FOR SHARE" : RowLock.exclusive
-        let state = try connection.execute("""
-            SELECT state, expires_at < now() AS is_expired FROM upload_sessions WHERE id = $1 \(sessionLock)
-            """, [.bytes(id.bytes)])
-        guard let session = state.rows.first, try session.string("state") == "open",
+        var statements = [
+            PostgresStatement("""
+                SELECT state, expires_at < now() AS is_expired FROM upload_sessions WHERE id = $1 \(sessionLock)
+                """, [.bytes(id.bytes)]),
+            // Locks the blob row (FOR NO KEY UPDATE, as ``RowLock`` wants) while it confirms the
+            // lease: no row means the collector is reclaiming the bytes.
+            PostgresStatement("""
+                UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2 AND NOT deleting
+                """, [.text(key.scope), .bytes(key.sha256)]),
+            // These bytes were just written and verified: whatever damage was found is repaired.
+            DamagedBlobs.clearing(key),
+            PostgresStatement("""
+                INSERT INTO session_partitions (session_id, index, size, sha256, blob_scope)
+                SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM upload_sessions WHERE id = $1)
+                ON CONFLICT (session_id, index) DO NOTHING
+                """, [.bytes(id.bytes), .int(Int64(index)), .int(size), .bytes(key.sha256), .text(key.scope)]),
+        ]
+        if let wholeHash {
+            statements.append(PostgresStatement("""
+                UPDATE upload_sessions SET whole_hash_state = $3, whole_hashed_through = $2 + 1
+                WHERE id = $1 AND whole_hashed_through = $2
+                """, [.bytes(id.bytes), .int(Int64(index)), .bytes(wholeHash)]))
+        }
+        let results = try connection.execute(pipeline: statements)
+        guard let session = results[0].rows.first, try session.string("state") == "open",
               !(try session.bool("is_expired"))
         else {
             throw StorageError.failedPrecondition(
                 "upload session \(id) was committed, aborted or expired while partition \(index) was uploading")
         }
-        // The update locks the blob row (FOR NO KEY UPDATE, as ``RowLock`` wants) while it
-        // confirms the lease: no row means the collector is reclaiming the bytes.
-        let leased = try connection.execute("""
-            UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2 AND NOT deleting
-            """, [.text(key.scope), .bytes(key.sha256)]).affectedRows
-        guard leased == 1 else {
+        guard results[1].affectedRows == 1 else {
             throw StorageError.aborted(
                 "partition \(index) took longer than the collector's grace period; send it again")
-        }
-        // These bytes were just written and verified: whatever damage was found is repaired.
-        try DamagedBlobs.clear(key, on: connection)
-        _ = try connection.execute("""
-            INSERT INTO session_partitions (session_id, index, size, sha256, blob_scope)
-            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, index) DO NOTHING
-            """, [.bytes(id.bytes), .int(Int64(index)), .int(size), .bytes(key.sha256), .text(key.scope)])
-        if let wholeHash {
-            _ = try connection.execute("""
-                UPDATE upload_sessions SET whole_hash_state = $3, whole_hashed_through = $2 + 1
-                WHERE id = $1 AND whole_hashed_through = $2
-                """, [.bytes(id.bytes), .int(Int64(index)), .bytes(wholeHash)])
         }
     }
 

@@ -79,39 +79,43 @@ extension UploadSessions {
         }
         let objectID = try object.int("id")
         let version = try object.int("next_version")
-        _ = try connection.execute("""
-            INSERT INTO object_versions (object_id, version, size, sha256, sha256_state, declared_sha256,
-                composite_sha256, content_type, user_metadata, partition_size, partition_count, written_by)
-            SELECT $1, $2, s.total_size, $3, $5, s.object_sha256, $6, s.content_type, s.user_metadata,
-                s.partition_size, cardinality(s.partition_sha256), s.principal_id
-            FROM upload_sessions s WHERE s.id = $4
-            """, [
-                .int(objectID), .int(version), whole.map { .bytes($0) } ?? .null, .bytes(id.bytes),
-                .text(wholeState.rawValue), .bytes(composite),
-            ])
-        let copied = try connection.execute("""
-            INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
-            SELECT $1, $2, sp.index, sp.index::bigint * $3, sp.size, sp.sha256, sp.blob_scope
-            FROM session_partitions sp WHERE sp.session_id = $4
-            """, [.int(objectID), .int(version), .int(locked.partitionSize), .bytes(id.bytes)]).affectedRows
-        guard copied == locked.partitionCount else {
+        // One round trip for the rest: a refusal found in the answers throws, which rolls back
+        // what the statements did.
+        let done = try connection.execute(pipeline: [
+            PostgresStatement("""
+                INSERT INTO object_versions (object_id, version, size, sha256, sha256_state, declared_sha256,
+                    composite_sha256, content_type, user_metadata, partition_size, partition_count, written_by)
+                SELECT $1, $2, s.total_size, $3, $5, s.object_sha256, $6, s.content_type, s.user_metadata,
+                    s.partition_size, cardinality(s.partition_sha256), s.principal_id
+                FROM upload_sessions s WHERE s.id = $4
+                """, [
+                    .int(objectID), .int(version), whole.map { .bytes($0) } ?? .null, .bytes(id.bytes),
+                    .text(wholeState.rawValue), .bytes(composite),
+                ]),
+            PostgresStatement("""
+                INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
+                SELECT $1, $2, sp.index, sp.index::bigint * $3, sp.size, sp.sha256, sp.blob_scope
+                FROM session_partitions sp WHERE sp.session_id = $4
+                """, [.int(objectID), .int(version), .int(locked.partitionSize), .bytes(id.bytes)]),
+            PostgresStatement("""
+                UPDATE objects SET current_version = $2, next_version = $2 + 1 WHERE id = $1
+                """, [.int(objectID), .int(version)]),
+            PostgresStatement("""
+                UPDATE upload_sessions
+                SET state = 'committed', committed_object_id = $3, committed_version = $2, closed_at = now()
+                WHERE id = $1
+                """, [.bytes(id.bytes), .int(version), .int(objectID)]),
+            // The version's rows now hold the references; the session's would only keep
+            // the bytes of a later-deleted object alive until the session is purged.
+            PostgresStatement("DELETE FROM session_partitions WHERE session_id = $1", [.bytes(id.bytes)]),
+        ])
+        guard done[1].affectedRows == locked.partitionCount else {
             // The session lost partitions while this commit waited (it expired and was
             // collected): never make a version without all of its bytes.
             throw StorageError.failedPrecondition(
                 "upload session \(id) expired and its partitions were reclaimed during the commit; "
                     + "start a new session")
         }
-        _ = try connection.execute("""
-            UPDATE objects SET current_version = $2, next_version = $2 + 1 WHERE id = $1
-            """, [.int(objectID), .int(version)])
-        _ = try connection.execute("""
-            UPDATE upload_sessions
-            SET state = 'committed', committed_object_id = $3, committed_version = $2, closed_at = now()
-            WHERE id = $1
-            """, [.bytes(id.bytes), .int(version), .int(objectID)])
-        // The version's rows now hold the references; the session's would only keep
-        // the bytes of a later-deleted object alive until the session is purged.
-        _ = try connection.execute("DELETE FROM session_partitions WHERE session_id = $1", [.bytes(id.bytes)])
         return CommittedVersion(
             version: version, whole: whole,
             change: .versionCreated(

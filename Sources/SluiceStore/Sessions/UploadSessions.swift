@@ -65,16 +65,20 @@ public final class UploadSessions: Sendable {
         _ id: SessionID, _ declaration: SessionDeclaration, by principal: Principal, owner: Principal,
         limits: StorageLimits, on connection: PostgresConnection
     ) throws -> SessionRecord {
-        // Locking the principal rows (caller and owner, in id order so that two creates
-        // never wait on each other in a cycle) serializes the creates of both, so neither
-        // a quota nor a request id can be passed by a race.
-        _ = try connection.execute(
-            "SELECT id FROM principals WHERE id IN ($1, $2) ORDER BY id \(RowLock.exclusive)",
-            [.int(principal.id), .int(owner.id)])
+        // One round trip: lock the principal rows (caller and owner) and read their settings,
+        // count the caller's open sessions, look up the request id. The locks serialize the
+        // creates of both, so neither a quota nor a request id can be passed by a race.
+        var reads = [
+            PrincipalSettingsStore.locking([principal, owner]),
+            QuotaReservation.countingOpenSessions(of: principal),
+        ]
+        if let requestID = declaration.requestID {
+            reads.append(SessionQueries.loading(requestID: requestID, of: principal))
+        }
+        let read = try connection.execute(pipeline: reads)
+        let settings = try PrincipalSettingsStore.settings(in: read[0])
         try Self.requireWrite(declaration.objectName, of: owner, by: principal, on: connection)
-        if let requestID = declaration.requestID,
-           let earlier = try SessionQueries.load(requestID: requestID, of: principal, on: connection)
-        {
+        if let requestID = declaration.requestID, let earlier = try read[2].rows.first.map(SessionQueries.record(from:)) {
             guard declaration.declares(earlier), (earlier.ownerID ?? principal.id) == owner.id else {
                 throw StorageError.invalidArgument(
                     "request_id '\(requestID)' already made upload session \(earlier.id) with a different "
@@ -82,28 +86,37 @@ public final class UploadSessions: Sendable {
             }
             return earlier
         }
-        try QuotaReservation.requireSessionSlot(for: principal, defaults: limits.defaultQuotas, on: connection)
+        let quotas = { (who: Principal) in (settings[who.id] ?? PrincipalSettings()).quotas(defaults: limits.defaultQuotas) }
+        try QuotaReservation.requireSessionSlot(for: principal, limit: quotas(principal).sessions, counted: read[1])
         try QuotaReservation.reserve(
-            bytes: declaration.totalSize, objectName: declaration.objectName, owner: owner,
-            defaults: limits.defaultQuotas, on: connection)
-        _ = try connection.execute("""
-            INSERT INTO upload_sessions (id, principal_id, object_name, total_size, partition_size,
-                partition_sha256, object_sha256, content_type, user_metadata, state, expires_at, request_id,
-                owner_id)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, 'open', now() + make_interval(secs => $10), $11,
-                $12)
-            """, [
-                .bytes(id.bytes), .int(principal.id), .text(declaration.objectName), .int(declaration.totalSize),
-                .int(declaration.partitionSize), .bytesArray(declaration.partitionSHA256),
-                declaration.objectSHA256.map { .bytes($0) } ?? .null, .text(declaration.contentType),
-                .text(UserMetadata.encode(declaration.userMetadata)), .double(limits.sessionLifetime.inSeconds),
-                declaration.requestID.map { .text($0) } ?? .null,
-                owner.id == principal.id ? .null : .int(owner.id),
-            ])
-        try Self.markHeldPartitions(
+            bytes: declaration.totalSize, objectName: declaration.objectName, owner: owner, quotas: quotas(owner),
+            on: connection)
+        // One round trip: the session, the partitions the owner already holds, the record.
+        var writes = [
+            PostgresStatement("""
+                INSERT INTO upload_sessions (id, principal_id, object_name, total_size, partition_size,
+                    partition_sha256, object_sha256, content_type, user_metadata, state, expires_at, request_id,
+                    owner_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, 'open', now() + make_interval(secs => $10), $11,
+                    $12)
+                """, [
+                    .bytes(id.bytes), .int(principal.id), .text(declaration.objectName), .int(declaration.totalSize),
+                    .int(declaration.partitionSize), .bytesArray(declaration.partitionSHA256),
+                    declaration.objectSHA256.map { .bytes($0) } ?? .null, .text(declaration.contentType),
+                    .text(UserMetadata.encode(declaration.userMetadata)), .double(limits.sessionLifetime.inSeconds),
+                    declaration.requestID.map { .text($0) } ?? .null,
+                    owner.id == principal.id ? .null : .int(owner.id),
+                ]),
+        ]
+        if let marking = Self.markingHeldPartitions(
             of: id, declaration: declaration, owner: owner, caller: principal,
-            scope: BlobScope.of(owner: owner.id, limits: limits), on: connection)
-        guard let record = try SessionQueries.load(id, of: principal, on: connection) else {
+            scope: BlobScope.of(owner: owner.id, limits: limits))
+        {
+            writes.append(marking)
+        }
+        writes.append(SessionQueries.loading(id, of: principal))
+        guard let record = try connection.execute(pipeline: writes).last?.rows.first.map(SessionQueries.record(from:))
+        else {
             throw StorageError.aborted("the new session vanished; create it again")
         }
         return record

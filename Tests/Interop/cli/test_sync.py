@@ -49,6 +49,20 @@ def test_upload_sends_only_the_changed_partition(cli, tmp_path):
     assert third["partitions_transferred"] == 1 and third["bytes_transferred"] == MIB, third
 
 
+def test_a_grown_small_file_is_not_cut_as_small_as_it_was(cli, tmp_path):
+    # A small object is stored as one partition of its own size; the upload of the same file
+    # grown large cuts it at the default size, not into thousands of 4 KiB partitions.
+    path = str(tmp_path / "grows")
+    cs.write_random_file(path, 4096)
+    name = cs.unique("sync-grow") + "/file"
+    cli.ok("upload", path, name, "--json")
+    cs.write_random_file(path, 9 * MIB)
+    grown = cli.ok("upload", path, name, "--json")
+    assert grown.event("started")["partition_size"] == 8 * MIB, grown.out
+    done = grown.event("completed")
+    assert done["partitions"] == 2 and done["version"] == 2, done
+
+
 def test_two_devices_reconcile_by_content(cli, tmp_path):
     a, b = str(tmp_path / "a"), str(tmp_path / "b")
     os.makedirs(a)
