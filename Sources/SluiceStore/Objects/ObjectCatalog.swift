@@ -32,40 +32,48 @@ public final class ObjectCatalog: Sendable {
     ) async throws -> ObjectVersionRecord {
         let wanted = try Self.requestedVersion(name, version)
         let owner = owner ?? principal
-        let record = try await database.withConnection { connection -> ObjectVersionRecord? in
-            // One round trip for the version and its partitions. Each statement sees its own
-            // snapshot, so the partitions say which version they are of: when a commit made
-            // another version current in between, they are read again by the version's id.
-            let answers = try connection.execute(pipeline: [
-                PostgresStatement("""
-                    SELECT \(Self.versionColumns), o.id AS object_id FROM objects o
-                    JOIN object_versions v ON v.object_id = o.id AND v.version = coalesce($3, o.current_version)
-                    WHERE o.principal_id = $1 AND o.name = $2
-                      AND \(AccessRule.level(owner: "$1", caller: "$4", name: "o.name")) IS NOT NULL
-                    """, [.int(owner.id), .text(name), wanted.map { .int($0) } ?? .null, .int(principal.id)]),
-                PostgresStatement("""
-                    SELECT vp.object_id, vp.version, vp.index, vp."offset", vp.size, vp.sha256, vp.blob_scope
-                    FROM objects o JOIN version_partitions vp
-                        ON vp.object_id = o.id AND vp.version = coalesce($3, o.current_version)
-                    WHERE o.principal_id = $1 AND o.name = $2 ORDER BY vp.index
-                    """, [.int(owner.id), .text(name), wanted.map { .int($0) } ?? .null]),
-            ])
-            guard let row = answers[0].rows.first else { return nil }
-            var record = try Self.record(from: row)
-            let objectID = try row.int("object_id")
-            var partitions = answers[1].rows
-            if try partitions.contains(where: { try $0.int("object_id") != objectID || $0.int("version") != record.version })
-                || (partitions.isEmpty && record.size > 0)
-            {
-                partitions = try connection.execute("""
-                    SELECT index, "offset", size, sha256, blob_scope FROM version_partitions
-                    WHERE object_id = $1 AND version = $2 ORDER BY index
-                    """, [.int(objectID), .int(record.version)]).rows
-            }
-            record.partitions = try partitions.map(Self.partition(from:))
-            return record
+        let record = try await database.withConnection { connection in
+            try Self.version(name, wanted, of: principal, owner: owner, on: connection)
         }
         guard let record else { throw Self.missing(name, wanted) }
+        return record
+    }
+
+    /// ``version(_:_:of:owner:)`` on a connection, e.g. in the transaction that made the version;
+    /// `wanted` nil is the current one. Nil when there is no such version the caller may read.
+    static func version(
+        _ name: String, _ wanted: Int64?, of principal: Principal, owner: Principal, on connection: PostgresConnection
+    ) throws -> ObjectVersionRecord? {
+        // One round trip for the version and its partitions. Each statement sees its own
+        // snapshot, so the partitions say which version they are of: when a commit made
+        // another version current in between, they are read again by the version's id.
+        let answers = try connection.execute(pipeline: [
+            PostgresStatement("""
+                SELECT \(Self.versionColumns), o.id AS object_id FROM objects o
+                JOIN object_versions v ON v.object_id = o.id AND v.version = coalesce($3, o.current_version)
+                WHERE o.principal_id = $1 AND o.name = $2
+                  AND \(AccessRule.level(owner: "$1", caller: "$4", name: "o.name")) IS NOT NULL
+                """, [.int(owner.id), .text(name), wanted.map { .int($0) } ?? .null, .int(principal.id)]),
+            PostgresStatement("""
+                SELECT vp.object_id, vp.version, vp.index, vp."offset", vp.size, vp.sha256, vp.blob_scope
+                FROM objects o JOIN version_partitions vp
+                    ON vp.object_id = o.id AND vp.version = coalesce($3, o.current_version)
+                WHERE o.principal_id = $1 AND o.name = $2 ORDER BY vp.index
+                """, [.int(owner.id), .text(name), wanted.map { .int($0) } ?? .null]),
+        ])
+        guard let row = answers[0].rows.first else { return nil }
+        var record = try Self.record(from: row)
+        let objectID = try row.int("object_id")
+        var partitions = answers[1].rows
+        if try partitions.contains(where: { try $0.int("object_id") != objectID || $0.int("version") != record.version })
+            || (partitions.isEmpty && record.size > 0)
+        {
+            partitions = try connection.execute("""
+                SELECT index, "offset", size, sha256, blob_scope FROM version_partitions
+                WHERE object_id = $1 AND version = $2 ORDER BY index
+                """, [.int(objectID), .int(record.version)]).rows
+        }
+        record.partitions = try partitions.map(Self.partition(from:))
         return record
     }
 
@@ -266,7 +274,7 @@ public final class ObjectCatalog: Sendable {
         return wanted
     }
 
-    private static func missing(_ name: String, _ version: Int64?) -> StorageError {
+    static func missing(_ name: String, _ version: Int64?) -> StorageError {
         .notFound(version.map { "object '\(name)' has no version \($0)" } ?? "object '\(name)' does not exist")
     }
 

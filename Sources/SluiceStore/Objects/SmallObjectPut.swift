@@ -85,11 +85,14 @@ extension UploadSessions {
                 _ = try await write(OneChunk(bytes: object.data), as: key, size: size, partition: 0, extending: nil)
                 SluiceMetrics.partitionStored(bytes: size, deduplicated: !newBlob)
             }
-            let made = try await grouped.run(order: GroupOrder.object(owner, object.name)) { connection in
+            let name = object.name
+            let made = try await grouped.run(order: GroupOrder.object(owner, name)) { connection in
                 if newBlob != nil { try Self.record(0, size: size, key: key, in: id, wholeHash: nil, on: connection) }
-                return try Self.commitLocked(id, by: principal, on: connection).grouped
+                return try Self.commitLocked(id, by: principal, on: connection)
+                    .describing(name, by: principal, owner: owner, on: connection)
             }
-            return try await objects.version(object.name, made.version, of: principal, owner: owner)
+            guard let record = made.record else { throw ObjectCatalog.missing(name, made.committed.version) }
+            return record
         } catch {
             // Without a request id nobody can resume this session: give its slot and its
             // reservation back now rather than at its expiry.

@@ -27,11 +27,13 @@ extension UploadSessions {
                     + "(\(shown)\(more)); upload them, then commit again")
         }
         let owner = session.owner(for: principal)
-        let made = try await grouped.run(order: GroupOrder.object(owner, session.objectName)) { connection in
-            try Self.commitLocked(id, by: principal, on: connection).grouped
+        let name = session.objectName
+        let made = try await grouped.run(order: GroupOrder.object(owner, name)) { connection in
+            try Self.commitLocked(id, by: principal, on: connection).describing(name, by: principal, owner: owner, on: connection)
         }
-        if made.whole == nil { wholeHashes.wake() }
-        return try await objects.version(session.objectName, made.version, of: principal, owner: owner)
+        if made.committed.whole == nil { wholeHashes.wake() }
+        guard let record = made.record else { throw ObjectCatalog.missing(name, made.committed.version) }
+        return record
     }
 
     /// The commit's statements inside the caller's transaction: locks the session, re-checks
@@ -154,10 +156,23 @@ struct CommittedVersion: Sendable {
     /// The change-log record to write last in the transaction; nil when nothing changed.
     var change: ChangeRecord?
 
-    /// As a ``GroupCommit`` item: the change is recorded after every item of the batch.
-    var grouped: GroupedWork<CommittedVersion> {
-        guard let change else { return GroupedWork(self) }
-        return GroupedWork(self) { connection in try ChangeLog.record(change, on: connection) }
+    /// As a ``GroupCommit`` item answering the version made as the caller sees it, read in the
+    /// same transaction (no round trip of its own after the commit); nil when the caller may not
+    /// read it. The change is recorded after every item of the batch.
+    func describing(
+        _ name: String, by principal: Principal, owner: Principal, on connection: PostgresConnection
+    ) throws -> GroupedWork<Made> {
+        let made = Made(
+            committed: self,
+            record: try ObjectCatalog.version(name, version, of: principal, owner: owner, on: connection))
+        guard let change else { return GroupedWork(made) }
+        return GroupedWork(made) { connection in try ChangeLog.record(change, on: connection) }
+    }
+
+    /// What a commit made, and how its version reads.
+    struct Made: Sendable {
+        var committed: CommittedVersion
+        var record: ObjectVersionRecord?
     }
 }
 
