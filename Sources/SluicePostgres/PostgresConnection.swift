@@ -330,12 +330,12 @@ public final class PostgresConnection {
                 isHealthy ? .server : .connection,
                 Self.trimmed(PQerrorMessage(handle)) ?? "a pipeline result is missing"))
         }
+        // Each command's results end with a NULL; PQclear(NULL) does nothing.
+        defer { PQclear(PQgetResult(handle)) }
         if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
             PQclear(result)
-            _ = PQgetResult(handle)
             return .success(nil)
         }
-        defer { _ = PQgetResult(handle) }
         do {
             return .success(try consume(result))
         } catch let error as PostgresError {
