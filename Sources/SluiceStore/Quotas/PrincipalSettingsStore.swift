@@ -5,17 +5,19 @@ import SluicePostgres
 enum PrincipalSettingsStore {
     static let columns = LimitKind.allCases.map { "l.\($0.rawValue)" }.joined(separator: ", ")
 
-    /// Locks the rows of `principals` (in id order, ``RowLock/exclusive``: so two transactions
-    /// locking the same pair never wait on each other in a cycle) and reads their settings.
-    static func locking(_ principals: [Principal]) -> PostgresStatement {
+    /// Locks the rows of `caller` and `owner` (the same one, or two in id order,
+    /// ``RowLock/exclusive``: so two transactions locking the same pair never wait on each other
+    /// in a cycle) and reads their settings. (Two parameters rather than an array: the server
+    /// then plans the statement once, not on every call.)
+    static func locking(_ caller: Principal, _ owner: Principal) -> PostgresStatement {
         PostgresStatement("""
             SELECT p.id, p.disabled_at IS NOT NULL AS disabled, \(columns)
             FROM principals p LEFT JOIN principal_limits l ON l.principal_id = p.id
-            WHERE p.id = ANY($1::bigint[]) ORDER BY p.id \(RowLock.exclusive) OF p
-            """, [.text("{" + principals.map { String($0.id) }.joined(separator: ",") + "}")])
+            WHERE p.id IN ($1, $2) ORDER BY p.id \(RowLock.exclusive) OF p
+            """, [.int(caller.id), .int(owner.id)])
     }
 
-    /// The settings of each principal in an answer of ``locking(_:)``, by id.
+    /// The settings of each principal in an answer of ``locking(_:_:)``, by id.
     static func settings(in locked: PostgresResult) throws -> [Int64: PrincipalSettings] {
         var settings: [Int64: PrincipalSettings] = [:]
         for row in locked.rows { settings[try row.int("id")] = try Self.settings(from: row) }

@@ -21,7 +21,10 @@ extension UploadSessions {
     /// partition as for any upload (a blob whose bytes rotted fails the commit with DATA_LOSS
     /// and is dropped from the session, to be sent again).
     ///
-    /// The statement, for the pipeline that creates the session; nil when nothing is declared.
+    /// The statement, for the pipeline that creates the session (it answers the partitions it
+    /// marked: `index`, `size`); nil when nothing is declared.
+    /// Planning it costs the server far more than running it, so ``probingHeldBlobs(_:scope:)``
+    /// decides first whether it can find anything.
     static func markingHeldPartitions(
         of id: SessionID, declaration: SessionDeclaration, owner: Principal, caller: Principal, scope: String
     ) -> PostgresStatement? {
@@ -55,9 +58,21 @@ extension UploadSessions {
             SELECT $1, d.index, d.size, d.sha256, l.scope
             FROM declared d JOIN leased l ON l.sha256 = d.sha256 AND l.size = d.size
             ON CONFLICT (session_id, index) DO NOTHING
+            RETURNING index, size
             """, [
                 .bytes(id.bytes), .bytesArray(declaration.partitionSHA256), .text(scope),
                 .int(declaration.totalSize), .int(declaration.partitionSize), .int(owner.id), .int(caller.id),
             ])
+    }
+
+    /// Counts the declared partitions' blobs the scope holds at all (live or not, visible to the
+    /// caller or not): when none, ``markingHeldPartitions(of:declaration:owner:caller:scope:)``
+    /// cannot mark anything and is not sent. A blob stored between the two is only a partition
+    /// the client sends again.
+    static func probingHeldBlobs(_ declaration: SessionDeclaration, scope: String) -> PostgresStatement? {
+        guard !declaration.partitionSHA256.isEmpty else { return nil }
+        return PostgresStatement("""
+            SELECT count(*)::bigint AS held FROM blobs WHERE scope = $1 AND sha256 = ANY($2::bytea[])
+            """, [.text(scope), .bytesArray(declaration.partitionSHA256)])
     }
 }

@@ -66,19 +66,28 @@ public final class UploadSessions: Sendable {
         limits: StorageLimits, on connection: PostgresConnection
     ) throws -> SessionRecord {
         // One round trip: lock the principal rows (caller and owner) and read their settings,
-        // count the caller's open sessions, look up the request id. The locks serialize the
-        // creates of both, so neither a quota nor a request id can be passed by a race.
+        // count the caller's open sessions, probe for blobs the owner may already hold, look up
+        // the request id. The locks serialize the creates of both, so neither a quota nor a
+        // request id can be passed by a race.
+        let scope = BlobScope.of(owner: owner.id, limits: limits)
         var reads = [
-            PrincipalSettingsStore.locking([principal, owner]),
+            PrincipalSettingsStore.locking(principal, owner),
             QuotaReservation.countingOpenSessions(of: principal),
         ]
+        let probeAnswer = reads.count
+        let probe = Self.probingHeldBlobs(declaration, scope: scope)
+        if let probe { reads.append(probe) }
+        let requestAnswer = reads.count
         if let requestID = declaration.requestID {
             reads.append(SessionQueries.loading(requestID: requestID, of: principal))
         }
         let read = try connection.execute(pipeline: reads)
+        let heldBlobs = probe == nil ? 0 : try read[probeAnswer].rows.first?.int("held") ?? 0
         let settings = try PrincipalSettingsStore.settings(in: read[0])
         try Self.requireWrite(declaration.objectName, of: owner, by: principal, on: connection)
-        if let requestID = declaration.requestID, let earlier = try read[2].rows.first.map(SessionQueries.record(from:)) {
+        if let requestID = declaration.requestID,
+           let earlier = try read[requestAnswer].rows.first.map(SessionQueries.record(from:))
+        {
             guard declaration.declares(earlier), (earlier.ownerID ?? principal.id) == owner.id else {
                 throw StorageError.invalidArgument(
                     "request_id '\(requestID)' already made upload session \(earlier.id) with a different "
@@ -91,14 +100,16 @@ public final class UploadSessions: Sendable {
         try QuotaReservation.reserve(
             bytes: declaration.totalSize, objectName: declaration.objectName, owner: owner, quotas: quotas(owner),
             on: connection)
-        // One round trip: the session, the partitions the owner already holds, the record.
+        // One round trip: the session (answering its record) and the partitions the owner
+        // already holds.
         var writes = [
             PostgresStatement("""
-                INSERT INTO upload_sessions (id, principal_id, object_name, total_size, partition_size,
+                INSERT INTO upload_sessions AS s (id, principal_id, object_name, total_size, partition_size,
                     partition_sha256, object_sha256, content_type, user_metadata, state, expires_at, request_id,
                     owner_id)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, 'open', now() + make_interval(secs => $10), $11,
                     $12)
+                RETURNING \(SessionQueries.selectColumns)
                 """, [
                     .bytes(id.bytes), .int(principal.id), .text(declaration.objectName), .int(declaration.totalSize),
                     .int(declaration.partitionSize), .bytesArray(declaration.partitionSHA256),
@@ -108,16 +119,21 @@ public final class UploadSessions: Sendable {
                     owner.id == principal.id ? .null : .int(owner.id),
                 ]),
         ]
-        if let marking = Self.markingHeldPartitions(
-            of: id, declaration: declaration, owner: owner, caller: principal,
-            scope: BlobScope.of(owner: owner.id, limits: limits))
+        if heldBlobs > 0,
+           let marking = Self.markingHeldPartitions(
+               of: id, declaration: declaration, owner: owner, caller: principal, scope: scope)
         {
             writes.append(marking)
         }
-        writes.append(SessionQueries.loading(id, of: principal))
-        guard let record = try connection.execute(pipeline: writes).last?.rows.first.map(SessionQueries.record(from:))
-        else {
+        let written = try connection.execute(pipeline: writes)
+        guard var record = try written[0].rows.first.map(SessionQueries.record(from:)) else {
             throw StorageError.aborted("the new session vanished; create it again")
+        }
+        // The record was read as the session was inserted, before any partition was marked.
+        if written.count > 1 {
+            let held = try written[1].rows.map { (index: Int(try $0.int("index")), size: try $0.int("size")) }
+            record.storedPartitions = held.map(\.index).sorted()
+            record.storedBytes = held.reduce(0) { $0 + $1.size }
         }
         return record
     }
