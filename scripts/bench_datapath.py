@@ -31,7 +31,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench_support import BENCH_DIR, CERTS, ROOT, BenchServer, cpu_seconds, disk_fdatasync_mb_per_s
+from bench_support import (BENCH_DIR, CERTS, ROOT, BenchServer, cpu_seconds, disk_fdatasync_mb_per_s,
+                           postgres_cpu_seconds)
 from bench_cli import SLUICE, make_file, sha256_of
 from bench_storage import generate_stubs
 
@@ -120,7 +121,12 @@ def small_objects(server) -> dict:
         put(99, n)
         three_calls(99, n)
     cpu = cpu_seconds(server.pid)
+    # CPU per put, one caller: sluiced's and PostgreSQL's own (the backends of its database).
+    started, database_cpu = time.monotonic(), postgres_cpu_seconds(server.database)
     result["put_1_per_s"] = round(for_seconds(1, SECONDS, put), 1)
+    puts = result["put_1_per_s"] * (time.monotonic() - started)
+    result["put_1_server_cpu_ms"] = round(1000 * (cpu_seconds(server.pid) - cpu) / puts, 2)
+    result["put_1_postgres_cpu_ms"] = round(1000 * (postgres_cpu_seconds(server.database) - database_cpu) / puts, 2)
     result["put_16_per_s"] = round(for_seconds(16, SECONDS, put), 1)
     result["session_1_per_s"] = round(for_seconds(1, SECONDS, three_calls), 1)
     result["server_cpu_s"] = round(cpu_seconds(server.pid) - cpu, 2)
@@ -234,6 +240,8 @@ def main() -> None:
     print(f"  PutObject {SMALL} B, 1 caller:     {small['put_1_per_s']:8.1f} objects/s   "
           f"(write+fsync+rename+dir fsync of a file alone, 1 thread: {small['fsync_files_1_per_s']:.1f}/s;"
           f" create+upload+commit: {small['session_1_per_s']:.1f}/s)")
+    print(f"    CPU per put, 1 caller: sluiced {small['put_1_server_cpu_ms']:.2f} ms, "
+          f"PostgreSQL {small['put_1_postgres_cpu_ms']:.2f} ms")
     print(f"  PutObject {SMALL} B, 16 callers:   {small['put_16_per_s']:8.1f} objects/s   "
           f"(the same file loop, 16 threads: {small['fsync_files_16_per_s']:.1f}/s)")
     print(f"  disk sequential write with fdatasync (dd): {disk:.1f} MB/s")

@@ -46,6 +46,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds(database: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving `database` (their process title
+    names it); backends that exited since are not counted, so read it while the server runs."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            title = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not title.startswith("postgres:") or f" {database} " not in title:
+                continue
+            total += cpu_seconds(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def disk_fdatasync_mb_per_s(folder: Path, megabytes: int = 1024) -> float:
     import time
     target = folder / "dd.tmp"
