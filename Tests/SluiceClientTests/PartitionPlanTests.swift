@@ -70,4 +70,18 @@ import Testing
         #expect(throws: UsageError.self) { try PartitionPlan.upload(totalSize: .max, partitionSize: 64 * mebibyte) }
         #expect(throws: UsageError.self) { try PartitionPlan.automatic(totalSize: .max) }
     }
+
+    /// A stored version's cut is reused when the new size fits it, so unchanged partitions line
+    /// up; never the cut of a version in one partition (a small object's partition is its own
+    /// size), nor one the server would refuse for the new size.
+    @Test func reusingAStoredCut() {
+        let reused = PartitionPlan.reusing(
+            storedSize: 20 * mebibyte, storedPartitionSize: mebibyte, totalSize: 21 * mebibyte + 5)
+        #expect(reused?.partitionSize == mebibyte && reused?.count == 22)
+        #expect(PartitionPlan.reusing(storedSize: 4096, storedPartitionSize: 4096, totalSize: 9 * mebibyte) == nil)
+        #expect(PartitionPlan.reusing(storedSize: 3000, storedPartitionSize: 8 * mebibyte, totalSize: 9 * mebibyte) == nil)
+        #expect(PartitionPlan.reusing(storedSize: 100, storedPartitionSize: 0, totalSize: 100) == nil)
+        // 64 KiB partitions would cut 10 GiB into more partitions than the server takes.
+        #expect(PartitionPlan.reusing(storedSize: mebibyte, storedPartitionSize: 64 << 10, totalSize: 10 << 30) == nil)
+    }
 }
