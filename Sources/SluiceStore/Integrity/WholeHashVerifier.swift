@@ -97,10 +97,7 @@ public final class WholeHashVerifier: Sendable {
 
     private func verify(objectID: Int64, version: Int64, declared: [UInt8]?) async throws {
         let partitions = try await database.withConnection { connection in
-            try connection.execute("""
-                SELECT index, "offset", size, sha256, blob_scope FROM version_partitions
-                WHERE object_id = $1 AND version = $2 ORDER BY index
-                """, [.int(objectID), .int(version)]).rows.map(ObjectCatalog.partition(from:))
+            try ObjectCatalog.partitions(ofObject: objectID, version: version, on: connection)
         }
         var whole = ResumableSHA256()
         for partition in partitions {

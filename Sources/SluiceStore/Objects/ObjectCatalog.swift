@@ -64,17 +64,25 @@ public final class ObjectCatalog: Sendable {
         guard let row = answers[0].rows.first else { return nil }
         var record = try Self.record(from: row)
         let objectID = try row.int("object_id")
-        var partitions = answers[1].rows
+        let partitions = answers[1].rows
         if try partitions.contains(where: { try $0.int("object_id") != objectID || $0.int("version") != record.version })
             || (partitions.isEmpty && record.size > 0)
         {
-            partitions = try connection.execute("""
-                SELECT index, "offset", size, sha256, blob_scope FROM version_partitions
-                WHERE object_id = $1 AND version = $2 ORDER BY index
-                """, [.int(objectID), .int(record.version)]).rows
+            record.partitions = try Self.partitions(ofObject: objectID, version: record.version, on: connection)
+        } else {
+            record.partitions = try partitions.map(Self.partition(from:))
         }
-        record.partitions = try partitions.map(Self.partition(from:))
         return record
+    }
+
+    /// The partitions of one version of an object, in order.
+    static func partitions(ofObject objectID: Int64, version: Int64, on connection: PostgresConnection) throws
+        -> [PartitionRecord]
+    {
+        try connection.execute("""
+            SELECT index, "offset", size, sha256, blob_scope FROM version_partitions
+            WHERE object_id = $1 AND version = $2 ORDER BY index
+            """, [.int(objectID), .int(version)]).rows.map(Self.partition(from:))
     }
 
     /// The version a committed session made; NOT_FOUND once that object was deleted, even

@@ -30,8 +30,8 @@ public final class PrincipalAdministration: Sendable {
         let rows = try await database.withConnection { connection in
             try connection.execute("""
                 SELECT p.id, p.name, p.handle, extract(epoch FROM p.created_at)::float8 AS created_at,
-                    p.disabled_at IS NOT NULL AS disabled, \(PrincipalSettingsStore.columns)
-                FROM principals p LEFT JOIN principal_limits l ON l.principal_id = p.id
+                    \(PrincipalSettingsStore.columns)
+                FROM \(PrincipalSettingsStore.joined)
                 WHERE p.handle IS NOT NULL AND p.handle > $1
                 ORDER BY p.handle LIMIT $2
                 """, [.text(afterHandle), .int(Int64(size + 1))]).rows.map(Self.record(from:))
@@ -88,8 +88,8 @@ public final class PrincipalAdministration: Sendable {
     private static func load(_ handle: String, on connection: PostgresConnection) throws -> PrincipalRecordView {
         let row = try connection.execute("""
             SELECT p.id, p.name, p.handle, extract(epoch FROM p.created_at)::float8 AS created_at,
-                p.disabled_at IS NOT NULL AS disabled, \(PrincipalSettingsStore.columns)
-            FROM principals p LEFT JOIN principal_limits l ON l.principal_id = p.id
+                \(PrincipalSettingsStore.columns)
+            FROM \(PrincipalSettingsStore.joined)
             WHERE p.handle = $1
             """, [.text(handle)]).rows.first
         guard let row else {

@@ -3,7 +3,11 @@ import SluicePostgres
 /// Reads a principal's overrides and disabled flag (the `principal_limits` table and
 /// `principals.disabled_at`).
 enum PrincipalSettingsStore {
-    static let columns = LimitKind.allCases.map { "l.\($0.rawValue)" }.joined(separator: ", ")
+    /// The columns ``settings(from:)`` reads, from ``joined``.
+    static let columns = "p.disabled_at IS NOT NULL AS disabled, "
+        + LimitKind.allCases.map { "l.\($0.rawValue)" }.joined(separator: ", ")
+    /// `principals p` with its overrides `l` (none: every column of `l` is NULL).
+    static let joined = "principals p LEFT JOIN principal_limits l ON l.principal_id = p.id"
 
     /// Locks the rows of `caller` and `owner` (the same one, or two in id order,
     /// ``RowLock/exclusive``: so two transactions locking the same pair never wait on each other
@@ -11,8 +15,7 @@ enum PrincipalSettingsStore {
     /// then plans the statement once, not on every call.)
     static func locking(_ caller: Principal, _ owner: Principal) -> PostgresStatement {
         PostgresStatement("""
-            SELECT p.id, p.disabled_at IS NOT NULL AS disabled, \(columns)
-            FROM principals p LEFT JOIN principal_limits l ON l.principal_id = p.id
+            SELECT p.id, \(columns) FROM \(joined)
             WHERE p.id IN ($1, $2) ORDER BY p.id \(RowLock.exclusive) OF p
             """, [.int(caller.id), .int(owner.id)])
     }
@@ -26,8 +29,7 @@ enum PrincipalSettingsStore {
 
     static func load(_ principalID: Int64, on connection: PostgresConnection) throws -> PrincipalSettings {
         let row = try connection.execute("""
-            SELECT p.disabled_at IS NOT NULL AS disabled, \(columns)
-            FROM principals p LEFT JOIN principal_limits l ON l.principal_id = p.id WHERE p.id = $1
+            SELECT \(columns) FROM \(joined) WHERE p.id = $1
             """, [.int(principalID)]).rows.first
         guard let row else { return PrincipalSettings() }
         return try settings(from: row)
