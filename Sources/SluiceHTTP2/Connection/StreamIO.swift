@@ -179,83 +179,99 @@ final class StreamIO: @unchecked Sendable {
     func next() async throws -> [InboundEvent]? {
         // A cancelled reader stops even while data keeps arriving.
         try Task.checkCancellation()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                eventLoop.execute {
-                    if let events = self.takeInbound() {
-                        continuation.resume(returning: events)
-                    } else if let failure = self.failure {
-                        continuation.resume(throwing: failure)
-                    } else if self.inboundEnded {
-                        continuation.resume(returning: nil)
-                    } else if Task.isCancelled {
-                        continuation.resume(throwing: CancellationError())
-                    } else {
-                        self.inboundWaiter = continuation
-                    }
+        return try await waitOnLoop(
+            { continuation, cancelled in
+                if cancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else if let events = self.takeInbound() {
+                    continuation.resume(returning: events)
+                } else if let failure = self.failure {
+                    continuation.resume(throwing: failure)
+                } else if self.inboundEnded {
+                    continuation.resume(returning: nil)
+                } else {
+                    self.inboundWaiter = continuation
                 }
-            }
-        } onCancel: {
-            eventLoop.execute {
+            },
+            onCancel: {
                 guard let waiter = self.inboundWaiter else { return }
                 self.inboundWaiter = nil
                 waiter.resume(throwing: CancellationError())
-            }
-        }
+            })
     }
 
     /// Queues body bytes (and optionally the end of the body), then waits while too many
     /// are queued. `more` follows `bytes` (a message's payload behind its prefix): queued
     /// as a chunk of its own, it is not copied to join them.
     func write(_ bytes: [UInt8], _ more: [UInt8] = [], end: Bool, trailers: [HeaderField]? = nil) async throws {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                eventLoop.execute {
-                    if let failure = self.failure ?? (self.isClosed ? RPCError(.cancelled, "the stream is closed") : nil) {
-                        continuation.resume(throwing: failure)
-                        return
-                    }
-                    self.outbound.append(bytes)
-                    self.outbound.append(more)
-                    self.lastProgress = .now()
-                    if end { self.outbound.complete(trailers: trailers) }
-                    self.connection?.resume(streamID: self.streamID)
-                    if self.outbound.bufferedBytes >= self.queueLimit && !end && !self.isClosed {
-                        self.writeWaiter = continuation
-                    } else {
-                        continuation.resume()
-                    }
+        try await waitOnLoop(
+            { (continuation: CheckedContinuation<Void, Error>, cancelled) in
+                if cancelled {
+                    continuation.resume(throwing: CancellationError())
+                    return
                 }
-            }
-        } onCancel: {
-            eventLoop.execute {
+                if let failure = self.failure ?? (self.isClosed ? RPCError(.cancelled, "the stream is closed") : nil) {
+                    continuation.resume(throwing: failure)
+                    return
+                }
+                self.outbound.append(bytes)
+                self.outbound.append(more)
+                self.lastProgress = .now()
+                if end { self.outbound.complete(trailers: trailers) }
+                self.connection?.resume(streamID: self.streamID)
+                if self.outbound.bufferedBytes >= self.queueLimit && !end && !self.isClosed {
+                    self.writeWaiter = continuation
+                } else {
+                    continuation.resume()
+                }
+            },
+            onCancel: {
                 guard let waiter = self.writeWaiter else { return }
                 self.writeWaiter = nil
                 waiter.resume(throwing: CancellationError())
-            }
-        }
+            })
     }
 
     /// Waits until the stream has room for another message (see `hasRoom`).
     func waitUntilWritable() async throws {
         try Task.checkCancellation()
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                eventLoop.execute {
-                    if let failure = self.failure ?? (self.isClosed ? RPCError(.cancelled, "the stream is closed") : nil) {
-                        continuation.resume(throwing: failure)
-                    } else if self.hasRoom {
-                        continuation.resume()
-                    } else {
-                        self.roomWaiter = continuation
-                    }
+        try await waitOnLoop(
+            { (continuation: CheckedContinuation<Void, Error>, cancelled) in
+                if cancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else if let failure = self.failure ?? (self.isClosed ? RPCError(.cancelled, "the stream is closed") : nil) {
+                    continuation.resume(throwing: failure)
+                } else if self.hasRoom {
+                    continuation.resume()
+                } else {
+                    self.roomWaiter = continuation
                 }
-            }
-        } onCancel: {
-            eventLoop.execute {
+            },
+            onCancel: {
                 guard let waiter = self.roomWaiter else { return }
                 self.roomWaiter = nil
                 waiter.resume(throwing: CancellationError())
+            })
+    }
+
+    /// Suspends the task until `start` (run on the event loop) or a waker resumes the
+    /// continuation. `start` learns whether the task was cancelled before it ran: the
+    /// cancellation handler may reach the loop first (a task cancelled just before it
+    /// suspended), and `Task.isCancelled` means nothing on the loop, so the handler leaves a
+    /// mark for this one wait instead of finding no waiter to wake and being lost.
+    private func waitOnLoop<Value: Sendable>(
+        _ start: @escaping @Sendable (CheckedContinuation<Value, Error>, _ cancelled: Bool) -> Void,
+        onCancel cancelWaiter: @escaping @Sendable () -> Void
+    ) async throws -> Value {
+        let mark = CancellationMark()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                eventLoop.execute { start(continuation, mark.isSet) }
+            }
+        } onCancel: {
+            eventLoop.execute {
+                mark.isSet = true
+                cancelWaiter()
             }
         }
     }
@@ -264,4 +280,10 @@ final class StreamIO: @unchecked Sendable {
     func onLoop<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
         try await eventLoop.submit(body).get()
     }
+}
+
+/// Whether one wait's task was cancelled, as its event loop learned it.
+// Safe because it is read and written on the stream's event loop only.
+private final class CancellationMark: @unchecked Sendable {
+    var isSet = false
 }
