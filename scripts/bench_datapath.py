@@ -11,6 +11,10 @@ mutual TLS on loopback (PostgreSQL metadata, disk blobs):
   - `sluice upload` / `sluice download` of a BENCH_DATAPATH_BYTES file (default 1 GiB) in
     128 KiB and in 8 MiB partitions, --parallel 8: seconds, MB/s, client CPU-s/GiB; beside
     dd with fdatasync;
+  - many streams at once: BENCH_DATAPATH_STREAMS (default 1,000) concurrent UploadPartition calls
+    over BENCH_DATAPATH_CONNECTIONS (default 50) connections, each a distinct 1 MiB partition
+    sent as 256 KiB messages (grpc.aio), then one commit per connection: errors, time, and the
+    server's resident memory before, at its peak (sampled every 100 ms) and 6 s after;
   - CommitSession time of objects of BENCH_DATAPATH_COMMIT_SIZES (default 64 MiB and 1 GiB,
     8 MiB partitions, uploaded in parallel so the commit cannot know the whole hash): it does
     not grow with the size; the verifier's settling time after it (reading the object) does.
@@ -31,8 +35,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench_support import (BENCH_DIR, CERTS, ROOT, BenchServer, cpu_seconds, disk_fdatasync_mb_per_s,
-                           postgres_cpu_seconds)
+from bench_support import (BENCH_DIR, CERTS, ROOT, BenchServer, Sampler, cpu_seconds, disk_fdatasync_mb_per_s,
+                           postgres_cpu_seconds, rss_kib)
 from bench_cli import SLUICE, make_file, sha256_of
 from bench_storage import generate_stubs
 
@@ -40,6 +44,9 @@ SMALL = int(os.environ.get("BENCH_DATAPATH_SMALL", 4096))
 SECONDS = float(os.environ.get("BENCH_DATAPATH_SECONDS", 5))
 BYTES = int(os.environ.get("BENCH_DATAPATH_BYTES", 1 << 30))
 COMMIT_SIZES = [int(s) for s in os.environ.get("BENCH_DATAPATH_COMMIT_SIZES", f"{64 << 20} {1 << 30}").split()]
+STREAMS = int(os.environ.get("BENCH_DATAPATH_STREAMS", 1000))
+CONNECTIONS = int(os.environ.get("BENCH_DATAPATH_CONNECTIONS", 50))
+STREAM_BYTES, STREAM_MESSAGE = 1 << 20, 256 << 10
 SLUICED = Path(os.environ.get("BENCH_SLUICED", ROOT / ".build" / "release" / "sluiced"))
 
 
@@ -178,6 +185,67 @@ def partition_sizes(server, folder: Path) -> list:
     return results
 
 
+def many_streams(server) -> dict:
+    """STREAMS concurrent UploadPartition calls spread over CONNECTIONS connections (one session of
+    STREAMS / CONNECTIONS partitions per connection), then their commits."""
+    import asyncio
+    import random
+    import grpc
+    from sluice.v1 import upload_sessions_pb2 as us, upload_sessions_pb2_grpc as us_grpc
+    per_connection = STREAMS // CONNECTIONS
+
+    def partition(connection: int, index: int) -> bytes:
+        return random.Random(connection * STREAMS + index).randbytes(STREAM_BYTES)
+
+    async def run() -> dict:
+        credentials = grpc.ssl_channel_credentials(
+            (CERTS / "ca.pem").read_bytes(), (CERTS / "client-key.pem").read_bytes(),
+            (CERTS / "client.pem").read_bytes())
+        # A subchannel pool of its own per channel: otherwise grpc shares one connection among them.
+        channels = [grpc.aio.secure_channel(server.address, credentials, options=[("grpc.use_local_subchannel_pool", 1)])
+                    for _ in range(CONNECTIONS)]
+        stubs = [us_grpc.UploadSessionServiceStub(channel) for channel in channels]
+        sessions = []
+        for connection, stub in enumerate(stubs):
+            hashes = [hashlib.sha256(partition(connection, i)).digest() for i in range(per_connection)]
+            sessions.append((await stub.CreateSession(us.CreateSessionRequest(
+                object_name=f"bench/streams-{connection}", total_size=STREAM_BYTES * per_connection,
+                partition_size=STREAM_BYTES, partition_sha256=hashes))).session_id)
+        errors = []
+
+        async def send(connection: int, index: int) -> None:
+            data = partition(connection, index)
+
+            async def messages():
+                yield us.UploadPartitionRequest(target=us.PartitionTarget(
+                    session_id=sessions[connection], partition_index=index))
+                for offset in range(0, len(data), STREAM_MESSAGE):
+                    yield us.UploadPartitionRequest(data=data[offset:offset + STREAM_MESSAGE])
+            try:
+                await stubs[connection].UploadPartition(messages())
+            except grpc.aio.AioRpcError as error:
+                errors.append(f"{error.code().name}: {error.details()}")
+
+        rss_before, cpu, started = rss_kib(server.pid), cpu_seconds(server.pid), time.monotonic()
+        with Sampler(server.pid) as rss:
+            await asyncio.gather(*(send(c, i) for c in range(CONNECTIONS) for i in range(per_connection)))
+            for connection, stub in enumerate(stubs):
+                if not errors:
+                    await stub.CommitSession(us.CommitSessionRequest(session_id=sessions[connection]))
+        seconds = time.monotonic() - started
+        for channel in channels:
+            await channel.close()
+        await asyncio.sleep(6)  # sluiced hands freed memory back to the system every 5 s
+        return {"mode": "datapath-streams", "streams": per_connection * CONNECTIONS, "connections": CONNECTIONS,
+                "bytes": STREAM_BYTES * per_connection * CONNECTIONS, "seconds": round(seconds, 2),
+                "errors": len(errors), "first_errors": errors[:3], "server_cpu_s": round(cpu_seconds(server.pid) - cpu, 2),
+                "rss_before_mib": round(rss_before / 1024, 1),
+                "rss_peak_mib": round(max(rss.samples, default=0) / 1024, 1),
+                "rss_6s_after_mib": round(rss_kib(server.pid) / 1024, 1)}
+
+    return asyncio.run(run())
+
+
 def commit_times(server) -> list:
     from sluice.v1 import objects_pb2 as ob, objects_pb2_grpc as ob_grpc
     from sluice.v1 import object_info_pb2 as oi
@@ -230,10 +298,11 @@ def main() -> None:
     with BenchServer("datapath", sluiced=SLUICED) as server:
         small = small_objects(server)
         clis = partition_sizes(server, folder)
+        streams = many_streams(server)
         commits = commit_times(server)
     subprocess.run(["rm", "-rf", str(folder)], check=True)
     with open(BENCH_DIR / "results.jsonl", "a") as log:
-        for result in [small, *clis, *commits]:
+        for result in [small, *clis, streams, *commits]:
             log.write(json.dumps(result | {"disk_fdatasync_mb_per_s": round(disk, 1)}) + "\n")
 
     print(f"\nData path (issue 12): mutual TLS, loopback, PostgreSQL + disk blobs; same run's limits beside")
@@ -249,6 +318,10 @@ def main() -> None:
         print(f"  sluice {result['mode'][13:]:8} {BYTES >> 20} MiB, {result['partition_size'] >> 10:>5} KiB partitions, "
               f"--parallel 8: {result['seconds']:7.2f} s {result['mb_per_s']:8.1f} MB/s, "
               f"client {result['client_cpu_s_per_gib']:.2f} / server {result['server_cpu_s_per_gib']:.2f} CPU-s/GiB")
+    print(f"  {streams['streams']} UploadPartition streams of {STREAM_BYTES >> 20} MiB over {streams['connections']} "
+          f"connections: {streams['seconds']:.2f} s, {streams['errors']} errors {streams['first_errors'] or ''}; "
+          f"server RSS {streams['rss_before_mib']:.0f} MiB before, {streams['rss_peak_mib']:.0f} at peak, "
+          f"{streams['rss_6s_after_mib']:.0f} 6 s after")
     for result in commits:
         print(f"  CommitSession of {result['bytes'] >> 20:>5} MiB ({result['partitions']} partitions): "
               f"{result['commit_seconds'] * 1000:7.1f} ms ({result['state_at_commit']}); "

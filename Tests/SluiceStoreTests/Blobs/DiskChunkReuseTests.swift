@@ -30,4 +30,23 @@ import Testing
             #expect(Array(kept.joined()) == bytes)
         }
     }
+
+    /// A buffer is read into as it is made (not zeroed first): a short read leaves a chunk of
+    /// exactly the bytes read, and the slot is made again at full size for the next chunk.
+    @Test func aShortFirstReadGivesOnlyTheBytesRead() throws {
+        var buffers = ChunkBuffers()
+        let (short, shortCount) = buffers.fill(8) { buffer in
+            for index in 0..<3 { buffer[index] = UInt8(index + 1) }
+            return 3
+        }
+        #expect(shortCount == 3)
+        #expect(short == [1, 2, 3])
+        for _ in 1..<ChunkBuffers.count { _ = buffers.fill(8) { $0.count } }
+        let (full, fullCount) = buffers.fill(8) { buffer in
+            for index in 0..<buffer.count { buffer[index] = 9 }
+            return buffer.count
+        }
+        #expect(fullCount == 8)
+        #expect(full == [UInt8](repeating: 9, count: 8))
+    }
 }

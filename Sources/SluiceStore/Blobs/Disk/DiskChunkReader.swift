@@ -122,7 +122,16 @@ struct ChunkBuffers {
     mutating func fill(_ count: Int, _ read: (UnsafeMutableRawBufferPointer) throws -> Int) rethrows -> ([UInt8], Int) {
         let slot = next
         next = (next + 1) % Self.count
-        if pool[slot].count != count { pool[slot] = [UInt8](repeating: 0, count: count) }
+        guard pool[slot].count == count else {
+            // A new buffer is read into as it is made: zeroing it first would touch every
+            // byte once more (a reader's first chunks, and every chunk of a short blob).
+            var done = 0
+            pool[slot] = try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                done = try read(UnsafeMutableRawBufferPointer(buffer))
+                initialized = done
+            }
+            return (pool[slot], done)
+        }
         let done = try pool[slot].withUnsafeMutableBytes { try read($0) }
         return (done == count ? pool[slot] : Array(pool[slot][..<done]), done)
     }
