@@ -153,11 +153,13 @@ extension UploadSessions {
         -> PartitionTargetRow
     {
         let probe = PartitionLayout.queryIndex(index)
+        // Reading the declared hashes costs PostgreSQL the whole array (it is stored out of
+        // line once it is large): one element is read, and the count is derived from the
+        // sizes, so an upload of n partitions does not cost it n² hash reads.
         let row = try await database.withConnection { connection in
             try connection.execute("""
                 SELECT s.state, s.expires_at < clock_timestamp() AS is_expired, s.committed_version,
-                    s.total_size, s.partition_size, cardinality(s.partition_sha256) AS partition_count,
-                    s.partition_sha256[$3::int + 1] AS sha256,
+                    s.total_size, s.partition_size, s.partition_sha256[$3::int + 1] AS sha256,
                     (SELECT sp.blob_scope FROM session_partitions sp WHERE sp.session_id = s.id AND sp.index = $3)
                         AS stored_scope,
                     coalesce(s.owner_id, s.principal_id) AS owner_id,
@@ -171,10 +173,11 @@ extension UploadSessions {
         guard let row else { throw StorageError.notFound("upload session \(id) does not exist") }
         var state = SessionRecord.State(rawValue: try row.string("state")) ?? .aborted
         if state == .open, try row.bool("is_expired") { state = .expired }
+        let totalSize = try row.int("total_size"), partitionSize = try row.int("partition_size")
         return PartitionTargetRow(
             state: state, committedVersion: try row.optionalInt("committed_version"),
-            totalSize: try row.int("total_size"), partitionSize: try row.int("partition_size"),
-            partitionCount: Int(try row.int("partition_count")),
+            totalSize: totalSize, partitionSize: partitionSize,
+            partitionCount: Int(PartitionLayout.count(totalSize: totalSize, partitionSize: partitionSize)),
             sha256: probe >= 0 ? try row.optionalBytes("sha256") : nil,
             storedScope: try row.isNull("stored_scope") ? nil : try row.string("stored_scope"),
             ownerID: try row.int("owner_id"),

@@ -88,11 +88,11 @@ extension UploadSessions {
                 INSERT INTO object_versions (object_id, version, size, sha256, sha256_state, declared_sha256,
                     composite_sha256, content_type, user_metadata, partition_size, partition_count, written_by)
                 SELECT $1, $2, s.total_size, $3, $5, s.object_sha256, $6, s.content_type, s.user_metadata,
-                    s.partition_size, cardinality(s.partition_sha256), s.principal_id
+                    s.partition_size, $7, s.principal_id
                 FROM upload_sessions s WHERE s.id = $4
                 """, [
                     .int(objectID), .int(version), whole.map { .bytes($0) } ?? .null, .bytes(id.bytes),
-                    .text(wholeState.rawValue), .bytes(composite),
+                    .text(wholeState.rawValue), .bytes(composite), .int(Int64(locked.partitionCount)),
                 ]),
             PostgresStatement("""
                 INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
