@@ -44,6 +44,9 @@ public struct ServerOptions: ParsableArguments {
     @Option(help: "Receive window per connection, bytes. (env: SLUICED_CONNECTION_WINDOW)")
     public var connectionWindow = EnvironmentDefaults.int("SLUICED_CONNECTION_WINDOW", default: 64 * 1024 * 1024)
 
+    @Option(help: "Request bytes the process may hold unread by handlers before busy connections stop reading. (env: SLUICED_MAX_UNREAD_REQUEST_BYTES)")
+    public var maxUnreadRequestBytes = EnvironmentDefaults.int("SLUICED_MAX_UNREAD_REQUEST_BYTES", default: 256 * 1024 * 1024)
+
     @Option(help: "Seconds of silence before a keepalive PING. (env: SLUICED_KEEPALIVE_INTERVAL)")
     public var keepaliveInterval = EnvironmentDefaults.int("SLUICED_KEEPALIVE_INTERVAL", default: 60)
 
@@ -85,7 +88,7 @@ public struct ServerOptions: ParsableArguments {
             ("--max-receive-message-size", receiveLimit(default: 1)), ("--max-concurrent-streams", maxConcurrentStreams),
             ("--max-header-list-size", maxHeaderListSize), ("--keepalive-interval", keepaliveInterval),
             ("--idle-timeout", idleTimeout), ("--preface-timeout", prefaceTimeout),
-            ("--stream-stall-timeout", streamStallTimeout),
+            ("--stream-stall-timeout", streamStallTimeout), ("--max-unread-request-bytes", maxUnreadRequestBytes),
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
         }
@@ -139,6 +142,7 @@ public struct ServerOptions: ParsableArguments {
         configuration.http2.maxHeaderListSize = maxHeaderListSize
         configuration.http2.streamWindowSize = streamWindow
         configuration.http2.connectionWindowSize = connectionWindow
+        configuration.unreadRequestBytesLimit = maxUnreadRequestBytes
         configuration.connection.keepaliveInterval = .seconds(keepaliveInterval)
         configuration.connection.idleTimeout = .seconds(idleTimeout)
         configuration.connection.prefaceTimeout = .seconds(prefaceTimeout)

@@ -51,6 +51,7 @@ public enum SluiceMetrics {
     private static let connectionsAccepted = Counter(label: "sluice_connections_accepted_total")
     private static let connectionsRefused = Counter(label: "sluice_connections_refused_total")
     private static let streamsOpen = Meter(label: "sluice_streams_open")
+    private static let unreadRequestBytes = Meter(label: "sluice_unread_request_bytes")
 
     public static func connectionOpened() {
         connectionsAccepted.increment()
@@ -64,6 +65,11 @@ public enum SluiceMetrics {
 
     public static func streamOpened() { streamsOpen.increment() }
     public static func streamClosed() { streamsOpen.decrement() }
+
+    /// Request bytes received and not yet taken by handlers, across every connection.
+    public static func unreadRequestBytesChanged(by delta: Int) {
+        if delta > 0 { unreadRequestBytes.increment(by: Double(delta)) } else { unreadRequestBytes.decrement(by: Double(-delta)) }
+    }
 
     // MARK: Upload sessions and partitions (store)
 

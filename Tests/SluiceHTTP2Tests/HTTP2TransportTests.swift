@@ -238,6 +238,47 @@ import Testing
         }
     }
 
+    /// Four connections of four streams each, whose handlers stop reading for 1.5 s after
+    /// their first message: flow control alone lets them hold sixteen stream windows (16 MiB).
+    /// Past the process's bound, connections that hold unread bytes stop reading, so the
+    /// process holds little more than the bound; every call still completes, and nothing is
+    /// left counted once they have.
+    @Test func busyConnectionsStopReadingPastTheProcessBound() async throws {
+        var options = TestServer.Options()
+        options.http2.streamWindowSize = 1 << 20
+        options.http2.connectionWindowSize = 8 << 20
+        options.unreadRequestBytesLimit = 2 << 20
+        let server = try await TestServer.start(options)
+        let transports = try (0..<4).map { _ in try server.makeTransport() }
+        let chunk = Data(repeating: 0x5A, count: 256 << 10)
+        try await withThrowingTaskGroup(of: Int64.self) { group in
+            for transport in transports {
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await RPCClient(transport: transport).echo.clientStreamEcho(
+                            options: CallOptions(timeout: .seconds(60))
+                        ) { writer in
+                            for index in 0..<16 {
+                                try await writer.write(.with {
+                                    $0.payload = chunk
+                                    if index == 0 { $0.pauseReadingMs = 1500 }
+                                })
+                            }
+                        }.receivedBytes
+                    }
+                }
+            }
+            for try await received in group { #expect(received == 16 * Int64(chunk.count)) }
+        }
+        let unread = server.server.unreadRequests
+        #expect(unread.peak > 0)
+        // The bound, plus at most a read burst per connection crossing it and one held read a second.
+        #expect(unread.peak <= (2 << 20) + 4 * (1 << 20), "\(unread.peak) unread request bytes at the peak")
+        #expect(await waitUntil { unread.current == 0 }, "\(unread.current) bytes still counted")
+        for transport in transports { await transport.close() }
+        await server.shutdown()
+    }
+
     // MARK: Shutdown
 
     @Test(arguments: [true, false])

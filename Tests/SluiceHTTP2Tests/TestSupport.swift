@@ -22,6 +22,7 @@ final class TestServer: Sendable {
         var http2 = HTTP2Settings()
         var port = 0
         var maxReceiveMessageSize = 4 * 1024 * 1024
+        var unreadRequestBytesLimit = HTTP2ServerConfiguration(host: "", port: 0, tls: nil).unreadRequestBytesLimit
     }
 
     let server: HTTP2Server
@@ -71,6 +72,7 @@ final class TestServer: Sendable {
                     requireClientCertificate: options.requireClientCertificate)
                 : nil)
         configuration.http2 = options.http2
+        configuration.unreadRequestBytesLimit = options.unreadRequestBytesLimit
         let server = HTTP2Server(configuration: configuration, dispatcher: dispatcher, logger: quietLogger, group: group)
         holder.server.withLock { $0 = server }
         let address = try await server.start()

@@ -7,26 +7,26 @@ import Testing
     @Test func fiftyConcurrentCallsOnThreeConnections() async throws {
         try await TestDatabase.with { db in
             let pool = try db.pool(size: 3)
-            let results = try await withThrowingTaskGroup(of: (Int64, Int64).self) { group in
+            let results = try await withThrowingTaskGroup(of: (Int64, Int64, Int64).self) { group in
                 for i in Int64(0)..<50 {
                     group.addTask {
                         try await pool.withConnection { c in
-                            (i, try c.execute("SELECT $1 * 2 AS doubled", [.int(i)]).rows[0].int("doubled"))
+                            let row = try c.execute(
+                                "SELECT $1 * 2 AS doubled, pg_backend_pid()::bigint AS backend", [.int(i)]).rows[0]
+                            return (i, try row.int("doubled"), try row.int("backend"))
                         }
                     }
                 }
-                return try await group.reduce(into: [Int64: Int64]()) { $0[$1.0] = $1.1 }
+                return try await group.reduce(into: [(Int64, Int64, Int64)]()) { $0.append($1) }
             }
             #expect(results.count == 50)
-            #expect(results.allSatisfy { $0.value == $0.key * 2 })
-            // Three connections served them all.
-            let sessions = try await pool.withConnection { c in
-                try c.execute("""
-                    SELECT count(*)::bigint AS n FROM pg_stat_activity
-                    WHERE datname = current_database() AND application_name = 'sluice'
-                    """).rows[0].int("n")
-            }
-            #expect(sessions == 3)
+            #expect(Set(results.map(\.0)).count == 50)
+            #expect(results.allSatisfy { $0.1 == $0.0 * 2 })
+            // At most three connections served them all. (That all three run at once is
+            // `runsAsManyStatementsAtOnceAsItHasConnections`; how many of them this burst reaches
+            // depends on how fast the third one connects.)
+            let backends = Set(results.map(\.2))
+            #expect((1...3).contains(backends.count), "\(backends.count) connections")
         }
     }
 

@@ -15,9 +15,15 @@ protocol ConnectionRole: HTTP2SessionDelegate {
     func inputProcessed()
     /// Called on every liveness tick (twice a second) while the connection is established.
     func checkStreams(now: NIODeadline)
+    /// Request bytes of a stream arrived (positive), or were taken or dropped (negative).
+    func unreadBytesChanged(by delta: Int)
+    /// Whether the connection may read more from its socket now.
+    var mayRead: Bool { get }
 }
 
 extension ConnectionRole {
     func inputProcessed() {}
     func checkStreams(now: NIODeadline) {}
+    func unreadBytesChanged(by delta: Int) {}
+    var mayRead: Bool { true }
 }

@@ -13,8 +13,9 @@ import SluiceRPC
 /// liveness timer) is broken when the channel goes inactive or the handler is removed, so a
 /// closed connection leaves nothing behind.
 // Safe because it is confined to its channel's event loop; callers elsewhere hop there first.
-final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let session: HTTP2Session
@@ -43,6 +44,11 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var lastHeard = NIODeadline.now()
     private var lastStreamActivity = NIODeadline.now()
     private var pingSentAt: NIODeadline?
+    /// Since when the channel's request to read more is held back (see `read(context:)`).
+    private var readHeldSince: NIODeadline?
+    /// How long a held read waits at most: control frames (WINDOW_UPDATE, PING, RST_STREAM)
+    /// arrive on the same socket, and a handler may be waiting for one.
+    private static let longestReadHold = TimeAmount.seconds(1)
     private var timer: RepeatedTask?
     /// Small frames (WINDOW_UPDATE, SETTINGS, PING, headers) serialized in one flush,
     /// gathered so they travel in one TLS record rather than one record apiece.
@@ -114,6 +120,28 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         flush()
         role.inputProcessed()
+    }
+
+    /// NIO asks to read more after every read; the role may hold that back (a busy server
+    /// connection while the process holds too many unread request bytes).
+    func read(context: ChannelHandlerContext) {
+        if role.mayRead || isDiscardingInput {
+            context.read()
+        } else if readHeldSince == nil {
+            readHeldSince = .now()
+        }
+    }
+
+    /// Reads again if a read was held back.
+    func resumeReading() {
+        guard readHeldSince != nil, let context else { return }
+        readHeldSince = nil
+        context.read()
+    }
+
+    /// Request bytes of a stream arrived, or were taken or dropped.
+    func unreadBytesChanged(by delta: Int) {
+        role.unreadBytesChanged(by: delta)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -308,6 +336,7 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         role.checkStreams(now: now)
+        if let held = readHeldSince, role.mayRead || now - held >= Self.longestReadHold { resumeReading() }
         if let pingSentAt, now - pingSentAt > TimeAmount(configuration.keepaliveTimeout) {
             logger.info("closing a connection whose keepalive PING went unanswered",
                         metadata: ["peer": "\(remoteAddress ?? "?")"])

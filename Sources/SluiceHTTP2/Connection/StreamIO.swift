@@ -33,6 +33,8 @@ final class StreamIO: @unchecked Sendable {
     private var inboundWaiter: CheckedContinuation<[InboundEvent]?, Error>?
     /// Data bytes received and not yet handed to the task (they still hold window).
     private(set) var bufferedInboundBytes = 0
+    /// Set once nobody will read this stream again (see `abandon()`).
+    private var isAbandoned = false
 
     let outbound = OutboundData()
     /// A writer waiting for queued bytes to drain below the high-water mark.
@@ -54,7 +56,11 @@ final class StreamIO: @unchecked Sendable {
 
     func deliver(_ event: InboundEvent) {
         if case .data(let bytes) = event {
-            bufferedInboundBytes += bytes.count
+            guard !isAbandoned else {
+                connection?.session.consume(streamID: streamID, count: bytes.count)
+                return
+            }
+            adjustBuffered(by: bytes.count)
             lastProgress = .now()
         }
         inbound.append(event)
@@ -74,12 +80,7 @@ final class StreamIO: @unchecked Sendable {
         isClosed = true
         if let error, failure == nil { failure = error }
         if error == nil { inboundEnded = true }
-        if let connection, bufferedInboundBytes > 0, error != nil {
-            // Nobody will take these bytes now: give their window back to the connection.
-            connection.session.consume(streamID: streamID, count: bufferedInboundBytes)
-            bufferedInboundBytes = 0
-            inbound.removeAll()
-        }
+        if error != nil { discardUnread() }
         wakeReader()
         let closed = failure ?? RPCError(.cancelled, "the stream is closed")
         if let writeWaiter {
@@ -90,6 +91,28 @@ final class StreamIO: @unchecked Sendable {
             self.roomWaiter = nil
             roomWaiter.resume(throwing: closed)
         }
+    }
+
+    /// The call on this stream has ended: bytes still held or yet to arrive are dropped as
+    /// they come (their window given back), never held for a reader that is gone.
+    func abandon() {
+        isAbandoned = true
+        discardUnread()
+    }
+
+    /// Drops received bytes nobody will take now and gives their window back to the connection.
+    private func discardUnread() {
+        guard bufferedInboundBytes > 0 else { return }
+        connection?.session.consume(streamID: streamID, count: bufferedInboundBytes)
+        adjustBuffered(by: -bufferedInboundBytes)
+        inbound.removeAll()
+    }
+
+    /// Every change to the bytes held for the task goes through here, so the connection's
+    /// own count of unread request bytes never drifts from the streams'.
+    private func adjustBuffered(by delta: Int) {
+        bufferedInboundBytes += delta
+        connection?.unreadBytesChanged(by: delta)
     }
 
     /// The peer's window for this stream (and the connection) now; unbounded without a
@@ -165,7 +188,7 @@ final class StreamIO: @unchecked Sendable {
         }
         if bytes > 0 {
             lastProgress = .now()
-            bufferedInboundBytes -= bytes
+            adjustBuffered(by: -bytes)
             connection?.session.consume(streamID: streamID, count: bytes)
             connection?.flush()
         }

@@ -11,6 +11,8 @@ public final class HTTP2Server: Sendable {
     public let configuration: HTTP2ServerConfiguration
     /// Counters about the transport's connections and streams.
     public let stats = ServerTransportStats()
+    /// Request bytes received and not yet taken by handlers, across every connection.
+    public let unreadRequests: UnreadRequestBudget
     private let dispatcher: CallDispatcher
     private let logger: Logger
     private let group: EventLoopGroup
@@ -30,6 +32,7 @@ public final class HTTP2Server: Sendable {
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.configuration = configuration
+        self.unreadRequests = UnreadRequestBudget(limit: configuration.unreadRequestBytesLimit)
         self.dispatcher = dispatcher
         self.logger = logger
         self.group = group
@@ -55,7 +58,8 @@ public final class HTTP2Server: Sendable {
 
     private func setUp(_ channel: Channel) throws {
         let key = ObjectIdentifier(channel)
-        let role = ServerConnection(dispatcher: dispatcher, stats: stats, configuration: configuration)
+        let role = ServerConnection(
+            dispatcher: dispatcher, stats: stats, unreadRequests: unreadRequests, configuration: configuration)
         let admitted = connections.withLock { open -> Bool in
             guard open.count < configuration.maxConnections else { return false }
             open[key] = Connection(channel: channel, role: role)

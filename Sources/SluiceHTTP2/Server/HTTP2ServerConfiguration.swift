@@ -21,6 +21,9 @@ public struct HTTP2ServerConfiguration: Sendable {
     /// Bytes the request messages being assembled on one connection may reserve together
     /// (the process as a whole is bounded by `RequestMemoryBudget.process`).
     public var requestMemoryPerConnection = 128 * 1024 * 1024
+    /// Request bytes the process may hold unread by handlers before busy connections stop
+    /// reading (see `UnreadRequestBudget`).
+    public var unreadRequestBytesLimit = 256 * 1024 * 1024
     /// Stream resets a connection may cause before it is closed with ENHANCE_YOUR_CALM.
     public var resetRateLimit = ResetRateLimit()
 

@@ -26,6 +26,11 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
     private let stallTimeout: TimeAmount
     /// What the request messages being assembled on this connection may hold together.
     private let requestMemory: RequestMemoryBudget
+    /// The process's request bytes not yet taken by handlers, and this connection's share.
+    private let unreadRequests: UnreadRequestBudget
+    private var unreadBytes = 0
+    /// Set once the connection is gone: its share has left the process's count.
+    private var isClosed = false
     private weak var connection: HTTP2ConnectionHandler?
     /// Streams open in nghttp2.
     private var streams: [Int32: StreamIO] = [:]
@@ -39,9 +44,13 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
     /// Set by a graceful shutdown: close the connection once the last stream ends.
     private var isDraining = false
 
-    init(dispatcher: CallDispatcher, stats: ServerTransportStats, configuration: HTTP2ServerConfiguration) {
+    init(
+        dispatcher: CallDispatcher, stats: ServerTransportStats, unreadRequests: UnreadRequestBudget,
+        configuration: HTTP2ServerConfiguration
+    ) {
         self.dispatcher = dispatcher
         self.stats = stats
+        self.unreadRequests = unreadRequests
         self.maxConcurrentStreams = configuration.http2.maxConcurrentStreams
         self.maxConcurrentCalls = configuration.maxConcurrentCalls
         self.stallTimeout = TimeAmount(configuration.connection.streamStallTimeout)
@@ -62,7 +71,22 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
         for io in streams.values { io.close(error: error) }
         streams.removeAll()
         waiting.removeAll()
+        // Bytes of streams that closed normally may still wait for handlers that are ending;
+        // they stop counting for the process now, whenever those handlers let go of them.
+        if !isClosed { unreadRequests.adjust(by: -unreadBytes) }
+        isClosed = true
     }
+
+    func unreadBytesChanged(by delta: Int) {
+        unreadBytes += delta
+        guard !isClosed else { return }
+        unreadRequests.adjust(by: delta)
+        if delta < 0, mayRead { connection?.resumeReading() }
+    }
+
+    /// A connection holding none of the unread bytes reads on whatever the process holds: its
+    /// handlers are waiting for input, not busy.
+    var mayRead: Bool { unreadBytes == 0 || !unreadRequests.isExceeded }
 
     var hasOpenStreams: Bool { !streams.isEmpty || !running.isEmpty }
 
@@ -146,7 +170,10 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
             running[streamID] = Task {
                 await dispatcher.handle(head, stream: stream)
                 stats.callEnded()
-                eventLoop.execute { self.callFinished(streamID) }
+                eventLoop.execute {
+                    io.abandon()
+                    self.callFinished(streamID)
+                }
             }
         }
         return refused
