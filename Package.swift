@@ -116,21 +116,21 @@ let package = Package(
         .executableTarget(
             name: "sluiced",
             dependencies: [
-                "SluiceDaemon",
+                "SluiceDaemon", "SluiceOpenSSL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceClient", "SluiceProto", "SluiceRPC",
+                "SluiceClient", "SluiceOpenSSL", "SluiceProto", "SluiceRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "sluice-interop",
             dependencies: [
-                "SluiceDaemon", "SluiceClient", "SluiceInterop", "SluiceRPC",
+                "SluiceDaemon", "SluiceClient", "SluiceInterop", "SluiceOpenSSL", "SluiceRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -3,12 +3,19 @@ import Foundation
 import SluiceClient
 import SluiceDaemon
 import SluiceInterop
+import SluiceOpenSSL
 import SluiceRPC
 
 /// sluice-interop: serves and calls the interoperability test service, so Sluice's
 /// transport can be tested against a stock gRPC implementation in both directions.
 @main
 struct SluiceInteropCommand: AsyncParsableCommand {
+    /// OpenSSL is set up before anything touches it (see `OpenSSLLibrary`).
+    static func main() async {
+        OpenSSLLibrary.initializeWithoutExitCleanup()
+        await main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "sluice-interop",
         abstract: "Serve or call sluice.interop.v1.EchoService (for interoperability tests).",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceClient
+import SluiceOpenSSL
 
 /// sluice: the Sluice command-line client.
 @main
@@ -26,7 +27,9 @@ struct Sluice: AsyncParsableCommand {
         ])
 
     /// Runs the command, then turns any failure into one message and the documented exit code.
+    /// OpenSSL is set up first, before anything touches it (see `OpenSSLLibrary`).
     static func main() async {
+        OpenSSLLibrary.initializeWithoutExitCleanup()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

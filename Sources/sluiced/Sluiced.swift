@@ -1,10 +1,17 @@
 import ArgumentParser
 import Logging
 import SluiceDaemon
+import SluiceOpenSSL
 
 /// sluiced: the Sluice server.
 @main
 struct Sluiced: AsyncParsableCommand {
+    /// OpenSSL is set up before anything touches it (see `OpenSSLLibrary`).
+    static func main() async {
+        OpenSSLLibrary.initializeWithoutExitCleanup()
+        await main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "sluiced",
         abstract: "The Sluice storage server: gRPC over HTTP/2 with TLS and mutual TLS.",
