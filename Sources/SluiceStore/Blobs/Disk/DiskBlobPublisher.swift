@@ -6,7 +6,7 @@
 /// succeed, and the blob's modification time becomes that of this upload's last write — which
 /// keeps ``BlobStore/keys(olderThan:after:limit:)`` from offering, as stale, a blob that an
 /// upload has just acknowledged again.
-struct DiskBlobPublisher: StagedBlobPublisher {
+struct DiskBlobPublisher: BlockingStagedBlobPublisher {
     let layout: DiskBlobLayout
     let directories: DurableDirectories
     let io: BlockingIO
@@ -14,16 +14,17 @@ struct DiskBlobPublisher: StagedBlobPublisher {
     var movesStagingFile: Bool { true }
 
     func publish(_ staged: StagedBlob) async throws {
-        let (layout, directories) = (layout, directories)
-        try await io.run {
-            let location = layout.location(of: staged.key)
-            try POSIX.syncData(staged.descriptor, path: staged.path)
-            try directories.ensure(location.directories, under: layout.blobs)
-            try POSIX.renameFile(staged.path, to: location.file)
-            // Past the rename the blob is in place and correct; only its directory entry may not
-            // be durable yet. Failing here fails the finish (nothing may be acknowledged), and a
-            // retry with a new writer renames over it and syncs again.
-            try POSIX.syncDirectory(location.directories[location.directories.count - 1])
-        }
+        try await io.run { [self] in try publishBlocking(staged) }
+    }
+
+    func publishBlocking(_ staged: StagedBlob) throws {
+        let location = layout.location(of: staged.key)
+        try POSIX.syncData(staged.descriptor, path: staged.path)
+        try directories.ensure(location.directories, under: layout.blobs)
+        try POSIX.renameFile(staged.path, to: location.file)
+        // Past the rename the blob is in place and correct; only its directory entry may not
+        // be durable yet. Failing here fails the finish (nothing may be acknowledged), and a
+        // retry with a new writer renames over it and syncs again.
+        try POSIX.syncDirectory(location.directories[location.directories.count - 1])
     }
 }

@@ -29,6 +29,14 @@ protocol StagedBlobPublisher: Sendable {
     func publish(_ staged: StagedBlob) async throws
 }
 
+/// A publisher whose work is blocking file-system calls it can make on the pool thread the
+/// writer is already on: checking, publishing and closing a blob then take one trip to the pool
+/// instead of three (a small blob's whole finish).
+protocol BlockingStagedBlobPublisher: StagedBlobPublisher {
+    /// Publishes `staged` as ``StagedBlobPublisher/publish(_:)`` does, on the store's thread pool.
+    func publishBlocking(_ staged: StagedBlob) throws
+}
+
 /// The ``BlobWriter`` of every store: hashes and `pwrite`s bytes to a local staging file as they
 /// arrive, checks size and digest on finish, then has the store's publisher publish the file.
 ///
@@ -87,6 +95,21 @@ final class StagingBlobWriter: BlobWriter {
     }
 
     func finish() async throws {
+        if let blocking = publisher as? any BlockingStagedBlobPublisher {
+            try await io.run { [self] in
+                try state.withLock { state in
+                    let staged = try verify(&state)
+                    do {
+                        try blocking.publishBlocking(staged)
+                    } catch {
+                        discard(&state)
+                        throw error
+                    }
+                    close(&state)
+                }
+            }
+            return
+        }
         let staged = try await io.run { [self] in try state.withLock { state in try verify(&state) } }
         do {
             try await publisher.publish(staged)
@@ -94,14 +117,7 @@ final class StagingBlobWriter: BlobWriter {
             await io.runRegardlessOfCancellation { [self] in state.withLock { discard(&$0) } }
             throw error
         }
-        let removeStaging = !publisher.movesStagingFile
-        await io.runRegardlessOfCancellation { [self] in
-            state.withLock { state in
-                POSIX.closeFile(state.descriptor)
-                if removeStaging { _ = try? POSIX.removeFile(stagingPath) }
-                state.phase = .finished
-            }
-        }
+        await io.runRegardlessOfCancellation { [self] in state.withLock { close(&$0) } }
     }
 
     func abort() async {
@@ -146,6 +162,13 @@ final class StagingBlobWriter: BlobWriter {
         }
         state.phase = .publishing
         return StagedBlob(key: key, size: size, path: stagingPath, descriptor: state.descriptor)
+    }
+
+    /// Closes a published blob's staging file, and removes it unless publishing moved it.
+    private func close(_ state: inout State) {
+        POSIX.closeFile(state.descriptor)
+        if !publisher.movesStagingFile { _ = try? POSIX.removeFile(stagingPath) }
+        state.phase = .finished
     }
 
     /// Closes and removes the staging file. A removal that fails (or finds the file already
