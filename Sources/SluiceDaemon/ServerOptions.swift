@@ -45,7 +45,7 @@ public struct ServerOptions: ParsableArguments {
     public var connectionWindow = EnvironmentDefaults.int("SLUICED_CONNECTION_WINDOW", default: 64 * 1024 * 1024)
 
     @Option(help: "Request bytes the process may hold unread by handlers before busy connections stop reading. (env: SLUICED_MAX_UNREAD_REQUEST_BYTES)")
-    public var maxUnreadRequestBytes = EnvironmentDefaults.int("SLUICED_MAX_UNREAD_REQUEST_BYTES", default: 256 * 1024 * 1024)
+    public var maxUnreadRequestBytes = EnvironmentDefaults.int("SLUICED_MAX_UNREAD_REQUEST_BYTES", default: 64 * 1024 * 1024)
 
     @Option(help: "Seconds of silence before a keepalive PING. (env: SLUICED_KEEPALIVE_INTERVAL)")
     public var keepaliveInterval = EnvironmentDefaults.int("SLUICED_KEEPALIVE_INTERVAL", default: 60)

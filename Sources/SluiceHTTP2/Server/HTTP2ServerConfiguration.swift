@@ -23,7 +23,7 @@ public struct HTTP2ServerConfiguration: Sendable {
     public var requestMemoryPerConnection = 128 * 1024 * 1024
     /// Request bytes the process may hold unread by handlers before busy connections stop
     /// reading (see `UnreadRequestBudget`).
-    public var unreadRequestBytesLimit = 256 * 1024 * 1024
+    public var unreadRequestBytesLimit = 64 * 1024 * 1024
     /// Stream resets a connection may cause before it is closed with ENHANCE_YOUR_CALM.
     public var resetRateLimit = ResetRateLimit()
 
