@@ -306,12 +306,25 @@ import Testing
         await transport.close()
     }
 
+    /// The call has surely reached its handler (it has answered once) before the shutdown
+    /// starts: a handler task that had not yet run when the connection closed would never
+    /// learn its tag, on a machine busy enough to delay it past the drain timeout.
     @Test func drainTimeoutCancelsCallsThatDoNotFinish() async throws {
         let server = try await TestServer.start()
         let transport = try server.makeTransport()
         let rpc = RPCClient(transport: transport)
-        let stuck = Task { try await rpc.echo.unaryEcho(.with { $0.delayMs = 60_000; $0.tag = "drain-timeout" }) }
-        #expect(await waitUntil { server.server.stats.snapshot.activeCalls == 1 })
+        let answered = Recorder<Bool>()
+        let stuck = Task {
+            try await rpc.echo.bidiEcho { requests, responses in
+                try await requests.write(.with { $0.payload = Data("first".utf8); $0.tag = "drain-timeout" })
+                var iterator = responses.makeAsyncIterator()
+                answered.append(try await iterator.next()?.payload == Data("first".utf8))
+                try await requests.write(.with { $0.delayMs = 60_000 })
+                _ = try await iterator.next()
+            }
+        }
+        #expect(await waitUntil(timeout: .seconds(30)) { !answered.values.isEmpty })
+        #expect(answered.values == [true])
 
         let started = ContinuousClock.now
         await server.shutdown(drainTimeout: .seconds(1))

@@ -45,7 +45,12 @@ def test_roundtrip_sizes(cli, tmp_path, size):
     assert up.event("completed")["partitions"] == count
     assert up.event("completed")["version"] == 1
     sent = cs.completed_partitions(up.events)
-    assert sorted(sent) == list(range(count)), f"partitions reported sent: {sent}"
+    # Every partition is sent, but for one whose bytes the owner already holds: the 1-byte
+    # tail of 3 * PSIZE + 1 random bytes matches another 1-byte blob on this module's shared
+    # server one time in 256 or so, and the session then reports it held.
+    held = up.event("started")["done_partitions"]
+    assert len(set(sent)) == len(sent) and set(sent) <= set(range(count)), f"partitions reported sent: {sent}"
+    assert len(sent) + held == count, f"partitions reported sent: {sent}, held: {held}"
     assert sorted(cs.completed_partitions(down.events)) == list(range(count))
     assert cli.journal_entries() == [], "a finished upload leaves no journal entry"
     # The server describes what the CLI declared.
