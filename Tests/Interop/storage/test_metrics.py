@@ -220,8 +220,10 @@ def test_connection_and_stream_gauges_return_to_baseline(server):
 
     def back():   # (at most: a connection of an earlier test may close meanwhile, none may open)
         page = scrape(server)
-        return page.value("sluice_connections_open") <= connections0 and page.value("sluice_streams_open") <= streams0
-    wait_for(back, "the connection and stream gauges to return to their baseline")
+        return (page.value("sluice_connections_open") <= connections0
+                and page.value("sluice_streams_open") <= streams0
+                and page.value("sluice_unread_request_bytes") == 0)
+    wait_for(back, "the connection, stream and unread-byte gauges to return to their baseline")
 
 
 def test_collector_and_scrubber_passes_are_counted(server, client):
@@ -291,7 +293,8 @@ def test_the_page_names_no_principal_and_no_object(server, client):
     for forbidden in (name, *PRINCIPAL_PARTS, "CN="):
         assert forbidden not in page.text, f"{forbidden!r} appears on the metrics page"
     # the catalogue is all there, with Prometheus' suffixes
-    for metric in ("sluice_connections_open", "sluice_streams_open", "sluice_upload_sessions_open",
+    for metric in ("sluice_connections_open", "sluice_streams_open", "sluice_unread_request_bytes",
+                   "sluice_upload_sessions_open",
                    "sluice_db_pool_connections_in_use", "sluice_db_pool_wait_seconds_count",
                    "sluice_partitions_deduplicated_total", "sluice_scrubber_checked_blobs_total"):
         assert page.has(metric), f"{metric} is missing"
@@ -350,6 +353,7 @@ def test_access_log_off_leaves_successful_calls_out(quiet_server):
 @pytest.mark.parametrize("flag, value, message", [
     ("--metrics-listen", "no-port", "--metrics-listen must be HOST:PORT"),
     ("--access-log", "sometimes", "--access-log must be on or off"),
+    ("--max-unread-request-bytes", "0", "--max-unread-request-bytes must be positive"),
 ])
 def test_bad_flag_values_stop_startup_with_a_message(sluiced_command, flag, value, message):
     proc = subprocess.run([*sluiced_command, "--h2c", flag, value], stdin=subprocess.DEVNULL,
