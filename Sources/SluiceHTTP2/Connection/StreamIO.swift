@@ -78,11 +78,14 @@ final class StreamIO: @unchecked Sendable {
     /// can still be read.
     func close(error: Error?) {
         isClosed = true
-        if let error, failure == nil { failure = error }
-        if error == nil { inboundEnded = true }
-        if error != nil { discardUnread() }
+        if let error {
+            if failure == nil { failure = error }
+            discardUnread()
+        } else {
+            inboundEnded = true
+        }
         wakeReader()
-        let closed = failure ?? RPCError(.cancelled, "the stream is closed")
+        let closed = closingError
         if let writeWaiter {
             self.writeWaiter = nil
             writeWaiter.resume(throwing: closed)
@@ -114,6 +117,12 @@ final class StreamIO: @unchecked Sendable {
         bufferedInboundBytes += delta
         connection?.unreadBytesChanged(by: delta)
     }
+
+    /// Why the stream can no longer be used (its failure, else its close); nil while it is open.
+    private var closedError: Error? { isClosed ? closingError : nil }
+
+    /// What a closed stream's pending and later writes fail with.
+    var closingError: Error { failure ?? RPCError(.cancelled, "the stream is closed") }
 
     /// The peer's window for this stream (and the connection) now; unbounded without a
     /// connection.
@@ -203,10 +212,8 @@ final class StreamIO: @unchecked Sendable {
         // A cancelled reader stops even while data keeps arriving.
         try Task.checkCancellation()
         return try await waitOnLoop(
-            { continuation, cancelled in
-                if cancelled {
-                    continuation.resume(throwing: CancellationError())
-                } else if let events = self.takeInbound() {
+            { continuation in
+                if let events = self.takeInbound() {
                     continuation.resume(returning: events)
                 } else if let failure = self.failure {
                     continuation.resume(throwing: failure)
@@ -228,12 +235,8 @@ final class StreamIO: @unchecked Sendable {
     /// as a chunk of its own, it is not copied to join them.
     func write(_ bytes: [UInt8], _ more: [UInt8] = [], end: Bool, trailers: [HeaderField]? = nil) async throws {
         try await waitOnLoop(
-            { (continuation: CheckedContinuation<Void, Error>, cancelled) in
-                if cancelled {
-                    continuation.resume(throwing: CancellationError())
-                    return
-                }
-                if let failure = self.failure ?? (self.isClosed ? RPCError(.cancelled, "the stream is closed") : nil) {
+            { (continuation: CheckedContinuation<Void, Error>) in
+                if let failure = self.closedError {
                     continuation.resume(throwing: failure)
                     return
                 }
@@ -259,10 +262,8 @@ final class StreamIO: @unchecked Sendable {
     func waitUntilWritable() async throws {
         try Task.checkCancellation()
         try await waitOnLoop(
-            { (continuation: CheckedContinuation<Void, Error>, cancelled) in
-                if cancelled {
-                    continuation.resume(throwing: CancellationError())
-                } else if let failure = self.failure ?? (self.isClosed ? RPCError(.cancelled, "the stream is closed") : nil) {
+            { (continuation: CheckedContinuation<Void, Error>) in
+                if let failure = self.closedError {
                     continuation.resume(throwing: failure)
                 } else if self.hasRoom {
                     continuation.resume()
@@ -278,18 +279,23 @@ final class StreamIO: @unchecked Sendable {
     }
 
     /// Suspends the task until `start` (run on the event loop) or a waker resumes the
-    /// continuation. `start` learns whether the task was cancelled before it ran: the
-    /// cancellation handler may reach the loop first (a task cancelled just before it
-    /// suspended), and `Task.isCancelled` means nothing on the loop, so the handler leaves a
-    /// mark for this one wait instead of finding no waiter to wake and being lost.
+    /// continuation. The cancellation handler may reach the loop before `start` does (a task
+    /// cancelled just before it suspended), and `Task.isCancelled` means nothing on the loop,
+    /// so the handler leaves a mark for this one wait, and a marked wait never starts.
     private func waitOnLoop<Value: Sendable>(
-        _ start: @escaping @Sendable (CheckedContinuation<Value, Error>, _ cancelled: Bool) -> Void,
+        _ start: @escaping @Sendable (CheckedContinuation<Value, Error>) -> Void,
         onCancel cancelWaiter: @escaping @Sendable () -> Void
     ) async throws -> Value {
         let mark = CancellationMark()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                eventLoop.execute { start(continuation, mark.isSet) }
+                eventLoop.execute {
+                    if mark.isSet {
+                        continuation.resume(throwing: CancellationError())
+                    } else {
+                        start(continuation)
+                    }
+                }
             }
         } onCancel: {
             eventLoop.execute {

@@ -30,7 +30,7 @@ final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
         let io = self.io
         try await io.onLoop {
             guard let connection = io.connection, !io.isClosed else {
-                throw io.failure ?? RPCError(.cancelled, "the stream is closed")
+                throw io.closingError
             }
             try connection.session.submitResponse(streamID: io.streamID, headers: fields, hasBody: !endStream)
             connection.flush()
