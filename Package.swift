@@ -7,11 +7,13 @@ import PackageDescription
 ///   C modules (CNGHTTP2, COpenSSL, CLibPQ, CZlib)
 ///   SluiceMetrics  the catalogue of named metrics, on the swift-metrics API (no backend)
 ///   SluiceRPC      gRPC semantics: status, metadata, framing, deadlines, router, typed calls
+///                  (no HTTP/2: transports implement its ServerStream and ClientTransport)
 ///   SluiceOpenSSL  TLS connections and SHA-256 on OpenSSL, with Swift types on top
 ///   SluicePostgres PostgreSQL through libpq: connection, pool off the event loops, migrations
 ///   SluiceS3       an S3 client: SigV4 signing, HTTP through libcurl, the operations blobs need
 ///   SluiceStore    upload sessions, objects, blob stores (disk, S3 on SluiceS3), the collector
-///   SluiceHTTP2    nghttp2 sessions on NIO channels: the server and client transports
+///   SluiceHTTP2    nghttp2 sessions on NIO channels: the server and client transports, and
+///                  gRPC's mapping onto HTTP/2 (pseudo-headers, content-type, :status)
 ///   SluiceProto    generated messages and service stubs (committed; `make protos`)
 ///   SluiceServer   service implementations (health, reflection; storage later)
 ///   SluiceDaemon   runs services on the HTTP/2 transport: flags, TLS, logs, signals, drain

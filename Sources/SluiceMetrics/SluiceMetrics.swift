@@ -66,6 +66,23 @@ public enum SluiceMetrics {
     public static func streamOpened() { streamsOpen.increment() }
     public static func streamClosed() { streamsOpen.decrement() }
 
+    private static let requestsRefused = LabeledMetric("reason") {
+        Counter(label: "sluice_requests_refused_total", dimensions: $0)
+    }
+
+    /// Why the transport answered a request itself instead of starting a call for it.
+    public enum RequestRefusal: String, Sendable {
+        /// Not POST (HTTP 405).
+        case method
+        /// Not a gRPC content-type (HTTP 415).
+        case contentType = "content_type"
+        /// The header list passed its limit (RESOURCE_EXHAUSTED).
+        case headerSize = "header_size"
+    }
+
+    /// A request the transport refused before it became a call (so it is in no `sluice_rpc_*` series).
+    public static func requestRefused(_ reason: RequestRefusal) { requestsRefused(reason.rawValue).increment() }
+
     /// Request bytes received and not yet taken by handlers, across every connection.
     public static func unreadRequestBytesChanged(by delta: Int) {
         if delta > 0 { unreadRequestBytes.increment(by: Double(delta)) } else { unreadRequestBytes.decrement(by: Double(-delta)) }

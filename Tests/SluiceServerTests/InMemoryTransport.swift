@@ -7,18 +7,17 @@ struct InMemoryTransport: ClientTransport {
     let dispatcher: CallDispatcher
     var peer: PeerIdentity?
     var authority: String { "in-memory" }
-    var scheme: String { "http" }
 
     init(router: Router, peer: PeerIdentity? = nil, interceptor: (any CallInterceptor)? = nil) {
         self.dispatcher = CallDispatcher(router: router, interceptor: interceptor)
         self.peer = peer
     }
 
-    func openStream(headers: [HeaderField]) async throws -> any ClientStream {
+    func openStream(path: String, fields: [HeaderField]) async throws -> any ClientStream {
         let (requests, requestInput) = AsyncThrowingStream.makeStream(of: [UInt8].self)
         let (responses, responseInput) = AsyncThrowingStream.makeStream(of: ClientStreamEvent.self)
         let serverStream = ServerSide(requests: requests, responses: responseInput)
-        let head = ServerRequestHead(headers: headers, peer: peer, remoteAddress: "in-memory")
+        let head = ServerRequestHead(path: path, fields: fields, peer: peer, remoteAddress: "in-memory")
         let dispatcher = self.dispatcher
         let task = Task { await dispatcher.handle(head, stream: serverStream) }
         return ClientSide(requests: requestInput, responses: responses, serverTask: task)

@@ -28,7 +28,7 @@ final class HTTP2ClientStream: ClientStream, @unchecked Sendable {
         }
         defer { pendingIndex += 1 }
         return switch pending[pendingIndex] {
-        case .headers(let fields): ClientStreamEvent.headers(fields)
+        case .headers(let fields): GRPCResponseHead.read(fields)
         case .data(let bytes): ClientStreamEvent.data(bytes)
         case .trailers(let fields): ClientStreamEvent.trailers(fields)
         }

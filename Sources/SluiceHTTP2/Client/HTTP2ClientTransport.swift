@@ -9,6 +9,7 @@ import Synchronization
 /// to one server, opened on first use and opened again after it is lost.
 public final class HTTP2ClientTransport: ClientTransport {
     public let authority: String
+    /// The `:scheme` requests carry: `https`, or `http` for cleartext h2c.
     public let scheme: String
     private let host: String
     private let port: Int
@@ -53,7 +54,8 @@ public final class HTTP2ClientTransport: ClientTransport {
         self.authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
-    public func openStream(headers: [HeaderField]) async throws -> any ClientStream {
+    public func openStream(path: String, fields: [HeaderField]) async throws -> any ClientStream {
+        let headers = GRPCRequestHead.make(path: path, authority: authority, scheme: scheme, fields: fields)
         let connected = try await connection()
         let role = connected.role
         let io = try await connected.channel.eventLoop.submit { try role.open(headers: headers) }.get()

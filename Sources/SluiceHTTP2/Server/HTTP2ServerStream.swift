@@ -32,7 +32,8 @@ final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
             guard let connection = io.connection, !io.isClosed else {
                 throw io.closingError
             }
-            try connection.session.submitResponse(streamID: io.streamID, headers: fields, hasBody: !endStream)
+            try connection.session.submitResponse(
+                streamID: io.streamID, headers: GRPCResponseHead.make(fields: fields), hasBody: !endStream)
             connection.flush()
         }
     }

@@ -1,4 +1,5 @@
 import NIOCore
+import SluiceMetrics
 import SluiceRPC
 
 /// The server role of a connection: each request stream becomes a call, run by the
@@ -139,11 +140,18 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
         if endStream { io.deliverEndOfStream() }
         streams[streamID] = io
         guard !oversized else {
-            rejectOversizedHeaders(streamID: streamID, session: session)
+            let message = "request headers exceed the limit of \(session.settings.maxHeaderListSize) bytes"
+            refuse(io, httpStatus: 200, .resourceExhausted, message, reason: .headerSize, session: session)
             return
         }
-        let head = ServerRequestHead(headers: fields, peer: connection.peer, remoteAddress: connection.remoteAddress)
-        waiting.append((streamID, head))
+        switch GRPCRequestHead.read(fields) {
+        case .call(let path, let callFields):
+            let head = ServerRequestHead(
+                path: path, fields: callFields, peer: connection.peer, remoteAddress: connection.remoteAddress)
+            waiting.append((streamID, head))
+        case .refused(let httpStatus, let message, let reason):
+            refuse(io, httpStatus: httpStatus, .internal, message, reason: reason, session: session)
+        }
     }
 
     func inputProcessed() {
@@ -256,11 +264,18 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
 
     func sessionReceivedSettings(_ session: HTTP2Session) {}
 
-    /// Answers a request whose header list passed the limit with RESOURCE_EXHAUSTED.
-    private func rejectOversizedHeaders(streamID: Int32, session: HTTP2Session) {
-        let message = "request headers exceed the limit of \(session.settings.maxHeaderListSize) bytes"
+    /// Answers a request that cannot become a call with one trailers-only HEADERS frame; what
+    /// the client still sends on the stream is dropped as it arrives.
+    private func refuse(
+        _ io: StreamIO, httpStatus: Int, _ code: StatusCode, _ message: String,
+        reason: SluiceMetrics.RequestRefusal, session: HTTP2Session
+    ) {
+        SluiceMetrics.requestRefused(reason)
+        io.abandon()
         try? session.submitResponse(
-            streamID: streamID, headers: StatusFields.trailersOnly(.resourceExhausted, message), hasBody: false)
+            streamID: io.streamID,
+            headers: GRPCResponseHead.make(httpStatus: httpStatus, fields: StatusFields.status(code, message)),
+            hasBody: false)
         connection?.flush()
     }
 }

@@ -149,22 +149,8 @@ final class ClientCall: @unchecked Sendable {
     }
 
     private func handleHeaders(_ fields: [HeaderField]) throws {
-        let httpStatus = Int(fields.first(named: ":status") ?? "") ?? 0
-        let hasStatus = fields.first(named: "grpc-status") != nil
-        guard httpStatus == 200 || hasStatus else {
-            let code = StatusCode(httpStatus: httpStatus)
-            status = (code, "the server answered HTTP status \(httpStatus)")
-            return
-        }
-        if httpStatus == 200 {
-            let contentType = fields.first(named: "content-type") ?? ""
-            guard CallDispatcher.isGRPCContentType(contentType) else {
-                status = (.unknown, "the server answered content-type '\(contentType)', not application/grpc")
-                return
-            }
-        }
         metadata.withLock { $0.initial = Metadata(headerFields: fields) }
-        if hasStatus {
+        if fields.first(named: "grpc-status") != nil {
             readStatus(fields)
             return
         }

@@ -1,13 +1,15 @@
 /// A connection a client opens gRPC streams on. The HTTP/2 transport implements it.
+///
+/// The transport owns its protocol: it adds what its requests need (for HTTP/2 the
+/// pseudo-headers and `content-type`) and reads what its responses carry, so the RPC layer
+/// sends and receives gRPC's fields only.
 public protocol ClientTransport: Sendable {
-    /// The `:authority` requests carry (host and port of the server).
+    /// The server this transport reaches (`host:port`), as messages and resume journals name it.
     var authority: String { get }
-    /// The `:scheme` requests carry: `https`, or `http` for cleartext h2c.
-    var scheme: String { get }
 
-    /// Opens a stream by sending its request headers.
+    /// Opens a stream for the method at `path`, sending the call's gRPC fields and metadata.
     /// Throws RPCError(.unavailable) when no connection can be had.
-    func openStream(headers: [HeaderField]) async throws -> any ClientStream
+    func openStream(path: String, fields: [HeaderField]) async throws -> any ClientStream
 }
 
 /// One request stream on a client transport.
@@ -23,7 +25,8 @@ public protocol ClientStream: Sendable {
     func cancel()
 }
 
-/// What a server sends on a stream, in order: headers, data, then trailers.
+/// What a server sends on a stream, in order: headers, data, then trailers. A response that
+/// is not gRPC reaches the call as trailers carrying the status that stands for it.
 public enum ClientStreamEvent: Sendable {
     case headers([HeaderField])
     case data([UInt8])

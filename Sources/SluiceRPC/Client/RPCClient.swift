@@ -88,7 +88,7 @@ public struct RPCClient: Sendable {
         _ body: @escaping @Sendable (ClientCall) async throws -> Result
     ) async throws -> Result {
         let deadline = options.timeout.map { ContinuousClock.now + $0 }
-        let stream = try await transport.openStream(headers: requestHeaders(method, options))
+        let stream = try await transport.openStream(path: method.path, fields: requestFields(options))
         let call = ClientCall(stream: stream, options: options)
         do {
             let result = try await withDeadline(deadline, onExpiry: { stream.cancel() }) {
@@ -110,14 +110,8 @@ public struct RPCClient: Sendable {
         }
     }
 
-    private func requestHeaders(_ method: MethodDescriptor, _ options: CallOptions) -> [HeaderField] {
+    private func requestFields(_ options: CallOptions) -> [HeaderField] {
         var headers = [
-            HeaderField(":method", "POST"),
-            HeaderField(":scheme", transport.scheme),
-            HeaderField(":path", method.path),
-            HeaderField(":authority", transport.authority),
-            HeaderField("content-type", "application/grpc"),
-            HeaderField("te", "trailers"),
             HeaderField("user-agent", userAgent),
             HeaderField("grpc-accept-encoding", MessageCompression.acceptedNames.joined(separator: ",")),
         ]

@@ -1,7 +1,7 @@
 import SluiceMetrics
 import Synchronization
 
-/// Runs the gRPC calls a server transport receives: checks the request head, finds the
+/// Runs the gRPC calls a server transport receives: checks the request's gRPC fields, finds the
 /// handler, enforces the deadline and the message size limit, and always ends the stream
 /// with exactly one status. Every call, served or refused, is counted here (metrics) and
 /// summarized here (the access log): the one place for all handlers.
@@ -47,7 +47,7 @@ public struct CallDispatcher: Sendable {
     /// cancels that task when the client resets the stream or the connection is lost.
     public func handle(_ head: ServerRequestHead, stream: some ServerStream) async {
         let started = ContinuousClock.now
-        let path = head.headers.first(named: ":path") ?? ""
+        let path = head.path
         let counting = CountingServerStream(stream)
         let ending = await run(head, stream: counting)
         let duration = ContinuousClock.now - started
@@ -79,31 +79,20 @@ public struct CallDispatcher: Sendable {
     }
 
     private func run(_ head: ServerRequestHead, stream: some ServerStream) async -> Ending {
-        let headers = head.headers
-        guard headers.first(named: ":method") == "POST" else {
-            return await reject(stream, httpStatus: 405, .internal, "gRPC requires the POST method")
-        }
-        let contentType = headers.first(named: "content-type") ?? ""
-        guard Self.isGRPCContentType(contentType) else {
-            return await reject(
-                stream, httpStatus: 415, .internal,
-                "content-type '\(contentType)' is not application/grpc")
-        }
-        guard let method = MethodDescriptor(path: headers.first(named: ":path") ?? ""),
-              let handler = router.handler(for: method)
-        else {
-            return await reject(stream, httpStatus: 200, .unimplemented, unknownMethodMessage(headers))
+        let headers = head.fields
+        guard let method = MethodDescriptor(path: head.path), let handler = router.handler(for: method) else {
+            return await reject(stream, .unimplemented, unknownMethodMessage(head.path))
         }
         let compression: MessageCompression?
         do {
             compression = try MessageCompression.forEncoding(headers.first(named: "grpc-encoding"))
         } catch {
-            return await reject(stream, httpStatus: 200, error.code, error.message, acceptEncoding: true)
+            return await reject(stream, error.code, error.message, acceptEncoding: true)
         }
         var deadline: ContinuousClock.Instant?
         if let timeout = headers.first(named: "grpc-timeout") {
             guard let duration = GRPCTimeout.parse(timeout) else {
-                return await reject(stream, httpStatus: 200, .internal, "malformed grpc-timeout '\(timeout)'")
+                return await reject(stream, .internal, "malformed grpc-timeout '\(timeout)'")
             }
             deadline = .now + duration
         }
@@ -171,25 +160,18 @@ public struct CallDispatcher: Sendable {
 
     /// Answers a request that cannot start with one HEADERS frame (trailers-only).
     private func reject(
-        _ stream: some ServerStream, httpStatus: Int, _ code: StatusCode, _ message: String,
-        acceptEncoding: Bool = false
+        _ stream: some ServerStream, _ code: StatusCode, _ message: String, acceptEncoding: Bool = false
     ) async -> Ending {
         let extra = acceptEncoding
             ? [HeaderField("grpc-accept-encoding", MessageCompression.acceptedNames.joined(separator: ","))] : []
-        try? await stream.sendHeaders(
-            StatusFields.trailersOnly(code, message, httpStatus: httpStatus, extra: extra), endStream: true)
+        try? await stream.sendHeaders(extra + StatusFields.status(code, message), endStream: true)
         return Ending(code: code, message: message)
     }
 
-    private func unknownMethodMessage(_ headers: [HeaderField]) -> String {
-        let path = headers.first(named: ":path") ?? ""
+    private func unknownMethodMessage(_ path: String) -> String {
         guard let method = MethodDescriptor(path: path) else { return "malformed method path '\(path)'" }
         guard router.services.contains(method.service) else { return "unknown service \(method.service)" }
         return "unknown method \(method.method) for service \(method.service)"
-    }
-
-    static func isGRPCContentType(_ value: String) -> Bool {
-        value == "application/grpc" || value.hasPrefix("application/grpc+") || value.hasPrefix("application/grpc;")
     }
 }
 

@@ -85,8 +85,16 @@ public struct ServerRequestStream<Message: SwiftProtobuf.Message>: AsyncSequence
         let reader: RequestReader
 
         public mutating func next() async throws -> Message? {
-            guard let bytes = try await reader.next() else { return nil }
+            guard let bytes = try await nextEncoded() else { return nil }
             return try ProtobufCodec.decode(bytes, as: Message.self)
+        }
+
+        /// The next message as it was received, undecoded: a view into the buffer it arrived
+        /// in, for a handler that reads a bulk field where it is (see
+        /// ``LengthDelimitedField/soleField(_:in:)``) and decodes the rest with
+        /// ``ProtobufCodec/decode(_:as:)``. Nil after the last message.
+        public mutating func nextEncoded() async throws -> ArraySlice<UInt8>? {
+            try await reader.next()
         }
     }
 

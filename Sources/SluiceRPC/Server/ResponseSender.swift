@@ -75,19 +75,14 @@ final class ResponseSender: Sendable {
             // Trailers-only: the response head, the metadata the handler meant for the headers,
             // and the status, in one HEADERS frame.
             try? await stream.sendHeaders(
-                StatusFields.trailersOnly(code, message, extra: context.initialMetadata.headerFields) + trailing,
-                endStream: true)
+                context.initialMetadata.headerFields + StatusFields.status(code, message) + trailing, endStream: true)
         case .headersSent:
             try? await stream.sendTrailers(StatusFields.status(code, message) + trailing)
         }
     }
 
     private func responseHeaders() -> [HeaderField] {
-        var headers = [
-            HeaderField(":status", "200"),
-            HeaderField("content-type", "application/grpc"),
-            HeaderField("grpc-accept-encoding", MessageCompression.acceptedNames.joined(separator: ",")),
-        ]
+        var headers = [HeaderField("grpc-accept-encoding", MessageCompression.acceptedNames.joined(separator: ","))]
         if let compression { headers.append(HeaderField("grpc-encoding", compression.name)) }
         return headers + context.initialMetadata.headerFields
     }

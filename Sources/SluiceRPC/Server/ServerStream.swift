@@ -1,6 +1,8 @@
 /// One request stream as a server transport presents it to the RPC layer.
 ///
-/// The transport owns HTTP/2; the RPC layer owns gRPC's meaning of headers and bytes.
+/// The transport owns its protocol (for HTTP/2: pseudo-headers, `:status`, `content-type`,
+/// frames); the RPC layer owns gRPC's meaning of metadata, messages and status, and sees
+/// nothing of the protocol that carries them.
 /// Flow control is backpressure: `receive()` is the only thing that hands window back
 /// to the peer, so a handler that stops reading stops the sender.
 public protocol ServerStream: Sendable {
@@ -8,7 +10,8 @@ public protocol ServerStream: Sendable {
     /// Throws when the stream was reset or its connection lost.
     func receive() async throws -> [UInt8]?
 
-    /// Sends response headers; with `endStream` they are the whole response.
+    /// Sends the response head: gRPC's fields (`grpc-*` and metadata) to which the transport
+    /// adds its own. With `endStream` it is the whole response (trailers-only).
     func sendHeaders(_ fields: [HeaderField], endStream: Bool) async throws
 
     /// Sends response body bytes, suspending while the peer's window and the stream's
@@ -43,14 +46,23 @@ extension ServerStream {
     public var connectionRequestMemory: RequestMemoryBudget? { nil }
 }
 
-/// The request headers of a new stream and what the transport knows of its connection.
+/// A new call as a server transport accepted it: the method it names, its gRPC fields,
+/// and what the transport knows of its connection.
+///
+/// The transport has already checked what its own protocol requires (for HTTP/2: POST and a
+/// gRPC content-type) and answered requests that fail it.
 public struct ServerRequestHead: Sendable {
-    public var headers: [HeaderField]
+    /// The method's path, `/package.Service/Method`, as the client sent it.
+    public var path: String
+    /// The request's gRPC fields (`grpc-timeout`, `grpc-encoding`, …) and metadata, without
+    /// the transport's own fields.
+    public var fields: [HeaderField]
     public var peer: PeerIdentity?
     public var remoteAddress: String?
 
-    public init(headers: [HeaderField], peer: PeerIdentity?, remoteAddress: String?) {
-        self.headers = headers
+    public init(path: String, fields: [HeaderField], peer: PeerIdentity?, remoteAddress: String?) {
+        self.path = path
+        self.fields = fields
         self.peer = peer
         self.remoteAddress = remoteAddress
     }

@@ -7,12 +7,4 @@ public enum StatusFields {
         if !message.isEmpty { fields.append(HeaderField("grpc-message", PercentEncoding.encode(message))) }
         return fields
     }
-
-    /// A trailers-only response: one HEADERS frame that is the whole answer and ends the stream.
-    public static func trailersOnly(
-        _ code: StatusCode, _ message: String, httpStatus: Int = 200, extra: [HeaderField] = []
-    ) -> [HeaderField] {
-        [HeaderField(":status", String(httpStatus)), HeaderField("content-type", "application/grpc")]
-            + extra + status(code, message)
-    }
 }

@@ -177,6 +177,35 @@ def test_unknown_methods_share_one_label_value(server):
                 assert part not in after.text
 
 
+def test_requests_that_are_not_grpc_are_counted_by_reason_and_are_no_calls(server):
+    """A request the transport answers itself (HTTP 405 for another method, 415 for another
+    content-type) never becomes a call: it is counted in sluice_requests_refused_total by
+    reason, not in sluice_rpc_calls_total."""
+    import raw_h2
+    path = f"/{OBJECTS}/GetObject"
+    before = scrape(server)
+    with raw_h2.RawH2("127.0.0.1", server.port, server.certs, "client").connect() as raw:
+        refused = [raw.unary(path, b"", content_type="text/plain"),
+                   raw.unary(path, b"", content_type=None),
+                   raw.unary(path, b"", method="GET")]
+        results = [raw.wait(sid, timeout=ss.TIMEOUT) for sid in refused]
+    assert [r.http_status for r in results] == [415, 415, 405], results
+    assert all(r.grpc_status == Code.INTERNAL.value[0] for r in results), results
+    def counted():
+        page = scrape(server)
+        moved = page.value("sluice_requests_refused_total", reason="method") > before.value(
+            "sluice_requests_refused_total", reason="method")
+        return page if moved else None
+
+    after = wait_for(counted, "the refusals on the page")
+    delta = lambda name, **labels: after.value(name, **labels) - before.value(name, **labels)
+    assert delta("sluice_requests_refused_total", reason="content_type") == 2
+    assert delta("sluice_requests_refused_total", reason="method") == 1
+    for code in ("INTERNAL", "UNIMPLEMENTED", "OK"):
+        for service, method in ((OBJECTS, "GetObject"), ("unknown", "unknown")):
+            assert delta("sluice_rpc_calls_total", service=service, method=method, code=code) == 0
+
+
 def test_open_sessions_follow_create_and_abort(server, client):
     before = scrape(server).value("sluice_upload_sessions_open")
     session = client.create_session(ss.unique_name("metrics/open"), b"abc", 4)
