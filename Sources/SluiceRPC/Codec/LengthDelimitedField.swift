@@ -1,6 +1,7 @@
 /// The head of a length-delimited protobuf field (`bytes`, `string`, a message): its tag
 /// (field number << 3 | 2) and its length as a varint. With it, a message whose bulk is one
-/// `bytes` field is written as head + the bytes as they are, never copied into an encoding.
+/// `bytes` field is written as head + the bytes as they are, never copied into an encoding,
+/// and read where it arrived, never copied into a `Data`.
 public enum LengthDelimitedField {
     /// The tag and length of field `field` holding `length` bytes.
     public static func head(field: Int, length: Int) -> [UInt8] {
@@ -10,6 +11,31 @@ public enum LengthDelimitedField {
         appendVarint(UInt64(field) << 3 | 2, to: &head)
         appendVarint(UInt64(length), to: &head)
         return head
+    }
+
+    /// The bytes of field `field` when `encoding` is that one length-delimited field and
+    /// nothing else (how a message whose bulk is one `bytes` field is sent); nil otherwise,
+    /// and the caller decodes the message in full, with protobuf's own rules.
+    public static func soleField(_ field: Int, in encoding: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+        var index = encoding.startIndex
+        guard let tag = readVarint(encoding, at: &index), tag == UInt64(field) << 3 | 2,
+              let length = readVarint(encoding, at: &index), length == UInt64(encoding.endIndex - index)
+        else { return nil }
+        return encoding[index...]
+    }
+
+    /// A varint of at most ten bytes starting at `index`, which is moved past it.
+    private static func readVarint(_ bytes: ArraySlice<UInt8>, at index: inout Int) -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while index < bytes.endIndex, shift < 64 {
+            let byte = bytes[index]
+            index += 1
+            value |= UInt64(byte & 0x7f) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+        }
+        return nil
     }
 
     private static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {

@@ -1,7 +1,8 @@
 import SwiftProtobuf
 
-/// Turns protobuf messages into message bytes and back.
-enum ProtobufCodec {
+/// Turns protobuf messages into message bytes and back, failing with the status a call ends
+/// with (INTERNAL, naming the message type).
+public enum ProtobufCodec {
     static func encode<M: SwiftProtobuf.Message>(_ message: M) throws(RPCError) -> [UInt8] {
         do {
             return try message.serializedBytes()
@@ -15,7 +16,7 @@ enum ProtobufCodec {
     }
 
     /// Decodes a message straight from the buffer it arrived in (see `MessageBytes`).
-    static func decode<M: SwiftProtobuf.Message>(_ bytes: ArraySlice<UInt8>, as type: M.Type) throws(RPCError) -> M {
+    public static func decode<M: SwiftProtobuf.Message>(_ bytes: ArraySlice<UInt8>, as type: M.Type) throws(RPCError) -> M {
         let message: M
         do {
             message = try M(serializedBytes: MessageBytes(slice: bytes))

@@ -98,21 +98,27 @@ enum SessionIdentifier {
     }
 }
 
-/// The data messages after an UploadPartition's target, as byte chunks (handed on as
-/// protobuf decoded them, without another copy).
+/// The data messages after an UploadPartition's target, as byte chunks: each a view into the
+/// buffer its message arrived in, hashed and written from there (decoding it would copy every
+/// uploaded byte into a `Data` first).
 struct PartitionChunks: AsyncSequence {
-    typealias Element = Data
+    typealias Element = ArraySlice<UInt8>
+    /// `UploadPartitionRequest.data`'s field number (upload_sessions.proto).
+    static let dataField = 2
     let iterator: ServerRequestStream<Sluice_V1_UploadPartitionRequest>.AsyncIterator
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>.AsyncIterator
 
-        mutating func next() async throws -> Data? {
-            guard let request = try await requests.next() else { return nil }
+        mutating func next() async throws -> ArraySlice<UInt8>? {
+            guard let encoded = try await requests.nextEncoded() else { return nil }
+            if let data = LengthDelimitedField.soleField(PartitionChunks.dataField, in: encoded) { return data }
+            // Anything else (unknown fields, a field sent twice) is read by protobuf's rules.
+            let request = try ProtobufCodec.decode(encoded, as: Sluice_V1_UploadPartitionRequest.self)
             guard case .data(let data)? = request.message else {
                 throw RPCError(.invalidArgument, "only the first UploadPartition message may be a target; later ones carry data")
             }
-            return data
+            return ArraySlice(data)
         }
     }
 

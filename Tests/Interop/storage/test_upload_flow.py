@@ -216,6 +216,38 @@ def test_resend_stored_partition_is_a_no_op(client):
     ss.assert_same_bytes(client.read(name), data)
 
 
+def test_data_messages_in_every_valid_encoding_are_stored(client):
+    """A data message is read where it arrived when it is exactly its `data` field; any other
+    valid encoding is decoded by protobuf's rules (unknown fields skipped, the last of a
+    repeated oneof field wins, an empty data message adds nothing), with the same bytes
+    stored."""
+    name = ss.unique_name("flow/encodings")
+    data = ss.random_bytes(96 * KIB + 7)
+    s = client.create_session(name, data, len(data))
+    pieces = [data[:40 * KIB], data[40 * KIB:70 * KIB], data[70 * KIB:90 * KIB], data[90 * KIB:]]
+
+    def data_message(chunk: bytes) -> bytes:
+        return ss.us_pb.UploadPartitionRequest(data=chunk).SerializeToString()
+
+    unknown_varint_field_15 = bytes([15 << 3 | 0, 1])
+    messages = [
+        ss.us_pb.UploadPartitionRequest(target=ss.us_pb.PartitionTarget(
+            session_id=s.session_id, partition_index=0)).SerializeToString(),
+        data_message(pieces[0]),
+        data_message(pieces[1]) + unknown_varint_field_15,
+        data_message(b""),
+        data_message(b"replaced by the field that follows") + data_message(pieces[2]),
+        unknown_varint_field_15 + data_message(pieces[3]),
+    ]
+    upload = client.channel.stream_unary(
+        "/sluice.v1.UploadSessionService/UploadPartition", request_serializer=None,
+        response_deserializer=ss.us_pb.UploadPartitionResponse.FromString)
+    ack = upload(iter(messages), timeout=ss.TIMEOUT)
+    assert (ack.size, ack.sha256, ack.already_stored) == (len(data), sha(data), False)
+    ss.assert_object_describes(client.commit(s.session_id), name, data, len(data), version=1)
+    ss.assert_same_bytes(client.read(name), data)
+
+
 def test_commit_twice_answers_the_same_version(client):
     name = ss.unique_name("flow/commit-twice")
     data = ss.random_bytes(100 * KIB)
