@@ -1,5 +1,6 @@
 import Foundation
 import SluiceProto
+import SluiceRPC
 import SwiftProtobuf
 import Testing
 
@@ -37,20 +38,20 @@ import Testing
         response.data = Data(payload)
         let message: [UInt8] = try response.serializedBytes()
         #expect(Array(try PayloadWire.readPartitionData(message[...])) == payload)
-        if count > 0 { #expect(PayloadWire.onlyField(PayloadWire.readDataField, in: message[...]) != nil) }
+        if count > 0 { #expect(LengthDelimitedField.soleField(PayloadWire.readDataField, in: message[...]) != nil) }
     }
 
     /// Shapes the fast path does not take (a field repeated, an unknown field, a cut-off
     /// length) decode as protobuf says, or fail as it does.
     @Test func otherShapesGoThroughProtobuf() throws {
         let twice = Self.encoded(field: 1, [1, 2]) + Self.encoded(field: 1, [3])
-        #expect(PayloadWire.onlyField(1, in: twice[...]) == nil)
+        #expect(LengthDelimitedField.soleField(1, in: twice[...]) == nil)
         #expect(Array(try PayloadWire.readPartitionData(twice[...])) == [3])
         let unknown = Self.encoded(field: 1, [9, 9]) + Self.encoded(field: 5, [7])
-        #expect(PayloadWire.onlyField(1, in: unknown[...]) == nil)
+        #expect(LengthDelimitedField.soleField(1, in: unknown[...]) == nil)
         #expect(Array(try PayloadWire.readPartitionData(unknown[...])) == [9, 9])
         let cut: [UInt8] = [0x0A, 0x05, 1, 2]
-        #expect(PayloadWire.onlyField(1, in: cut[...]) == nil)
+        #expect(LengthDelimitedField.soleField(1, in: cut[...]) == nil)
         #expect(throws: (any Error).self) { try PayloadWire.readPartitionData(cut[...]) }
         let offset = ([0xFF] + Self.encoded(field: 1, [4, 5]))[1...]
         #expect(Array(try PayloadWire.readPartitionData(offset)) == [4, 5])

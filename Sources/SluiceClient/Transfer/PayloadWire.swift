@@ -34,27 +34,7 @@ enum PayloadWire {
     /// The `data` of a ReadPartitionResponse in its encoding `message`: a slice of it when the
     /// message is that one field alone (what a server sends), else what protobuf decodes.
     static func readPartitionData(_ message: ArraySlice<UInt8>) throws -> ArraySlice<UInt8> {
-        if let data = onlyField(readDataField, in: message) { return data }
+        if let data = LengthDelimitedField.soleField(readDataField, in: message) { return data }
         return try ArraySlice(Sluice_V1_ReadPartitionResponse(serializedBytes: Array(message)).data)
-    }
-
-    /// The bytes of length-delimited field `field` when `message` holds exactly that field,
-    /// once; nil for any other shape.
-    static func onlyField(_ field: Int, in message: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
-        var at = message.startIndex
-        guard at < message.endIndex, message[at] == UInt8(field << 3 | 2) else { return nil }
-        at += 1
-        var length: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard at < message.endIndex, shift < 64 else { return nil }
-            let byte = message[at]
-            at += 1
-            length |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { break }
-            shift += 7
-        }
-        guard length == UInt64(message.endIndex - at) else { return nil }
-        return message[at...]
     }
 }

@@ -17,25 +17,10 @@ public enum LengthDelimitedField {
     /// nothing else (how a message whose bulk is one `bytes` field is sent); nil otherwise,
     /// and the caller decodes the message in full, with protobuf's own rules.
     public static func soleField(_ field: Int, in encoding: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
-        var index = encoding.startIndex
-        guard let tag = readVarint(encoding, at: &index), tag == UInt64(field) << 3 | 2,
-              let length = readVarint(encoding, at: &index), length == UInt64(encoding.endIndex - index)
+        var fields = ProtoWireFields(encoding)
+        guard let first = fields.next(), first.number == UInt64(field), let payload = first.payload, fields.isAtEnd
         else { return nil }
-        return encoding[index...]
-    }
-
-    /// A varint of at most ten bytes starting at `index`, which is moved past it.
-    private static func readVarint(_ bytes: ArraySlice<UInt8>, at index: inout Int) -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while index < bytes.endIndex, shift < 64 {
-            let byte = bytes[index]
-            index += 1
-            value |= UInt64(byte & 0x7f) << shift
-            if byte < 0x80 { return value }
-            shift += 7
-        }
-        return nil
+        return payload
     }
 
     private static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {

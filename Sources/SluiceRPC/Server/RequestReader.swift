@@ -85,20 +85,33 @@ public struct ServerRequestStream<Message: SwiftProtobuf.Message>: AsyncSequence
         let reader: RequestReader
 
         public mutating func next() async throws -> Message? {
-            guard let bytes = try await nextEncoded() else { return nil }
+            guard let bytes = try await reader.next() else { return nil }
             return try ProtobufCodec.decode(bytes, as: Message.self)
-        }
-
-        /// The next message as it was received, undecoded: a view into the buffer it arrived
-        /// in, for a handler that reads a bulk field where it is (see
-        /// ``LengthDelimitedField/soleField(_:in:)``) and decodes the rest with
-        /// ``ProtobufCodec/decode(_:as:)``. Nil after the last message.
-        public mutating func nextEncoded() async throws -> ArraySlice<UInt8>? {
-            try await reader.next()
         }
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: reader) }
+
+    /// The request messages undecoded: each one's protobuf encoding, as a slice of the buffer
+    /// it arrived in. For a handler that takes a large `bytes` field out itself (see
+    /// ``LengthDelimitedField/soleField(_:in:)``), with no copy into a `Data`; it decodes the
+    /// rest with ``ProtobufCodec/decode(_:as:)``. Shares its reader with the decoded sequence.
+    public var encodedMessages: EncodedMessages { EncodedMessages(reader: reader) }
+
+    /// See ``encodedMessages``.
+    public struct EncodedMessages: AsyncSequence, Sendable {
+        let reader: RequestReader
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let reader: RequestReader
+
+            public mutating func next() async throws -> ArraySlice<UInt8>? {
+                try await reader.next()
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: reader) }
+    }
 }
 
 extension RequestReader {

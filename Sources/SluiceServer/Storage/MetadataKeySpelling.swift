@@ -11,7 +11,7 @@ extension Sluice_V1_CreateSessionRequest: WireCheckedMessage {
         while let field = entries.next() {
             guard field.number == 7, let entry = field.payload else { continue }
             var keyBytes: [UInt8] = []
-            var inner = ProtoWireFields(Array(entry))
+            var inner = ProtoWireFields(entry)
             while let part = inner.next() {
                 if part.number == 1 { keyBytes = Array(part.payload ?? []) }
             }

@@ -28,8 +28,9 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
     public func uploadPartition(
         requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>, context: ServerContext
     ) async throws -> Sluice_V1_UploadPartitionResponse {
-        var iterator = requests.makeAsyncIterator()
-        guard let first = try await iterator.next(), case .target(let target)? = first.message else {
+        var messages = requests.encodedMessages.makeAsyncIterator()
+        let first = try await messages.next().map { try ProtobufCodec.decode($0, as: Sluice_V1_UploadPartitionRequest.self) }
+        guard case .target(let target)? = first?.message else {
             throw RPCError(
                 .invalidArgument,
                 "the first UploadPartition message must be a target naming the session and partition")
@@ -38,7 +39,7 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
         let index = try RequestBounds.uploadPartitionIndex(target.partitionIndex, limits: storage.limits)
         let caller = try context.caller
         let result = try await storage.sessions.storePartition(
-            index, of: id, by: caller.principal, chunks: PartitionChunks(iterator: iterator))
+            index, of: id, by: caller.principal, chunks: PartitionChunks(messages: messages))
         var response = Sluice_V1_UploadPartitionResponse()
         response.partitionIndex = Int32(clamping: result.index)
         response.size = result.size
@@ -105,13 +106,13 @@ struct PartitionChunks: AsyncSequence {
     typealias Element = ArraySlice<UInt8>
     /// `UploadPartitionRequest.data`'s field number (upload_sessions.proto).
     static let dataField = 2
-    let iterator: ServerRequestStream<Sluice_V1_UploadPartitionRequest>.AsyncIterator
+    let messages: ServerRequestStream<Sluice_V1_UploadPartitionRequest>.EncodedMessages.AsyncIterator
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        var requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>.AsyncIterator
+        var messages: ServerRequestStream<Sluice_V1_UploadPartitionRequest>.EncodedMessages.AsyncIterator
 
         mutating func next() async throws -> ArraySlice<UInt8>? {
-            guard let encoded = try await requests.nextEncoded() else { return nil }
+            guard let encoded = try await messages.next() else { return nil }
             if let data = LengthDelimitedField.soleField(PartitionChunks.dataField, in: encoded) { return data }
             // Anything else (unknown fields, a field sent twice) is read by protobuf's rules.
             let request = try ProtobufCodec.decode(encoded, as: Sluice_V1_UploadPartitionRequest.self)
@@ -122,5 +123,5 @@ struct PartitionChunks: AsyncSequence {
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(requests: iterator) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(messages: messages) }
 }

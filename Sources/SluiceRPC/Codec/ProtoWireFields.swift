@@ -1,16 +1,24 @@
 /// Walks the top-level fields of protobuf wire bytes, giving each field's number and,
-/// for a length-delimited one, its bytes. Stops (returns nil) at the end or at anything
-/// malformed; it never traps on hostile input.
-struct ProtoWireFields {
-    private let bytes: [UInt8]
-    private var index = 0
+/// for a length-delimited one, its bytes (a view into `bytes`). Stops (returns nil) at the
+/// end or at anything malformed; it never traps on hostile input.
+public struct ProtoWireFields {
+    private let bytes: ArraySlice<UInt8>
+    private var index: Int
 
-    init(_ bytes: [UInt8]) {
+    public init(_ bytes: ArraySlice<UInt8>) {
         self.bytes = bytes
+        self.index = bytes.startIndex
     }
 
-    mutating func next() -> (number: UInt64, payload: ArraySlice<UInt8>?)? {
-        guard index < bytes.count, let tag = varint() else { return nil }
+    public init(_ bytes: [UInt8]) {
+        self.init(bytes[...])
+    }
+
+    /// Whether every byte has been walked.
+    public var isAtEnd: Bool { index == bytes.endIndex }
+
+    public mutating func next() -> (number: UInt64, payload: ArraySlice<UInt8>?)? {
+        guard index < bytes.endIndex, let tag = varint() else { return nil }
         let number = tag >> 3
         switch tag & 7 {
         case 0:
@@ -19,7 +27,7 @@ struct ProtoWireFields {
         case 1:
             return skip(8) ? (number, nil) : nil
         case 2:
-            guard let length = varint(), length <= UInt64(bytes.count - index) else { return nil }
+            guard let length = varint(), length <= UInt64(bytes.endIndex - index) else { return nil }
             let start = index
             index += Int(length)
             return (number, bytes[start..<index])
@@ -33,7 +41,7 @@ struct ProtoWireFields {
     }
 
     private mutating func skip(_ count: Int) -> Bool {
-        guard bytes.count - index >= count else { return false }
+        guard bytes.endIndex - index >= count else { return false }
         index += count
         return true
     }
@@ -41,7 +49,7 @@ struct ProtoWireFields {
     private mutating func varint() -> UInt64? {
         var value: UInt64 = 0
         var shift: UInt64 = 0
-        while index < bytes.count, shift < 70 {
+        while index < bytes.endIndex, shift < 70 {
             let byte = bytes[index]
             index += 1
             value |= UInt64(byte & 0x7F) << shift
