@@ -15,6 +15,9 @@ mutual TLS on loopback (PostgreSQL metadata, disk blobs):
     over BENCH_DATAPATH_CONNECTIONS (default 50) connections, each a distinct 1 MiB partition
     sent as 256 KiB messages (grpc.aio), then one commit per connection: errors, time, and the
     server's resident memory before, at its peak (sampled every 100 ms) and 6 s after;
+  - memory during a large transfer: `sluice upload` then `sluice download` of a
+    BENCH_DATAPATH_MEMORY_BYTES file (default 4 GiB; 0 skips it), --parallel 8, default partition
+    size: the server's resident memory before and its peak growth above that during each;
   - CommitSession time of objects of BENCH_DATAPATH_COMMIT_SIZES (default 64 MiB and 1 GiB,
     8 MiB partitions, uploaded in parallel so the commit cannot know the whole hash): it does
     not grow with the size; the verifier's settling time after it (reading the object) does.
@@ -45,6 +48,7 @@ SECONDS = float(os.environ.get("BENCH_DATAPATH_SECONDS", 5))
 BYTES = int(os.environ.get("BENCH_DATAPATH_BYTES", 1 << 30))
 COMMIT_SIZES = [int(s) for s in os.environ.get("BENCH_DATAPATH_COMMIT_SIZES", f"{64 << 20} {1 << 30}").split()]
 STREAMS = int(os.environ.get("BENCH_DATAPATH_STREAMS", 1000))
+MEMORY_BYTES = int(os.environ.get("BENCH_DATAPATH_MEMORY_BYTES", 4 << 30))
 CONNECTIONS = int(os.environ.get("BENCH_DATAPATH_CONNECTIONS", 50))
 STREAM_BYTES, STREAM_MESSAGE = 1 << 20, 256 << 10
 SLUICED = Path(os.environ.get("BENCH_SLUICED", ROOT / ".build" / "release" / "sluiced"))
@@ -160,10 +164,14 @@ def run_cli(arguments: list[str], environment: dict, server_pid: int) -> tuple[f
     return wall, usage.ru_utime + usage.ru_stime, cpu_seconds(server_pid) - server_before
 
 
+def cli_environment(server, folder: Path) -> dict:
+    return dict(os.environ, SLUICE_SERVER=server.address, SLUICE_CA=str(CERTS / "ca.pem"),
+                SLUICE_CERT=str(CERTS / "client.pem"), SLUICE_KEY=str(CERTS / "client-key.pem"),
+                SLUICE_STATE_DIR=str(folder / "state"), HOME=str(folder))
+
+
 def partition_sizes(server, folder: Path) -> list:
-    environment = dict(os.environ, SLUICE_SERVER=server.address, SLUICE_CA=str(CERTS / "ca.pem"),
-                       SLUICE_CERT=str(CERTS / "client.pem"), SLUICE_KEY=str(CERTS / "client-key.pem"),
-                       SLUICE_STATE_DIR=str(folder / "state"), HOME=str(folder))
+    environment = cli_environment(server, folder)
     source = make_file(BYTES, folder)
     expected = sha256_of(source)
     results = []
@@ -246,6 +254,26 @@ def many_streams(server) -> dict:
     return asyncio.run(run())
 
 
+def transfer_memory(server, folder: Path) -> dict:
+    """The server's resident memory around a MEMORY_BYTES upload and download by the CLI: what
+    flow-control windows, messages being assembled and read-ahead cost, whatever the size."""
+    environment = cli_environment(server, folder)
+    source, target = make_file(MEMORY_BYTES, folder), folder / "memory-output"
+    time.sleep(6)  # sluiced hands freed memory back to the system every 5 s
+    rss_before = rss_kib(server.pid)
+    with Sampler(server.pid) as upload:
+        run_cli(["upload", str(source), "bench/memory", "--parallel", "8"], environment, server.pid)
+    with Sampler(server.pid) as download:
+        run_cli(["download", "bench/memory", str(target), "--parallel", "8"], environment, server.pid)
+    if sha256_of(target) != sha256_of(source):
+        sys.exit("bench_datapath: bench/memory did not read back identical")
+    source.unlink()
+    target.unlink()
+    return {"mode": "datapath-memory", "bytes": MEMORY_BYTES, "rss_before_mib": round(rss_before / 1024, 1),
+            "upload_growth_mib": round((max(upload.samples, default=0) - rss_before) / 1024, 1),
+            "download_growth_mib": round((max(download.samples, default=0) - rss_before) / 1024, 1)}
+
+
 def commit_times(server) -> list:
     from sluice.v1 import objects_pb2 as ob, objects_pb2_grpc as ob_grpc
     from sluice.v1 import object_info_pb2 as oi
@@ -299,10 +327,11 @@ def main() -> None:
         small = small_objects(server)
         clis = partition_sizes(server, folder)
         streams = many_streams(server)
+        memory = transfer_memory(server, folder) if MEMORY_BYTES > 0 else None
         commits = commit_times(server)
     subprocess.run(["rm", "-rf", str(folder)], check=True)
     with open(BENCH_DIR / "results.jsonl", "a") as log:
-        for result in [small, *clis, streams, *commits]:
+        for result in [small, *clis, streams, *([memory] if memory else []), *commits]:
             log.write(json.dumps(result | {"disk_fdatasync_mb_per_s": round(disk, 1)}) + "\n")
 
     print(f"\nData path (issue 12): mutual TLS, loopback, PostgreSQL + disk blobs; same run's limits beside")
@@ -322,6 +351,10 @@ def main() -> None:
           f"connections: {streams['seconds']:.2f} s, {streams['errors']} errors {streams['first_errors'] or ''}; "
           f"server RSS {streams['rss_before_mib']:.0f} MiB before, {streams['rss_peak_mib']:.0f} at peak, "
           f"{streams['rss_6s_after_mib']:.0f} 6 s after")
+    if memory:
+        print(f"  server RSS during a {MEMORY_BYTES >> 20} MiB sluice upload / download, --parallel 8: "
+              f"{memory['rss_before_mib']:.0f} MiB before, +{memory['upload_growth_mib']:.0f} / "
+              f"+{memory['download_growth_mib']:.0f} MiB at peak")
     for result in commits:
         print(f"  CommitSession of {result['bytes'] >> 20:>5} MiB ({result['partitions']} partitions): "
               f"{result['commit_seconds'] * 1000:7.1f} ms ({result['state_at_commit']}); "

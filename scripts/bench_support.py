@@ -106,7 +106,8 @@ class BenchServer:
              "--require-client-cert", "--database", url, "--blobs", self.blobs_url or f"file://{self.blobs}",
              "--s3-spool", str(self.blobs / "spool"), "--log-level", "warning", *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=self.env)
-        if "listening" not in (self.process.stdout.readline() or ""):
+        # The listening line comes first, or after the metrics address (--metrics-listen).
+        if not any("listening" in (self.process.stdout.readline() or "") for _ in range(2)):
             self.__exit__()
             sys.exit(f"bench: sluiced did not start")
         self.pid = self.process.pid
