@@ -2,7 +2,8 @@
 says, including ways no stock gRPC server answers: what PROTOCOL-HTTP2 says a client must
 make of an HTTP status without grpc-status, a non-gRPC content-type, a reset stream, a
 response without grpc-status, a hand-made Trailers-Only response, GOAWAY, and a complete
-answer followed by RST_STREAM(NO_ERROR) (as grpc core sends). For the C client's tests."""
+answer followed by RST_STREAM(NO_ERROR) (as grpc core sends). For the C client's tests
+(c_client/test_c_http_status.py) and the Swift client's (cli/test_cli_odd_answers.py)."""
 
 from __future__ import annotations
 
