@@ -10,76 +10,25 @@ from __future__ import annotations
 import socket
 import ssl
 import struct
-import threading
 import time
 
-import h2.config
-import h2.connection
 import h2.errors
 import h2.events
 from grpc_health.v1 import health_pb2
 
 import interop_support as sup
+from h2_test_server import TLSH2Server
 
 GRPC = ("content-type", "application/grpc")
 
 
-class OddServer:
+class OddServer(TLSH2Server):
     def __init__(self, certs: sup.Certs):
+        super().__init__(certs)
         self.mode = "serving"
-        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ctx.load_cert_chain(certs.server_cert, certs.server_key)
-        self.ctx.load_verify_locations(certs.ca)
-        self.ctx.verify_mode = ssl.CERT_REQUIRED
-        self.ctx.set_alpn_protocols(["h2"])
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(16)
-        self.lsock.settimeout(0.2)
-        self.address = f"127.0.0.1:{self.lsock.getsockname()[1]}"
-        self.stop_event = threading.Event()
-        self.errors: list = []
-        self._threads: list = []
-        self._accept = threading.Thread(target=self._accept_loop, daemon=True)
-        self._accept.start()
 
-    def stop(self) -> None:
-        self.stop_event.set()
-        self._accept.join(timeout=5)
-        for t in self._threads:
-            t.join(timeout=5)
-        self.lsock.close()
-
-    def _accept_loop(self) -> None:
-        deadline = time.monotonic() + 600
-        while not self.stop_event.is_set() and time.monotonic() < deadline:
-            try:
-                conn, _ = self.lsock.accept()
-            except (socket.timeout, OSError):
-                continue
-            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(t)
-            t.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        try:
-            conn.settimeout(5)
-            tls = self.ctx.wrap_socket(conn, server_side=True)
-        except (ssl.SSLError, OSError):
-            conn.close()
-            return
-        try:
-            self._loop(tls)
-        except Exception as e:  # recorded for the test's messages
-            self.errors.append(repr(e))
-        finally:
-            tls.close()
-
-    def _loop(self, tls: ssl.SSLSocket) -> None:
-        h = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False,
-                                                                  header_encoding="utf-8"))
-        h.initiate_connection()
-        tls.sendall(h.data_to_send())
+    def serve_h2(self, tls: ssl.SSLSocket) -> None:
+        h = self.open_h2(tls)
         tls.settimeout(0.5)
         deadline = time.monotonic() + 30
         while not self.stop_event.is_set() and time.monotonic() < deadline:

@@ -15,7 +15,7 @@ from odd_server import OddServer
 
 @pytest.fixture(scope="module")
 def odd(certs):
-    server = OddServer(certs)
+    server = OddServer(certs).start()
     yield server
     server.stop()
 
