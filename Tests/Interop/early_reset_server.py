@@ -9,10 +9,8 @@ the situation is deterministic instead of a timing accident."""
 
 from __future__ import annotations
 
-import socket
 import ssl
 import struct
-import time
 from typing import Optional
 
 import h2.errors
@@ -40,18 +38,7 @@ class EarlyResetServer(TLSH2Server):
         bodies: dict = {}
         paths: dict = {}
         done: set = set()
-        deadline = time.monotonic() + 60
-        tls.settimeout(0.5)
-        while not self.stop_event.is_set() and time.monotonic() < deadline:
-            try:
-                data = tls.recv(1 << 16)
-            except socket.timeout:
-                continue
-            except (ssl.SSLError, OSError):
-                return
-            if not data:
-                return
-            events = h.receive_data(data)
+        for events in self.event_batches(tls, h, seconds=60):
             for ev in events:
                 if isinstance(ev, h2.events.RequestReceived):
                     hdrs = dict(ev.headers)
@@ -69,9 +56,6 @@ class EarlyResetServer(TLSH2Server):
                     continue
                 done.add(sid)
                 self._answer(h, sid, paths.get(sid), body[5:5 + length], ident)
-            out = h.data_to_send()
-            if out:
-                tls.sendall(out)
 
     def _answer(self, h, sid: int, path: Optional[str], message: bytes, ident: str) -> None:
         if path != UNARY:

@@ -1,7 +1,7 @@
 """What every hand-made HTTP/2 test server here shares: mutual TLS with the test CA and ALPN
 h2 on a loopback port, a thread per connection, failures recorded for the tests' messages, and
 stop(). A subclass says what one connection does (`serve_h2`); `open_h2` starts the HTTP/2
-side of it."""
+side of it and `event_batches` reads it."""
 
 from __future__ import annotations
 
@@ -61,6 +61,25 @@ class TLSH2Server:
         h.initiate_connection()
         tls.sendall(h.data_to_send())
         return h
+
+    def event_batches(self, tls: ssl.SSLSocket, h: h2.connection.H2Connection, seconds: float):
+        """The events of each read from `tls`, until the peer closes, `seconds` pass or the
+        server stops; what `h` has to send goes out after the caller has handled each batch."""
+        tls.settimeout(0.5)
+        deadline = time.monotonic() + seconds
+        while not self.stop_event.is_set() and time.monotonic() < deadline:
+            try:
+                data = tls.recv(1 << 16)
+            except socket.timeout:
+                continue
+            except (ssl.SSLError, OSError):
+                return
+            if not data:
+                return
+            yield h.receive_data(data)
+            out = h.data_to_send()
+            if out:
+                tls.sendall(out)
 
     def _accept_loop(self) -> None:
         deadline = time.monotonic() + 600

@@ -7,10 +7,8 @@ answer followed by RST_STREAM(NO_ERROR) (as grpc core sends). For the C client's
 
 from __future__ import annotations
 
-import socket
 import ssl
 import struct
-import time
 
 import h2.errors
 import h2.events
@@ -29,27 +27,14 @@ class OddServer(TLSH2Server):
 
     def serve_h2(self, tls: ssl.SSLSocket) -> None:
         h = self.open_h2(tls)
-        tls.settimeout(0.5)
-        deadline = time.monotonic() + 30
-        while not self.stop_event.is_set() and time.monotonic() < deadline:
-            try:
-                data = tls.recv(1 << 16)
-            except socket.timeout:
-                continue
-            except (ssl.SSLError, OSError):
-                return
-            if not data:
-                return
-            for ev in h.receive_data(data):
+        for events in self.event_batches(tls, h, seconds=30):
+            for ev in events:
                 if isinstance(ev, h2.events.DataReceived):
                     h.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
                 if isinstance(ev, h2.events.RequestReceived):
                     if self._answer(h, ev.stream_id):
                         tls.sendall(h.data_to_send())
                         return
-            out = h.data_to_send()
-            if out:
-                tls.sendall(out)
 
     def _answer(self, h, sid: int) -> bool:
         """Answers stream sid; True when the connection is to close now."""
