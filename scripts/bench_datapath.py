@@ -17,7 +17,7 @@ mutual TLS on loopback (PostgreSQL metadata, disk blobs):
     server's resident memory before, at its peak (sampled every 100 ms) and 6 s after;
   - memory during a large transfer: `sluice upload` then `sluice download` of a
     BENCH_DATAPATH_MEMORY_BYTES file (default 4 GiB; 0 skips it), --parallel 8, default partition
-    size: the server's resident memory before and its peak growth above that during each;
+    size: the server's resident memory before each (settled) and its peak growth above that;
   - CommitSession time of objects of BENCH_DATAPATH_COMMIT_SIZES (default 64 MiB and 1 GiB,
     8 MiB partitions, uploaded in parallel so the commit cannot know the whole hash): it does
     not grow with the size; the verifier's settling time after it (reading the object) does.
@@ -256,22 +256,24 @@ def many_streams(server) -> dict:
 
 def transfer_memory(server, folder: Path) -> dict:
     """The server's resident memory around a MEMORY_BYTES upload and download by the CLI: what
-    flow-control windows, messages being assembled and read-ahead cost, whatever the size."""
+    flow-control windows, messages being assembled and read-ahead cost, whatever the size. Each
+    transfer's growth is counted from the server's size just before it, once it has settled."""
     environment = cli_environment(server, folder)
     source, target = make_file(MEMORY_BYTES, folder), folder / "memory-output"
-    time.sleep(6)  # sluiced hands freed memory back to the system every 5 s
-    rss_before = rss_kib(server.pid)
-    with Sampler(server.pid) as upload:
-        run_cli(["upload", str(source), "bench/memory", "--parallel", "8"], environment, server.pid)
-    with Sampler(server.pid) as download:
-        run_cli(["download", "bench/memory", str(target), "--parallel", "8"], environment, server.pid)
+    result = {"mode": "datapath-memory", "bytes": MEMORY_BYTES}
+    for direction, arguments in (("upload", ["upload", str(source), "bench/memory", "--parallel", "8"]),
+                                 ("download", ["download", "bench/memory", str(target), "--parallel", "8"])):
+        time.sleep(6)  # sluiced hands freed memory back to the system every 5 s
+        rss_before = rss_kib(server.pid)
+        with Sampler(server.pid) as sampler:
+            run_cli(arguments, environment, server.pid)
+        result[f"{direction}_rss_before_mib"] = round(rss_before / 1024, 1)
+        result[f"{direction}_growth_mib"] = round((max(sampler.samples, default=0) - rss_before) / 1024, 1)
     if sha256_of(target) != sha256_of(source):
         sys.exit("bench_datapath: bench/memory did not read back identical")
     source.unlink()
     target.unlink()
-    return {"mode": "datapath-memory", "bytes": MEMORY_BYTES, "rss_before_mib": round(rss_before / 1024, 1),
-            "upload_growth_mib": round((max(upload.samples, default=0) - rss_before) / 1024, 1),
-            "download_growth_mib": round((max(download.samples, default=0) - rss_before) / 1024, 1)}
+    return result
 
 
 def commit_times(server) -> list:
@@ -353,8 +355,8 @@ def main() -> None:
           f"{streams['rss_6s_after_mib']:.0f} 6 s after")
     if memory:
         print(f"  server RSS during a {MEMORY_BYTES >> 20} MiB sluice upload / download, --parallel 8: "
-              f"{memory['rss_before_mib']:.0f} MiB before, +{memory['upload_growth_mib']:.0f} / "
-              f"+{memory['download_growth_mib']:.0f} MiB at peak")
+              f"{memory['upload_rss_before_mib']:.0f} / {memory['download_rss_before_mib']:.0f} MiB before, "
+              f"+{memory['upload_growth_mib']:.0f} / +{memory['download_growth_mib']:.0f} MiB at peak")
     for result in commits:
         print(f"  CommitSession of {result['bytes'] >> 20:>5} MiB ({result['partitions']} partitions): "
               f"{result['commit_seconds'] * 1000:7.1f} ms ({result['state_at_commit']}); "

@@ -36,6 +36,8 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// callback) waits until the frames already produced are written.
     private var isFlushing = false
     private var closeWhenIdle = false
+    /// Set when a flush is asked for while one runs; the running one then makes another round.
+    private var flushAgain = false
     /// Set once the connection was told to go away for misbehaving: what the peer still
     /// sends is read and dropped until the connection closes.
     private var isDiscardingInput = false
@@ -210,43 +212,65 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     // MARK: Bytes out
 
-    /// Sends every frame nghttp2 has ready (and TLS records); closes the connection once
-    /// nghttp2 wants nothing more.
+    /// Sends every frame nghttp2 has ready (and TLS records) while the channel takes them;
+    /// closes the connection once nghttp2 wants nothing more.
+    ///
+    /// Frames go out in rounds of at most ``flushRoundBytes``: serialized, encrypted and handed
+    /// to the channel one round at a time, while the channel stays writable. A download on many
+    /// streams has megabytes ready at once; serialized in one go they would sit in full in
+    /// the TLS output buffer and again in the channel's, both of which keep their peak size.
+    /// A round that leaves the channel unwritable stops the flush until it drains
+    /// (``channelWritabilityChanged(context:)``).
     func flush() {
         guard !isReceiving, let context, context.channel.isActive else { return }
-        var output = context.channel.allocator.buffer(capacity: 0)
-        isFlushing = true
-        defer { isFlushing = false }
-        do {
-            if isEstablished && context.channel.isWritable {
-                try session.flush { bytes in
-                    guard let tls else {
-                        output.writeBytes(bytes)
-                        return
-                    }
-                    if bytes.count < Self.smallFrameLimit {
-                        smallFrames.append(contentsOf: bytes)
-                        if smallFrames.count < HTTP2SessionCallbacks.tlsRecordPayload { return }
-                    }
-                    try writeSmallFrames(to: tls)
-                    if bytes.count >= Self.smallFrameLimit { try tls.writePlaintext(bytes) }
-                }
-                if let tls { try writeSmallFrames(to: tls) }
-            }
-            tls?.takeCiphertext(into: &output)
-        } catch {
-            isFlushing = false
-            fail(RPCError(.unavailable, "cannot send: \(error)"))
+        guard !isFlushing else {
+            // Asked from inside a round (the channel drained as it was written): the running
+            // flush goes on with another round instead.
+            flushAgain = true
             return
         }
-        if output.readableBytes > 0 {
-            context.writeAndFlush(wrapOutboundOut(output), promise: nil)
-        }
+        isFlushing = true
+        defer { isFlushing = false }
+        var more = false
+        repeat {
+            flushAgain = false
+            var output = context.channel.allocator.buffer(capacity: 0)
+            do {
+                more = false
+                if isEstablished && context.channel.isWritable {
+                    more = try session.flush(upTo: Self.flushRoundBytes) { bytes in
+                        guard let tls else {
+                            output.writeBytes(bytes)
+                            return
+                        }
+                        if bytes.count < Self.smallFrameLimit {
+                            smallFrames.append(contentsOf: bytes)
+                            if smallFrames.count < HTTP2SessionCallbacks.tlsRecordPayload { return }
+                        }
+                        try writeSmallFrames(to: tls)
+                        if bytes.count >= Self.smallFrameLimit { try tls.writePlaintext(bytes) }
+                    }
+                    if let tls { try writeSmallFrames(to: tls) }
+                }
+                tls?.takeCiphertext(into: &output)
+            } catch {
+                isFlushing = false
+                fail(RPCError(.unavailable, "cannot send: \(error)"))
+                return
+            }
+            if output.readableBytes > 0 {
+                context.writeAndFlush(wrapOutboundOut(output), promise: nil)
+            }
+        } while context.channel.isActive && (flushAgain || (more && context.channel.isWritable))
         isFlushing = false
         // A connection told to go away lingers (see `goAwayAndClose`) rather than closing
         // as soon as nghttp2 is done.
         if closeWhenIdle || (isEstablished && !session.isActive && !isDiscardingInput) { close() }
     }
+
+    /// The most frame bytes one round of ``flush()`` serializes: 256 KiB, sixteen full TLS
+    /// records, enough that a round's system call is worth making.
+    static let flushRoundBytes = 256 * 1024
 
     /// Encrypts the gathered small frames, in order, before whatever follows them.
     private func writeSmallFrames(to tls: TLSConnection) throws {

@@ -87,13 +87,17 @@ final class HTTP2Session {
         if consumed < 0 { throw HTTP2SessionError("the peer broke the HTTP/2 protocol", Int32(consumed)) }
     }
 
-    /// Serializes every frame that is ready into `write`, as nghttp2 produces them.
-    func flush(_ write: (UnsafeRawBufferPointer) throws -> Void) throws {
-        while true {
+    /// Serializes the frames that are ready into `write`, as nghttp2 produces them, until none
+    /// is left or `limit` bytes have gone out. Returns whether it stopped at the limit (more
+    /// frames may be ready; nghttp2 carries on from there on the next call).
+    func flush(upTo limit: Int, _ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        var written = 0
+        while written < limit {
             var data: UnsafePointer<UInt8>?
             let length = nghttp2_session_mem_send(session, &data)
             if length < 0 { throw HTTP2SessionError("cannot serialize frames", Int32(length)) }
-            guard length > 0, let data else { return }
+            guard length > 0, let data else { return false }
+            written += length
             let frame = UnsafeRawBufferPointer(start: data, count: length)
             if advertisedStreamLimitPending {
                 advertisedStreamLimitPending = false
@@ -102,6 +106,7 @@ final class HTTP2Session {
                 try write(frame)
             }
         }
+        return true
     }
 
     /// A copy of the server's first SETTINGS frame whose SETTINGS_MAX_CONCURRENT_STREAMS
