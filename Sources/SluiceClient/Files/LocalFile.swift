@@ -60,17 +60,9 @@ final class LocalFile: Sendable {
 
     /// Fills `buffer` from `offset`; fewer bytes only at the end of the file.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
-        var done = 0
-        while done < buffer.count {
-            let count = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw LocalFileError(path: path, operation: "read", code: errno)
-            }
-            if count == 0 { break }
-            done += count
+        try repeating(buffer.count, operation: "read") { done in
+            pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
         }
-        return done
     }
 
     /// Exactly `count` bytes from `offset`; a file that ends sooner has changed under us.
@@ -91,29 +83,39 @@ final class LocalFile: Sendable {
     /// Writes all of `bytes` at `offset`.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
         try writing.withLock {
-            var done = 0
-            while done < bytes.count {
-                let count = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    throw LocalFileError(path: path, operation: "write", code: errno)
-                }
-                done += count
+            try writeAll(bytes) { done in
+                pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
             }
         }
     }
 
     /// Writes all of `bytes` at the current position (for pipes such as standard output).
     func append(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let count = systemWrite(descriptor, bytes.baseAddress! + done, bytes.count - done)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw LocalFileError(path: path, operation: "write", code: errno)
-            }
-            done += count
+        try writeAll(bytes) { done in systemWrite(descriptor, bytes.baseAddress! + done, bytes.count - done) }
+    }
+
+    /// Runs `write` (a write of `bytes` from `done` on) until all of `bytes` is written.
+    private func writeAll(_ bytes: UnsafeRawBufferPointer, _ write: (_ done: Int) -> Int) throws {
+        guard try repeating(bytes.count, operation: "write", write) == bytes.count else {
+            throw LocalFileError(path: path, operation: "write", code: 0, detail: "the system wrote nothing")
         }
+    }
+
+    /// Repeats `call` (a read or write of the bytes from `done` on, answering how many it moved)
+    /// until `count` bytes have moved or one moves none (the end of a file being read);
+    /// retries interrupted calls. Returns how many moved.
+    private func repeating(_ count: Int, operation: String, _ call: (_ done: Int) -> Int) throws -> Int {
+        var done = 0
+        while done < count {
+            let moved = call(done)
+            if moved < 0 {
+                if errno == EINTR { continue }
+                throw LocalFileError(path: path, operation: operation, code: errno)
+            }
+            if moved == 0 { break }
+            done += moved
+        }
+        return done
     }
 
     func truncate(to size: Int64) throws {

@@ -79,18 +79,18 @@ public struct CallDispatcher: Sendable {
     }
 
     private func run(_ head: ServerRequestHead, stream: some ServerStream) async -> Ending {
-        let headers = head.fields
+        let fields = head.fields
         guard let method = MethodDescriptor(path: head.path), let handler = router.handler(for: method) else {
             return await reject(stream, .unimplemented, unknownMethodMessage(head.path))
         }
         let compression: MessageCompression?
         do {
-            compression = try MessageCompression.forEncoding(headers.first(named: "grpc-encoding"))
+            compression = try MessageCompression.forEncoding(fields.first(named: "grpc-encoding"))
         } catch {
             return await reject(stream, error.code, error.message, acceptEncoding: true)
         }
         var deadline: ContinuousClock.Instant?
-        if let timeout = headers.first(named: "grpc-timeout") {
+        if let timeout = fields.first(named: "grpc-timeout") {
             guard let duration = GRPCTimeout.parse(timeout) else {
                 return await reject(stream, .internal, "malformed grpc-timeout '\(timeout)'")
             }
@@ -98,7 +98,7 @@ public struct CallDispatcher: Sendable {
         }
 
         let context = ServerContext(
-            method: method, requestMetadata: Metadata(headerFields: headers), peer: head.peer,
+            method: method, requestMetadata: Metadata(headerFields: fields), peer: head.peer,
             remoteAddress: head.remoteAddress, deadline: deadline)
         context.addInitialMetadata([RequestID.headerName: .string(context.requestID)])
         let sender = ResponseSender(stream: stream, context: context, compression: nil)
