@@ -283,7 +283,9 @@ import Testing
     /// another connection (its first write, the INSERT INTO objects, waits for it).
     @Test func aCommitRacingExpiryAndTheCollectorNeverMakesAHalfObject() async throws {
         var limits = Self.eager
-        limits.sessionLifetime = .seconds(5)  // room to store the partitions on a loaded machine
+        // Long enough to store the partitions however loaded the machine; the session is
+        // brought to its expiry below, once they are stored.
+        limits.sessionLifetime = .seconds(600)
         limits.closedSessionRetention = .seconds(3600)
         try await StorageHarness.with(limits: limits, poolSize: 6) { harness in
             let storage = harness.storage
@@ -291,6 +293,9 @@ import Testing
             let bytes = sampleBytes(3000, seed: 100)
             let session = try await storage.sessions.create(declaration("racing", bytes, partitionSize: 1000), by: alice)
             try await storage.storeAll(bytes, partitionSize: 1000, in: session.id, by: alice)
+            _ = try await harness.sql(
+                "UPDATE upload_sessions SET expires_at = now() + interval '3 seconds' WHERE id = $1",
+                [.bytes(session.id.bytes)])
 
             let locked = DispatchSemaphore(value: 0)
             let release = DispatchSemaphore(value: 0)
