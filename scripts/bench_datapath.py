@@ -18,6 +18,12 @@ mutual TLS on loopback (PostgreSQL metadata, disk blobs):
   - memory during a large transfer: `sluice upload` then `sluice download` of a
     BENCH_DATAPATH_MEMORY_BYTES file (default 4 GiB; 0 skips it), --parallel 8, default partition
     size: the server's resident memory before each (settled) and its peak growth above that;
+  - a long link: `sluice upload` of a BENCH_DATAPATH_LONG_LINK_BYTES file (default 256 MiB; 0
+    skips it) on one stream (--parallel 1, 64 MiB partitions) through scripts/delay_proxy.py
+    (BENCH_DATAPATH_LONG_LINK_DELAY_MS each way, default 25: a 50 ms round trip), against a
+    server whose stream window is fixed at 2 MiB (--max-stream-window 2097152) and one with
+    the default (it grows towards 16 MiB while the window holds the client back); beside the
+    fixed window's own bound (window / round trip);
   - CommitSession time of objects of BENCH_DATAPATH_COMMIT_SIZES (default 64 MiB and 1 GiB,
     8 MiB partitions, uploaded in parallel so the commit cannot know the whole hash): it does
     not grow with the size; the verifier's settling time after it (reading the object) does.
@@ -50,6 +56,9 @@ COMMIT_SIZES = [int(s) for s in os.environ.get("BENCH_DATAPATH_COMMIT_SIZES", f"
 STREAMS = int(os.environ.get("BENCH_DATAPATH_STREAMS", 1000))
 MEMORY_BYTES = int(os.environ.get("BENCH_DATAPATH_MEMORY_BYTES", 4 << 30))
 CONNECTIONS = int(os.environ.get("BENCH_DATAPATH_CONNECTIONS", 50))
+LONG_LINK_BYTES = int(os.environ.get("BENCH_DATAPATH_LONG_LINK_BYTES", 256 << 20))
+LONG_LINK_DELAY_MS = float(os.environ.get("BENCH_DATAPATH_LONG_LINK_DELAY_MS", 25))
+FIXED_WINDOW = 2 << 20
 STREAM_BYTES, STREAM_MESSAGE = 1 << 20, 256 << 10
 SLUICED = Path(os.environ.get("BENCH_SLUICED", ROOT / ".build" / "release" / "sluiced"))
 
@@ -276,6 +285,30 @@ def transfer_memory(server, folder: Path) -> dict:
     return result
 
 
+def long_link(folder: Path) -> dict:
+    """One stream's upload through a delaying proxy, with sluiced's stream window fixed and
+    with it free to grow (see the module docstring)."""
+    source = make_file(LONG_LINK_BYTES, folder)
+    round_trip = 2 * LONG_LINK_DELAY_MS / 1000
+    result = {"mode": "datapath-long-link", "bytes": LONG_LINK_BYTES, "round_trip_ms": 2 * LONG_LINK_DELAY_MS,
+              "fixed_window_bound_mb_per_s": round(FIXED_WINDOW / round_trip / 1e6, 1)}
+    for name, arguments in (("fixed", ["--max-stream-window", str(FIXED_WINDOW)]), ("growing", [])):
+        with BenchServer(f"long_{name}", sluiced=SLUICED, args=arguments) as server:
+            proxy = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "delay_proxy.py"), str(server.port),
+                                      str(LONG_LINK_DELAY_MS)], stdout=subprocess.PIPE, text=True)
+            try:
+                port = int(proxy.stdout.readline().split()[1])
+                environment = cli_environment(server, folder) | {"SLUICE_SERVER": f"127.0.0.1:{port}"}
+                wall, _, _ = run_cli(["upload", str(source), f"bench/long-{name}", "--parallel", "1",
+                                      "--partition-size", str(64 << 20)], environment, server.pid)
+            finally:
+                proxy.terminate()
+                proxy.wait()
+        result[f"{name}_mb_per_s"] = round(LONG_LINK_BYTES / wall / 1e6, 1)
+    source.unlink()
+    return result
+
+
 def commit_times(server) -> list:
     from sluice.v1 import objects_pb2 as ob, objects_pb2_grpc as ob_grpc
     from sluice.v1 import object_info_pb2 as oi
@@ -331,9 +364,10 @@ def main() -> None:
         streams = many_streams(server)
         memory = transfer_memory(server, folder) if MEMORY_BYTES > 0 else None
         commits = commit_times(server)
+    link = long_link(folder) if LONG_LINK_BYTES > 0 else None
     subprocess.run(["rm", "-rf", str(folder)], check=True)
     with open(BENCH_DIR / "results.jsonl", "a") as log:
-        for result in [small, *clis, streams, *([memory] if memory else []), *commits]:
+        for result in [small, *clis, streams, *([memory] if memory else []), *commits, *([link] if link else [])]:
             log.write(json.dumps(result | {"disk_fdatasync_mb_per_s": round(disk, 1)}) + "\n")
 
     print(f"\nData path (issue 12): mutual TLS, loopback, PostgreSQL + disk blobs; same run's limits beside")
@@ -361,6 +395,10 @@ def main() -> None:
         print(f"  CommitSession of {result['bytes'] >> 20:>5} MiB ({result['partitions']} partitions): "
               f"{result['commit_seconds'] * 1000:7.1f} ms ({result['state_at_commit']}); "
               f"whole-object hash settled {result['settled_seconds']:.2f} s after")
+    if link:
+        print(f"  sluice upload {LONG_LINK_BYTES >> 20} MiB on one stream over a {link['round_trip_ms']:.0f} ms round trip: "
+              f"{link['fixed_mb_per_s']:.1f} MB/s with a fixed {FIXED_WINDOW >> 20} MiB stream window "
+              f"(its bound: {link['fixed_window_bound_mb_per_s']:.1f}), {link['growing_mb_per_s']:.1f} MB/s with a growing one")
 
 
 if __name__ == "__main__":

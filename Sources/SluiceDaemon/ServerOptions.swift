@@ -42,10 +42,15 @@ public struct ServerOptions: ParsableArguments {
     /// streams of a parallel upload hold it many times over, and the allocator's slack grows
     /// with it, so it sets the server's memory during one (eight streams, 4 GiB: 48 MiB of
     /// growth at 2 MiB, 67 at 4, 80 at 8); loopback throughput did not move. It still keeps two
-    /// 1 MiB messages in flight, or 40 MB/s per stream at a 50 ms round trip (the CLI runs
-    /// several streams).
+    /// 1 MiB messages in flight; on a long round trip it grows (`maxStreamWindow`).
     @Option(help: "Receive window per stream, bytes. (env: SLUICED_STREAM_WINDOW)")
     public var streamWindow = EnvironmentDefaults.int("SLUICED_STREAM_WINDOW", default: 2 * 1024 * 1024)
+
+    /// 16 MiB: at 2 MiB a stream would carry at most 40 MB/s over a 50 ms round trip. The
+    /// window doubles towards this only while it, not the link or the handler, holds a client
+    /// back (measured with PINGs); on loopback and nearby links it stays at `streamWindow`.
+    @Option(help: "Largest receive window per stream on a long round trip, bytes; the value of --stream-window keeps it fixed. (env: SLUICED_MAX_STREAM_WINDOW)")
+    public var maxStreamWindow = EnvironmentDefaults.int("SLUICED_MAX_STREAM_WINDOW", default: 16 * 1024 * 1024)
 
     @Option(help: "Receive window per connection, bytes. (env: SLUICED_CONNECTION_WINDOW)")
     public var connectionWindow = EnvironmentDefaults.int("SLUICED_CONNECTION_WINDOW", default: 64 * 1024 * 1024)
@@ -108,6 +113,10 @@ public struct ServerOptions: ParsableArguments {
         guard (65_535...Int(Int32.max)).contains(streamWindow), (65_535...Int(Int32.max)).contains(connectionWindow) else {
             throw ValidationError("--stream-window and --connection-window must be between 65535 and 2147483647")
         }
+        guard (streamWindow...Int(Int32.max)).contains(maxStreamWindow) else {
+            throw ValidationError(
+                "--max-stream-window must be between --stream-window (\(streamWindow)) and 2147483647, got \(maxStreamWindow)")
+        }
     }
 
     /// The largest request message accepted: `--max-receive-message-size`, else
@@ -147,6 +156,7 @@ public struct ServerOptions: ParsableArguments {
         configuration.http2.maxConcurrentStreams = maxConcurrentStreams
         configuration.http2.maxHeaderListSize = maxHeaderListSize
         configuration.http2.streamWindowSize = streamWindow
+        configuration.http2.maxStreamWindowSize = maxStreamWindow
         configuration.http2.connectionWindowSize = connectionWindow
         configuration.unreadRequestBytesLimit = maxUnreadRequestBytes
         configuration.connection.keepaliveInterval = .seconds(keepaliveInterval)

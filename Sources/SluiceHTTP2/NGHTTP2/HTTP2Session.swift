@@ -21,6 +21,13 @@ final class HTTP2Session {
     var hasReceivedPeerSettings = false
     /// Set until the server's first SETTINGS frame has been serialized (see `flush`).
     private var advertisedStreamLimitPending: Bool
+    /// Grows the stream window on long links; nil when it is fixed.
+    private var windowTuner: ReceiveWindowTuner?
+    /// Data bytes received and not yet handed back by `consume`: what the application holds.
+    private var unconsumedBytes = 0
+    /// The opaque data of the PINGs that measure the round trip for `windowTuner`, told apart
+    /// from keepalive PINGs (all zeros) by it.
+    static let measuringPingData: [UInt8] = Array("sluiceRT".utf8)
 
     /// How many more concurrent streams nghttp2 allows than a server advertises.
     ///
@@ -38,6 +45,10 @@ final class HTTP2Session {
         self.role = role
         self.settings = settings
         self.advertisedStreamLimitPending = role == .server
+        if let limit = settings.maxStreamWindowSize, min(limit, settings.connectionWindowSize) > settings.streamWindowSize {
+            windowTuner = ReceiveWindowTuner(
+                window: settings.streamWindowSize, limit: min(limit, settings.connectionWindowSize))
+        }
         var callbacks: OpaquePointer?
         guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
             throw HTTP2SessionError("cannot allocate nghttp2 callbacks")
@@ -141,6 +152,7 @@ final class HTTP2Session {
     /// Hands `count` bytes of window back to the peer (stream and connection).
     func consume(streamID: Int32, count: Int) {
         guard count > 0 else { return }
+        unconsumedBytes -= count
         if nghttp2_session_consume(session, streamID, count) != 0 {
             // The stream is already closed; the connection window must still be returned.
             nghttp2_session_consume_connection(session, count)
@@ -191,8 +203,45 @@ final class HTTP2Session {
         _ = nghttp2_session_resume_data(session, streamID)
     }
 
+    /// Sends a keepalive PING (opaque data all zeros).
     func submitPing() {
         _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+    }
+
+    // MARK: Receive window
+
+    /// Data bytes of a stream arrived (before the delegate hears of them).
+    func dataReceived(_ count: Int) {
+        unconsumedBytes += count
+        guard windowTuner?.received(count, at: .now) == true else { return }
+        _ = Self.measuringPingData.withUnsafeBufferPointer {
+            nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), $0.baseAddress)
+        }
+    }
+
+    /// A PING of ours came back: a measuring one may grow the stream window; a keepalive one
+    /// goes to the delegate.
+    func pingAcknowledged(opaqueData: [UInt8]) {
+        guard opaqueData == Self.measuringPingData else {
+            delegate?.sessionReceivedPingAck(self)
+            return
+        }
+        guard let window = windowTuner?.pingAcknowledged(at: .now, unreadBytes: unconsumedBytes) else { return }
+        let entry = nghttp2_settings_entry(
+            settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: UInt32(window))
+        guard withUnsafePointer(to: entry, { nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), $0, 1) }) == 0
+        else { return }
+        delegate?.session(self, streamWindowGrewTo: window)
+    }
+
+    /// A SETTINGS frame of ours left (`acknowledged` false) or the peer acknowledged one: the
+    /// pair times a round trip for the window tuner.
+    func settingsExchanged(acknowledged: Bool) {
+        if acknowledged {
+            windowTuner?.settingsAcknowledged(at: .now)
+        } else {
+            windowTuner?.settingsSent(at: .now)
+        }
     }
 
     /// First step of a graceful shutdown (server): GOAWAY with the maximum stream id,

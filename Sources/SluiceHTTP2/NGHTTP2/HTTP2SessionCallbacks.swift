@@ -65,10 +65,13 @@ enum HTTP2SessionCallbacks {
             let code = HTTP2ErrorCode(rawValue: frame.pointee.goaway.error_code) ?? .internalError
             owner.delegate?.session(owner, receivedGoAway: frame.pointee.goaway.last_stream_id, errorCode: code)
         case NGHTTP2_PING.rawValue where header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0:
-            owner.delegate?.sessionReceivedPingAck(owner)
+            let opaque = withUnsafeBytes(of: frame.pointee.ping.opaque_data) { Array($0) }
+            owner.pingAcknowledged(opaqueData: opaque)
         case NGHTTP2_SETTINGS.rawValue where header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0:
             owner.hasReceivedPeerSettings = true
             owner.delegate?.sessionReceivedSettings(owner)
+        case NGHTTP2_SETTINGS.rawValue:
+            owner.settingsExchanged(acknowledged: true)
         case NGHTTP2_WINDOW_UPDATE.rawValue:
             owner.delegate?.session(owner, windowUpdated: header.stream_id)
         case NGHTTP2_RST_STREAM.rawValue:
@@ -83,6 +86,7 @@ enum HTTP2SessionCallbacks {
     private static let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
         guard let data, length > 0 else { return 0 }
         let owner = session(userData)
+        owner.dataReceived(length)
         owner.delegate?.session(owner, receivedData: Array(UnsafeBufferPointer(start: data, count: length)), streamID: streamID)
         return 0
     }
@@ -105,13 +109,17 @@ enum HTTP2SessionCallbacks {
         return 0
     }
 
-    /// A server that has ended its side of a stream while the client is still sending
-    /// resets it with NO_ERROR, so the client stops sending (RFC 9113 section 8.1).
+    /// A SETTINGS frame left (the window tuner times its acknowledgement). A server that has
+    /// ended its side of a stream while the client is still sending resets it with NO_ERROR,
+    /// so the client stops sending (RFC 9113 section 8.1).
     private static let onFrameSent: nghttp2_on_frame_send_callback = { rawSession, frame, userData in
         guard let frame else { return 0 }
         let owner = session(userData)
         let header = frame.pointee.hd
         let type = UInt32(header.type)
+        if type == NGHTTP2_SETTINGS.rawValue, header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 {
+            owner.settingsExchanged(acknowledged: false)
+        }
         guard owner.role == .server else { return 0 }
         let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         if endStream, type == NGHTTP2_HEADERS.rawValue || type == NGHTTP2_DATA.rawValue,

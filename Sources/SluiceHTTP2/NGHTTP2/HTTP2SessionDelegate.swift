@@ -38,9 +38,13 @@ protocol HTTP2SessionDelegate: AnyObject {
     func sessionReceivedPingAck(_ session: HTTP2Session)
     /// The peer's SETTINGS arrived (its limits, such as concurrent streams, are now known).
     func sessionReceivedSettings(_ session: HTTP2Session)
+    /// The stream receive window grew (see `ReceiveWindowTuner`); the SETTINGS frame that
+    /// announces it is queued.
+    func session(_ session: HTTP2Session, streamWindowGrewTo window: Int)
 }
 
 extension HTTP2SessionDelegate {
     func session(_ session: HTTP2Session, windowUpdated streamID: Int32) {}
     func session(_ session: HTTP2Session, streamReset streamID: Int32, errorCode: HTTP2ErrorCode, byPeer: Bool) {}
+    func session(_ session: HTTP2Session, streamWindowGrewTo window: Int) {}
 }

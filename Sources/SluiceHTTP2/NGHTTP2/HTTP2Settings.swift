@@ -8,6 +8,10 @@ public struct HTTP2Settings: Sendable {
     /// SETTINGS_INITIAL_WINDOW_SIZE: bytes the peer may send on a stream before the
     /// receiver takes them. Bounds the memory one stream can hold.
     public var streamWindowSize: Int = 8 * 1024 * 1024
+    /// The largest the stream window grows to when a long round trip, not the application,
+    /// holds the peer back (see `ReceiveWindowTuner`); nil keeps `streamWindowSize` fixed.
+    /// Never more than `connectionWindowSize`.
+    public var maxStreamWindowSize: Int? = nil
     /// The connection-level receive window: bounds the memory all streams of a connection
     /// can hold together.
     public var connectionWindowSize: Int = 64 * 1024 * 1024

@@ -264,6 +264,13 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
 
     func sessionReceivedSettings(_ session: HTTP2Session) {}
 
+    func session(_ session: HTTP2Session, streamWindowGrewTo window: Int) {
+        stats.observeGrownStreamWindow(window)
+        connection?.logger.debug("stream window grew", metadata: [
+            "peer": "\(connection?.remoteAddress ?? "?")", "window": "\(window)",
+        ])
+    }
+
     /// Answers a request that cannot become a call with one trailers-only HEADERS frame; what
     /// the client still sends on the stream is dropped as it arrives.
     private func refuse(

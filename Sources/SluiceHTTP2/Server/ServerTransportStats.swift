@@ -14,9 +14,12 @@ public final class ServerTransportStats: Sendable {
         public var maxBufferedStreamBytes: Int
         /// Connections currently open.
         public var openConnections: Int
+        /// The largest stream window any connection grew to (0 while none has grown).
+        public var largestGrownStreamWindow: Int
     }
 
-    private let counters = Mutex(Snapshot(activeCalls: 0, maxBufferedStreamBytes: 0, openConnections: 0))
+    private let counters = Mutex(
+        Snapshot(activeCalls: 0, maxBufferedStreamBytes: 0, openConnections: 0, largestGrownStreamWindow: 0))
 
     public init() {}
 
@@ -50,6 +53,10 @@ public final class ServerTransportStats: Sendable {
 
     /// A connection closed on accept because the connection limit was reached.
     func connectionRefused() { SluiceMetrics.connectionRefused() }
+
+    func observeGrownStreamWindow(_ window: Int) {
+        counters.withLock { $0.largestGrownStreamWindow = max($0.largestGrownStreamWindow, window) }
+    }
 
     func observeBuffered(_ bytes: Int) {
         counters.withLock { $0.maxBufferedStreamBytes = max($0.maxBufferedStreamBytes, bytes) }

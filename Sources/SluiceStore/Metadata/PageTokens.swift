@@ -35,8 +35,7 @@ public struct PageTokens: Sendable {
     }
 
     static func randomKey() -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<minimumKeyBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        RandomBytes.make(minimumKeyBytes)
     }
 
     /// Tokens under the key stored in the database's `settings` table, made on first use,

@@ -72,8 +72,7 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
 
     /// A fresh id from the system's cryptographic random source.
     public static func random() -> SessionID {
-        var generator = SystemRandomNumberGenerator()
-        return SessionID(bytes: (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        SessionID(bytes: RandomBytes.make(16))
     }
 
     public init(bytes: [UInt8]) {

@@ -15,8 +15,7 @@ struct StagingDirectory: Sendable {
     /// A fresh staging path: 128 random bits make a collision with another writer negligible,
     /// and the exclusive create that opens it turns even that into an error rather than sharing.
     func newFilePath() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let name = Hex.encode((0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        let name = Hex.encode(RandomBytes.make(16))
         return path + "/" + name + Self.suffix
     }
 
