@@ -4,7 +4,8 @@ public struct TransportStats: Sendable, Equatable {
     /// Largest number of request bytes held for any one stream: received but not yet
     /// taken by its handler.
     public var maxBufferedStreamBytes: Int64
-    /// The per-stream receive window the server advertises.
+    /// The per-stream receive window the server advertises: the largest any connection has
+    /// grown to, or the configured one.
     public var streamWindowBytes: Int64
     /// Calls currently running.
     public var activeCalls: Int32

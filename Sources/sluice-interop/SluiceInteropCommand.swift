@@ -32,12 +32,14 @@ struct Serve: AsyncParsableCommand {
         ServerRunner.bootstrapLogging(options)
         ServerRunner.bootstrapMetrics(options)
         let statsSource = StatsSource()
-        let streamWindow = Int64(options.streamWindow)
+        let streamWindow = options.streamWindow
         let echo = EchoService {
             let snapshot = statsSource.server?.stats.snapshot
+            // The window a stream may hold now: the configured one, or larger where a
+            // connection's window grew (a long round trip).
             return TransportStats(
                 maxBufferedStreamBytes: Int64(snapshot?.maxBufferedStreamBytes ?? 0),
-                streamWindowBytes: streamWindow,
+                streamWindowBytes: Int64(max(streamWindow, snapshot?.largestGrownStreamWindow ?? 0)),
                 activeCalls: Int32(snapshot?.activeCalls ?? 0))
         }
         try await ServerRunner(options: options, services: [echo]).run(name: "sluice-interop") { server in
