@@ -4,7 +4,8 @@
 /// links would let every stream of a nearby client hold that much memory for nothing.
 ///
 /// It measures as grpc-go and grpc-core do: while data arrives it keeps one PING in flight
-/// and counts the bytes that arrive before the acknowledgement. It doubles the window (up to
+/// (at most one per ``measuringInterval``) and counts the bytes that arrive before the
+/// acknowledgement. It doubles the window (up to
 /// `limit`) only when all three hold:
 /// - the peer sent at least 2/3 of a window in that round trip: the window held it back;
 /// - the round trip was under twice the shortest seen: the bytes did not queue on the way,
@@ -26,6 +27,7 @@ struct ReceiveWindowTuner {
     /// The shortest round trip seen: the link's own, without queueing.
     private(set) var shortestRoundTrip: Duration?
     private var pingSentAt: Instant?
+    private var lastPingSentAt: Instant?
     private var bytesSincePing = 0
     private var settingsSentAt: Instant?
 
@@ -37,15 +39,23 @@ struct ReceiveWindowTuner {
     /// Whether the window can still grow.
     var isTuning: Bool { window < limit }
 
+    /// The least time between two measuring PINGs. On loopback a round trip takes well under a
+    /// millisecond and the window never grows; unbounded, the measuring would cost a PING and
+    /// its acknowledgement per round trip for the whole upload. Growth over a long link is
+    /// delayed by at most this per doubling.
+    static let measuringInterval = Duration.milliseconds(100)
+
     /// `count` data bytes arrived. Returns whether a measuring PING should be sent now (none
-    /// is in flight).
+    /// is in flight, and the last left at least ``measuringInterval`` ago).
     mutating func received(_ count: Int, at now: Instant) -> Bool {
         guard isTuning else { return false }
         guard pingSentAt == nil else {
             bytesSincePing += count
             return false
         }
+        if let last = lastPingSentAt, now - last < Self.measuringInterval { return false }
         pingSentAt = now
+        lastPingSentAt = now
         bytesSincePing = 0
         return true
     }
