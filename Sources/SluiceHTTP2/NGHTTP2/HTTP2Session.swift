@@ -45,9 +45,9 @@ final class HTTP2Session {
         self.role = role
         self.settings = settings
         self.advertisedStreamLimitPending = role == .server
-        if let limit = settings.maxStreamWindowSize, min(limit, settings.connectionWindowSize) > settings.streamWindowSize {
-            windowTuner = ReceiveWindowTuner(
-                window: settings.streamWindowSize, limit: min(limit, settings.connectionWindowSize))
+        let windowLimit = min(settings.maxStreamWindowSize ?? 0, settings.connectionWindowSize)
+        if windowLimit > settings.streamWindowSize {
+            windowTuner = ReceiveWindowTuner(window: settings.streamWindowSize, limit: windowLimit)
         }
         var callbacks: OpaquePointer?
         guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
