@@ -52,6 +52,7 @@ public enum SluiceMetrics {
     private static let connectionsRefused = Counter(label: "sluice_connections_refused_total")
     private static let streamsOpen = Meter(label: "sluice_streams_open")
     private static let unreadRequestBytes = Meter(label: "sluice_unread_request_bytes")
+    private static let streamWindowGrowths = Counter(label: "sluice_stream_window_growths_total")
 
     public static func connectionOpened() {
         connectionsAccepted.increment()
@@ -62,6 +63,9 @@ public enum SluiceMetrics {
 
     /// A connection closed on accept because `--max-connections` were open.
     public static func connectionRefused() { connectionsRefused.increment() }
+
+    /// A connection's stream window doubled (a long round trip held its client back).
+    public static func streamWindowGrew() { streamWindowGrowths.increment() }
 
     public static func streamOpened() { streamsOpen.increment() }
     public static func streamClosed() { streamsOpen.decrement() }

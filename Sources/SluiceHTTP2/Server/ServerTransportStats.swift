@@ -56,6 +56,7 @@ public final class ServerTransportStats: Sendable {
 
     func observeGrownStreamWindow(_ window: Int) {
         counters.withLock { $0.largestGrownStreamWindow = max($0.largestGrownStreamWindow, window) }
+        SluiceMetrics.streamWindowGrew()
     }
 
     func observeBuffered(_ bytes: Int) {
