@@ -109,6 +109,7 @@ class ServerHandle:
 def swift_serve_argv(binary: str, port: int, certs: sup.Certs, *,
                      max_receive_message_size: Optional[int] = None,
                      stream_window: Optional[int] = None,
+                     max_stream_window: Optional[int] = None,
                      connection_window: Optional[int] = None,
                      max_concurrent_streams: Optional[int] = None,
                      plaintext: bool = False) -> list:
@@ -122,6 +123,8 @@ def swift_serve_argv(binary: str, port: int, certs: sup.Certs, *,
         argv += ["--max-receive-message-size", str(max_receive_message_size)]
     if stream_window is not None:
         argv += ["--stream-window", str(stream_window)]
+    if max_stream_window is not None:
+        argv += ["--max-stream-window", str(max_stream_window)]
     if connection_window is not None:
         argv += ["--connection-window", str(connection_window)]
     if max_concurrent_streams is not None:
@@ -131,8 +134,8 @@ def swift_serve_argv(binary: str, port: int, certs: sup.Certs, *,
 
 def start_server(kind: str, certs: sup.Certs, workdir: str, **config) -> ServerHandle:
     """Starts a server of `kind` with the given configuration (keys:
-    max_receive_message_size, stream_window, connection_window,
-    max_concurrent_streams, plaintext). Skips when the Swift binary is missing."""
+    max_receive_message_size, stream_window, max_stream_window (Swift only),
+    connection_window, max_concurrent_streams, plaintext). Skips when the Swift binary is missing."""
     plaintext = bool(config.get("plaintext", False))
     if kind == PYTHON:
         import reference_server

@@ -80,11 +80,10 @@ final class TestServer: Sendable {
         return TestServer(server: server, echo: echo, health: health, port: port, options: options, group: group)
     }
 
-    /// A client transport to this server, with the given client certificate (nil: none);
-    /// through another loopback port (a proxy's) when `port` is given.
+    /// A client transport to this server, with the given client certificate (nil: none).
     func makeTransport(
         identity: String? = "client", trusting ca: String = "ca", serverName: String? = nil,
-        settings: HTTP2Settings = HTTP2Settings(), port: Int? = nil
+        settings: HTTP2Settings = HTTP2Settings()
     ) throws -> HTTP2ClientTransport {
         let tls = options.tls
             ? try TLSContext.client(
@@ -92,7 +91,7 @@ final class TestServer: Sendable {
                 privateKeyPath: identity.map(DevCertificates.key))
             : nil
         return HTTP2ClientTransport(
-            host: "127.0.0.1", port: port ?? self.port, tls: tls, serverName: serverName, settings: settings, group: group,
+            host: "127.0.0.1", port: port, tls: tls, serverName: serverName, settings: settings, group: group,
             logger: quietLogger)
     }
 
