@@ -48,8 +48,9 @@ public struct ServerOptions: ParsableArguments {
 
     /// 16 MiB: at 2 MiB a stream would carry at most 40 MB/s over a 50 ms round trip. The
     /// window doubles towards this only while it, not the link or the handler, holds a client
-    /// back (measured with PINGs); on loopback and nearby links it stays at `streamWindow`.
-    @Option(help: "Largest receive window per stream on a long round trip, bytes; the value of --stream-window keeps it fixed. (env: SLUICED_MAX_STREAM_WINDOW)")
+    /// back (measured with PINGs); on loopback and nearby links it stays at `streamWindow`. At
+    /// or below `streamWindow` the window is fixed, so a larger `--stream-window` alone still works.
+    @Option(help: "Largest receive window per stream on a long round trip, bytes; at or below --stream-window the window stays fixed. (env: SLUICED_MAX_STREAM_WINDOW)")
     public var maxStreamWindow = EnvironmentDefaults.int("SLUICED_MAX_STREAM_WINDOW", default: 16 * 1024 * 1024)
 
     @Option(help: "Receive window per connection, bytes. (env: SLUICED_CONNECTION_WINDOW)")
@@ -113,9 +114,8 @@ public struct ServerOptions: ParsableArguments {
         guard (65_535...Int(Int32.max)).contains(streamWindow), (65_535...Int(Int32.max)).contains(connectionWindow) else {
             throw ValidationError("--stream-window and --connection-window must be between 65535 and 2147483647")
         }
-        guard (streamWindow...Int(Int32.max)).contains(maxStreamWindow) else {
-            throw ValidationError(
-                "--max-stream-window must be between --stream-window (\(streamWindow)) and 2147483647, got \(maxStreamWindow)")
+        guard (65_535...Int(Int32.max)).contains(maxStreamWindow) else {
+            throw ValidationError("--max-stream-window must be between 65535 and 2147483647, got \(maxStreamWindow)")
         }
     }
 

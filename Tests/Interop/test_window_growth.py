@@ -56,3 +56,13 @@ def test_a_long_round_trip_grows_the_stream_window(growing_server, long_link):
     assert STREAM_WINDOW < window <= MAX_STREAM_WINDOW, window
     # Whatever it grew to, a stream never held more than the window allowed.
     assert growing_server.stats().max_buffered_stream_bytes <= window
+
+
+def test_a_stream_window_above_the_growth_limit_stays_fixed(server_pool):
+    """--stream-window above --max-stream-window's default (16 MiB) is accepted on its own, as
+    before the limit existed; the window is then fixed at that size."""
+    big = server_pool(SWIFT, stream_window=32 * sup.MIB)
+    with big.channel() as channel:
+        reply = big.stub(channel).UnaryEcho(echo_pb2.EchoRequest(payload=b"x" * 1000), timeout=30)
+    assert reply.payload == b"x" * 1000
+    assert big.stats().stream_window_bytes == 32 * sup.MIB
