@@ -17,10 +17,18 @@ QUEUED_LIMIT = 64 << 20
 
 async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
     loop = asyncio.get_running_loop()
+    held = [0]  # bytes read and not yet handed to the writer
+
+    def deliver(data: bytes) -> None:
+        held[0] -= len(data)
+        writer.write(data)
+
     try:
         while data := await reader.read(1 << 20):
-            loop.call_later(delay, writer.write, data)
-            if writer.transport.get_write_buffer_size() > QUEUED_LIMIT:
+            held[0] += len(data)
+            loop.call_later(delay, deliver, data)
+            while held[0] + writer.transport.get_write_buffer_size() > QUEUED_LIMIT:
+                await asyncio.sleep(delay / 4)
                 await writer.drain()
     except ConnectionError:
         pass

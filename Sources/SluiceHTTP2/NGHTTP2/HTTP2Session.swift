@@ -23,8 +23,6 @@ final class HTTP2Session {
     private var advertisedStreamLimitPending: Bool
     /// Grows the stream window on long links; nil when it is fixed.
     private var windowTuner: ReceiveWindowTuner?
-    /// Data bytes received and not yet handed back by `consume`: what the application holds.
-    private var unconsumedBytes = 0
     /// The opaque data of the PINGs that measure the round trip for `windowTuner`, told apart
     /// from keepalive PINGs (all zeros) by it.
     static let measuringPingData: [UInt8] = Array("sluiceRT".utf8)
@@ -152,7 +150,6 @@ final class HTTP2Session {
     /// Hands `count` bytes of window back to the peer (stream and connection).
     func consume(streamID: Int32, count: Int) {
         guard count > 0 else { return }
-        unconsumedBytes -= count
         if nghttp2_session_consume(session, streamID, count) != 0 {
             // The stream is already closed; the connection window must still be returned.
             nghttp2_session_consume_connection(session, count)
@@ -212,7 +209,6 @@ final class HTTP2Session {
 
     /// Data bytes of a stream arrived (before the delegate hears of them).
     func dataReceived(_ count: Int) {
-        unconsumedBytes += count
         guard windowTuner?.received(count, at: .now) == true else { return }
         _ = Self.measuringPingData.withUnsafeBufferPointer {
             nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), $0.baseAddress)
@@ -226,9 +222,12 @@ final class HTTP2Session {
             delegate?.sessionReceivedPingAck(self)
             return
         }
-        guard let window = windowTuner?.pingAcknowledged(at: .now, unreadBytes: unconsumedBytes) else { return }
+        let unread = delegate?.unreadInboundBytes ?? 0
+        guard let window = windowTuner?.pingAcknowledged(at: .now, unreadBytes: unread) else { return }
         let entry = nghttp2_settings_entry(
             settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: UInt32(window))
+        // Should nghttp2 refuse the frame (out of memory), the tuner counts a window larger than
+        // the one in force: it then grows later than it could, never past what was announced.
         guard withUnsafePointer(to: entry, { nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), $0, 1) }) == 0
         else { return }
         delegate?.session(self, streamWindowGrewTo: window)

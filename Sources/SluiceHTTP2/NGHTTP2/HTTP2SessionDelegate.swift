@@ -41,10 +41,14 @@ protocol HTTP2SessionDelegate: AnyObject {
     /// The stream receive window grew (see `ReceiveWindowTuner`); the SETTINGS frame that
     /// announces it is queued.
     func session(_ session: HTTP2Session, streamWindowGrewTo window: Int)
+    /// Data bytes received that the application has not taken yet: while they are many, the
+    /// window tuner does not grow the window.
+    var unreadInboundBytes: Int { get }
 }
 
 extension HTTP2SessionDelegate {
     func session(_ session: HTTP2Session, windowUpdated streamID: Int32) {}
     func session(_ session: HTTP2Session, streamReset streamID: Int32, errorCode: HTTP2ErrorCode, byPeer: Bool) {}
     func session(_ session: HTTP2Session, streamWindowGrewTo window: Int) {}
+    var unreadInboundBytes: Int { 0 }
 }

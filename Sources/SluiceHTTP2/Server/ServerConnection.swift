@@ -264,6 +264,8 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
 
     func sessionReceivedSettings(_ session: HTTP2Session) {}
 
+    var unreadInboundBytes: Int { unreadBytes }
+
     func session(_ session: HTTP2Session, streamWindowGrewTo window: Int) {
         stats.observeGrownStreamWindow(window)
         connection?.logger.debug("stream window grew", metadata: [
