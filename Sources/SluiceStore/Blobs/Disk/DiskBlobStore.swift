@@ -35,7 +35,8 @@ public struct DiskBlobStore: BlobStore {
         guard size >= 0 else { throw BlobError.invalidSize(size) }
         let (staging, publisher, io) = (layout.staging, DiskBlobPublisher(layout: layout, directories: directories, io: io), io)
         return try await io.run {
-            try StagingBlobWriter(key: key, size: size, staging: staging, publisher: publisher, io: io)
+            try StagingBlobWriter(
+                key: key, size: size, staging: staging, mayBypassCache: true, publisher: publisher, io: io)
         }
     }
 

@@ -53,7 +53,7 @@ final class StagingBlobWriter: BlobWriter {
         var phase = Phase.open
         var hasher = SHA256()
         var written: Int64 = 0
-        let descriptor: Int32
+        var file: StagingFile
     }
 
     private let key: BlobKey
@@ -63,21 +63,25 @@ final class StagingBlobWriter: BlobWriter {
     private let io: BlockingIO
     private let state: Mutex<State>
 
-    /// Opens a new staging file in `staging` (exclusively, mode 0600, the caller being on the pool).
-    init(key: BlobKey, size: Int64, staging: StagingDirectory, publisher: any StagedBlobPublisher, io: BlockingIO) throws {
+    /// Opens a new staging file in `staging` (exclusively, mode 0600, the caller being on the pool);
+    /// `mayBypassCache` as for ``StagingFile``.
+    init(
+        key: BlobKey, size: Int64, staging: StagingDirectory, mayBypassCache: Bool, publisher: any StagedBlobPublisher,
+        io: BlockingIO
+    ) throws {
         let stagingPath = staging.newFilePath()
-        let descriptor = try POSIX.openFile(stagingPath, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        let file = try StagingFile(creating: stagingPath, size: size, mayBypassCache: mayBypassCache)
         self.key = key
         self.size = size
         self.stagingPath = stagingPath
         self.publisher = publisher
         self.io = io
-        self.state = Mutex(State(descriptor: descriptor))
+        self.state = Mutex(State(file: file))
     }
 
     /// A writer dropped without finish or abort still releases its descriptor and staging file.
     deinit {
-        let leftover: Int32? = state.withLock { $0.phase == .open ? $0.descriptor : nil }
+        let leftover: Int32? = state.withLock { $0.phase == .open ? $0.file.descriptor : nil }
         guard let descriptor = leftover else { return }
         let path = stagingPath
         io.detach {
@@ -136,7 +140,7 @@ final class StagingBlobWriter: BlobWriter {
             throw BlobError.sizeMismatch(expected: size, received: total)
         }
         do {
-            try POSIX.writeAll(state.descriptor, bytes, at: state.written, path: stagingPath)
+            try state.file.append(bytes)
         } catch {
             discard(&state)
             throw error
@@ -152,6 +156,12 @@ final class StagingBlobWriter: BlobWriter {
             discard(&state)
             throw BlobError.sizeMismatch(expected: size, received: state.written)
         }
+        do {
+            try state.file.finishWriting()
+        } catch {
+            discard(&state)
+            throw error
+        }
         // Finalizing consumes the hasher; a fresh one takes its place in the (now ending) state.
         var hasher = SHA256()
         swap(&hasher, &state.hasher)
@@ -161,12 +171,12 @@ final class StagingBlobWriter: BlobWriter {
             throw BlobError.checksumMismatch(expected: key.sha256, actual: digest)
         }
         state.phase = .publishing
-        return StagedBlob(key: key, size: size, path: stagingPath, descriptor: state.descriptor)
+        return StagedBlob(key: key, size: size, path: stagingPath, descriptor: state.file.descriptor)
     }
 
     /// Closes a published blob's staging file, and removes it unless publishing moved it.
     private func close(_ state: inout State) {
-        POSIX.closeFile(state.descriptor)
+        POSIX.closeFile(state.file.descriptor)
         if !publisher.movesStagingFile { _ = try? POSIX.removeFile(stagingPath) }
         state.phase = .finished
     }
@@ -175,7 +185,7 @@ final class StagingBlobWriter: BlobWriter {
     /// moved) leaves it to the store's sweep of abandoned staging; the writer is closed either way.
     private func discard(_ state: inout State) {
         guard state.phase == .open || state.phase == .publishing else { return }
-        POSIX.closeFile(state.descriptor)
+        POSIX.closeFile(state.file.descriptor)
         _ = try? POSIX.removeFile(stagingPath)
         state.phase = .discarded
     }

@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Page-aligned scratch buffers for direct I/O, lent for the length of one blocking call and
+/// kept for the next: a file written past the page cache needs its source aligned, and the bytes
+/// it is handed (a slice of a received message) are not.
+///
+/// Only as many buffers exist as calls use at once (the store's pool threads); at most
+/// `idleLimit` are kept between calls, the rest go back to the allocator.
+final class AlignedBufferPool: Sendable {
+    /// The pool the staging writers share: 1 MiB buffers (one device write each).
+    static let shared = AlignedBufferPool(bufferSize: 1 << 20, idleLimit: 8)
+
+    /// The alignment of every buffer, and of every direct write's length and offset: a page,
+    /// which covers devices with 512-byte and 4 KiB logical blocks.
+    static let alignment = 4096
+
+    let bufferSize: Int
+    private let idleLimit: Int
+    private let idle = Mutex<[Buffer]>([])
+
+    /// Owns the memory it points at; only this pool allocates and frees it.
+    private struct Buffer: @unchecked Sendable {
+        let start: UnsafeMutableRawPointer
+    }
+
+    init(bufferSize: Int, idleLimit: Int) {
+        precondition(bufferSize > 0 && bufferSize % Self.alignment == 0, "buffers are whole pages")
+        self.bufferSize = bufferSize
+        self.idleLimit = idleLimit
+    }
+
+    deinit {
+        for buffer in idle.withLock({ $0 }) { free(buffer.start) }
+    }
+
+    /// Runs `body` with a buffer of `bufferSize` bytes at a page-aligned address.
+    func withBuffer<T>(_ body: (UnsafeMutableRawBufferPointer) throws -> T) rethrows -> T {
+        let buffer = idle.withLock { $0.popLast() } ?? Self.allocate(bufferSize)
+        defer {
+            let kept = idle.withLock { idle in
+                guard idle.count < idleLimit else { return false }
+                idle.append(buffer)
+                return true
+            }
+            if !kept { free(buffer.start) }
+        }
+        return try body(UnsafeMutableRawBufferPointer(start: buffer.start, count: bufferSize))
+    }
+
+    private static func allocate(_ size: Int) -> Buffer {
+        var start: UnsafeMutableRawPointer?
+        guard posix_memalign(&start, alignment, size) == 0, let start else {
+            fatalError("out of memory for a \(size)-byte aligned buffer")
+        }
+        return Buffer(start: start)
+    }
+}
