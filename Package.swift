@@ -44,6 +44,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         .target(name: "SluiceMetrics", dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")]),
+        .target(name: "SluiceDirectIO"),
         .target(
             name: "SluiceRPC",
             dependencies: [
@@ -82,7 +83,7 @@ let package = Package(
         .target(
             name: "SluiceStore",
             dependencies: [
-                "SluiceOpenSSL", "SluicePostgres", "SluiceS3", "SluiceMetrics",
+                "SluiceOpenSSL", "SluicePostgres", "SluiceS3", "SluiceMetrics", "SluiceDirectIO",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
@@ -109,7 +110,7 @@ let package = Package(
         .target(
             name: "SluiceClient",
             dependencies: [
-                "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceProto",
+                "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceProto", "SluiceDirectIO",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -138,12 +139,13 @@ let package = Package(
         ),
 
         .target(name: "SluiceTestSupport", dependencies: ["SluicePostgres"], path: "Tests/SluiceTestSupport"),
+        .testTarget(name: "SluiceDirectIOTests", dependencies: ["SluiceDirectIO"]),
         .testTarget(name: "SluiceRPCTests", dependencies: ["SluiceRPC"]),
         .testTarget(name: "SluiceOpenSSLTests", dependencies: ["SluiceOpenSSL", "SluiceTestSupport"]),
         .testTarget(name: "SluiceClientTests", dependencies: ["SluiceClient", "SluiceRPC", "SluiceProto"]),
         .testTarget(name: "SluicePostgresTests", dependencies: ["SluicePostgres", "SluiceTestSupport"]),
         .testTarget(name: "SluiceS3Tests", dependencies: ["SluiceS3", "SluiceOpenSSL"]),
-        .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceOpenSSL", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceOpenSSL", "SluiceDirectIO", "SluiceTestSupport"]),
         .testTarget(
             name: "SluiceContractTests",
             dependencies: ["SluiceProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],

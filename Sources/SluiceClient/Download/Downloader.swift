@@ -50,7 +50,7 @@ public struct Downloader: Sendable {
 
         let fresh = layout.sidecar()
         let previous = DownloadSidecar.load(from: sidecarPath).flatMap { $0.describesSameBytes(as: fresh) ? $0 : nil }
-        let file = try LocalFile.openForUpdate(partial)
+        let file = try LocalFile.openForUpdate(partial, directWrites: true)
         var verified: [Int] = []
         if let previous {
             verified = try await recheck(previous.verified, in: file, layout: layout, progress: progress)
@@ -72,10 +72,9 @@ public struct Downloader: Sendable {
 
         let fetcher = PartitionFetcher(partitions: partitions, layout: layout, options: options, progress: progress)
         try await BoundedConcurrency.forEach(missing, limit: options.parallelism) { index in
-            let start = layout.plan.offset(of: index)
-            try await fetcher.fetch(index) { bytes, offset in
-                try file.write(bytes, at: start + offset)
-            }
+            let writer = PartitionWriter(file: file, start: layout.plan.offset(of: index), size: layout.plan.size(of: index))
+            try await fetcher.fetch(index) { bytes, offset in try writer.write(bytes, at: offset) }
+            try writer.finish()
             try await recorder.record(index)
         }
 

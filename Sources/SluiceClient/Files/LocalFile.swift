@@ -1,4 +1,6 @@
 import Foundation
+import SluiceDirectIO
+import Synchronization
 
 /// An open local file read and written at explicit offsets (pread/pwrite), so many tasks
 /// can use it at once without sharing a file position.
@@ -6,6 +8,9 @@ final class LocalFile: Sendable {
     let path: String
     private let descriptor: Int32
     private let ownsDescriptor: Bool
+    /// A second descriptor on the file opened with `O_DIRECT`, for ``writePages(_:at:)``; -1
+    /// when there is none, or once the file system refused a direct write.
+    private let directDescriptor: Atomic<Int32>
     /// Held for each write. The kernel serializes buffered writes to one file anyway (the
     /// inode's lock), and a writer waiting for that lock spins on its CPU while the holder
     /// copies: a fifth of the CLI's CPU in an 8-way parallel download went to that spinning.
@@ -21,14 +26,17 @@ final class LocalFile: Sendable {
         var isRegularFile: Bool
     }
 
-    private init(path: String, descriptor: Int32, ownsDescriptor: Bool) {
+    private init(path: String, descriptor: Int32, ownsDescriptor: Bool, directDescriptor: Int32 = -1) {
         self.path = path
         self.descriptor = descriptor
         self.ownsDescriptor = ownsDescriptor
+        self.directDescriptor = Atomic(directDescriptor)
     }
 
     deinit {
         if ownsDescriptor { close(descriptor) }
+        let direct = directDescriptor.load(ordering: .relaxed)
+        if direct >= 0 { close(direct) }
     }
 
     static func openForReading(_ path: String) throws -> LocalFile {
@@ -36,17 +44,31 @@ final class LocalFile: Sendable {
     }
 
     /// Opens for reading and writing, creating the file (mode 0644 before the umask) if needed.
-    static func openForUpdate(_ path: String) throws -> LocalFile {
-        try open(path, flags: O_RDWR | O_CREAT, mode: 0o644, operation: "create")
+    /// With `directWrites`, ``writePages(_:at:)`` writes past the page cache where the file
+    /// system allows it (see ``DirectIO``).
+    static func openForUpdate(_ path: String, directWrites: Bool = false) throws -> LocalFile {
+        let descriptor = try openDescriptor(path, flags: O_RDWR | O_CREAT, mode: 0o644, operation: "create")
+        var direct: Int32 = -1
+        if directWrites, let flag = DirectIO.openFlag {
+            // Refused (EINVAL where the file system has no direct I/O): every write goes through the cache.
+            direct = systemOpen(path, O_WRONLY | O_CLOEXEC | flag, 0)
+        }
+        return LocalFile(path: path, descriptor: descriptor, ownsDescriptor: true, directDescriptor: direct)
     }
 
     /// Standard output, which is never closed here.
     static let standardOutput = LocalFile(path: "standard output", descriptor: STDOUT_FILENO, ownsDescriptor: false)
 
     private static func open(_ path: String, flags: Int32, mode: mode_t, operation: String) throws -> LocalFile {
+        LocalFile(
+            path: path, descriptor: try openDescriptor(path, flags: flags, mode: mode, operation: operation),
+            ownsDescriptor: true)
+    }
+
+    private static func openDescriptor(_ path: String, flags: Int32, mode: mode_t, operation: String) throws -> Int32 {
         let descriptor = systemOpen(path, flags | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw LocalFileError(path: path, operation: operation, code: errno) }
-        return LocalFile(path: path, descriptor: descriptor, ownsDescriptor: true)
+        return descriptor
     }
 
     func status() throws -> Status {
@@ -85,6 +107,32 @@ final class LocalFile: Sendable {
         try writing.withLock {
             try writeAll(bytes) { done in
                 pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            }
+        }
+    }
+
+    /// Whether ``writePages(_:at:)`` still writes past the page cache.
+    var writesDirectly: Bool { directDescriptor.load(ordering: .relaxed) >= 0 }
+
+    /// Writes whole pages from page-aligned memory at a page-aligned `offset` (a
+    /// ``DirectWriteRun``'s), past the page cache when the file was opened for direct writes.
+    /// A file system that refuses a direct write (`EINVAL`) gets it, and every later one,
+    /// through the cache.
+    func writePages(_ pages: UnsafeRawBufferPointer, at offset: Int64) throws {
+        try writing.withLock {
+            let direct = directDescriptor.load(ordering: .relaxed)
+            if direct >= 0 {
+                do {
+                    return try writeAll(pages) { done in
+                        pwrite(direct, pages.baseAddress! + done, pages.count - done, off_t(offset) + off_t(done))
+                    }
+                } catch let error as LocalFileError where error.code == EINVAL {
+                    directDescriptor.store(-1, ordering: .relaxed)
+                    close(direct)
+                }
+            }
+            try writeAll(pages) { done in
+                pwrite(descriptor, pages.baseAddress! + done, pages.count - done, off_t(offset) + off_t(done))
             }
         }
     }

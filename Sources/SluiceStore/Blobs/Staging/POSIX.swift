@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import Foundation
+import SluiceDirectIO
 
 /// Thin wrappers over the POSIX calls the disk store makes: retry on `EINTR`, loop over short
 /// transfers, and turn `errno` into ``BlobError/io(operation:path:errno:)``. All of them block;
@@ -60,24 +61,9 @@ enum POSIX {
         return done
     }
 
-    /// The `open` flag that moves a file's writes straight between user memory and the device,
-    /// past the page cache (`O_DIRECT`, which Swift's Glibc module does not export; its value
-    /// differs by architecture), or nil where the platform has none.
-    static let directIOFlag: Int32? = {
-        #if os(Linux) && arch(x86_64)
-        return 0o40000
-        #elseif os(Linux) && (arch(arm64) || arch(arm))
-        return 0o200000
-        #else
-        return nil
-        #endif
-    }()
-
-    /// Turns `O_DIRECT` off on an open descriptor: its later writes go through the page cache.
+    /// Turns `O_DIRECT` off: the descriptor's later writes go through the page cache.
     static func stopDirectIO(_ descriptor: Int32, path: String) throws {
-        guard let direct = directIOFlag else { return }
-        let flags = fcntl(descriptor, F_GETFL)
-        guard flags >= 0, fcntl(descriptor, F_SETFL, flags & ~direct) == 0 else { throw failure("fcntl", path) }
+        if !DirectIO.stop(on: descriptor) { throw failure("fcntl", path) }
     }
 
     /// Makes a file's data, and the metadata needed to read it back (its size), durable.

@@ -9,19 +9,19 @@ import Synchronization
 
 /// Page-aligned scratch buffers for direct I/O, lent for the length of one blocking call and
 /// kept for the next: a file written past the page cache needs its source aligned, and the bytes
-/// it is handed (a slice of a received message) are not.
+/// a writer is handed (a slice of a received message) are not.
 ///
 /// Only as many buffers exist as calls use at once (the store's pool threads); at most
 /// `idleLimit` are kept between calls, the rest go back to the allocator.
-final class AlignedBufferPool: Sendable {
-    /// The pool the staging writers share: 1 MiB buffers (one device write each).
-    static let shared = AlignedBufferPool(bufferSize: 1 << 20, idleLimit: 8)
+public final class AlignedBufferPool: Sendable {
+    /// The pool a process's direct writers share: 1 MiB buffers (one device write each).
+    public static let shared = AlignedBufferPool(bufferSize: 1 << 20, idleLimit: 8)
 
     /// The alignment of every buffer, and of every direct write's length and offset: a page,
     /// which covers devices with 512-byte and 4 KiB logical blocks.
-    static let alignment = 4096
+    public static let alignment = 4096
 
-    let bufferSize: Int
+    public let bufferSize: Int
     private let idleLimit: Int
     private let idle = Mutex<[Buffer]>([])
 
@@ -30,7 +30,7 @@ final class AlignedBufferPool: Sendable {
         let start: UnsafeMutableRawPointer
     }
 
-    init(bufferSize: Int, idleLimit: Int) {
+    public init(bufferSize: Int, idleLimit: Int) {
         precondition(bufferSize > 0 && bufferSize % Self.alignment == 0, "buffers are whole pages")
         self.bufferSize = bufferSize
         self.idleLimit = idleLimit
@@ -41,7 +41,7 @@ final class AlignedBufferPool: Sendable {
     }
 
     /// Runs `body` with a buffer of `bufferSize` bytes at a page-aligned address.
-    func withBuffer<T>(_ body: (UnsafeMutableRawBufferPointer) throws -> T) rethrows -> T {
+    public func withBuffer<T>(_ body: (UnsafeMutableRawBufferPointer) throws -> T) rethrows -> T {
         let buffer = idle.withLock { $0.popLast() } ?? Self.allocate(bufferSize)
         defer {
             let kept = idle.withLock { idle in

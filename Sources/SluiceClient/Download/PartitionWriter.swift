@@ -1,0 +1,44 @@
+import SluiceDirectIO
+import Synchronization
+
+/// Writes one partition's bytes, as they arrive, into the download's file at the partition's
+/// place: past the page cache in whole pages when the partition starts on a page boundary and
+/// is large enough (``DirectIO``; the file is fsync'ed before it is renamed onto the target,
+/// so caching the pages buys nothing), its last partial page through the cache at ``finish()``.
+///
+/// An attempt that starts again (offset 0) starts the run again; pages the failed attempt
+/// wrote are written over.
+final class PartitionWriter: Sendable {
+    private let file: LocalFile
+    private let start: Int64
+    /// The run of direct writes; nil when the partition is written through the cache.
+    private let run: Mutex<DirectWriteRun?>
+
+    init(file: LocalFile, start: Int64, size: Int64) {
+        self.file = file
+        self.start = start
+        let direct = file.writesDirectly && size >= DirectIO.threshold && DirectIO.isAligned(start)
+        self.run = Mutex(direct ? DirectWriteRun(startingAt: start) : nil)
+    }
+
+    /// Writes `bytes` at `offset` within the partition; offsets run on from the previous call's
+    /// end, or start again at 0.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        try run.withLock { run in
+            guard run != nil else { return try file.write(bytes, at: start + offset) }
+            if offset == 0 { run = DirectWriteRun(startingAt: start) }
+            try run!.append(bytes) { pages, at in try file.writePages(pages, at: at) }
+        }
+    }
+
+    /// Writes what the run held back; the file then holds the whole partition.
+    func finish() throws {
+        try run.withLock { run in
+            guard var direct = run else { return }
+            let tail = direct.takeTail()
+            run = direct
+            guard !tail.bytes.isEmpty else { return }
+            try tail.bytes.withUnsafeBytes { try file.write($0, at: tail.offset) }
+        }
+    }
+}
