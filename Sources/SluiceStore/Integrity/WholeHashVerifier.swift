@@ -99,16 +99,28 @@ public final class WholeHashVerifier: Sendable {
         let partitions = try await database.withConnection { connection in
             try ObjectCatalog.partitions(ofObject: objectID, version: version, on: connection)
         }
+        // Two hashes per byte (the partition's, checked by VerifiedBlobBytes as it reads, and
+        // the whole object's) run on two threads: a chunk joins the whole hash in a task of its
+        // own while the next is read and checked. One such task at a time, so the chunks in
+        // flight stay the reader's three buffers however far the reading gets ahead.
         var whole = ResumableSHA256()
+        var joining: Task<ResumableSHA256, Never>?
         for partition in partitions {
             let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
             let bytes = VerifiedBlobBytes(
                 blobs: blobs, key: key, range: 0..<partition.size, blobSize: partition.size, chunkSize: Self.chunkSize,
                 what: "partition \(partition.index) of object \(objectID) version \(version)", ledger: ledger)
             for try await chunk in bytes {
-                chunk.withUnsafeBytes { whole.update($0) }
+                if let joining { whole = await joining.value }
+                let before = whole
+                joining = Task {
+                    var after = before
+                    chunk.withUnsafeBytes { after.update($0) }
+                    return after
+                }
             }
         }
+        if let joining { whole = await joining.value }
         let actual = whole.finalize()
         let state: WholeHashState = declared.map { $0 == actual ? .verified : .mismatch } ?? .undeclared
         try await database.transaction { connection in
