@@ -109,3 +109,29 @@ def test_cli_says_the_server_is_out_of_space_and_resumes(full_disk_server, cli_r
     out = str(tmp_path / "out")
     cli_runner.ok("download", "disk/cli", out)
     assert cs.sha256_file(out) == cs.sha256_file(src)
+
+
+def test_space_running_out_inside_a_large_partition(full_disk_server):
+    """Partitions of 1 MiB and more are written past the page cache (O_DIRECT); the disk
+    filling up in the middle of one is the same RESOURCE_EXHAUSTED, the partial staging file
+    is removed (its space comes back), and the partition is stored whole once space is freed."""
+    srv, volume = full_disk_server
+    c = srv.client()
+    filler = fill(volume)
+    # Leave room for about half of a 2 MiB partition.
+    os.truncate(filler, max(0, os.path.getsize(filler) - 1 * MIB))
+    free_before = os.statvfs(volume).f_bavail
+
+    data = ss.random_bytes(3 * MIB + 123, seed=3)
+    s = c.create_session("disk/large", data, 2 * MIB)
+    parts = ss.split(data, 2 * MIB)
+    e = expect_error(Code.RESOURCE_EXHAUSTED, c.upload_partition, s.session_id, 0, parts[0])
+    assert "out of space" in e.details(), e.details()
+    assert dict(e.trailing_metadata() or ()).get("sluice-exhausted") == "space"
+    assert os.statvfs(volume).f_bavail >= free_before, "the partial staging file kept its space"
+
+    os.remove(filler)
+    c.upload_partitions(s.session_id, data, 2 * MIB)
+    c.commit(s.session_id)
+    ss.assert_same_bytes(c.read("disk/large"), data, "a large partition stored after space was freed")
+    srv.assert_alive()
