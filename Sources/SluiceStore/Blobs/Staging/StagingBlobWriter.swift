@@ -52,7 +52,6 @@ final class StagingBlobWriter: BlobWriter {
     private struct State: ~Copyable {
         var phase = Phase.open
         var hasher = SHA256()
-        var written: Int64 = 0
         var file: StagingFile
     }
 
@@ -134,7 +133,7 @@ final class StagingBlobWriter: BlobWriter {
 
     private func append(_ bytes: UnsafeRawBufferPointer, to state: inout State) throws {
         guard state.phase == .open else { throw BlobError.writerClosed(key) }
-        let total = state.written + Int64(bytes.count)
+        let total = state.file.appended + Int64(bytes.count)
         guard total <= size else {
             discard(&state)
             throw BlobError.sizeMismatch(expected: size, received: total)
@@ -146,15 +145,14 @@ final class StagingBlobWriter: BlobWriter {
             throw error
         }
         state.hasher.update(bytes)
-        state.written = total
     }
 
     /// Checks size and digest; the writer then belongs to the publisher until it returns.
     private func verify(_ state: inout State) throws -> StagedBlob {
         guard state.phase == .open else { throw BlobError.writerClosed(key) }
-        guard state.written == size else {
+        guard state.file.appended == size else {
             discard(&state)
-            throw BlobError.sizeMismatch(expected: size, received: state.written)
+            throw BlobError.sizeMismatch(expected: size, received: state.file.appended)
         }
         do {
             try state.file.finishWriting()

@@ -18,11 +18,14 @@ struct StagingFile: ~Copyable {
     let path: String
     /// Cuts the bytes into pages while writes bypass the page cache; nil once they do not.
     private var direct: DirectWriteRun?
-    /// Bytes in the file, once the direct run's held-back tail is written.
+    /// Bytes written through the page cache: all of them, or none until the direct run ends.
     private var written: Int64 = 0
 
     /// Whether the file was opened for direct writes and their run is not finished.
     var isDirect: Bool { direct != nil }
+
+    /// Every byte appended so far, written or held back.
+    var appended: Int64 { direct?.nextOffset ?? written }
 
     /// Creates the file (exclusively, mode 0600) for a blob of `size` bytes; `mayBypassCache`
     /// false keeps every write in the page cache (for a file that is read back at once).
