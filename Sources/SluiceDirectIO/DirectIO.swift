@@ -32,6 +32,12 @@ public enum DirectIO {
     /// writes, where a direct write would only add a device round trip before the sync that follows.
     public static let threshold: Int64 = 1 << 20
 
+    /// Whether a failed `open` or write with `O_DIRECT` means the file system will not do direct
+    /// I/O (`EINVAL`, or `EOPNOTSUPP` on some), so the same bytes should go through the cache.
+    public static func isRefusal(_ code: Int32) -> Bool {
+        code == EINVAL || code == EOPNOTSUPP
+    }
+
     /// Whether `offset` may start a direct write.
     public static func isAligned(_ offset: Int64) -> Bool {
         offset % Int64(AlignedBufferPool.alignment) == 0

@@ -50,7 +50,7 @@ final class LocalFile: Sendable {
         let descriptor = try openDescriptor(path, flags: O_RDWR | O_CREAT, mode: 0o644, operation: "create")
         var direct: Int32 = -1
         if directWrites, let flag = DirectIO.openFlag {
-            // Refused (EINVAL where the file system has no direct I/O): every write goes through the cache.
+            // Refused (a file system without direct I/O): every write goes through the cache.
             direct = systemOpen(path, O_WRONLY | O_CLOEXEC | flag, 0)
         }
         return LocalFile(path: path, descriptor: descriptor, ownsDescriptor: true, directDescriptor: direct)
@@ -116,8 +116,8 @@ final class LocalFile: Sendable {
 
     /// Writes whole pages from page-aligned memory at a page-aligned `offset` (a
     /// ``DirectWriteRun``'s), past the page cache when the file was opened for direct writes.
-    /// A file system that refuses a direct write (`EINVAL`) gets it, and every later one,
-    /// through the cache.
+    /// A file system that refuses a direct write (``DirectIO/isRefusal(_:)``) gets it, and every
+    /// later one, through the cache.
     func writePages(_ pages: UnsafeRawBufferPointer, at offset: Int64) throws {
         try writing.withLock {
             let direct = directDescriptor.load(ordering: .relaxed)
@@ -126,7 +126,7 @@ final class LocalFile: Sendable {
                     return try writeAll(pages) { done in
                         pwrite(direct, pages.baseAddress! + done, pages.count - done, off_t(offset) + off_t(done))
                     }
-                } catch let error as LocalFileError where error.code == EINVAL {
+                } catch let error as LocalFileError where DirectIO.isRefusal(error.code) {
                     directDescriptor.store(-1, ordering: .relaxed)
                     close(direct)
                 }

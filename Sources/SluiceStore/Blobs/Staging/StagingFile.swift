@@ -37,7 +37,7 @@ struct StagingFile: ~Copyable {
                 self.descriptor = try POSIX.openFile(path, flags: flags | flag, mode: 0o600)
                 self.direct = DirectWriteRun(startingAt: 0)
                 return
-            } catch BlobError.io(_, _, EINVAL) {
+            } catch BlobError.io(_, _, let code) where DirectIO.isRefusal(code) {
                 // The file system has no direct I/O (some FUSE ones, tmpfs before Linux 6.6).
             }
         }
@@ -69,12 +69,12 @@ struct StagingFile: ~Copyable {
     }
 
     /// Writes whole pages from aligned memory. A file system that turns out to refuse direct
-    /// writes (`EINVAL`) gets the same bytes through the page cache, and the rest of the run
-    /// still in pages, its tail at the end, as before.
+    /// writes (``DirectIO/isRefusal(_:)``) gets the same bytes through the page cache, and the
+    /// rest of the run still in pages, its tail at the end, as before.
     private func writePages(_ pages: UnsafeRawBufferPointer, at offset: Int64) throws {
         do {
             try POSIX.writeAll(descriptor, pages, at: offset, path: path)
-        } catch BlobError.io(_, _, EINVAL) {
+        } catch BlobError.io(_, _, let code) where DirectIO.isRefusal(code) {
             try POSIX.stopDirectIO(descriptor, path: path)
             try POSIX.writeAll(descriptor, pages, at: offset, path: path)
         }
