@@ -38,7 +38,10 @@ struct StagingFile: ~Copyable {
                 self.direct = DirectWriteRun(startingAt: 0)
                 return
             } catch BlobError.io(_, _, let code) where DirectIO.isRefusal(code) {
-                // The file system has no direct I/O (some FUSE ones, tmpfs before Linux 6.6).
+                // The file system has no direct I/O (ramfs, some FUSE ones, tmpfs before Linux
+                // 6.6). Linux refuses it only after creating the file: the name is ours, so the
+                // file goes before the exclusive create is tried again.
+                _ = try? POSIX.removeFile(path)
             }
         }
         self.descriptor = try POSIX.openFile(path, flags: flags, mode: 0o600)
