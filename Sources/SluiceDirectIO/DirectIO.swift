@@ -28,8 +28,9 @@ public enum DirectIO {
         #endif
     }()
 
-    /// Files at least this large are written past the page cache. A smaller one is one or a few
-    /// writes, where a direct write would only add a device round trip before the sync that follows.
+    /// Blobs, and a download's partitions, at least this large are written past the page cache.
+    /// A smaller one is one or a few writes, where direct writes only add device round trips
+    /// before the sync that follows (a download in 128 KiB partitions took 7.3 s against 6.7).
     public static let threshold: Int64 = 1 << 20
 
     /// Whether a failed `open` or write with `O_DIRECT` means the file system will not do direct
