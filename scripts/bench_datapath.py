@@ -9,8 +9,9 @@ mutual TLS on loopback (PostgreSQL metadata, disk blobs):
     the ceiling of "acknowledged means durable" one object at a time — and beside the
     three-call session path (create, upload, commit) with one caller;
   - `sluice upload` / `sluice download` of a BENCH_DATAPATH_BYTES file (default 1 GiB) in
-    128 KiB and in 8 MiB partitions, --parallel 8: seconds, MB/s, client CPU-s/GiB; beside
-    dd with fdatasync;
+    128 KiB and in 8 MiB partitions, --parallel 8: seconds, MB/s, client and server CPU-s/GiB;
+    beside dd with fdatasync, and the server's CPU as a multiple of one SHA-256 and one
+    AES-128-GCM pass per byte (`openssl speed`, the same run);
   - many streams at once: BENCH_DATAPATH_STREAMS (default 1,000) concurrent UploadPartition calls
     over BENCH_DATAPATH_CONNECTIONS (default 50) connections, each a distinct 1 MiB partition
     sent as 256 KiB messages (grpc.aio), then one commit per connection: errors, time, and the
@@ -45,6 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench_support import (BENCH_DIR, CERTS, ROOT, BenchServer, Sampler, cpu_seconds, disk_fdatasync_mb_per_s,
+                           openssl_cpu_s_per_gib,
                            postgres_cpu_seconds, rss_kib)
 from bench_cli import SLUICE, make_file, sha256_of
 from bench_storage import generate_stubs
@@ -358,6 +360,7 @@ def main() -> None:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="datapath-", dir=BENCH_DIR))
     disk = disk_fdatasync_mb_per_s(BENCH_DIR, min(BYTES >> 20, 1024))
+    sha256, cipher = openssl_cpu_s_per_gib("sha256"), openssl_cpu_s_per_gib("aes-128-gcm")
     with BenchServer("datapath", sluiced=SLUICED) as server:
         small = small_objects(server)
         clis = partition_sizes(server, folder)
@@ -368,7 +371,9 @@ def main() -> None:
     subprocess.run(["rm", "-rf", str(folder)], check=True)
     with open(BENCH_DIR / "results.jsonl", "a") as log:
         for result in [small, *clis, streams, *([memory] if memory else []), *commits, *([link] if link else [])]:
-            log.write(json.dumps(result | {"disk_fdatasync_mb_per_s": round(disk, 1)}) + "\n")
+            log.write(json.dumps(result | {"disk_fdatasync_mb_per_s": round(disk, 1),
+                                           "sha256_cpu_s_per_gib": round(sha256, 3),
+                                           "aes_128_gcm_cpu_s_per_gib": round(cipher, 3)}) + "\n")
 
     print(f"\nData path (issue 12): mutual TLS, loopback, PostgreSQL + disk blobs; same run's limits beside")
     print(f"  PutObject {SMALL} B, 1 caller:     {small['put_1_per_s']:8.1f} objects/s   "
@@ -379,10 +384,12 @@ def main() -> None:
     print(f"  PutObject {SMALL} B, 16 callers:   {small['put_16_per_s']:8.1f} objects/s   "
           f"(the same file loop, 16 threads: {small['fsync_files_16_per_s']:.1f}/s)")
     print(f"  disk sequential write with fdatasync (dd): {disk:.1f} MB/s")
+    print(f"  openssl speed, one core: SHA-256 {sha256:.2f}, AES-128-GCM {cipher:.2f} CPU-s/GiB")
     for result in clis:
         print(f"  sluice {result['mode'][13:]:8} {BYTES >> 20} MiB, {result['partition_size'] >> 10:>5} KiB partitions, "
               f"--parallel 8: {result['seconds']:7.2f} s {result['mb_per_s']:8.1f} MB/s, "
-              f"client {result['client_cpu_s_per_gib']:.2f} / server {result['server_cpu_s_per_gib']:.2f} CPU-s/GiB")
+              f"client {result['client_cpu_s_per_gib']:.2f} / server {result['server_cpu_s_per_gib']:.2f} CPU-s/GiB "
+              f"({result['server_cpu_s_per_gib'] / (sha256 + cipher):.1f}x SHA-256 + AES-GCM)")
     print(f"  {streams['streams']} UploadPartition streams of {STREAM_BYTES >> 20} MiB over {streams['connections']} "
           f"connections: {streams['seconds']:.2f} s, {streams['errors']} errors {streams['first_errors'] or ''}; "
           f"server RSS {streams['rss_before_mib']:.0f} MiB before, {streams['rss_peak_mib']:.0f} at peak, "

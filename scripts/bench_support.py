@@ -72,6 +72,17 @@ def disk_fdatasync_mb_per_s(folder: Path, megabytes: int = 1024) -> float:
     return megabytes * (1 << 20) / elapsed / 1e6
 
 
+def openssl_cpu_s_per_gib(algorithm: str, seconds: int = 2) -> float:
+    """CPU seconds one core spends on a GiB of `algorithm` ("sha256", or "aes-128-gcm" through
+    EVP), from `openssl speed` with 16 KiB buffers: the floor a byte's hashing or cipher costs."""
+    arguments = ["openssl", "speed", "-seconds", str(seconds), "-bytes", "16384"]
+    arguments += [algorithm] if algorithm == "sha256" else ["-evp", algorithm]
+    output = subprocess.run(arguments, check=True, capture_output=True, text=True).stdout
+    # The last line: the algorithm's name, then thousands of bytes per second ("1225687.86k").
+    kilobytes_per_s = float(output.strip().splitlines()[-1].split()[-1].rstrip("k"))
+    return (1 << 30) / (kilobytes_per_s * 1000)
+
+
 class BenchServer:
     """A release sluiced with mutual TLS on a fresh database and blob folder (or the S3 location
     `blobs`, with `env` holding its credentials); a context manager that drops both on exit."""
