@@ -111,6 +111,8 @@ bench_crypto() {
             continue
         fi
         rows+=("$label (1 core, openssl)|$(fmt_rate "$rate")|$(cpu_per_gib "$rate")|-|one core, 16 KiB buffers")
+        # bench_datapath.py reports its transfers against these instead of measuring again.
+        export "BENCH_OPENSSL_$(tr 'a-z-' 'A-Z_' <<<"$alg")=$rate"
         [[ "$floor" == n/a ]] || floor="$(awk -v f="$floor" -v r="$rate" -v g="$GIB" 'BEGIN { print f + g / r }')"
     done
     # Decrypting a TLS upload and hashing it: no server can spend less than this per GiB.

@@ -104,11 +104,7 @@ final class LocalFile: Sendable {
 
     /// Writes all of `bytes` at `offset`.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
-        try writing.withLock {
-            try writeAll(bytes) { done in
-                pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            }
-        }
+        try writing.withLock { try writeAll(bytes, at: offset, through: descriptor) }
     }
 
     /// Whether ``writePages(_:at:)`` still writes past the page cache.
@@ -123,17 +119,20 @@ final class LocalFile: Sendable {
             let direct = directDescriptor.load(ordering: .relaxed)
             if direct >= 0 {
                 do {
-                    return try writeAll(pages) { done in
-                        pwrite(direct, pages.baseAddress! + done, pages.count - done, off_t(offset) + off_t(done))
-                    }
+                    return try writeAll(pages, at: offset, through: direct)
                 } catch let error as LocalFileError where DirectIO.isRefusal(error.code) {
                     directDescriptor.store(-1, ordering: .relaxed)
                     close(direct)
                 }
             }
-            try writeAll(pages) { done in
-                pwrite(descriptor, pages.baseAddress! + done, pages.count - done, off_t(offset) + off_t(done))
-            }
+            try writeAll(pages, at: offset, through: descriptor)
+        }
+    }
+
+    /// `pwrite`s all of `bytes` at `offset` through `file` (this file's ordinary or direct descriptor).
+    private func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int64, through file: Int32) throws {
+        try writeAll(bytes) { done in
+            pwrite(file, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
         }
     }
 
