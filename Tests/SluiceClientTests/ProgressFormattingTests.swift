@@ -12,7 +12,8 @@ import Testing
 
     @Test(arguments: [
         (Int64(0), "0 B"), (1, "1 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536, "1.5 KiB"),
-        (8 << 20, "8.0 MiB"), (1_073_741_823, "1.0 GiB"), (5 << 40, "5.0 TiB"),
+        (8 << 20, "8.0 MiB"), (1_073_741_823, "1.0 GiB"), (5 << 40, "5.0 TiB"), (-1536, "-1.5 KiB"),
+        (1_023_948, "999.9 KiB"), (1_023_949, "1.0 MiB"), (2611, "2.5 KiB"), (Int64.max, "8.0 EiB"),
     ])
     func bytes(count: Int64, text: String) {
         #expect(Format.bytes(count) == text)

@@ -71,11 +71,9 @@ public struct Downloader: Sendable {
             doneBytes: kept.reduce(0) { $0 + layout.plan.size(of: $1) }, sessionID: nil, resumed: previous != nil)))
 
         let fetcher = PartitionFetcher(partitions: partitions, layout: layout, options: options, progress: progress)
-        try await BoundedConcurrency.forEach(missing, limit: options.parallelism) { index in
-            let writer = PartitionWriter(file: file, start: layout.plan.offset(of: index), size: layout.plan.size(of: index))
-            try await fetcher.fetch(index) { bytes, offset in try writer.write(bytes, at: offset) }
-            try writer.finish()
-            try await recorder.record(index)
+        let runs = ReadRuns.group(missing, plan: layout.plan, parallelism: options.parallelism)
+        try await BoundedConcurrency.forEach(runs, limit: options.parallelism) { run in
+            try await fetch(run, with: fetcher, into: file, recorder: recorder)
         }
 
         var wholeSHA256 = [UInt8](layout.object.sha256)

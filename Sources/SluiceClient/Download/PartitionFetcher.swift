@@ -2,10 +2,11 @@ import Foundation
 import SluiceOpenSSL
 import SluiceProto
 import SluiceRPC
+import Synchronization
 
-/// Reads single partitions of one object version with ReadPartition, hashing the bytes as
-/// they arrive and handing them to a sink; a partition counts only once its size and
-/// SHA-256 match the object's description.
+/// Reads partitions of one object version with ReadPartition, one per call or a run of
+/// consecutive ones per call, hashing the bytes as they arrive and handing them to a sink; a
+/// partition counts only once its size and SHA-256 match the object's description.
 ///
 /// Transient failures are retried by the policy. A mismatch (or DATA_LOSS from the server)
 /// is fetched once more, then reported as an integrity failure.
@@ -74,11 +75,7 @@ struct PartitionFetcher: Sendable {
                 }
                 return hasher.finalize()
             }
-            guard digest == [UInt8](expected.sha256) else {
-                throw IntegrityError(
-                    "partition \(index) has SHA-256 \(Hex.encode(digest)), "
-                        + "not the declared \(Hex.encode(expected.sha256))")
-            }
+            guard digest == [UInt8](expected.sha256) else { throw mismatch(index, digest) }
         } catch {
             let reported = tally.reported(error)
             if tally.bytes > 0 {
@@ -86,5 +83,86 @@ struct PartitionFetcher: Sendable {
             }
             throw reported
         }
+    }
+
+    /// One call reading the partitions `run` whole and in order (`partition_count`; a server
+    /// older than that field sends only the first). Each is checked against its SHA-256 as its
+    /// last byte arrives, reported completed and handed to `completed` (which records it)
+    /// before any byte of the next goes to `sink`, which gets the bytes with their offset from
+    /// the run's start. Returns how many partitions, from the first, arrived whole and
+    /// matched, and the failure that ended the call early (a cancellation among them), if one did.
+    func readRun(
+        _ run: Range<Int>, into sink: @escaping Sink, completed: @escaping @Sendable (Int) async throws -> Void
+    ) async -> (verified: Int, failure: (any Error)?) {
+        let tally = AttemptTally()
+        let verified = Atomic<Int>(0)
+        let plan = layout.plan
+        let partitions = layout.object.partitions
+        var request = Sluice_V1_ReadPartitionRequest()
+        request.objectName = layout.object.name
+        request.version = layout.object.version
+        request.partitionIndex = Int32(run.lowerBound)
+        request.partitionCount = Int32(run.count)
+        request.owner = layout.object.owner
+        let progress = progress
+        do {
+            try await self.partitions.readPartition(request) { responses in
+                var index = run.lowerBound
+                var hasher = SHA256()
+                var filled: Int64 = 0
+                var runOffset: Int64 = 0
+                for try await message in responses.encodedMessages {
+                    try Task.checkCancellation()
+                    var data = try PayloadWire.readPartitionData(message)
+                    while !data.isEmpty {
+                        guard index < run.upperBound else {
+                            throw tally.own(IntegrityError(
+                                "partitions \(run.lowerBound) to \(run.upperBound - 1): the server sent more than "
+                                    + "their \(plan.size(of: run)) bytes"))
+                        }
+                        let size = plan.size(of: index)
+                        let piece = data.prefix(Int(size - filled))
+                        try tally.own {
+                            try piece.withUnsafeBytes { bytes in
+                                hasher.update(bytes)
+                                try sink(bytes, runOffset)
+                            }
+                        }
+                        data = data.dropFirst(piece.count)
+                        filled += Int64(piece.count)
+                        runOffset += Int64(piece.count)
+                        tally.add(Int64(piece.count))
+                        progress(.transferred(partition: index, bytes: Int64(piece.count)))
+                        guard filled == size else { continue }
+                        let digest = hasher.finalize()
+                        guard digest == [UInt8](partitions[index].sha256) else {
+                            throw tally.own(mismatch(index, digest))
+                        }
+                        progress(.partitionCompleted(partition: index, size: size, alreadyStored: false))
+                        try await tally.own { try await completed(index) }
+                        verified.add(1, ordering: .relaxed)
+                        index += 1
+                        hasher = SHA256()
+                        filled = 0
+                    }
+                }
+            }
+            return (verified.load(ordering: .relaxed), nil)
+        } catch {
+            let done = verified.load(ordering: .relaxed)
+            let reported = tally.reported(error)
+            let partial = tally.bytes - (done == 0 ? 0 : plan.size(of: run.prefix(done)))
+            if partial > 0 {
+                progress(.partitionRestarted(
+                    partition: run.lowerBound + done, discardedBytes: partial, reason: "\(reported)"))
+            }
+            return (done, reported)
+        }
+    }
+
+    private func mismatch(_ index: Int, _ digest: [UInt8]) -> IntegrityError {
+        IntegrityError(
+            "partition \(index) has SHA-256 \(Hex.encode(digest)), "
+                + "not the declared \(Hex.encode(layout.object.partitions[index].sha256))")
     }
 }

@@ -71,6 +71,11 @@ public struct PartitionPlan: Sendable, Equatable {
         min(partitionSize, totalSize - offset(of: index))
     }
 
+    /// How many bytes the partitions `run` (non-empty, consecutive) hold together.
+    public func size(of run: Range<Int>) -> Int64 {
+        offset(of: run.upperBound - 1) + size(of: run.upperBound - 1) - offset(of: run.lowerBound)
+    }
+
     private static func smallestPartitionSize(for totalSize: Int64) -> Int64 {
         max(1, quotientRoundedUp(totalSize, Int64(maxPartitionCount)))
     }

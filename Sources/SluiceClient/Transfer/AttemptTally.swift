@@ -17,13 +17,33 @@ final class AttemptTally: Sendable {
     func own<Result>(_ body: () throws -> Result) throws -> Result {
         do {
             return try body()
-        } catch let error as LocalFileError {
-            failure.withLock { $0 = error }
-            throw error
-        } catch let error as IntegrityError {
-            failure.withLock { $0 = error }
-            throw error
+        } catch {
+            throw remember(error)
         }
+    }
+
+    /// Runs the client's own asynchronous work (a journal write), remembering its failure.
+    func own<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch {
+            throw remember(error)
+        }
+    }
+
+    /// Remembers a failure of the client's own found outside ``own(_:)``, and returns it to be thrown.
+    func own(_ error: IntegrityError) -> IntegrityError {
+        failure.withLock { $0 = error }
+        return error
+    }
+
+    private func remember(_ error: any Error) -> any Error {
+        switch error {
+        case let error as LocalFileError: failure.withLock { $0 = error }
+        case let error as IntegrityError: failure.withLock { $0 = error }
+        default: break
+        }
+        return error
     }
 
     /// The error to report for a failed attempt: the client's own failure if it had one.

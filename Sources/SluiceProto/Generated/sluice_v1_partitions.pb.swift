@@ -79,6 +79,14 @@ public nonisolated struct Sluice_V1_ReadPartitionRequest: Sendable {
   /// answers NOT_FOUND.
   public var owner: String = String()
 
+  /// How many partitions to read, one after another from partition_index, each
+  /// whole: 0 or 1 reads one; at most 1,024. A count running past the last
+  /// partition stops at the last. Above 1, offset and length must be 0. The
+  /// bytes arrive as one run, the partitions in order; split them by the sizes
+  /// the version's description gives. Small partitions cost a call each
+  /// otherwise. A server older than this field reads one partition.
+  public var partitionCount: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -149,7 +157,7 @@ nonisolated extension Sluice_V1_GetPartitionInfoRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Sluice_V1_ReadPartitionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReadPartitionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{1}version\0\u{3}partition_index\0\u{1}offset\0\u{1}length\0\u{1}owner\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{1}version\0\u{3}partition_index\0\u{1}offset\0\u{1}length\0\u{1}owner\0\u{3}partition_count\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -163,6 +171,7 @@ nonisolated extension Sluice_V1_ReadPartitionRequest: SwiftProtobuf.Message, Swi
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.offset) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.length) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.owner) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.partitionCount) }()
       default: break
       }
     }
@@ -187,6 +196,9 @@ nonisolated extension Sluice_V1_ReadPartitionRequest: SwiftProtobuf.Message, Swi
     if !self.owner.isEmpty {
       try visitor.visitSingularStringField(value: self.owner, fieldNumber: 6)
     }
+    if self.partitionCount != 0 {
+      try visitor.visitSingularInt32Field(value: self.partitionCount, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -197,6 +209,7 @@ nonisolated extension Sluice_V1_ReadPartitionRequest: SwiftProtobuf.Message, Swi
     if lhs.offset != rhs.offset {return false}
     if lhs.length != rhs.length {return false}
     if lhs.owner != rhs.owner {return false}
+    if lhs.partitionCount != rhs.partitionCount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

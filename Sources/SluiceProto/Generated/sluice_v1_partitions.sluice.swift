@@ -24,9 +24,10 @@ public protocol Sluice_V1_PartitionServiceService: RPCService {
     /// Describes one partition: index, size, SHA-256 and offset in the object.
     func getPartitionInfo(request: Sluice_V1_GetPartitionInfoRequest, context: ServerContext) async throws -> Sluice_V1_PartitionInfo
 
-    /// Streams the bytes of one partition, or of a range of it. A whole partition
-    /// is checked against its SHA-256 before its last chunk is sent (DATA_LOSS when
-    /// it is damaged); a range is served as stored.
+    /// Streams the bytes of one partition, or of a range of it, or of several
+    /// consecutive partitions whole (partition_count). A whole partition is checked
+    /// against its SHA-256 before its last chunk is sent (DATA_LOSS when it is
+    /// damaged); a range is served as stored.
     func readPartition(request: Sluice_V1_ReadPartitionRequest, response: ServerResponseWriter<Sluice_V1_ReadPartitionResponse>, context: ServerContext) async throws
 }
 
@@ -61,9 +62,10 @@ public struct Sluice_V1_PartitionServiceClient: Sendable {
         return response.message
     }
 
-    /// Streams the bytes of one partition, or of a range of it. A whole partition
-    /// is checked against its SHA-256 before its last chunk is sent (DATA_LOSS when
-    /// it is damaged); a range is served as stored.
+    /// Streams the bytes of one partition, or of a range of it, or of several
+    /// consecutive partitions whole (partition_count). A whole partition is checked
+    /// against its SHA-256 before its last chunk is sent (DATA_LOSS when it is
+    /// damaged); a range is served as stored.
     public func readPartition<Result: Sendable>(
         _ request: Sluice_V1_ReadPartitionRequest, options: CallOptions = CallOptions(),
         responses: @escaping @Sendable (ClientResponseStream<Sluice_V1_ReadPartitionResponse>) async throws -> Result

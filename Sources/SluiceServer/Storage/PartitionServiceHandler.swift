@@ -27,17 +27,24 @@ public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
     ) async throws {
         let caller = try context.caller
         let owner = try await caller.owner(request.owner, in: storage)
-        let partition = try await storage.objects.partition(
-            Int(request.partitionIndex), of: request.objectName, version: request.version, principal: caller.principal,
-            owner: owner)
-        let local = try ReadRange.resolve(offset: request.offset, length: request.length, size: partition.size)
-        let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
-        let bytes = VerifiedBlobBytes(
-            blobs: storage.blobs, key: key, range: local, blobSize: partition.size,
-            chunkSize: ObjectServiceHandler.readChunkSize,
-            what: "partition \(partition.index) of '\(request.objectName)'", ledger: storage.damage)
-        for try await chunk in bytes {
-            try await response.write(encodedHead: ReadResponseEncoding.data(chunk.count), body: chunk)
+        let count = request.partitionCount == 0 ? 1 : Int(request.partitionCount)
+        guard count == 1 || (request.offset == 0 && request.length == 0) else {
+            throw StorageError.invalidArgument(
+                "offset and length apply to one partition: with partition_count \(count) both must be 0")
+        }
+        let partitions = try await storage.objects.partitions(
+            from: Int(request.partitionIndex), count: count, of: request.objectName, version: request.version,
+            principal: caller.principal, owner: owner)
+        for partition in partitions {
+            let local = try ReadRange.resolve(offset: request.offset, length: request.length, size: partition.size)
+            let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
+            let bytes = VerifiedBlobBytes(
+                blobs: storage.blobs, key: key, range: local, blobSize: partition.size,
+                chunkSize: ObjectServiceHandler.readChunkSize,
+                what: "partition \(partition.index) of '\(request.objectName)'", ledger: storage.damage)
+            for try await chunk in bytes {
+                try await response.write(encodedHead: ReadResponseEncoding.data(chunk.count), body: chunk)
+            }
         }
     }
 }

@@ -241,35 +241,57 @@ public final class ObjectCatalog: Sendable {
         return deleted
     }
 
+    /// Most partitions one read may ask for (``partitions(from:count:of:version:principal:owner:)``):
+    /// their rows are loaded at once, before any byte is sent.
+    public static let maxPartitionsPerRead = 1024
+
     /// One partition of a version, read on its own (a version may have thousands).
     public func partition(
         _ index: Int, of name: String, version: Int64?, principal: Principal, owner: Principal? = nil
     ) async throws -> PartitionRecord {
+        try await partitions(from: index, count: 1, of: name, version: version, principal: principal, owner: owner)[0]
+    }
+
+    /// `count` consecutive partitions of a version from `first` (fewer where the version ends),
+    /// in order, loaded without the rest of the version's partitions.
+    public func partitions(
+        from first: Int, count: Int, of name: String, version: Int64?, principal: Principal, owner: Principal? = nil
+    ) async throws -> [PartitionRecord] {
         let wanted = try Self.requestedVersion(name, version)
+        guard (1...Self.maxPartitionsPerRead).contains(count) else {
+            throw StorageError.invalidArgument(
+                "partition_count \(count) is out of range: a read covers 1 to \(Self.maxPartitionsPerRead) partitions")
+        }
         let owner = owner ?? principal
-        let probe = PartitionLayout.queryIndex(index)
-        let row = try await database.withConnection { connection in
+        let firstProbe = PartitionLayout.queryIndex(first)
+        let lastProbe = firstProbe < 0 ? -1 : min(firstProbe + Int64(count) - 1, Int64(Int32.max))
+        let rows = try await database.withConnection { connection in
             try connection.execute("""
                 SELECT v.version, v.partition_count, p.index, p."offset", p.size, p.sha256, p.blob_scope
                 FROM objects o
                 JOIN object_versions v ON v.object_id = o.id AND v.version = coalesce($3, o.current_version)
-                LEFT JOIN version_partitions p ON p.object_id = o.id AND p.version = v.version AND p.index = $4
+                LEFT JOIN version_partitions p
+                    ON p.object_id = o.id AND p.version = v.version AND p.index BETWEEN $4 AND $6
                 WHERE o.principal_id = $1 AND o.name = $2
                   AND \(AccessRule.level(owner: "$1", caller: "$5", name: "o.name")) IS NOT NULL
-                """, [.int(owner.id), .text(name), wanted.map { .int($0) } ?? .null, .int(probe), .int(principal.id)]
-            ).rows.first
+                ORDER BY p.index
+                """, [
+                    .int(owner.id), .text(name), wanted.map { .int($0) } ?? .null, .int(firstProbe), .int(principal.id),
+                    .int(lastProbe),
+                ]
+            ).rows
         }
-        guard let row else { throw Self.missing(name, wanted) }
+        guard let row = rows.first else { throw Self.missing(name, wanted) }
         guard try !row.isNull("index") else {
             let found = try row.int("version")
-            let count = try row.int("partition_count")
+            let partitionCount = try row.int("partition_count")
             throw StorageError.invalidArgument(
-                count == 0
+                partitionCount == 0
                     ? "object '\(name)' version \(found) is empty: it has no partitions"
-                    : "partition_index \(index) is out of range; version \(found) of '\(name)' has "
-                        + "partitions 0 to \(count - 1)")
+                    : "partition_index \(first) is out of range; version \(found) of '\(name)' has "
+                        + "partitions 0 to \(partitionCount - 1)")
         }
-        return try Self.partition(from: row)
+        return try rows.map(Self.partition(from:))
     }
 
     /// The version a request names: nil for the current one. Validates the name as well.

@@ -72,6 +72,18 @@ def test_download_of_corrupt_partition_fails_and_leaves_no_target(cli_runner, co
     assert not target.exists(), "a resumed download of a corrupt object reached the target"
 
 
+def test_download_in_one_run_keeps_what_precedes_the_corrupt_partition(cli_runner, corrupted, tmp_path):
+    """With --parallel 1 all six partitions are one run, read with one call: the partitions
+    before the corrupt one are verified as they arrive, the corrupt one is fetched once
+    more on its own and reported, and nothing reaches the target."""
+    _, name, _ = corrupted
+    target = tmp_path / "file.bin"
+    r = cli_runner.run("download", name, str(target), "--parallel", "1", "--json").expect(cs.EXIT_INTEGRITY)
+    _says_which_partition(r.event("failed")["error"])
+    assert not target.exists(), "a corrupt download reached the target path"
+    assert cs.completed_partitions(r.events) == list(range(CORRUPT)), r.events
+
+
 def test_stdout_download_stops_before_the_corrupt_partition(cli_runner, corrupted, tmp_path):
     _, name, data = corrupted
     out = str(tmp_path / "stdout.bin")

@@ -626,10 +626,20 @@ class Partitions(part_grpc.PartitionServiceServicer):
     @stream_handler
     def ReadPartition(self, p, req, ctx):
         info, part = self._partition(p, req.object_name, req.version, req.partition_index)
+        count = req.partition_count or 1
+        if not 1 <= count <= 1024:
+            refuse(grpc.StatusCode.INVALID_ARGUMENT, f"partition_count {count} is out of range: 1 to 1024")
+        if count > 1 and (req.offset or req.length):
+            refuse(grpc.StatusCode.INVALID_ARGUMENT, "offset and length apply to one partition (partition_count)")
         if req.offset < 0 or req.length < 0 or req.offset > part.size:
             refuse(grpc.StatusCode.INVALID_ARGUMENT, "bad range")
-        length = part.size - req.offset if req.length == 0 else min(req.length, part.size - req.offset)
-        for chunk in self.s.read_range(p, info, part.offset + req.offset, length or 0):
+        if count > 1:
+            last = info.partitions[min(len(info.partitions), req.partition_index + count) - 1]
+            start, length = part.offset, last.offset + last.size - part.offset
+        else:
+            start = part.offset + req.offset
+            length = part.size - req.offset if req.length == 0 else min(req.length, part.size - req.offset)
+        for chunk in self.s.read_range(p, info, start, length or 0):
             if length == 0:
                 break
             yield part_pb.ReadPartitionResponse(data=chunk)

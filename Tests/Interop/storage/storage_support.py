@@ -372,10 +372,11 @@ class StorageClient:
                                             partition_index=index), timeout=timeout)
 
     def read_partition(self, name: str, index: int, version: int = 0, offset: int = 0,
-                       length: int = 0, timeout: float = TIMEOUT) -> bytes:
+                       length: int = 0, count: int = 0, timeout: float = TIMEOUT) -> bytes:
         msgs = self.partitions.ReadPartition(
             part_pb.ReadPartitionRequest(object_name=name, version=version,
-                                         partition_index=index, offset=offset, length=length),
+                                         partition_index=index, offset=offset, length=length,
+                                         partition_count=count),
             timeout=timeout)
         return b"".join(m.data for m in msgs)
 

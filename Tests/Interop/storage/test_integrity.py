@@ -136,6 +136,29 @@ def test_reads_of_rotten_partitions_end_with_data_loss(server, client, postgres)
                         f"'{ss.hexsha(parts[1])}'", url=server.database_url).strip() == "0"
 
 
+def test_a_read_of_several_partitions_ends_with_data_loss_at_the_damaged_one(server, client):
+    """ReadPartition with partition_count checks each partition whole as ReadObject does:
+    the partitions before the damaged one arrive whole, then DATA_LOSS, with no byte of the
+    damaged partition (one chunk here) sent; a run that stops before it is served."""
+    data = ss.random_bytes(5 * PSIZE)
+    parts = ss.split(data, PSIZE)
+    name = ss.unique_name("integrity/rot-run")
+    client.put_object(name, data, partition_size=PSIZE)
+    damage(server.blobs, parts[3])
+
+    got = []
+    with pytest.raises(grpc.RpcError) as failure:
+        for message in client.partitions.ReadPartition(
+                ss.part_pb.ReadPartitionRequest(object_name=name, partition_index=1, partition_count=4),
+                timeout=ss.TIMEOUT):
+            got.append(message.data)
+    assert failure.value.code() == Code.DATA_LOSS, failure.value
+    assert "partition 3" in (failure.value.details() or ""), failure.value.details()
+    ss.assert_same_bytes(b"".join(got), parts[1] + parts[2], "bytes served before DATA_LOSS")
+    ss.assert_same_bytes(client.read_partition(name, 0, count=3), b"".join(parts[:3]), "an intact run")
+    ss.assert_same_bytes(client.read_partition(name, 4, count=2), parts[4], "an intact run after the damage")
+
+
 def _damaged_rows(storage, server) -> list[str]:
     out = storage.postgres.run(
         "SELECT encode(sha256, 'hex') || ' ' || detected_by FROM damaged_blobs ORDER BY 1",

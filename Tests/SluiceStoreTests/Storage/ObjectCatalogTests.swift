@@ -28,6 +28,32 @@ import Testing
         }
     }
 
+    @Test func consecutivePartitionsAreReadTogetherAndStopAtTheLast() async throws {
+        try await StorageHarness.with { harness in
+            let objects = harness.storage.objects
+            let alice = try await harness.principal("CN=alice")
+            let bob = try await harness.principal("CN=bob")
+            let version = try await harness.storage.upload("runs", sampleBytes(55, seed: 3), partitionSize: 10, by: alice)
+            let read = { (first: Int, count: Int) in
+                try await objects.partitions(from: first, count: count, of: "runs", version: 0, principal: alice)
+            }
+            #expect(try await read(0, 6) == version.partitions)
+            #expect(try await read(2, 3) == Array(version.partitions[2..<5]))
+            #expect(try await read(4, 1024) == Array(version.partitions[4...]), "a count past the end stops at the last")
+            #expect(try await read(5, 1) == [version.partitions[5]])
+            await expectStorageError(.invalidArgument, mentioning: ["partition_index 6", "0 to 5"]) { try await read(6, 2) }
+            await expectStorageError(.invalidArgument, mentioning: ["partition_index -1"]) { try await read(-1, 2) }
+            for count in [0, -1, ObjectCatalog.maxPartitionsPerRead + 1] {
+                await expectStorageError(.invalidArgument, mentioning: ["partition_count \(count)", "1 to 1024"]) {
+                    try await read(0, count)
+                }
+            }
+            await expectStorageError(.notFound, mentioning: ["'runs'"]) {
+                try await objects.partitions(from: 0, count: 2, of: "runs", version: 0, principal: bob)
+            }
+        }
+    }
+
     @Test func versionsArePagedNewestFirst() async throws {
         try await StorageHarness.with { harness in
             let objects = harness.storage.objects

@@ -1,0 +1,127 @@
+"""Downloads of small partitions read runs of them: one ReadPartition call with
+partition_count for consecutive partitions, split and checked one partition at a time
+by the CLI. Through a grpcio proxy in front of sluiced that counts the calls, and that
+can play a server older than partition_count (it clears the field, so each call reads
+one partition): the CLI then goes on call after call, and the file is the same."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import threading
+
+import grpc
+import pytest
+
+import cli_support as cs
+import interop_support as sup
+import storage_support as ss
+from cli_support import KIB
+from storage_support import part_pb
+
+READ_PARTITION = "/sluice.v1.PartitionService/ReadPartition"
+STREAMING = {READ_PARTITION, "/sluice.v1.ObjectService/ReadObject"}
+
+
+class CountingProxy(grpc.GenericRpcHandler):
+    """Forwards every call to sluiced as raw bytes, recording each ReadPartition request;
+    with `older`, clears its partition_count first."""
+
+    def __init__(self, upstream: grpc.Channel, older: bool):
+        self.upstream = upstream
+        self.older = older
+        self.reads: list[tuple[int, int]] = []
+        self.lock = threading.Lock()
+
+    def service(self, details):
+        method = details.method
+        if method in STREAMING:
+            return grpc.unary_stream_rpc_method_handler(lambda request, context: self._stream(method, request, context))
+        return grpc.unary_unary_rpc_method_handler(lambda request, context: self._unary(method, request, context))
+
+    @staticmethod
+    def _timeout(context):
+        """The caller's deadline; grpcio reports a call without one as ~9.2e18 seconds left."""
+        remaining = context.time_remaining()
+        return remaining if remaining is not None and remaining < 1e9 else None
+
+    def _unary(self, method, request, context):
+        try:
+            return self.upstream.unary_unary(method)(request, timeout=self._timeout(context))
+        except grpc.RpcError as e:
+            context.abort(e.code(), e.details())
+
+    def _stream(self, method, request, context):
+        if method == READ_PARTITION:
+            parsed = part_pb.ReadPartitionRequest.FromString(request)
+            with self.lock:
+                self.reads.append((parsed.partition_index, parsed.partition_count))
+            if self.older:
+                parsed.partition_count = 0
+                request = parsed.SerializeToString()
+        try:
+            yield from self.upstream.unary_stream(method)(request, timeout=self._timeout(context))
+        except grpc.RpcError as e:
+            context.abort(e.code(), e.details())
+
+
+@pytest.fixture
+def proxy_factory(server, certs):
+    made = []
+
+    def make(older: bool) -> tuple[str, CountingProxy]:
+        upstream = sup.secure_channel(server.address, certs, "client")
+        handler = CountingProxy(upstream, older)
+        proxy = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=16), handlers=[handler])
+        credentials = grpc.ssl_server_credentials(
+            [(certs.read("server-key.pem"), certs.read("server.pem"))],
+            root_certificates=certs.read("ca.pem"), require_client_auth=True)
+        port = proxy.add_secure_port("127.0.0.1:0", credentials)
+        proxy.start()
+        made.append((proxy, upstream))
+        return f"127.0.0.1:{port}", handler
+
+    yield make
+    for proxy, upstream in made:
+        proxy.stop(None)
+        upstream.close()
+
+
+PSIZE = 64 * KIB
+COUNT = 20
+
+
+@pytest.fixture
+def stored(cli, tmp_path):
+    data = os.urandom(COUNT * PSIZE - 1000)
+    source = cs.write_file(str(tmp_path / "source"), data)
+    name = cs.unique("runs/small")
+    cli.ok("upload", source, name, "--partition-size", "64KiB")
+    return name, data
+
+
+def test_small_partitions_download_in_runs(cli_runner, proxy_factory, stored, tmp_path):
+    name, data = stored
+    address, proxy = proxy_factory(older=False)
+    target = tmp_path / "out.bin"
+    r = cli_runner.run("download", name, str(target), "--parallel", "2", "--json",
+                       address=address).expect(0)
+    assert target.read_bytes() == data, "the downloaded file differs"
+    # Two calls keep two streams busy: 10 partitions each, every partition reported verified once.
+    assert sorted(proxy.reads) == [(0, 10), (10, 10)], proxy.reads
+    assert sorted(cs.completed_partitions(r.events)) == list(range(COUNT))
+
+
+def test_a_server_reading_one_partition_per_call_still_serves_the_download(
+        cli_runner, proxy_factory, stored, tmp_path):
+    name, data = stored
+    address, proxy = proxy_factory(older=True)
+    target = tmp_path / "out.bin"
+    r = cli_runner.run("download", name, str(target), "--parallel", "1", "--json",
+                       address=address).expect(0)
+    assert target.read_bytes() == data, "the downloaded file differs"
+    # Each call brought one partition; the next asked for the rest of the run.
+    assert proxy.reads == [(i, COUNT - i) for i in range(COUNT - 1)] + [(COUNT - 1, 0)], proxy.reads
+    completed = cs.completed_partitions(r.events)
+    assert completed == list(range(COUNT)), completed
+    assert not [e for e in r.events if e.get("event") in ("retrying", "partition_restarted")], r.events
