@@ -273,6 +273,8 @@ def build_fixtures(classes) -> list[tuple[str, object]]:
     # number (object_info.proto Sha256State): PENDING 1, VERIFIED 2, MISMATCH 4.
     composite = hashlib.sha256(b"".join(hashes)).digest()
     add("composite", object_info(composite_sha256=composite, sha256_state=2, partitions=partitions()))
+    add("run", v1("ReadPartitionRequest", object_name="reports/2025/report.pdf", version=3,
+                  partition_index=64, partition_count=64))
     add("pending", object_info(sha256=b"", composite_sha256=composite, sha256_state=1))
     add("mismatch", object_info(composite_sha256=composite, sha256_state=4))
     add(None, v1("PutObjectRequest", name="notes/todo.txt", data=b"buy milk\n",

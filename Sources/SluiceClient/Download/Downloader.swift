@@ -10,7 +10,8 @@ import SluiceRPC
 ///
 /// To a file: the bytes go to `.<name>.sluice-part` beside the target, with a sidecar
 /// journal (`.<name>.sluice-part.json`) of the partitions verified so far; partitions are
-/// fetched in parallel over the client's one connection. Only a complete, verified file is
+/// fetched in parallel over the client's one connection, small ones in runs of consecutive
+/// partitions, one call per run (``ReadRuns``). Only a complete, verified file is
 /// fsync'ed and renamed onto the target, so the target never holds corrupt or partial
 /// bytes. Running the same download again resumes: partitions the sidecar lists whose bytes
 /// still hash right are kept.
