@@ -25,11 +25,14 @@ STREAMING = {READ_PARTITION, "/sluice.v1.ObjectService/ReadObject"}
 
 class CountingProxy(grpc.GenericRpcHandler):
     """Forwards every call to sluiced as raw bytes, recording each ReadPartition request;
-    with `older`, clears its partition_count first."""
+    with `older`, clears its partition_count first. `cuts` makes the next ReadPartition
+    calls, one per entry, end with UNAVAILABLE after forwarding that many messages (as a
+    dropped connection would)."""
 
     def __init__(self, upstream: grpc.Channel, older: bool):
         self.upstream = upstream
         self.older = older
+        self.cuts: list[int] = []
         self.reads: list[tuple[int, int]] = []
         self.lock = threading.Lock()
 
@@ -52,15 +55,21 @@ class CountingProxy(grpc.GenericRpcHandler):
             context.abort(e.code(), e.details())
 
     def _stream(self, method, request, context):
+        cut = None
         if method == READ_PARTITION:
             parsed = part_pb.ReadPartitionRequest.FromString(request)
             with self.lock:
                 self.reads.append((parsed.partition_index, parsed.partition_count))
+                cut = self.cuts.pop(0) if self.cuts else None
             if self.older:
                 parsed.partition_count = 0
                 request = parsed.SerializeToString()
         try:
-            yield from self.upstream.unary_stream(method)(request, timeout=self._timeout(context))
+            for forwarded, message in enumerate(
+                    self.upstream.unary_stream(method)(request, timeout=self._timeout(context))):
+                if forwarded == cut:
+                    context.abort(grpc.StatusCode.UNAVAILABLE, "the proxy cut the call")
+                yield message
         except grpc.RpcError as e:
             context.abort(e.code(), e.details())
 
@@ -125,3 +134,28 @@ def test_a_server_reading_one_partition_per_call_still_serves_the_download(
     completed = cs.completed_partitions(r.events)
     assert completed == list(range(COUNT)), completed
     assert not [e for e in r.events if e.get("event") in ("retrying", "partition_restarted")], r.events
+
+
+def test_a_run_cut_short_goes_on_from_the_first_partition_it_lacks(cli_runner, proxy_factory, cli, tmp_path):
+    """A run call that ends with UNAVAILABLE after some partitions arrived whole keeps them:
+    the next call asks for the rest at once (no backoff: the call made progress), and the
+    partition caught half-way is reported restarted and fetched whole. A cut before any
+    partition arrived is retried after a backoff, as any failed call."""
+    data = os.urandom(8 * 2 * 1024 * KIB - 3)
+    source = cs.write_file(str(tmp_path / "source"), data)
+    name = cs.unique("runs/cut")
+    cli.ok("upload", source, name, "--partition-size", "2MiB")
+    address, proxy = proxy_factory(older=False)
+    # 2 MiB partitions arrive as two 1 MiB messages: three messages are one partition and a half.
+    proxy.cuts = [3, 0]
+    target = tmp_path / "out.bin"
+    r = cli_runner.run("download", name, str(target), "--parallel", "1", "--json",
+                       address=address).expect(0)
+    assert target.read_bytes() == data, "the downloaded file differs"
+    assert proxy.reads == [(0, 4), (1, 3), (1, 3), (4, 4)], proxy.reads
+    completed = cs.completed_partitions(r.events)
+    assert sorted(completed) == list(range(8)) and len(completed) == 8, completed
+    restarted = [e for e in r.events if e.get("event") == "partition_restarted"]
+    assert [(e["partition"], e["discarded_bytes"]) for e in restarted] == [(1, 1024 * KIB)], restarted
+    retries = [e for e in r.events if e.get("event") == "retrying"]
+    assert len(retries) == 1 and "partitions 1 to 3" in retries[0]["operation"], retries
