@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(name: "SluiceDirectIOTests", dependencies: ["SluiceDirectIO"]),
         .testTarget(name: "SluiceRPCTests", dependencies: ["SluiceRPC"]),
         .testTarget(name: "SluiceOpenSSLTests", dependencies: ["SluiceOpenSSL", "SluiceTestSupport"]),
-        .testTarget(name: "SluiceClientTests", dependencies: ["SluiceClient", "SluiceRPC", "SluiceProto"]),
+        .testTarget(name: "SluiceClientTests", dependencies: ["SluiceClient", "SluiceRPC", "SluiceProto", "SluiceHTTP2"]),
         .testTarget(name: "SluicePostgresTests", dependencies: ["SluicePostgres", "SluiceTestSupport"]),
         .testTarget(name: "SluiceS3Tests", dependencies: ["SluiceS3", "SluiceOpenSSL"]),
         .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceOpenSSL", "SluiceDirectIO", "SluiceTestSupport"]),

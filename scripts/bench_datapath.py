@@ -24,7 +24,8 @@ mutual TLS on loopback (PostgreSQL metadata, disk blobs):
     (BENCH_DATAPATH_LONG_LINK_DELAY_MS each way, default 25: a 50 ms round trip), against a
     server whose stream window is fixed at 2 MiB (--max-stream-window 2097152) and one with
     the default (it grows towards 16 MiB while the window holds the client back); beside the
-    fixed window's own bound (window / round trip);
+    fixed window's own bound (window / round trip); then `sluice download` of it on one stream
+    through the same proxy (the CLI's window starts at 8 MiB and may grow to 64 MiB);
   - CommitSession time of objects of BENCH_DATAPATH_COMMIT_SIZES (default 64 MiB and 1 GiB,
     8 MiB partitions, uploaded in parallel so the commit cannot know the whole hash): it does
     not grow with the size; the verifier's settling time after it (reading the object) does.
@@ -303,6 +304,12 @@ def long_link(folder: Path) -> dict:
                 environment = cli_environment(server, folder) | {"SLUICE_SERVER": f"127.0.0.1:{port}"}
                 wall, _, _ = run_cli(["upload", str(source), f"bench/long-{name}", "--parallel", "1",
                                       "--partition-size", str(64 << 20)], environment, server.pid)
+                if name == "growing":
+                    target = folder / "long-link-download"
+                    down, _, _ = run_cli(["download", f"bench/long-{name}", str(target), "--parallel", "1"],
+                                         environment, server.pid)
+                    target.unlink()
+                    result["download_mb_per_s"] = round(LONG_LINK_BYTES / down / 1e6, 1)
             finally:
                 proxy.terminate()
                 proxy.wait()
@@ -406,6 +413,7 @@ def main() -> None:
         print(f"  sluice upload {LONG_LINK_BYTES >> 20} MiB on one stream over a {link['round_trip_ms']:.0f} ms round trip: "
               f"{link['fixed_mb_per_s']:.1f} MB/s with a fixed {FIXED_WINDOW >> 20} MiB stream window "
               f"(its bound: {link['fixed_window_bound_mb_per_s']:.1f}), {link['growing_mb_per_s']:.1f} MB/s with a growing one")
+        print(f"  sluice download of it on one stream over the same link: {link['download_mb_per_s']:.1f} MB/s")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import SluiceClient
+@testable import SluiceHTTP2
 
 /// Connection settings: the configuration file, and flags over environment over file.
 @Suite struct ConnectionSettingsTests {
@@ -80,5 +81,15 @@ import Testing
         #expect(throws: ValidationError.self) { try ConnectionSettings.hostAndPort("example.com") }
         #expect(throws: ValidationError.self) { try ConnectionSettings.hostAndPort(":80") }
         #expect(throws: ValidationError.self) { try ConnectionSettings.hostAndPort("h:70000") }
+    }
+
+    /// A download stream over a long round trip is not held to its first 8 MiB window per two
+    /// round trips: the window may grow as far as the connection's, which bounds what all
+    /// streams hold together (when it grows: SluiceHTTP2Tests' StreamWindowGrowthTests).
+    @Test func streamWindowsMayGrowAsFarAsTheConnectionWindow() throws {
+        let transport = try ConnectionSettings(server: "127.0.0.1:1", plaintext: true).makeTransport()
+        #expect(transport.settings.streamWindowSize == 8 << 20)
+        #expect(transport.settings.maxStreamWindowSize == transport.settings.connectionWindowSize)
+        #expect(transport.settings.connectionWindowSize == 64 << 20)
     }
 }

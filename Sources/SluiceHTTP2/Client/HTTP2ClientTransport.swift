@@ -15,7 +15,7 @@ public final class HTTP2ClientTransport: ClientTransport {
     private let port: Int
     private let tls: TLSContext?
     private let serverName: String
-    private let settings: HTTP2Settings
+    let settings: HTTP2Settings
     private let connectionConfiguration: ConnectionConfiguration
     private let group: EventLoopGroup
     private let logger: Logger
