@@ -39,10 +39,8 @@ public struct ConnectionSettings: Sendable, Equatable {
 
     /// How far a stream's receive window may grow (from 8 MiB) when a long round trip, not the
     /// CLI, holds the server back: as far as the connection's window (64 MiB), which bounds
-    /// what all streams hold together, as it did before. A window's worth moves about every
-    /// two round trips (the window is topped up once half of it is taken): over a 100 ms round
-    /// trip one download stream moved 39 MB/s with the window fixed, 72–76 with 16 MiB at
-    /// most, 112–145 with 64.
+    /// what all streams hold together, as it did before. Over a 100 ms round trip one download
+    /// stream moved 39 MB/s with the window fixed, 72–76 with 16 MiB at most, 112–145 with 64.
     static let maxStreamWindow = HTTP2Settings().connectionWindowSize
 
     /// A transport to the server: one HTTP/2 connection, opened on first use.

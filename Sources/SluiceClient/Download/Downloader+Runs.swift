@@ -2,7 +2,7 @@ extension Downloader {
     /// Fetches the partitions `run` into `file`, recording each verified one in the sidecar.
     ///
     /// A run of one partition is one ReadPartition call, retried as a whole. A longer run is
-    /// read with as few calls as it takes (``PartitionFetcher/readRun(_:into:)``): after a call
+    /// read with as few calls as it takes (``PartitionFetcher/readRun(_:into:completed:)``): after a call
     /// that ended early with some partitions whole, the next asks for the rest, with the retry
     /// budget started afresh since the call made progress. A partition that fails its check,
     /// or that the server does not send, goes to the one-partition path, which fetches it once

@@ -28,7 +28,7 @@ public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
         let caller = try context.caller
         let owner = try await caller.owner(request.owner, in: storage)
         let count = request.partitionCount == 0 ? 1 : Int(request.partitionCount)
-        guard count == 1 || (request.offset == 0 && request.length == 0) else {
+        guard count <= 1 || (request.offset == 0 && request.length == 0) else {
             throw StorageError.invalidArgument(
                 "offset and length apply to one partition: with partition_count \(count) both must be 0")
         }

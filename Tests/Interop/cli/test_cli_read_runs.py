@@ -109,13 +109,19 @@ def stored(cli, tmp_path):
     return name, data
 
 
+def _download(cli_runner, address: str, name: str, data: bytes, parallel: int, tmp_path) -> cs.Result:
+    """Downloads `name` through the proxy at `address` and checks the file is `data`."""
+    target = tmp_path / "out.bin"
+    r = cli_runner.run("download", name, str(target), "--parallel", str(parallel), "--json",
+                       address=address).expect(0)
+    assert target.read_bytes() == data, "the downloaded file differs"
+    return r
+
+
 def test_small_partitions_download_in_runs(cli_runner, proxy_factory, stored, tmp_path):
     name, data = stored
     address, proxy = proxy_factory(older=False)
-    target = tmp_path / "out.bin"
-    r = cli_runner.run("download", name, str(target), "--parallel", "2", "--json",
-                       address=address).expect(0)
-    assert target.read_bytes() == data, "the downloaded file differs"
+    r = _download(cli_runner, address, name, data, 2, tmp_path)
     # Two calls keep two streams busy: 10 partitions each, every partition reported verified once.
     assert sorted(proxy.reads) == [(0, 10), (10, 10)], proxy.reads
     assert sorted(cs.completed_partitions(r.events)) == list(range(COUNT))
@@ -125,10 +131,7 @@ def test_a_server_reading_one_partition_per_call_still_serves_the_download(
         cli_runner, proxy_factory, stored, tmp_path):
     name, data = stored
     address, proxy = proxy_factory(older=True)
-    target = tmp_path / "out.bin"
-    r = cli_runner.run("download", name, str(target), "--parallel", "1", "--json",
-                       address=address).expect(0)
-    assert target.read_bytes() == data, "the downloaded file differs"
+    r = _download(cli_runner, address, name, data, 1, tmp_path)
     # Each call brought one partition; the next asked for the rest of the run.
     assert proxy.reads == [(i, COUNT - i) for i in range(COUNT - 1)] + [(COUNT - 1, 0)], proxy.reads
     completed = cs.completed_partitions(r.events)
@@ -148,10 +151,7 @@ def test_a_run_cut_short_goes_on_from_the_first_partition_it_lacks(cli_runner, p
     address, proxy = proxy_factory(older=False)
     # 2 MiB partitions arrive as two 1 MiB messages: three messages are one partition and a half.
     proxy.cuts = [3, 0]
-    target = tmp_path / "out.bin"
-    r = cli_runner.run("download", name, str(target), "--parallel", "1", "--json",
-                       address=address).expect(0)
-    assert target.read_bytes() == data, "the downloaded file differs"
+    r = _download(cli_runner, address, name, data, 1, tmp_path)
     assert proxy.reads == [(0, 4), (1, 3), (1, 3), (4, 4)], proxy.reads
     completed = cs.completed_partitions(r.events)
     assert sorted(completed) == list(range(8)) and len(completed) == 8, completed
