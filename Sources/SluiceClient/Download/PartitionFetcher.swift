@@ -146,6 +146,11 @@ struct PartitionFetcher: Sendable {
                         filled = 0
                     }
                 }
+                // A call may end between partitions (an older server sends one), not inside one.
+                guard filled == 0 else {
+                    throw tally.own(IntegrityError(
+                        "partition \(index) ended after \(filled) of its \(plan.size(of: index)) bytes"))
+                }
             }
             return (verified.load(ordering: .relaxed), nil)
         } catch {

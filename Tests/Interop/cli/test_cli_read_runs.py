@@ -27,12 +27,14 @@ class CountingProxy(grpc.GenericRpcHandler):
     """Forwards every call to sluiced as raw bytes, recording each ReadPartition request;
     with `older`, clears its partition_count first. `cuts` makes the next ReadPartition
     calls, one per entry, end with UNAVAILABLE after forwarding that many messages (as a
-    dropped connection would)."""
+    dropped connection would); `endings` makes them end with OK after that many (as a
+    server that stops short would)."""
 
     def __init__(self, upstream: grpc.Channel, older: bool):
         self.upstream = upstream
         self.older = older
         self.cuts: list[int] = []
+        self.endings: list[int] = []
         self.reads: list[tuple[int, int]] = []
         self.lock = threading.Lock()
 
@@ -55,12 +57,13 @@ class CountingProxy(grpc.GenericRpcHandler):
             context.abort(e.code(), e.details())
 
     def _stream(self, method, request, context):
-        cut = None
+        cut = ending = None
         if method == READ_PARTITION:
             parsed = part_pb.ReadPartitionRequest.FromString(request)
             with self.lock:
                 self.reads.append((parsed.partition_index, parsed.partition_count))
                 cut = self.cuts.pop(0) if self.cuts else None
+                ending = self.endings.pop(0) if self.endings else None
             if self.older:
                 parsed.partition_count = 0
                 request = parsed.SerializeToString()
@@ -69,6 +72,8 @@ class CountingProxy(grpc.GenericRpcHandler):
                     self.upstream.unary_stream(method)(request, timeout=self._timeout(context))):
                 if forwarded == cut:
                     context.abort(grpc.StatusCode.UNAVAILABLE, "the proxy cut the call")
+                if forwarded == ending:
+                    return
                 yield message
         except grpc.RpcError as e:
             context.abort(e.code(), e.details())
@@ -139,17 +144,40 @@ def test_a_server_reading_one_partition_per_call_still_serves_the_download(
     assert not [e for e in r.events if e.get("event") in ("retrying", "partition_restarted")], r.events
 
 
-def test_a_run_cut_short_goes_on_from_the_first_partition_it_lacks(cli_runner, proxy_factory, cli, tmp_path):
+@pytest.fixture
+def stored_large(cli, tmp_path):
+    """An object of eight 2 MiB partitions (each sent as two 1 MiB messages), and its bytes."""
+    data = os.urandom(8 * 2 * 1024 * KIB - 3)
+    source = cs.write_file(str(tmp_path / "source"), data)
+    name = cs.unique("runs/large")
+    cli.ok("upload", source, name, "--partition-size", "2MiB")
+    return name, data
+
+
+def test_a_run_ending_inside_a_partition_refetches_that_partition_alone(
+        cli_runner, proxy_factory, stored_large, tmp_path):
+    """A call that ends with OK half-way through a partition is a server's fault: the whole
+    partitions before it count, the half one is reported restarted and fetched on its own
+    (which checks it again), and the run goes on after it."""
+    name, data = stored_large
+    address, proxy = proxy_factory(older=False)
+    proxy.endings = [3]
+    r = _download(cli_runner, address, name, data, 1, tmp_path)
+    assert proxy.reads == [(0, 4), (1, 0), (2, 2), (4, 4)], proxy.reads
+    restarted = [(e["partition"], e["discarded_bytes"]) for e in r.events if e.get("event") == "partition_restarted"]
+    assert restarted == [(1, 1024 * KIB)], r.events
+    assert sorted(cs.completed_partitions(r.events)) == list(range(8))
+
+
+def test_a_run_cut_short_goes_on_from_the_first_partition_it_lacks(
+        cli_runner, proxy_factory, stored_large, tmp_path):
     """A run call that ends with UNAVAILABLE after some partitions arrived whole keeps them:
     the next call asks for the rest at once (no backoff: the call made progress), and the
     partition caught half-way is reported restarted and fetched whole. A cut before any
     partition arrived is retried after a backoff, as any failed call."""
-    data = os.urandom(8 * 2 * 1024 * KIB - 3)
-    source = cs.write_file(str(tmp_path / "source"), data)
-    name = cs.unique("runs/cut")
-    cli.ok("upload", source, name, "--partition-size", "2MiB")
+    name, data = stored_large
     address, proxy = proxy_factory(older=False)
-    # 2 MiB partitions arrive as two 1 MiB messages: three messages are one partition and a half.
+    # Three messages are one partition and a half.
     proxy.cuts = [3, 0]
     r = _download(cli_runner, address, name, data, 1, tmp_path)
     assert proxy.reads == [(0, 4), (1, 3), (1, 3), (4, 4)], proxy.reads
