@@ -21,6 +21,9 @@ import h2.settings
 
 import interop_support as sup
 
+# Seconds a send waits for a peer that takes no bytes before the connection counts as closed.
+SEND_TIMEOUT = 10.0
+
 
 def grpc_frame(message: bytes, compressed: bool = False) -> bytes:
     return struct.pack(">BI", 1 if compressed else 0, len(message)) + message
@@ -143,7 +146,12 @@ class RawH2:
         if data:
             self.send_raw(data)
 
-    def send_raw(self, data: bytes) -> None:
+    def send_raw(self, data: bytes, timeout: float = SEND_TIMEOUT) -> None:
+        """Sends all of `data`, waiting up to `timeout` seconds at a time for a peer slow to
+        take it, whatever timeout the last read used: the acknowledgements `pump` sends (of a
+        PING, of SETTINGS) once went out with its half-second read timeout, and gave up while a
+        loaded server was still taking the bytes sent before them."""
+        self.sock.settimeout(timeout)
         try:
             self.sock.sendall(data)
         except OSError:

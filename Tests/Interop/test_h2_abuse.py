@@ -247,11 +247,8 @@ def frame(kind: int, flags: int, stream_id: int, payload: bytes) -> bytes:
 
 
 def read_available(h: RawH2, seconds: float = 0.0) -> None:
-    """Reads what the server sent (up to `seconds`), then restores a send timeout that a
-    full socket buffer does not hit at once."""
+    """Reads what the server sent (up to `seconds`)."""
     h.pump(seconds)
-    if h.sock is not None:
-        h.sock.settimeout(10)
 
 
 def wait_for_server_settings(h: RawH2, timeout: float = 10.0) -> None:
@@ -259,7 +256,6 @@ def wait_for_server_settings(h: RawH2, timeout: float = 10.0) -> None:
     while time.monotonic() < deadline and not h.closed:
         h.pump(0.2)
         if h.conn.remote_settings.max_concurrent_streams < 2 ** 31:
-            h.sock.settimeout(10)
             return
     raise AssertionError("the server's SETTINGS did not arrive")
 
@@ -430,8 +426,7 @@ def test_message_in_one_byte_data_frames(start_server):
         frames = b"".join(frame(0x0, 0x0, sid, body[i:i + 1]) for i in range(len(body) - 1))
         frames += frame(0x0, 0x1, sid, body[-1:])
         cpu_before = server.cpu_seconds()
-        h.sock.settimeout(60)
-        h.send_raw(frames)
+        h.send_raw(frames, timeout=60)
         st = h.wait(sid, timeout=120)
         cpu = server.cpu_seconds() - cpu_before
     assert st.grpc_status == 0, st
