@@ -15,6 +15,10 @@ import h2.connection
 
 import interop_support as sup
 
+# Seconds a send waits for a client that takes no bytes; reads wait half a second at a time.
+SEND_TIMEOUT = 10.0
+READ_TIMEOUT = 0.5
+
 
 class TLSH2Server:
     def __init__(self, certs: sup.Certs):
@@ -59,15 +63,22 @@ class TLSH2Server:
         h = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False,
                                                                   header_encoding="utf-8"))
         h.initiate_connection()
-        tls.sendall(h.data_to_send())
+        self.send(tls, h.data_to_send())
         return h
+
+    @staticmethod
+    def send(tls: ssl.SSLSocket, data: bytes) -> None:
+        """Sends all of `data` with a timeout of its own, not the read loop's half second: a
+        client still taking earlier bytes (a loaded machine) is not a failed connection."""
+        tls.settimeout(SEND_TIMEOUT)
+        tls.sendall(data)
 
     def event_batches(self, tls: ssl.SSLSocket, h: h2.connection.H2Connection, seconds: float):
         """The events of each read from `tls`, until the peer closes, `seconds` pass or the
         server stops; what `h` has to send goes out after the caller has handled each batch."""
-        tls.settimeout(0.5)
         deadline = time.monotonic() + seconds
         while not self.stop_event.is_set() and time.monotonic() < deadline:
+            tls.settimeout(READ_TIMEOUT)
             try:
                 data = tls.recv(1 << 16)
             except socket.timeout:
@@ -79,7 +90,7 @@ class TLSH2Server:
             yield h.receive_data(data)
             out = h.data_to_send()
             if out:
-                tls.sendall(out)
+                self.send(tls, out)
 
     def _accept_loop(self) -> None:
         deadline = time.monotonic() + 600

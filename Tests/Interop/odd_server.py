@@ -33,7 +33,7 @@ class OddServer(TLSH2Server):
                     h.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
                 if isinstance(ev, h2.events.RequestReceived):
                     if self._answer(h, ev.stream_id):
-                        tls.sendall(h.data_to_send())
+                        self.send(tls, h.data_to_send())
                         return
 
     def _answer(self, h, sid: int) -> bool:
