@@ -233,6 +233,8 @@ def build_fixtures(classes) -> list[tuple[str, object]]:
     add(None, partitions()[1])
     add(None, v1("ReadPartitionRequest", object_name="reports/2025/report.pdf", version=3,
                  partition_index=2, offset=100, length=900))
+    add("run", v1("ReadPartitionRequest", object_name="reports/2025/report.pdf", version=3,
+                  partition_index=64, partition_count=64))
 
     # --- sharing: handles, grants, and the owner / written_by fields ---
     add(None, v1("PrincipalInfo", handle="sluice-client2", identity="CN=sluice-client2;DNS=client2.sluice.test",
@@ -273,8 +275,6 @@ def build_fixtures(classes) -> list[tuple[str, object]]:
     # number (object_info.proto Sha256State): PENDING 1, VERIFIED 2, MISMATCH 4.
     composite = hashlib.sha256(b"".join(hashes)).digest()
     add("composite", object_info(composite_sha256=composite, sha256_state=2, partitions=partitions()))
-    add("run", v1("ReadPartitionRequest", object_name="reports/2025/report.pdf", version=3,
-                  partition_index=64, partition_count=64))
     add("pending", object_info(sha256=b"", composite_sha256=composite, sha256_state=1))
     add("mismatch", object_info(composite_sha256=composite, sha256_state=4))
     add(None, v1("PutObjectRequest", name="notes/todo.txt", data=b"buy milk\n",

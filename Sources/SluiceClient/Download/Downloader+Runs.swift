@@ -2,11 +2,11 @@ extension Downloader {
     /// Fetches the partitions `run` into `file`, recording each verified one in the sidecar.
     ///
     /// A run of one partition is one ReadPartition call, retried as a whole. A longer run is
-    /// read with as few calls as it takes (``PartitionFetcher/readRun(_:into:completed:)``): after a call
-    /// that ended early with some partitions whole, the next asks for the rest, with the retry
-    /// budget started afresh since the call made progress. A partition that fails its check,
-    /// or that the server does not send, goes to the one-partition path, which fetches it once
-    /// more and reports it.
+    /// read with as few calls as it takes (``PartitionFetcher/readRun(_:into:completed:)``):
+    /// after a call that ended early with some partitions whole, the next asks for the rest,
+    /// with the retry budget started afresh since the call made progress. A partition that
+    /// fails its check, or that a call ends before, goes to the one-partition path, which
+    /// fetches it once more and reports it.
     func fetch(_ run: Range<Int>, with fetcher: PartitionFetcher, into file: LocalFile, recorder: SidecarRecorder)
         async throws
     {
@@ -33,9 +33,6 @@ extension Downloader {
                     try writer.finish()
                     next += verified
                     if let failure, verified == 0 || FailureKind(failure) != .transient { throw failure }
-                    if failure == nil, verified == 0 {
-                        throw IntegrityError("the server sent no bytes of partition \(next)")
-                    }
                 }
             } catch let error where FailureKind(error) == .integrity {
                 try await fetchOne(next, with: fetcher, into: file, recorder: recorder)

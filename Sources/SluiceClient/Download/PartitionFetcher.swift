@@ -21,14 +21,15 @@ struct PartitionFetcher: Sendable {
     let options: DownloadOptions
     let progress: @Sendable (TransferEvent) -> Void
 
+    /// Fetches partition `index` alone, retried, refetched once after a mismatch.
     func fetch(_ index: Int, into sink: @escaping Sink) async throws {
         var refetchedAfterMismatch = false
         while true {
             do {
                 try await options.retry.run("read of partition \(index)", onRetry: { progress(.retrying($0)) }) {
-                    try await attempt(index, sink)
+                    let (_, failure) = await readRun(index..<(index + 1), into: sink, completed: { _ in })
+                    if let failure { throw failure }
                 }
-                progress(.partitionCompleted(partition: index, size: layout.plan.size(of: index), alreadyStored: false))
                 return
             } catch let error where FailureKind(error) == .integrity && !refetchedAfterMismatch {
                 refetchedAfterMismatch = true
@@ -36,61 +37,13 @@ struct PartitionFetcher: Sendable {
         }
     }
 
-    private func attempt(_ index: Int, _ sink: @escaping Sink) async throws {
-        let tally = AttemptTally()
-        let expected = layout.object.partitions[index]
-        var request = Sluice_V1_ReadPartitionRequest()
-        request.objectName = layout.object.name
-        request.version = layout.object.version
-        request.partitionIndex = Int32(index)
-        request.owner = layout.object.owner
-        let progress = progress
-        do {
-            let digest = try await partitions.readPartition(request) { responses -> [UInt8] in
-                var hasher = SHA256()
-                var received: Int64 = 0
-                for try await message in responses.encodedMessages {
-                    // A stream that always has data ready never suspends, so it would not notice.
-                    try Task.checkCancellation()
-                    let data = try PayloadWire.readPartitionData(message)
-                    let count = Int64(data.count)
-                    try tally.own {
-                        guard received + count <= expected.size else {
-                            throw IntegrityError(
-                                "partition \(index): the server sent more than its \(expected.size) bytes")
-                        }
-                        try data.withUnsafeBytes { bytes in
-                            hasher.update(bytes)
-                            try sink(bytes, received)
-                        }
-                    }
-                    received += count
-                    tally.add(count)
-                    progress(.transferred(partition: index, bytes: count))
-                }
-                try tally.own {
-                    guard received == expected.size else {
-                        throw IntegrityError("partition \(index) ended after \(received) of its \(expected.size) bytes")
-                    }
-                }
-                return hasher.finalize()
-            }
-            guard digest == [UInt8](expected.sha256) else { throw mismatch(index, digest) }
-        } catch {
-            let reported = tally.reported(error)
-            if tally.bytes > 0 {
-                progress(.partitionRestarted(partition: index, discardedBytes: tally.bytes, reason: "\(reported)"))
-            }
-            throw reported
-        }
-    }
-
-    /// One call reading the partitions `run` whole and in order (`partition_count`; a server
-    /// older than that field sends only the first). Each is checked against its SHA-256 as its
-    /// last byte arrives, reported completed and handed to `completed` (which records it)
-    /// before any byte of the next goes to `sink`, which gets the bytes with their offset from
-    /// the run's start. Returns how many partitions, from the first, arrived whole and
-    /// matched, and the failure that ended the call early (a cancellation among them), if one did.
+    /// One call reading the partitions `run` whole and in order (`partition_count` when there
+    /// are several; a server older than that field sends only the first). Each is checked
+    /// against its SHA-256 as its last byte arrives, reported completed and handed to
+    /// `completed` (which records it) before any byte of the next goes to `sink`, which gets
+    /// the bytes with their offset from the run's start. Returns how many partitions, from the
+    /// first, arrived whole and matched, and the failure that ended the call early (a
+    /// cancellation among them; a call that ends before its first partition is whole), if one did.
     func readRun(
         _ run: Range<Int>, into sink: @escaping Sink, completed: @escaping @Sendable (Int) async throws -> Void
     ) async -> (verified: Int, failure: (any Error)?) {
@@ -102,7 +55,7 @@ struct PartitionFetcher: Sendable {
         request.objectName = layout.object.name
         request.version = layout.object.version
         request.partitionIndex = Int32(run.lowerBound)
-        request.partitionCount = Int32(run.count)
+        request.partitionCount = run.count > 1 ? Int32(run.count) : 0
         request.owner = layout.object.owner
         let progress = progress
         do {
@@ -112,13 +65,16 @@ struct PartitionFetcher: Sendable {
                 var filled: Int64 = 0
                 var runOffset: Int64 = 0
                 for try await message in responses.encodedMessages {
+                    // A stream that always has data ready never suspends, so it would not notice.
                     try Task.checkCancellation()
                     var data = try PayloadWire.readPartitionData(message)
                     while !data.isEmpty {
                         guard index < run.upperBound else {
                             throw tally.own(IntegrityError(
-                                "partitions \(run.lowerBound) to \(run.upperBound - 1): the server sent more than "
-                                    + "their \(plan.size(of: run)) bytes"))
+                                run.count == 1
+                                    ? "partition \(run.lowerBound): the server sent more than its \(plan.size(of: run)) bytes"
+                                    : "partitions \(run.lowerBound) to \(run.upperBound - 1): the server sent more than "
+                                        + "their \(plan.size(of: run)) bytes"))
                         }
                         let size = plan.size(of: index)
                         let piece = data.prefix(Int(size - filled))
@@ -146,8 +102,9 @@ struct PartitionFetcher: Sendable {
                         filled = 0
                     }
                 }
-                // A call may end between partitions (an older server sends one), not inside one.
-                guard filled == 0 else {
+                // A call may end between partitions (an older server sends one), not inside one,
+                // nor before its first.
+                guard filled == 0, index > run.lowerBound else {
                     throw tally.own(IntegrityError(
                         "partition \(index) ended after \(filled) of its \(plan.size(of: index)) bytes"))
                 }

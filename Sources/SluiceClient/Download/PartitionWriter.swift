@@ -1,10 +1,11 @@
 import SluiceDirectIO
 import Synchronization
 
-/// Writes one partition's bytes, as they arrive, into the download's file at the partition's
-/// place: past the page cache in whole pages when the partition starts on a page boundary and
-/// is large enough (``DirectIO``; the file is fsync'ed before it is renamed onto the target,
-/// so caching the pages buys nothing), its last partial page through the cache at ``finish()``.
+/// Writes the bytes of one partition, or of a run of consecutive ones read with one call, as
+/// they arrive, into the download's file at their place: past the page cache in whole pages
+/// when they start on a page boundary and are large enough (``DirectIO``; the file is fsync'ed
+/// before it is renamed onto the target, so caching the pages buys nothing), the last partial
+/// page through the cache at ``finish()``.
 ///
 /// An attempt that starts again (offset 0) starts the run again; pages the failed attempt
 /// wrote are written over.
@@ -21,8 +22,8 @@ final class PartitionWriter: Sendable {
         self.run = Mutex(direct ? DirectWriteRun(startingAt: start) : nil)
     }
 
-    /// Writes `bytes` at `offset` within the partition; offsets run on from the previous call's
-    /// end, or start again at 0.
+    /// Writes `bytes` at `offset` from the writer's start; offsets run on from the previous
+    /// call's end, or start again at 0.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
         try run.withLock { run in
             guard run != nil else { return try file.write(bytes, at: start + offset) }
@@ -31,7 +32,7 @@ final class PartitionWriter: Sendable {
         }
     }
 
-    /// Writes what the run held back; the file then holds the whole partition.
+    /// Writes what the run held back; the file then holds every byte written.
     func finish() throws {
         try run.withLock { run in
             guard var direct = run else { return }

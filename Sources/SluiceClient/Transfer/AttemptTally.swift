@@ -33,11 +33,10 @@ final class AttemptTally: Sendable {
 
     /// Remembers a failure of the client's own found outside ``own(_:)``, and returns it to be thrown.
     func own(_ error: IntegrityError) -> IntegrityError {
-        failure.withLock { $0 = error }
-        return error
+        remember(error)
     }
 
-    private func remember(_ error: any Error) -> any Error {
+    private func remember<Failure: Error>(_ error: Failure) -> Failure {
         switch error {
         case let error as LocalFileError: failure.withLock { $0 = error }
         case let error as IntegrityError: failure.withLock { $0 = error }
