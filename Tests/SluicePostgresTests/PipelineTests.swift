@@ -70,6 +70,25 @@ import Testing
         }
     }
 
+    /// Outside a transaction, a setting made local to the transaction holds for the rest of
+    /// the pipeline (its implicit transaction, so for its commit too) and not after it: what
+    /// lets a lease commit asynchronously without a transaction of its own.
+    @Test func aLocalSettingHoldsForThePipelineOnly() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 1)
+            try await pool.withConnection { c in
+                let results = try c.execute(pipeline: [
+                    PostgresStatement("SELECT set_config('synchronous_commit', 'off', true)"),
+                    PostgresStatement("SELECT current_setting('synchronous_commit') AS setting"),
+                ])
+                #expect(try results[1].rows[0].string("setting") == "off")
+                #expect(c.transactionStatus == .idle)
+                let after = try c.execute("SELECT current_setting('synchronous_commit') AS setting")
+                #expect(try after.rows[0].string("setting") == "on")
+            }
+        }
+    }
+
     /// A pipeline on a connection the server ended fails as a connection failure, and the
     /// pool's next call gets a working connection.
     @Test func aBrokenConnectionFailsAsSuchAndIsReplaced() async throws {

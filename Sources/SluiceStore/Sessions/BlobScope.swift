@@ -5,4 +5,10 @@ enum BlobScope {
     static func of(owner ownerID: Int64, limits: StorageLimits) -> String {
         limits.deduplicateAcrossPrincipals ? "shared" : "p\(ownerID)"
     }
+
+    /// The same rule as SQL, for a statement that leases a blob of an owner it reads itself;
+    /// `owner` is the SQL expression of the owner's id.
+    static func sql(owner: String, limits: StorageLimits) -> String {
+        limits.deduplicateAcrossPrincipals ? "'shared'" : "'p' || (\(owner))::text"
+    }
 }

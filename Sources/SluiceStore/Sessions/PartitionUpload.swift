@@ -54,7 +54,12 @@ extension UploadSessions {
             SluiceMetrics.partitionStored(bytes: size, deduplicated: true)
             return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: true)
         }
-        let newBlob = try await lease(key, size: size)
+        let newBlob: Bool
+        switch target.lease {
+        case .taken(let inserted): newBlob = inserted
+        case .refused: throw Self.blobBeingReclaimed
+        case .notTaken: newBlob = try await lease(key, size: size)  // a stored blob found damaged
+        }
 
         // The partition that continues the session's in-order whole-object hash extends it as
         // its bytes stream through; any other leaves it for the verifier after commit.
@@ -131,6 +136,16 @@ extension UploadSessions {
     /// partitions (loading the whole session for every partition would make an upload's
     /// database work grow with the square of its partition count).
     private struct PartitionTargetRow: Sendable {
+        /// What became of the lease on the partition's blob, taken in the same round trip.
+        enum Lease: Sendable {
+            /// Taken; whether the blob row is new (false: these bytes are stored in the scope).
+            case taken(newBlob: Bool)
+            /// Wanted, but the blob row is being deleted by the collector.
+            case refused
+            /// Not wanted: the session refuses the partition, or it is stored already.
+            case notTaken
+        }
+
         var state: SessionRecord.State
         var committedVersion: Int64?
         var totalSize: Int64
@@ -147,8 +162,13 @@ extension UploadSessions {
         /// How many leading partitions the in-order whole-object hash covers, and its state.
         var wholeHashedThrough: Int
         var wholeHashState: [UInt8]?
+        var lease: Lease
     }
 
+    /// Loads the partition's target row and, when the session takes the partition and it is not
+    /// stored yet, leases its blob in the same round trip: one implicit transaction (the
+    /// pipeline's), committed asynchronously like every lease. The lease's conditions are the
+    /// refusals ``storePartition`` reports from the row, so a refused partition leases nothing.
     private func partitionTarget(_ index: Int, of id: SessionID, by principal: Principal) async throws
         -> PartitionTargetRow
     {
@@ -156,10 +176,11 @@ extension UploadSessions {
         // Reading the declared hashes costs PostgreSQL the whole array (it is stored out of
         // line once it is large): one element is read, and the count is derived from the
         // sizes, so an upload of n partitions does not cost it n² hash reads.
-        let row = try await database.withConnection { connection in
-            try connection.execute("""
+        let target = PostgresStatement("""
+            WITH target AS (
                 SELECT s.state, s.expires_at < clock_timestamp() AS is_expired, s.committed_version,
                     s.total_size, s.partition_size, s.partition_sha256[$3::int + 1] AS sha256,
+                    least(s.partition_size, s.total_size - $3::bigint * s.partition_size) AS partition_bytes,
                     (SELECT sp.blob_scope FROM session_partitions sp WHERE sp.session_id = s.id AND sp.index = $3)
                         AS stored_scope,
                     coalesce(s.owner_id, s.principal_id) AS owner_id,
@@ -168,12 +189,30 @@ extension UploadSessions {
                         = 'write' AS may_write,
                     s.whole_hashed_through, s.whole_hash_state
                 FROM upload_sessions s WHERE s.id = $1 AND s.principal_id = $2
-                """, [.bytes(id.bytes), .int(principal.id), .int(probe)]).rows.first
+            ), wanted AS (
+                SELECT *, coalesce(state = 'open' AND NOT is_expired AND may_write AND sha256 IS NOT NULL
+                    AND stored_scope IS NULL, false) AS lease_wanted
+                FROM target
+            ), leased AS (
+                INSERT INTO blobs (scope, sha256, size)
+                SELECT \(BlobScope.sql(owner: "owner_id", limits: limits)), sha256, partition_bytes
+                FROM wanted WHERE lease_wanted
+                ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
+                RETURNING (xmax = 0) AS inserted
+            )
+            SELECT wanted.*, (SELECT inserted FROM leased) AS lease_new FROM wanted
+            """, [.bytes(id.bytes), .int(principal.id), .int(probe)])
+        let row = try await database.withConnection { connection in
+            try connection.execute(pipeline: [Self.commitAsynchronously, target])[1].rows.first
         }
         guard let row else { throw StorageError.notFound("upload session \(id) does not exist") }
         var state = SessionRecord.State(rawValue: try row.string("state")) ?? .aborted
         if state == .open, try row.bool("is_expired") { state = .expired }
         let totalSize = try row.int("total_size"), partitionSize = try row.int("partition_size")
+        let lease: PartitionTargetRow.Lease =
+            if !(try row.bool("lease_wanted")) { .notTaken }
+            else if let newBlob = try row.optionalBool("lease_new") { .taken(newBlob: newBlob) }
+            else { .refused }
         return PartitionTargetRow(
             state: state, committedVersion: try row.optionalInt("committed_version"),
             totalSize: totalSize, partitionSize: partitionSize,
@@ -183,7 +222,8 @@ extension UploadSessions {
             ownerID: try row.int("owner_id"),
             mayWrite: try row.optionalBool("may_write") ?? false,
             wholeHashedThrough: Int(try row.int("whole_hashed_through")),
-            wholeHashState: try row.optionalBytes("whole_hash_state"))
+            wholeHashState: try row.optionalBytes("whole_hash_state"),
+            lease: lease)
     }
 
     /// Takes (or refreshes) the lease on a blob row before its bytes are written.
@@ -195,23 +235,29 @@ extension UploadSessions {
         }
     }
 
-    /// The lease's statement, inside a transaction that commits asynchronously
-    /// (`synchronous_commit` off): a lease lost to a database crash only matters to the upload
+    /// Makes the transaction it runs in (an explicit one, or a pipeline's implicit one) commit
+    /// asynchronously. Leases do: a lease lost to a database crash only matters to the upload
     /// that took it, and that upload's own record commits synchronously after it in the same
     /// write-ahead log, so it cannot outlive the lease. It saves a log flush per partition.
+    /// (`set_config` rather than `SET LOCAL`, which warns outside an explicit transaction.)
+    static let commitAsynchronously = PostgresStatement("SELECT set_config('synchronous_commit', 'off', true)")
+
+    /// The refusal of a lease on a blob row the collector is deleting.
+    static let blobBeingReclaimed = StorageError.aborted(
+        "identical bytes are being reclaimed right now; send the partition again")
+
+    /// The lease's statement, in a transaction that commits asynchronously.
     /// `xmax = 0` holds only for a freshly inserted row.
     static func lease(_ key: BlobKey, size: Int64, on connection: PostgresConnection) throws -> Bool {
         let leased = try connection.execute(pipeline: [
-            PostgresStatement("SET LOCAL synchronous_commit TO off"),
+            commitAsynchronously,
             PostgresStatement("""
                 INSERT INTO blobs (scope, sha256, size) VALUES ($1, $2, $3)
                 ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
                 RETURNING (xmax = 0) AS inserted
                 """, [.text(key.scope), .bytes(key.sha256), .int(size)]),
         ])[1].rows.map { try $0.bool("inserted") }
-        guard let inserted = leased.first, leased.count == 1 else {
-            throw StorageError.aborted("identical bytes are being reclaimed right now; send the partition again")
-        }
+        guard let inserted = leased.first, leased.count == 1 else { throw blobBeingReclaimed }
         return inserted
     }
 

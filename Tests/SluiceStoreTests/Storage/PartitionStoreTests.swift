@@ -47,6 +47,11 @@ import Testing
             #expect(stored.storedBytes == Int64(Self.bytes.count))
             #expect(harness.stagingFiles().isEmpty)
             #expect(harness.blobFiles().count == 5)
+            // The blob rows the partitions leased (with their session's row, in one statement)
+            // carry the owner's scope and each partition's own size, the short last one's too.
+            let rows = try await harness.sql("SELECT scope, size FROM blobs ORDER BY size, sha256").rows
+            #expect(try rows.map { try $0.string("scope") } == Array(repeating: "p\(alice.id)", count: 5))
+            #expect(try rows.map { try $0.int("size") } == [300, 1024, 1024, 1024, 1024])
 
             let version = try await sessions.commit(session.id, by: alice, objects: harness.storage.objects)
             #expect(version.version == 1)
