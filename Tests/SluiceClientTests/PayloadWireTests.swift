@@ -12,8 +12,8 @@ import Testing
     static func encoded(field: Int, _ payload: [UInt8]) -> [UInt8] {
         let size = PayloadWire.encodedSize(field: field, count: payload.count)
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            PayloadWire.encode(field: field, count: payload.count, into: UnsafeMutableRawBufferPointer(buffer)) {
-                $0.copyMemory(from: UnsafeRawBufferPointer(start: payload, count: payload.count))
+            PayloadWire.encode(field: field, count: payload.count, into: UnsafeMutableRawBufferPointer(buffer)) { target in
+                payload.withUnsafeBytes { target.copyMemory(from: $0) }
             }
             count = size
         }

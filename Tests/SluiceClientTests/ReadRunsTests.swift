@@ -16,6 +16,18 @@ import Testing
         #expect(runs.last == 8128..<8192)
     }
 
+    /// A stream holds its runs in memory: they stop at the stream's smaller target.
+    @Test func aStreamsRunsStopAtItsOwnTarget() {
+        let plan = PartitionPlan(totalSize: 1 << 30, partitionSize: 128 * kib)
+        let runs = ReadRuns.group(
+            Array(0..<plan.count), plan: plan, parallelism: 8, targetBytes: ReadRuns.streamTargetBytes)
+        #expect(runs.count == 1024)
+        #expect(runs.allSatisfy { plan.size(of: $0) == ReadRuns.streamTargetBytes })
+        let large = PartitionPlan(totalSize: 3 << 23, partitionSize: 1 << 23)
+        #expect(ReadRuns.group([0, 1, 2], plan: large, parallelism: 1, targetBytes: ReadRuns.streamTargetBytes)
+            == [0..<1, 1..<2, 2..<3])
+    }
+
     @Test func runsCoverEveryIndexOnceInOrderWithoutCrossingAGap() {
         let plan = PartitionPlan(totalSize: 100 * 128 * kib + 5, partitionSize: 128 * kib)
         let missing = Array(0..<plan.count).filter { $0 % 17 != 3 }

@@ -12,8 +12,9 @@ extension Downloader {
     }
 
     /// Streams version `version` (0: the current one) of `objectName` to `consumer` in order.
-    /// Partitions are fetched `parallelism` at a time and each is held in memory until it is
-    /// verified and its turn comes, so memory is about `parallelism` partitions. Every
+    /// Partitions are fetched in runs (``ReadRuns``, of at most ``ReadRuns/streamTargetBytes``
+    /// or one partition), `parallelism` runs at a time, and each run is held in memory until it
+    /// is verified and its turn comes, so memory is about `parallelism` runs. Every
     /// partition is checked before it is consumed, against hashes the composite vouches for;
     /// from an older server without one, the whole object's SHA-256 is checked at the end
     /// (bytes already consumed cannot be taken back: a mismatch there is reported after the fact).
@@ -34,19 +35,25 @@ extension Downloader {
         // for an object the server has not hashed yet (to report it): both in order, no re-read.
         let hashWhole = !layout.partitionsVouchForWhole || layout.object.sha256.isEmpty
 
+        let runs = ReadRuns.group(
+            Array(0..<count), plan: layout.plan, parallelism: limit, targetBytes: ReadRuns.streamTargetBytes)
         let digest = try await withThrowingTaskGroup(of: (Int, Data).self) { group in
             var whole = SHA256()
             var launched = 0
             var next = 0
             var ready: [Int: Data] = [:]
-            while next < count {
-                while launched < count && launched < next + limit {
-                    let index = launched
-                    group.addTask { (index, try await Self.fetchIntoMemory(index, with: fetcher)) }
+            while next < runs.count {
+                while launched < runs.count && launched < next + limit {
+                    let (number, run) = (launched, runs[launched])
+                    group.addTask {
+                        let buffer = RunBuffer(size: Int(layout.plan.size(of: run)))
+                        try await fetch(run, with: fetcher, into: .memory(buffer, run: run, plan: layout.plan))
+                        return (number, buffer.bytes)
+                    }
                     launched += 1
                 }
-                guard let (index, data) = try await group.next() else { break }
-                ready[index] = data
+                guard let (number, data) = try await group.next() else { break }
+                ready[number] = data
                 while let data = ready.removeValue(forKey: next) {
                     if hashWhole { data.withUnsafeBytes { whole.update($0) } }
                     try consumer(data)
@@ -65,25 +72,5 @@ extension Downloader {
             transferred: Array(0..<count), resumed: false, started: started)
         progress(.completed(summary))
         return summary
-    }
-
-    private static func fetchIntoMemory(_ index: Int, with fetcher: PartitionFetcher) async throws -> Data {
-        let buffer = PartitionBuffer(capacity: Int(fetcher.layout.plan.size(of: index)))
-        try await fetcher.fetch(index) { bytes, offset in
-            buffer.bytes.withLock {
-                if offset == 0 { $0.removeAll(keepingCapacity: true) }
-                $0.append(contentsOf: bytes)
-            }
-        }
-        return buffer.bytes.withLock { $0 }
-    }
-}
-
-/// The bytes of one partition being fetched into memory.
-private final class PartitionBuffer: Sendable {
-    let bytes: Mutex<Data>
-
-    init(capacity: Int) {
-        bytes = Mutex(Data(capacity: capacity))
     }
 }

@@ -73,8 +73,9 @@ public struct Downloader: Sendable {
 
         let fetcher = PartitionFetcher(partitions: partitions, layout: layout, options: options, progress: progress)
         let runs = ReadRuns.group(missing, plan: layout.plan, parallelism: options.parallelism)
+        let destination = RunDestination.file(file, plan: layout.plan, recorder: recorder)
         try await BoundedConcurrency.forEach(runs, limit: options.parallelism) { run in
-            try await fetch(run, with: fetcher, into: file, recorder: recorder)
+            try await fetch(run, with: fetcher, into: destination)
         }
 
         var wholeSHA256 = [UInt8](layout.object.sha256)

@@ -6,14 +6,20 @@ enum ReadRuns {
     /// Bytes a run holds at most, unless one partition is larger: calls of this size cost
     /// what a call for an 8 MiB partition costs, already a small share of moving its bytes.
     static let targetBytes: Int64 = 8 << 20
+    /// Bytes a run holds at most when the download streams (`--stdout`), unless one partition
+    /// is larger: each run is held in memory until its turn, so a stream holds `parallelism`
+    /// runs; 1 MiB already spreads a call's cost over eight 128 KiB partitions.
+    static let streamTargetBytes: Int64 = 1 << 20
     /// Partitions a run holds at most: the server's limit on one read.
     static let maxPartitions = 1024
 
     /// `indexes` (ascending) cut into runs of consecutive partitions, in order. A run holds at
-    /// most ``targetBytes`` (one partition, if that is larger), and fewer partitions when that
+    /// most `targetBytes` (one partition, if that is larger), and fewer partitions when that
     /// would leave fewer runs than `parallelism`, so that a small download still keeps that
     /// many calls busy.
-    static func group(_ indexes: [Int], plan: PartitionPlan, parallelism: Int) -> [Range<Int>] {
+    static func group(
+        _ indexes: [Int], plan: PartitionPlan, parallelism: Int, targetBytes: Int64 = targetBytes
+    ) -> [Range<Int>] {
         let lanes = max(1, parallelism)
         let evenShare = (indexes.count + lanes - 1) / lanes
         let perRun = max(1, min(Int(targetBytes / plan.partitionSize), maxPartitions, evenShare))

@@ -187,3 +187,38 @@ def test_a_run_cut_short_goes_on_from_the_first_partition_it_lacks(
     assert [(e["partition"], e["discarded_bytes"]) for e in restarted] == [(1, 1024 * KIB)], restarted
     retries = [e for e in r.events if e.get("event") == "retrying"]
     assert len(retries) == 1 and "partitions 1 to 3" in retries[0]["operation"], retries
+
+
+def _stream(cli_runner, address: str, name: str, data: bytes, parallel: int, tmp_path) -> None:
+    """Streams `name` to standard output through the proxy at `address`; checks it is `data`."""
+    out = tmp_path / "stdout.bin"
+    cli_runner.run("download", name, "--stdout", "--parallel", str(parallel), address=address,
+                   stdout_path=str(out)).expect(0)
+    assert out.read_bytes() == data, "what --stdout wrote differs"
+
+
+def test_a_stream_reads_runs_of_at_most_one_mebibyte(cli_runner, proxy_factory, stored, tmp_path):
+    """--stdout holds each run in memory until its turn: its runs stop at 1 MiB (sixteen
+    64 KiB partitions), where a download to a file reads all twenty in one call."""
+    name, data = stored
+    address, proxy = proxy_factory(older=False)
+    _stream(cli_runner, address, name, data, 1, tmp_path)
+    assert proxy.reads == [(0, 16), (16, 4)], proxy.reads
+
+
+def test_a_stream_run_cut_short_goes_on_from_the_first_partition_it_lacks(
+        cli_runner, proxy_factory, stored, tmp_path):
+    """A run cut after three whole partitions keeps them in memory and asks for the rest,
+    which land after them: the stream is the object, byte for byte."""
+    name, data = stored
+    address, proxy = proxy_factory(older=False)
+    proxy.cuts = [3]
+    _stream(cli_runner, address, name, data, 1, tmp_path)
+    assert proxy.reads == [(0, 16), (3, 13), (16, 4)], proxy.reads
+
+
+def test_a_stream_from_a_server_reading_one_partition_per_call(cli_runner, proxy_factory, stored, tmp_path):
+    name, data = stored
+    address, proxy = proxy_factory(older=True)
+    _stream(cli_runner, address, name, data, 2, tmp_path)
+    assert len(proxy.reads) == COUNT, proxy.reads
