@@ -90,6 +90,9 @@ def test_damaged_partition_is_an_integrity_failure(sluice_c, server, tmp_path):
             f.seek(1000)
             f.write(b"X")
     out = tmp_path / "out"
-    r = sluice_c.run("download", name, str(out))
-    cs.assert_error(r, cs.EXIT_INTEGRITY, "DATA_LOSS")
-    assert not out.exists()
+    # One call per partition, and both in one call (partition_count): DATA_LOSS at the second.
+    for parallel in ("4", "1"):
+        r = sluice_c.run("download", name, str(out), "--parallel", parallel)
+        cs.assert_error(r, cs.EXIT_INTEGRITY, "DATA_LOSS")
+        assert "partition 1" in r.stderr, r.explain()
+        assert not out.exists()

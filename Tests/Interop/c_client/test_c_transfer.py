@@ -13,6 +13,7 @@ import time
 import c_support as cs
 import cli_support
 import storage_support as ss
+from read_proxy import proxy_factory  # noqa: F401 (a fixture)
 
 MIB = cs.MIB
 RESUME_SIZE = 256 * MIB        # the issue's size; about 20 s on a busy 2-core machine
@@ -58,6 +59,27 @@ def test_c_download_of_what_swift_cli_and_grpcio_uploaded(sluice_c, swift_cli, s
     sluice_c.ok("download", by_grpcio, out2, "--parallel", "2")
     ss.assert_same_bytes(cs.read(out2), grpc_data, "sluice-c's download of grpcio's upload")
     assert not [f for f in os.listdir(tmp_path) if ".sluice-c-" in f], "a temporary file is left"
+
+
+def test_c_download_reads_small_partitions_in_runs(sluice_c, proxy_factory, server, tmp_path):
+    """Consecutive small partitions come in one ReadPartition call (partition_count), cut into
+    as many runs as --parallel keeps busy; from a server older than the field, which sends one
+    partition per call, sluice-c asks for the rest call after call. The file is the same."""
+    data = os.urandom(20 * 64 * 1024 - 1000)
+    name = ss.unique_name("c-runs")
+    server.client().put_object(name, data, partition_size=64 * 1024)
+    address, proxy = proxy_factory(older=False)
+    out = str(tmp_path / "out")
+    r = sluice_c.ok("download", name, out, "--parallel", "2", address=address)
+    assert "20 partitions verified" in r.stdout, r.explain()
+    assert sorted(proxy.reads) == [(0, 10), (10, 10)], proxy.reads
+    ss.assert_same_bytes(cs.read(out), data, "sluice-c's download in runs")
+
+    address, older = proxy_factory(older=True)
+    out2 = str(tmp_path / "out2")
+    sluice_c.ok("download", name, out2, "--parallel", "1", address=address)
+    assert older.reads == [(i, 20 - i) for i in range(19)] + [(19, 0)], older.reads
+    ss.assert_same_bytes(cs.read(out2), data, "sluice-c's download from an older server")
 
 
 def test_empty_file_round_trip(sluice_c, tmp_path):

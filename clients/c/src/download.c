@@ -21,6 +21,17 @@
 #include "sluice/v1/objects.pb-c.h"
 #include "sluice/v1/partitions.pb-c.h"
 
+/* A run of consecutive partitions read with one ReadPartition call (partition_count). */
+typedef struct Run {
+    size_t first, count;
+} Run;
+
+/* A run holds at most this many bytes (or one partition, when that is larger): per-call costs
+ * dominate small partitions, and are a small share of an 8 MiB read. */
+#define RUN_BYTES (8 * 1024 * 1024)
+/* The server's limit on the partitions of one read. */
+#define RUN_PARTITIONS 1024
+
 typedef struct Download {
     const Options *opts;
     const char *remote;
@@ -28,16 +39,45 @@ typedef struct Download {
     Sluice__V1__ObjectInfo *object;
     int fd;
     char *temp_path;
+    Run *runs;
+    size_t n_runs;
 } Download;
 
-/* One ReadPartition stream, written at the partition's offset and hashed as it arrives. */
+/* One ReadPartition stream reading partitions first..end-1, cut at partition boundaries: each
+ * partition is written at its offset and hashed as it arrives, and checked as its last byte
+ * does. */
 typedef struct ReadCall {
     GrpcCall call;                 /* first */
     Download *dl;
-    const Sluice__V1__PartitionInfo *part;
-    int64_t received;
+    size_t first, end;
+    size_t next;                   /* the partition arriving */
+    int64_t received;              /* its bytes so far */
     EVP_MD_CTX *sha;
 } ReadCall;
+
+static bool write_at(Download *dl, const uint8_t *data, size_t len, int64_t at, Status *st) {
+    while (len > 0) {
+        ssize_t n = pwrite(dl->fd, data, len, at);
+        if (n < 0) return status_set(st, GRPC_UNKNOWN, "cannot write %s: %s", dl->temp_path, strerror(errno));
+        data += n, len -= (size_t)n, at += n;
+    }
+    return true;
+}
+
+/* The partition arriving is whole: it must match its SHA-256; the next one starts. */
+static bool check_partition(ReadCall *r, Status *st) {
+    const Sluice__V1__PartitionInfo *p = r->dl->object->partitions[r->next];
+    uint8_t digest[SHA256_LEN];
+    EVP_DigestFinal_ex(r->sha, digest, NULL);
+    if (p->sha256.len != SHA256_LEN || memcmp(p->sha256.data, digest, SHA256_LEN) != 0) {
+        return status_set(st, GRPC_DATA_LOSS, "partition %d: the bytes received do not match its SHA-256",
+                          (int)p->index);
+    }
+    if (!EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL)) abort();
+    r->next++;
+    r->received = 0;
+    return true;
+}
 
 static bool on_chunk(void *ctx, const uint8_t *msg, size_t len, Status *st) {
     ReadCall *r = ctx;
@@ -46,38 +86,37 @@ static bool on_chunk(void *ctx, const uint8_t *msg, size_t len, Status *st) {
     bool ok = true;
     const uint8_t *data = m->data.data;
     size_t left = m->data.len;
-    if ((int64_t)left > r->part->size - r->received) {
-        ok = status_set(st, GRPC_DATA_LOSS, "partition %d: the server sent more than its %" PRId64
-                        " bytes", (int)r->part->index, r->part->size);
-    }
-    int64_t at = r->part->offset + r->received;
     while (ok && left > 0) {
-        ssize_t n = pwrite(r->dl->fd, data, left, at);
-        if (n < 0) {
-            ok = status_set(st, GRPC_UNKNOWN, "cannot write %s: %s", r->dl->temp_path, strerror(errno));
+        if (r->next == r->end) {
+            ok = status_set(st, GRPC_DATA_LOSS, "partitions %zu to %zu: the server sent more than their bytes",
+                            r->first, r->end - 1);
             break;
         }
-        data += n, left -= (size_t)n, at += n;
-    }
-    if (ok) {
-        EVP_DigestUpdate(r->sha, m->data.data, m->data.len);
-        r->received += (int64_t)m->data.len;
+        const Sluice__V1__PartitionInfo *p = r->dl->object->partitions[r->next];
+        size_t piece = (int64_t)left < p->size - r->received ? left : (size_t)(p->size - r->received);
+        ok = write_at(r->dl, data, piece, p->offset + r->received, st);
+        if (!ok) break;
+        EVP_DigestUpdate(r->sha, data, piece);
+        data += piece, left -= piece;
+        r->received += (int64_t)piece;
+        if (r->received == p->size) ok = check_partition(r, st);
     }
     sluice__v1__read_partition_response__free_unpacked(m, NULL);
     return ok;
 }
 
-static GrpcCall *start_read(void *ctx, size_t item, Status *st) {
-    Download *dl = ctx;
+static GrpcCall *start_run(Download *dl, size_t first, size_t count, Status *st) {
     ReadCall *r = xcalloc(1, sizeof *r);
     r->dl = dl;
-    r->part = dl->object->partitions[item];
+    r->first = r->next = first;
+    r->end = first + count;
     r->sha = EVP_MD_CTX_new();
     if (r->sha == NULL || !EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL)) abort();
     Sluice__V1__ReadPartitionRequest req = SLUICE__V1__READ_PARTITION_REQUEST__INIT;
     req.object_name = (char *)dl->remote;
     req.version = dl->object->version;
-    req.partition_index = r->part->index;
+    req.partition_index = (int32_t)first;
+    req.partition_count = count > 1 ? (int32_t)count : 0;
     req.owner = (char *)dl->opts->owner;
     grpc_call_init(&r->call, &req.base, NULL, NULL, on_chunk, r, GRPC_MAX_MESSAGE);
     if (!grpc_call_start(&r->call, dl->ch, "/sluice.v1.PartitionService/ReadPartition", st)) {
@@ -87,6 +126,20 @@ static GrpcCall *start_read(void *ctx, size_t item, Status *st) {
         return NULL;
     }
     return &r->call;
+}
+
+static GrpcCall *start_read(void *ctx, size_t item, Status *st) {
+    Download *dl = ctx;
+    return start_run(dl, dl->runs[item].first, dl->runs[item].count, st);
+}
+
+/* A call that ended well between partitions, after some but before the run's end (a server
+ * older than partition_count sends one): the next call asks for the rest. */
+static bool resume_read(void *ctx, GrpcCall *call, GrpcCall **next, Status *st) {
+    ReadCall *r = (ReadCall *)(void *)call;
+    if (!status_ok(&call->status) || r->received != 0 || r->next == r->first || r->next == r->end) return true;
+    *next = start_run(ctx, r->next, r->end - r->next, st);
+    return *next != NULL;
 }
 
 static void discard_read(void *ctx, GrpcCall *call) {
@@ -102,21 +155,29 @@ static bool finish_read(void *ctx, GrpcCall *call, Status *st) {
     bool ok = status_ok(&call->status);
     if (!ok) {
         status_move(st, &call->status);
-        status_prefix(st, "partition %d", (int)r->part->index);
-    } else {
-        uint8_t digest[SHA256_LEN];
-        EVP_DigestFinal_ex(r->sha, digest, NULL);
-        const ProtobufCBinaryData *want = &r->part->sha256;
-        if (r->received != r->part->size) {
-            ok = status_set(st, GRPC_DATA_LOSS, "partition %d: got %" PRId64 " of its %" PRId64 " bytes",
-                            (int)r->part->index, r->received, r->part->size);
-        } else if (want->len != SHA256_LEN || memcmp(want->data, digest, SHA256_LEN) != 0) {
-            ok = status_set(st, GRPC_DATA_LOSS, "partition %d: the bytes received do not match its SHA-256",
-                            (int)r->part->index);
-        }
+        status_prefix(st, "partition %zu", r->next);
+    } else if (r->next != r->end) {
+        ok = status_set(st, GRPC_DATA_LOSS, "partition %zu: got %" PRId64 " of its %" PRId64 " bytes", r->next,
+                        r->received, r->dl->object->partitions[r->next]->size);
     }
     discard_read(ctx, call);
     return ok;
+}
+
+/* Cuts the partitions into runs of at most RUN_BYTES (one partition, if larger) and
+ * RUN_PARTITIONS, and into at least `parallel` runs when there are as many partitions, so
+ * that every stream has work. */
+static void plan_runs(Download *dl) {
+    size_t n = dl->object->n_partitions;
+    size_t lanes = (size_t)dl->opts->parallel;
+    size_t per = n == 0 ? 1 : (size_t)(RUN_BYTES / dl->object->partitions[0]->size);
+    if (per > RUN_PARTITIONS) per = RUN_PARTITIONS;
+    if (per > (n + lanes - 1) / lanes) per = (n + lanes - 1) / lanes;
+    if (per < 1) per = 1;
+    dl->runs = xcalloc(n / per + 1, sizeof *dl->runs);
+    for (size_t first = 0; first < n; first += per) {
+        dl->runs[dl->n_runs++] = (Run){first, n - first < per ? n - first : per};
+    }
 }
 
 static bool get_object(Download *dl, Status *st) {
@@ -182,7 +243,8 @@ static bool transfer(Download *dl, const char *local, Status *st) {
         !make_temp(dl, local, st)) {
         return false;
     }
-    ParallelWork work = {dl->object->n_partitions, start_read, finish_read, discard_read, dl};
+    plan_runs(dl);
+    ParallelWork work = {dl->n_runs, start_read, finish_read, discard_read, dl, resume_read};
     if (!parallel_run(dl->ch, dl->opts->parallel, &work, st) || !publish(dl, local, st)) return false;
     printf("downloaded %s to %s: version %" PRId64 ", %" PRId64 " bytes, %zu partitions verified\n",
            dl->remote, local, dl->object->version, dl->object->size, dl->object->n_partitions);
@@ -199,5 +261,6 @@ bool download_run(const Options *opts, const char *remote, const char *local, St
         free(dl.temp_path);
     }
     if (dl.object) sluice__v1__object_info__free_unpacked(dl.object, NULL);
+    free(dl.runs);
     return ok;
 }

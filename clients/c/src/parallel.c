@@ -33,7 +33,15 @@ bool parallel_run(Channel *ch, int parallel, const ParallelWork *w, Status *st) 
         if (ok) ok = h2_run(ch->h2, any_done, &slots, st);
         for (int i = 0; ok && i < parallel; i++) {
             if (slots.calls[i] == NULL || !slots.calls[i]->done) continue;
-            ok = w->finish(w->ctx, slots.calls[i], st);
+            GrpcCall *next_call = NULL;
+            if (w->resume != NULL) ok = w->resume(w->ctx, slots.calls[i], &next_call, st);
+            if (ok && next_call != NULL) {
+                w->discard(w->ctx, slots.calls[i]);
+                slots.calls[i] = next_call;
+                continue;
+            }
+            if (ok) ok = w->finish(w->ctx, slots.calls[i], st);
+            else w->discard(w->ctx, slots.calls[i]);
             slots.calls[i] = NULL;
             active--;
         }

@@ -260,7 +260,7 @@ static bool transfer(Upload *up, const char *local, Status *st) {
         fflush(stdout);
     }
     if (up->session->state == SLUICE__V1__UPLOAD_SESSION__STATE__OPEN) {
-        ParallelWork work = {up->n_missing, start_part, finish_part, discard_part, up};
+        ParallelWork work = {up->n_missing, start_part, finish_part, discard_part, up, NULL};
         if (!parallel_run(up->ch, up->opts->parallel, &work, st)) return false;
     }
     int64_t version = 0;
