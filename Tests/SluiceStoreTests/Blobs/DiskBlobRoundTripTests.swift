@@ -28,6 +28,37 @@ import Testing
         }
     }
 
+    /// A blob sent as one chunk touches the disk only when it finishes (one trip to the pool for
+    /// all its system calls); one sent in pieces has its staging file from the first piece; a
+    /// writer aborted or dropped before any trip leaves nothing either way.
+    @Test func aWholeChunkIsWrittenAtFinishAndPiecesAsTheyCome() async throws {
+        try await withTemporaryStore { blobs, root in
+            let staging = root.appendingPathComponent("staging")
+            let bytes = testBytes(70_000, seed: 7)
+            let whole = try await blobs.makeWriter(for: try key(for: bytes), size: 70_000)
+            #expect(files(under: staging).isEmpty)
+            try await whole.write(bytes)
+            #expect(files(under: staging).isEmpty)
+            try await whole.finish()
+            #expect(try await blobs.contains(try key(for: bytes)))
+            #expect(files(under: staging).isEmpty)
+
+            let other = testBytes(70_000, seed: 8)
+            let pieces = try await blobs.makeWriter(for: try key(for: other), size: 70_000)
+            try await pieces.write(other[0..<1000])
+            #expect(files(under: staging).count == 1)
+            await pieces.abort()
+            #expect(files(under: staging).isEmpty)
+
+            let held = try await blobs.makeWriter(for: try key(for: other), size: 70_000)
+            try await held.write(other)
+            await held.abort()
+            await #expect(throws: BlobError.writerClosed(try key(for: other))) { try await held.finish() }
+            #expect(try await !blobs.contains(try key(for: other)))
+            #expect(files(under: staging).isEmpty)
+        }
+    }
+
     @Test func publishesOwnerOnlyFileAtTheContentAddress() async throws {
         try await withTemporaryStore { blobs, root in
             let key = try await store(testBytes(100), in: blobs, scope: "p-17")

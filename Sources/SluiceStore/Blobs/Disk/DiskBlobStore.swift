@@ -33,11 +33,9 @@ public struct DiskBlobStore: BlobStore {
 
     public func makeWriter(for key: BlobKey, size: Int64) async throws -> any BlobWriter {
         guard size >= 0 else { throw BlobError.invalidSize(size) }
-        let (staging, publisher, io) = (layout.staging, DiskBlobPublisher(layout: layout, directories: directories, io: io), io)
-        return try await io.run {
-            try StagingBlobWriter(
-                key: key, size: size, staging: staging, mayBypassCache: true, publisher: publisher, io: io)
-        }
+        let publisher = DiskBlobPublisher(layout: layout, directories: directories, io: io)
+        return StagingBlobWriter(
+            key: key, size: size, staging: layout.staging, mayBypassCache: true, publisher: publisher, io: io)
     }
 
     public func contains(_ key: BlobKey) async throws -> Bool {

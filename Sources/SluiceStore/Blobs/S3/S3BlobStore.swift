@@ -32,12 +32,10 @@ public struct S3BlobStore: BlobStore {
 
     public func makeWriter(for key: BlobKey, size: Int64) async throws -> any BlobWriter {
         guard size >= 0 else { throw BlobError.invalidSize(size) }
-        let (spool, publisher, io) = (spool, S3BlobPublisher(client: client, layout: layout), io)
         // The spool file is read right back to send it: the page cache serves that read.
-        return try await io.run {
-            try StagingBlobWriter(
-                key: key, size: size, staging: spool, mayBypassCache: false, publisher: publisher, io: io)
-        }
+        return StagingBlobWriter(
+            key: key, size: size, staging: spool, mayBypassCache: false,
+            publisher: S3BlobPublisher(client: client, layout: layout), io: io)
     }
 
     public func contains(_ key: BlobKey) async throws -> Bool {

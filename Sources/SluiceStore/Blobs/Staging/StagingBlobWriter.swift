@@ -46,41 +46,49 @@ protocol BlockingStagedBlobPublisher: StagedBlobPublisher {
 /// State sits behind a mutex taken on a pool thread for the whole of its system calls. One task
 /// uses a writer, so the mutex is never contended; it is what makes handing the writer to pool
 /// threads sound.
+///
+/// Trips to the pool are what a small blob costs beyond its system calls (a thread woken and a
+/// task resumed each), so the writer makes as few as it can: the staging file is created by the
+/// first trip that writes, and a blob that arrives as one chunk (a small partition, a PutObject)
+/// is kept until `finish`, which creates, writes, checks and publishes it in a single trip.
 final class StagingBlobWriter: BlobWriter {
     private enum Phase { case open, publishing, finished, discarded }
 
     private struct State: ~Copyable {
         var phase = Phase.open
         var hasher = SHA256()
-        var file: StagingFile
+        /// Created by the first bytes written (or by `finish`, for a blob of none).
+        var file: StagingFile?
+        /// A whole blob received as one chunk, not written yet.
+        var held: (any ContiguousBytes & Sendable)?
+        var heldCount = 0
     }
 
     private let key: BlobKey
     private let size: Int64
     private let stagingPath: String
+    private let mayBypassCache: Bool
     private let publisher: any StagedBlobPublisher
     private let io: BlockingIO
-    private let state: Mutex<State>
+    private let state = Mutex(State())
 
-    /// Opens a new staging file in `staging` (exclusively, mode 0600, the caller being on the pool);
-    /// `mayBypassCache` as for ``StagingFile``.
+    /// A writer whose staging file goes in `staging` (created exclusively, mode 0600, on the pool
+    /// when bytes are first written); `mayBypassCache` as for ``StagingFile``.
     init(
         key: BlobKey, size: Int64, staging: StagingDirectory, mayBypassCache: Bool, publisher: any StagedBlobPublisher,
         io: BlockingIO
-    ) throws {
-        let stagingPath = staging.newFilePath()
-        let file = try StagingFile(creating: stagingPath, size: size, mayBypassCache: mayBypassCache)
+    ) {
         self.key = key
         self.size = size
-        self.stagingPath = stagingPath
+        self.stagingPath = staging.newFilePath()
+        self.mayBypassCache = mayBypassCache
         self.publisher = publisher
         self.io = io
-        self.state = Mutex(State(file: file))
     }
 
     /// A writer dropped without finish or abort still releases its descriptor and staging file.
     deinit {
-        let leftover: Int32? = state.withLock { $0.phase == .open ? $0.file.descriptor : nil }
+        let leftover: Int32? = state.withLock { $0.phase == .open ? $0.file?.descriptor : nil }
         guard let descriptor = leftover else { return }
         let path = stagingPath
         io.detach {
@@ -90,8 +98,19 @@ final class StagingBlobWriter: BlobWriter {
     }
 
     func write(_ bytes: some ContiguousBytes & Sendable) async throws {
+        let keptWhole = state.withLock { state in
+            let count = bytes.withUnsafeBytes(\.count)
+            guard state.phase == .open, state.file?.descriptor == nil, state.held == nil, Int64(count) == size, count > 0 else {
+                return false
+            }
+            state.held = bytes
+            state.heldCount = count
+            return true
+        }
+        if keptWhole { return }
         try await io.run { [self] in
             try state.withLock { state in
+                try writeHeld(&state)
                 try bytes.withUnsafeBytes { buffer in try append(buffer, to: &state) }
             }
         }
@@ -101,6 +120,7 @@ final class StagingBlobWriter: BlobWriter {
         if let blocking = publisher as? any BlockingStagedBlobPublisher {
             try await io.run { [self] in
                 try state.withLock { state in
+                    try writeHeld(&state)
                     let staged = try verify(&state)
                     do {
                         try blocking.publishBlocking(staged)
@@ -113,7 +133,12 @@ final class StagingBlobWriter: BlobWriter {
             }
             return
         }
-        let staged = try await io.run { [self] in try state.withLock { state in try verify(&state) } }
+        let staged = try await io.run { [self] in
+            try state.withLock { state in
+                try writeHeld(&state)
+                return try verify(&state)
+            }
+        }
         do {
             try await publisher.publish(staged)
         } catch {
@@ -131,15 +156,24 @@ final class StagingBlobWriter: BlobWriter {
         }
     }
 
+    /// Writes the blob kept whole by ``write(_:)``, if there is one.
+    private func writeHeld(_ state: inout State) throws {
+        guard let held = state.held else { return }
+        state.held = nil
+        state.heldCount = 0
+        try held.withUnsafeBytes { buffer in try append(buffer, to: &state) }
+    }
+
     private func append(_ bytes: UnsafeRawBufferPointer, to state: inout State) throws {
         guard state.phase == .open else { throw BlobError.writerClosed(key) }
-        let total = state.file.appended + Int64(bytes.count)
+        let total = (state.file?.appended ?? 0) + Int64(state.heldCount) + Int64(bytes.count)
         guard total <= size else {
             discard(&state)
             throw BlobError.sizeMismatch(expected: size, received: total)
         }
         do {
-            try state.file.append(bytes)
+            try openFile(&state)
+            try state.file!.append(bytes)
         } catch {
             discard(&state)
             throw error
@@ -147,15 +181,28 @@ final class StagingBlobWriter: BlobWriter {
         state.hasher.update(bytes)
     }
 
+    /// Creates the staging file, unless it exists; returns its descriptor.
+    @discardableResult
+    private func openFile(_ state: inout State) throws -> Int32 {
+        if let descriptor = state.file?.descriptor { return descriptor }
+        let file = try StagingFile(creating: stagingPath, size: size, mayBypassCache: mayBypassCache)
+        let descriptor = file.descriptor
+        state.file = consume file
+        return descriptor
+    }
+
     /// Checks size and digest; the writer then belongs to the publisher until it returns.
     private func verify(_ state: inout State) throws -> StagedBlob {
         guard state.phase == .open else { throw BlobError.writerClosed(key) }
-        guard state.file.appended == size else {
+        let appended = state.file?.appended ?? 0
+        guard appended == size else {
             discard(&state)
-            throw BlobError.sizeMismatch(expected: size, received: state.file.appended)
+            throw BlobError.sizeMismatch(expected: size, received: appended)
         }
+        let descriptor: Int32
         do {
-            try state.file.finishWriting()
+            descriptor = try openFile(&state)  // made here for a blob of no bytes
+            try state.file!.finishWriting()
         } catch {
             discard(&state)
             throw error
@@ -169,22 +216,27 @@ final class StagingBlobWriter: BlobWriter {
             throw BlobError.checksumMismatch(expected: key.sha256, actual: digest)
         }
         state.phase = .publishing
-        return StagedBlob(key: key, size: size, path: stagingPath, descriptor: state.file.descriptor)
+        return StagedBlob(key: key, size: size, path: stagingPath, descriptor: descriptor)
     }
 
     /// Closes a published blob's staging file, and removes it unless publishing moved it.
     private func close(_ state: inout State) {
-        POSIX.closeFile(state.file.descriptor)
+        if let descriptor = state.file?.descriptor { POSIX.closeFile(descriptor) }
         if !publisher.movesStagingFile { _ = try? POSIX.removeFile(stagingPath) }
         state.phase = .finished
     }
 
-    /// Closes and removes the staging file. A removal that fails (or finds the file already
-    /// moved) leaves it to the store's sweep of abandoned staging; the writer is closed either way.
+    /// Closes and removes the staging file, if it was made. A removal that fails (or finds the
+    /// file already moved) leaves it to the store's sweep of abandoned staging; the writer is
+    /// closed either way.
     private func discard(_ state: inout State) {
         guard state.phase == .open || state.phase == .publishing else { return }
-        POSIX.closeFile(state.file.descriptor)
-        _ = try? POSIX.removeFile(stagingPath)
+        state.held = nil
+        state.heldCount = 0
+        if let descriptor = state.file?.descriptor {
+            POSIX.closeFile(descriptor)
+            _ = try? POSIX.removeFile(stagingPath)
+        }
         state.phase = .discarded
     }
 }
