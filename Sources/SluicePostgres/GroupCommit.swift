@@ -93,10 +93,12 @@ public final class GroupCommit: Sendable {
                 var outcomes = [ItemOutcome](repeating: .retryAlone, count: batch.count)
                 var epilogues: [@Sendable (PostgresConnection) throws -> Void] = []
                 for index in ordered {
-                    _ = try connection.execute("SAVEPOINT grouped_item")
+                    // Each item's savepoint travels with its first statement, and its release
+                    // with the next item's (or the COMMIT): no round trip of their own.
+                    connection.sendWithNextStatement("SAVEPOINT grouped_item")
                     do {
                         let done = try batch[index].work(connection)
-                        _ = try connection.execute("RELEASE SAVEPOINT grouped_item")
+                        connection.sendWithNextStatement("RELEASE SAVEPOINT grouped_item")
                         outcomes[index] = .value(done.value)
                         if let epilogue = done.epilogue { epilogues.append(epilogue) }
                     } catch let error as PostgresError where error.isConnectionFailure {

@@ -184,7 +184,7 @@ final class PoolWorker {
     /// unknown state (the next checkout connects afresh).
     func afterUse() {
         guard let connection, connection.isHealthy else { return }
-        _ = connection.discardUnsentBegin()
+        _ = connection.discardUnsent()
         switch connection.transactionStatus {
         case .idle:
             break
@@ -213,12 +213,15 @@ final class PoolWorker {
         do {
             value = try body(connection)
         } catch {
-            if !connection.discardUnsentBegin(), connection.isHealthy, connection.transactionStatus != .idle {
+            if !connection.discardUnsent(), connection.isHealthy, connection.transactionStatus != .idle {
                 _ = try? connection.execute("ROLLBACK")
             }
             throw error
         }
-        if connection.discardUnsentBegin() { return value }  // the body ran no statement
+        if connection.hasUnsentBegin {  // the body ran no statement
+            _ = connection.discardUnsent()
+            return value
+        }
 
         switch connection.transactionStatus {
         case .inTransaction:

@@ -45,6 +45,12 @@ public final class PostgresConnection {
 
     /// A BEGIN not sent yet (see ``begin(_:)``).
     private var deferredBegin: String?
+    /// Statements to send ahead of the next one, after ``deferredBegin`` (see
+    /// ``sendWithNextStatement(_:)``).
+    private var deferredStatements: [String] = []
+
+    /// What goes ahead of the next statement, in order.
+    private var deferred: [String] { (deferredBegin.map { [$0] } ?? []) + deferredStatements }
 
     fileprivate struct PreparedKey: Hashable {
         var sql: String
@@ -164,6 +170,7 @@ public final class PostgresConnection {
         PQreset(handle)
         prepared.removeAll()
         deferredBegin = nil
+        deferredStatements = []
         guard isHealthy else {
             let message = Self.trimmed(PQerrorMessage(handle)) ?? "reset failed"
             throw PostgresError(.connection, "could not reconnect to PostgreSQL: \(message)")
@@ -180,12 +187,27 @@ public final class PostgresConnection {
         deferredBegin = sql
     }
 
-    /// Drops a BEGIN that ``begin(_:)`` left unsent because no statement followed: the
-    /// transaction held nothing and there is nothing to commit or roll back. Returns whether
-    /// there was one.
-    public func discardUnsentBegin() -> Bool {
-        defer { deferredBegin = nil }
+    /// Whether a BEGIN from ``begin(_:)`` is still unsent: no statement followed it, so the
+    /// transaction holds nothing.
+    public var hasUnsentBegin: Bool { deferredBegin != nil }
+
+    /// Drops what waits to go ahead of the next statement — a BEGIN ``begin(_:)`` left unsent,
+    /// statements from ``sendWithNextStatement(_:)`` — for a transaction that ends without
+    /// them: one that holds nothing, or one about to be rolled back. Returns whether a BEGIN
+    /// was among them (then there is nothing to commit or roll back).
+    public func discardUnsent() -> Bool {
+        defer {
+            deferredBegin = nil
+            deferredStatements = []
+        }
         return deferredBegin != nil
+    }
+
+    /// Sends `sql` (a statement whose answer nobody reads, such as SAVEPOINT) with the next
+    /// statement, in its round trip, rather than on its own. An error it meets is thrown by
+    /// that next statement, whose own work then does not run.
+    public func sendWithNextStatement(_ sql: String) {
+        deferredStatements.append(sql)
     }
 
     // MARK: statements
@@ -198,7 +220,7 @@ public final class PostgresConnection {
     ///   statement, `.connection` when the connection broke, `.encoding` for an unsendable parameter.
     @discardableResult
     public func execute(_ sql: String, _ params: [PostgresValue] = []) throws -> PostgresResult {
-        if deferredBegin != nil { return try execute(pipeline: [PostgresStatement(sql, params)])[0] }
+        if !deferred.isEmpty { return try execute(pipeline: [PostgresStatement(sql, params)])[0] }
         let statement = try EncodedStatement(PostgresStatement(sql, params))
         guard let name = try preparedName(statement.key) else {
             let result = statement.texts.withPointers { valuePointers in
@@ -249,9 +271,11 @@ public final class PostgresConnection {
     ///
     /// - Throws: `PostgresError`, as ``execute(_:_:)``.
     public func execute(pipeline statements: [PostgresStatement]) throws -> [PostgresResult] {
-        if let begin = deferredBegin {
+        let ahead = deferred
+        if !ahead.isEmpty {
             deferredBegin = nil
-            return Array(try execute(pipeline: [PostgresStatement(begin)] + statements).dropFirst())
+            deferredStatements = []
+            return Array(try execute(pipeline: ahead.map { PostgresStatement($0) } + statements).dropFirst(ahead.count))
         }
         guard statements.count > 1 else { return try statements.map { try execute($0.sql, $0.params) } }
         let encoded = try statements.map(EncodedStatement.init)
@@ -357,10 +381,10 @@ public final class PostgresConnection {
         guard !sql.utf8.contains(0) else {
             throw PostgresError(.encoding, "SQL text cannot contain NUL characters")
         }
-        if let begin = deferredBegin {
-            deferredBegin = nil
-            _ = try consume(PQexec(handle, begin))
-        }
+        let ahead = deferred
+        deferredBegin = nil
+        deferredStatements = []
+        for statement in ahead { _ = try consume(PQexec(handle, statement)) }
         return try consume(PQexec(handle, sql))
     }
 

@@ -136,4 +136,45 @@ import Testing
             #expect(try await pool.withConnection { c in c.transactionStatus } == .idle)
         }
     }
+
+    /// Statements queued to go with the next one run before it, in order, in its round trip:
+    /// a savepoint and its release around a statement, as group commit uses them; the queued
+    /// statement's error is the next statement's; a transaction that ends without sending
+    /// them (empty, or rolled back) drops them.
+    @Test func queuedStatementsGoWithTheNextOne() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 1)
+            try await pool.withConnection { c in
+                _ = try c.execute("CREATE TEMPORARY TABLE t (n bigint PRIMARY KEY)")
+            }
+            try await pool.transaction { c in
+                c.sendWithNextStatement("SAVEPOINT item")
+                _ = try c.execute("INSERT INTO t VALUES ($1)", [.int(1)])
+                c.sendWithNextStatement("RELEASE SAVEPOINT item")
+                c.sendWithNextStatement("SAVEPOINT item")
+                #expect(throws: PostgresError.self) { try c.execute("INSERT INTO t VALUES ($1)", [.int(1)]) }
+                _ = try c.execute("ROLLBACK TO SAVEPOINT item")
+                c.sendWithNextStatement("RELEASE SAVEPOINT item")
+            }
+            let kept = try await pool.withConnection { c in
+                try c.execute("SELECT array_agg(n ORDER BY n)::text AS all FROM t").rows[0].string("all")
+            }
+            #expect(kept == "{1}")
+
+            try await pool.transaction { c in
+                c.sendWithNextStatement("RELEASE SAVEPOINT never_made")
+                let error = #expect(throws: PostgresError.self) { try c.execute("INSERT INTO t VALUES ($1)", [.int(2)]) }
+                #expect(error?.sqlState == "3B001")
+                _ = try c.execute("ROLLBACK")
+            }
+            // Queued behind a BEGIN that nothing followed: the empty transaction sends nothing.
+            #expect(try await pool.transaction { c in
+                c.sendWithNextStatement("SELECT pg_sleep(10)")
+                return c.hasUnsentBegin
+            })
+            #expect(try await pool.withConnection { c in
+                try c.execute("SELECT array_agg(n ORDER BY n)::text AS all FROM t").rows[0].string("all")
+            } == "{1}")
+        }
+    }
 }
