@@ -205,7 +205,9 @@ public final class PostgresConnection {
 
     /// Sends `sql` (a statement whose answer nobody reads, such as SAVEPOINT) with the next
     /// statement, in its round trip, rather than on its own. An error it meets is thrown by
-    /// that next statement, whose own work then does not run.
+    /// that next statement, whose own work then does not run. COMMIT and ROLLBACK are
+    /// statements too; a transaction that holds nothing else, or is rolled back, drops it
+    /// (``discardUnsent()``).
     public func sendWithNextStatement(_ sql: String) {
         deferredStatements.append(sql)
     }
