@@ -61,7 +61,6 @@ final class StagingBlobWriter: BlobWriter {
         var file: StagingFile?
         /// A whole blob received as one chunk, not written yet.
         var held: (any ContiguousBytes & Sendable)?
-        var heldCount = 0
     }
 
     private let key: BlobKey
@@ -104,7 +103,6 @@ final class StagingBlobWriter: BlobWriter {
                 return false
             }
             state.held = bytes
-            state.heldCount = count
             return true
         }
         if keptWhole { return }
@@ -160,13 +158,12 @@ final class StagingBlobWriter: BlobWriter {
     private func writeHeld(_ state: inout State) throws {
         guard let held = state.held else { return }
         state.held = nil
-        state.heldCount = 0
         try held.withUnsafeBytes { buffer in try append(buffer, to: &state) }
     }
 
     private func append(_ bytes: UnsafeRawBufferPointer, to state: inout State) throws {
         guard state.phase == .open else { throw BlobError.writerClosed(key) }
-        let total = (state.file?.appended ?? 0) + Int64(state.heldCount) + Int64(bytes.count)
+        let total = (state.file?.appended ?? 0) + Int64(bytes.count)
         guard total <= size else {
             discard(&state)
             throw BlobError.sizeMismatch(expected: size, received: total)
@@ -232,7 +229,6 @@ final class StagingBlobWriter: BlobWriter {
     private func discard(_ state: inout State) {
         guard state.phase == .open || state.phase == .publishing else { return }
         state.held = nil
-        state.heldCount = 0
         if let descriptor = state.file?.descriptor {
             POSIX.closeFile(descriptor)
             _ = try? POSIX.removeFile(stagingPath)
