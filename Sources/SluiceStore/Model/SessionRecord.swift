@@ -63,6 +63,12 @@ public enum PartitionLayout {
     public static func size(ofPartition index: Int, totalSize: Int64, partitionSize: Int64) -> Int64 {
         min(partitionSize, totalSize - Int64(index) * partitionSize)
     }
+
+    /// The same as SQL, for a statement that reads the sizes itself; the arguments are SQL
+    /// expressions of bigint values.
+    static func sqlSize(ofPartition index: String, totalSize: String, partitionSize: String) -> String {
+        "least(\(partitionSize), \(totalSize) - \(index) * \(partitionSize))"
+    }
 }
 
 /// A session id: 128 random bits. Compared in constant time because it names someone's

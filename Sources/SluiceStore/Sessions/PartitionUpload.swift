@@ -180,7 +180,9 @@ extension UploadSessions {
             WITH target AS (
                 SELECT s.state, s.expires_at < clock_timestamp() AS is_expired, s.committed_version,
                     s.total_size, s.partition_size, s.partition_sha256[$3::int + 1] AS sha256,
-                    least(s.partition_size, s.total_size - $3::bigint * s.partition_size) AS partition_bytes,
+                    \(PartitionLayout.sqlSize(
+                        ofPartition: "$3::bigint", totalSize: "s.total_size", partitionSize: "s.partition_size"))
+                        AS partition_bytes,
                     (SELECT sp.blob_scope FROM session_partitions sp WHERE sp.session_id = s.id AND sp.index = $3)
                         AS stored_scope,
                     coalesce(s.owner_id, s.principal_id) AS owner_id,
