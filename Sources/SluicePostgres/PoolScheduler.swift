@@ -218,7 +218,7 @@ final class PoolWorker {
             }
             throw error
         }
-        if connection.hasUnsentBegin {  // the body ran no statement
+        if connection.hasUnsentBegin, !connection.hasStatementsForCommit {  // the body ran no statement
             _ = connection.discardUnsent()
             return value
         }
@@ -227,9 +227,13 @@ final class PoolWorker {
         case .inTransaction:
             let commit: PostgresResult
             do {
-                commit = try connection.execute("COMMIT")
+                commit = try connection.commit()
             } catch var error as PostgresError where error.isConnectionFailure {
                 error.commitOutcomeUnknown = true
+                throw error
+            } catch {
+                // A statement sent with the COMMIT failed: the transaction is aborted.
+                if connection.isHealthy, connection.transactionStatus != .idle { _ = try? connection.execute("ROLLBACK") }
                 throw error
             }
             if commit.commandTag == "ROLLBACK" {

@@ -49,6 +49,10 @@ public final class PostgresConnection {
     /// ``sendWithNextStatement(_:)``).
     private var deferredStatements: [String] = []
 
+    /// Statements to send in the round trip of the transaction's COMMIT, before it (see
+    /// ``sendWithCommit(_:)``).
+    private var commitStatements: [PostgresStatement] = []
+
     /// What goes ahead of the next statement, in order.
     private var deferred: [String] { (deferredBegin.map { [$0] } ?? []) + deferredStatements }
 
@@ -171,6 +175,7 @@ public final class PostgresConnection {
         prepared.removeAll()
         deferredBegin = nil
         deferredStatements = []
+        commitStatements = []
         guard isHealthy else {
             let message = Self.trimmed(PQerrorMessage(handle)) ?? "reset failed"
             throw PostgresError(.connection, "could not reconnect to PostgreSQL: \(message)")
@@ -191,16 +196,39 @@ public final class PostgresConnection {
     /// transaction holds nothing.
     public var hasUnsentBegin: Bool { deferredBegin != nil }
 
-    /// Drops what waits to go ahead of the next statement — a BEGIN ``begin(_:)`` left unsent,
-    /// statements from ``sendWithNextStatement(_:)`` — for a transaction that ends without
-    /// them: one that holds nothing, or one about to be rolled back. Returns whether a BEGIN
-    /// was among them (then there is nothing to commit or roll back).
+    /// Drops what waits to be sent — a BEGIN ``begin(_:)`` left unsent, statements from
+    /// ``sendWithNextStatement(_:)`` and ``sendWithCommit(_:)`` — for a transaction that ends
+    /// without them: one that holds nothing, or one about to be rolled back. Returns whether a
+    /// BEGIN was among them (then there is nothing to commit or roll back).
     public func discardUnsent() -> Bool {
         defer {
             deferredBegin = nil
             deferredStatements = []
+            commitStatements = []
         }
         return deferredBegin != nil
+    }
+
+    /// Sends `statement` in the round trip of this transaction's COMMIT, right before it, rather
+    /// than on its own: for a statement that must be the transaction's last (it takes a lock
+    /// that should be held only through the commit) and whose answer nobody reads. An error it
+    /// meets fails the COMMIT, and the transaction is rolled back. The transaction's runner
+    /// sends them (``commit()``).
+    public func sendWithCommit(_ statement: PostgresStatement) {
+        commitStatements.append(statement)
+    }
+
+    /// Whether statements from ``sendWithCommit(_:)`` wait for the COMMIT.
+    public var hasStatementsForCommit: Bool { !commitStatements.isEmpty }
+
+    /// Commits the transaction: COMMIT, with the statements from ``sendWithCommit(_:)`` ahead of
+    /// it in the same round trip. Returns COMMIT's answer (its command tag is `ROLLBACK` when the
+    /// transaction had already failed). A statement's error is thrown, and the transaction is
+    /// then left failed, for the caller to roll back.
+    public func commit() throws -> PostgresResult {
+        let statements = commitStatements + [PostgresStatement("COMMIT")]
+        commitStatements = []
+        return try execute(pipeline: statements).last!
     }
 
     /// Sends `sql` (a statement whose answer nobody reads, such as SAVEPOINT) with the next

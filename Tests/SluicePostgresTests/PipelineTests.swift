@@ -177,4 +177,50 @@ import Testing
             } == "{1}")
         }
     }
+
+    /// Statements sent with the COMMIT run last, in the COMMIT's round trip, and commit with the
+    /// transaction; one that fails rolls the whole transaction back and throws its error; a
+    /// body that throws drops them; a transaction with nothing else sends BEGIN with them.
+    @Test func statementsSentWithTheCommitRunLastAndCommitOrFailTogether() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 1)
+            try await pool.withConnection { c in
+                _ = try c.execute("CREATE TABLE commit_statements (n bigint PRIMARY KEY)")
+            }
+            func kept() async throws -> String {
+                try await pool.withConnection { c in
+                    try c.execute("SELECT coalesce(array_agg(n ORDER BY n)::text, '{}') AS all FROM commit_statements")
+                        .rows[0].string("all")
+                }
+            }
+            try await pool.transaction { c in
+                c.sendWithCommit(PostgresStatement("INSERT INTO commit_statements SELECT max(n) + 1 FROM commit_statements"))
+                _ = try c.execute("INSERT INTO commit_statements VALUES ($1)", [.int(1)])
+            }
+            #expect(try await kept() == "{1,2}")
+
+            let error = await #expect(throws: PostgresError.self) {
+                try await pool.transaction { c in
+                    _ = try c.execute("INSERT INTO commit_statements VALUES ($1)", [.int(10)])
+                    c.sendWithCommit(PostgresStatement("INSERT INTO commit_statements VALUES ($1)", [.int(1)]))
+                }
+            }
+            #expect(error?.sqlState == "23505")
+            #expect(try await kept() == "{1,2}")
+            #expect(try await pool.withConnection { c in c.transactionStatus } == .idle)
+
+            struct Refused: Error {}
+            await #expect(throws: Refused.self) {
+                try await pool.transaction { c in
+                    _ = try c.execute("INSERT INTO commit_statements VALUES ($1)", [.int(20)])
+                    c.sendWithCommit(PostgresStatement("INSERT INTO commit_statements VALUES ($1)", [.int(21)]))
+                    throw Refused()
+                }
+            }
+            try await pool.transaction { c in
+                c.sendWithCommit(PostgresStatement("INSERT INTO commit_statements VALUES ($1)", [.int(3)]))
+            }
+            #expect(try await kept() == "{1,2,3}")
+        }
+    }
 }

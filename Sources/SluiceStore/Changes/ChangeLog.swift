@@ -6,38 +6,35 @@ public enum ChangeLog {
     /// The channel every recorded change is announced on (its payload is the position).
     public static let channel = "sluice_changes"
 
-    /// Records `change` and announces it, and returns its position.
+    /// Records `change` and announces it when the transaction commits.
     ///
-    /// Call it as the LAST statement of the transaction, right before COMMIT: it takes the
-    /// next position from the single `change_log_state` row, whose row lock is then held to
-    /// the commit. That serialises only the tails of concurrent committers and makes
-    /// positions follow commit order with no gaps, so a reader that has seen position N can
-    /// never later find a change below N (a sequence value taken earlier in the transaction
-    /// would let 41 commit after 42). The NOTIFY is delivered when, and only if, the
-    /// transaction commits.
-    @discardableResult
-    public static func record(_ change: ChangeRecord, on connection: PostgresConnection) throws -> Int64 {
+    /// The statement travels with the COMMIT, as the transaction's LAST statement
+    /// (``PostgresConnection/sendWithCommit(_:)``): it takes the next position from the single
+    /// `change_log_state` row, whose row lock is then held only through the commit. That
+    /// serialises only the commits of concurrent committers and makes positions follow commit
+    /// order with no gaps, so a reader that has seen position N can never later find a change
+    /// below N (a sequence value taken earlier in the transaction would let 41 commit after
+    /// 42). The NOTIFY is delivered when, and only if, the transaction commits. Without the
+    /// state row the position is null and the insert fails, failing the commit: a change is
+    /// never lost quietly.
+    public static func record(_ change: ChangeRecord, on connection: PostgresConnection) {
         let row = Row(change)
-        let result = try connection.execute("""
+        connection.sendWithCommit(PostgresStatement("""
             WITH next AS (
                 UPDATE change_log_state SET last_position = last_position + 1 RETURNING last_position
             ), recorded AS (
                 INSERT INTO changes (position, kind, owner_id, name, actor_id, version, size, sha256,
                     grantee_id, grant_scope, grant_access, committed_at)
-                SELECT last_position, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, clock_timestamp() FROM next
+                VALUES ((SELECT last_position FROM next), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, clock_timestamp())
                 RETURNING position
             )
-            SELECT position, pg_notify('\(channel)', position::text) FROM recorded
+            SELECT pg_notify('\(channel)', position::text) FROM recorded
             """, [
                 .text(row.kind), .int(row.ownerID), .text(row.name), .int(row.actorID),
                 row.version.map { .int($0) } ?? .null, row.size.map { .int($0) } ?? .null,
                 row.sha256.map { .bytes($0) } ?? .null, row.granteeID.map { .int($0) } ?? .null,
                 row.scope.map { .text($0) } ?? .null, row.access.map { .text($0) } ?? .null,
-            ])
-        guard let position = result.rows.first else {
-            throw PostgresError(.server, "the change log has no state row (migration 4 not applied)")
-        }
-        return try position.int("position")
+            ]))
     }
 
     /// The columns of one change row.

@@ -44,10 +44,19 @@ public final class ObjectCatalog: Sendable {
     static func version(
         _ name: String, _ wanted: Int64?, of principal: Principal, owner: Principal, on connection: PostgresConnection
     ) throws -> ObjectVersionRecord? {
-        // One round trip for the version and its partitions. Each statement sees its own
-        // snapshot, so the partitions say which version they are of: when a commit made
-        // another version current in between, they are read again by the version's id.
-        let answers = try connection.execute(pipeline: [
+        try version(answeredBy: connection.execute(pipeline: describing(name, wanted, of: principal, owner: owner)),
+                    on: connection)
+    }
+
+    /// The statements of ``version(_:_:of:owner:on:)``, for a pipeline (e.g. the one that makes
+    /// the version): their answers go to ``version(answeredBy:on:)``. One round trip for the
+    /// version and its partitions. Each statement sees its own snapshot, so the partitions say
+    /// which version they are of: when a commit made another version current in between, they
+    /// are read again by the version's id.
+    static func describing(_ name: String, _ wanted: Int64?, of principal: Principal, owner: Principal)
+        -> [PostgresStatement]
+    {
+        [
             PostgresStatement("""
                 SELECT \(Self.versionColumns), o.id AS object_id FROM objects o
                 JOIN object_versions v ON v.object_id = o.id AND v.version = coalesce($3, o.current_version)
@@ -60,7 +69,14 @@ public final class ObjectCatalog: Sendable {
                     ON vp.object_id = o.id AND vp.version = coalesce($3, o.current_version)
                 WHERE o.principal_id = $1 AND o.name = $2 ORDER BY vp.index
                 """, [.int(owner.id), .text(name), wanted.map { .int($0) } ?? .null]),
-        ])
+        ]
+    }
+
+    /// The version the answers to ``describing(_:_:of:owner:)`` describe; nil when there is no
+    /// such version the caller may read.
+    static func version(answeredBy answers: [PostgresResult], on connection: PostgresConnection)
+        throws -> ObjectVersionRecord?
+    {
         guard let row = answers[0].rows.first else { return nil }
         var record = try Self.record(from: row)
         let objectID = try row.int("object_id")
@@ -192,7 +208,7 @@ public final class ObjectCatalog: Sendable {
                 "SELECT size, sha256 FROM object_versions WHERE object_id = $1 AND version = $2",
                 [.int(objectID), .int(newVersion)]).rows.first
             else { throw StorageError.aborted("object '\(name)' changed during the restore; restore again") }
-            try ChangeLog.record(
+            ChangeLog.record(
                 .versionCreated(
                     ownerID: owner.id, name: name, version: newVersion, size: try restoredVersion.int("size"),
                     sha256: try restoredVersion.optionalBytes("sha256") ?? [], actorID: principal.id),
@@ -234,7 +250,7 @@ public final class ObjectCatalog: Sendable {
             } else {
                 _ = try connection.execute("DELETE FROM objects WHERE id = $1", [.int(objectID)])
             }
-            try ChangeLog.record(.objectDeleted(ownerID: owner.id, name: name, actorID: principal.id), on: connection)
+            ChangeLog.record(.objectDeleted(ownerID: owner.id, name: name, actorID: principal.id), on: connection)
             return keepVersions ? 0 : try object.int("versions")
         }
         guard let deleted else { throw StorageError.notFound("object '\(name)' does not exist") }

@@ -86,12 +86,11 @@ extension UploadSessions {
                 SluiceMetrics.partitionStored(bytes: size, deduplicated: !newBlob)
             }
             let name = object.name
+            let arriving = newBlob.map { _ in ArrivingPartition(index: 0, size: size, key: key) }
             let made = try await grouped.run(order: GroupOrder.object(owner, name)) { connection in
-                if newBlob != nil { try Self.record(0, size: size, key: key, in: id, wholeHash: nil, on: connection) }
-                return try Self.commitLocked(id, by: principal, on: connection)
-                    .describing(name, by: principal, owner: owner, on: connection)
+                try Self.commitLocked(id, by: principal, recording: arriving, on: connection).recordingItsChange()
             }
-            guard let record = made.record else { throw ObjectCatalog.missing(name, made.committed.version) }
+            guard let record = made.record else { throw ObjectCatalog.missing(name, made.version) }
             return record
         } catch {
             // Without a request id nobody can resume this session: give its slot and its

@@ -289,13 +289,7 @@ extension UploadSessions {
             PostgresStatement("""
                 SELECT state, expires_at < now() AS is_expired FROM upload_sessions WHERE id = $1 \(sessionLock)
                 """, [.bytes(id.bytes)]),
-            // Locks the blob row (FOR NO KEY UPDATE, as ``RowLock`` wants) while it confirms the
-            // lease: no row means the collector is reclaiming the bytes.
-            PostgresStatement("""
-                UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2 AND NOT deleting
-                """, [.text(key.scope), .bytes(key.sha256)]),
-            // These bytes were just written and verified: whatever damage was found is repaired.
-            DamagedBlobs.clearing(key),
+        ] + confirmingLease(key) + [
             PostgresStatement("""
                 INSERT INTO session_partitions (session_id, index, size, sha256, blob_scope)
                 SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM upload_sessions WHERE id = $1)
@@ -315,7 +309,27 @@ extension UploadSessions {
             throw StorageError.failedPrecondition(
                 "upload session \(id) was committed, aborted or expired while partition \(index) was uploading")
         }
-        guard results[1].affectedRows == 1 else {
+        try requireLease(confirmedBy: results[1], partition: index)
+    }
+
+    /// The statements that confirm a stored partition's lease as its record is written, for the
+    /// recording pipeline, after the session's lock: the first locks the blob row (FOR NO KEY
+    /// UPDATE, as ``RowLock`` wants) and finds none when the collector is reclaiming the bytes;
+    /// the second repairs whatever damage was found, since these bytes were just written and
+    /// verified. ``requireLease(confirmedBy:partition:)`` reads the first one's answer.
+    static func confirmingLease(_ key: BlobKey) -> [PostgresStatement] {
+        [
+            PostgresStatement("""
+                UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2 AND NOT deleting
+                """, [.text(key.scope), .bytes(key.sha256)]),
+            DamagedBlobs.clearing(key),
+        ]
+    }
+
+    /// Throws unless `confirmation` (the answer to the first of ``confirmingLease(_:)``) found
+    /// the blob still leased.
+    static func requireLease(confirmedBy confirmation: PostgresResult, partition index: Int) throws {
+        guard confirmation.affectedRows == 1 else {
             throw StorageError.aborted(
                 "partition \(index) took longer than the collector's grace period; send it again")
         }

@@ -29,23 +29,34 @@ extension UploadSessions {
         let owner = session.owner(for: principal)
         let name = session.objectName
         let made = try await grouped.run(order: GroupOrder.object(owner, name)) { connection in
-            try Self.commitLocked(id, by: principal, on: connection).describing(name, by: principal, owner: owner, on: connection)
+            try Self.commitLocked(id, by: principal, on: connection).recordingItsChange()
         }
-        if made.committed.whole == nil { wholeHashes.wake() }
-        guard let record = made.record else { throw ObjectCatalog.missing(name, made.committed.version) }
+        if made.whole == nil { wholeHashes.wake() }
+        guard let record = made.record else { throw ObjectCatalog.missing(name, made.version) }
         return record
     }
 
     /// The commit's statements inside the caller's transaction: locks the session, re-checks
-    /// it, and makes the version, leaving its change-log record to the caller (to run last).
-    static func commitLocked(_ id: SessionID, by principal: Principal, on connection: PostgresConnection) throws
-        -> CommittedVersion
-    {
+    /// it, makes the version and reads it back as the caller sees it (in the same round trip),
+    /// leaving its change-log record to the caller (to run last).
+    ///
+    /// With `arriving`, the commit also records that partition, whose bytes are durable and
+    /// whose blob is leased, straight into the version (PutObject's only partition): the same
+    /// checks as recording it in the session first, under the commit's stronger session lock,
+    /// without a session row that the commit would delete again.
+    static func commitLocked(
+        _ id: SessionID, by principal: Principal, recording arriving: ArrivingPartition? = nil,
+        on connection: PostgresConnection
+    ) throws -> CommittedVersion {
         guard let locked = try SessionQueries.load(id, of: principal, on: connection, lock: true) else {
             throw StorageError.notFound("upload session \(id) does not exist")
         }
+        let owner = locked.owner(for: principal)
         if locked.state == .committed, let version = locked.committedVersion {
-            return CommittedVersion(version: version, whole: [], change: nil)
+            return CommittedVersion(
+                version: version, whole: [],
+                record: try ObjectCatalog.version(locked.objectName, version, of: principal, owner: owner, on: connection),
+                change: nil)
         }
         try Self.requireOpen(locked)
         let composite = CompositeHash.of(locked.partitionSHA256)
@@ -57,7 +68,6 @@ extension UploadSessions {
         }
         let wholeState: WholeHashState =
             whole == nil ? .pending : locked.objectSHA256 == nil ? .undeclared : .verified
-        let owner = locked.owner(for: principal)
         if owner.id != principal.id {
             guard try AccessRule.lockedLevel(owner: owner, caller: principal, name: locked.objectName, on: connection)
                 == .write
@@ -83,7 +93,7 @@ extension UploadSessions {
         let version = try object.int("next_version")
         // One round trip for the rest: a refusal found in the answers throws, which rolls back
         // what the statements did.
-        let done = try connection.execute(pipeline: [
+        var statements = [
             PostgresStatement("""
                 INSERT INTO object_versions (object_id, version, size, sha256, sha256_state, declared_sha256,
                     composite_sha256, content_type, user_metadata, partition_size, partition_count, written_by)
@@ -99,6 +109,24 @@ extension UploadSessions {
                 SELECT $1, $2, sp.index, sp.index::bigint * $3, sp.size, sp.sha256, sp.blob_scope
                 FROM session_partitions sp WHERE sp.session_id = $4
                 """, [.int(objectID), .int(version), .int(locked.partitionSize), .bytes(id.bytes)]),
+        ]
+        let arrivingAt = statements.count
+        if let arriving {
+            // After the object's row, as ``RowLock`` orders blobs. A session partition with
+            // the same index (an UploadPartition into this session meanwhile) holds the same
+            // bytes by their declared hash: the row already made stands.
+            statements += Self.confirmingLease(arriving.key) + [
+                PostgresStatement("""
+                    INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
+                    VALUES ($1, $2, $3, $3::bigint * $4, $5, $6, $7)
+                    ON CONFLICT (object_id, version, index) DO NOTHING
+                    """, [
+                        .int(objectID), .int(version), .int(Int64(arriving.index)), .int(locked.partitionSize),
+                        .int(arriving.size), .bytes(arriving.key.sha256), .text(arriving.key.scope),
+                    ]),
+            ]
+        }
+        statements += [
             PostgresStatement("""
                 UPDATE objects SET current_version = $2, next_version = $2 + 1 WHERE id = $1
                 """, [.int(objectID), .int(version)]),
@@ -110,8 +138,15 @@ extension UploadSessions {
             // The version's rows now hold the references; the session's would only keep
             // the bytes of a later-deleted object alive until the session is purged.
             PostgresStatement("DELETE FROM session_partitions WHERE session_id = $1", [.bytes(id.bytes)]),
-        ])
-        guard done[1].affectedRows == locked.partitionCount else {
+        ]
+        let describing = ObjectCatalog.describing(locked.objectName, version, of: principal, owner: owner)
+        let done = try connection.execute(pipeline: statements + describing)
+        var placed = done[1].affectedRows
+        if let arriving {
+            try Self.requireLease(confirmedBy: done[arrivingAt], partition: arriving.index)
+            placed += done[arrivingAt + 2].affectedRows
+        }
+        guard placed == locked.partitionCount else {
             // The session lost partitions while this commit waited (it expired and was
             // collected): never make a version without all of its bytes.
             throw StorageError.failedPrecondition(
@@ -120,6 +155,7 @@ extension UploadSessions {
         }
         return CommittedVersion(
             version: version, whole: whole,
+            record: try ObjectCatalog.version(answeredBy: Array(done.suffix(describing.count)), on: connection),
             change: .versionCreated(
                 ownerID: owner.id, name: locked.objectName, version: version, size: locked.totalSize,
                 sha256: whole ?? [], actorID: principal.id))
@@ -147,32 +183,29 @@ extension UploadSessions {
     }
 }
 
+/// A partition a commit records itself (see ``UploadSessions/commitLocked(_:by:recording:on:)``).
+struct ArrivingPartition: Sendable {
+    var index: Int
+    var size: Int64
+    var key: BlobKey
+}
+
 /// What a commit made.
 struct CommittedVersion: Sendable {
     var version: Int64
     /// The whole-object SHA-256 when known (nil: the version is pending for the
     /// ``WholeHashVerifier``); empty for a session committed before.
     var whole: [UInt8]?
+    /// The version as the committing caller sees it, read in the commit's transaction; nil when
+    /// the caller may not read it.
+    var record: ObjectVersionRecord?
     /// The change-log record to write last in the transaction; nil when nothing changed.
     var change: ChangeRecord?
 
-    /// As a ``GroupCommit`` item answering the version made as the caller sees it, read in the
-    /// same transaction (no round trip of its own after the commit); nil when the caller may not
-    /// read it. The change is recorded after every item of the batch.
-    func describing(
-        _ name: String, by principal: Principal, owner: Principal, on connection: PostgresConnection
-    ) throws -> GroupedWork<Made> {
-        let made = Made(
-            committed: self,
-            record: try ObjectCatalog.version(name, version, of: principal, owner: owner, on: connection))
-        guard let change else { return GroupedWork(made) }
-        return GroupedWork(made) { connection in try ChangeLog.record(change, on: connection) }
-    }
-
-    /// What a commit made, and how its version reads.
-    struct Made: Sendable {
-        var committed: CommittedVersion
-        var record: ObjectVersionRecord?
+    /// As a ``GroupCommit`` item whose change is recorded after every item of the batch.
+    func recordingItsChange() -> GroupedWork<CommittedVersion> {
+        guard let change else { return GroupedWork(self) }
+        return GroupedWork(self) { connection in ChangeLog.record(change, on: connection) }
     }
 }
 

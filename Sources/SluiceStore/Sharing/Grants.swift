@@ -33,7 +33,7 @@ public final class Grants: Sendable {
                 """, [.int(owner.id), .int(granteeID), .text(scope.rawValue), .text(path), .text(access.rawValue)]
             ).rows.first
             guard let row else { throw StorageError.aborted("the grant could not be recorded; grant again") }
-            try ChangeLog.record(
+            ChangeLog.record(
                 .grantAdded(
                     ChangeGrant(
                         ownerID: owner.id, granteeID: granteeID, scope: scope.rawValue, path: path,
@@ -62,7 +62,7 @@ public final class Grants: Sendable {
                 RETURNING g.grantee_id, g.access, extract(epoch FROM g.updated_at)::float8 AS updated_at
                 """, [.int(owner.id), .text(grantee), .text(scope.rawValue), .text(path)]).rows.first
             guard let row else { throw missing }
-            try ChangeLog.record(
+            ChangeLog.record(
                 .grantRevoked(
                     ChangeGrant(
                         ownerID: owner.id, granteeID: try row.int("grantee_id"), scope: scope.rawValue, path: path,

@@ -12,17 +12,15 @@ import Testing
             let bob = try await harness.principal("CN=bob")
             let carol = try await harness.principal("CN=carol")
             let grant = ChangeGrant(ownerID: alice.id, granteeID: bob.id, scope: "prefix", path: "docs/", access: "write")
-            let positions = try await harness.pool.transaction { connection in
-                [
-                    try ChangeLog.record(.grantAdded(grant, actorID: alice.id), on: connection),
-                    try ChangeLog.record(.grantRevoked(grant, actorID: alice.id), on: connection),
-                ]
+            try await harness.pool.transaction { connection in
+                ChangeLog.record(.grantAdded(grant, actorID: alice.id), on: connection)
+                ChangeLog.record(.grantRevoked(grant, actorID: alice.id), on: connection)
             }
-            #expect(positions == [1, 2])
             let feed = harness.storage.changes
             for principal in [alice, bob] {
                 let page = try await feed.read(after: ChangeCursor(position: 0), for: principal, owner: "", prefix: "", limit: 10)
                 #expect(page.changes.map(\.kind) == [.grantAdded, .grantRevoked])
+                #expect(page.changes.map(\.cursor) == [ChangeCursor(position: 1), ChangeCursor(position: 2)])
                 #expect(page.changes.allSatisfy { $0.name == "docs/" && $0.grantScope == "prefix" && $0.grantAccess == "write" })
                 #expect(page.caughtUp)
             }
@@ -36,24 +34,46 @@ import Testing
 
     /// The 41/42 trap: while a transaction holding the next position has not committed, a
     /// later one cannot commit a higher position, so no reader ever passes a position that
-    /// may still appear below it.
+    /// may still appear below it. The first commit is held after its change took the position
+    /// (the change travels with the COMMIT): a deferred trigger makes it wait for a lock that
+    /// a transaction of the test holds.
     @Test func aLaterCommitCannotOvertakeAnUncommittedPosition() async throws {
         try await StorageHarness.with { harness in
             let alice = try await harness.principal("CN=alice")
+            try await harness.pool.withConnection { connection in
+                _ = try connection.executeScript("""
+                    CREATE FUNCTION hold_first() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        IF NEW.name = 'first' THEN PERFORM pg_advisory_xact_lock(4142); END IF;
+                        RETURN NULL;
+                    END $$;
+                    CREATE CONSTRAINT TRIGGER hold_first AFTER INSERT ON changes
+                        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hold_first();
+                    """)
+            }
             let gate = CommitGate()
-            let first = Task {
+            let holder = Task {
                 try await harness.pool.transaction { connection in
-                    let position = try ChangeLog.record(
-                        .objectDeleted(ownerID: alice.id, name: "first", actorID: alice.id), on: connection)
-                    gate.recorded.signal()
+                    _ = try connection.execute("SELECT pg_advisory_xact_lock(4142)")
+                    gate.held.signal()
                     gate.release.wait()
-                    return position
                 }
             }
-            await gate.waitRecorded()
+            await gate.waitHeld()
+            let first = Task {
+                try await harness.pool.transaction { connection in
+                    ChangeLog.record(.objectDeleted(ownerID: alice.id, name: "first", actorID: alice.id), on: connection)
+                }
+            }
+            while try await harness.pool.withConnection({ connection in
+                try connection.execute("SELECT count(*)::bigint AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                    .rows[0].int("n")
+            }) == 0 {
+                try await Task.sleep(for: .milliseconds(10))    // the first commit waits, its position taken
+            }
             let second = Task {
                 try await harness.pool.transaction { connection in
-                    try ChangeLog.record(.objectDeleted(ownerID: alice.id, name: "second", actorID: alice.id), on: connection)
+                    ChangeLog.record(.objectDeleted(ownerID: alice.id, name: "second", actorID: alice.id), on: connection)
                 }
             }
             try await Task.sleep(for: .milliseconds(300))     // the second is queued on the counter row
@@ -61,11 +81,13 @@ import Testing
                 after: ChangeCursor(position: 0), for: alice, owner: "", prefix: "", limit: 10)
             #expect(meanwhile.changes.isEmpty && meanwhile.head == ChangeCursor(position: 0))
             gate.release.signal()
-            #expect(try await first.value == 1)
-            #expect(try await second.value == 2)
+            try await holder.value
+            try await first.value
+            try await second.value
             let after = try await harness.storage.changes.read(
                 after: ChangeCursor(position: 0), for: alice, owner: "", prefix: "", limit: 10)
             #expect(after.changes.map(\.name) == ["first", "second"])
+            #expect(after.changes.map(\.cursor) == [ChangeCursor(position: 1), ChangeCursor(position: 2)])
         }
     }
 
@@ -75,14 +97,43 @@ import Testing
             struct Refused: Error {}
             await #expect(throws: Refused.self) {
                 try await harness.pool.transaction { connection in
-                    try ChangeLog.record(.objectDeleted(ownerID: alice.id, name: "x", actorID: alice.id), on: connection)
+                    _ = try connection.execute("SELECT 1")
+                    ChangeLog.record(.objectDeleted(ownerID: alice.id, name: "x", actorID: alice.id), on: connection)
                     throw Refused()
                 }
             }
-            let position = try await harness.pool.transaction { connection in
-                try ChangeLog.record(.objectDeleted(ownerID: alice.id, name: "y", actorID: alice.id), on: connection)
+            try await harness.pool.transaction { connection in
+                ChangeLog.record(.objectDeleted(ownerID: alice.id, name: "y", actorID: alice.id), on: connection)
             }
-            #expect(position == 1)
+            let page = try await harness.storage.changes.read(
+                after: ChangeCursor(position: 0), for: alice, owner: "", prefix: "", limit: 10)
+            #expect(page.changes.map(\.name) == ["y"])
+            #expect(page.changes.map(\.cursor) == [ChangeCursor(position: 1)])
+        }
+    }
+
+    /// Without the counter's row a change has no position: the commit fails and takes the
+    /// transaction's other work with it, rather than committing without its change.
+    @Test func aChangeWithoutAPositionFailsItsCommit() async throws {
+        try await StorageHarness.with { harness in
+            let alice = try await harness.principal("CN=alice")
+            func handle() async throws -> String {
+                try await harness.pool.withConnection { connection in
+                    try connection.execute("SELECT handle FROM principals WHERE id = $1", [.int(alice.id)])
+                        .rows[0].string("handle")
+                }
+            }
+            let before = try await handle()
+            try await harness.pool.withConnection { connection in
+                _ = try connection.execute("DELETE FROM change_log_state")
+            }
+            await #expect(throws: PostgresError.self) {
+                try await harness.pool.transaction { connection in
+                    _ = try connection.execute("UPDATE principals SET handle = 'renamed' WHERE id = $1", [.int(alice.id)])
+                    ChangeLog.record(.objectDeleted(ownerID: alice.id, name: "x", actorID: alice.id), on: connection)
+                }
+            }
+            #expect(try await handle() == before)
         }
     }
 
@@ -108,16 +159,15 @@ import Testing
     }
 }
 
-/// Holds a transaction open between its record and its commit (blocking its pool thread,
-/// never the test's).
+/// Holds a transaction open while it holds a lock (blocking its pool thread, never the test's).
 private final class CommitGate: Sendable {
-    let recorded = DispatchSemaphore(value: 0)
+    let held = DispatchSemaphore(value: 0)
     let release = DispatchSemaphore(value: 0)
 
-    func waitRecorded() async {
+    func waitHeld() async {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                self.recorded.wait()
+                self.held.wait()
                 continuation.resume()
             }
         }
