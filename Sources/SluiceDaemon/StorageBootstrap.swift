@@ -29,11 +29,18 @@ public struct StorageBootstrap {
     /// How client certificates name principals (`--principal-from`), for the access log too.
     public let principalMapping: PrincipalMapping
     private let collector: Collector
+    /// The longest a call's statement waits for a row or table lock before its call fails with
+    /// UNAVAILABLE: a lock held elsewhere (a stuck session, a long maintenance command) must not
+    /// hold the pool's connections, and every call behind them, for as long as it lasts. The
+    /// store's own transactions hold locks for milliseconds.
+    static let databaseLockTimeout = Duration.seconds(10)
 
     public init(options: StorageOptions, databaseURL: String, logger: Logger) async throws {
         // Ten attempts (backoff capped at 200 ms): under many racing writers of one object a
         // deadlock can repeat; the lock order that removes it is still to be made uniform.
-        database = try PostgresPool(url: databaseURL, size: options.databasePoolSize, maxTransactionAttempts: 10)
+        database = try PostgresPool(
+            url: databaseURL, size: options.databasePoolSize, maxTransactionAttempts: 10,
+            lockTimeout: Self.databaseLockTimeout)
         probe = try PostgresPool(url: databaseURL, overrides: ["connect_timeout": "5"], size: 1)
         self.logger = logger
         try await Storage.migrate(database)

@@ -9,9 +9,10 @@ import Synchronization
 ///
 /// Every item runs inside a savepoint: one that throws is rolled back alone and fails alone,
 /// the others commit. An item that loses a deadlock or serialization conflict inside the batch,
-/// and every item of a batch that fails as a whole (after the pool's own retries), runs again
-/// in a transaction of its own — so bodies must be safe to run more than once, as for
-/// ``PostgresPool/transaction(isolation:_:)``.
+/// every item of a batch that fails as a whole (after the pool's own retries), and an item
+/// whose own commit's outcome is unknown runs again in a transaction of its own — so bodies
+/// must be safe to run more than once, as for ``PostgresPool/transaction(isolation:_:)``, and
+/// after a commit that did happen (a version commit answers the version it made).
 ///
 /// Items of a batch run in ascending `order` keys, so two batches (of two servers on one
 /// database) lock rows in the same order. A body that takes a lock every transaction must take
@@ -70,7 +71,9 @@ public final class GroupCommit: Sendable {
             state.queue.removeFirst(batch.count)
             return batch
         }
-        let results = await run(batch)
+        // In a task of its own: the batch holds other callers' work, which the cancellation of
+        // the leader's call (its deadline passed, its client went away) must not cancel.
+        let results = await Task { await self.run(batch) }.value
         let next = state.withLock { state -> Entry? in
             if let next = state.queue.first { return next }
             state.leaderActive = false
@@ -128,15 +131,23 @@ public final class GroupCommit: Sendable {
         return results.map { $0! }
     }
 
+    /// Runs one item in a transaction of its own. When the connection broke during its COMMIT
+    /// (whether it committed is unknown), it runs once more: a body safe to run twice answers
+    /// from what the first run committed, if it did, and the caller learns the outcome.
     private func alone(_ entry: Entry) async -> Result<any Sendable, any Error> {
-        do {
-            return .success(try await pool.transaction { connection -> SendableBox in
-                let done = try entry.work(connection)
-                try done.epilogue?(connection)
-                return SendableBox(done.value)
-            }.value)
-        } catch {
-            return .failure(error)
+        var ranAgain = false
+        while true {
+            do {
+                return .success(try await pool.transaction { connection -> SendableBox in
+                    let done = try entry.work(connection)
+                    try done.epilogue?(connection)
+                    return SendableBox(done.value)
+                }.value)
+            } catch let error as PostgresError where error.commitOutcomeUnknown && !ranAgain {
+                ranAgain = true
+            } catch {
+                return .failure(error)
+            }
         }
     }
 

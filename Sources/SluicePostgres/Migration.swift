@@ -33,6 +33,16 @@ public enum Migrator {
     ///   does not know (it is newer than the code: upgrade the code, do not run it against this
     ///   database), when the list is malformed (duplicate or non-positive versions), or when a
     ///   migration's SQL fails (that migration is rolled back; earlier ones stay applied).
+    /// Takes the migrators' lock for the transaction, waiting as long as another migrator holds
+    /// it, and lets the migration's own statements wait for locks as long as they must: a pool's
+    /// lock timeout is for serving calls, not for a schema change another instance is applying.
+    private static func serialize(on connection: PostgresConnection) throws {
+        _ = try connection.execute(pipeline: [
+            PostgresStatement("SELECT set_config('lock_timeout', '0', true)"),
+            PostgresStatement("SELECT pg_advisory_xact_lock($1)", [.int(lockKey)]),
+        ])
+    }
+
     @discardableResult
     public static func migrate(_ pool: PostgresPool, _ migrations: [Migration]) async throws -> [Int] {
         let ordered = migrations.sorted { $0.version < $1.version }
@@ -46,7 +56,7 @@ public enum Migrator {
         let newestKnown = ordered.last?.version ?? 0
 
         let applied: Set<Int> = try await pool.transaction { connection in
-            try connection.execute("SELECT pg_advisory_xact_lock($1)", [.int(lockKey)])
+            try serialize(on: connection)
             try connection.execute("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version integer PRIMARY KEY,
@@ -70,7 +80,7 @@ public enum Migrator {
             let didApply: Bool
             do {
                 didApply = try await pool.transaction { connection in
-                    try connection.execute("SELECT pg_advisory_xact_lock($1)", [.int(lockKey)])
+                    try serialize(on: connection)
                     let done = try connection.execute(
                         "SELECT 1 FROM schema_migrations WHERE version = $1", [.int(Int64(migration.version))])
                     guard done.rows.isEmpty else { return false }  // another process applied it

@@ -57,8 +57,13 @@ final class PoolScheduler: @unchecked Sendable {
                 job.queued = false
                 removed = true
             }
+            let running = job.worker
             condition.unlock()
             if removed { job.fail(CancellationError()) }
+            // A running job's statement is cancelled: a caller that gave up (its deadline
+            // passed, its client went away) must not hold a connection while a statement
+            // waits, e.g. for a lock another session holds.
+            running?.cancel(job)
         }
     }
 
@@ -103,10 +108,16 @@ final class PoolScheduler: @unchecked Sendable {
             }
             let job = queue.removeFirst()
             job.queued = false
+            job.worker = worker
+            worker.begin(job)
             let waited = ContinuousClock.now - job.queuedAt
             condition.unlock()
             SluiceMetrics.databaseConnectionTaken(waited: waited)
             job.run(on: worker)
+            condition.lock()
+            job.worker = nil
+            condition.unlock()
+            worker.end()
             worker.afterUse()
             SluiceMetrics.databaseConnectionReturned()
         }
@@ -120,11 +131,14 @@ final class PoolScheduler: @unchecked Sendable {
     }
 }
 
-/// A queued call. `queued`, `cancelled` and `queuedAt` are guarded by the scheduler's condition.
-// Safe because `queued`, `cancelled` and `queuedAt` change only under the scheduler's condition lock.
+/// A queued call. `queued`, `cancelled`, `worker` and `queuedAt` are guarded by the scheduler's
+/// condition.
+// Safe because `queued`, `cancelled`, `worker` and `queuedAt` change only under the scheduler's condition lock.
 class PoolJob: @unchecked Sendable {
     var queued = false
     var cancelled = false
+    /// The worker running the job, from the moment it is taken from the queue until it is done.
+    var worker: PoolWorker?
     /// When the job joined the queue, for the pool's wait-time metric.
     var queuedAt = ContinuousClock.now
 
@@ -152,10 +166,19 @@ private final class TypedJob<T: Sendable>: PoolJob, @unchecked Sendable {
     }
 }
 
-/// A worker thread's connection, and what the pool does with it. Lives on that thread only.
-final class PoolWorker {
+/// A worker thread's connection, and what the pool does with it. Lives on that thread, except
+/// for ``cancel(_:)``, which other threads call: what it reads is guarded by `cancellation`.
+// Safe because only `cancel(_:)` is called from other threads, and it touches only the state
+// guarded by `cancellation`.
+final class PoolWorker: @unchecked Sendable {
     private let connect: () throws -> PostgresConnection
     private var connection: PostgresConnection?
+    private let cancellation = NSLock()
+    /// The job being run, whether its caller gave up, and the handle that cancels the
+    /// statement it runs (set once it has its connection); guarded by `cancellation`.
+    private var serving: ObjectIdentifier?
+    private var cancelRequested = false
+    private var canceller: PostgresCanceller?
 
     init(connect: @escaping () throws -> PostgresConnection) {
         self.connect = connect
@@ -164,7 +187,19 @@ final class PoolWorker {
     /// The worker's connection: opened on first use, reset when it is broken — as libpq knows
     /// it, or as the server told it meanwhile (`checkAlive`), so a connection the server ended
     /// while it sat in the pool is replaced before a statement is lost on it.
+    ///
+    /// Throws `CancellationError` when the job's caller gave up before it got here.
     func checkout() throws -> PostgresConnection {
+        let connection = try healthyConnection()
+        let cancelled = cancellation.withLock {
+            canceller = connection.makeCanceller()
+            return cancelRequested
+        }
+        if cancelled { throw CancellationError() }
+        return connection
+    }
+
+    private func healthyConnection() throws -> PostgresConnection {
         if let connection {
             if connection.checkAlive() { return connection }
             do {
@@ -178,6 +213,34 @@ final class PoolWorker {
         let fresh = try connect()
         connection = fresh
         return fresh
+    }
+
+    /// Called by the scheduler, under its lock, as the worker takes `job`.
+    func begin(_ job: PoolJob) {
+        cancellation.withLock {
+            serving = ObjectIdentifier(job)
+            cancelRequested = job.cancelled
+            canceller = nil
+        }
+    }
+
+    /// Called when the job is done: a cancellation asked for later finds nothing to cancel.
+    func end() {
+        cancellation.withLock {
+            serving = nil
+            cancelRequested = false
+            canceller = nil
+        }
+    }
+
+    /// Cancels the statement `job` runs, if the worker still runs it; a job that has no
+    /// connection yet fails at ``checkout()``. Called from the thread of the job's caller.
+    func cancel(_ job: PoolJob) {
+        cancellation.withLock {
+            guard serving == ObjectIdentifier(job) else { return }
+            cancelRequested = true
+            canceller?.cancel()
+        }
     }
 
     /// After each job: roll back a transaction the body left open; forget a connection in an

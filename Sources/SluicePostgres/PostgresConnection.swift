@@ -162,6 +162,13 @@ public final class PostgresConnection {
         }
     }
 
+    /// A handle that cancels the statement this session runs, from another thread; nil when
+    /// libpq cannot make one (out of memory). Valid for the current server process only: make
+    /// a new one after ``reset()``.
+    public func makeCanceller() -> PostgresCanceller? {
+        PostgresCanceller(handle)
+    }
+
     /// The process id of the server process serving this session (PQbackendPID).
     public var backendPID: Int32 { PQbackendPID(handle) }
 
@@ -368,9 +375,10 @@ public final class PostgresConnection {
         let syncStatus = synced.map(PQresultStatus)
         PQclear(synced)
         guard syncStatus == PGRES_PIPELINE_SYNC, PQexitPipelineMode(handle) == 1 else {
-            throw firstError ?? PostgresError(
-                isHealthy ? .server : .connection,
-                Self.trimmed(PQerrorMessage(handle)) ?? "the pipeline did not end where it should")
+            // A pipeline that does not end at its sync lost its connection, whatever a statement
+            // answered before: what was sent may or may not have taken effect.
+            throw PostgresError(
+                .connection, Self.trimmed(PQerrorMessage(handle)) ?? "the pipeline did not end where it should")
         }
         if let firstError { throw firstError }
         return results
@@ -381,8 +389,7 @@ public final class PostgresConnection {
     private func nextPipelineResult() -> Result<PostgresResult?, PostgresError> {
         guard let result = PQgetResult(handle) else {
             return .failure(PostgresError(
-                isHealthy ? .server : .connection,
-                Self.trimmed(PQerrorMessage(handle)) ?? "a pipeline result is missing"))
+                .connection, Self.trimmed(PQerrorMessage(handle)) ?? "a pipeline result is missing"))
         }
         // Each command's results end with a NULL; PQclear(NULL) does nothing.
         defer { PQclear(PQgetResult(handle)) }
@@ -461,9 +468,10 @@ public final class PostgresConnection {
     /// Copies a PGresult into Swift values and frees it, or turns it into an error.
     private func consume(_ result: OpaquePointer?) throws -> PostgresResult {
         guard let result else {
-            // No result at all: out of memory, or the connection is gone.
+            // No result at all: the connection is gone (or libpq is out of memory: the
+            // connection is made again either way).
             let message = Self.trimmed(PQerrorMessage(handle)) ?? "no result from libpq"
-            throw PostgresError(isHealthy ? .server : .connection, message)
+            throw PostgresError(.connection, message)
         }
         defer { PQclear(result) }
 
@@ -516,8 +524,11 @@ public final class PostgresConnection {
         let sqlState = field("C")  // PG_DIAG_SQLSTATE
         let message = field("M") ?? Self.trimmed(PQresultErrorMessage(result)) ?? Self.trimmed(PQerrorMessage(handle))
             ?? "unknown error"
-        // Errors libpq makes up itself (lost connection) have no SQLSTATE; the status says more.
-        let kind: PostgresError.Kind = isHealthy ? .server : .connection
+        // Errors libpq makes up itself have no SQLSTATE: a lost connection — also one whose
+        // server said why it ended it ("terminating connection due to administrator command")
+        // before libpq noticed the socket close, which a pipeline can meet while the status still
+        // reads healthy.
+        let kind: PostgresError.Kind = isHealthy && sqlState != nil ? .server : .connection
         return PostgresError(
             kind, message, sqlState: sqlState, detail: field("D"), hint: field("H"), constraint: field("n"))
     }

@@ -65,6 +65,11 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// running it again may well succeed. `PostgresPool.transaction` retries these itself.
     public var isSerializationFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
 
+    /// The statement gave up waiting for a lock (`lock_timeout`, SQLSTATE 55P03), or was
+    /// cancelled (57014: its caller gave up, or `statement_timeout`): the database did not answer
+    /// in time, nothing of the statement took effect.
+    public var isTimeout: Bool { sqlState == "55P03" || sqlState == "57014" }
+
     /// The connection is unusable: could not connect, the connection broke, or the server is
     /// shutting down or refusing connections (SQLSTATE class 08, 57P01, 57P02, 57P03).
     public var isConnectionFailure: Bool {

@@ -5,7 +5,9 @@
 /// threads, not the cooperative pool); `withConnection` and `transaction` queue their body for
 /// the next free worker and suspend, without blocking, until it is done. Waiting calls are served
 /// first come, first served. A call cancelled while it waits leaves the queue and throws
-/// `CancellationError`; a body already running is not interrupted.
+/// `CancellationError`; a call cancelled while its body runs has the statement it is running
+/// cancelled (the body sees the statement fail with SQLSTATE 57014, and a transaction is rolled
+/// back), so a caller that gave up never holds a connection while a statement waits.
 ///
 /// Connections are opened on first use (so `init` never blocks), and a connection found broken
 /// is reset (reconnected) before its next use. Each session is set up as `PostgresConnection`
@@ -50,10 +52,14 @@ public final class PostgresPool: Sendable {
     ///     Unless set in either, `application_name` is "sluice" and `connect_timeout` 10 seconds.
     ///   - size: the number of connections, at least 1.
     ///   - maxTransactionAttempts: see the property, at least 1.
+    ///   - lockTimeout: the longest a statement waits for a lock (PostgreSQL's `lock_timeout`,
+    ///     set for every session, added to any `options` the URL gives); past it the statement
+    ///     fails with SQLSTATE 55P03 (``PostgresError/isTimeout``). Nil waits for ever.
     /// - Throws: `PostgresError` of kind `.connection` when `url` is malformed. Nothing connects
     ///   yet: a server that is down shows up as errors from the first calls.
     public init(
-        url: String, overrides: [String: String] = [:], size: Int = 4, maxTransactionAttempts: Int = 5
+        url: String, overrides: [String: String] = [:], size: Int = 4, maxTransactionAttempts: Int = 5,
+        lockTimeout: Duration? = nil
     ) throws {
         precondition(size >= 1, "a PostgresPool needs at least one connection")
         precondition(maxTransactionAttempts >= 1, "maxTransactionAttempts must be at least 1")
@@ -64,6 +70,11 @@ public final class PostgresPool: Sendable {
         for (keyword, value) in ["application_name": "sluice", "connect_timeout": "10"]
         where settings[keyword] == nil && overrides[keyword] == nil {
             overrides[keyword] = value
+        }
+        if let lockTimeout {
+            let milliseconds = max(1, Int((lockTimeout / .milliseconds(1)).rounded(.up)))
+            let given = overrides["options"] ?? settings["options"] ?? ""
+            overrides["options"] = (given.isEmpty ? "" : given + " ") + "-c lock_timeout=\(milliseconds)"
         }
         self.size = size
         self.maxTransactionAttempts = maxTransactionAttempts

@@ -67,6 +67,49 @@ import Testing
     }
 
     /// A lone item runs at once, in a transaction of its own.
+    /// A batch runs other callers' items too: when its leader's call is cancelled (its client
+    /// went away), theirs still commit.
+    @Test func aCancelledLeaderDoesNotFailTheOthersOfItsBatch() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 1)
+            try await pool.withConnection { c in _ = try c.execute("CREATE TABLE items (n int PRIMARY KEY)") }
+            let group = GroupCommit(pool: pool)
+            // The pool's only connection is busy, so the first item's batch waits for it and the
+            // next items queue behind it; they then go together, led by the first of them.
+            let busy = Flag()
+            let gate = Barrier(parties: 2)
+            async let blocker: Void = pool.withConnection { _ in
+                busy.set()
+                gate.arrive()
+            }
+            while !busy.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            func insert(_ n: Int) -> Task<Int, any Error> {
+                Task {
+                    try await group.run(order: String(n)) { c in
+                        _ = try c.execute("INSERT INTO items VALUES ($1)", [.int(Int64(n))])
+                        return GroupedWork(n)
+                    }
+                }
+            }
+            let first = insert(0)
+            try await Task.sleep(for: .milliseconds(50))
+            let leader = insert(1)
+            try await Task.sleep(for: .milliseconds(50))
+            let others = [insert(2), insert(3)]
+            try await Task.sleep(for: .milliseconds(50))
+            leader.cancel()
+            gate.arrive()
+            try await blocker
+            #expect(try await first.value == 0)
+            for (n, other) in zip([2, 3], others) { #expect(try await other.value == n) }
+            _ = await leader.result
+            let stored = try await pool.withConnection { c in
+                try c.execute("SELECT n FROM items ORDER BY n").rows.map { Int(try $0.int("n")) }
+            }
+            #expect(stored.contains(2) && stored.contains(3) && stored.contains(0))
+        }
+    }
+
     @Test func aLoneItemRunsAlone() async throws {
         try await TestDatabase.with { db in
             let pool = try db.pool(size: 1)

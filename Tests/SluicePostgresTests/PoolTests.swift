@@ -113,6 +113,57 @@ import Testing
         }
     }
 
+    /// A call cancelled while its statement runs has the statement cancelled: it fails at once
+    /// (57014) instead of holding the pool's only connection, which then serves the next call.
+    @Test func cancellingARunningCallCancelsItsStatement() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 1)
+            let started = Flag()
+            let sleeper = Task {
+                try await pool.transaction { c in
+                    started.set()
+                    _ = try c.execute("SELECT pg_sleep(60)")
+                }
+            }
+            while !started.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            try await Task.sleep(for: .milliseconds(100))
+            let clock = ContinuousClock()
+            let began = clock.now
+            sleeper.cancel()
+            let error = await #expect(throws: PostgresError.self) { try await sleeper.value }
+            #expect(error?.sqlState == "57014")
+            #expect(error?.isTimeout == true)
+            #expect(try await pool.withConnection { c in try c.execute("SELECT 7 AS n").rows[0].int("n") } == 7)
+            #expect(clock.now - began < .seconds(30))
+        }
+    }
+
+    /// With a lock timeout, a statement waiting for a lock another session holds gives up.
+    @Test func aLockHeldElsewhereTimesOut() async throws {
+        try await TestDatabase.with { db in
+            let holderPool = try db.pool(size: 1)
+            let pool = try db.pool(size: 1, lockTimeout: .milliseconds(200))
+            try await pool.withConnection { c in _ = try c.execute("CREATE TABLE locked (n int)") }
+            let held = Flag()
+            let gate = Barrier(parties: 2)
+            async let holder: Void = holderPool.transaction { c in
+                _ = try c.execute("LOCK TABLE locked IN ACCESS EXCLUSIVE MODE")
+                held.set()
+                gate.arrive()
+            }
+            while !held.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            let error = await #expect(throws: PostgresError.self) {
+                try await pool.withConnection { c in try c.execute("SELECT count(*) AS n FROM locked") }
+            }
+            #expect(error?.sqlState == "55P03" && error?.isTimeout == true)
+            gate.arrive()
+            try await holder
+            #expect(try await pool.withConnection { c in
+                try c.execute("SELECT count(*)::bigint AS n FROM locked").rows[0].int("n")
+            } == 0)
+        }
+    }
+
     @Test func closeFailsNewCallsAndClosesSessions() async throws {
         try await TestDatabase.with { db in
             let pool = try db.pool(size: 2, applicationName: "closing")

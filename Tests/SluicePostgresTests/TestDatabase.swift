@@ -19,11 +19,14 @@ final class TestDatabase: Sendable {
     var overrides: [String: String] { ["dbname": name] }
 
     /// A pool on this database, closed when the test ends.
-    func pool(size: Int = 3, maxTransactionAttempts: Int = 5, applicationName: String? = nil) throws -> PostgresPool {
+    func pool(
+        size: Int = 3, maxTransactionAttempts: Int = 5, applicationName: String? = nil, lockTimeout: Duration? = nil
+    ) throws -> PostgresPool {
         var overrides = self.overrides
         if let applicationName { overrides["application_name"] = applicationName }
         let pool = try PostgresPool(
-            url: baseURL, overrides: overrides, size: size, maxTransactionAttempts: maxTransactionAttempts)
+            url: baseURL, overrides: overrides, size: size, maxTransactionAttempts: maxTransactionAttempts,
+            lockTimeout: lockTimeout)
         pools.withLock { $0.append(pool) }
         return pool
     }

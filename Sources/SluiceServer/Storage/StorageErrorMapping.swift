@@ -61,6 +61,11 @@ private func mapped(_ error: PostgresError) -> any Error {
             .unavailable, "the metadata database is unavailable for now; try again",
             cause: error)
     }
+    if error.isTimeout {
+        return ConcealedError(
+            .unavailable, "the metadata database did not answer in time (busy, or held up elsewhere); try again",
+            cause: error)
+    }
     if error.isSerializationFailure {
         // The pool retried the transaction and it kept losing to concurrent ones.
         return ConcealedError(

@@ -81,8 +81,14 @@ extension UploadSessions {
     ) async throws -> ResumableSHA256? where Chunks.Element: ContiguousBytes & Sendable {
         var whole = whole
         let writer = try await blobs.makeWriter(for: key, size: size)
+        let renewal = limits.blobGracePeriod / 4
+        var leased = ContinuousClock.now
         do {
             for try await chunk in chunks {
+                if ContinuousClock.now - leased > renewal {
+                    try await renewLease(key, partition: index)
+                    leased = .now
+                }
                 if whole != nil { chunk.withUnsafeBytes { whole?.update($0) } }
                 try await writer.write(chunk)
             }
@@ -95,6 +101,23 @@ extension UploadSessions {
             throw error
         }
         return whole
+    }
+
+    /// Renews the lease of a blob whose bytes are still arriving: the collector reclaims an
+    /// unreferenced blob row once it is older than the grace period, and a slow partition (a
+    /// slow link, a principal's paced byte rate) may take longer than that to arrive.
+    private func renewLease(_ key: BlobKey, partition index: Int) async throws {
+        let renewed = try await database.withConnection { connection in
+            try connection.execute("""
+                UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2 AND NOT deleting
+                """, [.text(key.scope), .bytes(key.sha256)]).affectedRows
+        }
+        guard renewed == 1 else { throw Self.leaseLost(partition: index) }
+    }
+
+    /// The refusal of a partition whose blob row the collector took while its bytes arrived.
+    static func leaseLost(partition index: Int) -> StorageError {
+        .aborted("partition \(index) took longer than the collector's grace period; send it again")
     }
 
     /// Whether the stored blob still hashes to its address (read whole: a re-sent
@@ -283,7 +306,8 @@ extension UploadSessions {
     ) throws {
         // One round trip: every statement runs, and a refusal found in the answers throws, which
         // rolls back what the later statements did. The insert checks for the session row
-        // itself, so a session already purged is refused as closed, not as a broken reference.
+        // and the blob row itself, so a session already purged is refused as closed and a blob
+        // the collector took as a lost lease, not either as a broken reference.
         let sessionLock = wholeHash == nil ? "FOR SHARE" : RowLock.exclusive
         var statements = [
             PostgresStatement("""
@@ -293,6 +317,7 @@ extension UploadSessions {
             PostgresStatement("""
                 INSERT INTO session_partitions (session_id, index, size, sha256, blob_scope)
                 SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM upload_sessions WHERE id = $1)
+                    AND EXISTS (SELECT 1 FROM blobs WHERE scope = $5 AND sha256 = $4 AND NOT deleting)
                 ON CONFLICT (session_id, index) DO NOTHING
                 """, [.bytes(id.bytes), .int(Int64(index)), .int(size), .bytes(key.sha256), .text(key.scope)]),
         ]
@@ -329,27 +354,27 @@ extension UploadSessions {
     /// Throws unless `confirmation` (the answer to the first of ``confirmingLease(_:)``) found
     /// the blob still leased.
     static func requireLease(confirmedBy confirmation: PostgresResult, partition index: Int) throws {
-        guard confirmation.affectedRows == 1 else {
-            throw StorageError.aborted(
-                "partition \(index) took longer than the collector's grace period; send it again")
-        }
+        guard confirmation.affectedRows == 1 else { throw leaseLost(partition: index) }
     }
 
-    private static func describe(_ error: BlobError, partition index: Int) -> StorageError {
+    /// The partition's refusal for a client; the store's own failures (system calls with the
+    /// server's paths, a closed writer) stay `BlobError`s, which reach the client as an internal
+    /// error whose cause only the server log sees.
+    private static func describe(_ error: BlobError, partition index: Int) -> any Error {
         switch error {
         case .checksumMismatch(let expected, let actual):
-            .dataLoss(
+            StorageError.dataLoss(
                 "partition \(index): the bytes received hash to \(Hex.encode(actual)) but the session declared "
                     + "\(Hex.encode(expected)); nothing was stored, send the partition again")
         case .sizeMismatch(let expected, let actual):
-            .invalidArgument(
+            StorageError.invalidArgument(
                 "partition \(index) must be \(expected) bytes; \(actual) were sent. Nothing was stored")
         case .storageUnavailable:
-            .unavailable("partition \(index) could not be stored: \(error). Nothing was acknowledged; send it again")
+            StorageError.unavailable("partition \(index) could not be stored: \(error). Nothing was acknowledged; send it again")
         case .storageFailed:
-            .storageFailed("partition \(index) could not be stored: \(error)")
+            StorageError.storageFailed("partition \(index) could not be stored: \(error)")
         default:
-            .aborted("partition \(index) could not be stored (\(error)); send it again")
+            error
         }
     }
 }

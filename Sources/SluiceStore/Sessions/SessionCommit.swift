@@ -118,7 +118,8 @@ extension UploadSessions {
             statements += Self.confirmingLease(arriving.key) + [
                 PostgresStatement("""
                     INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
-                    VALUES ($1, $2, $3, $3::bigint * $4, $5, $6, $7)
+                    SELECT $1, $2, $3, $3::bigint * $4, $5, $6, $7
+                    WHERE EXISTS (SELECT 1 FROM blobs WHERE scope = $7 AND sha256 = $6 AND NOT deleting)
                     ON CONFLICT (object_id, version, index) DO NOTHING
                     """, [
                         .int(objectID), .int(version), .int(Int64(arriving.index)), .int(locked.partitionSize),

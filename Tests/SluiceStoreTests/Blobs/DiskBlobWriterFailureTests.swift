@@ -18,6 +18,26 @@ import Testing
         }
     }
 
+    /// A staging directory removed under the running store (a temporary-file cleaner, an
+    /// operator) is made again by the next write, which then succeeds.
+    @Test func aRemovedStagingDirectoryIsMadeAgain() async throws {
+        try await withTemporaryStore { blobs, root in
+            for seed: UInt64 in [1, 2] {  // a blob in pieces, and one whole
+                try FileManager.default.removeItem(at: root.appendingPathComponent("staging"))
+                let bytes = testBytes(5000, seed: seed)
+                let writer = try await blobs.makeWriter(for: try key(for: bytes), size: 5000)
+                if seed == 1 {
+                    try await writer.write(bytes[0..<2000])
+                    try await writer.write(bytes[2000...])
+                } else {
+                    try await writer.write(bytes)
+                }
+                try await writer.finish()
+                #expect(try await blobs.contains(try key(for: bytes)))
+            }
+        }
+    }
+
     @Test func tooShortIsRejectedAtFinish() async throws {
         try await withTemporaryStore { blobs, root in
             let bytes = testBytes(100)

@@ -204,6 +204,56 @@ import Testing
         }
     }
 
+    /// The collector deletes the row of a blob whose lease ran out while its bytes arrived
+    /// (no grace here): the upload is refused as a lost lease, asked to send again, never
+    /// failed as a broken reference.
+    @Test func aLeaseTheCollectorTookRefusesThePartition() async throws {
+        try await StorageHarness.with(limits: Self.eager) { harness in
+            let storage = harness.storage
+            let alice = try await harness.principal("CN=alice")
+            let bytes = sampleBytes(1000, seed: 98)
+            let session = try await storage.sessions.create(declaration("lapsed", bytes, partitionSize: 1000), by: alice)
+            let gate = Gate()
+            let upload = Task {
+                try await storage.sessions.storePartition(0, of: session.id, by: alice, chunks: ChunkSequence(bytes, pieceSize: 100, gate: gate))
+            }
+            await gate.firstPieceTaken.wait()
+            #expect(try await storage.collector.collect().deletedBlobs == 1)
+            gate.proceed.open()
+            await expectStorageError(.aborted, mentioning: ["partition 0", "grace period", "again"]) { try await upload.value }
+            #expect(try await storage.sessions.get(session.id, of: alice).storedPartitions.isEmpty)
+            _ = try await storage.sessions.storePartition(0, of: session.id, by: alice, chunks: ChunkSequence(bytes))
+            let version = try await storage.sessions.commit(session.id, by: alice, objects: storage.objects)
+            #expect(try await storage.read(version) == bytes)
+        }
+    }
+
+    /// A partition whose bytes take longer to arrive than the grace period keeps its lease (it
+    /// is renewed as they arrive) while the collector runs all along.
+    @Test func aSlowPartitionKeepsItsLease() async throws {
+        var limits = StorageLimits()
+        limits.blobGracePeriod = .milliseconds(600)
+        try await StorageHarness.with(limits: limits) { harness in
+            let storage = harness.storage
+            let alice = try await harness.principal("CN=alice")
+            let bytes = sampleBytes(1000, seed: 99)
+            let session = try await storage.sessions.create(declaration("slow", bytes, partitionSize: 1000), by: alice)
+            let collecting = Task {
+                while !Task.isCancelled {
+                    _ = try? await storage.collector.collect()
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            // Ten pieces 200 ms apart: three grace periods from the first byte to the last.
+            let stored = try await storage.sessions.storePartition(
+                0, of: session.id, by: alice, chunks: PacedChunks(pieces: cut(bytes, partitionSize: 100), pause: .milliseconds(200)))
+            collecting.cancel()
+            #expect(!stored.alreadyStored)
+            let version = try await storage.sessions.commit(session.id, by: alice, objects: storage.objects)
+            #expect(try await storage.read(version) == bytes)
+        }
+    }
+
     /// A partition upload cut off midway (its chunk sequence throws, as when the connection
     /// drops) records nothing, and what it left is reclaimed; so is the staging file of a
     /// writer that was never finished nor aborted (a crashed process).
@@ -392,4 +442,25 @@ final class PassLog: Sendable {
 
     var passes: Int { state.withLock { $0.passes } }
     var failures: [String] { state.withLock { $0.failures } }
+}
+
+/// Pieces that arrive `pause` apart, as from a slow link.
+private struct PacedChunks: AsyncSequence, Sendable {
+    let pieces: [[UInt8]]
+    let pause: Duration
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let pieces: [[UInt8]]
+        let pause: Duration
+        var position = 0
+
+        mutating func next() async throws -> [UInt8]? {
+            guard position < pieces.count else { return nil }
+            if position > 0 { try await Task.sleep(for: pause) }
+            defer { position += 1 }
+            return pieces[position]
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(pieces: pieces, pause: pause) }
 }

@@ -226,6 +226,27 @@ import Testing
         }
     }
 
+    /// A blob store whose file system fails is the server's fault: the failure stays the
+    /// store's own error (the server log sees its path and errno, the client an internal
+    /// error), never a refusal that names the server's paths and invites sending again.
+    @Test func aFailingFileSystemIsNotTheClientsRefusal() async throws {
+        try await StorageHarness.with { harness in
+            let sessions = harness.storage.sessions
+            let alice = try await harness.principal("CN=alice")
+            let session = try await open(harness, alice)
+            let staging = harness.blobRoot.appendingPathComponent("staging")
+            try FileManager.default.removeItem(at: staging)
+            #expect(FileManager.default.createFile(atPath: staging.path, contents: Data()))
+            await #expect {
+                try await sessions.storePartition(0, of: session.id, by: alice, chunks: ChunkSequence(Self.partitions[0]))
+            } throws: { error in
+                guard case BlobError.io = error else { return false }
+                return true
+            }
+            #expect(try await sessions.get(session.id, of: alice).storedPartitions.isEmpty)
+        }
+    }
+
     @Test func anotherPrincipalsSessionIsNotFound() async throws {
         try await StorageHarness.with { harness in
             let sessions = harness.storage.sessions

@@ -65,6 +65,7 @@ final class StagingBlobWriter: BlobWriter {
 
     private let key: BlobKey
     private let size: Int64
+    private let staging: StagingDirectory
     private let stagingPath: String
     private let mayBypassCache: Bool
     private let publisher: any StagedBlobPublisher
@@ -79,6 +80,7 @@ final class StagingBlobWriter: BlobWriter {
     ) {
         self.key = key
         self.size = size
+        self.staging = staging
         self.stagingPath = staging.newFilePath()
         self.mayBypassCache = mayBypassCache
         self.publisher = publisher
@@ -182,7 +184,15 @@ final class StagingBlobWriter: BlobWriter {
     @discardableResult
     private func openFile(_ state: inout State) throws -> Int32 {
         if let descriptor = state.file?.descriptor { return descriptor }
-        let file = try StagingFile(creating: stagingPath, size: size, mayBypassCache: mayBypassCache)
+        let file: StagingFile
+        do {
+            file = try StagingFile(creating: stagingPath, size: size, mayBypassCache: mayBypassCache)
+        } catch BlobError.io(_, _, ENOENT) {
+            // The directory was removed under the running store (a temporary-file cleaner, an
+            // operator): every upload would fail until a restart. It is made again.
+            try staging.makeAgain()
+            file = try StagingFile(creating: stagingPath, size: size, mayBypassCache: mayBypassCache)
+        }
         let descriptor = file.descriptor
         state.file = consume file
         return descriptor

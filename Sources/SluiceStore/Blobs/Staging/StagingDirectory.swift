@@ -19,6 +19,13 @@ struct StagingDirectory: Sendable {
         return path + "/" + name + Self.suffix
     }
 
+    /// Makes the directory again, durably, after it was removed (call on the blocking pool).
+    func makeAgain() throws {
+        if try POSIX.makeDirectory(path) {
+            try POSIX.syncDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        }
+    }
+
     /// Removes staging files untouched since before `cutoff` (call on the blocking pool).
     func removeFiles(olderThan cutoff: Date) throws -> Int {
         var removed = 0
