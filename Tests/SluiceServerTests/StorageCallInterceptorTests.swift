@@ -17,6 +17,8 @@ import Testing
     static let missing = MethodDescriptor(service: "test.Storage", method: "Missing")
     static let watch = MethodDescriptor(service: "test.Storage", method: "Watch")
     static let databaseDown = MethodDescriptor(service: "test.Storage", method: "DatabaseDown")
+    static let blobGone = MethodDescriptor(service: "test.Storage", method: "BlobGone")
+    static let goneKey = try! BlobKey(scope: "p1", sha256: [UInt8](repeating: 0xE2, count: 32))
 
     /// A directory that counts its lookups and answers every name with one principal.
     final class CountingDirectory: CallerDirectory {
@@ -53,6 +55,10 @@ import Testing
         router.registerUnary(databaseDown) { (_: Text, context: ServerContext) -> Text in
             _ = try context.caller
             throw PostgresError(.connection, "could not connect to server at /run/postgresql")
+        }
+        router.registerUnary(blobGone) { (_: Text, context: ServerContext) -> Text in
+            _ = try context.caller
+            throw BlobError.notFound(goneKey)
         }
         router.register(HealthService(registry: HealthStatusRegistry()))
         return router
@@ -189,5 +195,16 @@ import Testing
         #expect(refused?.code == .unavailable)
         #expect(refused?.message.hasPrefix("the metadata database is unavailable for now; try again; request id ") == true)
         #expect(refused?.message.contains("postgresql") == false)
+    }
+
+    /// Missing blob bytes that no reader explained are DATA_LOSS without the blob's key.
+    @Test func missingBlobBytesAreDataLossWithoutTheBlobKey() async throws {
+        let refused = await Self.failure {
+            let _: ClientResponse<Text> = try await Self.client(CountingDirectory()).unary(Self.blobGone, Text())
+        }
+        #expect(refused?.code == .dataLoss)
+        #expect(refused?.message.hasPrefix("stored bytes are missing or damaged; request id ") == true)
+        #expect(refused?.message.lowercased().contains("e2e2e2") == false)
+        #expect(refused?.message.contains("p1/") == false)
     }
 }
