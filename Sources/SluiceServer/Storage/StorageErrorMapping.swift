@@ -64,6 +64,15 @@ private func mapped(_ error: PostgresError) -> any Error {
             .unavailable, "the metadata database is unavailable for now; try again",
             cause: error)
     }
+    if error.kind == .encoding {
+        // A parameter PostgreSQL text cannot hold: a NUL in the client's text that no check
+        // refused before the query (each field's own check says more). The client's doing,
+        // never the server's; logged all the same, as a check is missing.
+        return ConcealedError(
+            .invalidArgument,
+            "a text field of the request contains a NUL character (U+0000), which the server cannot store; remove it",
+            cause: error)
+    }
     if error.isSerializationFailure {
         // The pool retried the transaction and it kept losing to concurrent ones.
         return ConcealedError(
