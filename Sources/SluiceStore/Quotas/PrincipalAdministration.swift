@@ -48,7 +48,8 @@ public final class PrincipalAdministration: Sendable {
         return (page, pageTokens.issue(last.principal.handle, for: .principals, principal: admin, parameters: []))
     }
 
-    /// The principal holding `handle`; NOT_FOUND when nobody does.
+    /// The principal holding `handle`; NOT_FOUND when nobody does, INVALID_ARGUMENT when it is
+    /// not spelled as a handle.
     public func record(handle: String) async throws -> PrincipalRecordView {
         try await database.withConnection { connection in try Self.load(handle, on: connection) }
     }
@@ -114,6 +115,7 @@ public final class PrincipalAdministration: Sendable {
     }
 
     private static func load(_ handle: String, on connection: PostgresConnection) throws -> PrincipalRecordView {
+        let handle = try PrincipalHandle.parse(handle, field: "handle")
         let row = try connection.execute("""
             SELECT p.id, p.name, p.handle, extract(epoch FROM p.created_at)::float8 AS created_at,
                 \(PrincipalSettingsStore.columns)
@@ -121,7 +123,7 @@ public final class PrincipalAdministration: Sendable {
             WHERE p.handle = $1
             """, [.text(handle)]).rows.first
         guard let row else {
-            throw StorageError.notFound("no principal has handle '\(handle.prefix(80))'; AdminService.ListPrincipals lists them")
+            throw StorageError.notFound("no principal has handle '\(handle)'; AdminService.ListPrincipals lists them")
         }
         return try record(from: row)
     }

@@ -3,9 +3,73 @@ import SluicePostgres
 import SluiceStore
 import Testing
 
-/// Client input is refused at the store's boundary with a status and a message a person can
-/// act on, never passed on to fail as a database error.
+/// Client text and numbers that PostgreSQL cannot take (a NUL in text, a cursor whose window
+/// overflows bigint) are refused at the store's boundary with a status and a message a person
+/// can act on, never passed on to fail as a database error.
 @Suite struct ClientInputBoundaryTests {
+    static let nul = "bo\u{0}b"
+
+    @Test func handlesOfGrantsAreCheckedBeforeAnyQuery() async throws {
+        try await StorageHarness.with { harness in
+            let grants = harness.storage.grants
+            let alice = try await harness.principal("CN=alice")
+            _ = try await harness.principal("CN=bob")
+            for bad in [Self.nul, "Bob", "bob/x", String(repeating: "b", count: 65)] {
+                await expectStorageError(.invalidArgument, mentioning: ["grantee", "not a principal's handle"]) {
+                    try await grants.grant(by: alice, to: bad, scope: .object, path: "a", access: .read)
+                }
+                await expectStorageError(.invalidArgument, mentioning: ["grantee", "not a principal's handle"]) {
+                    try await grants.revoke(by: alice, from: bad, scope: .object, path: "a")
+                }
+                await expectStorageError(.invalidArgument, mentioning: ["grantee"]) {
+                    try await grants.made(by: alice, to: bad, pageSize: 0, pageToken: "")
+                }
+                await expectStorageError(.invalidArgument, mentioning: ["owner"]) {
+                    try await grants.received(by: alice, from: bad, pageSize: 0, pageToken: "")
+                }
+            }
+            // The NUL is shown escaped, not sent raw.
+            let error = await expectStorageError(.invalidArgument) {
+                try await grants.grant(by: alice, to: Self.nul, scope: .object, path: "a", access: .read)
+            }
+            #expect(error?.message.contains("'bo\\0b'") == true)
+            // A well-formed handle nobody holds is still NOT_FOUND, and listing by it finds nothing.
+            await expectStorageError(.notFound, mentioning: ["no principal has handle 'nobody'"]) {
+                try await grants.grant(by: alice, to: "nobody", scope: .object, path: "a", access: .read)
+            }
+            #expect(try await grants.made(by: alice, to: "nobody", pageSize: 0, pageToken: "").grants.isEmpty)
+            #expect(try await grants.grant(by: alice, to: "bob", scope: .object, path: "a", access: .read).grantee == "bob")
+        }
+    }
+
+    @Test func handlesAndIdentitiesOfAdministrationAreChecked() async throws {
+        try await StorageHarness.with { harness in
+            let administration = harness.storage.administration
+            _ = try await harness.principal("CN=alice")
+            for bad in [Self.nul, "Alice", ""] {
+                await expectStorageError(.invalidArgument, mentioning: ["handle"]) {
+                    try await administration.record(handle: bad)
+                }
+                await expectStorageError(.invalidArgument, mentioning: ["handle"]) {
+                    try await administration.setLimits(handle: bad, set: [(.quotaBytes, 5)], clear: [])
+                }
+                await expectStorageError(.invalidArgument, mentioning: ["handle"]) {
+                    try await administration.setDisabled(handle: bad, true)
+                }
+                await expectStorageError(.invalidArgument, mentioning: ["handle"]) {
+                    try await harness.storage.principals.register(handle: bad, identity: "CN=x")
+                }
+            }
+            await expectStorageError(.notFound, mentioning: ["no principal has handle 'nobody'"]) {
+                try await administration.setDisabled(handle: "nobody", true)
+            }
+            await expectStorageError(.invalidArgument, mentioning: ["identity", "NUL"]) {
+                try await harness.storage.principals.register(handle: "carol", identity: "CN=car\u{0}ol")
+            }
+            #expect(try await harness.storage.principals.principal(handle: "carol") == nil)
+        }
+    }
+
     @Test func setLimitsRefusesALimitNamedTwice() async throws {
         try await StorageHarness.with { harness in
             let administration = harness.storage.administration
@@ -53,6 +117,21 @@ import Testing
                     try await administration.list(pageSize: 0, pageToken: forged, for: admin)
                 }
             }
+        }
+    }
+
+    @Test func aCursorNearInt64MaxIsAheadOfTheLogNotAnOverflow() async throws {
+        try await StorageHarness.with { harness in
+            let alice = try await harness.principal("CN=alice")
+            for position in [Int64.max, Int64.max - 1, Int64.max - ChangeFeed.scanWindow, 1_000_000] {
+                let cursor = try ChangeCursor(parsing: "c1.\(position)")
+                await expectStorageError(.outOfRange, mentioning: ["ahead of this server's change log"]) {
+                    try await harness.storage.changes.read(after: cursor, for: alice, owner: "", prefix: "", limit: 10)
+                }
+            }
+            let page = try await harness.storage.changes.read(
+                after: ChangeCursor(position: 0), for: alice, owner: "", prefix: "", limit: 10)
+            #expect(page.caughtUp && page.changes.isEmpty)
         }
     }
 }
