@@ -25,8 +25,10 @@ public enum PrincipalHandle {
     /// escaped, for messages that echo a client's text.
     static func quoted(_ text: String) -> String {
         let cut = text.count > 80 ? String(text.prefix(80)) + "…" : text
-        return "'" + cut.unicodeScalars.map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }
-            .joined() + "'"
+        let escaped = cut.unicodeScalars.map { scalar in
+            scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
+        }
+        return "'" + escaped.joined() + "'"
     }
 
     /// The handle a principal identity suggests (before any suffix that makes it unique):
