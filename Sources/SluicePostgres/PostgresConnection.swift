@@ -254,7 +254,8 @@ public final class PostgresConnection {
     /// PQexecPrepared), up to ``maxPreparedStatements``; others run with PQexecParams.
     ///
     /// - Throws: `PostgresError`: `.server` with the SQLSTATE when the server rejects the
-    ///   statement, `.connection` when the connection broke, `.encoding` for an unsendable parameter.
+    ///   statement, `.connection` when the connection broke, `.encoding` for an unsendable parameter,
+    ///   `.statement` for SQL text holding a NUL.
     @discardableResult
     public func execute(_ sql: String, _ params: [PostgresValue] = []) throws -> PostgresResult {
         if !deferred.isEmpty { return try execute(pipeline: [PostgresStatement(sql, params)])[0] }
@@ -416,7 +417,7 @@ public final class PostgresConnection {
     @discardableResult
     public func executeScript(_ sql: String) throws -> PostgresResult {
         guard !sql.utf8.contains(0) else {
-            throw PostgresError(.encoding, "SQL text cannot contain NUL characters")
+            throw PostgresError(.statement, "SQL text cannot contain NUL characters")
         }
         let ahead = deferred
         deferredBegin = nil
@@ -552,7 +553,7 @@ private struct EncodedStatement {
 
     init(_ statement: PostgresStatement) throws {
         guard !statement.sql.utf8.contains(0) else {
-            throw PostgresError(.encoding, "SQL text cannot contain NUL characters")
+            throw PostgresError(.statement, "SQL text cannot contain NUL characters")
         }
         let encoded = try statement.params.map { try $0.encoded() }
         key = PostgresConnection.PreparedKey(sql: statement.sql, types: encoded.map { Oid($0.type) })

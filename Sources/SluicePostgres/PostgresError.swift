@@ -14,8 +14,12 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case connection
         /// The server rejected a statement; `sqlState` says why.
         case server
-        /// A parameter could not be sent (e.g. a string holding a NUL character).
+        /// A parameter could not be sent: text holding a NUL character, which PostgreSQL text
+        /// cannot hold. Parameters carry data, so this is the data's fault, never the statement's.
         case encoding
+        /// The SQL text itself could not be sent (it holds a NUL character): a fault of the code
+        /// that wrote the statement, kept apart from ``encoding`` so that it is never taken for bad data.
+        case statement
         /// A result value is not what the accessor asked for: missing column, SQL NULL where a
         /// value was required, a different type, or text that does not parse.
         case decoding
@@ -84,6 +88,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case .connection: text += " connection error"
         case .server: text += " error"
         case .encoding: text += " parameter error"
+        case .statement: text += " statement error"
         case .decoding: text += " result error"
         case .transaction: text += " transaction error"
         case .poolClosed: text += " pool closed"

@@ -32,7 +32,7 @@ public struct Storage: Sendable {
         self.limits = limits
         self.damage = DamageLedger(database: database)
         self.usage = UsageLedger(database: database)
-        self.administration = PrincipalAdministration(database: database)
+        self.administration = PrincipalAdministration(database: database, pageTokens: pageTokens)
     }
 
     /// Brings the database schema up to date; run once at start-up (safe to run from

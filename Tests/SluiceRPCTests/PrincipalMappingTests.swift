@@ -36,6 +36,15 @@ import Testing
         }
     }
 
+    @Test func singleSANMappingsRefuseANameWithANUL() throws {
+        let uri = PeerIdentity(subject: "CN=w", commonName: "w", dnsNames: ["a\u{0}b.test"], uris: ["spiffe://t/a\u{0}b"])
+        for mapping in [PrincipalMapping.sanURI, .sanDNS] {
+            #expect(throws: PrincipalMapping.Refusal.self) { try mapping.principalName(of: uri) }
+        }
+        // The combined mapping escapes it instead.
+        #expect(try PrincipalMapping.subjectAndSANs.principalName(of: uri).utf8.contains(0) == false)
+    }
+
     @Test func singleSANMappingsNeedExactlyOne() throws {
         let two = PeerIdentity(subject: "CN=w", commonName: "w", uris: ["spiffe://t/a", "spiffe://t/b"])
         #expect(throws: PrincipalMapping.Refusal.self) { try PrincipalMapping.sanURI.principalName(of: two) }

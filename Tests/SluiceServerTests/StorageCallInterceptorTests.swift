@@ -17,6 +17,10 @@ import Testing
     static let missing = MethodDescriptor(service: "test.Storage", method: "Missing")
     static let watch = MethodDescriptor(service: "test.Storage", method: "Watch")
     static let databaseDown = MethodDescriptor(service: "test.Storage", method: "DatabaseDown")
+    static let nulParameter = MethodDescriptor(service: "test.Storage", method: "NulParameter")
+    static let nulStatement = MethodDescriptor(service: "test.Storage", method: "NulStatement")
+    static let blobGone = MethodDescriptor(service: "test.Storage", method: "BlobGone")
+    static let goneKey = try! BlobKey(scope: "p1", sha256: [UInt8](repeating: 0xE2, count: 32))
 
     /// A directory that counts its lookups and answers every name with one principal.
     final class CountingDirectory: CallerDirectory {
@@ -53,6 +57,18 @@ import Testing
         router.registerUnary(databaseDown) { (_: Text, context: ServerContext) -> Text in
             _ = try context.caller
             throw PostgresError(.connection, "could not connect to server at /run/postgresql")
+        }
+        router.registerUnary(nulParameter) { (_: Text, context: ServerContext) -> Text in
+            _ = try context.caller
+            throw PostgresError(.encoding, "text parameters cannot contain NUL (U+0000); PostgreSQL text never does")
+        }
+        router.registerUnary(nulStatement) { (_: Text, context: ServerContext) -> Text in
+            _ = try context.caller
+            throw PostgresError(.statement, "SQL text cannot contain NUL characters")
+        }
+        router.registerUnary(blobGone) { (_: Text, context: ServerContext) -> Text in
+            _ = try context.caller
+            throw BlobError.notFound(goneKey)
         }
         router.register(HealthService(registry: HealthStatusRegistry()))
         return router
@@ -189,5 +205,29 @@ import Testing
         #expect(refused?.code == .unavailable)
         #expect(refused?.message.hasPrefix("the metadata database is unavailable for now; try again; request id ") == true)
         #expect(refused?.message.contains("postgresql") == false)
+    }
+
+    /// A NUL no check refused before the query is the request's fault (INVALID_ARGUMENT, no
+    /// database text); one in the SQL text itself is the server's (INTERNAL).
+    @Test func aNULInATextParameterIsInvalidArgumentAndOneInTheStatementIsInternal() async throws {
+        let client = try Self.client(CountingDirectory())
+        let parameter = await Self.failure { let _: ClientResponse<Text> = try await client.unary(Self.nulParameter, Text()) }
+        #expect(parameter?.code == .invalidArgument)
+        #expect(parameter?.message.hasPrefix("a text field of the request contains a NUL character (U+0000)") == true)
+        #expect(parameter?.message.contains("PostgreSQL") == false)
+        let statement = await Self.failure { let _: ClientResponse<Text> = try await client.unary(Self.nulStatement, Text()) }
+        #expect(statement?.code == .internal)
+        #expect(statement?.message.contains("SQL") == false)
+    }
+
+    /// Missing blob bytes that no reader explained are DATA_LOSS without the blob's key.
+    @Test func missingBlobBytesAreDataLossWithoutTheBlobKey() async throws {
+        let refused = await Self.failure {
+            let _: ClientResponse<Text> = try await Self.client(CountingDirectory()).unary(Self.blobGone, Text())
+        }
+        #expect(refused?.code == .dataLoss)
+        #expect(refused?.message.hasPrefix("stored bytes are missing or damaged; request id ") == true)
+        #expect(refused?.message.lowercased().contains("e2e2e2") == false)
+        #expect(refused?.message.contains("p1/") == false)
     }
 }

@@ -45,10 +45,16 @@ public enum PrincipalMapping: String, Sendable, CaseIterable {
         }
     }
 
+    /// The one SAN of a kind, taken as it is; one holding a NUL is refused (no principal name
+    /// can hold one: PostgreSQL text cannot). The other mappings escape control characters.
     private static func single(_ names: [String], kind: String, flag: String) throws(Refusal) -> String {
         guard names.count == 1, let name = names.first, !name.isEmpty else {
             throw Refusal(description: "the client certificate has \(names.count) \(kind) subject alternative names; "
                 + "sluiced identifies callers by exactly one (--principal-from \(flag))")
+        }
+        guard !name.utf8.contains(0) else {
+            throw Refusal(description: "the client certificate's \(kind) subject alternative name contains a NUL "
+                + "character, so it names no principal (--principal-from \(flag)); use a certificate without one")
         }
         return name
     }

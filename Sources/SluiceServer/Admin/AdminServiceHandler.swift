@@ -30,10 +30,10 @@ public struct AdminServiceHandler: Sluice_V1_AdminServiceService {
     {
         try await administered("ListPrincipals", context, detail: [:]) {
             let listed = try await storage.administration.list(
-                pageSize: Int(request.pageSize), afterHandle: request.pageToken)
+                pageSize: Int(request.pageSize), pageToken: request.pageToken, for: try context.caller.principal)
             var response = Sluice_V1_ListPrincipalsResponse()
             response.principals = listed.page.map(record)
-            if listed.more, let last = listed.page.last { response.nextPageToken = last.principal.handle }
+            response.nextPageToken = listed.nextPageToken
             return response
         }
     }
@@ -60,15 +60,13 @@ public struct AdminServiceHandler: Sluice_V1_AdminServiceService {
                 "clear": "\(request.clear.map { Self.kind(of: $0)?.rawValue ?? "?" }.joined(separator: ","))",
             ]
         ) {
-            var set: [LimitKind: Int64] = [:]
-            for change in request.set {
+            let set = try request.set.map { change in
                 guard let kind = Self.kind(of: change.limit) else { throw Self.unknownLimit }
-                set[kind] = change.value
+                return (kind, change.value)
             }
-            var clear = Set<LimitKind>()
-            for limit in request.clear {
+            let clear = try request.clear.map { limit in
                 guard let kind = Self.kind(of: limit) else { throw Self.unknownLimit }
-                clear.insert(kind)
+                return kind
             }
             let updated = try await storage.administration.setLimits(handle: request.handle, set: set, clear: clear)
             policies?.forget(identity: updated.principal.name)

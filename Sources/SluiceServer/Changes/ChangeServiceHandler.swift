@@ -123,10 +123,9 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
         }
     }
 
+    /// `owner` is empty (any owner) or spelled as a handle; an unknown one shows nothing.
     private static func validate(owner: String, prefix: String) throws(StorageError) {
-        guard owner.utf8.count <= 64, !owner.utf8.contains(0) else {
-            throw .invalidArgument("owner must be a principal's handle (at most 64 bytes)")
-        }
+        if !owner.isEmpty { _ = try PrincipalHandle.parse(owner, field: "owner") }
         guard prefix.utf8.count <= ObjectName.maxBytes, !prefix.utf8.contains(0) else {
             throw .invalidArgument("prefix must be at most \(ObjectName.maxBytes) bytes without NUL")
         }

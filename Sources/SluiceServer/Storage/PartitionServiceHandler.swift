@@ -41,7 +41,7 @@ public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
             let bytes = VerifiedBlobBytes(
                 blobs: storage.blobs, key: key, range: local, blobSize: partition.size,
                 chunkSize: ObjectServiceHandler.readChunkSize,
-                what: "partition \(partition.index) of '\(request.objectName)'", ledger: storage.damage)
+                partition: partition.index, of: "'\(request.objectName)'", ledger: storage.damage)
             for try await chunk in bytes {
                 try await response.write(encodedHead: ReadResponseEncoding.data(chunk.count), body: chunk)
             }

@@ -47,8 +47,11 @@ private func mapped(_ error: BlobError) -> any Error {
         // S3's error code (AccessDenied, NoSuchBucket): the operator's cue, named in the README.
         return RPCError(.internal, "the blob store failed: \(error)")
     case .notFound, .truncated, .rangeOutOfBounds:
-        // Only bytes the metadata says are stored are ever read: these mean they were lost.
-        return RPCError(.dataLoss, "stored bytes are missing or damaged: \(error)")
+        // Only bytes the metadata says are stored are ever read: these mean they were lost. The
+        // store's readers say whose bytes, or that the object was deleted meanwhile
+        // (`DamageLedger.refusal`); a read that could not lands here, and the blob's key is the
+        // server's business, for the log only.
+        return ConcealedError(.dataLoss, "stored bytes are missing or damaged", cause: error)
     default:
         // System calls with the server's paths and errno: for the log only.
         return ConcealedError(.internal, "internal storage error", cause: error)
@@ -64,6 +67,15 @@ private func mapped(_ error: PostgresError) -> any Error {
     if error.isTimeout {
         return ConcealedError(
             .unavailable, "the metadata database did not answer in time (busy, or held up elsewhere); try again",
+            cause: error)
+    }
+    if error.kind == .encoding {
+        // A parameter PostgreSQL text cannot hold: a NUL in the client's text that no check
+        // refused before the query (each field's own check says more). The client's doing,
+        // never the server's; logged all the same, as a check is missing.
+        return ConcealedError(
+            .invalidArgument,
+            "a text field of the request contains a NUL character (U+0000), which the server cannot store; remove it",
             cause: error)
     }
     if error.isSerializationFailure {

@@ -45,6 +45,9 @@ public final class ChangeFeed: Sendable {
     public func read(
         after cursor: ChangeCursor, for caller: Principal, owner: String, prefix: String, limit: Int
     ) async throws -> ChangePage {
+        // The window's end is worked out here, saturating: a cursor near Int64.max (refused
+        // below as ahead of the head) must not overflow bigint arithmetic in the query.
+        let windowEnd = cursor.position > Int64.max - Self.scanWindow ? Int64.max : cursor.position + Self.scanWindow
         let rows = try await database.withConnection { connection in
             try connection.execute("""
                 SELECT s.last_position, s.pruned_through, c.position, c.kind, c.name, c.version, c.size, c.sha256,
@@ -54,7 +57,7 @@ public final class ChangeFeed: Sendable {
                 FROM change_log_state s
                 LEFT JOIN LATERAL (
                     SELECT * FROM changes c
-                    WHERE c.position > $1 AND c.position <= $1 + $2
+                    WHERE c.position > $1 AND c.position <= $2
                       AND ($4 = '' OR c.owner_id = (SELECT p.id FROM principals p WHERE p.handle = $4))
                       AND CASE WHEN c.kind IN ('grant_added', 'grant_revoked') THEN
                               $3 IN (c.owner_id, c.grantee_id)
@@ -74,7 +77,7 @@ public final class ChangeFeed: Sendable {
                 LEFT JOIN principals pg ON pg.id = c.grantee_id
                 ORDER BY c.position
                 """, [
-                    .int(cursor.position), .int(Self.scanWindow), .int(caller.id), .text(owner), .text(prefix),
+                    .int(cursor.position), .int(windowEnd), .int(caller.id), .text(owner), .text(prefix),
                     .int(Int64(limit)),
                 ]).rows
         }
@@ -85,7 +88,7 @@ public final class ChangeFeed: Sendable {
         try Self.check(cursor, head: head, pruned: try first.int("pruned_through"))
         let changes = try rows.filter { try !$0.isNull("position") }.map(Self.event(from:))
         let through = changes.count >= limit
-            ? changes.last!.cursor : ChangeCursor(position: min(cursor.position + Self.scanWindow, head))
+            ? changes.last!.cursor : ChangeCursor(position: min(windowEnd, head))
         return ChangePage(changes: changes, through: through, head: ChangeCursor(position: head))
     }
 

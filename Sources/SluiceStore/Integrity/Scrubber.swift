@@ -128,11 +128,7 @@ public final class Scrubber: Sendable {
     }
 
     private func isStillReferenced(_ key: BlobKey) async throws -> Bool {
-        try await database.withConnection { connection in
-            try !connection.execute("""
-                SELECT 1 FROM blobs WHERE scope = $1 AND sha256 = $2 AND NOT deleting
-                """, [.text(key.scope), .bytes(key.sha256)]).rows.isEmpty
-        }
+        try await database.withConnection { connection in try BlobLiveness.isStillStored(key, on: connection) }
     }
 }
 

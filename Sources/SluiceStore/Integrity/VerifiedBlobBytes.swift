@@ -6,6 +6,10 @@ import SluiceOpenSSL
 /// stream ends with DATA_LOSS instead of OK. A partial range is served as stored (checking
 /// it would mean reading the whole blob); clients verify those against the partition hash.
 ///
+/// Bytes that turn out missing or cut short end the stream as the ledger judges them: NOT_FOUND
+/// when the version was deleted (and its blob collected) during the read, DATA_LOSS otherwise
+/// (``DamageLedger/refusal(for:key:partition:of:)``).
+///
 /// Holding one chunk back costs one chunk of memory per stream (a read-ahead of one).
 public struct VerifiedBlobBytes: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
@@ -16,14 +20,17 @@ public struct VerifiedBlobBytes: AsyncSequence, Sendable {
     /// The blob's size, when known, so a whole-blob range can be recognised; nil serves the range unverified.
     let blobSize: Int64?
     let chunkSize: Int
-    /// Names the bytes in a DATA_LOSS message ("partition 3 of 'a.bin' version 2").
-    let what: String
-    /// Where a mismatch is recorded, if anywhere.
+    /// The partition's index, and the object it belongs to as messages name it ("'a.bin'
+    /// version 2"), for a DATA_LOSS or NOT_FOUND message.
+    let partition: Int
+    let object: String
+    /// Where damage is recorded and missing bytes judged, if anywhere; without one, missing
+    /// bytes end the stream with the blob store's own error.
     let ledger: DamageLedger?
 
     public init(
-        blobs: any BlobStore, key: BlobKey, range: Range<Int64>, blobSize: Int64?, chunkSize: Int, what: String,
-        ledger: DamageLedger? = nil
+        blobs: any BlobStore, key: BlobKey, range: Range<Int64>, blobSize: Int64?, chunkSize: Int, partition: Int,
+        of object: String, ledger: DamageLedger? = nil
     ) {
         self.ledger = ledger
         self.blobs = blobs
@@ -31,7 +38,8 @@ public struct VerifiedBlobBytes: AsyncSequence, Sendable {
         self.range = range
         self.blobSize = blobSize
         self.chunkSize = chunkSize
-        self.what = what
+        self.partition = partition
+        self.object = object
     }
 
     var verifies: Bool { blobSize.map { range.lowerBound == 0 && range.upperBound == $0 && $0 > 0 } ?? false }
@@ -40,14 +48,15 @@ public struct VerifiedBlobBytes: AsyncSequence, Sendable {
         var chunks: BlobChunks.Iterator
         let verifies: Bool
         let key: BlobKey
-        let what: String
+        let partition: Int
+        let object: String
         let ledger: DamageLedger?
         let hasher = RunningSHA256()
         var started = false
         var held: [UInt8]?
 
         public mutating func next() async throws -> [UInt8]? {
-            guard verifies else { return try await chunks.next() }
+            guard verifies else { return try await nextChunk() }
             if !started {
                 started = true
                 held = try await fetch()
@@ -57,6 +66,7 @@ public struct VerifiedBlobBytes: AsyncSequence, Sendable {
             if held == nil {
                 let actual = hasher.finalize()
                 guard actual == key.sha256 else {
+                    let what = "partition \(partition) of \(object)"
                     await ledger?.record(key, by: "read", detail: "\(what) hashes to \(Hex.encode(actual))")
                     throw StorageError.dataLoss(
                         "\(what) is damaged in storage: its bytes hash to \(Hex.encode(actual)), not "
@@ -67,15 +77,24 @@ public struct VerifiedBlobBytes: AsyncSequence, Sendable {
         }
 
         private mutating func fetch() async throws -> [UInt8]? {
-            let chunk = try await chunks.next()
+            let chunk = try await nextChunk()
             if let chunk { hasher.update(chunk) }
             return chunk
+        }
+
+        private mutating func nextChunk() async throws -> [UInt8]? {
+            do {
+                return try await chunks.next()
+            } catch let error as BlobError where error.meansStoredBytesAreGone {
+                guard let ledger else { throw error }
+                throw try await ledger.refusal(for: error, key: key, partition: partition, of: object)
+            }
         }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(
             chunks: blobs.read(key, range: range, chunkSize: chunkSize).makeAsyncIterator(), verifies: verifies,
-            key: key, what: what, ledger: ledger)
+            key: key, partition: partition, object: object, ledger: ledger)
     }
 }

@@ -12,7 +12,7 @@ import SluicePostgres
 public struct PageTokens: Sendable {
     /// Which listing a token continues.
     enum Listing: String {
-        case objects, versions, sessions, grants, sharedWithMe
+        case objects, versions, sessions, grants, sharedWithMe, principals
     }
 
     /// The shortest key accepted, in bytes.

@@ -68,13 +68,16 @@ public final class PrincipalDirectory: Sendable {
     /// Records `identity` (as the principal mapping names it) under `handle` before it ever
     /// calls, so that others can share with it. Registering the same pair again changes
     /// nothing; a handle held by another identity, or an identity that already has another
-    /// handle, is FAILED_PRECONDITION (handles never change).
+    /// handle, is FAILED_PRECONDITION (handles never change). A malformed handle, or an empty
+    /// identity or one holding a NUL (no certificate mapping makes one), is INVALID_ARGUMENT.
     public func register(handle: String, identity: String) async throws -> Principal {
-        guard PrincipalHandle.isValid(handle) else {
-            throw StorageError.invalidArgument(
-                "handle '\(handle.prefix(80))' must be 1 to \(PrincipalHandle.maxLength) of a-z, 0-9, '.', '_' and '-'")
-        }
+        let handle = try PrincipalHandle.parse(handle, field: "handle")
         guard !identity.isEmpty else { throw StorageError.invalidArgument("the identity to register under '\(handle)' is empty") }
+        guard !identity.utf8.contains(0) else {
+            throw StorageError.invalidArgument(
+                "the identity to register under '\(handle)' contains a NUL character; give it as --principal-from "
+                    + "names the certificate (sluice whoami prints it)")
+        }
         return try await database.transaction { connection in
             try Self.lockHandles(on: connection)
             if let holder = try connection.execute(

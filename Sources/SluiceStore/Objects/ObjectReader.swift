@@ -32,7 +32,7 @@ public struct ObjectBytes: AsyncSequence, Sendable {
             return VerifiedBlobBytes(
                 blobs: blobs, key: key, range: (start - partition.offset)..<(end - partition.offset),
                 blobSize: partition.size, chunkSize: chunkSize,
-                what: "partition \(partition.index) of '\(version.name)' version \(version.version)", ledger: ledger)
+                partition: partition.index, of: "'\(version.name)' version \(version.version)", ledger: ledger)
         }
     }
 

@@ -12,21 +12,28 @@ public struct PrincipalRecordView: Sendable, Equatable {
 /// the list of every principal. Nothing here deletes or changes stored objects.
 public final class PrincipalAdministration: Sendable {
     let database: PostgresPool
+    let pageTokens: PageTokens
 
-    public init(database: PostgresPool) {
+    public init(database: PostgresPool, pageTokens: PageTokens) {
         self.database = database
+        self.pageTokens = pageTokens
     }
 
     /// Most principals on one page.
     public static let maxPageSize = 1000
 
-    /// A page of principals in handle order, after `afterHandle` (exclusive): `pageSize` (0 for
-    /// 100, at most `maxPageSize`) of them, and whether more follow.
-    public func list(pageSize: Int, afterHandle: String) async throws -> (page: [PrincipalRecordView], more: Bool) {
+    /// A page of principals in handle order: `pageSize` (0 for 100, at most `maxPageSize`) of
+    /// them after where `pageToken` (empty for the first page) left off, and the token of the
+    /// next page (empty after the last). Tokens are ``PageTokens`` bound to the administrator
+    /// listing: a token not issued to `admin` by this listing is INVALID_ARGUMENT.
+    public func list(pageSize: Int, pageToken: String, for admin: Principal) async throws
+        -> (page: [PrincipalRecordView], nextPageToken: String)
+    {
         let size = pageSize == 0 ? 100 : pageSize
         guard (1...Self.maxPageSize).contains(size) else {
             throw StorageError.invalidArgument("page_size must be 0 to \(Self.maxPageSize), got \(pageSize)")
         }
+        let afterHandle = try pageTokens.redeem(pageToken, for: .principals, principal: admin, parameters: []) ?? ""
         let rows = try await database.withConnection { connection in
             try connection.execute("""
                 SELECT p.id, p.name, p.handle, extract(epoch FROM p.created_at)::float8 AS created_at,
@@ -36,10 +43,13 @@ public final class PrincipalAdministration: Sendable {
                 ORDER BY p.handle LIMIT $2
                 """, [.text(afterHandle), .int(Int64(size + 1))]).rows.map(Self.record(from:))
         }
-        return (Array(rows.prefix(size)), rows.count > size)
+        let page = Array(rows.prefix(size))
+        guard rows.count > size, let last = page.last else { return (page, "") }
+        return (page, pageTokens.issue(last.principal.handle, for: .principals, principal: admin, parameters: []))
     }
 
-    /// The principal holding `handle`; NOT_FOUND when nobody does.
+    /// The principal holding `handle`; NOT_FOUND when nobody does, INVALID_ARGUMENT when it is
+    /// not spelled as a handle.
     public func record(handle: String) async throws -> PrincipalRecordView {
         try await database.withConnection { connection in try Self.load(handle, on: connection) }
     }
@@ -50,16 +60,12 @@ public final class PrincipalAdministration: Sendable {
     }
 
     /// Sets (`set`) and removes (`clear`) overrides of `handle`'s limits; values must not be
-    /// negative (0 is unlimited).
-    public func setLimits(handle: String, set: [LimitKind: Int64], clear: Set<LimitKind>) async throws
+    /// negative (0 is unlimited). Each limit is named at most once in a request: one set twice
+    /// (which value was meant?), cleared twice, or both set and cleared is INVALID_ARGUMENT.
+    public func setLimits(handle: String, set changes: [(LimitKind, Int64)], clear cleared: [LimitKind]) async throws
         -> PrincipalRecordView
     {
-        if let (kind, value) = set.first(where: { $0.value < 0 }) {
-            throw StorageError.invalidArgument("\(kind.rawValue) must not be negative (0 is unlimited), got \(value)")
-        }
-        if let both = set.keys.first(where: clear.contains) {
-            throw StorageError.invalidArgument("\(both.rawValue) is both set and cleared; do one")
-        }
+        let (set, clear) = try Self.overrides(set: changes, clear: cleared)
         return try await database.transaction { connection in
             let principal = try Self.load(handle, on: connection).principal
             _ = try connection.execute(
@@ -71,6 +77,29 @@ public final class PrincipalAdministration: Sendable {
             }
             return try Self.load(handle, on: connection)
         }
+    }
+
+    /// The request's changes as one value per limit, each limit named once.
+    private static func overrides(set changes: [(LimitKind, Int64)], clear cleared: [LimitKind]) throws(StorageError)
+        -> (set: [LimitKind: Int64], clear: Set<LimitKind>)
+    {
+        var set: [LimitKind: Int64] = [:]
+        for (kind, value) in changes {
+            guard value >= 0 else {
+                throw .invalidArgument("\(kind.rawValue) must not be negative (0 is unlimited), got \(value)")
+            }
+            guard set.updateValue(value, forKey: kind) == nil else {
+                throw .invalidArgument("\(kind.rawValue) is set twice; set each limit once")
+            }
+        }
+        var clear = Set<LimitKind>()
+        for kind in cleared {
+            guard set[kind] == nil else { throw .invalidArgument("\(kind.rawValue) is both set and cleared; do one") }
+            guard clear.insert(kind).inserted else {
+                throw .invalidArgument("\(kind.rawValue) is cleared twice; clear each limit once")
+            }
+        }
+        return (set, clear)
     }
 
     /// Disables or enables `handle`.
@@ -86,6 +115,7 @@ public final class PrincipalAdministration: Sendable {
     }
 
     private static func load(_ handle: String, on connection: PostgresConnection) throws -> PrincipalRecordView {
+        let handle = try PrincipalHandle.parse(handle, field: "handle")
         let row = try connection.execute("""
             SELECT p.id, p.name, p.handle, extract(epoch FROM p.created_at)::float8 AS created_at,
                 \(PrincipalSettingsStore.columns)
@@ -93,7 +123,7 @@ public final class PrincipalAdministration: Sendable {
             WHERE p.handle = $1
             """, [.text(handle)]).rows.first
         guard let row else {
-            throw StorageError.notFound("no principal has handle '\(handle.prefix(80))'; AdminService.ListPrincipals lists them")
+            throw StorageError.notFound("no principal has handle '\(handle)'; AdminService.ListPrincipals lists them")
         }
         return try record(from: row)
     }

@@ -150,7 +150,7 @@ public final class UploadSessions: Sendable {
             throw StorageError.permissionDenied(
                 "'\(owner.handle)' shares '\(name)' with you for reading only; ask them for write access")
         case nil:
-            throw StorageError.notFound("'\(owner.handle)' shares nothing named '\(name)' with you")
+            throw StorageError.notFound("\(PrincipalHandle.quoted(owner.handle)) shares nothing named '\(name)' with you")
         }
     }
 

@@ -18,10 +18,11 @@ public final class Grants: Sendable {
     }
 
     /// Grants (or changes) `grantee`'s access to `owner`'s object or prefix. NOT_FOUND when
-    /// no principal has the handle; INVALID_ARGUMENT for oneself or a bad path.
+    /// no principal has the handle; INVALID_ARGUMENT for a malformed handle, oneself or a bad path.
     public func grant(
         by owner: Principal, to grantee: String, scope: GrantScope, path: String, access: GrantAccess
     ) async throws -> GrantRecord {
+        let grantee = try PrincipalHandle.parse(grantee, field: "grantee")
         let path = try Self.normalized(path, scope: scope)
         return try await database.transaction { connection in
             let granteeID = try Self.grantee(grantee, of: owner, on: connection)
@@ -48,10 +49,11 @@ public final class Grants: Sendable {
 
     /// Removes a grant `owner` made; the grantee's next call no longer has it, and an
     /// upload session it opened under it can no longer commit. NOT_FOUND when there is no
-    /// such grant.
+    /// such grant; INVALID_ARGUMENT for a malformed handle or path.
     public func revoke(by owner: Principal, from grantee: String, scope: GrantScope, path: String) async throws
         -> GrantRecord
     {
+        let grantee = try PrincipalHandle.parse(grantee, field: "grantee")
         let path = try Self.normalized(path, scope: scope)
         let missing = StorageError.notFound(
             "you have no \(scope.rawValue) grant on '\(path)' to '\(grantee)'; see ListGrants for the grants you made")
@@ -77,17 +79,21 @@ public final class Grants: Sendable {
     }
 
     /// The grants `owner` made (only to `grantee` when given), in (grantee, scope, path) order.
+    /// A malformed `grantee` is INVALID_ARGUMENT; an unknown one lists nothing.
     public func made(by owner: Principal, to grantee: String?, pageSize: Int, pageToken: String) async throws
         -> (grants: [GrantRecord], nextPageToken: String)
     {
-        try await page(of: owner, side: .made, other: grantee, pageSize: pageSize, pageToken: pageToken)
+        let grantee = try grantee.map { handle throws(StorageError) in try PrincipalHandle.parse(handle, field: "grantee") }
+        return try await page(of: owner, side: .made, other: grantee, pageSize: pageSize, pageToken: pageToken)
     }
 
     /// The grants made to `grantee` (only by `owner` when given), in (owner, scope, path) order.
+    /// A malformed `owner` is INVALID_ARGUMENT; an unknown one lists nothing.
     public func received(by grantee: Principal, from owner: String?, pageSize: Int, pageToken: String) async throws
         -> (grants: [GrantRecord], nextPageToken: String)
     {
-        try await page(of: grantee, side: .received, other: owner, pageSize: pageSize, pageToken: pageToken)
+        let owner = try owner.map { handle throws(StorageError) in try PrincipalHandle.parse(handle, field: "owner") }
+        return try await page(of: grantee, side: .received, other: owner, pageSize: pageSize, pageToken: pageToken)
     }
 
     private enum Side {
@@ -147,7 +153,7 @@ public final class Grants: Sendable {
         let row = try connection.execute("SELECT id FROM principals WHERE handle = $1", [.text(handle)]).rows.first
         guard let row else {
             throw StorageError.notFound(
-                "no principal has handle '\(handle.prefix(80))'; ask them for it (sluice whoami), or have the "
+                "no principal has handle '\(handle)'; ask them for it (sluice whoami), or have the "
                     + "operator register it (sluiced --register-principal)")
         }
         let id = try row.int("id")

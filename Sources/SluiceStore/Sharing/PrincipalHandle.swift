@@ -8,6 +8,29 @@ public enum PrincipalHandle {
         (1...maxLength).contains(handle.utf8.count) && handle.utf8.allSatisfy(isAllowed)
     }
 
+    /// Returns `handle` when it is spelled as a handle must be; INVALID_ARGUMENT naming `field`
+    /// otherwise. Every handle a client sends that is looked up in the database passes here
+    /// first: no stored handle is spelled otherwise, so a refusal reveals nothing, and text
+    /// PostgreSQL cannot hold (a NUL) never reaches it.
+    public static func parse(_ handle: String, field: String) throws(StorageError) -> String {
+        guard isValid(handle) else {
+            throw .invalidArgument(
+                "\(field) \(quoted(handle)) is not a principal's handle: a handle is 1 to \(maxLength) of a-z, 0-9, "
+                    + "'.', '_' and '-' (sluice whoami prints yours)")
+        }
+        return handle
+    }
+
+    /// `text` cut to 80 characters and quoted with control characters (NUL among them)
+    /// escaped, for messages that echo a client's text.
+    static func quoted(_ text: String) -> String {
+        let cut = text.count > 80 ? String(text.prefix(80)) + "…" : text
+        let escaped = cut.unicodeScalars.map { scalar in
+            scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
+        }
+        return "'" + escaped.joined() + "'"
+    }
+
     /// The handle a principal identity suggests (before any suffix that makes it unique):
     /// the subject's CN, else the first SAN's value (a URI's last path segment, a DNS name),
     /// else the whole identity; lower-cased, every run of other characters made one `-`,

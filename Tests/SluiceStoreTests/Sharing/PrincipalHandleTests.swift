@@ -39,4 +39,23 @@ import Testing
         #expect(!PrincipalHandle.isValid(String(repeating: "a", count: 65)))
         #expect(PrincipalHandle.isValid(String(repeating: "a", count: 64)))
     }
+
+    @Test func parsingAcceptsHandlesAndRefusesTheRestNamingTheFieldWithControlsEscaped() throws {
+        #expect(try PrincipalHandle.parse("build-bot.ci_2", field: "grantee") == "build-bot.ci_2")
+        for bad in ["", "Alice", "a b", "a\u{0}b", "zoë", String(repeating: "a", count: 65)] {
+            #expect(throws: StorageError.self) { try PrincipalHandle.parse(bad, field: "grantee") }
+        }
+        do {
+            _ = try PrincipalHandle.parse("a\u{0}b\n", field: "owner")
+            Issue.record("a handle with NUL was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("owner 'a\\0b\\n' is not a principal's handle"))
+        }
+        do {
+            _ = try PrincipalHandle.parse(String(repeating: "x", count: 5000), field: "handle")
+            Issue.record("a 5000-character handle was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("handle '\(String(repeating: "x", count: 80))…' is not"))
+        }
+    }
 }
