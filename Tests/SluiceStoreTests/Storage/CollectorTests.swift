@@ -232,7 +232,7 @@ import Testing
     /// is renewed as they arrive) while the collector runs all along.
     @Test func aSlowPartitionKeepsItsLease() async throws {
         var limits = StorageLimits()
-        limits.blobGracePeriod = .milliseconds(600)
+        limits.blobGracePeriod = .milliseconds(1500)
         try await StorageHarness.with(limits: limits) { harness in
             let storage = harness.storage
             let alice = try await harness.principal("CN=alice")
@@ -244,9 +244,9 @@ import Testing
                     try? await Task.sleep(for: .milliseconds(100))
                 }
             }
-            // Ten pieces 200 ms apart: three grace periods from the first byte to the last.
+            // Ten pieces 500 ms apart: three grace periods from the first byte to the last.
             let stored = try await storage.sessions.storePartition(
-                0, of: session.id, by: alice, chunks: PacedChunks(pieces: cut(bytes, partitionSize: 100), pause: .milliseconds(200)))
+                0, of: session.id, by: alice, chunks: PacedChunks(pieces: cut(bytes, partitionSize: 100), pause: .milliseconds(500)))
             collecting.cancel()
             #expect(!stored.alreadyStored)
             let version = try await storage.sessions.commit(session.id, by: alice, objects: storage.objects)
