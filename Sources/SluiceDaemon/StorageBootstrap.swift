@@ -68,7 +68,7 @@ public struct StorageBootstrap {
             mapping: principalMapping, callers: policies,
             limits: LimitAdmission(
                 limiters: PrincipalLimiters(), traffic: traffic, defaults: options.limits.defaultRateLimits,
-                admins: admins))
+                admins: admins, maxCallsPerPrincipal: options.maxCallsPerPrincipal))
         trafficTask = Task { await traffic.run(every: .seconds(1)) }
         services = [
             UsageServiceHandler(storage: storage, traffic: traffic),

@@ -62,6 +62,9 @@ public struct StorageOptions: ParsableArguments {
     @Option(help: "Most staging files (partitions being received) open at once; more uploads wait. 0: a quarter of the open-file limit, at least 8; never more than a third of it. (env: SLUICED_MAX_OPEN_STAGING_FILES)")
     public var maxOpenStagingFiles = EnvironmentDefaults.int("SLUICED_MAX_OPEN_STAGING_FILES", default: 0)
 
+    @Option(help: "Most calls one principal may have in progress at once (watchers and transfers count); past it a call is refused with RESOURCE_EXHAUSTED, so that one principal cannot take every call handler or staging file. 0: no limit. (env: SLUICED_MAX_CALLS_PER_PRINCIPAL)")
+    public var maxCallsPerPrincipal = EnvironmentDefaults.int("SLUICED_MAX_CALLS_PER_PRINCIPAL", default: 1024)
+
     @Flag(help: "Store identical bytes of different principals once (leaks whether another principal holds a file). (env: SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS)")
     public var deduplicateAcrossPrincipals = EnvironmentDefaults.bool("SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS")
 
@@ -129,6 +132,9 @@ public struct StorageOptions: ParsableArguments {
                     "--register-principal '\(pair)' must be HANDLE=IDENTITY, the handle 1 to 64 of a-z, 0-9, '.', '_' "
                         + "and '-', the identity as --principal-from names it (e.g. alice=CN=alice)")
             }
+        }
+        guard maxCallsPerPrincipal >= 0 else {
+            throw ValidationError("--max-calls-per-principal must not be negative (0: no limit)")
         }
         guard maxOpenStagingFiles >= 0 else {
             throw ValidationError("--max-open-staging-files must not be negative (0 derives it from the open-file limit)")

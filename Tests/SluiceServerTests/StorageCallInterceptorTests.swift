@@ -21,6 +21,9 @@ import Testing
     static let nulStatement = MethodDescriptor(service: "test.Storage", method: "NulStatement")
     static let blobGone = MethodDescriptor(service: "test.Storage", method: "BlobGone")
     static let goneKey = try! BlobKey(scope: "p1", sha256: [UInt8](repeating: 0xE2, count: 32))
+    /// A call that stays in progress for a second (used by one test only: it counts its starts).
+    static let hold = MethodDescriptor(service: "test.Storage", method: "Hold")
+    static let holdsStarted = Atomic<Int>(0)
 
     /// A directory that counts its lookups and answers every name with one principal.
     final class CountingDirectory: CallerDirectory {
@@ -70,19 +73,26 @@ import Testing
             _ = try context.caller
             throw BlobError.notFound(goneKey)
         }
+        router.registerUnary(hold) { (_: Text, context: ServerContext) -> Text in
+            _ = try context.caller
+            holdsStarted.add(1, ordering: .relaxed)
+            try await Task.sleep(for: .seconds(1))
+            return Text()
+        }
         router.register(HealthService(registry: HealthStatusRegistry()))
         return router
     }
 
     static func client(
         _ directory: CountingDirectory, peer: PeerIdentity? = testPeer, mapping: PrincipalMapping = .subjectAndSANs,
-        admins: [String] = []
+        admins: [String] = [], maxCallsPerPrincipal: Int = 0
     ) throws -> RPCClient {
         // The ledger's pool never connects: nothing here flushes traffic.
         let traffic = TrafficRecorder(ledger: UsageLedger(database: try PostgresPool(url: "host=/nonexistent dbname=none")))
         // A clock that stands still: a bucket emptied here stays empty however slow the machine.
         let limits = LimitAdmission(
-            limiters: PrincipalLimiters(clock: { .zero }), traffic: traffic, defaults: RateLimits(), admins: AdminRoster(admins))
+            limiters: PrincipalLimiters(clock: { .zero }), traffic: traffic, defaults: RateLimits(), admins: AdminRoster(admins),
+            maxCallsPerPrincipal: maxCallsPerPrincipal)
         let interceptor = StorageCallInterceptor(mapping: mapping, callers: directory, limits: limits)
         return RPCClient(transport: InMemoryTransport(router: router(), peer: peer, interceptor: interceptor))
     }
@@ -123,6 +133,22 @@ import Testing
         #expect(refused?.trailers.firstString("grpc-retry-pushback-ms").flatMap { Int($0) }.map { $0 > 0 } == true)
         #expect(refused?.trailers.firstString("sluice-exhausted") == "rate")
         #expect(directory.lookups.load(ordering: .relaxed) == 2)
+    }
+
+    /// A principal with its most calls in progress is refused more, with a pushback; a call
+    /// that ends makes room again.
+    @Test func aPrincipalAtItsCallLimitIsRefusedUntilACallEnds() async throws {
+        let client = try Self.client(CountingDirectory(), maxCallsPerPrincipal: 1)
+        let first = Task { let _: ClientResponse<Text> = try await client.unary(Self.hold, Text()) }
+        while Self.holdsStarted.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let refused = await Self.failure { let _: ClientResponse<Text> = try await client.unary(Self.whoAmI, Text()) }
+        #expect(refused?.code == .resourceExhausted)
+        #expect(refused?.message.contains("1 calls in progress") == true)
+        #expect(refused?.trailers.firstString("sluice-exhausted") == "calls")
+        #expect(refused?.trailers.firstString("grpc-retry-pushback-ms") == "1000")
+        try await first.value
+        let response: ClientResponse<Text> = try await client.unary(Self.whoAmI, Text())
+        #expect(response.message.value.hasPrefix("tester"))
     }
 
     @Test func aDisabledCallerIsRefusedBeforeItsHandlerWithOneLookup() async throws {

@@ -16,7 +16,12 @@ enum LimitRefusals {
         case requestRate(limit: Int64, wait: Duration)
         /// The principal is disabled.
         case disabled(handle: String)
+        /// The principal has `limit` calls in progress already.
+        case calls(limit: Int)
     }
+
+    /// How long a principal at its call limit is asked to wait before trying again.
+    static let callsPushback = Duration.seconds(1)
 
     static func refuse(_ refusal: Refusal) -> RPCError {
         switch refusal {
@@ -34,6 +39,15 @@ enum LimitRefusals {
                 "request rate limit exceeded: \(limit) calls per second; try again in \(milliseconds) ms "
                     + "(trailer \(retryPushbackTrailer))",
                 trailers: [exhaustedResourceTrailer: .string("rate"), retryPushbackTrailer: .string(String(milliseconds))])
+        case .calls(let limit):
+            return RPCError(
+                .resourceExhausted,
+                "this principal has \(limit) calls in progress, the most one principal may have at once "
+                    + "(watchers and transfers count); let some finish, then try again",
+                trailers: [
+                    exhaustedResourceTrailer: .string("calls"),
+                    retryPushbackTrailer: .string(String(Int(callsPushback / .milliseconds(1)))),
+                ])
         case .disabled(let handle):
             return RPCError(
                 .permissionDenied,

@@ -37,6 +37,7 @@ final class PrincipalByteMeter: CallByteMeter {
     }
 
     func finished() {
+        limiter.leaveCall()
         traffic.add(
             principal: principalID, uploaded: uploaded.load(ordering: .relaxed),
             downloaded: downloaded.load(ordering: .relaxed))

@@ -14,6 +14,8 @@ public final class PrincipalLimiter: Sendable {
 
     private let buckets = Mutex(Buckets())
     private let clock: @Sendable () -> Duration
+    /// The principal's calls in progress on this instance.
+    private let calls = Atomic<Int>(0)
 
     public init(clock: @escaping @Sendable () -> Duration) {
         self.clock = clock
@@ -50,6 +52,20 @@ public final class PrincipalLimiter: Sendable {
             defer { state.requests = bucket }
             return bucket.take(now: now).map { ($0, state.rates.requestsPerSecond) }
         }
+    }
+
+    /// Counts a call in; false, counting nothing, when `limit` calls are in progress already
+    /// (0: no limit). Every call counted in is counted out by ``leaveCall()``.
+    public func enterCall(limit: Int) -> Bool {
+        let now = calls.wrappingAdd(1, ordering: .relaxed).newValue
+        guard limit > 0, now > limit else { return true }
+        calls.wrappingSubtract(1, ordering: .relaxed)
+        return false
+    }
+
+    /// Counts a call out.
+    public func leaveCall() {
+        calls.wrappingSubtract(1, ordering: .relaxed)
     }
 
     /// Accounts `bytes` received; answers how long to pause before taking more.
