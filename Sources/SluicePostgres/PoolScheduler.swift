@@ -234,12 +234,16 @@ final class PoolWorker: @unchecked Sendable {
     }
 
     /// Cancels the statement `job` runs, if the worker still runs it; a job that has no
-    /// connection yet fails at ``checkout()``. Called from the thread of the job's caller.
+    /// connection yet fails at ``checkout()``. Returns at once: the request connects to the
+    /// server, which must not happen on the caller's thread (an event loop resetting a stream
+    /// cancels its call there). The closure holds `job`, so no later job can be mistaken for it.
     func cancel(_ job: PoolJob) {
-        cancellation.withLock {
-            guard serving == ObjectIdentifier(job) else { return }
-            cancelRequested = true
-            canceller?.cancel()
+        DispatchQueue.global(qos: .utility).async { [self] in
+            cancellation.withLock {
+                guard serving == ObjectIdentifier(job) else { return }
+                cancelRequested = true
+                canceller?.cancel()
+            }
         }
     }
 
