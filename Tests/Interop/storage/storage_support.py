@@ -174,6 +174,13 @@ def assert_same_bytes(actual: bytes, expected: bytes, what: str = "bytes") -> No
 # Errors
 # --------------------------------------------------------------------------
 
+def require_certs(certs, names) -> None:
+    """Skips the calling module when a dev certificate it needs is missing."""
+    missing = [k for k in names if not os.path.isfile(certs.path(f"{k}.pem"))]
+    if missing:
+        pytest.skip(f"the certificates {missing} are missing: run scripts/make-certs.sh")
+
+
 def expect_error(codes, fn: Callable, *args, **kwargs) -> grpc.RpcError:
     """Calls fn and asserts it fails with one of `codes` (a StatusCode or a set);
     returns the error. A streaming answer is drained so its status surfaces."""

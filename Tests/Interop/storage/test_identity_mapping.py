@@ -12,7 +12,6 @@ The certificates are scripts/make-certs.sh's identity-mapping kinds."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
@@ -26,9 +25,7 @@ KINDS = ["nosubject-a", "nosubject-b", "shared-a", "shared-b", "spiffe-a", "spif
 
 @pytest.fixture(scope="module", autouse=True)
 def identity_certs(certs):
-    missing = [k for k in KINDS if not os.path.isfile(certs.path(f"{k}.pem"))]
-    if missing:
-        pytest.skip(f"the certificates {missing} are missing: run scripts/make-certs.sh")
+    ss.require_certs(certs, KINDS)
 
 
 def _isolated(srv, first: str, second: str) -> None:

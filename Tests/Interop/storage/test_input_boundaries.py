@@ -8,7 +8,6 @@ alice (certs/client) is the administrator; bob is certs/client2."""
 
 from __future__ import annotations
 
-import os
 import time
 
 import grpc
@@ -35,9 +34,7 @@ INT64_MAX = 2**63 - 1
 
 @pytest.fixture(scope="module", autouse=True)
 def boundary_certs(certs):
-    missing = [k for k in NEEDED_CERTS if not os.path.isfile(certs.path(f"{k}.pem"))]
-    if missing:
-        pytest.skip(f"the certificates {missing} are missing: run scripts/make-certs.sh")
+    ss.require_certs(certs, NEEDED_CERTS)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ metadata, whatever the blob store: disk only."""
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import threading
 import time
 
@@ -31,9 +30,7 @@ NEEDED_CERTS = ["client", "client2", "spiffe-a", "spiffe-b", "shared-a", "shared
 
 @pytest.fixture(scope="module", autouse=True)
 def quota_certs(certs):
-    missing = [k for k in NEEDED_CERTS if not os.path.isfile(certs.path(f"{k}.pem"))]
-    if missing:
-        pytest.skip(f"the certificates {missing} are missing: run scripts/make-certs.sh")
+    ss.require_certs(certs, NEEDED_CERTS)
 
 
 @pytest.fixture(scope="module")

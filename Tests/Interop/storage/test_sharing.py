@@ -6,7 +6,6 @@ her first call with --register-principal), dave certs/shared-a."""
 
 from __future__ import annotations
 
-import os
 
 import grpc
 import pytest
@@ -29,9 +28,7 @@ NEEDED_CERTS = ["client", "client2", "spiffe-a", "shared-a", "shared-b"]
 
 @pytest.fixture(scope="module", autouse=True)
 def sharing_certs(certs):
-    missing = [k for k in NEEDED_CERTS if not os.path.isfile(certs.path(f"{k}.pem"))]
-    if missing:
-        pytest.skip(f"the certificates {missing} are missing: run scripts/make-certs.sh")
+    ss.require_certs(certs, NEEDED_CERTS)
 
 
 class Principal:
