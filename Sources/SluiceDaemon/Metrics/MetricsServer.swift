@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Prometheus
+import SluiceHTTP2
 
 /// A plain HTTP/1.1 listener answering `GET /metrics` with the Prometheus text exposition of
 /// `registry`; 404 for any other path, 405 for any other method on it. Meant for a monitoring
@@ -11,8 +12,8 @@ import Prometheus
 /// ``MetricsConnectionLimits/maxConnections`` connections (one past it is closed as soon as it
 /// is accepted), each closed when it has not sent a complete request within
 /// ``MetricsConnectionLimits/requestTimeout`` (``MetricsRequestTimeout``). An accept that fails
-/// (EMFILE, ENFILE, ENOBUFS, ENOMEM) pauses accepting for a second (NIO's `AcceptBackoffHandler`,
-/// which `ServerBootstrap` installs) rather than retrying at once.
+/// for want of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM) pauses accepting for a second
+/// (``AcceptPause``) rather than retrying at once.
 final class MetricsServer: Sendable {
     private let listener: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
     private let task: Task<Void, Never>
@@ -30,6 +31,11 @@ final class MetricsServer: Sendable {
         listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 16)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptPause(listener: "metrics", logger: logger))
+                }
+            }
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard slots.take() else {
