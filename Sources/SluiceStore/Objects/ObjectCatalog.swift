@@ -35,7 +35,10 @@ public final class ObjectCatalog: Sendable {
     /// ``PageBudget/bounded(_:order:)``: its strings and its metadata as JSON (at least the
     /// metadata's bytes), or only the name where `userMetadata` leaves the metadata out.
     static func listingCost(userMetadata: String = "v.user_metadata::text") -> String {
-        "(\(PageBudget.fixedBytes) + octet_length(o.name) + octet_length(v.content_type) + octet_length(\(userMetadata)))"
+        """
+        (\(PageBudget.fixedBytes) + octet_length(o.name) + octet_length(v.content_type)
+         + octet_length(\(userMetadata)))
+        """
     }
 
     /// One version (0 or nil: the current one), with its partitions, of the caller's object

@@ -15,8 +15,9 @@ extension ObjectCatalog {
     /// delimiter, names continuing past the prefix with the delimiter are rolled up into
     /// one common prefix each (ending with the delimiter). Objects and prefixes share the
     /// page size, the page's byte budget (``PageBudget``: a page ends early, with a next page
-    /// token, before its encoded size would pass it) and the order. With `owner`, lists that owner's objects the caller has a
-    /// grant on (and nothing else: an unknown owner or one sharing nothing lists empty).
+    /// token, before its encoded size would pass it) and the order. With `owner`, lists that
+    /// owner's objects the caller has a grant on (and nothing else: an unknown owner or one
+    /// sharing nothing lists empty).
     public func list(
         prefix: String, delimiter: String, principal: Principal, owner: Principal? = nil, pageSize: Int,
         pageToken: String
@@ -41,7 +42,9 @@ extension ObjectCatalog {
             var rolledUp = resume?.isPrefix == true ? resume?.key : nil
             var page = ListingPage<ListingEntry>(size: size)
             // A name the delimiter rolls up into a common prefix needs no metadata: leaving it
-            // out keeps a batch of such rows small, however much metadata they carry.
+            // out keeps a batch of such rows small, however much metadata they carry. The test is
+            // commonPrefix(of:prefix:delimiter:)'s in SQL (a valid UTF-8 delimiter found in valid
+            // UTF-8 text is found on character boundaries, so characters and bytes agree).
             let rolledUpInSQL = "($6 <> '' AND strpos(substr(o.name, char_length($2) + 1), $6) > 0)"
             let userMetadata = "CASE WHEN \(rolledUpInSQL) THEN '{}' ELSE v.user_metadata::text END"
             let batchSize = 500
