@@ -63,6 +63,29 @@ struct PageBudgetEstimateTests {
         #expect(PageBudget.encodedSize(of: withHashes) >= encodedWithHashes, "\(encodedWithHashes) bytes")
     }
 
+    @Test func aPrincipalsEstimateIsAtLeastItsEncodingWithEveryLimitSet() throws {
+        let view = PrincipalRecordView(
+            principal: Principal(id: 1, name: String(repeating: "i", count: 20_000), handle: String(repeating: "h", count: 64)),
+            createdAt: Date(timeIntervalSince1970: 4_000_000_000.999),
+            settings: PrincipalSettings(
+                overrides: Dictionary(uniqueKeysWithValues: LimitKind.allCases.map { ($0, Int64.max) }), disabled: true))
+        var record = Sluice_V1_PrincipalRecord()
+        record.handle = view.principal.handle
+        record.identity = view.principal.name
+        record.createTime = Google_Protobuf_Timestamp(date: view.createdAt)
+        record.disabled = true
+        record.admin = true
+        record.overrides = LimitKind.allCases.map { _ in
+            .with { $0.limit = .bytesOutPerSecond; $0.value = .max }
+        }
+        record.quotas = .with { $0.bytes = .max; $0.objects = .max; $0.sessions = .max }
+        record.rateLimits = .with {
+            $0.requestsPerSecond = .max; $0.bytesInPerSecond = .max; $0.bytesOutPerSecond = .max
+        }
+        let encoded = try Self.asListed(record)
+        #expect(PageBudget.encodedSize(of: view) >= encoded, "\(encoded) bytes")
+    }
+
     @Test func aPageHoldsAtLeastOneItemAndStopsAtItsCountOrBudget() {
         var byCount = ListingPage<Int>(size: 2)
         let twoFit = byCount.add(1, bytes: 10) && byCount.add(2, bytes: 10)

@@ -43,6 +43,13 @@ public enum PageBudget {
             + record.partitionSHA256.reduce(0) { $0 + fieldBytes + $1.count }
     }
 
+    /// The encoded size of a principal as an administrator's listing item: its identity (made
+    /// from a certificate's names, so of no fixed length) and handle, and twice the fixed room of
+    /// other items for its overrides, quotas and rate limits (under 300 bytes together).
+    static func encodedSize(of view: PrincipalRecordView) -> Int {
+        2 * fixedBytes + string(view.principal.name) + string(view.principal.handle)
+    }
+
     /// The encoded size of a common prefix in a folder-style listing.
     static func encodedSize(ofPrefix prefix: String) -> Int {
         string(prefix)

@@ -21,22 +21,35 @@ public final class PrincipalAdministration: Sendable {
     public static let maxPageSize = 1000
 
     /// A page of principals in handle order, after `afterHandle` (exclusive): `pageSize` (0 for
-    /// 100, at most `maxPageSize`) of them, and whether more follow.
+    /// 100, at most `maxPageSize`) of them, fewer when their encoded size would pass
+    /// ``PageBudget/maxBytes`` (an identity has no fixed length), and whether more follow.
     public func list(pageSize: Int, afterHandle: String) async throws -> (page: [PrincipalRecordView], more: Bool) {
         let size = pageSize == 0 ? 100 : pageSize
         guard (1...Self.maxPageSize).contains(size) else {
             throw StorageError.invalidArgument("page_size must be 0 to \(Self.maxPageSize), got \(pageSize)")
         }
-        let rows = try await database.withConnection { connection in
-            try connection.execute("""
-                SELECT p.id, p.name, p.handle, extract(epoch FROM p.created_at)::float8 AS created_at,
-                    \(PrincipalSettingsStore.columns)
-                FROM \(PrincipalSettingsStore.joined)
-                WHERE p.handle IS NOT NULL AND p.handle > $1
-                ORDER BY p.handle LIMIT $2
-                """, [.text(afterHandle), .int(Int64(size + 1))]).rows.map(Self.record(from:))
+        return try await database.withConnection { connection in
+            var page = ListingPage<PrincipalRecordView>(size: size)
+            var after = afterHandle
+            scanning: while true {
+                let rows = try connection.execute(PageBudget.bounded("""
+                    SELECT p.id, p.name, p.handle, extract(epoch FROM p.created_at)::float8 AS created_at,
+                        \(PrincipalSettingsStore.columns),
+                        (\(2 * PageBudget.fixedBytes) + octet_length(p.name) + octet_length(p.handle)) AS page_cost
+                    FROM \(PrincipalSettingsStore.joined)
+                    WHERE p.handle IS NOT NULL AND p.handle > $1
+                    ORDER BY p.handle LIMIT $2
+                    """, order: "handle"), [.text(after), .int(Int64(size + 1))]).rows
+                for row in rows {
+                    let view = try Self.record(from: row)
+                    after = view.principal.handle
+                    guard page.add(view, bytes: PageBudget.encodedSize(of: view)) else { break scanning }
+                }
+                // A batch reads one more principal than the page holds: one that fits nowhere means more.
+                if rows.count <= size, try !PageBudget.cutShort(rows) { break }
+            }
+            return (page.items, page.hasMore)
         }
-        return (Array(rows.prefix(size)), rows.count > size)
     }
 
     /// The principal holding `handle`; NOT_FOUND when nobody does.

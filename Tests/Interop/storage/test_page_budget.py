@@ -2,15 +2,18 @@
 receive limit): a page of ListObjects, ListObjectVersions or ListSessions ends before its items
 encode to more than 1 MiB (PageBudget.maxBytes) and says so with next_page_token, and walking
 the tokens visits every item exactly once, in order. ListSessions leaves the partition hashes out
-(GetSession has them). GetUsage lists at most 500 top-level prefixes (the largest) and sums the
+(GetSession has them). ListPrincipals pages are bounded alike (an identity has no fixed
+length). GetUsage lists at most 500 top-level prefixes (the largest) and sums the
 rest in omitted_prefixes."""
 
 from __future__ import annotations
 
 import hashlib
 
+import quota_support as qs
 import storage_support as ss
 from quota_support import Caller
+from sluice.v1 import admin_pb2 as adm_pb
 from sluice.v1 import objects_pb2 as obj_pb
 
 PAGE_BUDGET = 1 << 20              # PageBudget.maxBytes: encoded items per page
@@ -139,3 +142,22 @@ def test_usage_lists_the_largest_prefixes_and_sums_the_rest(storage):
             sum(p.versions for p in usage.prefixes) + rest.versions) == (
         usage.logical_bytes, usage.objects, usage.versions)
     assert (rest.logical_bytes, rest.objects, rest.versions) == (25, 25, 25)
+
+
+def test_principal_pages_with_long_identities_stay_within_the_budget(storage):
+    srv = storage.server(label="sluiced-page-budget-principals", admin=qs.ALICE_IDENTITY)
+    alice = Caller(srv, "client")
+    handles = [f"long-{i:02d}" for i in range(40)]           # 64 KB identities: 2.6 MB in all
+    for handle in handles:
+        alice.register(handle, f"CN={handle};URI=" + "u" * (64 * 1024))
+    listed, token = [], ""
+    while True:
+        page = alice.admin.ListPrincipals(adm_pb.ListPrincipalsRequest(page_size=1000, page_token=token),
+                                          timeout=ss.TIMEOUT)
+        assert_within_budget(page, len(page.principals))
+        listed += [p.handle for p in page.principals]
+        token = page.next_page_token
+        if not token:
+            break
+    assert [h for h in listed if h.startswith("long-")] == handles, "every principal once, in handle order"
+    assert len(listed) == len(set(listed))
