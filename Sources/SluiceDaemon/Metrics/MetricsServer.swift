@@ -47,10 +47,16 @@ final class MetricsServer: Sendable {
                         throw MetricsConnectionRefused()
                     }
                     channel.closeFuture.whenComplete { _ in slots.give() }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(MetricsRequestTimeout())
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                        wrappingChannelSynchronously: channel)
+                    do {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        try channel.pipeline.syncOperations.addHandler(MetricsRequestTimeout())
+                        return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                            wrappingChannelSynchronously: channel)
+                    } catch {
+                        // A connection that is never served is closed here, which frees its slot.
+                        channel.close(promise: nil)
+                        throw error
+                    }
                 }
             }
         address = listener.channel.localAddress
