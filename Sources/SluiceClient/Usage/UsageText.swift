@@ -35,6 +35,11 @@ public enum UsageText {
         lines += usage.traffic.map { "  \($0.day)  \($0.uploadedBytes)  \($0.downloadedBytes)" }
         lines.append("by top-level prefix (prefix, logical bytes, objects, versions):")
         lines += usage.prefixes.map { "  \($0.prefix)  \($0.logicalBytes)  \($0.objects)  \($0.versions)" }
+        if usage.omittedPrefixCount > 0 {
+            let rest = usage.omittedPrefixes
+            lines.append(
+                "  (\(usage.omittedPrefixCount) smaller prefixes)  \(rest.logicalBytes)  \(rest.objects)  \(rest.versions)")
+        }
         return lines
     }
 
@@ -51,6 +56,11 @@ public enum UsageText {
                 ["prefix": $0.prefix, "logical_bytes": $0.logicalBytes, "objects": $0.objects, "versions": $0.versions]
                     as [String: Any]
             },
+            "omitted_prefix_count": usage.omittedPrefixCount,
+            "omitted_prefixes": [
+                "logical_bytes": usage.omittedPrefixes.logicalBytes, "objects": usage.omittedPrefixes.objects,
+                "versions": usage.omittedPrefixes.versions,
+            ] as [String: Any],
         ])
     }
 

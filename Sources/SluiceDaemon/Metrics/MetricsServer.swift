@@ -3,11 +3,17 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Prometheus
+import SluiceHTTP2
 
 /// A plain HTTP/1.1 listener answering `GET /metrics` with the Prometheus text exposition of
 /// `registry`; 404 for any other path, 405 for any other method on it. Meant for a monitoring
 /// system on a private address: no TLS, no authentication (nothing on the page names a
-/// principal or an object).
+/// principal or an object). Bounded because it is reachable without credentials: at most
+/// ``MetricsConnectionLimits/maxConnections`` connections (one past it is closed as soon as it
+/// is accepted), each closed when it has not sent a complete request within
+/// ``MetricsConnectionLimits/requestTimeout`` (``MetricsRequestTimeout``). An accept that fails
+/// for want of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM) pauses accepting for a second
+/// (``AcceptPause``) rather than retrying at once.
 final class MetricsServer: Sendable {
     private let listener: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
     private let task: Task<Void, Never>
@@ -21,14 +27,36 @@ final class MetricsServer: Sendable {
         host: String, port: Int, registry: PrometheusCollectorRegistry,
         beforeScrape: @escaping @Sendable () async -> Void, logger: Logger
     ) async throws {
+        let slots = MetricsConnectionSlots()
         listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 16)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptPause(listener: "metrics", logger: logger))
+                }
+            }
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                        wrappingChannelSynchronously: channel)
+                    guard slots.take() else {
+                        logger.debug("refused a metrics connection past the limit", metadata: [
+                            "max_connections": "\(slots.limit)",
+                            "peer": "\(channel.remoteAddress?.description ?? "?")",
+                        ])
+                        channel.close(promise: nil)
+                        throw MetricsConnectionRefused()
+                    }
+                    channel.closeFuture.whenComplete { _ in slots.give() }
+                    do {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        try channel.pipeline.syncOperations.addHandler(MetricsRequestTimeout())
+                        return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                            wrappingChannelSynchronously: channel)
+                    } catch {
+                        // A connection that is never served is closed here, which frees its slot.
+                        channel.close(promise: nil)
+                        throw error
+                    }
                 }
             }
         address = listener.channel.localAddress
@@ -127,3 +155,6 @@ final class MetricsServer: Sendable {
         for await _ in finished {}
     }
 }
+
+/// A connection past ``MetricsConnectionLimits/maxConnections``: closed, never served.
+private struct MetricsConnectionRefused: Error {}

@@ -39,11 +39,19 @@ public final class HTTP2Server: Sendable {
     }
 
     /// Binds and starts accepting; returns the bound address (useful with port 0).
+    ///
+    /// An accept that fails for want of a resource (descriptors taken by something else in the
+    /// process) pauses accepting for a second (``AcceptPause``) instead of spinning a core.
     @discardableResult
     public func start() async throws -> SocketAddress {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { [logger] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptPause(listener: "grpc", logger: logger))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture { try self.setUp(channel) }

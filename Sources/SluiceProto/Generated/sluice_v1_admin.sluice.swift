@@ -27,7 +27,10 @@ public enum Sluice_V1_AdminService {
 ///
 /// Implement it and register the implementation with `Router.register(_:)`.
 public protocol Sluice_V1_AdminServiceService: RPCService {
-    /// Every known principal, in handle order.
+    /// Every known principal, in handle order. A page holds at most page_size
+    /// principals and ends earlier, with a next_page_token, before their encoded
+    /// size would pass 1 MiB (identities have no fixed length; a page always
+    /// holds at least one): follow next_page_token until it is empty.
     func listPrincipals(request: Sluice_V1_ListPrincipalsRequest, context: ServerContext) async throws -> Sluice_V1_ListPrincipalsResponse
 
     /// Records a principal ahead of its first call (as --register-principal
@@ -82,7 +85,10 @@ public struct Sluice_V1_AdminServiceClient: Sendable {
         self.rpc = rpc
     }
 
-    /// Every known principal, in handle order.
+    /// Every known principal, in handle order. A page holds at most page_size
+    /// principals and ends earlier, with a next_page_token, before their encoded
+    /// size would pass 1 MiB (identities have no fixed length; a page always
+    /// holds at least one): follow next_page_token until it is empty.
     public func listPrincipals(_ request: Sluice_V1_ListPrincipalsRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_ListPrincipalsResponse {
         let response: ClientResponse<Sluice_V1_ListPrincipalsResponse> = try await rpc.unary(Sluice_V1_AdminService.Method.listPrincipals, request, options: options)
         return response.message

@@ -92,7 +92,8 @@ public nonisolated struct Sluice_V1_ListObjectsResponse: Sendable {
   /// Rolled-up prefixes, each ending with the delimiter, in order.
   public var commonPrefixes: [String] = []
 
-  /// Pass as page_token for the next page; empty on the last page.
+  /// Pass as page_token for the next page; empty on the last page. A page may
+  /// hold fewer than page_size entries and still have a next page.
   public var nextPageToken: String = String()
 
   /// The change-feed position this listing reflects: watching or listing changes
@@ -232,7 +233,8 @@ public nonisolated struct Sluice_V1_ListObjectVersionsResponse: Sendable {
   /// Versions, newest first, without their partitions.
   public var versions: [Sluice_V1_ObjectInfo] = []
 
-  /// Pass as page_token for the next page; empty on the last page.
+  /// Pass as page_token for the next page; empty on the last page. A page may
+  /// hold fewer than page_size versions and still have a next page.
   public var nextPageToken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

@@ -37,7 +37,10 @@ public protocol Sluice_V1_ObjectServiceService: RPCService {
 
     /// Lists current object versions by name, in byte order of their names; with a
     /// delimiter, names sharing a prefix up to the delimiter are rolled up into
-    /// common_prefixes (folder-style listing).
+    /// common_prefixes (folder-style listing). A page holds at most page_size
+    /// entries and ends earlier, with a next_page_token, before its entries'
+    /// encoded size would pass 1 MiB (user metadata can make an entry 74 KB; a
+    /// page always holds at least one): follow next_page_token until it is empty.
     func listObjects(request: Sluice_V1_ListObjectsRequest, context: ServerContext) async throws -> Sluice_V1_ListObjectsResponse
 
     /// Deletes an object and all of its versions (its bytes are reclaimed by the
@@ -51,7 +54,8 @@ public protocol Sluice_V1_ObjectServiceService: RPCService {
     /// ends the stream with DATA_LOSS.
     func readObject(request: Sluice_V1_ReadObjectRequest, response: ServerResponseWriter<Sluice_V1_ReadObjectResponse>, context: ServerContext) async throws
 
-    /// The versions of an object, newest first.
+    /// The versions of an object, newest first; pages end early at 1 MiB of
+    /// versions as ListObjects' do.
     func listObjectVersions(request: Sluice_V1_ListObjectVersionsRequest, context: ServerContext) async throws -> Sluice_V1_ListObjectVersionsResponse
 
     /// Makes an older version the current one, as a new version with the same bytes
@@ -119,7 +123,10 @@ public struct Sluice_V1_ObjectServiceClient: Sendable {
 
     /// Lists current object versions by name, in byte order of their names; with a
     /// delimiter, names sharing a prefix up to the delimiter are rolled up into
-    /// common_prefixes (folder-style listing).
+    /// common_prefixes (folder-style listing). A page holds at most page_size
+    /// entries and ends earlier, with a next_page_token, before its entries'
+    /// encoded size would pass 1 MiB (user metadata can make an entry 74 KB; a
+    /// page always holds at least one): follow next_page_token until it is empty.
     public func listObjects(_ request: Sluice_V1_ListObjectsRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_ListObjectsResponse {
         let response: ClientResponse<Sluice_V1_ListObjectsResponse> = try await rpc.unary(Sluice_V1_ObjectService.Method.listObjects, request, options: options)
         return response.message
@@ -144,7 +151,8 @@ public struct Sluice_V1_ObjectServiceClient: Sendable {
         try await rpc.serverStreaming(Sluice_V1_ObjectService.Method.readObject, request, options: options, responses: responses)
     }
 
-    /// The versions of an object, newest first.
+    /// The versions of an object, newest first; pages end early at 1 MiB of
+    /// versions as ListObjects' do.
     public func listObjectVersions(_ request: Sluice_V1_ListObjectVersionsRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_ListObjectVersionsResponse {
         let response: ClientResponse<Sluice_V1_ListObjectVersionsResponse> = try await rpc.unary(Sluice_V1_ObjectService.Method.listObjectVersions, request, options: options)
         return response.message

@@ -175,7 +175,9 @@ public nonisolated struct Sluice_V1_UploadSession: @unchecked Sendable {
     set {_uniqueStorage()._objectSha256 = newValue}
   }
 
-  /// The partition hashes declared at creation, in order.
+  /// The partition hashes declared at creation, in order. Empty in
+  /// ListSessions answers (partition_count still says how many there are):
+  /// GetSession returns them.
   public var partitionSha256: [Data] {
     get {_storage._partitionSha256}
     set {_uniqueStorage()._partitionSha256 = newValue}
@@ -434,7 +436,8 @@ public nonisolated struct Sluice_V1_ListSessionsResponse: Sendable {
   /// The sessions, newest first.
   public var sessions: [Sluice_V1_UploadSession] = []
 
-  /// Pass as page_token for the next page; empty on the last page.
+  /// Pass as page_token for the next page; empty on the last page. A page
+  /// may hold fewer than page_size sessions and still have a next page.
   public var nextPageToken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

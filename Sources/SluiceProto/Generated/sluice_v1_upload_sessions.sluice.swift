@@ -80,7 +80,12 @@ public protocol Sluice_V1_UploadSessionServiceService: RPCService {
     /// Abandons a session; its stored partitions are reclaimed by the collector.
     func abortSession(request: Sluice_V1_AbortSessionRequest, context: ServerContext) async throws -> Sluice_V1_UploadSession
 
-    /// The caller's sessions, newest first.
+    /// The caller's sessions, newest first, without their partition hashes
+    /// (UploadSession.partition_sha256 is empty: up to 10,000 per session, they
+    /// are GetSession's). A page holds at most page_size sessions and ends
+    /// earlier, with a next_page_token, before its sessions' encoded size would
+    /// pass 1 MiB (a page always holds at least one): follow next_page_token
+    /// until it is empty rather than counting sessions.
     func listSessions(request: Sluice_V1_ListSessionsRequest, context: ServerContext) async throws -> Sluice_V1_ListSessionsResponse
 }
 
@@ -195,7 +200,12 @@ public struct Sluice_V1_UploadSessionServiceClient: Sendable {
         return response.message
     }
 
-    /// The caller's sessions, newest first.
+    /// The caller's sessions, newest first, without their partition hashes
+    /// (UploadSession.partition_sha256 is empty: up to 10,000 per session, they
+    /// are GetSession's). A page holds at most page_size sessions and ends
+    /// earlier, with a next_page_token, before its sessions' encoded size would
+    /// pass 1 MiB (a page always holds at least one): follow next_page_token
+    /// until it is empty rather than counting sessions.
     public func listSessions(_ request: Sluice_V1_ListSessionsRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_ListSessionsResponse {
         let response: ClientResponse<Sluice_V1_ListSessionsResponse> = try await rpc.unary(Sluice_V1_UploadSessionService.Method.listSessions, request, options: options)
         return response.message

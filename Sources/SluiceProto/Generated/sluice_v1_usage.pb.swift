@@ -41,67 +41,113 @@ public nonisolated struct Sluice_V1_GetUsageRequest: Sendable {
 }
 
 /// A principal's usage.
-public nonisolated struct Sluice_V1_Usage: Sendable {
+public nonisolated struct Sluice_V1_Usage: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The principal's handle.
-  public var handle: String = String()
+  public var handle: String {
+    get {_storage._handle}
+    set {_uniqueStorage()._handle = newValue}
+  }
 
   /// Sum of the sizes of every version of every object the principal owns.
-  public var logicalBytes: Int64 = 0
+  public var logicalBytes: Int64 {
+    get {_storage._logicalBytes}
+    set {_uniqueStorage()._logicalBytes = newValue}
+  }
 
   /// Bytes of the distinct stored blobs those versions use (identical
   /// partitions are stored once).
-  public var physicalBytes: Int64 = 0
+  public var physicalBytes: Int64 {
+    get {_storage._physicalBytes}
+    set {_uniqueStorage()._physicalBytes = newValue}
+  }
 
   /// Objects the principal owns.
-  public var objects: Int64 = 0
+  public var objects: Int64 {
+    get {_storage._objects}
+    set {_uniqueStorage()._objects = newValue}
+  }
 
   /// Versions of those objects.
-  public var versions: Int64 = 0
+  public var versions: Int64 {
+    get {_storage._versions}
+    set {_uniqueStorage()._versions = newValue}
+  }
 
   /// Upload sessions the principal has open.
-  public var openSessions: Int64 = 0
+  public var openSessions: Int64 {
+    get {_storage._openSessions}
+    set {_uniqueStorage()._openSessions = newValue}
+  }
 
   /// Bytes declared by open sessions uploading into the principal's objects:
   /// reserved against the byte quota until they commit, abort or expire.
-  public var reservedBytes: Int64 = 0
+  public var reservedBytes: Int64 {
+    get {_storage._reservedBytes}
+    set {_uniqueStorage()._reservedBytes = newValue}
+  }
 
   /// Per day, oldest first, `days` entries ending today (UTC).
-  public var traffic: [Sluice_V1_DailyTraffic] = []
+  public var traffic: [Sluice_V1_DailyTraffic] {
+    get {_storage._traffic}
+    set {_uniqueStorage()._traffic = newValue}
+  }
 
   /// Per top-level prefix (the name up to and including its first "/"; a
-  /// name without "/" is its own entry), in name order.
-  public var prefixes: [Sluice_V1_PrefixUsage] = []
+  /// name without "/" is its own entry), in name order. At most 500 entries,
+  /// so that the answer stays small whatever the principal stores: with more
+  /// prefixes, the 500 holding the most logical bytes (equal ones by name),
+  /// and omitted_prefix_count and omitted_prefixes say what the others hold.
+  public var prefixes: [Sluice_V1_PrefixUsage] {
+    get {_storage._prefixes}
+    set {_uniqueStorage()._prefixes = newValue}
+  }
 
   /// The quotas that apply (overrides, else the server's defaults).
   public var quotas: Sluice_V1_Quotas {
-    get {_quotas ?? Sluice_V1_Quotas()}
-    set {_quotas = newValue}
+    get {_storage._quotas ?? Sluice_V1_Quotas()}
+    set {_uniqueStorage()._quotas = newValue}
   }
   /// Returns true if `quotas` has been explicitly set.
-  public var hasQuotas: Bool {self._quotas != nil}
+  public var hasQuotas: Bool {_storage._quotas != nil}
   /// Clears the value of `quotas`. Subsequent reads from it will return its default value.
-  public mutating func clearQuotas() {self._quotas = nil}
+  public mutating func clearQuotas() {_uniqueStorage()._quotas = nil}
 
   /// The rate limits that apply (overrides, else the server's defaults).
   public var rateLimits: Sluice_V1_RateLimits {
-    get {_rateLimits ?? Sluice_V1_RateLimits()}
-    set {_rateLimits = newValue}
+    get {_storage._rateLimits ?? Sluice_V1_RateLimits()}
+    set {_uniqueStorage()._rateLimits = newValue}
   }
   /// Returns true if `rateLimits` has been explicitly set.
-  public var hasRateLimits: Bool {self._rateLimits != nil}
+  public var hasRateLimits: Bool {_storage._rateLimits != nil}
   /// Clears the value of `rateLimits`. Subsequent reads from it will return its default value.
-  public mutating func clearRateLimits() {self._rateLimits = nil}
+  public mutating func clearRateLimits() {_uniqueStorage()._rateLimits = nil}
+
+  /// How many top-level prefixes `prefixes` leaves out; 0 when it lists all.
+  public var omittedPrefixCount: Int64 {
+    get {_storage._omittedPrefixCount}
+    set {_uniqueStorage()._omittedPrefixCount = newValue}
+  }
+
+  /// What the prefixes left out of `prefixes` hold together (prefix empty);
+  /// all zero when none is left out. With `prefixes` it adds up to the totals.
+  public var omittedPrefixes: Sluice_V1_PrefixUsage {
+    get {_storage._omittedPrefixes ?? Sluice_V1_PrefixUsage()}
+    set {_uniqueStorage()._omittedPrefixes = newValue}
+  }
+  /// Returns true if `omittedPrefixes` has been explicitly set.
+  public var hasOmittedPrefixes: Bool {_storage._omittedPrefixes != nil}
+  /// Clears the value of `omittedPrefixes`. Subsequent reads from it will return its default value.
+  public mutating func clearOmittedPrefixes() {_uniqueStorage()._omittedPrefixes = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _quotas: Sluice_V1_Quotas? = nil
-  fileprivate var _rateLimits: Sluice_V1_RateLimits? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Request and response message bytes of one UTC day.
@@ -221,83 +267,153 @@ nonisolated extension Sluice_V1_GetUsageRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Sluice_V1_Usage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Usage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}handle\0\u{3}logical_bytes\0\u{3}physical_bytes\0\u{1}objects\0\u{1}versions\0\u{3}open_sessions\0\u{3}reserved_bytes\0\u{1}traffic\0\u{1}prefixes\0\u{1}quotas\0\u{3}rate_limits\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}handle\0\u{3}logical_bytes\0\u{3}physical_bytes\0\u{1}objects\0\u{1}versions\0\u{3}open_sessions\0\u{3}reserved_bytes\0\u{1}traffic\0\u{1}prefixes\0\u{1}quotas\0\u{3}rate_limits\0\u{3}omitted_prefix_count\0\u{3}omitted_prefixes\0")
+
+  fileprivate class _StorageClass {
+    var _handle: String = String()
+    var _logicalBytes: Int64 = 0
+    var _physicalBytes: Int64 = 0
+    var _objects: Int64 = 0
+    var _versions: Int64 = 0
+    var _openSessions: Int64 = 0
+    var _reservedBytes: Int64 = 0
+    var _traffic: [Sluice_V1_DailyTraffic] = []
+    var _prefixes: [Sluice_V1_PrefixUsage] = []
+    var _quotas: Sluice_V1_Quotas? = nil
+    var _rateLimits: Sluice_V1_RateLimits? = nil
+    var _omittedPrefixCount: Int64 = 0
+    var _omittedPrefixes: Sluice_V1_PrefixUsage? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _handle = source._handle
+      _logicalBytes = source._logicalBytes
+      _physicalBytes = source._physicalBytes
+      _objects = source._objects
+      _versions = source._versions
+      _openSessions = source._openSessions
+      _reservedBytes = source._reservedBytes
+      _traffic = source._traffic
+      _prefixes = source._prefixes
+      _quotas = source._quotas
+      _rateLimits = source._rateLimits
+      _omittedPrefixCount = source._omittedPrefixCount
+      _omittedPrefixes = source._omittedPrefixes
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.handle) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.logicalBytes) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.physicalBytes) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.objects) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self.versions) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.openSessions) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.reservedBytes) }()
-      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.traffic) }()
-      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.prefixes) }()
-      case 10: try { try decoder.decodeSingularMessageField(value: &self._quotas) }()
-      case 11: try { try decoder.decodeSingularMessageField(value: &self._rateLimits) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._handle) }()
+        case 2: try { try decoder.decodeSingularInt64Field(value: &_storage._logicalBytes) }()
+        case 3: try { try decoder.decodeSingularInt64Field(value: &_storage._physicalBytes) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._objects) }()
+        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._versions) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._openSessions) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._reservedBytes) }()
+        case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._traffic) }()
+        case 9: try { try decoder.decodeRepeatedMessageField(value: &_storage._prefixes) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._quotas) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._rateLimits) }()
+        case 12: try { try decoder.decodeSingularInt64Field(value: &_storage._omittedPrefixCount) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._omittedPrefixes) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.handle.isEmpty {
-      try visitor.visitSingularStringField(value: self.handle, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._handle.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._handle, fieldNumber: 1)
+      }
+      if _storage._logicalBytes != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._logicalBytes, fieldNumber: 2)
+      }
+      if _storage._physicalBytes != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._physicalBytes, fieldNumber: 3)
+      }
+      if _storage._objects != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._objects, fieldNumber: 4)
+      }
+      if _storage._versions != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._versions, fieldNumber: 5)
+      }
+      if _storage._openSessions != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._openSessions, fieldNumber: 6)
+      }
+      if _storage._reservedBytes != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._reservedBytes, fieldNumber: 7)
+      }
+      if !_storage._traffic.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._traffic, fieldNumber: 8)
+      }
+      if !_storage._prefixes.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._prefixes, fieldNumber: 9)
+      }
+      try { if let v = _storage._quotas {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._rateLimits {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      if _storage._omittedPrefixCount != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._omittedPrefixCount, fieldNumber: 12)
+      }
+      try { if let v = _storage._omittedPrefixes {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
     }
-    if self.logicalBytes != 0 {
-      try visitor.visitSingularInt64Field(value: self.logicalBytes, fieldNumber: 2)
-    }
-    if self.physicalBytes != 0 {
-      try visitor.visitSingularInt64Field(value: self.physicalBytes, fieldNumber: 3)
-    }
-    if self.objects != 0 {
-      try visitor.visitSingularInt64Field(value: self.objects, fieldNumber: 4)
-    }
-    if self.versions != 0 {
-      try visitor.visitSingularInt64Field(value: self.versions, fieldNumber: 5)
-    }
-    if self.openSessions != 0 {
-      try visitor.visitSingularInt64Field(value: self.openSessions, fieldNumber: 6)
-    }
-    if self.reservedBytes != 0 {
-      try visitor.visitSingularInt64Field(value: self.reservedBytes, fieldNumber: 7)
-    }
-    if !self.traffic.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.traffic, fieldNumber: 8)
-    }
-    if !self.prefixes.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.prefixes, fieldNumber: 9)
-    }
-    try { if let v = self._quotas {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    } }()
-    try { if let v = self._rateLimits {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sluice_V1_Usage, rhs: Sluice_V1_Usage) -> Bool {
-    if lhs.handle != rhs.handle {return false}
-    if lhs.logicalBytes != rhs.logicalBytes {return false}
-    if lhs.physicalBytes != rhs.physicalBytes {return false}
-    if lhs.objects != rhs.objects {return false}
-    if lhs.versions != rhs.versions {return false}
-    if lhs.openSessions != rhs.openSessions {return false}
-    if lhs.reservedBytes != rhs.reservedBytes {return false}
-    if lhs.traffic != rhs.traffic {return false}
-    if lhs.prefixes != rhs.prefixes {return false}
-    if lhs._quotas != rhs._quotas {return false}
-    if lhs._rateLimits != rhs._rateLimits {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._handle != rhs_storage._handle {return false}
+        if _storage._logicalBytes != rhs_storage._logicalBytes {return false}
+        if _storage._physicalBytes != rhs_storage._physicalBytes {return false}
+        if _storage._objects != rhs_storage._objects {return false}
+        if _storage._versions != rhs_storage._versions {return false}
+        if _storage._openSessions != rhs_storage._openSessions {return false}
+        if _storage._reservedBytes != rhs_storage._reservedBytes {return false}
+        if _storage._traffic != rhs_storage._traffic {return false}
+        if _storage._prefixes != rhs_storage._prefixes {return false}
+        if _storage._quotas != rhs_storage._quotas {return false}
+        if _storage._rateLimits != rhs_storage._rateLimits {return false}
+        if _storage._omittedPrefixCount != rhs_storage._omittedPrefixCount {return false}
+        if _storage._omittedPrefixes != rhs_storage._omittedPrefixes {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

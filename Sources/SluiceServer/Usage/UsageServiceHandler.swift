@@ -40,17 +40,21 @@ enum UsageMapping {
             entry.downloadedBytes = day.downloadedBytes
             return entry
         }
-        usage.prefixes = report.prefixes.map { prefix in
-            var entry = Sluice_V1_PrefixUsage()
-            entry.prefix = prefix.prefix
-            entry.logicalBytes = prefix.logicalBytes
-            entry.objects = prefix.objects
-            entry.versions = prefix.versions
-            return entry
-        }
+        usage.prefixes = report.prefixes.map(prefixUsage)
+        usage.omittedPrefixCount = report.omittedPrefixCount
+        usage.omittedPrefixes = prefixUsage(report.omittedPrefixes)
         usage.quotas = quotas(report.settings.quotas(defaults: storage.limits.defaultQuotas))
         usage.rateLimits = rates(report.settings.rates(defaults: storage.limits.defaultRateLimits))
         return usage
+    }
+
+    static func prefixUsage(_ prefix: UsageReport.Prefix) -> Sluice_V1_PrefixUsage {
+        var entry = Sluice_V1_PrefixUsage()
+        entry.prefix = prefix.prefix
+        entry.logicalBytes = prefix.logicalBytes
+        entry.objects = prefix.objects
+        entry.versions = prefix.versions
+        return entry
     }
 
     static func quotas(_ limits: QuotaLimits) -> Sluice_V1_Quotas {

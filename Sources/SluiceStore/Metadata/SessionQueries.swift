@@ -4,8 +4,14 @@ import SluicePostgres
 /// Reading session rows into records; shared by every session operation.
 enum SessionQueries {
     /// Columns of `upload_sessions s` plus the stored partitions, for `record(from:)`.
-    static let selectColumns = """
-        s.id, s.object_name, s.total_size, s.partition_size, s.partition_sha256, s.object_sha256,
+    static let selectColumns = selectColumns()
+
+    /// ``selectColumns``, optionally without the declared partition hashes (an empty array in
+    /// their place): a listing leaves them out.
+    static func selectColumns(partitionHashes: Bool = true) -> String {
+        """
+        s.id, s.object_name, s.total_size, s.partition_size,
+        \(partitionHashes ? "s.partition_sha256" : "'{}'::bytea[] AS partition_sha256"), s.object_sha256,
         s.content_type, s.user_metadata::text AS user_metadata, s.state,
         extract(epoch FROM s.created_at)::float8 AS created_at,
         extract(epoch FROM s.expires_at)::float8 AS expires_at,
@@ -16,6 +22,7 @@ enum SessionQueries {
             AS stored_bytes,
         s.owner_id, (SELECT p.handle FROM principals p WHERE p.id = coalesce(s.owner_id, s.principal_id)) AS owner_handle
         """
+    }
 
     /// The session if it exists and belongs to the principal; nil otherwise (the caller
     /// answers NOT_FOUND either way, so nobody learns another principal's ids).
@@ -48,16 +55,17 @@ enum SessionQueries {
         var state = SessionRecord.State(rawValue: try row.string("state")) ?? .aborted
         let isExpired = try row.bool("is_expired")
         if state == .open && isExpired { state = .expired }
-        let partitionSHA256 = try row.bytesArray("partition_sha256")
         let totalSize = try row.int("total_size")
+        let partitionSize = try row.int("partition_size")
+        let partitionCount = Int(clamping: PartitionLayout.count(totalSize: totalSize, partitionSize: partitionSize))
         // A commit moves its partitions into the object version: all of them were stored.
         let committed = state == .committed
         return SessionRecord(
             id: SessionID(bytes: try row.bytes("id")),
             objectName: try row.string("object_name"),
             totalSize: totalSize,
-            partitionSize: try row.int("partition_size"),
-            partitionSHA256: partitionSHA256,
+            partitionSize: partitionSize,
+            partitionSHA256: try row.bytesArray("partition_sha256"),
             objectSHA256: try row.optionalBytes("object_sha256"),
             contentType: try row.string("content_type"),
             userMetadata: UserMetadata.decode(try row.string("user_metadata")),
@@ -66,7 +74,7 @@ enum SessionQueries {
             expiresAt: Date(timeIntervalSince1970: try row.double("expires_at")),
             committedVersion: try row.optionalInt("committed_version"),
             committedObjectID: try row.optionalInt("committed_object_id"),
-            storedPartitions: committed ? Array(0..<partitionSHA256.count) : stored,
+            storedPartitions: committed ? Array(0..<partitionCount) : stored,
             storedBytes: committed ? totalSize : try row.int("stored_bytes"),
             ownerID: try row.optionalInt("owner_id"),
             ownerHandle: try row.optionalString("owner_handle") ?? "")

@@ -13,6 +13,8 @@ public struct SessionRecord: Sendable, Equatable {
     public var objectName: String
     public var totalSize: Int64
     public var partitionSize: Int64
+    /// The declared partition hashes, in order; empty in a listing, which leaves them out
+    /// (up to 10,000 of them per session: ``UploadSessions/list(of:pageSize:pageToken:openOnly:)``).
     public var partitionSHA256: [[UInt8]]
     public var objectSHA256: [UInt8]?
     public var contentType: String
@@ -39,7 +41,11 @@ public struct SessionRecord: Sendable, Equatable {
         return Principal(id: ownerID, name: "", handle: ownerHandle)
     }
 
-    public var partitionCount: Int { partitionSHA256.count }
+    /// The number of partitions, from the declared sizes (a declaration has exactly one hash for
+    /// each, and a listing leaves the hashes out).
+    public var partitionCount: Int {
+        Int(clamping: PartitionLayout.count(totalSize: totalSize, partitionSize: partitionSize))
+    }
 
     /// The size of partition `index`: `partitionSize`, except for a shorter last one.
     public func size(ofPartition index: Int) -> Int64 {

@@ -16,14 +16,30 @@ public final class ObjectCatalog: Sendable {
         self.pageTokens = pageTokens
     }
 
-    static let versionColumns = """
-        o.name, v.version, v.size, v.sha256, v.sha256_state, v.composite_sha256, v.content_type, v.user_metadata::text AS user_metadata,
+    static let versionColumns = versionColumns()
+
+    /// The columns ``record(from:)`` reads; `userMetadata` is the SQL of the user metadata as
+    /// JSON text (a listing leaves out the metadata of names it rolls up into a common prefix).
+    static func versionColumns(userMetadata: String = "v.user_metadata::text") -> String {
+        """
+        o.name, v.version, v.size, v.sha256, v.sha256_state, v.composite_sha256, v.content_type, \(userMetadata) AS user_metadata,
         extract(epoch FROM o.created_at)::float8 AS created_at,
         extract(epoch FROM v.committed_at)::float8 AS committed_at,
         v.partition_size, v.partition_count, coalesce(v.version = o.current_version, false) AS is_current, v.restored_from,
         (SELECT p.handle FROM principals p WHERE p.id = o.principal_id) AS owner_handle,
         (SELECT p.handle FROM principals p WHERE p.id = coalesce(v.written_by, o.principal_id)) AS writer_handle
         """
+    }
+
+    /// SQL of an upper bound of what a version row adds to a listing page, for
+    /// ``PageBudget/bounded(_:order:)``: its strings and its metadata as JSON (at least the
+    /// metadata's bytes), or only the name where `userMetadata` leaves the metadata out.
+    static func listingCost(userMetadata: String = "v.user_metadata::text") -> String {
+        """
+        (\(PageBudget.fixedBytes) + octet_length(o.name) + octet_length(v.content_type)
+         + octet_length(\(userMetadata)))
+        """
+    }
 
     /// One version (0 or nil: the current one), with its partitions, of the caller's object
     /// or (with `owner`) of an object `owner` shares with it.
@@ -122,7 +138,7 @@ public final class ObjectCatalog: Sendable {
         return try await self.version(session.objectName, version, of: principal, owner: owner)
     }
 
-    /// The versions of an object, newest first.
+    /// The versions of an object, newest first, a page at most ``PageBudget/maxBytes`` long.
     public func versions(
         of name: String, principal: Principal, owner: Principal? = nil, pageSize: Int, pageToken: String
     ) async throws -> (versions: [ObjectVersionRecord], nextPageToken: String) {
@@ -135,23 +151,35 @@ public final class ObjectCatalog: Sendable {
                 guard let version = Int64(text) else { throw .invalidArgument("page_token is not one this server issued") }
                 return version
             }
-        let rows = try await database.withConnection { connection in
-            try connection.execute("""
-                SELECT \(Self.versionColumns) FROM objects o JOIN object_versions v ON v.object_id = o.id
-                WHERE o.principal_id = $1 AND o.name = $2 AND ($3::bigint IS NULL OR v.version < $3)
-                  AND \(AccessRule.level(owner: "$1", caller: "$5", name: "o.name")) IS NOT NULL
-                ORDER BY v.version DESC LIMIT $4
-                """, [
-                    .int(owner.id), .text(name), before.map { .int($0) } ?? .null, .int(Int64(size + 1)),
-                    .int(principal.id),
-                ]
-            ).rows.map(Self.record(from:))
+        let (page, hasMore) = try await database.withConnection { connection in
+            var page = ListingPage<ObjectVersionRecord>(size: size)
+            var before = before
+            scanning: while true {
+                let rows = try connection.execute(PageBudget.bounded("""
+                    SELECT \(Self.versionColumns), \(Self.listingCost()) AS page_cost
+                    FROM objects o JOIN object_versions v ON v.object_id = o.id
+                    WHERE o.principal_id = $1 AND o.name = $2 AND ($3::bigint IS NULL OR v.version < $3)
+                      AND \(AccessRule.level(owner: "$1", caller: "$5", name: "o.name")) IS NOT NULL
+                    ORDER BY v.version DESC LIMIT $4
+                    """, order: "version DESC"), [
+                        .int(owner.id), .text(name), before.map { .int($0) } ?? .null, .int(Int64(size + 1)),
+                        .int(principal.id),
+                    ]
+                ).rows
+                for row in rows {
+                    let record = try Self.record(from: row)
+                    before = record.version
+                    guard page.add(record, bytes: PageBudget.encodedSize(of: record)) else { break scanning }
+                }
+                // A batch reads one more version than the page holds: one that fits nowhere means more.
+                if rows.count <= size, try !PageBudget.cutShort(rows) { break }
+            }
+            return (page.items, page.hasMore)
         }
         // A later page is never empty while the object exists: empty means it was deleted.
-        if rows.isEmpty { throw StorageError.notFound("object '\(name)' does not exist") }
-        let page = Array(rows.prefix(size))
+        if page.isEmpty { throw StorageError.notFound("object '\(name)' does not exist") }
         var next = ""
-        if rows.count > size, let last = page.last {
+        if hasMore, let last = page.last {
             next = pageTokens.issue(String(last.version), for: .versions, principal: principal, parameters: parameters)
         }
         return (page, next)

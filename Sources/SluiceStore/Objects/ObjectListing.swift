@@ -14,8 +14,10 @@ extension ObjectCatalog {
     /// Lists current versions whose names start with `prefix`, in byte order. With a
     /// delimiter, names continuing past the prefix with the delimiter are rolled up into
     /// one common prefix each (ending with the delimiter). Objects and prefixes share the
-    /// page size and the order. With `owner`, lists that owner's objects the caller has a
-    /// grant on (and nothing else: an unknown owner or one sharing nothing lists empty).
+    /// page size, the page's byte budget (``PageBudget``: a page ends early, with a next page
+    /// token, before its encoded size would pass it) and the order. With `owner`, lists that
+    /// owner's objects the caller has a grant on (and nothing else: an unknown owner or one
+    /// sharing nothing lists empty).
     public func list(
         prefix: String, delimiter: String, principal: Principal, owner: Principal? = nil, pageSize: Int,
         pageToken: String
@@ -34,43 +36,55 @@ extension ObjectCatalog {
         // One snapshot for the rows and the change cursor: watching from the cursor then shows
         // exactly the changes this page does not reflect (REPEATABLE READ; positions follow
         // commit order, see ChangeLog.record).
-        let (entries, changeCursor) = try await database.transaction(isolation: .repeatableRead) { connection in
+        let (page, hasMore, changeCursor) = try await database.transaction(isolation: .repeatableRead) { connection in
             let changeCursor = try ChangeFeed.head(on: connection)
             var cursor = resume?.key
             var rolledUp = resume?.isPrefix == true ? resume?.key : nil
-            var entries: [ListingEntry] = []
+            var page = ListingPage<ListingEntry>(size: size)
+            // A name the delimiter rolls up into a common prefix needs no metadata: leaving it
+            // out keeps a batch of such rows small, however much metadata they carry. The test is
+            // commonPrefix(of:prefix:delimiter:)'s in SQL (a valid UTF-8 delimiter found in valid
+            // UTF-8 text is found on character boundaries, so characters and bytes agree).
+            let rolledUpInSQL = "($6 <> '' AND strpos(substr(o.name, char_length($2) + 1), $6) > 0)"
+            let userMetadata = "CASE WHEN \(rolledUpInSQL) THEN '{}' ELSE v.user_metadata::text END"
             let batchSize = 500
-            scanning: while entries.count <= size {
-                let rows = try connection.execute("""
-                    SELECT \(Self.versionColumns) FROM objects o
+            scanning: while true {
+                let rows = try connection.execute(PageBudget.bounded("""
+                    SELECT \(Self.versionColumns(userMetadata: userMetadata)),
+                        \(Self.listingCost(userMetadata: userMetadata)) AS page_cost
+                    FROM objects o
                     JOIN object_versions v ON v.object_id = o.id AND v.version = o.current_version
                     WHERE o.principal_id = $1 AND starts_with(o.name, $2) AND ($3::text IS NULL OR o.name > $3)
                       AND \(AccessRule.level(owner: "$1", caller: "$5", name: "o.name")) IS NOT NULL
                     ORDER BY o.name LIMIT $4
-                    """, [
+                    """, order: "name"), [
                         .int(owner.id), .text(prefix), cursor.map { .text($0) } ?? .null, .int(Int64(batchSize)),
-                        .int(principal.id),
+                        .int(principal.id), .text(delimiter),
                     ]
                 ).rows
                 for row in rows {
                     let name = try row.string("name")
                     cursor = name
                     if let rolledUp, name.utf8.starts(with: rolledUp.utf8) { continue }
+                    let entry: ListingEntry
+                    let bytes: Int
                     if let common = Self.commonPrefix(of: name, prefix: prefix, delimiter: delimiter) {
-                        entries.append(.prefix(common))
-                        rolledUp = common
+                        entry = .prefix(common)
+                        bytes = PageBudget.encodedSize(ofPrefix: common)
                     } else {
-                        entries.append(.object(try Self.record(from: row)))
+                        let record = try Self.record(from: row)
+                        entry = .object(record)
+                        bytes = PageBudget.encodedSize(of: record)
                     }
-                    if entries.count > size { break scanning }
+                    guard page.add(entry, bytes: bytes) else { break scanning }
+                    if case .prefix(let common) = entry { rolledUp = common }
                 }
-                if rows.count < batchSize { break }
+                if rows.count < batchSize, try !PageBudget.cutShort(rows) { break }
             }
-            return (entries, changeCursor)
+            return (page.items, page.hasMore, changeCursor)
         }
-        let page = entries.prefix(size)
         var next = ""
-        if entries.count > size, let last = page.last {
+        if hasMore, let last = page.last {
             next = pageTokens.issue(ListingCursor.encode(last), for: .objects, principal: principal, parameters: parameters)
         }
         return ObjectListingPage(

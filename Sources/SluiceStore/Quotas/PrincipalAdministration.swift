@@ -23,9 +23,10 @@ public final class PrincipalAdministration: Sendable {
     public static let maxPageSize = 1000
 
     /// A page of principals in handle order: `pageSize` (0 for 100, at most `maxPageSize`) of
-    /// them after where `pageToken` (empty for the first page) left off, and the token of the
-    /// next page (empty after the last). Tokens are ``PageTokens`` bound to the administrator
-    /// listing: a token not issued to `admin` by this listing is INVALID_ARGUMENT.
+    /// them after where `pageToken` (empty for the first page) left off, fewer when their encoded
+    /// size would pass ``PageBudget/maxBytes`` (an identity has no fixed length), and the token
+    /// of the next page (empty after the last). Tokens are ``PageTokens`` bound to the
+    /// administrator listing: a token not issued to `admin` by this listing is INVALID_ARGUMENT.
     public func list(pageSize: Int, pageToken: String, for admin: Principal) async throws
         -> (page: [PrincipalRecordView], nextPageToken: String)
     {
@@ -34,18 +35,30 @@ public final class PrincipalAdministration: Sendable {
             throw StorageError.invalidArgument("page_size must be 0 to \(Self.maxPageSize), got \(pageSize)")
         }
         let afterHandle = try pageTokens.redeem(pageToken, for: .principals, principal: admin, parameters: []) ?? ""
-        let rows = try await database.withConnection { connection in
-            try connection.execute("""
-                SELECT p.id, p.name, p.handle, extract(epoch FROM p.created_at)::float8 AS created_at,
-                    \(PrincipalSettingsStore.columns)
-                FROM \(PrincipalSettingsStore.joined)
-                WHERE p.handle IS NOT NULL AND p.handle > $1
-                ORDER BY p.handle LIMIT $2
-                """, [.text(afterHandle), .int(Int64(size + 1))]).rows.map(Self.record(from:))
+        let (items, more) = try await database.withConnection { connection in
+            var page = ListingPage<PrincipalRecordView>(size: size)
+            var after = afterHandle
+            scanning: while true {
+                let rows = try connection.execute(PageBudget.bounded("""
+                    SELECT p.id, p.name, p.handle, extract(epoch FROM p.created_at)::float8 AS created_at,
+                        \(PrincipalSettingsStore.columns),
+                        (\(2 * PageBudget.fixedBytes) + octet_length(p.name) + octet_length(p.handle)) AS page_cost
+                    FROM \(PrincipalSettingsStore.joined)
+                    WHERE p.handle IS NOT NULL AND p.handle > $1
+                    ORDER BY p.handle LIMIT $2
+                    """, order: "handle"), [.text(after), .int(Int64(size + 1))]).rows
+                for row in rows {
+                    let view = try Self.record(from: row)
+                    after = view.principal.handle
+                    guard page.add(view, bytes: PageBudget.encodedSize(of: view)) else { break scanning }
+                }
+                // A batch reads one more principal than the page holds: one that fits nowhere means more.
+                if rows.count <= size, try !PageBudget.cutShort(rows) { break }
+            }
+            return (page.items, page.hasMore)
         }
-        let page = Array(rows.prefix(size))
-        guard rows.count > size, let last = page.last else { return (page, "") }
-        return (page, pageTokens.issue(last.principal.handle, for: .principals, principal: admin, parameters: []))
+        guard more, let last = items.last else { return (items, "") }
+        return (items, pageTokens.issue(last.principal.handle, for: .principals, principal: admin, parameters: []))
     }
 
     /// The principal holding `handle`; NOT_FOUND when nobody does, INVALID_ARGUMENT when it is

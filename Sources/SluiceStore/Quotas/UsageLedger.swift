@@ -26,7 +26,13 @@ public struct UsageReport: Sendable, Equatable {
     public var openSessions: Int64 = 0
     public var reservedBytes: Int64 = 0
     public var traffic: [Day] = []
+    /// Per top-level prefix, in name order: at most ``UsageLedger/maxPrefixes``, those with the
+    /// most logical bytes.
     public var prefixes: [Prefix] = []
+    /// How many top-level prefixes ``prefixes`` leaves out.
+    public var omittedPrefixCount: Int64 = 0
+    /// What the prefixes left out hold together (``Prefix/prefix`` empty; all zero when none is).
+    public var omittedPrefixes = Prefix(prefix: "", logicalBytes: 0, objects: 0, versions: 0)
     /// The principal's stored settings (for the effective limits).
     public var settings = PrincipalSettings()
 }
@@ -41,6 +47,11 @@ public final class UsageLedger: Sendable {
 
     /// Most days of traffic one report covers.
     public static let maxDays = 90
+
+    /// Most top-level prefixes one report lists: a name is up to 1,024 bytes, so 500 of them
+    /// encode to at most about 530 KB, far below gRPC's default 4 MiB receive limit, however
+    /// many objects a principal has at the top level.
+    public static let maxPrefixes = 500
 
     /// `principal`'s usage, with traffic for the last `days` UTC days (today included).
     public func report(for principal: Principal, days: Int) async throws -> UsageReport {
@@ -77,19 +88,35 @@ public final class UsageLedger: Sendable {
                 report.openSessions = try totals.int("open_sessions")
                 report.reservedBytes = try totals.int("reserved_bytes")
             }
-            report.prefixes = try connection.execute("""
-                SELECT p.prefix, sum(p.bytes)::bigint AS logical_bytes, count(DISTINCT p.id)::bigint AS objects,
-                    count(*)::bigint AS versions
-                FROM (SELECT o.id, v.size AS bytes,
-                        CASE WHEN strpos(o.name, '/') > 0 THEN left(o.name, strpos(o.name, '/')) ELSE o.name END
-                            COLLATE "C" AS prefix
-                      FROM objects o JOIN object_versions v ON v.object_id = o.id WHERE o.principal_id = $1) p
-                GROUP BY p.prefix ORDER BY p.prefix
-                """, [.int(principal.id)]).rows.map {
-                    UsageReport.Prefix(
-                        prefix: try $0.string("prefix"), logicalBytes: try $0.int("logical_bytes"),
-                        objects: try $0.int("objects"), versions: try $0.int("versions"))
-                }
+            // The largest prefixes (ties by name), listed in name order; each row also carries the
+            // count and sums of every prefix, so the summary of the rest needs no second statement.
+            let prefixRows = try connection.execute("""
+                SELECT * FROM (
+                    SELECT p.prefix, sum(p.bytes)::bigint AS logical_bytes, count(DISTINCT p.id)::bigint AS objects,
+                        count(*)::bigint AS versions, count(*) OVER ()::bigint AS prefix_count,
+                        (sum(sum(p.bytes)) OVER ())::bigint AS all_logical_bytes,
+                        (sum(count(DISTINCT p.id)) OVER ())::bigint AS all_objects,
+                        (sum(count(*)) OVER ())::bigint AS all_versions
+                    FROM (SELECT o.id, v.size AS bytes,
+                            CASE WHEN strpos(o.name, '/') > 0 THEN left(o.name, strpos(o.name, '/')) ELSE o.name END
+                                COLLATE "C" AS prefix
+                          FROM objects o JOIN object_versions v ON v.object_id = o.id WHERE o.principal_id = $1) p
+                    GROUP BY p.prefix ORDER BY logical_bytes DESC, p.prefix LIMIT $2
+                ) largest ORDER BY prefix
+                """, [.int(principal.id), .int(Int64(Self.maxPrefixes))]).rows
+            report.prefixes = try prefixRows.map {
+                UsageReport.Prefix(
+                    prefix: try $0.string("prefix"), logicalBytes: try $0.int("logical_bytes"),
+                    objects: try $0.int("objects"), versions: try $0.int("versions"))
+            }
+            if let all = prefixRows.first {
+                report.omittedPrefixCount = try all.int("prefix_count") - Int64(prefixRows.count)
+                report.omittedPrefixes = UsageReport.Prefix(
+                    prefix: "",
+                    logicalBytes: try all.int("all_logical_bytes") - report.prefixes.reduce(0) { $0 + $1.logicalBytes },
+                    objects: try all.int("all_objects") - report.prefixes.reduce(0) { $0 + $1.objects },
+                    versions: try all.int("all_versions") - report.prefixes.reduce(0) { $0 + $1.versions })
+            }
             report.traffic = try connection.execute("""
                 SELECT to_char(d.day, 'YYYY-MM-DD') AS day, coalesce(t.uploaded_bytes, 0)::bigint AS uploaded_bytes,
                     coalesce(t.downloaded_bytes, 0)::bigint AS downloaded_bytes

@@ -164,36 +164,58 @@ public final class UploadSessions: Sendable {
     }
 
     /// A page of the principal's sessions, newest first. The token is opaque to clients.
+    ///
+    /// The sessions come without their declared partition hashes (``SessionRecord/partitionSHA256``
+    /// is empty; ``get(_:of:)`` has them): at 34 bytes each, up to 10,000 per session, they
+    /// would make a page of 100 sessions 34 MB. What is left, the stored partitions' indexes
+    /// and the user metadata, still varies, so a page also ends at ``PageBudget/maxBytes``.
     public func list(
         of principal: Principal, pageSize: Int, pageToken: String, openOnly: Bool
     ) async throws -> (sessions: [SessionRecord], nextPageToken: String) {
         let size = try Paging.size(pageSize, limit: limits.maxPageSize)
         let parameters = [openOnly ? "open" : "all"]
-        let after = try Self.sessionCursor(
+        let resume = try Self.sessionCursor(
             pageTokens.redeem(pageToken, for: .sessions, principal: principal, parameters: parameters))
-        let rows = try await database.withConnection { connection in
-            try connection.execute("""
-                SELECT \(SessionQueries.selectColumns), (extract(epoch FROM s.created_at) * 1000000)::bigint AS created_us
-                FROM upload_sessions s
-                WHERE s.principal_id = $1
-                  AND ($2::bigint IS NULL OR (extract(epoch FROM s.created_at) * 1000000)::bigint < $2
-                       OR ((extract(epoch FROM s.created_at) * 1000000)::bigint = $2 AND s.id > $3))
-                  AND (NOT $4 OR (s.state = 'open' AND s.expires_at > now()))
-                ORDER BY s.created_at DESC, s.id
-                LIMIT $5
-                """, [
-                    .int(principal.id), after.map { .int($0.createdMicros) } ?? .null,
-                    .bytes(after?.id ?? []), .bool(openOnly), .int(Int64(size + 1)),
-                ]).rows
+        let (page, hasMore) = try await database.withConnection { connection in
+            var page = ListingPage<(record: SessionRecord, cursor: String)>(size: size)
+            var after = resume
+            scanning: while true {
+                // The cost: the strings, the metadata as JSON, and up to 5 bytes per stored partition.
+                let rows = try connection.execute(PageBudget.bounded("""
+                    SELECT \(SessionQueries.selectColumns(partitionHashes: false)),
+                        (extract(epoch FROM s.created_at) * 1000000)::bigint AS created_us,
+                        (\(PageBudget.fixedBytes) + octet_length(s.object_name) + octet_length(s.content_type)
+                         + octet_length(s.user_metadata::text)
+                         + 5 * (SELECT count(*) FROM session_partitions sp WHERE sp.session_id = s.id))::bigint
+                            AS page_cost
+                    FROM upload_sessions s
+                    WHERE s.principal_id = $1
+                      AND ($2::bigint IS NULL OR (extract(epoch FROM s.created_at) * 1000000)::bigint < $2
+                           OR ((extract(epoch FROM s.created_at) * 1000000)::bigint = $2 AND s.id > $3))
+                      AND (NOT $4 OR (s.state = 'open' AND s.expires_at > now()))
+                    ORDER BY s.created_at DESC, s.id
+                    LIMIT $5
+                    """, order: "created_us DESC, id"), [
+                        .int(principal.id), after.map { .int($0.createdMicros) } ?? .null,
+                        .bytes(after?.id ?? []), .bool(openOnly), .int(Int64(size + 1)),
+                    ]).rows
+                for row in rows {
+                    let record = try SessionQueries.record(from: row)
+                    let micros = try row.int("created_us")
+                    after = (micros, record.id.bytes)
+                    let cursor = "\(micros):\(record.id)"
+                    guard page.add((record, cursor), bytes: PageBudget.encodedSize(of: record)) else { break scanning }
+                }
+                // A batch reads one more session than the page holds: one that fits nowhere means more.
+                if rows.count <= size, try !PageBudget.cutShort(rows) { break }
+            }
+            return (page.items, page.hasMore)
         }
-        let page = try rows.prefix(size).map(SessionQueries.record(from:))
         var next = ""
-        if rows.count > size, let last = rows.prefix(size).last {
-            next = pageTokens.issue(
-                "\(try last.int("created_us")):\(Hex.encode(try last.bytes("id")))", for: .sessions,
-                principal: principal, parameters: parameters)
+        if hasMore, let last = page.last {
+            next = pageTokens.issue(last.cursor, for: .sessions, principal: principal, parameters: parameters)
         }
-        return (page, next)
+        return (page.map { $0.record }, next)
     }
 
     /// The (creation time in microseconds, id) a session listing resumes after.

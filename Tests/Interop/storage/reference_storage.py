@@ -144,7 +144,8 @@ class Store:
             refuse(grpc.StatusCode.NOT_FOUND, f"no upload session {sid}")
         return row
 
-    def session_message(self, db, row) -> us_pb.UploadSession:
+    def session_message(self, db, row, partition_hashes: bool = True) -> us_pb.UploadSession:
+        """The session; a listing leaves out the partition hashes (as sluiced does)."""
         parts = db.execute("SELECT idx, size FROM session_parts WHERE sid = ? ORDER BY idx",
                            (row["id"],)).fetchall()
         states = {"open": us_pb.UploadSession.OPEN, "committed": us_pb.UploadSession.COMMITTED,
@@ -157,7 +158,7 @@ class Store:
             state=states[self.state_of(row)], create_time=ts(row["created"]),
             expire_time=ts(row["expires"]), content_type=row["content_type"],
             user_metadata=json.loads(row["meta"]), object_sha256=row["object_sha"],
-            partition_sha256=hashes, committed_version=row["committed_version"])
+            partition_sha256=hashes if partition_hashes else [], committed_version=row["committed_version"])
 
     @staticmethod
     def check_name(name: str) -> bytes:
@@ -330,7 +331,8 @@ class Store:
             page = rows[:size]
             token = encode_token(page[-1]["seq"]) if len(rows) > size else ""
             return us_pb.ListSessionsResponse(
-                sessions=[self.session_message(db, r) for r in page], next_page_token=token)
+                sessions=[self.session_message(db, r, partition_hashes=False) for r in page],
+                next_page_token=token)
         return self.tx(body)
 
     # --- objects --------------------------------------------------------------

@@ -6,7 +6,9 @@ when the hard limit is low."""
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import time
 
 import grpc
@@ -121,4 +123,45 @@ def test_connections_past_the_limit_are_closed_and_the_rest_keep_working(storage
             fourth.channel.close()
             assert time.monotonic() < deadline, "no connection was admitted after one closed"
             time.sleep(0.2)
+    srv.assert_alive()
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_accepting_pauses_instead_of_spinning_while_descriptors_run_out(storage):
+    """With every descriptor taken (here by connections, --max-connections set past the limit),
+    accept fails with EMFILE: the listener pauses a second at a time (logged) instead of calling
+    accept again at once on a spinning core, and serves again once descriptors are free."""
+    srv = _under_limit(storage, 128, 128, max_connections=1000)
+    host, port = srv.address.rsplit(":", 1)
+    held = []
+    try:
+        for _ in range(200):
+            try:
+                held.append(socket.create_connection((host, int(port)), timeout=2))
+            except OSError:
+                break
+        time.sleep(1)
+        pid = srv.mp.proc.pid
+        before = _cpu_seconds(pid)
+        time.sleep(3)
+        busy = (_cpu_seconds(pid) - before) / 3
+        assert busy < 0.3, f"sluiced used {busy:.2f} CPU-s/s while out of descriptors"
+        assert "accepting failed for want of a resource" in srv.mp.output()
+    finally:
+        for sock in held:
+            sock.close()
+    deadline = time.monotonic() + 20
+    while True:
+        c = srv.client()
+        try:
+            c.put_object(ss.unique_name("fd/after"), b"served again")
+            break
+        except grpc.RpcError:
+            c.channel.close()
+            assert time.monotonic() < deadline, "sluiced did not serve again once descriptors were free"
+            time.sleep(0.5)
     srv.assert_alive()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -312,6 +313,86 @@ def test_other_paths_and_methods_are_refused(server):
         assert headers.get("allow") == "GET"
     status, _, body = http_get(address, "/metrics?debug=1")
     assert status == 200 and "sluice_rpc_calls_total" in body
+
+
+METRICS_MAX_CONNECTIONS = 16  # MetricsConnectionLimits.maxConnections
+METRICS_REQUEST_TIMEOUT = 5.0  # seconds: MetricsConnectionLimits.requestTimeout
+
+
+def _metrics_socket(address: str) -> socket.socket:
+    host, port = address.rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def _seconds_until_closed(sock: socket.socket, limit: float) -> float:
+    """How long until the server closes `sock` (EOF or reset); fails past `limit`."""
+    start = time.monotonic()
+    sock.settimeout(limit)
+    try:
+        while sock.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        raise AssertionError(f"the metrics listener kept the connection open for {limit} s")
+    return time.monotonic() - start
+
+
+def _wait_until_scrape_works(address: str, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            status, _, _ = http_get(address)
+            if status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError("the metrics listener did not serve again")
+        time.sleep(0.2)
+
+
+def test_metrics_connections_without_a_complete_request_are_closed(server):
+    """Silent, trickling and idle keep-alive connections are closed after the request timeout,
+    so they cannot pile up; a prompt scrape on the same kind of connection is served."""
+    address = metrics_address(server)
+    silent = _metrics_socket(address)
+    trickling = _metrics_socket(address)
+    trickling.sendall(b"GET /metrics HTTP/1.1\r\n")
+    keep_alive = _metrics_socket(address)
+    keep_alive.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    keep_alive.settimeout(10)
+    first = keep_alive.recv(65536)
+    assert first.startswith(b"HTTP/1.1 200"), first[:100]
+    try:
+        for sock in (silent, trickling, keep_alive):
+            took = _seconds_until_closed(sock, METRICS_REQUEST_TIMEOUT + 5)
+            assert took <= METRICS_REQUEST_TIMEOUT + 2, took
+    finally:
+        for sock in (silent, trickling, keep_alive):
+            sock.close()
+    _wait_until_scrape_works(address)
+
+
+def test_metrics_connections_past_the_cap_are_refused_at_once(server):
+    """Past 16 open connections a new one is closed as soon as it is accepted, the gRPC service
+    is untouched, and scrapes work again once the holders go."""
+    address = metrics_address(server)
+    holders = [_metrics_socket(address) for _ in range(METRICS_MAX_CONNECTIONS)]
+    try:
+        time.sleep(0.5)  # every holder accepted and counted
+        for _ in range(3):
+            extra = _metrics_socket(address)
+            try:
+                took = _seconds_until_closed(extra, 3)
+                assert took < 2, took
+            finally:
+                extra.close()
+        server.client().list_objects(page_size=1)  # the gRPC service is untouched
+    finally:
+        for sock in holders:
+            sock.close()
+    _wait_until_scrape_works(address)
 
 
 def test_the_page_names_no_principal_and_no_object(server, client):
