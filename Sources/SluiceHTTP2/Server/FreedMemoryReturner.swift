@@ -22,7 +22,7 @@ enum FreedMemoryReturner {
     /// Allocations up to this size come from the arenas (glibc's `M_MMAP_THRESHOLD`).
     static let mapThreshold: Int32 = 16 << 20
     /// Free memory an arena's top may keep between trims (glibc's `M_TRIM_THRESHOLD`).
-    static let trimThreshold: Int32 = 128 << 20
+    static let trimThreshold: Int32 = 32 << 20
 
     /// Fixes the thresholds, then trims every ``interval`` until the returned task is
     /// cancelled; does nothing where glibc is absent.
