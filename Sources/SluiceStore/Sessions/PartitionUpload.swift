@@ -81,7 +81,8 @@ extension UploadSessions {
     ) async throws -> ResumableSHA256? where Chunks.Element: ContiguousBytes & Sendable {
         var whole = whole
         let writer = try await blobs.makeWriter(for: key, size: size)
-        let renewal = limits.blobGracePeriod / 4
+        // A quarter of the grace period, but no statement per chunk for a grace set near zero.
+        let renewal = max(limits.blobGracePeriod / 4, .milliseconds(250))
         var leased = ContinuousClock.now
         do {
             for try await chunk in chunks {
