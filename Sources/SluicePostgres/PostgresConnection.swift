@@ -39,6 +39,10 @@ public final class PostgresConnection {
     /// names. Parsing and planning a short statement is most of what it costs the server, so
     /// each is prepared once per session rather than parsed on every call.
     private var prepared: [PreparedKey: String] = [:]
+    /// The number in the next prepared statement's name. Names are never used twice in a
+    /// session: a preparation that failed, was skipped or was cancelled may or may not exist on
+    /// the server, and a name reused for another statement would bind the wrong one.
+    private var nextPreparedNumber = 0
     /// The most statements one session keeps prepared; beyond that, statements run unprepared
     /// (SQL built at run time must not make a session's memory grow without end).
     static let maxPreparedStatements = 512
@@ -180,6 +184,7 @@ public final class PostgresConnection {
     public func reset() throws {
         PQreset(handle)
         prepared.removeAll()
+        nextPreparedNumber = 0
         deferredBegin = nil
         deferredStatements = []
         commitStatements = []
@@ -282,12 +287,18 @@ public final class PostgresConnection {
         try execute(statement.sql, statement.params)
     }
 
+    /// A name no statement of this session has had.
+    private func freshPreparedName() -> String {
+        defer { nextPreparedNumber += 1 }
+        return "sluice_\(nextPreparedNumber)"
+    }
+
     /// The name `key` is prepared under in this session, preparing it now if it is new; nil
     /// once the session holds its most prepared statements.
     private func preparedName(_ key: PreparedKey) throws -> String? {
         if let name = prepared[key] { return name }
         guard prepared.count < Self.maxPreparedStatements else { return nil }
-        let name = "sluice_\(prepared.count)"
+        let name = freshPreparedName()
         let result = key.types.withUnsafeBufferPointer { typePointers in
             PQprepare(handle, name, key.sql, Int32(key.types.count), typePointers.baseAddress)
         }
@@ -328,7 +339,7 @@ public final class PostgresConnection {
             var name = prepared[key] ?? newlyPrepared[key]
             var preparation: (key: PreparedKey, name: String)?
             if name == nil, prepared.count + newlyPrepared.count < Self.maxPreparedStatements {
-                let fresh = "sluice_\(prepared.count + newlyPrepared.count)"
+                let fresh = freshPreparedName()
                 let queued = key.types.withUnsafeBufferPointer { typePointers in
                     PQsendPrepare(handle, fresh, key.sql, Int32(key.types.count), typePointers.baseAddress)
                 }
@@ -360,8 +371,10 @@ public final class PostgresConnection {
         for preparation in preparing {
             if let preparation {
                 switch nextPipelineResult() {
-                case .success:
+                case .success(_?):
                     prepared[preparation.key] = preparation.name
+                case .success(nil):
+                    break  // skipped after an earlier error: not prepared
                 case .failure(let error):
                     firstError = firstError ?? error
                 }

@@ -114,6 +114,27 @@ import Testing
         }
     }
 
+    /// A statement first prepared in a pipeline behind one that fails is skipped with the rest,
+    /// so it is not taken for prepared: the next run prepares it anew and runs it.
+    @Test func aPreparationSkippedAfterAnErrorIsNotTakenForDone() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 1)
+            try await pool.withConnection { c in
+                #expect(throws: PostgresError.self) {
+                    try c.execute(pipeline: [
+                        PostgresStatement("SELECT 1 / $1::int AS broken", [.int(0)]),
+                        PostgresStatement("SELECT $1::int + 1 AS n", [.int(1)]),
+                    ])
+                }
+                let answers = try c.execute(pipeline: [
+                    PostgresStatement("SELECT $1::int + 1 AS n", [.int(41)]), PostgresStatement("SELECT 2 AS two"),
+                ])
+                #expect(try answers[0].rows[0].int("n") == 42)
+                #expect(try c.execute("SELECT $1::int + 1 AS n", [.int(6)]).rows[0].int("n") == 7)
+            }
+        }
+    }
+
     /// A transaction's BEGIN goes with its first statement: that statement runs inside the
     /// transaction at the isolation asked for; a body that runs no statement, or throws before
     /// its first, leaves nothing behind.

@@ -94,8 +94,11 @@ extension UploadSessions {
             return record
         } catch {
             // Without a request id nobody can resume this session: give its slot and its
-            // reservation back now rather than at its expiry.
-            if object.requestID == nil { _ = try? await abort(id, of: principal) }
+            // reservation back now rather than at its expiry — also when the call failed because
+            // its caller gave up (deadline, cancel), so in a task the cancellation does not reach.
+            if object.requestID == nil {
+                await Task { _ = try? await self.abort(id, of: principal) }.value
+            }
             throw error
         }
     }

@@ -38,6 +38,31 @@ def test_put_stores_a_verified_version(server, client, size):
     assert client.all_sessions(open_only=True) == []
 
 
+def test_puts_whose_callers_give_up_leave_no_session_open(server, client):
+    """A PutObject without request_id whose deadline passes mid-call gives its hidden session
+    back (nobody could resume it): none stays open to count against the open-session quota."""
+    import grpc
+    import time
+    prefix = ss.unique_name("put/gaveup")
+    data = ss.random_bytes(64 * KIB)
+    request = lambda n: obj_pb.PutObjectRequest(name=f"{prefix}/{n}", data=data, sha256=ss.sha(data))
+    expired = 0
+    for n in range(300):
+        try:
+            client.objects.PutObject(request(n), timeout=0.001 + (n % 10) * 0.001)
+        except grpc.RpcError as e:
+            assert e.code() == Code.DEADLINE_EXCEEDED, e.details()
+            expired += 1
+    assert expired > 0, "no call outran its deadline: the test proves nothing on this machine"
+    deadline = time.monotonic() + 20
+    while True:
+        left = [s.object_name for s in client.all_sessions(open_only=True) if s.object_name.startswith(prefix)]
+        if not left:
+            break
+        assert time.monotonic() < deadline, f"{len(left)} sessions of abandoned puts stay open"
+        time.sleep(0.1)
+
+
 def test_put_refuses_bytes_that_do_not_match_their_hash(server, client):
     name = ss.unique_name("put/wrong")
     e = expect_error(Code.DATA_LOSS, put, client, name, b"hello", sha256=ss.sha(b"other"))
