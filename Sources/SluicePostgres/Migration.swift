@@ -22,6 +22,16 @@ public enum Migrator {
     /// ("SluiceMg" in ASCII).
     static let lockKey: Int64 = 0x536C_7569_6365_4D67
 
+    /// Takes the migrators' lock for the transaction, waiting as long as another migrator holds
+    /// it, and lets the migration's own statements wait for locks as long as they must: a pool's
+    /// lock timeout is for serving calls, not for a schema change another instance is applying.
+    private static func serialize(on connection: PostgresConnection) throws {
+        _ = try connection.execute(pipeline: [
+            PostgresStatement("SELECT set_config('lock_timeout', '0', true)"),
+            PostgresStatement("SELECT pg_advisory_xact_lock($1)", [.int(lockKey)]),
+        ])
+    }
+
     /// Applies the migrations the database lacks, each in its own transaction, in version order,
     /// and returns the versions it applied (empty when the schema was current).
     ///
@@ -33,16 +43,6 @@ public enum Migrator {
     ///   does not know (it is newer than the code: upgrade the code, do not run it against this
     ///   database), when the list is malformed (duplicate or non-positive versions), or when a
     ///   migration's SQL fails (that migration is rolled back; earlier ones stay applied).
-    /// Takes the migrators' lock for the transaction, waiting as long as another migrator holds
-    /// it, and lets the migration's own statements wait for locks as long as they must: a pool's
-    /// lock timeout is for serving calls, not for a schema change another instance is applying.
-    private static func serialize(on connection: PostgresConnection) throws {
-        _ = try connection.execute(pipeline: [
-            PostgresStatement("SELECT set_config('lock_timeout', '0', true)"),
-            PostgresStatement("SELECT pg_advisory_xact_lock($1)", [.int(lockKey)]),
-        ])
-    }
-
     @discardableResult
     public static func migrate(_ pool: PostgresPool, _ migrations: [Migration]) async throws -> [Int] {
         let ordered = migrations.sorted { $0.version < $1.version }

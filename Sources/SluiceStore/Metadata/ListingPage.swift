@@ -1,3 +1,5 @@
+import SluicePostgres
+
 /// The items of one listing page as they are gathered, in order: at most `size` of them, and
 /// at most ``PageBudget/maxBytes`` of encoded bytes, except that the first item always fits.
 /// The first item that does not fit says there is more after the page (its listing then issues
@@ -25,5 +27,26 @@ struct ListingPage<Item> {
         items.append(item)
         self.bytes += bytes
         return true
+    }
+}
+
+extension ListingPage {
+    /// Reads a page in batches of rows bounded by ``PageBudget/bounded(_:order:)``, each of at
+    /// most `size + 1` rows: `batch` fetches the rows after the listing's cursor, `item` makes a
+    /// row a page item with its encoded size (and moves the cursor past it), until the page is
+    /// full, its budget is reached, or the listing ends.
+    static func read(
+        size: Int, batch: () throws -> [PostgresRow], item: (PostgresRow) throws -> (Item, bytes: Int)
+    ) throws -> ListingPage {
+        var page = ListingPage(size: size)
+        while true {
+            let rows = try batch()
+            for row in rows {
+                let (next, bytes) = try item(row)
+                guard page.add(next, bytes: bytes) else { return page }
+            }
+            // A batch reads one more item than the page holds: one that fits nowhere means more.
+            if rows.count <= size, try !PageBudget.cutShort(rows) { return page }
+        }
     }
 }

@@ -152,10 +152,9 @@ public final class ObjectCatalog: Sendable {
                 return version
             }
         let (page, hasMore) = try await database.withConnection { connection in
-            var page = ListingPage<ObjectVersionRecord>(size: size)
             var before = before
-            scanning: while true {
-                let rows = try connection.execute(PageBudget.bounded("""
+            let page = try ListingPage<ObjectVersionRecord>.read(size: size) {
+                try connection.execute(PageBudget.bounded("""
                     SELECT \(Self.versionColumns), \(Self.listingCost()) AS page_cost
                     FROM objects o JOIN object_versions v ON v.object_id = o.id
                     WHERE o.principal_id = $1 AND o.name = $2 AND ($3::bigint IS NULL OR v.version < $3)
@@ -166,13 +165,10 @@ public final class ObjectCatalog: Sendable {
                         .int(principal.id),
                     ]
                 ).rows
-                for row in rows {
-                    let record = try Self.record(from: row)
-                    before = record.version
-                    guard page.add(record, bytes: PageBudget.encodedSize(of: record)) else { break scanning }
-                }
-                // A batch reads one more version than the page holds: one that fits nowhere means more.
-                if rows.count <= size, try !PageBudget.cutShort(rows) { break }
+            } item: { row in
+                let record = try Self.record(from: row)
+                before = record.version
+                return (record, PageBudget.encodedSize(of: record))
             }
             return (page.items, page.hasMore)
         }

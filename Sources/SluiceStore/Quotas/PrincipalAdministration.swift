@@ -36,10 +36,9 @@ public final class PrincipalAdministration: Sendable {
         }
         let afterHandle = try pageTokens.redeem(pageToken, for: .principals, principal: admin, parameters: []) ?? ""
         let (items, more) = try await database.withConnection { connection in
-            var page = ListingPage<PrincipalRecordView>(size: size)
             var after = afterHandle
-            scanning: while true {
-                let rows = try connection.execute(PageBudget.bounded("""
+            let page = try ListingPage<PrincipalRecordView>.read(size: size) {
+                try connection.execute(PageBudget.bounded("""
                     SELECT p.id, p.name, p.handle, extract(epoch FROM p.created_at)::float8 AS created_at,
                         \(PrincipalSettingsStore.columns),
                         (\(2 * PageBudget.fixedBytes) + octet_length(p.name) + octet_length(p.handle)) AS page_cost
@@ -47,13 +46,10 @@ public final class PrincipalAdministration: Sendable {
                     WHERE p.handle IS NOT NULL AND p.handle > $1
                     ORDER BY p.handle LIMIT $2
                     """, order: "handle"), [.text(after), .int(Int64(size + 1))]).rows
-                for row in rows {
-                    let view = try Self.record(from: row)
-                    after = view.principal.handle
-                    guard page.add(view, bytes: PageBudget.encodedSize(of: view)) else { break scanning }
-                }
-                // A batch reads one more principal than the page holds: one that fits nowhere means more.
-                if rows.count <= size, try !PageBudget.cutShort(rows) { break }
+            } item: { row in
+                let view = try Self.record(from: row)
+                after = view.principal.handle
+                return (view, PageBudget.encodedSize(of: view))
             }
             return (page.items, page.hasMore)
         }

@@ -177,11 +177,10 @@ public final class UploadSessions: Sendable {
         let resume = try Self.sessionCursor(
             pageTokens.redeem(pageToken, for: .sessions, principal: principal, parameters: parameters))
         let (page, hasMore) = try await database.withConnection { connection in
-            var page = ListingPage<(record: SessionRecord, cursor: String)>(size: size)
             var after = resume
-            scanning: while true {
+            let page = try ListingPage<(record: SessionRecord, cursor: String)>.read(size: size) {
                 // The cost: the strings, the metadata as JSON, and up to 5 bytes per stored partition.
-                let rows = try connection.execute(PageBudget.bounded("""
+                try connection.execute(PageBudget.bounded("""
                     SELECT \(SessionQueries.selectColumns(partitionHashes: false)),
                         (extract(epoch FROM s.created_at) * 1000000)::bigint AS created_us,
                         (\(PageBudget.fixedBytes) + octet_length(s.object_name) + octet_length(s.content_type)
@@ -199,15 +198,11 @@ public final class UploadSessions: Sendable {
                         .int(principal.id), after.map { .int($0.createdMicros) } ?? .null,
                         .bytes(after?.id ?? []), .bool(openOnly), .int(Int64(size + 1)),
                     ]).rows
-                for row in rows {
-                    let record = try SessionQueries.record(from: row)
-                    let micros = try row.int("created_us")
-                    after = (micros, record.id.bytes)
-                    let cursor = "\(micros):\(record.id)"
-                    guard page.add((record, cursor), bytes: PageBudget.encodedSize(of: record)) else { break scanning }
-                }
-                // A batch reads one more session than the page holds: one that fits nowhere means more.
-                if rows.count <= size, try !PageBudget.cutShort(rows) { break }
+            } item: { row in
+                let record = try SessionQueries.record(from: row)
+                let micros = try row.int("created_us")
+                after = (micros, record.id.bytes)
+                return ((record, "\(micros):\(record.id)"), PageBudget.encodedSize(of: record))
             }
             return (page.items, page.hasMore)
         }
