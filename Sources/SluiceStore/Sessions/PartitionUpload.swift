@@ -109,9 +109,7 @@ extension UploadSessions {
     /// slow link, a principal's paced byte rate) may take longer than that to arrive.
     private func renewLease(_ key: BlobKey, partition index: Int) async throws {
         let renewed = try await database.withConnection { connection in
-            try connection.execute("""
-                UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2 AND NOT deleting
-                """, [.text(key.scope), .bytes(key.sha256)]).affectedRows
+            try connection.execute(Self.renewingLease(key)).affectedRows
         }
         guard renewed == 1 else { throw Self.leaseLost(partition: index) }
     }
@@ -344,12 +342,15 @@ extension UploadSessions {
     /// the second repairs whatever damage was found, since these bytes were just written and
     /// verified. ``requireLease(confirmedBy:partition:)`` reads the first one's answer.
     static func confirmingLease(_ key: BlobKey) -> [PostgresStatement] {
-        [
-            PostgresStatement("""
-                UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2 AND NOT deleting
-                """, [.text(key.scope), .bytes(key.sha256)]),
-            DamagedBlobs.clearing(key),
-        ]
+        [renewingLease(key), DamagedBlobs.clearing(key)]
+    }
+
+    /// Renews the lease of blob `key` (its row is then locked for the transaction); affects no
+    /// row when the collector is reclaiming the bytes.
+    static func renewingLease(_ key: BlobKey) -> PostgresStatement {
+        PostgresStatement("""
+            UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2 AND NOT deleting
+            """, [.text(key.scope), .bytes(key.sha256)])
     }
 
     /// Throws unless `confirmation` (the answer to the first of ``confirmingLease(_:)``) found

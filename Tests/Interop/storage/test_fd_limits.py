@@ -113,17 +113,22 @@ def test_connections_past_the_limit_are_closed_and_the_rest_keep_working(storage
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
     first.put_object(ss.unique_name("conn/obj"), b"still served")
     first.channel.close()
-    deadline = time.monotonic() + 20
-    while True:
-        fourth = srv.client()
-        try:
-            fourth.put_object(ss.unique_name("conn/obj"), b"after a slot freed")
-            break
-        except grpc.RpcError:
-            fourth.channel.close()
-            assert time.monotonic() < deadline, "no connection was admitted after one closed"
-            time.sleep(0.2)
+    _serves_a_new_client(srv, "no connection was admitted after one closed")
     srv.assert_alive()
+
+
+def _serves_a_new_client(srv, failure: str, within: float = 20) -> None:
+    """Waits until a new connection's PutObject succeeds; fails with `failure` after `within` s."""
+    deadline = time.monotonic() + within
+    while True:
+        client = srv.client()
+        try:
+            client.put_object(ss.unique_name("fd/again"), b"served again")
+            return
+        except grpc.RpcError:
+            client.channel.close()
+            assert time.monotonic() < deadline, failure
+            time.sleep(0.2)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -154,14 +159,5 @@ def test_accepting_pauses_instead_of_spinning_while_descriptors_run_out(storage)
     finally:
         for sock in held:
             sock.close()
-    deadline = time.monotonic() + 20
-    while True:
-        c = srv.client()
-        try:
-            c.put_object(ss.unique_name("fd/after"), b"served again")
-            break
-        except grpc.RpcError:
-            c.channel.close()
-            assert time.monotonic() < deadline, "sluiced did not serve again once descriptors were free"
-            time.sleep(0.5)
+    _serves_a_new_client(srv, "sluiced did not serve again once descriptors were free")
     srv.assert_alive()
