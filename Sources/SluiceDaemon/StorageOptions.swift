@@ -139,8 +139,15 @@ public struct StorageOptions: ParsableArguments {
         guard maxOpenStagingFiles >= 0 else {
             throw ValidationError("--max-open-staging-files must not be negative (0 derives it from the open-file limit)")
         }
-        guard sessionRetention >= 0, blobGracePeriod >= 0 else {
-            throw ValidationError("--session-retention and --blob-grace-period must not be negative")
+        guard sessionRetention >= 0 else {
+            throw ValidationError("--session-retention must not be negative")
+        }
+        // With no grace at all the collector would take the lease of every partition still
+        // arriving: an upload keeps its blob only while its bytes come within the grace.
+        guard blobGracePeriod >= 1 else {
+            throw ValidationError(
+                "--blob-grace-period must be at least 1 second (an upload keeps its blob only while its bytes "
+                    + "arrive within it), got \(blobGracePeriod)")
         }
         for (name, value) in [
             ("--quota-bytes", quotaBytes), ("--quota-objects", quotaObjects), ("--quota-sessions", quotaSessions ?? 0),

@@ -125,3 +125,14 @@ def test_old_versions_keep_their_bytes(server, client):
     assert restored.version == 3
     ss.assert_same_bytes(client.read(name), old)
     ss.assert_same_bytes(client.read(name, version=2), new)
+
+
+@pytest.mark.parametrize("grace", ["0", "-1"])
+def test_a_grace_period_under_a_second_is_refused_at_start(sluiced_command, grace):
+    """With no grace the collector would take the blob of every partition still arriving."""
+    import subprocess
+    proc = subprocess.run([*sluiced_command, f"--blob-grace-period={grace}", "--h2c"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=30)
+    assert proc.returncode != 0
+    assert b"--blob-grace-period must be at least 1 second" in proc.stdout, proc.stdout

@@ -86,21 +86,32 @@ import Testing
         }
     }
 
+    /// Abandoned staging is what no writer of this store holds: a file a stopped process (here a
+    /// second store on the same root) left behind goes once older than the cutoff; this store's
+    /// own writer keeps its file past any cutoff (a partition may trickle in slower than the
+    /// grace period), and the sweep judges it by age again once the writer is done.
     @Test func removesAbandonedStagingOnly() async throws {
         try await withTemporaryStore { blobs, root in
             let bytes = testBytes(10)
             let staging = root.appendingPathComponent("staging")
-            let abandoned = try await blobs.makeWriter(for: try key(for: bytes), size: 10)
+            let stopped = try await DiskBlobStore(root: root)
+            let abandoned = try await stopped.makeWriter(for: try key(for: bytes), size: 10)
             try await abandoned.write(bytes[0..<3])
+            let live = try await blobs.makeWriter(for: try key(for: testBytes(10, seed: 2)), size: 10)
+            try await live.write(testBytes(10, seed: 2)[0..<3])
             try Data([1]).write(to: staging.appendingPathComponent("not-ours"))
             #expect(try await blobs.removeAbandonedStaging(olderThan: Date().addingTimeInterval(-60)) == 0)
-            #expect(files(under: staging).count == 2)
+            #expect(files(under: staging).count == 3)
             #expect(try await blobs.removeAbandonedStaging(olderThan: Date().addingTimeInterval(60)) == 1)
-            #expect(files(under: staging) == ["not-ours"])
-            // The writer whose staging was taken cannot publish.
+            #expect(files(under: staging).count == 2)
+            // The writer whose staging was taken cannot publish; the live one can.
             try await abandoned.write(bytes[3...])
             await #expect(throws: BlobError.self) { try await abandoned.finish() }
             #expect(try await !blobs.contains(try key(for: bytes)))
+            try await live.write(testBytes(10, seed: 2)[3...])
+            try await live.finish()
+            #expect(try await blobs.contains(try key(for: testBytes(10, seed: 2))))
+            #expect(files(under: staging) == ["not-ours"])
         }
     }
 

@@ -38,6 +38,21 @@ import Testing
         }
     }
 
+    /// The blob directory removed under the running store, after it made (and remembered) the
+    /// fan-out directories of a blob: storing into them again makes the chain again and succeeds.
+    @Test func aRemovedBlobDirectoryIsMadeAgain() async throws {
+        try await withTemporaryStore { blobs, root in
+            let first = testBytes(5000, seed: 1)
+            for bytes in [first, first, testBytes(5000, seed: 2)] {
+                let writer = try await blobs.makeWriter(for: try key(for: bytes), size: 5000)
+                try await writer.write(bytes)
+                try await writer.finish()
+                #expect(try await blobs.contains(try key(for: bytes)))
+                try FileManager.default.removeItem(at: root.appendingPathComponent("blobs"))
+            }
+        }
+    }
+
     @Test func tooShortIsRejectedAtFinish() async throws {
         try await withTemporaryStore { blobs, root in
             let bytes = testBytes(100)

@@ -272,9 +272,10 @@ import Testing
             #expect(try await harness.sql("SELECT count(*)::bigint AS n FROM session_partitions").rows[0].int("n") == 0)
             #expect(harness.blobFiles().isEmpty)
 
-            // A writer left behind by a crash: staged bytes, never finished nor aborted.
+            // A writer left behind by a crash: staged bytes, never finished nor aborted, by a
+            // process that no longer holds them (a second store on the same root).
             let key = try BlobKey(scope: "p\(alice.id)", sha256: SHA256.hash(parts[1]))
-            let crashed = try await harness.blobs.makeWriter(for: key, size: 1000)
+            let crashed = try await DiskBlobStore(root: harness.blobRoot).makeWriter(for: key, size: 1000)
             try await crashed.write(Array(parts[1][0..<400]))
             #expect(harness.stagingFiles().count == 1)
 

@@ -15,9 +15,15 @@ struct DiskBlobLayout: Sendable {
     }
 
     let root: String
+    /// One for the store's life: it knows which staging files the store's writers hold.
+    let staging: StagingDirectory
+
+    init(root: String) {
+        self.root = root
+        self.staging = StagingDirectory(path: root + "/staging")
+    }
 
     var blobs: String { root + "/blobs" }
-    var staging: StagingDirectory { StagingDirectory(path: root + "/staging") }
 
     func location(of key: BlobKey) -> Location {
         let hex = key.hex

@@ -29,4 +29,12 @@ final class DurableDirectories: Sendable {
             parent = directory
         }
     }
+
+    /// Forgets `chain`, whose directories were found missing: the next ``ensure(_:under:)`` makes
+    /// them again.
+    func forget(_ chain: [String]) {
+        known.withLock { known in
+            for directory in chain { known.remove(directory) }
+        }
+    }
 }

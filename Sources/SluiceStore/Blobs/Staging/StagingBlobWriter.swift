@@ -81,7 +81,7 @@ final class StagingBlobWriter: BlobWriter {
         self.key = key
         self.size = size
         self.staging = staging
-        self.stagingPath = staging.newFilePath()
+        self.stagingPath = staging.claimNewFile()
         self.mayBypassCache = mayBypassCache
         self.publisher = publisher
         self.io = io
@@ -90,11 +90,15 @@ final class StagingBlobWriter: BlobWriter {
     /// A writer dropped without finish or abort still releases its descriptor and staging file.
     deinit {
         let leftover: Int32? = state.withLock { $0.phase == .open ? $0.file?.descriptor : nil }
-        guard let descriptor = leftover else { return }
-        let path = stagingPath
+        let (path, staging) = (stagingPath, staging)
+        guard let descriptor = leftover else {
+            staging.release(path)
+            return
+        }
         io.detach {
             POSIX.closeFile(descriptor)
             _ = try? POSIX.removeFile(path)
+            staging.release(path)
         }
     }
 
@@ -230,6 +234,7 @@ final class StagingBlobWriter: BlobWriter {
     private func close(_ state: inout State) {
         if let descriptor = state.file?.descriptor { POSIX.closeFile(descriptor) }
         if !publisher.movesStagingFile { _ = try? POSIX.removeFile(stagingPath) }
+        staging.release(stagingPath)
         state.phase = .finished
     }
 
@@ -243,6 +248,7 @@ final class StagingBlobWriter: BlobWriter {
             POSIX.closeFile(descriptor)
             _ = try? POSIX.removeFile(stagingPath)
         }
+        staging.release(stagingPath)
         state.phase = .discarded
     }
 }
