@@ -44,7 +44,11 @@ public struct StorageBootstrap {
         probe = try PostgresPool(url: databaseURL, overrides: ["connect_timeout": "5"], size: 1)
         self.logger = logger
         try await Storage.migrate(database)
-        let gate = StagingFileGate(limit: options.stagingFileLimit(openFileLimit: OpenFileLimit.current().soft))
+        let stagingFiles = options.stagingFileLimit(openFileLimit: OpenFileLimit.current().soft)
+        // Principals sharing one blob scope cannot be told apart at the gate: no share then.
+        let gate = StagingFileGate(
+            limit: stagingFiles,
+            perHolderLimit: options.limits.deduplicateAcrossPrincipals ? nil : StagingFileGate.share(of: stagingFiles))
         let blobs = GatedBlobStore(try await options.blobStore.open(), gate: gate)
         let pageTokens = try await Self.pageTokens(options, database: database)
         let storage = Storage(database: database, blobs: blobs, limits: options.limits, pageTokens: pageTokens)

@@ -2,8 +2,8 @@ import Foundation
 import Synchronization
 
 /// A blob store whose writers pass a `StagingFileGate` first: at most `gate.limit` writers (each
-/// an open staging file) exist at once, and more wait for one to finish or abort. Everything else
-/// goes straight to the store it wraps.
+/// an open staging file) exist at once, at most `gate.perHolderLimit` of them for one blob scope,
+/// and more wait for one to finish or abort. Everything else goes straight to the store it wraps.
 public struct GatedBlobStore: BlobStore {
     public let store: any BlobStore
     public let gate: StagingFileGate
@@ -14,8 +14,8 @@ public struct GatedBlobStore: BlobStore {
     }
 
     public func makeWriter(for key: BlobKey, size: Int64) async throws -> any BlobWriter {
-        try await gate.acquire()
-        let slot = GateSlot(gate)
+        try await gate.acquire(for: key.scope)
+        let slot = GateSlot(gate, holder: key.scope)
         do {
             return GatedBlobWriter(writer: try await store.makeWriter(for: key, size: size), slot: slot)
         } catch {
@@ -44,12 +44,16 @@ public struct GatedBlobStore: BlobStore {
 /// One slot of the gate, given back once: at finish, at abort, or when the writer is dropped.
 private final class GateSlot: Sendable {
     private let gate: StagingFileGate
+    private let holder: String
     private let held = Mutex(true)
 
-    init(_ gate: StagingFileGate) { self.gate = gate }
+    init(_ gate: StagingFileGate, holder: String) {
+        self.gate = gate
+        self.holder = holder
+    }
 
     func release() {
-        if held.withLock({ held in defer { held = false }; return held }) { gate.release() }
+        if held.withLock({ held in defer { held = false }; return held }) { gate.release(for: holder) }
     }
 
     deinit { release() }

@@ -15,7 +15,7 @@ import grpc
 import pytest
 
 import storage_support as ss
-from storage_support import KIB, us_pb
+from storage_support import KIB, obj_pb, us_pb
 
 pytestmark = ss.only_blob_stores("disk")   # the limit is sluiced's, whatever the store
 
@@ -83,6 +83,40 @@ def test_the_staging_file_limit_is_a_flag(storage):
     assert "max_open_staging_files=3" in srv.mp.output()
     failures = _concurrent_uploads(srv, 12, channels=2, pause=0.3)
     assert not failures, failures
+
+
+def test_one_principal_stalling_its_uploads_leaves_a_quarter_of_the_staging_files(storage):
+    """With --max-open-staging-files 8, a principal whose uploads stall after their first bytes
+    holds at most 6 staging files (all but a quarter): another principal's PutObject is served
+    at once instead of waiting for the stalled calls to end, and the stalled principal's
+    seventh and eighth uploads wait their turn without failing."""
+    import threading
+    srv = storage.server(label="sluiced-staging-share", max_open_staging_files=8)
+    staller, other = srv.client("client"), srv.client("client2")
+    release = threading.Event()
+    payload = ss.random_bytes(PART, seed=8)
+
+    def stalled(session_id: str):
+        yield us_pb.UploadPartitionRequest(
+            target=us_pb.PartitionTarget(session_id=session_id, partition_index=0))
+        yield us_pb.UploadPartitionRequest(data=payload[:PART // 2])
+        release.wait(60)
+        yield us_pb.UploadPartitionRequest(data=payload[PART // 2:])
+
+    sessions = [staller.create_session(ss.unique_name("share/stall"), payload, PART) for _ in range(8)]
+    futures = [staller.sessions.UploadPartition.future(stalled(s.session_id), timeout=90) for s in sessions]
+    try:
+        time.sleep(1.5)   # the stalled calls take what they may
+        # A deadline well short of the stalled calls' 60 s: the put must not wait for them.
+        served = other.objects.PutObject(obj_pb.PutObjectRequest(
+            name=ss.unique_name("share/other"), data=b"served", sha256=ss.sha(b"served")), timeout=20)
+        assert served.size == len(b"served")
+        assert all(not f.done() for f in futures), [f.exception() for f in futures if f.done()]
+    finally:
+        release.set()
+    for f in futures:
+        assert f.result().size == PART
+    srv.assert_alive()
 
 
 def test_a_staging_limit_past_the_descriptors_is_capped(storage):
