@@ -7,28 +7,51 @@ import Testing
 
 /// User metadata keys that Swift's String equality would merge are refused from the wire bytes.
 @Suite struct MetadataKeySpellingTests {
-    private func request(_ keys: [String]) throws -> [UInt8] {
-        // Python-like encoding of two map entries: swift-protobuf would merge them on encode too,
-        // so the entries are encoded one by one and concatenated.
+    /// Python-like encoding of map entries: swift-protobuf would merge them on encode too, so
+    /// the entries are encoded one by one and concatenated.
+    private func encoded<M: SwiftProtobuf.Message>(
+        _ keys: [String], as type: M.Type, setting metadata: WritableKeyPath<M, [String: String]>
+    ) throws -> ArraySlice<UInt8> {
         var bytes: [UInt8] = []
         for key in keys {
-            var one = Sluice_V1_CreateSessionRequest()
-            one.userMetadata = [key: "v"]
+            var one = M()
+            one[keyPath: metadata] = [key: "v"]
             bytes += try one.serializedBytes() as [UInt8]
         }
+        return bytes[...]
+    }
+
+    private func session(_ keys: [String]) throws -> ArraySlice<UInt8> {
+        try encoded(keys, as: Sluice_V1_CreateSessionRequest.self, setting: \.userMetadata)
+    }
+
+    private func put(_ keys: [String]) throws -> ArraySlice<UInt8> {
+        var bytes = try encoded(keys, as: Sluice_V1_PutObjectRequest.self, setting: \.userMetadata)
+        var data = Sluice_V1_PutObjectRequest()
+        data.data = Data(repeating: 7, count: 1000)
+        bytes += try data.serializedBytes() as [UInt8]
         return bytes
     }
 
     @Test func keysDifferingOnlyInNormalizationAreRefused() throws {
-        let bytes = try request(["e\u{301}", "\u{e9}"])
-        #expect(try Sluice_V1_CreateSessionRequest(serializedBytes: bytes).userMetadata.count == 1)
+        let bytes = try session(["e\u{301}", "\u{e9}"])
+        #expect(try Sluice_V1_CreateSessionRequest(serializedBytes: Array(bytes)).userMetadata.count == 1)
         #expect(throws: RPCError.self) { try Sluice_V1_CreateSessionRequest.checkWire(bytes) }
     }
 
+    /// PutObject carries the same map (field 5, beside the data) and the same rule.
+    @Test func putObjectKeysDifferingOnlyInNormalizationAreRefused() throws {
+        let bytes = try put(["\u{c5}", "A\u{30a}", "\u{212b}"])
+        #expect(try Sluice_V1_PutObjectRequest(serializedBytes: Array(bytes)).userMetadata.count == 1)
+        #expect(throws: RPCError.self) { try Sluice_V1_PutObjectRequest.checkWire(bytes) }
+        #expect(throws: RPCError.self) { try ProtobufCodec.decode(bytes, as: Sluice_V1_PutObjectRequest.self) }
+        try Sluice_V1_PutObjectRequest.checkWire(try put(["a", "b", "\u{c5}"]))
+    }
+
     @Test func distinctAndRepeatedKeysPass() throws {
-        try Sluice_V1_CreateSessionRequest.checkWire(try request(["a", "b", "e\u{301}"]))
+        try Sluice_V1_CreateSessionRequest.checkWire(try session(["a", "b", "e\u{301}"]))
         // The same bytes twice is protobuf's "last one wins", not a merge of two spellings.
-        try Sluice_V1_CreateSessionRequest.checkWire(try request(["a", "a"]))
+        try Sluice_V1_CreateSessionRequest.checkWire(try session(["a", "a"]))
     }
 
     @Test func malformedBytesNeverTrap() {
@@ -38,7 +61,8 @@ import Testing
             var fields = ProtoWireFields(bytes)
             var count = 0
             while fields.next() != nil, count < 1000 { count += 1 }
-            _ = try? Sluice_V1_CreateSessionRequest.checkWire(bytes)
+            _ = try? Sluice_V1_CreateSessionRequest.checkWire(bytes[...])
+            _ = try? Sluice_V1_PutObjectRequest.checkWire(bytes[...])
         }
     }
 }

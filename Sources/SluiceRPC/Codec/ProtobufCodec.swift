@@ -24,7 +24,7 @@ public enum ProtobufCodec {
             throw RPCError(.internal, "failed to decode \(M.protoMessageName): \(error)")
         }
         if let checked = M.self as? any WireCheckedMessage.Type {
-            try checked.checkWire(Array(bytes))
+            try checked.checkWire(bytes)
         }
         return message
     }
@@ -34,5 +34,5 @@ public enum ProtobufCodec {
 /// (map keys that Swift's String equality merges, say). Checked right after decoding.
 public protocol WireCheckedMessage: SwiftProtobuf.Message {
     /// Throws (INVALID_ARGUMENT, normally) when `bytes`, which decoded as this message, break the rule.
-    static func checkWire(_ bytes: [UInt8]) throws(RPCError)
+    static func checkWire(_ bytes: ArraySlice<UInt8>) throws(RPCError)
 }

@@ -118,6 +118,16 @@ def test_metadata_keys_differing_in_normalization_are_refused(client):
     assert "normalization" in e.details(), e.details()
 
 
+def test_put_object_metadata_keys_differing_in_normalization_are_refused(client):
+    """PutObject carries the same map: refused as CreateSession refuses it, nothing stored."""
+    name = ss.unique_name("nfc/put")
+    e = expect_error(Code.INVALID_ARGUMENT, client.objects.PutObject, obj_pb.PutObjectRequest(
+        name=name, data=b"x", sha256=ss.sha(b"x"), user_metadata={NFD: "decomposed", NFC: "composed"}),
+        timeout=ss.TIMEOUT)
+    assert "normalization" in e.details(), e.details()
+    expect_error(Code.NOT_FOUND, client.get_object, name)
+
+
 @pytest.mark.parametrize("key", [NFD, NFC])
 def test_metadata_keys_come_back_as_sent(client, key):
     name = ss.unique_name("nfc/one")
