@@ -26,6 +26,23 @@ import Testing
         #expect(bucket.take(now: .seconds(10)) == nil)
     }
 
+    /// Promises are not reservations: a caller hammering its limit (or callers that give up
+    /// instead of waiting) must not push the pushback out by a token per refusal. Past the
+    /// horizon the promised times start over from the next token, still one token apart.
+    @Test func pushbacksStayWithinTheHorizonHoweverManyAreRefused() {
+        var bucket = TokenBucket(rate: 5, now: .zero)
+        for _ in 0..<5 { _ = bucket.take(now: .zero) }
+        let waits = (0..<200).map { _ in bucket.take(now: .zero)! }
+        #expect(waits.max()! < .milliseconds(200) + TokenBucket.promiseHorizon)
+        #expect(Array(waits.prefix(11)) == (1...10).map { .milliseconds(200 * $0) } + [.milliseconds(200)])
+        // Refusals spread over time keep within it too, and a token that is there is taken.
+        var later = Duration.zero
+        for _ in 0..<100 {
+            later += .milliseconds(20)
+            if let wait = bucket.take(now: later) { #expect(wait < .milliseconds(200) + TokenBucket.promiseHorizon) }
+        }
+    }
+
     @Test func refillsAtItsRateButNeverPastOneSecondOfBurst() {
         var bucket = TokenBucket(rate: 10, now: .zero)
         for _ in 0..<10 { _ = bucket.take(now: .zero) }

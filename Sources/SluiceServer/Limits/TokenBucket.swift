@@ -14,6 +14,13 @@ public struct TokenBucket: Sendable, Equatable {
     /// the same instant to fight over one token.
     private var promisedUntil: Duration
 
+    /// How far past the next token refused takers are spread. A promise is not a reservation:
+    /// a caller that retries at once, or gives up, leaves its promise behind, so without a
+    /// bound a principal hammering its limit would push every pushback out by one token per
+    /// refusal (tens of seconds, while tokens were there every fraction of a second). Past
+    /// the horizon the promises start over from the next token.
+    public static let promiseHorizon = Duration.seconds(2)
+
     /// A full bucket of `rate` per second (positive).
     public init(rate: Int64, now: Duration) {
         precondition(rate > 0, "a token bucket needs a positive rate")
@@ -33,7 +40,8 @@ public struct TokenBucket: Sendable, Equatable {
     /// Takes `count` tokens when the bucket holds them and answers nil; otherwise takes
     /// nothing and answers when to come back: the time until the bucket holds them, pushed
     /// past the times already promised to earlier refused takers (a queue of promises one
-    /// token apart, forgotten once past). For refusing calls with a pushback.
+    /// token apart, forgotten once past, and at most ``promiseHorizon`` long). For refusing
+    /// calls with a pushback.
     public mutating func take(_ count: Double = 1, now: Duration) -> Duration? {
         refill(now)
         if tokens >= count {
@@ -41,7 +49,8 @@ public struct TokenBucket: Sendable, Equatable {
             return nil
         }
         let untilFilled = Self.duration((count - tokens) / rate)
-        let wait = max(untilFilled, promisedUntil - now)
+        var wait = max(untilFilled, promisedUntil - now)
+        if wait >= untilFilled + Self.promiseHorizon { wait = untilFilled }
         promisedUntil = now + wait + Self.duration(count / rate)
         return wait
     }
