@@ -106,9 +106,11 @@ public struct StorageOptions: ParsableArguments {
         }
     }
 
-    /// The request message limit of a storage server: 4 MiB of data in one UploadPartition
-    /// message, plus 64 KiB for the message's own fields and framing.
-    public static let receiveLimit = 4 * 1024 * 1024 + 64 * 1024
+    /// The request message limit of a storage server: 4 MiB of data in one UploadPartition or
+    /// PutObject message, plus 128 KiB for the message's own fields — the largest a PutObject
+    /// may carry beside its data (64 metadata entries of 128 + 1,024 bytes, a 1 KiB name, the
+    /// hash, content type and request id) is about 77 KB.
+    public static let receiveLimit = 4 * 1024 * 1024 + 128 * 1024
 
     public func validate() throws {
         for (name, value) in [

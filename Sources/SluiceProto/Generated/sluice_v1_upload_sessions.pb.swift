@@ -278,7 +278,7 @@ public nonisolated struct Sluice_V1_UploadPartitionRequest: Sendable {
 
   /// Every later message: the next bytes of the partition, at most 4 MiB
   /// (4,194,304 bytes) of data per message. The server's limit is on the
-  /// serialized message: 4,259,840 bytes (4 MiB + 64 KiB) by default.
+  /// serialized message: 4,325,376 bytes (4 MiB + 128 KiB) by default.
   public var data: Data {
     get {
       if case .data(let v)? = message {return v}
@@ -294,7 +294,7 @@ public nonisolated struct Sluice_V1_UploadPartitionRequest: Sendable {
     case target(Sluice_V1_PartitionTarget)
     /// Every later message: the next bytes of the partition, at most 4 MiB
     /// (4,194,304 bytes) of data per message. The server's limit is on the
-    /// serialized message: 4,259,840 bytes (4 MiB + 64 KiB) by default.
+    /// serialized message: 4,325,376 bytes (4 MiB + 128 KiB) by default.
     case data(Data)
 
   }

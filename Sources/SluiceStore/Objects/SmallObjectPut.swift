@@ -14,7 +14,7 @@ public struct SmallObject: Sendable {
     public var requestID: String?
 
     /// The most bytes one PutObject carries: what one request message holds (4 MiB of data
-    /// plus its fields fit the 4 MiB + 64 KiB message limit).
+    /// plus the largest fields allowed fit the 4 MiB + 128 KiB message limit).
     public static let maxBytes = 4 * 1024 * 1024
 
     public init(

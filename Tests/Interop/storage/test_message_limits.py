@@ -1,6 +1,6 @@
 """The request message limit leaves room for 4 MiB of data: an UploadPartition
 message may carry 4 MiB (4,194,304 bytes) of data, and the limit on the serialized
-message is 4 MiB + 64 KiB (4,259,840 bytes) by default. A message past it answers
+message is 4 MiB + 128 KiB (4,325,376 bytes) by default. A message past it answers
 RESOURCE_EXHAUSTED naming the limit, and the session stays usable."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 import storage_support as ss
 from storage_support import Code, MIB, KIB, expect_error, us_pb
 
-LIMIT = 4 * MIB + 64 * KIB
+LIMIT = 4 * MIB + 128 * KIB
 
 
 def _serialized_size(n: int) -> int:

@@ -23,6 +23,18 @@ def put(client, name, data, *, sha256=None, **fields):
         name=name, data=data, sha256=ss.sha(data) if sha256 is None else sha256, **fields), timeout=ss.TIMEOUT)
 
 
+def test_the_largest_put_the_limits_allow_fits_one_message(server, client):
+    """4 MiB of data with the most metadata allowed (64 entries, 128-byte keys, 1,024-byte
+    values) and a 1,024-byte name: every field within its limit, so the request is served."""
+    data = ss.random_bytes(LIMIT, seed=64)
+    name = (ss.unique_name("put/largest-") + "n" * 1024)[:1024]
+    metadata = {f"{i:03d}".ljust(128, "k"): "v" * 1024 for i in range(64)}
+    info = put(client, name, data, content_type="application/octet-stream", user_metadata=metadata,
+               request_id=ss.unique_name("rid").ljust(128, "x"))
+    assert (info.size, len(info.user_metadata)) == (LIMIT, 64)
+    ss.assert_same_bytes(client.read(name), data, "the largest put")
+
+
 @pytest.mark.parametrize("size", [0, 1, 4 * KIB, LIMIT], ids=["empty", "one-byte", "4KiB", "4MiB"])
 def test_put_stores_a_verified_version(server, client, size):
     data = ss.random_bytes(size)

@@ -254,12 +254,12 @@ def test_wrong_size_is_refused_and_the_session_stays_usable(client, session, wha
 
 
 def test_message_over_the_receive_limit(client, session):
-    """A data message past the server's maximum message size (4 MiB of data plus 64 KiB
+    """A data message past the server's maximum message size (4 MiB of data plus 128 KiB
     for the message's fields) is refused with RESOURCE_EXHAUSTED; nothing is stored and
     the session stays usable."""
     s, data = session
     expect_error(Code.RESOURCE_EXHAUSTED, client.upload_messages,
-                 [_target(s.session_id, 0), _data(os.urandom(4 * MIB + 64 * KIB + 16))])
+                 [_target(s.session_id, 0), _data(os.urandom(4 * MIB + 128 * KIB + 16))])
     assert list(client.get_session(s.session_id).stored_partitions) == []
     _finish_and_check(client, s, data)
 
