@@ -117,6 +117,7 @@ public struct ServerOptions: ParsableArguments {
         guard (65_535...Int(Int32.max)).contains(maxStreamWindow) else {
             throw ValidationError("--max-stream-window must be between 65535 and 2147483647, got \(maxStreamWindow)")
         }
+        try EnvironmentDefaults.checkReadable()
     }
 
     /// The largest request message accepted: `--max-receive-message-size`, else

@@ -69,9 +69,9 @@ public struct StorageOptions: ParsableArguments {
     public var deduplicateAcrossPrincipals = EnvironmentDefaults.bool("SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS")
 
     @Option(name: .customLong("register-principal"), help: ArgumentHelp(
-        "Registers a principal ahead of its first call, as HANDLE=IDENTITY (repeatable), so that others can share with it.",
+        "Registers a principal ahead of its first call, as HANDLE=IDENTITY (repeatable), so that others can share with it. (env: SLUICED_REGISTER_PRINCIPAL, one pair per line)",
         discussion: "IDENTITY is the principal as --principal-from names it (sluice whoami prints it). Applied at start-up; registering the same pair again changes nothing; a handle held by another identity, or an identity with another handle, stops sluiced with a message."))
-    public var registerPrincipal: [String] = []
+    public var registerPrincipal: [String] = EnvironmentDefaults.lines("SLUICED_REGISTER_PRINCIPAL")
 
     @Option(help: "Default byte quota per principal: logical bytes stored (every version) plus bytes reserved by open sessions; 0 for none. Overridden per principal with sluice admin limits. (env: SLUICED_QUOTA_BYTES)")
     public var quotaBytes = EnvironmentDefaults.int("SLUICED_QUOTA_BYTES", default: 0)
@@ -92,9 +92,9 @@ public struct StorageOptions: ParsableArguments {
     public var rateBytesOut = EnvironmentDefaults.int("SLUICED_RATE_BYTES_OUT", default: 0)
 
     @Option(name: .customLong("admin"), help: ArgumentHelp(
-        "A principal that may call AdminService (repeatable), as --principal-from names it (sluice whoami prints it).",
+        "A principal that may call AdminService (repeatable), as --principal-from names it (sluice whoami prints it). (env: SLUICED_ADMIN, one identity per line)",
         discussion: "Administrators list principals, set quotas and rate limits, read anyone's usage, register principals and disable or enable them; each action is logged with who did it. An administrator is never refused as disabled."))
-    public var admin: [String] = []
+    public var admin: [String] = EnvironmentDefaults.lines("SLUICED_ADMIN")
 
     public init() {}
 
