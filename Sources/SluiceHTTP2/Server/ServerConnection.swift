@@ -141,7 +141,7 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
         streams[streamID] = io
         guard !oversized else {
             let message = "request headers exceed the limit of \(session.settings.maxHeaderListSize) bytes"
-            refuse(io, httpStatus: 200, .resourceExhausted, message, reason: .headerSize, session: session)
+            refuse(io, httpStatus: 200, .resourceExhausted, message, reason: .headerSize, path: "-", session: session)
             return
         }
         switch GRPCRequestHead.read(fields) {
@@ -150,7 +150,9 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
                 path: path, fields: callFields, peer: connection.peer, remoteAddress: connection.remoteAddress)
             waiting.append((streamID, head))
         case .refused(let httpStatus, let message, let reason):
-            refuse(io, httpStatus: httpStatus, .internal, message, reason: reason, session: session)
+            refuse(
+                io, httpStatus: httpStatus, .internal, message, reason: reason,
+                path: fields.first(named: ":path") ?? "-", session: session)
         }
     }
 
@@ -274,12 +276,18 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
     }
 
     /// Answers a request that cannot become a call with one trailers-only HEADERS frame; what
-    /// the client still sends on the stream is dropped as it arrives.
+    /// the client still sends on the stream is dropped as it arrives. It gets the access log's
+    /// line here, as the dispatcher never sees it: no principal, no request id.
     private func refuse(
         _ io: StreamIO, httpStatus: Int, _ code: StatusCode, _ message: String,
-        reason: SluiceMetrics.RequestRefusal, session: HTTP2Session
+        reason: SluiceMetrics.RequestRefusal, path: String, session: HTTP2Session
     ) {
         SluiceMetrics.requestRefused(reason)
+        connection?.logger.info("call failed", metadata: [
+            "method": "\(path)", "status": "\(code)", "principal": "-",
+            "remote": "\(connection?.remoteAddress ?? "-")", "request_id": "-",
+            "bytes_in": "0", "bytes_out": "0", "duration_ms": "0", "error": "\(message)",
+        ])
         io.abandon()
         try? session.submitResponse(
             streamID: io.streamID,

@@ -31,7 +31,8 @@ private func mapped(_ error: BlobError) -> any Error {
         return RPCError(
             .resourceExhausted,
             "the blob store is out of space; nothing was acknowledged, what was stored before is intact. "
-                + "Free space on the server (or ask its operator to), then send it again: an upload resumes",
+                + "Free space on the server (or ask its operator to; the bytes of deleted objects are reclaimed "
+                + "only once the server's blob grace period has passed), then send it again: an upload resumes",
             trailers: [exhaustedResourceTrailer: .string("space")])
     case .transient:
         return ConcealedError(

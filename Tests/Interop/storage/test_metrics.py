@@ -10,6 +10,7 @@ an info line carrying the request id the client received in sluice-request-id, u
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import socket
 import subprocess
@@ -446,6 +447,25 @@ def test_access_log_line_carries_the_request_id_the_client_saw(server, client):
     failed_id = _call_with_request_id(client, name + "-absent", Code.NOT_FOUND)
     failed = _log_line(server, failed_id)
     assert "status=NOT_FOUND" in failed and "level=info" in failed, failed
+
+
+def test_requests_refused_by_the_transport_get_an_access_log_line(server):
+    """HTTP 405 and 415 refusals never reach the dispatcher; the transport logs them itself,
+    with the path asked for, no principal and no request id."""
+    import raw_h2
+    path = f"/{OBJECTS}/GetObject-{os.urandom(4).hex()}"
+    with raw_h2.RawH2("127.0.0.1", server.port, server.certs, "client").connect() as raw:
+        for sid in (raw.unary(path, b"", content_type="text/plain"), raw.unary(path, b"", method="GET")):
+            raw.wait(sid, timeout=ss.TIMEOUT)
+
+    def lines():
+        found = [line for line in server.mp.output().splitlines() if f"method={path}" in line]
+        return found if len(found) == 2 else None
+    logged = wait_for(lines, f"two access log lines for {path}")
+    for line in logged:
+        assert "level=info" in line and 'msg="call failed"' in line, line
+        assert "status=INTERNAL" in line and "request_id=-" in line and "principal=-" in line, line
+    assert any("POST" in line for line in logged) and any("application/grpc" in line for line in logged), logged
 
 
 def test_access_log_off_leaves_successful_calls_out(quiet_server):
