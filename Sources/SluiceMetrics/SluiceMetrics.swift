@@ -75,7 +75,7 @@ public enum SluiceMetrics {
     }
 
     /// Why the transport answered a request itself instead of starting a call for it.
-    public enum RequestRefusal: String, Sendable {
+    public enum RequestRefusal: String, Sendable, CaseIterable {
         /// Not POST (HTTP 405).
         case method
         /// Not a gRPC content-type (HTTP 415).
@@ -202,12 +202,12 @@ public enum SluiceMetrics {
     }
 
     /// Which quota refused a call.
-    public enum QuotaReason: String, Sendable {
+    public enum QuotaReason: String, Sendable, CaseIterable {
         case bytes, objects, sessions
     }
 
     /// Which rate limit refused a call.
-    public enum RateLimitKind: String, Sendable {
+    public enum RateLimitKind: String, Sendable, CaseIterable {
         case requests
         case bytesIn = "bytes_in"
         case bytesOut = "bytes_out"
@@ -221,12 +221,23 @@ public enum SluiceMetrics {
 
     // MARK: Start-up
 
-    /// Makes the metrics without labels, so that a scrape lists them (at zero) before anything
-    /// happened. Call once, after bootstrapping the metrics system.
-    public static func registerUnlabeled() {
-        _ = (connectionsOpen, connectionsAccepted, connectionsRefused, streamsOpen)
-        _ = (sessionsOpen, sessionsCreated, partitionsStored, partitionsDeduplicated, partitionBytesStored)
-        _ = (scrubberCheckedBlobs, scrubberCheckedBytes, poolInUse, poolWait)
+    /// Makes the metrics without labels, and the labeled ones whose label values are a closed
+    /// set known at start, so that a scrape lists them (at zero) before anything happened: a
+    /// rate or ratio over a series that does not exist yet shows "no data" rather than 0. The
+    /// per-method and S3 series appear with their first call or request. Call once, after
+    /// bootstrapping the metrics system.
+    public static func registerKnownSeries() {
+        _ = (connectionsOpen, connectionsAccepted, connectionsRefused, streamsOpen, streamWindowGrowths)
+        _ = (unreadRequestBytes, sessionsOpen, sessionsCreated, partitionsStored, partitionsDeduplicated)
+        _ = (partitionBytesStored, scrubberCheckedBlobs, scrubberCheckedBytes, poolInUse, poolWait)
+        for reason in RequestRefusal.allCases { _ = requestsRefused(reason.rawValue) }
+        for reason in QuotaReason.allCases { _ = quotaRefusals(reason.rawValue) }
+        for kind in RateLimitKind.allCases { _ = rateLimitRefusals(kind.rawValue) }
+        for result in ["ok", "failed"] {
+            _ = collectorPasses(result)
+            _ = scrubberPasses(result)
+        }
+        for kind in ["damaged", "missing"] { _ = scrubberFindings(kind) }
     }
 }
 

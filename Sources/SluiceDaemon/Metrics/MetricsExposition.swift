@@ -21,7 +21,7 @@ enum MetricsExposition {
                 .milliseconds(500), .seconds(2), .seconds(10),
             ]
             MetricsSystem.bootstrap(factory)
-            SluiceMetrics.registerUnlabeled()
+            SluiceMetrics.registerKnownSeries()
             installed = registry
             return registry
         }

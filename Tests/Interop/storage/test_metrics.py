@@ -411,6 +411,21 @@ def test_the_page_names_no_principal_and_no_object(server, client):
         assert page.has(metric), f"{metric} is missing"
 
 
+def test_series_with_known_labels_are_listed_at_zero_from_the_start(storage):
+    """A fresh server's page lists the series whose label values are a closed set (at 0),
+    so rates and ratios over them read 0 rather than "no data" before the first event."""
+    page = scrape(storage.server(label="sluiced-metrics-fresh", metrics_listen="127.0.0.1:0"))
+    expected = [("sluice_stream_window_growths_total", {}), ("sluice_unread_request_bytes", {})]
+    expected += [("sluice_requests_refused_total", {"reason": r}) for r in ("method", "content_type", "header_size")]
+    expected += [("sluice_quota_refusals_total", {"reason": r}) for r in ("bytes", "objects", "sessions")]
+    expected += [("sluice_rate_limit_refusals_total", {"kind": k}) for k in ("requests", "bytes_in", "bytes_out")]
+    expected += [(m, {"result": r}) for m in ("sluice_collector_passes_total", "sluice_scrubber_passes_total")
+                 for r in ("ok", "failed")]
+    expected += [("sluice_scrubber_findings_total", {"kind": k}) for k in ("damaged", "missing")]
+    for name, labels in expected:
+        assert (name, frozenset(labels.items())) in page.samples, f"{name}{labels} is not listed"
+
+
 def _call_with_request_id(client, name: str, code=None) -> str:
     request = ss.obj_pb.GetObjectRequest(name=name)
     if code is None:
