@@ -46,9 +46,9 @@ public struct StorageBootstrap {
         try await Storage.migrate(database)
         let stagingFiles = options.stagingFileLimit(openFileLimit: OpenFileLimit.current().soft)
         // Principals sharing one blob scope cannot be told apart at the gate: no share then.
-        let gate = StagingFileGate(
+        let gate = FairShareGate(
             limit: stagingFiles,
-            perHolderLimit: options.limits.deduplicateAcrossPrincipals ? nil : StagingFileGate.share(of: stagingFiles))
+            perHolderLimit: options.limits.deduplicateAcrossPrincipals ? nil : FairShareGate.share(of: stagingFiles))
         let blobs = GatedBlobStore(try await options.blobStore.open(), gate: gate)
         let pageTokens = try await Self.pageTokens(options, database: database)
         let storage = Storage(database: database, blobs: blobs, limits: options.limits, pageTokens: pageTokens)
@@ -74,12 +74,13 @@ public struct StorageBootstrap {
                 limiters: PrincipalLimiters(), traffic: traffic, defaults: options.limits.defaultRateLimits,
                 admins: admins, maxCallsPerPrincipal: options.maxCallsPerPrincipal))
         trafficTask = Task { await traffic.run(every: .seconds(1)) }
+        let readBuffers = ReadBufferBudget()
         services = [
             UsageServiceHandler(storage: storage, traffic: traffic),
             AdminServiceHandler(storage: storage, admins: admins, policies: policies, traffic: traffic, logger: logger),
             UploadSessionServiceHandler(storage: storage),
-            ObjectServiceHandler(storage: storage),
-            PartitionServiceHandler(storage: storage),
+            ObjectServiceHandler(storage: storage, readBuffers: readBuffers),
+            PartitionServiceHandler(storage: storage, readBuffers: readBuffers),
             SharingServiceHandler(storage: storage),
             ChangeServiceHandler(storage: storage, signal: changeListener.signal, limits: options.watchLimits),
         ]

@@ -10,9 +10,12 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
     static let readChunkSize = 1024 * 1024
 
     let storage: Storage
+    let readBuffers: ReadBufferBudget
 
-    public init(storage: Storage) {
+    /// `readBuffers` is shared with the PartitionService of the same server.
+    public init(storage: Storage, readBuffers: ReadBufferBudget = ReadBufferBudget()) {
         self.storage = storage
+        self.readBuffers = readBuffers
     }
 
     public func getObject(request: Sluice_V1_GetObjectRequest, context: ServerContext) async throws
@@ -65,10 +68,12 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
         var pendingFirst: [UInt8]? = try first.serializedBytes()
         let bytes = try ObjectBytes(
             version, range: range, blobs: storage.blobs, chunkSize: Self.readChunkSize, ledger: storage.damage)
-        for try await chunk in bytes {
-            let head = (pendingFirst ?? []) + ReadResponseEncoding.data(chunk.count)
-            pendingFirst = nil
-            try await response.write(encodedHead: head, body: chunk)
+        try await readBuffers.reading(Int64(range.count), inChunksOf: Self.readChunkSize, by: caller.principal) {
+            for try await chunk in bytes {
+                let head = (pendingFirst ?? []) + ReadResponseEncoding.data(chunk.count)
+                pendingFirst = nil
+                try await response.write(encodedHead: head, body: chunk)
+            }
         }
         if let pendingFirst { try await response.write(encodedHead: pendingFirst, body: []) }
     }

@@ -6,9 +6,12 @@ import SluiceStore
 /// sluice.v1.PartitionService on top of the store.
 public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
     let storage: Storage
+    let readBuffers: ReadBufferBudget
 
-    public init(storage: Storage) {
+    /// `readBuffers` is shared with the ObjectService of the same server.
+    public init(storage: Storage, readBuffers: ReadBufferBudget = ReadBufferBudget()) {
         self.storage = storage
+        self.readBuffers = readBuffers
     }
 
     public func getPartitionInfo(request: Sluice_V1_GetPartitionInfoRequest, context: ServerContext) async throws
@@ -35,15 +38,18 @@ public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
         let partitions = try await storage.objects.partitions(
             from: Int(request.partitionIndex), count: count, of: request.objectName, version: request.version,
             principal: caller.principal, owner: owner)
-        for partition in partitions {
-            let local = try ReadRange.resolve(offset: request.offset, length: request.length, size: partition.size)
-            let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
-            let bytes = VerifiedBlobBytes(
-                blobs: storage.blobs, key: key, range: local, blobSize: partition.size,
-                chunkSize: ObjectServiceHandler.readChunkSize,
-                partition: partition.index, of: "'\(request.objectName)'", ledger: storage.damage)
-            for try await chunk in bytes {
-                try await response.write(encodedHead: ReadResponseEncoding.data(chunk.count), body: chunk)
+        let largest = partitions.map(\.size).max() ?? 0
+        try await readBuffers.reading(largest, inChunksOf: ObjectServiceHandler.readChunkSize, by: caller.principal) {
+            for partition in partitions {
+                let local = try ReadRange.resolve(offset: request.offset, length: request.length, size: partition.size)
+                let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
+                let bytes = VerifiedBlobBytes(
+                    blobs: storage.blobs, key: key, range: local, blobSize: partition.size,
+                    chunkSize: ObjectServiceHandler.readChunkSize,
+                    partition: partition.index, of: "'\(request.objectName)'", ledger: storage.damage)
+                for try await chunk in bytes {
+                    try await response.write(encodedHead: ReadResponseEncoding.data(chunk.count), body: chunk)
+                }
             }
         }
     }

@@ -1,14 +1,14 @@
 import Foundation
 import Synchronization
 
-/// A blob store whose writers pass a `StagingFileGate` first: at most `gate.limit` writers (each
+/// A blob store whose writers pass a `FairShareGate` first: at most `gate.limit` writers (each
 /// an open staging file) exist at once, at most `gate.perHolderLimit` of them for one blob scope,
 /// and more wait for one to finish or abort. Everything else goes straight to the store it wraps.
 public struct GatedBlobStore: BlobStore {
     public let store: any BlobStore
-    public let gate: StagingFileGate
+    public let gate: FairShareGate
 
-    public init(_ store: any BlobStore, gate: StagingFileGate) {
+    public init(_ store: any BlobStore, gate: FairShareGate) {
         self.store = store
         self.gate = gate
     }
@@ -43,11 +43,11 @@ public struct GatedBlobStore: BlobStore {
 
 /// One slot of the gate, given back once: at finish, at abort, or when the writer is dropped.
 private final class GateSlot: Sendable {
-    private let gate: StagingFileGate
+    private let gate: FairShareGate
     private let holder: String
     private let held = Mutex(true)
 
-    init(_ gate: StagingFileGate, holder: String) {
+    init(_ gate: FairShareGate, holder: String) {
         self.gate = gate
         self.holder = holder
     }
