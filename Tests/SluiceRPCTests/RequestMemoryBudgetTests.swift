@@ -43,6 +43,35 @@ import Testing
         #expect(budget.reservedBytes == 0)
     }
 
+    /// One client declaring large messages and sending them slowly holds at most its share;
+    /// another client's message is reserved beside it at once.
+    @Test func oneHolderReservesAtMostItsShare() async throws {
+        let budget = RequestMemoryBudget(bytes: 4000, perHolderShare: 1500, patience: .milliseconds(200))
+        let message = try MessageFramer.frame([UInt8](repeating: 1, count: 1000))
+        func reader(_ holder: String) -> (FakeServerStream, RequestReader) {
+            let stream = FakeServerStream()
+            stream.deliver(Array(message.prefix(5)))
+            return (stream, RequestReader(
+                stream: stream, deframer: MessageDeframer(maxMessageSize: 1 << 20), budget: budget, holder: holder))
+        }
+        let (firstStream, first) = reader("CN=greedy")
+        let firstRead = Task { try await first.next() }
+        try await waitUntil { budget.reservedBytes == message.count }
+        // The same holder's second message would pass its share: it waits, then fails.
+        let (_, second) = reader("CN=greedy")
+        let error = await #expect(throws: RPCError.self) { try await second.next() }
+        #expect(error?.code == .unavailable && error?.message.contains("share") == true)
+        // Another holder is reserved beside it.
+        let (otherStream, other) = reader("CN=other")
+        let otherRead = Task { try await other.next() }
+        try await waitUntil { budget.reservedBytes == 2 * message.count }
+        otherStream.deliver(Array(message.dropFirst(5)))
+        #expect(try await otherRead.value?.count == 1000)
+        firstStream.deliver(Array(message.dropFirst(5)))
+        #expect(try await firstRead.value?.count == 1000)
+        #expect(budget.reservedBytes == 0)
+    }
+
     @Test func aCallThatEndsMidMessageReleasesItsReservation() async throws {
         let budget = RequestMemoryBudget(bytes: 1 << 20)
         var reader: RequestReader? = nil

@@ -114,7 +114,7 @@ public struct CallDispatcher: Sendable {
             let reader = RequestReader(
                 stream: stream,
                 deframer: MessageDeframer(maxMessageSize: maxReceiveMessageSize, decompressor: compression),
-                meter: meter)
+                holder: head.peer?.description ?? "", meter: meter)
             try await handler(reader, sender, context)
         }
 

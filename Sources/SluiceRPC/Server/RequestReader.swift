@@ -15,16 +15,19 @@ final class RequestReader: @unchecked Sendable {
     private let budgets: [RequestMemoryBudget]
     /// Bytes reserved in every budget for the message being received.
     private var reserved = 0
+    /// Whose share of the budgets the reservations count against: the client certificate.
+    private let holder: String
     private var ended = false
     /// Paces and counts the messages (see `CallInterceptor`).
     private let meter: (any CallByteMeter)?
 
     init(
         stream: any ServerStream, deframer: MessageDeframer, budget: RequestMemoryBudget = .process,
-        meter: (any CallByteMeter)? = nil
+        holder: String = "", meter: (any CallByteMeter)? = nil
     ) {
         self.stream = stream
         self.deframer = deframer
+        self.holder = holder
         self.budgets = [stream.connectionRequestMemory, budget].compactMap { $0 }
         self.meter = meter
     }
@@ -34,7 +37,7 @@ final class RequestReader: @unchecked Sendable {
     }
 
     private func release() {
-        for budget in budgets { budget.release(reserved) }
+        for budget in budgets { budget.release(reserved, for: holder) }
         reserved = 0
     }
 
@@ -44,11 +47,11 @@ final class RequestReader: @unchecked Sendable {
         var done: [RequestMemoryBudget] = []
         do {
             for budget in budgets {
-                try await budget.reserve(more)
+                try await budget.reserve(more, for: holder)
                 done.append(budget)
             }
         } catch {
-            for budget in done { budget.release(more) }
+            for budget in done { budget.release(more, for: holder) }
             throw error
         }
         reserved = needed
