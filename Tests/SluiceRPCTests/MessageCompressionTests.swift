@@ -36,6 +36,20 @@ import Testing
         #expect(empty?.code == .internal)
     }
 
+    /// Several gzip members read as one message (as gzip readers do); anything else after the
+    /// gzip data is refused rather than ignored.
+    @Test func concatenatedMembersAreOneMessageAndTrailingBytesAreRefused() throws {
+        let first = try MessageCompression.gzip.compress(Array("hello, ".utf8))
+        let second = try MessageCompression.gzip.compress(Array("world".utf8))
+        #expect(try MessageCompression.gzip.decompress(first + second, limit: 1 << 20) == Array("hello, world".utf8))
+        for junk: [UInt8] in [[0], [0x1F], Array("junk".utf8)] {
+            let error = #expect(throws: RPCError.self) {
+                try MessageCompression.gzip.decompress(first + second + junk, limit: 1 << 20)
+            }
+            #expect(error?.code == .internal && error?.message.contains("after its gzip data") == true)
+        }
+    }
+
     @Test func truncatedGzipIsInternal() throws {
         let compressed = try MessageCompression.gzip.compress((0..<5000).map { UInt8(truncatingIfNeeded: $0 * 7) })
         for length in [1, 10, compressed.count / 2, compressed.count - 1] {

@@ -78,6 +78,14 @@ public struct MessageCompression: Sendable, Equatable {
                 if produced == 0 && stream.avail_in == 0 && status != Z_STREAM_END {
                     throw RPCError(.internal, "compressed message is truncated")
                 }
+                // Bytes after a member: another member (gzip allows several, read as one), or junk.
+                if status == Z_STREAM_END && stream.avail_in > 0 {
+                    guard stream.avail_in >= 2, stream.next_in[0] == 0x1f, stream.next_in[1] == 0x8b else {
+                        throw RPCError(.internal, "compressed message has \(stream.avail_in) bytes after its gzip data")
+                    }
+                    inflateReset(&stream)
+                    status = Z_OK
+                }
             } while status != Z_STREAM_END
         }
         return output
