@@ -6,7 +6,9 @@ import SluiceRPC
 /// With the access log on, every call gets an info line carrying method, principal, status,
 /// bytes in and out, duration and the request id the client received in `sluice-request-id`.
 /// With it off, successful calls log at debug only. Failures always log at info, internal
-/// failures (with their concealed cause) at error. Values are escaped by the log handler.
+/// failures (with their concealed cause) at error — but at warning when the call was answered
+/// UNAVAILABLE (the database or S3 out of reach: expected now and then, and retried by
+/// clients). Values are escaped by the log handler.
 struct CallLog: Sendable {
     let logger: Logger
     let accessLog: Bool
@@ -15,7 +17,13 @@ struct CallLog: Sendable {
     let principalMapping: PrincipalMapping?
 
     func record(_ call: CallDispatcher.CallSummary) {
-        let level: Logger.Level = call.code == .ok ? (accessLog ? .info : .debug) : (call.cause == nil ? .info : .error)
+        let level: Logger.Level =
+            switch (call.code, call.cause) {
+            case (.ok, _): accessLog ? .info : .debug
+            case (_, nil): .info
+            case (.unavailable, _): .warning
+            default: .error
+            }
         // Most calls succeed: with their line filtered out, build nothing (the principal takes work).
         guard logger.logLevel <= level else { return }
         var metadata: Logger.Metadata = [

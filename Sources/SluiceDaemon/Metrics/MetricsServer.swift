@@ -28,37 +28,39 @@ final class MetricsServer: Sendable {
         beforeScrape: @escaping @Sendable () async -> Void, logger: Logger
     ) async throws {
         let slots = MetricsConnectionSlots()
-        listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 16)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AcceptPause(listener: "metrics", logger: logger))
-                }
-            }
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    guard slots.take() else {
-                        logger.debug("refused a metrics connection past the limit", metadata: [
-                            "max_connections": "\(slots.limit)",
-                            "peer": "\(channel.remoteAddress?.description ?? "?")",
-                        ])
-                        channel.close(promise: nil)
-                        throw MetricsConnectionRefused()
-                    }
-                    channel.closeFuture.whenComplete { _ in slots.give() }
-                    do {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                        try channel.pipeline.syncOperations.addHandler(MetricsRequestTimeout())
-                        return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                            wrappingChannelSynchronously: channel)
-                    } catch {
-                        // A connection that is never served is closed here, which frees its slot.
-                        channel.close(promise: nil)
-                        throw error
+        listener = try await ListenError.naming("--metrics-listen", host: host, port: port) {
+            try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 16)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(AcceptPause(listener: "metrics", logger: logger))
                     }
                 }
-            }
+                .bind(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard slots.take() else {
+                            logger.debug("refused a metrics connection past the limit", metadata: [
+                                "max_connections": "\(slots.limit)",
+                                "peer": "\(channel.remoteAddress?.description ?? "?")",
+                            ])
+                            channel.close(promise: nil)
+                            throw MetricsConnectionRefused()
+                        }
+                        channel.closeFuture.whenComplete { _ in slots.give() }
+                        do {
+                            try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                            try channel.pipeline.syncOperations.addHandler(MetricsRequestTimeout())
+                            return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                                wrappingChannelSynchronously: channel)
+                        } catch {
+                            // A connection that is never served is closed here, which frees its slot.
+                            channel.close(promise: nil)
+                            throw error
+                        }
+                    }
+                }
+        }
         address = listener.channel.localAddress
         let listener = self.listener
         task = Task {

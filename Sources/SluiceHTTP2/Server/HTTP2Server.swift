@@ -44,20 +44,22 @@ public final class HTTP2Server: Sendable {
     /// process) pauses accepting for a second (``AcceptPause``) instead of spinning a core.
     @discardableResult
     public func start() async throws -> SocketAddress {
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { [logger] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AcceptPause(listener: "grpc", logger: logger))
+        let channel = try await ListenError.naming("--listen", host: configuration.host, port: configuration.port) {
+            try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelInitializer { [logger] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(AcceptPause(listener: "grpc", logger: logger))
+                    }
                 }
-            }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture { try self.setUp(channel) }
-            }
-            .bind(host: configuration.host, port: configuration.port)
-            .get()
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { [self] channel in
+                    channel.eventLoop.makeCompletedFuture { try self.setUp(channel) }
+                }
+                .bind(host: configuration.host, port: configuration.port)
+                .get()
+        }
         listener.withLock { $0 = channel }
         memoryReturner.withLock { $0 = FreedMemoryReturner.start() }
         guard let address = channel.localAddress else { throw HTTP2SessionError("the listener has no address") }

@@ -45,3 +45,20 @@ def test_an_unreadable_variable_stops_sluiced_naming_it(sluiced_command, variabl
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
     assert proc.returncode != 0
     assert f"{variable}='{value}'".encode() in proc.stdout, proc.stdout
+
+
+@ss.only_blob_stores("disk")
+def test_a_port_in_use_is_named_in_the_failure(storage):
+    import socket
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen(1)
+    port = held.getsockname()[1]
+    try:
+        srv = storage.server(label="sluiced-port-in-use", start=False)
+        proc = subprocess.run(srv.argv(port), env=srv.env(), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    finally:
+        held.close()
+    assert proc.returncode != 0
+    assert f"--listen: cannot listen on 127.0.0.1:{port}: Address already in use".encode() in proc.stdout, proc.stdout
