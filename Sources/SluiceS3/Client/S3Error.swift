@@ -38,6 +38,24 @@ public enum S3Error: Error, Equatable, CustomStringConvertible {
         }
     }
 
+    /// What a client may be told: the kind of failure and S3's error code, never a key, the
+    /// bucket, or a library's own words (``description`` has those, for the log).
+    public var summary: String {
+        switch self {
+        case .noSuchKey: "S3 has no such object"
+        case .rangeNotSatisfiable: "the range asked of S3 is outside the object"
+        case .refused(_, let status, let code, _): "S3 refused the request: HTTP \(status) \(code)"
+        case .unavailable(_, let attempts, let last):
+            // An HTTP status and S3's code ("HTTP 503 SlowDown") are safe to show; a transport
+            // failure's text is libcurl's and names the endpoint.
+            "S3 did not answer in \(attempts) attempts (last: "
+                + (last.hasPrefix("HTTP ") ? last : "the connection failed or timed out") + ")"
+        case .checksumNotConfirmed: "S3 confirmed a different SHA-256 than the one sent"
+        case .malformedResponse: "S3 answered something unreadable"
+        case .cancelled: "the S3 request was cancelled"
+        }
+    }
+
     /// What the operator should check for the refusals that are nearly always configuration.
     private static func hint(code: String, status: Int) -> String {
         switch code {

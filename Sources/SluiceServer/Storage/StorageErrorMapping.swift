@@ -41,12 +41,14 @@ private func mapped(_ error: BlobError) -> any Error {
         break
     }
     switch error {
-    case .storageUnavailable:
-        // S3's own words (SlowDown, 503): what the client needs to know, nothing of the server's.
-        return RPCError(.unavailable, error.description)
-    case .storageFailed:
+    case .storageUnavailable(let summary, _):
+        // The kind of failure (no key, bucket or library text: those go to the log).
+        return ConcealedError(
+            .unavailable, "the blob store is unavailable for now (\(summary)); nothing was acknowledged, try again",
+            cause: error)
+    case .storageFailed(let summary, _):
         // S3's error code (AccessDenied, NoSuchBucket): the operator's cue, named in the README.
-        return RPCError(.internal, "the blob store failed: \(error)")
+        return ConcealedError(.internal, "the blob store failed: \(summary)", cause: error)
     case .notFound, .truncated, .rangeOutOfBounds:
         // Only bytes the metadata says are stored are ever read: these mean they were lost. The
         // store's readers say whose bytes, or that the object was deleted meanwhile

@@ -38,10 +38,12 @@ public enum BlobError: Error, Equatable, CustomStringConvertible {
     case io(operation: String, path: String, errno: Int32)
     /// Remote blob storage kept failing in ways that usually pass (throttling, server errors,
     /// timeouts) until the store's retries ran out; the same request later may well succeed.
-    case storageUnavailable(String)
+    /// `summary` is for anyone (no key, no bucket, no library text); `detail` for the log.
+    case storageUnavailable(summary: String, detail: String)
     /// Remote blob storage refused in a way retrying will not change (credentials, permissions,
-    /// a missing bucket), or answered something unreadable; an operator must look.
-    case storageFailed(String)
+    /// a missing bucket), or answered something unreadable; an operator must look. `summary`
+    /// and `detail` as for `storageUnavailable`.
+    case storageFailed(summary: String, detail: String)
 
     public var description: String {
         switch self {
@@ -67,10 +69,10 @@ public enum BlobError: Error, Equatable, CustomStringConvertible {
             "the writer for blob \(key) is closed (finished, aborted, or failed); start a new one"
         case .io(let operation, let path, let code):
             "\(operation) \(path) failed: \(String(cString: strerror(code))) (errno \(code))"
-        case .storageUnavailable(let reason):
-            "blob storage is unavailable (\(reason)); try again later"
-        case .storageFailed(let reason):
-            "blob storage failed: \(reason)"
+        case .storageUnavailable(_, let detail):
+            "blob storage is unavailable (\(detail)); try again later"
+        case .storageFailed(_, let detail):
+            "blob storage failed: \(detail)"
         }
     }
 }

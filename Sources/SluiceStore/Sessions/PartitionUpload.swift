@@ -371,10 +371,6 @@ extension UploadSessions {
         case .sizeMismatch(let expected, let actual):
             StorageError.invalidArgument(
                 "partition \(index) must be \(expected) bytes; \(actual) were sent. Nothing was stored")
-        case .storageUnavailable:
-            StorageError.unavailable("partition \(index) could not be stored: \(error). Nothing was acknowledged; send it again")
-        case .storageFailed:
-            StorageError.storageFailed("partition \(index) could not be stored: \(error)")
         default:
             error
         }

@@ -341,6 +341,13 @@ def test_refused_bucket_stops_startup(storage, proxy):
     assert proxy.injected()["forbidden"] <= 2, f"a refusal was retried: {proxy.summary()}"
 
 
+def _names_nothing_of_the_store(details: str, partition: bytes) -> None:
+    """A client's message names neither the bucket key of a blob (prefix, scope, digest) nor
+    the S3 library's own text: those are the operator's, in the log."""
+    for secret in (ss.hexsha(partition), "blobs/", "curl", "127.0.0.1"):
+        assert secret not in details, f"{secret!r} in {details!r}"
+
+
 def test_exhausted_retries_are_unavailable_and_nothing_is_acknowledged(storage, proxy):
     attempts = 3
     srv = _faulty_server(storage, proxy, s3_attempts=attempts)
@@ -355,6 +362,7 @@ def test_exhausted_retries_are_unavailable_and_nothing_is_acknowledged(storage, 
     took = time.monotonic() - started
     assert took < 20, f"UNAVAILABLE after {took:.1f}s"
     assert "SlowDown" in err.details() or "503" in err.details(), err.details()
+    _names_nothing_of_the_store(err.details(), parts[0])
     puts = [r for r in proxy.requests("PUT") if _blob_key_hex(r) == ss.hexsha(parts[0])]
     assert len(puts) == attempts, \
         f"--s3-attempts {attempts}, but the blob PUT was sent {len(puts)} times"
@@ -385,6 +393,7 @@ def test_refusals_are_internal_and_name_the_s3_code(storage, proxy):
     assert "AccessDenied" in err.details(), err.details()
     err = expect_error(Code.INTERNAL, c.read, "faults/kept")
     assert "AccessDenied" in err.details(), err.details()
+    _names_nothing_of_the_store(err.details(), kept[:1000])
     assert time.monotonic() - started < 10, "refusals were retried"
     puts = [r for r in proxy.requests("PUT") if _blob_key_hex(r) == ss.hexsha(data)]
     assert len(puts) == 1, f"a refused PUT was sent {len(puts)} times"

@@ -17,15 +17,15 @@ enum S3BlobErrors {
     static func blobError(_ error: S3Error, key: BlobKey?, range: Range<Int64>?) -> any Error {
         switch error {
         case .noSuchKey:
-            return key.map(BlobError.notFound) ?? BlobError.storageFailed(error.description)
+            return key.map(BlobError.notFound) ?? BlobError.storageFailed(summary: error.summary, detail: error.description)
         case .rangeNotSatisfiable(_, let size):
             return BlobError.rangeOutOfBounds(requested: range ?? 0..<0, size: size ?? 0)
         case .unavailable:
-            return BlobError.storageUnavailable(error.description)
+            return BlobError.storageUnavailable(summary: error.summary, detail: error.description)
         case .cancelled:
             return CancellationError()
         case .refused, .checksumNotConfirmed, .malformedResponse:
-            return BlobError.storageFailed(error.description)
+            return BlobError.storageFailed(summary: error.summary, detail: error.description)
         }
     }
 }
