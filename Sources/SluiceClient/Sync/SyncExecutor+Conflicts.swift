@@ -9,17 +9,15 @@ extension SyncExecutor {
     /// Both sides changed the file: this device's version moves aside under a conflict name
     /// and is uploaded under it; the remote version takes the name.
     func conflict(_ path: String, local: LocalFileState, remote: RemoteFile) async throws {
-        let file = absolute(path)
-        guard LocalStat.of(file)?.stat == local.stat else {
+        let directory = try directory(holding: path, creating: false)
+        guard directory.status(of: SyncNames.lastComponent(of: path))?.stat == local.stat else {
             throw Deferred(reason: "the local file changed meanwhile")
         }
         let copy = SyncNames.conflictName(for: path, device: options.device, at: Date())
-        guard LocalStat.of(absolute(copy)) == nil else {
+        guard directory.status(of: SyncNames.lastComponent(of: copy)) == nil else {
             throw Deferred(reason: "'\(copy)' exists already; the conflict is resolved on the next pass")
         }
-        guard rename(file, absolute(copy)) == 0 else {
-            throw LocalFileError(path: file, operation: "rename to \(copy)", code: errno)
-        }
+        try directory.rename(SyncNames.lastComponent(of: path), to: SyncNames.lastComponent(of: copy))
         tally.add { $0.conflicts += 1 }
         report(SyncEvent(
             kind: .conflict, path: path,
@@ -105,16 +103,19 @@ extension SyncExecutor {
         guard theirs != ours, theirs != expected?.sha256 else { return }
         let device = object.writtenBy.isEmpty ? "another device" : object.writtenBy
         let copy = SyncNames.conflictName(for: path, device: device, at: Date())
-        guard LocalStat.of(absolute(copy)) == nil else { return }
+        let directory = try directory(holding: path, creating: false)
+        let copyName = SyncNames.lastComponent(of: copy)
+        guard directory.status(of: copyName) == nil else { return }
         var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
         downloadOptions.owner = options.owner
-        let temporary = SyncNames.downloadTemporary(for: absolute(copy))
+        let temporary = SyncNames.downloadTemporary(for: copyName)
         let summary = try await Downloader(client: client, options: downloadOptions).download(
-            request.name, version: version, to: temporary)
-        guard rename(temporary, absolute(copy)) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw LocalFileError(path: absolute(copy), operation: "rename \(temporary) to", code: code)
+            request.name, version: version, to: directory.path(of: temporary))
+        do {
+            try directory.rename(temporary, to: copyName)
+        } catch {
+            try? directory.removeFile(temporary)
+            throw error
         }
         tally.add {
             $0.conflicts += 1

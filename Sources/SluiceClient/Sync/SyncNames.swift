@@ -35,15 +35,28 @@ public enum SyncNames {
         return String(path[..<slash])
     }
 
+    /// The nearest directory above `path` that is one of `paths`, nil when none is.
+    public static func ancestor(of path: String, in paths: Set<String>) -> String? {
+        var directory = parent(of: path)
+        while !directory.isEmpty {
+            if paths.contains(directory) { return directory }
+            directory = parent(of: directory)
+        }
+        return nil
+    }
+
     /// The last component of a "/"-separated path.
     public static func lastComponent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])
     }
 
-    /// The temporary file a download of `path` is written to before it is renamed into place.
+    /// The temporary file a download of `path` is written to before it is renamed into place
+    /// (a bare name for a bare name).
     static func downloadTemporary(for path: String) -> String {
-        parent(of: path) + "/." + lastComponent(of: path) + ".sluice-download"
+        let directory = parent(of: path)
+        let name = "." + lastComponent(of: path) + ".sluice-download"
+        return directory.isEmpty ? name : directory + "/" + name
     }
 
     /// Why a remote relative path cannot be a local file, or nil if it can: empty components,

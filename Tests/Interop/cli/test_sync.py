@@ -310,3 +310,39 @@ def test_a_sync_killed_mid_upload_does_not_send_again_what_was_stored(cli, serve
     assert again["uploaded"] == 1, again
     assert again["bytes_sent"] <= size - 2 * 8 * MIB, f"what was stored went again: {again}"
     assert ss.settled(client, prefix + "big.bin").sha256.hex() == cs.sha256_file(os.path.join(a, "big.bin"))
+
+
+def test_remote_files_under_a_local_symbolic_link_are_left_alone_on_both_sides(cli, tmp_path, watchers):
+    # Whoever may write into the prefix (a WRITE grantee, the owner of a shared folder) must
+    # not reach through a link to a directory, which the scan skips as not followed.
+    a, outside = str(tmp_path / "a"), str(tmp_path / "outside")
+    prefix = cs.unique("sync-symlink") + "/"
+    sy.write(a, "readme.txt", b"hi")
+    sy.write(outside, "precious.txt", b"the user's own file outside the synced folder")
+    os.symlink(outside, os.path.join(a, "link"))
+    sync(cli, a, prefix, device="A").expect(0)
+    planted = str(tmp_path / "planted.sh")
+    cs.write_file(planted, b"#!/bin/sh\necho planted\n")
+    for name in ("link/planted.sh", "link/precious.txt", "link/sub/deeper.sh"):
+        cli.ok("upload", planted, prefix + name)
+    untouched = sy.tree(outside)
+
+    for _ in range(2):
+        r = sync(cli, a, prefix, device="A").expect(0)
+        skipped = {e["path"] for e in r.events if e["event"] == "skip"}
+        assert {"link", "link/planted.sh", "link/precious.txt", "link/sub/deeper.sh"} <= skipped, r.out
+        assert not [e for e in r.events if e["event"] in ("download", "delete_remote", "conflict")], r.out
+        assert sy.tree(outside) == untouched
+    listed = cli.ok("ls", "-r", prefix).out.split()
+    assert {prefix + "link/planted.sh", prefix + "link/precious.txt", prefix + "link/sub/deeper.sh"} <= set(listed)
+
+    # A watching sync's rounds look only at the paths that changed: not through the link either.
+    running = watchers(a, prefix, device="A")
+    running.wait_for(lambda events: any(e.get("event") == "summary" for e in events), 30, "the first pass")
+    cli.ok("upload", planted, prefix + "link/while-watching.sh")
+    running.wait_for(lambda events: any(e.get("path") == "link/while-watching.sh" for e in events), 30,
+                     "the watch to see the remote change")
+    time.sleep(1.0)
+    assert sy.tree(outside) == untouched
+    assert prefix + "link/while-watching.sh" in cli.ok("ls", "-r", prefix).out.split()
+
