@@ -74,10 +74,11 @@ public enum SyncNames {
     }
 
     /// `dir/name (conflict from DEVICE YYYY-MM-DD HHMMSS).ext`: the name a conflicting local
-    /// version is kept under. The extension is what follows the last "." of the file name
+    /// version is kept under; `number` 2 and up add ` N` after the time, for another copy made
+    /// within the same second. The extension is what follows the last "." of the file name
     /// (none for names starting with their only "."). Characters a device name cannot hold
     /// in a file name ("/") become "-".
-    public static func conflictName(for path: String, device: String, at date: Date) -> String {
+    public static func conflictName(for path: String, device: String, at date: Date, number: Int = 1) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
@@ -90,7 +91,8 @@ public enum SyncNames {
             ext = String(name[dot...])
         }
         let cleanDevice = device.replacingOccurrences(of: "/", with: "-")
-        let conflicted = "\(stem) (conflict from \(cleanDevice) \(formatter.string(from: date)))\(ext)"
+        let count = number > 1 ? " \(number)" : ""
+        let conflicted = "\(stem) (conflict from \(cleanDevice) \(formatter.string(from: date))\(count))\(ext)"
         return directory.isEmpty ? conflicted : directory + "/" + conflicted
     }
 }
