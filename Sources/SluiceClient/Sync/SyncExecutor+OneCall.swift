@@ -55,6 +55,8 @@ extension SyncExecutor {
     func uploadInOneCall(_ path: String, expected: RemoteFile?) async throws {
         let file = absolute(path)
         var sent: Int64 = 0
+        // What the next put replaces: after an attempt, its own version (not another device's).
+        var basis = expected
         for attempt in 0..<Self.uploadAttempts {
             if attempt > 0 { try await Task.sleep(for: .milliseconds(300)) }
             guard let read = try await Self.readSettled(file) else { continue }
@@ -63,7 +65,9 @@ extension SyncExecutor {
             sent += Int64(read.data.count)
             let sha256 = Hex.encode(digest)
             try state.set(path, SyncedFile(local: read.stat, sha256: sha256, remoteVersion: object.version))
-            try await keepOvertakenSinceListing(path, made: object.version, ours: sha256, expected: expected)
+            try await keepOvertakenSinceListing(path, made: object.version, ours: sha256, expected: basis)
+            basis = RemoteFile(
+                version: object.version, size: object.size, sha256: sha256, partitionSize: object.partitionSize)
             if LocalStat.of(file)?.stat == read.stat {
                 tally.add {
                     $0.uploaded += 1

@@ -150,6 +150,8 @@ struct SyncExecutor: Sendable {
         try await requireRemote(path, is: expected)
         let file = absolute(path)
         var sent: Int64 = 0
+        // What the next commit replaces: after an attempt, its own version (not another device's).
+        var basis = expected
         for _ in 0..<Self.uploadAttempts {
             guard let before = LocalStat.of(file)?.stat else {
                 throw Deferred(reason: "the local file went away meanwhile")
@@ -176,7 +178,10 @@ struct SyncExecutor: Sendable {
             // hashes it again anyway.
             let committed = summary.sha256.isEmpty ? local.sha256 : summary.sha256
             try state.set(path, SyncedFile(local: before, sha256: committed, remoteVersion: summary.version))
-            try await keepOvertakenSinceListing(path, made: summary.version, ours: summary.sha256, expected: expected)
+            try await keepOvertakenSinceListing(path, made: summary.version, ours: summary.sha256, expected: basis)
+            basis = RemoteFile(
+                version: summary.version, size: before.size, sha256: committed,
+                partitionSize: uploadOptions.partitionSize ?? 0)
             if LocalStat.of(file)?.stat == before {
                 tally.add {
                     $0.uploaded += 1

@@ -384,3 +384,33 @@ def test_simultaneous_edits_on_two_devices_keep_both_as_files(cli, tmp_path, siz
         held = set(ta.values())
         for data in edits.values():
             assert cs_sha(data) in held, f"round {k}: {data[:10]!r} is in none of the {len(ta)} files"
+
+
+def test_a_file_rewritten_while_it_uploads_makes_no_conflict_copy_of_itself(cli, tmp_path):
+    # An upload sent again because the file changed meanwhile replaces its own first version,
+    # which is no other device's: nothing to keep as a conflict copy.
+    import threading
+    a = str(tmp_path / "a")
+    prefix = cs.unique("sync-rewrite") + "/"
+    sy.write(a, "busy.txt", b"first")
+    sync(cli, a, prefix, device="A").expect(0)
+    stop = threading.Event()
+
+    def rewrite():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            sy.write(a, "busy.txt", f"rewrite {n}".encode())
+            time.sleep(0.005)
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    try:
+        runs = [sync(cli, a, prefix, device="A") for _ in range(6)]
+    finally:
+        stop.set()
+        writer.join()
+    sync(cli, a, prefix, device="A").expect(0)
+    conflicts = [e for r in runs for e in r.events if e["event"] == "conflict"]
+    assert not conflicts, conflicts
+    assert sorted(os.listdir(a)) == ["busy.txt"]
