@@ -33,6 +33,24 @@ import Testing
         #expect(reasons["a/.sluice-dir"]?.contains("reserved") == true)
     }
 
+    @Test func aScopeIsNotLookedAtThroughALink() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let root = directory.file("root")
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try manager.createDirectory(atPath: directory.file("outside/sub"), withIntermediateDirectories: true)
+        _ = try directory.write(Array("secret".utf8), to: "outside/planted.sh")
+        _ = try directory.write(Array("secret".utf8), to: "outside/sub/x")
+        try manager.createSymbolicLink(atPath: root + "/link", withDestinationPath: directory.file("outside"))
+
+        let scope = ScopedPaths(["link/planted.sh", "link/sub/x", "link/sub/y"])
+        let scan = try LocalScan.scan(root: root, within: scope, rules: .none, remotePrefix: "p/")
+        #expect(scan.files.isEmpty)
+        #expect(scan.skipped.map(\.path) == ["link"])
+        #expect(scan.skipped.first?.reason.contains("symbolic link") == true)
+    }
+
     @Test func aMissingDirectoryIsNotFoundAndAFileIsAUsageError() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -87,6 +87,9 @@ import Testing
             == ".bashrc (conflict from a-b 2023-11-14 221320)")
         #expect(SyncNames.conflictName(for: "archive.tar.gz", device: "pc", at: date)
             == "archive.tar (conflict from pc 2023-11-14 221320).gz")
+        // Another copy within the same second gets a name of its own.
+        #expect(SyncNames.conflictName(for: "docs/report.txt", device: "laptop", at: date, number: 2)
+            == "docs/report (conflict from laptop 2023-11-14 221320 2).txt")
     }
 
     @Test func remoteNamesThatCannotBeLocalFilesAreRefused() {

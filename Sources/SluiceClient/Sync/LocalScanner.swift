@@ -128,10 +128,13 @@ struct LocalScan: Sendable {
             return !parent.isEmpty && rules.excludes(parent, isDirectory: true)
         }
         for path in scope.roots.sorted() where !excludedAbove(path) {
+            guard scan.reachable(root: root, path, rules: rules) else { continue }
             try scan.visit(root: root, path: path, rules: rules, prefixBytes: prefixBytes)
         }
         for directory in scope.parents where !excludedAbove(directory) && !rules.excludesItself(directory, isDirectory: true) {
-            guard LocalStat.of(root + "/" + directory)?.kind == S_IFDIR else { continue }
+            guard scan.reachable(root: root, directory, rules: rules),
+                LocalStat.of(root + "/" + directory)?.kind == S_IFDIR
+            else { continue }
             var probe = LocalScan()
             let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + directory)) ?? []
             let keepsSomething = try names.contains { name in
@@ -145,5 +148,27 @@ struct LocalScan: Sendable {
             if !keepsSomething { scan.files[directory + "/" + SyncNames.directoryMarker] = .marker }
         }
         return scan
+    }
+
+    /// Whether every directory above `path` is a directory, not a link to one: a scope names
+    /// paths deep in the tree, and looking at one through a link would see (and sync) what lies
+    /// outside the root. A link found on the way is skipped with a note, as a full scan skips it.
+    private mutating func reachable(root: String, _ path: String, rules: IgnoreRules) -> Bool {
+        var above = ""
+        for component in SyncNames.parent(of: path).split(separator: "/") {
+            above = above.isEmpty ? String(component) : above + "/" + String(component)
+            switch LocalStat.of(root + "/" + above)?.kind {
+            case S_IFDIR:
+                continue
+            case S_IFLNK:
+                if !rules.excludesItself(above, isDirectory: false), !skipped.contains(where: { $0.path == above }) {
+                    skipped.append(SkipNote(path: above, reason: "symbolic link, not followed"))
+                }
+                return false
+            default:
+                return false
+            }
+        }
+        return true
     }
 }

@@ -75,9 +75,18 @@ public final class SyncEngine: Sendable {
         tally.add { $0.scanned = scan.files.count }
         var local = try await hashLocal(scan.files, base: base)
         var skipped = scan.skipped + remote.skipped + local.skipped
+        // So is everything under a skipped path: a remote file under a local link to a
+        // directory would be written through the link, outside the root, and then, unseen by
+        // the scan, deleted remotely.
+        let skippedPaths = Set(skipped.map(\.path))
+        for path in remote.files.keys where !skippedPaths.contains(path) {
+            if let above = SyncNames.ancestor(of: path, in: skippedPaths) {
+                skipped.append(SkipNote(path: path, reason: "it is inside '\(above)', which is skipped"))
+            }
+        }
         // A path skipped on one side is left alone on both: never delete what cannot be seen.
         var remoteFiles = remote.files
-        var baseFiles = base
+        var baseFiles = base.filter { SyncNames.ancestor(of: $0.key, in: skippedPaths) == nil }
         for note in skipped {
             local.files[note.path] = nil
             remoteFiles[note.path] = nil

@@ -9,23 +9,36 @@ extension SyncExecutor {
     /// Both sides changed the file: this device's version moves aside under a conflict name
     /// and is uploaded under it; the remote version takes the name.
     func conflict(_ path: String, local: LocalFileState, remote: RemoteFile) async throws {
-        let file = absolute(path)
-        guard LocalStat.of(file)?.stat == local.stat else {
+        let directory = try directory(holding: path, creating: false)
+        guard directory.status(of: SyncNames.lastComponent(of: path))?.stat == local.stat else {
             throw Deferred(reason: "the local file changed meanwhile")
         }
-        let copy = SyncNames.conflictName(for: path, device: options.device, at: Date())
-        guard LocalStat.of(absolute(copy)) == nil else {
-            throw Deferred(reason: "'\(copy)' exists already; the conflict is resolved on the next pass")
-        }
-        guard rename(file, absolute(copy)) == 0 else {
-            throw LocalFileError(path: file, operation: "rename to \(copy)", code: errno)
-        }
+        let copy = try freeConflictName(for: path, device: options.device, in: directory)
+        try directory.rename(SyncNames.lastComponent(of: path), to: SyncNames.lastComponent(of: copy))
         tally.add { $0.conflicts += 1 }
         report(SyncEvent(
             kind: .conflict, path: path,
             detail: "changed on both sides; this device's version is kept as '\(copy)', the other keeps the name"))
         try await upload(copy, local: local, expected: nil)
         try await download(path, remote: remote, replacing: nil)
+    }
+
+    /// How many numbered conflict names are tried for one copy.
+    private static let conflictNamesTried = 1000
+
+    /// The first conflict name for `path` (relative) that nothing in its `directory` holds:
+    /// a copy must never be dropped, nor a conflict put off, because an earlier copy took the
+    /// name (names tell the second only, and the copies of one principal's overtaken versions
+    /// all name the principal).
+    private func freeConflictName(for path: String, device: String, in directory: LocalDirectory) throws -> String {
+        let now = Date()
+        for number in 1...Self.conflictNamesTried {
+            let copy = SyncNames.conflictName(for: path, device: device, at: now, number: number)
+            if directory.status(of: SyncNames.lastComponent(of: copy)) == nil { return copy }
+        }
+        throw LocalFileError(
+            path: absolute(path), operation: "keep a conflict copy of", code: EEXIST,
+            detail: "\(Self.conflictNamesTried) conflict copies of this second exist already")
     }
 
     /// After an upload made version `made`: when versions lie between the expected one and
@@ -104,17 +117,19 @@ extension SyncExecutor {
         let theirs = Hex.encode(object.sha256)
         guard theirs != ours, theirs != expected?.sha256 else { return }
         let device = object.writtenBy.isEmpty ? "another device" : object.writtenBy
-        let copy = SyncNames.conflictName(for: path, device: device, at: Date())
-        guard LocalStat.of(absolute(copy)) == nil else { return }
+        let directory = try directory(holding: path, creating: false)
+        let copy = try freeConflictName(for: path, device: device, in: directory)
+        let copyName = SyncNames.lastComponent(of: copy)
         var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
         downloadOptions.owner = options.owner
-        let temporary = SyncNames.downloadTemporary(for: absolute(copy))
+        let temporary = SyncNames.downloadTemporary(for: copyName)
         let summary = try await Downloader(client: client, options: downloadOptions).download(
-            request.name, version: version, to: temporary)
-        guard rename(temporary, absolute(copy)) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw LocalFileError(path: absolute(copy), operation: "rename \(temporary) to", code: code)
+            request.name, version: version, to: directory.path(of: temporary))
+        do {
+            try directory.rename(temporary, to: copyName)
+        } catch {
+            try? directory.removeFile(temporary)
+            throw error
         }
         tally.add {
             $0.conflicts += 1

@@ -55,6 +55,8 @@ extension SyncExecutor {
     func uploadInOneCall(_ path: String, expected: RemoteFile?) async throws {
         let file = absolute(path)
         var sent: Int64 = 0
+        // What the next put replaces: after an attempt, its own version (not another device's).
+        var basis = expected
         for attempt in 0..<Self.uploadAttempts {
             if attempt > 0 { try await Task.sleep(for: .milliseconds(300)) }
             guard let read = try await Self.readSettled(file) else { continue }
@@ -63,7 +65,9 @@ extension SyncExecutor {
             sent += Int64(read.data.count)
             let sha256 = Hex.encode(digest)
             try state.set(path, SyncedFile(local: read.stat, sha256: sha256, remoteVersion: object.version))
-            try await keepOvertakenSinceListing(path, made: object.version, ours: sha256, expected: expected)
+            try await keepOvertakenSinceListing(path, made: object.version, ours: sha256, expected: basis)
+            basis = RemoteFile(
+                version: object.version, size: object.size, sha256: sha256, partitionSize: object.partitionSize)
             if LocalStat.of(file)?.stat == read.stat {
                 tally.add {
                     $0.uploaded += 1
@@ -131,21 +135,23 @@ extension SyncExecutor {
 
     /// Downloads a small object version in one ReadObject and puts it in place atomically.
     func downloadInOneCall(_ path: String, remote: RemoteFile, replacing: LocalStat?) async throws {
-        let target = absolute(path)
-        let directory = SyncNames.parent(of: target)
-        try createDirectory(directory)
+        let directory = try directory(holding: path, creating: true)
+        let name = SyncNames.lastComponent(of: path)
         let (object, data) = try await readWhole(path, version: remote.version)
         let sha256 = try Self.verified(data, as: object)
-        let temporary = SyncNames.downloadTemporary(for: target)
+        let temporary = SyncNames.downloadTemporary(for: name)
+        // Whatever holds the temporary name goes first, so that a link there is not followed.
+        try directory.removeFile(temporary)
+        let temporaryPath = directory.path(of: temporary)
         try await BlockingWork.run { _ in
-            let file = try LocalFile.openForUpdate(temporary)
+            let file = try LocalFile.openForUpdate(temporaryPath)
             try file.truncate(to: 0)
             try data.withUnsafeBytes { try file.write($0, at: 0) }
             try file.sync()
         }
-        try place(temporary, at: target, replacing: replacing)
-        state.renamed(in: directory)
-        guard let placed = LocalStat.of(target)?.stat else {
+        try place(temporary, at: name, in: directory, replacing: replacing)
+        state.renamed(in: directory.path)
+        guard let placed = directory.status(of: name)?.stat else {
             throw Deferred(reason: "the downloaded file went away at once")
         }
         try state.set(path, SyncedFile(local: placed, sha256: Hex.encode(sha256), remoteVersion: object.version))

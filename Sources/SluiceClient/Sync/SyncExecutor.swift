@@ -10,7 +10,9 @@ import SluiceRPC
 /// (one PutObject) checks after the fact instead: a version another device committed since
 /// the listing, which the put overtook, is kept as a conflict copy. Downloads appear
 /// atomically (temporary file, verified, renamed); an upload whose file changed while it was
-/// read is sent again.
+/// read is sent again. Local files are created, renamed and deleted only through their
+/// directory opened without following links (``LocalDirectory``): a path with a link or a
+/// file among its parents is skipped and left alone on both sides.
 struct SyncExecutor: Sendable {
     let client: RPCClient
     let options: SyncOptions
@@ -43,6 +45,11 @@ struct SyncExecutor: Sendable {
             tally.add { $0.deferred += 1 }
             report(SyncEvent(kind: .deferred, path: action.path, detail: deferred.reason))
             return nil
+        } catch let unreachable as LocalDirectory.Unreachable {
+            // A link appeared among its parents since the scan: left alone, as the next scan will.
+            tally.add { $0.skipped += 1 }
+            report(SyncEvent(kind: .skip, path: action.path, detail: "\(unreachable)"))
+            return nil
         } catch {
             tally.add { $0.failed += 1 }
             report(SyncEvent(kind: .failed, path: action.path, detail: "\(error)"))
@@ -72,6 +79,21 @@ struct SyncExecutor: Sendable {
     func absolute(_ path: String) -> String { options.localRoot + "/" + path }
 
     func objectName(_ path: String) -> String { options.remotePrefix + path }
+
+    /// The directory that holds `path` (relative), opened without following links; with
+    /// `creating`, the missing ones are made.
+    func directory(holding path: String, creating: Bool) throws -> LocalDirectory {
+        try LocalDirectory.open(root: options.localRoot, relative: SyncNames.parent(of: path), creating: creating)
+    }
+
+    /// The directory that holds `path`, nil when a directory on the way is missing.
+    func existingDirectory(holding path: String) throws -> LocalDirectory? {
+        do {
+            return try directory(holding: path, creating: false)
+        } catch let error as LocalFileError where error.code == ENOENT {
+            return nil
+        }
+    }
 
     // MARK: Remote checks
 
@@ -128,6 +150,8 @@ struct SyncExecutor: Sendable {
         try await requireRemote(path, is: expected)
         let file = absolute(path)
         var sent: Int64 = 0
+        // What the next commit replaces: after an attempt, its own version (not another device's).
+        var basis = expected
         for _ in 0..<Self.uploadAttempts {
             guard let before = LocalStat.of(file)?.stat else {
                 throw Deferred(reason: "the local file went away meanwhile")
@@ -154,7 +178,10 @@ struct SyncExecutor: Sendable {
             // hashes it again anyway.
             let committed = summary.sha256.isEmpty ? local.sha256 : summary.sha256
             try state.set(path, SyncedFile(local: before, sha256: committed, remoteVersion: summary.version))
-            try await keepOvertakenSinceListing(path, made: summary.version, ours: summary.sha256, expected: expected)
+            try await keepOvertakenSinceListing(path, made: summary.version, ours: summary.sha256, expected: basis)
+            basis = RemoteFile(
+                version: summary.version, size: before.size, sha256: committed,
+                partitionSize: uploadOptions.partitionSize ?? 0)
             if LocalStat.of(file)?.stat == before {
                 tally.add {
                     $0.uploaded += 1
@@ -207,8 +234,9 @@ struct SyncExecutor: Sendable {
 
     func download(_ path: String, remote: RemoteFile, replacing: LocalStat?) async throws {
         if SyncNames.isMarker(path) {
-            let directory = absolute(SyncNames.directory(ofMarker: path))
-            try createDirectory(directory)
+            // Made (or found) component by component, none of them a link.
+            _ = try LocalDirectory.open(
+                root: options.localRoot, relative: SyncNames.directory(ofMarker: path), creating: true)
             try state.set(path, SyncedFile(local: .marker, sha256: SyncNames.emptySHA256, remoteVersion: remote.version))
             tally.add { $0.downloaded += 1 }
             report(SyncEvent(kind: .download, path: path, detail: "empty directory"))
@@ -218,29 +246,28 @@ struct SyncExecutor: Sendable {
             try await downloadInOneCall(path, remote: remote, replacing: replacing)
             return
         }
-        let target = absolute(path)
-        let directory = SyncNames.parent(of: target)
-        try createDirectory(directory)
-        let temporary = SyncNames.downloadTemporary(for: target)
+        let directory = try directory(holding: path, creating: true)
+        let name = SyncNames.lastComponent(of: path)
+        let temporary = SyncNames.downloadTemporary(for: name)
         var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
         downloadOptions.owner = options.owner
         let summary: TransferSummary
         do {
             summary = try await Downloader(client: client, options: downloadOptions).download(
-                objectName(path), version: remote.version, to: temporary)
+                objectName(path), version: remote.version, to: directory.path(of: temporary))
         } catch let error where FailureKind(error) == .notFound {
             throw Deferred(reason: "the remote version went away meanwhile")
         }
         tally.add { $0.calls += 1 + summary.partitionsTransferred }
-        try place(temporary, at: target, replacing: replacing)
-        state.renamed(in: directory)
-        guard let placed = LocalStat.of(target)?.stat else {
+        try place(temporary, at: name, in: directory, replacing: replacing)
+        state.renamed(in: directory.path)
+        guard let placed = directory.status(of: name)?.stat else {
             throw Deferred(reason: "the downloaded file went away at once")
         }
         var sha256 = summary.sha256
         if sha256.isEmpty {
             // The download was verified partition by partition; the base needs a whole hash.
-            let file = try LocalFile.openForReading(target)
+            let file = try LocalFile.openForReading(directory.path(of: name))
             let plan = try PartitionPlan.automatic(totalSize: placed.size)
             sha256 = Hex.encode(try await FileHashing.digests(of: file, plan: plan) { _ in }.object)
         }
@@ -252,25 +279,19 @@ struct SyncExecutor: Sendable {
         report(SyncEvent(kind: .download, path: path, bytes: summary.bytesTransferred))
     }
 
-    /// Renames a verified download onto its target, unless the target is no longer as the
-    /// plan saw it (then the download is discarded and the action deferred).
-    func place(_ temporary: String, at target: String, replacing: LocalStat?) throws {
-        guard LocalStat.of(target)?.stat == replacing else {
-            unlink(temporary)
+    /// Renames a verified download onto its target (both names in `directory`), unless the
+    /// target is no longer as the plan saw it (then the download is discarded and the action
+    /// deferred).
+    func place(_ temporary: String, at target: String, in directory: LocalDirectory, replacing: LocalStat?) throws {
+        guard directory.status(of: target)?.stat == replacing else {
+            try? directory.removeFile(temporary)
             throw Deferred(reason: "the local file changed meanwhile")
         }
-        guard rename(temporary, target) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw LocalFileError(path: target, operation: "rename \(temporary) to", code: code)
-        }
-    }
-
-    func createDirectory(_ path: String) throws {
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try directory.rename(temporary, to: target)
         } catch {
-            throw LocalFileError(path: path, operation: "create the directory", code: 0, detail: "\(error)")
+            try? directory.removeFile(temporary)
+            throw error
         }
     }
 
@@ -297,15 +318,15 @@ struct SyncExecutor: Sendable {
     private func deleteLocal(_ path: String, expected: LocalStat) throws {
         if SyncNames.isMarker(path) {
             // The directory goes only if it is still empty; files in it keep it.
-            rmdir(absolute(SyncNames.directory(ofMarker: path)))
+            let emptied = SyncNames.directory(ofMarker: path)
+            try existingDirectory(holding: emptied)?.removeDirectory(SyncNames.lastComponent(of: emptied))
         } else {
-            let file = absolute(path)
-            guard LocalStat.of(file)?.stat == expected else {
+            let name = SyncNames.lastComponent(of: path)
+            guard let directory = try existingDirectory(holding: path), directory.status(of: name)?.stat == expected
+            else {
                 throw Deferred(reason: "the local file changed meanwhile")
             }
-            guard unlink(file) == 0 || errno == ENOENT else {
-                throw LocalFileError(path: file, operation: "delete", code: errno)
-            }
+            try directory.removeFile(name)
         }
         try state.forget(path)
         removeEmptyParents(of: SyncNames.isMarker(path) ? SyncNames.directory(ofMarker: path) : path)
@@ -315,9 +336,11 @@ struct SyncExecutor: Sendable {
 
     /// Removes directories a deletion left empty, unless the remote side keeps them.
     private func removeEmptyParents(of path: String) {
-        var directory = SyncNames.parent(of: path)
-        while !directory.isEmpty, !remoteDirectories.contains(directory), rmdir(absolute(directory)) == 0 {
-            directory = SyncNames.parent(of: directory)
+        var emptied = SyncNames.parent(of: path)
+        while !emptied.isEmpty, !remoteDirectories.contains(emptied),
+            (try? existingDirectory(holding: emptied)?.removeDirectory(SyncNames.lastComponent(of: emptied))) == true
+        {
+            emptied = SyncNames.parent(of: emptied)
         }
     }
 }

@@ -35,15 +35,28 @@ public enum SyncNames {
         return String(path[..<slash])
     }
 
+    /// The nearest directory above `path` that is one of `paths`, nil when none is.
+    public static func ancestor(of path: String, in paths: Set<String>) -> String? {
+        var directory = parent(of: path)
+        while !directory.isEmpty {
+            if paths.contains(directory) { return directory }
+            directory = parent(of: directory)
+        }
+        return nil
+    }
+
     /// The last component of a "/"-separated path.
     public static func lastComponent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])
     }
 
-    /// The temporary file a download of `path` is written to before it is renamed into place.
+    /// The temporary file a download of `path` is written to before it is renamed into place
+    /// (a bare name for a bare name).
     static func downloadTemporary(for path: String) -> String {
-        parent(of: path) + "/." + lastComponent(of: path) + ".sluice-download"
+        let directory = parent(of: path)
+        let name = "." + lastComponent(of: path) + ".sluice-download"
+        return directory.isEmpty ? name : directory + "/" + name
     }
 
     /// Why a remote relative path cannot be a local file, or nil if it can: empty components,
@@ -61,10 +74,11 @@ public enum SyncNames {
     }
 
     /// `dir/name (conflict from DEVICE YYYY-MM-DD HHMMSS).ext`: the name a conflicting local
-    /// version is kept under. The extension is what follows the last "." of the file name
+    /// version is kept under; `number` 2 and up add ` N` after the time, for another copy made
+    /// within the same second. The extension is what follows the last "." of the file name
     /// (none for names starting with their only "."). Characters a device name cannot hold
     /// in a file name ("/") become "-".
-    public static func conflictName(for path: String, device: String, at date: Date) -> String {
+    public static func conflictName(for path: String, device: String, at date: Date, number: Int = 1) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
@@ -77,7 +91,8 @@ public enum SyncNames {
             ext = String(name[dot...])
         }
         let cleanDevice = device.replacingOccurrences(of: "/", with: "-")
-        let conflicted = "\(stem) (conflict from \(cleanDevice) \(formatter.string(from: date)))\(ext)"
+        let count = number > 1 ? " \(number)" : ""
+        let conflicted = "\(stem) (conflict from \(cleanDevice) \(formatter.string(from: date))\(count))\(ext)"
         return directory.isEmpty ? conflicted : directory + "/" + conflicted
     }
 }

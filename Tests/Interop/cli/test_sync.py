@@ -310,3 +310,107 @@ def test_a_sync_killed_mid_upload_does_not_send_again_what_was_stored(cli, serve
     assert again["uploaded"] == 1, again
     assert again["bytes_sent"] <= size - 2 * 8 * MIB, f"what was stored went again: {again}"
     assert ss.settled(client, prefix + "big.bin").sha256.hex() == cs.sha256_file(os.path.join(a, "big.bin"))
+
+
+def test_remote_files_under_a_local_symbolic_link_are_left_alone_on_both_sides(cli, tmp_path, watchers):
+    # Whoever may write into the prefix (a WRITE grantee, the owner of a shared folder) must
+    # not reach through a link to a directory, which the scan skips as not followed.
+    a, outside = str(tmp_path / "a"), str(tmp_path / "outside")
+    prefix = cs.unique("sync-symlink") + "/"
+    sy.write(a, "readme.txt", b"hi")
+    sy.write(outside, "precious.txt", b"the user's own file outside the synced folder")
+    os.symlink(outside, os.path.join(a, "link"))
+    sync(cli, a, prefix, device="A").expect(0)
+    planted = str(tmp_path / "planted.sh")
+    cs.write_file(planted, b"#!/bin/sh\necho planted\n")
+    for name in ("link/planted.sh", "link/precious.txt", "link/sub/deeper.sh"):
+        cli.ok("upload", planted, prefix + name)
+    untouched = sy.tree(outside)
+
+    for _ in range(2):
+        r = sync(cli, a, prefix, device="A").expect(0)
+        skipped = {e["path"] for e in r.events if e["event"] == "skip"}
+        assert {"link", "link/planted.sh", "link/precious.txt", "link/sub/deeper.sh"} <= skipped, r.out
+        assert not [e for e in r.events if e["event"] in ("download", "delete_remote", "conflict")], r.out
+        assert sy.tree(outside) == untouched
+    listed = cli.ok("ls", "-r", prefix).out.split()
+    assert {prefix + "link/planted.sh", prefix + "link/precious.txt", prefix + "link/sub/deeper.sh"} <= set(listed)
+
+    # A watching sync's rounds look only at the paths that changed: not through the link either.
+    running = watchers(a, prefix, device="A")
+    running.wait_for(lambda events: any(e.get("event") == "summary" for e in events), 30, "the first pass")
+    cli.ok("upload", planted, prefix + "link/while-watching.sh")
+    running.wait_for(lambda events: any(e.get("path") == "link/while-watching.sh" for e in events), 30,
+                     "the watch to see the remote change")
+    time.sleep(1.0)
+    assert sy.tree(outside) == untouched
+    assert prefix + "link/while-watching.sh" in cli.ok("ls", "-r", prefix).out.split()
+
+
+@pytest.mark.parametrize("size,rounds", [(0, 8), (4 * MIB + 100, 3)], ids=["put", "session"])
+def test_simultaneous_edits_on_two_devices_keep_both_as_files(cli, tmp_path, size, rounds):
+    # Both devices often list before either commits: the later commit overtakes the earlier
+    # one's version, which must come back as a conflict copy, also when the rounds follow each
+    # other within a second (conflict copies named alike). Small files go in one PutObject,
+    # larger ones through a session.
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    os.makedirs(b)
+    prefix = cs.unique("sync-race") + "/"
+    filler = os.urandom(size)
+    sy.write(a, "notes.txt", b"base" + filler)
+    # Copies of overtaken versions name the principal that wrote them and the second: with
+    # copies of those names already there (as after an earlier round within the same second),
+    # a copy must still be made, under a name of its own.
+    now = time.time()
+    for second in range(-2, 120):
+        stamp = time.strftime("%Y-%m-%d %H%M%S", time.gmtime(now + second))
+        sy.write(a, f"notes (conflict from {ALICE} {stamp}).txt", f"an older copy {second}".encode())
+    sync(cli, a, prefix, device="laptop").expect(0)
+    sync(cli, b, prefix, device="desktop").expect(0)
+    for k in range(rounds):
+        edits = {a: f"laptop {k}".encode() + filler, b: f"desktop {k}".encode() + filler}
+        for root, data in edits.items():
+            sy.write(root, "notes.txt", data)
+        running = [cli.start("sync", root, prefix, "--json", "--device", device)
+                   for root, device in ((a, "laptop"), (b, "desktop"))]
+        for proc in running:
+            assert proc.wait(60) == 0, proc.explain()
+            proc.close()
+        for _ in range(2):
+            sync(cli, a, prefix, device="laptop").expect(0)
+            sync(cli, b, prefix, device="desktop").expect(0)
+        ta, tb = sy.tree(a), sy.tree(b)
+        assert ta == tb, f"round {k}: the devices differ"
+        held = set(ta.values())
+        for data in edits.values():
+            assert cs_sha(data) in held, f"round {k}: {data[:10]!r} is in none of the {len(ta)} files"
+
+
+def test_a_file_rewritten_while_it_uploads_makes_no_conflict_copy_of_itself(cli, tmp_path):
+    # An upload sent again because the file changed meanwhile replaces its own first version,
+    # which is no other device's: nothing to keep as a conflict copy.
+    import threading
+    a = str(tmp_path / "a")
+    prefix = cs.unique("sync-rewrite") + "/"
+    sy.write(a, "busy.txt", b"first")
+    sync(cli, a, prefix, device="A").expect(0)
+    stop = threading.Event()
+
+    def rewrite():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            sy.write(a, "busy.txt", f"rewrite {n}".encode())
+            time.sleep(0.005)
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    try:
+        runs = [sync(cli, a, prefix, device="A") for _ in range(6)]
+    finally:
+        stop.set()
+        writer.join()
+    sync(cli, a, prefix, device="A").expect(0)
+    conflicts = [e for r in runs for e in r.events if e["event"] == "conflict"]
+    assert not conflicts, conflicts
+    assert sorted(os.listdir(a)) == ["busy.txt"]
