@@ -86,6 +86,11 @@ public final class SyncEngine: Sendable {
         for path in baseFiles.keys where rules.excludes(path, isDirectory: false) { baseFiles[path] = nil }
         let same = try await compareWithoutWholeHash(local.files, remoteFiles, tally: tally)
         let actions = SyncPlanner.plan(local: local.files, remote: remoteFiles, base: baseFiles, sameContent: same)
+        if !options.owner.isEmpty {
+            // Read after the listing: a grant revoked in between shows here, not as deletions.
+            let access = try await SharedAccess.load(owner: options.owner, client: client, retry: options.retry, tally: tally)
+            try access.requireStillShared(actions, owner: options.owner, prefix: prefix)
+        }
         skipped.sort { $0.path < $1.path }
         for note in skipped {
             report(SyncEvent(kind: .skip, path: note.path, detail: note.reason, dryRun: options.dryRun))

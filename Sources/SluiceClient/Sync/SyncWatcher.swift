@@ -65,6 +65,9 @@ public struct SyncWatcher: Sendable {
                         try await Task.sleep(for: delay)
                         scope = .everything
                         continue
+                    } catch let error where FailureKind(error) == .accessLost {
+                        // Passing again cannot help, and must not delete what access no longer shows.
+                        throw error
                     } catch let error where !(error is CancellationError) {
                         report(SyncEvent(kind: .failed, path: "", detail: "\(error)"))
                         try await Task.sleep(for: .seconds(1))
