@@ -52,4 +52,26 @@ import Testing
             Issue.record("unexpected \(error)")
         }
     }
+
+    @Test func readingOnlyKeepsLocalChangesAndBringsDeletedFilesBack() {
+        let access = SharedAccess(grants: [grant("docs/", .prefix, .read), grant("docs/team/", .prefix, .write)])
+        let local = LocalFileState(stat: stat, sha256: "aa")
+        let remote = RemoteFile(version: 3, size: 1, sha256: "bb", partitionSize: 1)
+        let (actions, kept) = access.readOnlyPlan([
+            .upload("mine.txt", local: local, expected: nil),
+            .upload("team/ours.txt", local: local, expected: nil),
+            .deleteRemote("gone.txt", expected: remote),
+            .deleteRemote("team/gone.txt", expected: remote),
+            .conflict("both.txt", local: local, remote: remote),
+            .download("theirs.txt", remote: remote, replacing: nil),
+        ], prefix: "docs/")
+        #expect(kept == ["mine.txt": local])
+        #expect(actions == [
+            .upload("team/ours.txt", local: local, expected: nil),
+            .download("gone.txt", remote: remote, replacing: nil),
+            .deleteRemote("team/gone.txt", expected: remote),
+            .conflict("both.txt", local: local, remote: remote),
+            .download("theirs.txt", remote: remote, replacing: nil),
+        ])
+    }
 }

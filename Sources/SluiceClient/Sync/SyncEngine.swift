@@ -85,17 +85,22 @@ public final class SyncEngine: Sendable {
         }
         for path in baseFiles.keys where rules.excludes(path, isDirectory: false) { baseFiles[path] = nil }
         let same = try await compareWithoutWholeHash(local.files, remoteFiles, tally: tally)
-        let actions = SyncPlanner.plan(local: local.files, remote: remoteFiles, base: baseFiles, sameContent: same)
+        var actions = SyncPlanner.plan(local: local.files, remote: remoteFiles, base: baseFiles, sameContent: same)
+        var access: SharedAccess?
+        var keptLocally: [String: LocalFileState] = [:]
         if !options.owner.isEmpty {
             // Read after the listing: a grant revoked in between shows here, not as deletions.
-            let access = try await SharedAccess.load(owner: options.owner, client: client, retry: options.retry, tally: tally)
-            try access.requireStillShared(actions, owner: options.owner, prefix: prefix)
+            let shared = try await SharedAccess.load(owner: options.owner, client: client, retry: options.retry, tally: tally)
+            try shared.requireStillShared(actions, owner: options.owner, prefix: prefix)
+            (actions, keptLocally) = shared.readOnlyPlan(actions, prefix: prefix)
+            access = shared
         }
         skipped.sort { $0.path < $1.path }
         for note in skipped {
             report(SyncEvent(kind: .skip, path: note.path, detail: note.reason, dryRun: options.dryRun))
         }
         tally.add { $0.skipped = skipped.count }
+        try noteKeptLocally(keptLocally, inScope: { path in scoped?.contains(path) ?? true }, tally: tally)
 
         var firstFailure: (any Error & Sendable)?
         if options.dryRun {
@@ -106,7 +111,7 @@ public final class SyncEngine: Sendable {
             }
             let executor = SyncExecutor(
                 client: client, options: options, state: state, tally: tally,
-                remoteDirectories: remoteDirectories, listingCursor: remote.cursor,
+                remoteDirectories: remoteDirectories, listingCursor: remote.cursor, access: access,
                 report: report)
             let deletions = actions.filter {
                 if case .deleteLocal = $0 { return true }
@@ -125,6 +130,27 @@ public final class SyncEngine: Sendable {
         event.summary = tally.value
         report(event)
         return (tally.value, firstFailure)
+    }
+
+    /// Reports each local change kept on this device because the folder is shared for reading
+    /// only, once: again only when the file changes again (the state remembers what was said),
+    /// so a read-only folder with local edits does not nag, or fail, on every pass.
+    private func noteKeptLocally(
+        _ kept: [String: LocalFileState], inScope: (String) -> Bool, tally: SyncTally
+    ) throws {
+        let reported = state.state.keptLocally ?? [:]
+        for (path, local) in kept.sorted(by: { $0.key < $1.key }) where reported[path] != local.stat {
+            report(SyncEvent(
+                kind: .skip, path: path,
+                detail: "shared with you for reading only: this device's change stays here and is not uploaded",
+                dryRun: options.dryRun))
+            tally.add { $0.skipped += 1 }
+        }
+        guard !options.dryRun else { return }
+        var remembered = reported.filter { !inScope($0.key) }
+        for (path, local) in kept { remembered[path] = local.stat }
+        guard remembered != reported else { return }
+        try state.update { $0.keptLocally = remembered.isEmpty ? nil : remembered }
     }
 
     /// Runs a phase's actions: small ones (one call each) `smallParallelism` at a time

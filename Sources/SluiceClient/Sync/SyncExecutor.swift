@@ -21,6 +21,8 @@ struct SyncExecutor: Sendable {
     /// The change-feed position of the listing this pass planned from ("" from a server
     /// without one): versions committed after it are other devices' news.
     let listingCursor: String
+    /// What the owner shares with the caller when the folder is another's; nil for the caller's own.
+    let access: SharedAccess?
     let report: @Sendable (SyncEvent) -> Void
 
     /// Why an action was not taken this pass.
@@ -72,6 +74,9 @@ struct SyncExecutor: Sendable {
     func absolute(_ path: String) -> String { options.localRoot + "/" + path }
 
     func objectName(_ path: String) -> String { options.remotePrefix + path }
+
+    /// Whether this device may upload `path` (not when the owner shares it for reading only).
+    func uploads(_ path: String) -> Bool { access?.writes(objectName(path)) ?? true }
 
     // MARK: Remote checks
 

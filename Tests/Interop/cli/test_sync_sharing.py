@@ -80,3 +80,44 @@ def test_files_the_owner_deleted_are_still_deleted(cli, tmp_path):
     r = bob_sync(cli, b, folder).expect(0)
     assert [e["path"] for e in r.events if e["event"] == "delete_local"] == ["plan.txt"], r.explain()
     assert sy.tree(a) == sy.tree(b)
+
+
+def test_a_read_only_share_syncs_down_and_keeps_local_changes_here(cli, tmp_path):
+    a, b, folder = shared_folder(cli, tmp_path, "--read", FILES)
+    sy.write(b, "plan.txt", b"bob's edit")                   # both edit: a conflict
+    sy.write(a, "plan.txt", b"alice's edit")
+    sy.write(b, "notes/a.txt", b"bob's own note")            # only bob edits
+    sy.write(b, "mine.txt", b"bob's new file")               # only bob has it
+    os.remove(os.path.join(b, "notes/b.txt"))                # bob deletes the owner's file
+    sync(cli, a, folder, device="alice").expect(0)
+
+    r = bob_sync(cli, b, folder).expect(0)
+    conflict = r.event("conflict")
+    assert conflict["path"] == "plan.txt" and "reading only" in conflict["detail"], r.explain()
+    assert sy.read(b, "plan.txt") == b"alice's edit"         # the owner's version, in the same run
+    copies = [n for n in os.listdir(b) if n.startswith("plan (conflict from bob ")]
+    assert len(copies) == 1 and sy.read(b, copies[0]) == b"bob's edit", os.listdir(b)
+    kept = sorted(e["path"] for e in r.events if e["event"] == "skip")
+    assert kept == ["mine.txt", "notes/a.txt"], r.explain()
+    assert sy.read(b, "notes/b.txt") == b"b"                 # the owner's file came back
+    assert not [e for e in r.events if e["event"] in ("upload", "delete_remote", "failed")], r.explain()
+
+    # The next runs have nothing to say: the kept changes were reported once.
+    again = bob_sync(cli, b, folder).expect(0)
+    assert [e["event"] for e in again.events] == ["summary"], again.explain()
+    assert sy.read(b, "notes/a.txt") == b"bob's own note" and sy.read(b, "mine.txt") == b"bob's new file"
+
+    # A kept file changed again is reported again; the owner's side never changed.
+    sy.write(b, "mine.txt", b"bob's new file, longer")
+    third = bob_sync(cli, b, folder).expect(0)
+    assert [e["path"] for e in third.events if e["event"] == "skip"] == ["mine.txt"], third.explain()
+    sync(cli, a, folder, device="alice").expect(0)
+    assert not os.path.exists(os.path.join(a, "mine.txt")) and not os.path.exists(os.path.join(a, copies[0]))
+    assert sy.read(a, "notes/a.txt") == b"a"
+
+    # The owner's later change to a file bob kept his edit of: both versions stay on bob's side.
+    sy.write(a, "notes/a.txt", b"alice's new note")
+    sync(cli, a, folder, device="alice").expect(0)
+    fourth = bob_sync(cli, b, folder).expect(0)
+    assert fourth.event("conflict")["path"] == "notes/a.txt", fourth.explain()
+    assert sy.read(b, "notes/a.txt") == b"alice's new note"
