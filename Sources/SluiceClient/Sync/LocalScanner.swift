@@ -43,6 +43,9 @@ struct LocalScan: Sendable {
     /// Every directory found, relative ("" is the root), for watching.
     var directories: [String] = [""]
     var skipped: [SkipNote] = []
+    /// Temporary files that sync's downloads left behind (relative paths): never synced, and
+    /// removed by a full pass unless their download is still to be done (then it resumes).
+    var downloadTemporaries: [String] = []
 
     /// Scans `root`; `remotePrefix` counts toward the server's name limit (1024 bytes).
     static func scan(root: String, rules: IgnoreRules, remotePrefix: String) throws -> LocalScan {
@@ -78,7 +81,10 @@ struct LocalScan: Sendable {
     @discardableResult
     private mutating func visit(root: String, path: String, rules: IgnoreRules, prefixBytes: Int) throws -> Bool {
         let name = SyncNames.lastComponent(of: path)
-        if SyncNames.isTemporary(name) { return false }
+        if SyncNames.isTemporary(name) {
+            if SyncNames.downloadTarget(ofTemporary: path) != nil { downloadTemporaries.append(path) }
+            return false
+        }
         guard let (stat, kind) = LocalStat.of(root + "/" + path) else { return false }
         switch kind {
         case S_IFDIR:

@@ -106,6 +106,7 @@ public final class SyncEngine: Sendable {
         if options.dryRun {
             for action in actions where action.changesFiles { reportPlanned(action, tally: tally) }
         } else {
+            if scoped == nil { removeStaleDownloadTemporaries(scan.downloadTemporaries, actions: actions) }
             if state.state.cursor.isEmpty, !remote.cursor.isEmpty {
                 try state.update { $0.cursor = remote.cursor }
             }
@@ -130,6 +131,23 @@ public final class SyncEngine: Sendable {
         event.summary = tally.value
         report(event)
         return (tally.value, firstFailure)
+    }
+
+    /// Removes the temporary files of downloads that failed or were cut short in an earlier
+    /// run, unless this pass downloads the same path again (a large download then resumes
+    /// from its partial file). Without this, a download that failed once (or whose path went
+    /// away since) would leave its temporary files in the synced folder for good.
+    private func removeStaleDownloadTemporaries(_ temporaries: [String], actions: [SyncAction]) {
+        let downloading = Set(actions.compactMap { action -> String? in
+            switch action {
+            case .download(let path, _, _), .conflict(let path, _, _): path
+            default: nil
+            }
+        })
+        for temporary in temporaries {
+            guard let target = SyncNames.downloadTarget(ofTemporary: temporary), !downloading.contains(target) else { continue }
+            unlink(options.localRoot + "/" + temporary)
+        }
     }
 
     /// Reports each local change kept on this device because the folder is shared for reading

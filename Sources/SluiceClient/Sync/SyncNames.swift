@@ -42,8 +42,25 @@ public enum SyncNames {
     }
 
     /// The temporary file a download of `path` is written to before it is renamed into place.
+    /// A large download is first written by the downloader beside that, as
+    /// `..NAME.sluice-download.sluice-part` with its journal `….sluice-part.json`.
     static func downloadTemporary(for path: String) -> String {
         parent(of: path) + "/." + lastComponent(of: path) + ".sluice-download"
+    }
+
+    /// The path (relative, as `temporary` is) whose download left the temporary file
+    /// `temporary`, or nil when it is not one of sync's download temporaries.
+    static func downloadTarget(ofTemporary temporary: String) -> String? {
+        var name = Substring(lastComponent(of: temporary))
+        if name.hasSuffix(".json") { name = name.dropLast(".json".utf8.count) }
+        // The downloader's partial file adds a "." before the name and ".sluice-part" after it.
+        let dots = name.hasSuffix(".sluice-part") ? 2 : 1
+        if dots == 2 { name = name.dropLast(".sluice-part".utf8.count) }
+        guard name.hasSuffix(".sluice-download"), name.hasPrefix(String(repeating: ".", count: dots)) else { return nil }
+        name = name.dropFirst(dots).dropLast(".sluice-download".utf8.count)
+        guard !name.isEmpty else { return nil }
+        let directory = parent(of: temporary)
+        return directory.isEmpty ? String(name) : directory + "/" + name
     }
 
     /// Why a remote relative path cannot be a local file, or nil if it can: empty components,

@@ -310,3 +310,22 @@ def test_a_sync_killed_mid_upload_does_not_send_again_what_was_stored(cli, serve
     assert again["uploaded"] == 1, again
     assert again["bytes_sent"] <= size - 2 * 8 * MIB, f"what was stored went again: {again}"
     assert ss.settled(client, prefix + "big.bin").sha256.hex() == cs.sha256_file(os.path.join(a, "big.bin"))
+
+
+def test_temporary_files_of_downloads_that_cannot_resume_are_removed(cli, tmp_path):
+    # A download that failed (or was killed) leaves its temporary files; once the path is no
+    # longer to be downloaded, the next pass removes them, and nothing else.
+    a = str(tmp_path / "a")
+    prefix = cs.unique("sync-temporaries") + "/"
+    sy.write(a, "kept.txt", b"kept")
+    sync(cli, a, prefix).expect(0)
+    leftovers = ["..gone.bin.sluice-download.sluice-part", "..gone.bin.sluice-download.sluice-part.json",
+                 "sub/.gone.txt.sluice-download"]
+    for rel in leftovers:
+        sy.write(a, rel, b"partial")
+    sy.write(a, ".mine.bin.sluice-part", b"a `sluice download` of the user's own, not sync's")
+    sync(cli, a, prefix).expect(0)
+    for rel in leftovers:
+        assert not os.path.exists(os.path.join(a, rel)), rel
+    assert os.path.exists(os.path.join(a, ".mine.bin.sluice-part"))
+    assert sy.read(a, "kept.txt") == b"kept"
