@@ -110,6 +110,8 @@ import Testing
         #expect(SyncNames.problem(withRemotePath: "../etc/passwd") != nil)
         #expect(SyncNames.problem(withRemotePath: "a/./b") != nil)
         #expect(SyncNames.problem(withRemotePath: "a/.b.sluice-download") != nil)
+        #expect(SyncNames.problem(withRemotePath: ".sluice-dir") != nil)
+        #expect(SyncNames.problem(withRemotePath: "a/.sluice-dir") == nil)
         #expect(SyncNames.directory(ofMarker: "a/b/.sluice-dir") == "a/b")
         #expect(SyncNames.isMarker("a/.sluice-dir") && !SyncNames.isMarker("a/x.sluice-dir"))
     }

@@ -67,6 +67,9 @@ public enum SyncNames {
     /// `.` or `..`, a component too long for a file name, or a name sync uses itself.
     public static func problem(withRemotePath path: String) -> String? {
         guard !path.isEmpty else { return "the name is the prefix itself" }
+        // Only directories inside the synced one have markers: the top always exists, so
+        // its marker would be downloaded again and again, never settled.
+        guard path != directoryMarker else { return "it marks the synced folder itself, which always exists" }
         let components = path.split(separator: "/", omittingEmptySubsequences: false)
         for component in components {
             if component.isEmpty { return "it has an empty path component" }

@@ -329,3 +329,25 @@ def test_temporary_files_of_downloads_that_cannot_resume_are_removed(cli, tmp_pa
         assert not os.path.exists(os.path.join(a, rel)), rel
     assert os.path.exists(os.path.join(a, ".mine.bin.sluice-part"))
     assert sy.read(a, "kept.txt") == b"kept"
+
+
+def test_a_marker_of_the_synced_folder_itself_is_skipped_and_the_sync_settles(cli, tmp_path):
+    # Anyone who can write the folder can make PREFIX/.sluice-dir; the top always exists, so
+    # it is skipped with a note rather than downloaded on every run.
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    prefix = cs.unique("sync-top-marker") + "/"
+    sy.write(a, "x.txt", b"x")
+    sync(cli, a, prefix).expect(0)
+    empty = str(tmp_path / "empty")
+    open(empty, "wb").close()
+    cli.ok("upload", empty, prefix + ".sluice-dir")
+    os.makedirs(b)
+    for root in (a, b, a, b):
+        r = sync(cli, root, prefix).expect(0)
+        assert not [e for e in r.events if e["event"] in ("download", "upload", "delete_local", "delete_remote")
+                    and e["path"] == ".sluice-dir"], r.explain()
+        assert [e["path"] for e in r.events if e["event"] == "skip"] == [".sluice-dir"], r.explain()
+    again = summary(sync(cli, b, prefix).expect(0))
+    assert again["downloaded"] == again["uploaded"] == 0, again
+    assert not os.path.exists(os.path.join(b, ".sluice-dir"))
+    assert "x.txt" in cli.ok("ls", prefix).out and ".sluice-dir" in cli.ok("ls", prefix).out
