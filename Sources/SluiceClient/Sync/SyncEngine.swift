@@ -46,8 +46,34 @@ public final class SyncEngine: Sendable {
     {
         let started = ContinuousClock.now
         let tally = SyncTally()
+        let first = try await reconcile(scope, tally: tally)
+        var firstFailure = first.firstFailure
+        // A `.sluiceignore` that came down in this pass (or changed meanwhile) would have made
+        // another plan: plan again under it, over everything, so that one run applies it.
+        if !options.dryRun, ignoreText() != first.rulesText {
+            let again = try await reconcile(.everything, tally: tally)
+            firstFailure = firstFailure ?? again.firstFailure
+        }
+        tally.add { $0.elapsed = ContinuousClock.now - started }
+        var event = SyncEvent(kind: .summary, path: "", dryRun: options.dryRun)
+        event.summary = tally.value
+        report(event)
+        return (tally.value, firstFailure)
+    }
+
+    /// The text of the ignore rules at the top of the directory ("" when there are none).
+    private func ignoreText() -> String {
+        (try? String(contentsOfFile: options.localRoot + "/" + SyncNames.ignoreFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Scans, lists, plans and carries the plan out (a dry run only reports it), counting into
+    /// `tally`; returns the ignore rules' text the plan followed and the first failure.
+    private func reconcile(_ scope: SyncScope, tally: SyncTally) async throws
+        -> (rulesText: String, firstFailure: (any Error & Sendable)?)
+    {
         let root = options.localRoot
-        let rules = IgnoreRules(text: (try? String(contentsOfFile: root + "/" + SyncNames.ignoreFile, encoding: .utf8)) ?? "")
+        let rulesText = ignoreText()
+        let rules = IgnoreRules(text: rulesText)
         let prefix = options.remotePrefix
         let scoped: ScopedPaths? = if case .paths(let paths) = scope { ScopedPaths(paths) } else { nil }
         let scan: LocalScan
@@ -95,6 +121,14 @@ public final class SyncEngine: Sendable {
             (actions, keptLocally) = shared.readOnlyPlan(actions, prefix: prefix)
             access = shared
         }
+        // Ignore rules that come from the other side change what the rest of the plan should
+        // be: they come down alone first, and `pass` plans again under them.
+        let rulesFirst = !options.dryRun && actions.contains(where: Self.downloadsIgnoreRules)
+        if rulesFirst {
+            actions = actions.filter(Self.downloadsIgnoreRules)
+            skipped = []
+            keptLocally = [:]
+        }
         skipped.sort { $0.path < $1.path }
         for note in skipped {
             report(SyncEvent(kind: .skip, path: note.path, detail: note.reason, dryRun: options.dryRun))
@@ -106,7 +140,7 @@ public final class SyncEngine: Sendable {
         if options.dryRun {
             for action in actions where action.changesFiles { reportPlanned(action, tally: tally) }
         } else {
-            if scoped == nil { removeStaleDownloadTemporaries(scan.downloadTemporaries, actions: actions) }
+            if scoped == nil, !rulesFirst { removeStaleDownloadTemporaries(scan.downloadTemporaries, actions: actions) }
             if state.state.cursor.isEmpty, !remote.cursor.isEmpty {
                 try state.update { $0.cursor = remote.cursor }
             }
@@ -126,11 +160,12 @@ public final class SyncEngine: Sendable {
             }
             try state.flush()
         }
-        tally.add { $0.elapsed = ContinuousClock.now - started }
-        var event = SyncEvent(kind: .summary, path: "", dryRun: options.dryRun)
-        event.summary = tally.value
-        report(event)
-        return (tally.value, firstFailure)
+        return (rulesText, firstFailure)
+    }
+
+    private static func downloadsIgnoreRules(_ action: SyncAction) -> Bool {
+        if case .download(let path, _, _) = action { return path == SyncNames.ignoreFile }
+        return false
     }
 
     /// Removes the temporary files of downloads that failed or were cut short in an earlier

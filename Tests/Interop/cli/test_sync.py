@@ -351,3 +351,26 @@ def test_a_marker_of_the_synced_folder_itself_is_skipped_and_the_sync_settles(cl
     assert again["downloaded"] == again["uploaded"] == 0, again
     assert not os.path.exists(os.path.join(b, ".sluice-dir"))
     assert "x.txt" in cli.ok("ls", prefix).out and ".sluice-dir" in cli.ok("ls", prefix).out
+
+
+def test_ignore_rules_from_the_other_device_apply_in_the_run_that_brings_them(cli, tmp_path):
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    prefix = cs.unique("sync-ignore-arrives") + "/"
+    sy.write(a, ".sluiceignore", b"*.tmp\n")
+    sy.write(a, "doc.txt", b"doc")
+    sync(cli, a, prefix, device="laptop").expect(0)
+    os.makedirs(b)
+    sync(cli, b, prefix, device="desktop").expect(0)
+
+    # The laptop re-includes keep.tmp and excludes local-only/; one run of the desktop gets
+    # the rules and keep.tmp, and sends nothing the new rules exclude.
+    sy.write(a, ".sluiceignore", b"*.tmp\n!keep.tmp\nlocal-only/\n")
+    sy.write(a, "keep.tmp", b"keep me")
+    sync(cli, a, prefix, device="laptop").expect(0)
+    sy.write(b, "local-only/cache.bin", b"the desktop's own cache")
+    r = sync(cli, b, prefix, device="desktop").expect(0)
+    assert sorted(e["path"] for e in r.events if e["event"] == "download") == [".sluiceignore", "keep.tmp"], r.explain()
+    assert not [e for e in r.events if e["event"] == "upload"], r.explain()
+    assert [e["event"] for e in r.events].count("summary") == 1, r.explain()
+    assert sy.read(b, "keep.tmp") == b"keep me"
+    assert "local-only" not in cli.ok("ls", "-r", prefix).out
