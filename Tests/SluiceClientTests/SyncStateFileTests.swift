@@ -41,5 +41,8 @@ import Testing
         #expect(loaded.cursor == "c1.9")
         #expect(loaded.files["a.txt"]?.remoteVersion == 4)
         #expect(loaded.keptLocally == nil)
+        // Recorded without a change time, the stat differs from any fresh one: hashed once more.
+        #expect(loaded.files["a.txt"]?.local.changeTime == nil)
+        #expect(loaded.files["a.txt"]?.local != LocalStat(size: 1, modificationTime: 2, inode: 3, changeTime: 5))
     }
 }

@@ -6,11 +6,18 @@ public struct LocalStat: Sendable, Equatable, Codable {
     /// Modification time in nanoseconds since the epoch.
     public var modificationTime: Int64
     public var inode: UInt64
+    /// Status change time (`st_ctim`) in nanoseconds since the epoch. Every write sets it and,
+    /// unlike the modification time, nothing can set it back (`touch -r`, `cp -p`, `rsync -t`
+    /// and `tar x` restore only the modification time), so a same-size edit under a restored
+    /// time is still seen. Nil in state files written before it was recorded: such a stat never
+    /// equals a fresh one, so those files are hashed once more (and found unchanged).
+    public var changeTime: Int64?
 
-    public init(size: Int64, modificationTime: Int64, inode: UInt64) {
+    public init(size: Int64, modificationTime: Int64, inode: UInt64, changeTime: Int64? = nil) {
         self.size = size
         self.modificationTime = modificationTime
         self.inode = inode
+        self.changeTime = changeTime
     }
 
     /// The stat of a directory marker, which has no file of its own.
@@ -23,7 +30,8 @@ public struct LocalStat: Sendable, Equatable, Codable {
         let stat = LocalStat(
             size: Int64(info.st_size),
             modificationTime: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-            inode: UInt64(info.st_ino))
+            inode: UInt64(info.st_ino),
+            changeTime: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec))
         return (stat, info.st_mode & S_IFMT)
     }
 }

@@ -362,8 +362,12 @@ public final class SyncEngine: Sendable {
                 let status = try file.status()
                 let plan = try PartitionPlan.automatic(totalSize: status.size)
                 let digests = try await FileHashing.digests(of: file, plan: plan) { _ in }
-                // The stat as hashed: if the file changes later, the next pass sees it.
-                let hashed = LocalStat(size: status.size, modificationTime: status.modificationTime, inode: stat.inode)
+                // The stat as hashed: if the file changes later, the next pass sees it. The
+                // change time is the scan's: if the file changed since, it is older than the
+                // file's, so the next pass hashes again rather than trust this hash.
+                let hashed = LocalStat(
+                    size: status.size, modificationTime: status.modificationTime, inode: stat.inode,
+                    changeTime: stat.changeTime)
                 result.add { $0.files[path] = LocalFileState(stat: hashed, sha256: Hex.encode(digests.object)) }
             } catch let error as LocalFileError where error.code == ENOENT {
                 return

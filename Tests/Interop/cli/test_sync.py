@@ -374,3 +374,27 @@ def test_ignore_rules_from_the_other_device_apply_in_the_run_that_brings_them(cl
     assert [e["event"] for e in r.events].count("summary") == 1, r.explain()
     assert sy.read(b, "keep.tmp") == b"keep me"
     assert "local-only" not in cli.ok("ls", "-r", prefix).out
+
+
+def test_a_same_size_edit_under_a_restored_modification_time_is_uploaded(cli, tmp_path):
+    # cp -p, rsync -t, tar x or `touch -r` put the old modification time back; the change
+    # time cannot be put back, so the edit is still seen.
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    prefix = cs.unique("sync-ctime") + "/"
+    sy.write(a, "mt.txt", b"AAAA\n")
+    sync(cli, a, prefix, device="laptop").expect(0)
+    path = os.path.join(a, "mt.txt")
+    before = os.stat(path)
+    time.sleep(0.05)
+    sy.write(a, "mt.txt", b"BBBB\n")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+    r = sync(cli, a, prefix, device="laptop").expect(0)
+    assert [e["path"] for e in r.events if e["event"] == "upload"] == ["mt.txt"], r.explain()
+    os.makedirs(b)
+    sync(cli, b, prefix, device="desktop").expect(0)
+    assert sy.read(b, "mt.txt") == b"BBBB\n"
+    # An unchanged tree is still not hashed again: nothing to do.
+    again = summary(sync(cli, a, prefix, device="laptop").expect(0))
+    assert again["uploaded"] == again["downloaded"] == 0, again
