@@ -55,6 +55,7 @@ extension SyncExecutor {
     func uploadInOneCall(_ path: String, expected: RemoteFile?) async throws {
         let file = absolute(path)
         var sent: Int64 = 0
+        var expected = expected
         for attempt in 0..<Self.uploadAttempts {
             if attempt > 0 { try await Task.sleep(for: .milliseconds(300)) }
             guard let read = try await Self.readSettled(file) else { continue }
@@ -72,6 +73,10 @@ extension SyncExecutor {
                 report(SyncEvent(kind: .upload, path: path, bytes: sent))
                 return
             }
+            // The next attempt replaces this attempt's version, not another device's.
+            expected = RemoteFile(
+                version: object.version, size: read.stat.size, sha256: sha256, partitionSize: object.partitionSize)
+            report(SyncEvent(kind: .retrying, path: path, detail: "it changed after it was uploaded; sending it again"))
         }
         tally.add { $0.bytesSent += sent }
         throw Deferred(reason: "the file kept changing while it was uploaded; it is sent again once it settles")

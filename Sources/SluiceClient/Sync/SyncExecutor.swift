@@ -133,23 +133,30 @@ struct SyncExecutor: Sendable {
         try await requireRemote(path, is: expected)
         let file = absolute(path)
         var sent: Int64 = 0
+        var expected = expected
         for _ in 0..<Self.uploadAttempts {
             guard let before = LocalStat.of(file)?.stat else {
                 throw Deferred(reason: "the local file went away meanwhile")
             }
+            let partitionSize = try Self.partitionSize(matching: expected, size: before.size)
             var uploadOptions = UploadOptions(
-                partitionSize: try Self.partitionSize(matching: expected, size: before.size), parallelism: 4,
-                retry: options.retry, journal: options.journal)
+                partitionSize: partitionSize, parallelism: 4, retry: options.retry, journal: options.journal)
             uploadOptions.owner = options.owner
             let summary: TransferSummary
+            let wire = UploadWireCount()
             do {
-                summary = try await Uploader(client: client, options: uploadOptions).upload(file: file, to: objectName(path))
+                summary = try await Uploader(client: client, options: uploadOptions).upload(
+                    file: file, to: objectName(path), progress: wire.observe)
             } catch let error where FailureKind(error) == .integrity && LocalStat.of(file)?.stat != before {
                 // The file changed while it was read: what was declared can no longer be sent.
+                // What the attempt sent still went over the wire.
+                sent += wire.bytes
+                tally.add { $0.calls += wire.calls }
+                report(SyncEvent(kind: .retrying, path: path, detail: "it changed while it was uploaded; sending it again"))
                 try await Task.sleep(for: .milliseconds(300))
                 continue
             }
-            sent += summary.bytesTransferred
+            sent += wire.bytes
             // Create, the partitions sent, commit; one PutObject when the uploader chose it.
             tally.add { $0.calls += summary.sessionID == nil ? 1 : 2 + summary.partitionsTransferred }
             // What was committed is what was hashed; remember it even if the file changed
@@ -168,6 +175,11 @@ struct SyncExecutor: Sendable {
                 report(SyncEvent(kind: .upload, path: path, bytes: sent))
                 return
             }
+            // The next attempt replaces this attempt's version, not another device's.
+            expected = RemoteFile(
+                version: summary.version, size: before.size, sha256: committed,
+                partitionSize: partitionSize)
+            report(SyncEvent(kind: .retrying, path: path, detail: "it changed after it was uploaded; sending it again"))
             try await Task.sleep(for: .milliseconds(300))
         }
         tally.add { $0.bytesSent += sent }
