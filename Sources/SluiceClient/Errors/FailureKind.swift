@@ -38,7 +38,7 @@ public enum FailureKind: Sendable, Equatable {
         case is IntegrityError, is FileChangedError: self = .integrity
         case is SharedAccessLostError: self = .accessLost
         case let error as LocalFileError: self = error.code == ENOENT ? .notFound : .other
-        case is UsageError, is ConfigFileError, is ValidationError: self = .usage
+        case is UsageError, is ConfigFileError, is ValidationError, is EmptiedSideError: self = .usage
         case is CancellationError: self = .interrupted
         default: self = .other
         }

@@ -5,10 +5,12 @@ import SluiceRPC
 import Synchronization
 
 /// One sync: a local directory kept in step with a remote prefix. Each `pass` scans the
-/// directory (hashing only files whose size, modification time or inode differ from the
-/// state file), lists the prefix once, plans with `SyncPlanner` and carries the actions out
-/// (`SyncExecutor`): deletions first, then transfers, `parallelism` at a time (small files,
-/// one call each, `smallParallelism` at a time beside them).
+/// directory (hashing only files whose size, modification or change time or inode differ
+/// from the state file), lists the prefix once, plans with `SyncPlanner`, checks the plan
+/// (against the grants of a shared folder, `SharedAccess`; against emptying a side,
+/// `EmptiedSideGuard`) and carries the actions out (`SyncExecutor`): deletions first, then
+/// transfers, `parallelism` at a time (small files, one call each, `smallParallelism` at a
+/// time beside them).
 public final class SyncEngine: Sendable {
     private let client: RPCClient
     public let options: SyncOptions
@@ -120,6 +122,10 @@ public final class SyncEngine: Sendable {
             try shared.requireStillShared(actions, owner: options.owner, prefix: prefix)
             (actions, keptLocally) = shared.readOnlyPlan(actions, prefix: prefix)
             access = shared
+        }
+        if scoped == nil, !options.allowDeleteAll {
+            try EmptiedSideGuard.check(
+                actions, base: baseFiles, local: local.files, remote: remoteFiles, prefix: prefix, localRoot: root)
         }
         // Ignore rules that come from the other side change what the rest of the plan should
         // be: they come down alone first, and `pass` plans again under them.

@@ -398,3 +398,30 @@ def test_a_same_size_edit_under_a_restored_modification_time_is_uploaded(cli, tm
     # An unchanged tree is still not hashed again: nothing to do.
     again = summary(sync(cli, a, prefix, device="laptop").expect(0))
     assert again["uploaded"] == again["downloaded"] == 0, again
+
+
+def test_a_side_found_empty_does_not_empty_the_other_without_confirmation(cli, tmp_path):
+    # An unmounted disk or a folder removed for good looks like "every file was deleted":
+    # the run refuses (exit 2) and deletes nothing, unless --allow-delete-all confirms it.
+    a = str(tmp_path / "a")
+    prefix = cs.unique("sync-emptied") + "/"
+    names = [f"f{i}.txt" for i in range(5)]
+    for n in names:
+        sy.write(a, n, n.encode())
+    sync(cli, a, prefix).expect(0)
+
+    moved = str(tmp_path / "elsewhere")
+    os.rename(a, moved)                                        # the disk "went away"
+    os.makedirs(a)
+    r = sync(cli, a, prefix).expect(cs.EXIT_USAGE)
+    assert "--allow-delete-all" in r.stderr and "Nothing was deleted" in r.stderr, r.stderr
+    assert sorted(cli.ok("ls", prefix).out.split()) == sorted(prefix + n for n in names)
+    shutil.rmtree(a)
+    os.rename(moved, a)
+
+    for n in names:
+        cli.ok("rm", prefix + n)                               # removed for good on the server
+    r = sync(cli, a, prefix).expect(cs.EXIT_USAGE)
+    assert sorted(os.listdir(a)) == names, r.explain()
+    r = sync(cli, a, prefix, "--allow-delete-all").expect(0)
+    assert summary(r)["deleted_local"] == len(names) and os.listdir(a) == []
