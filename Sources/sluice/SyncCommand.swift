@@ -38,6 +38,9 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object per event on standard output, each pass ending with a summary.")
     var json = false
 
+    @Flag(help: "Let a run delete every synced file on one side when the other side holds no files at all (refused otherwise: a side that went away, such as an unmounted disk, looks the same).")
+    var allowDeleteAll = false
+
     @Option(help: "Name of this device in conflict copies. (default: the host name)")
     var device: String?
 
@@ -69,7 +72,7 @@ struct SyncCommand: AsyncParsableCommand {
             parallelism: parallel, retry: RetryPolicy(maxRetries: retries), dryRun: dryRun,
             stateFile: stateFile.map(SyncStateFile.init(path:))
                 ?? SyncStateFile.standard(server: settings.server, owner: owner, remotePrefix: prefix, localRoot: root),
-            journal: UploadJournal(directory: UploadJournal.defaultDirectory()))
+            journal: UploadJournal(directory: UploadJournal.defaultDirectory()), allowDeleteAll: allowDeleteAll)
         if !dryRun { try options.stateFile.lock() }
         let json = json
         let report: @Sendable (SyncEvent) -> Void = { event in

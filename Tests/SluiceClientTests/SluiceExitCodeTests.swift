@@ -31,6 +31,8 @@ import Testing
         #expect(SluiceExitCode.integrity.rawValue == 5)
         #expect(SluiceExitCode.transient.rawValue == 6)
         #expect(SluiceExitCode.serverOutOfSpace.rawValue == 7)
+        #expect(SluiceExitCode.quotaExceeded.rawValue == 8)
+        #expect(SluiceExitCode.accessLost.rawValue == 9)
         #expect(SluiceExitCode.interrupted.rawValue == 130)
     }
 

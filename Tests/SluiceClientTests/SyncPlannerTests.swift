@@ -92,12 +92,29 @@ import Testing
             == "docs/report (conflict from laptop 2023-11-14 221320 2).txt")
     }
 
+    @Test func downloadTemporariesNameTheirTarget() {
+        #expect(SyncNames.downloadTarget(ofTemporary: "a/.x.txt.sluice-download") == "a/x.txt")
+        #expect(SyncNames.downloadTarget(ofTemporary: "a/..x.txt.sluice-download.sluice-part") == "a/x.txt")
+        #expect(SyncNames.downloadTarget(ofTemporary: "..x.txt.sluice-download.sluice-part.json") == "x.txt")
+        #expect(SyncNames.downloadTarget(ofTemporary: "..bashrc.sluice-download") == ".bashrc")
+        #expect(SyncNames.downloadTarget(ofTemporary: "...bashrc.sluice-download.sluice-part") == ".bashrc")
+        // Partial files of `sluice download` into the folder are not sync's.
+        #expect(SyncNames.downloadTarget(ofTemporary: ".x.txt.sluice-part") == nil)
+        #expect(SyncNames.downloadTarget(ofTemporary: ".sluice-download") == nil)
+        // Every one of them is a name the scan never syncs.
+        for path in ["a/.x.sluice-download", "..x.sluice-download.sluice-part", "..x.sluice-download.sluice-part.json"] {
+            #expect(SyncNames.isTemporary(SyncNames.lastComponent(of: path)))
+        }
+    }
+
     @Test func remoteNamesThatCannotBeLocalFilesAreRefused() {
         #expect(SyncNames.problem(withRemotePath: "a/b.txt") == nil)
         #expect(SyncNames.problem(withRemotePath: "a//b") != nil)
         #expect(SyncNames.problem(withRemotePath: "../etc/passwd") != nil)
         #expect(SyncNames.problem(withRemotePath: "a/./b") != nil)
         #expect(SyncNames.problem(withRemotePath: "a/.b.sluice-download") != nil)
+        #expect(SyncNames.problem(withRemotePath: ".sluice-dir") != nil)
+        #expect(SyncNames.problem(withRemotePath: "a/.sluice-dir") == nil)
         #expect(SyncNames.directory(ofMarker: "a/b/.sluice-dir") == "a/b")
         #expect(SyncNames.isMarker("a/.sluice-dir") && !SyncNames.isMarker("a/x.sluice-dir"))
     }

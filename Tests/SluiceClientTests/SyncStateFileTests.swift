@@ -26,4 +26,23 @@ import Testing
         #expect(one.path.hasPrefix("/state/sync/") && one.path.hasSuffix(".json"))
         #expect(one.path != two.path)
     }
+
+    /// A state file written before newer fields existed still loads: its synced files are kept.
+    @Test func readsAnOlderStateFile() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = SyncStateFile(path: directory.file("old.json"))
+        let old = """
+            {"cursor":"c1.9","format":1,"localRoot":"/x","owner":"","remotePrefix":"docs/","server":"h:1",
+            "files":{"a.txt":{"local":{"inode":3,"modificationTime":2,"size":1},"remoteVersion":4,"sha256":"ab"}}}
+            """
+        try Data(old.utf8).write(to: URL(fileURLWithPath: file.path))
+        let loaded = file.load(fresh: SyncState(server: "h:1", owner: "", remotePrefix: "docs/", localRoot: "/x"))
+        #expect(loaded.cursor == "c1.9")
+        #expect(loaded.files["a.txt"]?.remoteVersion == 4)
+        #expect(loaded.keptLocally == nil)
+        // Recorded without a change time, the stat differs from any fresh one: hashed once more.
+        #expect(loaded.files["a.txt"]?.local.changeTime == nil)
+        #expect(loaded.files["a.txt"]?.local != LocalStat(size: 1, modificationTime: 2, inode: 3, changeTime: 5))
+    }
 }

@@ -22,6 +22,9 @@ public enum FailureKind: Sendable, Equatable {
     /// A quota of the principal is used up (RESOURCE_EXHAUSTED with trailer
     /// `sluice-exhausted: quota`): not retried, since only deleting or a larger quota helps.
     case quotaExceeded
+    /// The owner of a folder synced with `--owner` no longer shares it (or part of it) with the
+    /// caller; sync stops rather than take the vanished files for deleted ones.
+    case accessLost
     /// The user interrupted the command.
     case interrupted
     /// Anything else.
@@ -33,8 +36,9 @@ public enum FailureKind: Sendable, Equatable {
         case let error as RPCError: self = Self(error)
         case let error as RetriesExhaustedError: self = Self(error.lastError)
         case is IntegrityError, is FileChangedError: self = .integrity
+        case is SharedAccessLostError: self = .accessLost
         case let error as LocalFileError: self = error.code == ENOENT ? .notFound : .other
-        case is UsageError, is ConfigFileError, is ValidationError: self = .usage
+        case is UsageError, is ConfigFileError, is ValidationError, is EmptiedSideError: self = .usage
         case is CancellationError: self = .interrupted
         default: self = .other
         }

@@ -22,6 +22,9 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
     /// A quota of yours is used up (RESOURCE_EXHAUSTED naming the quota, its limit and your
     /// usage); delete something or ask for a larger quota.
     case quotaExceeded = 8
+    /// A sync with `--owner` found that the owner no longer shares (part of) the folder with
+    /// you; it stopped without deleting or changing anything locally.
+    case accessLost = 9
     /// Interrupted (SIGINT); an upload or download resumes when run again.
     case interrupted = 130
 
@@ -35,6 +38,7 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
         case .transient: self = .transient
         case .serverOutOfSpace: self = .serverOutOfSpace
         case .quotaExceeded: self = .quotaExceeded
+        case .accessLost: self = .accessLost
         case .interrupted: self = .interrupted
         case .other: self = .failure
         }
@@ -61,6 +65,8 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
                resume once space was freed
           8    a quota of yours is used up (bytes, objects or open sessions);
                delete something or ask an administrator for a larger quota
+          9    sync: the owner no longer shares the folder (or part of it) with
+               you; nothing was deleted or changed locally
           130  interrupted (Ctrl-C); run the same upload or download to resume
         """
 }

@@ -111,13 +111,3 @@ final class LocalDirectory: Sendable {
         unlinkat(descriptor, name, AT_REMOVEDIR) == 0
     }
 }
-
-extension LocalStat {
-    /// What a `stat` buffer says.
-    init(_ info: stat) {
-        self.init(
-            size: Int64(info.st_size),
-            modificationTime: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-            inode: UInt64(info.st_ino))
-    }
-}

@@ -6,25 +6,37 @@ public struct LocalStat: Sendable, Equatable, Codable {
     /// Modification time in nanoseconds since the epoch.
     public var modificationTime: Int64
     public var inode: UInt64
+    /// Status change time (`st_ctim`) in nanoseconds since the epoch. Every write sets it and,
+    /// unlike the modification time, nothing can set it back (`touch -r`, `cp -p`, `rsync -t`
+    /// and `tar x` restore only the modification time), so a same-size edit under a restored
+    /// time is still seen. Nil in state files written before it was recorded: such a stat never
+    /// equals a fresh one, so those files are hashed once more (and found unchanged).
+    public var changeTime: Int64?
 
-    public init(size: Int64, modificationTime: Int64, inode: UInt64) {
+    public init(size: Int64, modificationTime: Int64, inode: UInt64, changeTime: Int64? = nil) {
         self.size = size
         self.modificationTime = modificationTime
         self.inode = inode
+        self.changeTime = changeTime
     }
 
     /// The stat of a directory marker, which has no file of its own.
     public static let marker = LocalStat(size: 0, modificationTime: 0, inode: 0)
 
+    /// What a `stat` buffer says.
+    init(_ info: stat) {
+        self.init(
+            size: Int64(info.st_size),
+            modificationTime: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+            inode: UInt64(info.st_ino),
+            changeTime: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec))
+    }
+
     /// The file's stat, nil when it does not exist; a symbolic link is not followed.
     static func of(_ path: String) -> (stat: LocalStat, kind: mode_t)? {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
-        let stat = LocalStat(
-            size: Int64(info.st_size),
-            modificationTime: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-            inode: UInt64(info.st_ino))
-        return (stat, info.st_mode & S_IFMT)
+        return (LocalStat(info), info.st_mode & S_IFMT)
     }
 }
 
@@ -43,6 +55,9 @@ struct LocalScan: Sendable {
     /// Every directory found, relative ("" is the root), for watching.
     var directories: [String] = [""]
     var skipped: [SkipNote] = []
+    /// Temporary files that sync's downloads left behind (relative paths): never synced, and
+    /// removed by a full pass unless their download is still to be done (then it resumes).
+    var downloadTemporaries: [String] = []
 
     /// Scans `root`; `remotePrefix` counts toward the server's name limit (1024 bytes).
     static func scan(root: String, rules: IgnoreRules, remotePrefix: String) throws -> LocalScan {
@@ -78,7 +93,10 @@ struct LocalScan: Sendable {
     @discardableResult
     private mutating func visit(root: String, path: String, rules: IgnoreRules, prefixBytes: Int) throws -> Bool {
         let name = SyncNames.lastComponent(of: path)
-        if SyncNames.isTemporary(name) { return false }
+        if SyncNames.isTemporary(name) {
+            if SyncNames.downloadTarget(ofTemporary: path) != nil { downloadTemporaries.append(path) }
+            return false
+        }
         guard let (stat, kind) = LocalStat.of(root + "/" + path) else { return false }
         switch kind {
         case S_IFDIR:

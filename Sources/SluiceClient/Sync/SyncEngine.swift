@@ -5,10 +5,12 @@ import SluiceRPC
 import Synchronization
 
 /// One sync: a local directory kept in step with a remote prefix. Each `pass` scans the
-/// directory (hashing only files whose size, modification time or inode differ from the
-/// state file), lists the prefix once, plans with `SyncPlanner` and carries the actions out
-/// (`SyncExecutor`): deletions first, then transfers, `parallelism` at a time (small files,
-/// one call each, `smallParallelism` at a time beside them).
+/// directory (hashing only files whose size, modification or change time or inode differ
+/// from the state file), lists the prefix once, plans with `SyncPlanner`, checks the plan
+/// (against the grants of a shared folder, `SharedAccess`; against emptying a side,
+/// `EmptiedSideGuard`) and carries the actions out (`SyncExecutor`): deletions first, then
+/// transfers, `parallelism` at a time (small files, one call each, `smallParallelism` at a
+/// time beside them).
 public final class SyncEngine: Sendable {
     private let client: RPCClient
     public let options: SyncOptions
@@ -46,8 +48,34 @@ public final class SyncEngine: Sendable {
     {
         let started = ContinuousClock.now
         let tally = SyncTally()
+        let first = try await reconcile(scope, tally: tally)
+        var firstFailure = first.firstFailure
+        // A `.sluiceignore` that came down in this pass (or changed meanwhile) would have made
+        // another plan: plan again under it, over everything, so that one run applies it.
+        if !options.dryRun, ignoreText() != first.rulesText {
+            let again = try await reconcile(.everything, tally: tally)
+            firstFailure = firstFailure ?? again.firstFailure
+        }
+        tally.add { $0.elapsed = ContinuousClock.now - started }
+        var event = SyncEvent(kind: .summary, path: "", dryRun: options.dryRun)
+        event.summary = tally.value
+        report(event)
+        return (tally.value, firstFailure)
+    }
+
+    /// The text of the ignore rules at the top of the directory ("" when there are none).
+    private func ignoreText() -> String {
+        (try? String(contentsOfFile: options.localRoot + "/" + SyncNames.ignoreFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Scans, lists, plans and carries the plan out (a dry run only reports it), counting into
+    /// `tally`; returns the ignore rules' text the plan followed and the first failure.
+    private func reconcile(_ scope: SyncScope, tally: SyncTally) async throws
+        -> (rulesText: String, firstFailure: (any Error & Sendable)?)
+    {
         let root = options.localRoot
-        let rules = IgnoreRules(text: (try? String(contentsOfFile: root + "/" + SyncNames.ignoreFile, encoding: .utf8)) ?? "")
+        let rulesText = ignoreText()
+        let rules = IgnoreRules(text: rulesText)
         let prefix = options.remotePrefix
         let scoped: ScopedPaths? = if case .paths(let paths) = scope { ScopedPaths(paths) } else { nil }
         let scan: LocalScan
@@ -94,23 +122,46 @@ public final class SyncEngine: Sendable {
         }
         for path in baseFiles.keys where rules.excludes(path, isDirectory: false) { baseFiles[path] = nil }
         let same = try await compareWithoutWholeHash(local.files, remoteFiles, tally: tally)
-        let actions = SyncPlanner.plan(local: local.files, remote: remoteFiles, base: baseFiles, sameContent: same)
+        var actions = SyncPlanner.plan(local: local.files, remote: remoteFiles, base: baseFiles, sameContent: same)
+        var access: SharedAccess?
+        var keptLocally: [String: LocalFileState] = [:]
+        if !options.owner.isEmpty {
+            // Read after the listing: a grant revoked in between shows here, not as deletions.
+            let shared = try await SharedAccess.load(owner: options.owner, client: client, retry: options.retry, tally: tally)
+            try shared.requireStillShared(actions, owner: options.owner, prefix: prefix)
+            (actions, keptLocally) = shared.readOnlyPlan(actions, prefix: prefix)
+            access = shared
+        }
+        if scoped == nil, !options.allowDeleteAll {
+            try EmptiedSideGuard.check(
+                actions, base: baseFiles, local: local.files, remote: remoteFiles, prefix: prefix, localRoot: root)
+        }
+        // Ignore rules that come from the other side change what the rest of the plan should
+        // be: they come down alone first, and `pass` plans again under them.
+        let rulesFirst = !options.dryRun && actions.contains(where: Self.downloadsIgnoreRules)
+        if rulesFirst {
+            actions = actions.filter(Self.downloadsIgnoreRules)
+            skipped = []
+            keptLocally = [:]
+        }
         skipped.sort { $0.path < $1.path }
         for note in skipped {
             report(SyncEvent(kind: .skip, path: note.path, detail: note.reason, dryRun: options.dryRun))
         }
         tally.add { $0.skipped = skipped.count }
+        try noteKeptLocally(keptLocally, inScope: { path in scoped?.contains(path) ?? true }, tally: tally)
 
         var firstFailure: (any Error & Sendable)?
         if options.dryRun {
             for action in actions where action.changesFiles { reportPlanned(action, tally: tally) }
         } else {
+            if scoped == nil, !rulesFirst { removeStaleDownloadTemporaries(scan.downloadTemporaries, actions: actions) }
             if state.state.cursor.isEmpty, !remote.cursor.isEmpty {
                 try state.update { $0.cursor = remote.cursor }
             }
             let executor = SyncExecutor(
                 client: client, options: options, state: state, tally: tally,
-                remoteDirectories: remoteDirectories, listingCursor: remote.cursor,
+                remoteDirectories: remoteDirectories, listingCursor: remote.cursor, access: access,
                 report: report)
             let deletions = actions.filter {
                 if case .deleteLocal = $0 { return true }
@@ -124,11 +175,50 @@ public final class SyncEngine: Sendable {
             }
             try state.flush()
         }
-        tally.add { $0.elapsed = ContinuousClock.now - started }
-        var event = SyncEvent(kind: .summary, path: "", dryRun: options.dryRun)
-        event.summary = tally.value
-        report(event)
-        return (tally.value, firstFailure)
+        return (rulesText, firstFailure)
+    }
+
+    private static func downloadsIgnoreRules(_ action: SyncAction) -> Bool {
+        if case .download(let path, _, _) = action { return path == SyncNames.ignoreFile }
+        return false
+    }
+
+    /// Removes the temporary files of downloads that failed or were cut short in an earlier
+    /// run, unless this pass downloads the same path again (a large download then resumes
+    /// from its partial file). Without this, a download that failed once (or whose path went
+    /// away since) would leave its temporary files in the synced folder for good.
+    private func removeStaleDownloadTemporaries(_ temporaries: [String], actions: [SyncAction]) {
+        let downloading = Set(actions.compactMap { action -> String? in
+            switch action {
+            case .download(let path, _, _), .conflict(let path, _, _): path
+            default: nil
+            }
+        })
+        for temporary in temporaries {
+            guard let target = SyncNames.downloadTarget(ofTemporary: temporary), !downloading.contains(target) else { continue }
+            unlink(options.localRoot + "/" + temporary)
+        }
+    }
+
+    /// Reports each local change kept on this device because the folder is shared for reading
+    /// only, once: again only when the file changes again (the state remembers what was said),
+    /// so a read-only folder with local edits does not nag, or fail, on every pass.
+    private func noteKeptLocally(
+        _ kept: [String: LocalFileState], inScope: (String) -> Bool, tally: SyncTally
+    ) throws {
+        let reported = state.state.keptLocally ?? [:]
+        for (path, local) in kept.sorted(by: { $0.key < $1.key }) where reported[path] != local.stat {
+            report(SyncEvent(
+                kind: .skip, path: path,
+                detail: "shared with you for reading only: this device's change stays here and is not uploaded",
+                dryRun: options.dryRun))
+            tally.add { $0.skipped += 1 }
+        }
+        guard !options.dryRun else { return }
+        var remembered = reported.filter { !inScope($0.key) }
+        for (path, local) in kept { remembered[path] = local.stat }
+        guard remembered != reported else { return }
+        try state.update { $0.keptLocally = remembered.isEmpty ? nil : remembered }
     }
 
     /// Runs a phase's actions: small ones (one call each) `smallParallelism` at a time
@@ -287,8 +377,12 @@ public final class SyncEngine: Sendable {
                 let status = try file.status()
                 let plan = try PartitionPlan.automatic(totalSize: status.size)
                 let digests = try await FileHashing.digests(of: file, plan: plan) { _ in }
-                // The stat as hashed: if the file changes later, the next pass sees it.
-                let hashed = LocalStat(size: status.size, modificationTime: status.modificationTime, inode: stat.inode)
+                // The stat as hashed: if the file changes later, the next pass sees it. The
+                // change time is the scan's: if the file changed since, it is older than the
+                // file's, so the next pass hashes again rather than trust this hash.
+                let hashed = LocalStat(
+                    size: status.size, modificationTime: status.modificationTime, inode: stat.inode,
+                    changeTime: stat.changeTime)
                 result.add { $0.files[path] = LocalFileState(stat: hashed, sha256: Hex.encode(digests.object)) }
             } catch let error as LocalFileError where error.code == ENOENT {
                 return

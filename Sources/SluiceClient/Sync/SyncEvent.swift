@@ -14,7 +14,8 @@ public struct SyncEvent: Sendable, Equatable {
         /// An action not taken this pass because its file changed meanwhile; the next pass decides again.
         case deferred
         case failed
-        /// A transient failure of a whole pass (watch mode tries again).
+        /// A transient failure of a whole pass (watch mode tries again), or a file sent again
+        /// because it changed while it was uploaded.
         case retrying
         case summary
     }

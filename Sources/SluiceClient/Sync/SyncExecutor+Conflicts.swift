@@ -7,7 +7,8 @@ import SluiceRPC
 /// was overtaken by this device's upload.
 extension SyncExecutor {
     /// Both sides changed the file: this device's version moves aside under a conflict name
-    /// and is uploaded under it; the remote version takes the name.
+    /// and is uploaded under it; the remote version takes the name. In a folder shared for
+    /// reading only the copy stays on this device (noted as kept, so it is not reported again).
     func conflict(_ path: String, local: LocalFileState, remote: RemoteFile) async throws {
         let directory = try directory(holding: path, creating: false)
         guard directory.status(of: SyncNames.lastComponent(of: path))?.stat == local.stat else {
@@ -16,10 +17,17 @@ extension SyncExecutor {
         let copy = try freeConflictName(for: path, device: options.device, in: directory)
         try directory.rename(SyncNames.lastComponent(of: path), to: SyncNames.lastComponent(of: copy))
         tally.add { $0.conflicts += 1 }
+        let uploaded = uploads(copy)
         report(SyncEvent(
             kind: .conflict, path: path,
-            detail: "changed on both sides; this device's version is kept as '\(copy)', the other keeps the name"))
-        try await upload(copy, local: local, expected: nil)
+            detail: "changed on both sides; this device's version is kept as '\(copy)'"
+                + (uploaded ? "" : " on this device only (shared with you for reading only)")
+                + ", the other keeps the name"))
+        if uploaded {
+            try await upload(copy, local: local, expected: nil)
+        } else if let moved = LocalStat.of(absolute(copy))?.stat {
+            try state.update { $0.keptLocally = ($0.keptLocally ?? [:]).merging([copy: moved]) { $1 } }
+        }
         try await download(path, remote: remote, replacing: nil)
     }
 

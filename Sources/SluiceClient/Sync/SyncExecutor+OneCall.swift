@@ -55,8 +55,7 @@ extension SyncExecutor {
     func uploadInOneCall(_ path: String, expected: RemoteFile?) async throws {
         let file = absolute(path)
         var sent: Int64 = 0
-        // What the next put replaces: after an attempt, its own version (not another device's).
-        var basis = expected
+        var expected = expected
         for attempt in 0..<Self.uploadAttempts {
             if attempt > 0 { try await Task.sleep(for: .milliseconds(300)) }
             guard let read = try await Self.readSettled(file) else { continue }
@@ -65,9 +64,7 @@ extension SyncExecutor {
             sent += Int64(read.data.count)
             let sha256 = Hex.encode(digest)
             try state.set(path, SyncedFile(local: read.stat, sha256: sha256, remoteVersion: object.version))
-            try await keepOvertakenSinceListing(path, made: object.version, ours: sha256, expected: basis)
-            basis = RemoteFile(
-                version: object.version, size: object.size, sha256: sha256, partitionSize: object.partitionSize)
+            try await keepOvertakenSinceListing(path, made: object.version, ours: sha256, expected: expected)
             if LocalStat.of(file)?.stat == read.stat {
                 tally.add {
                     $0.uploaded += 1
@@ -76,6 +73,10 @@ extension SyncExecutor {
                 report(SyncEvent(kind: .upload, path: path, bytes: sent))
                 return
             }
+            // The next attempt replaces this attempt's version, not another device's.
+            expected = RemoteFile(
+                version: object.version, size: read.stat.size, sha256: sha256, partitionSize: object.partitionSize)
+            report(SyncEvent(kind: .retrying, path: path, detail: "it changed after it was uploaded; sending it again"))
         }
         tally.add { $0.bytesSent += sent }
         throw Deferred(reason: "the file kept changing while it was uploaded; it is sent again once it settles")

@@ -23,6 +23,8 @@ struct SyncExecutor: Sendable {
     /// The change-feed position of the listing this pass planned from ("" from a server
     /// without one): versions committed after it are other devices' news.
     let listingCursor: String
+    /// What the owner shares with the caller when the folder is another's; nil for the caller's own.
+    let access: SharedAccess?
     let report: @Sendable (SyncEvent) -> Void
 
     /// Why an action was not taken this pass.
@@ -95,6 +97,9 @@ struct SyncExecutor: Sendable {
         }
     }
 
+    /// Whether this device may upload `path` (not when the owner shares it for reading only).
+    func uploads(_ path: String) -> Bool { access?.writes(objectName(path)) ?? true }
+
     // MARK: Remote checks
 
     /// The object's current version, nil when there is none.
@@ -150,25 +155,30 @@ struct SyncExecutor: Sendable {
         try await requireRemote(path, is: expected)
         let file = absolute(path)
         var sent: Int64 = 0
-        // What the next commit replaces: after an attempt, its own version (not another device's).
-        var basis = expected
+        var expected = expected
         for _ in 0..<Self.uploadAttempts {
             guard let before = LocalStat.of(file)?.stat else {
                 throw Deferred(reason: "the local file went away meanwhile")
             }
+            let partitionSize = try Self.partitionSize(matching: expected, size: before.size)
             var uploadOptions = UploadOptions(
-                partitionSize: try Self.partitionSize(matching: expected, size: before.size), parallelism: 4,
-                retry: options.retry, journal: options.journal)
+                partitionSize: partitionSize, parallelism: 4, retry: options.retry, journal: options.journal)
             uploadOptions.owner = options.owner
             let summary: TransferSummary
+            let wire = UploadWireCount()
             do {
-                summary = try await Uploader(client: client, options: uploadOptions).upload(file: file, to: objectName(path))
+                summary = try await Uploader(client: client, options: uploadOptions).upload(
+                    file: file, to: objectName(path), progress: wire.observe)
             } catch let error where FailureKind(error) == .integrity && LocalStat.of(file)?.stat != before {
                 // The file changed while it was read: what was declared can no longer be sent.
+                // What the attempt sent still went over the wire.
+                sent += wire.bytes
+                tally.add { $0.calls += wire.calls }
+                report(SyncEvent(kind: .retrying, path: path, detail: "it changed while it was uploaded; sending it again"))
                 try await Task.sleep(for: .milliseconds(300))
                 continue
             }
-            sent += summary.bytesTransferred
+            sent += wire.bytes
             // Create, the partitions sent, commit; one PutObject when the uploader chose it.
             tally.add { $0.calls += summary.sessionID == nil ? 1 : 2 + summary.partitionsTransferred }
             // What was committed is what was hashed; remember it even if the file changed
@@ -178,10 +188,7 @@ struct SyncExecutor: Sendable {
             // hashes it again anyway.
             let committed = summary.sha256.isEmpty ? local.sha256 : summary.sha256
             try state.set(path, SyncedFile(local: before, sha256: committed, remoteVersion: summary.version))
-            try await keepOvertakenSinceListing(path, made: summary.version, ours: summary.sha256, expected: basis)
-            basis = RemoteFile(
-                version: summary.version, size: before.size, sha256: committed,
-                partitionSize: uploadOptions.partitionSize ?? 0)
+            try await keepOvertakenSinceListing(path, made: summary.version, ours: summary.sha256, expected: expected)
             if LocalStat.of(file)?.stat == before {
                 tally.add {
                     $0.uploaded += 1
@@ -190,6 +197,11 @@ struct SyncExecutor: Sendable {
                 report(SyncEvent(kind: .upload, path: path, bytes: sent))
                 return
             }
+            // The next attempt replaces this attempt's version, not another device's.
+            expected = RemoteFile(
+                version: summary.version, size: before.size, sha256: committed,
+                partitionSize: partitionSize)
+            report(SyncEvent(kind: .retrying, path: path, detail: "it changed after it was uploaded; sending it again"))
             try await Task.sleep(for: .milliseconds(300))
         }
         tally.add { $0.bytesSent += sent }

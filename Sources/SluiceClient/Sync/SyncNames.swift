@@ -52,17 +52,36 @@ public enum SyncNames {
     }
 
     /// The temporary file a download of `path` is written to before it is renamed into place
-    /// (a bare name for a bare name).
+    /// (a bare name for a bare name). A large download is first written by the downloader
+    /// beside that, as `..NAME.sluice-download.sluice-part` with its journal `….sluice-part.json`.
     static func downloadTemporary(for path: String) -> String {
         let directory = parent(of: path)
         let name = "." + lastComponent(of: path) + ".sluice-download"
         return directory.isEmpty ? name : directory + "/" + name
     }
 
+    /// The path (relative, as `temporary` is) whose download left the temporary file
+    /// `temporary`, or nil when it is not one of sync's download temporaries.
+    static func downloadTarget(ofTemporary temporary: String) -> String? {
+        var name = Substring(lastComponent(of: temporary))
+        if name.hasSuffix(".json") { name = name.dropLast(".json".utf8.count) }
+        // The downloader's partial file adds a "." before the name and ".sluice-part" after it.
+        let dots = name.hasSuffix(".sluice-part") ? 2 : 1
+        if dots == 2 { name = name.dropLast(".sluice-part".utf8.count) }
+        guard name.hasSuffix(".sluice-download"), name.hasPrefix(String(repeating: ".", count: dots)) else { return nil }
+        name = name.dropFirst(dots).dropLast(".sluice-download".utf8.count)
+        guard !name.isEmpty else { return nil }
+        let directory = parent(of: temporary)
+        return directory.isEmpty ? String(name) : directory + "/" + name
+    }
+
     /// Why a remote relative path cannot be a local file, or nil if it can: empty components,
     /// `.` or `..`, a component too long for a file name, or a name sync uses itself.
     public static func problem(withRemotePath path: String) -> String? {
         guard !path.isEmpty else { return "the name is the prefix itself" }
+        // Only directories inside the synced one have markers: the top always exists, so
+        // its marker would be downloaded again and again, never settled.
+        guard path != directoryMarker else { return "it marks the synced folder itself, which always exists" }
         let components = path.split(separator: "/", omittingEmptySubsequences: false)
         for component in components {
             if component.isEmpty { return "it has an empty path component" }

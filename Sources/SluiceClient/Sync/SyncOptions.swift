@@ -19,6 +19,9 @@ public struct SyncOptions: Sendable {
     public var retry: RetryPolicy
     /// Report what would be done, change nothing.
     public var dryRun: Bool
+    /// Let a full pass delete every synced file on one side because the other is empty (see
+    /// `EmptiedSideGuard`); without it such a pass is refused.
+    public var allowDeleteAll: Bool
     public var stateFile: SyncStateFile
     /// Where interrupted uploads are remembered, so a killed sync resumes them.
     public var journal: UploadJournal?
@@ -26,7 +29,7 @@ public struct SyncOptions: Sendable {
     public init(
         localRoot: String, remotePrefix: String, owner: String = "", device: String = SyncOptions.hostName(),
         parallelism: Int = 4, retry: RetryPolicy = RetryPolicy(), dryRun: Bool = false, stateFile: SyncStateFile,
-        journal: UploadJournal? = nil
+        journal: UploadJournal? = nil, allowDeleteAll: Bool = false
     ) {
         self.localRoot = URL(fileURLWithPath: localRoot).standardizedFileURL.path
         self.remotePrefix = Self.normalizedPrefix(remotePrefix)
@@ -37,6 +40,7 @@ public struct SyncOptions: Sendable {
         self.dryRun = dryRun
         self.stateFile = stateFile
         self.journal = journal
+        self.allowDeleteAll = allowDeleteAll
     }
 
     /// "" stays ""; anything else ends with exactly one "/".

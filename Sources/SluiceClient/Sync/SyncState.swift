@@ -27,6 +27,10 @@ public struct SyncState: Codable, Sendable, Equatable {
     public var cursor = ""
     /// Relative path → its last synced state.
     public var files: [String: SyncedFile] = [:]
+    /// Local changes kept on this device because the owner shares them for reading only, by
+    /// the stat they were reported under (reported again only when they change); nil when
+    /// there are none (and in state files written before read-only folders synced).
+    public var keptLocally: [String: LocalStat]?
 
     public init(server: String, owner: String, remotePrefix: String, localRoot: String) {
         self.server = server

@@ -11,7 +11,9 @@ import Synchronization
 /// changed and listed, nothing else. A full pass runs first, after lost events or a failed
 /// round, and every `rescanInterval`, in case an event was missed (a watch limit reached, a
 /// directory created between scan and watch). A pass that fails transiently (the server is
-/// away) is tried again with the same backoff, for as long as it takes.
+/// away) is tried again with the same backoff, for as long as it takes. A pass refused
+/// because a shared folder is no longer shared, or because it would empty a side, stops the
+/// watch: passing again would be refused again, and only the user can decide.
 public struct SyncWatcher: Sendable {
     public var debounce: Duration = .milliseconds(300)
     /// The longest a steady stream of local events delays a pass.
@@ -65,6 +67,9 @@ public struct SyncWatcher: Sendable {
                         try await Task.sleep(for: delay)
                         scope = .everything
                         continue
+                    } catch let error where FailureKind(error) == .accessLost || error is EmptiedSideError {
+                        // Passing again cannot help, and must not delete what it was stopped from deleting.
+                        throw error
                     } catch let error where !(error is CancellationError) {
                         report(SyncEvent(kind: .failed, path: "", detail: "\(error)"))
                         try await Task.sleep(for: .seconds(1))

@@ -109,7 +109,7 @@ def test_two_devices_reconcile_by_content(cli, tmp_path):
     back = sync(cli, a, prefix, device="A").expect(0)
     kinds = sorted(e["event"] for e in back.events if e["event"] not in ("summary", "skip"))
     assert "conflict" not in kinds, back.out
-    assert sy.read(a, "top.txt") == b"top, edited on B"
+    assert sy.read(a, "top.txt") == b"top, edited on B", back.out
     assert not os.path.exists(os.path.join(a, "x")), "the emptied tree of a deleted file stays"
     assert not os.path.exists(os.path.join(a, "same.txt"))
     assert sy.read(a, "renamed.txt") == b"already on both"
@@ -414,3 +414,118 @@ def test_a_file_rewritten_while_it_uploads_makes_no_conflict_copy_of_itself(cli,
     conflicts = [e for r in runs for e in r.events if e["event"] == "conflict"]
     assert not conflicts, conflicts
     assert sorted(os.listdir(a)) == ["busy.txt"]
+
+
+def test_temporary_files_of_downloads_that_cannot_resume_are_removed(cli, tmp_path):
+    # A download that failed (or was killed) leaves its temporary files; once the path is no
+    # longer to be downloaded, the next pass removes them, and nothing else.
+    a = str(tmp_path / "a")
+    prefix = cs.unique("sync-temporaries") + "/"
+    sy.write(a, "kept.txt", b"kept")
+    sync(cli, a, prefix).expect(0)
+    leftovers = ["..gone.bin.sluice-download.sluice-part", "..gone.bin.sluice-download.sluice-part.json",
+                 "sub/.gone.txt.sluice-download"]
+    for rel in leftovers:
+        sy.write(a, rel, b"partial")
+    sy.write(a, ".mine.bin.sluice-part", b"a `sluice download` of the user's own, not sync's")
+    sync(cli, a, prefix).expect(0)
+    for rel in leftovers:
+        assert not os.path.exists(os.path.join(a, rel)), rel
+    assert os.path.exists(os.path.join(a, ".mine.bin.sluice-part"))
+    assert sy.read(a, "kept.txt") == b"kept"
+
+
+def test_a_marker_of_the_synced_folder_itself_is_skipped_and_the_sync_settles(cli, tmp_path):
+    # Anyone who can write the folder can make PREFIX/.sluice-dir; the top always exists, so
+    # it is skipped with a note rather than downloaded on every run.
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    prefix = cs.unique("sync-top-marker") + "/"
+    sy.write(a, "x.txt", b"x")
+    sync(cli, a, prefix).expect(0)
+    empty = str(tmp_path / "empty")
+    open(empty, "wb").close()
+    cli.ok("upload", empty, prefix + ".sluice-dir")
+    os.makedirs(b)
+    for root in (a, b, a, b):
+        r = sync(cli, root, prefix).expect(0)
+        assert not [e for e in r.events if e["event"] in ("download", "upload", "delete_local", "delete_remote")
+                    and e["path"] == ".sluice-dir"], r.explain()
+        assert [e["path"] for e in r.events if e["event"] == "skip"] == [".sluice-dir"], r.explain()
+    again = summary(sync(cli, b, prefix).expect(0))
+    assert again["downloaded"] == again["uploaded"] == 0, again
+    assert not os.path.exists(os.path.join(b, ".sluice-dir"))
+    assert "x.txt" in cli.ok("ls", prefix).out and ".sluice-dir" in cli.ok("ls", prefix).out
+
+
+def test_ignore_rules_from_the_other_device_apply_in_the_run_that_brings_them(cli, tmp_path):
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    prefix = cs.unique("sync-ignore-arrives") + "/"
+    sy.write(a, ".sluiceignore", b"*.tmp\n")
+    sy.write(a, "doc.txt", b"doc")
+    sync(cli, a, prefix, device="laptop").expect(0)
+    os.makedirs(b)
+    sync(cli, b, prefix, device="desktop").expect(0)
+
+    # The laptop re-includes keep.tmp and excludes local-only/; one run of the desktop gets
+    # the rules and keep.tmp, and sends nothing the new rules exclude.
+    sy.write(a, ".sluiceignore", b"*.tmp\n!keep.tmp\nlocal-only/\n")
+    sy.write(a, "keep.tmp", b"keep me")
+    sync(cli, a, prefix, device="laptop").expect(0)
+    sy.write(b, "local-only/cache.bin", b"the desktop's own cache")
+    r = sync(cli, b, prefix, device="desktop").expect(0)
+    assert sorted(e["path"] for e in r.events if e["event"] == "download") == [".sluiceignore", "keep.tmp"], r.explain()
+    assert not [e for e in r.events if e["event"] == "upload"], r.explain()
+    assert [e["event"] for e in r.events].count("summary") == 1, r.explain()
+    assert sy.read(b, "keep.tmp") == b"keep me"
+    assert "local-only" not in cli.ok("ls", "-r", prefix).out
+
+
+def test_a_same_size_edit_under_a_restored_modification_time_is_uploaded(cli, tmp_path):
+    # cp -p, rsync -t, tar x or `touch -r` put the old modification time back; the change
+    # time cannot be put back, so the edit is still seen.
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    prefix = cs.unique("sync-ctime") + "/"
+    sy.write(a, "mt.txt", b"AAAA\n")
+    sync(cli, a, prefix, device="laptop").expect(0)
+    path = os.path.join(a, "mt.txt")
+    before = os.stat(path)
+    time.sleep(0.05)
+    sy.write(a, "mt.txt", b"BBBB\n")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+    r = sync(cli, a, prefix, device="laptop").expect(0)
+    assert [e["path"] for e in r.events if e["event"] == "upload"] == ["mt.txt"], r.explain()
+    os.makedirs(b)
+    sync(cli, b, prefix, device="desktop").expect(0)
+    assert sy.read(b, "mt.txt") == b"BBBB\n"
+    # An unchanged tree is still not hashed again: nothing to do.
+    again = summary(sync(cli, a, prefix, device="laptop").expect(0))
+    assert again["uploaded"] == again["downloaded"] == 0, again
+
+
+def test_a_side_found_empty_does_not_empty_the_other_without_confirmation(cli, tmp_path):
+    # An unmounted disk or a folder removed for good looks like "every file was deleted":
+    # the run refuses (exit 2) and deletes nothing, unless --allow-delete-all confirms it.
+    a = str(tmp_path / "a")
+    prefix = cs.unique("sync-emptied") + "/"
+    names = [f"f{i}.txt" for i in range(5)]
+    for n in names:
+        sy.write(a, n, n.encode())
+    sync(cli, a, prefix).expect(0)
+
+    moved = str(tmp_path / "elsewhere")
+    os.rename(a, moved)                                        # the disk "went away"
+    os.makedirs(a)
+    r = sync(cli, a, prefix).expect(cs.EXIT_USAGE)
+    assert "--allow-delete-all" in r.stderr and "Nothing was deleted" in r.stderr, r.stderr
+    assert sorted(cli.ok("ls", prefix).out.split()) == sorted(prefix + n for n in names)
+    shutil.rmtree(a)
+    os.rename(moved, a)
+
+    for n in names:
+        cli.ok("rm", prefix + n)                               # removed for good on the server
+    r = sync(cli, a, prefix).expect(cs.EXIT_USAGE)
+    assert sorted(os.listdir(a)) == names, r.explain()
+    r = sync(cli, a, prefix, "--allow-delete-all").expect(0)
+    assert summary(r)["deleted_local"] == len(names) and os.listdir(a) == []

@@ -1,0 +1,57 @@
+"""`sluice sync` counts what an upload put on the wire when the file changed while it was
+uploaded and had to be sent again: the bytes and calls of the failed attempt too, with a
+`retrying` event. A paced sluiced (--rate-bytes-in) makes the upload last long enough for
+the file to be changed in the middle of it."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+import cli_support as cs
+from cli_support import MIB
+
+SIZE = 32 * MIB
+RATE = 8 * MIB                 # bytes per second the server takes in: the upload lasts ~4 s
+
+
+@pytest.fixture(scope="module")
+def paced_server(module_storage):
+    return module_storage.server(label="sluiced-sync-paced", rate_bytes_in=RATE)
+
+
+@pytest.fixture
+def pcli(cli_runner, paced_server) -> cs.CLI:
+    paced_server.assert_alive()
+    cli_runner.address = paced_server.address
+    return cli_runner
+
+
+def test_an_upload_sent_again_counts_every_byte_it_sent(pcli, tmp_path):
+    a = str(tmp_path / "a")
+    os.makedirs(a)
+    path = os.path.join(a, "moving.bin")
+    cs.write_random_file(path, SIZE)
+    prefix = cs.unique("sync-moving") + "/"
+    proc = pcli.start("sync", a, prefix, "--json", "--device", "dev")
+    try:
+        time.sleep(1.5)                                     # part of the file is on its way
+        with open(path, "r+b") as f:
+            f.seek(SIZE - 4096)
+            f.write(os.urandom(4096))
+        assert proc.wait(120) == 0, proc.explain()
+    finally:
+        proc.close()
+    retried = [e for e in proc.events if e["event"] == "retrying"]
+    assert retried and retried[0]["path"] == "moving.bin", proc.explain()
+    summary = [e for e in proc.events if e["event"] == "summary"][0]
+    upload = [e for e in proc.events if e["event"] == "upload"][0]
+    # The first attempt sent a part of the file, the second at least the changed partition.
+    assert summary["bytes_sent"] > SIZE and upload["bytes"] == summary["bytes_sent"], proc.explain()
+    assert summary["calls"] > 2 + SIZE // (8 * MIB), proc.explain()
+    assert cs.sha256_file(path) in pcli.ok("stat", prefix + "moving.bin").out
+    # An earlier attempt's own version is not another device's: no conflict copy of it.
+    assert not [e for e in proc.events if e["event"] == "conflict"], proc.explain()
+    assert os.listdir(a) == ["moving.bin"]

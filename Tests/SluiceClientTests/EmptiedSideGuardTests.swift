@@ -1,0 +1,43 @@
+import Testing
+
+@testable import SluiceClient
+
+/// A pass that would delete every synced file because one side is empty needs a confirmation.
+@Suite struct EmptiedSideGuardTests {
+    private let stat = LocalStat(size: 1, modificationTime: 1, inode: 1)
+    private let remote = RemoteFile(version: 1, size: 1, sha256: "aa", partitionSize: 1)
+
+    private func base(_ count: Int) -> [String: SyncedFile] {
+        Dictionary(uniqueKeysWithValues: (0..<count).map {
+            ("f\($0)", SyncedFile(local: stat, sha256: "aa", remoteVersion: 1))
+        })
+    }
+
+    private func check(
+        _ actions: [SyncAction], base: [String: SyncedFile], local: [String: LocalFileState] = [:],
+        remote: [String: RemoteFile] = [:]
+    ) throws {
+        try EmptiedSideGuard.check(actions, base: base, local: local, remote: remote, prefix: "p/", localRoot: "/d")
+    }
+
+    @Test func anEmptyRemoteDoesNotEmptyTheDirectory() {
+        let deletions = base(4).keys.map { SyncAction.deleteLocal($0, expected: stat) }
+        #expect(throws: EmptiedSideError.self) { try check(deletions, base: base(4)) }
+        // A marker left behind does not count as a file.
+        let marker = ["d/.sluice-dir": remote]
+        #expect(throws: EmptiedSideError.self) { try check(deletions, base: base(4), remote: marker) }
+    }
+
+    @Test func anEmptyDirectoryDoesNotEmptyTheRemote() {
+        let deletions = base(5).keys.map { SyncAction.deleteRemote($0, expected: remote) }
+        #expect(throws: EmptiedSideError.self) { try check(deletions, base: base(5)) }
+    }
+
+    @Test func ordinaryDeletionsGoAhead() throws {
+        // Few files, or not all of them, or the emptied side still holds a new file.
+        try check(base(3).keys.map { .deleteLocal($0, expected: stat) }, base: base(3))
+        try check(["f0", "f1", "f2"].map { .deleteLocal($0, expected: stat) }, base: base(4))
+        try check(
+            base(4).keys.map { .deleteLocal($0, expected: stat) }, base: base(4), remote: ["new.txt": remote])
+    }
+}
