@@ -22,7 +22,10 @@ static void print_page(const Options *opts, const Sluice__V1__ListObjectsRespons
         }
         char hex[2 * SHA256_LEN + 1] = "";
         if (o->sha256.len == SHA256_LEN) hex_encode(o->sha256.data, SHA256_LEN, hex);
-        printf("%" PRId64 "\t%" PRId64 "\t%s\t%s\n", o->size, o->version, hex, o->name);
+        /* As `sluice ls -l`: a hash that proved not to be the declared one is never shown
+         * as if it described the object. */
+        const char *mark = o->sha256_state == SLUICE__V1__SHA256_STATE__SHA256_STATE_MISMATCH ? "MISMATCH:" : "";
+        printf("%" PRId64 "\t%" PRId64 "\t%s%s\t%s\n", o->size, o->version, mark, hex, o->name);
     }
 }
 
