@@ -33,7 +33,7 @@ struct AdminPrincipalsCommand: AsyncParsableCommand {
         let json = json
         try await settings.withClient { client in
             try await UsageCatalog(client: client).principals { record in
-                print(json ? UsageText.json(record) : UsageText.line(record))
+                Output.line(json ? UsageText.json(record) : UsageText.line(record), json: json)
             }
         }
     }
@@ -61,7 +61,7 @@ struct AdminRegisterCommand: AsyncParsableCommand {
         let record = try await settings.withClient { client in
             try await UsageCatalog(client: client).register(handle: handle, identity: identity)
         }
-        print(json ? UsageText.json(record) : UsageText.line(record))
+        Output.line(json ? UsageText.json(record) : UsageText.line(record), json: json)
     }
 }
 
@@ -110,7 +110,7 @@ struct AdminLimitsCommand: AsyncParsableCommand {
         let record = try await settings.withClient { client in
             try await UsageCatalog(client: client).setLimits(handle: handle, set: changes, clear: cleared)
         }
-        print(json ? UsageText.json(record) : UsageText.line(record))
+        Output.line(json ? UsageText.json(record) : UsageText.line(record), json: json)
     }
 
     static func limit(_ name: String) -> Sluice_V1_Limit? {
@@ -140,9 +140,9 @@ struct AdminUsageCommand: AsyncParsableCommand {
             try await UsageCatalog(client: client).of(handle: handle, days: days)
         }
         if json {
-            print(UsageText.json(usage))
+            Output.line(UsageText.json(usage), json: true)
         } else {
-            UsageText.lines(usage).forEach { print($0) }
+            UsageText.lines(usage).forEach { Output.line($0) }
         }
     }
 }
@@ -184,5 +184,5 @@ private func setDisabled(_ disabled: Bool, handle: String, connection: ClientOpt
     let record = try await settings.withClient { client in
         try await UsageCatalog(client: client).setDisabled(handle: handle, disabled)
     }
-    print(UsageText.line(record))
+    Output.line(UsageText.line(record))
 }

@@ -12,7 +12,7 @@ enum FailureReport {
         case .success:
             command.exit(withError: error)
         case .validationFailure:
-            standardError(command.fullMessage(for: error))
+            Output.write([command.fullMessage(for: error)], .verbatim, to: .standardError)
             Foundation.exit(SluiceExitCode.usage.rawValue)
         default:
             break
@@ -20,29 +20,26 @@ enum FailureReport {
         let status = SluiceExitCode(for: error)
         switch status {
         case .interrupted:
-            standardError("sluice: interrupted; run the same command again to resume")
+            Output.write(["sluice: interrupted; run the same command again to resume"], to: .standardError)
         default:
-            standardError("sluice: error: \(error)\(hint(for: status))")
+            // The error's text carries the server's message: escaped as any line is.
+            Output.write(["sluice: error: \(error)"] + hint(for: status), to: .standardError)
         }
         Foundation.exit(status.rawValue)
     }
 
-    static func standardError(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
-    }
-
-    private static func hint(for status: SluiceExitCode) -> String {
+    private static func hint(for status: SluiceExitCode) -> [String] {
         switch status {
         case .denied:
-            "\nsluice: check --cert/--key (the server must accept the certificate) and --ca (it must verify the server)"
+            ["sluice: check --cert/--key (the server must accept the certificate) and --ca (it must verify the server)"]
         case .transient:
-            "\nsluice: the server could not be reached or stayed busy; an upload or download resumes when run again"
+            ["sluice: the server could not be reached or stayed busy; an upload or download resumes when run again"]
         case .serverOutOfSpace:
-            "\nsluice: the server is out of storage space; what was sent is kept, run the same upload again to resume once space was freed"
+            ["sluice: the server is out of storage space; what was sent is kept, run the same upload again to resume once space was freed"]
         case .quotaExceeded:
-            "\nsluice: `sluice usage` shows what you store and your quotas"
+            ["sluice: `sluice usage` shows what you store and your quotas"]
         default:
-            ""
+            []
         }
     }
 }

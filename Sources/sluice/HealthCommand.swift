@@ -25,7 +25,7 @@ struct HealthCommand: AsyncParsableCommand {
         let status = try await settings.withClient { client in
             try await ServerHealth.check(client: client, service: service, timeout: .seconds(timeout))
         }
-        print(ServerHealth.name(of: status))
+        Output.line(ServerHealth.name(of: status))
         if status != .serving { throw ExitCode(SluiceExitCode.failure.rawValue) }
     }
 }

@@ -30,7 +30,7 @@ struct ListCommand: AsyncParsableCommand {
         let settings = try connection.resolved()
         try await settings.withClient { client in
             try await ObjectCatalog(client: client, owner: ownerFlag.owner).list(prefix: prefix, delimiter: recursive ? "" : "/") { entry in
-                print(CatalogText.listing(entry, long: long))
+                Output.line(CatalogText.listing(entry, long: long))
             }
         }
     }

@@ -18,6 +18,6 @@ struct SessionsAbortCommand: AsyncParsableCommand {
         let session = try await settings.withClient { client in
             try await SessionCatalog(client: client).abort(id)
         }
-        print("session \(session.sessionID) is \(CatalogText.stateName(session.state))")
+        Output.line("session \(session.sessionID) is \(CatalogText.stateName(session.state))")
     }
 }

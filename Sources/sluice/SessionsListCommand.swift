@@ -20,7 +20,7 @@ struct SessionsListCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         try await settings.withClient { client in
-            try await SessionCatalog(client: client).list(openOnly: open) { print(CatalogText.session($0)) }
+            try await SessionCatalog(client: client).list(openOnly: open) { Output.line(CatalogText.session($0)) }
         }
     }
 }

@@ -41,6 +41,6 @@ struct ShareCommand: AsyncParsableCommand {
         let grant = try await settings.withClient { client in
             try await ShareCatalog(client: client).grant(path: path, to: handle, write: access == .write, object: object)
         }
-        print(json ? GrantText.json(grant, direction: "mine") : "shared \(GrantText.line(grant))")
+        Output.line(json ? GrantText.json(grant, direction: "mine") : "shared \(GrantText.line(grant))", json: json)
     }
 }

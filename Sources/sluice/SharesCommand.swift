@@ -23,13 +23,13 @@ struct SharesCommand: AsyncParsableCommand {
         let json = json
         try await settings.withClient { client in
             let catalog = ShareCatalog(client: client)
-            if !json { print("mine:") }
+            if !json { Output.line("mine:") }
             try await catalog.grantsMade { grant in
-                print(json ? GrantText.json(grant, direction: "mine") : "  " + GrantText.line(grant))
+                Output.line(json ? GrantText.json(grant, direction: "mine") : "  " + GrantText.line(grant), json: json)
             }
-            if !json { print("shared with me:") }
+            if !json { Output.line("shared with me:") }
             try await catalog.grantsReceived { grant in
-                print(json ? GrantText.json(grant, direction: "shared-with-me") : "  " + GrantText.line(grant))
+                Output.line(json ? GrantText.json(grant, direction: "shared-with-me") : "  " + GrantText.line(grant), json: json)
             }
         }
     }

@@ -28,9 +28,9 @@ struct StatCommand: AsyncParsableCommand {
         let object = try await settings.withClient { client in
             try await ObjectCatalog(client: client, owner: ownerFlag.owner).describe(remote, version: version)
         }
-        CatalogText.details(object).forEach { print($0) }
+        CatalogText.details(object).forEach { Output.line($0) }
         if partitions {
-            object.partitions.forEach { print(CatalogText.partition($0)) }
+            object.partitions.forEach { Output.line(CatalogText.partition($0)) }
         }
     }
 }

@@ -73,11 +73,10 @@ struct SyncCommand: AsyncParsableCommand {
         if !dryRun { try options.stateFile.lock() }
         let json = json
         let report: @Sendable (SyncEvent) -> Void = { event in
-            let line = (json ? event.json : event.text) + "\n"
             // Summaries and actions on standard output, unbuffered; notes about skips and
             // retries on standard error unless they are JSON.
             let toError = !json && [.skip, .retrying, .failed, .deferred].contains(event.kind)
-            (toError ? FileHandle.standardError : FileHandle.standardOutput).write(Data(line.utf8))
+            Output.write([json ? event.json : event.text], json ? .json : .text, to: toError ? .standardError : .standardOutput)
         }
         let watch = watch
         try await Interrupt.cancellable {

@@ -29,9 +29,9 @@ struct UsageCommand: AsyncParsableCommand {
         let settings = try connection.resolved()
         let usage = try await settings.withClient { client in try await UsageCatalog(client: client).mine(days: days) }
         if json {
-            print(UsageText.json(usage))
+            Output.line(UsageText.json(usage), json: true)
         } else {
-            UsageText.lines(usage).forEach { print($0) }
+            UsageText.lines(usage).forEach { Output.line($0) }
         }
     }
 }

@@ -21,7 +21,7 @@ struct VersionsCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         try await settings.withClient { client in
-            try await ObjectCatalog(client: client, owner: ownerFlag.owner).versions(of: remote) { print(CatalogText.version($0)) }
+            try await ObjectCatalog(client: client, owner: ownerFlag.owner).versions(of: remote) { Output.line(CatalogText.version($0)) }
         }
     }
 }

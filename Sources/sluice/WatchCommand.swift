@@ -44,13 +44,12 @@ struct WatchCommand: AsyncParsableCommand {
             try await ChangeFollower(client: client).follow(
                 from: file.load(), owner: owner, prefix: prefix,
                 onRetry: { notice in
-                    FileHandle.standardError.write(Data("sluice watch: reconnecting (\(notice.error.message))\n".utf8))
+                    Output.write(["sluice watch: reconnecting (\(notice.error.message))"], to: .standardError)
                 },
                 onResponse: { response in
                     // Written straight to the descriptor (unbuffered), so each line is out before
                     // its cursor is saved, also when standard output is a pipe.
-                    let lines = response.changes.map { (json ? ChangeText.json($0) : ChangeText.line($0)) + "\n" }
-                    if !lines.isEmpty { FileHandle.standardOutput.write(Data(lines.joined().utf8)) }
+                    Output.write(response.changes.map(json ? ChangeText.json : ChangeText.line), json ? .json : .text)
                     try file.save(response.cursor)
                 })
         }

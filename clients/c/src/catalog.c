@@ -11,13 +11,20 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "plan.h"
 #include "sluice/v1/objects.pb-c.h"
+#include "terminal.h"
+
+/* A name from the server on a line of its own, control characters escaped. */
+static void print_name(const char *name) {
+    terminal_put(name, stdout);
+    putchar('\n');
+}
 
 static void print_page(const Options *opts, const Sluice__V1__ListObjectsResponse *page) {
-    for (size_t i = 0; i < page->n_common_prefixes; i++) printf("%s\n", page->common_prefixes[i]);
+    for (size_t i = 0; i < page->n_common_prefixes; i++) print_name(page->common_prefixes[i]);
     for (size_t i = 0; i < page->n_objects; i++) {
         const Sluice__V1__ObjectInfo *o = page->objects[i];
         if (!opts->long_format) {
-            printf("%s\n", o->name);
+            print_name(o->name);
             continue;
         }
         char hex[2 * SHA256_LEN + 1] = "";
@@ -25,7 +32,8 @@ static void print_page(const Options *opts, const Sluice__V1__ListObjectsRespons
         /* As `sluice ls -l`: a hash that proved not to be the declared one is never shown
          * as if it described the object. */
         const char *mark = o->sha256_state == SLUICE__V1__SHA256_STATE__SHA256_STATE_MISMATCH ? "MISMATCH:" : "";
-        printf("%" PRId64 "\t%" PRId64 "\t%s%s\t%s\n", o->size, o->version, mark, hex, o->name);
+        printf("%" PRId64 "\t%" PRId64 "\t%s%s\t", o->size, o->version, mark, hex);
+        print_name(o->name);
     }
 }
 

@@ -8,6 +8,7 @@
 #include "interrupt.h"
 #include "options.h"
 #include "status.h"
+#include "terminal.h"
 #include "upload.h"
 
 /* The hints the Swift CLI prints after the same failures. */
@@ -29,8 +30,10 @@ static int report(const Status *st) {
     if (code == EXIT_INTERRUPTED) {
         fputs("sluice-c: interrupted; run the same command again to resume\n", stderr);
     } else {
-        fprintf(stderr, "sluice-c: error: %s: %s\n%s", status_name(st->code),
-                st->message ? st->message : "", hint(code));
+        /* The message may be the server's: escaped, as every line from the server is. */
+        fprintf(stderr, "sluice-c: error: %s: ", status_name(st->code));
+        terminal_put(st->message ? st->message : "", stderr);
+        fprintf(stderr, "\n%s", hint(code));
     }
     return code;
 }
