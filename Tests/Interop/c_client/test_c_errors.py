@@ -56,6 +56,24 @@ def test_write_with_a_read_grant_is_permission_denied(sluice_c, swift_cli, tmp_p
     cs.assert_error(r, cs.EXIT_DENIED, "PERMISSION_DENIED")
 
 
+def test_only_certificate_failures_get_the_certificate_hint(sluice_c, swift_cli, tmp_path):
+    """The hint to check --cert/--key/--ca follows a refused handshake and UNAUTHENTICATED,
+    never PERMISSION_DENIED (what the principal may do; the server's message says what)."""
+    hint = "check --cert/--key"
+    for who, ca in (("other-client", "ca.pem"), ("nobody", "ca.pem"), ("client", "other-ca.pem")):
+        r = sluice_c.run("ls", who=who, ca=ca).expect(cs.EXIT_DENIED)
+        assert hint in r.stderr, r.explain()
+    folder = ss.unique_name("c-hint") + "/"
+    src = str(tmp_path / "src")
+    cs.write_random(src, 100)
+    sluice_c.ok("upload", src, folder + "plan.txt")
+    swift_cli.ok("whoami", who="client2")
+    swift_cli.ok("share", folder, "sluice-client2", "--read")
+    r = sluice_c.run("upload", src, folder + "new.txt", "--owner", "sluice-client", who="client2")
+    cs.assert_error(r, cs.EXIT_DENIED, "PERMISSION_DENIED")
+    assert hint not in r.stderr, r.explain()
+
+
 def test_server_down_is_transient(sluice_c, swift_cli):
     address = f"127.0.0.1:{sup.free_port()}"
     r = sluice_c.run("health", address=address)

@@ -159,6 +159,35 @@ def test_untrusted_server_exits_4(cli, small_object):
     cs.assert_human_message(r.stderr)
 
 
+# The certificate hint follows only failures about the certificate or the TLS handshake;
+# PERMISSION_DENIED is about what the principal may do, and the server's message says what.
+TLS_HINT = "check --cert/--key"
+
+
+@pytest.mark.parametrize("who", ["other-client", "nobody"], ids=["tls-refused", "unauthenticated"])
+def test_certificate_failures_get_the_certificate_hint(cli, who):
+    r = cli.run("ls", who=who, timeout=60).expect(cs.EXIT_DENIED)
+    assert TLS_HINT in r.stderr, r.explain()
+
+
+def test_permission_denied_gets_no_certificate_hint(cli, tmp_path):
+    cli.ok("whoami", who="client2")
+    folder = cs.unique("errors/readonly") + "/"
+    src = cs.write_file(str(tmp_path / "src"), b"plan")
+    cli.ok("upload", src, folder + "plan.txt")
+    cli.ok("share", folder, "sluice-client2", "--read")
+    denied = [
+        cli.run("upload", src, folder + "plan.txt", "--owner", "sluice-client", who="client2", timeout=60),
+        cli.run("rm", folder + "plan.txt", "--owner", "sluice-client", who="client2", timeout=60),
+        cli.run("admin", "principals", who="client2", timeout=60),
+    ]
+    for r in denied:
+        r.expect(cs.EXIT_DENIED)
+        assert "PERMISSION_DENIED" in r.stderr, r.explain()
+        assert TLS_HINT not in r.stderr, r.explain()
+        cs.assert_human_message(r.stderr)
+
+
 # --------------------------------------------------------------------------
 # 6: transient, out of retries
 # --------------------------------------------------------------------------
