@@ -24,6 +24,7 @@ struct AdminPrincipalsCommand: AsyncParsableCommand {
         commandName: "principals", abstract: "List every principal: handle, identity, flags and limit overrides.")
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var retry: RetryFlags
 
     @Flag(help: "One JSON object per principal.")
     var json = false
@@ -32,7 +33,7 @@ struct AdminPrincipalsCommand: AsyncParsableCommand {
         let settings = try connection.resolved()
         let json = json
         try await settings.withClient { client in
-            try await UsageCatalog(client: client).principals { record in
+            try await UsageCatalog(client: client, retry: retry.policy).principals { record in
                 Output.line(json ? UsageText.json(record) : UsageText.line(record), json: json)
             }
         }
@@ -124,6 +125,7 @@ struct AdminUsageCommand: AsyncParsableCommand {
         commandName: "usage", abstract: "Show any principal's usage (as `sluice usage` shows yours).")
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var retry: RetryFlags
 
     @Argument(help: "The principal's handle.")
     var handle: String
@@ -137,7 +139,7 @@ struct AdminUsageCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         let usage = try await settings.withClient { client in
-            try await UsageCatalog(client: client).of(handle: handle, days: days)
+            try await UsageCatalog(client: client, retry: retry.policy).of(handle: handle, days: days)
         }
         if json {
             Output.line(UsageText.json(usage), json: true)

@@ -14,6 +14,7 @@ struct SharesCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var retry: RetryFlags
 
     @Flag(help: "One JSON object per grant, with direction 'mine' or 'shared-with-me'.")
     var json = false
@@ -22,7 +23,7 @@ struct SharesCommand: AsyncParsableCommand {
         let settings = try connection.resolved()
         let json = json
         try await settings.withClient { client in
-            let catalog = ShareCatalog(client: client)
+            let catalog = ShareCatalog(client: client, retry: retry.policy)
             if !json { Output.line("mine:") }
             try await catalog.grantsMade { grant in
                 Output.line(json ? GrantText.json(grant, direction: "mine") : "  " + GrantText.line(grant), json: json)

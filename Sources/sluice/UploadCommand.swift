@@ -20,6 +20,7 @@ struct UploadCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ClientOptions
     @OptionGroup var transfer: TransferFlags
+    @OptionGroup var retry: RetryFlags
     @OptionGroup var ownerFlag: OwnerFlag
 
     @Argument(help: "The local file to upload.")
@@ -43,7 +44,7 @@ struct UploadCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         var configured = UploadOptions(
-            partitionSize: partitionSize?.bytes, parallelism: transfer.parallel, retry: transfer.retryPolicy,
+            partitionSize: partitionSize?.bytes, parallelism: transfer.parallel, retry: retry.policy,
             contentType: contentType, journal: UploadJournal(directory: UploadJournal.defaultDirectory()))
         configured.owner = ownerFlag.owner
         let options = configured

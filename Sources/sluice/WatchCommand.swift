@@ -25,6 +25,7 @@ struct WatchCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var retry: RetryFlags
 
     @Argument(help: "Only changes to names starting with this.")
     var prefix = ""
@@ -53,7 +54,7 @@ struct WatchCommand: AsyncParsableCommand {
     private func follow(settings: ConnectionSettings, file: WatchCursorFile) async throws {
         let json = json
         try await settings.withClient { client in
-            try await ChangeFollower(client: client).follow(
+            try await ChangeFollower(client: client, retry: retry.policy).follow(
                 from: file.load(), owner: owner, prefix: prefix,
                 onRetry: { notice in
                     Output.write(["sluice watch: reconnecting (\(notice.error.message))"], to: .standardError)

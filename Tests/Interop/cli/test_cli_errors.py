@@ -215,6 +215,27 @@ def test_nobody_listening_exits_6_quickly(cli_runner, tmp_path, command):
     assert address in r.stderr, f"the message does not name the server:\n{r.stderr}"
 
 
+# Every command whose calls are retried takes --retries (README, "Command-line client"); with
+# nobody listening, --retries 1 gives up after one retry.
+RETRYING = [
+    ["ls"], ["stat", "x"], ["versions", "x"], ["sessions"], ["sessions", "list"],
+    ["sessions", "abort", "0" * 32], ["shares"], ["usage"], ["admin", "principals"],
+    ["admin", "usage", "bob"], ["watch", "--cursor-file", "{tmp}/cursor"],
+    ["download", "x", "{tmp}/down"], ["upload", "{tmp}/up", "x"],
+]
+
+
+@pytest.mark.parametrize("args", RETRYING, ids=[" ".join(a[:2]) for a in RETRYING])
+def test_commands_that_retry_take_retries(cli_runner, tmp_path, args):
+    cs.write_file(str(tmp_path / "up"), b"bytes")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    address = f"127.0.0.1:{_closed_port()}"
+    started = time.monotonic()
+    r = cli_runner.run(*args, "--retries", "1", address=address, timeout=60).expect(cs.EXIT_TRANSIENT)
+    assert time.monotonic() - started < 15, r.explain()
+    cs.assert_human_message(r.stderr)
+
+
 def test_connection_refused_message_is_readable(cli_runner, tmp_path):
     address = f"127.0.0.1:{_closed_port()}"
     r = cli_runner.run("download", "x", str(tmp_path / "down"), "--retries", "0",
