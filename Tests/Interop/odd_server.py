@@ -59,8 +59,10 @@ class OddServer(TLSH2Server):
             _, code, message = mode.split(" ", 2)
             h.send_headers(sid, [(":status", "200"), GRPC, ("grpc-status", code),
                                  ("grpc-message", message)], end_stream=True)
-        else:  # "serving": a whole answer before the request's END_STREAM is read, then a reset
-            reply = health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
+        else:  # "serving" ("not-serving"): a whole answer before the request's END_STREAM is read, then a reset
+            status = health_pb2.HealthCheckResponse.NOT_SERVING if mode == "not-serving" else \
+                health_pb2.HealthCheckResponse.SERVING
+            reply = health_pb2.HealthCheckResponse(status=status)
             body = reply.SerializeToString()
             h.send_headers(sid, [(":status", "200"), GRPC])
             h.send_data(sid, struct.pack(">BI", 0, len(body)) + body)

@@ -34,7 +34,7 @@ public enum FailureKind: Sendable, Equatable {
         case let error as RPCError: self = Self(error)
         case let error as RetriesExhaustedError: self = Self(error.lastError)
         case is IntegrityError, is FileChangedError: self = .integrity
-        case let error as LocalFileError: self = error.code == ENOENT ? .notFound : .other
+        case let error as LocalFileError: self = error.code == ENOENT && !error.writing ? .notFound : .other
         case is UnresumableCursorError: self = .notFound
         case is UsageError, is ConfigFileError, is ValidationError: self = .usage
         case is CancellationError: self = .interrupted

@@ -21,6 +21,19 @@ def test_unknown_object_is_not_found(sluice_c, swift_cli, tmp_path):
     assert swift_cli.run("download", "no/such/object", str(tmp_path / "o2")).rc == r.rc
 
 
+def test_download_into_a_missing_directory_is_a_local_error(sluice_c, swift_cli, tmp_path):
+    """A missing local directory is a local error (exit 1), not a missing object (3)."""
+    name = ss.unique_name("c-nodir")
+    src = str(tmp_path / "src")
+    cs.write_random(src, 100)
+    sluice_c.ok("upload", src, name)
+    target = str(tmp_path / "no-such-dir" / "out")
+    r = sluice_c.run("download", name, target)
+    cs.assert_error(r, 1, "UNKNOWN")
+    assert str(tmp_path / "no-such-dir") in r.stderr, r.explain()
+    assert swift_cli.run("download", name, target).rc == r.rc
+
+
 def test_missing_local_file_is_not_found(sluice_c, tmp_path):
     r = sluice_c.run("upload", str(tmp_path / "absent"), "x")
     cs.assert_error(r, cs.EXIT_NOT_FOUND, "NOT_FOUND")

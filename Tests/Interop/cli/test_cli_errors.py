@@ -112,6 +112,16 @@ def test_not_found_exits_3(cli, small_object, tmp_path, args):
     cs.assert_human_message(r.stderr)
 
 
+def test_download_into_a_missing_directory_is_a_local_error(cli, small_object, tmp_path):
+    """The object exists; the local directory does not: a local error (exit 1), not the
+    not-found of a missing object (3)."""
+    name, _ = small_object
+    target = str(tmp_path / "no-such-dir" / "file")
+    r = cli.run("download", name, target).expect(cs.EXIT_OTHER)
+    assert str(tmp_path / "no-such-dir") in r.stderr, r.explain()
+    cs.assert_human_message(r.stderr)
+
+
 def test_another_principals_object_is_not_found(cli, small_object, tmp_path):
     name, _ = small_object
     cli.run("stat", name, who="client2").expect(cs.EXIT_NOT_FOUND)

@@ -81,8 +81,11 @@ bool health_run(const Options *opts, Status *st) {
     const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
         &grpc__health__v1__health_check_response__serving_status__descriptor, (int)r->status);
     printf("%s\n", v ? v->name : "UNKNOWN");
-    if (r->status != GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING) {
-        /* Exit 1, as `sluice health` does: the server answered, it is just not serving. */
+    if (r->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING) {
+        /* Exit 6, as `sluice health`: up but unable to serve now (its database is down), a
+         * transient state like an unreachable server. */
+        ok = status_set(st, GRPC_UNAVAILABLE, "the server is NOT_SERVING");
+    } else if (r->status != GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING) {
         ok = status_set(st, GRPC_UNKNOWN, "the server is %s", v ? v->name : "not serving");
     }
     grpc__health__v1__health_check_response__free_unpacked(r, NULL);

@@ -220,8 +220,9 @@ static bool make_temp(Download *dl, const char *local, Status *st) {
     if (dl->fd < 0) {
         free(dl->temp_path);
         dl->temp_path = NULL;
-        return status_set(st, errno == ENOENT ? GRPC_NOT_FOUND : GRPC_UNKNOWN,
-                          "cannot make a temporary file beside %s: %s", local, strerror(errno));
+        /* A local error (exit 1), also when the directory is missing: NOT_FOUND (exit 3) would
+         * say the object does not exist. */
+        return status_set(st, GRPC_UNKNOWN, "cannot make a temporary file beside %s: %s", local, strerror(errno));
     }
     if (fchmod(dl->fd, 0644) != 0 || ftruncate(dl->fd, dl->object->size) != 0) {
         return status_set(st, GRPC_UNKNOWN, "cannot size %s: %s", dl->temp_path, strerror(errno));
