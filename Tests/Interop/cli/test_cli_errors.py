@@ -65,6 +65,16 @@ def test_usage_errors_exit_2(cli_runner, tmp_path, args):
     assert not os.path.exists(tmp_path / "out")
 
 
+@pytest.mark.parametrize("args,usage", [
+    (["admin", "limits", "bob", "--set", "bogus=1"], "Usage: sluice admin limits"),
+    (["stat", "x", "--server", "127.0.0.1:1", "--cert", "{certs}/client.pem"], "Usage: sluice stat"),
+], ids=["admin-limits-bad-set", "cert-without-key"])
+def test_usage_errors_found_when_running_show_the_subcommands_usage(cli_runner, args, usage):
+    args = [a.format(certs=cli_runner.certs.dir) for a in args]
+    r = cli_runner.run(*args, connect=False).expect(cs.EXIT_USAGE)
+    assert usage in r.stderr and "<subcommand>" not in r.stderr, r.explain()
+
+
 def test_server_refused_argument_exits_2(cli):
     r = cli.run("stat", "").expect(cs.EXIT_USAGE)          # an empty object name: INVALID_ARGUMENT
     cs.assert_human_message(r.stderr)
