@@ -35,7 +35,7 @@ public enum FailureKind: Sendable, Equatable {
         case let error as RetriesExhaustedError: self = Self(error.lastError)
         case is IntegrityError, is FileChangedError: self = .integrity
         case let error as LocalFileError: self = error.code == ENOENT && !error.writing ? .notFound : .other
-        case is UnresumableCursorError: self = .notFound
+        case is UnresumableCursorError, is NothingToShareError: self = .notFound
         case is UsageError, is ConfigFileError, is ValidationError: self = .usage
         case is CancellationError: self = .interrupted
         default: self = .other
