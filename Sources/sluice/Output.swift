@@ -34,9 +34,10 @@ enum Output {
         handle.write(Data(lines.map { safe($0, style) + "\n" }.joined().utf8))
     }
 
-    /// Draws `text` over the terminal's current line (standard error), without ending it.
+    /// Draws `text` over the terminal's current line (standard error), without ending it, cut
+    /// to the terminal's width (after escaping, which lengthens it) so that it stays one line.
     static func redraw(_ text: String) {
-        FileHandle.standardError.write(Data((eraseLine + TerminalText.escaped(text)).utf8))
+        FileHandle.standardError.write(Data((eraseLine + fit(TerminalText.escaped(text))).utf8))
     }
 
     /// Takes the line `redraw` drew off the terminal.
@@ -47,6 +48,12 @@ enum Output {
     /// Back to the line's start, and erase it (CR, then ANSI EL 2): the one control sequence
     /// the CLI prints, its own.
     private static let eraseLine = "\r\u{1B}[2K"
+
+    private static func fit(_ line: String) -> String {
+        var size = winsize()
+        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 1 else { return line }
+        return String(line.prefix(Int(size.ws_col) - 1))
+    }
 
     private static func safe(_ text: String, _ style: Style) -> String {
         switch style {

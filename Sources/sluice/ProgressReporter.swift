@@ -68,8 +68,7 @@ final class ProgressReporter: Sendable {
                 guard now - state.lastDraw >= Self.redrawInterval || isMilestone(event) else { return }
                 state.lastDraw = now
                 state.lineShown = true
-                let line = Self.fit(state.progress.statusLine(at: now))
-                Output.redraw(line)
+                Output.redraw(state.progress.statusLine(at: now))
             }
         }
     }
@@ -100,12 +99,5 @@ final class ProgressReporter: Sendable {
 
     private func write(_ line: String, to handle: FileHandle) {
         Output.write([line], style == .json ? .json : .text, to: handle)
-    }
-
-    /// Cuts a line to the terminal's width so that redrawing stays on one line.
-    private static func fit(_ line: String) -> String {
-        var size = winsize()
-        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 1 else { return line }
-        return String(line.prefix(Int(size.ws_col) - 1))
     }
 }
