@@ -24,6 +24,7 @@ struct AdminPrincipalsCommand: AsyncParsableCommand {
         commandName: "principals", abstract: "List every principal: handle, identity, flags and limit overrides.")
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var retry: RetryFlags
 
     @Flag(help: "One JSON object per principal.")
     var json = false
@@ -32,8 +33,8 @@ struct AdminPrincipalsCommand: AsyncParsableCommand {
         let settings = try connection.resolved()
         let json = json
         try await settings.withClient { client in
-            try await UsageCatalog(client: client).principals { record in
-                print(json ? UsageText.json(record) : UsageText.line(record))
+            try await UsageCatalog(client: client, retry: retry.policy).principals { record in
+                Output.line(json ? UsageText.json(record) : UsageText.line(record), json: json)
             }
         }
     }
@@ -61,7 +62,7 @@ struct AdminRegisterCommand: AsyncParsableCommand {
         let record = try await settings.withClient { client in
             try await UsageCatalog(client: client).register(handle: handle, identity: identity)
         }
-        print(json ? UsageText.json(record) : UsageText.line(record))
+        Output.line(json ? UsageText.json(record) : UsageText.line(record), json: json)
     }
 }
 
@@ -110,7 +111,7 @@ struct AdminLimitsCommand: AsyncParsableCommand {
         let record = try await settings.withClient { client in
             try await UsageCatalog(client: client).setLimits(handle: handle, set: changes, clear: cleared)
         }
-        print(json ? UsageText.json(record) : UsageText.line(record))
+        Output.line(json ? UsageText.json(record) : UsageText.line(record), json: json)
     }
 
     static func limit(_ name: String) -> Sluice_V1_Limit? {
@@ -124,6 +125,7 @@ struct AdminUsageCommand: AsyncParsableCommand {
         commandName: "usage", abstract: "Show any principal's usage (as `sluice usage` shows yours).")
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var retry: RetryFlags
 
     @Argument(help: "The principal's handle.")
     var handle: String
@@ -137,12 +139,12 @@ struct AdminUsageCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         let usage = try await settings.withClient { client in
-            try await UsageCatalog(client: client).of(handle: handle, days: days)
+            try await UsageCatalog(client: client, retry: retry.policy).of(handle: handle, days: days)
         }
         if json {
-            print(UsageText.json(usage))
+            Output.line(UsageText.json(usage), json: true)
         } else {
-            UsageText.lines(usage).forEach { print($0) }
+            UsageText.lines(usage).forEach { Output.line($0) }
         }
     }
 }
@@ -184,5 +186,5 @@ private func setDisabled(_ disabled: Bool, handle: String, connection: ClientOpt
     let record = try await settings.withClient { client in
         try await UsageCatalog(client: client).setDisabled(handle: handle, disabled)
     }
-    print(UsageText.line(record))
+    Output.line(UsageText.line(record))
 }

@@ -17,6 +17,7 @@ struct DownloadCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ClientOptions
     @OptionGroup var transfer: TransferFlags
+    @OptionGroup var retry: RetryFlags
     @OptionGroup var ownerFlag: OwnerFlag
 
     @Argument(help: "The object name.")
@@ -43,7 +44,7 @@ struct DownloadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try connection.resolved()
-        var configured = DownloadOptions(parallelism: transfer.parallel, retry: transfer.retryPolicy)
+        var configured = DownloadOptions(parallelism: transfer.parallel, retry: retry.policy)
         configured.owner = ownerFlag.owner
         let options = configured
         let (remote, version) = (remote, version)

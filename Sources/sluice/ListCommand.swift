@@ -15,6 +15,7 @@ struct ListCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var retry: RetryFlags
     @OptionGroup var ownerFlag: OwnerFlag
 
     @Argument(help: "Only names starting with this are listed.")
@@ -29,8 +30,8 @@ struct ListCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         try await settings.withClient { client in
-            try await ObjectCatalog(client: client, owner: ownerFlag.owner).list(prefix: prefix, delimiter: recursive ? "" : "/") { entry in
-                print(CatalogText.listing(entry, long: long))
+            try await ObjectCatalog(client: client, retry: retry.policy, owner: ownerFlag.owner).list(prefix: prefix, delimiter: recursive ? "" : "/") { entry in
+                Output.line(CatalogText.listing(entry, long: long))
             }
         }
     }

@@ -61,14 +61,14 @@ final class ProgressReporter: Sendable {
                 }
             case .terminal:
                 if Self.keepsLineInTerminal(event), let line = TransferText.line(for: event, progress: state.progress) {
-                    write("\r\u{1B}[2K" + line, to: FileHandle.standardError)
+                    Output.erase()
+                    write(line, to: FileHandle.standardError)
                     state.lineShown = false
                 }
                 guard now - state.lastDraw >= Self.redrawInterval || isMilestone(event) else { return }
                 state.lastDraw = now
                 state.lineShown = true
-                let line = Self.fit(state.progress.statusLine(at: now))
-                FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+                Output.redraw(state.progress.statusLine(at: now))
             }
         }
     }
@@ -77,7 +77,7 @@ final class ProgressReporter: Sendable {
     private func clearLine() {
         guard style == .terminal else { return }
         state.withLock { state in
-            if state.lineShown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+            if state.lineShown { Output.erase() }
             state.lineShown = false
         }
     }
@@ -98,13 +98,6 @@ final class ProgressReporter: Sendable {
     }
 
     private func write(_ line: String, to handle: FileHandle) {
-        handle.write(Data((line + "\n").utf8))
-    }
-
-    /// Cuts a line to the terminal's width so that redrawing stays on one line.
-    private static func fit(_ line: String) -> String {
-        var size = winsize()
-        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 1 else { return line }
-        return String(line.prefix(Int(size.ws_col) - 1))
+        Output.write([line], style == .json ? .json : .text, to: handle)
     }
 }

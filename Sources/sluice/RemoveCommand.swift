@@ -30,9 +30,9 @@ struct RemoveCommand: AsyncParsableCommand {
             try await ObjectCatalog(client: client, owner: ownerFlag.owner).delete(remote, keepVersions: keepVersions)
         }
         if keepVersions {
-            print("deleted \(remote) (versions kept: sluice versions \(remote))")
+            Output.line("deleted \(remote) (versions kept: sluice versions \(remote))")
         } else {
-            print("deleted \(remote) (\(deleted) version\(deleted == 1 ? "" : "s"))")
+            Output.line("deleted \(remote) (\(deleted) version\(deleted == 1 ? "" : "s"))")
         }
     }
 }

@@ -30,6 +30,6 @@ struct RestoreCommand: AsyncParsableCommand {
         let object = try await settings.withClient { client in
             try await ObjectCatalog(client: client, owner: ownerFlag.owner).restore(remote, version: version)
         }
-        print("restored \(remote) version \(version) as version \(object.version)")
+        Output.line("restored \(remote) version \(version) as version \(object.version)")
     }
 }

@@ -13,6 +13,7 @@ struct SessionsListCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var retry: RetryFlags
 
     @Flag(help: "Only sessions still open.")
     var open = false
@@ -20,7 +21,7 @@ struct SessionsListCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         try await settings.withClient { client in
-            try await SessionCatalog(client: client).list(openOnly: open) { print(CatalogText.session($0)) }
+            try await SessionCatalog(client: client, retry: retry.policy).list(openOnly: open) { Output.line(CatalogText.session($0)) }
         }
     }
 }

@@ -14,6 +14,7 @@ struct SharesCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var retry: RetryFlags
 
     @Flag(help: "One JSON object per grant, with direction 'mine' or 'shared-with-me'.")
     var json = false
@@ -22,14 +23,14 @@ struct SharesCommand: AsyncParsableCommand {
         let settings = try connection.resolved()
         let json = json
         try await settings.withClient { client in
-            let catalog = ShareCatalog(client: client)
-            if !json { print("mine:") }
+            let catalog = ShareCatalog(client: client, retry: retry.policy)
+            if !json { Output.line("mine:") }
             try await catalog.grantsMade { grant in
-                print(json ? GrantText.json(grant, direction: "mine") : "  " + GrantText.line(grant))
+                Output.line(json ? GrantText.json(grant, direction: "mine") : "  " + GrantText.line(grant), json: json)
             }
-            if !json { print("shared with me:") }
+            if !json { Output.line("shared with me:") }
             try await catalog.grantsReceived { grant in
-                print(json ? GrantText.json(grant, direction: "shared-with-me") : "  " + GrantText.line(grant))
+                Output.line(json ? GrantText.json(grant, direction: "shared-with-me") : "  " + GrantText.line(grant), json: json)
             }
         }
     }

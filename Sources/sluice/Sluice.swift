@@ -30,15 +30,17 @@ struct Sluice: AsyncParsableCommand {
     /// OpenSSL is set up first, before anything touches it (see `OpenSSLLibrary`).
     static func main() async {
         OpenSSLLibrary.initializeWithoutExitCleanup()
+        var running: ParsableCommand.Type = self
         do {
             var command = try parseAsRoot()
+            running = type(of: command)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
         } catch {
-            FailureReport.exit(for: error, command: self)
+            FailureReport.exit(for: error, command: self, running: running)
         }
     }
 }

@@ -12,6 +12,7 @@ struct StatCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var retry: RetryFlags
     @OptionGroup var ownerFlag: OwnerFlag
 
     @Argument(help: "The object name.")
@@ -26,11 +27,11 @@ struct StatCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         let object = try await settings.withClient { client in
-            try await ObjectCatalog(client: client, owner: ownerFlag.owner).describe(remote, version: version)
+            try await ObjectCatalog(client: client, retry: retry.policy, owner: ownerFlag.owner).describe(remote, version: version)
         }
-        CatalogText.details(object).forEach { print($0) }
+        CatalogText.details(object).forEach { Output.line($0) }
         if partitions {
-            object.partitions.forEach { print(CatalogText.partition($0)) }
+            object.partitions.forEach { Output.line(CatalogText.partition($0)) }
         }
     }
 }

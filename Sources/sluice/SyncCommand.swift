@@ -50,15 +50,13 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: "Files moved at once; small ones (up to 4 MiB, one call each) four times as many.")
     var parallel = 4
 
-    @Option(help: "Retries of each operation after a transient failure, with exponential backoff and jitter.")
-    var retries = 8
+    @OptionGroup var retry: RetryFlags
 
     /// Passes a single sync makes at most while actions are deferred.
     static let passes = 3
 
     func validate() throws {
         guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be 1 to 64") }
-        guard retries >= 0 else { throw ValidationError("--retries cannot be negative") }
         guard !(watch && dryRun) else { throw ValidationError("--dry-run makes one pass; it cannot be used with --watch") }
     }
 
@@ -69,18 +67,17 @@ struct SyncCommand: AsyncParsableCommand {
         let owner = ownerFlag.owner
         let options = SyncOptions(
             localRoot: root, remotePrefix: prefix, owner: owner, device: device ?? SyncOptions.hostName(),
-            parallelism: parallel, retry: RetryPolicy(maxRetries: retries), dryRun: dryRun,
+            parallelism: parallel, retry: retry.policy, dryRun: dryRun,
             stateFile: stateFile.map(SyncStateFile.init(path:))
                 ?? SyncStateFile.standard(server: settings.server, owner: owner, remotePrefix: prefix, localRoot: root),
             journal: UploadJournal(directory: UploadJournal.defaultDirectory()), allowDeleteAll: allowDeleteAll)
         if !dryRun { try options.stateFile.lock() }
         let json = json
         let report: @Sendable (SyncEvent) -> Void = { event in
-            let line = (json ? event.json : event.text) + "\n"
             // Summaries and actions on standard output, unbuffered; notes about skips and
             // retries on standard error unless they are JSON.
             let toError = !json && [.skip, .retrying, .failed, .deferred].contains(event.kind)
-            (toError ? FileHandle.standardError : FileHandle.standardOutput).write(Data(line.utf8))
+            Output.write([json ? event.json : event.text], json ? .json : .text, to: toError ? .standardError : .standardOutput)
         }
         let watch = watch
         try await Interrupt.cancellable {

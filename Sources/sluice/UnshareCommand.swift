@@ -32,6 +32,6 @@ struct UnshareCommand: AsyncParsableCommand {
         let grant = try await settings.withClient { client in
             try await ShareCatalog(client: client).revoke(path: path, from: handle, object: object)
         }
-        print(json ? GrantText.json(grant, direction: "mine") : "unshared \(GrantText.line(grant))")
+        Output.line(json ? GrantText.json(grant, direction: "mine") : "unshared \(GrantText.line(grant))", json: json)
     }
 }

@@ -7,8 +7,12 @@ struct UploadCommand: AsyncParsableCommand {
         commandName: "upload",
         abstract: "Upload a file as a new version of an object.",
         discussion: """
-            Hashes the file (SHA-256 of every partition and of the whole), opens an upload session \
-            declaring them, sends the partitions in parallel over one connection, and commits. \
+            Hashes every partition once (SHA-256), opens an upload session declaring those hashes, \
+            sends the partitions in parallel over one connection, and commits. It declares no \
+            whole-file SHA-256: the server computes it from the stored bytes (the partition hashes \
+            vouch for them), and the summary reports that one (`sluice stat` then shows it as \
+            computed). A file of one partition and at most 4 MiB goes up in one PutObject call \
+            instead, with its SHA-256 (the partition's is the whole's). \
             Interrupted or failed uploads are journalled: run the same command again and only the \
             partitions the server lacks are sent (if the file has not changed).
             Example: sluice upload ./backup.tar backups/2026-11-21.tar --parallel 8
@@ -16,6 +20,7 @@ struct UploadCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ClientOptions
     @OptionGroup var transfer: TransferFlags
+    @OptionGroup var retry: RetryFlags
     @OptionGroup var ownerFlag: OwnerFlag
 
     @Argument(help: "The local file to upload.")
@@ -39,7 +44,7 @@ struct UploadCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         var configured = UploadOptions(
-            partitionSize: partitionSize?.bytes, parallelism: transfer.parallel, retry: transfer.retryPolicy,
+            partitionSize: partitionSize?.bytes, parallelism: transfer.parallel, retry: retry.policy,
             contentType: contentType, journal: UploadJournal(directory: UploadJournal.defaultDirectory()))
         configured.owner = ownerFlag.owner
         let options = configured

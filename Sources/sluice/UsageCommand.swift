@@ -14,6 +14,7 @@ struct UsageCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var retry: RetryFlags
 
     @Option(help: "Days of traffic to show, today included (1 to 90).")
     var days = 7
@@ -27,11 +28,11 @@ struct UsageCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try connection.resolved()
-        let usage = try await settings.withClient { client in try await UsageCatalog(client: client).mine(days: days) }
+        let usage = try await settings.withClient { client in try await UsageCatalog(client: client, retry: retry.policy).mine(days: days) }
         if json {
-            print(UsageText.json(usage))
+            Output.line(UsageText.json(usage), json: true)
         } else {
-            UsageText.lines(usage).forEach { print($0) }
+            UsageText.lines(usage).forEach { Output.line($0) }
         }
     }
 }

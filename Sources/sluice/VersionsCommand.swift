@@ -13,6 +13,7 @@ struct VersionsCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var retry: RetryFlags
     @OptionGroup var ownerFlag: OwnerFlag
 
     @Argument(help: "The object name.")
@@ -21,7 +22,7 @@ struct VersionsCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         try await settings.withClient { client in
-            try await ObjectCatalog(client: client, owner: ownerFlag.owner).versions(of: remote) { print(CatalogText.version($0)) }
+            try await ObjectCatalog(client: client, retry: retry.policy, owner: ownerFlag.owner).versions(of: remote) { Output.line(CatalogText.version($0)) }
         }
     }
 }

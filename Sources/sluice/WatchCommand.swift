@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SluiceClient
 import SluiceProto
+import SluiceRPC
 
 /// `sluice watch [PREFIX]`: prints changes as they commit, resuming where it stopped.
 struct WatchCommand: AsyncParsableCommand {
@@ -14,14 +15,17 @@ struct WatchCommand: AsyncParsableCommand {
             one JSON object per line. Runs until interrupted. After each response the cursor is saved \
             (--cursor-file, else one file per server, owner and prefix under \
             $SLUICE_STATE_DIR/watch, default ~/.local/state/sluice/watch), and a restarted watch \
-            resumes right after it: nothing missed, nothing twice. Without a saved cursor it starts \
-            from now. When the server goes away it reconnects with the retry policy and resumes. A \
-            cursor older than the server's --change-retention fails with OUT_OF_RANGE: delete the \
-            cursor file to start from now (and list again to resynchronise).
+            resumes right after it: at least once, never lost (a kill between printing and saving \
+            prints those lines again). Without a saved cursor it starts from now. When the server \
+            goes away it reconnects with the retry policy and resumes. A saved cursor the server \
+            cannot resume from (older than its --change-retention, or from another server) stops \
+            the watch with exit code 3, naming the cursor file: delete it to watch from now, and \
+            list again (sluice ls -r PREFIX) to catch up.
             Example: sluice watch docs/ --json
             """)
 
     @OptionGroup var connection: ClientOptions
+    @OptionGroup var retry: RetryFlags
 
     @Argument(help: "Only changes to names starting with this.")
     var prefix = ""
@@ -39,18 +43,26 @@ struct WatchCommand: AsyncParsableCommand {
         let settings = try connection.resolved()
         let file = cursorFile.map(WatchCursorFile.init(path:))
             ?? WatchCursorFile.standard(server: settings.server, owner: owner, prefix: prefix)
+        do {
+            try await follow(settings: settings, file: file)
+        } catch let error as RPCError where error.code == .outOfRange {
+            throw UnresumableCursorError(cursorFile: file.path, cursor: file.load(), prefix: prefix)
+        }
+    }
+
+    /// Prints changes from the saved cursor on, saving the cursor after each response.
+    private func follow(settings: ConnectionSettings, file: WatchCursorFile) async throws {
         let json = json
         try await settings.withClient { client in
-            try await ChangeFollower(client: client).follow(
+            try await ChangeFollower(client: client, retry: retry.policy).follow(
                 from: file.load(), owner: owner, prefix: prefix,
                 onRetry: { notice in
-                    FileHandle.standardError.write(Data("sluice watch: reconnecting (\(notice.error.message))\n".utf8))
+                    Output.write(["sluice watch: reconnecting (\(notice.error.message))"], to: .standardError)
                 },
                 onResponse: { response in
                     // Written straight to the descriptor (unbuffered), so each line is out before
                     // its cursor is saved, also when standard output is a pipe.
-                    let lines = response.changes.map { (json ? ChangeText.json($0) : ChangeText.line($0)) + "\n" }
-                    if !lines.isEmpty { FileHandle.standardOutput.write(Data(lines.joined().utf8)) }
+                    Output.write(response.changes.map(json ? ChangeText.json : ChangeText.line), json ? .json : .text)
                     try file.save(response.cursor)
                 })
         }

@@ -27,15 +27,15 @@ struct WhoamiCommand: AsyncParsableCommand {
         guard let cert = settings.cert else {
             throw UsageError("whoami needs a client certificate: --cert, SLUICE_CERT or `cert` in the config file")
         }
-        IdentityText.lines(try CertificateIdentity(pemFile: cert)).forEach { print($0) }
+        IdentityText.lines(try CertificateIdentity(pemFile: cert)).forEach { Output.line($0) }
         let (status, principal) = try await settings.withClient { client in
             let status = try await ServerHealth.check(client: client, timeout: .seconds(timeout))
             return (status, try await Self.principal(client: client, timeout: timeout))
         }
-        print("server \(settings.server) accepts this certificate (health: \(ServerHealth.name(of: status)))")
+        Output.line("server \(settings.server) accepts this certificate (health: \(ServerHealth.name(of: status)))")
         if let principal {
-            print("handle: \(principal.handle)")
-            print("principal (on \(settings.server)): \(principal.identity)")
+            Output.line("handle: \(principal.handle)")
+            Output.line("principal (on \(settings.server)): \(principal.identity)")
         }
     }
 

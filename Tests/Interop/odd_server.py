@@ -1,7 +1,8 @@
 """A gRPC-over-HTTP/2 server on the `h2` library that answers every call the way `mode`
 says, including ways no stock gRPC server answers: what PROTOCOL-HTTP2 says a client must
 make of an HTTP status without grpc-status, a non-gRPC content-type, a reset stream, a
-response without grpc-status, a hand-made Trailers-Only response, GOAWAY, and a complete
+response without grpc-status, a hand-made Trailers-Only response (of a chosen status and
+message too), GOAWAY, and a complete
 answer followed by RST_STREAM(NO_ERROR) (as grpc core sends). For the C client's tests
 (c_client/test_c_http_status.py) and the Swift client's (cli/test_cli_odd_answers.py)."""
 
@@ -54,8 +55,14 @@ class OddServer(TLSH2Server):
         elif mode == "trailers-only":
             h.send_headers(sid, [(":status", "200"), GRPC, ("grpc-status", "5"),
                                  ("grpc-message", "gone%20%E2%9C%93 100%")], end_stream=True)
-        else:  # "serving": a whole answer before the request's END_STREAM is read, then a reset
-            reply = health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
+        elif mode.startswith("status "):  # "status CODE MESSAGE": that status, MESSAGE sent as given
+            _, code, message = mode.split(" ", 2)
+            h.send_headers(sid, [(":status", "200"), GRPC, ("grpc-status", code),
+                                 ("grpc-message", message)], end_stream=True)
+        else:  # "serving" ("not-serving"): a whole answer before the request's END_STREAM is read, then a reset
+            status = health_pb2.HealthCheckResponse.NOT_SERVING if mode == "not-serving" else \
+                health_pb2.HealthCheckResponse.SERVING
+            reply = health_pb2.HealthCheckResponse(status=status)
             body = reply.SerializeToString()
             h.send_headers(sid, [(":status", "200"), GRPC])
             h.send_data(sid, struct.pack(">BI", 0, len(body)) + body)

@@ -60,6 +60,7 @@ import Testing
         #expect(SluiceExitCode(for: CancellationError()) == .interrupted)
         #expect(SluiceExitCode(for: LocalFileError(path: "/x", operation: "open", code: ENOENT)) == .notFound)
         #expect(SluiceExitCode(for: LocalFileError(path: "/x", operation: "open", code: EACCES)) == .failure)
+        #expect(SluiceExitCode(for: LocalFileError(path: "/no/x", operation: "create", code: ENOENT, writing: true)) == .failure)
     }
 
     @Test func theHelpTextListsEveryCode() {

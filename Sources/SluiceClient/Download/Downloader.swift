@@ -98,7 +98,7 @@ public struct Downloader: Sendable {
         }
         try file.sync()
         guard rename(partial, target) == 0 else {
-            throw LocalFileError(path: target, operation: "rename \(partial) to", code: errno)
+            throw LocalFileError(path: target, operation: "rename \(partial) to", code: errno, writing: true)
         }
         AtomicWrite.syncDirectory(directory)
         unlink(sidecarPath)

@@ -19,12 +19,18 @@ public struct LocalFileError: Error, CustomStringConvertible, Sendable {
     /// The `errno` of the failure; 0 when the problem is not a system error.
     public var code: Int32
     public var detail: String?
+    /// The failure was in making or replacing a file the command writes (a download's
+    /// target, a journal), not in finding one it reads. A missing path there (ENOENT: its
+    /// directory does not exist) is a local error, not the "not found" of a missing input
+    /// or object, which a script takes to mean the thing asked for does not exist.
+    public var writing: Bool
 
-    public init(path: String, operation: String, code: Int32, detail: String? = nil) {
+    public init(path: String, operation: String, code: Int32, detail: String? = nil, writing: Bool = false) {
         self.path = path
         self.operation = operation
         self.code = code
         self.detail = detail
+        self.writing = writing
     }
 
     public var description: String {

@@ -8,7 +8,8 @@ public enum FailureKind: Sendable, Equatable {
     /// The command line or configuration is wrong, or the server refused an argument
     /// (INVALID_ARGUMENT).
     case usage
-    /// The object, version, session or local file does not exist.
+    /// The object, version, session or local file does not exist, or the changes after a
+    /// watch's cursor are no longer kept.
     case notFound
     /// The server does not accept who we are, or TLS failed to verify a side.
     case denied
@@ -37,7 +38,8 @@ public enum FailureKind: Sendable, Equatable {
         case let error as RetriesExhaustedError: self = Self(error.lastError)
         case is IntegrityError, is FileChangedError: self = .integrity
         case is SharedAccessLostError: self = .accessLost
-        case let error as LocalFileError: self = error.code == ENOENT ? .notFound : .other
+        case let error as LocalFileError: self = error.code == ENOENT && !error.writing ? .notFound : .other
+        case is UnresumableCursorError, is NothingToShareError: self = .notFound
         case is UsageError, is ConfigFileError, is ValidationError, is EmptiedSideError: self = .usage
         case is CancellationError: self = .interrupted
         default: self = .other

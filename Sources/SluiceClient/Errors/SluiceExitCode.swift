@@ -6,7 +6,8 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
     case failure = 1
     /// The command line or configuration is wrong, or the server refused an argument.
     case usage = 2
-    /// The object, version, session or local file does not exist.
+    /// The object, version, session or local file does not exist, or the changes after a
+    /// watch's saved cursor are no longer kept.
     case notFound = 3
     /// Authentication or permission failure: UNAUTHENTICATED, PERMISSION_DENIED, or a TLS
     /// handshake refused by either side.
@@ -53,14 +54,17 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
     public static let helpText = """
         Exit codes:
           0    success
-          1    any other error
+          1    any other error, e.g. a local file that cannot be written (its
+               directory is missing)
           2    usage error: bad flags, arguments or configuration (INVALID_ARGUMENT)
-          3    not found: object, version, session or local file
+          3    not found: object, version, session or local file; for watch,
+               the changes after its saved cursor (delete the cursor file)
           4    authentication or permission failure: UNAUTHENTICATED,
                PERMISSION_DENIED, or a TLS handshake refused by either side
           5    integrity failure: SHA-256 mismatch, DATA_LOSS
           6    transient failure that outlasted the retries: UNAVAILABLE,
-               DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, lost connection
+               DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, lost connection;
+               health answering NOT_SERVING
           7    the server is out of storage space; run the same upload again to
                resume once space was freed
           8    a quota of yours is used up (bytes, objects or open sessions);

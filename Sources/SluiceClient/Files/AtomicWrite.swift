@@ -15,7 +15,7 @@ enum AtomicWrite {
             try data.withUnsafeBytes { try file.write($0, at: 0) }
             try file.sync()
             guard rename(temporary, path) == 0 else {
-                throw LocalFileError(path: path, operation: "replace", code: errno)
+                throw LocalFileError(path: path, operation: "replace", code: errno, writing: true)
             }
         } catch {
             unlink(temporary)

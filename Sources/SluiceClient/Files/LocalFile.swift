@@ -47,7 +47,7 @@ final class LocalFile: Sendable {
     /// With `directWrites`, ``writePages(_:at:)`` writes past the page cache where the file
     /// system allows it (see ``DirectIO``).
     static func openForUpdate(_ path: String, directWrites: Bool = false) throws -> LocalFile {
-        let descriptor = try openDescriptor(path, flags: O_RDWR | O_CREAT, mode: 0o644, operation: "create")
+        let descriptor = try openDescriptor(path, flags: O_RDWR | O_CREAT, mode: 0o644, operation: "create", writing: true)
         var direct: Int32 = -1
         if directWrites, let flag = DirectIO.openFlag {
             // Refused (a file system without direct I/O): every write goes through the cache.
@@ -65,9 +65,13 @@ final class LocalFile: Sendable {
             ownsDescriptor: true)
     }
 
-    private static func openDescriptor(_ path: String, flags: Int32, mode: mode_t, operation: String) throws -> Int32 {
+    private static func openDescriptor(
+        _ path: String, flags: Int32, mode: mode_t, operation: String, writing: Bool = false
+    ) throws -> Int32 {
         let descriptor = systemOpen(path, flags | O_CLOEXEC, mode)
-        guard descriptor >= 0 else { throw LocalFileError(path: path, operation: operation, code: errno) }
+        guard descriptor >= 0 else {
+            throw LocalFileError(path: path, operation: operation, code: errno, writing: writing)
+        }
         return descriptor
     }
 

@@ -21,6 +21,19 @@ def test_unknown_object_is_not_found(sluice_c, swift_cli, tmp_path):
     assert swift_cli.run("download", "no/such/object", str(tmp_path / "o2")).rc == r.rc
 
 
+def test_download_into_a_missing_directory_is_a_local_error(sluice_c, swift_cli, tmp_path):
+    """A missing local directory is a local error (exit 1), not a missing object (3)."""
+    name = ss.unique_name("c-nodir")
+    src = str(tmp_path / "src")
+    cs.write_random(src, 100)
+    sluice_c.ok("upload", src, name)
+    target = str(tmp_path / "no-such-dir" / "out")
+    r = sluice_c.run("download", name, target)
+    cs.assert_error(r, 1, "UNKNOWN")
+    assert str(tmp_path / "no-such-dir") in r.stderr, r.explain()
+    assert swift_cli.run("download", name, target).rc == r.rc
+
+
 def test_missing_local_file_is_not_found(sluice_c, tmp_path):
     r = sluice_c.run("upload", str(tmp_path / "absent"), "x")
     cs.assert_error(r, cs.EXIT_NOT_FOUND, "NOT_FOUND")
@@ -54,6 +67,24 @@ def test_write_with_a_read_grant_is_permission_denied(sluice_c, swift_cli, tmp_p
     assert cs.read(out) == data
     r = sluice_c.run("upload", src, folder + "new.txt", "--owner", "sluice-client", who="client2")
     cs.assert_error(r, cs.EXIT_DENIED, "PERMISSION_DENIED")
+
+
+def test_only_certificate_failures_get_the_certificate_hint(sluice_c, swift_cli, tmp_path):
+    """The hint to check --cert/--key/--ca follows a refused handshake and UNAUTHENTICATED,
+    never PERMISSION_DENIED (what the principal may do; the server's message says what)."""
+    hint = "check --cert/--key"
+    for who, ca in (("other-client", "ca.pem"), ("nobody", "ca.pem"), ("client", "other-ca.pem")):
+        r = sluice_c.run("ls", who=who, ca=ca).expect(cs.EXIT_DENIED)
+        assert hint in r.stderr, r.explain()
+    folder = ss.unique_name("c-hint") + "/"
+    src = str(tmp_path / "src")
+    cs.write_random(src, 100)
+    sluice_c.ok("upload", src, folder + "plan.txt")
+    swift_cli.ok("whoami", who="client2")
+    swift_cli.ok("share", folder, "sluice-client2", "--read")
+    r = sluice_c.run("upload", src, folder + "new.txt", "--owner", "sluice-client", who="client2")
+    cs.assert_error(r, cs.EXIT_DENIED, "PERMISSION_DENIED")
+    assert hint not in r.stderr, r.explain()
 
 
 def test_server_down_is_transient(sluice_c, swift_cli):

@@ -45,3 +45,10 @@ def test_answer_maps_to_status(client, odd, mode, rc, status, says):
 def test_answer_then_reset_no_error_is_success(client, odd):
     odd.mode = "serving"
     assert client.ok("health").stdout == "SERVING\n"
+
+
+def test_not_serving_is_transient_as_in_the_swift_cli(client, odd):
+    odd.mode = "not-serving"
+    r = client.run("health")
+    cs.assert_error(r, cs.EXIT_TRANSIENT, "UNAVAILABLE")
+    assert r.stdout == "NOT_SERVING\n", r.explain()

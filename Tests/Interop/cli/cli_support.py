@@ -45,6 +45,27 @@ _TYPE_DUMP = re.compile(
     r"SluiceProto\.|Foundation\.|NIOCore\.|NIOPosix\.|\[IPv[46]\]|errno: |\bcode: \.)")
 
 
+# Object names that would do something to a terminal printed raw, and how the CLIs print
+# them: C0 and DEL as \xNN (tab, newline as \t, \n), C1 as \u00NN, the backslash doubled.
+HOSTILE_NAMES = {
+    "red\x1b[31mRED\x1b[0m.txt": "red\\x1b[31mRED\\x1b[0m.txt",
+    "new\nline.txt": "new\\nline.txt",
+    "tab\tbell\x07del\x7f.txt": "tab\\tbell\\x07del\\x7f.txt",
+    "csi\u009b31m.txt": "csi\\u009b31m.txt",
+    "back\\slash.txt": "back\\\\slash.txt",
+    "caf\u00e9 \u2713.txt": "caf\u00e9 \u2713.txt",
+}
+
+# A control character on the way out: C0 but the newline that ends lines, DEL, C1 in UTF-8.
+_RAW_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
+
+
+def assert_no_control_characters(data: bytes, what: str) -> None:
+    """Output meant for a terminal holds no control character but line ends."""
+    m = _RAW_CONTROL.search(data)
+    assert m is None, f"{what} prints a raw control character {m.group(0)!r}:\n{data[-2000:]!r}"
+
+
 def assert_human_message(text: str, what: str = "message") -> None:
     """The text is non-empty, one or a few lines of words, with no Swift type dump."""
     stripped = text.strip()

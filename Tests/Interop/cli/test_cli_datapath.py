@@ -64,6 +64,14 @@ def test_upload_hashes_each_byte_once_and_reports_the_servers_whole_hash(cli, se
     assert down.event("completed")["sha256"] == ss.hexsha(data)
 
 
+def test_upload_help_says_only_partition_hashes_are_declared(cli_runner):
+    """The help tells what the upload does: partitions hashed and declared, no whole-file hash
+    declared (the server computes it; `sluice stat` then says the uploader declared none)."""
+    text = " ".join(cli_runner.run("upload", "--help", connect=False).expect(0).out.split())
+    assert "SHA-256 of every partition and of the whole" not in text, text
+    assert "declares no whole-file SHA-256" in text, text
+
+
 def test_download_refuses_a_version_whose_declared_hash_proved_wrong(cli, server, tmp_path):
     psize = 16 * KIB
     data = os.urandom(3 * psize)

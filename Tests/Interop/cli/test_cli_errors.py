@@ -65,6 +65,16 @@ def test_usage_errors_exit_2(cli_runner, tmp_path, args):
     assert not os.path.exists(tmp_path / "out")
 
 
+@pytest.mark.parametrize("args,usage", [
+    (["admin", "limits", "bob", "--set", "bogus=1"], "Usage: sluice admin limits"),
+    (["stat", "x", "--server", "127.0.0.1:1", "--cert", "{certs}/client.pem"], "Usage: sluice stat"),
+], ids=["admin-limits-bad-set", "cert-without-key"])
+def test_usage_errors_found_when_running_show_the_subcommands_usage(cli_runner, args, usage):
+    args = [a.format(certs=cli_runner.certs.dir) for a in args]
+    r = cli_runner.run(*args, connect=False).expect(cs.EXIT_USAGE)
+    assert usage in r.stderr and "<subcommand>" not in r.stderr, r.explain()
+
+
 def test_server_refused_argument_exits_2(cli):
     r = cli.run("stat", "").expect(cs.EXIT_USAGE)          # an empty object name: INVALID_ARGUMENT
     cs.assert_human_message(r.stderr)
@@ -109,6 +119,16 @@ def test_not_found_exits_3(cli, small_object, tmp_path, args):
     argv = [a.format(missing=cs.unique("errors/missing"), name=name, tmp=str(tmp_path),
                      session=os.urandom(16).hex()) for a in args]
     r = cli.run(*argv).expect(cs.EXIT_NOT_FOUND)
+    cs.assert_human_message(r.stderr)
+
+
+def test_download_into_a_missing_directory_is_a_local_error(cli, small_object, tmp_path):
+    """The object exists; the local directory does not: a local error (exit 1), not the
+    not-found of a missing object (3)."""
+    name, _ = small_object
+    target = str(tmp_path / "no-such-dir" / "file")
+    r = cli.run("download", name, target).expect(cs.EXIT_OTHER)
+    assert str(tmp_path / "no-such-dir") in r.stderr, r.explain()
     cs.assert_human_message(r.stderr)
 
 
@@ -159,6 +179,35 @@ def test_untrusted_server_exits_4(cli, small_object):
     cs.assert_human_message(r.stderr)
 
 
+# The certificate hint follows only failures about the certificate or the TLS handshake;
+# PERMISSION_DENIED is about what the principal may do, and the server's message says what.
+TLS_HINT = "check --cert/--key"
+
+
+@pytest.mark.parametrize("who", ["other-client", "nobody"], ids=["tls-refused", "unauthenticated"])
+def test_certificate_failures_get_the_certificate_hint(cli, who):
+    r = cli.run("ls", who=who, timeout=60).expect(cs.EXIT_DENIED)
+    assert TLS_HINT in r.stderr, r.explain()
+
+
+def test_permission_denied_gets_no_certificate_hint(cli, tmp_path):
+    cli.ok("whoami", who="client2")
+    folder = cs.unique("errors/readonly") + "/"
+    src = cs.write_file(str(tmp_path / "src"), b"plan")
+    cli.ok("upload", src, folder + "plan.txt")
+    cli.ok("share", folder, "sluice-client2", "--read")
+    denied = [
+        cli.run("upload", src, folder + "plan.txt", "--owner", "sluice-client", who="client2", timeout=60),
+        cli.run("rm", folder + "plan.txt", "--owner", "sluice-client", who="client2", timeout=60),
+        cli.run("admin", "principals", who="client2", timeout=60),
+    ]
+    for r in denied:
+        r.expect(cs.EXIT_DENIED)
+        assert "PERMISSION_DENIED" in r.stderr, r.explain()
+        assert TLS_HINT not in r.stderr, r.explain()
+        cs.assert_human_message(r.stderr)
+
+
 # --------------------------------------------------------------------------
 # 6: transient, out of retries
 # --------------------------------------------------------------------------
@@ -184,6 +233,27 @@ def test_nobody_listening_exits_6_quickly(cli_runner, tmp_path, command):
     assert elapsed < 15, f"took {elapsed:.1f}s to give up with --retries 1"
     assert not os.path.exists(tmp_path / "down")
     assert address in r.stderr, f"the message does not name the server:\n{r.stderr}"
+
+
+# Every command whose calls are retried takes --retries (README, "Command-line client"); with
+# nobody listening, --retries 1 gives up after one retry.
+RETRYING = [
+    ["ls"], ["stat", "x"], ["versions", "x"], ["sessions"], ["sessions", "list"],
+    ["sessions", "abort", "0" * 32], ["shares"], ["usage"], ["admin", "principals"],
+    ["admin", "usage", "bob"], ["watch", "--cursor-file", "{tmp}/cursor"],
+    ["download", "x", "{tmp}/down"], ["upload", "{tmp}/up", "x"],
+]
+
+
+@pytest.mark.parametrize("args", RETRYING, ids=[" ".join(a[:2]) for a in RETRYING])
+def test_commands_that_retry_take_retries(cli_runner, tmp_path, args):
+    cs.write_file(str(tmp_path / "up"), b"bytes")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    address = f"127.0.0.1:{_closed_port()}"
+    started = time.monotonic()
+    r = cli_runner.run(*args, "--retries", "1", address=address, timeout=60).expect(cs.EXIT_TRANSIENT)
+    assert time.monotonic() - started < 15, r.explain()
+    cs.assert_human_message(r.stderr)
 
 
 def test_connection_refused_message_is_readable(cli_runner, tmp_path):

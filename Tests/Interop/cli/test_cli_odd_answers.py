@@ -37,3 +37,11 @@ def test_answer_maps_to_status(cli_runner, odd, mode, rc, says):
 def test_answer_then_reset_no_error_is_success(cli_runner, odd):
     odd.mode = "serving"
     assert cli_runner.ok("health", address=odd.address).out.strip() == "SERVING"
+
+
+def test_not_serving_is_transient(cli_runner, odd):
+    """The server answers but cannot serve now (its database is down): exit 6, as for a
+    server that cannot be reached, not 1."""
+    odd.mode = "not-serving"
+    r = cli_runner.run("health", address=odd.address, timeout=60).expect(cs.EXIT_TRANSIENT)
+    assert r.out.strip() == "NOT_SERVING", r.explain()

@@ -93,3 +93,32 @@ def test_object_grants_and_unknown_handles(cli, tmp_path):
     assert "no-such-principal" in r.stderr, r.explain()
     cli.run("stat", name, "--owner", "no-such-principal", who="client2").expect(EXIT_NOT_FOUND)
     cli.run("share", name, BOB).expect(cs.EXIT_USAGE)       # --read or --write is required
+
+
+def test_share_says_whose_object_and_refuses_a_name_you_have_no_object_at(cli, tmp_path):
+    """bob shares a name only alice has an object at: that would grant access to bob's own
+    (non-existent) object, not alice's; refused (exit 3) unless --allow-missing says a grant
+    for an object to come is meant. Every share says whose object it is."""
+    _handle(cli, "client2")
+    name = cs.unique("clinone") + "/plan.txt"
+    src = cs.write_file(str(tmp_path / "plan"), b"alice's plan")
+    cli.ok("upload", src, name)
+    cli.ok("share", name, BOB, "--read")
+
+    r = cli.run("share", name, ALICE, "--read", who="client2").expect(EXIT_NOT_FOUND)
+    assert "--allow-missing" in r.stderr and name in r.stderr, r.explain()
+    cs.assert_human_message(r.stderr)
+    assert f"{name}" not in cli.ok("shares").out.split("shared with me:")[1], "a grant was made"
+
+    out = cli.ok("share", name, ALICE, "--read", "--allow-missing", who="client2").out
+    assert f"object {name} read {BOB} -> {ALICE}" in out and f"owner: {BOB}, you" in out, out
+    out = cli.ok("share", name, BOB, "--write").out
+    assert f"owner: {ALICE}, you" in out, out
+
+
+def test_an_empty_folder_can_be_shared(cli):
+    """A folder is shared before anything is in it (so the grantee can fill it)."""
+    _handle(cli, "client2")
+    folder = cs.unique("cliempty") + "/"
+    out = cli.ok("share", folder, BOB, "--write").out
+    assert f"prefix {folder} write {ALICE} -> {BOB}" in out, out

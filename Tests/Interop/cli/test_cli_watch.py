@@ -1,9 +1,11 @@
 """`sluice watch` from the outside: prints changes as they commit (--json), saves its
-cursor, resumes right after it when restarted (nothing missed, nothing twice), and
-reconnects by itself when sluiced is killed and comes back."""
+cursor, resumes right after it when restarted (at least once, never lost), reconnects by
+itself when sluiced is killed and comes back, and stops with advice a user can follow
+(the cursor file to delete) when the server can no longer resume from its cursor."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import cli_support as cs
@@ -88,3 +90,61 @@ def test_watch_reconnects_across_a_sluiced_sigkill(storage, cli_runner, forwarde
     assert names(events) == ["k/1", "k/2"], watch.explain()
     assert watch.alive(), watch.explain()
     watch.kill()
+
+
+def _cursor_files(cli) -> list[str]:
+    folder = os.path.join(cli.state_dir, "watch")
+    return [os.path.join(folder, n) for n in os.listdir(folder)] if os.path.isdir(folder) else []
+
+
+def test_watch_from_a_pruned_cursor_names_the_file_to_delete(storage, postgres, cli_runner):
+    """The saved cursor is older than the changes sluiced keeps (--change-retention): the
+    watch stops (exit 3, not found: the changes after it are gone) naming its cursor file and
+    saying to delete it; it does not skip the lost changes silently. Deleted, the watch
+    starts from now."""
+    server = storage.server(change_retention=1, collector_interval=1)
+    client = server.client()
+    cli_runner.address = server.address
+    first = cli_runner.start("watch", "p/")
+    deadline = time.monotonic() + 30
+    while not _cursor_files(cli_runner) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.kill()
+    [cursor_file] = _cursor_files(cli_runner)
+    client.put_object("p/1", b"1")
+    client.put_object("p/2", b"2")
+    deadline = time.monotonic() + 30
+    while postgres.run("SELECT pruned_through FROM change_log_state", url=server.database_url).strip() in ("", "0"):
+        assert time.monotonic() < deadline, "the collector did not prune the change log within 30 s"
+        time.sleep(0.5)
+
+    r = cli_runner.run("watch", "p/", timeout=60).expect(cs.EXIT_NOT_FOUND)
+    cs.assert_human_message(r.stderr)
+    assert cursor_file in r.stderr and "delete" in r.stderr.lower(), r.explain()
+    assert "change_cursor" not in r.stderr, f"advice only an API client can follow:\n{r.explain()}"
+
+    os.remove(cursor_file)
+    again = cli_runner.start("watch", "p/", "--json")
+    deadline = time.monotonic() + 30
+    while not _cursor_files(cli_runner) and time.monotonic() < deadline:
+        assert again.alive(), again.explain()
+        time.sleep(0.05)
+    client.put_object("p/3", b"3")
+    events = again.wait_for(lambda ev: ev if names(ev) else None, 60, "a change after starting afresh")
+    assert names(events) == ["p/3"], again.explain()
+    again.kill()
+
+
+def test_watch_from_a_cursor_of_another_server_names_the_file_to_delete(cli, tmp_path):
+    cursor_file = str(tmp_path / "elsewhere.cursor")
+    with open(cursor_file, "w") as f:
+        f.write("c1.999999999999\n")
+    r = cli.run("watch", "--cursor-file", cursor_file, timeout=60).expect(cs.EXIT_NOT_FOUND)
+    cs.assert_human_message(r.stderr)
+    assert cursor_file in r.stderr and "delete" in r.stderr.lower(), r.explain()
+
+
+def test_watch_help_promises_at_least_once(cli_runner):
+    text = " ".join(cli_runner.run("watch", "--help", connect=False).expect(0).out.split())
+    assert "at least once, never lost" in text, text
+    assert "nothing twice" not in text, text

@@ -11,18 +11,29 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "plan.h"
 #include "sluice/v1/objects.pb-c.h"
+#include "terminal.h"
+
+/* A name from the server on a line of its own, control characters escaped. */
+static void print_name(const char *name) {
+    terminal_put(name, stdout);
+    putchar('\n');
+}
 
 static void print_page(const Options *opts, const Sluice__V1__ListObjectsResponse *page) {
-    for (size_t i = 0; i < page->n_common_prefixes; i++) printf("%s\n", page->common_prefixes[i]);
+    for (size_t i = 0; i < page->n_common_prefixes; i++) print_name(page->common_prefixes[i]);
     for (size_t i = 0; i < page->n_objects; i++) {
         const Sluice__V1__ObjectInfo *o = page->objects[i];
         if (!opts->long_format) {
-            printf("%s\n", o->name);
+            print_name(o->name);
             continue;
         }
         char hex[2 * SHA256_LEN + 1] = "";
         if (o->sha256.len == SHA256_LEN) hex_encode(o->sha256.data, SHA256_LEN, hex);
-        printf("%" PRId64 "\t%" PRId64 "\t%s\t%s\n", o->size, o->version, hex, o->name);
+        /* As `sluice ls -l`: a hash that proved not to be the declared one is never shown
+         * as if it described the object. */
+        const char *mark = o->sha256_state == SLUICE__V1__SHA256_STATE__SHA256_STATE_MISMATCH ? "MISMATCH:" : "";
+        printf("%" PRId64 "\t%" PRId64 "\t%s%s\t", o->size, o->version, mark, hex);
+        print_name(o->name);
     }
 }
 
@@ -70,8 +81,11 @@ bool health_run(const Options *opts, Status *st) {
     const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
         &grpc__health__v1__health_check_response__serving_status__descriptor, (int)r->status);
     printf("%s\n", v ? v->name : "UNKNOWN");
-    if (r->status != GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING) {
-        /* Exit 1, as `sluice health` does: the server answered, it is just not serving. */
+    if (r->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING) {
+        /* Exit 6, as `sluice health`: up but unable to serve now (its database is down), a
+         * transient state like an unreachable server. */
+        ok = status_set(st, GRPC_UNAVAILABLE, "the server is NOT_SERVING");
+    } else if (r->status != GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING) {
         ok = status_set(st, GRPC_UNKNOWN, "the server is %s", v ? v->name : "not serving");
     }
     grpc__health__v1__health_check_response__free_unpacked(r, NULL);

@@ -188,6 +188,17 @@ static bool get_object(Download *dl, Status *st) {
                     &sluice__v1__object_info__descriptor, (ProtobufCMessage **)&dl->object, st)) {
         return false;
     }
+    /* The uploader declared a whole-object SHA-256 these bytes do not have: whatever they
+     * are, they are not the file that was described, so they are refused as `sluice
+     * download` refuses them, although every partition would verify. */
+    if (dl->object->sha256_state == SLUICE__V1__SHA256_STATE__SHA256_STATE_MISMATCH) {
+        char hex[2 * SHA256_LEN + 1] = "";
+        if (dl->object->sha256.len == SHA256_LEN) hex_encode(dl->object->sha256.data, SHA256_LEN, hex);
+        return status_set(st, GRPC_DATA_LOSS,
+                          "%s version %" PRId64 " is not the file its uploader described: its bytes hash to %s, "
+                          "not the SHA-256 declared at upload; refusing to download it",
+                          dl->remote, dl->object->version, hex);
+    }
     /* The partitions must tile the object, in order, or the file would have holes. */
     int64_t at = 0;
     for (size_t i = 0; i < dl->object->n_partitions; i++) {
@@ -209,8 +220,9 @@ static bool make_temp(Download *dl, const char *local, Status *st) {
     if (dl->fd < 0) {
         free(dl->temp_path);
         dl->temp_path = NULL;
-        return status_set(st, errno == ENOENT ? GRPC_NOT_FOUND : GRPC_UNKNOWN,
-                          "cannot make a temporary file beside %s: %s", local, strerror(errno));
+        /* A local error (exit 1), also when the directory is missing: NOT_FOUND (exit 3) would
+         * say the object does not exist. */
+        return status_set(st, GRPC_UNKNOWN, "cannot make a temporary file beside %s: %s", local, strerror(errno));
     }
     if (fchmod(dl->fd, 0644) != 0 || ftruncate(dl->fd, dl->object->size) != 0) {
         return status_set(st, GRPC_UNKNOWN, "cannot size %s: %s", dl->temp_path, strerror(errno));

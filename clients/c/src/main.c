@@ -8,12 +8,16 @@
 #include "interrupt.h"
 #include "options.h"
 #include "status.h"
+#include "terminal.h"
 #include "upload.h"
 
-/* The hints the Swift CLI prints after the same failures. */
-static const char *hint(int exit_code) {
-    switch (exit_code) {
+/* The hints the Swift CLI prints after the same failures (its FailureHint). PERMISSION_DENIED
+ * is about what a known principal may do, which the server's message says; the hint about
+ * certificates fits only a refused handshake and UNAUTHENTICATED. */
+static const char *hint(const Status *st) {
+    switch (status_exit_code(st)) {
     case EXIT_DENIED:
+        if (st->code == GRPC_PERMISSION_DENIED) return "";
         return "sluice-c: check --cert/--key (the server must accept the certificate) and --ca (it must verify the server)\n";
     case EXIT_TRANSIENT:
         return "sluice-c: the server could not be reached or stayed busy; an upload or download resumes when run again\n";
@@ -29,8 +33,10 @@ static int report(const Status *st) {
     if (code == EXIT_INTERRUPTED) {
         fputs("sluice-c: interrupted; run the same command again to resume\n", stderr);
     } else {
-        fprintf(stderr, "sluice-c: error: %s: %s\n%s", status_name(st->code),
-                st->message ? st->message : "", hint(code));
+        /* The message may be the server's: escaped, as every line from the server is. */
+        fprintf(stderr, "sluice-c: error: %s: ", status_name(st->code));
+        terminal_put(st->message ? st->message : "", stderr);
+        fprintf(stderr, "\n%s", hint(st));
     }
     return code;
 }

@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+
+@testable import SluiceClient
+
+/// Control characters from the server never reach a terminal raw, and escaped names stay
+/// distinct.
+@Suite struct TerminalTextTests {
+    @Test(arguments: [
+        ("plain/name.txt", "plain/name.txt"),
+        ("red\u{1B}[31m", "red\\x1b[31m"),
+        ("new\nline\ttab\rcr", "new\\nline\\ttab\\rcr"),
+        ("nul\u{0}bel\u{7}del\u{7F}", "nul\\x00bel\\x07del\\x7f"),
+        ("csi\u{9B}1m nel\u{85}", "csi\\u009b1m nel\\u0085"),
+        ("back\\slash", "back\\\\slash"),
+        ("caf\u{E9} \u{2713} \u{A0}nbsp", "caf\u{E9} \u{2713} \u{A0}nbsp"),
+    ])
+    func escapes(text: String, shown: String) {
+        #expect(TerminalText.escaped(text) == shown)
+    }
+
+    @Test func escapedNamesStayDistinct() {
+        #expect(TerminalText.escaped("a\nb") != TerminalText.escaped("a\\nb"))
+    }
+
+    @Test func jsonKeepsItsValue() throws {
+        let name = "csi\u{9B}1m del\u{7F} esc\u{1B}"
+        let encoded = String(decoding: try JSONSerialization.data(withJSONObject: ["name": name]), as: UTF8.self)
+        let safe = TerminalText.json(encoded)
+        #expect(!safe.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
+        let decoded = try JSONSerialization.jsonObject(with: Data(safe.utf8)) as? [String: String]
+        #expect(decoded?["name"] == name)
+    }
+}
