@@ -131,6 +131,22 @@ import Testing
         #expect(connection.reservedBytes == 0 && process.reservedBytes == 0)
     }
 
+    /// A call reserving in its connection's budget and then in the process's waits its
+    /// patience once across both (the reader gives every budget one deadline), so a budget
+    /// waits until the deadline it is given, not its own patience from when it was asked.
+    @Test func aReservationWaitsUntilTheDeadlineItIsGiven() async throws {
+        let budget = RequestMemoryBudget(bytes: 100, patience: .seconds(60))
+        try await budget.reserve(100, for: "CN=a", until: .now + .seconds(60))
+        let started = ContinuousClock.now
+        let error = await #expect(throws: RPCError.self) {
+            try await budget.reserve(50, for: "CN=b", until: .now + .milliseconds(50))
+        }
+        #expect(error?.code == .unavailable)
+        #expect(ContinuousClock.now - started < .seconds(30), "the budget's own 60 s patience applied")
+        budget.release(100, for: "CN=a")
+        #expect(budget.reservedBytes == 0)
+    }
+
     private func waitUntil(_ condition: () -> Bool) async throws {
         for _ in 0..<500 where !condition() {
             try await Task.sleep(for: .milliseconds(10))

@@ -44,10 +44,10 @@ public final class RequestMemoryBudget: Sendable {
     public var reservedBytes: Int { reserved.withLock { $0.total } }
 
     /// Reserves `count` bytes for `holder`, waiting while the budget (or the holder's share) is
-    /// spent. A single reservation larger than the whole budget, or the share, is granted once
-    /// nothing else is reserved (by the holder, for the share).
-    func reserve(_ count: Int, for holder: String) async throws {
-        let deadline = ContinuousClock.now + patience
+    /// spent, until `deadline` (a call reserving in several budgets waits `patience` in all,
+    /// not in each). A single reservation larger than the whole budget, or the share, is
+    /// granted once nothing else is reserved (by the holder, for the share).
+    func reserve(_ count: Int, for holder: String, until deadline: ContinuousClock.Instant) async throws {
         while let spent = tryReserve(count, for: holder) {
             guard ContinuousClock.now < deadline else {
                 switch spent {

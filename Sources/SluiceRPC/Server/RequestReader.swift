@@ -41,13 +41,15 @@ final class RequestReader: @unchecked Sendable {
         reserved = 0
     }
 
-    /// Raises the reservation in every budget to `needed`; on failure nothing more is held.
+    /// Raises the reservation in every budget to `needed`, waiting at most the shortest
+    /// patience of them all together; on failure nothing more is held.
     private func reserve(upTo needed: Int) async throws {
         let more = needed - reserved
+        let deadline = ContinuousClock.now + (budgets.map(\.patience).min() ?? .zero)
         var done: [RequestMemoryBudget] = []
         do {
             for budget in budgets {
-                try await budget.reserve(more, for: holder)
+                try await budget.reserve(more, for: holder, until: deadline)
                 done.append(budget)
             }
         } catch {
