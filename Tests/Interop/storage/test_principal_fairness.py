@@ -28,7 +28,14 @@ def test_a_principal_at_its_call_limit_is_refused_and_others_are_not(storage):
     busy, other = srv.client("client"), srv.client("client2")
     watchers = [fs.Watcher(busy) for _ in range(LIMIT)]
     try:
-        # Each watcher's call is in progress once its stream answered (a heartbeat or not):
+        # Each watcher's call is in progress once its stream answered (a watch from now first
+        # answers its starting cursor); only then is the principal at its limit, and a call
+        # probing it cannot take a place a watcher still needs.
+        deadline = time.monotonic() + 20
+        while not all(w.responses > 0 or w.error is not None for w in watchers):
+            assert time.monotonic() < deadline, "the watchers never started"
+            time.sleep(0.05)
+        assert all(w.error is None for w in watchers), [w.error for w in watchers]
         # wait until the next call is refused, the server having counted them all.
         deadline = time.monotonic() + 20
         while True:
