@@ -52,14 +52,19 @@ public struct ShareCatalog: Sendable {
         } while !request.pageToken.isEmpty
     }
 
-    /// Every grant made to the caller, page after page.
-    public func grantsReceived(_ grant: (Sluice_V1_Grant) throws -> Void) async throws {
+    /// Every grant made to the caller (by `owner` only, unless empty), page after page;
+    /// `pageRead` is told of each call that answered.
+    public func grantsReceived(
+        from owner: String = "", pageRead: () -> Void = {}, _ grant: (Sluice_V1_Grant) throws -> Void
+    ) async throws {
         var request = Sluice_V1_ListSharedWithMeRequest()
+        request.owner = owner
         request.pageSize = 1000
         repeat {
-            let page = try await retry.run("listing of what is shared with you") {
+            let page = try await retry.run("listing of what \(owner.isEmpty ? "is" : "'\(owner)'") shares with you") {
                 try await sharing.listSharedWithMe(request, options: callOptions)
             }
+            pageRead()
             try page.grants.forEach(grant)
             request.pageToken = page.nextPageToken
         } while !request.pageToken.isEmpty

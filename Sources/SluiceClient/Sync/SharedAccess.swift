@@ -25,18 +25,8 @@ public struct SharedAccess: Sendable {
     /// The grants `owner` made to the caller, read now, page after page.
     static func load(owner: String, client: RPCClient, retry: RetryPolicy, tally: SyncTally) async throws -> SharedAccess {
         var grants: [Sluice_V1_Grant] = []
-        let sharing = Sluice_V1_SharingServiceClient(client)
-        var request = Sluice_V1_ListSharedWithMeRequest()
-        request.owner = owner
-        request.pageSize = 1000
-        repeat {
-            let page = try await retry.run("listing of what '\(owner)' shares with you") {
-                try await sharing.listSharedWithMe(request, options: CallOptions(timeout: .seconds(60)))
-            }
-            tally.add { $0.calls += 1 }
-            grants += page.grants
-            request.pageToken = page.nextPageToken
-        } while !request.pageToken.isEmpty
+        try await ShareCatalog(client: client, retry: retry).grantsReceived(
+            from: owner, pageRead: { tally.add { $0.calls += 1 } }) { grants.append($0) }
         return SharedAccess(grants: grants)
     }
 

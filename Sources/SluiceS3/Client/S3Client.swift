@@ -104,6 +104,7 @@ public struct S3Client: Sendable {
     ) throws -> HTTPResponse {
         var failures = 0
         var lastFailure = ""
+        var lastAnswer: String?
         while true {
             let attempt = resend(request).signed(for: endpoint, by: signer, at: Date())
             let started = ContinuousClock.now
@@ -116,15 +117,18 @@ public struct S3Client: Sendable {
                     return response
                 }
                 lastFailure = "HTTP \(response.status) \(code)"
+                lastAnswer = lastFailure
             } catch .cancelled {
                 throw S3Error.cancelled
             } catch {
                 SluiceMetrics.s3Attempt(operation: request.metricName, status: nil, duration: .now - started)
                 lastFailure = error.description
+                lastAnswer = nil
             }
             if !madeProgress() { failures += 1 }
             guard failures < retryPolicy.attempts else {
-                throw S3Error.unavailable(operation: request.operation, attempts: failures, lastFailure: lastFailure)
+                throw S3Error.unavailable(
+                    operation: request.operation, attempts: failures, lastFailure: lastFailure, lastAnswer: lastAnswer)
             }
             SluiceMetrics.s3Retry(operation: request.metricName)
             try wait(retryPolicy.delay(after: failures), cancellation: cancellation)

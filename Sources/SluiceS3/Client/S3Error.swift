@@ -10,8 +10,10 @@ public enum S3Error: Error, Equatable, CustomStringConvertible {
     case rangeNotSatisfiable(key: String, objectSize: Int64?)
     /// The server answered with an error retrying will not fix.
     case refused(operation: String, status: Int, code: String, message: String)
-    /// Every attempt failed with an error worth retrying; `lastFailure` says what the last was.
-    case unavailable(operation: String, attempts: Int, lastFailure: String)
+    /// Every attempt failed with an error worth retrying; `lastFailure` says what the last was,
+    /// `lastAnswer` the server's status and code when the last attempt had an answer ("HTTP 503
+    /// SlowDown"; nil after a connection failure or timeout).
+    case unavailable(operation: String, attempts: Int, lastFailure: String, lastAnswer: String?)
     /// The server stored an object but confirmed a different SHA-256 than the one sent.
     case checksumNotConfirmed(key: String, sent: String, confirmed: String)
     /// The server's answer could not be understood.
@@ -27,7 +29,7 @@ public enum S3Error: Error, Equatable, CustomStringConvertible {
             "the range asked of S3 object \(key) is outside it" + (size.map { " (\($0) bytes)" } ?? "")
         case .refused(let operation, let status, let code, let message):
             "S3 refused \(operation): HTTP \(status) \(code)" + (message.isEmpty ? "" : ": \(message)") + Self.hint(code: code, status: status)
-        case .unavailable(let operation, let attempts, let lastFailure):
+        case .unavailable(let operation, let attempts, let lastFailure, _):
             "S3 did not complete \(operation) in \(attempts) attempts; last: \(lastFailure)"
         case .checksumNotConfirmed(let key, let sent, let confirmed):
             "S3 stored \(key) with SHA-256 \(confirmed), not the \(sent) sent"
@@ -45,11 +47,10 @@ public enum S3Error: Error, Equatable, CustomStringConvertible {
         case .noSuchKey: "S3 has no such object"
         case .rangeNotSatisfiable: "the range asked of S3 is outside the object"
         case .refused(_, let status, let code, _): "S3 refused the request: HTTP \(status) \(code)"
-        case .unavailable(_, let attempts, let last):
-            // An HTTP status and S3's code ("HTTP 503 SlowDown") are safe to show; a transport
-            // failure's text is libcurl's and names the endpoint.
-            "S3 did not answer in \(attempts) attempts (last: "
-                + (last.hasPrefix("HTTP ") ? last : "the connection failed or timed out") + ")"
+        case .unavailable(_, let attempts, _, let lastAnswer):
+            // S3's status and code are safe to show; a transport failure's text is libcurl's and
+            // names the endpoint.
+            "S3 did not answer in \(attempts) attempts (last: \(lastAnswer ?? "the connection failed or timed out"))"
         case .checksumNotConfirmed: "S3 confirmed a different SHA-256 than the one sent"
         case .malformedResponse: "S3 answered something unreadable"
         case .cancelled: "the S3 request was cancelled"
