@@ -13,6 +13,8 @@ import Testing
         ("nul\u{0}bel\u{7}del\u{7F}", "nul\\x00bel\\x07del\\x7f"),
         ("csi\u{9B}1m nel\u{85}", "csi\\u009b1m nel\\u0085"),
         ("back\\slash", "back\\\\slash"),
+        ("invoice\u{202E}fdp.exe", "invoice\\u202efdp.exe"),
+        ("a\u{200B}b\u{2028}c\u{2067}d\u{FEFF}e\u{61C}", "a\\u200bb\\u2028c\\u2067d\\ufeffe\\u061c"),
         ("caf\u{E9} \u{2713} \u{A0}nbsp", "caf\u{E9} \u{2713} \u{A0}nbsp"),
     ])
     func escapes(text: String, shown: String) {
@@ -24,10 +26,10 @@ import Testing
     }
 
     @Test func jsonKeepsItsValue() throws {
-        let name = "csi\u{9B}1m del\u{7F} esc\u{1B}"
+        let name = "csi\u{9B}1m del\u{7F} esc\u{1B} rlo\u{202E}exe.txt"
         let encoded = String(decoding: try JSONSerialization.data(withJSONObject: ["name": name]), as: UTF8.self)
         let safe = TerminalText.json(encoded)
-        #expect(!safe.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
+        #expect(!safe.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x202E })
         let decoded = try JSONSerialization.jsonObject(with: Data(safe.utf8)) as? [String: String]
         #expect(decoded?["name"] == name)
     }

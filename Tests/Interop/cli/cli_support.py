@@ -54,10 +54,14 @@ HOSTILE_NAMES = {
     "csi\u009b31m.txt": "csi\\u009b31m.txt",
     "back\\slash.txt": "back\\\\slash.txt",
     "caf\u00e9 \u2713.txt": "caf\u00e9 \u2713.txt",
+    "invoice\u202efdp.exe": "invoice\\u202efdp.exe",
+    "zero\u200bwidth\u2028sep.txt": "zero\\u200bwidth\\u2028sep.txt",
 }
 
-# A control character on the way out: C0 but the newline that ends lines, DEL, C1 in UTF-8.
-_RAW_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
+# A control character on the way out: C0 but the newline that ends lines, DEL, C1 in UTF-8,
+# and the invisible formatting characters (bidirectional overrides, zero-width, separators).
+_RAW_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8b-\x8f\xa8-\xae]"
+                          rb"|\xe2\x81[\xa0-\xa4\xa6-\xa9]|\xef\xbb\xbf")
 
 
 def assert_no_control_characters(data: bytes, what: str) -> None:

@@ -8,8 +8,9 @@
 #include <stdio.h>
 
 /* Writes `text` to `out` with control characters escaped: C0 and DEL as \xNN (tab,
- * newline and carriage return as \t, \n, \r), C1 (U+0080 to U+009F) as \u00NN, the
- * backslash as \\, and any byte that is not part of valid UTF-8 as \xNN (so a terminal in
+ * newline and carriage return as \t, \n, \r), C1 (U+0080 to U+009F) and the invisible
+ * formatting characters (bidirectional overrides such as U+202E, zero-width ones) as
+ * \uNNNN, the backslash as \\, and any byte that is not part of valid UTF-8 as \xNN (so a terminal in
  * an 8-bit mode cannot take it for a C1 control). */
 void terminal_put(const char *text, FILE *out);
 
