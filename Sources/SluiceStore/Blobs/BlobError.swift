@@ -36,6 +36,9 @@ public enum BlobError: Error, Equatable, CustomStringConvertible {
     case writerClosed(BlobKey)
     /// A system call failed.
     case io(operation: String, path: String, errno: Int32)
+    /// A disk store's layout file names a layout this build does not know (a newer one made
+    /// the store, or the file was damaged): `content` is what the file holds.
+    case unknownLayout(path: String, content: String)
     /// Remote blob storage kept failing in ways that usually pass (throttling, server errors,
     /// timeouts) until the store's retries ran out; the same request later may well succeed.
     /// `summary` is for anyone (no key, no bucket, no library text); `detail` for the log.
@@ -69,6 +72,9 @@ public enum BlobError: Error, Equatable, CustomStringConvertible {
             "the writer for blob \(key) is closed (finished, aborted, or failed); start a new one"
         case .io(let operation, let path, let code):
             "\(operation) \(path) failed: \(String(cString: strerror(code))) (errno \(code))"
+        case .unknownLayout(let path, let content):
+            "\(path) names the blob layout \"\(content)\", which this sluiced does not know; run the sluiced "
+                + "that made this blob store (or a newer one), or restore the file"
         case .storageUnavailable(_, let detail):
             "blob storage is unavailable (\(detail)); try again later"
         case .storageFailed(_, let detail):

@@ -62,7 +62,7 @@ func files(under directory: URL) -> [String] {
     }.sorted()
 }
 
+/// Where a store made by this build keeps `key`: one fan-out level.
 func blobPath(_ key: BlobKey, root: URL) -> String {
-    let hex = key.hex
-    return root.appendingPathComponent("blobs/\(key.scope)/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)").path
+    root.appendingPathComponent("blobs/\(key.scope)/\(key.hex.prefix(2))/\(key.hex)").path
 }

@@ -65,7 +65,7 @@ import Testing
             let stray = URL(fileURLWithPath: blobPath(keys[0], root: root)).deletingLastPathComponent()
             try Data([1]).write(to: stray.appendingPathComponent("README"))
             try Data([1]).write(to: stray.appendingPathComponent(keys[1].hex.uppercased()))
-            try FileManager.default.createDirectory(at: root.appendingPathComponent("blobs/Bad/00/00"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("blobs/Bad/00"), withIntermediateDirectories: true)
 
             func all(olderThan cutoff: Date, limit: Int) async throws -> [BlobKey] {
                 var result: [BlobKey] = []

@@ -87,7 +87,7 @@ final class StorageHarness: Sendable {
     /// The path of a finished blob, relative to `<root>/blobs`.
     func blobFile(scope: String, sha256: [UInt8]) -> String {
         let hex = hexString(sha256)
-        return "\(scope)/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)"
+        return "\(scope)/\(hex.prefix(2))/\(hex)"
     }
 
     /// The rows of the blobs table as "scope/hex", sorted.

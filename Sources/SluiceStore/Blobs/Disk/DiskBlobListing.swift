@@ -18,43 +18,42 @@ struct DiskBlobListing {
         var keys: [BlobKey] = []
         // At each level only names that can lead past `after` are entered: those equal to its
         // component at that level (while every level above was equal too), or sorting after it.
-        let resume = after.map(Resume.init)
+        let resume = after.map { [$0.scope] + layout.fanOut.components(of: $0.hex) + [$0.hex] }
         for scope in try sortedEntries(layout.blobs) where BlobKey.isValidScope(scope) {
-            if let resume, scope < resume.scope { continue }
-            let inScope = scope == resume?.scope
-            let scopeDirectory = layout.blobs + "/" + scope
-            for first in try sortedEntries(scopeDirectory) where isFanOut(first) {
-                if inScope, let resume, first < resume.first { continue }
-                let inFirst = inScope && first == resume?.first
-                let firstDirectory = scopeDirectory + "/" + first
-                for second in try sortedEntries(firstDirectory) where isFanOut(second) {
-                    if inFirst, let resume, second < resume.second { continue }
-                    let inSecond = inFirst && second == resume?.second
-                    let secondDirectory = firstDirectory + "/" + second
-                    for name in try sortedEntries(secondDirectory) {
-                        if inSecond, let resume, name <= resume.hex { continue }
-                        guard name.hasPrefix(first + second), let key = try? BlobKey(scope: scope, hex: name),
-                            let status = try POSIX.status(secondDirectory + "/" + name),
-                            status.isRegularFile, status.modified < cutoff
-                        else { continue }
-                        keys.append(key)
-                        if keys.count == limit { return keys }
-                    }
-                }
-            }
+            if let resume, scope < resume[0] { continue }
+            try walk(
+                layout.blobs + "/" + scope, scope: scope, depth: 0, prefix: "",
+                resume: scope == resume?[0] ? resume : nil, into: &keys)
+            if keys.count == limit { break }
         }
         return keys
     }
 
-    /// The key a page resumes after, split into its path components.
-    private struct Resume {
-        let scope, first, second, hex: String
-
-        init(_ key: BlobKey) {
-            hex = key.hex
-            scope = key.scope
-            first = String(hex.prefix(2))
-            second = String(hex.dropFirst(2).prefix(2))
+    /// Lists into `keys` the blobs under `directory`, which is `depth` fan-out levels below
+    /// `scope` and reached through the names `prefix` spells. `resume` is the components of
+    /// `after` (scope, fan-out names, digest) while every level so far equalled them.
+    private func walk(
+        _ directory: String, scope: String, depth: Int, prefix: String, resume: [String]?, into keys: inout [BlobKey]
+    ) throws {
+        let names = try sortedEntries(directory)
+        guard depth == layout.fanOut.rawValue else {
+            for name in names where isFanOut(name) {
+                if let resume, name < resume[depth + 1] { continue }
+                try walk(
+                    directory + "/" + name, scope: scope, depth: depth + 1, prefix: prefix + name,
+                    resume: name == resume?[depth + 1] ? resume : nil, into: &keys)
+                if keys.count == limit { return }
+            }
+            return
+        }
+        for name in names {
+            if let resume, name <= resume[depth + 1] { continue }
+            guard name.hasPrefix(prefix), let key = try? BlobKey(scope: scope, hex: name),
+                let status = try POSIX.status(directory + "/" + name),
+                status.isRegularFile, status.modified < cutoff
+            else { continue }
+            keys.append(key)
+            if keys.count == limit { return }
         }
     }
 

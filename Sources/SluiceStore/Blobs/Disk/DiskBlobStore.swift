@@ -14,20 +14,26 @@ public struct DiskBlobStore: BlobStore {
     private let directories = DurableDirectories()
     private let io: BlockingIO
 
-    /// Opens the store at `root`, creating `root` (whose parent must exist), `blobs/` and
-    /// `staging/` as needed, durably.
+    /// Opens the store at `root`, creating `root` (whose parent must exist), `blobs/`,
+    /// `staging/` and the layout file as needed, durably.
+    ///
+    /// - Throws: ``BlobError/unknownLayout(path:content:)`` for a store of a layout this build
+    ///   does not know; ``BlobError/io(operation:path:errno:)`` when the folders cannot be made.
     public init(root: URL, threadPool: NIOThreadPool = .singleton) async throws {
         precondition(root.isFileURL, "a disk blob store's root is a file URL, not \(root)")
-        let layout = DiskBlobLayout(root: root.standardizedFileURL.path)
-        self.layout = layout
-        self.io = BlockingIO(pool: threadPool)
-        try await io.run {
-            if try POSIX.makeDirectory(layout.root) {
-                try POSIX.syncDirectory(URL(fileURLWithPath: layout.root).deletingLastPathComponent().path)
+        let rootPath = root.standardizedFileURL.path
+        let io = BlockingIO(pool: threadPool)
+        self.io = io
+        self.layout = try await io.run {
+            if try POSIX.makeDirectory(rootPath) {
+                try POSIX.syncDirectory(URL(fileURLWithPath: rootPath).deletingLastPathComponent().path)
             }
+            let fanOut = try DiskFanOut.settle(root: rootPath, blobs: DiskBlobLayout.blobs(under: rootPath))
+            let layout = DiskBlobLayout(root: rootPath, fanOut: fanOut)
             let madeBlobs = try POSIX.makeDirectory(layout.blobs)
             let madeStaging = try POSIX.makeDirectory(layout.staging.path)
             if madeBlobs || madeStaging { try POSIX.syncDirectory(layout.root) }
+            return layout
         }
     }
 

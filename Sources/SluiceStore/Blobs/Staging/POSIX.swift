@@ -119,6 +119,28 @@ enum POSIX {
         return Status(info)
     }
 
+    /// The text of a small file (at most `limit` bytes are read), or nil if there is none.
+    static func readSmallFile(_ path: String, limit: Int) throws -> String? {
+        guard try status(path) != nil else { return nil }
+        let descriptor = try openFile(path, flags: O_RDONLY)
+        defer { closeFile(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: limit)
+        let count = try bytes.withUnsafeMutableBytes { try readFully(descriptor, into: $0, at: 0, path: path) }
+        return String(decoding: bytes.prefix(count), as: UTF8.self)
+    }
+
+    /// Replaces the file at `path` with `text` atomically and durably: a temporary file beside
+    /// it, synced, renamed over it, and the directory synced.
+    static func replaceFileDurably(_ path: String, with text: String) throws {
+        let temporary = path + ".new"
+        let descriptor = try openFile(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+        defer { closeFile(descriptor) }
+        try Array(text.utf8).withUnsafeBytes { try writeAll(descriptor, $0, at: 0, path: temporary) }
+        try syncData(descriptor, path: temporary)
+        try renameFile(temporary, to: path)
+        try syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
     /// The names in a directory, without `.` and `..`, or nil if the directory does not exist.
     static func entries(_ path: String) throws -> [String]? {
         guard let directory = opendir(path) else {

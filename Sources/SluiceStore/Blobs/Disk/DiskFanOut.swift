@@ -1,0 +1,42 @@
+import Foundation
+
+/// How many levels of 256-way fan-out directories a disk store puts between a scope and its
+/// blobs (see ``DiskBlobLayout``), as its `layout` file records it.
+enum DiskFanOut: Int, Sendable {
+    case oneLevel = 1
+    case twoLevels = 2
+
+    /// The most bytes a layout file holds; anything longer is not one.
+    private static let maxRecordedBytes = 256
+
+    /// The directory names between a scope and the blob with digest `hex`: its first two hex
+    /// digits, then the next two.
+    func components(of hex: String) -> [String] {
+        (0..<rawValue).map { level in String(hex.dropFirst(2 * level).prefix(2)) }
+    }
+
+    /// The layout file's text.
+    var recorded: String { "fan-out levels: \(rawValue)\n" }
+
+    init?(recorded: String) {
+        guard let fanOut = [DiskFanOut.oneLevel, .twoLevels].first(where: { $0.recorded == recorded }) else { return nil }
+        self = fanOut
+    }
+
+    /// The store's fan-out: what its layout file says, or — for a store without one — decided
+    /// now and recorded durably before any blob is written: two levels when `blobs` already
+    /// holds anything (a store made before the layout file existed), one for a new or empty
+    /// store. Blocking.
+    static func settle(root: String, blobs: String) throws -> DiskFanOut {
+        let path = root + "/layout"
+        if let text = try POSIX.readSmallFile(path, limit: maxRecordedBytes) {
+            guard let fanOut = DiskFanOut(recorded: text) else {
+                throw BlobError.unknownLayout(path: path, content: text.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            return fanOut
+        }
+        let fanOut: DiskFanOut = (try POSIX.entries(blobs) ?? []).isEmpty ? .oneLevel : .twoLevels
+        try POSIX.replaceFileDurably(path, with: fanOut.recorded)
+        return fanOut
+    }
+}

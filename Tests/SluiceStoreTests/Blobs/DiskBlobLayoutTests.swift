@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+@testable import SluiceStore
+
+/// A new store records one fan-out level; a store made before the layout file existed keeps
+/// its two levels (its blobs stay readable, new ones go beside them, the listing finds both);
+/// a layout this build does not know stops the store from opening.
+@Suite struct DiskBlobLayoutTests {
+    @Test func aNewStoreRecordsOneLevel() async throws {
+        try await withTemporaryStore { blobs, root in
+            let key = try await store(testBytes(100), in: blobs)
+            #expect(try String(contentsOf: root.appendingPathComponent("layout"), encoding: .utf8) == "fan-out levels: 1\n")
+            #expect(files(under: root.appendingPathComponent("blobs")) == ["alice/\(key.hex.prefix(2))/\(key.hex)"])
+            // Opened again, it reads the file rather than looking at what blobs/ holds.
+            let reopened = try await DiskBlobStore(root: root)
+            #expect(try await reopened.contains(key))
+        }
+    }
+
+    @Test func aStoreWithoutTheLayoutFileKeepsTwoLevels() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-blobs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let old = testBytes(300, seed: 7)
+        let oldKey = try key(for: old)
+        let oldFolder = root.appendingPathComponent(
+            "blobs/alice/\(oldKey.hex.prefix(2))/\(oldKey.hex.dropFirst(2).prefix(2))")
+        try FileManager.default.createDirectory(at: oldFolder, withIntermediateDirectories: true)
+        try Data(old).write(to: oldFolder.appendingPathComponent(oldKey.hex))
+
+        let blobs = try await DiskBlobStore(root: root)
+        #expect(try String(contentsOf: root.appendingPathComponent("layout"), encoding: .utf8) == "fan-out levels: 2\n")
+        #expect(try await readAll(blobs.read(oldKey, range: 0..<300, chunkSize: 4096)).flatMap { $0 } == old)
+        let newKey = try await store(testBytes(200, seed: 8), in: blobs)
+        #expect(
+            files(under: root.appendingPathComponent("blobs")).contains(
+                "alice/\(newKey.hex.prefix(2))/\(newKey.hex.dropFirst(2).prefix(2))/\(newKey.hex)"))
+        let listed = try await blobs.keys(olderThan: Date().addingTimeInterval(60), after: nil, limit: 10)
+        #expect(listed == [oldKey, newKey].sorted { $0.hex < $1.hex })
+        #expect(try await blobs.keys(olderThan: Date().addingTimeInterval(60), after: listed[0], limit: 10) == [listed[1]])
+    }
+
+    @Test func anUnknownLayoutStopsTheStore() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-blobs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try Data("fan-out levels: 3\n".utf8).write(to: root.appendingPathComponent("layout"))
+        await #expect(throws: BlobError.unknownLayout(path: root.path + "/layout", content: "fan-out levels: 3")) {
+            _ = try await DiskBlobStore(root: root)
+        }
+    }
+}
