@@ -498,7 +498,14 @@ class DiskBlobs:
         return "file://" + self.root
 
     def inventory(self) -> dict[str, list[str]]:
-        return blob_inventory(self.root)
+        # The store's own record of its folder layout (PATH/layout) is not a blob.
+        layout = os.path.join(self.root, "layout")
+        found = {}
+        for digest, paths in blob_inventory(self.root).items():
+            paths = [p for p in paths if p != layout]
+            if paths:
+                found[digest] = paths
+        return found
 
     def copies(self, payload: bytes) -> int:
         return blob_copies(self.root, payload)
