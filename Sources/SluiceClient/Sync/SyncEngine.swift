@@ -8,9 +8,10 @@ import Synchronization
 /// directory (hashing only files whose size, modification or change time or inode differ
 /// from the state file), lists the prefix once, plans with `SyncPlanner`, checks the plan
 /// (against the grants of a shared folder, `SharedAccess`; against emptying a side,
-/// `EmptiedSideGuard`) and carries the actions out (`SyncExecutor`): deletions first, then
-/// transfers, `parallelism` at a time (small files, one call each, `smallParallelism` at a
-/// time beside them).
+/// `EmptiedSideGuard`) and carries the actions out (`SyncExecutor`): first the conflict
+/// checks a killed run left, then deletions, then transfers, `parallelism` at a time (small
+/// files, one call each, `smallParallelism` at a time beside them; the request ids of their
+/// PutObjects saved in one write before any is sent).
 public final class SyncEngine: Sendable {
     private let client: RPCClient
     public let options: SyncOptions
@@ -169,6 +170,12 @@ public final class SyncEngine: Sendable {
                 return false
             }
             let rest = actions.filter { action in !deletions.contains(action) }
+            let reserved = PendingPut.reserved(
+                for: rest, keeping: state.state.pendingPuts ?? [:], listingCursor: remote.cursor)
+            if reserved != state.state.pendingPuts ?? [:] {
+                try state.persist { $0.pendingPuts = reserved }
+            }
+            firstFailure = await executor.finishLeftConflictChecks()
             for phase in [deletions, rest] {
                 let failure = try await run(phase, with: executor)
                 firstFailure = firstFailure ?? failure

@@ -49,14 +49,58 @@ extension SyncExecutor {
             detail: "\(Self.conflictNamesTried) conflict copies of this second exist already")
     }
 
-    /// After an upload made version `made`: when versions lie between the expected one and
-    /// it, the newest one committed since the listing (another device's, which the upload
-    /// now hides) is kept as a conflict copy. Versions from before the listing were not
-    /// current then (deleted with their versions kept): no conflict.
-    func keepOvertakenSinceListing(_ path: String, made: Int64, ours: String, expected: RemoteFile?) async throws {
-        let between = (expected?.version ?? 0) + 1..<made
-        guard !between.isEmpty, let version = try await newestCommittedSinceListing(path, among: between) else { return }
-        try await keepOvertaken(path, version: version, ours: ours, expected: expected)
+    /// Records an upload's result. When versions lie between the one it was planned to
+    /// replace and the one it made, the check for one it overtook is saved with the record
+    /// (see ``PendingConflictCheck``) and carried out.
+    func recordUpload(_ path: String, _ synced: SyncedFile, replacing expected: RemoteFile?) async throws {
+        try await record(path, synced, planned: PlannedReplacement(replacing: expected, listingCursor: listingCursor))
+    }
+
+    /// Records a path both sides hold alike. When it holds what a put of an earlier run
+    /// (killed before it recorded it) sent, the version may be that put's: what it overtook
+    /// is checked as if this run had made it.
+    func record(_ path: String, _ synced: SyncedFile) async throws {
+        guard let kept = state.state.pendingPuts?[path], kept.sha256 == synced.sha256 else {
+            try state.set(path, synced)
+            return
+        }
+        try await record(path, synced, planned: kept.planned)
+    }
+
+    private func record(_ path: String, _ synced: SyncedFile, planned: PlannedReplacement) async throws {
+        let check = PendingConflictCheck(path: path, made: synced.remoteVersion, ours: synced.sha256, planned: planned)
+        guard !check.between.isEmpty else {
+            try state.set(path, synced)
+            return
+        }
+        try state.set(path, synced, pending: check)
+        try await finish(check)
+    }
+
+    /// Finishes the conflict checks a killed (or failed) earlier run left in the state; each
+    /// failure is reported and counted, and the first returned (the check stays for the next
+    /// pass).
+    func finishLeftConflictChecks() async -> (any Error & Sendable)? {
+        var firstFailure: (any Error & Sendable)?
+        for check in state.state.pendingConflictChecks ?? [] {
+            if let failure = await reporting(check.path, { try await finish(check) }) {
+                firstFailure = firstFailure ?? failure
+            }
+        }
+        return firstFailure
+    }
+
+    /// Keeps the newest version of `between` committed since the listing (another device's,
+    /// which the upload now hides) as a conflict copy, then removes the check. Versions from
+    /// before the listing were not current then (deleted with their versions kept): no
+    /// conflict.
+    private func finish(_ check: PendingConflictCheck) async throws {
+        if let version = try await newestCommittedSinceListing(
+            check.path, among: check.between, listingCursor: check.planned.listingCursor)
+        {
+            try await keepOvertaken(check.path, version: version, ours: check.ours, expected: check.planned.sha256)
+        }
+        try state.finished(check)
     }
 
     /// Pages of the change feed read to find what was committed to one object since the
@@ -66,7 +110,9 @@ extension SyncExecutor {
     /// The newest of `versions` of the object that the change feed shows committed after the
     /// listing; when the feed cannot tell (no cursor, or one too old), the newest of them, so
     /// that in doubt a version is kept rather than hidden.
-    private func newestCommittedSinceListing(_ path: String, among versions: Range<Int64>) async throws -> Int64? {
+    private func newestCommittedSinceListing(_ path: String, among versions: Range<Int64>, listingCursor: String)
+        async throws -> Int64?
+    {
         let assumed = versions.upperBound - 1
         guard !listingCursor.isEmpty else { return assumed }
         let changes = Sluice_V1_ChangeServiceClient(client)
@@ -108,7 +154,7 @@ extension SyncExecutor {
     /// before its commit, so the upload hid it: that version is kept as a conflict copy beside the file (downloaded
     /// here; the next pass uploads it like any new file), unless it holds the same bytes as
     /// this upload or as what was expected.
-    func keepOvertaken(_ path: String, version: Int64, ours: String, expected: RemoteFile?) async throws {
+    private func keepOvertaken(_ path: String, version: Int64, ours: String, expected: String?) async throws {
         var request = Sluice_V1_GetObjectRequest()
         request.owner = options.owner
         request.name = objectName(path)
@@ -123,9 +169,10 @@ extension SyncExecutor {
             return
         }
         let theirs = Hex.encode(object.sha256)
-        guard theirs != ours, theirs != expected?.sha256 else { return }
+        guard theirs != ours, theirs != expected else { return }
         let device = object.writtenBy.isEmpty ? "another device" : object.writtenBy
-        let directory = try directory(holding: path, creating: false)
+        // Made again if it went away before a later run finished the check.
+        let directory = try directory(holding: path, creating: true)
         let copy = try freeConflictName(for: path, device: device, in: directory)
         let copyName = SyncNames.lastComponent(of: copy)
         var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)

@@ -7,10 +7,12 @@ import SluiceRPC
 /// mostly moves:
 ///
 /// - up: a file of at most 4 MiB that fits one partition goes in one `PutObject` (its bytes
-///   read once, hashed in memory, sent under one request id so that a retry after a lost
-///   answer cannot make a second version). No lookup comes before it: the version the put
-///   makes tells whether another device committed since the listing (`keepOvertaken` keeps
-///   that version as a conflict copy), so nothing is lost without asking first.
+///   read once, hashed in memory, sent under a request id saved in the state before the
+///   call, so that neither a retry after a lost answer nor the next run of a sync killed
+///   meanwhile can make a second version; see ``PendingPut``). No lookup comes before it:
+///   the version the put makes tells whether another device committed since the listing
+///   (`keepOvertaken` keeps that version as a conflict copy), so nothing is lost without
+///   asking first.
 /// - down: an object of at most 4 MiB comes in one `ReadObject` of the planned version, whose
 ///   first message describes it; the bytes are checked in memory (every partition's SHA-256,
 ///   the composite, the whole SHA-256 when known), written to the temporary file, fsync'ed
@@ -60,11 +62,11 @@ extension SyncExecutor {
             if attempt > 0 { try await Task.sleep(for: .milliseconds(300)) }
             guard let read = try await Self.readSettled(file) else { continue }
             let digest = read.data.withUnsafeBytes { SHA256.hash($0) }
-            let object = try await put(path, data: read.data, sha256: digest, contentType: "")
+            let object = try await put(path, data: read.data, sha256: digest, contentType: "", replacing: expected)
             sent += Int64(read.data.count)
             let sha256 = Hex.encode(digest)
-            try state.set(path, SyncedFile(local: read.stat, sha256: sha256, remoteVersion: object.version))
-            try await keepOvertakenSinceListing(path, made: object.version, ours: sha256, expected: expected)
+            try await recordUpload(
+                path, SyncedFile(local: read.stat, sha256: sha256, remoteVersion: object.version), replacing: expected)
             if LocalStat.of(file)?.stat == read.stat {
                 tally.add {
                     $0.uploaded += 1
@@ -84,13 +86,42 @@ extension SyncExecutor {
 
     /// The zero-byte object that stands for an empty directory, in one PutObject (an
     /// RPCError UNIMPLEMENTED from an older sluiced without it).
-    func putEmptyMarker(_ path: String) async throws -> Int64 {
-        try await put(path, data: Data(), sha256: SHA256.hash([]), contentType: SyncNames.markerContentType).version
+    func putEmptyMarker(_ path: String, replacing expected: RemoteFile?) async throws -> Int64 {
+        try await put(
+            path, data: Data(), sha256: SHA256.hash([]), contentType: SyncNames.markerContentType, replacing: expected
+        ).version
     }
 
-    /// One PutObject, retried under one request id; the answer is checked to be these bytes.
-    private func put(_ path: String, data: Data, sha256: [UInt8], contentType: String) async throws
-        -> Sluice_V1_ObjectInfo
+    /// Attempts under a request id the state kept: the first may meet the call of a killed
+    /// run still committing (its session is then found committed as it is written to), the
+    /// second gets that call's version; should it fail too, the call's session closed
+    /// without one (it expired) and a new id is taken.
+    private static let keptRequestIDAttempts = 2
+
+    /// One PutObject under the request id the state keeps for this path and these bytes (a
+    /// killed run's call, or the pass's reservation), else under a new one saved first; the
+    /// answer is checked to be these bytes.
+    private func put(
+        _ path: String, data: Data, sha256: [UInt8], contentType: String, replacing expected: RemoteFile?
+    ) async throws -> Sluice_V1_ObjectInfo {
+        let hex = Hex.encode(sha256)
+        if let kept = state.state.pendingPuts?[path], kept.sha256 == hex {
+            for _ in 0..<Self.keptRequestIDAttempts {
+                do {
+                    return try await put(path, data: data, sha256: sha256, contentType: contentType, requestID: kept.requestID)
+                } catch let error as RPCError where error.code == .failedPrecondition {
+                    continue
+                }
+            }
+        }
+        let fresh = PendingPut(sha256: hex, planned: PlannedReplacement(replacing: expected, listingCursor: listingCursor))
+        try state.persist { $0.pendingPuts = ($0.pendingPuts ?? [:]).merging([path: fresh]) { $1 } }
+        return try await put(path, data: data, sha256: sha256, contentType: contentType, requestID: fresh.requestID)
+    }
+
+    /// One PutObject, retried under `requestID`; the answer is checked to be these bytes.
+    private func put(_ path: String, data: Data, sha256: [UInt8], contentType: String, requestID: String)
+        async throws -> Sluice_V1_ObjectInfo
     {
         var request = Sluice_V1_PutObjectRequest()
         request.name = objectName(path)
@@ -98,7 +129,7 @@ extension SyncExecutor {
         request.sha256 = Data(sha256)
         request.contentType = contentType
         request.owner = options.owner
-        request.requestID = UUID().uuidString
+        request.requestID = requestID
         tally.add { $0.calls += 1 }
         let object = try await options.retry.run("upload of \(request.name)") {
             try await objects.putObject(request, options: callOptions)

@@ -8,7 +8,8 @@ import SluiceRPC
 /// side is still as planned (the local stat, the remote version); if not, the action is
 /// deferred to the next pass rather than overwriting a change it has not seen. A small upload
 /// (one PutObject) checks after the fact instead: a version another device committed since
-/// the listing, which the put overtook, is kept as a conflict copy. Downloads appear
+/// the listing, which the put overtook, is kept as a conflict copy (a check saved with the
+/// upload's record, so that a killed run's next one finishes it). Downloads appear
 /// atomically (temporary file, verified, renamed); an upload whose file changed while it was
 /// read is sent again. Local files are created, renamed and deleted only through their
 /// directory opened without following links (``LocalDirectory``): a path with a link or a
@@ -40,21 +41,26 @@ struct SyncExecutor: Sendable {
 
     /// Runs one action; a failure is reported and counted, and returned for the exit code.
     func run(_ action: SyncAction) async -> (any Error & Sendable)? {
+        await reporting(action.path) { try await perform(action) }
+    }
+
+    /// Runs work on `path`; a failure is reported and counted, and returned for the exit code.
+    func reporting(_ path: String, _ work: () async throws -> Void) async -> (any Error & Sendable)? {
         do {
-            try await perform(action)
+            try await work()
             return nil
         } catch let deferred as Deferred {
             tally.add { $0.deferred += 1 }
-            report(SyncEvent(kind: .deferred, path: action.path, detail: deferred.reason))
+            report(SyncEvent(kind: .deferred, path: path, detail: deferred.reason))
             return nil
         } catch let unreachable as LocalDirectory.Unreachable {
             // A link appeared among its parents since the scan: left alone, as the next scan will.
             tally.add { $0.skipped += 1 }
-            report(SyncEvent(kind: .skip, path: action.path, detail: "\(unreachable)"))
+            report(SyncEvent(kind: .skip, path: path, detail: "\(unreachable)"))
             return nil
         } catch {
             tally.add { $0.failed += 1 }
-            report(SyncEvent(kind: .failed, path: action.path, detail: "\(error)"))
+            report(SyncEvent(kind: .failed, path: path, detail: "\(error)"))
             return error
         }
     }
@@ -72,7 +78,7 @@ struct SyncExecutor: Sendable {
         case .conflict(let path, let local, let remote):
             try await conflict(path, local: local, remote: remote)
         case .record(let path, let synced):
-            try state.set(path, synced)
+            try await record(path, synced)
         case .forget(let path):
             try state.forget(path)
         }
@@ -134,7 +140,7 @@ struct SyncExecutor: Sendable {
         if SyncNames.isMarker(path) {
             let version: Int64
             do {
-                version = try await putEmptyMarker(path)
+                version = try await putEmptyMarker(path, replacing: expected)
             } catch let error as RPCError where error.code == .unimplemented {
                 version = try await commitEmptyMarker(path)
             }
@@ -187,8 +193,8 @@ struct SyncExecutor: Sendable {
             // hash of what was planned stands in; if the file changed since, the next pass
             // hashes it again anyway.
             let committed = summary.sha256.isEmpty ? local.sha256 : summary.sha256
-            try state.set(path, SyncedFile(local: before, sha256: committed, remoteVersion: summary.version))
-            try await keepOvertakenSinceListing(path, made: summary.version, ours: summary.sha256, expected: expected)
+            try await recordUpload(
+                path, SyncedFile(local: before, sha256: committed, remoteVersion: summary.version), replacing: expected)
             if LocalStat.of(file)?.stat == before {
                 tally.add {
                     $0.uploaded += 1

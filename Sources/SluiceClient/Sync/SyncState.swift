@@ -31,6 +31,12 @@ public struct SyncState: Codable, Sendable, Equatable {
     /// the stat they were reported under (reported again only when they change); nil when
     /// there are none (and in state files written before read-only folders synced).
     public var keptLocally: [String: LocalStat]?
+    /// Relative path → the request id of its PutObject, kept from before the call until its
+    /// result is recorded; nil when there is none (and in state files written before).
+    public var pendingPuts: [String: PendingPut]?
+    /// Uploads recorded whose overtaken versions are still to be kept as conflict copies;
+    /// nil when there are none (and in state files written before).
+    public var pendingConflictChecks: [PendingConflictCheck]?
 
     public init(server: String, owner: String, remotePrefix: String, localRoot: String) {
         self.server = server

@@ -43,12 +43,47 @@ final class SyncStateBox: Sendable {
         if due { try save() }
     }
 
+    /// Makes the change and writes it before returning, for what must be on disk before a
+    /// call is made. Changes made meanwhile by others go into the same write.
+    func persist(_ change: (inout SyncState) -> Void) throws {
+        inner.withLock { inner in
+            change(&inner.state)
+            inner.dirty = true
+        }
+        try save()
+    }
+
+    /// Records the path as synced; a request id kept for it is spent.
     func set(_ path: String, _ synced: SyncedFile) throws {
-        try update { $0.files[path] = synced }
+        try update { state in
+            state.files[path] = synced
+            state.pendingPuts?[path] = nil
+        }
+    }
+
+    /// Records an upload's result and, in the same state, the check of what it may have
+    /// overtaken, so that no save holds the one without the other.
+    func set(_ path: String, _ synced: SyncedFile, pending check: PendingConflictCheck) throws {
+        try update { state in
+            state.files[path] = synced
+            state.pendingPuts?[path] = nil
+            state.pendingConflictChecks = (state.pendingConflictChecks ?? []) + [check]
+        }
+    }
+
+    /// Removes a conflict check that is done.
+    func finished(_ check: PendingConflictCheck) throws {
+        try update { state in
+            state.pendingConflictChecks?.removeAll { $0 == check }
+            if state.pendingConflictChecks?.isEmpty == true { state.pendingConflictChecks = nil }
+        }
     }
 
     func forget(_ path: String) throws {
-        try update { $0.files[path] = nil }
+        try update { state in
+            state.files[path] = nil
+            state.pendingPuts?[path] = nil
+        }
     }
 
     /// Notes a download renamed into `directory` (absolute), before its record is set.
@@ -71,7 +106,13 @@ final class SyncStateBox: Sendable {
             }
             guard let due else { return }
             for directory in directories { AtomicWrite.syncDirectory(directory) }
-            try file.save(due)
+            do {
+                try file.save(due)
+            } catch {
+                // Not written: the next save (or a `persist` waiting for this one) writes it.
+                inner.withLock { $0.dirty = true }
+                throw error
+            }
         }
     }
 }
