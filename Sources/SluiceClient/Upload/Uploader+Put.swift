@@ -14,10 +14,14 @@ extension Uploader {
     }
 
     /// Stores the whole file with one PutObject, retried under one request id so that a
-    /// retry after a lost answer cannot make a second version. Nil when the server does
-    /// not know PutObject (an older sluiced): the caller uploads through a session.
+    /// retry after a lost answer cannot make a second version. The id goes into the journal
+    /// before the call, as a session's does (``openSession``): a run killed while the call
+    /// was in flight, run again on the unchanged file, sends the same id and gets the version
+    /// that call made, if it made one, instead of a second, identical one. Nil when the
+    /// server does not know PutObject (an older sluiced): the caller uploads through a session.
     func put(
         _ file: LocalFile, path: String, to objectName: String, plan: PartitionPlan, digests: FileDigests,
+        entry: UploadJournalEntry, previous: UploadJournalEntry?,
         started: ContinuousClock.Instant, progress: @escaping @Sendable (TransferEvent) -> Void
     ) async throws -> TransferSummary? {
         let data = try await BlockingWork.run { _ in try file.read(count: Int(plan.totalSize), at: 0) }
@@ -30,15 +34,22 @@ extension Uploader {
         request.sha256 = Data(digests.object)
         request.contentType = options.contentType
         request.owner = options.owner
-        request.requestID = UUID().uuidString
         progress(.started(TransferStart(
             direction: .upload, objectName: objectName, localPath: path, totalBytes: plan.totalSize,
             partitionSize: plan.partitionSize, partitionCount: plan.count, donePartitions: 0, doneBytes: 0,
             sessionID: nil, resumed: false)))
+        let reused = previous.flatMap { previous in
+            previous.sessionID.isEmpty && previous.describesSameFile(as: entry)
+                && previous.objectSHA256 == entry.objectSHA256 ? previous.requestID : nil
+        }
         let object: Sluice_V1_ObjectInfo
         do {
-            object = try await options.retry.run("upload of \(objectName)", onRetry: { progress(.retrying($0)) }) {
-                try await objects.putObject(request, options: CallOptions(timeout: options.callTimeout))
+            do {
+                object = try await put(request, requestID: reused ?? UUID().uuidString, entry: entry, progress: progress)
+            } catch let error as RPCError where error.code == .failedPrecondition && reused != nil {
+                // The killed run's call left its session closed without a version (it
+                // expired or was aborted): the id is spent, a new one stores the file.
+                object = try await put(request, requestID: UUID().uuidString, entry: entry, progress: progress)
             }
         } catch let error as RPCError where error.code == .unimplemented {
             return nil
@@ -56,5 +67,20 @@ extension Uploader {
             transferred: (plan.count, plan.totalSize), resumed: false, started: started)
         progress(.completed(result))
         return result
+    }
+
+    /// One PutObject under `requestID`, saved in the journal first; retried under it.
+    private func put(
+        _ request: Sluice_V1_PutObjectRequest, requestID: String, entry: UploadJournalEntry,
+        progress: @escaping @Sendable (TransferEvent) -> Void
+    ) async throws -> Sluice_V1_ObjectInfo {
+        var saved = entry
+        saved.requestID = requestID
+        try options.journal?.save(saved)
+        var request = request
+        request.requestID = requestID
+        return try await options.retry.run("upload of \(request.name)", onRetry: { progress(.retrying($0)) }) {
+            try await objects.putObject(request, options: CallOptions(timeout: options.callTimeout))
+        }
     }
 }

@@ -65,8 +65,8 @@ public struct Uploader: Sendable {
 
         if Self.fitsOneCall(plan), previous.map({ $0.sessionID.isEmpty }) ?? true,
            let result = try await put(
-               file, path: absolutePath, to: objectName, plan: plan, digests: digests, started: started,
-               progress: progress)
+               file, path: absolutePath, to: objectName, plan: plan, digests: digests, entry: entry,
+               previous: previous, started: started, progress: progress)
         {
             options.journal?.remove(server: server, path: absolutePath, objectName: objectName)
             return result

@@ -1,7 +1,8 @@
-"""The uploader's CreateSession is idempotent: it saves a request id in its journal
-before it calls, and a run killed before it learned its session (the server made the
-session, the reply never came) sends the same id on the next run and continues that
-session instead of leaking another one."""
+"""The uploader's CreateSession and PutObject are idempotent: it saves a request id in its
+journal before it calls, and a run killed before it learned the answer (the server made the
+session or the version, the reply never came) sends the same id on the next run and continues
+that session, or gets that version, instead of leaking another session or making a second,
+identical version."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 import cli_support as cs
 import interop_support as sup
 import storage_support as ss
-from storage_support import KIB, us_pb
+from storage_support import KIB, obj_pb, us_pb
 
 SIZE = 300 * KIB + 7
 FLAGS = ("--partition-size", "64KiB", "--json")
@@ -45,6 +46,34 @@ def test_killed_before_the_reply_reuses_its_session(cli, server, forwarder_facto
     sessions = [s for s in c.all_sessions() if s.object_name == name]
     assert [s.session_id for s in sessions] == [made.session_id], \
         f"the rerun opened another session: {[(s.session_id, s.state) for s in sessions]}"
+    assert cli.journal_entries() == []
+
+
+def test_a_small_file_killed_before_the_reply_gets_the_version_its_call_made(
+        cli, server, forwarder_factory, tmp_path):
+    src = str(tmp_path / "small")
+    digest = cs.write_random_file(src, 100 * KIB)
+    name = cs.unique("request-id/put-kill")
+    fwd = forwarder_factory(sup.free_port())
+    first = cli.start("upload", src, name, "--json", address=fwd.address)
+    entry = sup.wait_until(lambda: next(iter(cli.journal_entries()), None), 30, interval=0.05,
+                           what="the journal entry")
+    first.kill()
+    entry = cli.journal_entries()[0]
+    assert entry["sessionID"] == "" and entry.get("requestID"), entry
+
+    # What the server would have stored had the PutObject arrived and its reply been lost.
+    c = server.client()
+    with open(src, "rb") as f:
+        data = f.read()
+    made = c.objects.PutObject(obj_pb.PutObjectRequest(
+        name=name, data=data, sha256=bytes.fromhex(digest), request_id=entry["requestID"]), timeout=ss.TIMEOUT)
+
+    fwd.retarget(server.port)
+    second = cli.run("upload", src, name, "--json", address=fwd.address).expect(0)
+    assert second.event("completed")["version"] == made.version == 1
+    versions = c.list_versions(name).versions
+    assert [v.version for v in versions] == [1], f"the rerun made another version: {versions}"
     assert cli.journal_entries() == []
 
 
