@@ -104,6 +104,12 @@ extension UploadSessions {
     }
 
     /// Carries on the session an earlier PutObject with the same request id made.
+    ///
+    /// That call may still be running — a retry that overlaps its first attempt — and commit
+    /// the session while this one stores the partition: the store then refuses with
+    /// FAILED_PRECONDITION (the session is no longer open), and the commit that follows
+    /// answers the version the other call made, as a retried commit does. Only a session
+    /// that closed without a version (aborted, expired) fails there.
     private func resume(_ session: SessionRecord, of object: SmallObject, by principal: Principal, objects: ObjectCatalog)
         async throws -> ObjectVersionRecord
     {
@@ -111,7 +117,11 @@ extension UploadSessions {
             return try await objects.version(madeBy: session, version, of: principal)
         }
         if !object.data.isEmpty, !session.storedPartitions.contains(0) {
-            _ = try await storePartition(0, of: session.id, by: principal, chunks: OneChunk(bytes: object.data))
+            do {
+                _ = try await storePartition(0, of: session.id, by: principal, chunks: OneChunk(bytes: object.data))
+            } catch StorageError.failedPrecondition {
+                // Closed meanwhile: the commit below tells by what.
+            }
         }
         return try await commit(session.id, by: principal, objects: objects)
     }

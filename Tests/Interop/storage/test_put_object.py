@@ -5,6 +5,8 @@ request_id, same change-feed record)."""
 
 from __future__ import annotations
 
+import concurrent.futures
+
 import pytest
 
 import storage_support as ss
@@ -99,6 +101,20 @@ def test_put_request_id_makes_retries_idempotent(server, client):
     assert [v.version for v in client.list_versions(name).versions] == [1]
     e = expect_error(Code.INVALID_ARGUMENT, put, client, name, data + b"!", request_id="put-retry-1")
     assert "request_id" in e.details(), e.details()
+
+
+def test_overlapping_retries_of_one_put_all_answer_its_version(server, client):
+    """A retry that overlaps its first attempt (a deadline passed, a connection stalled,
+    hedging) gets the version the first one makes, not FAILED_PRECONDITION for finding the
+    session committed under it."""
+    for round in range(6):
+        name = ss.unique_name("put/overlap")
+        data = ss.random_bytes(64 * KIB)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            calls = [pool.submit(put, client, name, data, request_id=f"overlap-{name}") for _ in range(8)]
+            versions = [call.result().version for call in calls]
+        assert versions == [1] * 8, f"round {round}: {versions}"
+        assert [v.version for v in client.list_versions(name).versions] == [1]
 
 
 def test_put_is_in_the_change_feed(server, client):
