@@ -59,7 +59,9 @@ struct PartitionFetcher: Sendable {
         request.owner = layout.object.owner
         let progress = progress
         do {
-            try await self.partitions.readPartition(request) { responses in
+            // No deadline (a run may take long), but a stall ends the call and it is retried.
+            try await self.partitions.readPartition(request, options: CallOptions(idleTimeout: options.callTimeout)) {
+                responses in
                 var index = run.lowerBound
                 var hasher = SHA256()
                 var filled: Int64 = 0

@@ -65,7 +65,8 @@ struct PartitionSender: Sendable {
         let tally = AttemptTally()
         let (file, plan, chunkSize, sessionID, progress) = (file, plan, options.chunkSize, sessionID, progress)
         do {
-            return try await sessions.uploadPartition { writer in
+            // No deadline (a partition may take long), but a stall ends the call and it is retried.
+            return try await sessions.uploadPartition(options: CallOptions(idleTimeout: options.callTimeout)) { writer in
                 try await writer.write(.with {
                     $0.target = .with {
                         $0.sessionID = sessionID

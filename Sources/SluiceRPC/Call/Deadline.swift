@@ -7,10 +7,26 @@ func withDeadline<Result: Sendable>(
     operation: @escaping @Sendable () async throws -> Result
 ) async throws -> Result {
     guard let deadline else { return try await operation() }
-    return try await withThrowingTaskGroup(of: Result?.self) { group in
+    return try await withExpiry(
+        { deadline }, onExpiry: onExpiry, failure: RPCError(.deadlineExceeded, "deadline exceeded"), operation: operation)
+}
+
+/// Runs an operation until it ends or the instant `expiry` names passes, whichever is first.
+/// `expiry` is asked again each time the previous one is reached, so it may move later (an
+/// idle timeout moves with progress). On expiry as ``withDeadline(_:onExpiry:operation:)``,
+/// failing with `failure`.
+func withExpiry<Result: Sendable>(
+    _ expiry: @escaping @Sendable () -> ContinuousClock.Instant,
+    onExpiry: @escaping @Sendable () async -> Void,
+    failure: RPCError,
+    operation: @escaping @Sendable () async throws -> Result
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Result?.self) { group in
         group.addTask { try await operation() }
         group.addTask {
-            try await Task.sleep(until: deadline, clock: .continuous)
+            while case let due = expiry(), ContinuousClock.now < due {
+                try await Task.sleep(until: due, clock: .continuous)
+            }
             return nil
         }
         defer { group.cancelAll() }
@@ -18,14 +34,14 @@ func withDeadline<Result: Sendable>(
             if let finished = try await group.next()! {
                 return finished
             }
-        } catch is CancellationError where ContinuousClock.now >= deadline {
-            // The operation noticed the timer's cancellation first; the deadline still won.
+        } catch is CancellationError where ContinuousClock.now >= expiry() {
+            // The operation noticed the timer's cancellation first; the expiry still won.
         }
         // Cancelled before the expiry ends the call's streams, so the operation can never
         // take its ended request stream for a complete one and carry on as if it were.
         group.cancelAll()
         await onExpiry()
         while (try? await group.next()) != nil {}
-        throw RPCError(.deadlineExceeded, "deadline exceeded")
+        throw failure
     }
 }

@@ -9,15 +9,20 @@ public struct CallOptions: Sendable {
     public var compression: MessageCompression?
     /// The largest response message accepted, in bytes.
     public var maxReceiveMessageSize: Int
+    /// How long the call may go without moving — nothing from the server, no request bytes
+    /// taken — before it fails with UNAVAILABLE and its stream is reset; nil never. For
+    /// streaming calls too long for a `timeout` (see ``ProgressWatchedStream``).
+    public var idleTimeout: Duration?
 
     public init(
         timeout: Duration? = nil, metadata: Metadata = [:], compression: MessageCompression? = nil,
-        maxReceiveMessageSize: Int = 4 * 1024 * 1024
+        maxReceiveMessageSize: Int = 4 * 1024 * 1024, idleTimeout: Duration? = nil
     ) {
         self.timeout = timeout
         self.metadata = metadata
         self.compression = compression
         self.maxReceiveMessageSize = maxReceiveMessageSize
+        self.idleTimeout = idleTimeout
     }
 }
 

@@ -88,11 +88,20 @@ public struct RPCClient: Sendable {
         _ body: @escaping @Sendable (ClientCall) async throws -> Result
     ) async throws -> Result {
         let deadline = options.timeout.map { ContinuousClock.now + $0 }
-        let stream = try await transport.openStream(path: method.path, fields: requestFields(options))
+        let opened = try await transport.openStream(path: method.path, fields: requestFields(options))
+        let watched = options.idleTimeout.map { _ in ProgressWatchedStream(opened) }
+        let stream: any ClientStream = watched ?? opened
         let call = ClientCall(stream: stream, options: options)
         do {
             let result = try await withDeadline(deadline, onExpiry: { stream.cancel() }) {
-                try await body(call)
+                guard let watched, let idle = options.idleTimeout else { return try await body(call) }
+                return try await withExpiry(
+                    { watched.lastMoved + idle }, onExpiry: { stream.cancel() },
+                    failure: RPCError(
+                        .unavailable,
+                        "the call stalled: nothing moved for \(idle) (no answer from the server, no request bytes "
+                            + "taken); the server or the network stopped it"),
+                    operation: { try await body(call) })
             }
             stream.cancel()
             return result
