@@ -38,10 +38,15 @@ public struct SessionDeclaration: Sendable {
         }
         let count = PartitionLayout.count(totalSize: totalSize, partitionSize: partitionSize)
         guard count <= Int64(limits.maxPartitionsPerSession) else {
+            let smallestPartition = (totalSize - 1) / Int64(limits.maxPartitionsPerSession) + 1
+            // Past the largest object the limits allow, no partition size would do.
+            let advice = smallestPartition <= limits.maxPartitionSize
+                ? "use partitions of at least \(smallestPartition) bytes"
+                : "the largest object one session takes is \(limits.maxPartitionsPerSession) partitions of "
+                    + "\(limits.maxPartitionSize) bytes (\(Int64(limits.maxPartitionsPerSession) * limits.maxPartitionSize) bytes)"
             throw .invalidArgument(
                 "\(totalSize) bytes in partitions of \(partitionSize) makes \(count) partitions; the limit is "
-                    + "\(limits.maxPartitionsPerSession): use partitions of at least "
-                    + "\((totalSize - 1) / Int64(limits.maxPartitionsPerSession) + 1) bytes")
+                    + "\(limits.maxPartitionsPerSession): \(advice)")
         }
         guard partitionSHA256.count == count else {
             throw .invalidArgument(

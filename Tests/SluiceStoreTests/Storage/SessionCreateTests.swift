@@ -101,7 +101,12 @@ import Testing
         ("too many partitions", with {
             $0.totalSize = 36
             $0.partitionSHA256 = Array(repeating: hash, count: 9)
-        }, ["9 partitions", "8"]),
+        }, ["9 partitions", "8", "at least 5 bytes"]),
+        ("larger than one session takes", with {
+            $0.totalSize = 8 * 1024 + 1
+            $0.partitionSize = 1024
+            $0.partitionSHA256 = Array(repeating: hash, count: 9)
+        }, ["9 partitions", "8 partitions of 1024 bytes (8192 bytes)"]),
         ("too few hashes", with { $0.partitionSHA256 = [hash, hash] }, ["partition_sha256", "2", "3"]),
         ("too many hashes", with { $0.partitionSHA256 = [hash, hash, hash, hash] }, ["partition_sha256", "4", "3"]),
         ("a hash for an empty object", with {
