@@ -64,20 +64,6 @@ import Testing
         #expect(file.load(fresh: Self.fresh).pendingConflictChecks == nil)
     }
 
-    @Test func aStateFileWrittenBeforePendingStepsLoads() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let file = SyncStateFile(path: directory.file("old.json"))
-        let old = """
-            {"cursor":"c1.9","format":1,"localRoot":"/x","owner":"","remotePrefix":"docs/","server":"h:1",
-            "files":{"a.txt":{"local":{"inode":3,"modificationTime":2,"size":1},"remoteVersion":4,"sha256":"ab"}}}
-            """
-        try Data(old.utf8).write(to: URL(fileURLWithPath: file.path))
-        let loaded = file.load(fresh: Self.fresh)
-        #expect(loaded.files["a.txt"]?.remoteVersion == 4)
-        #expect(loaded.pendingPuts == nil && loaded.pendingConflictChecks == nil)
-    }
-
     @Test func anUploadThatReplacedTheVersionBeforeItHasNothingBetween() {
         let planned = PlannedReplacement(replacing: RemoteFile(version: 4, size: 1, sha256: "x", partitionSize: 1), listingCursor: "")
         #expect(PendingConflictCheck(path: "a", made: 5, ours: "y", planned: planned).between.isEmpty)

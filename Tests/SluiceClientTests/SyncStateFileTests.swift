@@ -40,6 +40,7 @@ import Testing
         let loaded = file.load(fresh: SyncState(server: "h:1", owner: "", remotePrefix: "docs/", localRoot: "/x"))
         #expect(loaded.cursor == "c1.9")
         #expect(loaded.files["a.txt"]?.remoteVersion == 4)
+        #expect(loaded.pendingPuts == nil && loaded.pendingConflictChecks == nil)
         #expect(loaded.keptLocally == nil)
         // Recorded without a change time, the stat differs from any fresh one: hashed once more.
         #expect(loaded.files["a.txt"]?.local.changeTime == nil)

@@ -17,19 +17,24 @@ SIZE = 300 * KIB + 7
 FLAGS = ("--partition-size", "64KiB", "--json")
 
 
+def killed_after_its_journal_entry(cli, forwarder_factory, src, name, *flags):
+    """Starts an upload that cannot reach the server (through a forwarder aimed at a port
+    nobody listens on: it saves its journal entry, then waits), kills it, and returns the
+    forwarder and the entry."""
+    fwd = forwarder_factory(sup.free_port())
+    first = cli.start("upload", src, name, *flags, address=fwd.address)
+    sup.wait_until(lambda: next(iter(cli.journal_entries()), None), 30, interval=0.05, what="the journal entry")
+    first.kill()
+    entry = cli.journal_entries()[0]
+    assert entry["sessionID"] == "" and entry.get("requestID"), entry
+    return fwd, entry
+
+
 def test_killed_before_the_reply_reuses_its_session(cli, server, forwarder_factory, tmp_path):
     src = str(tmp_path / "file")
     digest = cs.write_random_file(src, SIZE)
     name = cs.unique("request-id/kill")
-    # The CLI talks to a forwarder aimed at a port nobody listens on: it saves its
-    # journal entry, then cannot reach the server.
-    fwd = forwarder_factory(sup.free_port())
-    first = cli.start("upload", src, name, *FLAGS, address=fwd.address)
-    entry = sup.wait_until(lambda: next(iter(cli.journal_entries()), None), 30, interval=0.05,
-                           what="the journal entry")
-    first.kill()
-    entry = cli.journal_entries()[0]
-    assert entry["sessionID"] == "" and entry.get("requestID"), entry
+    fwd, entry = killed_after_its_journal_entry(cli, forwarder_factory, src, name, *FLAGS)
 
     # What the server would have made had the call arrived and its reply been lost.
     c = server.client()
@@ -54,13 +59,7 @@ def test_a_small_file_killed_before_the_reply_gets_the_version_its_call_made(
     src = str(tmp_path / "small")
     digest = cs.write_random_file(src, 100 * KIB)
     name = cs.unique("request-id/put-kill")
-    fwd = forwarder_factory(sup.free_port())
-    first = cli.start("upload", src, name, "--json", address=fwd.address)
-    entry = sup.wait_until(lambda: next(iter(cli.journal_entries()), None), 30, interval=0.05,
-                           what="the journal entry")
-    first.kill()
-    entry = cli.journal_entries()[0]
-    assert entry["sessionID"] == "" and entry.get("requestID"), entry
+    fwd, entry = killed_after_its_journal_entry(cli, forwarder_factory, src, name, "--json")
 
     # What the server would have stored had the PutObject arrived and its reply been lost.
     c = server.client()
