@@ -56,7 +56,7 @@ public final class UploadSessions: Sendable {
         }
         // A request id's replay answers the earlier session: only a new one counts.
         if record.id == id { SluiceMetrics.sessionCreated() }
-        return record
+        return record.expiringEmpty(after: limits.emptySessionLifetime)
     }
 
     /// The statements of ``create(_:by:owner:)`` inside the caller's transaction: returns the new
@@ -161,7 +161,7 @@ public final class UploadSessions: Sendable {
             try SessionQueries.load(id, of: principal, reach: .creatorOrOwner, on: connection)
         }
         guard let record else { throw StorageError.notFound("upload session \(id) does not exist") }
-        return record
+        return record.expiringEmpty(after: limits.emptySessionLifetime)
     }
 
     /// A page of the principal's sessions, newest first: those it opened and those its
@@ -178,6 +178,7 @@ public final class UploadSessions: Sendable {
         let parameters = [openOnly ? "open" : "all"]
         let resume = try Self.sessionCursor(
             pageTokens.redeem(pageToken, for: .sessions, principal: principal, parameters: parameters))
+        let emptyLifetime = limits.emptySessionLifetime
         let (page, hasMore) = try await database.withConnection { connection in
             var after = resume
             let page = try ListingPage<(record: SessionRecord, cursor: String)>.read(size: size) {
@@ -201,7 +202,7 @@ public final class UploadSessions: Sendable {
                         .bytes(after?.id ?? []), .bool(openOnly), .int(Int64(size + 1)),
                     ]).rows
             } item: { row in
-                let record = try SessionQueries.record(from: row)
+                let record = try SessionQueries.record(from: row).expiringEmpty(after: emptyLifetime)
                 let micros = try row.int("created_us")
                 after = (micros, record.id.bytes)
                 return ((record, "\(micros):\(record.id)"), PageBudget.encodedSize(of: record))
