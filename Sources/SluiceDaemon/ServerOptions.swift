@@ -29,7 +29,7 @@ public struct ServerOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "Largest request message accepted, serialized bytes. (env: SLUICED_MAX_RECEIVE_MESSAGE_SIZE)",
-        discussion: "Default: sluiced 4259840 (4 MiB of data plus 64 KiB for the message's own fields), other servers 4194304."))
+        discussion: "Default: sluiced 4325376 (4 MiB of data plus 128 KiB for the message's own fields; also its least), other servers 4194304."))
     public var maxReceiveMessageSize: Int?
 
     @Option(help: "Concurrent streams per connection. (env: SLUICED_MAX_CONCURRENT_STREAMS)")
@@ -128,6 +128,21 @@ public struct ServerOptions: ParsableArguments {
 
     /// gRPC's customary limit, for servers whose messages carry no bulk data.
     public static let standardReceiveLimit = 4 * 1024 * 1024
+
+    /// The largest message gRPC's framing can announce: its length prefix is 32 bits.
+    public static let largestReceiveLimit = Int(UInt32.max)
+
+    /// Refuses a `--max-receive-message-size` (or its variable) outside `minimum` to
+    /// ``largestReceiveLimit``: below the largest message a server's own clients send (a
+    /// full PutObject, say), every such call would fail, so it is a mistake to report at start-up.
+    public func validateReceiveLimit(default fallback: Int, minimum: Int) throws {
+        let limit = receiveLimit(default: fallback)
+        guard (minimum...Self.largestReceiveLimit).contains(limit) else {
+            throw ValidationError(
+                "--max-receive-message-size must be \(minimum) to \(Self.largestReceiveLimit) bytes (room for the "
+                    + "largest request this server takes), got \(limit)")
+        }
+    }
 
     /// Splits `--listen` into host and port; accepts `[::1]:8443`.
     public func parseListen() throws -> (host: String, port: Int) {

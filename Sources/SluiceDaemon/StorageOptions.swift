@@ -27,8 +27,10 @@ public struct StorageOptions: ParsableArguments {
     @Option(help: "Seconds an uncommitted session lives. (env: SLUICED_SESSION_LIFETIME)")
     public var sessionLifetime = EnvironmentDefaults.int("SLUICED_SESSION_LIFETIME", default: 24 * 3600)
 
-    @Option(help: "Seconds an open session that has stored no partition lives (at most --session-lifetime). (env: SLUICED_EMPTY_SESSION_LIFETIME)")
-    public var emptySessionLifetime = EnvironmentDefaults.int("SLUICED_EMPTY_SESSION_LIFETIME", default: 3600)
+    /// Optional so that only a value someone gave is refused above `--session-lifetime`: the
+    /// default (``defaultEmptySessionLifetime``) yields to a shorter session lifetime instead.
+    @Option(help: "Seconds an open session that has stored no partition lives: 1 to --session-lifetime; default 3600, or --session-lifetime when shorter. (env: SLUICED_EMPTY_SESSION_LIFETIME)")
+    public var emptySessionLifetime: Int? = EnvironmentDefaults.optionalInt("SLUICED_EMPTY_SESSION_LIFETIME")
 
     @Option(help: "Seconds closed sessions stay visible. (env: SLUICED_SESSION_RETENTION)")
     public var sessionRetention = EnvironmentDefaults.int("SLUICED_SESSION_RETENTION", default: 24 * 3600)
@@ -112,12 +114,15 @@ public struct StorageOptions: ParsableArguments {
     /// hash, content type and request id) is about 77 KB.
     public static let receiveLimit = 4 * 1024 * 1024 + 128 * 1024
 
+    /// `--empty-session-lifetime` when none is given (and `--session-lifetime` is longer): an hour.
+    public static let defaultEmptySessionLifetime = 3600
+
     public func validate() throws {
         for (name, value) in [
             ("--database-pool-size", databasePoolSize), ("--max-partition-size", maxPartitionSize),
             ("--max-partitions", maxPartitions), ("--max-open-sessions", maxOpenSessions),
             ("--session-lifetime", sessionLifetime), ("--collector-interval", collectorInterval),
-            ("--empty-session-lifetime", emptySessionLifetime), ("--change-retention", changeRetention),
+            ("--change-retention", changeRetention),
             ("--change-watch-stall-timeout", changeWatchStallTimeout),
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
@@ -140,6 +145,11 @@ public struct StorageOptions: ParsableArguments {
         }
         guard maxOpenStagingFiles >= 0 else {
             throw ValidationError("--max-open-staging-files must not be negative (0 derives it from the open-file limit)")
+        }
+        if let emptySessionLifetime, !(1...sessionLifetime).contains(emptySessionLifetime) {
+            throw ValidationError(
+                "--empty-session-lifetime must be 1 to \(sessionLifetime) seconds (at most --session-lifetime), "
+                    + "got \(emptySessionLifetime)")
         }
         guard sessionRetention >= 0 else {
             throw ValidationError("--session-retention must not be negative")
@@ -194,7 +204,7 @@ public struct StorageOptions: ParsableArguments {
             requestsPerSecond: Int64(rateRequests), bytesInPerSecond: Int64(rateBytesIn),
             bytesOutPerSecond: Int64(rateBytesOut))
         limits.sessionLifetime = .seconds(sessionLifetime)
-        limits.emptySessionLifetime = .seconds(min(emptySessionLifetime, sessionLifetime))
+        limits.emptySessionLifetime = .seconds(emptySessionLifetime ?? min(Self.defaultEmptySessionLifetime, sessionLifetime))
         limits.closedSessionRetention = .seconds(sessionRetention)
         limits.changeRetention = .seconds(changeRetention)
         limits.blobGracePeriod = .seconds(blobGracePeriod)

@@ -24,6 +24,11 @@ struct Sluiced: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
     @OptionGroup var storage: StorageOptions
 
+    /// The checks that need both groups: sluiced's own messages set the least receive limit.
+    func validate() throws {
+        try options.validateReceiveLimit(default: StorageOptions.receiveLimit, minimum: StorageOptions.receiveLimit)
+    }
+
     func run() async throws {
         ServerRunner.bootstrapLogging(options)
         ServerRunner.bootstrapMetrics(options)

@@ -258,5 +258,11 @@ public enum Schema {
             -- readable by number and restorable; a commit or restore makes one current again.
             ALTER TABLE objects ALTER COLUMN current_version DROP NOT NULL;
             """),
+        Migration(version: 8, name: "sessions into an owner's folder", sql: """
+            -- An owner lists (ListSessions) the sessions its grantees opened into its folder,
+            -- newest first, beside its own (upload_sessions_by_principal).
+            CREATE INDEX upload_sessions_by_owner ON upload_sessions (owner_id, created_at DESC)
+                WHERE owner_id IS NOT NULL;
+            """),
     ]
 }

@@ -24,19 +24,40 @@ enum SessionQueries {
         """
     }
 
-    /// The session if it exists and belongs to the principal; nil otherwise (the caller
-    /// answers NOT_FOUND either way, so nobody learns another principal's ids).
-    static func load(
-        _ id: SessionID, of principal: Principal, on connection: PostgresConnection, lock: Bool = false
-    ) throws -> SessionRecord? {
-        try connection.execute(loading(id, of: principal, lock: lock)).rows.first.map(record(from:))
+    /// Whose sessions a lookup finds besides the principal's own.
+    enum Reach {
+        /// Only sessions the principal opened: a session stays its creator's, so storing
+        /// partitions and committing use this.
+        case creator
+        /// Also sessions others (its WRITE grantees) opened into the principal's folder: they
+        /// reserve the principal's quotas, so it may see and abort them.
+        case creatorOrOwner
+
+        /// The condition on `upload_sessions s` for the principal id in parameter `parameter`.
+        func condition(_ parameter: String) -> String {
+            switch self {
+            case .creator: "s.principal_id = \(parameter)"
+            case .creatorOrOwner: "(s.principal_id = \(parameter) OR s.owner_id = \(parameter))"
+            }
+        }
     }
 
-    /// The statement of ``load(_:of:on:lock:)``, for a pipeline.
-    static func loading(_ id: SessionID, of principal: Principal, lock: Bool = false) -> PostgresStatement {
+    /// The session if it exists and `reach` lets the principal find it; nil otherwise (the
+    /// caller answers NOT_FOUND either way, so nobody learns another principal's ids).
+    static func load(
+        _ id: SessionID, of principal: Principal, reach: Reach = .creator, on connection: PostgresConnection,
+        lock: Bool = false
+    ) throws -> SessionRecord? {
+        try connection.execute(loading(id, of: principal, reach: reach, lock: lock)).rows.first.map(record(from:))
+    }
+
+    /// The statement of ``load(_:of:reach:on:lock:)``, for a pipeline.
+    static func loading(_ id: SessionID, of principal: Principal, reach: Reach = .creator, lock: Bool = false)
+        -> PostgresStatement
+    {
         PostgresStatement("""
             SELECT \(selectColumns) FROM upload_sessions s
-            WHERE s.id = $1 AND s.principal_id = $2 \(lock ? "\(RowLock.exclusive) OF s" : "")
+            WHERE s.id = $1 AND \(reach.condition("$2")) \(lock ? "\(RowLock.exclusive) OF s" : "")
             """, [.bytes(id.bytes), .int(principal.id)])
     }
 

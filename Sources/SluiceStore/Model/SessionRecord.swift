@@ -35,6 +35,17 @@ public struct SessionRecord: Sendable, Equatable {
     /// The handle of the object's owner (empty if it has none yet).
     public var ownerHandle: String = ""
 
+    /// The record as a client should plan by: an open session that has stored no partition
+    /// may be expired by the collector once `emptyLifetime` (`--empty-session-lifetime`) has
+    /// passed since its creation, so its `expiresAt` is that time when it comes first — the
+    /// row keeps the full session lifetime, which a stored partition makes the real one.
+    func expiringEmpty(after emptyLifetime: Duration) -> SessionRecord {
+        guard state == .open, storedPartitions.isEmpty else { return self }
+        var record = self
+        record.expiresAt = min(expiresAt, createdAt.addingTimeInterval(emptyLifetime.inSeconds))
+        return record
+    }
+
     /// The owner of the object the session uploads, as a principal for queries.
     public func owner(for creator: Principal) -> Principal {
         guard let ownerID, ownerID != creator.id else { return creator }

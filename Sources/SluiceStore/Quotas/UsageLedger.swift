@@ -23,7 +23,10 @@ public struct UsageReport: Sendable, Equatable {
     public var physicalBytes: Int64 = 0
     public var objects: Int64 = 0
     public var versions: Int64 = 0
+    /// Open sessions the principal opened, and those its grantees opened into its folder:
+    /// the sessions behind ``reservedBytes`` are all counted, so usage explains a reservation.
     public var openSessions: Int64 = 0
+    /// Bytes declared by open sessions uploading into the principal's objects.
     public var reservedBytes: Int64 = 0
     public var traffic: [Day] = []
     /// Per top-level prefix, in name order: at most ``UsageLedger/maxPrefixes``, those with the
@@ -75,7 +78,8 @@ public final class UsageLedger: Sendable {
                         JOIN version_partitions vp ON vp.object_id = o.id WHERE o.principal_id = $1) d)::bigint
                         AS physical_bytes,
                     (SELECT count(*) FROM upload_sessions s
-                     WHERE s.principal_id = $1 AND s.state = 'open' AND s.expires_at > now())::bigint AS open_sessions,
+                     WHERE (s.principal_id = $1 OR s.owner_id = $1) AND s.state = 'open'
+                       AND s.expires_at > now())::bigint AS open_sessions,
                     (SELECT coalesce(sum(s.total_size), 0) FROM upload_sessions s
                      WHERE coalesce(s.owner_id, s.principal_id) = $1 AND s.state = 'open'
                        AND s.expires_at > now())::bigint AS reserved_bytes

@@ -56,7 +56,7 @@ public final class UploadSessions: Sendable {
         }
         // A request id's replay answers the earlier session: only a new one counts.
         if record.id == id { SluiceMetrics.sessionCreated() }
-        return record
+        return record.expiringEmpty(after: limits.emptySessionLifetime)
     }
 
     /// The statements of ``create(_:by:owner:)`` inside the caller's transaction: returns the new
@@ -154,16 +154,18 @@ public final class UploadSessions: Sendable {
         }
     }
 
-    /// The session, for resuming: state, expiry and which partitions are stored.
+    /// The session, for resuming: state, expiry and which partitions are stored. The owner of
+    /// the folder a grantee's session uploads into may read it too.
     public func get(_ id: SessionID, of principal: Principal) async throws -> SessionRecord {
         let record = try await database.withConnection { connection in
-            try SessionQueries.load(id, of: principal, on: connection)
+            try SessionQueries.load(id, of: principal, reach: .creatorOrOwner, on: connection)
         }
         guard let record else { throw StorageError.notFound("upload session \(id) does not exist") }
-        return record
+        return record.expiringEmpty(after: limits.emptySessionLifetime)
     }
 
-    /// A page of the principal's sessions, newest first. The token is opaque to clients.
+    /// A page of the principal's sessions, newest first: those it opened and those its
+    /// grantees opened into its folder (they reserve its quotas). The token is opaque to clients.
     ///
     /// The sessions come without their declared partition hashes (``SessionRecord/partitionSHA256``
     /// is empty; ``get(_:of:)`` has them): at 34 bytes each, up to 10,000 per session, they
@@ -176,6 +178,7 @@ public final class UploadSessions: Sendable {
         let parameters = [openOnly ? "open" : "all"]
         let resume = try Self.sessionCursor(
             pageTokens.redeem(pageToken, for: .sessions, principal: principal, parameters: parameters))
+        let emptyLifetime = limits.emptySessionLifetime
         let (page, hasMore) = try await database.withConnection { connection in
             var after = resume
             let page = try ListingPage<(record: SessionRecord, cursor: String)>.read(size: size) {
@@ -188,7 +191,7 @@ public final class UploadSessions: Sendable {
                          + 5 * (SELECT count(*) FROM session_partitions sp WHERE sp.session_id = s.id))::bigint
                             AS page_cost
                     FROM upload_sessions s
-                    WHERE s.principal_id = $1
+                    WHERE \(SessionQueries.Reach.creatorOrOwner.condition("$1"))
                       AND ($2::bigint IS NULL OR (extract(epoch FROM s.created_at) * 1000000)::bigint < $2
                            OR ((extract(epoch FROM s.created_at) * 1000000)::bigint = $2 AND s.id > $3))
                       AND (NOT $4 OR (s.state = 'open' AND s.expires_at > now()))
@@ -199,7 +202,7 @@ public final class UploadSessions: Sendable {
                         .bytes(after?.id ?? []), .bool(openOnly), .int(Int64(size + 1)),
                     ]).rows
             } item: { row in
-                let record = try SessionQueries.record(from: row)
+                let record = try SessionQueries.record(from: row).expiringEmpty(after: emptyLifetime)
                 let micros = try row.int("created_us")
                 after = (micros, record.id.bytes)
                 return ((record, "\(micros):\(record.id)"), PageBudget.encodedSize(of: record))
@@ -225,9 +228,12 @@ public final class UploadSessions: Sendable {
 
     /// Abandons an open or expired session; its partitions become garbage for the
     /// collector. Aborting an aborted session is a no-op; a committed one cannot be aborted.
+    /// The owner of the folder a grantee's session uploads into may abort it too: the session
+    /// holds the owner's quotas.
     public func abort(_ id: SessionID, of principal: Principal) async throws -> SessionRecord {
         try await database.transaction { connection in
-            guard let record = try SessionQueries.load(id, of: principal, on: connection, lock: true) else {
+            guard let record = try SessionQueries.load(id, of: principal, reach: .creatorOrOwner, on: connection, lock: true)
+            else {
                 throw StorageError.notFound("upload session \(id) does not exist")
             }
             switch record.state {

@@ -17,8 +17,10 @@ public final class Grants: Sendable {
         self.pageTokens = pageTokens
     }
 
-    /// Grants (or changes) `grantee`'s access to `owner`'s object or prefix. NOT_FOUND when
-    /// no principal has the handle; INVALID_ARGUMENT for a malformed handle, oneself or a bad path.
+    /// Grants (or changes) `grantee`'s access to `owner`'s object or prefix. Lowering WRITE to
+    /// READ aborts the grantee's open sessions that it leaves without write access, as
+    /// ``revoke(by:from:scope:path:)`` does. NOT_FOUND when no principal has the handle;
+    /// INVALID_ARGUMENT for a malformed handle, oneself or a bad path.
     public func grant(
         by owner: Principal, to grantee: String, scope: GrantScope, path: String, access: GrantAccess
     ) async throws -> GrantRecord {
@@ -26,13 +28,18 @@ public final class Grants: Sendable {
         let path = try Self.normalized(path, scope: scope)
         return try await database.transaction { connection in
             let granteeID = try Self.grantee(grantee, of: owner, on: connection)
-            let row = try connection.execute("""
-                INSERT INTO grants (owner_id, grantee_id, scope, path, access) VALUES ($1, $2, $3, $4, $5)
-                ON CONFLICT (owner_id, grantee_id, scope, path)
-                DO UPDATE SET access = EXCLUDED.access, updated_at = now()
-                RETURNING extract(epoch FROM updated_at)::float8 AS updated_at
-                """, [.int(owner.id), .int(granteeID), .text(scope.rawValue), .text(path), .text(access.rawValue)]
-            ).rows.first
+            // Lowering WRITE to READ aborts the grantee's sessions it no longer lets commit.
+            let answers = try connection.execute(pipeline: [
+                GranteeSessions.locking(owner: owner, grantee: grantee),
+                PostgresStatement("""
+                    INSERT INTO grants (owner_id, grantee_id, scope, path, access) VALUES ($1, $2, $3, $4, $5)
+                    ON CONFLICT (owner_id, grantee_id, scope, path)
+                    DO UPDATE SET access = EXCLUDED.access, updated_at = now()
+                    RETURNING extract(epoch FROM updated_at)::float8 AS updated_at
+                    """, [.int(owner.id), .int(granteeID), .text(scope.rawValue), .text(path), .text(access.rawValue)]),
+                GranteeSessions.abortingUnwritable(owner: owner, grantee: grantee),
+            ])
+            let row = answers[1].rows.first
             guard let row else { throw StorageError.aborted("the grant could not be recorded; grant again") }
             ChangeLog.record(
                 .grantAdded(
@@ -47,9 +54,10 @@ public final class Grants: Sendable {
         }
     }
 
-    /// Removes a grant `owner` made; the grantee's next call no longer has it, and an
-    /// upload session it opened under it can no longer commit. NOT_FOUND when there is no
-    /// such grant; INVALID_ARGUMENT for a malformed handle or path.
+    /// Removes a grant `owner` made; the grantee's next call no longer has it, and its open
+    /// upload sessions into the owner's folder that no remaining grant lets it write are
+    /// aborted in the same transaction, releasing what they reserved (``GranteeSessions``).
+    /// NOT_FOUND when there is no such grant; INVALID_ARGUMENT for a malformed handle or path.
     public func revoke(by owner: Principal, from grantee: String, scope: GrantScope, path: String) async throws
         -> GrantRecord
     {
@@ -58,11 +66,16 @@ public final class Grants: Sendable {
         let missing = StorageError.notFound(
             "you have no \(scope.rawValue) grant on '\(path)' to '\(grantee)'; see ListGrants for the grants you made")
         return try await database.transaction { connection in
-            let row = try connection.execute("""
-                DELETE FROM grants g USING principals e
-                WHERE g.owner_id = $1 AND e.id = g.grantee_id AND e.handle = $2 AND g.scope = $3 AND g.path = $4
-                RETURNING g.grantee_id, g.access, extract(epoch FROM g.updated_at)::float8 AS updated_at
-                """, [.int(owner.id), .text(grantee), .text(scope.rawValue), .text(path)]).rows.first
+            let answers = try connection.execute(pipeline: [
+                GranteeSessions.locking(owner: owner, grantee: grantee),
+                PostgresStatement("""
+                    DELETE FROM grants g USING principals e
+                    WHERE g.owner_id = $1 AND e.id = g.grantee_id AND e.handle = $2 AND g.scope = $3 AND g.path = $4
+                    RETURNING g.grantee_id, g.access, extract(epoch FROM g.updated_at)::float8 AS updated_at
+                    """, [.int(owner.id), .text(grantee), .text(scope.rawValue), .text(path)]),
+                GranteeSessions.abortingUnwritable(owner: owner, grantee: grantee),
+            ])
+            let row = answers[1].rows.first
             guard let row else { throw missing }
             ChangeLog.record(
                 .grantRevoked(

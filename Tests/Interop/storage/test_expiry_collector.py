@@ -136,3 +136,18 @@ def test_a_grace_period_under_a_second_is_refused_at_start(sluiced_command, grac
                           stderr=subprocess.STDOUT, timeout=30)
     assert proc.returncode != 0
     assert b"--blob-grace-period must be at least 1 second" in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--session-lifetime", "50", "--empty-session-lifetime", "100000"],
+     "--empty-session-lifetime must be 1 to 50 seconds (at most --session-lifetime), got 100000"),
+    (["--empty-session-lifetime", "0"], "--empty-session-lifetime must be 1 to 86400 seconds"),
+    (["--max-receive-message-size", "10"],
+     "--max-receive-message-size must be 4325376 to 4294967295 bytes"),
+])
+def test_contradictory_or_useless_limits_stop_start_up(sluiced_command, flags, message):
+    import subprocess
+    proc = subprocess.run([*sluiced_command, "--h2c", *flags], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    assert proc.returncode != 0
+    assert message in proc.stdout.decode("utf-8", "replace"), proc.stdout

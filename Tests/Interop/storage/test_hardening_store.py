@@ -85,7 +85,15 @@ def test_empty_sessions_give_their_slot_back_early(storage):
     c = srv.client()
     empty = c.create_raw(**_declaration(ss.unique_name("empty/a")))
     busy = c.create_raw(**_declaration(ss.unique_name("empty/b")))
+
+    def lifetime(session):
+        return (session.expire_time.ToDatetime() - session.create_time.ToDatetime()).total_seconds()
+
+    # expire_time is the effective expiry: the empty-session lifetime until a partition is stored.
+    assert lifetime(empty) == pytest.approx(1, abs=0.01), empty
+    assert lifetime(c.get_session(busy.session_id)) == pytest.approx(1, abs=0.01)
     c.upload_partition(busy.session_id, 0, DATA[:4])
+    assert lifetime(c.get_session(busy.session_id)) == pytest.approx(3600, abs=0.01)
     expect_error(Code.RESOURCE_EXHAUSTED, c.create_raw, **_declaration(ss.unique_name("empty/c")))
     sup.wait_until(lambda: c.get_session(empty.session_id).state == ss.EXPIRED, 20, interval=0.2,
                    what="the empty session to expire")

@@ -18,6 +18,8 @@ from sluice.v1 import partitions_pb2 as part_pb
 from sluice.v1 import sharing_pb2 as sh_pb
 from sluice.v1 import sharing_pb2_grpc as sh_grpc
 from sluice.v1 import upload_sessions_pb2 as us_pb
+from sluice.v1 import usage_pb2 as use_pb
+from sluice.v1 import usage_pb2_grpc as use_grpc
 
 PSIZE = 4 * KIB
 READ, WRITE = sh_pb.ACCESS_READ, sh_pb.ACCESS_WRITE
@@ -262,16 +264,64 @@ def test_revoking_takes_effect_on_the_next_call_and_stops_open_sessions(alice, b
     assert revoked.access == WRITE
     expect_error(Code.NOT_FOUND, bob.get, alice.handle, name)
     assert bob.names(alice.handle, folder) == []
-    expect_error(Code.PERMISSION_DENIED, bob.c.commit, pending.session_id)
-    expect_error(Code.PERMISSION_DENIED, bob.c.commit, pending.session_id)   # for good
-    expect_error(Code.PERMISSION_DENIED, bob.c.upload_partition, unfinished.session_id, 1, data[PSIZE:])
+    # The revoke aborted both sessions: they could never commit again.
+    assert bob.c.get_session(pending.session_id).state == ss.ABORTED
+    expect_error(Code.FAILED_PRECONDITION, bob.c.commit, pending.session_id)
+    expect_error(Code.FAILED_PRECONDITION, bob.c.commit, pending.session_id)   # for good
+    expect_error(Code.FAILED_PRECONDITION, bob.c.upload_partition, unfinished.session_id, 1, data[PSIZE:])
     assert bob.c.abort(unfinished.session_id).state == ss.ABORTED
     expect_error(Code.NOT_FOUND, alice.c.get_object, folder + "pending")
     # lowered to READ: still no commit
     alice.grant(bob.handle, folder, READ)
-    expect_error(Code.PERMISSION_DENIED, bob.c.commit, pending.session_id)
+    expect_error(Code.FAILED_PRECONDITION, bob.c.commit, pending.session_id)
     assert bob.read(alice.handle, name) == b"alice's"
     expect_error(Code.NOT_FOUND, alice.revoke, bob.handle, folder + "never/")
+
+
+def test_the_owner_sees_and_aborts_a_grantees_sessions_and_a_revoke_frees_them(alice, bob):
+    """A grantee's session into the owner's folder reserves the owner's quota: the owner lists
+    it, counts it in its usage, may abort it, and a revoke (or lowering to READ) aborts it."""
+    usage = use_grpc.UsageServiceStub(alice.c.channel)
+
+    def reserved_and_open():
+        got = usage.GetUsage(use_pb.GetUsageRequest(), timeout=ss.TIMEOUT)
+        return got.reserved_bytes, got.open_sessions
+
+    folder = ss.unique_name("inbox") + "/"
+    alice.grant(bob.handle, folder, WRITE)
+    before = reserved_and_open()
+    big = 64 * PSIZE + 1
+    # One byte, the last partition, makes the session non-empty (it would live a day).
+    declared = us_pb.CreateSessionRequest(
+        object_name=folder + "big", total_size=big, partition_size=PSIZE,
+        partition_sha256=[ss.sha(ss.random_bytes(PSIZE)) for _ in range(64)] + [ss.sha(b"x")],
+        owner=alice.handle)
+    held = bob.c.sessions.CreateSession(declared, timeout=ss.TIMEOUT)
+    bob.c.upload_partition(held.session_id, 64, b"x")
+    declared.object_name = folder + "other"
+    other = bob.c.sessions.CreateSession(declared, timeout=ss.TIMEOUT)
+    assert reserved_and_open() == (before[0] + 2 * big, before[1] + 2)
+
+    mine = {s.session_id: s for s in alice.c.all_sessions(open_only=True)}
+    assert {held.session_id, other.session_id} <= set(mine)
+    assert mine[held.session_id].owner == alice.handle and mine[held.session_id].stored_bytes == 1
+    assert alice.c.get_session(other.session_id).state == ss.OPEN
+    assert alice.c.abort(other.session_id).state == ss.ABORTED
+    assert bob.c.get_session(other.session_id).state == ss.ABORTED
+    expect_error(Code.FAILED_PRECONDITION, bob.c.commit, other.session_id)
+
+    alice.revoke(bob.handle, folder)
+    assert bob.c.get_session(held.session_id).state == ss.ABORTED
+    assert alice.c.get_session(held.session_id).state == ss.ABORTED
+    assert reserved_and_open() == before
+
+    # Lowering WRITE to READ aborts as well.
+    alice.grant(bob.handle, folder, WRITE)
+    declared.object_name = folder + "lowered"
+    lowered = bob.c.sessions.CreateSession(declared, timeout=ss.TIMEOUT)
+    alice.grant(bob.handle, folder, READ)
+    assert bob.c.get_session(lowered.session_id).state == ss.ABORTED
+    assert reserved_and_open() == before
 
 
 def test_owner_always_sees_everything_and_lists_its_grants(alice, bob):

@@ -312,6 +312,31 @@ import Testing
             #expect(abs(lifetime - 1.5) < 0.05, "a lifetime of 1.5 s gave a session that lives \(lifetime) s")
         }
     }
+
+    /// A session that has stored nothing reports the expiry the collector gives it
+    /// (the empty-session lifetime), and the full session lifetime once a partition is stored.
+    @Test func anEmptySessionReportsItsEarlierExpiry() async throws {
+        var limits = StorageLimits()
+        limits.sessionLifetime = .seconds(86_400)
+        limits.emptySessionLifetime = .seconds(600)
+        try await StorageHarness.with(limits: limits) { harness in
+            let sessions = harness.storage.sessions
+            let alice = try await harness.principal("CN=alice")
+            let bytes = sampleBytes(100, seed: 3)
+            func lifetime(_ session: SessionRecord) -> Double { session.expiresAt.timeIntervalSince(session.createdAt) }
+
+            let created = try await sessions.create(declaration("early", bytes, partitionSize: 100), by: alice)
+            let listed = try await sessions.list(of: alice, pageSize: 0, pageToken: "", openOnly: true).sessions
+            for (label, session) in [
+                ("create", created), ("get", try await sessions.get(created.id, of: alice)), ("list", listed[0]),
+            ] {
+                #expect(abs(lifetime(session) - 600) < 1, "\(label): an empty session lives \(lifetime(session)) s")
+            }
+            _ = try await sessions.storePartition(0, of: created.id, by: alice, chunks: ChunkSequence(bytes))
+            let stored = try await sessions.get(created.id, of: alice)
+            #expect(abs(lifetime(stored) - 86_400) < 1, "a session with a partition lives \(lifetime(stored)) s")
+        }
+    }
 }
 
 /// Listing sessions: newest first, paged, isolated.

@@ -1,0 +1,113 @@
+import Foundation
+import SluiceStore
+import Testing
+
+/// Sessions a WRITE grantee opens into the owner's folder reserve the owner's quotas, so the
+/// owner sees them (listing, usage), may abort them, and a grant change that takes away the
+/// grantee's write access aborts them at once.
+@Suite struct GranteeSessionTests {
+    /// A 10,000-byte quota for everyone.
+    static var quota: StorageLimits {
+        var limits = StorageLimits()
+        limits.maxStoredBytesPerPrincipal = 10_000
+        return limits
+    }
+
+    /// alice (the owner), bob (her WRITE grantee on `inbox/`) and bob's session into
+    /// `inbox/big`, declaring 9,000 bytes and storing one partition (so it is not empty).
+    struct World {
+        let harness: StorageHarness
+        let alice: Principal
+        let bob: Principal
+        let session: SessionRecord
+
+        init(_ harness: StorageHarness) async throws {
+            self.harness = harness
+            alice = try await harness.principal("CN=alice")
+            bob = try await harness.principal("CN=bob")
+            _ = try await harness.storage.grants.grant(
+                by: alice, to: bob.handle, scope: .prefix, path: "inbox/", access: .write)
+            let bytes = sampleBytes(9000, seed: 7)
+            session = try await harness.storage.sessions.create(
+                declaration("inbox/big", bytes, partitionSize: 1000), by: bob, owner: alice)
+            _ = try await harness.storage.sessions.storePartition(
+                8, of: session.id, by: bob, chunks: ChunkSequence(Array(bytes.suffix(1000))))
+        }
+
+        func state(of id: SessionID) async throws -> SessionRecord.State {
+            try await harness.storage.sessions.get(id, of: bob).state
+        }
+
+        /// alice's own upload of 2,000 bytes: it fits only once bob's reservation is gone.
+        func aliceUploads() async throws {
+            try await harness.storage.upload("mine", sampleBytes(2000, seed: 8), by: alice)
+        }
+    }
+
+    @Test func revokingAbortsTheGranteesSessionsAndFreesTheOwnersQuota() async throws {
+        try await StorageHarness.with(limits: Self.quota) { harness in
+            let world = try await World(harness)
+            await expectStorageError(.resourceExhausted, mentioning: ["byte quota"]) { try await world.aliceUploads() }
+
+            _ = try await harness.storage.grants.revoke(
+                by: world.alice, from: world.bob.handle, scope: .prefix, path: "inbox/")
+            #expect(try await world.state(of: world.session.id) == .aborted)
+            #expect(try await harness.storage.usage.report(for: world.alice, days: 1).reservedBytes == 0)
+            try await world.aliceUploads()
+        }
+    }
+
+    @Test func loweringToReadAbortsOnlyWhatNoOtherGrantLetsTheGranteeWrite() async throws {
+        try await StorageHarness.with(limits: Self.quota) { harness in
+            let world = try await World(harness)
+            let (alice, bob) = (world.alice, world.bob)
+            let grants = harness.storage.grants
+            // A second session, under an object grant that stays WRITE.
+            _ = try await grants.grant(by: alice, to: bob.handle, scope: .object, path: "inbox/kept", access: .write)
+            let kept = try await harness.storage.sessions.create(
+                declaration("inbox/kept", sampleBytes(10, seed: 9), partitionSize: 10), by: bob, owner: alice)
+
+            _ = try await grants.grant(by: alice, to: bob.handle, scope: .prefix, path: "inbox/", access: .read)
+            #expect(try await world.state(of: world.session.id) == .aborted)
+            #expect(try await world.state(of: kept.id) == .open)
+            // Re-granting what is already there aborts nothing.
+            _ = try await grants.grant(by: alice, to: bob.handle, scope: .object, path: "inbox/kept", access: .write)
+            #expect(try await world.state(of: kept.id) == .open)
+            try await world.aliceUploads()
+        }
+    }
+
+    @Test func theOwnerListsGetsAndAbortsTheGranteesSessions() async throws {
+        try await StorageHarness.with(limits: Self.quota) { harness in
+            let world = try await World(harness)
+            let sessions = harness.storage.sessions
+            let (alice, bob) = (world.alice, world.bob)
+            let carol = try await harness.principal("CN=carol")
+
+            let listed = try await sessions.list(of: alice, pageSize: 0, pageToken: "", openOnly: true).sessions
+            #expect(listed.map(\.id) == [world.session.id])
+            #expect(listed.first?.ownerHandle == alice.handle)
+            #expect(try await sessions.get(world.session.id, of: alice).state == .open)
+            // The grantee still lists its own session; nobody else finds it.
+            #expect(try await sessions.list(of: bob, pageSize: 0, pageToken: "", openOnly: true).sessions.map(\.id)
+                == [world.session.id])
+            await expectStorageError(.notFound) { try await sessions.get(world.session.id, of: carol) }
+            await expectStorageError(.notFound) { try await sessions.abort(world.session.id, of: carol) }
+
+            #expect(try await sessions.abort(world.session.id, of: alice).state == .aborted)
+            #expect(try await world.state(of: world.session.id) == .aborted)
+            try await world.aliceUploads()
+        }
+    }
+
+    @Test func theOwnersUsageCountsTheSessionsBehindItsReservation() async throws {
+        try await StorageHarness.with(limits: Self.quota) { harness in
+            let world = try await World(harness)
+            let owner = try await harness.storage.usage.report(for: world.alice, days: 1)
+            #expect(owner.openSessions == 1 && owner.reservedBytes == 9000)
+            // The grantee's own count still holds the session it opened (it takes one of its slots).
+            let grantee = try await harness.storage.usage.report(for: world.bob, days: 1)
+            #expect(grantee.openSessions == 1 && grantee.reservedBytes == 0)
+        }
+    }
+}
