@@ -39,6 +39,21 @@ import Testing
         #expect(try await blobs.keys(olderThan: Date().addingTimeInterval(60), after: listed[0], limit: 10) == [listed[1]])
     }
 
+    /// Two sluiced instances starting at once on a fresh folder (test_two_instances.py): the
+    /// first to record the layout wins, the others read it; none fails.
+    @Test func storesOpenedAtOnceOnAFreshRootAgree() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-blobs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let stores = try await withThrowingTaskGroup(of: DiskBlobStore.self) { group in
+            for _ in 0..<8 { group.addTask { try await DiskBlobStore(root: root) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let key = try await store(testBytes(64), in: stores[0])
+        for other in stores { #expect(try await other.contains(key)) }
+        #expect(files(under: root) == ["blobs/alice/\(key.hex.prefix(2))/\(key.hex)", "layout"])
+    }
+
     @Test func anUnknownLayoutStopsTheStore() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-blobs-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }

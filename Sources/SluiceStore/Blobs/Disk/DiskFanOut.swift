@@ -1,4 +1,5 @@
 import Foundation
+import SluiceOpenSSL
 
 /// How many levels of 256-way fan-out directories a disk store puts between a scope and its
 /// blobs (see ``DiskBlobLayout``), as its `layout` file records it.
@@ -26,17 +27,24 @@ enum DiskFanOut: Int, Sendable {
     /// The store's fan-out: what its layout file says, or — for a store without one — decided
     /// now and recorded durably before any blob is written: two levels when `blobs` already
     /// holds anything (a store made before the layout file existed), one for a new or empty
-    /// store. Blocking.
+    /// store. Instances starting at once on one store agree: the first to record its decision
+    /// wins, and the others read it. Blocking.
     static func settle(root: String, blobs: String) throws -> DiskFanOut {
         let path = root + "/layout"
-        if let text = try POSIX.readSmallFile(path, limit: maxRecordedBytes) {
-            guard let fanOut = DiskFanOut(recorded: text) else {
-                throw BlobError.unknownLayout(path: path, content: text.trimmingCharacters(in: .whitespacesAndNewlines))
-            }
-            return fanOut
-        }
+        if let recorded = try read(path) { return recorded }
         let fanOut: DiskFanOut = (try POSIX.entries(blobs) ?? []).isEmpty ? .oneLevel : .twoLevels
-        try POSIX.replaceFileDurably(path, with: fanOut.recorded)
+        let temporarySuffix = Hex.encode(RandomBytes.make(8)) + ".new"
+        if try POSIX.createFileDurably(path, with: fanOut.recorded, temporarySuffix: temporarySuffix) { return fanOut }
+        guard let recorded = try read(path) else { throw BlobError.unknownLayout(path: path, content: "") }
+        return recorded
+    }
+
+    /// What the layout file at `path` records; nil when there is none.
+    private static func read(_ path: String) throws -> DiskFanOut? {
+        guard let text = try POSIX.readSmallFile(path, limit: maxRecordedBytes) else { return nil }
+        guard let fanOut = DiskFanOut(recorded: text) else {
+            throw BlobError.unknownLayout(path: path, content: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
         return fanOut
     }
 }

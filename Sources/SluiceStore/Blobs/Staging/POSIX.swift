@@ -129,16 +129,26 @@ enum POSIX {
         return String(decoding: bytes.prefix(count), as: UTF8.self)
     }
 
-    /// Replaces the file at `path` with `text` atomically and durably: a temporary file beside
-    /// it, synced, renamed over it, and the directory synced.
-    static func replaceFileDurably(_ path: String, with text: String) throws {
-        let temporary = path + ".new"
-        let descriptor = try openFile(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-        defer { closeFile(descriptor) }
-        try Array(text.utf8).withUnsafeBytes { try writeAll(descriptor, $0, at: 0, path: temporary) }
-        try syncData(descriptor, path: temporary)
-        try renameFile(temporary, to: path)
+    /// Creates the file at `path` holding `text`, atomically and durably, unless one is there
+    /// already: false then, and the file is left as it is. For a decision the first of several
+    /// processes makes for all: the text goes to a file of its own beside `path` (named
+    /// `suffix`), synced, and is linked in only if nothing is at `path` (`link` does not
+    /// replace), then the directory is synced.
+    static func createFileDurably(_ path: String, with text: String, temporarySuffix suffix: String) throws -> Bool {
+        let temporary = path + "." + suffix
+        let descriptor = try openFile(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        defer { _ = try? removeFile(temporary) }
+        do {
+            defer { closeFile(descriptor) }
+            try Array(text.utf8).withUnsafeBytes { try writeAll(descriptor, $0, at: 0, path: temporary) }
+            try syncData(descriptor, path: temporary)
+        }
+        if link(temporary, path) != 0 {
+            if errno == EEXIST { return false }
+            throw failure("link \(temporary) to", path)
+        }
         try syncDirectory((path as NSString).deletingLastPathComponent)
+        return true
     }
 
     /// The names in a directory, without `.` and `..`, or nil if the directory does not exist.
