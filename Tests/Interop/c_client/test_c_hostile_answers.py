@@ -4,7 +4,8 @@ CLI does, each with the plain and the ASan/UBSan build:
 - a GetObject whose partition sizes would overflow a 64-bit sum (2^62 each) is refused as an
   inconsistent description, DATA_LOSS (exit 5), without a sanitizer report;
 - an UploadPartition acknowledgement or a commit answer that does not describe the file sent
-  is DATA_LOSS (exit 5), not a success."""
+  is DATA_LOSS (exit 5), not a success;
+- a grpc-status that is no status code is UNKNOWN, naming the value."""
 
 from __future__ import annotations
 
@@ -177,3 +178,12 @@ def test_a_pending_hash_is_accepted(client, handlers, tmp_path):
     src = str(tmp_path / "src")
     cs.write_random(src, PART + 10)
     client.ok("upload", src, "f", "--partition-size", "1MiB")
+
+
+def test_a_status_that_is_no_code_is_unknown_naming_it(client, swift, handlers):
+    handlers[OBJECTS + "ListObjects"] = lambda _: ([], 9999, "odd")
+    r = client.run("ls")
+    cs.assert_error(r, 1, "UNKNOWN")
+    assert "the server answered grpc-status 9999: odd" in r.stderr, r.explain()
+    s = swift.run("ls", "--retries", "0")
+    assert s.rc == 1 and "UNKNOWN: the server answered grpc-status 9999: odd" in s.stderr, s.explain()

@@ -31,9 +31,11 @@ typedef struct GrpcCall {
     int http_status;
     bool not_grpc;                /* a content-type other than application/grpc[+...] */
     bool have_grpc_status;
-    int grpc_status;
+    int grpc_status;              /* -1: not a number */
+    char grpc_status_text[21];    /* as sent (its start), for an answer that is no status code */
     char *grpc_message;
-    bool out_of_space;            /* trailer sluice-exhausted: space */
+    Exhaustion exhausted_mark;    /* from trailer sluice-exhausted (BUSY: none, or another) */
+    bool refuses_retry;           /* trailer grpc-retry-pushback-ms is negative */
     bool remote_ended;
     Status local;                 /* a failure on this side (body, message handling) */
     bool done;                    /* the stream is closed; `status` is final */
