@@ -3,6 +3,8 @@ CLI does, each with the plain and the ASan/UBSan build:
 
 - a GetObject whose partition sizes would overflow a 64-bit sum (2^62 each) is refused as an
   inconsistent description, DATA_LOSS (exit 5), without a sanitizer report;
+- a ListObjects that answers the same next_page_token again stops (exit 1) instead of paging
+  for ever;
 - an UploadPartition acknowledgement or a commit answer that does not describe the file sent
   is DATA_LOSS (exit 5), not a success;
 - a grpc-status that is no status code is UNKNOWN, naming the value."""
@@ -65,6 +67,24 @@ def test_partition_sizes_that_overflow_are_an_inconsistent_description(client, s
     assert "described big version 1 inconsistently" in r.stderr, r.explain()
     assert not (tmp_path / "out").exists()
     assert swift.run("download", "big", str(tmp_path / "out2"), "--retries", "0").rc == cs.EXIT_INTEGRITY
+
+
+def test_a_repeated_page_token_stops_the_listing(client, swift, handlers):
+    pages = []
+
+    def page(_):
+        pages.append(1)
+        answer = obj_pb.ListObjectsResponse(next_page_token="same")
+        answer.objects.add(name=f"obj{len(pages)}", size=1, version=1)
+        return ok(answer)
+
+    handlers[OBJECTS + "ListObjects"] = page
+    r = client.run("ls", timeout=30)
+    cs.assert_error(r, 1, "INTERNAL")
+    assert "would never end" in r.stderr and r.stdout == "obj1\nobj2\n", r.explain()
+    pages.clear()
+    s = swift.run("ls", "--retries", "0", timeout=30)
+    assert s.rc == 1 and "would never end" in s.stderr and s.out == "obj1\nobj2\n", s.explain()
 
 
 def upload_handlers(handlers, ack=None, commit=None):
