@@ -7,6 +7,7 @@ CLI does, each with the plain and the ASan/UBSan build:
   for ever;
 - an UploadPartition acknowledgement or a commit answer that does not describe the file sent
   is DATA_LOSS (exit 5), not a success;
+- a name with NUL in it is printed whole, the NUL escaped as \\x00;
 - a grpc-status that is no status code is UNKNOWN, naming the value."""
 
 from __future__ import annotations
@@ -198,6 +199,15 @@ def test_a_pending_hash_is_accepted(client, handlers, tmp_path):
     src = str(tmp_path / "src")
     cs.write_random(src, PART + 10)
     client.ok("upload", src, "f", "--partition-size", "1MiB")
+
+
+def test_a_name_with_nul_is_printed_escaped_as_the_swift_cli_does(client, swift, handlers):
+    answer = obj_pb.ListObjectsResponse()
+    answer.objects.add(name="a\x00hidden", size=1, version=1)
+    answer.objects.add(name="ok", size=1, version=1)
+    handlers[OBJECTS + "ListObjects"] = lambda _: ok(answer)
+    assert client.ok("ls").stdout == "a\\x00hidden\nok\n"
+    assert swift.run("ls", "--retries", "0").expect(0).out == "a\\x00hidden\nok\n"
 
 
 def test_a_status_that_is_no_code_is_unknown_naming_it(client, swift, handlers):

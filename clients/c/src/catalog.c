@@ -14,10 +14,12 @@
 #include "plan.h"
 #include "sluice/v1/objects.pb-c.h"
 #include "terminal.h"
+#include "whole_strings.h"
 
-/* A name from the server on a line of its own, control characters escaped. */
+/* A name from the server on a line of its own, control characters escaped; all of it, also
+ * past a NUL (the page is unpacked with whole_strings_allocator). */
 static void print_name(const char *name) {
-    terminal_put(name, stdout);
+    terminal_put_n(name, whole_string_length(name), stdout);
     putchar('\n');
 }
 
@@ -84,15 +86,16 @@ static bool list_pages(Channel *ch, const Options *opts, const char *prefix, Sta
         req.page_token = token;
         req.owner = (char *)opts->owner;
         Sluice__V1__ListObjectsResponse *page = NULL;
-        ok = grpc_unary(ch, "/sluice.v1.ObjectService/ListObjects", &req.base,
-                        &sluice__v1__list_objects_response__descriptor, (ProtobufCMessage **)&page, st);
+        ok = grpc_unary_with(ch, "/sluice.v1.ObjectService/ListObjects", &req.base,
+                             &sluice__v1__list_objects_response__descriptor, &whole_strings_allocator,
+                             (ProtobufCMessage **)&page, st);
         free(token);
         token = NULL;
         if (ok) {
             print_page(opts, page);
             ok = page_tokens_follow(&tokens, page, st);
             token = xstrdup(ok ? page->next_page_token : "");
-            sluice__v1__list_objects_response__free_unpacked(page, NULL);
+            sluice__v1__list_objects_response__free_unpacked(page, &whole_strings_allocator);
         }
     } while (ok && token[0] != '\0');
     free(token);

@@ -206,6 +206,12 @@ static bool call_done(void *ctx) {
 bool grpc_unary(Channel *ch, const char *path, const ProtobufCMessage *request,
                 const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **response,
                 Status *st) {
+    return grpc_unary_with(ch, path, request, response_type, NULL, response, st);
+}
+
+bool grpc_unary_with(Channel *ch, const char *path, const ProtobufCMessage *request,
+                     const ProtobufCMessageDescriptor *response_type, ProtobufCAllocator *allocator,
+                     ProtobufCMessage **response, Status *st) {
     UnaryAnswer answer = {0};
     GrpcCall call;
     grpc_call_init(&call, request, NULL, NULL, keep_message, &answer, GRPC_MAX_MESSAGE);
@@ -213,7 +219,7 @@ bool grpc_unary(Channel *ch, const char *path, const ProtobufCMessage *request,
     if (ok && !status_ok(&call.status)) ok = (status_move(st, &call.status), false);
     if (ok && answer.count != 1) ok = status_set(st, GRPC_INTERNAL, "a unary call answered no message");
     if (ok) {
-        *response = protobuf_c_message_unpack(response_type, NULL, answer.message.len,
+        *response = protobuf_c_message_unpack(response_type, allocator, answer.message.len,
                                               answer.message.data);
         if (*response == NULL) ok = status_set(st, GRPC_INTERNAL, "cannot parse the server's answer");
     }

@@ -56,6 +56,10 @@ void grpc_call_free(GrpcCall *call);
 bool grpc_unary(Channel *ch, const char *path, const ProtobufCMessage *request,
                 const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **response,
                 Status *st);
+/* The same, unpacking with `allocator` (free the answer with it too). */
+bool grpc_unary_with(Channel *ch, const char *path, const ProtobufCMessage *request,
+                     const ProtobufCMessageDescriptor *response_type, ProtobufCAllocator *allocator,
+                     ProtobufCMessage **response, Status *st);
 
 /* The largest response message any call here accepts: a 4 MiB data chunk and room. */
 #define GRPC_MAX_MESSAGE (4 * 1024 * 1024 + 64 * 1024)
