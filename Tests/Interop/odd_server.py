@@ -4,12 +4,19 @@ make of an HTTP status without grpc-status, a non-gRPC content-type, a reset str
 response without grpc-status, a hand-made Trailers-Only response (of a chosen status and
 message too), GOAWAY, and a complete
 answer followed by RST_STREAM(NO_ERROR) (as grpc core sends). For the C client's tests
-(c_client/test_c_http_status.py) and the Swift client's (cli/test_cli_odd_answers.py)."""
+(c_client/test_c_http_status.py) and the Swift client's (cli/test_cli_odd_answers.py).
+
+Mode "handlers" answers by method instead, once the request has ended: `handlers` maps a
+path ("/sluice.v1.ObjectService/ListObjects") to a function of the request's messages
+(serialized) that returns the answer's messages and its grpc-status and grpc-message, so a
+test can describe objects, pages or acknowledgements no honest sluiced would
+(c_client/test_c_hostile_answers.py, which runs the Swift CLI beside sluice-c)."""
 
 from __future__ import annotations
 
 import ssl
 import struct
+from typing import Callable
 
 import h2.errors
 import h2.events
@@ -20,22 +27,57 @@ from h2_test_server import TLSH2Server
 
 GRPC = ("content-type", "application/grpc")
 
+Handler = Callable[[list[bytes]], tuple[list[bytes], int, str]]
+
+
+def framed_messages(body: bytes) -> list[bytes]:
+    """The messages of a gRPC body (5-byte prefix each, uncompressed)."""
+    messages, at = [], 0
+    while at + 5 <= len(body):
+        length = struct.unpack(">I", body[at + 1:at + 5])[0]
+        messages.append(body[at + 5:at + 5 + length])
+        at += 5 + length
+    return messages
+
+
+def ok(*messages) -> tuple[list[bytes], int, str]:
+    """A handler's answer: these protobuf messages, then grpc-status 0."""
+    return [m.SerializeToString() for m in messages], 0, ""
+
 
 class OddServer(TLSH2Server):
     def __init__(self, certs: sup.Certs):
         super().__init__(certs)
         self.mode = "serving"
+        self.handlers: dict[str, Handler] = {}
 
     def serve_h2(self, tls: ssl.SSLSocket) -> None:
         h = self.open_h2(tls)
+        paths: dict[int, str] = {}
+        bodies: dict[int, bytes] = {}
         for events in self.event_batches(tls, h, seconds=30):
             for ev in events:
                 if isinstance(ev, h2.events.DataReceived):
                     h.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
-                if isinstance(ev, h2.events.RequestReceived):
+                    bodies[ev.stream_id] = bodies.get(ev.stream_id, b"") + ev.data
+                if isinstance(ev, h2.events.RequestReceived) and self.mode == "handlers":
+                    paths[ev.stream_id] = dict(ev.headers)[":path"]
+                elif isinstance(ev, h2.events.RequestReceived):
                     if self._answer(h, ev.stream_id):
                         self.send(tls, h.data_to_send())
                         return
+                if isinstance(ev, h2.events.StreamEnded) and ev.stream_id in paths:
+                    path = paths.pop(ev.stream_id)
+                    self._handle(h, ev.stream_id, path, framed_messages(bodies.pop(ev.stream_id, b"")))
+
+    def _handle(self, h, sid: int, path: str, requests: list[bytes]) -> None:
+        handler = self.handlers.get(path)
+        messages, code, message = handler(requests) if handler else ([], 12, f"no handler for {path}")
+        h.send_headers(sid, [(":status", "200"), GRPC])
+        for m in messages:
+            h.send_data(sid, struct.pack(">BI", 0, len(m)) + m)
+        trailers = [("grpc-status", str(code))] + ([("grpc-message", message)] if message else [])
+        h.send_headers(sid, trailers, end_stream=True)
 
     def _answer(self, h, sid: int) -> bool:
         """Answers stream sid; True when the connection is to close now."""

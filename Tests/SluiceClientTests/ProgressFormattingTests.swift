@@ -44,6 +44,17 @@ import Testing
         #expect(progress.partitionsDone == 3)
     }
 
+    @Test func partitionsFetchedAgainDoNotCountPastTheTotals() {
+        var progress = TransferProgress()
+        progress.apply(.started(Self.start), at: 0)
+        for partition in 2..<12 {
+            progress.apply(.transferred(partition: partition % 10, bytes: 10 << 20), at: 1)
+            progress.apply(.partitionCompleted(partition: partition % 10, size: 10 << 20, alreadyStored: false), at: 1)
+        }
+        #expect(progress.partitionsDone == 10)
+        #expect(progress.bytesDone == 100 << 20)
+    }
+
     @Test func rateAndTimeLeft() throws {
         var progress = TransferProgress()
         progress.apply(.started(Self.start), at: 0)

@@ -42,6 +42,24 @@ import Testing
         #expect(FailureKind(error) != .transient)
     }
 
+    @Test func aQuotaHasItsOwnCodeAndIsNotRetried() {
+        let error = RPCError(
+            .resourceExhausted, "byte quota exceeded",
+            trailers: ["sluice-exhausted": .string("quota"), "grpc-retry-pushback-ms": .string("-1")])
+        #expect(SluiceExitCode(for: error) == .quotaExceeded)
+    }
+
+    @Test func aMessageOverTheSizeLimitIsAFixedFailureNotRetried() {
+        let error = RPCError(.resourceExhausted, "message of 9 bytes exceeds the limit of 8 bytes", trailers: Metadata.retryRefused)
+        #expect(SluiceExitCode(for: error) == .failure)
+        #expect(FailureKind(error) != .transient)
+        // A rate limit's positive pushback stays transient.
+        let rate = RPCError(
+            .resourceExhausted, "slow down",
+            trailers: ["sluice-exhausted": .string("rate"), "grpc-retry-pushback-ms": .string("250")])
+        #expect(FailureKind(rate) == .transient)
+    }
+
     @Test func aRefusedTLSHandshakeIsAnAuthenticationFailure() {
         let error = RPCError(.unavailable, "TLS failed: TLS read failed: tlsv1 alert unknown ca")
         #expect(SluiceExitCode(for: error) == .denied)

@@ -129,10 +129,14 @@ import Testing
         #expect(error?.code == .resourceExhausted)
         #expect(error?.message.contains("1001") == true)
         #expect(error?.message.contains("1000") == true)
+        // No retry can pass it: the refusal says so, as gRPC's negative pushback.
+        #expect(error?.trailers.firstString(Metadata.retryPushbackKey) == "-1")
 
         var huge = MessageDeframer(maxMessageSize: 4 << 20)
         huge.append([0, 0xFF, 0xFF, 0xFF, 0xFF])
-        #expect(throws: RPCError(.resourceExhausted, "message of 4294967295 bytes exceeds the limit of 4194304 bytes")) {
+        #expect(throws: RPCError(
+            .resourceExhausted, "message of 4294967295 bytes exceeds the limit of 4194304 bytes",
+            trailers: Metadata.retryRefused)) {
             try huge.next()
         }
     }

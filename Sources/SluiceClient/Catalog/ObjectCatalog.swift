@@ -31,15 +31,16 @@ public struct ObjectCatalog: Sendable {
         request.prefix = prefix
         request.delimiter = delimiter
         request.pageSize = 1000
+        var tokens = PageTokens("listing of '\(prefix)'")
         repeat {
-            let page = try await retry.run("listing of '\(prefix)'") {
+            let page = try await retry.run(tokens.listing) {
                 try await objects.listObjects(request, options: callOptions)
             }
             let entries = page.objects.map(ListingEntry.object) + page.commonPrefixes.map(ListingEntry.prefix)
             for item in entries.sorted(by: { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }) {
                 try entry(item)
             }
-            request.pageToken = page.nextPageToken
+            request.pageToken = try tokens.next(page.nextPageToken, items: entries.count)
         } while !request.pageToken.isEmpty
     }
 
@@ -68,12 +69,13 @@ public struct ObjectCatalog: Sendable {
         request.owner = owner
         request.name = name
         request.pageSize = 1000
+        var tokens = PageTokens("listing of the versions of \(name)")
         repeat {
-            let page = try await retry.run("listing of the versions of \(name)") {
+            let page = try await retry.run(tokens.listing) {
                 try await objects.listObjectVersions(request, options: callOptions)
             }
             try page.versions.forEach(version)
-            request.pageToken = page.nextPageToken
+            request.pageToken = try tokens.next(page.nextPageToken, items: page.versions.count)
         } while !request.pageToken.isEmpty
     }
 

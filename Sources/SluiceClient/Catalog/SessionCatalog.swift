@@ -18,12 +18,13 @@ public struct SessionCatalog: Sendable {
         var request = Sluice_V1_ListSessionsRequest()
         request.openOnly = openOnly
         request.pageSize = 1000
+        var tokens = PageTokens("listing of upload sessions")
         repeat {
-            let page = try await retry.run("listing of upload sessions") {
+            let page = try await retry.run(tokens.listing) {
                 try await sessions.listSessions(request, options: callOptions)
             }
             try page.sessions.forEach(session)
-            request.pageToken = page.nextPageToken
+            request.pageToken = try tokens.next(page.nextPageToken, items: page.sessions.count)
         } while !request.pageToken.isEmpty
     }
 

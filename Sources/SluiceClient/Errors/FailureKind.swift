@@ -15,7 +15,8 @@ public enum FailureKind: Sendable, Equatable {
     case denied
     /// Bytes do not match their SHA-256.
     case integrity
-    /// Worth trying again: the server or the network is briefly unable.
+    /// Worth trying again: the server or the network is briefly unable (also RESOURCE_EXHAUSTED
+    /// of a rate or call limit, or an unmarked one without a negative pushback).
     case transient
     /// The server's storage is full (RESOURCE_EXHAUSTED with trailer `sluice-exhausted: space`):
     /// not retried, since only freeing space helps; an upload resumes afterwards.
@@ -28,7 +29,7 @@ public enum FailureKind: Sendable, Equatable {
     case accessLost
     /// The user interrupted the command.
     case interrupted
-    /// Anything else.
+    /// Anything else, also a RESOURCE_EXHAUSTED no retry can pass (see `init`).
     case other
 
     /// Sorts an error.
@@ -58,6 +59,9 @@ public enum FailureKind: Sendable, Equatable {
             self = .serverOutOfSpace
         case .resourceExhausted where error.trailers.firstString("sluice-exhausted") == "quota":
             self = .quotaExceeded
+        // Unmarked, with a negative pushback: a fixed limit (a message larger than the server
+        // takes) that the same request meets again however often it is sent.
+        case .resourceExhausted where error.pushbackMilliseconds.map { $0 < 0 } ?? false: self = .other
         case .unavailable, .deadlineExceeded, .resourceExhausted, .aborted: self = .transient
         default: self = .other
         }

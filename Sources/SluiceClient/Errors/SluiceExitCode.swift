@@ -2,7 +2,7 @@
 public enum SluiceExitCode: Int32, Sendable, CaseIterable {
     /// Everything asked for was done.
     case success = 0
-    /// Any failure not covered below.
+    /// Any failure not covered below, also a message over the server's size limit.
     case failure = 1
     /// The command line or configuration is wrong, or the server refused an argument.
     case usage = 2
@@ -14,7 +14,7 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
     case denied = 4
     /// Integrity failure: a SHA-256 mismatch, or DATA_LOSS from the server.
     case integrity = 5
-    /// A transient failure (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, a
+    /// A transient failure (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED a retry may pass, ABORTED, a
     /// lost connection) that outlasted every retry.
     case transient = 6
     /// The server is out of storage space (RESOURCE_EXHAUSTED naming it); an upload resumes
@@ -55,7 +55,7 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
         Exit codes:
           0    success
           1    any other error, e.g. a local file that cannot be written (its
-               directory is missing)
+               directory is missing), or a message over the server's size limit
           2    usage error: bad flags, arguments or configuration (INVALID_ARGUMENT)
           3    not found: object, version, session or local file; for watch,
                the changes after its saved cursor (delete the cursor file)

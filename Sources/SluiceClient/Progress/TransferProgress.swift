@@ -36,13 +36,15 @@ public struct TransferProgress: Sendable {
             partitionsDone = start.donePartitions
             samples = [(time, 0)]
         case .transferred(_, let bytes):
-            bytesDone += bytes
+            // Within the totals: a partition fetched again after a failed attempt in its run
+            // (whose verified partitions are not taken back) would count twice.
+            bytesDone = min(bytesDone + bytes, start?.totalBytes ?? .max)
             bytesMoved += bytes
             record(at: time)
         case .partitionRestarted(_, let discarded, _):
-            bytesDone -= discarded
+            bytesDone = max(0, bytesDone - discarded)
         case .partitionCompleted:
-            partitionsDone += 1
+            partitionsDone = min(partitionsDone + 1, start?.partitionCount ?? .max)
         case .committing:
             isCommitting = true
         case .hashing, .retrying, .completed:

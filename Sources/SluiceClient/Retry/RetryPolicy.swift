@@ -37,9 +37,7 @@ public struct RetryPolicy: Sendable, Equatable {
     /// The wait a failure's pushback trailer asks for: nil without one (or an unreadable one),
     /// a negative duration when the server asks not to retry.
     public func pushback(of error: RPCError) -> Duration? {
-        guard let text = error.trailers.firstString(Self.pushbackTrailer), let milliseconds = Int64(text) else {
-            return nil
-        }
+        guard let milliseconds = error.pushbackMilliseconds else { return nil }
         if milliseconds < 0 { return .milliseconds(-1) }
         let asked = Duration.milliseconds(milliseconds)
         return asked < maxPushback ? asked : maxPushback
@@ -106,4 +104,12 @@ public struct RetryNotice: Sendable, Equatable {
     public var retry: Int
     public var delay: Duration
     public var error: RPCError
+}
+
+extension RPCError {
+    /// The `grpc-retry-pushback-ms` trailer's milliseconds: nil without one (or an unreadable
+    /// one), negative when the server asks not to retry.
+    var pushbackMilliseconds: Int64? {
+        trailers.firstString(Metadata.retryPushbackKey).flatMap { Int64($0) }
+    }
 }

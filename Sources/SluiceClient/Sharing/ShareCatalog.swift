@@ -43,12 +43,13 @@ public struct ShareCatalog: Sendable {
     public func grantsMade(_ grant: (Sluice_V1_Grant) throws -> Void) async throws {
         var request = Sluice_V1_ListGrantsRequest()
         request.pageSize = 1000
+        var tokens = PageTokens("listing of your grants")
         repeat {
-            let page = try await retry.run("listing of your grants") {
+            let page = try await retry.run(tokens.listing) {
                 try await sharing.listGrants(request, options: callOptions)
             }
             try page.grants.forEach(grant)
-            request.pageToken = page.nextPageToken
+            request.pageToken = try tokens.next(page.nextPageToken, items: page.grants.count)
         } while !request.pageToken.isEmpty
     }
 
@@ -60,13 +61,14 @@ public struct ShareCatalog: Sendable {
         var request = Sluice_V1_ListSharedWithMeRequest()
         request.owner = owner
         request.pageSize = 1000
+        var tokens = PageTokens("listing of what \(owner.isEmpty ? "is" : "'\(owner)'") shares with you")
         repeat {
-            let page = try await retry.run("listing of what \(owner.isEmpty ? "is" : "'\(owner)'") shares with you") {
+            let page = try await retry.run(tokens.listing) {
                 try await sharing.listSharedWithMe(request, options: callOptions)
             }
             pageRead()
             try page.grants.forEach(grant)
-            request.pageToken = page.nextPageToken
+            request.pageToken = try tokens.next(page.nextPageToken, items: page.grants.count)
         } while !request.pageToken.isEmpty
     }
 

@@ -316,8 +316,9 @@ public final class SyncEngine: Sendable {
         request.prefix = options.remotePrefix + start
         request.pageSize = 1000
         let prefixLength = options.remotePrefix.utf8.count
+        var tokens = PageTokens("listing of '\(request.prefix)'")
         repeat {
-            let page = try await options.retry.run("listing of '\(request.prefix)'") {
+            let page = try await options.retry.run(tokens.listing) {
                 try await objects.listObjects(request, options: CallOptions(timeout: .seconds(60)))
             }
             tally.add { $0.calls += 1 }
@@ -334,7 +335,7 @@ public final class SyncEngine: Sendable {
                     version: object.version, size: object.size, sha256: Hex.encode(object.sha256),
                     partitionSize: object.partitionSize)
             }
-            request.pageToken = page.nextPageToken
+            request.pageToken = try tokens.next(page.nextPageToken, items: page.objects.count)
         } while !request.pageToken.isEmpty
     }
 

@@ -36,10 +36,11 @@ public struct UsageCatalog: Sendable {
     public func principals(_ each: (Sluice_V1_PrincipalRecord) throws -> Void) async throws {
         var request = Sluice_V1_ListPrincipalsRequest()
         request.pageSize = 1000
+        var tokens = PageTokens("listing of principals")
         repeat {
             let page = try await retry.run("ListPrincipals") { try await admin.listPrincipals(request, options: callOptions) }
             try page.principals.forEach(each)
-            request.pageToken = page.nextPageToken
+            request.pageToken = try tokens.next(page.nextPageToken, items: page.principals.count)
         } while !request.pageToken.isEmpty
     }
 

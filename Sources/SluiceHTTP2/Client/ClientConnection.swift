@@ -85,6 +85,12 @@ final class ClientConnection: ConnectionRole, @unchecked Sendable {
     func session(_ session: HTTP2Session, receivedHeaders fields: [HeaderField], kind: HeaderBlockKind,
                  streamID: Int32, endStream: Bool, oversized: Bool) {
         guard let io = streams[streamID] else { return }
+        // The block's fields were dropped at the header list limit: the call ends with a status
+        // that says so, not as a response without :status or grpc-status ("HTTP status 0").
+        let fields = oversized
+            ? GRPCResponseHead.make(fields: StatusFields.status(
+                .internal, "the server sent a header block larger than this client's header list limit"))
+            : fields
         io.deliver(kind == .trailers ? .trailers(fields) : .headers(fields))
         if endStream { io.deliverEndOfStream() }
     }

@@ -160,8 +160,13 @@ final class ClientCall: @unchecked Sendable {
     }
 
     private func readStatus(_ fields: [HeaderField]) {
-        let code = StatusCode(wireValue: fields.first(named: "grpc-status") ?? "2")
-        let message = PercentEncoding.decode(fields.first(named: "grpc-message") ?? "")
+        let wireStatus = fields.first(named: "grpc-status") ?? "2"
+        let code = StatusCode(wireValue: wireStatus)
+        var message = PercentEncoding.decode(fields.first(named: "grpc-message") ?? "")
+        // A value that is no status code is UNKNOWN; the message keeps what the server sent.
+        if code == .unknown && wireStatus != "2" {
+            message = "the server answered grpc-status \(wireStatus.prefix(20))" + (message.isEmpty ? "" : ": \(message)")
+        }
         metadata.withLock { $0.trailing = Metadata(headerFields: fields) }
         status = (code, message)
     }

@@ -72,6 +72,10 @@ extension Metadata {
     /// (a retry policy), so it passes through metadata both ways.
     public static let retryPushbackKey = "grpc-retry-pushback-ms"
 
+    /// The trailers of a refusal that sending the same again cannot pass (a message larger
+    /// than the receiver takes): a negative pushback, so that a client does not retry it.
+    public static let retryRefused: Metadata = [retryPushbackKey: .string("-1")]
+
     /// Whether a header name belongs to the RPC layer rather than to the application.
     static func isReserved(_ name: String) -> Bool {
         name.hasPrefix(":") || (name.hasPrefix("grpc-") && name != retryPushbackKey) || name == "content-type"

@@ -72,7 +72,8 @@ public struct MessageCompression: Sendable, Equatable {
                 guard output.count + produced <= limit else {
                     throw RPCError(
                         .resourceExhausted,
-                        "decompressed message exceeds the limit of \(limit) bytes")
+                        "decompressed message exceeds the limit of \(limit) bytes",
+                        trailers: Metadata.retryRefused)
                 }
                 output.append(contentsOf: chunk[0..<produced])
                 if produced == 0 && stream.avail_in == 0 && status != Z_STREAM_END {

@@ -91,7 +91,8 @@ public struct MessageDeframer: Sendable {
         guard length <= maxMessageSize else {
             throw RPCError(
                 .resourceExhausted,
-                "message of \(length) bytes exceeds the limit of \(maxMessageSize) bytes")
+                "message of \(length) bytes exceeds the limit of \(maxMessageSize) bytes",
+                trailers: Metadata.retryRefused)
         }
         guard bufferedBytes >= MessageFramer.prefixLength + length else { return nil }
         let start = readIndex + MessageFramer.prefixLength

@@ -2,8 +2,10 @@
 #include "catalog.h"
 
 #include <inttypes.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bytes.h"
 #include "channel.h"
@@ -12,10 +14,12 @@
 #include "plan.h"
 #include "sluice/v1/objects.pb-c.h"
 #include "terminal.h"
+#include "whole_strings.h"
 
-/* A name from the server on a line of its own, control characters escaped. */
+/* A name from the server on a line of its own, control characters escaped; all of it, also
+ * past a NUL (the page is unpacked with whole_strings_allocator). */
 static void print_name(const char *name) {
-    terminal_put(name, stdout);
+    terminal_put_n(name, whole_string_length(name), stdout);
     putchar('\n');
 }
 
@@ -37,8 +41,42 @@ static void print_page(const Options *opts, const Sluice__V1__ListObjectsRespons
     }
 }
 
+/* Pages without items in a row after which a listing is taken to never end: sluiced ends a
+ * page early only at its byte budget, which takes items. */
+#define MAX_EMPTY_PAGES 100
+
+/* The tokens a listing was given, as SHA-256s (a token may be long), so that a server that
+ * answers one again, which would make the listing go round for ever, is stopped. */
+typedef struct PageTokens {
+    Bytes seen;          /* SHA256_LEN bytes a token */
+    int empty_pages;
+} PageTokens;
+
+/* Remembers the token a page answered; fails (INTERNAL, as other answers that break the
+ * protocol) when it was given before, or after too many empty pages in a row. */
+static bool page_tokens_follow(PageTokens *t, const Sluice__V1__ListObjectsResponse *page, Status *st) {
+    if (page->next_page_token[0] == '\0') return true;
+    t->empty_pages = page->n_objects + page->n_common_prefixes == 0 ? t->empty_pages + 1 : 0;
+    if (t->empty_pages > MAX_EMPTY_PAGES) {
+        return status_set(st, GRPC_INTERNAL, "the server answered %d empty pages in a row, each with a next page; "
+                          "the listing would never end", t->empty_pages);
+    }
+    uint8_t digest[SHA256_LEN];
+    if (!EVP_Digest(page->next_page_token, strlen(page->next_page_token), digest, NULL, EVP_sha256(), NULL)) abort();
+    size_t pages = t->seen.len / SHA256_LEN;
+    for (size_t i = 0; i < pages; i++) {
+        if (memcmp(t->seen.data + i * SHA256_LEN, digest, SHA256_LEN) == 0) {
+            return status_set(st, GRPC_INTERNAL, "the server answered page %zu with the page token of page %zu; "
+                              "the listing would never end", pages + 1, i + 1);
+        }
+    }
+    bytes_append(&t->seen, digest, SHA256_LEN);
+    return true;
+}
+
 static bool list_pages(Channel *ch, const Options *opts, const char *prefix, Status *st) {
     char *token = xstrdup("");
+    PageTokens tokens = {0};
     bool ok = true;
     do {
         Sluice__V1__ListObjectsRequest req = SLUICE__V1__LIST_OBJECTS_REQUEST__INIT;
@@ -48,17 +86,20 @@ static bool list_pages(Channel *ch, const Options *opts, const char *prefix, Sta
         req.page_token = token;
         req.owner = (char *)opts->owner;
         Sluice__V1__ListObjectsResponse *page = NULL;
-        ok = grpc_unary(ch, "/sluice.v1.ObjectService/ListObjects", &req.base,
-                        &sluice__v1__list_objects_response__descriptor, (ProtobufCMessage **)&page, st);
+        ok = grpc_unary_with(ch, "/sluice.v1.ObjectService/ListObjects", &req.base,
+                             &sluice__v1__list_objects_response__descriptor, &whole_strings_allocator,
+                             (ProtobufCMessage **)&page, st);
         free(token);
         token = NULL;
         if (ok) {
             print_page(opts, page);
-            token = xstrdup(page->next_page_token);
-            sluice__v1__list_objects_response__free_unpacked(page, NULL);
+            ok = page_tokens_follow(&tokens, page, st);
+            token = xstrdup(ok ? page->next_page_token : "");
+            sluice__v1__list_objects_response__free_unpacked(page, &whole_strings_allocator);
         }
     } while (ok && token[0] != '\0');
     free(token);
+    bytes_free(&tokens.seen);
     return ok;
 }
 

@@ -199,16 +199,26 @@ static bool get_object(Download *dl, Status *st) {
                           "not the SHA-256 declared at upload; refusing to download it",
                           dl->remote, dl->object->version, hex);
     }
-    /* The partitions must tile the object, in order, or the file would have holes. */
+    /* The partitions must tile the object, in order, or the file would have holes. Sizes
+     * are the server's: each is checked against what is left below INT64_MAX before it is
+     * added, so no description can overflow the sum. As `sluice download`, a description
+     * that does not hold together is DATA_LOSS (exit 5). */
     int64_t at = 0;
     for (size_t i = 0; i < dl->object->n_partitions; i++) {
         const Sluice__V1__PartitionInfo *p = dl->object->partitions[i];
-        if (p->index != (int32_t)i || p->offset != at || p->size <= 0) {
-            return status_set(st, GRPC_INTERNAL, "the server described partition %zu inconsistently", i);
+        if (p->index != (int32_t)i || p->offset != at || p->size <= 0 || p->size > INT64_MAX - at) {
+            return status_set(st, GRPC_DATA_LOSS,
+                              "the server described %s version %" PRId64 " inconsistently: partition %zu is out of place",
+                              dl->remote, dl->object->version, i);
         }
         at += p->size;
     }
-    if (at != dl->object->size) return status_set(st, GRPC_INTERNAL, "the partitions do not add up to the object's size");
+    if (at != dl->object->size) {
+        return status_set(st, GRPC_DATA_LOSS,
+                          "the server described %s version %" PRId64 " inconsistently: its partitions hold %" PRId64
+                          " bytes, not its size of %" PRId64,
+                          dl->remote, dl->object->version, at, dl->object->size);
+    }
     return true;
 }
 

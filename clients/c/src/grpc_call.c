@@ -33,14 +33,18 @@ static void on_header(H2Stream *s, const char *name, size_t name_len, const char
     } else if (header_is(name, name_len, "grpc-status")) {
         int code = parse_int(value, value_len);
         call->have_grpc_status = true;
-        call->grpc_status = code < 0 ? GRPC_UNKNOWN : code;
+        call->grpc_status = code;
+        snprintf(call->grpc_status_text, sizeof call->grpc_status_text, "%.*s", (int)value_len, value);
     } else if (header_is(name, name_len, "grpc-message")) {
         free(call->grpc_message);
         call->grpc_message = percent_decode(value, value_len);
     } else if (header_is(name, name_len, "content-type") && !trailer) {
         call->not_grpc = value_len < 16 || memcmp(value, "application/grpc", 16) != 0;
     } else if (header_is(name, name_len, "sluice-exhausted")) {
-        call->out_of_space = value_len == 5 && memcmp(value, "space", 5) == 0;
+        if (value_len == 5 && memcmp(value, "space", 5) == 0) call->exhausted_mark = EXHAUSTED_SPACE;
+        else if (value_len == 5 && memcmp(value, "quota", 5) == 0) call->exhausted_mark = EXHAUSTED_QUOTA;
+    } else if (header_is(name, name_len, "grpc-retry-pushback-ms")) {
+        call->refuses_retry = value_len > 0 && value[0] == '-';
     }
 }
 
@@ -102,9 +106,15 @@ static void on_close(H2Stream *s, uint32_t error_code) {
     if (!status_ok(&call->local)) {
         status_move(st, &call->local);
     } else if (call->have_grpc_status) {
-        if (call->grpc_status != GRPC_OK) {
-            status_set(st, call->grpc_status, "%s", call->grpc_message ? call->grpc_message : "");
-            st->out_of_space = call->out_of_space;
+        const char *message = call->grpc_message ? call->grpc_message : "";
+        if (call->grpc_status < 0 || call->grpc_status > GRPC_UNAUTHENTICATED) {
+            /* No status code: UNKNOWN, saying what the server sent, as the Swift client does. */
+            status_set(st, GRPC_UNKNOWN, "the server answered grpc-status %s%s%s", call->grpc_status_text,
+                       message[0] ? ": " : "", message);
+        } else if (call->grpc_status != GRPC_OK) {
+            status_set(st, call->grpc_status, "%s", message);
+            st->exhausted = call->exhausted_mark != EXHAUSTED_BUSY ? call->exhausted_mark
+                            : call->refuses_retry ? EXHAUSTED_FIXED : EXHAUSTED_BUSY;
         } else if (grpc_frame_partial(&call->decoder)) {
             status_set(st, GRPC_INTERNAL, "the response ended inside a message");
         }
@@ -196,6 +206,12 @@ static bool call_done(void *ctx) {
 bool grpc_unary(Channel *ch, const char *path, const ProtobufCMessage *request,
                 const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **response,
                 Status *st) {
+    return grpc_unary_with(ch, path, request, response_type, NULL, response, st);
+}
+
+bool grpc_unary_with(Channel *ch, const char *path, const ProtobufCMessage *request,
+                     const ProtobufCMessageDescriptor *response_type, ProtobufCAllocator *allocator,
+                     ProtobufCMessage **response, Status *st) {
     UnaryAnswer answer = {0};
     GrpcCall call;
     grpc_call_init(&call, request, NULL, NULL, keep_message, &answer, GRPC_MAX_MESSAGE);
@@ -203,7 +219,7 @@ bool grpc_unary(Channel *ch, const char *path, const ProtobufCMessage *request,
     if (ok && !status_ok(&call.status)) ok = (status_move(st, &call.status), false);
     if (ok && answer.count != 1) ok = status_set(st, GRPC_INTERNAL, "a unary call answered no message");
     if (ok) {
-        *response = protobuf_c_message_unpack(response_type, NULL, answer.message.len,
+        *response = protobuf_c_message_unpack(response_type, allocator, answer.message.len,
                                               answer.message.data);
         if (*response == NULL) ok = status_set(st, GRPC_INTERNAL, "cannot parse the server's answer");
     }

@@ -31,9 +31,11 @@ typedef struct GrpcCall {
     int http_status;
     bool not_grpc;                /* a content-type other than application/grpc[+...] */
     bool have_grpc_status;
-    int grpc_status;
+    int grpc_status;              /* -1: not a number */
+    char grpc_status_text[21];    /* as sent (its start), for an answer that is no status code */
     char *grpc_message;
-    bool out_of_space;            /* trailer sluice-exhausted: space */
+    Exhaustion exhausted_mark;    /* from trailer sluice-exhausted (BUSY: none, or another) */
+    bool refuses_retry;           /* trailer grpc-retry-pushback-ms is negative */
     bool remote_ended;
     Status local;                 /* a failure on this side (body, message handling) */
     bool done;                    /* the stream is closed; `status` is final */
@@ -54,6 +56,10 @@ void grpc_call_free(GrpcCall *call);
 bool grpc_unary(Channel *ch, const char *path, const ProtobufCMessage *request,
                 const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **response,
                 Status *st);
+/* The same, unpacking with `allocator` (free the answer with it too). */
+bool grpc_unary_with(Channel *ch, const char *path, const ProtobufCMessage *request,
+                     const ProtobufCMessageDescriptor *response_type, ProtobufCAllocator *allocator,
+                     ProtobufCMessage **response, Status *st);
 
 /* The largest response message any call here accepts: a 4 MiB data chunk and room. */
 #define GRPC_MAX_MESSAGE (4 * 1024 * 1024 + 64 * 1024)

@@ -28,6 +28,7 @@ bool grpc_frame_feed(GrpcFrameDecoder *d, const uint8_t *data, size_t len,
             ok = status_set(st, GRPC_RESOURCE_EXHAUSTED,
                             "the server sent a %zu-byte message; this client takes at most %zu",
                             size, d->max_message);
+            st->exhausted = EXHAUSTED_FIXED;   /* asking again gets the same message */
         } else if (d->pending.len - off - GRPC_PREFIX_LEN < size) {
             break;
         } else {

@@ -23,6 +23,8 @@ static const char *hint(const Status *st) {
         return "sluice-c: the server could not be reached or stayed busy; an upload or download resumes when run again\n";
     case EXIT_OUT_OF_SPACE:
         return "sluice-c: the server is out of storage space; what was sent is kept, run the same upload again to resume once space was freed\n";
+    case EXIT_QUOTA:
+        return "sluice-c: `sluice usage` shows what you store and your quotas\n";
     default:
         return "";
     }

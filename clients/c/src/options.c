@@ -31,8 +31,9 @@ void options_usage(FILE *out) {
         "\n"
         "exit codes: 0 success; 1 other error; 2 usage (INVALID_ARGUMENT); 3 not found;\n"
         "4 authentication, permission or TLS refused; 5 integrity (SHA-256, DATA_LOSS);\n"
-        "6 transient (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED);\n"
-        "7 server out of storage space; 130 interrupted\n",
+        "6 transient (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED of a rate or\n"
+        "call limit, ABORTED); 7 server out of storage space; 8 a quota of yours is used up;\n"
+        "130 interrupted\n",
         out);
 }
 

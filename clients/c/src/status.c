@@ -16,7 +16,7 @@ bool status_set(Status *st, int code, const char *fmt, ...) {
     st->code = code;
     st->message = strdup(buf);
     st->tls_failure = false;
-    st->out_of_space = false;
+    st->exhausted = EXHAUSTED_BUSY;
     return false;
 }
 
@@ -66,7 +66,13 @@ int status_exit_code(const Status *st) {
     case GRPC_INVALID_ARGUMENT: return EXIT_USAGE;
     case GRPC_CANCELLED: return EXIT_INTERRUPTED;
     case GRPC_UNAVAILABLE: return st->tls_failure ? EXIT_DENIED : EXIT_TRANSIENT;
-    case GRPC_RESOURCE_EXHAUSTED: return st->out_of_space ? EXIT_OUT_OF_SPACE : EXIT_TRANSIENT;
+    case GRPC_RESOURCE_EXHAUSTED:
+        switch (st->exhausted) {
+        case EXHAUSTED_SPACE: return EXIT_OUT_OF_SPACE;
+        case EXHAUSTED_QUOTA: return EXIT_QUOTA;
+        case EXHAUSTED_FIXED: return EXIT_OTHER;
+        default: return EXIT_TRANSIENT;
+        }
     case GRPC_DEADLINE_EXCEEDED:
     case GRPC_ABORTED: return EXIT_TRANSIENT;
     default: return EXIT_OTHER;

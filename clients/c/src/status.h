@@ -17,17 +17,28 @@ enum {
 /* Exit codes, the same as the Swift `sluice` CLI's (README, "Command-line client"). */
 enum {
     EXIT_OK = 0, EXIT_OTHER = 1, EXIT_USAGE = 2, EXIT_NOT_FOUND = 3, EXIT_DENIED = 4,
-    EXIT_INTEGRITY = 5, EXIT_TRANSIENT = 6, EXIT_OUT_OF_SPACE = 7, EXIT_INTERRUPTED = 130,
+    EXIT_INTEGRITY = 5, EXIT_TRANSIENT = 6, EXIT_OUT_OF_SPACE = 7, EXIT_QUOTA = 8,
+    EXIT_INTERRUPTED = 130,
 };
+
+/* What a RESOURCE_EXHAUSTED is about, as the Swift client's FailureKind sorts it: the trailer
+ * `sluice-exhausted` names the resource; without it, a negative `grpc-retry-pushback-ms` says
+ * that sending the same again cannot pass (a message larger than the receiver takes). */
+typedef enum Exhaustion {
+    EXHAUSTED_BUSY = 0,   /* a rate or call limit, or unmarked: a later try may pass (exit 6) */
+    EXHAUSTED_SPACE,      /* `sluice-exhausted: space`: the server's storage is full (exit 7) */
+    EXHAUSTED_QUOTA,      /* `sluice-exhausted: quota`: a quota of the caller (exit 8) */
+    EXHAUSTED_FIXED,      /* a limit no retry passes (exit 1) */
+} Exhaustion;
 
 typedef struct Status {
     int code;            /* GRPC_* */
     char *message;       /* owned; NULL when there is none */
     bool tls_failure;    /* a TLS handshake refused by either side: exit 4, as in the Swift CLI */
-    bool out_of_space;   /* RESOURCE_EXHAUSTED with trailer `sluice-exhausted: space` */
+    Exhaustion exhausted; /* for RESOURCE_EXHAUSTED */
 } Status;
 
-#define STATUS_INIT {GRPC_OK, NULL, false, false}
+#define STATUS_INIT {GRPC_OK, NULL, false, EXHAUSTED_BUSY}
 
 /* Sets code and a printf-formatted message, replacing what was there. Returns false so that
  * `return status_set(...)` reads as a failure. */

@@ -2,6 +2,7 @@
 #include "terminal.h"
 
 #include <stdint.h>
+#include <string.h>
 
 /* The length of the valid UTF-8 sequence starting at s (shortest form, no surrogates, at
  * most U+10FFFF), or 0 when s does not start one; its code point goes to *cp_out. */
@@ -46,8 +47,12 @@ static const char *named_escape(unsigned char c) {
 }
 
 void terminal_put(const char *text, FILE *out) {
-    const unsigned char *s = (const unsigned char *)text;
-    while (*s) {
+    terminal_put_n(text, strlen(text), out);
+}
+
+void terminal_put_n(const char *text, size_t n, FILE *out) {
+    const unsigned char *s = (const unsigned char *)text, *end = s + n;
+    while (s < end) {
         uint32_t cp;
         size_t len = utf8_sequence(s, &cp);
         const char *named = len == 1 ? named_escape(*s) : NULL;

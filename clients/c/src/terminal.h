@@ -13,5 +13,8 @@
  * \uNNNN, the backslash as \\, and any byte that is not part of valid UTF-8 as \xNN (so a terminal in
  * an 8-bit mode cannot take it for a C1 control). */
 void terminal_put(const char *text, FILE *out);
+/* The same for `len` bytes of text, NUL bytes included (escaped as \x00, as the Swift CLI
+ * shows them); text[len] must be NUL. */
+void terminal_put_n(const char *text, size_t len, FILE *out);
 
 #endif

@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "parallel.h"
 #include "plan.h"
+#include "upload_check.h"
 #include "sluice/v1/upload_sessions.pb-c.h"
 
 #define DATA_CHUNK (1024 * 1024)   /* partition bytes per UploadPartition message */
@@ -82,8 +83,9 @@ static bool on_part_answer(void *ctx, const uint8_t *msg, size_t len, Status *st
     Sluice__V1__UploadPartitionResponse *r = sluice__v1__upload_partition_response__unpack(NULL, len, msg);
     if (r == NULL) return status_set(st, GRPC_INTERNAL, "cannot parse an UploadPartition answer");
     p->already_stored = r->already_stored;
+    bool ok = upload_check_ack(&p->up->plan, p->index, r, st);
     sluice__v1__upload_partition_response__free_unpacked(r, NULL);
-    return true;
+    return ok;
 }
 
 static GrpcCall *start_part(void *ctx, size_t item, Status *st) {
@@ -227,9 +229,10 @@ static bool commit(Upload *up, int64_t *version, Status *st) {
                     &sluice__v1__commit_session_response__descriptor, (ProtobufCMessage **)&r, st)) {
         return false;
     }
-    *version = r->object ? r->object->version : 0;
+    bool ok = upload_check_commit(&up->plan, r->object, st);
+    if (ok) *version = r->object->version;
     sluice__v1__commit_session_response__free_unpacked(r, NULL);
-    return true;
+    return ok;
 }
 
 static bool open_local(Upload *up, const char *local, Status *st) {
