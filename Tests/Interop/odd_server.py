@@ -8,8 +8,8 @@ answer followed by RST_STREAM(NO_ERROR) (as grpc core sends). For the C client's
 
 Mode "handlers" answers by method instead, once the request has ended: `handlers` maps a
 path ("/sluice.v1.ObjectService/ListObjects") to a function of the request's messages
-(serialized) that returns the answer's messages and its grpc-status and grpc-message, so a
-test can describe objects, pages or acknowledgements no honest sluiced would
+(serialized) that returns the answer's messages, its grpc-status and grpc-message, and
+optionally more trailers (name, value pairs), so a test can describe objects, pages or acknowledgements no honest sluiced would
 (c_client/test_c_hostile_answers.py, which runs the Swift CLI beside sluice-c)."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from h2_test_server import TLSH2Server
 
 GRPC = ("content-type", "application/grpc")
 
-Handler = Callable[[list[bytes]], tuple[list[bytes], int, str]]
+Handler = Callable[[list[bytes]], tuple]   # (messages, code, message[, trailers])
 
 
 def framed_messages(body: bytes) -> list[bytes]:
@@ -72,11 +72,13 @@ class OddServer(TLSH2Server):
 
     def _handle(self, h, sid: int, path: str, requests: list[bytes]) -> None:
         handler = self.handlers.get(path)
-        messages, code, message = handler(requests) if handler else ([], 12, f"no handler for {path}")
+        answer = handler(requests) if handler else ([], 12, f"no handler for {path}")
+        messages, code, message = answer[:3]
+        extra = list(answer[3]) if len(answer) > 3 else []
         h.send_headers(sid, [(":status", "200"), GRPC])
         for m in messages:
             h.send_data(sid, struct.pack(">BI", 0, len(m)) + m)
-        trailers = [("grpc-status", str(code))] + ([("grpc-message", message)] if message else [])
+        trailers = [("grpc-status", str(code))] + ([("grpc-message", message)] if message else []) + extra
         h.send_headers(sid, trailers, end_stream=True)
 
     def _answer(self, h, sid: int) -> bool:

@@ -21,6 +21,11 @@
 /// 5. blob rows,
 /// 6. the change log's position (always the last statement before commit, so a transaction
 ///    holding it never waits for anything).
+///
+/// A group commit runs several items in one transaction, each in this order, so across the
+/// batch blob locks follow the items' object order, not the blobs' own: a session create that
+/// marks blobs it finds already held therefore never waits for a blob lock (it skips a locked
+/// blob, whose bytes the client then sends), or it could close a cycle with such a batch.
 enum RowLock {
     /// The lock of a row this transaction updates (or must keep others from updating) without
     /// changing its key: see the type's documentation for why it is never `FOR UPDATE`.

@@ -15,7 +15,8 @@ extension UploadSessions {
     /// is shared, and the same rule keeps other principals' bytes hidden) never counts.
     ///
     /// The blob must be live: not being reclaimed, not recorded as damaged, of the declared
-    /// size. Its lease is refreshed under the row lock (the collector's marking skips or
+    /// size, and not locked by another transaction right now (see the statement). Its lease is
+    /// refreshed under the row lock (the collector's marking skips or
     /// waits for locked rows, and re-checks `deleting`), and the session's row then refers to
     /// it, so it cannot be collected before the commit — which re-reads and re-hashes every
     /// partition as for any upload (a blob whose bytes rotted fails the commit with DATA_LOSS
@@ -35,8 +36,10 @@ extension UploadSessions {
                     least($5::bigint, $4::bigint - (d.ord - 1) * $5::bigint) AS size
                 FROM unnest($2::bytea[]) WITH ORDINALITY AS d(sha256, ord)
             ), locked AS (
-                -- Locked in one order (sha256), so two creates into one scope by different
-                -- principals (an owner and a grantee) cannot deadlock on the same blobs.
+                -- Never waits: a blob another transaction holds locked (a commit's or a
+                -- put's lease, several of which a group commit takes in object order, or the
+                -- collector) is left unmarked, and the client sends those bytes, rather than
+                -- wait in an order that can close a cycle with that transaction.
                 SELECT b.scope, b.sha256 FROM blobs b
                 WHERE b.scope = $3 AND NOT b.deleting
                   AND b.sha256 IN (SELECT sha256 FROM declared)
@@ -48,7 +51,7 @@ extension UploadSessions {
                                WHERE sp.blob_scope = b.scope AND sp.sha256 = b.sha256 AND s.id <> $1
                                  AND s.principal_id = $7 AND coalesce(s.owner_id, s.principal_id) = $6))
                 ORDER BY b.sha256
-                \(RowLock.exclusive) OF b
+                \(RowLock.exclusive) OF b SKIP LOCKED
             ), leased AS (
                 UPDATE blobs b SET last_used_at = now()
                 FROM locked l WHERE b.scope = l.scope AND b.sha256 = l.sha256 AND NOT b.deleting

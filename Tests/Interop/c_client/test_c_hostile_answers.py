@@ -8,7 +8,10 @@ CLI does, each with the plain and the ASan/UBSan build:
 - an UploadPartition acknowledgement or a commit answer that does not describe the file sent
   is DATA_LOSS (exit 5), not a success;
 - a name with NUL in it is printed whole, the NUL escaped as \\x00;
-- a grpc-status that is no status code is UNKNOWN, naming the value."""
+- a grpc-status that is no status code is UNKNOWN, naming the value;
+- a message over the server's size limit, refused as sluiced refuses it (RESOURCE_EXHAUSTED
+  with a negative `grpc-retry-pushback-ms`, no quota mark), is a fixed error: exit 1, not
+  retried, not "could not be reached"."""
 
 from __future__ import annotations
 
@@ -217,3 +220,18 @@ def test_a_status_that_is_no_code_is_unknown_naming_it(client, swift, handlers):
     assert "the server answered grpc-status 9999: odd" in r.stderr, r.explain()
     s = swift.run("ls", "--retries", "0")
     assert s.rc == 1 and "UNKNOWN: the server answered grpc-status 9999: odd" in s.stderr, s.explain()
+
+
+def test_a_message_over_the_size_limit_is_fixed_in_both_clients(client, swift, handlers, tmp_path):
+    upload_handlers(handlers)
+    handlers[SESSIONS + "UploadPartition"] = lambda _: (
+        [], 8, "message of 1048613 bytes exceeds the limit of 65536 bytes", [("grpc-retry-pushback-ms", "-1")])
+    src = str(tmp_path / "src")
+    cs.write_random(src, 2 * PART + 10)
+    r = client.run("upload", src, "too/big", "--partition-size", "1MiB")
+    cs.assert_error(r, 1, "RESOURCE_EXHAUSTED")
+    assert "exceeds the limit" in r.stderr and "could not be reached" not in r.stderr, r.explain()
+    # Not retried: eight retries with backoff would take far longer, and say they retry.
+    s = swift.run("upload", src, "too/big", "--partition-size", "1MiB", "--retries", "8")
+    assert s.rc == 1 and "exceeds the limit" in s.stderr and "could not be reached" not in s.stderr, s.explain()
+    assert s.elapsed < 30, s.explain()

@@ -1,7 +1,7 @@
 """The request message limit leaves room for 4 MiB of data: an UploadPartition
 message may carry 4 MiB (4,194,304 bytes) of data, and the limit on the serialized
 message is 4 MiB + 128 KiB (4,325,376 bytes) by default. A message past it answers
-RESOURCE_EXHAUSTED naming the limit, and the session stays usable."""
+RESOURCE_EXHAUSTED naming the limit, not to be retried, and the session stays usable."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ def test_one_byte_past_the_limit_is_refused_with_the_limit_named(client):
     e = expect_error(Code.RESOURCE_EXHAUSTED, client.upload_partition, s.session_id, 0, payload,
                      chunk=len(payload), timeout=60)
     assert str(LIMIT) in e.details(), e.details()
+    # Sending it again cannot pass: a negative pushback tells clients not to retry it.
+    assert ("grpc-retry-pushback-ms", "-1") in (e.trailing_metadata() or ()), e.trailing_metadata()
     # The same partition in smaller messages goes through: the session is intact.
     reply = client.upload_partition(s.session_id, 0, payload, chunk=MIB, timeout=60)
     assert reply.size == len(payload)
