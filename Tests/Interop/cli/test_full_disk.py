@@ -135,3 +135,33 @@ def test_space_running_out_inside_a_large_partition(full_disk_server):
     c.commit(s.session_id)
     ss.assert_same_bytes(c.read("disk/large"), data, "a large partition stored after space was freed")
     srv.assert_alive()
+
+
+def test_an_older_store_on_a_full_disk_still_starts(storage, tmp_path):
+    """A blob folder an older sluiced made (blobs two fan-out levels down, no PATH/layout file)
+    opens on a full disk as it did before: its layout is read from its blobs until the file
+    can be written, and new blobs go two levels down beside the old ones."""
+    with small_filesystem(str(tmp_path / "volume")) as volume:
+        blobs = os.path.join(volume, "blobs")
+        old = ss.random_bytes(1000, seed=3)
+        digest = ss.hexsha(old)
+        folder = os.path.join(blobs, "blobs", "p1", digest[:2], digest[2:4])
+        os.makedirs(folder)
+        with open(os.path.join(folder, digest), "wb") as f:
+            f.write(old)
+        os.makedirs(os.path.join(blobs, "staging"))
+        filler = fill(volume)
+        srv = storage.server(blobs_dir=blobs, label="sluiced-full-old-store")
+        try:
+            srv.assert_alive()
+            os.remove(filler)
+            c = srv.client()
+            data = ss.random_bytes(2000, seed=4)
+            c.put_object("disk/after", data)
+            ss.assert_same_bytes(c.read("disk/after"), data, "an object stored once space was freed")
+            new = ss.hexsha(data)
+            placed = [d for d, _, files in os.walk(os.path.join(blobs, "blobs")) if new in files]
+            assert [os.path.relpath(d, os.path.join(blobs, "blobs")).count(os.sep) for d in placed] == [2], placed
+        finally:
+            srv.stop()
+

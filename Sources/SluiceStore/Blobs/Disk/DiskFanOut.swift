@@ -34,7 +34,15 @@ enum DiskFanOut: Int, Sendable {
         if let recorded = try read(path) { return recorded }
         let fanOut: DiskFanOut = (try POSIX.entries(blobs) ?? []).isEmpty ? .oneLevel : .twoLevels
         let temporarySuffix = Hex.encode(RandomBytes.make(8)) + ".new"
-        if try POSIX.createFileDurably(path, with: fanOut.recorded, temporarySuffix: temporarySuffix) { return fanOut }
+        let created: Bool
+        do {
+            created = try POSIX.createFileDurably(path, with: fanOut.recorded, temporarySuffix: temporarySuffix)
+        } catch where fanOut == .twoLevels {
+            // An older store on a full or read-only disk: its blobs already say two levels, and
+            // will at every start until the file can be written, so it opens as it did before.
+            return fanOut
+        }
+        if created { return fanOut }
         guard let recorded = try read(path) else { throw BlobError.unknownLayout(path: path, content: "") }
         return recorded
     }
