@@ -231,6 +231,27 @@ def test_oversized_header_list(echo_server, still_serving):
     still_serving.check()
 
 
+def test_headers_past_the_limit_are_refused_for_good(echo_server, still_serving):
+    """A 20 KiB header value, past sluiced's 16 KiB header list limit but not so far past that
+    the block is abandoned: RESOURCE_EXHAUSTED naming the limit, with a negative
+    grpc-retry-pushback-ms (the same headers would be refused again, so clients do not retry)."""
+    with open_raw(echo_server) as h:
+        sid = h.new_stream()
+        h.send_headers(sid, h.request_headers(UNARY, extra=[("x-big", "b" * 20480)]))
+        if not h.closed:
+            try:
+                h.send_data(sid, grpc_frame(_valid_request()), end_stream=True)
+            except Exception:
+                pass
+        st = h.wait(sid)
+        if _strict(echo_server):  # GRPC-CORE: its own limit and answer
+            assert st.grpc_status == 8 and "exceed the limit" in (st.grpc_message or ""), st
+            assert st._field("grpc-retry-pushback-ms") == "-1", st
+        else:
+            assert st.finished or h.closed, st
+    still_serving.check()
+
+
 # ---- connection level ---------------------------------------------------------
 
 def _tls_socket(server):

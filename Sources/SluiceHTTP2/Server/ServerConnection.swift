@@ -141,7 +141,10 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
         streams[streamID] = io
         guard !oversized else {
             let message = "request headers exceed the limit of \(session.settings.maxHeaderListSize) bytes"
-            refuse(io, httpStatus: 200, .resourceExhausted, message, reason: .headerSize, path: "-", session: session)
+            // The same headers would be refused again: a negative pushback tells clients not to retry.
+            refuse(
+                io, httpStatus: 200, .resourceExhausted, message, reason: .headerSize, path: "-", session: session,
+                extra: [HeaderField(Metadata.retryPushbackKey, "-1")])
             return
         }
         switch GRPCRequestHead.read(fields) {
@@ -280,7 +283,7 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
     /// line here, as the dispatcher never sees it: no principal, no request id.
     private func refuse(
         _ io: StreamIO, httpStatus: Int, _ code: StatusCode, _ message: String,
-        reason: SluiceMetrics.RequestRefusal, path: String, session: HTTP2Session
+        reason: SluiceMetrics.RequestRefusal, path: String, session: HTTP2Session, extra: [HeaderField] = []
     ) {
         SluiceMetrics.requestRefused(reason)
         connection?.logger.info("call failed", metadata: [
@@ -291,7 +294,7 @@ final class ServerConnection: ConnectionRole, @unchecked Sendable {
         io.abandon()
         try? session.submitResponse(
             streamID: io.streamID,
-            headers: GRPCResponseHead.make(httpStatus: httpStatus, fields: StatusFields.status(code, message)),
+            headers: GRPCResponseHead.make(httpStatus: httpStatus, fields: StatusFields.status(code, message) + extra),
             hasBody: false)
         connection?.flush()
     }
