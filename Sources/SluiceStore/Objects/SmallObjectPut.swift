@@ -17,6 +17,12 @@ public struct SmallObject: Sendable {
     /// plus the largest fields allowed fit the 4 MiB + 128 KiB message limit).
     public static let maxBytes = 4 * 1024 * 1024
 
+    /// How long the hidden session of a put without a request id lives (at most; never longer
+    /// than `--session-lifetime`). Nobody can resume such a session, so it need only outlast
+    /// the put itself; when sluiced dies mid-put, its open-session slot and reserved bytes come
+    /// back within this, not after `--empty-session-lifetime`.
+    public static let unclaimedSessionLifetime: Duration = .seconds(300)
+
     public init(
         name: String, data: Data, sha256: [UInt8], contentType: String, userMetadata: [String: String],
         requestID: String?
@@ -70,7 +76,11 @@ extension UploadSessions {
             contentType: object.contentType, userMetadata: object.userMetadata, requestID: object.requestID)
         try declaration.validate(limits)
         let owner = owner ?? principal
-        let limits = self.limits
+        var putLimits = self.limits
+        if object.requestID == nil {
+            putLimits.sessionLifetime = min(putLimits.sessionLifetime, SmallObject.unclaimedSessionLifetime)
+        }
+        let limits = putLimits
         let key = try BlobKey(scope: BlobScope.of(owner: owner.id, limits: limits), sha256: object.sha256)
         let id = SessionID.random()
         let (session, newBlob) = try await database.transaction { connection -> (SessionRecord, Bool?) in

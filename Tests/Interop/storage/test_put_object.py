@@ -77,6 +77,21 @@ def test_puts_whose_callers_give_up_leave_no_session_open(server, client):
         time.sleep(0.1)
 
 
+def test_a_put_without_request_id_keeps_its_hidden_session_only_minutes(server, client, postgres):
+    """Nobody can resume the session of a put without request_id, so it lives at most 5 minutes
+    (were sluiced killed mid-put, its slot and reservation come back then, not after the hour an
+    empty session gets); with a request_id it lives as a session does, for the retry."""
+    prefix = ss.unique_name("put/lifetime")
+    data = ss.random_bytes(KIB)
+    put(client, f"{prefix}/plain", data)
+    put(client, f"{prefix}/idem", data, request_id=f"lifetime-{prefix}")
+    rows = postgres.run(
+        "SELECT object_name || ' ' || extract(epoch FROM expires_at - created_at)::bigint FROM upload_sessions "
+        f"WHERE object_name LIKE '{prefix}/%' ORDER BY object_name", url=server.database_url).split("\n")
+    lifetimes = {name.rsplit("/", 1)[1]: int(seconds) for name, seconds in (r.split() for r in rows if r)}
+    assert lifetimes["plain"] <= 300 < lifetimes["idem"], lifetimes
+
+
 def test_put_refuses_bytes_that_do_not_match_their_hash(server, client):
     name = ss.unique_name("put/wrong")
     e = expect_error(Code.DATA_LOSS, put, client, name, b"hello", sha256=ss.sha(b"other"))
