@@ -45,10 +45,19 @@ func exchange(_ bytes: [UInt8]) {
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = serverPort.bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
+    var connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
             connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
         }
+    }
+    if connected != 0 && errno == EINTR {
+        // A signal (libFuzzer's own timer) interrupted the call; the connection goes on: wait for it.
+        var ready = pollfd(fd: socket, events: Int16(POLLOUT), revents: 0)
+        while poll(&ready, 1, 2000) < 0 && errno == EINTR {}
+        var failure: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(socket, SOL_SOCKET, SO_ERROR, &failure, &length)
+        connected = failure == 0 && ready.revents & Int16(POLLOUT) != 0 ? 0 : -1
     }
     precondition(connected == 0, "connect: \(errno)")
     var timeout = timeval(tv_sec: 2, tv_usec: 0)
