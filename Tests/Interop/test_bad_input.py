@@ -209,18 +209,23 @@ def test_get_method_refused(echo_server, still_serving):
     still_serving.check()
 
 
+def _call_with_header(h, name: str, value: str):
+    """A unary call whose request headers carry `name: value`; the stream's outcome."""
+    sid = h.new_stream()
+    h.send_headers(sid, h.request_headers(UNARY, extra=[(name, value)]))
+    if not h.closed:
+        try:
+            h.send_data(sid, grpc_frame(_valid_request()), end_stream=True)
+        except Exception:
+            pass
+    return h.wait(sid)
+
+
 def test_oversized_header_list(echo_server, still_serving):
     """A 64 KiB header value: RST_STREAM, GOAWAY, HTTP 431, a gRPC error or a closed
     connection are all allowed; serving the call is not."""
     with open_raw(echo_server) as h:
-        sid = h.new_stream()
-        h.send_headers(sid, h.request_headers(UNARY, extra=[("x-huge", "h" * 65536)]))
-        if not h.closed:
-            try:
-                h.send_data(sid, grpc_frame(_valid_request()), end_stream=True)
-            except Exception:
-                pass
-        st = h.wait(sid)
+        st = _call_with_header(h, "x-huge", "h" * 65536)
         refused = (st.reset is not None or h.goaway is not None or h.closed
                    or st.http_status == 431
                    or (st.grpc_status is not None and st.grpc_status != 0))
@@ -236,14 +241,7 @@ def test_headers_past_the_limit_are_refused_for_good(echo_server, still_serving)
     the block is abandoned: RESOURCE_EXHAUSTED naming the limit, with a negative
     grpc-retry-pushback-ms (the same headers would be refused again, so clients do not retry)."""
     with open_raw(echo_server) as h:
-        sid = h.new_stream()
-        h.send_headers(sid, h.request_headers(UNARY, extra=[("x-big", "b" * 20480)]))
-        if not h.closed:
-            try:
-                h.send_data(sid, grpc_frame(_valid_request()), end_stream=True)
-            except Exception:
-                pass
-        st = h.wait(sid)
+        st = _call_with_header(h, "x-big", "b" * 20480)
         if _strict(echo_server):  # GRPC-CORE: its own limit and answer
             assert st.grpc_status == 8 and "exceed the limit" in (st.grpc_message or ""), st
             assert st._field("grpc-retry-pushback-ms") == "-1", st

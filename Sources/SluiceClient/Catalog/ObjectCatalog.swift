@@ -31,17 +31,16 @@ public struct ObjectCatalog: Sendable {
         request.prefix = prefix
         request.delimiter = delimiter
         request.pageSize = 1000
-        var tokens = PageTokens("listing of '\(prefix)'")
-        repeat {
-            let page = try await retry.run(tokens.listing) {
-                try await objects.listObjects(request, options: callOptions)
-            }
+        try await PageTokens.walk("listing of '\(prefix)'", retry: retry) { token in
+            request.pageToken = token
+            return try await objects.listObjects(request, options: callOptions)
+        } each: { page in
             let entries = page.objects.map(ListingEntry.object) + page.commonPrefixes.map(ListingEntry.prefix)
             for item in entries.sorted(by: { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }) {
                 try entry(item)
             }
-            request.pageToken = try tokens.next(page.nextPageToken, items: entries.count)
-        } while !request.pageToken.isEmpty
+            return (page.nextPageToken, entries.count)
+        }
     }
 
     /// Describes version `version` (0: the current one) of an object, with its partitions.
@@ -69,14 +68,13 @@ public struct ObjectCatalog: Sendable {
         request.owner = owner
         request.name = name
         request.pageSize = 1000
-        var tokens = PageTokens("listing of the versions of \(name)")
-        repeat {
-            let page = try await retry.run(tokens.listing) {
-                try await objects.listObjectVersions(request, options: callOptions)
-            }
+        try await PageTokens.walk("listing of the versions of \(name)", retry: retry) { token in
+            request.pageToken = token
+            return try await objects.listObjectVersions(request, options: callOptions)
+        } each: { page in
             try page.versions.forEach(version)
-            request.pageToken = try tokens.next(page.nextPageToken, items: page.versions.count)
-        } while !request.pageToken.isEmpty
+            return (page.nextPageToken, page.versions.count)
+        }
     }
 
     /// Makes an older version current again, as a new version; returns the new version.

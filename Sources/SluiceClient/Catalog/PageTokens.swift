@@ -18,6 +18,23 @@ struct PageTokens {
         self.listing = listing
     }
 
+    /// Walks a paged listing: asks for each page with `fetch` (given the page token, retried
+    /// under `retry`), hands it to `each`, which answers the page's next token and how many
+    /// items it held, and follows the tokens as ``next(_:items:)`` does.
+    static func walk<Page>(
+        _ listing: String, retry: RetryPolicy, fetch: (String) async throws -> Page,
+        each: (Page) throws -> (next: String, items: Int)
+    ) async throws {
+        var tokens = PageTokens(listing)
+        var token = ""
+        repeat {
+            let asked = token
+            let page = try await retry.run(listing) { try await fetch(asked) }
+            let (next, items) = try each(page)
+            token = try tokens.next(next, items: items)
+        } while !token.isEmpty
+    }
+
     /// The token to ask for next, "" once the listing is done.
     /// - Throws: `EndlessListingError` when `token` was given before, or after too many
     ///   empty pages in a row.

@@ -18,14 +18,13 @@ public struct SessionCatalog: Sendable {
         var request = Sluice_V1_ListSessionsRequest()
         request.openOnly = openOnly
         request.pageSize = 1000
-        var tokens = PageTokens("listing of upload sessions")
-        repeat {
-            let page = try await retry.run(tokens.listing) {
-                try await sessions.listSessions(request, options: callOptions)
-            }
+        try await PageTokens.walk("listing of upload sessions", retry: retry) { token in
+            request.pageToken = token
+            return try await sessions.listSessions(request, options: callOptions)
+        } each: { page in
             try page.sessions.forEach(session)
-            request.pageToken = try tokens.next(page.nextPageToken, items: page.sessions.count)
-        } while !request.pageToken.isEmpty
+            return (page.nextPageToken, page.sessions.count)
+        }
     }
 
     /// Abandons a session; its stored partitions are reclaimed by the server.

@@ -43,14 +43,13 @@ public struct ShareCatalog: Sendable {
     public func grantsMade(_ grant: (Sluice_V1_Grant) throws -> Void) async throws {
         var request = Sluice_V1_ListGrantsRequest()
         request.pageSize = 1000
-        var tokens = PageTokens("listing of your grants")
-        repeat {
-            let page = try await retry.run(tokens.listing) {
-                try await sharing.listGrants(request, options: callOptions)
-            }
+        try await PageTokens.walk("listing of your grants", retry: retry) { token in
+            request.pageToken = token
+            return try await sharing.listGrants(request, options: callOptions)
+        } each: { page in
             try page.grants.forEach(grant)
-            request.pageToken = try tokens.next(page.nextPageToken, items: page.grants.count)
-        } while !request.pageToken.isEmpty
+            return (page.nextPageToken, page.grants.count)
+        }
     }
 
     /// Every grant made to the caller (by `owner` only, unless empty), page after page;
@@ -61,15 +60,15 @@ public struct ShareCatalog: Sendable {
         var request = Sluice_V1_ListSharedWithMeRequest()
         request.owner = owner
         request.pageSize = 1000
-        var tokens = PageTokens("listing of what \(owner.isEmpty ? "is" : "'\(owner)'") shares with you")
-        repeat {
-            let page = try await retry.run(tokens.listing) {
-                try await sharing.listSharedWithMe(request, options: callOptions)
-            }
+        let listing = "listing of what \(owner.isEmpty ? "is" : "'\(owner)'") shares with you"
+        try await PageTokens.walk(listing, retry: retry) { token in
+            request.pageToken = token
+            return try await sharing.listSharedWithMe(request, options: callOptions)
+        } each: { page in
             pageRead()
             try page.grants.forEach(grant)
-            request.pageToken = try tokens.next(page.nextPageToken, items: page.grants.count)
-        } while !request.pageToken.isEmpty
+            return (page.nextPageToken, page.grants.count)
+        }
     }
 
     /// A path ending with "/" names a folder unless `object` forces one object.

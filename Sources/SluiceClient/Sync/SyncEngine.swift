@@ -316,11 +316,10 @@ public final class SyncEngine: Sendable {
         request.prefix = options.remotePrefix + start
         request.pageSize = 1000
         let prefixLength = options.remotePrefix.utf8.count
-        var tokens = PageTokens("listing of '\(request.prefix)'")
-        repeat {
-            let page = try await options.retry.run(tokens.listing) {
-                try await objects.listObjects(request, options: CallOptions(timeout: .seconds(60)))
-            }
+        try await PageTokens.walk("listing of '\(request.prefix)'", retry: options.retry) { token in
+            request.pageToken = token
+            return try await objects.listObjects(request, options: CallOptions(timeout: .seconds(60)))
+        } each: { page in
             tally.add { $0.calls += 1 }
             if listing.cursor.isEmpty { listing.cursor = page.changeCursor }
             for object in page.objects {
@@ -335,8 +334,8 @@ public final class SyncEngine: Sendable {
                     version: object.version, size: object.size, sha256: Hex.encode(object.sha256),
                     partitionSize: object.partitionSize)
             }
-            request.pageToken = try tokens.next(page.nextPageToken, items: page.objects.count)
-        } while !request.pageToken.isEmpty
+            return (page.nextPageToken, page.objects.count)
+        }
     }
 
     /// The listing with every name inside another that is a file skipped.

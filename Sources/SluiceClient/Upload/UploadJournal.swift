@@ -27,6 +27,15 @@ public struct UploadJournalEntry: Codable, Sendable, Equatable {
     /// The handle of the owner the upload goes to (`--owner`); nil for the caller's own.
     public var owner: String? = nil
 
+    /// The request id this entry, an earlier run's, saved for a call whose answer that run never
+    /// learned (no session id yet), when `current` is the same upload of the same file: sent
+    /// again, it gets what that call made. The same request id must declare the same
+    /// whole-file hash (an older client's entry has one), so that must agree too.
+    func requestIDToSendAgain(for current: UploadJournalEntry) -> String? {
+        guard sessionID.isEmpty, describesSameFile(as: current), objectSHA256 == current.objectSHA256 else { return nil }
+        return requestID
+    }
+
     /// Whether both entries describe the same file, hashed the same way, for the same
     /// object (the session and request ids aside). The whole file's SHA-256 counts only when
     /// both have one: the partition hashes decide (this client no longer hashes a file of

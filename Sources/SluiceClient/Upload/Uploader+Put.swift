@@ -38,10 +38,7 @@ extension Uploader {
             direction: .upload, objectName: objectName, localPath: path, totalBytes: plan.totalSize,
             partitionSize: plan.partitionSize, partitionCount: plan.count, donePartitions: 0, doneBytes: 0,
             sessionID: nil, resumed: false)))
-        let reused = previous.flatMap { previous in
-            previous.sessionID.isEmpty && previous.describesSameFile(as: entry)
-                && previous.objectSHA256 == entry.objectSHA256 ? previous.requestID : nil
-        }
+        let reused = previous?.requestIDToSendAgain(for: entry)
         let object: Sluice_V1_ObjectInfo
         do {
             do {

@@ -273,13 +273,7 @@ public struct Uploader: Sendable {
         _ entry: UploadJournalEntry, previous: UploadJournalEntry?, plan: PartitionPlan, digests: FileDigests,
         progress: @escaping @Sendable (TransferEvent) -> Void
     ) async throws -> Sluice_V1_UploadSession {
-        var reused: String?
-        // The same request id must declare the same whole-file hash (an older client's entry has one).
-        if let previous, previous.sessionID.isEmpty, previous.describesSameFile(as: entry),
-           previous.objectSHA256 == entry.objectSHA256
-        {
-            reused = previous.requestID
-        }
+        let reused = previous?.requestIDToSendAgain(for: entry)
         let first = try await createSession(entry, requestID: reused ?? UUID().uuidString, plan: plan, digests: digests, progress: progress)
         if first.state == .open || reused == nil { return first }
         return try await createSession(entry, requestID: UUID().uuidString, plan: plan, digests: digests, progress: progress)

@@ -36,12 +36,13 @@ public struct UsageCatalog: Sendable {
     public func principals(_ each: (Sluice_V1_PrincipalRecord) throws -> Void) async throws {
         var request = Sluice_V1_ListPrincipalsRequest()
         request.pageSize = 1000
-        var tokens = PageTokens("listing of principals")
-        repeat {
-            let page = try await retry.run("ListPrincipals") { try await admin.listPrincipals(request, options: callOptions) }
+        try await PageTokens.walk("listing of principals", retry: retry) { token in
+            request.pageToken = token
+            return try await admin.listPrincipals(request, options: callOptions)
+        } each: { page in
             try page.principals.forEach(each)
-            request.pageToken = try tokens.next(page.nextPageToken, items: page.principals.count)
-        } while !request.pageToken.isEmpty
+            return (page.nextPageToken, page.principals.count)
+        }
     }
 
     public func register(handle: String, identity: String) async throws -> Sluice_V1_PrincipalRecord {

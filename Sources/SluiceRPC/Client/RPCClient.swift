@@ -89,14 +89,14 @@ public struct RPCClient: Sendable {
     ) async throws -> Result {
         let deadline = options.timeout.map { ContinuousClock.now + $0 }
         let opened = try await transport.openStream(path: method.path, fields: requestFields(options))
-        let watched = options.idleTimeout.map { _ in ProgressWatchedStream(opened) }
-        let stream: any ClientStream = watched ?? opened
+        let watched = options.idleTimeout.map { (stream: ProgressWatchedStream(opened), idle: $0) }
+        let stream: any ClientStream = watched?.stream ?? opened
         let call = ClientCall(stream: stream, options: options)
         do {
             let result = try await withDeadline(deadline, onExpiry: { stream.cancel() }) {
-                guard let watched, let idle = options.idleTimeout else { return try await body(call) }
+                guard let (watchedStream, idle) = watched else { return try await body(call) }
                 return try await withExpiry(
-                    { watched.lastMoved + idle }, onExpiry: { stream.cancel() },
+                    { watchedStream.lastMoved + idle }, onExpiry: { stream.cancel() },
                     failure: RPCError(
                         .unavailable,
                         "the call stalled: nothing moved for \(idle) (no answer from the server, no request bytes "
