@@ -43,7 +43,8 @@ extension UploadSessions {
     /// commit's re-checks and its change-log record.
     ///
     /// It costs two transactions and at most one log flush where the session path costs four
-    /// of each. The first opens the session and leases the blob, and commits asynchronously:
+    /// of each. The first opens the session and leases the blob in two round trips and a
+    /// COMMIT, and commits asynchronously:
     /// nothing is acknowledged on it, and the second — which records the partition and makes
     /// the version, after the bytes are durable — commits synchronously behind it in the same
     /// write-ahead log, so it can never survive a crash that the first did not. The second is
@@ -83,10 +84,14 @@ extension UploadSessions {
         let limits = putLimits
         let key = try BlobKey(scope: BlobScope.of(owner: owner.id, limits: limits), sha256: object.sha256)
         let id = SessionID.random()
+        // The lease travels with the session's insert (it also renews a blob the session
+        // finds already held, whose bytes are then not written).
+        let leasing = size > 0 ? Self.leasing(key, size: size) : []
         let (session, newBlob) = try await database.transaction { connection -> (SessionRecord, Bool?) in
-            let session = try Self.open(id, declaration, by: principal, owner: owner, limits: limits, on: connection)
-            guard session.id == id, size > 0, !session.storedPartitions.contains(0) else { return (session, nil) }
-            return (session, try Self.lease(key, size: size, on: connection))
+            let (session, leased) = try Self.open(
+                id, declaration, by: principal, owner: owner, limits: limits, on: connection, alongside: leasing)
+            guard let leaseAnswer = leased.last, !session.storedPartitions.contains(0) else { return (session, nil) }
+            return (session, try Self.leaseIsNew(answeredBy: leaseAnswer))
         }
         guard session.id == id else { return try await resume(session, of: object, by: principal, objects: objects) }
         SluiceMetrics.sessionCreated()
@@ -98,7 +103,8 @@ extension UploadSessions {
             let name = object.name
             let arriving = newBlob.map { _ in ArrivingPartition(index: 0, size: size, key: key) }
             let made = try await grouped.run(order: GroupOrder.object(owner, name)) { connection in
-                try Self.commitLocked(id, by: principal, recording: arriving, on: connection).recordingItsChange()
+                try Self.commitLocked(id, by: principal, into: owner, name, recording: arriving, on: connection)
+                    .recordingItsChange()
             }
             guard let record = made.record else { throw ObjectCatalog.missing(name, made.version) }
             return record

@@ -271,16 +271,27 @@ extension UploadSessions {
         "identical bytes are being reclaimed right now; send the partition again")
 
     /// The lease's statement, in a transaction that commits asynchronously.
-    /// `xmax = 0` holds only for a freshly inserted row.
     static func lease(_ key: BlobKey, size: Int64, on connection: PostgresConnection) throws -> Bool {
-        let leased = try connection.execute(pipeline: [
+        try leaseIsNew(answeredBy: connection.execute(pipeline: leasing(key, size: size)).last!)
+    }
+
+    /// The statements of ``lease(_:size:on:)``, for a pipeline: they make the whole transaction
+    /// commit asynchronously. `xmax = 0` holds only for a freshly inserted row.
+    static func leasing(_ key: BlobKey, size: Int64) -> [PostgresStatement] {
+        [
             commitAsynchronously,
             PostgresStatement("""
                 INSERT INTO blobs (scope, sha256, size) VALUES ($1, $2, $3)
                 ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
                 RETURNING (xmax = 0) AS inserted
                 """, [.text(key.scope), .bytes(key.sha256), .int(size)]),
-        ])[1].rows.map { try $0.bool("inserted") }
+        ]
+    }
+
+    /// Whether the leased blob row is new, from the answer to the last of ``leasing(_:size:)``;
+    /// throws ``blobBeingReclaimed`` when the collector is deleting it.
+    static func leaseIsNew(answeredBy answer: PostgresResult) throws -> Bool {
+        let leased = try answer.rows.map { try $0.bool("inserted") }
         guard let inserted = leased.first, leased.count == 1 else { throw blobBeingReclaimed }
         return inserted
     }

@@ -29,7 +29,7 @@ extension UploadSessions {
         let owner = session.owner(for: principal)
         let name = session.objectName
         let made = try await grouped.run(order: GroupOrder.object(owner, name)) { connection in
-            try Self.commitLocked(id, by: principal, on: connection).recordingItsChange()
+            try Self.commitLocked(id, by: principal, into: owner, name, on: connection).recordingItsChange()
         }
         if made.whole == nil { wholeHashes.wake() }
         guard let record = made.record else { throw ObjectCatalog.missing(name, made.version) }
@@ -40,18 +40,42 @@ extension UploadSessions {
     /// it, makes the version and reads it back as the caller sees it (in the same round trip),
     /// leaving its change-log record to the caller (to run last).
     ///
+    /// `owner` and `name` are the session's (they never change, so the caller knows them from
+    /// reading it before): the session, the grants of a grantee's session and the object row
+    /// are then locked in one round trip, in ``RowLock``'s order. The object row is created or
+    /// locked only while the session is open; whatever a refusal found after it did is rolled
+    /// back with it.
+    ///
     /// With `arriving`, the commit also records that partition, whose bytes are durable and
     /// whose blob is leased, straight into the version (PutObject's only partition): the same
     /// checks as recording it in the session first, under the commit's stronger session lock,
     /// without a session row that the commit would delete again.
     static func commitLocked(
-        _ id: SessionID, by principal: Principal, recording arriving: ArrivingPartition? = nil,
-        on connection: PostgresConnection
+        _ id: SessionID, by principal: Principal, into owner: Principal, _ name: String,
+        recording arriving: ArrivingPartition? = nil, on connection: PostgresConnection
     ) throws -> CommittedVersion {
-        guard let locked = try SessionQueries.load(id, of: principal, on: connection, lock: true) else {
+        let grantee = owner.id != principal.id
+        // One statement that creates the object or locks the existing row: a separate
+        // INSERT … DO NOTHING and SELECT … FOR UPDATE would find nothing when a
+        // DeleteObject commits in between. ON CONFLICT DO UPDATE inserts anew if the
+        // conflicting row is deleted meanwhile, so exactly one row comes back.
+        let opening = [SessionQueries.loading(id, of: principal, lock: true)]
+            + (grantee ? [AccessRule.lockingGrants(owner: owner, caller: principal, name: name)] : [])
+            + [
+                PostgresStatement("""
+                    INSERT INTO objects (principal_id, name, current_version, next_version)
+                    SELECT $1, $2, 0, 1 WHERE EXISTS (SELECT 1 FROM upload_sessions WHERE id = $3 AND state = 'open')
+                    ON CONFLICT (principal_id, name) DO UPDATE SET next_version = objects.next_version
+                    RETURNING id, next_version
+                    """, [.int(owner.id), .text(name), .bytes(id.bytes)]),
+            ]
+        let opened = try connection.execute(pipeline: opening)
+        guard let locked = try opened[0].rows.first.map(SessionQueries.record(from:)) else {
             throw StorageError.notFound("upload session \(id) does not exist")
         }
-        let owner = locked.owner(for: principal)
+        guard locked.objectName == name, locked.owner(for: principal).id == owner.id else {
+            throw StorageError.aborted("upload session \(id) is not the one being committed; commit again")
+        }
         if locked.state == .committed, let version = locked.committedVersion {
             return CommittedVersion(
                 version: version, whole: [],
@@ -68,25 +92,12 @@ extension UploadSessions {
         }
         let wholeState: WholeHashState =
             whole == nil ? .pending : locked.objectSHA256 == nil ? .undeclared : .verified
-        if owner.id != principal.id {
-            guard try AccessRule.lockedLevel(owner: owner, caller: principal, name: locked.objectName, on: connection)
-                == .write
-            else {
-                throw StorageError.permissionDenied(
-                    "upload session \(id) can no longer commit: '\(owner.handle)' no longer lets you write "
-                        + "'\(locked.objectName)'; abort it")
-            }
+        if grantee, try AccessRule.level(lockedBy: opened[1]) != .write {
+            throw StorageError.permissionDenied(
+                "upload session \(id) can no longer commit: '\(owner.handle)' no longer lets you write "
+                    + "'\(locked.objectName)'; abort it")
         }
-        // One statement that creates the object or locks the existing row: a separate
-        // INSERT … DO NOTHING and SELECT … FOR UPDATE would find nothing when a
-        // DeleteObject commits in between. ON CONFLICT DO UPDATE inserts anew if the
-        // conflicting row is deleted meanwhile, so exactly one row comes back.
-        let upserted = try connection.execute("""
-            INSERT INTO objects (principal_id, name, current_version, next_version) VALUES ($1, $2, 0, 1)
-            ON CONFLICT (principal_id, name) DO UPDATE SET next_version = objects.next_version
-            RETURNING id, next_version
-            """, [.int(owner.id), .text(locked.objectName)])
-        guard let object = upserted.rows.first else {
+        guard let object = opened[opened.count - 1].rows.first else {
             throw StorageError.aborted("object '\(locked.objectName)' changed during the commit; commit again")
         }
         let objectID = try object.int("id")

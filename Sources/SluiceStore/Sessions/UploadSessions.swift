@@ -52,7 +52,7 @@ public final class UploadSessions: Sendable {
         let id = SessionID.random()
         let limits = self.limits
         let record = try await database.transaction { connection in
-            try Self.open(id, declaration, by: principal, owner: owner, limits: limits, on: connection)
+            try Self.open(id, declaration, by: principal, owner: owner, limits: limits, on: connection).record
         }
         // A request id's replay answers the earlier session: only a new one counts.
         if record.id == id { SluiceMetrics.sessionCreated() }
@@ -61,10 +61,14 @@ public final class UploadSessions: Sendable {
 
     /// The statements of ``create(_:by:owner:)`` inside the caller's transaction: returns the new
     /// session `id`, or the earlier session its request id made.
+    ///
+    /// `alongside` is sent in the round trip that inserts a new session, after its statements
+    /// (a PutObject's lease), and its answers come back in `alongside`; nothing of it runs for
+    /// a request id's earlier session or a refused one.
     static func open(
         _ id: SessionID, _ declaration: SessionDeclaration, by principal: Principal, owner: Principal,
-        limits: StorageLimits, on connection: PostgresConnection
-    ) throws -> SessionRecord {
+        limits: StorageLimits, on connection: PostgresConnection, alongside: [PostgresStatement] = []
+    ) throws -> (record: SessionRecord, alongside: [PostgresResult]) {
         // One round trip: lock the principal rows (caller and owner) and read their settings,
         // count the caller's open sessions, probe for blobs the owner may already hold, look up
         // the request id. The locks serialize the creates of both, so neither a quota nor a
@@ -93,7 +97,7 @@ public final class UploadSessions: Sendable {
                     "request_id '\(requestID)' already made upload session \(earlier.id) with a different "
                         + "declaration; use a new request_id for a new session")
             }
-            return earlier
+            return (earlier, [])
         }
         let quotas = { (who: Principal) in (settings[who.id] ?? PrincipalSettings()).quotas(defaults: limits.defaultQuotas) }
         try QuotaReservation.requireSessionSlot(for: principal, limit: quotas(principal).sessions, counted: read[1])
@@ -119,23 +123,21 @@ public final class UploadSessions: Sendable {
                     owner.id == principal.id ? .null : .int(owner.id),
                 ]),
         ]
-        if heldBlobs > 0,
-           let marking = Self.markingHeldPartitions(
-               of: id, declaration: declaration, owner: owner, caller: principal, scope: scope)
-        {
-            writes.append(marking)
-        }
-        let written = try connection.execute(pipeline: writes)
+        let marking = heldBlobs > 0
+            ? Self.markingHeldPartitions(of: id, declaration: declaration, owner: owner, caller: principal, scope: scope)
+            : nil
+        if let marking { writes.append(marking) }
+        let written = try connection.execute(pipeline: writes + alongside)
         guard var record = try written[0].rows.first.map(SessionQueries.record(from:)) else {
             throw StorageError.aborted("the new session vanished; create it again")
         }
         // The record was read as the session was inserted, before any partition was marked.
-        if written.count > 1 {
+        if marking != nil {
             let held = try written[1].rows.map { (index: Int(try $0.int("index")), size: try $0.int("size")) }
             record.storedPartitions = held.map(\.index).sorted()
             record.storedBytes = held.reduce(0) { $0 + $1.size }
         }
-        return record
+        return (record, Array(written.suffix(alongside.count)))
     }
 
     /// Refuses an upload into `owner`'s `name` unless the caller may write it (see `create`).

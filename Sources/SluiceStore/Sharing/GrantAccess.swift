@@ -42,13 +42,23 @@ enum AccessRule {
         owner: Principal, caller: Principal, name: String, on connection: PostgresConnection
     ) throws -> GrantAccess? {
         guard owner.id != caller.id else { return .write }
-        return try connection.execute("""
+        return try level(lockedBy: connection.execute(lockingGrants(owner: owner, caller: caller, name: name)))
+    }
+
+    /// The statement of ``lockedLevel(owner:caller:name:on:)`` for a caller other than the
+    /// owner, for a pipeline; ``level(lockedBy:)`` reads its answer.
+    static func lockingGrants(owner: Principal, caller: Principal, name: String) -> PostgresStatement {
+        PostgresStatement("""
             SELECT g.access FROM grants g
             WHERE g.owner_id = $1 AND g.grantee_id = $2
               AND ((g.scope = 'object' AND g.path = $3) OR (g.scope = 'prefix' AND starts_with($3, g.path)))
             FOR SHARE
-            """, [.int(owner.id), .int(caller.id), .text(name)]).rows
-            .compactMap { GrantAccess(rawValue: try $0.string("access")) }.max()
+            """, [.int(owner.id), .int(caller.id), .text(name)])
+    }
+
+    /// The best access of the grants ``lockingGrants(owner:caller:name:)`` found; nil for none.
+    static func level(lockedBy answer: PostgresResult) throws -> GrantAccess? {
+        try answer.rows.compactMap { GrantAccess(rawValue: try $0.string("access")) }.max()
     }
 
     /// What the caller may do, from a row's `access` column; throws PERMISSION_DENIED when it
