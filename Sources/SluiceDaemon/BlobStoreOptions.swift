@@ -13,19 +13,19 @@ public struct BlobStoreOptions: ParsableArguments {
     public var blobs = EnvironmentDefaults.string(
         "SLUICED_BLOBS", default: "file://" + FileManager.default.currentDirectoryPath + "/.data/blobs")
 
-    @Option(help: "Attempts per S3 request, the first included. (env: SLUICED_S3_ATTEMPTS)")
+    @Option(parsing: .unconditional, help: "Attempts per S3 request, the first included. (env: SLUICED_S3_ATTEMPTS)")
     public var s3Attempts = EnvironmentDefaults.int("SLUICED_S3_ATTEMPTS", default: 8)
 
-    @Option(help: "Backoff before the first S3 retry, milliseconds; doubles per retry, with jitter, up to 5 s. (env: SLUICED_S3_BACKOFF_MS)")
+    @Option(parsing: .unconditional, help: "Backoff before the first S3 retry, milliseconds; doubles per retry, with jitter, up to 5 s. (env: SLUICED_S3_BACKOFF_MS)")
     public var s3BackoffMs = EnvironmentDefaults.int("SLUICED_S3_BACKOFF_MS", default: 100)
 
-    @Option(help: "Seconds an S3 transfer may go without a byte moving before it is retried. (env: SLUICED_S3_TIMEOUT_SECONDS)")
+    @Option(parsing: .unconditional, help: "Seconds an S3 transfer may go without a byte moving before it is retried. (env: SLUICED_S3_TIMEOUT_SECONDS)")
     public var s3TimeoutSeconds = EnvironmentDefaults.int("SLUICED_S3_TIMEOUT_SECONDS", default: 30)
 
-    @Option(help: "Seconds to connect to the S3 endpoint. (env: SLUICED_S3_CONNECT_TIMEOUT_SECONDS)")
+    @Option(parsing: .unconditional, help: "Seconds to connect to the S3 endpoint. (env: SLUICED_S3_CONNECT_TIMEOUT_SECONDS)")
     public var s3ConnectTimeoutSeconds = EnvironmentDefaults.int("SLUICED_S3_CONNECT_TIMEOUT_SECONDS", default: 10)
 
-    @Option(help: "S3 transfers (threads and connections) at once; more wait their turn. (env: SLUICED_S3_MAX_TRANSFERS)")
+    @Option(parsing: .unconditional, help: "S3 transfers (threads and connections) at once; more wait their turn. (env: SLUICED_S3_MAX_TRANSFERS)")
     public var s3MaxTransfers = EnvironmentDefaults.int("SLUICED_S3_MAX_TRANSFERS", default: 64)
 
     @Option(help: "Local scratch folder for partitions on their way to S3. (env: SLUICED_S3_SPOOL)")
@@ -42,13 +42,13 @@ public struct BlobStoreOptions: ParsableArguments {
 
     public func validate() throws {
         _ = try location()
-        for (name, value) in [
-            ("--s3-attempts", s3Attempts), ("--s3-timeout-seconds", s3TimeoutSeconds),
-            ("--s3-connect-timeout-seconds", s3ConnectTimeoutSeconds), ("--s3-max-transfers", s3MaxTransfers),
-        ] where value <= 0 {
-            throw ValidationError("\(name) must be positive")
-        }
-        guard s3BackoffMs >= 0 else { throw ValidationError("--s3-backoff-ms must not be negative") }
+        try FlagRange.check([
+            FlagRange("--s3-attempts", s3Attempts, 1...100),
+            FlagRange("--s3-backoff-ms", s3BackoffMs, 0...3_600_000, unit: "milliseconds"),
+            .seconds("--s3-timeout-seconds", s3TimeoutSeconds),
+            .seconds("--s3-connect-timeout-seconds", s3ConnectTimeoutSeconds),
+            FlagRange("--s3-max-transfers", s3MaxTransfers, 1...10_000),
+        ])
         guard s3Spool.hasPrefix("/") else { throw ValidationError("--s3-spool needs an absolute path") }
     }
 

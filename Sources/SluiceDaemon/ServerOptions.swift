@@ -27,15 +27,15 @@ public struct ServerOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical. (env: SLUICED_LOG_LEVEL)")
     public var logLevel = EnvironmentDefaults.string("SLUICED_LOG_LEVEL", default: "info")
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Largest request message accepted, serialized bytes. (env: SLUICED_MAX_RECEIVE_MESSAGE_SIZE)",
         discussion: "Default: sluiced 4325376 (4 MiB of data plus 128 KiB for the message's own fields; also its least), other servers 4194304."))
     public var maxReceiveMessageSize: Int?
 
-    @Option(help: "Concurrent streams per connection. (env: SLUICED_MAX_CONCURRENT_STREAMS)")
+    @Option(parsing: .unconditional, help: "Concurrent streams per connection. (env: SLUICED_MAX_CONCURRENT_STREAMS)")
     public var maxConcurrentStreams = EnvironmentDefaults.int("SLUICED_MAX_CONCURRENT_STREAMS", default: 256)
 
-    @Option(help: "Largest request header list, bytes. (env: SLUICED_MAX_HEADER_LIST_SIZE)")
+    @Option(parsing: .unconditional, help: "Largest request header list, bytes. (env: SLUICED_MAX_HEADER_LIST_SIZE)")
     public var maxHeaderListSize = EnvironmentDefaults.int("SLUICED_MAX_HEADER_LIST_SIZE", default: 16 * 1024)
 
     /// 2 MiB: what a stream's request bytes may hold while its handler is busy. The busy
@@ -43,38 +43,38 @@ public struct ServerOptions: ParsableArguments {
     /// with it, so it sets the server's memory during one (eight streams, 4 GiB: 48 MiB of
     /// growth at 2 MiB, 67 at 4, 80 at 8); loopback throughput did not move. It still keeps two
     /// 1 MiB messages in flight; on a long round trip it grows (`maxStreamWindow`).
-    @Option(help: "Receive window per stream, bytes. (env: SLUICED_STREAM_WINDOW)")
+    @Option(parsing: .unconditional, help: "Receive window per stream, bytes. (env: SLUICED_STREAM_WINDOW)")
     public var streamWindow = EnvironmentDefaults.int("SLUICED_STREAM_WINDOW", default: 2 * 1024 * 1024)
 
     /// 16 MiB: at 2 MiB a stream would carry at most 40 MB/s over a 50 ms round trip. The
     /// window doubles towards this only while it, not the link or the handler, holds a client
     /// back (measured with PINGs); on loopback and nearby links it stays at `streamWindow`. At
     /// or below `streamWindow` the window is fixed, so a larger `--stream-window` alone still works.
-    @Option(help: "Largest receive window per stream on a long round trip, bytes; at or below --stream-window the window stays fixed. (env: SLUICED_MAX_STREAM_WINDOW)")
+    @Option(parsing: .unconditional, help: "Largest receive window per stream on a long round trip, bytes; at or below --stream-window the window stays fixed. (env: SLUICED_MAX_STREAM_WINDOW)")
     public var maxStreamWindow = EnvironmentDefaults.int("SLUICED_MAX_STREAM_WINDOW", default: 16 * 1024 * 1024)
 
-    @Option(help: "Receive window per connection, bytes. (env: SLUICED_CONNECTION_WINDOW)")
+    @Option(parsing: .unconditional, help: "Receive window per connection, bytes. (env: SLUICED_CONNECTION_WINDOW)")
     public var connectionWindow = EnvironmentDefaults.int("SLUICED_CONNECTION_WINDOW", default: 64 * 1024 * 1024)
 
-    @Option(help: "Request bytes the process may hold unread by handlers before busy connections stop reading. (env: SLUICED_MAX_UNREAD_REQUEST_BYTES)")
+    @Option(parsing: .unconditional, help: "Request bytes the process may hold unread by handlers before busy connections stop reading. (env: SLUICED_MAX_UNREAD_REQUEST_BYTES)")
     public var maxUnreadRequestBytes = EnvironmentDefaults.int("SLUICED_MAX_UNREAD_REQUEST_BYTES", default: 64 * 1024 * 1024)
 
-    @Option(help: "Seconds of silence before a keepalive PING. (env: SLUICED_KEEPALIVE_INTERVAL)")
+    @Option(parsing: .unconditional, help: "Seconds of silence before a keepalive PING. (env: SLUICED_KEEPALIVE_INTERVAL)")
     public var keepaliveInterval = EnvironmentDefaults.int("SLUICED_KEEPALIVE_INTERVAL", default: 60)
 
-    @Option(help: "Seconds a connection may stay without streams. (env: SLUICED_IDLE_TIMEOUT)")
+    @Option(parsing: .unconditional, help: "Seconds a connection may stay without streams. (env: SLUICED_IDLE_TIMEOUT)")
     public var idleTimeout = EnvironmentDefaults.int("SLUICED_IDLE_TIMEOUT", default: 300)
 
-    @Option(help: "Seconds a client has after TLS to send its HTTP/2 preface. (env: SLUICED_PREFACE_TIMEOUT)")
+    @Option(parsing: .unconditional, help: "Seconds a client has after TLS to send its HTTP/2 preface. (env: SLUICED_PREFACE_TIMEOUT)")
     public var prefaceTimeout = EnvironmentDefaults.int("SLUICED_PREFACE_TIMEOUT", default: 10)
 
-    @Option(help: "Seconds a stream may wait on its client (request bytes, or window for the response) before it is reset. (env: SLUICED_STREAM_STALL_TIMEOUT)")
+    @Option(parsing: .unconditional, help: "Seconds a stream may wait on its client (request bytes, or window for the response) before it is reset. (env: SLUICED_STREAM_STALL_TIMEOUT)")
     public var streamStallTimeout = EnvironmentDefaults.int("SLUICED_STREAM_STALL_TIMEOUT", default: 60)
 
-    @Option(help: "Connections open at once; more are closed as soon as they are accepted. 0: half the open-file limit. (env: SLUICED_MAX_CONNECTIONS)")
+    @Option(parsing: .unconditional, help: "Connections open at once; more are closed as soon as they are accepted. 0: half the open-file limit. (env: SLUICED_MAX_CONNECTIONS)")
     public var maxConnections = EnvironmentDefaults.int("SLUICED_MAX_CONNECTIONS", default: 0)
 
-    @Option(help: "Seconds running calls get to finish on SIGTERM or SIGINT. (env: SLUICED_DRAIN_TIMEOUT)")
+    @Option(parsing: .unconditional, help: "Seconds running calls get to finish on SIGTERM or SIGINT. (env: SLUICED_DRAIN_TIMEOUT)")
     public var drainTimeout = EnvironmentDefaults.int("SLUICED_DRAIN_TIMEOUT", default: 30)
 
     @Option(help: "Serve Prometheus metrics over plain HTTP/1.1 at http://HOST:PORT/metrics; off unless given. (env: SLUICED_METRICS_LISTEN)")
@@ -96,21 +96,24 @@ public struct ServerOptions: ParsableArguments {
         if requireClientCert && clientCA == nil {
             throw ValidationError("--require-client-cert needs --client-ca")
         }
-        for (name, value) in [
-            ("--max-receive-message-size", receiveLimit(default: 1)), ("--max-concurrent-streams", maxConcurrentStreams),
-            ("--max-header-list-size", maxHeaderListSize), ("--keepalive-interval", keepaliveInterval),
-            ("--idle-timeout", idleTimeout), ("--preface-timeout", prefaceTimeout),
-            ("--stream-stall-timeout", streamStallTimeout), ("--max-unread-request-bytes", maxUnreadRequestBytes),
-        ] where value <= 0 {
-            throw ValidationError("\(name) must be positive")
-        }
+        guard receiveLimit(default: 1) > 0 else { throw ValidationError("--max-receive-message-size must be positive") }
+        try FlagRange.check([
+            FlagRange("--max-concurrent-streams", maxConcurrentStreams, 1...FlagRange.maxSetting),
+            FlagRange("--max-header-list-size", maxHeaderListSize, 1...FlagRange.maxSetting, unit: "bytes"),
+            FlagRange("--max-unread-request-bytes", maxUnreadRequestBytes, 1...FlagRange.maxAmount, unit: "bytes"),
+            .seconds("--keepalive-interval", keepaliveInterval),
+            .seconds("--idle-timeout", idleTimeout),
+            .seconds("--preface-timeout", prefaceTimeout),
+            .seconds("--stream-stall-timeout", streamStallTimeout),
+            FlagRange("--max-connections", maxConnections, 0...1_000_000, note: "0: half the open-file limit"),
+            .seconds("--drain-timeout", drainTimeout, from: 0, note: "0 closes connections at once"),
+        ])
         if let metricsListen, HostAndPort.split(metricsListen) == nil {
             throw ValidationError("--metrics-listen must be HOST:PORT, got '\(metricsListen)'")
         }
         guard ["on", "off"].contains(accessLog) else {
             throw ValidationError("--access-log must be on or off, got '\(accessLog)'")
         }
-        guard maxConnections >= 0 else { throw ValidationError("--max-connections must not be negative") }
         guard (65_535...Int(Int32.max)).contains(streamWindow), (65_535...Int(Int32.max)).contains(connectionWindow) else {
             throw ValidationError("--stream-window and --connection-window must be between 65535 and 2147483647")
         }

@@ -12,45 +12,45 @@ public struct StorageOptions: ParsableArguments {
 
     @OptionGroup public var blobStore: BlobStoreOptions
 
-    @Option(help: "Database connections in the pool. (env: SLUICED_DATABASE_POOL_SIZE)")
+    @Option(parsing: .unconditional, help: "Database connections in the pool. (env: SLUICED_DATABASE_POOL_SIZE)")
     public var databasePoolSize = EnvironmentDefaults.int("SLUICED_DATABASE_POOL_SIZE", default: 8)
 
-    @Option(help: "Largest partition, bytes. (env: SLUICED_MAX_PARTITION_SIZE)")
+    @Option(parsing: .unconditional, help: "Largest partition, bytes. (env: SLUICED_MAX_PARTITION_SIZE)")
     public var maxPartitionSize = EnvironmentDefaults.int("SLUICED_MAX_PARTITION_SIZE", default: 64 * 1024 * 1024)
 
-    @Option(help: "Most partitions per session. (env: SLUICED_MAX_PARTITIONS)")
+    @Option(parsing: .unconditional, help: "Most partitions per session. (env: SLUICED_MAX_PARTITIONS)")
     public var maxPartitions = EnvironmentDefaults.int("SLUICED_MAX_PARTITIONS", default: 10_000)
 
-    @Option(help: "Most open upload sessions per principal. (env: SLUICED_MAX_OPEN_SESSIONS)")
+    @Option(parsing: .unconditional, help: "Most open upload sessions per principal. (env: SLUICED_MAX_OPEN_SESSIONS)")
     public var maxOpenSessions = EnvironmentDefaults.int("SLUICED_MAX_OPEN_SESSIONS", default: 100)
 
-    @Option(help: "Seconds an uncommitted session lives. (env: SLUICED_SESSION_LIFETIME)")
+    @Option(parsing: .unconditional, help: "Seconds an uncommitted session lives. (env: SLUICED_SESSION_LIFETIME)")
     public var sessionLifetime = EnvironmentDefaults.int("SLUICED_SESSION_LIFETIME", default: 24 * 3600)
 
     /// Optional so that only a value someone gave is refused above `--session-lifetime`: the
     /// default (``defaultEmptySessionLifetime``) yields to a shorter session lifetime instead.
-    @Option(help: "Seconds an open session that has stored no partition lives: 1 to --session-lifetime; default 3600, or --session-lifetime when shorter. (env: SLUICED_EMPTY_SESSION_LIFETIME)")
+    @Option(parsing: .unconditional, help: "Seconds an open session that has stored no partition lives: 1 to --session-lifetime; default 3600, or --session-lifetime when shorter. (env: SLUICED_EMPTY_SESSION_LIFETIME)")
     public var emptySessionLifetime: Int? = EnvironmentDefaults.optionalInt("SLUICED_EMPTY_SESSION_LIFETIME")
 
-    @Option(help: "Seconds closed sessions stay visible. (env: SLUICED_SESSION_RETENTION)")
+    @Option(parsing: .unconditional, help: "Seconds closed sessions stay visible. (env: SLUICED_SESSION_RETENTION)")
     public var sessionRetention = EnvironmentDefaults.int("SLUICED_SESSION_RETENTION", default: 24 * 3600)
 
-    @Option(help: "Seconds the change feed keeps a change; an older cursor answers OUT_OF_RANGE. (env: SLUICED_CHANGE_RETENTION)")
+    @Option(parsing: .unconditional, help: "Seconds the change feed keeps a change; an older cursor answers OUT_OF_RANGE. (env: SLUICED_CHANGE_RETENTION)")
     public var changeRetention = EnvironmentDefaults.int("SLUICED_CHANGE_RETENTION", default: 7 * 24 * 3600)
 
-    @Option(help: "Seconds a change watcher's client may take nothing before the watch is ended with ABORTED naming its cursor. (env: SLUICED_CHANGE_WATCH_STALL_TIMEOUT)")
+    @Option(parsing: .unconditional, help: "Seconds a change watcher's client may take nothing before the watch is ended with ABORTED naming its cursor. (env: SLUICED_CHANGE_WATCH_STALL_TIMEOUT)")
     public var changeWatchStallTimeout = EnvironmentDefaults.int("SLUICED_CHANGE_WATCH_STALL_TIMEOUT", default: 30)
 
-    @Option(help: "Seconds unreferenced bytes are kept before deletion. (env: SLUICED_BLOB_GRACE_PERIOD)")
+    @Option(parsing: .unconditional, help: "Seconds unreferenced bytes are kept before deletion. (env: SLUICED_BLOB_GRACE_PERIOD)")
     public var blobGracePeriod = EnvironmentDefaults.int("SLUICED_BLOB_GRACE_PERIOD", default: 3600)
 
-    @Option(help: "Seconds between collector passes. (env: SLUICED_COLLECTOR_INTERVAL)")
+    @Option(parsing: .unconditional, help: "Seconds between collector passes. (env: SLUICED_COLLECTOR_INTERVAL)")
     public var collectorInterval = EnvironmentDefaults.int("SLUICED_COLLECTOR_INTERVAL", default: 300)
 
-    @Option(help: "Seconds between scrubber passes, which re-hash every stored blob; 0 turns the scrubber off. (env: SLUICED_SCRUB_INTERVAL)")
+    @Option(parsing: .unconditional, help: "Seconds between scrubber passes, which re-hash every stored blob; 0 turns the scrubber off. (env: SLUICED_SCRUB_INTERVAL)")
     public var scrubInterval = EnvironmentDefaults.int("SLUICED_SCRUB_INTERVAL", default: 0)
 
-    @Option(help: "Bytes per second the scrubber reads at most; 0 for no limit. (env: SLUICED_SCRUB_BYTES_PER_SECOND)")
+    @Option(parsing: .unconditional, help: "Bytes per second the scrubber reads at most; 0 for no limit. (env: SLUICED_SCRUB_BYTES_PER_SECOND)")
     public var scrubBytesPerSecond = EnvironmentDefaults.int("SLUICED_SCRUB_BYTES_PER_SECOND", default: 32 * 1024 * 1024)
 
     @Option(help: "File holding the secret (at least 32 bytes) that authenticates page tokens; by default a key kept in the database, shared by every instance on it. (env: SLUICED_PAGE_TOKEN_KEY_FILE)")
@@ -61,10 +61,10 @@ public struct StorageOptions: ParsableArguments {
         discussion: "subject+sans (default) never merges certificates with different names; subject merges certificates that share a subject; san-uri and san-dns take the one URI (e.g. SPIFFE ID) or DNS SAN and refuse certificates with none or several."))
     public var principalFrom = EnvironmentDefaults.string("SLUICED_PRINCIPAL_FROM", default: PrincipalMapping.subjectAndSANs.rawValue)
 
-    @Option(help: "Most staging files (partitions being received) open at once; more uploads wait. 0: a quarter of the open-file limit, at least 8; never more than a third of it. (env: SLUICED_MAX_OPEN_STAGING_FILES)")
+    @Option(parsing: .unconditional, help: "Most staging files (partitions being received) open at once; more uploads wait. 0: a quarter of the open-file limit, at least 8; never more than a third of it. (env: SLUICED_MAX_OPEN_STAGING_FILES)")
     public var maxOpenStagingFiles = EnvironmentDefaults.int("SLUICED_MAX_OPEN_STAGING_FILES", default: 0)
 
-    @Option(help: "Most calls one principal may have in progress at once (watchers and transfers count); past it a call is refused with RESOURCE_EXHAUSTED, so that one principal cannot take every call handler or staging file. 0: no limit. (env: SLUICED_MAX_CALLS_PER_PRINCIPAL)")
+    @Option(parsing: .unconditional, help: "Most calls one principal may have in progress at once (watchers and transfers count); past it a call is refused with RESOURCE_EXHAUSTED, so that one principal cannot take every call handler or staging file. 0: no limit. (env: SLUICED_MAX_CALLS_PER_PRINCIPAL)")
     public var maxCallsPerPrincipal = EnvironmentDefaults.int("SLUICED_MAX_CALLS_PER_PRINCIPAL", default: 1024)
 
     @Flag(help: "Store identical bytes of different principals once (leaks whether another principal holds a file). (env: SLUICED_DEDUPLICATE_ACROSS_PRINCIPALS)")
@@ -75,22 +75,22 @@ public struct StorageOptions: ParsableArguments {
         discussion: "IDENTITY is the principal as --principal-from names it (sluice whoami prints it). Applied at start-up; registering the same pair again changes nothing; a handle held by another identity, or an identity with another handle, stops sluiced with a message."))
     public var registerPrincipal: [String] = EnvironmentDefaults.lines("SLUICED_REGISTER_PRINCIPAL")
 
-    @Option(help: "Default byte quota per principal: logical bytes stored (every version) plus bytes reserved by open sessions; 0 for none. Overridden per principal with sluice admin limits. (env: SLUICED_QUOTA_BYTES)")
+    @Option(parsing: .unconditional, help: "Default byte quota per principal: logical bytes stored (every version) plus bytes reserved by open sessions; 0 for none. Overridden per principal with sluice admin limits. (env: SLUICED_QUOTA_BYTES)")
     public var quotaBytes = EnvironmentDefaults.int("SLUICED_QUOTA_BYTES", default: 0)
 
-    @Option(help: "Default object quota per principal; 0 for none. (env: SLUICED_QUOTA_OBJECTS)")
+    @Option(parsing: .unconditional, help: "Default object quota per principal; 0 for none. (env: SLUICED_QUOTA_OBJECTS)")
     public var quotaObjects = EnvironmentDefaults.int("SLUICED_QUOTA_OBJECTS", default: 0)
 
-    @Option(help: "Default open-session quota per principal; 0 for none. Defaults to --max-open-sessions. (env: SLUICED_QUOTA_SESSIONS)")
+    @Option(parsing: .unconditional, help: "Default open-session quota per principal; 0 for none. Defaults to --max-open-sessions. (env: SLUICED_QUOTA_SESSIONS)")
     public var quotaSessions: Int? = EnvironmentDefaults.optionalInt("SLUICED_QUOTA_SESSIONS")
 
-    @Option(help: "Default calls per second per principal (token bucket, one second of burst); 0 for none. Over it: RESOURCE_EXHAUSTED with grpc-retry-pushback-ms. (env: SLUICED_RATE_REQUESTS)")
+    @Option(parsing: .unconditional, help: "Default calls per second per principal (token bucket, one second of burst); 0 for none. Over it: RESOURCE_EXHAUSTED with grpc-retry-pushback-ms. (env: SLUICED_RATE_REQUESTS)")
     public var rateRequests = EnvironmentDefaults.int("SLUICED_RATE_REQUESTS", default: 0)
 
-    @Option(help: "Default request message bytes per second per principal; uploads are paced to it, never refused; 0 for none. (env: SLUICED_RATE_BYTES_IN)")
+    @Option(parsing: .unconditional, help: "Default request message bytes per second per principal; uploads are paced to it, never refused; 0 for none. (env: SLUICED_RATE_BYTES_IN)")
     public var rateBytesIn = EnvironmentDefaults.int("SLUICED_RATE_BYTES_IN", default: 0)
 
-    @Option(help: "Default response message bytes per second per principal; downloads are paced to it, never refused; 0 for none. (env: SLUICED_RATE_BYTES_OUT)")
+    @Option(parsing: .unconditional, help: "Default response message bytes per second per principal; downloads are paced to it, never refused; 0 for none. (env: SLUICED_RATE_BYTES_OUT)")
     public var rateBytesOut = EnvironmentDefaults.int("SLUICED_RATE_BYTES_OUT", default: 0)
 
     @Option(name: .customLong("admin"), help: ArgumentHelp(
@@ -118,15 +118,34 @@ public struct StorageOptions: ParsableArguments {
     public static let defaultEmptySessionLifetime = 3600
 
     public func validate() throws {
-        for (name, value) in [
-            ("--database-pool-size", databasePoolSize), ("--max-partition-size", maxPartitionSize),
-            ("--max-partitions", maxPartitions), ("--max-open-sessions", maxOpenSessions),
-            ("--session-lifetime", sessionLifetime), ("--collector-interval", collectorInterval),
-            ("--change-retention", changeRetention),
-            ("--change-watch-stall-timeout", changeWatchStallTimeout),
-        ] where value <= 0 {
-            throw ValidationError("\(name) must be positive")
-        }
+        let quotaNote = "0 means no limit"
+        try FlagRange.check([
+            FlagRange("--database-pool-size", databasePoolSize, 1...1_000),
+            FlagRange("--max-partition-size", maxPartitionSize, 1...(1 << 36), unit: "bytes"),
+            FlagRange("--max-partitions", maxPartitions, 1...1_000_000),
+            FlagRange("--max-open-sessions", maxOpenSessions, 1...1_000_000),
+            FlagRange("--max-open-staging-files", maxOpenStagingFiles, 0...1_000_000,
+                      note: "0 derives it from the open-file limit"),
+            FlagRange("--max-calls-per-principal", maxCallsPerPrincipal, 0...1_000_000, note: "0: no limit"),
+            .seconds("--session-lifetime", sessionLifetime),
+            .seconds("--session-retention", sessionRetention, from: 0),
+            .seconds("--change-retention", changeRetention),
+            .seconds("--change-watch-stall-timeout", changeWatchStallTimeout),
+            // With no grace at all the collector would take the lease of every partition still
+            // arriving: an upload keeps its blob only while its bytes come within the grace.
+            .seconds("--blob-grace-period", blobGracePeriod,
+                     note: "an upload keeps its blob only while its bytes arrive within it"),
+            .seconds("--collector-interval", collectorInterval),
+            .seconds("--scrub-interval", scrubInterval, from: 0, note: "0: no scrubbing"),
+            FlagRange("--scrub-bytes-per-second", scrubBytesPerSecond, 0...FlagRange.maxAmount, unit: "bytes",
+                      note: "0: no limit"),
+            FlagRange("--quota-bytes", quotaBytes, 0...FlagRange.maxAmount, unit: "bytes", note: quotaNote),
+            FlagRange("--quota-objects", quotaObjects, 0...FlagRange.maxAmount, note: quotaNote),
+            FlagRange("--quota-sessions", quotaSessions ?? 0, 0...1_000_000, note: quotaNote),
+            FlagRange("--rate-requests", rateRequests, 0...FlagRange.maxAmount, note: quotaNote),
+            FlagRange("--rate-bytes-in", rateBytesIn, 0...FlagRange.maxAmount, unit: "bytes", note: quotaNote),
+            FlagRange("--rate-bytes-out", rateBytesOut, 0...FlagRange.maxAmount, unit: "bytes", note: quotaNote),
+        ])
         guard PrincipalMapping(rawValue: principalFrom) != nil else {
             throw ValidationError(
                 "--principal-from must be one of \(PrincipalMapping.allCases.map(\.rawValue).joined(separator: ", ")), got '\(principalFrom)'")
@@ -140,38 +159,13 @@ public struct StorageOptions: ParsableArguments {
                         + "and '-', the identity as --principal-from names it (e.g. alice=CN=alice)")
             }
         }
-        guard maxCallsPerPrincipal >= 0 else {
-            throw ValidationError("--max-calls-per-principal must not be negative (0: no limit)")
-        }
-        guard maxOpenStagingFiles >= 0 else {
-            throw ValidationError("--max-open-staging-files must not be negative (0 derives it from the open-file limit)")
-        }
         if let emptySessionLifetime, !(1...sessionLifetime).contains(emptySessionLifetime) {
             throw ValidationError(
                 "--empty-session-lifetime must be 1 to \(sessionLifetime) seconds (at most --session-lifetime), "
                     + "got \(emptySessionLifetime)")
         }
-        guard sessionRetention >= 0 else {
-            throw ValidationError("--session-retention must not be negative")
-        }
-        // With no grace at all the collector would take the lease of every partition still
-        // arriving: an upload keeps its blob only while its bytes come within the grace.
-        guard blobGracePeriod >= 1 else {
-            throw ValidationError(
-                "--blob-grace-period must be at least 1 second (an upload keeps its blob only while its bytes "
-                    + "arrive within it), got \(blobGracePeriod)")
-        }
-        for (name, value) in [
-            ("--quota-bytes", quotaBytes), ("--quota-objects", quotaObjects), ("--quota-sessions", quotaSessions ?? 0),
-            ("--rate-requests", rateRequests), ("--rate-bytes-in", rateBytesIn), ("--rate-bytes-out", rateBytesOut),
-        ] where value < 0 {
-            throw ValidationError("\(name) must not be negative (0 means no limit), got \(value)")
-        }
         if let empty = admin.first(where: \.isEmpty) {
             throw ValidationError("--admin '\(empty)' is empty; give the identity as --principal-from names it")
-        }
-        guard scrubInterval >= 0, scrubBytesPerSecond >= 0 else {
-            throw ValidationError("--scrub-interval and --scrub-bytes-per-second must not be negative")
         }
     }
 

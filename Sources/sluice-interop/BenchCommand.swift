@@ -22,19 +22,19 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "unary, upload or download.")
     var mode: String
 
-    @Option(help: "Concurrent callers or streams, on one connection.")
+    @Option(parsing: .unconditional, help: "Concurrent callers or streams, on one connection.")
     var streams = 1
 
-    @Option(help: "Payload bytes to move in all (upload, download).")
+    @Option(parsing: .unconditional, help: "Payload bytes to move in all (upload, download).")
     var totalBytes: Int64 = 2 * 1024 * 1024 * 1024
 
-    @Option(help: "Payload bytes per message; 64 for unary, 1 MiB for upload and download by default.")
+    @Option(parsing: .unconditional, help: "Payload bytes per message; 64 for unary, 1 MiB for upload and download by default.")
     var messageSize: Int?
 
-    @Option(help: "Length of a unary run (default 5); the longest an upload or download may take (default 60).")
+    @Option(parsing: .unconditional, help: "Length of a unary run (default 5); the longest an upload or download may take (default 60).")
     var durationSeconds: Double?
 
-    @Option(help: "A deadline for every call (grpc-timeout), seconds; none by default.")
+    @Option(parsing: .unconditional, help: "A deadline for every call (grpc-timeout), seconds; none by default.")
     var callTimeoutSeconds: Double?
 
     func validate() throws {

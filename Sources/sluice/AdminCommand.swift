@@ -130,8 +130,7 @@ struct AdminUsageCommand: AsyncParsableCommand {
     @Argument(help: "The principal's handle.")
     var handle: String
 
-    @Option(help: "Days of traffic to show, today included (1 to 90).")
-    var days = 7
+    @OptionGroup var days: UsageDaysFlag
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -139,7 +138,7 @@ struct AdminUsageCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try connection.resolved()
         let usage = try await settings.withClient { client in
-            try await UsageCatalog(client: client, retry: retry.policy).of(handle: handle, days: days)
+            try await UsageCatalog(client: client, retry: retry.policy).of(handle: handle, days: days.days)
         }
         if json {
             Output.line(UsageText.json(usage), json: true)

@@ -26,7 +26,7 @@ struct DownloadCommand: AsyncParsableCommand {
     @Argument(help: "The local file, or a directory to download into (named after the object).")
     var local: String?
 
-    @Option(help: "The version to download; the current one by default.")
+    @Option(parsing: .unconditional, help: "The version to download; the current one by default.")
     var version: Int64 = 0
 
     @Flag(help: "Write the object to standard output instead of a file.")

@@ -19,13 +19,12 @@ struct HealthCommand: AsyncParsableCommand {
     @Option(help: "The service to ask about; empty means the server as a whole.")
     var service = ""
 
-    @Option(help: "Seconds to wait for an answer.")
-    var timeout = 10
+    @OptionGroup var answerTimeout: AnswerTimeoutFlag
 
     func run() async throws {
         let settings = try connection.resolved()
         let status = try await settings.withClient { client in
-            try await ServerHealth.check(client: client, service: service, timeout: .seconds(timeout))
+            try await ServerHealth.check(client: client, service: service, timeout: .seconds(answerTimeout.timeout))
         }
         Output.line(ServerHealth.name(of: status))
         switch status {

@@ -8,7 +8,7 @@ import SluiceClient
 /// whose answer was lost could do it twice; health and whoami ask once, since they tell how
 /// the server is now. Those do not take the flag.
 struct RetryFlags: ParsableArguments {
-    @Option(help: """
+    @Option(parsing: .unconditional, help: """
         Retries of each call after a transient failure, with exponential backoff (200 ms up to \
         10 s) and jitter, or after the wait a rate-limited server asks for.
         """)

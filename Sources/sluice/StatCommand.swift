@@ -18,7 +18,7 @@ struct StatCommand: AsyncParsableCommand {
     @Argument(help: "The object name.")
     var remote: String
 
-    @Option(help: "The version to describe; the current one by default.")
+    @Option(parsing: .unconditional, help: "The version to describe; the current one by default.")
     var version: Int64 = 0
 
     @Flag(help: "Also list every partition: index, offset, size, SHA-256.")

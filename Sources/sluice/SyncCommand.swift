@@ -47,7 +47,7 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: "The state file. (default: one per server, owner, prefix and directory under $SLUICE_STATE_DIR/sync)")
     var stateFile: String?
 
-    @Option(help: "Files moved at once; small ones (up to 4 MiB, one call each) four times as many.")
+    @Option(parsing: .unconditional, help: "Files moved at once; small ones (up to 4 MiB, one call each) four times as many.")
     var parallel = 4
 
     @OptionGroup var retry: RetryFlags

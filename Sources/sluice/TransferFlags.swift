@@ -3,7 +3,7 @@ import SluiceClient
 
 /// The flags of the commands that move bytes: concurrency and output (retries are `RetryFlags`).
 struct TransferFlags: ParsableArguments {
-    @Option(help: "Partitions moved at once, all over one connection.")
+    @Option(parsing: .unconditional, help: "Partitions moved at once, all over one connection.")
     var parallel = 4
 
     @Flag(help: "Report progress as JSON objects on standard output, one per event, the last one a summary.")

@@ -16,19 +16,14 @@ struct UsageCommand: AsyncParsableCommand {
     @OptionGroup var connection: ClientOptions
     @OptionGroup var retry: RetryFlags
 
-    @Option(help: "Days of traffic to show, today included (1 to 90).")
-    var days = 7
+    @OptionGroup var days: UsageDaysFlag
 
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    func validate() throws {
-        guard (1...90).contains(days) else { throw ValidationError("--days must be 1 to 90, got \(days)") }
-    }
-
     func run() async throws {
         let settings = try connection.resolved()
-        let usage = try await settings.withClient { client in try await UsageCatalog(client: client, retry: retry.policy).mine(days: days) }
+        let usage = try await settings.withClient { client in try await UsageCatalog(client: client, retry: retry.policy).mine(days: days.days) }
         if json {
             Output.line(UsageText.json(usage), json: true)
         } else {

@@ -19,8 +19,7 @@ struct WhoamiCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ClientOptions
 
-    @Option(help: "Seconds to wait for the server.")
-    var timeout = 10
+    @OptionGroup var answerTimeout: AnswerTimeoutFlag
 
     func run() async throws {
         let settings = try connection.resolved()
@@ -29,8 +28,8 @@ struct WhoamiCommand: AsyncParsableCommand {
         }
         IdentityText.lines(try CertificateIdentity(pemFile: cert)).forEach { Output.line($0) }
         let (status, principal) = try await settings.withClient { client in
-            let status = try await ServerHealth.check(client: client, timeout: .seconds(timeout))
-            return (status, try await Self.principal(client: client, timeout: timeout))
+            let status = try await ServerHealth.check(client: client, timeout: .seconds(answerTimeout.timeout))
+            return (status, try await Self.principal(client: client, timeout: answerTimeout.timeout))
         }
         Output.line("server \(settings.server) accepts this certificate (health: \(ServerHealth.name(of: status)))")
         if let principal {

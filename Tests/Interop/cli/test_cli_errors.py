@@ -48,6 +48,12 @@ USAGE = [
     ("cert-without-key", ["stat", "x", "--server", "127.0.0.1:1", "--cert", "{certs}/client.pem"]),
     ("config-unknown-key", ["stat", "x", "--config", "{tmp}/bad.conf"]),
     ("config-missing", ["stat", "x", "--config", "{tmp}/no-such.conf"]),
+    ("parallel-negative", ["upload", "{file}", "x", "--parallel", "-3"]),
+    ("usage-days-negative", ["usage", "--days", "-1"]),
+    ("admin-usage-days-negative", ["admin", "usage", "bob", "--days", "-4"]),
+    ("admin-usage-days-too-many", ["admin", "usage", "bob", "--days", "91"]),
+    ("health-timeout-negative", ["health", "--timeout", "-1"]),
+    ("whoami-timeout-zero", ["whoami", "--timeout", "0"]),
 ]
 
 
