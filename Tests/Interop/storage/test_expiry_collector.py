@@ -135,7 +135,8 @@ def test_a_grace_period_under_a_second_is_refused_at_start(sluiced_command, grac
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=30)
     assert proc.returncode != 0
-    assert b"--blob-grace-period must be at least 1 second" in proc.stdout, proc.stdout
+    assert b"--blob-grace-period must be 1 to 315360000 seconds" in proc.stdout, proc.stdout
+    assert f"got {grace}".encode() in proc.stdout, proc.stdout
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -498,7 +498,7 @@ def test_access_log_off_leaves_successful_calls_out(quiet_server):
 @pytest.mark.parametrize("flag, value, message", [
     ("--metrics-listen", "no-port", "--metrics-listen must be HOST:PORT"),
     ("--access-log", "sometimes", "--access-log must be on or off"),
-    ("--max-unread-request-bytes", "0", "--max-unread-request-bytes must be positive"),
+    ("--max-unread-request-bytes", "0", "--max-unread-request-bytes must be 1 to 1152921504606846976 bytes, got 0"),
 ])
 def test_bad_flag_values_stop_startup_with_a_message(sluiced_command, flag, value, message):
     proc = subprocess.run([*sluiced_command, "--h2c", flag, value], stdin=subprocess.DEVNULL,
