@@ -84,24 +84,35 @@ extension UploadSessions {
         let limits = putLimits
         let key = try BlobKey(scope: BlobScope.of(owner: owner.id, limits: limits), sha256: object.sha256)
         let id = SessionID.random()
-        // The lease travels with the session's insert (it also renews a blob the session
-        // finds already held, whose bytes are then not written).
+        // The lease travels with the session's insert. It also renews a blob the session finds
+        // already held, whose refusal then matters only if that blob proves damaged.
         let leasing = size > 0 ? Self.leasing(key, size: size) : []
-        let (session, newBlob) = try await database.transaction { connection -> (SessionRecord, Bool?) in
+        let (session, lease) = try await database.transaction { connection -> (SessionRecord, Result<Bool, any Error>?) in
             let (session, leased) = try Self.open(
                 id, declaration, by: principal, owner: owner, limits: limits, on: connection, alongside: leasing)
-            guard let leaseAnswer = leased.last, !session.storedPartitions.contains(0) else { return (session, nil) }
-            return (session, try Self.leaseIsNew(answeredBy: leaseAnswer))
+            let lease = leased.last.map { answer in Result { try Self.leaseIsNew(answeredBy: answer) } }
+            if !session.storedPartitions.contains(0), case .failure(let refusal)? = lease { throw refusal }
+            return (session, lease)
         }
         guard session.id == id else { return try await resume(session, of: object, by: principal, objects: objects) }
         SluiceMetrics.sessionCreated()
         do {
-            if let newBlob {
+            // A blob the owner already holds stands in for these bytes only while it is intact:
+            // one that rotted or vanished since is rewritten from them, as UploadPartition does,
+            // so an acknowledged put is always readable.
+            let arriving: ArrivingPartition?
+            if session.storedPartitions.contains(0), try await isIntact(key, size: size) {
+                SluiceMetrics.partitionStored(bytes: size, deduplicated: true)
+                arriving = nil
+            } else if let lease {
+                let newBlob = try lease.get()
                 _ = try await write(OneChunk(bytes: object.data), as: key, size: size, partition: 0, extending: nil)
                 SluiceMetrics.partitionStored(bytes: size, deduplicated: !newBlob)
+                arriving = ArrivingPartition(index: 0, size: size, key: key)
+            } else {
+                arriving = nil  // no bytes
             }
             let name = object.name
-            let arriving = newBlob.map { _ in ArrivingPartition(index: 0, size: size, key: key) }
             let made = try await grouped.run(order: GroupOrder.object(owner, name)) { connection in
                 try Self.commitLocked(id, by: principal, into: owner, name, recording: arriving, on: connection)
                     .recordingItsChange()

@@ -121,7 +121,7 @@ extension UploadSessions {
 
     /// Whether the stored blob still hashes to its address (read whole: a re-sent
     /// partition is rare, and answering already_stored for damaged bytes would lose them).
-    private func isIntact(_ key: BlobKey, size: Int64) async throws -> Bool {
+    func isIntact(_ key: BlobKey, size: Int64) async throws -> Bool {
         var hasher = SHA256()
         do {
             for try await chunk in blobs.read(key, range: 0..<size, chunkSize: 1 << 20) {

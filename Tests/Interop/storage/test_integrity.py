@@ -11,6 +11,8 @@ object overwritten with one byte flipped), found by content as every storage tes
 
 from __future__ import annotations
 
+import os
+
 import grpc
 import pytest
 
@@ -36,6 +38,18 @@ def damage(blobs, payload: bytes) -> int:
             data = bytearray(blobs.get(place))
             data[middle] ^= 0x01
             blobs.put(place, bytes(data))
+    assert where, "the payload is stored somewhere"
+    return len(where)
+
+
+def remove(blobs, payload: bytes) -> int:
+    """Deletes every stored copy of `payload` behind sluiced's back; returns how many."""
+    where = blobs.inventory().get(ss.hexsha(payload), [])
+    for place in where:
+        if blobs.kind == "disk":
+            os.unlink(place)
+        else:
+            blobs.delete(place)
     assert where, "the payload is stored somewhere"
     return len(where)
 
@@ -103,6 +117,24 @@ def test_resent_partition_repairs_a_damaged_blob(server, client):
     assert not resent.already_stored, "a damaged blob was answered already_stored"
     assert server.blobs.copies(parts[0]) == 1, "the blob holds the right bytes again"
     ss.assert_same_bytes(client.read(client.commit(s.session_id).name), data, "after the repair")
+
+
+@pytest.mark.parametrize("harm", ["damaged", "missing"])
+def test_a_put_of_held_bytes_repairs_a_blob_nobody_has_read_since_it_rotted(server, client, harm):
+    """PutObject of bytes the owner already holds reuses the blob only while it is intact: one
+    that rotted or vanished before any read noticed is rewritten from the new bytes, so the
+    acknowledged put reads back, and so does the earlier object sharing the blob."""
+    data = ss.random_bytes(5000)
+    first, again = ss.unique_name("integrity/put-held"), ss.unique_name("integrity/put-again")
+    client.objects.PutObject(obj_pb.PutObjectRequest(name=first, data=data, sha256=ss.sha(data)), timeout=ss.TIMEOUT)
+    (damage if harm == "damaged" else remove)(server.blobs, data)
+    assert server.blobs.copies(data) == 0
+    info = client.objects.PutObject(obj_pb.PutObjectRequest(name=again, data=data, sha256=ss.sha(data)),
+                                    timeout=ss.TIMEOUT)
+    assert info.version == 1 and info.sha256_state == info_pb.SHA256_STATE_VERIFIED
+    assert server.blobs.copies(data) == 1, "the blob holds the right bytes again"
+    ss.assert_same_bytes(client.read(again), data, "the put that repaired the blob")
+    ss.assert_same_bytes(client.read(first), data, "the earlier object sharing the blob")
 
 
 def test_reads_of_rotten_partitions_end_with_data_loss(server, client, postgres):
