@@ -3,7 +3,8 @@ import Testing
 @testable import SluiceStore
 
 /// A new store records one fan-out level; a store made before the layout file existed keeps
-/// its two levels (its blobs stay readable, new ones go beside them, the listing finds both);
+/// its two levels (its blobs stay readable, new ones go beside them, the listing finds both),
+/// and one whose layout file was lost keeps the level its blobs were stored with;
 /// a layout this build does not know stops the store from opening.
 @Suite struct DiskBlobLayoutTests {
     @Test func aNewStoreRecordsOneLevel() async throws {
@@ -41,6 +42,18 @@ import Testing
 
     /// Two sluiced instances starting at once on a fresh folder (test_two_instances.py): the
     /// first to record the layout wins, the others read it; none fails.
+    @Test func aOneLevelStoreWhoseLayoutFileWasLostKeepsOneLevel() async throws {
+        try await withTemporaryStore { blobs, root in
+            let key = try await store(testBytes(100), in: blobs)
+            try FileManager.default.removeItem(at: root.appendingPathComponent("layout"))
+            let reopened = try await DiskBlobStore(root: root)
+            #expect(try String(contentsOf: root.appendingPathComponent("layout"), encoding: .utf8) == "fan-out levels: 1\n")
+            #expect(try await readAll(reopened.read(key, range: 0..<100, chunkSize: 4096)).flatMap { $0 } == testBytes(100))
+            let newKey = try await store(testBytes(200, seed: 9), in: reopened)
+            #expect(files(under: root.appendingPathComponent("blobs")).contains("alice/\(newKey.hex.prefix(2))/\(newKey.hex)"))
+        }
+    }
+
     @Test func storesOpenedAtOnceOnAFreshRootAgree() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-blobs-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }

@@ -37,7 +37,7 @@ struct DiskBlobListing {
     ) throws {
         let names = try sortedEntries(directory)
         guard depth == layout.fanOut.rawValue else {
-            for name in names where isFanOut(name) {
+            for name in names where DiskFanOut.isDirectoryName(name) {
                 if let resume, name < resume[depth + 1] { continue }
                 try walk(
                     directory + "/" + name, scope: scope, depth: depth + 1, prefix: prefix + name,
@@ -61,9 +61,5 @@ struct DiskBlobListing {
     /// `String` comparison is byte order); none if it vanished meanwhile.
     private func sortedEntries(_ directory: String) throws -> [String] {
         try POSIX.entries(directory)?.sorted() ?? []
-    }
-
-    private func isFanOut(_ name: String) -> Bool {
-        name.utf8.count == 2 && Hex.decode(name) != nil
     }
 }

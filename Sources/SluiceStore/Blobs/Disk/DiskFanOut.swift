@@ -25,26 +25,48 @@ enum DiskFanOut: Int, Sendable {
     }
 
     /// The store's fan-out: what its layout file says, or — for a store without one — decided
-    /// now and recorded durably before any blob is written: two levels when `blobs` already
-    /// holds anything (a store made before the layout file existed), one for a new or empty
-    /// store. Instances starting at once on one store agree: the first to record its decision
-    /// wins, and the others read it. Blocking.
+    /// now and recorded durably before any blob is written: the fan-out of the blobs already
+    /// there (a store made before the layout file existed has two levels; one whose file was
+    /// lost, say by a restore that missed it, has whatever it was made with), one level for a
+    /// store holding no blob. Instances starting at once on one store agree: the first to record
+    /// its decision wins, and the others read it. Blocking.
     static func settle(root: String, blobs: String) throws -> DiskFanOut {
         let path = root + "/layout"
         if let recorded = try read(path) { return recorded }
-        let fanOut: DiskFanOut = (try POSIX.entries(blobs) ?? []).isEmpty ? .oneLevel : .twoLevels
+        let found = try inferred(blobs: blobs)
+        let fanOut = found ?? .oneLevel
         let temporarySuffix = Hex.encode(RandomBytes.make(8)) + ".new"
         let created: Bool
         do {
             created = try POSIX.createFileDurably(path, with: fanOut.recorded, temporarySuffix: temporarySuffix)
-        } catch where fanOut == .twoLevels {
-            // An older store on a full or read-only disk: its blobs already say two levels, and
-            // will at every start until the file can be written, so it opens as it did before.
+        } catch where found != nil {
+            // A store with blobs on a full or read-only disk: its blobs say how they are laid
+            // out, and will at every start until the file can be written, so it opens as before.
             return fanOut
         }
         if created { return fanOut }
         guard let recorded = try read(path) else { throw BlobError.unknownLayout(path: path, content: "") }
         return recorded
+    }
+
+    /// Whether `name` is a fan-out directory's: two hex digits.
+    static func isDirectoryName(_ name: String) -> Bool {
+        name.utf8.count == 2 && Hex.decode(name) != nil
+    }
+
+    /// The fan-out of the blobs stored under `blobs`, read from the tree: below a scope, a first
+    /// fan-out directory holds blob files with one level and further fan-out directories with
+    /// two. Nil when no scope holds either (nothing is stored). Stops at the first that tells.
+    private static func inferred(blobs: String) throws -> DiskFanOut? {
+        for scope in try POSIX.entries(blobs) ?? [] where BlobKey.isValidScope(scope) {
+            for first in try POSIX.entries(blobs + "/" + scope) ?? [] where isDirectoryName(first) {
+                for name in try POSIX.entries(blobs + "/" + scope + "/" + first) ?? [] {
+                    if (try? BlobKey(scope: scope, hex: name)) != nil, name.hasPrefix(first) { return .oneLevel }
+                    if isDirectoryName(name) { return .twoLevels }
+                }
+            }
+        }
+        return nil
     }
 
     /// What the layout file at `path` records; nil when there is none.
