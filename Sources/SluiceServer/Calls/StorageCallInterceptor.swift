@@ -8,7 +8,8 @@ import SluiceStore
 ///    (`--principal-from`) and the `CallerDirectory`, and put in the call's context
 ///    (`ServerContext.caller`); a connection without a certificate, or one naming no
 ///    principal, leaves the UNAUTHENTICATED refusal there instead;
-/// 2. the limits (`LimitAdmission`) admit or refuse that same caller and meter its bytes;
+/// 2. the limits (`LimitAdmission`) admit or refuse that same caller and meter its bytes,
+///    admitting it again as a long call goes on (a principal disabled meanwhile is refused);
 /// 3. the handler runs, and whatever the store throws on the way — before, during or after
 ///    a stream — becomes a gRPC status (`mappingStorageErrors`).
 ///
@@ -37,7 +38,8 @@ public struct StorageCallInterceptor: CallInterceptor {
             let resolution = try await resolve(context.peer)
             context[CallerResolution.self] = resolution
             switch resolution {
-            case .success(let caller): try await next(try limits.admit(caller))
+            case .success(let caller):
+                try await next(try limits.admit(caller) { [callers] in try await callers.caller(named: caller.name) })
             case .failure: try await next(nil)  // the handler refuses it when it asks for the caller
             }
         }

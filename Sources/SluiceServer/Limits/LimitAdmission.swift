@@ -27,11 +27,13 @@ public struct LimitAdmission: Sendable {
         self.maxCallsPerPrincipal = maxCallsPerPrincipal
     }
 
-    /// The meter of an admitted call's bytes; throws the refusal of a refused one.
-    func admit(_ caller: Caller) throws(RPCError) -> any CallByteMeter {
-        if caller.settings.disabled, !admins.contains(caller.name) {
-            throw LimitRefusals.refuse(.disabled(handle: caller.principal.handle))
-        }
+    /// The meter of an admitted call's bytes; throws the refusal of a refused one. `current`
+    /// finds the caller as it is now, for the meter to admit it again while the call runs
+    /// (``PrincipalByteMeter``).
+    func admit(_ caller: Caller, current: @escaping @Sendable () async throws -> Caller) throws(RPCError)
+        -> any CallByteMeter
+    {
+        try requireEnabled(caller)
         let limiter = limiters.limiter(for: caller.principal.id)
         limiter.update(caller.settings.rates(defaults: defaults))
         if let refused = limiter.admitRequest() {
@@ -41,6 +43,15 @@ public struct LimitAdmission: Sendable {
         guard limiter.enterCall(limit: maxCallsPerPrincipal) else {
             throw LimitRefusals.refuse(.calls(limit: maxCallsPerPrincipal))
         }
-        return PrincipalByteMeter(limiter: limiter, traffic: traffic, principalID: caller.principal.id)
+        return PrincipalByteMeter(limiter: limiter, traffic: traffic, principalID: caller.principal.id) {
+            try requireEnabled(try await current())
+        }
+    }
+
+    /// Refuses a caller an administrator has disabled, unless it is an administrator itself.
+    private func requireEnabled(_ caller: Caller) throws(RPCError) {
+        if caller.settings.disabled, !admins.contains(caller.name) {
+            throw LimitRefusals.refuse(.disabled(handle: caller.principal.handle))
+        }
     }
 }

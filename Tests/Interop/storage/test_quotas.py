@@ -315,6 +315,57 @@ def test_disabled_principal_is_refused_and_keeps_its_data(qserver, alice):
     ss.assert_same_bytes(hank.c.read(name), data)
 
 
+def test_a_disabled_principals_running_calls_end_and_its_watch_sees_nothing_new(qserver, alice):
+    """Disabling reaches calls already running, not only new ones: the principal's watch of a
+    folder shared with it ends PERMISSION_DENIED without delivering any change made after the
+    disable, and its upload still streaming is refused before its end."""
+    import feed_support as fs
+    from sluice.v1 import sharing_pb2 as sh_pb
+    from storage_support import obj_pb
+    ivy = caller(qserver, "nosubject-b")
+    folder = ss.unique_name("shared-disable") + "/"
+    alice.sharing.GrantAccess(sh_pb.GrantAccessRequest(
+        grantee=ivy.handle, scope=sh_pb.GRANT_SCOPE_PREFIX, path=folder, access=sh_pb.ACCESS_READ),
+        timeout=ss.TIMEOUT)
+    watcher = fs.Watcher(ivy.c, owner=alice.handle, prefix=folder)
+    data = ss.random_bytes(100, seed=3)
+
+    def put(name):
+        alice.c.objects.PutObject(obj_pb.PutObjectRequest(name=name, data=data, sha256=ss.sha(data)),
+                                  timeout=ss.TIMEOUT)
+
+    put(folder + "before")
+    assert [c.name for c in watcher.take(1)] == [folder + "before"]
+    session = ivy.c.create_session(ss.unique_name("disable-upload"), b"u" * (64 * KIB), 64 * KIB)
+    stop_sending = threading.Event()
+
+    def slow_messages():
+        yield us_pb.UploadPartitionRequest(target=us_pb.PartitionTarget(
+            session_id=session.session_id, partition_index=0))
+        for _ in range(64):
+            if stop_sending.wait(0.25):
+                return
+            yield us_pb.UploadPartitionRequest(data=b"u" * KIB)
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        upload = pool.submit(lambda: ivy.c.upload_messages(slow_messages(), timeout=60))
+        time.sleep(1.5)
+        try:
+            assert alice.disable(ivy.handle).disabled
+            put(folder + "after")
+            refused = upload.exception(timeout=30)
+        finally:
+            stop_sending.set()
+    assert isinstance(refused, grpc.RpcError) and refused.code() == Code.PERMISSION_DENIED, refused
+    assert "disabled" in refused.details(), refused.details()
+    assert watcher.quiet(4) == [], "the disabled principal's watch delivered a change made after the disable"
+    deadline = time.monotonic() + 10
+    while watcher.error is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert watcher.error is not None and watcher.error.code() == Code.PERMISSION_DENIED, watcher.error
+    assert not alice.disable(ivy.handle, False).disabled
+
+
 def test_health_and_reflection_list_the_new_services(qserver, alice):
     from grpc_health.v1 import health_pb2, health_pb2_grpc
     from grpc_reflection.v1alpha import reflection_pb2
