@@ -49,7 +49,9 @@ public struct StorageBootstrap {
         let gate = FairShareGate(
             limit: stagingFiles,
             perHolderLimit: options.limits.deduplicateAcrossPrincipals ? nil : FairShareGate.share(of: stagingFiles))
-        let blobs = GatedBlobStore(try await options.blobStore.open(), gate: gate)
+        let store = try await options.blobStore.open()
+        try await BlobStoreOwnership.check(database: database, blobs: store, describedAs: options.blobStore.blobs)
+        let blobs = GatedBlobStore(store, gate: gate)
         let pageTokens = try await Self.pageTokens(options, database: database)
         let storage = Storage(database: database, blobs: blobs, limits: options.limits, pageTokens: pageTokens)
         principalMapping = PrincipalMapping(rawValue: options.principalFrom) ?? .subjectAndSANs

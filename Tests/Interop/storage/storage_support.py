@@ -498,11 +498,12 @@ class DiskBlobs:
         return "file://" + self.root
 
     def inventory(self) -> dict[str, list[str]]:
-        # The store's own record of its folder layout (PATH/layout) is not a blob.
-        layout = os.path.join(self.root, "layout")
+        # The store's own records, of its folder layout (PATH/layout) and of the database it
+        # belongs to (PATH/database-id), are not blobs.
+        records = {os.path.join(self.root, "layout"), os.path.join(self.root, "database-id")}
         found = {}
         for digest, paths in blob_inventory(self.root).items():
-            paths = [p for p in paths if p != layout]
+            paths = [p for p in paths if p not in records]
             if paths:
                 found[digest] = paths
         return found

@@ -138,3 +138,41 @@ def test_both_start_at_once_on_a_fresh_database(storage):
     c1.put_object("two/start-1", b"one")
     for c in (c0, c1):
         assert c.read("two/start-0") == b"zero" and c.read("two/start-1") == b"one"
+
+
+def _refused_start(srv) -> bytes:
+    """Runs `srv` (not started) to its exit; returns what it printed."""
+    import socket
+    import subprocess
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.run(srv.argv(port), env=srv.env(), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    assert proc.returncode != 0, proc.stdout
+    return proc.stdout
+
+
+@pytest.mark.parametrize("mark", ["kept", "lost"])
+def test_a_store_given_another_database_refuses_to_start_and_keeps_its_blobs(storage, mark):
+    """A blob store records the database it belongs to; a sluiced given another database
+    (a typo in --database, a staging server on the production store) refuses to start
+    instead of collecting every blob as unknown. A store whose mark was lost is still
+    refused while it holds blobs the new database does not know."""
+    database, blobs = storage.database(), storage.blob_store()
+    owner = storage.server(database_url=database, blobs=blobs, label="sluiced-owner-db")
+    data = ss.random_bytes(3 * KIB, seed=11)
+    owner.client().put_object("two/owned", data, partition_size=KIB)
+    owner.stop()
+    if mark == "lost":
+        if blobs.kind == "disk":
+            import os
+            os.unlink(os.path.join(blobs.root, "database-id"))
+        else:
+            blobs.delete((blobs.prefix + "/" if blobs.prefix else "") + "database-id")
+    other = storage.server(blobs=blobs, start=False, label="sluiced-other-db", blob_grace_period=1,
+                           collector_interval=1)
+    said = _refused_start(other)
+    assert b"does not belong to this database" in said, said
+    back = storage.server(database_url=database, blobs=blobs, label="sluiced-owner-db-again")
+    ss.assert_same_bytes(back.client().read("two/owned"), data, "the store's objects after the refusal")

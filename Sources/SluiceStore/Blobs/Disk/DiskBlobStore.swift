@@ -10,9 +10,9 @@ import NIOPosix
 /// The store never removes directories (empty fan-out directories are cheap and reused), and
 /// nothing else may remove them while it runs: it remembers which ones it has made durable.
 public struct DiskBlobStore: BlobStore {
-    private let layout: DiskBlobLayout
+    let layout: DiskBlobLayout
     private let directories = DurableDirectories()
-    private let io: BlockingIO
+    let io: BlockingIO
 
     /// Opens the store at `root`, creating `root` (whose parent must exist), `blobs/`,
     /// `staging/` and the layout file as needed, durably.

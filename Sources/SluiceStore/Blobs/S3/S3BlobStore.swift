@@ -10,10 +10,10 @@ import SluiceS3
 /// finishes only once S3 has confirmed the upload. The spool is scratch space: losing it loses
 /// only uploads not yet acknowledged.
 public struct S3BlobStore: BlobStore {
-    private let client: S3Client
-    private let layout: S3BlobLayout
-    private let spool: StagingDirectory
-    private let io: BlockingIO
+    let client: S3Client
+    let layout: S3BlobLayout
+    let spool: StagingDirectory
+    let io: BlockingIO
 
     /// Opens the store on `bucket` after checking that the bucket exists and the credentials may
     /// use it; creates `spoolDirectory` (and its parents) when missing.

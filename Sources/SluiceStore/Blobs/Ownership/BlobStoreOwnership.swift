@@ -1,0 +1,64 @@
+import SluiceOpenSSL
+import SluicePostgres
+
+/// Ties a blob store to its metadata database at start-up: the database keeps a random id (in
+/// `settings`), the store records it (``BlobStoreMarking``), and a sluiced whose database and
+/// store disagree refuses to start rather than collect the store's blobs as unknown.
+public enum BlobStoreOwnership {
+    static let settingName = "database_id"
+
+    /// Checks that `blobs` belongs to `database`, marking a store that holds no mark yet: a new
+    /// one, or one made before stores were marked — unless it holds blobs while the database
+    /// knows none, which is a used store given a fresh database by mistake.
+    public static func check(database: PostgresPool, blobs: any BlobStore, describedAs place: String) async throws {
+        guard let marking = blobs as? any BlobStoreMarking else { return }
+        let (ours, knowsBlobs) = try await databaseID(database)
+        let recorded: String
+        if let found = try await marking.recordedDatabaseID() {
+            recorded = found
+        } else {
+            if !knowsBlobs, try await !blobs.keys(olderThan: .distantFuture, after: nil, limit: 1).isEmpty {
+                throw BlobStoreBelongsElsewhere(
+                    place: place, detail: "it holds blobs, but this database knows none (a new database?)")
+            }
+            // Marking is best effort: a store on a full or read-only disk is checked as above at
+            // every start until its mark can be written.
+            recorded = (try? await marking.recordDatabaseID(ours)) ?? ours
+        }
+        guard recorded == ours else {
+            throw BlobStoreBelongsElsewhere(
+                place: place, detail: "it belongs to the database with id \(recorded), not to this one (\(ours))")
+        }
+    }
+
+    /// This database's id, made on first use, and whether it knows any blob.
+    private static func databaseID(_ database: PostgresPool) async throws -> (id: String, knowsBlobs: Bool) {
+        let candidate = Hex.encode(RandomBytes.make(16))
+        return try await database.transaction { connection in
+            let answers = try connection.execute(pipeline: [
+                PostgresStatement(
+                    "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                    [.text(settingName), .bytes(Array(candidate.utf8))]),
+                PostgresStatement("SELECT value FROM settings WHERE name = $1", [.text(settingName)]),
+                PostgresStatement("SELECT EXISTS (SELECT 1 FROM blobs) AS known", []),
+            ])
+            guard let value = try answers[1].rows.first?.bytes("value") else {
+                throw BlobStoreBelongsElsewhere(place: "", detail: "the database id vanished; start again")
+            }
+            return (String(decoding: value, as: UTF8.self), try answers[2].rows.first?.bool("known") ?? false)
+        }
+    }
+}
+
+/// The refusal to start on a blob store that belongs to another database.
+public struct BlobStoreBelongsElsewhere: Error, CustomStringConvertible {
+    let place: String
+    let detail: String
+
+    public var description: String {
+        "the blob store \(place) does not belong to this database: \(detail). sluiced would delete its blobs "
+            + "as unknown, so it does not start. Point --blobs and --database at a store and its own database; "
+            + "if this really is the store's database (restored from a backup made before the store was "
+            + "marked), remove the store's database-id and start again"
+    }
+}
