@@ -26,7 +26,7 @@ public final class AlignedBufferPool: Sendable {
     private let idle = Mutex<[Buffer]>([])
 
     /// Owns the memory it points at; only this pool allocates and frees it.
-    private struct Buffer: @unchecked Sendable {
+    fileprivate struct Buffer: @unchecked Sendable {
         let start: UnsafeMutableRawPointer
     }
 
@@ -42,16 +42,43 @@ public final class AlignedBufferPool: Sendable {
 
     /// Runs `body` with a buffer of `bufferSize` bytes at a page-aligned address.
     public func withBuffer<T>(_ body: (UnsafeMutableRawBufferPointer) throws -> T) rethrows -> T {
-        let buffer = idle.withLock { $0.popLast() } ?? Self.allocate(bufferSize)
-        defer {
-            let kept = idle.withLock { idle in
-                guard idle.count < idleLimit else { return false }
-                idle.append(buffer)
-                return true
-            }
-            if !kept { free(buffer.start) }
-        }
+        let buffer = take()
+        defer { giveBack(buffer) }
         return try body(UnsafeMutableRawBufferPointer(start: buffer.start, count: bufferSize))
+    }
+
+    /// A buffer of `bufferSize` bytes at a page-aligned address, lent until the lease is
+    /// dropped: for a writer that fills one buffer over many calls.
+    public func lease() -> Lease {
+        Lease(pool: self, buffer: take())
+    }
+
+    /// A buffer lent by ``lease()``; it goes back to its pool when the lease is dropped.
+    public final class Lease {
+        public let bytes: UnsafeMutableRawBufferPointer
+        private let pool: AlignedBufferPool
+        private let buffer: Buffer
+
+        fileprivate init(pool: AlignedBufferPool, buffer: Buffer) {
+            self.pool = pool
+            self.buffer = buffer
+            self.bytes = UnsafeMutableRawBufferPointer(start: buffer.start, count: pool.bufferSize)
+        }
+
+        deinit { pool.giveBack(buffer) }
+    }
+
+    private func take() -> Buffer {
+        idle.withLock { $0.popLast() } ?? Self.allocate(bufferSize)
+    }
+
+    private func giveBack(_ buffer: Buffer) {
+        let kept = idle.withLock { idle in
+            guard idle.count < idleLimit else { return false }
+            idle.append(buffer)
+            return true
+        }
+        if !kept { free(buffer.start) }
     }
 
     private static func allocate(_ size: Int) -> Buffer {

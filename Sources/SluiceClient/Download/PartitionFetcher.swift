@@ -13,7 +13,7 @@ import Synchronization
 struct PartitionFetcher: Sendable {
     /// Takes the bytes of a partition, in order, with their offset in the partition. An
     /// attempt that starts again starts again at offset 0. The bytes are the buffer they
-    /// arrived in (see PayloadWire), valid only during the call.
+    /// arrived in (see ``ReadPartitionPieces``), valid only during the call.
     typealias Sink = @Sendable (UnsafeRawBufferPointer, Int64) throws -> Void
 
     let partitions: Sluice_V1_PartitionServiceClient
@@ -66,10 +66,11 @@ struct PartitionFetcher: Sendable {
                 var hasher = SHA256()
                 var filled: Int64 = 0
                 var runOffset: Int64 = 0
-                for try await message in responses.encodedMessages {
+                var pieces = ReadPartitionPieces()
+                for try await piece in responses.messagePieces {
                     // A stream that always has data ready never suspends, so it would not notice.
                     try Task.checkCancellation()
-                    var data = try PayloadWire.readPartitionData(message)
+                    var data = try pieces.data(in: piece)
                     while !data.isEmpty {
                         guard index < run.upperBound else {
                             throw tally.own(IntegrityError(

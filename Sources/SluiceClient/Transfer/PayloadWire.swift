@@ -6,7 +6,7 @@ import SluiceRPC
 /// by hand so the bytes go between the file and the RPC frame with no protobuf `Data` copy:
 /// an `UploadPartitionRequest` whose `data` (field 2) is read from the file straight into
 /// the outgoing frame, and a `ReadPartitionResponse` whose `data` (field 1) is written to the
-/// file straight from the buffer it arrived in.
+/// file straight from the buffer it arrived in (``ReadPartitionPieces``).
 ///
 /// A field is encoded as protobuf does: its tag (field number << 3 | 2, length-delimited),
 /// its length as a varint, its bytes.
@@ -29,12 +29,5 @@ enum PayloadWire {
         let head = LengthDelimitedField.head(field: field, length: count)
         buffer.copyBytes(from: head)
         try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[head.count..<(head.count + count)]))
-    }
-
-    /// The `data` of a ReadPartitionResponse in its encoding `message`: a slice of it when the
-    /// message is that one field alone (what a server sends), else what protobuf decodes.
-    static func readPartitionData(_ message: ArraySlice<UInt8>) throws -> ArraySlice<UInt8> {
-        if let data = LengthDelimitedField.soleField(readDataField, in: message) { return data }
-        return try ArraySlice(Sluice_V1_ReadPartitionResponse(serializedBytes: Array(message)).data)
     }
 }

@@ -12,6 +12,9 @@ final class ClientCall: @unchecked Sendable {
     private let maxReceiveMessageSize: Int
 
     private var deframer: MessageDeframer?
+    /// Set once the receiver takes pieces: messages are then not reserved whole as their
+    /// prefix arrives, since their pieces are handed on where they arrived.
+    private var receivesPieces = false
     private var status: (code: StatusCode, message: String)?
     private let metadata = Mutex<(initial: Metadata?, trailing: Metadata)>((nil, [:]))
 
@@ -71,9 +74,24 @@ final class ClientCall: @unchecked Sendable {
     /// The next response message, as a slice of the buffer it arrived in; nil after the
     /// last. Throws the call's status when it is not OK.
     func receive() async throws -> ArraySlice<UInt8>? {
+        try await receive { deframer throws(RPCError) in try deframer.nextSlice() }
+    }
+
+    /// The next piece of a response message as it arrived (``MessageDeframer/nextPiece()``);
+    /// nil after the last. Throws the call's status when it is not OK. A call's receiver
+    /// takes either pieces or whole messages.
+    func receivePiece() async throws -> MessagePiece? {
+        receivesPieces = true
+        return try await receive { deframer throws(RPCError) in try deframer.nextPiece() }
+    }
+
+    /// What `take` gets out of the deframer next, receiving events until it gets something.
+    private func receive<Part>(
+        _ take: (inout MessageDeframer) throws(RPCError) -> Part?
+    ) async throws -> Part? {
         while true {
             // Messages that arrived before the status are delivered before it.
-            if let message = try deframer?.nextSlice() { return message }
+            if deframer != nil, let part = try take(&deframer!) { return part }
             if let status {
                 guard status.code == .ok else {
                     throw RPCError(status.code, status.message, trailers: trailingMetadata)
@@ -142,7 +160,7 @@ final class ClientCall: @unchecked Sendable {
             deframer!.append(bytes)
             // A message whose prefix is in is reserved whole (up to the receive limit), so
             // its later pieces do not grow the buffer by reallocating and copying it.
-            deframer!.reserveForPendingMessage()
+            if !receivesPieces { deframer!.reserveForPendingMessage() }
         case .trailers(let fields):
             readStatus(fields)
         }

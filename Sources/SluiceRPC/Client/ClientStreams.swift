@@ -70,6 +70,27 @@ public struct ClientResponseStream<Message: SwiftProtobuf.Message>: AsyncSequenc
         public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(call: call) }
     }
 
+    /// The response messages' payloads in pieces as they arrive (``MessagePiece``), never
+    /// assembled: for a caller that streams a large `bytes` field on (to a file, say) and
+    /// reads the field's head itself. The memory a call holds is then what arrived, not a
+    /// whole message.
+    public var messagePieces: MessagePieces { MessagePieces(call: call) }
+
+    /// See ``messagePieces``.
+    public struct MessagePieces: AsyncSequence, Sendable {
+        let call: ClientCall
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let call: ClientCall
+
+            public mutating func next() async throws -> MessagePiece? {
+                try await call.receivePiece()
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(call: call) }
+    }
+
     /// Reads exactly one message and the end of the stream.
     func single() async throws -> Message {
         var iterator = makeAsyncIterator()
