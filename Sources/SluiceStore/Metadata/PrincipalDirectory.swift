@@ -17,6 +17,10 @@ public final class PrincipalDirectory: Sendable {
         self.database = database
     }
 
+    /// The longest identity (UTF-8 bytes) a principal may have: PostgreSQL indexes the name, and
+    /// an index entry holds at most about 2,700 bytes.
+    public static let maxIdentityBytes = 2048
+
     /// The principal for a verified certificate subject, created on first sight. A principal
     /// without a handle (recorded before handles existed) gets one now; a handle, once set,
     /// never changes.
@@ -73,6 +77,11 @@ public final class PrincipalDirectory: Sendable {
     public func register(handle: String, identity: String) async throws -> Principal {
         let handle = try PrincipalHandle.parse(handle, field: "handle")
         guard !identity.isEmpty else { throw StorageError.invalidArgument("the identity to register under '\(handle)' is empty") }
+        guard identity.utf8.count <= Self.maxIdentityBytes else {
+            throw StorageError.invalidArgument(
+                "the identity to register under '\(handle)' is \(identity.utf8.count) bytes; an identity is at most "
+                    + "\(Self.maxIdentityBytes)")
+        }
         guard !identity.utf8.contains(0) else {
             throw StorageError.invalidArgument(
                 "the identity to register under '\(handle)' contains a NUL character; give it as --principal-from "

@@ -100,3 +100,32 @@ def test_unknown_mapping_is_refused_at_start(sluiced_command):
                           stderr=subprocess.STDOUT, timeout=30)
     assert proc.returncode != 0
     assert b"--principal-from" in proc.stdout, proc.stdout
+
+
+def test_an_identity_too_long_to_index_is_refused_naming_the_limit(default_server, certs, tmp_path):
+    """A certificate whose identity (subject and 60 random DNS SANs, about 4.4 KB) is longer
+    than a principal's name may be gets UNAUTHENTICATED naming the limit, not INTERNAL from
+    the database's index; other callers are served as before."""
+    import secrets
+    import shutil
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    import devcerts
+    import interop_support as sup
+    ca_cert = x509.load_pem_x509_certificate(certs.read("ca.pem"))
+    ca_key = serialization.load_pem_private_key(certs.read("ca-key.pem"), password=None)
+    sans = [x509.DNSName(f"{secrets.token_hex(32)}.sluice.test") for _ in range(60)]
+    key, cert = devcerts._make_leaf(ca_key, ca_cert, "sluice-long-identity", sans, server=False)
+    shutil.copy(certs.path("ca.pem"), tmp_path / "ca.pem")
+    (tmp_path / "long.pem").write_bytes(devcerts._pem(cert))
+    (tmp_path / "long-key.pem").write_bytes(devcerts._key_pem(key))
+    channel = sup.secure_channel(default_server.address, sup.Certs(str(tmp_path)), "long")
+    client = ss.StorageClient(channel, label="long")
+    try:
+        e = expect_error(Code.UNAUTHENTICATED, client.list_objects)
+        assert "at most 2048" in (e.details() or ""), e.details()
+    finally:
+        client.close()
+    ordinary = default_server.client("client")
+    ordinary.put_object(ss.unique_name("identity/after-long"), b"still served", partition_size=256)
+    ordinary.close()
