@@ -19,6 +19,22 @@ import Testing
         #expect(file.load(fresh: other) == other)
     }
 
+    /// Names that differ only in Unicode normalization are two paths, in memory and on disk.
+    @Test func keepsPathsThatDifferOnlyInNormalizationApart() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = SyncStateFile(path: directory.file("s.json"))
+        var state = SyncState(server: "h:1", owner: "", remotePrefix: "docs/", localRoot: "/x")
+        let stat = LocalStat(size: 1, modificationTime: 2, inode: 3)
+        state.files[PathKey("caf\u{e9}")] = SyncedFile(local: stat, sha256: "aa", remoteVersion: 1)
+        state.files[PathKey("cafe\u{301}")] = SyncedFile(local: stat, sha256: "bb", remoteVersion: 2)
+        #expect(state.files.count == 2)
+        try file.save(state)
+        let loaded = file.load(fresh: SyncState(server: "h:1", owner: "", remotePrefix: "docs/", localRoot: "/x"))
+        #expect(loaded.files.count == 2)
+        #expect(loaded.files[PathKey("cafe\u{301}")]?.sha256 == "bb")
+    }
+
     @Test func standardFilesDifferPerPairing() {
         let environment = ["SLUICE_STATE_DIR": "/state"]
         let one = SyncStateFile.standard(server: "h:1", owner: "", remotePrefix: "a/", localRoot: "/x", environment: environment)
