@@ -20,14 +20,15 @@ public final class SyncEngine: Sendable {
     /// The directories the last scan found (relative; "" is the root), for watching.
     private let scannedDirectories = Mutex<Set<PathKey>>([""])
 
-    public init(client: RPCClient, options: SyncOptions, report: @escaping @Sendable (SyncEvent) -> Void) {
+    /// - Throws: ``UnusableSyncStateError`` when the state file exists but cannot be used.
+    public init(client: RPCClient, options: SyncOptions, report: @escaping @Sendable (SyncEvent) -> Void) throws {
         self.client = client
         self.options = options
         self.report = report
         let fresh = SyncState(
             server: client.transport.authority, owner: options.owner, remotePrefix: options.remotePrefix,
             localRoot: options.localRoot)
-        self.state = SyncStateBox(options.stateFile.load(fresh: fresh), file: options.stateFile)
+        self.state = SyncStateBox(try options.stateFile.load(fresh: fresh), file: options.stateFile)
     }
 
     /// The change-feed cursor the state file holds ("" if none).

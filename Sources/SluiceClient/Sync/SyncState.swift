@@ -114,12 +114,27 @@ public struct SyncStateFile: Sendable {
         return SyncStateFile(path: (state.appendingPathComponent("sync") as NSString).appendingPathComponent(name))
     }
 
-    /// The saved state for this pairing, else a fresh one.
-    public func load(fresh: SyncState) -> SyncState {
-        guard let data = FileManager.default.contents(atPath: path),
-              let saved = try? JSONDecoder().decode(SyncState.self, from: data), saved.pairs(fresh)
-        else { return fresh }
-        return saved
+    /// The saved state for this pairing; a fresh one when there is none (or the file is
+    /// another pairing's, which only `--state-file` can name).
+    ///
+    /// - Throws: ``UnusableSyncStateError`` when the file exists but cannot be read or is no
+    ///   state this code reads.
+    public func load(fresh: SyncState) throws -> SyncState {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return fresh }
+        guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: path) else {
+            throw UnusableSyncStateError(path: path, reason: isDirectory.boolValue ? "it is a directory" : "it cannot be read")
+        }
+        let saved: SyncState
+        do {
+            saved = try JSONDecoder().decode(SyncState.self, from: data)
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.last?.stringValue == "format" {
+            throw UnusableSyncStateError(path: path, reason: "\(context.debugDescription); it was written by a newer sluice")
+        } catch {
+            throw UnusableSyncStateError(
+                path: path, reason: data.isEmpty ? "it is empty" : "it is not a whole sync state (truncated or damaged)")
+        }
+        return saved.pairs(fresh) ? saved : fresh
     }
 
     /// Takes the state file's lock (`STATE.lock`, flock) for the life of the process, so that
