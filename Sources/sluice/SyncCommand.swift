@@ -82,7 +82,7 @@ struct SyncCommand: AsyncParsableCommand {
         let watch = watch
         try await Interrupt.cancellable {
             try await settings.withClient { client in
-                let engine = SyncEngine(client: client, options: options, report: report)
+                let engine = try SyncEngine(client: client, options: options, report: report)
                 if watch {
                     try await SyncWatcher(engine: engine, client: client, report: report).run()
                 } else {

@@ -7,37 +7,37 @@ import Testing
     private let stat = LocalStat(size: 1, modificationTime: 1, inode: 1)
     private let remote = RemoteFile(version: 1, size: 1, sha256: "aa", partitionSize: 1)
 
-    private func base(_ count: Int) -> [String: SyncedFile] {
+    private func base(_ count: Int) -> [PathKey: SyncedFile] {
         Dictionary(uniqueKeysWithValues: (0..<count).map {
-            ("f\($0)", SyncedFile(local: stat, sha256: "aa", remoteVersion: 1))
+            (PathKey("f\($0)"), SyncedFile(local: stat, sha256: "aa", remoteVersion: 1))
         })
     }
 
     private func check(
-        _ actions: [SyncAction], base: [String: SyncedFile], local: [String: LocalFileState] = [:],
-        remote: [String: RemoteFile] = [:]
+        _ actions: [SyncAction], base: [PathKey: SyncedFile], local: [PathKey: LocalFileState] = [:],
+        remote: [PathKey: RemoteFile] = [:]
     ) throws {
         try EmptiedSideGuard.check(actions, base: base, local: local, remote: remote, prefix: "p/", localRoot: "/d")
     }
 
     @Test func anEmptyRemoteDoesNotEmptyTheDirectory() {
-        let deletions = base(4).keys.map { SyncAction.deleteLocal($0, expected: stat) }
+        let deletions = base(4).keys.map { SyncAction.deleteLocal($0.string, expected: stat) }
         #expect(throws: EmptiedSideError.self) { try check(deletions, base: base(4)) }
         // A marker left behind does not count as a file.
-        let marker = ["d/.sluice-dir": remote]
+        let marker: [PathKey: RemoteFile] = ["d/.sluice-dir": remote]
         #expect(throws: EmptiedSideError.self) { try check(deletions, base: base(4), remote: marker) }
     }
 
     @Test func anEmptyDirectoryDoesNotEmptyTheRemote() {
-        let deletions = base(5).keys.map { SyncAction.deleteRemote($0, expected: remote) }
+        let deletions = base(5).keys.map { SyncAction.deleteRemote($0.string, expected: remote) }
         #expect(throws: EmptiedSideError.self) { try check(deletions, base: base(5)) }
     }
 
     @Test func ordinaryDeletionsGoAhead() throws {
         // Few files, or not all of them, or the emptied side still holds a new file.
-        try check(base(3).keys.map { .deleteLocal($0, expected: stat) }, base: base(3))
+        try check(base(3).keys.map { .deleteLocal($0.string, expected: stat) }, base: base(3))
         try check(["f0", "f1", "f2"].map { .deleteLocal($0, expected: stat) }, base: base(4))
         try check(
-            base(4).keys.map { .deleteLocal($0, expected: stat) }, base: base(4), remote: ["new.txt": remote])
+            base(4).keys.map { .deleteLocal($0.string, expected: stat) }, base: base(4), remote: ["new.txt": remote])
     }
 }

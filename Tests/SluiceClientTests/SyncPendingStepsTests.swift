@@ -48,20 +48,20 @@ import Testing
         let box = SyncStateBox(Self.fresh, file: file)
         let put = PendingPut(sha256: "aa", planned: PlannedReplacement(replacing: nil, listingCursor: "c"))
         try box.persist { $0.pendingPuts = ["a.txt": put] }
-        #expect(file.load(fresh: Self.fresh).pendingPuts == ["a.txt": put])
+        #expect(try file.load(fresh: Self.fresh).pendingPuts == ["a.txt": put])
 
         let synced = SyncedFile(local: LocalStat(size: 2, modificationTime: 1, inode: 2), sha256: "aa", remoteVersion: 3)
         let check = PendingConflictCheck(path: "a.txt", made: 3, ours: "aa", planned: put.planned)
         try box.set("a.txt", synced, pending: check)
         try box.flush()
-        let saved = file.load(fresh: Self.fresh)
+        let saved = try file.load(fresh: Self.fresh)
         #expect(saved.files["a.txt"] == synced && saved.pendingPuts?["a.txt"] == nil)
         #expect(saved.pendingConflictChecks == [check])
         #expect(check.between == 1..<3)
 
         try box.finished(check)
         try box.flush()
-        #expect(file.load(fresh: Self.fresh).pendingConflictChecks == nil)
+        #expect(try file.load(fresh: Self.fresh).pendingConflictChecks == nil)
     }
 
     @Test func anUploadThatReplacedTheVersionBeforeItHasNothingBetween() {

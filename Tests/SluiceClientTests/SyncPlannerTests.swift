@@ -92,19 +92,34 @@ import Testing
             == "docs/report (conflict from laptop 2023-11-14 221320 2).txt")
     }
 
-    @Test func downloadTemporariesNameTheirTarget() {
-        #expect(SyncNames.downloadTarget(ofTemporary: "a/.x.txt.sluice-download") == "a/x.txt")
-        #expect(SyncNames.downloadTarget(ofTemporary: "a/..x.txt.sluice-download.sluice-part") == "a/x.txt")
-        #expect(SyncNames.downloadTarget(ofTemporary: "..x.txt.sluice-download.sluice-part.json") == "x.txt")
-        #expect(SyncNames.downloadTarget(ofTemporary: "..bashrc.sluice-download") == ".bashrc")
-        #expect(SyncNames.downloadTarget(ofTemporary: "...bashrc.sluice-download.sluice-part") == ".bashrc")
+    @Test func leftoversNameTheDownloadTemporaryTheyBelongTo() {
+        #expect(SyncNames.downloadTemporary(for: "a/x.txt") == "a/.x.txt.sluice-download")
+        #expect(SyncNames.downloadTemporary(ofLeftover: "a/.x.txt.sluice-download") == "a/.x.txt.sluice-download")
+        #expect(SyncNames.downloadTemporary(ofLeftover: "a/..x.txt.sluice-download.sluice-part") == "a/.x.txt.sluice-download")
+        #expect(SyncNames.downloadTemporary(ofLeftover: "..x.txt.sluice-download.sluice-part.json") == ".x.txt.sluice-download")
+        #expect(SyncNames.downloadTemporary(ofLeftover: "...bashrc.sluice-download.sluice-part") == "..bashrc.sluice-download")
         // Partial files of `sluice download` into the folder are not sync's.
-        #expect(SyncNames.downloadTarget(ofTemporary: ".x.txt.sluice-part") == nil)
-        #expect(SyncNames.downloadTarget(ofTemporary: ".sluice-download") == nil)
+        #expect(SyncNames.downloadTemporary(ofLeftover: ".x.txt.sluice-part") == nil)
+        #expect(SyncNames.downloadTemporary(ofLeftover: ".sluice-download") == nil)
         // Every one of them is a name the scan never syncs.
         for path in ["a/.x.sluice-download", "..x.sluice-download.sluice-part", "..x.sluice-download.sluice-part.json"] {
             #expect(SyncNames.isTemporary(SyncNames.lastComponent(of: path)))
         }
+    }
+
+    /// Derived names of a name as long as a file name may be still fit in one, and stay apart.
+    @Test func namesDerivedFromALongNameFitAFileName() {
+        let long = String(repeating: "\u{e9}", count: 127) + ".txt"
+        let temporary = SyncNames.downloadTemporary(for: "d/" + long)
+        let partial = PartialFileName.partial(for: SyncNames.lastComponent(of: temporary))
+        #expect(AtomicWrite.temporaryName(for: partial + PartialFileName.sidecarSuffix).utf8.count <= 255)
+        #expect(SyncNames.downloadTemporary(ofLeftover: "d/" + partial) == temporary)
+        #expect(temporary != SyncNames.downloadTemporary(for: "d/" + long + "2"))
+        let date = Date(timeIntervalSince1970: 1_700_000_000)
+        let copy = SyncNames.lastComponent(of: SyncNames.conflictName(for: "d/" + long, device: "laptop", at: date))
+        #expect(copy.utf8.count <= 255)
+        #expect(copy.hasSuffix(" (conflict from laptop 2023-11-14 221320).txt"))
+        #expect(PartialFileName.partial(for: "short") == ".short.sluice-part")
     }
 
     @Test func remoteNamesThatCannotBeLocalFilesAreRefused() {

@@ -12,12 +12,12 @@ import Testing
             == .paths(["a/b.txt", "c"]))
         // Sync's own temporary files are not changes.
         #expect(SyncScope.of(changed: ["\(Self.root)/a/.b.txt.sluice-download"], root: Self.root) == .paths([]))
-        for whole in ["\(Self.root)", "\(Self.root)/.sluiceignore", "/elsewhere/x", "\(Self.root)//x",
+        for whole: PathKey in ["\(Self.root)", "\(Self.root)/.sluiceignore", "/elsewhere/x", "\(Self.root)//x",
                       "\(Self.root)/a/../b"]
         {
             #expect(SyncScope.of(changed: [whole], root: Self.root) == .everything, "\(whole)")
         }
-        let many = Set((0...SyncScope.mostPaths).map { "\(Self.root)/f\($0)" })
+        let many = Set((0...SyncScope.mostPaths).map { PathKey("\(Self.root)/f\($0)") })
         #expect(SyncScope.of(changed: many, root: Self.root) == .everything)
     }
 
@@ -26,10 +26,10 @@ import Testing
         #expect(scope.roots == ["a", "x/y.txt", "top.txt"])
         #expect(scope.parents == ["x"])
         #expect(scope.parentMarkers == ["x/.sluice-dir"])
-        for inside in ["a", "a/b/c", "a/.sluice-dir", "x/y.txt", "x/.sluice-dir", "top.txt"] {
+        for inside: PathKey in ["a", "a/b/c", "a/.sluice-dir", "x/y.txt", "x/.sluice-dir", "top.txt"] {
             #expect(scope.contains(inside), "\(inside)")
         }
-        for outside in ["ab", "x/z.txt", "x", ".sluice-dir", "top.txt2", "b/a"] {
+        for outside: PathKey in ["ab", "x/z.txt", "x", ".sluice-dir", "top.txt2", "b/a"] {
             #expect(!scope.contains(outside), "\(outside)")
         }
     }

@@ -14,9 +14,42 @@ import Testing
         state.files["a.txt"] = SyncedFile(
             local: LocalStat(size: 1, modificationTime: 2, inode: 3), sha256: "ab", remoteVersion: 4)
         try file.save(state)
-        #expect(file.load(fresh: SyncState(server: "h:1", owner: "", remotePrefix: "docs/", localRoot: "/x")) == state)
+        #expect(try file.load(fresh: SyncState(server: "h:1", owner: "", remotePrefix: "docs/", localRoot: "/x")) == state)
         let other = SyncState(server: "h:1", owner: "", remotePrefix: "other/", localRoot: "/x")
-        #expect(file.load(fresh: other) == other)
+        #expect(try file.load(fresh: other) == other)
+    }
+
+    /// Names that differ only in Unicode normalization are two paths, in memory and on disk.
+    @Test func keepsPathsThatDifferOnlyInNormalizationApart() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = SyncStateFile(path: directory.file("s.json"))
+        var state = SyncState(server: "h:1", owner: "", remotePrefix: "docs/", localRoot: "/x")
+        let stat = LocalStat(size: 1, modificationTime: 2, inode: 3)
+        state.files[PathKey("caf\u{e9}")] = SyncedFile(local: stat, sha256: "aa", remoteVersion: 1)
+        state.files[PathKey("cafe\u{301}")] = SyncedFile(local: stat, sha256: "bb", remoteVersion: 2)
+        #expect(state.files.count == 2)
+        try file.save(state)
+        let loaded = try file.load(fresh: SyncState(server: "h:1", owner: "", remotePrefix: "docs/", localRoot: "/x"))
+        #expect(loaded.files.count == 2)
+        #expect(loaded.files[PathKey("cafe\u{301}")]?.sha256 == "bb")
+    }
+
+    /// A state file that exists but cannot be used stops the sync rather than start afresh.
+    @Test func anUnusableStateFileIsAnErrorNamingIt() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = SyncStateFile(path: directory.file("s.json"))
+        let fresh = SyncState(server: "h:1", owner: "", remotePrefix: "docs/", localRoot: "/x")
+        #expect(try file.load(fresh: fresh) == fresh)
+        try file.save(fresh)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: file.path))
+        let newer = String(decoding: whole, as: UTF8.self).replacingOccurrences(of: "\"format\":2", with: "\"format\":99")
+        for damaged in [whole.prefix(whole.count / 2), Data(), Data("garbage".utf8), Data(newer.utf8)] {
+            try damaged.write(to: URL(fileURLWithPath: file.path))
+            #expect(throws: UnusableSyncStateError.self) { try file.load(fresh: fresh) }
+        }
+        #expect(FailureKind(UnusableSyncStateError(path: file.path, reason: "x")) == .notFound)
     }
 
     @Test func standardFilesDifferPerPairing() {
@@ -37,7 +70,7 @@ import Testing
             "files":{"a.txt":{"local":{"inode":3,"modificationTime":2,"size":1},"remoteVersion":4,"sha256":"ab"}}}
             """
         try Data(old.utf8).write(to: URL(fileURLWithPath: file.path))
-        let loaded = file.load(fresh: SyncState(server: "h:1", owner: "", remotePrefix: "docs/", localRoot: "/x"))
+        let loaded = try file.load(fresh: SyncState(server: "h:1", owner: "", remotePrefix: "docs/", localRoot: "/x"))
         #expect(loaded.cursor == "c1.9")
         #expect(loaded.files["a.txt"]?.remoteVersion == 4)
         #expect(loaded.pendingPuts == nil && loaded.pendingConflictChecks == nil)

@@ -46,8 +46,8 @@ public struct Downloader: Sendable {
         let target = URL(fileURLWithPath: path).standardizedFileURL.path
         let directory = (target as NSString).deletingLastPathComponent
         let name = (target as NSString).lastPathComponent
-        let partial = (directory as NSString).appendingPathComponent(".\(name).sluice-part")
-        let sidecarPath = partial + ".json"
+        let partial = (directory as NSString).appendingPathComponent(PartialFileName.partial(for: name))
+        let sidecarPath = partial + PartialFileName.sidecarSuffix
 
         let fresh = layout.sidecar()
         let previous = DownloadSidecar.load(from: sidecarPath).flatMap { $0.describesSameBytes(as: fresh) ? $0 : nil }

@@ -4,11 +4,16 @@ import Foundation
 /// target, are fsync'ed, and the temporary file is renamed over the target; a crash leaves
 /// the old file or the new one, never a torn one.
 enum AtomicWrite {
+    /// The name of the temporary file beside a target named `name`. One fixed name per
+    /// target: a temporary left by a killed process is overwritten and renamed away by the
+    /// next write instead of lingering beside the target.
+    static func temporaryName(for name: String) -> String {
+        ".\(name).tmp"
+    }
+
     static func write(_ data: Data, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        // One fixed name per target: a temporary left by a killed process is overwritten and
-        // renamed away by the next write instead of lingering beside the target.
-        let temporary = (directory as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp")
+        let temporary = (directory as NSString).appendingPathComponent(temporaryName(for: (path as NSString).lastPathComponent))
         let file = try LocalFile.openForUpdate(temporary)
         do {
             try file.truncate(to: 0)

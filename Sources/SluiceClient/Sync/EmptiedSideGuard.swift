@@ -11,20 +11,20 @@ enum EmptiedSideGuard {
 
     /// Throws when the plan deletes every synced file on one side because the other is empty.
     static func check(
-        _ actions: [SyncAction], base: [String: SyncedFile], local: [String: LocalFileState],
-        remote: [String: RemoteFile], prefix: String, localRoot: String
+        _ actions: [SyncAction], base: [PathKey: SyncedFile], local: [PathKey: LocalFileState],
+        remote: [PathKey: RemoteFile], prefix: String, localRoot: String
     ) throws {
-        let synced = base.keys.filter { !SyncNames.isMarker($0) }.count
+        let synced = base.keys.filter { !SyncNames.isMarker($0.string) }.count
         guard synced >= minimumFiles else { return }
         var deletedLocally = 0, deletedRemotely = 0
         for action in actions where !SyncNames.isMarker(action.path) {
             if case .deleteLocal = action { deletedLocally += 1 }
             if case .deleteRemote = action { deletedRemotely += 1 }
         }
-        if deletedLocally == synced, !remote.keys.contains(where: { !SyncNames.isMarker($0) }) {
+        if deletedLocally == synced, !remote.keys.contains(where: { !SyncNames.isMarker($0.string) }) {
             throw EmptiedSideError(count: synced, emptied: "the remote prefix '\(prefix)'", other: "in \(localRoot)")
         }
-        if deletedRemotely == synced, !local.keys.contains(where: { !SyncNames.isMarker($0) }) {
+        if deletedRemotely == synced, !local.keys.contains(where: { !SyncNames.isMarker($0.string) }) {
             throw EmptiedSideError(count: synced, emptied: "the local directory \(localRoot)", other: "under '\(prefix)'")
         }
     }

@@ -51,7 +51,7 @@ public struct SkipNote: Sendable, Equatable {
 /// exclude. Symbolic links, special files and names the server would refuse are skipped
 /// with a note; sync's own temporary files are skipped silently.
 struct LocalScan: Sendable {
-    var files: [String: LocalStat] = [:]
+    var files: [PathKey: LocalStat] = [:]
     /// Every directory found, relative ("" is the root), for watching.
     var directories: [String] = [""]
     var skipped: [SkipNote] = []
@@ -94,7 +94,7 @@ struct LocalScan: Sendable {
     private mutating func visit(root: String, path: String, rules: IgnoreRules, prefixBytes: Int) throws -> Bool {
         let name = SyncNames.lastComponent(of: path)
         if SyncNames.isTemporary(name) {
-            if SyncNames.downloadTarget(ofTemporary: path) != nil { downloadTemporaries.append(path) }
+            if SyncNames.downloadTemporary(ofLeftover: path) != nil { downloadTemporaries.append(path) }
             return false
         }
         guard let (stat, kind) = LocalStat.of(root + "/" + path) else { return false }
@@ -103,7 +103,7 @@ struct LocalScan: Sendable {
             if rules.excludesItself(path, isDirectory: true) { return false }
             directories.append(path)
             let inside = try walk(root: root, relative: path, rules: rules, prefixBytes: prefixBytes)
-            if inside == 0 { files[path + "/" + SyncNames.directoryMarker] = .marker }
+            if inside == 0 { files[PathKey(path + "/" + SyncNames.directoryMarker)] = .marker }
             return true
         case S_IFREG:
             if rules.excludesItself(path, isDirectory: false) { return false }
@@ -112,7 +112,7 @@ struct LocalScan: Sendable {
             } else if prefixBytes + path.utf8.count > 1024 {
                 skipped.append(SkipNote(path: path, reason: "the object name would be longer than 1024 bytes"))
             } else {
-                files[path] = stat
+                files[PathKey(path)] = stat
                 return true
             }
         case S_IFLNK:
@@ -145,11 +145,11 @@ struct LocalScan: Sendable {
             let parent = SyncNames.parent(of: path)
             return !parent.isEmpty && rules.excludes(parent, isDirectory: true)
         }
-        for path in scope.roots.sorted() where !excludedAbove(path) {
+        for path in scope.roots.sorted().map(\.string) where !excludedAbove(path) {
             guard scan.reachable(root: root, path, rules: rules) else { continue }
             try scan.visit(root: root, path: path, rules: rules, prefixBytes: prefixBytes)
         }
-        for directory in scope.parents where !excludedAbove(directory) && !rules.excludesItself(directory, isDirectory: true) {
+        for directory in scope.parents.sorted().map(\.string) where !excludedAbove(directory) && !rules.excludesItself(directory, isDirectory: true) {
             guard scan.reachable(root: root, directory, rules: rules),
                 LocalStat.of(root + "/" + directory)?.kind == S_IFDIR
             else { continue }
@@ -163,7 +163,7 @@ struct LocalScan: Sendable {
                 }
                 return try probe.visit(root: root, path: path, rules: rules, prefixBytes: prefixBytes)
             }
-            if !keepsSomething { scan.files[directory + "/" + SyncNames.directoryMarker] = .marker }
+            if !keepsSomething { scan.files[PathKey(directory + "/" + SyncNames.directoryMarker)] = .marker }
         }
         return scan
     }
@@ -179,7 +179,7 @@ struct LocalScan: Sendable {
             case S_IFDIR:
                 continue
             case S_IFLNK:
-                if !rules.excludesItself(above, isDirectory: false), !skipped.contains(where: { $0.path == above }) {
+                if !rules.excludesItself(above, isDirectory: false), !skipped.contains(where: { PathKey($0.path) == PathKey(above) }) {
                     skipped.append(SkipNote(path: above, reason: "symbolic link, not followed"))
                 }
                 return false

@@ -25,13 +25,13 @@ public struct PendingPut: Codable, Sendable, Equatable {
     /// attempt was planned to replace), any other gets a new one. Reserved together, in one
     /// save before the pass's calls, rather than a save of the whole state per file.
     static func reserved(
-        for actions: [SyncAction], keeping kept: [String: PendingPut], listingCursor: String
-    ) -> [String: PendingPut] {
+        for actions: [SyncAction], keeping kept: [PathKey: PendingPut], listingCursor: String
+    ) -> [PathKey: PendingPut] {
         var reserved = kept
         for case .upload(let path, let local, let expected) in actions
         where SyncNames.isMarker(path) || SyncExecutor.uploadsInOneCall(size: local.stat.size, expected: expected) {
-            if kept[path]?.sha256 == local.sha256 { continue }
-            reserved[path] = PendingPut(
+            if kept[PathKey(path)]?.sha256 == local.sha256 { continue }
+            reserved[PathKey(path)] = PendingPut(
                 sha256: local.sha256, planned: PlannedReplacement(replacing: expected, listingCursor: listingCursor))
         }
         return reserved

@@ -7,14 +7,14 @@ extension SharedAccess {
     /// conflict still keeps this device's version as a conflict copy (which the executor does
     /// not upload) and downloads the owner's.
     public func readOnlyPlan(_ actions: [SyncAction], prefix: String)
-        -> (actions: [SyncAction], kept: [String: LocalFileState])
+        -> (actions: [SyncAction], kept: [PathKey: LocalFileState])
     {
         var planned: [SyncAction] = []
-        var kept: [String: LocalFileState] = [:]
+        var kept: [PathKey: LocalFileState] = [:]
         for action in actions {
             switch action {
             case .upload(let path, let local, _) where !writes(prefix + path):
-                kept[path] = local
+                kept[PathKey(path)] = local
             case .deleteRemote(let path, let expected) where !writes(prefix + path):
                 planned.append(.download(path, remote: expected, replacing: nil))
             default:

@@ -18,16 +18,17 @@ public final class SyncEngine: Sendable {
     private let state: SyncStateBox
     private let report: @Sendable (SyncEvent) -> Void
     /// The directories the last scan found (relative; "" is the root), for watching.
-    private let scannedDirectories = Mutex<[String]>([""])
+    private let scannedDirectories = Mutex<Set<PathKey>>([""])
 
-    public init(client: RPCClient, options: SyncOptions, report: @escaping @Sendable (SyncEvent) -> Void) {
+    /// - Throws: ``UnusableSyncStateError`` when the state file exists but cannot be used.
+    public init(client: RPCClient, options: SyncOptions, report: @escaping @Sendable (SyncEvent) -> Void) throws {
         self.client = client
         self.options = options
         self.report = report
         let fresh = SyncState(
             server: client.transport.authority, owner: options.owner, remotePrefix: options.remotePrefix,
             localRoot: options.localRoot)
-        self.state = SyncStateBox(options.stateFile.load(fresh: fresh), file: options.stateFile)
+        self.state = SyncStateBox(try options.stateFile.load(fresh: fresh), file: options.stateFile)
     }
 
     /// The change-feed cursor the state file holds ("" if none).
@@ -39,7 +40,7 @@ public final class SyncEngine: Sendable {
         try state.update { $0.cursor = cursor }
     }
 
-    public var directories: [String] { scannedDirectories.withLock { $0 } }
+    public var directories: [String] { scannedDirectories.withLock { $0.map(\.string) } }
 
     /// One reconciliation, of everything or of a scope (the paths a watch saw change: only
     /// they are scanned and listed; the state of the rest stands). Failures of single files
@@ -81,13 +82,13 @@ public final class SyncEngine: Sendable {
         let scoped: ScopedPaths? = if case .paths(let paths) = scope { ScopedPaths(paths) } else { nil }
         let scan: LocalScan
         let remote: RemoteListing
-        let base: [String: SyncedFile]
-        var remoteDirectories: Set<String>
+        let base: [PathKey: SyncedFile]
+        var remoteDirectories: Set<PathKey>
         if let scoped {
             scan = try await BlockingWork.run { _ in
                 try LocalScan.scan(root: root, within: scoped, rules: rules, remotePrefix: prefix)
             }
-            scannedDirectories.withLock { $0 = Array(Set($0).union(scan.directories)) }
+            scannedDirectories.withLock { $0.formUnion(scan.directories.map { PathKey($0) }) }
             let all = state.state.files
             base = all.filter { scoped.contains($0.key) }
             remote = try await listRemote(within: scoped, base: base, rules: rules, tally: tally)
@@ -96,7 +97,7 @@ public final class SyncEngine: Sendable {
             remoteDirectories.formUnion(Self.directories(of: all.keys.lazy.filter { !scoped.contains($0) }))
         } else {
             scan = try await BlockingWork.run { _ in try LocalScan.scan(root: root, rules: rules, remotePrefix: prefix) }
-            scannedDirectories.withLock { $0 = scan.directories }
+            scannedDirectories.withLock { $0 = Set(scan.directories.map { PathKey($0) }) }
             remote = try await listRemote(rules: rules, tally: tally)
             base = state.state.files
             remoteDirectories = Self.directories(of: remote.files.keys)
@@ -107,25 +108,25 @@ public final class SyncEngine: Sendable {
         // So is everything under a skipped path: a remote file under a local link to a
         // directory would be written through the link, outside the root, and then, unseen by
         // the scan, deleted remotely.
-        let skippedPaths = Set(skipped.map(\.path))
+        let skippedPaths = Set(skipped.map { PathKey($0.path) })
         for path in remote.files.keys where !skippedPaths.contains(path) {
-            if let above = SyncNames.ancestor(of: path, in: skippedPaths) {
-                skipped.append(SkipNote(path: path, reason: "it is inside '\(above)', which is skipped"))
+            if let above = SyncNames.ancestor(of: path.string, in: skippedPaths) {
+                skipped.append(SkipNote(path: path.string, reason: "it is inside '\(above)', which is skipped"))
             }
         }
         // A path skipped on one side is left alone on both: never delete what cannot be seen.
         var remoteFiles = remote.files
-        var baseFiles = base.filter { SyncNames.ancestor(of: $0.key, in: skippedPaths) == nil }
-        for note in skipped {
-            local.files[note.path] = nil
-            remoteFiles[note.path] = nil
-            baseFiles[note.path] = nil
+        var baseFiles = base.filter { SyncNames.ancestor(of: $0.key.string, in: skippedPaths) == nil }
+        for path in skippedPaths {
+            local.files[path] = nil
+            remoteFiles[path] = nil
+            baseFiles[path] = nil
         }
-        for path in baseFiles.keys where rules.excludes(path, isDirectory: false) { baseFiles[path] = nil }
+        for path in baseFiles.keys where rules.excludes(path.string, isDirectory: false) { baseFiles[path] = nil }
         let same = try await compareWithoutWholeHash(local.files, remoteFiles, tally: tally)
         var actions = SyncPlanner.plan(local: local.files, remote: remoteFiles, base: baseFiles, sameContent: same)
         var access: SharedAccess?
-        var keptLocally: [String: LocalFileState] = [:]
+        var keptLocally: [PathKey: LocalFileState] = [:]
         if !options.owner.isEmpty {
             // Read after the listing: a grant revoked in between shows here, not as deletions.
             let shared = try await SharedAccess.load(owner: options.owner, client: client, retry: options.retry, tally: tally)
@@ -145,7 +146,7 @@ public final class SyncEngine: Sendable {
             skipped = []
             keptLocally = [:]
         }
-        skipped.sort { $0.path < $1.path }
+        skipped.sort { PathKey($0.path) < PathKey($1.path) }
         for note in skipped {
             report(SyncEvent(kind: .skip, path: note.path, detail: note.reason, dryRun: options.dryRun))
         }
@@ -164,12 +165,8 @@ public final class SyncEngine: Sendable {
                 client: client, options: options, state: state, tally: tally,
                 remoteDirectories: remoteDirectories, listingCursor: remote.cursor, access: access,
                 report: report)
-            let deletions = actions.filter {
-                if case .deleteLocal = $0 { return true }
-                if case .deleteRemote = $0 { return true }
-                return false
-            }
-            let rest = actions.filter { action in !deletions.contains(action) }
+            let deletions = actions.filter(\.isDeletion)
+            let rest = actions.filter { !$0.isDeletion }
             let reserved = PendingPut.reserved(
                 for: rest, keeping: state.state.pendingPuts ?? [:], listingCursor: remote.cursor)
             if reserved != state.state.pendingPuts ?? [:] {
@@ -195,14 +192,15 @@ public final class SyncEngine: Sendable {
     /// from its partial file). Without this, a download that failed once (or whose path went
     /// away since) would leave its temporary files in the synced folder for good.
     private func removeStaleDownloadTemporaries(_ temporaries: [String], actions: [SyncAction]) {
-        let downloading = Set(actions.compactMap { action -> String? in
+        let downloading = Set(actions.compactMap { action -> PathKey? in
             switch action {
-            case .download(let path, _, _), .conflict(let path, _, _): path
+            case .download(let path, _, _), .conflict(let path, _, _): PathKey(SyncNames.downloadTemporary(for: path))
             default: nil
             }
         })
         for temporary in temporaries {
-            guard let target = SyncNames.downloadTarget(ofTemporary: temporary), !downloading.contains(target) else { continue }
+            guard let owner = SyncNames.downloadTemporary(ofLeftover: temporary), !downloading.contains(PathKey(owner))
+            else { continue }
             unlink(options.localRoot + "/" + temporary)
         }
     }
@@ -211,12 +209,12 @@ public final class SyncEngine: Sendable {
     /// only, once: again only when the file changes again (the state remembers what was said),
     /// so a read-only folder with local edits does not nag, or fail, on every pass.
     private func noteKeptLocally(
-        _ kept: [String: LocalFileState], inScope: (String) -> Bool, tally: SyncTally
+        _ kept: [PathKey: LocalFileState], inScope: (PathKey) -> Bool, tally: SyncTally
     ) throws {
         let reported = state.state.keptLocally ?? [:]
         for (path, local) in kept.sorted(by: { $0.key < $1.key }) where reported[path] != local.stat {
             report(SyncEvent(
-                kind: .skip, path: path,
+                kind: .skip, path: path.string,
                 detail: "shared with you for reading only: this device's change stays here and is not uploaded",
                 dryRun: options.dryRun))
             tally.add { $0.skipped += 1 }
@@ -259,11 +257,11 @@ public final class SyncEngine: Sendable {
     }
 
     /// Every directory that holds a remote path (its ancestors), relative.
-    static func directories(of paths: some Sequence<String>) -> Set<String> {
-        var directories = Set<String>()
+    static func directories(of paths: some Sequence<PathKey>) -> Set<PathKey> {
+        var directories = Set<PathKey>()
         for path in paths {
-            var directory = SyncNames.parent(of: path)
-            while !directory.isEmpty, directories.insert(directory).inserted {
+            var directory = SyncNames.parent(of: path.string)
+            while !directory.isEmpty, directories.insert(PathKey(directory)).inserted {
                 directory = SyncNames.parent(of: directory)
             }
         }
@@ -273,7 +271,7 @@ public final class SyncEngine: Sendable {
     // MARK: Remote listing
 
     private struct RemoteListing {
-        var files: [String: RemoteFile] = [:]
+        var files: [PathKey: RemoteFile] = [:]
         var skipped: [SkipNote] = []
         var cursor = ""
     }
@@ -289,11 +287,11 @@ public final class SyncEngine: Sendable {
     /// from the state (`base`): should the remote differ, the deletion of a marker checks
     /// first and a marker put makes the same empty object; the next full pass sees the truth.
     private func listRemote(
-        within scope: ScopedPaths, base: [String: SyncedFile], rules: IgnoreRules, tally: SyncTally
+        within scope: ScopedPaths, base: [PathKey: SyncedFile], rules: IgnoreRules, tally: SyncTally
     ) async throws -> RemoteListing {
         var listing = RemoteListing()
         for root in scope.roots.sorted() {
-            try await list(root, into: &listing, keeping: scope.contains, rules: rules, tally: tally)
+            try await list(root.string, into: &listing, keeping: scope.contains, rules: rules, tally: tally)
         }
         for marker in scope.parentMarkers where listing.files[marker] == nil {
             guard let synced = base[marker] else { continue }
@@ -307,7 +305,7 @@ public final class SyncEngine: Sendable {
     /// Adds the objects whose relative paths start with `start` (and pass `keeping`) to the
     /// listing; the listing's cursor is its first page's.
     private func list(
-        _ start: String, into listing: inout RemoteListing, keeping: (String) -> Bool, rules: IgnoreRules,
+        _ start: String, into listing: inout RemoteListing, keeping: (PathKey) -> Bool, rules: IgnoreRules,
         tally: SyncTally
     ) async throws {
         let objects = Sluice_V1_ObjectServiceClient(client)
@@ -324,13 +322,13 @@ public final class SyncEngine: Sendable {
             if listing.cursor.isEmpty { listing.cursor = page.changeCursor }
             for object in page.objects {
                 let path = String(decoding: Array(object.name.utf8).dropFirst(prefixLength), as: UTF8.self)
-                guard keeping(path) else { continue }
+                guard keeping(PathKey(path)) else { continue }
                 if let problem = SyncNames.problem(withRemotePath: path) {
                     listing.skipped.append(SkipNote(path: path, reason: "remote name cannot be a local file: \(problem)"))
                     continue
                 }
                 if rules.excludes(path, isDirectory: false) { continue }
-                listing.files[path] = RemoteFile(
+                listing.files[PathKey(path)] = RemoteFile(
                     version: object.version, size: object.size, sha256: Hex.encode(object.sha256),
                     partitionSize: object.partitionSize)
             }
@@ -343,10 +341,10 @@ public final class SyncEngine: Sendable {
         var listing = listing
         // A name inside another that is a file ("a" and "a/b") cannot both be local.
         for path in listing.files.keys {
-            var directory = SyncNames.parent(of: path)
+            var directory = SyncNames.parent(of: path.string)
             while !directory.isEmpty {
-                if listing.files[directory] != nil {
-                    listing.skipped.append(SkipNote(path: path, reason: "remote name is inside '\(directory)', which is a file"))
+                if listing.files[PathKey(directory)] != nil {
+                    listing.skipped.append(SkipNote(path: path.string, reason: "remote name is inside '\(directory)', which is a file"))
                     break
                 }
                 directory = SyncNames.parent(of: directory)
@@ -358,17 +356,17 @@ public final class SyncEngine: Sendable {
     // MARK: Local hashing
 
     private struct LocalHashes: Sendable {
-        var files: [String: LocalFileState] = [:]
+        var files: [PathKey: LocalFileState] = [:]
         var skipped: [SkipNote] = []
     }
 
     /// The SHA-256 of every local file: the state file's when its stat is unchanged, else
     /// hashed now. A file that went away since the scan is left out (it is gone).
-    private func hashLocal(_ files: [String: LocalStat], base: [String: SyncedFile]) async throws -> LocalHashes {
+    private func hashLocal(_ files: [PathKey: LocalStat], base: [PathKey: SyncedFile]) async throws -> LocalHashes {
         let result = SyncCollector(LocalHashes())
-        var toHash: [(String, LocalStat)] = []
+        var toHash: [(PathKey, LocalStat)] = []
         for (path, stat) in files {
-            if SyncNames.isMarker(path) {
+            if SyncNames.isMarker(path.string) {
                 result.add { $0.files[path] = LocalFileState(stat: stat, sha256: SyncNames.emptySHA256) }
             } else if let synced = base[path], synced.local == stat {
                 result.add { $0.files[path] = LocalFileState(stat: stat, sha256: synced.sha256) }
@@ -380,7 +378,7 @@ public final class SyncEngine: Sendable {
         try await BoundedConcurrency.forEach(toHash, limit: options.parallelism) { item in
             let (path, stat) = item
             do {
-                let file = try LocalFile.openForReading(root + "/" + path)
+                let file = try LocalFile.openForReading(root + "/" + path.string)
                 let status = try file.status()
                 let plan = try PartitionPlan.automatic(totalSize: status.size)
                 let digests = try await FileHashing.digests(of: file, plan: plan) { _ in }
@@ -394,9 +392,9 @@ public final class SyncEngine: Sendable {
             } catch let error as LocalFileError where error.code == ENOENT {
                 return
             } catch is FileChangedError {
-                result.add { $0.skipped.append(SkipNote(path: path, reason: "it changed while it was hashed; next pass")) }
+                result.add { $0.skipped.append(SkipNote(path: path.string, reason: "it changed while it was hashed; next pass")) }
             } catch let error as LocalFileError {
-                result.add { $0.skipped.append(SkipNote(path: path, reason: "\(error)")) }
+                result.add { $0.skipped.append(SkipNote(path: path.string, reason: "\(error)")) }
             }
         }
         return result.current
@@ -405,20 +403,20 @@ public final class SyncEngine: Sendable {
     /// For paths on both sides whose remote SHA-256 is not known (yet), whether the local
     /// file's partition hashes at the remote's partition size equal the remote partitions'.
     private func compareWithoutWholeHash(
-        _ local: [String: LocalFileState], _ remote: [String: RemoteFile], tally: SyncTally
-    ) async throws -> [String: Bool] {
+        _ local: [PathKey: LocalFileState], _ remote: [PathKey: RemoteFile], tally: SyncTally
+    ) async throws -> [PathKey: Bool] {
         let candidates = remote.filter { $0.value.sha256.isEmpty && local[$0.key] != nil }.map(\.key)
         guard !candidates.isEmpty else { return [:] }
         let catalog = ObjectCatalog(client: client, retry: options.retry, owner: options.owner)
-        let result = SyncCollector<[String: Bool]>([:])
+        let result = SyncCollector<[PathKey: Bool]>([:])
         let (root, prefix) = (options.localRoot, options.remotePrefix)
         try await BoundedConcurrency.forEach(candidates, limit: options.parallelism) { path in
             tally.add { $0.calls += 1 }
             guard let remoteFile = remote[path], let localFile = local[path] else { return }
-            let object = try await catalog.describe(prefix + path, version: remoteFile.version)
+            let object = try await catalog.describe(prefix + path.string, version: remoteFile.version)
             var equal = object.size == localFile.stat.size
             if equal, object.partitionSize > 0 {
-                let file = try LocalFile.openForReading(root + "/" + path)
+                let file = try LocalFile.openForReading(root + "/" + path.string)
                 let plan = PartitionPlan(totalSize: object.size, partitionSize: object.partitionSize)
                 let digests = try await FileHashing.digests(of: file, plan: plan) { _ in }
                 equal = digests.partitions == object.partitions.map { [UInt8]($0.sha256) }

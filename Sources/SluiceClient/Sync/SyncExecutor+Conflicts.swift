@@ -26,7 +26,7 @@ extension SyncExecutor {
         if uploaded {
             try await upload(copy, local: local, expected: nil)
         } else if let moved = LocalStat.of(absolute(copy))?.stat {
-            try state.update { $0.keptLocally = ($0.keptLocally ?? [:]).merging([copy: moved]) { $1 } }
+            try state.update { $0.keptLocally = ($0.keptLocally ?? [:]).merging([PathKey(copy): moved]) { $1 } }
         }
         try await download(path, remote: remote, replacing: nil)
     }
@@ -60,7 +60,7 @@ extension SyncExecutor {
     /// (killed before it recorded it) sent, the version may be that put's: what it overtook
     /// is checked as if this run had made it.
     func record(_ path: String, _ synced: SyncedFile) async throws {
-        guard let kept = state.state.pendingPuts?[path], kept.sha256 == synced.sha256 else {
+        guard let kept = state.state.pendingPuts?[PathKey(path)], kept.sha256 == synced.sha256 else {
             try state.set(path, synced)
             return
         }

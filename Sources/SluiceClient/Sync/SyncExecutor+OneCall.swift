@@ -105,7 +105,7 @@ extension SyncExecutor {
         _ path: String, data: Data, sha256: [UInt8], contentType: String, replacing expected: RemoteFile?
     ) async throws -> Sluice_V1_ObjectInfo {
         let hex = Hex.encode(sha256)
-        if let kept = state.state.pendingPuts?[path], kept.sha256 == hex {
+        if let kept = state.state.pendingPuts?[PathKey(path)], kept.sha256 == hex {
             for _ in 0..<Self.keptRequestIDAttempts {
                 do {
                     return try await put(path, data: data, sha256: sha256, contentType: contentType, requestID: kept.requestID)
@@ -115,7 +115,7 @@ extension SyncExecutor {
             }
         }
         let fresh = PendingPut(sha256: hex, planned: PlannedReplacement(replacing: expected, listingCursor: listingCursor))
-        try state.persist { $0.pendingPuts = ($0.pendingPuts ?? [:]).merging([path: fresh]) { $1 } }
+        try state.persist { $0.pendingPuts = ($0.pendingPuts ?? [:]).merging([PathKey(path): fresh]) { $1 } }
         return try await put(path, data: data, sha256: sha256, contentType: contentType, requestID: fresh.requestID)
     }
 
@@ -172,8 +172,15 @@ extension SyncExecutor {
         let (object, data) = try await readWhole(path, version: remote.version)
         let sha256 = try Self.verified(data, as: object)
         let temporary = SyncNames.downloadTemporary(for: name)
-        // Whatever holds the temporary name goes first, so that a link there is not followed.
-        try directory.removeFile(temporary)
+        // Whatever holds the temporary name goes first, so that a link there is not followed;
+        // a failure is one to make the temporary file, which is what is said.
+        do {
+            try directory.removeFile(temporary)
+        } catch let error as LocalFileError {
+            throw LocalFileError(
+                path: directory.path + "/" + temporary, operation: "make the temporary file", code: error.code,
+                writing: true)
+        }
         let temporaryPath = directory.path(of: temporary)
         try await BlockingWork.run { _ in
             let file = try LocalFile.openForUpdate(temporaryPath)

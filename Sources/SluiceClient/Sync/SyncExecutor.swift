@@ -20,7 +20,7 @@ struct SyncExecutor: Sendable {
     let state: SyncStateBox
     let tally: SyncTally
     /// Directories the remote side has something in: an emptied local directory among them is kept.
-    let remoteDirectories: Set<String>
+    let remoteDirectories: Set<PathKey>
     /// The change-feed position of the listing this pass planned from ("" from a server
     /// without one): versions committed after it are other devices' news.
     let listingCursor: String
@@ -355,7 +355,7 @@ struct SyncExecutor: Sendable {
     /// Removes directories a deletion left empty, unless the remote side keeps them.
     private func removeEmptyParents(of path: String) {
         var emptied = SyncNames.parent(of: path)
-        while !emptied.isEmpty, !remoteDirectories.contains(emptied),
+        while !emptied.isEmpty, !remoteDirectories.contains(PathKey(emptied)),
             (try? existingDirectory(holding: emptied)?.removeDirectory(SyncNames.lastComponent(of: emptied))) == true
         {
             emptied = SyncNames.parent(of: emptied)

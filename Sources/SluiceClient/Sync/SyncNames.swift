@@ -25,53 +25,70 @@ public enum SyncNames {
 
     /// The directory a marker stands for.
     public static func directory(ofMarker path: String) -> String {
-        String(path.dropLast(directoryMarker.utf8.count).dropLast(path == directoryMarker ? 0 : 1))
+        String(decoding: path.utf8.dropLast(directoryMarker.utf8.count + (path == directoryMarker ? 0 : 1)), as: UTF8.self)
     }
 
     /// The directory part of a "/"-separated path ("" at the top). Written out rather than
-    /// taken from NSString, whose path functions trap on some inputs on Linux.
+    /// taken from NSString, whose path functions trap on some inputs on Linux; cut at the byte
+    /// "/", since a "/" followed by a combining mark is no `Character` "/" of its own.
     public static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "" }
-        return String(path[..<slash])
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "" }
+        return String(decoding: path.utf8[..<slash], as: UTF8.self)
     }
 
     /// The nearest directory above `path` that is one of `paths`, nil when none is.
-    public static func ancestor(of path: String, in paths: Set<String>) -> String? {
+    public static func ancestor(of path: String, in paths: Set<PathKey>) -> String? {
         var directory = parent(of: path)
         while !directory.isEmpty {
-            if paths.contains(directory) { return directory }
+            if paths.contains(PathKey(directory)) { return directory }
             directory = parent(of: directory)
         }
         return nil
     }
 
-    /// The last component of a "/"-separated path.
+    /// The last component of a "/"-separated path (cut at the byte "/", as `parent`).
     public static func lastComponent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(decoding: path.utf8[path.utf8.index(after: slash)...], as: UTF8.self)
     }
 
+    /// The "/"-separated components of a path, empty ones included (cut at the byte "/").
+    public static func components(of path: String) -> [String] {
+        path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            .map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static let downloadSuffix = ".sluice-download"
+
     /// The temporary file a download of `path` is written to before it is renamed into place
-    /// (a bare name for a bare name). A large download is first written by the downloader
-    /// beside that, as `..NAME.sluice-download.sluice-part` with its journal `….sluice-part.json`.
+    /// (a bare name for a bare name): `.NAME.sluice-download`. A large download is first
+    /// written by the downloader beside that, as `..NAME.sluice-download.sluice-part` with
+    /// its journal `….sluice-part.json`; a NAME too long for those to fit in a file name is
+    /// shortened (``FileNameLimit``).
     static func downloadTemporary(for path: String) -> String {
         let directory = parent(of: path)
-        let name = "." + lastComponent(of: path) + ".sluice-download"
+        // Room for the downloader's partial file and journal around this name, unshortened
+        // (so that a leftover of theirs still names this temporary).
+        let wrapping = PartialFileName.partial(for: "").utf8.count + PartialFileName.sidecarSuffix.utf8.count
+        let room = FileNameLimit.maxBytes - AtomicWrite.temporaryName(for: "").utf8.count - wrapping - 1
+            - downloadSuffix.utf8.count
+        let name = "." + FileNameLimit.fitting(lastComponent(of: path), within: room) + downloadSuffix
         return directory.isEmpty ? name : directory + "/" + name
     }
 
-    /// The path (relative, as `temporary` is) whose download left the temporary file
-    /// `temporary`, or nil when it is not one of sync's download temporaries.
-    static func downloadTarget(ofTemporary temporary: String) -> String? {
-        var name = Substring(lastComponent(of: temporary))
-        if name.hasSuffix(".json") { name = name.dropLast(".json".utf8.count) }
-        // The downloader's partial file adds a "." before the name and ".sluice-part" after it.
-        let dots = name.hasSuffix(".sluice-part") ? 2 : 1
-        if dots == 2 { name = name.dropLast(".sluice-part".utf8.count) }
-        guard name.hasSuffix(".sluice-download"), name.hasPrefix(String(repeating: ".", count: dots)) else { return nil }
-        name = name.dropFirst(dots).dropLast(".sluice-download".utf8.count)
-        guard !name.isEmpty else { return nil }
-        let directory = parent(of: temporary)
+    /// The download temporary (relative, as `leftover` is) that the file `leftover` belongs
+    /// to: itself, or the one the downloader's partial file or journal was made for; nil when
+    /// it is not named as one of sync's download temporaries.
+    static func downloadTemporary(ofLeftover leftover: String) -> String? {
+        var name = Substring(lastComponent(of: leftover))
+        if name.hasSuffix(PartialFileName.sidecarSuffix) { name = name.dropLast(PartialFileName.sidecarSuffix.utf8.count) }
+        if name.hasSuffix(PartialFileName.suffix) {
+            guard name.hasPrefix(".") else { return nil }
+            name = name.dropFirst().dropLast(PartialFileName.suffix.utf8.count)
+        }
+        guard name.utf8.count > 1 + downloadSuffix.utf8.count, name.hasPrefix("."), name.hasSuffix(downloadSuffix)
+        else { return nil }
+        let directory = parent(of: leftover)
         return directory.isEmpty ? String(name) : directory + "/" + name
     }
 
@@ -82,12 +99,11 @@ public enum SyncNames {
         // Only directories inside the synced one have markers: the top always exists, so
         // its marker would be downloaded again and again, never settled.
         guard path != directoryMarker else { return "it marks the synced folder itself, which always exists" }
-        let components = path.split(separator: "/", omittingEmptySubsequences: false)
-        for component in components {
+        for component in components(of: path) {
             if component.isEmpty { return "it has an empty path component" }
             if component == "." || component == ".." { return "it has a '\(component)' component" }
             if component.utf8.count > 255 { return "a component is longer than 255 bytes" }
-            if isTemporary(String(component)) { return "it is named like a sync temporary file" }
+            if isTemporary(component) { return "it is named like a sync temporary file" }
         }
         return nil
     }
@@ -111,7 +127,15 @@ public enum SyncNames {
         }
         let cleanDevice = device.replacingOccurrences(of: "/", with: "-")
         let count = number > 1 ? " \(number)" : ""
-        let conflicted = "\(stem) (conflict from \(cleanDevice) \(formatter.string(from: date))\(count))\(ext)"
+        let suffix = " (conflict from \(cleanDevice) \(formatter.string(from: date))\(count))"
+        // A long name loses the end of its stem, never the suffix that says what the copy is
+        // (nor its extension, unless that is itself too long to leave room for a stem).
+        if suffix.utf8.count + ext.utf8.count > FileNameLimit.maxBytes / 2 {
+            stem = name
+            ext = ""
+        }
+        stem = FileNameLimit.fitting(stem, within: max(32, FileNameLimit.maxBytes - suffix.utf8.count - ext.utf8.count))
+        let conflicted = stem + suffix + ext
         return directory.isEmpty ? conflicted : directory + "/" + conflicted
     }
 }

@@ -52,6 +52,14 @@ public enum SyncAction: Sendable, Equatable {
         }
     }
 
+    /// Whether it deletes a file on one side (deletions run before the other actions).
+    public var isDeletion: Bool {
+        switch self {
+        case .deleteLocal, .deleteRemote: true
+        default: false
+        }
+    }
+
     /// Whether it changes anything on either side (record and forget only update the state).
     public var changesFiles: Bool {
         switch self {
@@ -75,13 +83,13 @@ public enum SyncPlanner {
     /// - Parameter sameContent: for paths on both sides whose remote SHA-256 is empty, whether
     ///   the contents are equal (found by comparing partition hashes).
     public static func plan(
-        local: [String: LocalFileState], remote: [String: RemoteFile], base: [String: SyncedFile],
-        sameContent: [String: Bool] = [:]
+        local: [PathKey: LocalFileState], remote: [PathKey: RemoteFile], base: [PathKey: SyncedFile],
+        sameContent: [PathKey: Bool] = [:]
     ) -> [SyncAction] {
         let paths = Set(local.keys).union(remote.keys).union(base.keys)
         var actions: [SyncAction] = []
-        for path in paths.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
-            if let action = decide(path, local[path], remote[path], base[path], sameContent[path]) {
+        for path in paths.sorted() {
+            if let action = decide(path.string, local[path], remote[path], base[path], sameContent[path]) {
                 actions.append(action)
             }
         }

@@ -17,8 +17,14 @@ public struct SyncedFile: Codable, Sendable, Equatable {
 
 /// The state file of one sync (a local directory paired with a remote prefix): the last
 /// synced state of every path and the change-feed cursor to watch from.
+///
+/// Paths are keys of ``PathKey`` (bytes): since format 2 the maps keyed by path are written
+/// as arrays of alternating paths and values, so that two names that differ only in Unicode
+/// normalization stay two entries. Format 1 wrote them as JSON objects; it is still read.
 public struct SyncState: Codable, Sendable, Equatable {
-    public var format = 1
+    /// The format this code writes.
+    static let currentFormat = 2
+    public var format = SyncState.currentFormat
     public var server: String
     public var owner: String
     public var remotePrefix: String
@@ -26,14 +32,14 @@ public struct SyncState: Codable, Sendable, Equatable {
     /// Where the change feed was last read up to; "" before the first sync.
     public var cursor = ""
     /// Relative path → its last synced state.
-    public var files: [String: SyncedFile] = [:]
+    public var files: [PathKey: SyncedFile] = [:]
     /// Local changes kept on this device because the owner shares them for reading only, by
     /// the stat they were reported under (reported again only when they change); nil when
     /// there are none (and in state files written before read-only folders synced).
-    public var keptLocally: [String: LocalStat]?
+    public var keptLocally: [PathKey: LocalStat]?
     /// Relative path → the request id of its PutObject, kept from before the call until its
     /// result is recorded; nil when there is none (and in state files written before).
-    public var pendingPuts: [String: PendingPut]?
+    public var pendingPuts: [PathKey: PendingPut]?
     /// Uploads recorded whose overtaken versions are still to be kept as conflict copies;
     /// nil when there are none (and in state files written before).
     public var pendingConflictChecks: [PendingConflictCheck]?
@@ -43,6 +49,36 @@ public struct SyncState: Codable, Sendable, Equatable {
         self.owner = owner
         self.remotePrefix = remotePrefix
         self.localRoot = localRoot
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case format, server, owner, remotePrefix, localRoot, cursor, files, keptLocally, pendingPuts
+        case pendingConflictChecks
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let format = try container.decode(Int.self, forKey: .format)
+        guard (1...Self.currentFormat).contains(format) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .format, in: container, debugDescription: "unknown format \(format)")
+        }
+        /// A map keyed by path: an object in format 1, alternating paths and values since.
+        func byPath<Value: Decodable>(_ key: CodingKeys) throws -> [PathKey: Value]? {
+            guard format == 1 else { return try container.decodeIfPresent([PathKey: Value].self, forKey: key) }
+            return try container.decodeIfPresent([String: Value].self, forKey: key).map { old in
+                Dictionary(uniqueKeysWithValues: old.map { (PathKey($0.key), $0.value) })
+            }
+        }
+        server = try container.decode(String.self, forKey: .server)
+        owner = try container.decode(String.self, forKey: .owner)
+        remotePrefix = try container.decode(String.self, forKey: .remotePrefix)
+        localRoot = try container.decode(String.self, forKey: .localRoot)
+        cursor = try container.decode(String.self, forKey: .cursor)
+        files = try byPath(.files) ?? [:]
+        keptLocally = try byPath(.keptLocally)
+        pendingPuts = try byPath(.pendingPuts)
+        pendingConflictChecks = try container.decodeIfPresent([PendingConflictCheck].self, forKey: .pendingConflictChecks)
     }
 
     /// Whether the state was written for this same pairing (else it is not used).
@@ -78,12 +114,27 @@ public struct SyncStateFile: Sendable {
         return SyncStateFile(path: (state.appendingPathComponent("sync") as NSString).appendingPathComponent(name))
     }
 
-    /// The saved state for this pairing, else a fresh one.
-    public func load(fresh: SyncState) -> SyncState {
-        guard let data = FileManager.default.contents(atPath: path),
-              let saved = try? JSONDecoder().decode(SyncState.self, from: data), saved.pairs(fresh)
-        else { return fresh }
-        return saved
+    /// The saved state for this pairing; a fresh one when there is none (or the file is
+    /// another pairing's, which only `--state-file` can name).
+    ///
+    /// - Throws: ``UnusableSyncStateError`` when the file exists but cannot be read or is no
+    ///   state this code reads.
+    public func load(fresh: SyncState) throws -> SyncState {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return fresh }
+        guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: path) else {
+            throw UnusableSyncStateError(path: path, reason: isDirectory.boolValue ? "it is a directory" : "it cannot be read")
+        }
+        let saved: SyncState
+        do {
+            saved = try JSONDecoder().decode(SyncState.self, from: data)
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.last?.stringValue == "format" {
+            throw UnusableSyncStateError(path: path, reason: "\(context.debugDescription); it was written by a newer sluice")
+        } catch {
+            throw UnusableSyncStateError(
+                path: path, reason: data.isEmpty ? "it is empty" : "it is not a whole sync state (truncated or damaged)")
+        }
+        return saved.pairs(fresh) ? saved : fresh
     }
 
     /// Takes the state file's lock (`STATE.lock`, flock) for the life of the process, so that

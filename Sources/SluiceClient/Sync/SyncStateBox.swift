@@ -14,8 +14,8 @@ final class SyncStateBox: Sendable {
         var state: SyncState
         var dirty = false
         var lastSave = ContinuousClock.now
-        /// Directories that downloads were renamed into since the last save.
-        var renamedIn: Set<String> = []
+        /// Directories that downloads were renamed into since the last save (by bytes, as paths are).
+        var renamedIn: Set<PathKey> = []
     }
 
     private let inner: Mutex<Inner>
@@ -56,8 +56,8 @@ final class SyncStateBox: Sendable {
     /// Records the path as synced; a request id kept for it is spent.
     func set(_ path: String, _ synced: SyncedFile) throws {
         try update { state in
-            state.files[path] = synced
-            state.pendingPuts?[path] = nil
+            state.files[PathKey(path)] = synced
+            state.pendingPuts?[PathKey(path)] = nil
         }
     }
 
@@ -65,8 +65,8 @@ final class SyncStateBox: Sendable {
     /// overtaken, so that no save holds the one without the other.
     func set(_ path: String, _ synced: SyncedFile, pending check: PendingConflictCheck) throws {
         try update { state in
-            state.files[path] = synced
-            state.pendingPuts?[path] = nil
+            state.files[PathKey(path)] = synced
+            state.pendingPuts?[PathKey(path)] = nil
             state.pendingConflictChecks = (state.pendingConflictChecks ?? []) + [check]
         }
     }
@@ -81,14 +81,14 @@ final class SyncStateBox: Sendable {
 
     func forget(_ path: String) throws {
         try update { state in
-            state.files[path] = nil
-            state.pendingPuts?[path] = nil
+            state.files[PathKey(path)] = nil
+            state.pendingPuts?[PathKey(path)] = nil
         }
     }
 
     /// Notes a download renamed into `directory` (absolute), before its record is set.
     func renamed(in directory: String) {
-        inner.withLock { _ = $0.renamedIn.insert(directory) }
+        inner.withLock { _ = $0.renamedIn.insert(PathKey(directory)) }
     }
 
     /// Writes the state if anything changed since the last save.
@@ -98,14 +98,14 @@ final class SyncStateBox: Sendable {
 
     private func save() throws {
         try saving.withLock { _ in
-            let (due, directories) = inner.withLock { inner -> (SyncState?, Set<String>) in
+            let (due, directories) = inner.withLock { inner -> (SyncState?, Set<PathKey>) in
                 guard inner.dirty else { return (nil, []) }
                 inner.dirty = false
                 defer { inner.renamedIn = [] }
                 return (inner.state, inner.renamedIn)
             }
             guard let due else { return }
-            for directory in directories { AtomicWrite.syncDirectory(directory) }
+            for directory in directories { AtomicWrite.syncDirectory(directory.string) }
             do {
                 try file.save(due)
             } catch {

@@ -94,7 +94,7 @@ public struct SyncWatcher: Sendable {
             var firstPending: ContinuousClock.Instant?
             var lastEvent = ContinuousClock.now
             /// Absolute paths named by events since the last pass.
-            var changed: Set<String> = []
+            var changed: Set<PathKey> = []
             /// Whether the next pass must look at everything.
             var full = false
         }
@@ -102,7 +102,7 @@ public struct SyncWatcher: Sendable {
         /// What the next pass looks at: everything, or the paths named.
         struct Pending: Sendable {
             var full: Bool
-            var changed: Set<String>
+            var changed: Set<PathKey>
         }
 
         private let state = Mutex(State())
@@ -120,7 +120,7 @@ public struct SyncWatcher: Sendable {
             record { state in
                 for report in reports {
                     switch report {
-                    case .changed(let path) where state.changed.count < Self.mostPaths: state.changed.insert(path)
+                    case .changed(let path) where state.changed.count < Self.mostPaths: state.changed.insert(PathKey(path))
                     case .changed: state.full = true
                     case .lost: state.full = true
                     }

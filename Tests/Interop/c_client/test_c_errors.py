@@ -5,6 +5,8 @@ PERMISSION_DENIED, 5 DATA_LOSS, 6 UNAVAILABLE."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import c_support as cs
@@ -127,3 +129,20 @@ def test_damaged_partition_is_an_integrity_failure(sluice_c, server, tmp_path):
         cs.assert_error(r, cs.EXIT_INTEGRITY, "DATA_LOSS")
         assert "partition 1" in r.stderr, r.explain()
         assert not out.exists()
+
+
+def test_a_target_name_as_long_as_a_file_name_may_be_downloads(sluice_c, swift_cli, tmp_path):
+    """The temporary file beside a 250-byte target name still fits NAME_MAX (shortened), so a
+    legal name can be downloaded, by either client."""
+    name = ss.unique_name("c-longname")
+    src = str(tmp_path / "src")
+    cs.write_random(src, 100_000)
+    sluice_c.ok("upload", src, name)
+    out = tmp_path / "out"
+    out.mkdir()
+    for client, letter in ((sluice_c, "C"), (swift_cli, "S")):
+        target = str(out / (letter * 250))
+        client.ok("download", name, target)
+        with open(src, "rb") as a, open(target, "rb") as b:
+            assert a.read() == b.read()
+    assert sorted(os.listdir(out)) == ["C" * 250, "S" * 250]

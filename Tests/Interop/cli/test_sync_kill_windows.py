@@ -78,9 +78,12 @@ def wait_for_waiters(postgres, url: str, count: int, timeout: float) -> bool:
 
 
 def synced_version(state_file: str, path: str) -> int:
+    # The state's maps by path are arrays of alternating paths and values (paths are bytes:
+    # a JSON object would merge names that differ only in Unicode normalization).
     try:
         with open(state_file, "rb") as f:
-            return json.load(f)["files"][path]["remoteVersion"]
+            files = json.load(f)["files"]
+        return dict(zip(files[::2], files[1::2]))[path]["remoteVersion"]
     except (OSError, ValueError, KeyError):
         return 0
 

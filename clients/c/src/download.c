@@ -222,10 +222,22 @@ static bool get_object(Download *dl, Status *st) {
     return true;
 }
 
+/* The temporary file is named after the target plus ".sluice-c-XXXXXX". A target name too
+ * long for that to fit in NAME_MAX keeps only its start (cut between UTF-8 characters), so
+ * that a legal name can still be downloaded; mkstemp's random part keeps it unique. */
 static bool make_temp(Download *dl, const char *local, Status *st) {
-    size_t len = strlen(local) + 32;
+    static const char suffix[] = ".sluice-c-XXXXXX";
+    const char *slash = strrchr(local, '/');
+    size_t dir_len = slash ? (size_t)(slash - local) + 1 : 0;
+    size_t base_len = strlen(local) - dir_len;
+    size_t room = NAME_MAX - (sizeof suffix - 1);
+    if (base_len > room) {
+        base_len = room;
+        while (base_len > 0 && ((unsigned char)local[dir_len + base_len] & 0xC0) == 0x80) base_len--;
+    }
+    size_t len = dir_len + base_len + sizeof suffix;
     dl->temp_path = xcalloc(len, 1);
-    snprintf(dl->temp_path, len, "%s.sluice-c-XXXXXX", local);
+    snprintf(dl->temp_path, len, "%.*s%s", (int)(dir_len + base_len), local, suffix);
     dl->fd = mkstemp(dl->temp_path);
     if (dl->fd < 0) {
         free(dl->temp_path);
