@@ -65,6 +65,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// 23505 unique_violation: an INSERT or UPDATE collided with a unique index.
     public var isUniqueViolation: Bool { sqlState == "23505" }
 
+    /// Whether a value was too large for what holds it (54000, program_limit_exceeded): an index
+    /// entry holds at most about 2,700 bytes after compression.
+    public var isLimitExceeded: Bool { sqlState == "54000" }
+
     /// 40001 serialization_failure or 40P01 deadlock_detected: the transaction lost a race and
     /// running it again may well succeed. `PostgresPool.transaction` retries these itself.
     public var isSerializationFailure: Bool { sqlState == "40001" || sqlState == "40P01" }

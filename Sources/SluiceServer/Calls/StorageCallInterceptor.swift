@@ -57,13 +57,13 @@ public struct StorageCallInterceptor: CallInterceptor {
         } catch {
             return .failure(RPCError(.unauthenticated, error.description))
         }
-        guard name.utf8.count <= PrincipalDirectory.maxIdentityBytes else {
+        do {
+            return .success(try await callers.caller(named: name))
+        } catch let tooLong as IdentityTooLong {
             return .failure(RPCError(
                 .unauthenticated,
-                "the client certificate's identity (as --principal-from names it) is \(name.utf8.count) bytes; "
-                    + "sluiced takes at most \(PrincipalDirectory.maxIdentityBytes). Use a certificate with fewer "
-                    + "names, or ask the operator for a --principal-from that takes fewer of them"))
+                "the client certificate's identity (as --principal-from names it) is \(tooLong); use a certificate "
+                    + "with fewer names, or ask the operator for a --principal-from that takes fewer of them"))
         }
-        return .success(try await callers.caller(named: name))
     }
 }

@@ -17,17 +17,20 @@ public final class PrincipalDirectory: Sendable {
         self.database = database
     }
 
-    /// The longest identity (UTF-8 bytes) a principal may have: PostgreSQL indexes the name, and
-    /// an index entry holds at most about 2,700 bytes.
-    public static let maxIdentityBytes = 2048
-
     /// The principal for a verified certificate subject, created on first sight. A principal
     /// without a handle (recorded before handles existed) gets one now; a handle, once set,
     /// never changes.
+    /// ``IdentityTooLong`` when the name is too long for PostgreSQL to index.
     public func principal(named name: String) async throws -> Principal {
         let key = Array(name.utf8)
         if let principal = known.withLock({ $0[key] }) { return principal }
-        let principal = try await database.transaction { connection in
+        let principal = try await IdentityTooLong.mapping(name) { try await self.record(name) }
+        known.withLock { $0[key] = principal }
+        return principal
+    }
+
+    private func record(_ name: String) async throws -> Principal {
+        try await database.transaction { connection in
             try Self.lockHandles(on: connection)
             // The free handle is chosen and taken in one statement while every other writer
             // of handles waits on the lock, so two new principals never pick the same one.
@@ -46,8 +49,6 @@ public final class PrincipalDirectory: Sendable {
             }
             return Principal(id: try row.int("id"), name: name, handle: handle)
         }
-        known.withLock { $0[key] = principal }
-        return principal
     }
 
     /// The principal holding `handle`, or nil when nobody does.
@@ -77,17 +78,20 @@ public final class PrincipalDirectory: Sendable {
     public func register(handle: String, identity: String) async throws -> Principal {
         let handle = try PrincipalHandle.parse(handle, field: "handle")
         guard !identity.isEmpty else { throw StorageError.invalidArgument("the identity to register under '\(handle)' is empty") }
-        guard identity.utf8.count <= Self.maxIdentityBytes else {
-            throw StorageError.invalidArgument(
-                "the identity to register under '\(handle)' is \(identity.utf8.count) bytes; an identity is at most "
-                    + "\(Self.maxIdentityBytes)")
-        }
         guard !identity.utf8.contains(0) else {
             throw StorageError.invalidArgument(
                 "the identity to register under '\(handle)' contains a NUL character; give it as --principal-from "
                     + "names the certificate (sluice whoami prints it)")
         }
-        return try await database.transaction { connection in
+        do {
+            return try await IdentityTooLong.mapping(identity) { try await self.record(identity, as: handle) }
+        } catch let tooLong as IdentityTooLong {
+            throw StorageError.invalidArgument("the identity to register under '\(handle)' is \(tooLong)")
+        }
+    }
+
+    private func record(_ identity: String, as handle: String) async throws -> Principal {
+        try await database.transaction { connection in
             try Self.lockHandles(on: connection)
             if let holder = try connection.execute(
                 "SELECT name FROM principals WHERE handle = $1", [.text(handle)]).rows.first,
