@@ -34,6 +34,16 @@ public struct BlobStoreOptions: ParsableArguments {
 
     public init() {}
 
+    /// How long a DELETE the store gave up on may still reach its bytes (see
+    /// ``StorageLimits/lingeringDeleteFence``): none on disk, where a delete ends with its call;
+    /// for S3, every attempt of a request timing out after its longest backoff, and at least 15
+    /// minutes, since a gateway in front of the bucket may hold a request longer than that.
+    public var lingeringDeleteFence: Duration {
+        guard case .s3? = try? location() else { return .zero }
+        let attempts = Duration.seconds(s3Attempts * (s3TimeoutSeconds + 5))
+        return max(attempts, .seconds(15 * 60))
+    }
+
     /// Where bytes live, parsed from `--blobs`.
     public enum Location {
         case disk(URL)

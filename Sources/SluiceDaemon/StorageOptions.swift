@@ -202,6 +202,7 @@ public struct StorageOptions: ParsableArguments {
         limits.closedSessionRetention = .seconds(sessionRetention)
         limits.changeRetention = .seconds(changeRetention)
         limits.blobGracePeriod = .seconds(blobGracePeriod)
+        limits.lingeringDeleteFence = blobStore.lingeringDeleteFence
         limits.deduplicateAcrossPrincipals = deduplicateAcrossPrincipals
         return limits
     }

@@ -115,11 +115,12 @@ public final class Collector: Sendable {
         }
         while true {
             let doomed = try await markUnreferencedBlobs(grace: grace)
-            for key in doomed { try await blobs.delete(key) }
+            for blob in doomed { try await blobs.delete(blob.key) }
             try await forget(doomed)
             report.deletedBlobs += doomed.count
             if doomed.count < Self.batchSize { break }
         }
+        try await forgetTombstones()
         report.forgottenDamageFindings = try await database.withConnection { connection in
             try connection.execute("""
                 DELETE FROM damaged_blobs d
@@ -135,23 +136,37 @@ public final class Collector: Sendable {
 
     private static let batchSize = 200
 
+    /// A blob the collector is deleting.
+    private struct DoomedBlob {
+        var key: BlobKey
+        /// Marked by an earlier pass that did not finish its deletion: a DELETE it sent may
+        /// still be on its way (``forget(_:)``).
+        var markedBefore: Bool
+    }
+
     /// Marks a batch of stale, unreferenced blobs as deleting (so no upload can lease them),
     /// together with any left marked by an interrupted pass, and returns them.
-    private func markUnreferencedBlobs(grace: Double) async throws -> [BlobKey] {
+    private func markUnreferencedBlobs(grace: Double) async throws -> [DoomedBlob] {
         try await database.transaction { connection in
             try connection.execute("""
-                UPDATE blobs b SET deleting = true
-                WHERE (b.scope, b.sha256) IN (
-                    SELECT c.scope, c.sha256 FROM blobs c
-                    WHERE (c.deleting OR c.last_used_at < now() - make_interval(secs => $1))
+                WITH doomed AS (
+                    SELECT c.scope, c.sha256, c.deleting AS marked_before FROM blobs c
+                    WHERE ((c.deleting AND c.reclaimed_at IS NULL)
+                           OR (NOT c.deleting AND c.last_used_at < now() - make_interval(secs => $1)))
                       AND NOT EXISTS (SELECT 1 FROM session_partitions sp
                                       WHERE sp.blob_scope = c.scope AND sp.sha256 = c.sha256)
                       AND NOT EXISTS (SELECT 1 FROM version_partitions vp
                                       WHERE vp.blob_scope = c.scope AND vp.sha256 = c.sha256)
                     LIMIT $2 FOR UPDATE SKIP LOCKED)
-                RETURNING b.scope, b.sha256
+                UPDATE blobs b SET deleting = true FROM doomed d
+                WHERE b.scope = d.scope AND b.sha256 = d.sha256
+                RETURNING b.scope, b.sha256, d.marked_before
                 """, [.double(grace), .int(Int64(Self.batchSize))]
-            ).rows.map { try BlobKey(scope: try $0.string("scope"), sha256: try $0.bytes("sha256")) }
+            ).rows.map { row in
+                DoomedBlob(
+                    key: try BlobKey(scope: try row.string("scope"), sha256: try row.bytes("sha256")),
+                    markedBefore: try row.bool("marked_before"))
+            }
         }
     }
 
@@ -172,22 +187,40 @@ public final class Collector: Sendable {
                 }
             }
             for key in claimed { try await blobs.delete(key) }
-            try await forget(claimed)
+            try await forget(claimed.map { DoomedBlob(key: $0, markedBefore: false) })
             removed += claimed.count
             guard page.count == Self.batchSize, let last = page.last else { return removed }
             after = last
         }
     }
 
-    /// Drops the rows of blobs whose bytes are gone.
-    private func forget(_ keys: [BlobKey]) async throws {
-        guard !keys.isEmpty else { return }
+    /// Drops the rows of blobs whose bytes are gone. A blob whose deletion failed in an earlier
+    /// pass keeps its row as a tombstone instead, marked deleting, for the store's
+    /// ``StorageLimits/lingeringDeleteFence``: a DELETE of that pass that the store gave up on
+    /// (timed out behind a congested gateway, say) may still reach the bytes, and would take
+    /// those of an upload of the same bytes made meanwhile; while the tombstone stands, such an
+    /// upload is refused as "being reclaimed" and sent again later.
+    private func forget(_ doomed: [DoomedBlob]) async throws {
+        guard !doomed.isEmpty else { return }
+        let fenced = limits.lingeringDeleteFence > .zero
         try await database.transaction { connection in
-            for key in keys {
+            for blob in doomed {
+                let key = blob.key
                 _ = try connection.execute(
-                    "DELETE FROM blobs WHERE scope = $1 AND sha256 = $2 AND deleting",
+                    blob.markedBefore && fenced
+                        ? "UPDATE blobs SET reclaimed_at = now() WHERE scope = $1 AND sha256 = $2 AND deleting"
+                        : "DELETE FROM blobs WHERE scope = $1 AND sha256 = $2 AND deleting",
                     [.text(key.scope), .bytes(key.sha256)])
             }
+        }
+    }
+
+    /// Drops the tombstones older than the store's ``StorageLimits/lingeringDeleteFence``.
+    private func forgetTombstones() async throws {
+        try await database.withConnection { connection in
+            _ = try connection.execute(
+                "DELETE FROM blobs WHERE deleting AND reclaimed_at < now() - make_interval(secs => $1)",
+                [.double(self.limits.lingeringDeleteFence.inSeconds)])
         }
     }
 }

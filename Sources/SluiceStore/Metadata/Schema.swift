@@ -264,5 +264,12 @@ public enum Schema {
             CREATE INDEX upload_sessions_by_owner ON upload_sessions (owner_id, created_at DESC)
                 WHERE owner_id IS NOT NULL;
             """),
+        Migration(version: 9, name: "reclaimed blob tombstones", sql: """
+            -- Set when the collector deleted the bytes of a blob whose deletion had failed
+            -- before: the row stays, marked deleting (so no upload leases those bytes), until
+            -- a DELETE the store gave up on can no longer arrive (Collector, lingering deletes).
+            ALTER TABLE blobs ADD COLUMN reclaimed_at timestamptz;
+            CREATE INDEX blobs_tombstones ON blobs (reclaimed_at) WHERE reclaimed_at IS NOT NULL;
+            """),
     ]
 }

@@ -27,6 +27,10 @@ public struct StorageLimits: Sendable {
     /// How long unreferenced bytes are kept before the collector deletes them. Must exceed
     /// the time one partition upload can take.
     public var blobGracePeriod: Duration = .seconds(3600)
+    /// How long a delete the blob store gave up on may still reach its bytes (zero for a store
+    /// whose deletes end with their call, as the disk's do): after a blob whose deletion failed
+    /// once is deleted, no upload may store the same bytes again for this long (``Collector``).
+    public var lingeringDeleteFence: Duration = .zero
     /// Most user metadata entries per object; key and value sizes in bytes.
     public var maxUserMetadataEntries = 64
     public var maxUserMetadataKeyBytes = 128

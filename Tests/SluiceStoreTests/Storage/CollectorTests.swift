@@ -178,6 +178,47 @@ import Testing
         }
     }
 
+    /// With a store whose deletes may outlive their call (S3 behind a congested gateway), a
+    /// blob whose deletion failed in an earlier pass keeps its row as a tombstone for the
+    /// fence after its bytes go: a DELETE of that pass may still arrive, so an upload of the
+    /// same bytes is refused until then, and stored once the tombstone is forgotten.
+    @Test func aBlobWhoseDeletionFailedBeforeIsFencedAfterItsBytesGo() async throws {
+        var limits = StorageLimits()
+        limits.lingeringDeleteFence = .seconds(2)
+        try await StorageHarness.with(limits: limits) { harness in
+            let storage = harness.storage
+            let alice = try await harness.principal("CN=alice")
+            let bytes = sampleBytes(1000, seed: 96)
+            let sha = SHA256.hash(bytes)
+            let first = try await storage.sessions.create(declaration("first", bytes, partitionSize: 1000), by: alice)
+            _ = try await storage.sessions.storePartition(0, of: first.id, by: alice, chunks: ChunkSequence(bytes))
+            _ = try await storage.sessions.abort(first.id, of: alice)
+            #expect(try await storage.collector.collect() == Self.report(released: 1))
+            // A pass that marked the row, sent its DELETE, and failed (the DELETE timed out).
+            _ = try await harness.sql(
+                "UPDATE blobs SET deleting = true WHERE scope = $1 AND sha256 = $2", [.text("p\(alice.id)"), .bytes(sha)])
+
+            #expect(try await storage.collector.collect() == Self.report(blobs: 1))
+            #expect(harness.blobFiles().isEmpty)
+            #expect(try await harness.blobRows().count == 1)
+            let second = try await storage.sessions.create(declaration("second", bytes, partitionSize: 1000), by: alice)
+            await expectStorageError(.aborted, mentioning: ["again"]) {
+                try await storage.sessions.storePartition(0, of: second.id, by: alice, chunks: ChunkSequence(bytes))
+            }
+            // A pass within the fence neither deletes the bytes again nor forgets the row.
+            #expect(try await storage.collector.collect() == Self.report())
+            #expect(try await harness.blobRows().count == 1)
+
+            try await Task.sleep(for: .milliseconds(2500))
+            #expect(try await storage.collector.collect() == Self.report())
+            #expect(try await harness.blobRows().isEmpty)
+            let stored = try await storage.sessions.storePartition(0, of: second.id, by: alice, chunks: ChunkSequence(bytes))
+            #expect(!stored.alreadyStored)
+            let version = try await storage.sessions.commit(second.id, by: alice, objects: storage.objects)
+            #expect(try await storage.read(version) == bytes)
+        }
+    }
+
     /// The collector marks a blob deleting while an upload of identical bytes is in flight:
     /// the upload is refused when it would record the partition, and the bytes go.
     @Test func aBlobMarkedDuringAnUploadRefusesThePartition() async throws {
