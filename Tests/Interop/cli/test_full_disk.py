@@ -138,20 +138,25 @@ def test_space_running_out_inside_a_large_partition(full_disk_server):
 
 
 def test_an_older_store_on_a_full_disk_still_starts(storage, tmp_path):
-    """A blob folder an older sluiced made (blobs two fan-out levels down, no PATH/layout file)
-    opens on a full disk as it did before: its layout is read from its blobs until the file
-    can be written, and new blobs go two levels down beside the old ones."""
+    """A blob folder an older sluiced made (blobs two fan-out levels down, no PATH/layout file,
+    no PATH/database-id mark) opens on a full disk as it did before: its layout is read from its
+    blobs and its database from the blobs that database knows, until the files can be written,
+    and new blobs go two levels down beside the old ones."""
     with small_filesystem(str(tmp_path / "volume")) as volume:
         blobs = os.path.join(volume, "blobs")
         old = ss.random_bytes(1000, seed=3)
         digest = ss.hexsha(old)
+        first = storage.server(blobs_dir=blobs, label="sluiced-full-old-store-made")
+        first.client().put_object("disk/before", old)
+        first.stop()
+        # What an older sluiced left: the blob two levels down, and neither record file.
         folder = os.path.join(blobs, "blobs", "p1", digest[:2], digest[2:4])
         os.makedirs(folder)
-        with open(os.path.join(folder, digest), "wb") as f:
-            f.write(old)
-        os.makedirs(os.path.join(blobs, "staging"))
+        os.rename(os.path.join(blobs, "blobs", "p1", digest[:2], digest), os.path.join(folder, digest))
+        for record in ("layout", "database-id"):
+            os.remove(os.path.join(blobs, record))
         filler = fill(volume)
-        srv = storage.server(blobs_dir=blobs, label="sluiced-full-old-store")
+        srv = storage.server(blobs_dir=blobs, database_url=first.database_url, label="sluiced-full-old-store")
         try:
             srv.assert_alive()
             os.remove(filler)
@@ -159,6 +164,7 @@ def test_an_older_store_on_a_full_disk_still_starts(storage, tmp_path):
             data = ss.random_bytes(2000, seed=4)
             c.put_object("disk/after", data)
             ss.assert_same_bytes(c.read("disk/after"), data, "an object stored once space was freed")
+            ss.assert_same_bytes(c.read("disk/before"), old, "the older store's object")
             new = ss.hexsha(data)
             placed = [d for d, _, files in os.walk(os.path.join(blobs, "blobs")) if new in files]
             assert [os.path.relpath(d, os.path.join(blobs, "blobs")).count(os.sep) for d in placed] == [2], placed

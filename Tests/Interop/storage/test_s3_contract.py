@@ -1,5 +1,5 @@
 """sluiced's S3 blob store, as S3 sees it: where blobs go (PREFIX/blobs/SCOPE/HEX64,
-one scope per principal), what each request carries (checksums, no 100-continue,
+one scope per principal, and nothing else but the store's mark PREFIX/database-id), what each request carries (checksums, no 100-continue,
 ranged reads), path- and virtual-host addressing, where credentials come from
 (environment, session token, shared credentials file and profile), and the SigV4
 signature of every request, recomputed from AWS's algorithm by
@@ -63,7 +63,8 @@ def test_blob_keys_and_requests(storage, proxy, prefix):
     keys = sorted(o.key for o in blobs.objects())
     want_prefix = f"{prefix}/blobs/" if prefix else "blobs/"
     assert all(k.startswith(want_prefix) for k in keys), keys
-    assert sorted(blobs.all_keys()) == keys, "objects outside PREFIX/blobs/"
+    mark = f"{prefix}/database-id" if prefix else "database-id"
+    assert sorted(blobs.all_keys()) == sorted(keys + [mark]), "objects outside PREFIX/blobs/ but the store's mark"
     scopes = {k[len(want_prefix):].split("/")[0] for k in keys}
     assert len(scopes) == 2, f"one scope per principal expected: {scopes}"
     parts = ss.split(data, PSIZE)
