@@ -7,7 +7,8 @@ import SluiceRPC
 import SluiceServer
 
 /// Runs a set of services as a server process: health and reflection beside them, TLS and
-/// limits from the options, structured logs, and a graceful drain on SIGTERM or SIGINT.
+/// limits from the options, structured logs, and a graceful drain on SIGTERM or SIGINT (SIGHUP
+/// is ignored, see `ReloadSignal`).
 public struct ServerRunner {
     public let options: ServerOptions
     public let services: [any RPCService]
@@ -81,7 +82,9 @@ public struct ServerRunner {
         // The line tests and scripts wait for.
         FileHandle.standardOutput.write(Data("\(name) listening on \(address)\n".utf8))
 
+        let hangup = ReloadSignal.ignore(logging: logger)
         let signal = await ShutdownSignal.wait()
+        hangup.cancel()
         logger.notice("draining", metadata: ["signal": "\(signal)", "drain_timeout_s": "\(options.drainTimeout)"])
         health.shutdown()
         draining()

@@ -11,6 +11,7 @@ import shlex
 import signal
 import subprocess
 import threading
+import time
 
 import grpc
 import pytest
@@ -107,6 +108,19 @@ def test_sigterm_graceful_exit(sluiced):
     assert rc is not None, f"sluiced still running 10 s after SIGTERM:\n{sluiced.proc.tail()}"
     assert rc == 0, f"sluiced exited {rc} on SIGTERM:\n{sluiced.proc.tail()}"
     assert not sup.port_accepts("127.0.0.1", sluiced.port)
+
+
+def test_sighup_is_ignored_with_a_notice(sluiced):
+    """SIGHUP (systemctl reload, a closed terminal) must not kill sluiced without a drain: it
+    reloads nothing, says so, and keeps serving."""
+    sluiced.proc.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "SIGHUP ignored" not in sluiced.proc.tail() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "SIGHUP ignored" in sluiced.proc.tail(), sluiced.proc.tail()
+    with sluiced.channel() as ch:
+        health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=TIMEOUT)
+    assert sluiced.proc.proc.poll() is None, f"sluiced exited on SIGHUP:\n{sluiced.proc.tail()}"
 
 
 def test_sigterm_with_open_stream(sluiced):
