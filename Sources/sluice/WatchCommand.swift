@@ -43,19 +43,25 @@ struct WatchCommand: AsyncParsableCommand {
         let settings = try connection.resolved()
         let file = cursorFile.map(WatchCursorFile.init(path:))
             ?? WatchCursorFile.standard(server: settings.server, owner: owner, prefix: prefix)
+        let saved = try file.load()
         do {
-            try await follow(settings: settings, file: file)
+            try await follow(settings: settings, file: file, from: saved)
         } catch let error as RPCError where error.code == .outOfRange {
-            throw UnresumableCursorError(cursorFile: file.path, cursor: file.load(), prefix: prefix)
+            throw UnresumableCursorError(cursorFile: file.path, cursor: (try? file.load()) ?? saved, prefix: prefix)
+        } catch let error as RPCError where error.code == .invalidArgument && !saved.isEmpty
+            && error.message.contains("cursor")
+        {
+            throw UnreadableCursorFileError(
+                cursorFile: file.path, reason: "the server refused the cursor it holds (\(error.message))")
         }
     }
 
     /// Prints changes from the saved cursor on, saving the cursor after each response.
-    private func follow(settings: ConnectionSettings, file: WatchCursorFile) async throws {
+    private func follow(settings: ConnectionSettings, file: WatchCursorFile, from saved: String) async throws {
         let json = json
         try await settings.withClient { client in
             try await ChangeFollower(client: client, retry: retry.policy).follow(
-                from: file.load(), owner: owner, prefix: prefix,
+                from: saved, owner: owner, prefix: prefix,
                 onRetry: { notice in
                     Output.write(["sluice watch: reconnecting (\(notice.error.message))"], to: .standardError)
                 },

@@ -44,9 +44,12 @@ import Testing
         let b = WatchCursorFile.standard(server: "s:1", owner: "", prefix: "docs", environment: environment)
         #expect(a.path != b.path)
         #expect(a.path.hasPrefix(environment["SLUICE_STATE_DIR"]! + "/watch/"))
-        #expect(a.load() == "")
+        #expect(try a.load() == "")
         try a.save("c1.5")
-        #expect(a.load() == "c1.5")
+        #expect(try a.load() == "c1.5")
+        // A file holding no cursor is an error naming it, never "watch from now".
+        try a.save("")
+        #expect(throws: UnreadableCursorFileError.self) { try a.load() }
         try? FileManager.default.removeItem(atPath: environment["SLUICE_STATE_DIR"]!)
     }
 }

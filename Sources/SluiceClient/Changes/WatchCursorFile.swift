@@ -23,10 +23,13 @@ public struct WatchCursorFile: Sendable {
         return WatchCursorFile(path: (state.appendingPathComponent("watch") as NSString).appendingPathComponent(name))
     }
 
-    /// The saved cursor, or "" when there is none.
-    public func load() -> String {
+    /// The saved cursor, or "" when there is no file; a file holding none is
+    /// ``UnreadableCursorFileError`` (starting from now would skip changes without a word).
+    public func load() throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else { return "" }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let cursor = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !cursor.isEmpty else { throw UnreadableCursorFileError(cursorFile: path, reason: "it is empty") }
+        return cursor
     }
 
     /// Saves `cursor` atomically (a crash leaves the old cursor or the new one).

@@ -39,8 +39,10 @@ final class LocalFile: Sendable {
         if direct >= 0 { close(direct) }
     }
 
+    /// Non-blocking, so that a FIFO with no writer opens at once (and is then refused as no
+    /// regular file) rather than hanging the command; a regular file reads as ever.
     static func openForReading(_ path: String) throws -> LocalFile {
-        try open(path, flags: O_RDONLY, mode: 0, operation: "open")
+        try open(path, flags: O_RDONLY | O_NONBLOCK, mode: 0, operation: "open")
     }
 
     /// Opens for reading and writing, creating the file (mode 0644 before the umask) if needed.

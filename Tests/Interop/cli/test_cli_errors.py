@@ -54,6 +54,7 @@ USAGE = [
     ("admin-usage-days-too-many", ["admin", "usage", "bob", "--days", "91"]),
     ("health-timeout-negative", ["health", "--timeout", "-1"]),
     ("whoami-timeout-zero", ["whoami", "--timeout", "0"]),
+    ("upload-fifo-without-writer", ["upload", "{tmp}/fifo", "x"]),
 ]
 
 
@@ -62,6 +63,7 @@ def test_usage_errors_exit_2(cli_runner, tmp_path, args):
     cli = cli_runner
     f = cs.write_file(str(tmp_path / "file"), b"data")
     (tmp_path / "bad.conf").write_text("server = 127.0.0.1:1\ncolour = blue\n")
+    os.mkfifo(tmp_path / "fifo")   # nobody writes to it: opening it must not hang the upload
     argv = [a.format(file=f, tmp=str(tmp_path), certs=cli.certs.dir) for a in args]
     started = time.monotonic()
     r = cli.run(*argv, connect=False, timeout=30).expect(cs.EXIT_USAGE)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 import cli_support as cs
 
 
@@ -149,6 +151,20 @@ def test_watch_from_a_cursor_of_another_server_names_the_file_to_delete(cli, tmp
         f.write("c1.999999999999\n")
     r = cli.run("watch", "--cursor-file", cursor_file, timeout=60).expect(cs.EXIT_NOT_FOUND)
     cs.assert_human_message(r.stderr)
+    assert cursor_file in r.stderr and "delete" in r.stderr.lower(), r.explain()
+
+
+@pytest.mark.parametrize("content", ["", "\n", "not-a-cursor\n", "c1.9999999999999999999999\n"],
+                         ids=["empty", "blank-line", "garbage", "overflowing"])
+def test_watch_from_an_unusable_cursor_file_names_the_file_to_delete(cli, tmp_path, content):
+    """An emptied or mangled cursor file (a crash or a full disk during its write, a touch)
+    stops the watch with the file named, rather than watching from now and skipping the
+    changes made since without a word."""
+    cursor_file = str(tmp_path / "mangled.cursor")
+    with open(cursor_file, "w") as f:
+        f.write(content)
+    r = cli.run("watch", "--cursor-file", cursor_file, timeout=60).expect(cs.EXIT_NOT_FOUND)
+    cs.assert_human_message(r.stderr, "an unusable cursor file")
     assert cursor_file in r.stderr and "delete" in r.stderr.lower(), r.explain()
 
 
