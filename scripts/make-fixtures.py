@@ -260,6 +260,8 @@ def build_fixtures(classes) -> list[tuple[str, object]]:
     add("owner", v1("ReadObjectRequest", name="reports/2025/report.pdf", owner="alice"))
     add("owner", v1("DeleteObjectRequest", name="reports/2025/report.pdf", owner="alice"))
     add("keep_versions", v1("DeleteObjectRequest", name="notes/todo.txt", keep_versions=True))
+    add("if_current_version", v1("DeleteObjectRequest", name="notes/todo.txt", keep_versions=True,
+                                 if_current_version=4))
     add("owner", v1("ListObjectVersionsRequest", name="reports/2025/report.pdf", page_size=10, owner="alice"))
     add("owner", v1("RestoreObjectVersionRequest", name="reports/2025/report.pdf", version=2, owner="alice"))
     add("owner", v1("GetPartitionInfoRequest", object_name="reports/2025/report.pdf", partition_index=1,

@@ -54,11 +54,14 @@ public struct ObjectCatalog: Sendable {
 
     /// Deletes an object and all its versions; returns how many versions went. With
     /// `keepVersions` the object is only hidden and its versions stay restorable (returns 0).
-    public func delete(_ name: String, keepVersions: Bool = false) async throws -> Int64 {
+    /// With `ifCurrentVersion` (not 0) only while that version is current: the server refuses
+    /// with FAILED_PRECONDITION, deleting nothing, once another version has been made.
+    public func delete(_ name: String, keepVersions: Bool = false, ifCurrentVersion: Int64 = 0) async throws -> Int64 {
         var request = Sluice_V1_DeleteObjectRequest()
         request.owner = owner
         request.name = name
         request.keepVersions = keepVersions
+        request.ifCurrentVersion = ifCurrentVersion
         return try await objects.deleteObject(request, options: callOptions).deletedVersions
     }
 

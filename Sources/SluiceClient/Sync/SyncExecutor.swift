@@ -316,15 +316,22 @@ struct SyncExecutor: Sendable {
     // MARK: Deletions
 
     private func deleteRemote(_ path: String, expected: RemoteFile) async throws {
+        // The look first still guards against a server that predates if_current_version
+        // (and ignores it); the condition below is what closes the gap after the look.
         try await requireRemote(path, is: expected)
         var request = Sluice_V1_DeleteObjectRequest()
         request.owner = options.owner
         request.name = objectName(path)
         // Kept versions keep the promise that a file deleted by sync can be restored.
         request.keepVersions = true
+        // Only the version planned against: one another device committed since is news,
+        // which the next pass brings down (an edit beats a deletion), never deleted unseen.
+        request.ifCurrentVersion = expected.version
         tally.add { $0.calls += 1 }
         do {
             _ = try await objects.deleteObject(request, options: callOptions)
+        } catch let error as RPCError where error.code == .failedPrecondition {
+            throw Deferred(reason: "the remote object changed meanwhile (\(error.message))")
         } catch let error where FailureKind(error) == .notFound {
             // Already gone: what was wanted.
         }

@@ -126,6 +126,14 @@ public nonisolated struct Sluice_V1_DeleteObjectRequest: Sendable {
   /// current again. The current object must exist (NOT_FOUND otherwise).
   public var keepVersions: Bool = false
 
+  /// 0 (the default): delete whatever version is current, as a client that does not
+  /// know this field does. Positive: delete only if the object's current version is
+  /// exactly this one, checked in the same transaction as the delete, so a version
+  /// committed after the caller last looked is never deleted unseen; otherwise
+  /// FAILED_PRECONDITION naming the current version (or saying there is none), and
+  /// nothing is deleted. Negative is INVALID_ARGUMENT. Applies to both kinds of delete.
+  public var ifCurrentVersion: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -443,7 +451,7 @@ nonisolated extension Sluice_V1_ListObjectsResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension Sluice_V1_DeleteObjectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DeleteObjectRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}owner\0\u{3}keep_versions\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}owner\0\u{3}keep_versions\0\u{3}if_current_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -454,6 +462,7 @@ nonisolated extension Sluice_V1_DeleteObjectRequest: SwiftProtobuf.Message, Swif
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.owner) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.keepVersions) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.ifCurrentVersion) }()
       default: break
       }
     }
@@ -469,6 +478,9 @@ nonisolated extension Sluice_V1_DeleteObjectRequest: SwiftProtobuf.Message, Swif
     if self.keepVersions != false {
       try visitor.visitSingularBoolField(value: self.keepVersions, fieldNumber: 3)
     }
+    if self.ifCurrentVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.ifCurrentVersion, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -476,6 +488,7 @@ nonisolated extension Sluice_V1_DeleteObjectRequest: SwiftProtobuf.Message, Swif
     if lhs.name != rhs.name {return false}
     if lhs.owner != rhs.owner {return false}
     if lhs.keepVersions != rhs.keepVersions {return false}
+    if lhs.ifCurrentVersion != rhs.ifCurrentVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

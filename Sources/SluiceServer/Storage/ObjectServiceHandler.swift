@@ -50,7 +50,8 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
         var response = Sluice_V1_DeleteObjectResponse()
         let owner = try await caller.owner(request.owner, in: storage)
         response.deletedVersions = try await storage.objects.delete(
-            request.name, of: caller.principal, owner: owner, keepVersions: request.keepVersions)
+            request.name, of: caller.principal, owner: owner, keepVersions: request.keepVersions,
+            ifCurrentVersion: request.ifCurrentVersion == 0 ? nil : request.ifCurrentVersion)
         return response
     }
 

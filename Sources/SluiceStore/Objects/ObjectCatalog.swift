@@ -247,14 +247,26 @@ public final class ObjectCatalog: Sendable {
     /// object only loses its current version (a delete marker: hidden from reads of the
     /// current version and from listings) and its versions stay listed, readable by number
     /// and restorable; that returns 0. Either way the change feed records the delete.
+    ///
+    /// With `ifCurrentVersion` the delete happens only while that version is the current one
+    /// (else `failedPrecondition` naming the current version, nothing deleted). It is checked on
+    /// the object row locked for the delete, which every commit locks too, so a version
+    /// committed after the caller last looked cannot be deleted unseen (a separate look
+    /// before the delete could not promise that).
     public func delete(
-        _ name: String, of principal: Principal, owner: Principal? = nil, keepVersions: Bool = false
+        _ name: String, of principal: Principal, owner: Principal? = nil, keepVersions: Bool = false,
+        ifCurrentVersion: Int64? = nil
     ) async throws -> Int64 {
         _ = try ObjectName.validate(name)
+        guard ifCurrentVersion.map({ $0 > 0 }) ?? true else {
+            throw StorageError.invalidArgument(
+                "if_current_version must be positive (the version expected to be current), or 0 to delete "
+                    + "whatever version is current")
+        }
         let owner = owner ?? principal
         let deleted = try await database.transaction { connection -> Int64? in
             let objects = try connection.execute("""
-                SELECT o.id, o.current_version IS NOT NULL AS is_current,
+                SELECT o.id, o.current_version,
                     (SELECT count(*) FROM object_versions v WHERE v.object_id = o.id)::bigint AS versions,
                     \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
                 FROM objects o WHERE o.principal_id = $1 AND o.name = $2
@@ -264,8 +276,12 @@ public final class ObjectCatalog: Sendable {
             guard let object = objects.first else { return nil }
             try AccessRule.require(.write, granted: try object.optionalString("access"), name: name, owner: owner)
             let objectID = try object.int("id")
+            let current = try object.optionalInt("current_version")
+            if let expected = ifCurrentVersion, current != expected {
+                throw Self.notCurrent(name, expected: expected, current: current)
+            }
             if keepVersions {
-                guard try object.bool("is_current") else {
+                guard current != nil else {
                     throw StorageError.notFound(
                         "object '\(name)' does not exist (it was deleted and its versions kept; delete it without "
                             + "keep_versions to remove them)")
@@ -279,6 +295,14 @@ public final class ObjectCatalog: Sendable {
         }
         guard let deleted else { throw StorageError.notFound("object '\(name)' does not exist") }
         return deleted
+    }
+
+    /// The refusal of a conditional delete whose expected version is not the current one:
+    /// what is current instead, so the caller can look at it before deciding again.
+    private static func notCurrent(_ name: String, expected: Int64, current: Int64?) -> StorageError {
+        let state = current.map { "is at version \($0)" }
+            ?? "has no current version (it was deleted and its versions kept)"
+        return .failedPrecondition("'\(name)' \(state), not \(expected); nothing was deleted")
     }
 
     /// Most partitions one read may ask for (``partitions(from:count:of:version:principal:owner:)``):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 
 import pytest
@@ -25,6 +24,7 @@ import pytest
 import cli_support as cs
 import sync_support as sy
 from cli_support import MIB
+from row_locks import HeldObjectRow, wait_for_waiters
 
 THEIRS_SIZE = 16 * MIB          # the overtaken version: ~4 s to fetch at RATE
 RATE = 4 * MIB                  # bytes per second the server sends each principal
@@ -40,41 +40,6 @@ def pcli(cli_runner, paced_server) -> cs.CLI:
     paced_server.assert_alive()
     cli_runner.address = paced_server.address
     return cli_runner
-
-
-class HeldObjectRow:
-    """A psql session holding the row of an object FOR UPDATE: every commit of a version
-    of that object waits until release()."""
-
-    def __init__(self, postgres, url: str, name: str):
-        self.proc = subprocess.Popen(
-            [postgres.psql, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", url],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.proc.stdin.write(f"BEGIN;\nSELECT 'held' FROM objects WHERE name = '{name}' FOR UPDATE;\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline().strip()
-        assert line == "held", f"psql did not take the row lock: {line!r} {self.proc.stderr.read()}"
-
-    def release(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.stdin.write("COMMIT;\n")
-            self.proc.stdin.close()
-            self.proc.wait(30)
-
-
-def lock_waiters(postgres, url: str) -> int:
-    return int(postgres.run("SELECT count(*) FROM pg_stat_activity "
-                            "WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                            url=url).strip())
-
-
-def wait_for_waiters(postgres, url: str, count: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if lock_waiters(postgres, url) >= count:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def synced_version(state_file: str, path: str) -> int:
