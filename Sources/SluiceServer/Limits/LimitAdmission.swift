@@ -44,7 +44,10 @@ public struct LimitAdmission: Sendable {
             throw LimitRefusals.refuse(.calls(limit: maxCallsPerPrincipal))
         }
         return PrincipalByteMeter(limiter: limiter, traffic: traffic, principalID: caller.principal.id) {
-            try requireEnabled(try await current())
+            // Only a definite "disabled" ends a running call: one whose caller cannot be looked
+            // up now (the database is down a moment) goes on, as it would have without this check.
+            guard let now = try? await current() else { return }
+            try requireEnabled(now)
         }
     }
 

@@ -231,3 +231,28 @@ def test_database_outage_answers_unavailable_and_health_follows(storage, postgre
         srv.assert_alive()
     finally:
         proxy.close()
+
+
+def test_a_download_under_way_outlives_a_database_outage(storage, postgres):
+    """A read already streaming needs no database: when PostgreSQL goes away mid-read (past
+    the 2 s the caller's settings are cached, so the stream's periodic re-admission cannot
+    look them up), the read still finishes with every byte. Only a definite "disabled"
+    ends a running call."""
+    from storage_support import obj_pb
+    endpoint = _database_endpoint(postgres.admin_url)
+    proxy = DatabaseProxy(endpoint)
+    try:
+        srv = storage.server(database_url=_through(proxy, storage.database()), label="sluiced-outage-read")
+        c = srv.client()
+        data = ss.random_bytes(16 * 1024 * KIB, seed=5)
+        c.put_object("outage/long-read", data, partition_size=4 * 1024 * KIB)
+        stream = c.objects.ReadObject(obj_pb.ReadObjectRequest(name="outage/long-read"), timeout=120)
+        got = [next(stream).data]
+        proxy.cut()
+        time.sleep(3.5)
+        got += [message.data for message in stream]
+        ss.assert_same_bytes(b"".join(got), data, "a read that ran through a database outage")
+        proxy.resume()
+        srv.assert_alive()
+    finally:
+        proxy.close()
