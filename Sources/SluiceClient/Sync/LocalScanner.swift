@@ -49,8 +49,11 @@ public struct SkipNote: Sendable, Equatable {
 /// The local side of a sync: every regular file under the root (relative "/"-separated
 /// paths), with a directory marker for every empty directory, minus what the ignore rules
 /// exclude. Symbolic links, special files and names the server would refuse are skipped
-/// with a note; sync's own temporary files are skipped silently.
+/// with a note; sync's own temporary files are set apart, and files merely named like them
+/// skipped with a note (never deleted, never uploaded).
 struct LocalScan: Sendable {
+    /// The pairing's marker, by which its own temporary files are known (nil: it made none).
+    let temporaryMarker: String?
     var files: [PathKey: LocalStat] = [:]
     /// Every directory found, relative ("" is the root), for watching.
     var directories: [String] = [""]
@@ -59,9 +62,13 @@ struct LocalScan: Sendable {
     /// removed by a full pass unless their download is still to be done (then it resumes).
     var downloadTemporaries: [String] = []
 
+    init(temporaryMarker: String?) {
+        self.temporaryMarker = temporaryMarker
+    }
+
     /// Scans `root`; `remotePrefix` counts toward the server's name limit (1024 bytes).
-    static func scan(root: String, rules: IgnoreRules, remotePrefix: String) throws -> LocalScan {
-        var scan = LocalScan()
+    static func scan(root: String, rules: IgnoreRules, remotePrefix: String, temporaryMarker: String?) throws -> LocalScan {
+        var scan = LocalScan(temporaryMarker: temporaryMarker)
         guard let (_, kind) = LocalStat.of(root) else {
             throw LocalFileError(path: root, operation: "sync", code: ENOENT)
         }
@@ -94,7 +101,12 @@ struct LocalScan: Sendable {
     private mutating func visit(root: String, path: String, rules: IgnoreRules, prefixBytes: Int) throws -> Bool {
         let name = SyncNames.lastComponent(of: path)
         if SyncNames.isTemporary(name) {
-            if SyncNames.downloadTemporary(ofLeftover: path) != nil { downloadTemporaries.append(path) }
+            if SyncNames.downloadTemporary(ofLeftover: path, marker: temporaryMarker) != nil {
+                downloadTemporaries.append(path)
+            } else if !rules.excludesItself(path, isDirectory: false) {
+                skipped.append(SkipNote(
+                    path: path, reason: "it is named like a sync temporary file but is not one this sync made; left alone"))
+            }
             return false
         }
         guard let (stat, kind) = LocalStat.of(root + "/" + path) else { return false }
@@ -130,10 +142,10 @@ struct LocalScan: Sendable {
     /// Scans only a scope: each root (with everything under it) as a full scan would see it,
     /// and, for each parent of a root, its marker when it now keeps nothing. `directories`
     /// holds the directories found.
-    static func scan(root: String, within scope: ScopedPaths, rules: IgnoreRules, remotePrefix: String) throws
-        -> LocalScan
-    {
-        var scan = LocalScan()
+    static func scan(
+        root: String, within scope: ScopedPaths, rules: IgnoreRules, remotePrefix: String, temporaryMarker: String?
+    ) throws -> LocalScan {
+        var scan = LocalScan(temporaryMarker: temporaryMarker)
         scan.directories = []
         guard let (_, kind) = LocalStat.of(root) else {
             throw LocalFileError(path: root, operation: "sync", code: ENOENT)
@@ -153,7 +165,7 @@ struct LocalScan: Sendable {
             guard scan.reachable(root: root, directory, rules: rules),
                 LocalStat.of(root + "/" + directory)?.kind == S_IFDIR
             else { continue }
-            var probe = LocalScan()
+            var probe = LocalScan(temporaryMarker: temporaryMarker)
             let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + directory)) ?? []
             let keepsSomething = try names.contains { name in
                 let path = directory + "/" + name

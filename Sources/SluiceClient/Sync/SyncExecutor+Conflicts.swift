@@ -177,7 +177,7 @@ extension SyncExecutor {
         let copyName = SyncNames.lastComponent(of: copy)
         var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
         downloadOptions.owner = options.owner
-        let temporary = SyncNames.downloadTemporary(for: copyName)
+        let temporary = SyncNames.downloadTemporary(for: copyName, marker: temporaryMarker)
         let summary = try await Downloader(client: client, options: downloadOptions).download(
             request.name, version: version, to: directory.path(of: temporary))
         do {

@@ -26,6 +26,8 @@ struct SyncExecutor: Sendable {
     let listingCursor: String
     /// What the owner shares with the caller when the folder is another's; nil for the caller's own.
     let access: SharedAccess?
+    /// The pairing's marker, put into the name of every temporary file (``SyncNames/downloadTemporary(for:marker:)``).
+    let temporaryMarker: String
     let report: @Sendable (SyncEvent) -> Void
 
     /// Why an action was not taken this pass.
@@ -266,7 +268,7 @@ struct SyncExecutor: Sendable {
         }
         let directory = try directory(holding: path, creating: true)
         let name = SyncNames.lastComponent(of: path)
-        let temporary = SyncNames.downloadTemporary(for: name)
+        let temporary = SyncNames.downloadTemporary(for: name, marker: temporaryMarker)
         var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
         downloadOptions.owner = options.owner
         let summary: TransferSummary

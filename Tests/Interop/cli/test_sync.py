@@ -5,6 +5,7 @@ Trees are compared by content (SHA-256 of every file, and every directory)."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -417,18 +418,22 @@ def test_a_file_rewritten_while_it_uploads_makes_no_conflict_copy_of_itself(cli,
 
 
 def test_temporary_files_of_downloads_that_cannot_resume_are_removed(cli, tmp_path):
-    # A download that failed (or was killed) leaves its temporary files; once the path is no
-    # longer to be downloaded, the next pass removes them, and nothing else.
-    a = str(tmp_path / "a")
+    # A download that failed (or was killed) leaves its temporary files, named with the
+    # pairing's marker from the state file; once the path is no longer to be downloaded, the
+    # next pass removes them, and nothing else.
+    a, state = str(tmp_path / "a"), str(tmp_path / "state.json")
     prefix = cs.unique("sync-temporaries") + "/"
     sy.write(a, "kept.txt", b"kept")
-    sync(cli, a, prefix).expect(0)
-    leftovers = ["..gone.bin.sluice-download.sluice-part", "..gone.bin.sluice-download.sluice-part.json",
-                 "sub/.gone.txt.sluice-download"]
+    sync(cli, a, prefix, "--state-file", state).expect(0)
+    with open(state, "rb") as f:
+        marker = json.load(f)["temporaryMarker"]
+    gone = f".gone.bin.{marker}.sluice-download"
+    leftovers = [f".{gone}.sluice-part", f".{gone}.sluice-part.json", f"..{gone}.sluice-part.json.tmp",
+                 f"sub/.gone.txt.{marker}.sluice-download"]
     for rel in leftovers:
         sy.write(a, rel, b"partial")
     sy.write(a, ".mine.bin.sluice-part", b"a `sluice download` of the user's own, not sync's")
-    sync(cli, a, prefix).expect(0)
+    sync(cli, a, prefix, "--state-file", state).expect(0)
     for rel in leftovers:
         assert not os.path.exists(os.path.join(a, rel)), rel
     assert os.path.exists(os.path.join(a, ".mine.bin.sluice-part"))

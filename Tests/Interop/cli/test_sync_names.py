@@ -93,3 +93,36 @@ def test_names_as_long_as_a_file_name_may_be_come_down_and_conflict(cli, tmp_pat
     target = str(tmp_path / ("D" * 250))
     cli.ok("download", prefix + big, target)
     assert sy.read(tmp_path, "D" * 250) == sy.read(a, big)
+
+
+def test_user_files_named_like_sync_temporaries_are_skipped_never_deleted(cli, tmp_path):
+    # Only temporary files that carry this pairing's marker are sync's own; a user's files that
+    # merely look like them (or another sync's, in an overlapping folder) are skipped with a
+    # note: never deleted, never uploaded.
+    a, state = str(tmp_path / "a"), str(tmp_path / "state.json")
+    prefix = cs.unique("sync-lookalikes") + "/"
+    sy.write(a, "notes.txt", b"notes\n")
+    users = {".notes.txt.sluice-download": b"user data 1\n", ".other.sluice-download": b"user data 2\n",
+             "..notes.txt.sluice-download.sluice-part": b"user data 3\n",
+             "..notes.txt.sluice-download.sluice-part.json": b'{"user": 4}\n',
+             "...notes.txt.sluice-download.sluice-part.json.tmp": b"user data 5\n",
+             "sub/.x.0123456789ab.sluice-download": b"another pairing's\n"}
+    for rel, data in users.items():
+        sy.write(a, rel, data)
+    sy.write(a, "report.sluice-download", b"an ordinary name\n")
+    for _ in range(2):
+        r = sync(cli, a, prefix, "--state-file", state).expect(0)
+        skips = {e["path"]: e["detail"] for e in r.events if e["event"] == "skip"}
+        assert set(skips) == set(users), r.explain()
+        for rel in users:
+            assert "temporary" in skips[rel], r.explain()
+        assert summary(r)["skipped"] == len(users), r.explain()
+        assert summary(r)["deleted_local"] == 0, r.explain()
+    plain = cli.run("sync", a, prefix, "--state-file", state).expect(0)
+    for rel in users:
+        assert f"skip {rel}: it is named like a sync temporary file" in plain.stderr, plain.explain()
+    for rel, data in users.items():
+        assert sy.read(a, rel) == data, rel
+    listing = cli.ok("ls", "-r", prefix).out
+    assert "notes.txt" in listing and "report.sluice-download" in listing, listing
+    assert "sluice-part" not in listing and "other" not in listing and ".x." not in listing, listing
