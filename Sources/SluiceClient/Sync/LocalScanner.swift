@@ -81,19 +81,34 @@ struct LocalScan: Sendable {
     @discardableResult
     private mutating func walk(root: String, relative: String, rules: IgnoreRules, prefixBytes: Int) throws -> Int {
         let absolute = relative.isEmpty ? root : root + "/" + relative
-        let names: [String]
+        let entries: [[UInt8]]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: absolute).sorted()
+            entries = try DirectoryEntries.names(at: absolute)
         } catch {
             skipped.append(SkipNote(path: relative, reason: "the directory cannot be read"))
             return 1
         }
         var kept = 0
-        for name in names {
+        for entry in entries {
+            guard let name = String(validating: entry, as: UTF8.self) else {
+                noteNotUTF8(entry, in: relative, rules: rules)
+                continue
+            }
             let path = relative.isEmpty ? name : relative + "/" + name
             if try visit(root: root, path: path, rules: rules, prefixBytes: prefixBytes) { kept += 1 }
         }
         return kept
+    }
+
+    /// Skips, with a note, a name that is not valid UTF-8: object names are UTF-8, so it
+    /// cannot be synced, and the user must not believe it is. The note shows its bytes
+    /// escaped (`bad\xff.txt`), as the name itself cannot be printed.
+    private mutating func noteNotUTF8(_ name: [UInt8], in relative: String, rules: IgnoreRules) {
+        let escaped = DirectoryEntries.escaped(name)
+        let path = relative.isEmpty ? escaped : relative + "/" + escaped
+        guard !rules.excludesItself(path, isDirectory: false) else { return }
+        skipped.append(SkipNote(
+            path: path, reason: "not valid UTF-8 (its bytes are shown escaped); rename it to sync it"))
     }
 
     /// Looks at one entry (a directory with everything under it); true when it is kept.
@@ -166,7 +181,8 @@ struct LocalScan: Sendable {
                 LocalStat.of(root + "/" + directory)?.kind == S_IFDIR
             else { continue }
             var probe = LocalScan(temporaryMarker: temporaryMarker)
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + directory)) ?? []
+            let names = ((try? DirectoryEntries.names(at: root + "/" + directory)) ?? [])
+                .compactMap { String(validating: $0, as: UTF8.self) }
             let keepsSomething = try names.contains { name in
                 let path = directory + "/" + name
                 // A directory is kept whatever it holds: no need to look inside.

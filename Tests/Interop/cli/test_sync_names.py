@@ -126,3 +126,31 @@ def test_user_files_named_like_sync_temporaries_are_skipped_never_deleted(cli, t
     listing = cli.ok("ls", "-r", prefix).out
     assert "notes.txt" in listing and "report.sluice-download" in listing, listing
     assert "sluice-part" not in listing and "other" not in listing and ".x." not in listing, listing
+
+
+def test_names_that_are_not_utf8_are_skipped_with_a_note(cli, tmp_path):
+    # Object names are UTF-8: a local name that is not (from an ISO-8859-1 system, an old
+    # archive) cannot be synced, and is reported with its bytes escaped, never left out unsaid.
+    a = str(tmp_path / "a")
+    prefix = cs.unique("sync-not-utf8") + "/"
+    sy.write(a, "ok.txt", b"fine")
+    sy.write(a, "sub/ok too.txt", b"fine too")
+    for name in (b"bad\xff\xfe.txt", b"sub/latin1-caf\xe9.txt"):
+        with open(os.path.join(os.fsencode(a), name), "wb") as f:
+            f.write(b"a name that is not UTF-8")
+    expected = ["bad\\xff\\xfe.txt", "sub/latin1-caf\\xe9.txt"]
+    for _ in range(2):
+        r = sync(cli, a, prefix).expect(0)
+        skips = {e["path"]: e["detail"] for e in r.events if e["event"] == "skip"}
+        assert sorted(skips) == expected, r.explain()
+        for path in expected:
+            assert skips[path].startswith("not valid UTF-8"), r.explain()
+        assert summary(r)["skipped"] == 2, r.explain()
+    # Printed lines double every backslash of a path (TerminalText), so the escapes read `\\xff`.
+    plain = cli.run("sync", a, prefix).expect(0)
+    for path in expected:
+        assert f"skip {path.replace(chr(92), chr(92) * 2)}: not valid UTF-8" in plain.stderr, plain.explain()
+    assert os.path.exists(os.path.join(os.fsencode(a), b"bad\xff\xfe.txt"))
+    assert os.path.exists(os.path.join(os.fsencode(a), b"sub/latin1-caf\xe9.txt"))
+    listed = cli.ok("ls", "-r", prefix).out
+    assert prefix + "ok.txt" in listed and "sub/ok too.txt" in listed and "latin1" not in listed and "bad" not in listed
