@@ -262,6 +262,10 @@ struct SyncExecutor: Sendable {
             report(SyncEvent(kind: .download, path: path, detail: "empty directory"))
             return
         }
+        if replacing == nil, try existingDirectory(holding: path)?.status(of: SyncNames.lastComponent(of: path))?.kind == S_IFDIR {
+            try await keepFileBesideFolder(path, remote: remote)
+            return
+        }
         if Self.downloadsInOneCall(remote) {
             try await downloadInOneCall(path, remote: remote, replacing: replacing)
             return
@@ -317,7 +321,7 @@ struct SyncExecutor: Sendable {
 
     // MARK: Deletions
 
-    private func deleteRemote(_ path: String, expected: RemoteFile) async throws {
+    func deleteRemote(_ path: String, expected: RemoteFile) async throws {
         // The look first still guards against a server that predates if_current_version
         // (and ignores it); the condition below is what closes the gap after the look.
         try await requireRemote(path, is: expected)
