@@ -18,16 +18,19 @@ import Testing
         _ = try directory.write(Array("c".utf8), to: "cache/c")
         _ = try directory.write([], to: "a/.sluice-dir")
         _ = try directory.write(Array("p".utf8), to: "a/.file.txt.sluice-part")
+        _ = try directory.write(Array("d".utf8), to: "a/.file.txt.0123456789ab.sluice-download")
         _ = try directory.write(Array("*.o\ncache/\n".utf8), to: ".sluiceignore")
         try manager.createSymbolicLink(atPath: root + "/link", withDestinationPath: "a")
         #expect(mkfifo(root + "/pipe", 0o600) == 0)
 
-        let scan = try LocalScan.scan(root: root, rules: IgnoreRules(text: "*.o\ncache/\n"), remotePrefix: "p/")
+        let scan = try LocalScan.scan(root: root, rules: IgnoreRules(text: "*.o\ncache/\n"), remotePrefix: "p/", temporaryMarker: "0123456789ab")
         #expect(Set(scan.files.keys) == [".sluiceignore", "a/b/file.txt", "empty/inner/.sluice-dir"])
         #expect(scan.files["empty/inner/.sluice-dir"] == .marker)
         #expect(Set(scan.directories) == ["", "a", "a/b", "empty", "empty/inner"])
         let reasons = Dictionary(uniqueKeysWithValues: scan.skipped.map { ($0.path, $0.reason) })
-        #expect(reasons.keys.sorted() == ["a/.sluice-dir", "link", "pipe"])
+        #expect(reasons.keys.sorted() == ["a/.file.txt.sluice-part", "a/.sluice-dir", "link", "pipe"])
+        #expect(reasons["a/.file.txt.sluice-part"]?.contains("not one this sync made") == true)
+        #expect(scan.downloadTemporaries == ["a/.file.txt.0123456789ab.sluice-download"])
         #expect(reasons["link"]?.contains("symbolic link") == true)
         #expect(reasons["pipe"]?.contains("not a regular file") == true)
         #expect(reasons["a/.sluice-dir"]?.contains("reserved") == true)
@@ -45,7 +48,7 @@ import Testing
         try manager.createSymbolicLink(atPath: root + "/link", withDestinationPath: directory.file("outside"))
 
         let scope = ScopedPaths(["link/planted.sh", "link/sub/x", "link/sub/y"])
-        let scan = try LocalScan.scan(root: root, within: scope, rules: .none, remotePrefix: "p/")
+        let scan = try LocalScan.scan(root: root, within: scope, rules: .none, remotePrefix: "p/", temporaryMarker: nil)
         #expect(scan.files.isEmpty)
         #expect(scan.skipped.map(\.path) == ["link"])
         #expect(scan.skipped.first?.reason.contains("symbolic link") == true)
@@ -55,10 +58,10 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         #expect(throws: LocalFileError.self) {
-            try LocalScan.scan(root: directory.file("nope"), rules: .none, remotePrefix: "")
+            try LocalScan.scan(root: directory.file("nope"), rules: .none, remotePrefix: "", temporaryMarker: nil)
         }
         let file = try directory.write([1], to: "f")
-        #expect(throws: UsageError.self) { try LocalScan.scan(root: file, rules: .none, remotePrefix: "") }
+        #expect(throws: UsageError.self) { try LocalScan.scan(root: file, rules: .none, remotePrefix: "", temporaryMarker: nil) }
     }
 
     @Test func eventsReadAsLinesAndJSON() {

@@ -93,28 +93,43 @@ import Testing
     }
 
     @Test func leftoversNameTheDownloadTemporaryTheyBelongTo() {
-        #expect(SyncNames.downloadTemporary(for: "a/x.txt") == "a/.x.txt.sluice-download")
-        #expect(SyncNames.downloadTemporary(ofLeftover: "a/.x.txt.sluice-download") == "a/.x.txt.sluice-download")
-        #expect(SyncNames.downloadTemporary(ofLeftover: "a/..x.txt.sluice-download.sluice-part") == "a/.x.txt.sluice-download")
-        #expect(SyncNames.downloadTemporary(ofLeftover: "..x.txt.sluice-download.sluice-part.json") == ".x.txt.sluice-download")
-        #expect(SyncNames.downloadTemporary(ofLeftover: "...bashrc.sluice-download.sluice-part") == "..bashrc.sluice-download")
+        let m = "0123456789ab"
+        #expect(SyncNames.downloadTemporary(for: "a/x.txt", marker: m) == "a/.x.txt.\(m).sluice-download")
+        #expect(SyncNames.downloadTemporary(ofLeftover: "a/.x.txt.\(m).sluice-download", marker: m) == "a/.x.txt.\(m).sluice-download")
+        #expect(SyncNames.downloadTemporary(ofLeftover: "a/..x.txt.\(m).sluice-download.sluice-part", marker: m)
+            == "a/.x.txt.\(m).sluice-download")
+        #expect(SyncNames.downloadTemporary(ofLeftover: "..x.txt.\(m).sluice-download.sluice-part.json", marker: m)
+            == ".x.txt.\(m).sluice-download")
+        #expect(SyncNames.downloadTemporary(ofLeftover: "...x.txt.\(m).sluice-download.sluice-part.json.tmp", marker: m)
+            == ".x.txt.\(m).sluice-download")
+        #expect(SyncNames.downloadTemporary(ofLeftover: "...bashrc.\(m).sluice-download.sluice-part", marker: m)
+            == "..bashrc.\(m).sluice-download")
         // Partial files of `sluice download` into the folder are not sync's.
-        #expect(SyncNames.downloadTemporary(ofLeftover: ".x.txt.sluice-part") == nil)
-        #expect(SyncNames.downloadTemporary(ofLeftover: ".sluice-download") == nil)
+        #expect(SyncNames.downloadTemporary(ofLeftover: ".x.txt.sluice-part", marker: m) == nil)
+        #expect(SyncNames.downloadTemporary(ofLeftover: ".\(m).sluice-download", marker: m) == nil)
+        // Nor are look-alikes without this pairing's marker: another's, or a user's.
+        #expect(SyncNames.downloadTemporary(ofLeftover: ".x.txt.sluice-download", marker: m) == nil)
+        #expect(SyncNames.downloadTemporary(ofLeftover: ".x.txt.ba9876543210.sluice-download", marker: m) == nil)
+        #expect(SyncNames.downloadTemporary(ofLeftover: "..x.txt.sluice-download.sluice-part.json", marker: m) == nil)
+        #expect(SyncNames.downloadTemporary(ofLeftover: ".x.txt.\(m).sluice-download", marker: nil) == nil)
         // Every one of them is a name the scan never syncs.
-        for path in ["a/.x.sluice-download", "..x.sluice-download.sluice-part", "..x.sluice-download.sluice-part.json"] {
+        for path in ["a/.x.sluice-download", "..x.sluice-download.sluice-part", "..x.sluice-download.sluice-part.json",
+                     "...x.sluice-download.sluice-part.json.tmp"] {
             #expect(SyncNames.isTemporary(SyncNames.lastComponent(of: path)))
         }
+        let fresh = SyncNames.newTemporaryMarker()
+        #expect(fresh.utf8.count == 12 && fresh != SyncNames.newTemporaryMarker())
     }
 
     /// Derived names of a name as long as a file name may be still fit in one, and stay apart.
     @Test func namesDerivedFromALongNameFitAFileName() {
         let long = String(repeating: "\u{e9}", count: 127) + ".txt"
-        let temporary = SyncNames.downloadTemporary(for: "d/" + long)
+        let marker = "0123456789ab"
+        let temporary = SyncNames.downloadTemporary(for: "d/" + long, marker: marker)
         let partial = PartialFileName.partial(for: SyncNames.lastComponent(of: temporary))
         #expect(AtomicWrite.temporaryName(for: partial + PartialFileName.sidecarSuffix).utf8.count <= 255)
-        #expect(SyncNames.downloadTemporary(ofLeftover: "d/" + partial) == temporary)
-        #expect(temporary != SyncNames.downloadTemporary(for: "d/" + long + "2"))
+        #expect(SyncNames.downloadTemporary(ofLeftover: "d/" + partial, marker: marker) == temporary)
+        #expect(temporary != SyncNames.downloadTemporary(for: "d/" + long + "2", marker: marker))
         let date = Date(timeIntervalSince1970: 1_700_000_000)
         let copy = SyncNames.lastComponent(of: SyncNames.conflictName(for: "d/" + long, device: "laptop", at: date))
         #expect(copy.utf8.count <= 255)

@@ -4,11 +4,15 @@ import Foundation
 /// target, are fsync'ed, and the temporary file is renamed over the target; a crash leaves
 /// the old file or the new one, never a torn one.
 enum AtomicWrite {
+    /// What ends every temporary name (which also starts with "."), so that a leftover can be
+    /// traced to its target.
+    static let temporarySuffix = ".tmp"
+
     /// The name of the temporary file beside a target named `name`. One fixed name per
     /// target: a temporary left by a killed process is overwritten and renamed away by the
     /// next write instead of lingering beside the target.
     static func temporaryName(for name: String) -> String {
-        ".\(name).tmp"
+        "." + name + temporarySuffix
     }
 
     static func write(_ data: Data, to path: String) throws {

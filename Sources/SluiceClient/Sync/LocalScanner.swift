@@ -49,8 +49,11 @@ public struct SkipNote: Sendable, Equatable {
 /// The local side of a sync: every regular file under the root (relative "/"-separated
 /// paths), with a directory marker for every empty directory, minus what the ignore rules
 /// exclude. Symbolic links, special files and names the server would refuse are skipped
-/// with a note; sync's own temporary files are skipped silently.
+/// with a note; sync's own temporary files are set apart, and files merely named like them
+/// skipped with a note (never deleted, never uploaded).
 struct LocalScan: Sendable {
+    /// The pairing's marker, by which its own temporary files are known (nil: it made none).
+    let temporaryMarker: String?
     var files: [PathKey: LocalStat] = [:]
     /// Every directory found, relative ("" is the root), for watching.
     var directories: [String] = [""]
@@ -59,9 +62,13 @@ struct LocalScan: Sendable {
     /// removed by a full pass unless their download is still to be done (then it resumes).
     var downloadTemporaries: [String] = []
 
+    init(temporaryMarker: String?) {
+        self.temporaryMarker = temporaryMarker
+    }
+
     /// Scans `root`; `remotePrefix` counts toward the server's name limit (1024 bytes).
-    static func scan(root: String, rules: IgnoreRules, remotePrefix: String) throws -> LocalScan {
-        var scan = LocalScan()
+    static func scan(root: String, rules: IgnoreRules, remotePrefix: String, temporaryMarker: String?) throws -> LocalScan {
+        var scan = LocalScan(temporaryMarker: temporaryMarker)
         guard let (_, kind) = LocalStat.of(root) else {
             throw LocalFileError(path: root, operation: "sync", code: ENOENT)
         }
@@ -74,19 +81,34 @@ struct LocalScan: Sendable {
     @discardableResult
     private mutating func walk(root: String, relative: String, rules: IgnoreRules, prefixBytes: Int) throws -> Int {
         let absolute = relative.isEmpty ? root : root + "/" + relative
-        let names: [String]
+        let entries: [[UInt8]]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: absolute).sorted()
+            entries = try DirectoryEntries.names(at: absolute)
         } catch {
             skipped.append(SkipNote(path: relative, reason: "the directory cannot be read"))
             return 1
         }
         var kept = 0
-        for name in names {
+        for entry in entries {
+            guard let name = String(validating: entry, as: UTF8.self) else {
+                noteNotUTF8(entry, in: relative, rules: rules)
+                continue
+            }
             let path = relative.isEmpty ? name : relative + "/" + name
             if try visit(root: root, path: path, rules: rules, prefixBytes: prefixBytes) { kept += 1 }
         }
         return kept
+    }
+
+    /// Skips, with a note, a name that is not valid UTF-8: object names are UTF-8, so it
+    /// cannot be synced, and the user must not believe it is. The note shows its bytes
+    /// escaped (`bad\xff.txt`), as the name itself cannot be printed.
+    private mutating func noteNotUTF8(_ name: [UInt8], in relative: String, rules: IgnoreRules) {
+        let escaped = DirectoryEntries.escaped(name)
+        let path = relative.isEmpty ? escaped : relative + "/" + escaped
+        guard !rules.excludesItself(path, isDirectory: false) else { return }
+        skipped.append(SkipNote(
+            path: path, reason: "not valid UTF-8 (its bytes are shown escaped); rename it to sync it"))
     }
 
     /// Looks at one entry (a directory with everything under it); true when it is kept.
@@ -94,7 +116,12 @@ struct LocalScan: Sendable {
     private mutating func visit(root: String, path: String, rules: IgnoreRules, prefixBytes: Int) throws -> Bool {
         let name = SyncNames.lastComponent(of: path)
         if SyncNames.isTemporary(name) {
-            if SyncNames.downloadTemporary(ofLeftover: path) != nil { downloadTemporaries.append(path) }
+            if SyncNames.downloadTemporary(ofLeftover: path, marker: temporaryMarker) != nil {
+                downloadTemporaries.append(path)
+            } else if !rules.excludesItself(path, isDirectory: false) {
+                skipped.append(SkipNote(
+                    path: path, reason: "it is named like a sync temporary file but is not one this sync made; left alone"))
+            }
             return false
         }
         guard let (stat, kind) = LocalStat.of(root + "/" + path) else { return false }
@@ -130,10 +157,10 @@ struct LocalScan: Sendable {
     /// Scans only a scope: each root (with everything under it) as a full scan would see it,
     /// and, for each parent of a root, its marker when it now keeps nothing. `directories`
     /// holds the directories found.
-    static func scan(root: String, within scope: ScopedPaths, rules: IgnoreRules, remotePrefix: String) throws
-        -> LocalScan
-    {
-        var scan = LocalScan()
+    static func scan(
+        root: String, within scope: ScopedPaths, rules: IgnoreRules, remotePrefix: String, temporaryMarker: String?
+    ) throws -> LocalScan {
+        var scan = LocalScan(temporaryMarker: temporaryMarker)
         scan.directories = []
         guard let (_, kind) = LocalStat.of(root) else {
             throw LocalFileError(path: root, operation: "sync", code: ENOENT)
@@ -153,8 +180,9 @@ struct LocalScan: Sendable {
             guard scan.reachable(root: root, directory, rules: rules),
                 LocalStat.of(root + "/" + directory)?.kind == S_IFDIR
             else { continue }
-            var probe = LocalScan()
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + directory)) ?? []
+            var probe = LocalScan(temporaryMarker: temporaryMarker)
+            let names = ((try? DirectoryEntries.names(at: root + "/" + directory)) ?? [])
+                .compactMap { String(validating: $0, as: UTF8.self) }
             let keepsSomething = try names.contains { name in
                 let path = directory + "/" + name
                 // A directory is kept whatever it holds: no need to look inside.

@@ -80,13 +80,14 @@ public final class SyncEngine: Sendable {
         let rules = IgnoreRules(text: rulesText)
         let prefix = options.remotePrefix
         let scoped: ScopedPaths? = if case .paths(let paths) = scope { ScopedPaths(paths) } else { nil }
+        let marker = state.state.temporaryMarker
         let scan: LocalScan
         let remote: RemoteListing
         let base: [PathKey: SyncedFile]
         var remoteDirectories: Set<PathKey>
         if let scoped {
             scan = try await BlockingWork.run { _ in
-                try LocalScan.scan(root: root, within: scoped, rules: rules, remotePrefix: prefix)
+                try LocalScan.scan(root: root, within: scoped, rules: rules, remotePrefix: prefix, temporaryMarker: marker)
             }
             scannedDirectories.withLock { $0.formUnion(scan.directories.map { PathKey($0) }) }
             let all = state.state.files
@@ -96,7 +97,9 @@ public final class SyncEngine: Sendable {
             remoteDirectories = Self.directories(of: remote.files.keys)
             remoteDirectories.formUnion(Self.directories(of: all.keys.lazy.filter { !scoped.contains($0) }))
         } else {
-            scan = try await BlockingWork.run { _ in try LocalScan.scan(root: root, rules: rules, remotePrefix: prefix) }
+            scan = try await BlockingWork.run { _ in
+                try LocalScan.scan(root: root, rules: rules, remotePrefix: prefix, temporaryMarker: marker)
+            }
             scannedDirectories.withLock { $0 = Set(scan.directories.map { PathKey($0) }) }
             remote = try await listRemote(rules: rules, tally: tally)
             base = state.state.files
@@ -157,14 +160,19 @@ public final class SyncEngine: Sendable {
         if options.dryRun {
             for action in actions where action.changesFiles { reportPlanned(action, tally: tally) }
         } else {
-            if scoped == nil, !rulesFirst { removeStaleDownloadTemporaries(scan.downloadTemporaries, actions: actions) }
+            // Saved before any temporary file bears it, so that a killed run's leftovers are known.
+            let temporaryMarker = marker ?? SyncNames.newTemporaryMarker()
+            if marker == nil { try state.persist { $0.temporaryMarker = temporaryMarker } }
+            if scoped == nil, !rulesFirst {
+                removeStaleDownloadTemporaries(scan.downloadTemporaries, marker: temporaryMarker, actions: actions)
+            }
             if state.state.cursor.isEmpty, !remote.cursor.isEmpty {
                 try state.update { $0.cursor = remote.cursor }
             }
             let executor = SyncExecutor(
                 client: client, options: options, state: state, tally: tally,
                 remoteDirectories: remoteDirectories, listingCursor: remote.cursor, access: access,
-                report: report)
+                temporaryMarker: temporaryMarker, report: report)
             let deletions = actions.filter(\.isDeletion)
             let rest = actions.filter { !$0.isDeletion }
             let reserved = PendingPut.reserved(
@@ -191,15 +199,15 @@ public final class SyncEngine: Sendable {
     /// run, unless this pass downloads the same path again (a large download then resumes
     /// from its partial file). Without this, a download that failed once (or whose path went
     /// away since) would leave its temporary files in the synced folder for good.
-    private func removeStaleDownloadTemporaries(_ temporaries: [String], actions: [SyncAction]) {
+    private func removeStaleDownloadTemporaries(_ temporaries: [String], marker: String, actions: [SyncAction]) {
         let downloading = Set(actions.compactMap { action -> PathKey? in
             switch action {
-            case .download(let path, _, _), .conflict(let path, _, _): PathKey(SyncNames.downloadTemporary(for: path))
+            case .download(let path, _, _), .conflict(let path, _, _): PathKey(SyncNames.downloadTemporary(for: path, marker: marker))
             default: nil
             }
         })
         for temporary in temporaries {
-            guard let owner = SyncNames.downloadTemporary(ofLeftover: temporary), !downloading.contains(PathKey(owner))
+            guard let owner = SyncNames.downloadTemporary(ofLeftover: temporary, marker: marker), !downloading.contains(PathKey(owner))
             else { continue }
             unlink(options.localRoot + "/" + temporary)
         }

@@ -171,15 +171,45 @@ extension SyncExecutor {
         let theirs = Hex.encode(object.sha256)
         guard theirs != ours, theirs != expected else { return }
         let device = object.writtenBy.isEmpty ? "another device" : object.writtenBy
-        // Made again if it went away before a later run finished the check.
+        let copy = try await keepCopy(of: path, version: version, namedFor: device)
+        report(SyncEvent(
+            kind: .conflict, path: path,
+            detail: "version \(version) was committed meanwhile by \(device); it is kept as '\(copy)'"))
+    }
+
+    /// The remote file is a folder here (one device replaced the file with a folder while
+    /// another changed the file, or the reverse): the folder keeps the name and the file is
+    /// kept beside it as a conflict copy (the next pass uploads it like any new file), then
+    /// deleted remotely under the name (its versions kept), so that both devices converge on
+    /// the folder and the copy; nothing is lost. In a folder shared for reading only nothing
+    /// can be deleted remotely: the path is skipped with a note instead.
+    func keepFileBesideFolder(_ path: String, remote: RemoteFile) async throws {
+        guard uploads(path) else {
+            tally.add { $0.skipped += 1 }
+            report(SyncEvent(
+                kind: .skip, path: path,
+                detail: "a file on the other side and a folder here, in a folder shared with you for reading only"))
+            return
+        }
+        let copy = try await keepCopy(of: path, version: remote.version, namedFor: options.device)
+        report(SyncEvent(
+            kind: .conflict, path: path,
+            detail: "a file on the other side and a folder here; the file is kept as '\(copy)', the folder keeps the name"))
+        try await deleteRemote(path, expected: remote)
+    }
+
+    /// Downloads version `version` of `path` to a free conflict name beside it, named for
+    /// `device`, counted as a conflict; returns the copy's path (relative).
+    private func keepCopy(of path: String, version: Int64, namedFor device: String) async throws -> String {
+        // Made again if it went away meanwhile (or before a later run finished a check).
         let directory = try directory(holding: path, creating: true)
         let copy = try freeConflictName(for: path, device: device, in: directory)
         let copyName = SyncNames.lastComponent(of: copy)
         var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
         downloadOptions.owner = options.owner
-        let temporary = SyncNames.downloadTemporary(for: copyName)
+        let temporary = SyncNames.downloadTemporary(for: copyName, marker: temporaryMarker)
         let summary = try await Downloader(client: client, options: downloadOptions).download(
-            request.name, version: version, to: directory.path(of: temporary))
+            objectName(path), version: version, to: directory.path(of: temporary))
         do {
             try directory.rename(temporary, to: copyName)
         } catch {
@@ -190,8 +220,6 @@ extension SyncExecutor {
             $0.conflicts += 1
             $0.bytesReceived += summary.bytesTransferred
         }
-        report(SyncEvent(
-            kind: .conflict, path: path,
-            detail: "version \(version) was committed meanwhile by \(device); it is kept as '\(copy)'"))
+        return copy
     }
 }

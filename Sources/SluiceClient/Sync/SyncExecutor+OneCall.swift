@@ -171,7 +171,7 @@ extension SyncExecutor {
         let name = SyncNames.lastComponent(of: path)
         let (object, data) = try await readWhole(path, version: remote.version)
         let sha256 = try Self.verified(data, as: object)
-        let temporary = SyncNames.downloadTemporary(for: name)
+        let temporary = SyncNames.downloadTemporary(for: name, marker: temporaryMarker)
         // Whatever holds the temporary name goes first, so that a link there is not followed;
         // a failure is one to make the temporary file, which is what is said.
         do {

@@ -26,6 +26,8 @@ struct SyncExecutor: Sendable {
     let listingCursor: String
     /// What the owner shares with the caller when the folder is another's; nil for the caller's own.
     let access: SharedAccess?
+    /// The pairing's marker, put into the name of every temporary file (``SyncNames/downloadTemporary(for:marker:)``).
+    let temporaryMarker: String
     let report: @Sendable (SyncEvent) -> Void
 
     /// Why an action was not taken this pass.
@@ -260,13 +262,17 @@ struct SyncExecutor: Sendable {
             report(SyncEvent(kind: .download, path: path, detail: "empty directory"))
             return
         }
+        if replacing == nil, try existingDirectory(holding: path)?.status(of: SyncNames.lastComponent(of: path))?.kind == S_IFDIR {
+            try await keepFileBesideFolder(path, remote: remote)
+            return
+        }
         if Self.downloadsInOneCall(remote) {
             try await downloadInOneCall(path, remote: remote, replacing: replacing)
             return
         }
         let directory = try directory(holding: path, creating: true)
         let name = SyncNames.lastComponent(of: path)
-        let temporary = SyncNames.downloadTemporary(for: name)
+        let temporary = SyncNames.downloadTemporary(for: name, marker: temporaryMarker)
         var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
         downloadOptions.owner = options.owner
         let summary: TransferSummary
@@ -315,7 +321,7 @@ struct SyncExecutor: Sendable {
 
     // MARK: Deletions
 
-    private func deleteRemote(_ path: String, expected: RemoteFile) async throws {
+    func deleteRemote(_ path: String, expected: RemoteFile) async throws {
         // The look first still guards against a server that predates if_current_version
         // (and ignores it); the condition below is what closes the gap after the look.
         try await requireRemote(path, is: expected)

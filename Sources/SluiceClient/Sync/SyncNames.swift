@@ -1,7 +1,8 @@
 import Foundation
 
 /// The names sync reserves or makes: the empty-directory marker, the ignore file, its own
-/// temporary files, conflict copies, and which relative paths can be local files.
+/// temporary files (``SyncNames/downloadTemporary(for:marker:)``), conflict copies, and which
+/// relative paths can be local files.
 public enum SyncNames {
     /// An empty directory is kept as a zero-byte object `DIR/.sluice-dir` (content type
     /// `markerContentType`); a local file of this name is refused as reserved.
@@ -11,12 +12,6 @@ public enum SyncNames {
     public static let ignoreFile = ".sluiceignore"
     /// SHA-256 of no bytes: the hash of every directory marker.
     public static let emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-    /// Whether `name` (one component) is a temporary file of a download in progress, never synced.
-    public static func isTemporary(_ name: String) -> Bool {
-        name.hasPrefix(".") && (name.hasSuffix(".sluice-part") || name.hasSuffix(".sluice-part.json")
-            || name.hasSuffix(".sluice-download"))
-    }
 
     /// Whether the relative path is a directory marker.
     public static func isMarker(_ path: String) -> Bool {
@@ -56,40 +51,6 @@ public enum SyncNames {
     public static func components(of path: String) -> [String] {
         path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
             .map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    static let downloadSuffix = ".sluice-download"
-
-    /// The temporary file a download of `path` is written to before it is renamed into place
-    /// (a bare name for a bare name): `.NAME.sluice-download`. A large download is first
-    /// written by the downloader beside that, as `..NAME.sluice-download.sluice-part` with
-    /// its journal `….sluice-part.json`; a NAME too long for those to fit in a file name is
-    /// shortened (``FileNameLimit``).
-    static func downloadTemporary(for path: String) -> String {
-        let directory = parent(of: path)
-        // Room for the downloader's partial file and journal around this name, unshortened
-        // (so that a leftover of theirs still names this temporary).
-        let wrapping = PartialFileName.partial(for: "").utf8.count + PartialFileName.sidecarSuffix.utf8.count
-        let room = FileNameLimit.maxBytes - AtomicWrite.temporaryName(for: "").utf8.count - wrapping - 1
-            - downloadSuffix.utf8.count
-        let name = "." + FileNameLimit.fitting(lastComponent(of: path), within: room) + downloadSuffix
-        return directory.isEmpty ? name : directory + "/" + name
-    }
-
-    /// The download temporary (relative, as `leftover` is) that the file `leftover` belongs
-    /// to: itself, or the one the downloader's partial file or journal was made for; nil when
-    /// it is not named as one of sync's download temporaries.
-    static func downloadTemporary(ofLeftover leftover: String) -> String? {
-        var name = Substring(lastComponent(of: leftover))
-        if name.hasSuffix(PartialFileName.sidecarSuffix) { name = name.dropLast(PartialFileName.sidecarSuffix.utf8.count) }
-        if name.hasSuffix(PartialFileName.suffix) {
-            guard name.hasPrefix(".") else { return nil }
-            name = name.dropFirst().dropLast(PartialFileName.suffix.utf8.count)
-        }
-        guard name.utf8.count > 1 + downloadSuffix.utf8.count, name.hasPrefix("."), name.hasSuffix(downloadSuffix)
-        else { return nil }
-        let directory = parent(of: leftover)
-        return directory.isEmpty ? String(name) : directory + "/" + name
     }
 
     /// Why a remote relative path cannot be a local file, or nil if it can: empty components,

@@ -43,6 +43,10 @@ public struct SyncState: Codable, Sendable, Equatable {
     /// Uploads recorded whose overtaken versions are still to be kept as conflict copies;
     /// nil when there are none (and in state files written before).
     public var pendingConflictChecks: [PendingConflictCheck]?
+    /// The random marker in the name of every temporary file this pairing makes, by which a
+    /// leftover one is known as its own (and removed) and a user's look-alike left alone
+    /// (``SyncNames/downloadTemporary(for:marker:)``); nil until the first pass that acts.
+    public var temporaryMarker: String?
 
     public init(server: String, owner: String, remotePrefix: String, localRoot: String) {
         self.server = server
@@ -53,7 +57,7 @@ public struct SyncState: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case format, server, owner, remotePrefix, localRoot, cursor, files, keptLocally, pendingPuts
-        case pendingConflictChecks
+        case pendingConflictChecks, temporaryMarker
     }
 
     public init(from decoder: any Decoder) throws {
@@ -79,6 +83,7 @@ public struct SyncState: Codable, Sendable, Equatable {
         keptLocally = try byPath(.keptLocally)
         pendingPuts = try byPath(.pendingPuts)
         pendingConflictChecks = try container.decodeIfPresent([PendingConflictCheck].self, forKey: .pendingConflictChecks)
+        temporaryMarker = try container.decodeIfPresent(String.self, forKey: .temporaryMarker)
     }
 
     /// Whether the state was written for this same pairing (else it is not used).

@@ -5,6 +5,7 @@ Trees are compared by content (SHA-256 of every file, and every directory)."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -417,18 +418,22 @@ def test_a_file_rewritten_while_it_uploads_makes_no_conflict_copy_of_itself(cli,
 
 
 def test_temporary_files_of_downloads_that_cannot_resume_are_removed(cli, tmp_path):
-    # A download that failed (or was killed) leaves its temporary files; once the path is no
-    # longer to be downloaded, the next pass removes them, and nothing else.
-    a = str(tmp_path / "a")
+    # A download that failed (or was killed) leaves its temporary files, named with the
+    # pairing's marker from the state file; once the path is no longer to be downloaded, the
+    # next pass removes them, and nothing else.
+    a, state = str(tmp_path / "a"), str(tmp_path / "state.json")
     prefix = cs.unique("sync-temporaries") + "/"
     sy.write(a, "kept.txt", b"kept")
-    sync(cli, a, prefix).expect(0)
-    leftovers = ["..gone.bin.sluice-download.sluice-part", "..gone.bin.sluice-download.sluice-part.json",
-                 "sub/.gone.txt.sluice-download"]
+    sync(cli, a, prefix, "--state-file", state).expect(0)
+    with open(state, "rb") as f:
+        marker = json.load(f)["temporaryMarker"]
+    gone = f".gone.bin.{marker}.sluice-download"
+    leftovers = [f".{gone}.sluice-part", f".{gone}.sluice-part.json", f"..{gone}.sluice-part.json.tmp",
+                 f"sub/.gone.txt.{marker}.sluice-download"]
     for rel in leftovers:
         sy.write(a, rel, b"partial")
     sy.write(a, ".mine.bin.sluice-part", b"a `sluice download` of the user's own, not sync's")
-    sync(cli, a, prefix).expect(0)
+    sync(cli, a, prefix, "--state-file", state).expect(0)
     for rel in leftovers:
         assert not os.path.exists(os.path.join(a, rel)), rel
     assert os.path.exists(os.path.join(a, ".mine.bin.sluice-part"))
@@ -529,3 +534,35 @@ def test_a_side_found_empty_does_not_empty_the_other_without_confirmation(cli, t
     assert sorted(os.listdir(a)) == names, r.explain()
     r = sync(cli, a, prefix, "--allow-delete-all").expect(0)
     assert summary(r)["deleted_local"] == len(names) and os.listdir(a) == []
+
+
+def test_a_file_that_became_a_folder_while_the_other_device_edited_it_converges(cli, tmp_path):
+    # One device replaces file x with a folder x/ and folder d/ with a file d, while the other
+    # edits x and d/inner. The folder keeps the name and the file is kept beside it as a
+    # conflict copy: both devices converge and nothing is lost, without an endless "later".
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    prefix = cs.unique("sync-file-folder") + "/"
+    sy.write(a, "x", b"x was a file\n")
+    sy.write(a, "d/inner", b"inner of d\n")
+    sync(cli, a, prefix, device="A").expect(0)
+    os.makedirs(b)
+    sync(cli, b, prefix, device="B").expect(0)
+    os.remove(os.path.join(a, "x"))
+    sy.write(a, "x/child", b"child of the new folder x\n")
+    shutil.rmtree(os.path.join(a, "d"))
+    sy.write(a, "d", b"d is now a file\n")
+    sy.write(b, "x", b"B's edit of x\n")
+    sy.write(b, "d/inner", b"B's edit of d/inner\n")
+    runs = [sync(cli, root, prefix, device=device).expect(0)
+            for _ in range(4) for root, device in ((a, "A"), (b, "B"))]
+    for r in runs:
+        assert "changed meanwhile" not in r.out + r.stderr, r.explain()
+    assert sy.tree(a) == sy.tree(b), (sorted(sy.tree(a)), sorted(sy.tree(b)))
+    files = {k: v for k, v in sy.tree(a).items() if v != "dir"}
+    assert sy.read(a, "x/child") == b"child of the new folder x\n"
+    assert sy.read(a, "d/inner") == b"B's edit of d/inner\n"
+    copies = {sy.read(a, k) for k in files if " (conflict from " in k}
+    assert copies == {b"B's edit of x\n", b"d is now a file\n"}, sorted(files)
+    for root, device in ((a, "A"), (b, "B")):
+        again = sync(cli, root, prefix, device=device).expect(0)
+        assert not [e for e in again.events if e["event"] not in ("summary",)], again.explain()

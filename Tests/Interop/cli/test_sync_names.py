@@ -93,3 +93,64 @@ def test_names_as_long_as_a_file_name_may_be_come_down_and_conflict(cli, tmp_pat
     target = str(tmp_path / ("D" * 250))
     cli.ok("download", prefix + big, target)
     assert sy.read(tmp_path, "D" * 250) == sy.read(a, big)
+
+
+def test_user_files_named_like_sync_temporaries_are_skipped_never_deleted(cli, tmp_path):
+    # Only temporary files that carry this pairing's marker are sync's own; a user's files that
+    # merely look like them (or another sync's, in an overlapping folder) are skipped with a
+    # note: never deleted, never uploaded.
+    a, state = str(tmp_path / "a"), str(tmp_path / "state.json")
+    prefix = cs.unique("sync-lookalikes") + "/"
+    sy.write(a, "notes.txt", b"notes\n")
+    users = {".notes.txt.sluice-download": b"user data 1\n", ".other.sluice-download": b"user data 2\n",
+             "..notes.txt.sluice-download.sluice-part": b"user data 3\n",
+             "..notes.txt.sluice-download.sluice-part.json": b'{"user": 4}\n',
+             "...notes.txt.sluice-download.sluice-part.json.tmp": b"user data 5\n",
+             "sub/.x.0123456789ab.sluice-download": b"another pairing's\n"}
+    for rel, data in users.items():
+        sy.write(a, rel, data)
+    sy.write(a, "report.sluice-download", b"an ordinary name\n")
+    for _ in range(2):
+        r = sync(cli, a, prefix, "--state-file", state).expect(0)
+        skips = {e["path"]: e["detail"] for e in r.events if e["event"] == "skip"}
+        assert set(skips) == set(users), r.explain()
+        for rel in users:
+            assert "temporary" in skips[rel], r.explain()
+        assert summary(r)["skipped"] == len(users), r.explain()
+        assert summary(r)["deleted_local"] == 0, r.explain()
+    plain = cli.run("sync", a, prefix, "--state-file", state).expect(0)
+    for rel in users:
+        assert f"skip {rel}: it is named like a sync temporary file" in plain.stderr, plain.explain()
+    for rel, data in users.items():
+        assert sy.read(a, rel) == data, rel
+    listing = cli.ok("ls", "-r", prefix).out
+    assert "notes.txt" in listing and "report.sluice-download" in listing, listing
+    assert "sluice-part" not in listing and "other" not in listing and ".x." not in listing, listing
+
+
+def test_names_that_are_not_utf8_are_skipped_with_a_note(cli, tmp_path):
+    # Object names are UTF-8: a local name that is not (from an ISO-8859-1 system, an old
+    # archive) cannot be synced, and is reported with its bytes escaped, never left out unsaid.
+    a = str(tmp_path / "a")
+    prefix = cs.unique("sync-not-utf8") + "/"
+    sy.write(a, "ok.txt", b"fine")
+    sy.write(a, "sub/ok too.txt", b"fine too")
+    for name in (b"bad\xff\xfe.txt", b"sub/latin1-caf\xe9.txt"):
+        with open(os.path.join(os.fsencode(a), name), "wb") as f:
+            f.write(b"a name that is not UTF-8")
+    expected = ["bad\\xff\\xfe.txt", "sub/latin1-caf\\xe9.txt"]
+    for _ in range(2):
+        r = sync(cli, a, prefix).expect(0)
+        skips = {e["path"]: e["detail"] for e in r.events if e["event"] == "skip"}
+        assert sorted(skips) == expected, r.explain()
+        for path in expected:
+            assert skips[path].startswith("not valid UTF-8"), r.explain()
+        assert summary(r)["skipped"] == 2, r.explain()
+    # Printed lines double every backslash of a path (TerminalText), so the escapes read `\\xff`.
+    plain = cli.run("sync", a, prefix).expect(0)
+    for path in expected:
+        assert f"skip {path.replace(chr(92), chr(92) * 2)}: not valid UTF-8" in plain.stderr, plain.explain()
+    assert os.path.exists(os.path.join(os.fsencode(a), b"bad\xff\xfe.txt"))
+    assert os.path.exists(os.path.join(os.fsencode(a), b"sub/latin1-caf\xe9.txt"))
+    listed = cli.ok("ls", "-r", prefix).out
+    assert prefix + "ok.txt" in listed and "sub/ok too.txt" in listed and "latin1" not in listed and "bad" not in listed
