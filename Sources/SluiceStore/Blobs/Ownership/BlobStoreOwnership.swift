@@ -43,7 +43,7 @@ public enum BlobStoreOwnership {
                 PostgresStatement("SELECT EXISTS (SELECT 1 FROM blobs) AS known", []),
             ])
             guard let value = try answers[1].rows.first?.bytes("value") else {
-                throw BlobStoreBelongsElsewhere(place: "", detail: "the database id vanished; start again")
+                throw StorageError.aborted("the database id could not be read back; start sluiced again")
             }
             return (String(decoding: value, as: UTF8.self), try answers[2].rows.first?.bool("known") ?? false)
         }
