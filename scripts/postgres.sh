@@ -189,8 +189,10 @@ listen_addresses = ''
 port = $PORT
 unix_socket_directories = '$sock_escaped'
 unix_socket_permissions = 0770
-# The Swift suites run many tests at once, each with its own database and pool.
-max_connections = 400
+# The Swift suites run many tests at once (swift-testing does not cap them), each with its own
+# database and pool: at 400 a run could exhaust the slots, and a test refused its connection
+# then waited for ever.
+max_connections = 1000
 EOF
 }
 
