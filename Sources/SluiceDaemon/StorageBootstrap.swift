@@ -56,9 +56,13 @@ public struct StorageBootstrap {
         let storage = Storage(database: database, blobs: blobs, limits: options.limits, pageTokens: pageTokens)
         principalMapping = PrincipalMapping(rawValue: options.principalFrom) ?? .subjectAndSANs
         collector = storage.collector
+        if principalMapping == .sanDNS {
+            try await Self.adoptLowercaseDNSNames(storage.principals, logger: logger)
+        }
         for registration in options.principalRegistrations {
             do {
-                _ = try await storage.principals.register(handle: registration.handle, identity: registration.identity)
+                _ = try await storage.principals.register(
+                    handle: registration.handle, identity: principalMapping.canonical(registration.identity))
             } catch let error as StorageError {
                 throw StorageBootstrapError("--register-principal \(registration.handle)=\(registration.identity): \(error)")
             }
@@ -67,7 +71,7 @@ public struct StorageBootstrap {
             logger.warning("change listener lost its database connection; reconnecting", metadata: ["error": "\(error)"])
         }
         changeListener.start()
-        let admins = AdminRoster(options.admin)
+        let admins = AdminRoster(options.admin.map(principalMapping.canonical))
         let policies = PrincipalPolicies(storage: storage, administration: storage.administration)
         let traffic = TrafficRecorder(ledger: storage.usage)
         interceptor = StorageCallInterceptor(
@@ -79,7 +83,9 @@ public struct StorageBootstrap {
         let readBuffers = ReadBufferBudget()
         services = [
             UsageServiceHandler(storage: storage, traffic: traffic),
-            AdminServiceHandler(storage: storage, admins: admins, policies: policies, traffic: traffic, logger: logger),
+            AdminServiceHandler(
+                storage: storage, admins: admins, mapping: principalMapping, policies: policies, traffic: traffic,
+                logger: logger),
             UploadSessionServiceHandler(storage: storage),
             ObjectServiceHandler(storage: storage, readBuffers: readBuffers),
             PartitionServiceHandler(storage: storage, readBuffers: readBuffers),
@@ -119,6 +125,22 @@ public struct StorageBootstrap {
             "rate_bytes_in": "\(options.limits.defaultRateLimits.bytesInPerSecond)",
             "rate_bytes_out": "\(options.limits.defaultRateLimits.bytesOutPerSecond)",
         ])
+    }
+
+    /// Lowercases principal names an older sluiced recorded with capitals under `san-dns`
+    /// (``PrincipalDirectory/adoptLowercaseDNSNames()``) and says what it did, and what it
+    /// could not: a stranded principal's certificates now reach the other one.
+    private static func adoptLowercaseDNSNames(_ principals: PrincipalDirectory, logger: Logger) async throws {
+        let report = try await principals.adoptLowercaseDNSNames()
+        for adopted in report.adopted {
+            logger.notice("principal name lowercased: DNS names are case-insensitive (--principal-from san-dns)",
+                metadata: ["handle": "\(adopted.handle)", "identity": "\(adopted.name)"])
+        }
+        for stranded in report.stranded {
+            logger.warning(
+                "principal unreachable: its certificates now reach the principal holding its DNS name in lowercase (--principal-from san-dns); move its objects or delete it",
+                metadata: ["handle": "\(stranded.handle)", "identity": "\(stranded.name)", "reached_instead": "\(stranded.holder)"])
+        }
     }
 
     /// Ends every change watcher (with UNAVAILABLE naming its cursor): call when the drain

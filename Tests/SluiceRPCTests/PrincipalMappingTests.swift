@@ -52,4 +52,16 @@ import Testing
         #expect(try PrincipalMapping.sanURI.principalName(of: one) == "spiffe://t/a")
         #expect(try PrincipalMapping.sanDNS.principalName(of: one) == "d")
     }
+
+    @Test func dnsNamesDifferingOnlyInCaseAreOnePrincipal() throws {
+        let first = PeerIdentity(subject: "CN=w", commonName: "w", dnsNames: ["Workload.Example.TEST"])
+        let renewed = PeerIdentity(subject: "CN=w", commonName: "w", dnsNames: ["workload.example.test"])
+        #expect(try PrincipalMapping.sanDNS.principalName(of: first) == "workload.example.test")
+        #expect(try PrincipalMapping.sanDNS.principalName(of: renewed) == "workload.example.test")
+        #expect(PrincipalMapping.sanDNS.canonical("Workload.Example.TEST") == "workload.example.test")
+        // Only ASCII folds (IDNs travel as punycode), and the other mappings keep case.
+        #expect(PrincipalMapping.sanDNS.canonical("ÄB.test") == "Äb.test")
+        #expect(PrincipalMapping.sanURI.canonical("spiffe://T/A") == "spiffe://T/A")
+        #expect(PrincipalMapping.subject.canonical("CN=Alice") == "CN=Alice")
+    }
 }

@@ -10,7 +10,9 @@
 ///   SANs keeps its plain subject as its name, as before this mapping existed.
 /// - `subject`: the subject alone. Certificates that share a subject share a principal.
 /// - `sanURI`: the certificate's one URI SAN (a SPIFFE ID, say); none or several is refused.
-/// - `sanDNS`: the certificate's one DNS SAN; none or several is refused.
+/// - `sanDNS`: the certificate's one DNS SAN, in lowercase (DNS names are case-insensitive,
+///   RFC 4343: a renewal spelled `workload.example.test` is the `Workload.Example.TEST` it
+///   replaces); none or several is refused.
 public enum PrincipalMapping: String, Sendable, CaseIterable {
     case subjectAndSANs = "subject+sans"
     case subject = "subject"
@@ -41,8 +43,16 @@ public enum PrincipalMapping: String, Sendable, CaseIterable {
         case .sanURI:
             return try Self.single(peer.uris, kind: "URI", flag: rawValue)
         case .sanDNS:
-            return try Self.single(peer.dnsNames, kind: "DNS", flag: rawValue)
+            return canonical(try Self.single(peer.dnsNames, kind: "DNS", flag: rawValue))
         }
+    }
+
+    /// `identity` as this mapping spells it: a name an operator gives (`--admin`,
+    /// `--register-principal`, RegisterPrincipal) then matches the certificates it means.
+    /// Under `sanDNS` that is ASCII lowercase; every other mapping takes names as they are.
+    public func canonical(_ identity: String) -> String {
+        guard self == .sanDNS else { return identity }
+        return String(decoding: identity.utf8.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self)
     }
 
     /// The one SAN of a kind, taken as it is; one holding a NUL is refused (no principal name

@@ -10,16 +10,20 @@ import SwiftProtobuf
 public struct AdminServiceHandler: Sluice_V1_AdminServiceService {
     let storage: Storage
     let admins: AdminRoster
+    /// Spells a registered identity as certificates will (``PrincipalMapping/canonical(_:)``).
+    let mapping: PrincipalMapping
     let policies: PrincipalPolicies?
     let traffic: TrafficRecorder?
     let logger: Logger
 
     public init(
-        storage: Storage, admins: AdminRoster, policies: PrincipalPolicies? = nil,
+        storage: Storage, admins: AdminRoster, mapping: PrincipalMapping = .subjectAndSANs,
+        policies: PrincipalPolicies? = nil,
         traffic: TrafficRecorder? = nil, logger: Logger = Logger(label: "sluice.admin")
     ) {
         self.storage = storage
         self.admins = admins
+        self.mapping = mapping
         self.policies = policies
         self.traffic = traffic
         self.logger = logger
@@ -44,7 +48,8 @@ public struct AdminServiceHandler: Sluice_V1_AdminServiceService {
         try await administered(
             "RegisterPrincipal", context, detail: ["handle": "\(request.handle)", "identity": "\(request.identity)"]
         ) {
-            let principal = try await storage.principals.register(handle: request.handle, identity: request.identity)
+            let principal = try await storage.principals.register(
+                handle: request.handle, identity: mapping.canonical(request.identity))
             return record(try await storage.administration.record(handle: principal.handle))
         }
     }

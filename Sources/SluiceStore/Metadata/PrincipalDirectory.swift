@@ -4,7 +4,7 @@ import Synchronization
 
 /// Records principals on first use, gives each a handle, and remembers them.
 public final class PrincipalDirectory: Sendable {
-    private let database: PostgresPool
+    let database: PostgresPool
     /// Keyed by the subject's UTF-8 bytes: Swift's String equality treats canonically
     /// equivalent spellings as equal, but they are different certificate subjects.
     private let known = Mutex<[[UInt8]: Principal]>([:])
@@ -117,7 +117,7 @@ public final class PrincipalDirectory: Sendable {
     }
 
     /// Serializes every statement that assigns handles (held to the end of the transaction).
-    private static func lockHandles(on connection: PostgresConnection) throws {
+    static func lockHandles(on connection: PostgresConnection) throws {
         _ = try connection.execute("SELECT pg_advisory_xact_lock(hashtext('sluice.principal_handles'))")
     }
 }

@@ -56,13 +56,50 @@ public enum PrincipalHandle {
         return subject
     }
 
-    /// The CN of an RFC 2253 subject (`CN=alice,O=Example`), if it has one.
+    /// The CN of an RFC 2253 subject (`CN=alice,O=Example`), if it has one, unescaped:
+    /// OpenSSL writes `CN=café` as `CN=caf\C3\A9` and `CN=Smith, J` as `CN=Smith\, J`, and a
+    /// handle is made from the name, not from its escapes.
     private static func commonName(in subject: String) -> String? {
-        for attribute in subject.split(separator: ",") {
+        for attribute in unescapedAttributes(of: subject) {
             let pair = attribute.split(separator: "=", maxSplits: 1).map(String.init)
             if pair.count == 2, pair[0].trimmingSpaces.uppercased() == "CN", !pair[1].isEmpty { return pair[1] }
         }
         return nil
+    }
+
+    /// The `TYPE=value` attributes of an RFC 2253 subject, split at unescaped commas, with
+    /// `\XX` (a byte in hex) and `\c` (the character c) escapes undone.
+    private static func unescapedAttributes(of subject: String) -> [String] {
+        var attributes: [String] = []
+        var current: [UInt8] = []
+        var bytes = subject.utf8.makeIterator()
+        while let byte = bytes.next() {
+            switch byte {
+            case UInt8(ascii: "\\"):
+                guard let next = bytes.next() else { break }
+                if let high = hexValue(next), let low = bytes.next() {
+                    if let low = hexValue(low) { current.append(high << 4 | low) } else { current += [next, low] }
+                } else {
+                    current.append(next)
+                }
+            case UInt8(ascii: ","):
+                attributes.append(String(decoding: current, as: UTF8.self))
+                current = []
+            default:
+                current.append(byte)
+            }
+        }
+        attributes.append(String(decoding: current, as: UTF8.self))
+        return attributes
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        default: nil
+        }
     }
 
     /// `spiffe://example.org/ns/prod/sa/alice` → `alice`; other values stay whole.

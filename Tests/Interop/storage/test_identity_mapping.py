@@ -129,3 +129,53 @@ def test_an_identity_too_long_to_index_is_refused_naming_the_limit(default_serve
     ordinary = default_server.client("client")
     ordinary.put_object(ss.unique_name("identity/after-long"), b"still served", partition_size=256)
     ordinary.close()
+
+
+def _dns_client(srv, certs, folder, label: str, dns_name: str):
+    """A client whose certificate's one DNS SAN is `dns_name`."""
+    import shutil
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    import devcerts
+    import interop_support as sup
+    ca_cert = x509.load_pem_x509_certificate(certs.read("ca.pem"))
+    ca_key = serialization.load_pem_private_key(certs.read("ca-key.pem"), password=None)
+    key, cert = devcerts._make_leaf(ca_key, ca_cert, f"sluice-{label}", [x509.DNSName(dns_name)], server=False)
+    shutil.copy(certs.path("ca.pem"), folder / "ca.pem")
+    (folder / f"{label}.pem").write_bytes(devcerts._pem(cert))
+    (folder / f"{label}-key.pem").write_bytes(devcerts._key_pem(key))
+    channel = sup.secure_channel(srv.address, sup.Certs(str(folder)), label)
+    return ss.StorageClient(channel, label=label)
+
+
+def test_san_dns_names_differing_only_in_case_are_one_principal(storage, postgres, certs, tmp_path):
+    """DNS names are case-insensitive (RFC 4343): a certificate renewed with its DNS name in
+    other case keeps its principal and objects. A principal an older sluiced recorded with
+    capitals is lowercased at start-up; where the lowercase name is taken already, the other
+    stays as it was and the log names both."""
+    srv = storage.server(label="sluiced-dns-case", principal_from="san-dns")
+    first = _dns_client(srv, certs, tmp_path, "dns-upper", "Workload.Example.TEST")
+    renewed = _dns_client(srv, certs, tmp_path, "dns-lower", "workload.example.test")
+    name, data = ss.unique_name("identity/dns-case"), ss.random_bytes(3000, seed=43)
+    first.put_object(name, data, partition_size=1024)
+    ss.assert_same_bytes(renewed.read(name), data, "the object, read with the renewed certificate")
+    first.close()
+    renewed.close()
+
+    # As an older sluiced left them: the name in its certificate's case, and two spellings
+    # of another name as two principals.
+    srv.stop()
+    postgres.run("UPDATE principals SET name = 'Workload.Example.TEST' WHERE name = 'workload.example.test'",
+                 srv.database_url)
+    postgres.run("INSERT INTO principals (name, handle) VALUES ('Other.Example.TEST', 'other-upper'), "
+                 "('other.example.test', 'other-lower')", srv.database_url)
+    srv.start()
+    renewed = _dns_client(srv, certs, tmp_path, "dns-lower", "workload.example.test")
+    ss.assert_same_bytes(renewed.read(name), data, "the object, after the legacy name was lowercased")
+    renewed.close()
+    names = postgres.run("SELECT name FROM principals WHERE lower(name) LIKE '%.example.test' ORDER BY name",
+                         srv.database_url).split()
+    assert names == ["Other.Example.TEST", "other.example.test", "workload.example.test"], names
+    log = "".join(text for _, text in srv.logs())
+    assert "principal name lowercased" in log, log[-3000:]
+    assert "principal unreachable" in log and "other-upper" in log and "other-lower" in log, log[-3000:]

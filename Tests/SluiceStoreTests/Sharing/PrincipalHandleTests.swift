@@ -13,6 +13,11 @@ import Testing
         (";URI=spiffe://sluice.test/ns/a", "a"),
         ("db.internal.example", "db.internal.example"),
         ("CN=Zoë Ünïcode", "zo-n-code"),
+        // OpenSSL's RFC 2253 escapes: the handle comes from the name they spell.
+        (#"CN=caf\C3\A9,O=Example"#, "caf"),
+        (#"CN=Smith\, John,O=Example"#, "smith-john"),
+        (#"O=A\,CN=B,CN=real"#, "real"),
+        (#"CN=\23hash\+plus"#, "hash-plus"),
         ("CN=---", "principal"),
         ("", "principal"),
     ])
