@@ -7,14 +7,14 @@ import SluiceProto
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
-        abstract: "Administer principals: list, register, limits, usage, disable, enable.",
+        abstract: "Administer principals: list, register, limits, usage, disable, enable, abort sessions.",
         discussion: """
             Only principals named by sluiced's --admin may run these; anyone else gets exit code 4 \
             (PERMISSION_DENIED). Each action is logged by the server with who did it.
             """,
         subcommands: [
             AdminPrincipalsCommand.self, AdminRegisterCommand.self, AdminLimitsCommand.self, AdminUsageCommand.self,
-            AdminDisableCommand.self, AdminEnableCommand.self,
+            AdminDisableCommand.self, AdminEnableCommand.self, AdminAbortSessionsCommand.self,
         ])
 }
 
@@ -176,6 +176,28 @@ struct AdminEnableCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await setDisabled(false, handle: handle, connection: connection)
+    }
+}
+
+/// `sluice admin abort-sessions HANDLE`.
+struct AdminAbortSessionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "abort-sessions",
+        abstract: "Abort every open upload session of a principal (and those opened into its folder).",
+        discussion: "Their reserved bytes and session slots come back at once; committed objects are not touched.")
+
+    @OptionGroup var connection: ClientOptions
+
+    @Argument(help: "The principal's handle.")
+    var handle: String
+
+    func run() async throws {
+        let settings = try connection.resolved()
+        let handle = handle
+        let aborted = try await settings.withClient { client in
+            try await UsageCatalog(client: client).abortSessions(handle: handle)
+        }
+        Output.line("aborted \(aborted) upload session\(aborted == 1 ? "" : "s") of \(handle)")
     }
 }
 

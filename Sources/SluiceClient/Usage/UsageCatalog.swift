@@ -73,4 +73,11 @@ public struct UsageCatalog: Sendable {
         request.disabled = disabled
         return try await admin.setPrincipalDisabled(request, options: callOptions)
     }
+
+    /// Aborts every open upload session of the principal; answers how many.
+    public func abortSessions(handle: String) async throws -> Int64 {
+        var request = Sluice_V1_AbortPrincipalSessionsRequest()
+        request.handle = handle
+        return try await admin.abortPrincipalSessions(request, options: callOptions).abortedSessions
+    }
 }

@@ -20,6 +20,8 @@ public enum Sluice_V1_AdminService {
         public static let getPrincipalUsage = MethodDescriptor(service: "sluice.v1.AdminService", method: "GetPrincipalUsage")
         /// `sluice.v1.AdminService/SetPrincipalDisabled`
         public static let setPrincipalDisabled = MethodDescriptor(service: "sluice.v1.AdminService", method: "SetPrincipalDisabled")
+        /// `sluice.v1.AdminService/AbortPrincipalSessions`
+        public static let abortPrincipalSessions = MethodDescriptor(service: "sluice.v1.AdminService", method: "AbortPrincipalSessions")
     }
 }
 
@@ -46,6 +48,13 @@ public protocol Sluice_V1_AdminServiceService: RPCService {
     /// Disables or enables a principal. A disabled principal's calls are refused
     /// with PERMISSION_DENIED; nothing it stores is deleted or changed.
     func setPrincipalDisabled(request: Sluice_V1_SetPrincipalDisabledRequest, context: ServerContext) async throws -> Sluice_V1_PrincipalRecord
+
+    /// Aborts every open upload session of a principal: those it opened and those
+    /// grantees opened into its folder (they hold its quotas). Their reserved bytes
+    /// and session slots come back at once, their stored partitions become garbage
+    /// for the collector, and partitions or commits still arriving for them get
+    /// FAILED_PRECONDITION. Committed and closed sessions are not touched.
+    func abortPrincipalSessions(request: Sluice_V1_AbortPrincipalSessionsRequest, context: ServerContext) async throws -> Sluice_V1_AbortPrincipalSessionsResponse
 }
 
 extension Sluice_V1_AdminServiceService {
@@ -70,6 +79,10 @@ extension Sluice_V1_AdminServiceService {
         router.registerUnary(Sluice_V1_AdminService.Method.setPrincipalDisabled) {
             (request: Sluice_V1_SetPrincipalDisabledRequest, context: ServerContext) -> Sluice_V1_PrincipalRecord in
             try await self.setPrincipalDisabled(request: request, context: context)
+        }
+        router.registerUnary(Sluice_V1_AdminService.Method.abortPrincipalSessions) {
+            (request: Sluice_V1_AbortPrincipalSessionsRequest, context: ServerContext) -> Sluice_V1_AbortPrincipalSessionsResponse in
+            try await self.abortPrincipalSessions(request: request, context: context)
         }
     }
 }
@@ -117,6 +130,16 @@ public struct Sluice_V1_AdminServiceClient: Sendable {
     /// with PERMISSION_DENIED; nothing it stores is deleted or changed.
     public func setPrincipalDisabled(_ request: Sluice_V1_SetPrincipalDisabledRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_PrincipalRecord {
         let response: ClientResponse<Sluice_V1_PrincipalRecord> = try await rpc.unary(Sluice_V1_AdminService.Method.setPrincipalDisabled, request, options: options)
+        return response.message
+    }
+
+    /// Aborts every open upload session of a principal: those it opened and those
+    /// grantees opened into its folder (they hold its quotas). Their reserved bytes
+    /// and session slots come back at once, their stored partitions become garbage
+    /// for the collector, and partitions or commits still arriving for them get
+    /// FAILED_PRECONDITION. Committed and closed sessions are not touched.
+    public func abortPrincipalSessions(_ request: Sluice_V1_AbortPrincipalSessionsRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_AbortPrincipalSessionsResponse {
+        let response: ClientResponse<Sluice_V1_AbortPrincipalSessionsResponse> = try await rpc.unary(Sluice_V1_AdminService.Method.abortPrincipalSessions, request, options: options)
         return response.message
     }
 }

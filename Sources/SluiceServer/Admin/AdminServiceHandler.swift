@@ -100,6 +100,16 @@ public struct AdminServiceHandler: Sluice_V1_AdminServiceService {
         }
     }
 
+    public func abortPrincipalSessions(request: Sluice_V1_AbortPrincipalSessionsRequest, context: ServerContext)
+        async throws -> Sluice_V1_AbortPrincipalSessionsResponse
+    {
+        try await administered("AbortPrincipalSessions", context, detail: ["handle": "\(request.handle)"]) {
+            var response = Sluice_V1_AbortPrincipalSessionsResponse()
+            response.abortedSessions = Int64(try await storage.administration.abortSessions(handle: request.handle))
+            return response
+        }
+    }
+
     /// Runs an admin action for an administrator, logging who asked for what and how it ended;
     /// anyone else gets PERMISSION_DENIED (also logged).
     private func administered<Result>(

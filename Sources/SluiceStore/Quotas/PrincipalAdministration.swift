@@ -123,7 +123,7 @@ public final class PrincipalAdministration: Sendable {
         }
     }
 
-    private static func load(_ handle: String, on connection: PostgresConnection) throws -> PrincipalRecordView {
+    static func load(_ handle: String, on connection: PostgresConnection) throws -> PrincipalRecordView {
         let handle = try PrincipalHandle.parse(handle, field: "handle")
         let row = try connection.execute("""
             SELECT p.id, p.name, p.handle, extract(epoch FROM p.created_at)::float8 AS created_at,

@@ -47,7 +47,7 @@ def test_usage_and_admin_commands(qcli, tmp_path):
 
     # admin commands: refused to bob (exit 4), done for alice
     for args in (["principals"], ["usage", BOB], ["limits", BOB, "--set", "quota-bytes=1"],
-                 ["disable", BOB], ["enable", BOB], ["register", "ivy", "CN=ivy"]):
+                 ["disable", BOB], ["enable", BOB], ["register", "ivy", "CN=ivy"], ["abort-sessions", BOB]):
         r = qcli.run("admin", *args, who="client2").expect(EXIT_DENIED)
         assert "not an administrator" in r.stderr, r.stderr
     qcli.ok("admin", "register", "ivy", "CN=ivy")
@@ -70,6 +70,17 @@ def test_usage_and_admin_commands(qcli, tmp_path):
     assert "disabled" in r.stderr, r.stderr
     qcli.ok("admin", "enable", BOB)
     assert "photos/one" in qcli.ok("ls", "-r", who="client2").out
+
+
+def test_admin_abort_sessions_frees_a_principals_open_sessions(qcli, qserver):
+    from sluice.v1 import upload_sessions_pb2 as us_pb
+    bob = qserver.client("client2")
+    data = ss.random_bytes(3000, seed=5)
+    opened = [bob.create_session(ss.unique_name("stuck"), data, 1000) for _ in range(2)]
+    out = qcli.ok("admin", "abort-sessions", BOB).out
+    assert f"aborted 2 upload sessions of {BOB}" in out, out
+    assert all(bob.get_session(s.session_id).state == us_pb.UploadSession.ABORTED for s in opened)
+    assert "aborted 0 upload sessions" in qcli.ok("admin", "abort-sessions", BOB).out
 
 
 def test_cli_waits_the_pushback_then_succeeds(qcli, qserver, tmp_path):

@@ -59,6 +59,10 @@ class Caller:
         return self.admin.SetPrincipalDisabled(
             adm_pb.SetPrincipalDisabledRequest(handle=handle, disabled=disabled), timeout=ss.TIMEOUT)
 
+    def abort_sessions(self, handle: str) -> int:
+        return self.admin.AbortPrincipalSessions(
+            adm_pb.AbortPrincipalSessionsRequest(handle=handle), timeout=ss.TIMEOUT).aborted_sessions
+
     def principals(self):
         out, token = [], ""
         for _ in range(100):

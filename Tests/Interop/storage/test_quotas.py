@@ -271,6 +271,7 @@ def test_admin_calls_are_refused_to_non_admins(qserver):
         lambda: bob.usage_of(bob.handle),
         lambda: bob.disable(bob.handle),
         lambda: bob.register("mallory", "CN=mallory"),
+        lambda: bob.abort_sessions(bob.handle),
     ]
     for call in calls:
         err = expect_error(Code.PERMISSION_DENIED, call)
@@ -313,6 +314,42 @@ def test_disabled_principal_is_refused_and_keeps_its_data(qserver, alice):
     assert alice.usage_of(hank.handle).objects >= 1
     assert not alice.disable(hank.handle, False).disabled
     ss.assert_same_bytes(hank.c.read(name), data)
+
+
+def test_admin_aborts_a_principals_open_sessions_and_frees_what_they_held(module_storage):
+    """AbortPrincipalSessions ends the sessions a principal opened and those a grantee opened
+    into its folder: the quota they reserved is free at once, a partition or commit still
+    arriving for them is refused, and committed objects and other principals' sessions stay."""
+    from sluice.v1 import sharing_pb2 as sh_pb
+    srv = module_storage.server(label="sluiced-abort-sessions", admin=qs.ALICE_IDENTITY)
+    alice, jo, kim = Caller(srv, "client"), Caller(srv, "shared-a"), Caller(srv, "shared-b")
+    folder = ss.unique_name("abort-all") + "/"
+    jo.sharing.GrantAccess(sh_pb.GrantAccessRequest(
+        grantee=kim.handle, scope=sh_pb.GRANT_SCOPE_PREFIX, path=folder, access=sh_pb.ACCESS_WRITE),
+        timeout=ss.TIMEOUT)
+    kept = ss.random_bytes(2000, seed=31)
+    jo.c.put_object(folder + "kept", kept, partition_size=1000)
+    data = ss.random_bytes(4000, seed=32)
+    own = jo.c.create_session(folder + "own", data, 1000)
+    jo.c.upload_partition(own.session_id, 0, data[:1000])
+    granted = kim.c.create_raw(
+        object_name=folder + "granted", total_size=len(data), partition_size=1000, owner=jo.handle,
+        partition_sha256=[ss.sha(data[i:i + 1000]) for i in range(0, len(data), 1000)])
+    elsewhere = kim.c.create_session(ss.unique_name("kims-own"), data, 1000)
+    assert alice.usage_of(jo.handle).open_sessions == 2
+
+    assert alice.abort_sessions(jo.handle) == 2
+    usage = alice.usage_of(jo.handle)
+    assert usage.open_sessions == 0 and usage.reserved_bytes == 0, usage
+    for call in (lambda: jo.c.upload_partition(own.session_id, 1, data[1000:2000]),
+                 lambda: jo.c.commit(own.session_id),
+                 lambda: kim.c.upload_partition(granted.session_id, 0, data[:1000])):
+        expect_error(Code.FAILED_PRECONDITION, call)
+    ss.assert_same_bytes(jo.c.read(folder + "kept"), kept)
+    assert kim.c.get_session(elsewhere.session_id).state == us_pb.UploadSession.OPEN
+    assert alice.abort_sessions(jo.handle) == 0, "nothing is open any more"
+    expect_error(Code.NOT_FOUND, alice.abort_sessions, "nobody-has-this")
+    kim.c.abort(elsewhere.session_id)
 
 
 def test_a_disabled_principals_running_calls_end_and_its_watch_sees_nothing_new(qserver, alice):
