@@ -7,6 +7,10 @@ import Synchronization
 /// led by the first of them. Each caller gets its own result or error only once the shared
 /// transaction has committed, so "answered" still means "durable".
 ///
+/// An item whose caller gave up before the item ran is skipped (it fails with
+/// `CancellationError`), and one running alone is not committed then either (as in
+/// ``PostgresPool/transaction(isolation:_:)``).
+///
 /// Every item runs inside a savepoint: one that throws is rolled back alone and fails alone,
 /// the others commit. An item that loses a deadlock or serialization conflict inside the batch,
 /// every item of a batch that fails as a whole (after the pool's own retries), and an item
@@ -45,19 +49,24 @@ public final class GroupCommit: Sendable {
             let done = try body(connection)
             return GroupedWork<any Sendable>(done.value, epilogue: done.epilogue)
         }
-        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
-            let leadsNow = state.withLock { state in
-                state.queue.append(Entry(id: id, order: order, work: work, continuation: continuation))
-                if state.leaderActive { return false }
-                state.leaderActive = true
-                return true
+        let abandonment = Abandonment()
+        let result = await withTaskCancellationHandler {
+            let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
+                let entry = Entry(id: id, order: order, work: work, abandonment: abandonment, continuation: continuation)
+                let leadsNow = state.withLock { state in
+                    state.queue.append(entry)
+                    if state.leaderActive { return false }
+                    state.leaderActive = true
+                    return true
+                }
+                if leadsNow { continuation.resume(returning: .lead) }
             }
-            if leadsNow { continuation.resume(returning: .lead) }
-        }
-        let result: Result<any Sendable, any Error>
-        switch outcome {
-        case .finished(let finished): result = finished
-        case .lead: result = await lead(ownID: id)
+            switch outcome {
+            case .finished(let finished): return finished
+            case .lead: return await lead(ownID: id)
+            }
+        } onCancel: {
+            abandonment.mark()
         }
         // The value is the one this call's own body produced.
         return try result.get() as! T
@@ -96,6 +105,10 @@ public final class GroupCommit: Sendable {
                 var outcomes = [ItemOutcome](repeating: .retryAlone, count: batch.count)
                 var epilogues: [@Sendable (PostgresConnection) throws -> Void] = []
                 for index in ordered {
+                    if batch[index].abandonment.isMarked {
+                        outcomes[index] = .failure(CancellationError())
+                        continue
+                    }
                     // Each item's savepoint travels with its first statement, and its release
                     // with the next item's (or the COMMIT): no round trip of their own.
                     connection.sendWithNextStatement("SAVEPOINT grouped_item")
@@ -137,6 +150,7 @@ public final class GroupCommit: Sendable {
     private func alone(_ entry: Entry) async -> Result<any Sendable, any Error> {
         var ranAgain = false
         while true {
+            if entry.abandonment.isMarked { return .failure(CancellationError()) }
             do {
                 return .success(try await pool.transaction { connection -> SendableBox in
                     let done = try entry.work(connection)
@@ -155,7 +169,17 @@ public final class GroupCommit: Sendable {
         var id: UInt64
         var order: String
         var work: @Sendable (PostgresConnection) throws -> GroupedWork<any Sendable>
+        var abandonment: Abandonment
         var continuation: CheckedContinuation<Outcome, Never>
+    }
+
+    /// Marked when an item's caller gives up (its deadline passed, its client went away): a
+    /// batch that has not run the item yet skips it, so its change cannot land after its caller
+    /// was answered with an error. An item already run commits with its batch.
+    private final class Abandonment: Sendable {
+        private let marked = Atomic<Bool>(false)
+        var isMarked: Bool { marked.load(ordering: .acquiring) }
+        func mark() { marked.store(true, ordering: .releasing) }
     }
 
     private enum Outcome: Sendable {

@@ -215,6 +215,11 @@ final class PoolWorker: @unchecked Sendable {
         return fresh
     }
 
+    /// Whether the caller of the job being run gave up on it (``cancel(_:)``).
+    private var callerGaveUp: Bool {
+        cancellation.withLock { cancelRequested }
+    }
+
     /// Called by the scheduler, under its lock, as the worker takes `job`.
     func begin(_ job: PoolJob) {
         cancellation.withLock {
@@ -292,6 +297,14 @@ final class PoolWorker: @unchecked Sendable {
 
         switch connection.transactionStatus {
         case .inTransaction:
+            // A caller that gave up (its deadline passed, its client went away) while the body
+            // ran is answered with an error: its change must not land after that answer.
+            if callerGaveUp {
+                if !connection.discardUnsent(), connection.isHealthy, connection.transactionStatus != .idle {
+                    _ = try? connection.execute("ROLLBACK")
+                }
+                throw CancellationError()
+            }
             let commit: PostgresResult
             do {
                 commit = try connection.commit()

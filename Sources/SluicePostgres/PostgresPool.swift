@@ -126,6 +126,11 @@ public final class PostgresPool: Sendable {
     ///
     /// A body that catches a statement's error and carries on leaves the transaction aborted;
     /// COMMIT would quietly roll back, so this throws a `.transaction` error instead.
+    ///
+    /// A caller that gives up (its task is cancelled) before COMMIT is sent gets
+    /// `CancellationError`, and the transaction is rolled back: a call answered with an error
+    /// (its deadline passed, its client went away) leaves nothing behind unless its COMMIT was
+    /// already under way.
     @discardableResult
     public func transaction<T: Sendable>(
         isolation: IsolationLevel = .readCommitted,

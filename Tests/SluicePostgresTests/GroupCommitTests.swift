@@ -110,6 +110,46 @@ import Testing
         }
     }
 
+    /// An item whose caller gave up while it waited for its batch is skipped: its call fails,
+    /// nothing of it is committed, and the rest of the batch commits.
+    @Test func anItemWhoseCallerGaveUpBeforeItRanIsNotCommitted() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 1)
+            try await pool.withConnection { c in _ = try c.execute("CREATE TABLE items (n int PRIMARY KEY)") }
+            let group = GroupCommit(pool: pool)
+            let busy = Flag()
+            let gate = Barrier(parties: 2)
+            async let blocker: Void = pool.withConnection { _ in
+                busy.set()
+                gate.arrive()
+            }
+            while !busy.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            func insert(_ n: Int) -> Task<Int, any Error> {
+                Task {
+                    try await group.run(order: String(n)) { c in
+                        _ = try c.execute("INSERT INTO items VALUES ($1)", [.int(Int64(n))])
+                        return GroupedWork(n)
+                    }
+                }
+            }
+            let first = insert(0)
+            try await Task.sleep(for: .milliseconds(50))
+            let queued = [insert(1), insert(2), insert(3)]
+            try await Task.sleep(for: .milliseconds(50))
+            queued[1].cancel()
+            gate.arrive()
+            try await blocker
+            #expect(try await first.value == 0)
+            #expect(try await queued[0].value == 1)
+            #expect(try await queued[2].value == 3)
+            await #expect(throws: CancellationError.self) { try await queued[1].value }
+            let stored = try await pool.withConnection { c in
+                try c.execute("SELECT n FROM items ORDER BY n").rows.map { Int(try $0.int("n")) }
+            }
+            #expect(stored == [0, 1, 3])
+        }
+    }
+
     @Test func aLoneItemRunsAlone() async throws {
         try await TestDatabase.with { db in
             let pool = try db.pool(size: 1)

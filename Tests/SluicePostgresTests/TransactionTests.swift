@@ -33,6 +33,31 @@ struct Boom: Error {}
         }
     }
 
+    /// A caller that gives up (its deadline passed, its client went away) while its body runs
+    /// between statements is answered with an error, and what the body did is rolled back:
+    /// no change lands after its caller was told the call failed.
+    @Test func aCallerThatGivesUpBeforeCommitLeavesNothing() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 1)
+            try await pool.withConnection { c in try c.execute("CREATE TABLE t (x bigint)") }
+            let inserted = Flag()
+            let call = Task {
+                try await pool.transaction { c in
+                    try c.execute("INSERT INTO t VALUES (1)")
+                    inserted.set()
+                    Thread.sleep(forTimeInterval: 0.5)
+                    return 1
+                }
+            }
+            while !inserted.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            call.cancel()
+            await #expect(throws: CancellationError.self) { try await call.value }
+            #expect(try await count(pool, "t") == 0)
+            let status = try await pool.withConnection { $0.transactionStatus }
+            #expect(status == .idle)
+        }
+    }
+
     @Test func refusesToCommitAfterASwallowedError() async throws {
         try await TestDatabase.with { db in
             let pool = try db.pool(size: 1)
