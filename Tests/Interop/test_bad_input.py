@@ -134,8 +134,9 @@ def test_huge_declared_length_rejected_early(echo_server, still_serving):
 
 
 def test_two_messages_in_unary_request(echo_server, still_serving):
-    """A unary method given two request messages: an error (UNIMPLEMENTED per the
-    grpc core convention, INTERNAL elsewhere) or a reset, never a silent pick."""
+    """A unary method given two request messages: an error (UNIMPLEMENTED, as gRPC's
+    status codes name a request cardinality violation; INTERNAL from some stacks) or a
+    reset, never a silent pick."""
     with open_raw(echo_server) as h:
         sid = h.new_stream()
         h.send_headers(sid, h.request_headers(UNARY))

@@ -158,23 +158,33 @@ import Testing
 
     // MARK: Request bodies the handler cannot use
 
-    @Test func unaryWithoutARequestIsInternal() async throws {
+    /// gRPC's status codes name a request cardinality violation UNIMPLEMENTED.
+    @Test func unaryWithoutARequestIsUnimplemented() async throws {
         let stream = await Self.call(Self.dispatcher(), Self.head("/test.Echo/Unary"), messages: [])
-        Self.expectTrailersOnly(stream, .internal)
+        Self.expectTrailersOnly(stream, .unimplemented)
         #expect(stream.statusMessage == "expected one request message, received none")
     }
 
-    @Test func unaryWithTwoRequestsIsInternal() async throws {
+    @Test func unaryWithTwoRequestsIsUnimplemented() async throws {
         let stream = await Self.call(
             Self.dispatcher(), Self.head("/test.Echo/Unary"), messages: [Self.encode("a"), Self.encode("b")])
-        Self.expectTrailersOnly(stream, .internal)
+        Self.expectTrailersOnly(stream, .unimplemented)
         #expect(stream.statusMessage == "expected one request message, received more")
     }
 
-    @Test func undecodableRequestIsInternal() async throws {
+    /// A request that does not decode is the client's mistake: INVALID_ARGUMENT saying what is
+    /// wrong, not INTERNAL, which counts as the server failing.
+    @Test func undecodableRequestIsInvalidArgument() async throws {
         let stream = await Self.call(Self.dispatcher(), Self.head("/test.Echo/Unary"), messages: [[0xFF, 0xFF, 0xFF]])
-        Self.expectTrailersOnly(stream, .internal)
-        #expect(stream.statusMessage?.contains("google.protobuf.StringValue") == true)
+        Self.expectTrailersOnly(stream, .invalidArgument)
+        #expect(stream.statusMessage?.contains("not a valid google.protobuf.StringValue") == true)
+    }
+
+    @Test func aStringThatIsNotUTF8IsInvalidArgument() async throws {
+        // google.protobuf.StringValue field 1 (value) holding 0xFF.
+        let stream = await Self.call(Self.dispatcher(), Self.head("/test.Echo/Unary"), messages: [[0x0A, 0x01, 0xFF]])
+        Self.expectTrailersOnly(stream, .invalidArgument)
+        #expect(stream.statusMessage?.contains("not UTF-8") == true, "\(stream.statusMessage ?? "")")
     }
 
     @Test func requestOverTheSizeLimitIsResourceExhausted() async throws {

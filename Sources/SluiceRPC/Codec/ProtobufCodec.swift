@@ -23,10 +23,36 @@ public enum ProtobufCodec {
         } catch {
             throw RPCError(.internal, "failed to decode \(M.protoMessageName): \(error)")
         }
+        return try checked(message, wire: bytes)
+    }
+
+    /// Decodes a request message a client sent. Bytes that are not a valid `M` (a string that
+    /// is not UTF-8, a truncated field) are the client's mistake, so the call ends
+    /// INVALID_ARGUMENT saying what is wrong, not INTERNAL, which would count against the server.
+    static func decodeRequest<M: SwiftProtobuf.Message>(_ bytes: ArraySlice<UInt8>, as type: M.Type) throws(RPCError) -> M {
+        let message: M
+        do {
+            message = try M(serializedBytes: MessageBytes(slice: bytes))
+        } catch {
+            throw RPCError(.invalidArgument, "the request is not a valid \(M.protoMessageName): \(reason(error))")
+        }
+        return try checked(message, wire: bytes)
+    }
+
+    private static func checked<M: SwiftProtobuf.Message>(_ message: M, wire bytes: ArraySlice<UInt8>) throws(RPCError) -> M {
         if let checked = M.self as? any WireCheckedMessage.Type {
             try checked.checkWire(bytes)
         }
         return message
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        switch error as? BinaryDecodingError {
+        case .invalidUTF8?: "a string field holds bytes that are not UTF-8"
+        case .truncated?: "it ends in the middle of a field"
+        case .messageDepthLimit?: "its messages are nested too deeply"
+        default: "its bytes are not a protobuf encoding of it (\(error))"
+        }
     }
 }
 

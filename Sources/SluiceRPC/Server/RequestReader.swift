@@ -91,7 +91,7 @@ public struct ServerRequestStream<Message: SwiftProtobuf.Message>: AsyncSequence
 
         public mutating func next() async throws -> Message? {
             guard let bytes = try await reader.next() else { return nil }
-            return try ProtobufCodec.decode(bytes, as: Message.self)
+            return try ProtobufCodec.decodeRequest(bytes, as: Message.self)
         }
     }
 
@@ -120,14 +120,15 @@ public struct ServerRequestStream<Message: SwiftProtobuf.Message>: AsyncSequence
 }
 
 extension RequestReader {
-    /// Reads the single request of a unary or server-streaming call.
+    /// Reads the single request of a unary or server-streaming call. Another number of
+    /// messages is a request cardinality violation: UNIMPLEMENTED, as gRPC's status codes say.
     func single<Message: SwiftProtobuf.Message>(_ type: Message.Type) async throws -> Message {
         guard let bytes = try await next() else {
-            throw RPCError(.internal, "expected one request message, received none")
+            throw RPCError(.unimplemented, "expected one request message, received none")
         }
         guard try await next() == nil else {
-            throw RPCError(.internal, "expected one request message, received more")
+            throw RPCError(.unimplemented, "expected one request message, received more")
         }
-        return try ProtobufCodec.decode(bytes, as: Message.self)
+        return try ProtobufCodec.decodeRequest(bytes, as: Message.self)
     }
 }
