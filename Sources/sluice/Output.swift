@@ -15,6 +15,11 @@ enum Output {
         /// The CLI's own words, which may span lines on purpose (usage and help from the
         /// argument parser): written as they are. Never for anything from the server.
         case verbatim
+        /// For people, escaped already by whoever made the line, part by part with
+        /// `TerminalText` (`SyncEvent.text`, whose path may be a name that is not UTF-8, shown
+        /// as escaped bytes): written as it is, since escaping it again would double every
+        /// backslash of those escapes.
+        case escaped
     }
 
     /// A line for people on standard output, buffered as `print` is.
@@ -59,7 +64,7 @@ enum Output {
         switch style {
         case .text: TerminalText.escaped(text)
         case .json: TerminalText.json(text)
-        case .verbatim: text
+        case .verbatim, .escaped: text
         }
     }
 }

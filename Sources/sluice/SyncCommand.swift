@@ -77,7 +77,7 @@ struct SyncCommand: AsyncParsableCommand {
             // Summaries and actions on standard output, unbuffered; notes about skips and
             // retries on standard error unless they are JSON.
             let toError = !json && [.skip, .retrying, .failed, .deferred].contains(event.kind)
-            Output.write([json ? event.json : event.text], json ? .json : .text, to: toError ? .standardError : .standardOutput)
+            Output.write([json ? event.json : event.text], json ? .json : .escaped, to: toError ? .standardError : .standardOutput)
         }
         let watch = watch
         try await Interrupt.cancellable {

@@ -72,4 +72,15 @@ import Testing
         #expect(SyncEvent(kind: .skip, path: "l", detail: "symbolic link, not followed").json
             == #"{"detail":"symbolic link, not followed","event":"skip","path":"l"}"#)
     }
+
+    /// A line is escaped for a terminal once: a path or detail from others through
+    /// TerminalText, a path that is escaped bytes already (a name that is not UTF-8) as it is.
+    @Test func eventLinesEscapeEachPartOnce() {
+        #expect(SyncEvent(kind: .upload, path: "a\\b\u{1B}", detail: "x\ny").text == "upload a\\\\b\\x1b: x\\ny")
+        let notUTF8 = SyncEvent(
+            kind: .skip, path: TerminalText.escaped(bytes: Array("dir\\/bad".utf8) + [0xFF]),
+            detail: "not valid UTF-8", pathIsEscaped: true)
+        #expect(notUTF8.text == "skip dir\\\\/bad\\xff: not valid UTF-8")
+        #expect(notUTF8.json == #"{"detail":"not valid UTF-8","event":"skip","path":"dir\\\\/bad\\xff"}"#)
+    }
 }

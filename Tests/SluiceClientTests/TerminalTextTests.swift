@@ -25,6 +25,16 @@ import Testing
         #expect(TerminalText.escaped("a\nb") != TerminalText.escaped("a\\nb"))
     }
 
+    /// A name that is not UTF-8: each stray byte escaped once, its characters as text is shown
+    /// (a backslash doubled, a control character escaped), so a byte's escape and a backslash
+    /// of the name never look alike.
+    @Test func namesThatAreNotUTF8ShowEachStrayByteEscapedOnce() {
+        #expect(TerminalText.escaped(bytes: Array("bad".utf8) + [0xFF, 0xFE] + Array(".txt".utf8)) == "bad\\xff\\xfe.txt")
+        #expect(TerminalText.escaped(bytes: Array("caf\u{E9}/".utf8) + [0xE9]) == "caf\u{E9}/\\xe9")
+        #expect(TerminalText.escaped(bytes: Array("a\\".utf8) + [0xFF] + [0x1B]) == "a\\\\\\xff\\x1b")
+        #expect(TerminalText.escaped(bytes: Array("bad\\xff".utf8)) != TerminalText.escaped(bytes: Array("bad".utf8) + [0xFF]))
+    }
+
     @Test func jsonKeepsItsValue() throws {
         let name = "csi\u{9B}1m del\u{7F} esc\u{1B} rlo\u{202E}exe.txt"
         let encoded = String(decoding: try JSONSerialization.data(withJSONObject: ["name": name]), as: UTF8.self)

@@ -44,6 +44,17 @@ import Testing
         #expect(gone.value == 1)
     }
 
+    /// A consumer waiting for a chunk that will not come (the GET hangs) is woken by a close,
+    /// which its cancelled task does, and so is one that asks after it.
+    @Test func aClosedPipeReleasesAWaitingConsumer() async throws {
+        let pipe = ChunkPipe(capacity: 1)
+        let waiting = Task { try await pipe.next() }
+        try await Task.sleep(for: .milliseconds(50))
+        pipe.close()
+        await #expect(throws: S3Error.cancelled) { try await waiting.value }
+        await #expect(throws: S3Error.cancelled) { try await pipe.next() }
+    }
+
     @Test func anIdleConsumerMakesTheProducerPauseAndLearnsItAfterDraining() async throws {
         let pipe = ChunkPipe(capacity: 1)
         #expect(pipe.push([1], waitingAtMost: .zero) == .accepted)

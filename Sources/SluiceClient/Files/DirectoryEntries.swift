@@ -24,14 +24,4 @@ enum DirectoryEntries {
             if name != Array(".".utf8), name != Array("..".utf8) { names.append(name) }
         }
     }
-
-    /// A name that is not valid UTF-8, readable: printable ASCII as it is (a backslash
-    /// doubled), every other byte as `\xHH`.
-    static func escaped(_ name: [UInt8]) -> String {
-        name.map { byte in
-            if byte == UInt8(ascii: "\\") { return "\\\\" }
-            if (0x20..<0x7f).contains(byte) { return String(UnicodeScalar(byte)) }
-            return "\\x" + (byte < 16 ? "0" : "") + String(byte, radix: 16)
-        }.joined()
-    }
 }

@@ -86,6 +86,12 @@ final class LocalFile: Sendable {
             isRegularFile: (info.st_mode & S_IFMT) == S_IFREG)
     }
 
+    /// Whether a byte can be read at `offset` (a file stat calls empty may still have some).
+    func hasBytes(at offset: Int64) throws -> Bool {
+        var byte: UInt8 = 0
+        return try withUnsafeMutableBytes(of: &byte) { try read(into: $0, at: offset) } > 0
+    }
+
     /// Fills `buffer` from `offset`; fewer bytes only at the end of the file.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
         try repeating(buffer.count, operation: "read") { done in

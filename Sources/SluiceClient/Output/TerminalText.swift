@@ -15,18 +15,46 @@ public enum TerminalText {
         guard text.unicodeScalars.contains(where: needsEscape) else { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count + 16)
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x5C: out += "\\\\"
-            case 0x09: out += "\\t"
-            case 0x0A: out += "\\n"
-            case 0x0D: out += "\\r"
-            case 0x00...0x1F, 0x7F: out += "\\x" + hex(scalar.value)
-            case _ where isEscapedAsUnicode(scalar): out += unicodeEscape(scalar)
-            default: out.unicodeScalars.append(scalar)
+        for scalar in text.unicodeScalars { append(scalar, to: &out) }
+        return out
+    }
+
+    /// A name that is not valid UTF-8 (a local file name from an ISO-8859-1 system), shown as
+    /// ``escaped(_:)`` shows text, each byte that is no part of a UTF-8 character as `\xHH`:
+    /// `bad\xff.txt`. The result is escaped already: printing it through ``escaped(_:)`` again
+    /// would double the backslash of every escape (`bad\\xff.txt`, which reads as a name with a
+    /// backslash in it). A backslash of the name itself still shows as `\\`, so no escape is
+    /// mistaken for one.
+    public static func escaped(bytes name: [UInt8]) -> String {
+        var out = ""
+        var parser = Unicode.UTF8.ForwardParser()
+        var input = name.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &input) {
+            case .valid(let encoded):
+                append(Unicode.UTF8.decode(encoded), to: &out)
+                offset += encoded.count
+            case .error(let length):
+                for byte in name[offset..<offset + length] { out += "\\x" + hex(UInt32(byte)) }
+                offset += length
+            case .emptyInput:
+                return out
             }
         }
-        return out
+    }
+
+    /// Appends `scalar` as ``escaped(_:)`` shows it.
+    private static func append(_ scalar: Unicode.Scalar, to out: inout String) {
+        switch scalar.value {
+        case 0x5C: out += "\\\\"
+        case 0x09: out += "\\t"
+        case 0x0A: out += "\\n"
+        case 0x0D: out += "\\r"
+        case 0x00...0x1F, 0x7F: out += "\\x" + hex(scalar.value)
+        case _ where isEscapedAsUnicode(scalar): out += unicodeEscape(scalar)
+        default: out.unicodeScalars.append(scalar)
+        }
     }
 
     /// A JSON text with DEL, C1 and invisible formatting characters, which JSON allows raw

@@ -44,6 +44,8 @@ public struct LocalStat: Sendable, Equatable, Codable {
 public struct SkipNote: Sendable, Equatable {
     public var path: String
     public var reason: String
+    /// `path` is escaped already (``TerminalText/escaped(bytes:)``: a name that is not UTF-8).
+    public var pathIsEscaped = false
 }
 
 /// The local side of a sync: every regular file under the root (relative "/"-separated
@@ -101,14 +103,14 @@ struct LocalScan: Sendable {
     }
 
     /// Skips, with a note, a name that is not valid UTF-8: object names are UTF-8, so it
-    /// cannot be synced, and the user must not believe it is. The note shows its bytes
-    /// escaped (`bad\xff.txt`), as the name itself cannot be printed.
+    /// cannot be synced, and the user must not believe it is. The note shows the path escaped
+    /// (`sub/bad\xff.txt`), as the name itself cannot be printed.
     private mutating func noteNotUTF8(_ name: [UInt8], in relative: String, rules: IgnoreRules) {
-        let escaped = DirectoryEntries.escaped(name)
-        let path = relative.isEmpty ? escaped : relative + "/" + escaped
+        let path = TerminalText.escaped(bytes: Array((relative.isEmpty ? "" : relative + "/").utf8) + name)
         guard !rules.excludesItself(path, isDirectory: false) else { return }
         skipped.append(SkipNote(
-            path: path, reason: "not valid UTF-8 (its bytes are shown escaped); rename it to sync it"))
+            path: path, reason: "not valid UTF-8 (its bytes are shown escaped); rename it to sync it",
+            pathIsEscaped: true))
     }
 
     /// Looks at one entry (a directory with everything under it); true when it is kept.

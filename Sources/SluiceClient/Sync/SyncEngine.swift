@@ -151,7 +151,8 @@ public final class SyncEngine: Sendable {
         }
         skipped.sort { PathKey($0.path) < PathKey($1.path) }
         for note in skipped {
-            report(SyncEvent(kind: .skip, path: note.path, detail: note.reason, dryRun: options.dryRun))
+            report(SyncEvent(
+                kind: .skip, path: note.path, detail: note.reason, dryRun: options.dryRun, pathIsEscaped: note.pathIsEscaped))
         }
         tally.add { $0.skipped = skipped.count }
         try noteKeptLocally(keptLocally, inScope: { path in scoped?.contains(path) ?? true }, tally: tally)

@@ -27,16 +27,24 @@ public struct SyncEvent: Sendable, Equatable {
     public var detail: String = ""
     public var dryRun = false
     public var summary: SyncSummary? = nil
+    /// `path` is escaped already (``TerminalText/escaped(bytes:)``: a local name that is not
+    /// UTF-8, which no `String` can hold); the JSON shows it so too.
+    public var pathIsEscaped = false
 
-    public init(kind: Kind, path: String, bytes: Int64 = 0, detail: String = "", dryRun: Bool = false) {
+    public init(
+        kind: Kind, path: String, bytes: Int64 = 0, detail: String = "", dryRun: Bool = false, pathIsEscaped: Bool = false
+    ) {
         self.kind = kind
         self.path = path
         self.bytes = bytes
         self.detail = detail
         self.dryRun = dryRun
+        self.pathIsEscaped = pathIsEscaped
     }
 
-    /// One human line.
+    /// One human line, escaped for a terminal: the path and the detail (names and messages
+    /// from others) through ``TerminalText/escaped(_:)``, except a path escaped already, which
+    /// escaping again would show with every escape's backslash doubled.
     public var text: String {
         if let summary { return summary.text(dryRun: dryRun) }
         let prefix = dryRun ? "would " : ""
@@ -53,10 +61,11 @@ public struct SyncEvent: Sendable, Equatable {
         case .retrying: verb = "retrying"
         case .summary: verb = "summary"
         }
-        var line = "\(verb) \(path)"
+        let shown = pathIsEscaped ? path : TerminalText.escaped(path)
+        var line = "\(verb) \(shown)"
         if bytes > 0 && !dryRun { line += " (\(Format.bytes(bytes)) sent)" }
-        if kind == .download, bytes > 0, !dryRun { line = "\(verb) \(path) (\(Format.bytes(bytes)) received)" }
-        if !detail.isEmpty { line += ": \(detail)" }
+        if kind == .download, bytes > 0, !dryRun { line = "\(verb) \(shown) (\(Format.bytes(bytes)) received)" }
+        if !detail.isEmpty { line += ": " + TerminalText.escaped(detail) }
         return line
     }
 

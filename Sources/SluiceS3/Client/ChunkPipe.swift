@@ -86,7 +86,10 @@ final class ChunkPipe: @unchecked Sendable {
     func next() async throws -> Item {
         try await withCheckedThrowingContinuation { continuation in
             condition.lock()
-            if !queue.isEmpty {
+            if consumerGone {
+                condition.unlock()
+                continuation.resume(throwing: S3Error.cancelled)
+            } else if !queue.isEmpty {
                 let chunk = queue.removeFirst()
                 condition.signal()
                 condition.unlock()
@@ -104,12 +107,17 @@ final class ChunkPipe: @unchecked Sendable {
         }
     }
 
-    /// Called when the consumer stops reading: a blocked or later push reports it gone.
+    /// Called when the consumer stops reading: a blocked or later push reports it gone, and a
+    /// ``next()`` waiting or still to come fails with ``S3Error/cancelled`` (the consumer's task
+    /// was cancelled while it waited, which is how a cancelled call lets go of a hung GET).
     func close() {
         condition.lock()
         consumerGone = true
         queue.removeAll()
+        let consumer = waitingConsumer
+        waitingConsumer = nil
         condition.broadcast()
         condition.unlock()
+        consumer?.resume(throwing: S3Error.cancelled)
     }
 }

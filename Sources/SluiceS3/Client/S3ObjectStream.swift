@@ -9,7 +9,9 @@ import Synchronization
 /// received bytes do not count against the retry limit. A consumer that takes nothing for the
 /// stall timeout makes the transfer step away and free its slot (so stalled readers cannot hold
 /// every transfer slot); its next ``next()`` resumes from the following byte. Dropping the
-/// stream stops the transfer.
+/// stream stops the transfer, and so does cancelling a task waiting in ``next()``: that task
+/// holds the stream, so without this a call that gave up would keep a hung GET, and its slot,
+/// until the stall timeout.
 public final class S3ObjectStream: Sendable {
     private let http: HTTPClient
     private let pipe = ChunkPipe(capacity: 2)
@@ -23,30 +25,37 @@ public final class S3ObjectStream: Sendable {
         self.download = Download(client: client, key: key, range: range, chunkSize: chunkSize, pipe: pipe, cancellation: cancellation)
     }
 
-    deinit {
-        cancellation.cancel()
-        pipe.close()
-    }
+    deinit { stop() }
 
     /// The next chunk (never empty), or nil after the range's last byte. Fails with
     /// ``S3Error/noSuchKey(_:)`` or ``S3Error/rangeNotSatisfiable(key:objectSize:)`` when the
     /// object is missing or shorter than the range.
     public func next() async throws -> [UInt8]? {
-        if !started.exchange(true, ordering: .relaxed) { await startDownload() }
-        while true {
-            switch try await pipe.next() {
-            case .chunk(let chunk): return chunk
-            case .end: return nil
-            case .producerPaused:
-                pipe.producerRestarting()
-                await startDownload()
+        try await withTaskCancellationHandler {
+            if !started.exchange(true, ordering: .relaxed) { try await startDownload() }
+            while true {
+                switch try await pipe.next() {
+                case .chunk(let chunk): return chunk
+                case .end: return nil
+                case .producerPaused:
+                    pipe.producerRestarting()
+                    try await startDownload()
+                }
             }
+        } onCancel: {
+            stop()
         }
     }
 
-    private func startDownload() async {
+    /// Ends the transfer within the progress callback's second and fails every ``next()``.
+    private func stop() {
+        cancellation.cancel()
+        pipe.close()
+    }
+
+    private func startDownload() async throws {
         let download = download
-        await http.startTransferThread { download.run() }
+        try await http.startTransferThread { download.run() }
     }
 }
 

@@ -44,13 +44,14 @@ public final class HTTPClient: Sendable {
     }
 
     /// Runs `body` on a transfer thread of its own and waits for it without blocking the caller's
-    /// thread. A cancellation of the calling task sets the flag `body` gets, which its transfers poll.
+    /// thread. A cancellation of the calling task sets the flag `body` gets, which its transfers
+    /// poll, or ends the wait for a slot before `body` starts.
     public func onTransferThread<Result: Sendable>(
         _ body: @escaping @Sendable (TransferCancellation) throws -> Result
     ) async throws -> Result {
         let cancellation = TransferCancellation()
         return try await withTaskCancellationHandler {
-            await slots.acquire()
+            try await slots.acquire()
             return try await withCheckedThrowingContinuation { continuation in
                 startThread { continuation.resume(with: Swift.Result { try body(cancellation) }) }
             }
@@ -60,9 +61,10 @@ public final class HTTPClient: Sendable {
     }
 
     /// Starts `body` on a transfer thread of its own once a slot is free, and returns without
-    /// waiting for it to end: for a producer that hands its results over by other means.
-    public func startTransferThread(_ body: @escaping @Sendable () -> Void) async {
-        await slots.acquire()
+    /// waiting for it to end: for a producer that hands its results over by other means. Throws
+    /// `CancellationError`, starting nothing, when the task is cancelled while it waits.
+    public func startTransferThread(_ body: @escaping @Sendable () -> Void) async throws {
+        try await slots.acquire()
         startThread(body)
     }
 

@@ -46,7 +46,8 @@ public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
                 let bytes = VerifiedBlobBytes(
                     blobs: storage.blobs, key: key, range: local, blobSize: partition.size,
                     chunkSize: ObjectServiceHandler.readChunkSize,
-                    partition: partition.index, of: "'\(request.objectName)'", ledger: storage.damage)
+                    partition: partition.index, of: "'\(request.objectName)'", ledger: storage.damage,
+                    damageRecorded: partition.damageRecorded)
                 for try await chunk in bytes {
                     try await response.write(encodedHead: ReadResponseEncoding.data(chunk.count), body: chunk)
                 }

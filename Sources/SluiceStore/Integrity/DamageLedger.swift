@@ -17,6 +17,13 @@ public struct DamageLedger: Sendable {
         }
     }
 
+    /// Best effort, like ``record(_:by:detail:)``: forgets a finding about `key`, whose bytes a
+    /// read has just hashed whole to its address. Most reads find no row to delete (an index
+    /// probe, nothing written).
+    func clear(_ key: BlobKey) async {
+        _ = try? await database.withConnection { connection in try DamagedBlobs.clear(key, on: connection) }
+    }
+
     /// What a read answers when the blob `key` it was serving — partition `partition` of
     /// `object` ("'a.bin' version 2") — turned out missing or cut short (`error`).
     ///

@@ -13,6 +13,13 @@ enum DamagedBlobs {
             """, [.text(key.scope), .bytes(key.sha256), .text(finder), .text(detail)])
     }
 
+    /// A select-list column, `damage_recorded`, saying whether the blob in the columns
+    /// `scope` and `sha256` (e.g. "vp.blob_scope", "vp.sha256") has a finding: an index probe
+    /// in the query that loads partitions, so that reads need no round trip of their own.
+    static func recordedColumn(scope: String, sha256: String) -> String {
+        "EXISTS (SELECT 1 FROM damaged_blobs db WHERE db.scope = \(scope) AND db.sha256 = \(sha256)) AS damage_recorded"
+    }
+
     /// Forgets a finding: the blob was rewritten or re-hashed intact.
     static func clear(_ key: BlobKey, on connection: PostgresConnection) throws {
         _ = try connection.execute(clearing(key))

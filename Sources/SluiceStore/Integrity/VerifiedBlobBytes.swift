@@ -11,6 +11,15 @@ import SluiceOpenSSL
 /// (``DamageLedger/refusal(for:key:partition:of:)``).
 ///
 /// Holding one chunk back costs one chunk of memory per stream (a read-ahead of one).
+///
+/// A whole-blob read that hashes right clears the blob's `damaged_blobs` row (when the
+/// partition was loaded with one: `damageRecorded`), as the scrubber does: a finding can come from bytes damaged on their way from storage (an S3 GET whose body
+/// was corrupted in transit, a transient 404), not in it, and a row left behind would keep the
+/// blob from being offered for deduplication for good. Confirming each finding with a second
+/// read before recording it was the alternative; it was not chosen because the second read
+/// takes the same path and can be damaged the same way, while an intact whole read is proof
+/// that the stored bytes are right. Truly damaged bytes never hash right, so their row stays
+/// until an upload of the same bytes rewrites the blob (or the scrubber finds it intact).
 public struct VerifiedBlobBytes: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
 
@@ -27,12 +36,15 @@ public struct VerifiedBlobBytes: AsyncSequence, Sendable {
     /// Where damage is recorded and missing bytes judged, if anywhere; without one, missing
     /// bytes end the stream with the blob store's own error.
     let ledger: DamageLedger?
+    /// Whether the ledger held a finding about the blob when its partition was loaded.
+    let damageRecorded: Bool
 
     public init(
         blobs: any BlobStore, key: BlobKey, range: Range<Int64>, blobSize: Int64?, chunkSize: Int, partition: Int,
-        of object: String, ledger: DamageLedger? = nil
+        of object: String, ledger: DamageLedger? = nil, damageRecorded: Bool = false
     ) {
         self.ledger = ledger
+        self.damageRecorded = damageRecorded
         self.blobs = blobs
         self.key = key
         self.range = range
@@ -51,6 +63,7 @@ public struct VerifiedBlobBytes: AsyncSequence, Sendable {
         let partition: Int
         let object: String
         let ledger: DamageLedger?
+        let damageRecorded: Bool
         let hasher = RunningSHA256()
         var started = false
         var held: [UInt8]?
@@ -72,6 +85,7 @@ public struct VerifiedBlobBytes: AsyncSequence, Sendable {
                         "\(what) is damaged in storage: its bytes hash to \(Hex.encode(actual)), not "
                             + "\(Hex.encode(key.sha256)); nothing more is served. Uploading the same bytes again repairs it")
                 }
+                if damageRecorded { await ledger?.clear(key) }
             }
             return current
         }
@@ -95,6 +109,6 @@ public struct VerifiedBlobBytes: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(
             chunks: blobs.read(key, range: range, chunkSize: chunkSize).makeAsyncIterator(), verifies: verifies,
-            key: key, partition: partition, object: object, ledger: ledger)
+            key: key, partition: partition, object: object, ledger: ledger, damageRecorded: damageRecorded)
     }
 }

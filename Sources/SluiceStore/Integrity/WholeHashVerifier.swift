@@ -109,7 +109,8 @@ public final class WholeHashVerifier: Sendable {
             let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
             let bytes = VerifiedBlobBytes(
                 blobs: blobs, key: key, range: 0..<partition.size, blobSize: partition.size, chunkSize: Self.chunkSize,
-                partition: partition.index, of: "object \(objectID) version \(version)", ledger: ledger)
+                partition: partition.index, of: "object \(objectID) version \(version)", ledger: ledger,
+                damageRecorded: partition.damageRecorded)
             for try await chunk in bytes {
                 if let joining { whole = await joining.value }
                 let before = whole

@@ -44,6 +44,9 @@ public struct PartitionRecord: Sendable, Equatable {
     public var compositeSHA256: [UInt8] = []
     /// The deduplication scope of the blob holding the bytes.
     public var blobScope: String
+    /// Whether `damaged_blobs` held a finding about the blob when the partition was loaded;
+    /// only then does a read that finds the bytes intact have a finding to clear.
+    public var damageRecorded = false
 }
 
 /// What a version's whole-object SHA-256 is worth (the sha256_state column). Only

@@ -80,7 +80,8 @@ public final class ObjectCatalog: Sendable {
                   AND \(AccessRule.level(owner: "$1", caller: "$4", name: "o.name")) IS NOT NULL
                 """, [.int(owner.id), .text(name), wanted.map { .int($0) } ?? .null, .int(principal.id)]),
             PostgresStatement("""
-                SELECT vp.object_id, vp.version, vp.index, vp."offset", vp.size, vp.sha256, vp.blob_scope
+                SELECT vp.object_id, vp.version, vp.index, vp."offset", vp.size, vp.sha256, vp.blob_scope,
+                    \(DamagedBlobs.recordedColumn(scope: "vp.blob_scope", sha256: "vp.sha256"))
                 FROM objects o JOIN version_partitions vp
                     ON vp.object_id = o.id AND vp.version = coalesce($3, o.current_version)
                 WHERE o.principal_id = $1 AND o.name = $2 ORDER BY vp.index
@@ -112,8 +113,9 @@ public final class ObjectCatalog: Sendable {
         -> [PartitionRecord]
     {
         try connection.execute("""
-            SELECT index, "offset", size, sha256, blob_scope FROM version_partitions
-            WHERE object_id = $1 AND version = $2 ORDER BY index
+            SELECT vp.index, vp."offset", vp.size, vp.sha256, vp.blob_scope,
+                \(DamagedBlobs.recordedColumn(scope: "vp.blob_scope", sha256: "vp.sha256"))
+            FROM version_partitions vp WHERE vp.object_id = $1 AND vp.version = $2 ORDER BY vp.index
             """, [.int(objectID), .int(version)]).rows.map(Self.partition(from:))
     }
 
@@ -331,7 +333,8 @@ public final class ObjectCatalog: Sendable {
         let lastProbe = firstProbe < 0 ? -1 : min(firstProbe + Int64(count) - 1, Int64(Int32.max))
         let rows = try await database.withConnection { connection in
             try connection.execute("""
-                SELECT v.version, v.partition_count, p.index, p."offset", p.size, p.sha256, p.blob_scope
+                SELECT v.version, v.partition_count, p.index, p."offset", p.size, p.sha256, p.blob_scope,
+                    \(DamagedBlobs.recordedColumn(scope: "p.blob_scope", sha256: "p.sha256"))
                 FROM objects o
                 JOIN object_versions v ON v.object_id = o.id AND v.version = coalesce($3, o.current_version)
                 LEFT JOIN version_partitions p
@@ -396,6 +399,7 @@ public final class ObjectCatalog: Sendable {
     static func partition(from row: PostgresRow) throws -> PartitionRecord {
         PartitionRecord(
             index: Int(try row.int("index")), offset: try row.int("offset"), size: try row.int("size"),
-            sha256: try row.bytes("sha256"), blobScope: try row.string("blob_scope"))
+            sha256: try row.bytes("sha256"), blobScope: try row.string("blob_scope"),
+            damageRecorded: try row.bool("damage_recorded"))
     }
 }

@@ -32,7 +32,8 @@ public struct ObjectBytes: AsyncSequence, Sendable {
             return VerifiedBlobBytes(
                 blobs: blobs, key: key, range: (start - partition.offset)..<(end - partition.offset),
                 blobSize: partition.size, chunkSize: chunkSize,
-                partition: partition.index, of: "'\(version.name)' version \(version.version)", ledger: ledger)
+                partition: partition.index, of: "'\(version.name)' version \(version.version)", ledger: ledger,
+                damageRecorded: partition.damageRecorded)
         }
     }
 

@@ -437,6 +437,49 @@ def test_a_reader_that_stops_frees_its_transfer_and_resumes(storage, proxy):
         f"expected a first GET from 0 and a resumed one mid-partition, got ranges {starts}"
 
 
+def test_calls_that_give_up_let_go_of_their_hung_s3_transfers(storage, proxy):
+    """--s3-max-transfers 2 with S3 hanging: two reads cancelled by their client, then two
+    uploads ended by their deadline, each while its GET or PUT hangs. Their transfers end and
+    give their slots back within about a second, not at --s3-timeout-seconds (30 s here), so
+    the next caller's upload gets through at once; the abandoned uploads acknowledged nothing."""
+    srv = _faulty_server(storage, proxy, s3_timeout_seconds=30, s3_max_transfers=2)
+    c = srv.client()
+    stored = {f"hang/read{i}": ss.random_bytes(256 * KIB) for i in range(2)}
+    for name, data in stored.items():
+        c.put_object(name, data, partition_size=256 * KIB)
+
+    def put(name, data, timeout):
+        return c.objects.PutObject(ss.obj_pb.PutObjectRequest(name=name, data=data, sha256=sha(data)),
+                                   timeout=timeout)
+
+    def prompt_put(what):
+        proxy.configure(rate=0.0)
+        data = ss.random_bytes(100 * KIB)
+        started = time.monotonic()
+        put(f"hang/after-{what}", data, 60)
+        elapsed = time.monotonic() - started
+        assert elapsed < 5, f"an upload after {what} waited {elapsed:.1f}s for a transfer slot"
+        ss.assert_same_bytes(c.read(f"hang/after-{what}"), data)
+
+    proxy.configure(rate=1.0, mix={"stall": 1}, methods={"GET"}, max_consecutive=None, stall_seconds=60)
+    streams = [c.objects.ReadObject(ss.obj_pb.ReadObjectRequest(name=n), timeout=60) for n in stored]
+    time.sleep(1.5)
+    assert proxy.injected().get("stall", 0) >= 2, proxy.summary()
+    for stream in streams:
+        stream.cancel()
+    prompt_put("cancelled reads")
+
+    proxy.configure(rate=1.0, mix={"stall": 1}, methods={"PUT"}, max_consecutive=None, stall_seconds=60)
+    abandoned = {f"hang/put{i}": ss.random_bytes(100 * KIB) for i in range(2)}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        errors = list(pool.map(
+            lambda item: expect_error(Code.DEADLINE_EXCEEDED, put, item[0], item[1], 1.5), abandoned.items()))
+    assert len(errors) == 2
+    prompt_put("uploads past their deadline")
+    for name in abandoned:
+        expect_error(Code.NOT_FOUND, c.objects.GetObject, ss.obj_pb.GetObjectRequest(name=name), timeout=ss.TIMEOUT)
+
+
 def test_more_transfers_than_the_limit_wait_their_turn(storage, proxy):
     """--s3-max-transfers 2 with 8 partitions uploaded and read in parallel: everything
     completes over at most 2 connections to S3 (each transfer runs on a handle of its own,

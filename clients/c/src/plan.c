@@ -1,10 +1,8 @@
 /* Partition and whole-file SHA-256 in one sequential read. */
 #include "plan.h"
 
-#include <errno.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "bytes.h"
@@ -21,7 +19,8 @@ int64_t plan_part_size(const Plan *plan, int32_t i) {
     return left < plan->partition_size ? left : plan->partition_size;
 }
 
-bool plan_make(int fd, int64_t size, int64_t partition_size, Plan *plan, Status *st) {
+bool plan_make(const LocalFile *file, int64_t partition_size, Plan *plan, Status *st) {
+    int64_t size = file->size;
     *plan = (Plan){.total_size = size, .partition_size = partition_size};
     plan->count = (int32_t)((size + partition_size - 1) / partition_size);
     plan->partition_sha256 = xcalloc((size_t)plan->count, SHA256_LEN);
@@ -37,11 +36,9 @@ bool plan_make(int fd, int64_t size, int64_t partition_size, Plan *plan, Status 
                 break;
             }
             size_t want = left < READ_CHUNK ? (size_t)left : READ_CHUNK;
-            ssize_t n = pread(fd, buf, want, offset);
+            ssize_t n = pread(file->fd, buf, want, offset);
             if (n <= 0) {
-                status_set(st, GRPC_UNKNOWN, "cannot read the local file: %s",
-                           n == 0 ? "it became shorter" : strerror(errno));
-                ok = false;
+                ok = local_file_read_failed(file, n, offset, st);
                 break;
             }
             ok = EVP_DigestUpdate(part, buf, (size_t)n) && EVP_DigestUpdate(whole, buf, (size_t)n);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "local_file.h"
 #include "status.h"
 
 #define SHA256_LEN 32
@@ -18,8 +19,8 @@ typedef struct Plan {
     uint8_t object_sha256[SHA256_LEN];
 } Plan;
 
-/* Hashes the open file fd. UNKNOWN for a read error. */
-bool plan_make(int fd, int64_t size, int64_t partition_size, Plan *plan, Status *st);
+/* Hashes the open local file (its read failures: local_file_read_failed's). */
+bool plan_make(const LocalFile *file, int64_t partition_size, Plan *plan, Status *st);
 /* Offset and size of partition i. */
 int64_t plan_offset(const Plan *plan, int32_t i);
 int64_t plan_part_size(const Plan *plan, int32_t i);

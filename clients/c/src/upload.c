@@ -1,13 +1,10 @@
 /* The resumable upload. */
 #include "upload.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bytes.h"
@@ -26,7 +23,7 @@ typedef Sluice__V1__UploadSession Session;
 typedef struct Upload {
     const Options *opts;
     const char *remote;
-    int fd;
+    LocalFile file;
     Plan plan;
     Channel *ch;
     Journal journal;
@@ -63,11 +60,8 @@ static bool refill_part(void *ctx, Bytes *body, bool *last, Status *st) {
     }
     int64_t left = p->size - p->done;
     size_t want = left < DATA_CHUNK ? (size_t)left : DATA_CHUNK;
-    ssize_t n = pread(p->up->fd, p->chunk, want, p->offset + p->done);
-    if (n <= 0) {
-        return status_set(st, GRPC_UNKNOWN, "cannot read partition %d of the local file: %s",
-                          (int)p->index, n == 0 ? "it became shorter" : strerror(errno));
-    }
+    ssize_t n = pread(p->up->file.fd, p->chunk, want, p->offset + p->done);
+    if (n <= 0) return local_file_read_failed(&p->up->file, n, p->offset + p->done, st);
     Sluice__V1__UploadPartitionRequest req = SLUICE__V1__UPLOAD_PARTITION_REQUEST__INIT;
     req.message_case = SLUICE__V1__UPLOAD_PARTITION_REQUEST__MESSAGE_DATA;
     req.data.data = p->chunk;
@@ -235,21 +229,10 @@ static bool commit(Upload *up, int64_t *version, Status *st) {
     return ok;
 }
 
-static bool open_local(Upload *up, const char *local, Status *st) {
-    up->fd = open(local, O_RDONLY | O_CLOEXEC);
-    if (up->fd < 0) {
-        return status_set(st, errno == ENOENT ? GRPC_NOT_FOUND : GRPC_UNKNOWN, "cannot open %s: %s",
-                          local, strerror(errno));
-    }
-    struct stat sb;
-    if (fstat(up->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        return status_set(st, GRPC_INVALID_ARGUMENT, "%s is not a regular file", local);
-    }
-    return plan_make(up->fd, sb.st_size, up->opts->partition_size, &up->plan, st);
-}
-
 static bool transfer(Upload *up, const char *local, Status *st) {
-    if (!open_local(up, local, st)) return false;
+    if (!local_file_open(&up->file, local, st) || !plan_make(&up->file, up->opts->partition_size, &up->plan, st)) {
+        return false;
+    }
     if (!journal_open(&up->journal, up->opts->state_dir, up->opts->channel.server, up->opts->owner,
                       up->remote, local, &up->plan, st)) {
         return false;
@@ -277,13 +260,13 @@ static bool transfer(Upload *up, const char *local, Status *st) {
 }
 
 bool upload_run(const Options *opts, const char *local, const char *remote, Status *st) {
-    Upload up = {.opts = opts, .remote = remote, .fd = -1};
+    Upload up = {.opts = opts, .remote = remote, .file = {.fd = -1}};
     bool ok = transfer(&up, local, st);
     channel_close(up.ch);
     drop_session(&up);
     journal_free(&up.journal);
     plan_free(&up.plan);
     free(up.missing);
-    if (up.fd >= 0) close(up.fd);
+    local_file_close(&up.file);
     return ok;
 }
