@@ -1,3 +1,5 @@
+import SluiceBackoff
+
 /// A fixed set of PostgreSQL connections for async code.
 ///
 /// libpq blocks its caller, and blocking calls must stay off the event loops and off Swift's
@@ -45,6 +47,9 @@ public final class PostgresPool: Sendable {
     public let maxTransactionAttempts: Int
 
     private let scheduler: PoolScheduler
+    /// The pause before a transaction that lost a race runs again: up to 10, 20, 40, 80, 160,
+    /// then 200 ms.
+    private static let raceBackoff = Backoff(baseDelay: .milliseconds(10), maxDelay: .milliseconds(200))
 
     /// - Parameters:
     ///   - url: a libpq connection string (URI or `key=value` pairs), as for `PostgresConnection`.
@@ -144,8 +149,7 @@ public final class PostgresPool: Sendable {
                 rerunAfterConnectionLoss = true
             } catch let error as PostgresError where error.isSerializationFailure && attempt < maxTransactionAttempts {
                 // Random pause, growing with the attempt, so that the racing transactions spread out.
-                let ceiling = min(5 << attempt, 200)  // milliseconds: 10, 20, 40, 80, 160, 200...
-                try await Task.sleep(for: .milliseconds(Int.random(in: 1...ceiling)))
+                try await Task.sleep(for: Self.raceBackoff.delay(beforeRetry: attempt))
                 attempt += 1
             }
         }
