@@ -5,7 +5,7 @@ public struct BoundedWaitFailure: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// Polls `condition` every few milliseconds until it holds.
+/// Polls `condition` every few milliseconds until it holds (it may query, e.g. the database).
 ///
 /// - Parameters:
 ///   - what: what is waited for, for the failure's message ("the holder has the connection").
@@ -15,10 +15,10 @@ public struct BoundedWaitFailure: Error, CustomStringConvertible {
 /// - Throws: `BoundedWaitFailure`; `CancellationError` when the test is cancelled.
 public func waitUntil<Value>(
     _ what: String, timeout: Duration = .seconds(30), whileRunning call: BackgroundCall<Value>? = nil,
-    _ condition: () -> Bool
+    _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
-    while !condition() {
+    while try await !condition() {
         switch call?.ended {
         case .failure(let error)?:
             throw BoundedWaitFailure(description: "waiting until \(what): the call that was to bring it about failed: \(error)")
@@ -35,6 +35,6 @@ public func waitUntil<Value>(
 }
 
 /// ``waitUntil(_:timeout:whileRunning:_:)`` without a call to watch.
-public func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
+public func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
     try await waitUntil(what, timeout: timeout, whileRunning: BackgroundCall<Void>?.none, condition)
 }
