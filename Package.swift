@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "SluiceStore",
             dependencies: [
-                "SluiceOpenSSL", "SluicePostgres", "SluiceS3", "SluiceMetrics", "SluiceDirectIO",
+                "SluiceBackoff", "SluiceOpenSSL", "SluicePostgres", "SluiceS3", "SluiceMetrics", "SluiceDirectIO",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

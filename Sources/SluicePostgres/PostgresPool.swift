@@ -55,8 +55,9 @@ public final class PostgresPool: Sendable {
     private static let raceBackoff = Backoff(baseDelay: .milliseconds(10), maxDelay: .milliseconds(200))
     /// The pause between connection attempts while connecting fails: up to 0.1, 0.2, 0.4... then
     /// 2 s, so a pool comes back within about 2 s of the database, and a saturated database gets
-    /// about one attempt per pool every second.
-    private static let reconnectBackoff = Backoff(baseDelay: .milliseconds(100), maxDelay: .seconds(2))
+    /// about one attempt per pool every second. Public for the other long-lived connections to
+    /// the database (the change listener), which reconnect the same way.
+    public static let reconnectBackoff = Backoff(baseDelay: .milliseconds(100), maxDelay: .seconds(2))
 
     /// - Parameters:
     ///   - url: a libpq connection string (URI or `key=value` pairs), as for `PostgresConnection`.
