@@ -81,8 +81,8 @@ def test_database_outage_answers_unavailable_and_health_follows(storage, postgre
         assert db.health(c.channel) == health_pb2.HealthCheckResponse.SERVING
 
         proxy.cut()
-        db.wait_for(lambda: db.health(c.channel) == health_pb2.HealthCheckResponse.NOT_SERVING, 15,
-                  "health NOT_SERVING after the database went away")
+        ss.wait_for(lambda: db.health(c.channel) == health_pb2.HealthCheckResponse.NOT_SERVING,
+                    "health NOT_SERVING after the database went away", 15)
         assert db.health(c.channel, "sluice.v1.ObjectService") == health_pb2.HealthCheckResponse.NOT_SERVING
         for call in (lambda: c.get_object("outage/before"),
                      lambda: c.create_session("outage/during", data, 32 * KIB),
@@ -92,8 +92,8 @@ def test_database_outage_answers_unavailable_and_health_follows(storage, postgre
         assert "request_id=" in log and "cause=" in log, "the cause is not in the server log"
 
         proxy.resume()
-        db.wait_for(lambda: db.health(c.channel) == health_pb2.HealthCheckResponse.SERVING, 20,
-                  "health SERVING after the database came back")
+        ss.wait_for(lambda: db.health(c.channel) == health_pb2.HealthCheckResponse.SERVING,
+                    "health SERVING after the database came back", 20)
         ss.assert_same_bytes(c.read("outage/before"), data, "an object stored before the outage")
         c.put_object("outage/after", data, partition_size=32 * KIB)
         srv.assert_alive()

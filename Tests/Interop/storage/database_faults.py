@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 import urllib.parse
 from typing import Optional
 
@@ -180,17 +179,6 @@ def with_user(url: str, user: str) -> str:
 def health(channel, service: str = "") -> int:
     return health_pb2_grpc.HealthStub(channel).Check(
         health_pb2.HealthCheckRequest(service=service), timeout=10).status
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"{what} did not happen within {timeout}s (last: {last!r})")
 
 
 def assert_concealed(e: grpc.RpcError) -> None:

@@ -49,8 +49,8 @@ def test_refused_connections_answer_unavailable_until_the_database_accepts_again
         c.put_object("refused/before", data, partition_size=32 * KIB)
 
         role.refuse()
-        db.wait_for(lambda: db.health(c.channel) == NOT_SERVING, 15,
-                    "health NOT_SERVING while the database refuses connections")
+        ss.wait_for(lambda: db.health(c.channel) == NOT_SERVING,
+                    "health NOT_SERVING while the database refuses connections", 15)
         for call in (lambda: c.get_object("refused/before"),
                      lambda: c.create_session("refused/during", data, 32 * KIB),
                      lambda: c.list_objects()):
@@ -59,9 +59,9 @@ def test_refused_connections_answer_unavailable_until_the_database_accepts_again
             assert seconds < 3, f"a refused call took {seconds:.1f} s"
 
         role.accept()
-        db.wait_for(lambda: db.health(c.channel) == SERVING, 15,
-                    "health SERVING once the database accepts connections again")
-        db.wait_for(lambda: _works(lambda: c.get_object("refused/before")), 10, "calls working again")
+        ss.wait_for(lambda: db.health(c.channel) == SERVING,
+                    "health SERVING once the database accepts connections again", 15)
+        ss.wait_for(lambda: _works(lambda: c.get_object("refused/before")), "calls working again", 10)
         ss.assert_same_bytes(c.read("refused/before"), data, "an object stored before the refusals")
         c.put_object("refused/after", data, partition_size=32 * KIB)
         srv.assert_alive()
@@ -90,8 +90,8 @@ def test_calls_answer_promptly_while_connecting_hangs(storage, postgres):
         assert slowest < 8, f"the slowest of 8 calls took {slowest:.1f} s (connect_timeout is 3 s)"
 
         proxy.resume()
-        db.wait_for(lambda: db.health(c.channel) == SERVING, 20, "health SERVING once connecting works")
-        db.wait_for(lambda: _works(lambda: c.get_object("stalled/before")), 10, "calls working again")
+        ss.wait_for(lambda: db.health(c.channel) == SERVING, "health SERVING once connecting works", 20)
+        ss.wait_for(lambda: _works(lambda: c.get_object("stalled/before")), "calls working again", 10)
         srv.assert_alive()
     finally:
         proxy.close()
