@@ -6,7 +6,7 @@ import Testing
 /// A database that refuses connections (all slots taken: 53300), has no socket, or hangs while
 /// connecting: every waiting call fails promptly with a connection failure, none waits for ever
 /// nor for an attempt of its own, and the pool reconnects by itself once connecting works again.
-@Suite(.timeLimit(.minutes(1))) struct ConnectionRefusalTests {
+@Suite(.timeLimit(.minutes(5))) struct ConnectionRefusalTests {
     /// `calls` calls at once on a pool whose every connection is refused: all fail within
     /// `limit`, as connection failures whose text names the cause (for the log).
     private static func expectEveryCallRefused(

@@ -3,7 +3,7 @@ import SluicePostgres
 import SluiceTestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct GroupCommitTests {
+@Suite(.timeLimit(.minutes(5))) struct GroupCommitTests {
     private struct Refused: Error {}
 
     /// Forty items arriving together: all committed, in fewer transactions than items, the

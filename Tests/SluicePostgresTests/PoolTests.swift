@@ -4,7 +4,7 @@ import SluiceTestSupport
 import Synchronization
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct PoolTests {
+@Suite(.timeLimit(.minutes(5))) struct PoolTests {
     @Test func fiftyConcurrentCallsOnThreeConnections() async throws {
         try await TestDatabase.with { db in
             let pool = try db.pool(size: 3)

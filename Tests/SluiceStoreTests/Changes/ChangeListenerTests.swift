@@ -5,7 +5,7 @@ import SluiceTestSupport
 import Testing
 
 /// The change listener's own connection: how it comes back when the server ends it.
-@Suite(.timeLimit(.minutes(1))) struct ChangeListenerTests {
+@Suite(.timeLimit(.minutes(5))) struct ChangeListenerTests {
     /// The listener's session ended by the server (a failover, pg_terminate_backend): it
     /// reconnects at once, as the pool does (the backoff's first pause is at most 0.1 s), and
     /// wakes the watchers, which re-read what they may have missed. It used to wait a whole
