@@ -6,6 +6,7 @@ import PackageDescription
 /// Targets are layered; each knows nothing of the layers above it:
 ///   C modules (CNGHTTP2, COpenSSL, CLibPQ, CZlib)
 ///   SluiceMetrics  the catalogue of named metrics, on the swift-metrics API (no backend)
+///   SluiceBackoff  the one policy for waiting before trying again (exponential, full jitter)
 ///   SluiceRPC      gRPC semantics: status, metadata, framing, deadlines, router, typed calls
 ///                  (no HTTP/2: transports implement its ServerStream and ClientTransport)
 ///   SluiceOpenSSL  TLS connections and SHA-256 on OpenSSL, with Swift types on top
@@ -44,6 +45,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         .target(name: "SluiceMetrics", dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")]),
+        .target(name: "SluiceBackoff"),
         .target(name: "SluiceDirectIO"),
         .target(
             name: "SluiceRPC",
@@ -83,12 +85,12 @@ let package = Package(
         .target(
             name: "SluiceStore",
             dependencies: [
-                "SluiceOpenSSL", "SluicePostgres", "SluiceS3", "SluiceMetrics", "SluiceDirectIO",
+                "SluiceBackoff", "SluiceOpenSSL", "SluicePostgres", "SluiceS3", "SluiceMetrics", "SluiceDirectIO",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .target(name: "SluicePostgres", dependencies: ["CLibPQ", "SluiceMetrics"]),
-        .target(name: "SluiceS3", dependencies: ["CCurl", "SluiceOpenSSL", "SluiceMetrics"]),
+        .target(name: "SluicePostgres", dependencies: ["CLibPQ", "SluiceBackoff", "SluiceMetrics"]),
+        .target(name: "SluiceS3", dependencies: ["CCurl", "SluiceBackoff", "SluiceOpenSSL", "SluiceMetrics"]),
         .target(
             name: "SluiceInterop",
             dependencies: ["SluiceRPC", "SluiceProto", "SluiceServer"]
@@ -110,7 +112,7 @@ let package = Package(
         .target(
             name: "SluiceClient",
             dependencies: [
-                "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceProto", "SluiceDirectIO",
+                "SluiceBackoff", "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceProto", "SluiceDirectIO",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceBackoff
 import SluiceMetrics
 
 /// The machinery behind `PostgresPool`: a FIFO queue of jobs and one worker thread per
@@ -6,7 +7,8 @@ import SluiceMetrics
 /// oldest job, runs it with its connection (blocking only its own thread) and resumes the caller.
 ///
 /// Every mutable field is guarded by `condition`. A job's continuation is resumed exactly once,
-/// by whoever takes it out of `queue`: a worker (after running it), cancellation, or shutdown.
+/// by whoever takes it out of `queue`: a worker (after running it), cancellation, shutdown, or
+/// a failed connection attempt that leaves no worker able to serve (see `ConnectionOutage`).
 // Safe because every mutable field is read and written only while holding `condition`.
 final class PoolScheduler: @unchecked Sendable {
     private let condition = NSCondition()
@@ -14,9 +16,15 @@ final class PoolScheduler: @unchecked Sendable {
     private var stopping = false
     private var liveWorkers: Int
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Set from a failed connection attempt until one succeeds.
+    private var outage: ConnectionOutage?
+    /// Workers holding a connection (as of the end of their last job or attempt).
+    private var connectedWorkers = 0
+    private let reconnectBackoff: Backoff
 
-    init(size: Int, connect: @escaping @Sendable () throws -> PostgresConnection) {
+    init(size: Int, reconnectBackoff: Backoff, connect: @escaping @Sendable () throws -> PostgresConnection) {
         liveWorkers = size
+        self.reconnectBackoff = reconnectBackoff
         for index in 0..<size {
             let thread = Thread { [self] in
                 let worker = PoolWorker(connect: connect)
@@ -40,11 +48,16 @@ final class PoolScheduler: @unchecked Sendable {
                 } else if job.cancelled {
                     condition.unlock()
                     continuation.resume(throwing: CancellationError())
+                } else if let outage, connectedWorkers == 0 {
+                    condition.unlock()
+                    continuation.resume(throwing: outage.refusal)
                 } else {
                     job.queued = true
                     job.queuedAt = .now
                     queue.append(job)
-                    condition.signal()
+                    // In an outage the worker woken might be one without a connection, which
+                    // takes no job: wake them all so that a connected one takes it.
+                    if outage == nil { condition.signal() } else { condition.broadcast() }
                     condition.unlock()
                 }
             }
@@ -97,14 +110,33 @@ final class PoolScheduler: @unchecked Sendable {
         }
     }
 
-    /// A worker thread's life: take the oldest job, run it, repeat until shutdown.
+    /// A worker thread's life: take the oldest job, run it, repeat until shutdown. In an
+    /// outage, a worker without a connection takes no job; it makes the next connection
+    /// attempt when it is due (one worker at a time).
     private func serve(_ worker: PoolWorker) {
-        while true {
-            condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
-            guard !queue.isEmpty else {  // stopping, nothing left
+        var counted = false  // whether `connectedWorkers` counts this worker
+        condition.lock()
+        while !stopping {
+            if !worker.hasConnection, let current = outage {
+                guard current.attemptDue else {
+                    if current.attempting {
+                        condition.wait()
+                    } else {
+                        _ = condition.wait(until: Date(timeIntervalSinceNow: (current.retryAt - .now) / .seconds(1)))
+                    }
+                    continue
+                }
+                outage?.attempting = true
                 condition.unlock()
-                break
+                let outcome = worker.reconnect()
+                condition.lock()
+                let refused = settle(outcome, of: worker, counted: &counted, attempt: true)
+                refuse(refused)
+                continue
+            }
+            guard !queue.isEmpty else {
+                condition.wait()
+                continue
             }
             let job = queue.removeFirst()
             job.queued = false
@@ -120,7 +152,12 @@ final class PoolScheduler: @unchecked Sendable {
             worker.end()
             worker.afterUse()
             SluiceMetrics.databaseConnectionReturned()
+            condition.lock()
+            let refused = settle(worker.takeConnectOutcome(), of: worker, counted: &counted, attempt: false)
+            refuse(refused)
         }
+        if counted { connectedWorkers -= 1 }
+        condition.unlock()
         worker.disconnect()
         condition.lock()
         liveWorkers -= 1
@@ -128,6 +165,52 @@ final class PoolScheduler: @unchecked Sendable {
         if liveWorkers == 0 { stopWaiters.removeAll() }
         condition.unlock()
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// Under the lock, after a job or an outage's connection `attempt` of `worker`: the outage
+    /// begins, goes on or ends with `outcome` (nil: the job did not connect), and the count of
+    /// connected workers follows the worker. Returns the queued jobs to fail when no worker can
+    /// serve them.
+    private func settle(
+        _ outcome: Result<Void, PostgresError>?, of worker: PoolWorker, counted: inout Bool, attempt: Bool
+    ) -> [PoolJob] {
+        if worker.hasConnection != counted {
+            connectedWorkers += counted ? -1 : 1
+            counted.toggle()
+        }
+        switch outcome {
+        case nil:
+            return []
+        case .success:
+            if outage != nil {
+                outage = nil
+                condition.broadcast()  // workers without a connection may take jobs again
+            }
+            return []
+        case .failure(let error):
+            if outage == nil {
+                outage = ConnectionOutage(error, backoff: reconnectBackoff)
+            } else if attempt {
+                outage!.attemptFailed(error, backoff: reconnectBackoff)
+            } else {
+                outage!.alsoFailed(error)
+            }
+            condition.broadcast()
+            guard connectedWorkers == 0 else { return [] }
+            let refused = queue
+            queue.removeAll()
+            for job in refused { job.queued = false }
+            return refused
+        }
+    }
+
+    /// Fails `jobs` with the outage's error; called under the lock, which it lets go meanwhile
+    /// (a caller's continuation is never resumed under it).
+    private func refuse(_ jobs: [PoolJob]) {
+        guard !jobs.isEmpty, let refusal = outage?.refusal else { return }
+        condition.unlock()
+        for job in jobs { job.fail(refusal) }
+        condition.lock()
     }
 }
 
@@ -173,6 +256,8 @@ private final class TypedJob<T: Sendable>: PoolJob, @unchecked Sendable {
 final class PoolWorker: @unchecked Sendable {
     private let connect: () throws -> PostgresConnection
     private var connection: PostgresConnection?
+    /// How the last attempt to connect went, until the scheduler takes it.
+    private var connectOutcome: Result<Void, PostgresError>?
     private let cancellation = NSLock()
     /// The job being run, whether its caller gave up, and the handle that cancels the
     /// statement it runs (set once it has its connection); guarded by `cancellation`.
@@ -204,15 +289,43 @@ final class PoolWorker: @unchecked Sendable {
             if connection.checkAlive() { return connection }
             do {
                 try connection.reset()
+                connectOutcome = .success(())
                 return connection
             } catch {
                 self.connection = nil
-                throw error
+                throw connectFailed(error)
             }
         }
-        let fresh = try connect()
-        connection = fresh
-        return fresh
+        do {
+            let fresh = try connect()
+            connection = fresh
+            connectOutcome = .success(())
+            return fresh
+        } catch {
+            throw connectFailed(error)
+        }
+    }
+
+    /// Notes a failed attempt to connect (or reconnect), for the scheduler.
+    private func connectFailed(_ error: any Error) -> PostgresError {
+        let failure = error as? PostgresError ?? PostgresError(.connection, "could not connect to PostgreSQL: \(error)")
+        connectOutcome = .failure(failure)
+        return failure
+    }
+
+    /// Whether the worker holds a connection (not necessarily a live one).
+    var hasConnection: Bool { connection != nil }
+
+    /// How the last attempt to connect during a job went, if the job made one; cleared.
+    func takeConnectOutcome() -> Result<Void, PostgresError>? {
+        defer { connectOutcome = nil }
+        return connectOutcome
+    }
+
+    /// Connects outside any job: the attempt an outage makes on its backoff.
+    func reconnect() -> Result<Void, PostgresError> {
+        defer { connectOutcome = nil }
+        return Result { _ = try healthyConnection() }.mapError { $0 as? PostgresError ?? connectFailed($0) }
     }
 
     /// Whether the caller of the job being run gave up on it (``cancel(_:)``).

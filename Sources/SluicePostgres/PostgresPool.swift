@@ -1,3 +1,5 @@
+import SluiceBackoff
+
 /// A fixed set of PostgreSQL connections for async code.
 ///
 /// libpq blocks its caller, and blocking calls must stay off the event loops and off Swift's
@@ -10,9 +12,12 @@
 /// back), so a caller that gave up never holds a connection while a statement waits.
 ///
 /// Connections are opened on first use (so `init` never blocks), and a connection found broken
-/// is reset (reconnected) before its next use. Each session is set up as `PostgresConnection`
-/// describes; a body that leaves a transaction open has it rolled back before the connection is
-/// used again.
+/// is reset (reconnected) before its next use. When connecting fails (the server refuses, is
+/// starting up or gone, no answer within `connect_timeout`), the calls waiting fail with that
+/// connection failure at once unless a worker still has a connection to serve them, new ones
+/// too, and the pool tries again by itself on its backoff (see `ConnectionOutage`). Each
+/// session is set up as `PostgresConnection` describes; a body that leaves a transaction open
+/// has it rolled back before the connection is used again.
 ///
 /// ```swift
 /// let pool = try PostgresPool(url: "postgresql:///sluice?host=/run/postgresql", size: 4)
@@ -45,6 +50,14 @@ public final class PostgresPool: Sendable {
     public let maxTransactionAttempts: Int
 
     private let scheduler: PoolScheduler
+    /// The pause before a transaction that lost a race runs again: up to 10, 20, 40, 80, 160,
+    /// then 200 ms.
+    private static let raceBackoff = Backoff(baseDelay: .milliseconds(10), maxDelay: .milliseconds(200))
+    /// The pause between connection attempts while connecting fails: up to 0.1, 0.2, 0.4... then
+    /// 2 s, so a pool comes back within about 2 s of the database, and a saturated database gets
+    /// about one attempt per pool every second. Public for the other long-lived connections to
+    /// the database (the change listener), which reconnect the same way.
+    public static let reconnectBackoff = Backoff(baseDelay: .milliseconds(100), maxDelay: .seconds(2))
 
     /// - Parameters:
     ///   - url: a libpq connection string (URI or `key=value` pairs), as for `PostgresConnection`.
@@ -79,7 +92,7 @@ public final class PostgresPool: Sendable {
         self.size = size
         self.maxTransactionAttempts = maxTransactionAttempts
         let connectionOverrides = overrides
-        scheduler = PoolScheduler(size: size) {
+        scheduler = PoolScheduler(size: size, reconnectBackoff: Self.reconnectBackoff) {
             try PostgresConnection(url: url, overrides: connectionOverrides)
         }
     }
@@ -95,22 +108,14 @@ public final class PostgresPool: Sendable {
     /// - Throws: what `body` throws; `PostgresError` (`.connection`) when no connection could be
     ///   made, `.poolClosed` after `close()`; `CancellationError` when cancelled while waiting.
     ///
-    /// A connection that cannot be had (a reconnect failed) is tried once more before the body
-    /// runs; a connection that breaks while the body runs fails the call (a `.connection`
-    /// error), since a statement already sent may or may not have taken effect.
+    /// A connection that cannot be had fails the call at once (the pool tries again on its
+    /// backoff, not per call); a connection that breaks while the body runs fails the call (a
+    /// `.connection` error), since a statement already sent may or may not have taken effect.
     @discardableResult
     public func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
-        try await scheduler.submit { worker in
-            let connection: PostgresConnection
-            do {
-                connection = try worker.checkout()
-            } catch let error as PostgresError where error.isConnectionFailure {
-                connection = try worker.checkout()  // nothing has run yet: safe to try again
-            }
-            return try body(connection)
-        }
+        try await scheduler.submit { worker in try body(try worker.checkout()) }
     }
 
     /// Runs `body` in a transaction: BEGIN (at `isolation`), the body, COMMIT; ROLLBACK when the
@@ -149,8 +154,7 @@ public final class PostgresPool: Sendable {
                 rerunAfterConnectionLoss = true
             } catch let error as PostgresError where error.isSerializationFailure && attempt < maxTransactionAttempts {
                 // Random pause, growing with the attempt, so that the racing transactions spread out.
-                let ceiling = min(5 << attempt, 200)  // milliseconds: 10, 20, 40, 80, 160, 200...
-                try await Task.sleep(for: .milliseconds(Int.random(in: 1...ceiling)))
+                try await Task.sleep(for: Self.raceBackoff.delay(beforeRetry: attempt))
                 attempt += 1
             }
         }

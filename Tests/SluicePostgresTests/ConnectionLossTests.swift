@@ -5,7 +5,7 @@ import Testing
 
 /// Connections the server ended while they sat in the pool are replaced before they are used;
 /// a transaction that lost its connection before COMMIT runs again on a fresh one.
-@Suite struct ConnectionLossTests {
+@Suite(.timeLimit(.minutes(5))) struct ConnectionLossTests {
     private static func terminateAll(_ db: TestDatabase, observer: PostgresPool) async throws -> Int {
         try await observer.withConnection { connection in
             let result = try connection.execute("""

@@ -2,7 +2,7 @@ import Foundation
 import SluicePostgres
 import Testing
 
-@Suite struct ErrorTests {
+@Suite(.timeLimit(.minutes(5))) struct ErrorTests {
     @Test func uniqueViolationCarriesSQLStateAndConstraint() async throws {
         try await TestDatabase.with { db in
             let pool = try db.pool(size: 1)

@@ -1,8 +1,9 @@
 import Foundation
 import SluicePostgres
+import SluiceTestSupport
 import Testing
 
-@Suite struct GroupCommitTests {
+@Suite(.timeLimit(.minutes(5))) struct GroupCommitTests {
     private struct Refused: Error {}
 
     /// Forty items arriving together: all committed, in fewer transactions than items, the
@@ -78,11 +79,13 @@ import Testing
             // next items queue behind it; they then go together, led by the first of them.
             let busy = Flag()
             let gate = Barrier(parties: 2)
-            async let blocker: Void = pool.withConnection { _ in
-                busy.set()
-                gate.arrive()
+            let blocker = BackgroundCall {
+                try await pool.withConnection { _ in
+                    busy.set()
+                    gate.arrive()
+                }
             }
-            while !busy.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            try await waitUntil("the blocker has the only connection", whileRunning: blocker) { busy.isSet }
             func insert(_ n: Int) -> Task<Int, any Error> {
                 Task {
                     try await group.run(order: String(n)) { c in
@@ -99,7 +102,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(50))
             leader.cancel()
             gate.arrive()
-            try await blocker
+            try await blocker.value
             #expect(try await first.value == 0)
             for (n, other) in zip([2, 3], others) { #expect(try await other.value == n) }
             _ = await leader.result

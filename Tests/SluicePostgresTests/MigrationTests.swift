@@ -2,7 +2,7 @@ import Foundation
 import SluicePostgres
 import Testing
 
-@Suite struct MigrationTests {
+@Suite(.timeLimit(.minutes(5))) struct MigrationTests {
     static let v1 = Migration(version: 1, name: "accounts", sql: """
         CREATE TABLE accounts (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE);
         INSERT INTO accounts (name) VALUES ('root');

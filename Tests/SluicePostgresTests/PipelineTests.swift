@@ -1,7 +1,7 @@
 import SluicePostgres
 import Testing
 
-@Suite struct PipelineTests {
+@Suite(.timeLimit(.minutes(5))) struct PipelineTests {
     /// Statements in one pipeline run in order and answer in order, prepared or not, new or
     /// already prepared, the same text twice included.
     @Test func statementsRunInOrderAndAnswerInOrder() async throws {

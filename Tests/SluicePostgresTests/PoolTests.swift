@@ -1,9 +1,10 @@
 import Foundation
 import SluicePostgres
+import SluiceTestSupport
 import Synchronization
 import Testing
 
-@Suite struct PoolTests {
+@Suite(.timeLimit(.minutes(5))) struct PoolTests {
     @Test func fiftyConcurrentCallsOnThreeConnections() async throws {
         try await TestDatabase.with { db in
             let pool = try db.pool(size: 3)
@@ -72,18 +73,20 @@ import Testing
             let order = Locked<[Int]>([])
             // Hold the only connection until all the others are queued.
             let gate = Barrier(parties: 2)
-            async let holder: Void = pool.withConnection { _ in
-                started.set()
-                gate.arrive()
+            let holder = BackgroundCall {
+                try await pool.withConnection { _ in
+                    started.set()
+                    gate.arrive()
+                }
             }
-            while !started.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            try await waitUntil("the holder has the only connection", whileRunning: holder) { started.isSet }
             var tasks = [Task<Void, any Error>]()
             for i in 0..<10 {
                 tasks.append(Task { try await pool.withConnection { _ in order.withLock { $0.append(i) } } })
                 try await Task.sleep(for: .milliseconds(20))  // let each one queue before the next
             }
             gate.arrive()
-            try await holder
+            try await holder.value
             for task in tasks { try await task.value }
             #expect(order.current == Array(0..<10))
         }
@@ -94,11 +97,13 @@ import Testing
             let pool = try db.pool(size: 1)
             let started = Flag()
             let gate = Barrier(parties: 2)
-            async let holder: Void = pool.withConnection { _ in
-                started.set()
-                gate.arrive()
+            let holder = BackgroundCall {
+                try await pool.withConnection { _ in
+                    started.set()
+                    gate.arrive()
+                }
             }
-            while !started.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            try await waitUntil("the holder has the only connection", whileRunning: holder) { started.isSet }
             let ran = Flag()
             let waiter = Task { try await pool.withConnection { _ in ran.set() } }
             try await Task.sleep(for: .milliseconds(50))
@@ -106,7 +111,7 @@ import Testing
             let outcome = await waiter.result
             #expect(throws: CancellationError.self) { try outcome.get() }
             gate.arrive()
-            try await holder
+            try await holder.value
             // The pool still works, and the cancelled body never ran.
             #expect(try await pool.withConnection { _ in 7 } == 7)
             #expect(!ran.isSet)
@@ -119,13 +124,13 @@ import Testing
         try await TestDatabase.with { db in
             let pool = try db.pool(size: 1)
             let started = Flag()
-            let sleeper = Task {
+            let sleeper = BackgroundCall {
                 try await pool.transaction { c in
                     started.set()
                     _ = try c.execute("SELECT pg_sleep(60)")
                 }
             }
-            while !started.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            try await waitUntil("the sleeper has the only connection", whileRunning: sleeper) { started.isSet }
             try await Task.sleep(for: .milliseconds(100))
             let clock = ContinuousClock()
             let began = clock.now
@@ -146,18 +151,20 @@ import Testing
             try await pool.withConnection { c in _ = try c.execute("CREATE TABLE locked (n int)") }
             let held = Flag()
             let gate = Barrier(parties: 2)
-            async let holder: Void = holderPool.transaction { c in
-                _ = try c.execute("LOCK TABLE locked IN ACCESS EXCLUSIVE MODE")
-                held.set()
-                gate.arrive()
+            let holder = BackgroundCall {
+                try await holderPool.transaction { c in
+                    _ = try c.execute("LOCK TABLE locked IN ACCESS EXCLUSIVE MODE")
+                    held.set()
+                    gate.arrive()
+                }
             }
-            while !held.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            try await waitUntil("the holder has the table locked", whileRunning: holder) { held.isSet }
             let error = await #expect(throws: PostgresError.self) {
                 try await pool.withConnection { c in try c.execute("SELECT count(*) AS n FROM locked") }
             }
             #expect(error?.sqlState == "55P03" && error?.isTimeout == true)
             gate.arrive()
-            try await holder
+            try await holder.value
             #expect(try await pool.withConnection { c in
                 try c.execute("SELECT count(*)::bigint AS n FROM locked").rows[0].int("n")
             } == 0)
@@ -192,12 +199,14 @@ import Testing
             let pool = try db.pool(size: 1)
             let started = Flag()
             let gate = Barrier(parties: 2)
-            async let holder: Int = pool.withConnection { _ in
-                started.set()
-                gate.arrive()
-                return 1
+            let holder = BackgroundCall {
+                try await pool.withConnection { _ in
+                    started.set()
+                    gate.arrive()
+                    return 1
+                }
             }
-            while !started.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            try await waitUntil("the holder has the only connection", whileRunning: holder) { started.isSet }
             let waiter = Task { try await pool.withConnection { _ in 2 } }
             try await Task.sleep(for: .milliseconds(50))
             pool.close()
@@ -205,7 +214,7 @@ import Testing
             let error = #expect(throws: PostgresError.self) { try outcome.get() }
             #expect(error?.kind == .poolClosed)
             gate.arrive()
-            #expect(try await holder == 1)  // the running body finished normally
+            #expect(try await holder.value == 1)  // the running body finished normally
         }
     }
 }

@@ -1,7 +1,7 @@
 import SluicePostgres
 import Testing
 
-@Suite struct PreparedStatementTests {
+@Suite(.timeLimit(.minutes(5))) struct PreparedStatementTests {
     private func preparedCount(_ connection: PostgresConnection) throws -> Int64 {
         try connection.execute("SELECT count(*)::bigint AS n FROM pg_prepared_statements WHERE name LIKE 'sluice_%'")
             .rows[0].int("n")

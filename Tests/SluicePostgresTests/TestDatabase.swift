@@ -18,11 +18,13 @@ final class TestDatabase: Sendable {
     /// Connection keywords that point the base URL at this database.
     var overrides: [String: String] { ["dbname": name] }
 
-    /// A pool on this database, closed when the test ends.
+    /// A pool on this database, closed when the test ends; `connection` adds or replaces
+    /// connection keywords (`user`, `host`, `connect_timeout`...).
     func pool(
-        size: Int = 3, maxTransactionAttempts: Int = 5, applicationName: String? = nil, lockTimeout: Duration? = nil
+        size: Int = 3, maxTransactionAttempts: Int = 5, applicationName: String? = nil, lockTimeout: Duration? = nil,
+        connection: [String: String] = [:]
     ) throws -> PostgresPool {
-        var overrides = self.overrides
+        var overrides = self.overrides.merging(connection) { $1 }
         if let applicationName { overrides["application_name"] = applicationName }
         let pool = try PostgresPool(
             url: baseURL, overrides: overrides, size: size, maxTransactionAttempts: maxTransactionAttempts,

@@ -4,7 +4,7 @@ import Testing
 
 struct Boom: Error {}
 
-@Suite struct TransactionTests {
+@Suite(.timeLimit(.minutes(5))) struct TransactionTests {
     @Test func commitsAndReturnsTheBodysValue() async throws {
         try await TestDatabase.with { db in
             let pool = try db.pool()

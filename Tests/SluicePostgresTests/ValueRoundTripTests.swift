@@ -3,7 +3,7 @@ import SluicePostgres
 import Testing
 
 /// Every PostgresValue kind, through a real server and back.
-@Suite struct ValueRoundTripTests {
+@Suite(.timeLimit(.minutes(5))) struct ValueRoundTripTests {
     static let allBytes: [UInt8] = (0...255).map { UInt8($0) }
 
     @Test func everyKindThroughATable() async throws {

@@ -1,7 +1,8 @@
+import SluiceBackoff
 import SluiceRPC
 
-/// How transient failures are retried: exponential backoff with full jitter. Before retry n
-/// (from 1) the caller sleeps a uniformly random time between zero and
+/// How transient failures are retried: the project's `Backoff` (exponential, full jitter). Before
+/// retry n (from 1) the caller sleeps a uniformly random time between zero and
 /// min(maxDelay, baseDelay × 2^(n-1)). Only failures `FailureKind` calls transient are retried.
 ///
 /// A failure carrying the gRPC retry pushback trailer (`grpc-retry-pushback-ms`, sent with a
@@ -43,19 +44,17 @@ public struct RetryPolicy: Sendable, Equatable {
         return asked < maxPushback ? asked : maxPushback
     }
 
+    /// The backoff between retries: `baseDelay` doubling up to `maxDelay`, with full jitter.
+    public var backoff: Backoff { Backoff(baseDelay: baseDelay, maxDelay: maxDelay) }
+
     /// The longest sleep before retry `retry` (from 1).
     public func delayCeiling(beforeRetry retry: Int) -> Duration {
-        let exponent = min(max(retry - 1, 0), 30)
-        let grown = baseDelay * (1 << exponent)
-        return grown < maxDelay ? grown : maxDelay
+        backoff.ceiling(beforeRetry: retry)
     }
 
     /// A sleep before retry `retry`, drawn uniformly from zero to its ceiling.
     public func delay(beforeRetry retry: Int, using generator: inout some RandomNumberGenerator) -> Duration {
-        let ceiling = delayCeiling(beforeRetry: retry)
-        let nanoseconds = ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000
-        guard nanoseconds > 0 else { return .zero }
-        return .nanoseconds(Int64.random(in: 0...nanoseconds, using: &generator))
+        backoff.delay(beforeRetry: retry, using: &generator)
     }
 
     /// Runs `body`, retrying it while it fails transiently and retries are left. Tells

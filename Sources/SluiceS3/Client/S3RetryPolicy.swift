@@ -1,8 +1,9 @@
 import Foundation
+import SluiceBackoff
 
-/// How often and how patiently an S3 request is tried: exponential backoff with full jitter
-/// (a random wait up to base × 2^(attempt-1), capped), so that many instances throttled at once
-/// do not come back in step.
+/// How often and how patiently an S3 request is tried: the project's `Backoff` (a random wait
+/// up to base × 2^(attempt-1), capped), so that many instances throttled at once do not come
+/// back in step.
 public struct S3RetryPolicy: Sendable {
     /// Attempts per request, the first included; at least 1.
     public var attempts: Int
@@ -20,8 +21,7 @@ public struct S3RetryPolicy: Sendable {
 
     /// The wait after failed attempt number `attempt` (1-based).
     func delay(after attempt: Int) -> Duration {
-        let ceiling = min(maxDelay, baseDelay * (1 << min(attempt - 1, 30)))
-        return ceiling * Double.random(in: 0...1)
+        Backoff(baseDelay: baseDelay, maxDelay: maxDelay).delay(beforeRetry: attempt)
     }
 
     /// Whether a response is a transient failure: throttling, server-side errors, and the

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceBackoff
 import SluicePostgres
 import Synchronization
 
@@ -6,9 +7,10 @@ import Synchronization
 /// NOTIFY `sluice_changes` (sent by every instance on the database as its changes commit)
 /// and wakes every local watcher through a `ChangeSignal`. Watchers never poll the database.
 ///
-/// When the connection drops it reconnects (every second until it succeeds) and then wakes
-/// every watcher, which re-reads from its cursor: a notification missed meanwhile loses
-/// nothing. Every `tick` it also wakes them, so that watchers send their heartbeats.
+/// When the connection drops it reconnects on the pool's backoff
+/// (`PostgresPool.reconnectBackoff`: at once after a lone drop, less and less often while the
+/// database stays away) and then wakes every watcher, which re-reads from its cursor: a
+/// notification missed meanwhile loses nothing. Every `tick` it also wakes them, so that watchers send their heartbeats.
 public final class ChangeListener: Sendable {
     public let signal: ChangeSignal
     private let url: String
@@ -43,11 +45,13 @@ public final class ChangeListener: Sendable {
     }
 
     private func run() {
+        var failures = 0
         while !stopped.load(ordering: .relaxed) {
             do {
                 let connection = try PostgresConnection(
                     url: url, overrides: ["application_name": "sluiced-change-listener", "connect_timeout": "5"])
                 try connection.execute("LISTEN \(ChangeLog.channel)")
+                failures = 0
                 // Whatever committed while this connection was not listening is found by a re-read.
                 signal.wake()
                 var lastTick = ContinuousClock.now
@@ -61,8 +65,17 @@ public final class ChangeListener: Sendable {
                 }
             } catch {
                 onError(error)
-                Thread.sleep(forTimeInterval: 1)
+                failures += 1
+                pause(PostgresPool.reconnectBackoff.delay(beforeRetry: failures))
             }
+        }
+    }
+
+    /// Sleeps for `duration`, or until `stop()`, whichever comes first.
+    private func pause(_ duration: Duration) {
+        let end = ContinuousClock.now + duration
+        while !stopped.load(ordering: .relaxed), ContinuousClock.now < end {
+            Thread.sleep(forTimeInterval: min(0.1, (end - ContinuousClock.now) / .seconds(1)))
         }
     }
 }

@@ -181,6 +181,19 @@ def require_certs(certs, names) -> None:
         pytest.skip(f"the certificates {missing} are missing: run scripts/make-certs.sh")
 
 
+def wait_for(predicate: Callable[[], object], what: str, timeout: float = 10.0):
+    """Polls `predicate` until it returns something true, and returns that; fails naming
+    `what` (and the last value) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
 def expect_error(codes, fn: Callable, *args, **kwargs) -> grpc.RpcError:
     """Calls fn and asserts it fails with one of `codes` (a StatusCode or a set);
     returns the error. A streaming answer is drained so its status surfaces."""

@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import interop_support as sup
 import storage_support as ss
-from storage_support import Code, expect_error
+from storage_support import Code, expect_error, wait_for
 
 KIB = 1024
 OBJECTS = "sluice.v1.ObjectService"
@@ -77,17 +77,6 @@ def scrape(server) -> Page:
     assert status == 200, body
     assert headers.get("content-type", "").startswith("text/plain; version=0.0.4"), headers
     return Page(body)
-
-
-def wait_for(predicate, what: str, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import Testing
 
 /// The change log alone: what `ChangeLog.record` writes, who `ChangeFeed` shows it to, the
 /// cursor's text form, and the wake-up signal.
-@Suite struct ChangeLogTests {
+@Suite(.timeLimit(.minutes(5))) struct ChangeLogTests {
     @Test func grantChangesAreVisibleToTheOwnerAndTheGranteeOnly() async throws {
         try await StorageHarness.with { harness in
             let alice = try await harness.principal("CN=alice")

@@ -5,7 +5,7 @@ import Testing
 /// Sessions a WRITE grantee opens into the owner's folder reserve the owner's quotas, so the
 /// owner sees them (listing, usage), may abort them, and a grant change that takes away the
 /// grantee's write access aborts them at once.
-@Suite struct GranteeSessionTests {
+@Suite(.timeLimit(.minutes(5))) struct GranteeSessionTests {
     /// A 10,000-byte quota for everyone.
     static var quota: StorageLimits {
         var limits = StorageLimits()

@@ -6,7 +6,7 @@ import Testing
 /// Client text and numbers that PostgreSQL cannot take (a NUL in text, a cursor whose window
 /// overflows bigint) are refused at the store's boundary with a status and a message a person
 /// can act on, never passed on to fail as a database error.
-@Suite struct ClientInputBoundaryTests {
+@Suite(.timeLimit(.minutes(5))) struct ClientInputBoundaryTests {
     static let nul = "bo\u{0}b"
 
     @Test func handlesOfGrantsAreCheckedBeforeAnyQuery() async throws {

@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 /// The collector reclaims what nothing uses, and nothing else.
-@Suite struct CollectorTests {
+@Suite(.timeLimit(.minutes(5))) struct CollectorTests {
     /// Collects at once: no grace for unreferenced bytes, no retention for closed sessions.
     static var eager: StorageLimits {
         var limits = StorageLimits()

@@ -5,7 +5,7 @@ import SluiceStore
 import Testing
 
 /// Committing upload sessions into object versions.
-@Suite struct CommitTests {
+@Suite(.timeLimit(.minutes(5))) struct CommitTests {
     static let bytes = sampleBytes(3 * 1000 + 234, seed: 21)
     static let partitionSize = 1000
 

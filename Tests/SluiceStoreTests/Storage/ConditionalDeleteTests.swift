@@ -4,7 +4,7 @@ import Testing
 
 /// Deletes conditional on the current version (`if_current_version`): a client that planned a
 /// delete against one version never deletes a newer one it has not seen.
-@Suite struct ConditionalDeleteTests {
+@Suite(.timeLimit(.minutes(5))) struct ConditionalDeleteTests {
     @Test func theExpectedVersionIsDeletedAndAnyOtherIsRefusedWithNothingDeleted() async throws {
         try await StorageHarness.with { harness in
             let objects = harness.storage.objects

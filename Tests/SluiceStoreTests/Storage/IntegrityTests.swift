@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 /// Stored bytes checked on the way out and at commit, and the scrubber.
-@Suite struct IntegrityTests {
+@Suite(.timeLimit(.minutes(5))) struct IntegrityTests {
     /// The absolute path of the blob file holding `partition`.
     private func path(_ harness: StorageHarness, scope: String, _ partition: [UInt8]) -> String {
         harness.blobRoot.appendingPathComponent("blobs")

@@ -5,7 +5,7 @@ import SluiceStore
 import Testing
 
 /// One principal never sees another's objects or sessions.
-@Suite struct IsolationTests {
+@Suite(.timeLimit(.minutes(5))) struct IsolationTests {
     @Test func anotherPrincipalSeesNothing() async throws {
         try await StorageHarness.with { harness in
             let storage = harness.storage
@@ -111,7 +111,7 @@ import Testing
 }
 
 /// Identical bytes are stored once within a scope, and scopes follow the operator's choice.
-@Suite struct DeduplicationTests {
+@Suite(.timeLimit(.minutes(5))) struct DeduplicationTests {
     @Test func oneBlobPerDistinctPartitionWithinAPrincipal() async throws {
         try await StorageHarness.with { harness in
             let storage = harness.storage

@@ -6,7 +6,7 @@ import Testing
 
 /// Deletes that keep the versions (delete markers): the object has no current version, its
 /// versions stay readable and restorable, and their bytes stay until a delete for good.
-@Suite struct KeepVersionsDeleteTests {
+@Suite(.timeLimit(.minutes(5))) struct KeepVersionsDeleteTests {
     @Test func keepVersionsHidesTheObjectAndKeepsItsVersions() async throws {
         try await StorageHarness.with { harness in
             let objects = harness.storage.objects

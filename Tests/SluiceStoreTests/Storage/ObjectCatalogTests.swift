@@ -5,7 +5,7 @@ import SluiceStore
 import Testing
 
 /// Committed objects: versions, restore, delete, listing, and reading bytes back.
-@Suite struct ObjectCatalogTests {
+@Suite(.timeLimit(.minutes(5))) struct ObjectCatalogTests {
     @Test func versionZeroOrNilIsTheCurrentOne() async throws {
         try await StorageHarness.with { harness in
             let objects = harness.storage.objects

@@ -3,7 +3,7 @@ import SluiceStore
 import Testing
 
 /// Page tokens: only the listing, caller and parameters they were issued for take them.
-@Suite struct PageTokenTests {
+@Suite(.timeLimit(.minutes(5))) struct PageTokenTests {
     @Test func tokensAreBoundToPrincipalAndParameters() async throws {
         try await StorageHarness.with { harness in
             let sessions = harness.storage.sessions

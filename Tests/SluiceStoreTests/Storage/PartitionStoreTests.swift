@@ -5,7 +5,7 @@ import SluiceStore
 import Testing
 
 /// Storing partitions into upload sessions.
-@Suite struct PartitionStoreTests {
+@Suite(.timeLimit(.minutes(5))) struct PartitionStoreTests {
     /// 4 full partitions of 1024 bytes and a short last one of 300.
     static let partitionSize = 1024
     static let bytes = sampleBytes(4 * 1024 + 300, seed: 11)

@@ -3,7 +3,7 @@ import Testing
 
 /// Handles as the directory assigns them: unique under concurrency (several directories, as
 /// several sluiced instances would have), stable, filled for old principals, and registrations.
-@Suite struct PrincipalHandleAssignmentTests {
+@Suite(.timeLimit(.minutes(5))) struct PrincipalHandleAssignmentTests {
     @Test func concurrentFirstCallsWithTheSameNameGetDistinctHandles() async throws {
         try await StorageHarness.with(poolSize: 8) { harness in
             // A directory per identity: none shares a cache, as with several instances.

@@ -6,7 +6,7 @@ import Testing
 /// A read whose bytes vanish under it: NOT_FOUND when the object was deleted (and its blobs
 /// collected) meanwhile, DATA_LOSS recorded as damage when the version still exists. Neither
 /// message names a blob key.
-@Suite struct ReadLossTests {
+@Suite(.timeLimit(.minutes(5))) struct ReadLossTests {
     static var eager: StorageLimits {
         var limits = StorageLimits()
         limits.blobGracePeriod = .zero

@@ -6,7 +6,7 @@ import Testing
 
 /// Migrations, and opening upload sessions: validation of the declaration and the limit on
 /// open sessions per principal.
-@Suite struct MigrationTests {
+@Suite(.timeLimit(.minutes(5))) struct MigrationTests {
     static let tables = [
         "principals", "blobs", "upload_sessions", "session_partitions", "objects", "object_versions",
         "version_partitions",
@@ -58,7 +58,7 @@ import Testing
     }
 }
 
-@Suite struct SessionValidationTests {
+@Suite(.timeLimit(.minutes(5))) struct SessionValidationTests {
     static var limits: StorageLimits {
         var limits = StorageLimits()
         limits.maxPartitionSize = 1024
@@ -221,7 +221,7 @@ import Testing
     }
 }
 
-@Suite struct OpenSessionLimitTests {
+@Suite(.timeLimit(.minutes(5))) struct OpenSessionLimitTests {
     static var limits: StorageLimits {
         var limits = StorageLimits()
         limits.maxOpenSessionsPerPrincipal = 3
@@ -340,7 +340,7 @@ import Testing
 }
 
 /// Listing sessions: newest first, paged, isolated.
-@Suite struct SessionListingTests {
+@Suite(.timeLimit(.minutes(5))) struct SessionListingTests {
     @Test func pagesNewestFirstAndOpenOnly() async throws {
         try await StorageHarness.with { harness in
             let sessions = harness.storage.sessions

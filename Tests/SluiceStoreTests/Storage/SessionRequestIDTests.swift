@@ -3,7 +3,7 @@ import SluiceStore
 import Testing
 
 /// CreateSession's request id, and the early expiry of sessions that stored nothing.
-@Suite struct SessionRequestIDTests {
+@Suite(.timeLimit(.minutes(5))) struct SessionRequestIDTests {
     @Test func theSameRequestIDAnswersTheSameSession() async throws {
         try await StorageHarness.with { harness in
             let sessions = harness.storage.sessions

@@ -7,7 +7,7 @@ import Testing
 /// Commits read no payload: the whole-object SHA-256 is known at commit after an in-order
 /// upload, pending after an out-of-order one until the verifier settles it, and a declared
 /// hash that proves wrong is recorded as a mismatch, never as verified.
-@Suite struct WholeHashTests {
+@Suite(.timeLimit(.minutes(5))) struct WholeHashTests {
     static let bytes = sampleBytes(4 * 1000 + 17, seed: 33)
     static let partitionSize = 1000
 
