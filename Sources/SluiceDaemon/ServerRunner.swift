@@ -53,10 +53,16 @@ public struct ServerRunner {
     /// Starts serving; `started` receives the server once it listens (for wiring statistics).
     /// Returns after a signal-triggered shutdown has drained. `draining` runs when the drain
     /// begins (to end calls that would otherwise never finish, such as change watchers).
+    ///
+    /// `shutdown` is made by the caller as early as it can (a process's first step): a SIGTERM
+    /// that arrives while it starts (a supervisor stopping it at once, a test) then drains and
+    /// exits 0 as soon as the server is up, rather than killing the process outright.
     public func run(
-        name: String, started: (HTTP2Server) -> Void = { _ in }, draining: () -> Void = {}
+        name: String, until shutdown: ShutdownSignal = ShutdownSignal(), started: (HTTP2Server) -> Void = { _ in },
+        draining: () -> Void = {}
     ) async throws {
         let logger = Logger(label: name)
+        let hangup = ReloadSignal.ignore(logging: logger)
 
         var router = Router()
         for service in services { router.register(service) }
@@ -82,8 +88,7 @@ public struct ServerRunner {
         // The line tests and scripts wait for.
         FileHandle.standardOutput.write(Data("\(name) listening on \(address)\n".utf8))
 
-        let hangup = ReloadSignal.ignore(logging: logger)
-        let signal = await ShutdownSignal.wait()
+        let signal = await shutdown.received()
         hangup.cancel()
         logger.notice("draining", metadata: ["signal": "\(signal)", "drain_timeout_s": "\(options.drainTimeout)"])
         health.shutdown()
@@ -111,23 +116,5 @@ public struct ServerRunner {
         // Not "listening on": scripts take the first such line for the gRPC address.
         FileHandle.standardOutput.write(Data("\(name) metrics at http://\(address)\(MetricsServer.path)\n".utf8))
         return metrics
-    }
-}
-
-/// Waits for SIGTERM or SIGINT.
-enum ShutdownSignal {
-    static func wait() async -> String {
-        let (signals, continuation) = AsyncStream<String>.makeStream()
-        let sources = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { number, name in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(name) }
-            source.resume()
-            return source
-        }
-        var iterator = signals.makeAsyncIterator()
-        let received = await iterator.next() ?? "end of signals"
-        withExtendedLifetime(sources) {}
-        return received
     }
 }

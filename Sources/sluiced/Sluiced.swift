@@ -30,6 +30,7 @@ struct Sluiced: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let shutdown = ShutdownSignal()
         ServerRunner.bootstrapLogging(options)
         ServerRunner.bootstrapMetrics(options)
         let logger = Logger(label: "sluiced")
@@ -49,7 +50,7 @@ struct Sluiced: AsyncParsableCommand {
             options: options, services: bootstrap?.services ?? [], defaultReceiveLimit: StorageOptions.receiveLimit,
             principalMapping: bootstrap?.principalMapping, beforeScrape: refreshMetrics, interceptor: bootstrap?.interceptor)
         bootstrap?.monitorDatabase(health: runner.health)
-        try await runner.run(name: "sluiced", draining: { bootstrap?.endWatchers() })
+        try await runner.run(name: "sluiced", until: shutdown, draining: { bootstrap?.endWatchers() })
         bootstrap?.shutdown()
     }
 }

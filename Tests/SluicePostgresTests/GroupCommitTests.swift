@@ -67,16 +67,57 @@ import Testing
         }
     }
 
-    /// A lone item runs at once, in a transaction of its own.
     /// A batch runs other callers' items too: when its leader's call is cancelled (its client
     /// went away), theirs still commit.
     @Test func aCancelledLeaderDoesNotFailTheOthersOfItsBatch() async throws {
         try await TestDatabase.with { db in
+            let held = try await HeldPool.holding(db)
+            let first = held.insert(0)
+            try await Task.sleep(for: .milliseconds(50))
+            let leader = held.insert(1)
+            try await Task.sleep(for: .milliseconds(50))
+            let others = [held.insert(2), held.insert(3)]
+            try await Task.sleep(for: .milliseconds(50))
+            leader.cancel()
+            try await held.release()
+            #expect(try await first.value == 0)
+            for (n, other) in zip([2, 3], others) { #expect(try await other.value == n) }
+            _ = await leader.result
+            let stored = try await held.stored()
+            #expect(stored.contains(2) && stored.contains(3) && stored.contains(0))
+        }
+    }
+
+    /// An item whose caller gave up while it waited for its batch is skipped: its call fails,
+    /// nothing of it is committed, and the rest of the batch commits.
+    @Test func anItemWhoseCallerGaveUpBeforeItRanIsNotCommitted() async throws {
+        try await TestDatabase.with { db in
+            let held = try await HeldPool.holding(db)
+            let first = held.insert(0)
+            try await Task.sleep(for: .milliseconds(50))
+            let queued = [held.insert(1), held.insert(2), held.insert(3)]
+            try await Task.sleep(for: .milliseconds(50))
+            queued[1].cancel()
+            try await held.release()
+            #expect(try await first.value == 0)
+            #expect(try await queued[0].value == 1)
+            #expect(try await queued[2].value == 3)
+            await #expect(throws: CancellationError.self) { try await queued[1].value }
+            #expect(try await held.stored() == [0, 1, 3])
+        }
+    }
+
+    /// A GroupCommit on a pool whose only connection is held: the first item's batch waits for
+    /// it and later items queue behind it; once released they go together, led by the first.
+    private struct HeldPool {
+        let pool: PostgresPool
+        let group: GroupCommit
+        let gate: Barrier
+        let blocker: BackgroundCall<Void>
+
+        static func holding(_ db: TestDatabase) async throws -> HeldPool {
             let pool = try db.pool(size: 1)
             try await pool.withConnection { c in _ = try c.execute("CREATE TABLE items (n int PRIMARY KEY)") }
-            let group = GroupCommit(pool: pool)
-            // The pool's only connection is busy, so the first item's batch waits for it and the
-            // next items queue behind it; they then go together, led by the first of them.
             let busy = Flag()
             let gate = Barrier(parties: 2)
             let blocker = BackgroundCall {
@@ -86,73 +127,34 @@ import Testing
                 }
             }
             try await waitUntil("the blocker has the only connection", whileRunning: blocker) { busy.isSet }
-            func insert(_ n: Int) -> Task<Int, any Error> {
-                Task {
-                    try await group.run(order: String(n)) { c in
-                        _ = try c.execute("INSERT INTO items VALUES ($1)", [.int(Int64(n))])
-                        return GroupedWork(n)
-                    }
+            return HeldPool(pool: pool, group: GroupCommit(pool: pool), gate: gate, blocker: blocker)
+        }
+
+        /// An item inserting `n` into `items`, run in a task of its own.
+        func insert(_ n: Int) -> Task<Int, any Error> {
+            let group = group
+            return Task {
+                try await group.run(order: String(n)) { c in
+                    _ = try c.execute("INSERT INTO items VALUES ($1)", [.int(Int64(n))])
+                    return GroupedWork(n)
                 }
             }
-            let first = insert(0)
-            try await Task.sleep(for: .milliseconds(50))
-            let leader = insert(1)
-            try await Task.sleep(for: .milliseconds(50))
-            let others = [insert(2), insert(3)]
-            try await Task.sleep(for: .milliseconds(50))
-            leader.cancel()
+        }
+
+        /// Lets the held connection go, so the queued items run.
+        func release() async throws {
             gate.arrive()
             try await blocker.value
-            #expect(try await first.value == 0)
-            for (n, other) in zip([2, 3], others) { #expect(try await other.value == n) }
-            _ = await leader.result
-            let stored = try await pool.withConnection { c in
+        }
+
+        func stored() async throws -> [Int] {
+            try await pool.withConnection { c in
                 try c.execute("SELECT n FROM items ORDER BY n").rows.map { Int(try $0.int("n")) }
             }
-            #expect(stored.contains(2) && stored.contains(3) && stored.contains(0))
         }
     }
 
-    /// An item whose caller gave up while it waited for its batch is skipped: its call fails,
-    /// nothing of it is committed, and the rest of the batch commits.
-    @Test func anItemWhoseCallerGaveUpBeforeItRanIsNotCommitted() async throws {
-        try await TestDatabase.with { db in
-            let pool = try db.pool(size: 1)
-            try await pool.withConnection { c in _ = try c.execute("CREATE TABLE items (n int PRIMARY KEY)") }
-            let group = GroupCommit(pool: pool)
-            let busy = Flag()
-            let gate = Barrier(parties: 2)
-            async let blocker: Void = pool.withConnection { _ in
-                busy.set()
-                gate.arrive()
-            }
-            while !busy.isSet { try await Task.sleep(for: .milliseconds(5)) }
-            func insert(_ n: Int) -> Task<Int, any Error> {
-                Task {
-                    try await group.run(order: String(n)) { c in
-                        _ = try c.execute("INSERT INTO items VALUES ($1)", [.int(Int64(n))])
-                        return GroupedWork(n)
-                    }
-                }
-            }
-            let first = insert(0)
-            try await Task.sleep(for: .milliseconds(50))
-            let queued = [insert(1), insert(2), insert(3)]
-            try await Task.sleep(for: .milliseconds(50))
-            queued[1].cancel()
-            gate.arrive()
-            try await blocker
-            #expect(try await first.value == 0)
-            #expect(try await queued[0].value == 1)
-            #expect(try await queued[2].value == 3)
-            await #expect(throws: CancellationError.self) { try await queued[1].value }
-            let stored = try await pool.withConnection { c in
-                try c.execute("SELECT n FROM items ORDER BY n").rows.map { Int(try $0.int("n")) }
-            }
-            #expect(stored == [0, 1, 3])
-        }
-    }
-
+    /// A lone item runs at once, in a transaction of its own.
     @Test func aLoneItemRunsAlone() async throws {
         try await TestDatabase.with { db in
             let pool = try db.pool(size: 1)

@@ -281,3 +281,24 @@ def _verify_commits(c: ss.StorageClient, tracked: dict[str, Tracked]) -> None:
     for o in objects:
         want = versions[o.name][max(versions[o.name])]
         assert (o.size, o.sha256) == (len(want), sha(want)), o.name
+
+
+def test_a_sigterm_while_sluiced_starts_drains_instead_of_killing_it(storage):
+    """A supervisor may stop sluiced the moment it starts (a rollout undone, a test). A SIGTERM
+    that arrives while it connects to its database and opens its store, before it listens,
+    must not kill it outright: it finishes starting, drains at once and exits 0."""
+    import signal
+    import subprocess
+    srv = storage.server(label="sluiced-early-sigterm", start=False)
+    proc = subprocess.Popen(srv.argv(sup.free_port()), env=srv.env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()     # the first log line: signals are caught by then
+        assert "open file limit" in first, first
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, f"exit {proc.returncode}:\n{first}{err[-3000:]}"
+    assert "listening on" in out and "draining" in err and "signal=SIGTERM" in err, err[-3000:]
