@@ -57,7 +57,7 @@ import Testing
                 let occupant = try db.pool(size: 1, connection: ["user": role])
                 try await occupant.withConnection { _ in }  // the role's only slot
                 let pool = try db.pool(size: 1, applicationName: "refused", connection: ["user": role])
-                await Self.expectEveryCallRefused(pool, within: .seconds(5), cause: "too many connections")
+                await Self.expectEveryCallRefused(pool, within: .seconds(20), cause: "too many connections")
 
                 await occupant.closeAndWait()
                 let observer = try db.pool(size: 1)
@@ -85,7 +85,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await TestDatabase.with { db in
             let pool = try db.pool(size: 2, applicationName: "socketless", connection: ["host": directory, "port": port])
-            await Self.expectEveryCallRefused(pool, within: .seconds(5), cause: "No such file or directory")
+            await Self.expectEveryCallRefused(pool, within: .seconds(20), cause: "No such file or directory")
 
             try FileManager.default.createSymbolicLink(
                 atPath: "\(directory)/.s.PGSQL.\(port)", withDestinationPath: "\(clusterDirectory)/.s.PGSQL.\(port)")
@@ -105,7 +105,7 @@ import Testing
         let pool = try PostgresPool(
             url: "postgresql:///sluice?host=\(silent.directory)&port=\(silent.port)&connect_timeout=2", size: 1)
         defer { pool.close() }
-        await Self.expectEveryCallRefused(pool, calls: 8, within: .seconds(8), cause: "timeout expired")
+        await Self.expectEveryCallRefused(pool, calls: 8, within: .seconds(20), cause: "timeout expired")
     }
 }
 

@@ -271,5 +271,17 @@ public enum Schema {
             ALTER TABLE blobs ADD COLUMN reclaimed_at timestamptz;
             CREATE INDEX blobs_tombstones ON blobs (reclaimed_at) WHERE reclaimed_at IS NOT NULL;
             """),
+        Migration(version: 10, name: "version numbers outlive their object", sql: """
+            -- The next version number of a name whose object was deleted for good: a new
+            -- object of that name carries on from it, so a version number names one version of
+            -- a name for ever (a saved number never reads other bytes, and a conditional delete
+            -- or a page token from before the delete cannot match the new object's versions).
+            CREATE TABLE retired_names (
+                principal_id bigint NOT NULL REFERENCES principals (id),
+                name text NOT NULL,
+                next_version bigint NOT NULL CHECK (next_version > 0),
+                PRIMARY KEY (principal_id, name)
+            );
+            """),
     ]
 }

