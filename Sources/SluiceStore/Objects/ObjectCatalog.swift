@@ -244,11 +244,13 @@ public final class ObjectCatalog: Sendable {
         return try await self.version(name, restored, of: principal, owner: owner)
     }
 
-    /// Deletes an object with every version and returns how many versions went; the bytes
-    /// stay until the collector finds nothing referring to them. With `keepVersions` the
-    /// object only loses its current version (a delete marker: hidden from reads of the
-    /// current version and from listings) and its versions stay listed, readable by number
-    /// and restorable; that returns 0. Either way the change feed records the delete.
+    /// Deletes an object with every version and returns how many versions went: those the
+    /// delete destroyed, counted under the object row lock, so a version committed while the
+    /// delete waited for that lock is counted too. The bytes stay until the collector finds
+    /// nothing referring to them. With `keepVersions` the object only loses its current version
+    /// (a delete marker: hidden from reads of the current version and from listings) and its
+    /// versions stay listed, readable by number and restorable; that returns 0. Either way the
+    /// change feed records the delete.
     ///
     /// With `ifCurrentVersion` the delete happens only while that version is the current one
     /// (else `failedPrecondition` naming the current version, nothing deleted). It is checked on
@@ -268,9 +270,7 @@ public final class ObjectCatalog: Sendable {
         let owner = owner ?? principal
         let deleted = try await database.transaction { connection -> Int64? in
             let objects = try connection.execute("""
-                SELECT o.id, o.current_version,
-                    (SELECT count(*) FROM object_versions v WHERE v.object_id = o.id)::bigint AS versions,
-                    \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
+                SELECT o.id, o.current_version, \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
                 FROM objects o WHERE o.principal_id = $1 AND o.name = $2
                   AND \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) IS NOT NULL
                 FOR UPDATE OF o
@@ -282,6 +282,7 @@ public final class ObjectCatalog: Sendable {
             if let expected = ifCurrentVersion, current != expected {
                 throw Self.notCurrent(name, expected: expected, current: current)
             }
+            var destroyed: Int64 = 0
             if keepVersions {
                 guard current != nil else {
                     throw StorageError.notFound(
@@ -290,10 +291,16 @@ public final class ObjectCatalog: Sendable {
                 }
                 _ = try connection.execute("UPDATE objects SET current_version = NULL WHERE id = $1", [.int(objectID)])
             } else {
-                _ = try connection.execute("DELETE FROM objects WHERE id = $1", [.int(objectID)])
+                // The versions are deleted and counted by their own statement, after the lock: a
+                // count in the locking SELECT sees that statement's snapshot, taken before it waited,
+                // and so misses the version of a commit that held the row first.
+                destroyed = Int64(try connection.execute(pipeline: [
+                    PostgresStatement("DELETE FROM object_versions WHERE object_id = $1", [.int(objectID)]),
+                    PostgresStatement("DELETE FROM objects WHERE id = $1", [.int(objectID)]),
+                ])[0].affectedRows)
             }
             ChangeLog.record(.objectDeleted(ownerID: owner.id, name: name, actorID: principal.id), on: connection)
-            return keepVersions ? 0 : try object.int("versions")
+            return destroyed
         }
         guard let deleted else { throw StorageError.notFound("object '\(name)' does not exist") }
         return deleted
