@@ -185,24 +185,37 @@ public final class ObjectCatalog: Sendable {
 
     /// Makes an older version current again as a new version that shares its bytes, written
     /// by the caller (the owner, or a WRITE grantee).
+    ///
+    /// With `ifCurrentVersion` the restore happens only while that version is the current one
+    /// (else `failedPrecondition` naming the current version, nothing restored), checked on the
+    /// locked object row as for ``delete(_:of:owner:keepVersions:ifCurrentVersion:)``. That makes
+    /// a restore safe to retry: once the first call made its version, a retry names a version
+    /// that is no longer current and is refused instead of making a duplicate.
     public func restore(
-        _ name: String, version: Int64, of principal: Principal, owner: Principal? = nil
+        _ name: String, version: Int64, of principal: Principal, owner: Principal? = nil,
+        ifCurrentVersion: Int64? = nil
     ) async throws -> ObjectVersionRecord {
         _ = try ObjectName.validate(name)
         guard version > 0 else { throw StorageError.invalidArgument("version must be positive") }
+        try Self.requireValid(ifCurrentVersion, unconditional: "restore whatever version is current")
         let owner = owner ?? principal
         let quotas = limits.defaultQuotas
         let restored = try await database.transaction { connection -> Int64 in
             // The owner's row first, as every quota reservation takes it (before object rows).
             _ = try connection.execute("SELECT id FROM principals WHERE id = $1 \(RowLock.exclusive)", [.int(owner.id)])
             let objects = try connection.execute("""
-                SELECT o.id, o.next_version, \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
+                SELECT o.id, o.current_version, o.next_version,
+                    \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
                 FROM objects o WHERE o.principal_id = $1 AND o.name = $2
                   AND \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) IS NOT NULL
                 \(RowLock.exclusive) OF o
                 """, [.int(owner.id), .text(name), .int(principal.id)]).rows
             guard let object = objects.first else { throw StorageError.notFound("object '\(name)' does not exist") }
             try AccessRule.require(.write, granted: try object.optionalString("access"), name: name, owner: owner)
+            let current = try object.optionalInt("current_version")
+            if let expected = ifCurrentVersion, current != expected {
+                throw Self.notCurrent(name, expected: expected, current: current, nothing: "restored")
+            }
             let objectID = try object.int("id")
             let newVersion = try object.int("next_version")
             // The restored version's bytes count against the owner's byte quota like any other version.
@@ -262,11 +275,7 @@ public final class ObjectCatalog: Sendable {
         ifCurrentVersion: Int64? = nil
     ) async throws -> Int64 {
         _ = try ObjectName.validate(name)
-        guard ifCurrentVersion.map({ $0 > 0 }) ?? true else {
-            throw StorageError.invalidArgument(
-                "if_current_version must be positive (the version expected to be current), or 0 to delete "
-                    + "whatever version is current")
-        }
+        try Self.requireValid(ifCurrentVersion, unconditional: "delete whatever version is current")
         let owner = owner ?? principal
         let deleted = try await database.transaction { connection -> Int64? in
             let objects = try connection.execute("""
@@ -280,7 +289,7 @@ public final class ObjectCatalog: Sendable {
             let objectID = try object.int("id")
             let current = try object.optionalInt("current_version")
             if let expected = ifCurrentVersion, current != expected {
-                throw Self.notCurrent(name, expected: expected, current: current)
+                throw Self.notCurrent(name, expected: expected, current: current, nothing: "deleted")
             }
             var destroyed: Int64 = 0
             if keepVersions {
@@ -306,12 +315,22 @@ public final class ObjectCatalog: Sendable {
         return deleted
     }
 
-    /// The refusal of a conditional delete whose expected version is not the current one:
-    /// what is current instead, so the caller can look at it before deciding again.
-    private static func notCurrent(_ name: String, expected: Int64, current: Int64?) -> StorageError {
+    /// Refuses an `if_current_version` that names no version; `unconditional` says what 0 does.
+    private static func requireValid(_ ifCurrentVersion: Int64?, unconditional: String) throws(StorageError) {
+        guard ifCurrentVersion.map({ $0 > 0 }) ?? true else {
+            throw .invalidArgument(
+                "if_current_version must be positive (the version expected to be current), or 0 to \(unconditional)")
+        }
+    }
+
+    /// The refusal of a conditional delete or restore whose expected version is not the current
+    /// one: what is current instead, so the caller can look at it before deciding again.
+    private static func notCurrent(_ name: String, expected: Int64, current: Int64?, nothing done: String)
+        -> StorageError
+    {
         let state = current.map { "is at version \($0)" }
             ?? "has no current version (it was deleted and its versions kept)"
-        return .failedPrecondition("'\(name)' \(state), not \(expected); nothing was deleted")
+        return .failedPrecondition("'\(name)' \(state), not \(expected); nothing was \(done)")
     }
 
     /// Most partitions one read may ask for (``partitions(from:count:of:version:principal:owner:)``):
