@@ -54,7 +54,9 @@ public protocol Sluice_V1_UploadSessionServiceService: RPCService {
     /// match the session's declaration (DATA_LOSS otherwise; the session stays usable
     /// and the partition can be sent again). Sending a partition that is already
     /// stored is a harmless no-op that answers already_stored while the stored bytes
-    /// are intact; a stored copy found damaged is replaced by the bytes sent.
+    /// are intact; a stored copy found damaged is replaced by the bytes sent. The bytes
+    /// sent are checked either way: a size or SHA-256 that does not match the
+    /// declaration is refused as on a first upload, even when the partition is stored.
     /// FAILED_PRECONDITION for a session that is committed, aborted or expired.
     func uploadPartition(requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>, context: ServerContext) async throws -> Sluice_V1_UploadPartitionResponse
 
@@ -158,7 +160,9 @@ public struct Sluice_V1_UploadSessionServiceClient: Sendable {
     /// match the session's declaration (DATA_LOSS otherwise; the session stays usable
     /// and the partition can be sent again). Sending a partition that is already
     /// stored is a harmless no-op that answers already_stored while the stored bytes
-    /// are intact; a stored copy found damaged is replaced by the bytes sent.
+    /// are intact; a stored copy found damaged is replaced by the bytes sent. The bytes
+    /// sent are checked either way: a size or SHA-256 that does not match the
+    /// declaration is refused as on a first upload, even when the partition is stored.
     /// FAILED_PRECONDITION for a session that is committed, aborted or expired.
     public func uploadPartition(
         options: CallOptions = CallOptions(),
