@@ -76,7 +76,9 @@ public protocol Sluice_V1_UploadSessionServiceService: RPCService {
     /// Committing a session that is already committed answers the same version again.
     /// A session into another principal's object (CreateSessionRequest.owner) commits
     /// only while a WRITE grant still covers the name, checked in the commit's own
-    /// transaction: once it is revoked or lowered to READ, PERMISSION_DENIED.
+    /// transaction: once it is revoked or lowered to READ, PERMISSION_DENIED. Only the
+    /// session's creator commits it: the owner of the folder a grantee's session
+    /// uploads into gets PERMISSION_DENIED, whatever the session's state.
     func commitSession(request: Sluice_V1_CommitSessionRequest, context: ServerContext) async throws -> Sluice_V1_CommitSessionResponse
 
     /// Abandons a session; its stored partitions are reclaimed by the collector.
@@ -192,7 +194,9 @@ public struct Sluice_V1_UploadSessionServiceClient: Sendable {
     /// Committing a session that is already committed answers the same version again.
     /// A session into another principal's object (CreateSessionRequest.owner) commits
     /// only while a WRITE grant still covers the name, checked in the commit's own
-    /// transaction: once it is revoked or lowered to READ, PERMISSION_DENIED.
+    /// transaction: once it is revoked or lowered to READ, PERMISSION_DENIED. Only the
+    /// session's creator commits it: the owner of the folder a grantee's session
+    /// uploads into gets PERMISSION_DENIED, whatever the session's state.
     public func commitSession(_ request: Sluice_V1_CommitSessionRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_CommitSessionResponse {
         let response: ClientResponse<Sluice_V1_CommitSessionResponse> = try await rpc.unary(Sluice_V1_UploadSessionService.Method.commitSession, request, options: options)
         return response.message
