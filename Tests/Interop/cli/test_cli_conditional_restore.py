@@ -10,10 +10,7 @@ import cli_support as cs
 def test_restore_if_version_restores_only_while_that_version_is_current(cli, tmp_path):
     path = str(tmp_path / "notes.txt")
     name = cs.unique("restore-if-version") + "/notes.txt"
-    for content in (b"one", b"two"):
-        with open(path, "wb") as f:
-            f.write(content)
-        cli.ok("upload", path, name)
+    cs.upload_versions(cli, path, name, b"one", b"two")
 
     assert "as version 3" in cli.ok("restore", "--if-version", "2", name, "1").out
     again = cli.run("restore", "--if-version", "2", name, "1").expect(1)

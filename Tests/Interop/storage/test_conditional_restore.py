@@ -15,7 +15,6 @@ from sluice.v1 import objects_pb2 as obj_pb
 
 pytestmark = ss.only_blob_stores("disk")   # the condition is in the metadata, whatever the store
 Code = grpc.StatusCode
-PSIZE = 1024
 
 
 @pytest.fixture(scope="module")
@@ -29,15 +28,8 @@ def restore(client, name: str, version: int, if_current_version: int = 0):
         timeout=ss.TIMEOUT)
 
 
-def two_versions(client, prefix: str) -> str:
-    name = ss.unique_name(prefix)
-    client.put_object(name, b"one", partition_size=PSIZE)
-    client.put_object(name, b"two", partition_size=PSIZE)
-    return name
-
-
 def test_a_retry_of_a_restore_whose_answer_was_lost_makes_no_second_version(alice):
-    name = two_versions(alice, "restore-cond/retry")
+    name = ss.two_versions(alice, "restore-cond/retry")
     assert restore(alice, name, 1, if_current_version=2).version == 3
     err = expect_error(Code.FAILED_PRECONDITION, restore, alice, name, 1, 2)
     assert f"'{name}' is at version 3, not 2; nothing was restored" in err.details(), err.details()
@@ -47,7 +39,7 @@ def test_a_retry_of_a_restore_whose_answer_was_lost_makes_no_second_version(alic
 
 
 def test_without_the_field_the_restore_is_unconditional(alice):
-    name = two_versions(alice, "restore-cond/absent")
+    name = ss.two_versions(alice, "restore-cond/absent")
     request = obj_pb.RestoreObjectVersionRequest(name=name, version=1)
     assert not any(field.name == "if_current_version" for field, _ in request.ListFields())
     assert alice.objects.RestoreObjectVersion(request, timeout=ss.TIMEOUT).version == 3
@@ -55,7 +47,7 @@ def test_without_the_field_the_restore_is_unconditional(alice):
 
 
 def test_a_negative_version_is_invalid(alice):
-    name = two_versions(alice, "restore-cond/negative")
+    name = ss.two_versions(alice, "restore-cond/negative")
     err = expect_error(Code.INVALID_ARGUMENT, restore, alice, name, 1, -1)
     assert "if_current_version" in err.details(), err.details()
     assert alice.get_object(name).version == 2

@@ -10,13 +10,11 @@ import grpc
 import pytest
 
 import storage_support as ss
-from row_locks import HeldObjectRow, wait_for_waiters
+from row_locks import delete_behind_a_commit
 from sluice.v1 import objects_pb2 as obj_pb
-from sluice.v1 import upload_sessions_pb2 as us_pb
 
 pytestmark = ss.only_blob_stores("disk")   # the count is in the metadata, whatever the store
 Code = grpc.StatusCode
-PSIZE = 1024
 
 
 @pytest.fixture(scope="module")
@@ -29,43 +27,20 @@ def alice(count_server):
     return count_server.client("client")
 
 
-def delete_behind_a_commit(alice, server, postgres, name: str, request: obj_pb.DeleteObjectRequest):
-    """Version 1 of `name` exists and a session for version 2 is complete; its commit reaches
-    the object row first and the delete waits behind it. Returns the delete's answer."""
-    alice.put_object(name, b"one", partition_size=PSIZE)
-    edit = b"the other device's edit"
-    session = alice.create_session(name, edit, PSIZE)
-    alice.upload_partitions(session.session_id, edit, PSIZE)
-    url = server.database_url
-
-    held = HeldObjectRow(postgres, url, name)
-    try:
-        commit = alice.sessions.CommitSession.future(
-            us_pb.CommitSessionRequest(session_id=session.session_id), timeout=ss.TIMEOUT)
-        assert wait_for_waiters(postgres, url, 1, 10), "the commit never waited for the row"
-        deletion = alice.objects.DeleteObject.future(request, timeout=ss.TIMEOUT)
-        assert wait_for_waiters(postgres, url, 2, 10), "the delete never waited for the row"
-    finally:
-        held.release()
-
-    assert commit.result().object.version == 2
-    return deletion.result()
-
-
 @pytest.mark.parametrize("if_current_version", [0, 2], ids=["unconditional", "if-current-2"])
 def test_a_version_committed_while_the_delete_waits_is_deleted_and_counted(
         alice, count_server, postgres, if_current_version):
     name = ss.unique_name("count/forgood")
-    answer = delete_behind_a_commit(alice, count_server, postgres, name, obj_pb.DeleteObjectRequest(
-        name=name, if_current_version=if_current_version))
+    answer = delete_behind_a_commit(alice, postgres, count_server.database_url, name, obj_pb.DeleteObjectRequest(
+        name=name, if_current_version=if_current_version), ss.TIMEOUT).result()
     assert answer.deleted_versions == 2
     ss.expect_error(Code.NOT_FOUND, alice.list_versions, name)
 
 
 def test_a_keep_versions_delete_behind_a_commit_keeps_that_version_too(alice, count_server, postgres):
     name = ss.unique_name("count/keep")
-    answer = delete_behind_a_commit(alice, count_server, postgres, name, obj_pb.DeleteObjectRequest(
-        name=name, keep_versions=True))
+    answer = delete_behind_a_commit(alice, postgres, count_server.database_url, name, obj_pb.DeleteObjectRequest(
+        name=name, keep_versions=True), ss.TIMEOUT).result()
     assert answer.deleted_versions == 0
     ss.expect_error(Code.NOT_FOUND, alice.get_object, name)
     assert [v.version for v in alice.list_versions(name).versions] == [2, 1]
