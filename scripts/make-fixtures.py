@@ -264,6 +264,8 @@ def build_fixtures(classes) -> list[tuple[str, object]]:
                                  if_current_version=4))
     add("owner", v1("ListObjectVersionsRequest", name="reports/2025/report.pdf", page_size=10, owner="alice"))
     add("owner", v1("RestoreObjectVersionRequest", name="reports/2025/report.pdf", version=2, owner="alice"))
+    add("if_current_version", v1("RestoreObjectVersionRequest", name="notes/todo.txt", version=2,
+                                 if_current_version=4))
     add("owner", v1("GetPartitionInfoRequest", object_name="reports/2025/report.pdf", partition_index=1,
                     owner="alice"))
     add("owner", v1("ReadPartitionRequest", object_name="reports/2025/report.pdf", partition_index=2,

@@ -80,12 +80,17 @@ public struct ObjectCatalog: Sendable {
         }
     }
 
-    /// Makes an older version current again, as a new version; returns the new version.
-    public func restore(_ name: String, version: Int64) async throws -> Sluice_V1_ObjectInfo {
+    /// Makes an older version current again, as a new version; returns the new version. With
+    /// `ifCurrentVersion` (not 0) only while that version is current: the server refuses with
+    /// FAILED_PRECONDITION, restoring nothing, once another version has been made.
+    public func restore(_ name: String, version: Int64, ifCurrentVersion: Int64 = 0) async throws
+        -> Sluice_V1_ObjectInfo
+    {
         var request = Sluice_V1_RestoreObjectVersionRequest()
         request.owner = owner
         request.name = name
         request.version = version
+        request.ifCurrentVersion = ifCurrentVersion
         return try await objects.restoreObjectVersion(request, options: callOptions)
     }
 }

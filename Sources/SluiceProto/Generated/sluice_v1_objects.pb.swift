@@ -267,6 +267,15 @@ public nonisolated struct Sluice_V1_RestoreObjectVersionRequest: Sendable {
   /// answers NOT_FOUND.
   public var owner: String = String()
 
+  /// 0 (the default): restore whatever version is current, as a client that does not
+  /// know this field does. Positive: restore only if the object's current version is
+  /// exactly this one, checked in the same transaction as the restore; otherwise
+  /// FAILED_PRECONDITION naming the current version (or saying there is none), and
+  /// nothing is restored. Send the version seen as current to make a retry safe: a
+  /// retry after a lost answer is refused (the first call's version is current now)
+  /// instead of making a second identical version. Negative is INVALID_ARGUMENT.
+  public var ifCurrentVersion: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -695,7 +704,7 @@ nonisolated extension Sluice_V1_ListObjectVersionsResponse: SwiftProtobuf.Messag
 
 nonisolated extension Sluice_V1_RestoreObjectVersionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RestoreObjectVersionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{1}owner\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{1}owner\0\u{3}if_current_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -706,6 +715,7 @@ nonisolated extension Sluice_V1_RestoreObjectVersionRequest: SwiftProtobuf.Messa
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.owner) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.ifCurrentVersion) }()
       default: break
       }
     }
@@ -721,6 +731,9 @@ nonisolated extension Sluice_V1_RestoreObjectVersionRequest: SwiftProtobuf.Messa
     if !self.owner.isEmpty {
       try visitor.visitSingularStringField(value: self.owner, fieldNumber: 3)
     }
+    if self.ifCurrentVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.ifCurrentVersion, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -728,6 +741,7 @@ nonisolated extension Sluice_V1_RestoreObjectVersionRequest: SwiftProtobuf.Messa
     if lhs.name != rhs.name {return false}
     if lhs.version != rhs.version {return false}
     if lhs.owner != rhs.owner {return false}
+    if lhs.ifCurrentVersion != rhs.ifCurrentVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -59,7 +59,8 @@ public protocol Sluice_V1_ObjectServiceService: RPCService {
     func listObjectVersions(request: Sluice_V1_ListObjectVersionsRequest, context: ServerContext) async throws -> Sluice_V1_ListObjectVersionsResponse
 
     /// Makes an older version the current one, as a new version with the same bytes
-    /// (no bytes are copied).
+    /// (no bytes are copied); optionally only while a given version is current, which
+    /// makes a retry safe.
     func restoreObjectVersion(request: Sluice_V1_RestoreObjectVersionRequest, context: ServerContext) async throws -> Sluice_V1_ObjectInfo
 
     /// Stores a small object in one call, as a new version: its bytes inline (at most
@@ -159,7 +160,8 @@ public struct Sluice_V1_ObjectServiceClient: Sendable {
     }
 
     /// Makes an older version the current one, as a new version with the same bytes
-    /// (no bytes are copied).
+    /// (no bytes are copied); optionally only while a given version is current, which
+    /// makes a retry safe.
     public func restoreObjectVersion(_ request: Sluice_V1_RestoreObjectVersionRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_ObjectInfo {
         let response: ClientResponse<Sluice_V1_ObjectInfo> = try await rpc.unary(Sluice_V1_ObjectService.Method.restoreObjectVersion, request, options: options)
         return response.message

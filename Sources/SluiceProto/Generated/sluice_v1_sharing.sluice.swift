@@ -32,7 +32,9 @@ public protocol Sluice_V1_SharingServiceService: RPCService {
     func whoAmI(request: Sluice_V1_WhoAmIRequest, context: ServerContext) async throws -> Sluice_V1_PrincipalInfo
 
     /// Grants a principal READ or WRITE access to one of the caller's objects or
-    /// to every object under a prefix. Granting again replaces the access level.
+    /// to every object under a prefix. Granting again replaces the access level;
+    /// granting the level already granted changes nothing (no change is recorded and
+    /// update_time stays), so a retry is harmless.
     /// An unknown grantee handle answers NOT_FOUND.
     func grantAccess(request: Sluice_V1_GrantAccessRequest, context: ServerContext) async throws -> Sluice_V1_Grant
 
@@ -95,7 +97,9 @@ public struct Sluice_V1_SharingServiceClient: Sendable {
     }
 
     /// Grants a principal READ or WRITE access to one of the caller's objects or
-    /// to every object under a prefix. Granting again replaces the access level.
+    /// to every object under a prefix. Granting again replaces the access level;
+    /// granting the level already granted changes nothing (no change is recorded and
+    /// update_time stays), so a retry is harmless.
     /// An unknown grantee handle answers NOT_FOUND.
     public func grantAccess(_ request: Sluice_V1_GrantAccessRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_Grant {
         let response: ClientResponse<Sluice_V1_Grant> = try await rpc.unary(Sluice_V1_SharingService.Method.grantAccess, request, options: options)

@@ -334,7 +334,8 @@ public nonisolated struct Sluice_V1_UploadPartitionResponse: Sendable {
   /// Its SHA-256, as verified by the server.
   public var sha256: Data = Data()
 
-  /// True when the partition was already stored and the bytes sent were discarded.
+  /// True when the partition was already stored and the bytes sent (checked against
+  /// the declaration) were discarded.
   public var alreadyStored: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

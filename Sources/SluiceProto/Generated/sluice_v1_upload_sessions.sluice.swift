@@ -54,7 +54,9 @@ public protocol Sluice_V1_UploadSessionServiceService: RPCService {
     /// match the session's declaration (DATA_LOSS otherwise; the session stays usable
     /// and the partition can be sent again). Sending a partition that is already
     /// stored is a harmless no-op that answers already_stored while the stored bytes
-    /// are intact; a stored copy found damaged is replaced by the bytes sent.
+    /// are intact; a stored copy found damaged is replaced by the bytes sent. The bytes
+    /// sent are checked either way: a size or SHA-256 that does not match the
+    /// declaration is refused as on a first upload, even when the partition is stored.
     /// FAILED_PRECONDITION for a session that is committed, aborted or expired.
     func uploadPartition(requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>, context: ServerContext) async throws -> Sluice_V1_UploadPartitionResponse
 
@@ -74,7 +76,9 @@ public protocol Sluice_V1_UploadSessionServiceService: RPCService {
     /// Committing a session that is already committed answers the same version again.
     /// A session into another principal's object (CreateSessionRequest.owner) commits
     /// only while a WRITE grant still covers the name, checked in the commit's own
-    /// transaction: once it is revoked or lowered to READ, PERMISSION_DENIED.
+    /// transaction: once it is revoked or lowered to READ, PERMISSION_DENIED. Only the
+    /// session's creator commits it: the owner of the folder a grantee's session
+    /// uploads into gets PERMISSION_DENIED, whatever the session's state.
     func commitSession(request: Sluice_V1_CommitSessionRequest, context: ServerContext) async throws -> Sluice_V1_CommitSessionResponse
 
     /// Abandons a session; its stored partitions are reclaimed by the collector.
@@ -158,7 +162,9 @@ public struct Sluice_V1_UploadSessionServiceClient: Sendable {
     /// match the session's declaration (DATA_LOSS otherwise; the session stays usable
     /// and the partition can be sent again). Sending a partition that is already
     /// stored is a harmless no-op that answers already_stored while the stored bytes
-    /// are intact; a stored copy found damaged is replaced by the bytes sent.
+    /// are intact; a stored copy found damaged is replaced by the bytes sent. The bytes
+    /// sent are checked either way: a size or SHA-256 that does not match the
+    /// declaration is refused as on a first upload, even when the partition is stored.
     /// FAILED_PRECONDITION for a session that is committed, aborted or expired.
     public func uploadPartition(
         options: CallOptions = CallOptions(),
@@ -188,7 +194,9 @@ public struct Sluice_V1_UploadSessionServiceClient: Sendable {
     /// Committing a session that is already committed answers the same version again.
     /// A session into another principal's object (CreateSessionRequest.owner) commits
     /// only while a WRITE grant still covers the name, checked in the commit's own
-    /// transaction: once it is revoked or lowered to READ, PERMISSION_DENIED.
+    /// transaction: once it is revoked or lowered to READ, PERMISSION_DENIED. Only the
+    /// session's creator commits it: the owner of the folder a grantee's session
+    /// uploads into gets PERMISSION_DENIED, whatever the session's state.
     public func commitSession(_ request: Sluice_V1_CommitSessionRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_CommitSessionResponse {
         let response: ClientResponse<Sluice_V1_CommitSessionResponse> = try await rpc.unary(Sluice_V1_UploadSessionService.Method.commitSession, request, options: options)
         return response.message

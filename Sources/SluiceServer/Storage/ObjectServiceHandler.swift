@@ -98,7 +98,9 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
         let caller = try context.caller
         let owner = try await caller.owner(request.owner, in: storage)
         return Sluice_V1_ObjectInfo(
-            try await storage.objects.restore(request.name, version: request.version, of: caller.principal, owner: owner))
+            try await storage.objects.restore(
+                request.name, version: request.version, of: caller.principal, owner: owner,
+                ifCurrentVersion: request.ifCurrentVersion == 0 ? nil : request.ifCurrentVersion))
     }
 
     public func putObject(request: Sluice_V1_PutObjectRequest, context: ServerContext) async throws

@@ -185,24 +185,37 @@ public final class ObjectCatalog: Sendable {
 
     /// Makes an older version current again as a new version that shares its bytes, written
     /// by the caller (the owner, or a WRITE grantee).
+    ///
+    /// With `ifCurrentVersion` the restore happens only while that version is the current one
+    /// (else `failedPrecondition` naming the current version, nothing restored), checked on the
+    /// locked object row as for ``delete(_:of:owner:keepVersions:ifCurrentVersion:)``. That makes
+    /// a restore safe to retry: once the first call made its version, a retry names a version
+    /// that is no longer current and is refused instead of making a duplicate.
     public func restore(
-        _ name: String, version: Int64, of principal: Principal, owner: Principal? = nil
+        _ name: String, version: Int64, of principal: Principal, owner: Principal? = nil,
+        ifCurrentVersion: Int64? = nil
     ) async throws -> ObjectVersionRecord {
         _ = try ObjectName.validate(name)
         guard version > 0 else { throw StorageError.invalidArgument("version must be positive") }
+        try Self.requireValid(ifCurrentVersion, unconditional: "restore whatever version is current")
         let owner = owner ?? principal
         let quotas = limits.defaultQuotas
         let restored = try await database.transaction { connection -> Int64 in
             // The owner's row first, as every quota reservation takes it (before object rows).
             _ = try connection.execute("SELECT id FROM principals WHERE id = $1 \(RowLock.exclusive)", [.int(owner.id)])
             let objects = try connection.execute("""
-                SELECT o.id, o.next_version, \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
+                SELECT o.id, o.current_version, o.next_version,
+                    \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
                 FROM objects o WHERE o.principal_id = $1 AND o.name = $2
                   AND \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) IS NOT NULL
                 \(RowLock.exclusive) OF o
                 """, [.int(owner.id), .text(name), .int(principal.id)]).rows
             guard let object = objects.first else { throw StorageError.notFound("object '\(name)' does not exist") }
             try AccessRule.require(.write, granted: try object.optionalString("access"), name: name, owner: owner)
+            let current = try object.optionalInt("current_version")
+            if let expected = ifCurrentVersion, current != expected {
+                throw Self.notCurrent(name, expected: expected, current: current, nothing: "restored")
+            }
             let objectID = try object.int("id")
             let newVersion = try object.int("next_version")
             // The restored version's bytes count against the owner's byte quota like any other version.
@@ -244,11 +257,13 @@ public final class ObjectCatalog: Sendable {
         return try await self.version(name, restored, of: principal, owner: owner)
     }
 
-    /// Deletes an object with every version and returns how many versions went; the bytes
-    /// stay until the collector finds nothing referring to them. With `keepVersions` the
-    /// object only loses its current version (a delete marker: hidden from reads of the
-    /// current version and from listings) and its versions stay listed, readable by number
-    /// and restorable; that returns 0. Either way the change feed records the delete.
+    /// Deletes an object with every version and returns how many versions went: those the
+    /// delete destroyed, counted under the object row lock, so a version committed while the
+    /// delete waited for that lock is counted too. The bytes stay until the collector finds
+    /// nothing referring to them. With `keepVersions` the object only loses its current version
+    /// (a delete marker: hidden from reads of the current version and from listings) and its
+    /// versions stay listed, readable by number and restorable; that returns 0. Either way the
+    /// change feed records the delete.
     ///
     /// With `ifCurrentVersion` the delete happens only while that version is the current one
     /// (else `failedPrecondition` naming the current version, nothing deleted). It is checked on
@@ -260,17 +275,11 @@ public final class ObjectCatalog: Sendable {
         ifCurrentVersion: Int64? = nil
     ) async throws -> Int64 {
         _ = try ObjectName.validate(name)
-        guard ifCurrentVersion.map({ $0 > 0 }) ?? true else {
-            throw StorageError.invalidArgument(
-                "if_current_version must be positive (the version expected to be current), or 0 to delete "
-                    + "whatever version is current")
-        }
+        try Self.requireValid(ifCurrentVersion, unconditional: "delete whatever version is current")
         let owner = owner ?? principal
         let deleted = try await database.transaction { connection -> Int64? in
             let objects = try connection.execute("""
-                SELECT o.id, o.current_version,
-                    (SELECT count(*) FROM object_versions v WHERE v.object_id = o.id)::bigint AS versions,
-                    \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
+                SELECT o.id, o.current_version, \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
                 FROM objects o WHERE o.principal_id = $1 AND o.name = $2
                   AND \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) IS NOT NULL
                 FOR UPDATE OF o
@@ -280,8 +289,9 @@ public final class ObjectCatalog: Sendable {
             let objectID = try object.int("id")
             let current = try object.optionalInt("current_version")
             if let expected = ifCurrentVersion, current != expected {
-                throw Self.notCurrent(name, expected: expected, current: current)
+                throw Self.notCurrent(name, expected: expected, current: current, nothing: "deleted")
             }
+            var destroyed: Int64 = 0
             if keepVersions {
                 guard current != nil else {
                     throw StorageError.notFound(
@@ -290,27 +300,43 @@ public final class ObjectCatalog: Sendable {
                 }
                 _ = try connection.execute("UPDATE objects SET current_version = NULL WHERE id = $1", [.int(objectID)])
             } else {
-                // The name keeps its next version number (``Schema``, retired_names).
-                _ = try connection.execute("""
-                    WITH gone AS (DELETE FROM objects WHERE id = $1 RETURNING principal_id, name, next_version)
-                    INSERT INTO retired_names (principal_id, name, next_version) SELECT * FROM gone
-                    ON CONFLICT (principal_id, name) DO UPDATE
-                    SET next_version = greatest(retired_names.next_version, EXCLUDED.next_version)
-                    """, [.int(objectID)])
+                // The versions are deleted and counted by their own statement, after the lock: a
+                // count in the locking SELECT sees that statement's snapshot, taken before it waited,
+                // and so misses the version of a commit that held the row first. The name keeps
+                // its next version number (``Schema``, retired_names).
+                destroyed = Int64(try connection.execute(pipeline: [
+                    PostgresStatement("DELETE FROM object_versions WHERE object_id = $1", [.int(objectID)]),
+                    PostgresStatement("""
+                        WITH gone AS (DELETE FROM objects WHERE id = $1 RETURNING principal_id, name, next_version)
+                        INSERT INTO retired_names (principal_id, name, next_version) SELECT * FROM gone
+                        ON CONFLICT (principal_id, name) DO UPDATE
+                        SET next_version = greatest(retired_names.next_version, EXCLUDED.next_version)
+                        """, [.int(objectID)]),
+                ])[0].affectedRows)
             }
             ChangeLog.record(.objectDeleted(ownerID: owner.id, name: name, actorID: principal.id), on: connection)
-            return keepVersions ? 0 : try object.int("versions")
+            return destroyed
         }
         guard let deleted else { throw StorageError.notFound("object '\(name)' does not exist") }
         return deleted
     }
 
-    /// The refusal of a conditional delete whose expected version is not the current one:
-    /// what is current instead, so the caller can look at it before deciding again.
-    private static func notCurrent(_ name: String, expected: Int64, current: Int64?) -> StorageError {
+    /// Refuses an `if_current_version` that names no version; `unconditional` says what 0 does.
+    private static func requireValid(_ ifCurrentVersion: Int64?, unconditional: String) throws(StorageError) {
+        guard ifCurrentVersion.map({ $0 > 0 }) ?? true else {
+            throw .invalidArgument(
+                "if_current_version must be positive (the version expected to be current), or 0 to \(unconditional)")
+        }
+    }
+
+    /// The refusal of a conditional delete or restore whose expected version is not the current
+    /// one: what is current instead, so the caller can look at it before deciding again.
+    private static func notCurrent(_ name: String, expected: Int64, current: Int64?, nothing done: String)
+        -> StorageError
+    {
         let state = current.map { "is at version \($0)" }
             ?? "has no current version (it was deleted and its versions kept)"
-        return .failedPrecondition("'\(name)' \(state), not \(expected); nothing was deleted")
+        return .failedPrecondition("'\(name)' \(state), not \(expected); nothing was \(done)")
     }
 
     /// Most partitions one read may ask for (``partitions(from:count:of:version:principal:owner:)``):

@@ -49,8 +49,10 @@ extension UploadSessions {
         // --deduplicate-across-principals changed since): that is the blob to check and repair.
         let key = try BlobKey(scope: target.storedScope ?? BlobScope.of(owner: target.ownerID, limits: limits), sha256: sha256)
         // A partition sent again is a no-op only while its stored bytes are intact; a blob
-        // that rotted (or vanished) since is rewritten from these bytes instead.
+        // that rotted (or vanished) since is rewritten from these bytes instead. Either way the
+        // bytes sent are checked: already_stored vouches for them too.
         if target.storedScope != nil, try await isIntact(key, size: size) {
+            try await verify(chunks, against: key, size: size, partition: index)
             SluiceMetrics.partitionStored(bytes: size, deduplicated: true)
             return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: true)
         }
@@ -102,6 +104,32 @@ extension UploadSessions {
             throw error
         }
         return whole
+    }
+
+    /// Checks the bytes of a partition sent again against its size and hash, as ``write`` would,
+    /// without writing them (the stored copy is intact): a client whose file changed since it
+    /// declared the session is refused as on a first upload, not told its bytes were stored.
+    private func verify<Chunks: AsyncSequence>(
+        _ chunks: Chunks, against key: BlobKey, size: Int64, partition index: Int
+    ) async throws where Chunks.Element: ContiguousBytes & Sendable {
+        var hasher = SHA256()
+        var received: Int64 = 0
+        for try await chunk in chunks {
+            chunk.withUnsafeBytes { bytes in
+                received += Int64(bytes.count)
+                hasher.update(bytes)
+            }
+            guard received <= size else {
+                throw Self.describe(.sizeMismatch(expected: size, received: received), partition: index)
+            }
+        }
+        guard received == size else {
+            throw Self.describe(.sizeMismatch(expected: size, received: received), partition: index)
+        }
+        let actual = hasher.finalize()
+        guard actual == key.sha256 else {
+            throw Self.describe(.checksumMismatch(expected: key.sha256, actual: actual), partition: index)
+        }
     }
 
     /// Renews the lease of a blob whose bytes are still arriving: the collector reclaims an

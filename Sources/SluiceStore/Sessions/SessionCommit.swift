@@ -9,10 +9,20 @@ extension UploadSessions {
     /// A grantee's session into an owner's folder commits only while a WRITE grant still
     /// covers the name, checked inside the commit transaction with the grant locked: once
     /// revoked (or lowered to READ) the commit is PERMISSION_DENIED, for good.
+    ///
+    /// The owner of the folder such a session uploads into may read and abort it but never
+    /// commit it: that is PERMISSION_DENIED too, decided before the session's state is looked
+    /// at, so the answer is the same whether the session is missing partitions, complete or
+    /// closed (what stops the owner is who it is, not how far the grantee has got).
     public func commit(_ id: SessionID, by principal: Principal, objects: ObjectCatalog) async throws
         -> ObjectVersionRecord
     {
         let session = try await get(id, of: principal)
+        if session.ownerID == principal.id {
+            throw StorageError.permissionDenied(
+                "upload session \(id) was opened by a principal you let write into your folder; only that "
+                    + "principal can commit it (you may abort it)")
+        }
         if session.state == .committed, let version = session.committedVersion {
             return try await objects.version(madeBy: session, version, of: principal)
         }

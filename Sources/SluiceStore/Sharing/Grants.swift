@@ -19,8 +19,10 @@ public final class Grants: Sendable {
 
     /// Grants (or changes) `grantee`'s access to `owner`'s object or prefix. Lowering WRITE to
     /// READ aborts the grantee's open sessions that it leaves without write access, as
-    /// ``revoke(by:from:scope:path:)`` does. NOT_FOUND when no principal has the handle;
-    /// INVALID_ARGUMENT for a malformed handle, oneself or a bad path.
+    /// ``revoke(by:from:scope:path:)`` does. Granting the access already granted changes
+    /// nothing, so a retried call leaves no trace: no change-log record, the same
+    /// `updatedAt`. NOT_FOUND when no principal has the handle; INVALID_ARGUMENT for a
+    /// malformed handle, oneself or a bad path.
     public func grant(
         by owner: Principal, to grantee: String, scope: GrantScope, path: String, access: GrantAccess
     ) async throws -> GrantRecord {
@@ -31,16 +33,26 @@ public final class Grants: Sendable {
             // Lowering WRITE to READ aborts the grantee's sessions it no longer lets commit.
             let answers = try connection.execute(pipeline: [
                 GranteeSessions.locking(owner: owner, grantee: grantee),
+                // An unchanged grant is not updated, so it comes back from the next statement
+                // only (which sees it: this one locked it, or inserted it).
                 PostgresStatement("""
                     INSERT INTO grants (owner_id, grantee_id, scope, path, access) VALUES ($1, $2, $3, $4, $5)
                     ON CONFLICT (owner_id, grantee_id, scope, path)
-                    DO UPDATE SET access = EXCLUDED.access, updated_at = now()
-                    RETURNING extract(epoch FROM updated_at)::float8 AS updated_at
+                    DO UPDATE SET access = EXCLUDED.access, updated_at = now() WHERE grants.access <> EXCLUDED.access
                     """, [.int(owner.id), .int(granteeID), .text(scope.rawValue), .text(path), .text(access.rawValue)]),
+                PostgresStatement("""
+                    SELECT extract(epoch FROM updated_at)::float8 AS updated_at FROM grants
+                    WHERE owner_id = $1 AND grantee_id = $2 AND scope = $3 AND path = $4
+                    """, [.int(owner.id), .int(granteeID), .text(scope.rawValue), .text(path)]),
                 GranteeSessions.abortingUnwritable(owner: owner, grantee: grantee),
             ])
-            let row = answers[1].rows.first
-            guard let row else { throw StorageError.aborted("the grant could not be recorded; grant again") }
+            guard let row = answers[2].rows.first else {
+                throw StorageError.aborted("the grant could not be recorded; grant again")
+            }
+            let record = GrantRecord(
+                owner: owner.handle, grantee: grantee, scope: scope, path: path, access: access,
+                updatedAt: Date(timeIntervalSince1970: try row.double("updated_at")))
+            guard answers[1].affectedRows == 1 else { return record }
             ChangeLog.record(
                 .grantAdded(
                     ChangeGrant(
@@ -48,9 +60,7 @@ public final class Grants: Sendable {
                         access: access.rawValue),
                     actorID: owner.id),
                 on: connection)
-            return GrantRecord(
-                owner: owner.handle, grantee: grantee, scope: scope, path: path, access: access,
-                updatedAt: Date(timeIntervalSince1970: try row.double("updated_at")))
+            return record
         }
     }
 

@@ -123,6 +123,13 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{os.urandom(5).hex()}"
 
 
+def upload_versions(cli: "CLI", path: str, name: str, *contents: bytes) -> None:
+    """Uploads each of `contents` in turn as the next version of `name`, through file `path`."""
+    for content in contents:
+        write_file(path, content)
+        cli.ok("upload", path, name)
+
+
 # --------------------------------------------------------------------------
 # Running the CLI
 # --------------------------------------------------------------------------

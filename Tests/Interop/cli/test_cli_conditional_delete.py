@@ -64,10 +64,7 @@ def test_sync_does_not_delete_a_version_committed_after_it_planned_the_deletion(
 def test_rm_if_version_deletes_only_that_version(cli, tmp_path):
     path = str(tmp_path / "notes.txt")
     name = cs.unique("rm-if-version") + "/notes.txt"
-    for content in (b"one", b"two"):
-        with open(path, "wb") as f:
-            f.write(content)
-        cli.ok("upload", path, name)
+    cs.upload_versions(cli, path, name, b"one", b"two")
 
     stale = cli.run("rm", "--if-version", "1", name).expect(1)
     assert "is at version 2, not 1; nothing was deleted" in stale.stderr, stale.explain()

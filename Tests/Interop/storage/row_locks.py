@@ -7,6 +7,10 @@ from __future__ import annotations
 import subprocess
 import time
 
+from sluice.v1 import upload_sessions_pb2 as us_pb
+
+EDIT = b"the other device's edit"
+
 
 class HeldObjectRow:
     """A psql session holding the row of an object FOR UPDATE: every commit of a version
@@ -41,3 +45,26 @@ def wait_for_waiters(postgres, url: str, count: int, timeout: float) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def delete_behind_a_commit(client, postgres, url: str, name: str, request, timeout: float):
+    """Makes version 1 of `name`, then lines up another device's commit of version 2 (EDIT)
+    and the DeleteObject `request`, planned while version 1 is still current as far as any look
+    can tell, so that the commit gets the object row first and the delete waits behind it.
+    Returns the delete's future, once the commit made version 2."""
+    client.put_object(name, b"one", partition_size=1024)
+    session = client.create_session(name, EDIT, 1024)
+    client.upload_partitions(session.session_id, EDIT, 1024)
+
+    held = HeldObjectRow(postgres, url, name)
+    try:
+        commit = client.sessions.CommitSession.future(
+            us_pb.CommitSessionRequest(session_id=session.session_id), timeout=timeout)
+        assert wait_for_waiters(postgres, url, 1, 10), "the commit never waited for the row"
+        assert client.get_object(name).version == 1
+        deletion = client.objects.DeleteObject.future(request, timeout=timeout)
+        assert wait_for_waiters(postgres, url, 2, 10), "the delete never waited for the row"
+    finally:
+        held.release()
+    assert commit.result().object.version == 2
+    return deletion

@@ -159,6 +159,14 @@ def unique_name(prefix: str = "obj") -> str:
     return f"{prefix}-{os.urandom(6).hex()}"
 
 
+def two_versions(client: "StorageClient", prefix: str, partition_size: int = 1024) -> str:
+    """A fresh name under `prefix` with version 1 (b"one") and version 2 (b"two", current)."""
+    name = unique_name(prefix)
+    client.put_object(name, b"one", partition_size=partition_size)
+    client.put_object(name, b"two", partition_size=partition_size)
+    return name
+
+
 def assert_same_bytes(actual: bytes, expected: bytes, what: str = "bytes") -> None:
     """Equality, reported by size and SHA-256 (never by dumping megabytes)."""
     if actual != expected:

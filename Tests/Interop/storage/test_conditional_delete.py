@@ -14,16 +14,14 @@ import grpc
 import pytest
 
 import storage_support as ss
-from row_locks import HeldObjectRow, wait_for_waiters
+from row_locks import EDIT, delete_behind_a_commit
 from storage_support import expect_error
 from sluice.v1 import objects_pb2 as obj_pb
 from sluice.v1 import sharing_pb2 as sh_pb
 from sluice.v1 import sharing_pb2_grpc as sh_grpc
-from sluice.v1 import upload_sessions_pb2 as us_pb
 
 pytestmark = ss.only_blob_stores("disk")   # the condition is in the metadata, whatever the store
 Code = grpc.StatusCode
-PSIZE = 1024
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +40,9 @@ def delete(client, name: str, if_current_version: int = 0, keep_versions: bool =
                                    if_current_version=if_current_version), timeout=ss.TIMEOUT)
 
 
-def two_versions(client, prefix: str) -> str:
-    name = ss.unique_name(prefix)
-    client.put_object(name, b"one", partition_size=PSIZE)
-    client.put_object(name, b"two", partition_size=PSIZE)
-    return name
-
-
 @pytest.mark.parametrize("keep_versions", [False, True])
 def test_another_version_is_refused_and_nothing_is_deleted(alice, keep_versions):
-    name = two_versions(alice, "cond/stale")
+    name = ss.two_versions(alice, "cond/stale")
     err = expect_error(Code.FAILED_PRECONDITION, delete, alice, name, 1, keep_versions)
     assert f"'{name}' is at version 2, not 1; nothing was deleted" in err.details(), err.details()
     assert alice.get_object(name).version == 2
@@ -60,7 +51,7 @@ def test_another_version_is_refused_and_nothing_is_deleted(alice, keep_versions)
 
 
 def test_the_current_version_is_deleted_for_good(alice):
-    name = two_versions(alice, "cond/match")
+    name = ss.two_versions(alice, "cond/match")
     assert delete(alice, name, 2).deleted_versions == 2
     expect_error(Code.NOT_FOUND, alice.list_versions, name)
     # a name that does not exist is NOT_FOUND whatever the condition
@@ -68,7 +59,7 @@ def test_the_current_version_is_deleted_for_good(alice):
 
 
 def test_the_current_version_is_deleted_keeping_its_versions(alice):
-    name = two_versions(alice, "cond/keep")
+    name = ss.two_versions(alice, "cond/keep")
     assert delete(alice, name, 2, keep_versions=True).deleted_versions == 0
     expect_error(Code.NOT_FOUND, alice.get_object, name)
     assert [v.version for v in alice.list_versions(name).versions] == [2, 1]
@@ -80,7 +71,7 @@ def test_the_current_version_is_deleted_keeping_its_versions(alice):
 
 
 def test_without_the_field_the_delete_is_unconditional(alice):
-    name = two_versions(alice, "cond/absent")
+    name = ss.two_versions(alice, "cond/absent")
     # what a client that predates the field sends: field 4 absent on the wire
     request = obj_pb.DeleteObjectRequest(name=name)
     assert not any(field.name == "if_current_version" for field, _ in request.ListFields())
@@ -89,7 +80,7 @@ def test_without_the_field_the_delete_is_unconditional(alice):
 
 
 def test_a_negative_version_is_invalid(alice):
-    name = two_versions(alice, "cond/negative")
+    name = ss.two_versions(alice, "cond/negative")
     err = expect_error(Code.INVALID_ARGUMENT, delete, alice, name, -1)
     assert "if_current_version" in err.details(), err.details()
     assert alice.get_object(name).version == 2
@@ -99,31 +90,13 @@ def test_a_version_committed_while_the_delete_waits_is_not_deleted(alice, cond_s
     """The check is made on the row the delete locks, after the commit that got there first:
     not a look before the delete, which would pass and then delete the new version unseen."""
     name = ss.unique_name("cond/race")
-    alice.put_object(name, b"one", partition_size=PSIZE)
-    edit = b"the other device's edit"
-    session = alice.create_session(name, edit, PSIZE)
-    alice.upload_partitions(session.session_id, edit, PSIZE)
-    url = cond_server.database_url
-
-    held = HeldObjectRow(postgres, url, name)
-    try:
-        commit = alice.sessions.CommitSession.future(
-            us_pb.CommitSessionRequest(session_id=session.session_id), timeout=ss.TIMEOUT)
-        assert wait_for_waiters(postgres, url, 1, 10), "the commit never waited for the row"
-        # planned against version 1, which is still current as far as any look can tell
-        assert alice.get_object(name).version == 1
-        deletion = alice.objects.DeleteObject.future(
-            obj_pb.DeleteObjectRequest(name=name, keep_versions=True, if_current_version=1), timeout=ss.TIMEOUT)
-        assert wait_for_waiters(postgres, url, 2, 10), "the delete never waited for the row"
-    finally:
-        held.release()
-
-    assert commit.result().object.version == 2
+    deletion = delete_behind_a_commit(alice, postgres, cond_server.database_url, name, obj_pb.DeleteObjectRequest(
+        name=name, keep_versions=True, if_current_version=1), ss.TIMEOUT)
     with pytest.raises(grpc.RpcError) as refused:
         deletion.result()
     assert refused.value.code() == Code.FAILED_PRECONDITION, refused.value
     assert "is at version 2, not 1" in refused.value.details(), refused.value.details()
-    assert alice.read(name) == edit
+    assert alice.read(name) == EDIT
 
 
 def test_a_grantee_deletes_in_the_owners_folder_on_the_same_condition(cond_server, alice, certs):
@@ -133,7 +106,7 @@ def test_a_grantee_deletes_in_the_owners_folder_on_the_same_condition(cond_serve
     sharing = sh_grpc.SharingServiceStub(alice.channel)
     owner = sharing.WhoAmI(sh_pb.WhoAmIRequest(), timeout=ss.TIMEOUT).handle
     bob_handle = sh_grpc.SharingServiceStub(bob.channel).WhoAmI(sh_pb.WhoAmIRequest(), timeout=ss.TIMEOUT).handle
-    name = two_versions(alice, "cond-shared/a")
+    name = ss.two_versions(alice, "cond-shared/a")
 
     # no grant: as if there were no such object, whatever version is named
     expect_error(Code.NOT_FOUND, delete, bob, name, 1, owner=owner)

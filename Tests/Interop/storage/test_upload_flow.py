@@ -192,6 +192,26 @@ def test_sizes(client, size, psize):
     ss.assert_same_bytes(client.read_partition(name, last), ss.split(data, psize)[last])
 
 
+def test_resending_a_stored_partition_checks_the_bytes_sent(client):
+    """already_stored vouches for the bytes sent too: other bytes are refused as on a first
+    upload (DATA_LOSS for the hash, INVALID_ARGUMENT for the size), and the stored copy stays."""
+    name = ss.unique_name("flow/resend-wrong")
+    psize = 64 * KIB
+    data = ss.random_bytes(2 * psize)
+    parts = ss.split(data, psize)
+    s = client.create_session(name, data, psize)
+    client.upload_partition(s.session_id, 0, parts[0])
+    wrong = bytes([parts[0][0] ^ 1]) + parts[0][1:]
+    err = expect_error(Code.DATA_LOSS, client.upload_partition, s.session_id, 0, wrong)
+    assert "partition 0" in err.details(), err.details()
+    err = expect_error(Code.INVALID_ARGUMENT, client.upload_partition, s.session_id, 0, b"abcd")
+    assert "partition 0" in err.details(), err.details()
+    assert client.upload_partition(s.session_id, 0, parts[0]).already_stored is True
+    client.upload_partition(s.session_id, 1, parts[1])
+    ss.assert_object_describes(client.commit(s.session_id), name, data, psize, version=1)
+    ss.assert_same_bytes(client.read(name), data)
+
+
 def test_resend_stored_partition_is_a_no_op(client):
     name = ss.unique_name("flow/resend")
     data = ss.random_bytes(3 * 64 * KIB + 5)

@@ -84,6 +84,37 @@ import Testing
         }
     }
 
+    /// A stored partition sent again is answered already_stored only when the bytes sent are
+    /// the declared ones; other bytes are refused as on a first upload, and the stored copy
+    /// stays (it is intact and still referenced).
+    @Test func aStoredPartitionSentAgainIsCheckedAgainstItsDeclaration() async throws {
+        try await StorageHarness.with { harness in
+            let sessions = harness.storage.sessions
+            let alice = try await harness.principal("CN=alice")
+            let session = try await open(harness, alice)
+            let partitions = Self.partitions
+            _ = try await sessions.storePartition(2, of: session.id, by: alice, chunks: ChunkSequence(partitions[2]))
+            var wrong = partitions[2]
+            wrong[500] ^= 0x01
+
+            await expectStorageError(.dataLoss, mentioning: ["partition 2", hexString(SHA256.hash(partitions[2]))]) {
+                try await sessions.storePartition(2, of: session.id, by: alice, chunks: ChunkSequence(wrong, pieceSize: 333))
+            }
+            await expectStorageError(.invalidArgument, mentioning: ["partition 2", "1024", "4"]) {
+                try await sessions.storePartition(2, of: session.id, by: alice, chunks: ChunkSequence(Array("abcd".utf8)))
+            }
+            await expectStorageError(.invalidArgument, mentioning: ["partition 2", "1024"]) {
+                try await sessions.storePartition(2, of: session.id, by: alice, chunks: ChunkSequence(partitions[2] + [0]))
+            }
+            let again = try await sessions.storePartition(
+                2, of: session.id, by: alice, chunks: ChunkSequence(partitions[2], pieceSize: 100))
+            #expect(again.alreadyStored && again.sha256 == SHA256.hash(partitions[2]))
+            #expect(try await sessions.get(session.id, of: alice).storedPartitions == [2])
+            #expect(harness.blobFiles() == [harness.blobFile(scope: "p\(alice.id)", sha256: SHA256.hash(partitions[2]))])
+            #expect(harness.stagingFiles().isEmpty)
+        }
+    }
+
     @Test func wrongBytesAreDataLossAndNothingIsRecorded() async throws {
         try await StorageHarness.with { harness in
             let sessions = harness.storage.sessions
