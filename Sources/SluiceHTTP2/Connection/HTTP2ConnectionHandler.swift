@@ -194,7 +194,14 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         isReceiving = true
         defer { isReceiving = false }
         do {
-            try buffer.withUnsafeReadableBytes { try session.receive($0) }
+            try buffer.withUnsafeReadableBytes { bytes in
+                try session.receive(bytes) {
+                    // Not inside a callback here: nghttp2 returned, and resumes with the rest.
+                    isReceiving = false
+                    flush()
+                    isReceiving = true
+                }
+            }
         } catch {
             isReceiving = false
             logger.info("HTTP/2 protocol error", metadata: ["peer": "\(remoteAddress ?? "?")", "error": "\(error)"])
