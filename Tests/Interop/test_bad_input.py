@@ -251,6 +251,20 @@ def test_headers_past_the_limit_are_refused_for_good(echo_server, still_serving)
     still_serving.check()
 
 
+def test_a_header_value_over_64_kib_in_the_block_ends_the_connection(echo_server, still_serving):
+    """One value of 70,000 bytes that Huffman coding cannot shorten is a string longer than
+    nghttp2's HPACK decoder takes (65,536 bytes): the block cannot be decoded, and as HPACK
+    state belongs to the connection, neither can any later one. The connection ends with
+    GOAWAY COMPRESSION_ERROR, as README's memory budget says; other connections are served."""
+    with open_raw(echo_server) as h:
+        h.pump(0.5)  # the server's SETTINGS: its larger frames carry the block in two
+        _call_with_header(h, "x-huge", "{" * 70000)
+        h.wait_closed(TIMEOUT)
+        if _strict(echo_server):  # GRPC-CORE: its own limit and answer
+            assert h.goaway is not None and h.goaway.error_code == h2.errors.ErrorCodes.COMPRESSION_ERROR, h.goaway
+    still_serving.check()
+
+
 # ---- connection level ---------------------------------------------------------
 
 def _tls_socket(server):

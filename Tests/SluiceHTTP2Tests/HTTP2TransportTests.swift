@@ -177,6 +177,24 @@ import Testing
         }
     }
 
+    /// 2,000 small fields: a header list of ~90 KB, past four times the limit, in a block
+    /// small enough to send. The server stops looking at the block there, yet answers it
+    /// like any oversized list (it used to reset the stream with INTERNAL_ERROR instead).
+    @Test func headerListFarPastTheLimitIsResourceExhaustedToo() async throws {
+        try await withServer { _, transport in
+            let rpc = RPCClient(transport: transport)
+            var metadata = Metadata()
+            for index in 0..<2000 { metadata.add("x-f\(index)", "v") }
+            let error = try await expectRPCError {
+                _ = try await rpc.echo.unaryEcho(.init(), options: CallOptions(metadata: metadata))
+            }
+            #expect(error.code == .resourceExhausted, "\(error)")
+            #expect(error.message.contains("exceed the limit of 16384 bytes"), "\(error)")
+            // Only that stream failed.
+            #expect(try await rpc.echo.unaryEcho(.with { $0.payload = Data([1]) }).payload == Data([1]))
+        }
+    }
+
     /// The deadline passes while the handler is surely running (it has already answered
     /// once), so the server must cancel it. The deadline leaves the first answer time to
     /// arrive on a loaded machine: a deadline that passed before it would end a call whose

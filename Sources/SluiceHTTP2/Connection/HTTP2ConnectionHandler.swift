@@ -194,13 +194,19 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         isReceiving = true
         defer { isReceiving = false }
         do {
-            try buffer.withUnsafeReadableBytes { try session.receive($0) }
+            try buffer.withUnsafeReadableBytes { bytes in
+                try session.receive(bytes) {
+                    // Not inside a callback here: nghttp2 returned, and resumes with the rest.
+                    isReceiving = false
+                    flush()
+                    isReceiving = true
+                }
+            }
         } catch {
             isReceiving = false
             logger.info("HTTP/2 protocol error", metadata: ["peer": "\(remoteAddress ?? "?")", "error": "\(error)"])
-            // nghttp2 has queued a GOAWAY explaining the error; send it, then close.
-            flush()
-            fail(RPCError(.unavailable, "HTTP/2 protocol error: \(error)"))
+            // nghttp2 has queued a GOAWAY explaining the error; the peer may still be sending.
+            sendQueuedAndClose(RPCError(.unavailable, "HTTP/2 protocol error: \(error)"))
         }
     }
 
@@ -264,8 +270,18 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         } while context.channel.isActive && (flushAgain || (more && context.channel.isWritable))
         isFlushing = false
         // A connection told to go away lingers (see `goAwayAndClose`) rather than closing
-        // as soon as nghttp2 is done.
-        if closeWhenIdle || (isEstablished && !session.isActive && !isDiscardingInput) { close() }
+        // as soon as nghttp2 is done. So does a server connection that nghttp2 is done with
+        // after a GOAWAY of its own (COMPRESSION_ERROR for a header block it cannot decode):
+        // the client may still be sending the rest of that block.
+        if closeWhenIdle {
+            close()
+        } else if isEstablished, !session.isActive, !isDiscardingInput {
+            if session.role == .server {
+                sendQueuedAndClose(RPCError(.unavailable, "the connection was closed"))
+            } else {
+                close()
+            }
+        }
     }
 
     /// The most frame bytes one round of ``flush()`` serializes: 256 KiB, sixteen full TLS
@@ -325,10 +341,16 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// with its bytes unread, would make the kernel reset the connection, and the peer
     /// would never see the GOAWAY that tells it why.
     func goAwayAndClose(_ errorCode: HTTP2ErrorCode) {
-        isDiscardingInput = true
         session.submitGoAway(errorCode: errorCode)
+        sendQueuedAndClose(RPCError(.unavailable, "the connection was closed (\(errorCode))"))
+    }
+
+    /// Sends the frames queued (a GOAWAY), ends every call with `error` and closes the
+    /// connection after lingering as `goAwayAndClose` describes.
+    private func sendQueuedAndClose(_ error: RPCError) {
+        isDiscardingInput = true
         flush()
-        role.connectionClosed(error: RPCError(.unavailable, "the connection was closed (\(errorCode))"))
+        role.connectionClosed(error: error)
         eventLoop.scheduleTask(in: Self.lingerBeforeClose) { [weak self] in self?.close() }
     }
 

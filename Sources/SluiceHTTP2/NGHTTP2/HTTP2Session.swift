@@ -17,6 +17,9 @@ final class HTTP2Session {
     private(set) var session: OpaquePointer!
     /// The header block being received, if any.
     var pendingHeaders: PendingHeaderBlock?
+    /// Set by a header callback that paused parsing so that frames it queued are sent
+    /// before the rest of the input is parsed (see `HTTP2SessionCallbacks.onHeader`).
+    var isPausedForFlush = false
     /// Set once the peer's first SETTINGS frame (the end of its connection preface) arrived.
     var hasReceivedPeerSettings = false
     /// Set until the server's first SETTINGS frame has been serialized (see `flush`).
@@ -89,11 +92,21 @@ final class HTTP2Session {
 
     deinit { nghttp2_session_del(session) }
 
-    /// Parses bytes from the peer; events reach the delegate before this returns.
-    func receive(_ bytes: UnsafeRawBufferPointer) throws {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        let consumed = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
-        if consumed < 0 { throw HTTP2SessionError("the peer broke the HTTP/2 protocol", Int32(consumed)) }
+    /// Parses bytes from the peer; events reach the delegate before this returns. Where a
+    /// callback paused parsing (see `isPausedForFlush`), `flush` runs, then parsing goes on.
+    func receive(_ bytes: UnsafeRawBufferPointer, flush: () -> Void) throws {
+        guard var next = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        var left = bytes.count
+        while left > 0 {
+            let consumed = nghttp2_session_mem_recv(session, next, left)
+            if consumed < 0 { throw HTTP2SessionError("the peer broke the HTTP/2 protocol", Int32(consumed)) }
+            next += consumed
+            left -= consumed
+            // Unless paused, nghttp2 has taken every byte.
+            guard isPausedForFlush else { return }
+            isPausedForFlush = false
+            flush()
+        }
     }
 
     /// Serializes the frames that are ready into `write`, as nghttp2 produces them, until none

@@ -25,6 +25,13 @@ enum HTTP2SessionCallbacks {
         return 0
     }
 
+    /// Past `PendingHeaderBlock.abandonFactor` times the header list limit, the block is
+    /// handed to the delegate before its end, as an oversized one (the server answers it
+    /// RESOURCE_EXHAUSTED), and parsing pauses so that answer is sent at once: a server's
+    /// trailers-only answer closes the stream, and nghttp2 then decodes the rest of the
+    /// block only to keep its HPACK table in step, without validating and handing over
+    /// each field. Should the stream still be open when parsing resumes (output backed
+    /// up), the next field ends it the blunt way: nghttp2 resets it (INTERNAL_ERROR).
     private static let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
         guard let frame, let name, let value else { return 0 }
         let owner = session(userData)
@@ -32,13 +39,30 @@ enum HTTP2SessionCallbacks {
         let keepGoing = pending.add(nameLength: nameLength, valueLength: valueLength, limit: owner.settings.maxHeaderListSize) {
             HeaderBlock.field(name: name, nameLength: nameLength, value: value, valueLength: valueLength)
         }
-        guard keepGoing else {
-            // nghttp2 resets the stream (INTERNAL_ERROR) and skips the rest of the block.
-            owner.pendingHeaders = nil
-            owner.delegate?.session(owner, streamReset: pending.streamID, errorCode: .internalError, byPeer: false)
-            return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+        if keepGoing { return 0 }
+        guard pending.isDelivered else {
+            pending.isDelivered = true
+            deliver(pending, of: frame.pointee, to: owner)
+            owner.isPausedForFlush = true
+            return Int32(NGHTTP2_ERR_PAUSE.rawValue)
         }
-        return 0
+        owner.pendingHeaders = nil
+        owner.delegate?.session(owner, streamReset: pending.streamID, errorCode: .internalError, byPeer: false)
+        return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+    }
+
+    /// Hands a header block to the delegate: complete, or oversized (its fields dropped).
+    private static func deliver(_ pending: PendingHeaderBlock?, of frame: nghttp2_frame, to owner: HTTP2Session) {
+        let kind: HeaderBlockKind
+        switch frame.headers.cat {
+        case NGHTTP2_HCAT_REQUEST: kind = .request
+        case NGHTTP2_HCAT_RESPONSE: kind = .response
+        default: kind = .trailers
+        }
+        owner.delegate?.session(
+            owner, receivedHeaders: pending?.fields ?? [], kind: kind, streamID: frame.hd.stream_id,
+            endStream: frame.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0,
+            oversized: pending?.oversized ?? false)
     }
 
     private static let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userData in
@@ -50,15 +74,7 @@ enum HTTP2SessionCallbacks {
         case NGHTTP2_HEADERS.rawValue:
             let pending = owner.pendingHeaders?.streamID == header.stream_id ? owner.pendingHeaders : nil
             owner.pendingHeaders = nil
-            let kind: HeaderBlockKind
-            switch frame.pointee.headers.cat {
-            case NGHTTP2_HCAT_REQUEST: kind = .request
-            case NGHTTP2_HCAT_RESPONSE: kind = .response
-            default: kind = .trailers
-            }
-            owner.delegate?.session(
-                owner, receivedHeaders: pending?.fields ?? [], kind: kind, streamID: header.stream_id,
-                endStream: endStream, oversized: pending?.oversized ?? false)
+            if pending?.isDelivered != true { deliver(pending, of: frame.pointee, to: owner) }
         case NGHTTP2_DATA.rawValue where endStream:
             owner.delegate?.session(owner, receivedEndOfStream: header.stream_id)
         case NGHTTP2_GOAWAY.rawValue:

@@ -39,7 +39,9 @@ public struct StorageCallInterceptor: CallInterceptor {
             context[CallerResolution.self] = resolution
             switch resolution {
             case .success(let caller):
-                try await next(try limits.admit(caller) { [callers] in try await callers.caller(named: caller.name) })
+                let meter = try limits.admit(caller) { [callers] in try await callers.caller(named: caller.name) }
+                context[IdleCallReadmission.self] = meter
+                try await next(meter)
             case .failure: try await next(nil)  // the handler refuses it when it asks for the caller
             }
         }

@@ -6,7 +6,8 @@ import SluiceStore
 ///
 /// A watcher reads the log from its cursor in batches, sends them, and when caught up waits
 /// for the process's single `ChangeListener` to wake it (a NOTIFY from any instance on the
-/// database, or the periodic tick); it never polls on its own. Flow control holds a watcher
+/// database, or the periodic tick); it never polls the log on its own (nudged once a second
+/// while it waits, it only admits its caller again). Flow control holds a watcher
 /// whose client stops reading (a write waits for the window, holding at most one batch).
 public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
     let storage: Storage
@@ -74,7 +75,15 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
                 sent = cursor
                 lastSend = ContinuousClock.now
             }
-            if page.caughtUp { await signal.wait(after: generation) }
+            guard page.caughtUp else { continue }
+            // The caller is admitted again after every wait, a nudge (once a second) included,
+            // which reads no log: a disabled principal's watch ends then, idle or not, and
+            // sends nothing made after the disable.
+            var woken = false
+            while !woken {
+                woken = await signal.wait(after: generation)
+                try await context.admitCallerAgain()
+            }
         }
     }
 

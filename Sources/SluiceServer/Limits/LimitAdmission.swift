@@ -31,7 +31,7 @@ public struct LimitAdmission: Sendable {
     /// finds the caller as it is now, for the meter to admit it again while the call runs
     /// (``PrincipalByteMeter``).
     func admit(_ caller: Caller, current: @escaping @Sendable () async throws -> Caller) throws(RPCError)
-        -> any CallByteMeter
+        -> PrincipalByteMeter
     {
         try requireEnabled(caller)
         let limiter = limiters.limiter(for: caller.principal.id)

@@ -9,7 +9,8 @@ import Synchronization
 /// A call that goes on moving messages — a watch, a long read or upload — has its caller
 /// admitted again at most every ``readmissionInterval`` (`readmit`, before the message moves):
 /// a principal disabled since the call began is refused there, so its watch sees no change made
-/// after the disable reached this instance, and its transfers stop.
+/// after the disable reached this instance, and its transfers stop. A call that waits with
+/// nothing to move (an idle watch) admits its caller again through `admitAgain()`.
 final class PrincipalByteMeter: CallByteMeter {
     /// How long a call runs on one admission before its next message admits its caller again.
     static let readmissionInterval: Duration = .seconds(1)
@@ -41,6 +42,15 @@ final class PrincipalByteMeter: CallByteMeter {
             return true
         }
         if due { try await readmit() }
+    }
+
+    /// Admits the caller again now, however recently it was: for a call that waits between
+    /// messages (a watch), so that what it sends after the wait was made while its principal
+    /// was enabled. The admission reads the principal's policy through its short-lived cache,
+    /// shared by all of the principal's calls.
+    func admitAgain() async throws {
+        admittedAt.withLock { $0 = .now }
+        try await readmit()
     }
 
     func received(_ bytes: Int) async throws {

@@ -116,10 +116,16 @@ struct PartitionChunks: AsyncSequence {
             if let data = LengthDelimitedField.soleField(PartitionChunks.dataField, in: encoded) { return data }
             // Anything else (unknown fields, a field sent twice) is read by protobuf's rules.
             let request = try ProtobufCodec.decode(encoded, as: Sluice_V1_UploadPartitionRequest.self)
-            guard case .data(let data)? = request.message else {
+            switch request.message {
+            case .data(let data):
+                return ArraySlice(data)
+            case .target:
                 throw RPCError(.invalidArgument, "only the first UploadPartition message may be a target; later ones carry data")
+            case nil:
+                throw RPCError(
+                    .invalidArgument,
+                    "an UploadPartition message after the target carries no data; set data in each (it may be empty)")
             }
-            return ArraySlice(data)
         }
     }
 

@@ -11,24 +11,30 @@ import Synchronization
 /// (`PostgresPool.reconnectBackoff`: at once after a lone drop, less and less often while the
 /// database stays away) and then wakes every watcher, which re-reads from its cursor: a
 /// notification missed meanwhile loses nothing. Every `tick` it also wakes them, so that watchers send their heartbeats.
+/// Every `pulse` it nudges them (`ChangeSignal.nudge()`): they wake without reading the log,
+/// to admit their callers again (a disabled principal's idle watch ends then).
 public final class ChangeListener: Sendable {
     public let signal: ChangeSignal
     private let url: String
     private let tick: Duration
+    private let pulse: Duration
     private let stopped = Atomic<Bool>(false)
     private let onError: @Sendable (Error) -> Void
 
     /// - Parameters:
     ///   - url: the database's connection string (the listener opens its own connection).
     ///   - tick: how often every watcher is woken even without a change.
+    ///   - pulse: how often waiting watchers are nudged (at the half-second granularity of
+    ///     the wait for notifications).
     ///   - onError: told about each lost or failed connection (for the log).
     public init(
         url: String, signal: ChangeSignal = ChangeSignal(), tick: Duration = .seconds(30),
-        onError: @escaping @Sendable (Error) -> Void
+        pulse: Duration = .seconds(1), onError: @escaping @Sendable (Error) -> Void
     ) {
         self.url = url
         self.signal = signal
         self.tick = tick
+        self.pulse = pulse
         self.onError = onError
     }
 
@@ -55,12 +61,17 @@ public final class ChangeListener: Sendable {
                 // Whatever committed while this connection was not listening is found by a re-read.
                 signal.wake()
                 var lastTick = ContinuousClock.now
+                var lastPulse = lastTick
                 while !stopped.load(ordering: .relaxed) {
                     let payloads = try connection.waitForNotifications(timeout: .milliseconds(500))
                     let now = ContinuousClock.now
                     if !payloads.isEmpty || now - lastTick >= tick {
                         lastTick = now
+                        lastPulse = now
                         signal.wake()
+                    } else if now - lastPulse >= pulse {
+                        lastPulse = now
+                        signal.nudge()
                     }
                 }
             } catch {

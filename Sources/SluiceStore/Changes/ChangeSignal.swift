@@ -3,7 +3,9 @@ import Synchronization
 /// Wakes every local watcher when the change log may have grown. One `ChangeListener`
 /// calls `wake()`; each watcher notes `generation`, reads the log, and if it found nothing
 /// new waits for a later generation. A wake-up that comes between the read and the wait is
-/// not lost: the generation has already moved on, so the wait returns at once.
+/// not lost: the generation has already moved on, so the wait returns at once. The listener
+/// also calls `nudge()` now and then: waiters return without a new generation, for work they
+/// do periodically while they wait, and wait again without reading the log.
 public final class ChangeSignal: Sendable {
     private struct State {
         var generation: UInt64 = 0
@@ -27,8 +29,17 @@ public final class ChangeSignal: Sendable {
 
     /// Wakes every waiting watcher.
     public func wake() {
+        resumeWaiters(newGeneration: true)
+    }
+
+    /// Makes every waiting watcher's `wait` return (false), the generation unchanged.
+    public func nudge() {
+        resumeWaiters(newGeneration: false)
+    }
+
+    private func resumeWaiters(newGeneration: Bool) {
         let waiters = state.withLock { state in
-            state.generation &+= 1
+            if newGeneration { state.generation &+= 1 }
             defer { state.waiters = [:] }
             return state.waiters
         }
@@ -43,8 +54,9 @@ public final class ChangeSignal: Sendable {
     }
 
     /// Returns once a wake-up after `generation` happened, the signal is closed, or the task
-    /// is cancelled.
-    public func wait(after generation: UInt64) async {
+    /// is cancelled (true), or at a `nudge()` (false).
+    @discardableResult
+    public func wait(after generation: UInt64) async -> Bool {
         let id = state.withLock { state in
             state.nextWaiter &+= 1
             return state.nextWaiter
@@ -61,5 +73,6 @@ public final class ChangeSignal: Sendable {
         } onCancel: {
             state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
+        return state.withLock { $0.generation != generation || $0.closed } || Task.isCancelled
     }
 }

@@ -197,6 +197,46 @@ def test_requests_that_are_not_grpc_are_counted_by_reason_and_are_no_calls(serve
             assert delta("sluice_rpc_calls_total", service=service, method=method, code=code) == 0
 
 
+def test_header_lists_past_the_limit_are_refused_counted_and_logged_however_large(server):
+    """A header list past the 16 KiB limit is answered RESOURCE_EXHAUSTED, counted under
+    reason="header_size" and logged, whatever its size and its block's: 40 KB in one value,
+    ~80 KB of 2,000 small fields (past four times the limit, where the server stops looking
+    at the block; it used to reset that stream with INTERNAL_ERROR, uncounted and unlogged),
+    and 3,000 fields in a block over 64 KiB."""
+    import raw_h2
+    marker = "request headers exceed the limit of 16384 bytes"
+    logged_before = server.mp.output().count(marker)
+    before = scrape(server)
+    lists = {
+        "one 40 KB value": [("x-big", "a" * 40000)],
+        "2,000 small fields": [(f"x-k{i}", "v") for i in range(2000)],
+        "3,000 fields, block over 64 KiB": [(f"x-k{i}", os.urandom(20).hex()) for i in range(3000)],
+    }
+    path = f"/{OBJECTS}/GetObject"
+    with raw_h2.RawH2("127.0.0.1", server.port, server.certs, "client").connect() as raw:
+        raw.pump(0.5)  # the server's SETTINGS: 64 KiB frames carry the largest block in two
+        results = {}
+        for what, extra in lists.items():
+            sid = raw.new_stream()
+            raw.send_headers(sid, raw.request_headers(path, extra=extra))
+            results[what] = raw.wait(sid, timeout=ss.TIMEOUT)
+        assert raw.goaway is None and not raw.closed, raw.goaway
+    for what, st in results.items():
+        assert st.grpc_status == Code.RESOURCE_EXHAUSTED.value[0] and marker in (st.grpc_message or ""), (what, st)
+
+    def counted():
+        page = scrape(server)
+        moved = page.value("sluice_requests_refused_total", reason="header_size") - before.value(
+            "sluice_requests_refused_total", reason="header_size")
+        return page if moved >= len(lists) else None
+
+    after = wait_for(counted, "the header-size refusals on the page")
+    assert after.value("sluice_requests_refused_total", reason="header_size") - before.value(
+        "sluice_requests_refused_total", reason="header_size") == len(lists)
+    wait_for(lambda: server.mp.output().count(marker) - logged_before == len(lists) or None,
+             f"{len(lists)} access log lines of header-size refusals")
+
+
 def test_open_sessions_follow_create_and_abort(server, client):
     before = scrape(server).value("sluice_upload_sessions_open")
     session = client.create_session(ss.unique_name("metrics/open"), b"abc", 4)

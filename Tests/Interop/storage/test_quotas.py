@@ -413,6 +413,31 @@ def test_a_disabled_principals_running_calls_end_and_its_watch_sees_nothing_new(
     assert not alice.disable(ivy.handle, False).disabled
 
 
+def test_a_disabled_principals_idle_watch_ends_within_seconds(qserver, alice):
+    """A watch with nothing to send is ended PERMISSION_DENIED soon after its principal is
+    disabled, not at its next heartbeat (30 s) or deadline: it admits its caller again once a
+    second while it waits (it used to run on until its deadline)."""
+    import feed_support as fs
+    ivy = caller(qserver, "nosubject-b")
+    watcher = fs.Watcher(ivy.c, prefix=ss.unique_name("idle-disable") + "/")
+    deadline = time.monotonic() + 10
+    while watcher.responses == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert watcher.responses == 1 and watcher.error is None, "the watch did not begin"
+    time.sleep(1.5)
+    try:
+        assert alice.disable(ivy.handle).disabled
+        disabled_at = time.monotonic()
+        while watcher.error is None and time.monotonic() < disabled_at + 10:
+            time.sleep(0.05)
+        waited = time.monotonic() - disabled_at
+    finally:
+        assert not alice.disable(ivy.handle, False).disabled
+    assert watcher.error is not None and watcher.error.code() == Code.PERMISSION_DENIED, watcher.error
+    assert "disabled" in watcher.error.details(), watcher.error.details()
+    assert waited < 3.5, f"the idle watch ended {waited:.1f} s after the disable"
+
+
 def test_health_and_reflection_list_the_new_services(qserver, alice):
     from grpc_health.v1 import health_pb2, health_pb2_grpc
     from grpc_reflection.v1alpha import reflection_pb2

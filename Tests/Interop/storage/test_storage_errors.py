@@ -190,6 +190,20 @@ def test_upload_invalid_messages(client, session):
     _finish_and_check(client, s, data)
 
 
+def test_messages_after_the_target_are_refused_saying_what_they_lack(client, session):
+    """A later message that is empty (neither target nor data) is told it carries no data,
+    not that it was a target (it used to be); a second target is told only the first may be one."""
+    s, data = session
+    p0 = data[:PSIZE]
+    empty = expect_error(Code.INVALID_ARGUMENT, client.upload_messages,
+                         [_target(s.session_id, 0), _data(p0[:100]), us_pb.UploadPartitionRequest(), _data(p0[100:])])
+    assert "carries no data" in empty.details() and "may be a target" not in empty.details(), empty.details()
+    second = expect_error(Code.INVALID_ARGUMENT, client.upload_messages,
+                          [_target(s.session_id, 0), _target(s.session_id, 0), _data(p0)])
+    assert "only the first UploadPartition message may be a target" in second.details(), second.details()
+    assert list(client.get_session(s.session_id).stored_partitions) == []
+
+
 BAD_IDS = ["", "xyz", "0" * 31, "0" * 33, "g" * 32, "0" * 30 + "-1", " " + "0" * 31,
            "0" * 32 + "\x00"]
 

@@ -157,6 +157,22 @@ import Testing
         await waiter.value
         #expect(signal.waiting == 0)
     }
+
+    /// A nudge makes waiters return without a new generation (false: nothing to read), a
+    /// wake-up with one (true).
+    @Test func aNudgeReturnsWaitersWithoutANewGeneration() async {
+        let signal = ChangeSignal()
+        let seen = signal.generation
+        let nudged = Task { await signal.wait(after: seen) }
+        while signal.waiting == 0 { await Task.yield() }
+        signal.nudge()
+        #expect(await nudged.value == false)
+        #expect(signal.generation == seen)
+        let woken = Task { await signal.wait(after: seen) }
+        while signal.waiting == 0 { await Task.yield() }
+        signal.wake()
+        #expect(await woken.value == true)
+    }
 }
 
 /// Holds a transaction open while it holds a lock (blocking its pool thread, never the test's).
