@@ -86,14 +86,16 @@ import Testing
     }
 
     @Test func aStreamThatKeepsMovingRunsPastTheIdleTimeout() async throws {
-        // 12 messages 100 ms apart: 1.2 s in all, longer than the idle timeout, never idle that
-        // long; the script then stalls, so the call ends by the timeout after all of them.
-        let transport = ScriptedTransport(messages: 12, interval: .milliseconds(100))
+        // 8 messages 600 ms apart: 4.8 s in all, longer than the 4 s idle timeout, never idle
+        // that long; the script then stalls, so the call ends by the timeout after all of them.
+        // The gap leaves 3.4 s for a loaded machine to be late with a message (a full suite on
+        // two cores once delayed one past a 900 ms timeout with 100 ms gaps).
+        let transport = ScriptedTransport(messages: 8, interval: .milliseconds(600))
         let received = Counter()
         let error = await #expect(throws: RPCError.self) {
-            try await Self.read(transport, idle: .milliseconds(900), received: received)
+            try await Self.read(transport, idle: .seconds(4), received: received)
         }
         #expect(error?.code == .unavailable)
-        #expect(received.value.load(ordering: .relaxed) == 12)
+        #expect(received.value.load(ordering: .relaxed) == 8)
     }
 }
