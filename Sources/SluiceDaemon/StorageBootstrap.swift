@@ -138,7 +138,10 @@ public struct StorageBootstrap {
         }
         for stranded in report.stranded {
             logger.warning(
-                "principal unreachable: its certificates now reach the principal holding its DNS name in lowercase (--principal-from san-dns); move its objects or delete it",
+                """
+                principal unreachable: its certificates now reach the principal holding its DNS name in \
+                lowercase (--principal-from san-dns); move its objects or delete it
+                """,
                 metadata: ["handle": "\(stranded.handle)", "identity": "\(stranded.name)", "reached_instead": "\(stranded.holder)"])
         }
     }

@@ -13,9 +13,10 @@ import SluiceOpenSSL
 /// Holding one chunk back costs one chunk of memory per stream (a read-ahead of one).
 ///
 /// A whole-blob read that hashes right clears the blob's `damaged_blobs` row (when the
-/// partition was loaded with one: `damageRecorded`), as the scrubber does: a finding can come from bytes damaged on their way from storage (an S3 GET whose body
-/// was corrupted in transit, a transient 404), not in it, and a row left behind would keep the
-/// blob from being offered for deduplication for good. Confirming each finding with a second
+/// partition was loaded with one: `damageRecorded`), as the scrubber does: a finding can come
+/// from bytes damaged on their way from storage (an S3 GET whose body was corrupted in transit,
+/// a transient 404), not in it, and a row left behind would keep the blob from being offered
+/// for deduplication for good. Confirming each finding with a second
 /// read before recording it was the alternative; it was not chosen because the second read
 /// takes the same path and can be damaged the same way, while an intact whole read is proof
 /// that the stored bytes are right. Truly damaged bytes never hash right, so their row stays
