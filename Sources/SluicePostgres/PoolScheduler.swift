@@ -384,6 +384,14 @@ final class PoolWorker: @unchecked Sendable {
         connection = nil
     }
 
+    /// Ends a transaction that must not commit: drops what waits to be sent and rolls back
+    /// what was sent (nothing to roll back when even the BEGIN was still unsent).
+    private func abandon(_ connection: PostgresConnection) {
+        if !connection.discardUnsent(), connection.isHealthy, connection.transactionStatus != .idle {
+            _ = try? connection.execute("ROLLBACK")
+        }
+    }
+
     /// BEGIN, body, COMMIT on this worker's connection; see `PostgresPool.transaction`.
     func runTransaction<T>(
         isolation: PostgresPool.IsolationLevel, _ body: (PostgresConnection) throws -> T
@@ -398,9 +406,7 @@ final class PoolWorker: @unchecked Sendable {
         do {
             value = try body(connection)
         } catch {
-            if !connection.discardUnsent(), connection.isHealthy, connection.transactionStatus != .idle {
-                _ = try? connection.execute("ROLLBACK")
-            }
+            abandon(connection)
             throw error
         }
         if connection.hasUnsentBegin, !connection.hasStatementsForCommit {  // the body ran no statement
@@ -413,9 +419,7 @@ final class PoolWorker: @unchecked Sendable {
             // A caller that gave up (its deadline passed, its client went away) while the body
             // ran is answered with an error: its change must not land after that answer.
             if callerGaveUp {
-                if !connection.discardUnsent(), connection.isHealthy, connection.transactionStatus != .idle {
-                    _ = try? connection.execute("ROLLBACK")
-                }
+                abandon(connection)
                 throw CancellationError()
             }
             let commit: PostgresResult

@@ -197,13 +197,14 @@ import Testing
 
     /// The deadline passes while the handler is surely running (it has already answered
     /// once), so the server must cancel it. The deadline leaves the first answer time to
-    /// arrive on a loaded machine: a deadline that passed before it would end a call whose
-    /// handler never learnt its tag (or never ran), and prove nothing about cancelling one.
+    /// arrive on a loaded machine (20 s: a full suite on two cores once kept the first answer
+    /// past 8 s): a deadline that passed before it would end a call whose handler never learnt
+    /// its tag (or never ran), and prove nothing about cancelling one.
     @Test func clientDeadlineCancelsTheServerHandler() async throws {
         try await withServer { server, transport in
             let answered = Recorder<Bool>()
             let error = try await expectRPCError {
-                try await RPCClient(transport: transport).echo.bidiEcho(options: CallOptions(timeout: .seconds(8))) {
+                try await RPCClient(transport: transport).echo.bidiEcho(options: CallOptions(timeout: .seconds(20))) {
                     requests, responses in
                     try await requests.write(.with { $0.payload = Data("first".utf8); $0.tag = "deadline-tag" })
                     var iterator = responses.makeAsyncIterator()

@@ -17,29 +17,26 @@ public enum ProtobufCodec {
 
     /// Decodes a message straight from the buffer it arrived in (see `MessageBytes`).
     public static func decode<M: SwiftProtobuf.Message>(_ bytes: ArraySlice<UInt8>, as type: M.Type) throws(RPCError) -> M {
-        let message: M
-        do {
-            message = try M(serializedBytes: MessageBytes(slice: bytes))
-        } catch {
-            throw RPCError(.internal, "failed to decode \(M.protoMessageName): \(error)")
-        }
-        return try checked(message, wire: bytes)
+        try decode(bytes) { RPCError(.internal, "failed to decode \(M.protoMessageName): \($0)") }
     }
 
     /// Decodes a request message a client sent. Bytes that are not a valid `M` (a string that
     /// is not UTF-8, a truncated field) are the client's mistake, so the call ends
     /// INVALID_ARGUMENT saying what is wrong, not INTERNAL, which would count against the server.
     static func decodeRequest<M: SwiftProtobuf.Message>(_ bytes: ArraySlice<UInt8>, as type: M.Type) throws(RPCError) -> M {
+        try decode(bytes) { RPCError(.invalidArgument, "the request is not a valid \(M.protoMessageName): \(reason($0))") }
+    }
+
+    /// Decodes `bytes` and checks their wire rule, if `M` has one; `refusal` words a decoding failure.
+    private static func decode<M: SwiftProtobuf.Message>(
+        _ bytes: ArraySlice<UInt8>, refusal: (any Error) -> RPCError
+    ) throws(RPCError) -> M {
         let message: M
         do {
             message = try M(serializedBytes: MessageBytes(slice: bytes))
         } catch {
-            throw RPCError(.invalidArgument, "the request is not a valid \(M.protoMessageName): \(reason(error))")
+            throw refusal(error)
         }
-        return try checked(message, wire: bytes)
-    }
-
-    private static func checked<M: SwiftProtobuf.Message>(_ message: M, wire bytes: ArraySlice<UInt8>) throws(RPCError) -> M {
         if let checked = M.self as? any WireCheckedMessage.Type {
             try checked.checkWire(bytes)
         }

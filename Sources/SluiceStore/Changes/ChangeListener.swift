@@ -10,8 +10,8 @@ import Synchronization
 /// When the connection drops it reconnects on the pool's backoff
 /// (`PostgresPool.reconnectBackoff`: at once after a lone drop, less and less often while the
 /// database stays away) and then wakes every watcher, which re-reads from its cursor: a
-/// notification missed meanwhile loses nothing. Every `tick` it also wakes them, so that watchers send their heartbeats.
-/// Every `pulse` it nudges them (`ChangeSignal.nudge()`): they wake without reading the log,
+/// notification missed meanwhile loses nothing. Every `tick` it also wakes them, so that
+/// watchers send their heartbeats. Every `pulse` it nudges them (`ChangeSignal.nudge()`): they wake without reading the log,
 /// to admit their callers again (a disabled principal's idle watch ends then).
 public final class ChangeListener: Sendable {
     public let signal: ChangeSignal
