@@ -1,5 +1,6 @@
 import Foundation
 import SluicePostgres
+import SluiceTestSupport
 import Testing
 
 struct Boom: Error {}
@@ -40,17 +41,21 @@ struct Boom: Error {}
         try await TestDatabase.with { db in
             let pool = try db.pool(size: 1)
             try await pool.withConnection { c in try c.execute("CREATE TABLE t (x bigint)") }
-            let inserted = Flag()
+            let inserted = Flag(), cancelled = Flag()
             let call = Task {
                 try await pool.transaction { c in
                     try c.execute("INSERT INTO t VALUES (1)")
                     inserted.set()
-                    Thread.sleep(forTimeInterval: 0.5)
+                    // The body ends only once its caller has given up (bounded, should the
+                    // test's own task never get there), however late a loaded machine runs it.
+                    let giveUp = ContinuousClock.now + .seconds(60)
+                    while !cancelled.isSet, ContinuousClock.now < giveUp { Thread.sleep(forTimeInterval: 0.005) }
                     return 1
                 }
             }
-            while !inserted.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            try await waitUntil("the body inserted its row") { inserted.isSet }
             call.cancel()
+            cancelled.set()
             await #expect(throws: CancellationError.self) { try await call.value }
             #expect(try await count(pool, "t") == 0)
             let status = try await pool.withConnection { $0.transactionStatus }

@@ -29,8 +29,10 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 }
 
 /// The state of an object version's whole-object SHA-256 (ObjectInfo.sha256). A commit
-/// reads no payload: when the partitions arrived out of order the whole-object hash is
-/// computed after the commit, and the version is PENDING until then (usually moments).
+/// reads no payload: partitions that arrive out of order are read back into the whole-object
+/// hash while the upload runs, as soon as the partitions before them are stored; what the
+/// commit finds not yet hashed is finished after it, and the version is PENDING until then
+/// (usually moments).
 public nonisolated enum Sluice_V1_Sha256State: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
 

@@ -69,8 +69,9 @@ public protocol Sluice_V1_UploadSessionServiceService: RPCService {
     /// its SHA-256 when it arrived; ObjectInfo.composite_sha256 covers the partition
     /// hashes). FAILED_PRECONDITION, naming the missing partitions, while any is
     /// missing; DATA_LOSS when a declared whole-object SHA-256 is already known not to
-    /// match (partitions that arrived in order are hashed as they stream in). When it
-    /// is not known yet, the version is committed with sha256_state PENDING and the
+    /// match (partitions that arrived in order are hashed as they stream in, and those that
+    /// arrived ahead are read back into the hash while the upload runs). When it is not known
+    /// yet, the version is committed with sha256_state PENDING and the
     /// server's verifier settles it soon after: VERIFIED, or MISMATCH (never presented
     /// as verified).
     /// Committing a session that is already committed answers the same version again.
@@ -187,8 +188,9 @@ public struct Sluice_V1_UploadSessionServiceClient: Sendable {
     /// its SHA-256 when it arrived; ObjectInfo.composite_sha256 covers the partition
     /// hashes). FAILED_PRECONDITION, naming the missing partitions, while any is
     /// missing; DATA_LOSS when a declared whole-object SHA-256 is already known not to
-    /// match (partitions that arrived in order are hashed as they stream in). When it
-    /// is not known yet, the version is committed with sha256_state PENDING and the
+    /// match (partitions that arrived in order are hashed as they stream in, and those that
+    /// arrived ahead are read back into the hash while the upload runs). When it is not known
+    /// yet, the version is committed with sha256_state PENDING and the
     /// server's verifier settles it soon after: VERIFIED, or MISMATCH (never presented
     /// as verified).
     /// Committing a session that is already committed answers the same version again.

@@ -13,23 +13,26 @@ import Synchronization
 /// instance. Two instances verifying the same version compute the same hash; the update is
 /// conditional on the version still being pending, so the first one wins.
 ///
-/// Each partition is read whole and checked against its own SHA-256 on the way
-/// (``VerifiedBlobBytes``): a damaged one is recorded like any damaged read and leaves
-/// the version pending until uploading the same bytes again repairs it.
+/// It starts where the session's ``WholeHashFrontier`` left the hash (usually near the end:
+/// the frontier hashes a parallel upload's partitions while it runs). Each partition is read
+/// whole and checked against its own SHA-256 on the way (``WholeHashExtension``): a damaged
+/// one is recorded like any damaged read and leaves the version pending until uploading the
+/// same bytes again repairs it.
 public final class WholeHashVerifier: Sendable {
     let database: PostgresPool
     let blobs: any BlobStore
     let ledger: DamageLedger
+    /// Where open sessions advance their hashes; a version resumes from its session's.
+    let frontier: WholeHashFrontier
     /// Whether a pass is running, and whether another was asked for meanwhile.
     private let passes = Mutex((running: false, again: false))
-
-    /// Bytes per read while hashing.
-    static let chunkSize = 1 << 20
 
     public init(database: PostgresPool, blobs: any BlobStore) {
         self.database = database
         self.blobs = blobs
-        self.ledger = DamageLedger(database: database)
+        let ledger = DamageLedger(database: database)
+        self.ledger = ledger
+        self.frontier = WholeHashFrontier(database: database, blobs: blobs, ledger: ledger)
     }
 
     /// Starts a pass in the background unless one is running; a running pass makes one
@@ -96,32 +99,12 @@ public final class WholeHashVerifier: Sendable {
     }
 
     private func verify(objectID: Int64, version: Int64, declared: [UInt8]?) async throws {
+        let (start, through) = try await resumption(objectID: objectID, version: version)
         let partitions = try await database.withConnection { connection in
             try ObjectCatalog.partitions(ofObject: objectID, version: version, on: connection)
         }
-        // Two hashes per byte (the partition's, checked by VerifiedBlobBytes as it reads, and
-        // the whole object's) run on two threads: a chunk joins the whole hash in a task of its
-        // own while the next is read and checked. One such task at a time, so the chunks in
-        // flight stay the reader's three buffers however far the reading gets ahead.
-        var whole = ResumableSHA256()
-        var joining: Task<ResumableSHA256, Never>?
-        for partition in partitions {
-            let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
-            let bytes = VerifiedBlobBytes(
-                blobs: blobs, key: key, range: 0..<partition.size, blobSize: partition.size, chunkSize: Self.chunkSize,
-                partition: partition.index, of: "object \(objectID) version \(version)", ledger: ledger,
-                damageRecorded: partition.damageRecorded)
-            for try await chunk in bytes {
-                if let joining { whole = await joining.value }
-                let before = whole
-                joining = Task {
-                    var after = before
-                    chunk.withUnsafeBytes { after.update($0) }
-                    return after
-                }
-            }
-        }
-        if let joining { whole = await joining.value }
+        let extending = WholeHashExtension(blobs: blobs, ledger: ledger, object: "object \(objectID) version \(version)")
+        let whole = try await extending.extend(start, over: partitions.filter { $0.index >= through })
         let actual = whole.finalize()
         let state: WholeHashState = declared.map { $0 == actual ? .verified : .mismatch } ?? .undeclared
         try await database.transaction { connection in
@@ -141,5 +124,25 @@ public final class WholeHashVerifier: Sendable {
                   AND c.version = $2 AND c.sha256 = ''::bytea
                 """, [.int(objectID), .int(version), .bytes(actual)])
         }
+    }
+
+    /// Where the version's hash starts: the state its session's ``WholeHashFrontier`` saved
+    /// over its first partitions (once no advance of it runs here), or nothing hashed. The
+    /// session row outlives the commit for the request-id retention; after that, or for a
+    /// state that does not resume, the hash starts over.
+    private func resumption(objectID: Int64, version: Int64) async throws -> (ResumableSHA256, Int) {
+        let query = PostgresStatement("""
+            SELECT id, whole_hashed_through, whole_hash_state FROM upload_sessions
+            WHERE committed_object_id = $1 AND committed_version = $2
+            """, [.int(objectID), .int(version)])
+        let session = { () async throws -> PostgresRow? in
+            try await self.database.withConnection { try $0.execute(query).rows.first }
+        }
+        guard let first = try await session() else { return (ResumableSHA256(), 0) }
+        await frontier.quiesce(SessionID(bytes: try first.bytes("id")))
+        guard let row = try await session(), let exported = try row.optionalBytes("whole_hash_state"),
+              let state = ResumableSHA256(exported: exported)
+        else { return (ResumableSHA256(), 0) }
+        return (state, Int(try row.int("whole_hashed_through")))
     }
 }

@@ -283,5 +283,11 @@ public enum Schema {
                 PRIMARY KEY (principal_id, name)
             );
             """),
+        Migration(version: 11, name: "verifier resumes a session's hash", sql: """
+            -- The whole-hash verifier finds the session that made a pending version, to resume
+            -- from the hash the session advanced while its partitions arrived.
+            CREATE INDEX upload_sessions_by_committed_version ON upload_sessions (committed_object_id, committed_version)
+                WHERE committed_object_id IS NOT NULL;
+            """),
     ]
 }

@@ -71,7 +71,9 @@ extension UploadSessions {
         }
         whole = try await write(chunks, as: key, size: size, partition: index, extending: whole)
         // The writer verified the bytes against the partition hash: the extended state is sound.
-        try await register(index, size: size, key: key, in: id, wholeHash: whole?.exported())
+        let frontierStored = try await register(
+            index, size: size, key: key, in: id, wholeHash: whole?.exported(), askingFrontier: target.partitionCount > 1)
+        if frontierStored { wholeHashes.frontier.wake(id) }
         SluiceMetrics.partitionStored(bytes: size, deduplicated: !newBlob)
         return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: false)
     }
@@ -324,12 +326,15 @@ extension UploadSessions {
         return inserted
     }
 
-    /// Records the stored partition (see ``record(_:size:key:in:wholeHash:on:)``), in a
-    /// transaction shared with the partitions that finish at the same time.
-    private func register(_ index: Int, size: Int64, key: BlobKey, in id: SessionID, wholeHash: [UInt8]?) async throws {
+    /// Records the stored partition (see ``record(_:size:key:in:wholeHash:askingFrontier:on:)``),
+    /// in a transaction shared with the partitions that finish at the same time.
+    private func register(
+        _ index: Int, size: Int64, key: BlobKey, in id: SessionID, wholeHash: [UInt8]?, askingFrontier: Bool
+    ) async throws -> Bool {
         try await grouped.run(order: "\(id)/\(index)") { connection in
-            try Self.record(index, size: size, key: key, in: id, wholeHash: wholeHash, on: connection)
-            return GroupedWork(())
+            GroupedWork(try Self.record(
+                index, size: size, key: key, in: id, wholeHash: wholeHash, askingFrontier: askingFrontier,
+                on: connection))
         }
     }
 
@@ -339,9 +344,14 @@ extension UploadSessions {
     /// of the same partition did first. Partitions of one session register side by side (a
     /// shared lock on the session) except the one that updates it, which takes it exclusively
     /// at once rather than upgrading a shared lock another registration may also hold.
+    ///
+    /// With `askingFrontier`, also answers whether the partition the whole-object hash needs
+    /// next is stored now (this one, or one that arrived before it), in the same round trip:
+    /// then a ``WholeHashFrontier`` can extend the hash without waiting for the commit.
     static func record(
-        _ index: Int, size: Int64, key: BlobKey, in id: SessionID, wholeHash: [UInt8]?, on connection: PostgresConnection
-    ) throws {
+        _ index: Int, size: Int64, key: BlobKey, in id: SessionID, wholeHash: [UInt8]?, askingFrontier: Bool,
+        on connection: PostgresConnection
+    ) throws -> Bool {
         // One round trip: every statement runs, and a refusal found in the answers throws, which
         // rolls back what the later statements did. The insert checks for the session row
         // and the blob row itself, so a session already purged is refused as closed and a blob
@@ -365,6 +375,13 @@ extension UploadSessions {
                 WHERE id = $1 AND whole_hashed_through = $2
                 """, [.bytes(id.bytes), .int(Int64(index)), .bytes(wholeHash)]))
         }
+        if askingFrontier {
+            statements.append(PostgresStatement("""
+                SELECT 1 FROM upload_sessions s
+                JOIN session_partitions sp ON sp.session_id = s.id AND sp.index = s.whole_hashed_through
+                WHERE s.id = $1
+                """, [.bytes(id.bytes)]))
+        }
         let results = try connection.execute(pipeline: statements)
         guard let session = results[0].rows.first, try session.string("state") == "open",
               !(try session.bool("is_expired"))
@@ -373,6 +390,7 @@ extension UploadSessions {
                 "upload session \(id) was committed, aborted or expired while partition \(index) was uploading")
         }
         try requireLease(confirmedBy: results[1], partition: index)
+        return askingFrontier && !results[results.count - 1].rows.isEmpty
     }
 
     /// The statements that confirm a stored partition's lease as its record is written, for the

@@ -9,33 +9,25 @@ import os
 
 import c_support as cs
 import storage_support as ss
-from storage_support import info_pb
 
 PSIZE = 16 * 1024
 
 
-def _mismatched_object(server) -> tuple[str, bytes]:
-    """Commits an object whose session declared the SHA-256 of other bytes; partitions sent
-    out of order, so the commit cannot check it and the hash proves wrong afterwards."""
+def _mismatched_object(server, postgres) -> tuple[str, bytes]:
+    """Commits an object whose session declared the SHA-256 of other bytes, the commit coming
+    before the server knew the whole hash, so that it proves wrong afterwards."""
     data = os.urandom(3 * PSIZE)
     name = ss.unique_name("c-mismatch") + "/b.bin"
     c = server.client()
     try:
-        parts = ss.split(data, PSIZE)
-        s = c.create_raw(object_name=name, total_size=len(data), partition_size=PSIZE,
-                         partition_sha256=[ss.sha(p) for p in parts],
-                         object_sha256=ss.sha(b"something else"))
-        for index in (2, 1, 0):
-            c.upload_partition(s.session_id, index, parts[index])
-        c.commit(s.session_id)
-        assert ss.settled(c, name).sha256_state == info_pb.SHA256_STATE_MISMATCH
+        ss.mismatched_version(c, postgres, server, name, data, PSIZE)
     finally:
         c.close()
     return name, data
 
 
-def test_download_of_a_mismatched_version_is_refused_like_the_swift_cli(sluice_c, swift_cli, server, tmp_path):
-    name, data = _mismatched_object(server)
+def test_download_of_a_mismatched_version_is_refused_like_the_swift_cli(sluice_c, swift_cli, server, postgres, tmp_path):
+    name, data = _mismatched_object(server, postgres)
     target = tmp_path / "target"
     target.mkdir()
     r = sluice_c.run("download", name, str(target / "out"))
@@ -45,8 +37,8 @@ def test_download_of_a_mismatched_version_is_refused_like_the_swift_cli(sluice_c
     assert swift_cli.run("download", name, str(tmp_path / "swift-out")).rc == r.rc
 
 
-def test_long_listing_flags_a_mismatched_version(sluice_c, swift_cli, server):
-    name, data = _mismatched_object(server)
+def test_long_listing_flags_a_mismatched_version(sluice_c, swift_cli, server, postgres):
+    name, data = _mismatched_object(server, postgres)
     folder = name.rsplit("/", 1)[0] + "/"
     line = next(l for l in sluice_c.ok("ls", "-l", "-r", folder).stdout.splitlines() if l.endswith("\t" + name))
     size, version, digest, _ = line.split("\t")

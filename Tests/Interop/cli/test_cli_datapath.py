@@ -72,19 +72,13 @@ def test_upload_help_says_only_partition_hashes_are_declared(cli_runner):
     assert "declares no whole-file SHA-256" in text, text
 
 
-def test_download_refuses_a_version_whose_declared_hash_proved_wrong(cli, server, tmp_path):
+def test_download_refuses_a_version_whose_declared_hash_proved_wrong(cli, server, postgres, tmp_path):
     psize = 16 * KIB
     data = os.urandom(3 * psize)
     name = cs.unique("datapath/mismatch")
     c = server.client()
     try:
-        s = c.create_raw(object_name=name, total_size=len(data), partition_size=psize,
-                         partition_sha256=[ss.sha(p) for p in ss.split(data, psize)],
-                         object_sha256=ss.sha(b"something else"))
-        for index in (2, 1, 0):        # out of order: the commit cannot know the whole hash
-            c.upload_partition(s.session_id, index, ss.split(data, psize)[index])
-        c.commit(s.session_id)
-        assert ss.settled(c, name).sha256_state == info_pb.SHA256_STATE_MISMATCH
+        ss.mismatched_version(c, postgres, server, name, data, psize)
     finally:
         c.close()
     assert "MISMATCH" in cli.ok("stat", name).out

@@ -445,6 +445,38 @@ def settled(client: "StorageClient", name: str, version: int = 0, timeout: float
         assert time.monotonic() < deadline, f"{name} v{info.version} still pending after {timeout}s"
         time.sleep(0.02)
 
+def commit_before_the_whole_hash(client: "StorageClient", postgres, server, session_id: str):
+    """Commits a session whose partitions are all stored as if the commit came before the server
+    had hashed them as a whole (as one served by another instance while this one was still
+    reading them back can): waits until the session's whole hash covers every partition, then
+    sets it back to one partition with no state, which neither the frontier nor the commit can
+    extend. The commit is then PENDING and the verifier hashes the object from the start."""
+    where = f"FROM upload_sessions WHERE encode(id, 'hex') = '{session_id}'"
+    count = int(postgres.run(f"SELECT (total_size + partition_size - 1) / partition_size {where}",
+                             url=server.database_url))
+    sup.wait_until(lambda: int(postgres.run(f"SELECT whole_hashed_through {where}", url=server.database_url)) == count,
+                   20, what="the server to hash the stored partitions as a whole")
+    postgres.run(f"UPDATE upload_sessions SET whole_hashed_through = 1, whole_hash_state = NULL "
+                 f"WHERE encode(id, 'hex') = '{session_id}'", url=server.database_url)
+    info = client.commit(session_id)
+    assert info.sha256_state == info_pb.SHA256_STATE_PENDING, info.sha256_state
+    return info
+
+
+def mismatched_version(client: "StorageClient", postgres, server, name: str, data: bytes, partition_size: int):
+    """Commits `name` from a session that declared the SHA-256 of other bytes, the commit coming
+    before the hash was known (``commit_before_the_whole_hash``), and waits until the verifier
+    has recorded the mismatch; returns the settled version."""
+    s = client.create_raw(object_name=name, total_size=len(data), partition_size=partition_size,
+                          partition_sha256=[sha(p) for p in split(data, partition_size)],
+                          object_sha256=sha(b"something else"))
+    client.upload_partitions(s.session_id, data, partition_size)
+    commit_before_the_whole_hash(client, postgres, server, s.session_id)
+    info = settled(client, name)
+    assert info.sha256_state == info_pb.SHA256_STATE_MISMATCH, info.sha256_state
+    return info
+
+
 def assert_object_describes(info, name: str, data: bytes, partition_size: int, *,
                             version: Optional[int] = None, with_partitions: bool = True,
                             is_current: Optional[bool] = True) -> None:

@@ -1,10 +1,11 @@
 """Commits read no payload (issue 12): a commit is O(partitions). Every version carries
 composite_sha256 (SHA-256 of its partitions' SHA-256s, in order) from the commit on; its
 whole-object sha256 is known at commit when the partitions arrived in order (the server
-advances the hash as they stream in), else it is PENDING (empty) until the verifier has
-hashed the stored bytes after the commit. A declared whole-object hash is still checked:
-known at commit, a wrong one refuses the commit (DATA_LOSS) as before; found later, it is
-recorded as MISMATCH and never presented as verified."""
+advances the hash as they stream in) or once the server has read back the partitions that
+arrived ahead of the hash (it does so while the upload runs), else it is PENDING (empty) until
+the verifier has hashed the rest after the commit. A declared whole-object hash is still
+checked: known at commit, a wrong one refuses the commit (DATA_LOSS) as before; found later,
+it is recorded as MISMATCH and never presented as verified."""
 
 from __future__ import annotations
 
@@ -31,6 +32,13 @@ def _upload_backwards(client, session_id, data):
     parts = ss.split(data, PSIZE)
     for index in reversed(range(len(parts))):
         client.upload_partition(session_id, index, parts[index])
+
+
+def _hashed_through(postgres, server, session_id: str) -> int:
+    """How many leading partitions the session's whole-object hash covers."""
+    return int(postgres.run(
+        f"SELECT whole_hashed_through FROM upload_sessions WHERE encode(id, 'hex') = '{session_id}'",
+        url=server.database_url))
 
 
 def test_in_order_upload_is_verified_at_commit(server, client):
@@ -77,14 +85,39 @@ def test_wrong_declared_hash_known_at_commit_is_refused(server, client):
     expect_error(Code.NOT_FOUND, client.get_object, s.object_name)
 
 
-def test_wrong_declared_hash_found_after_commit_is_a_recorded_mismatch(server, client):
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "undeclared"])
+def test_partitions_that_arrived_ahead_are_hashed_before_the_commit(server, client, postgres, declared):
+    """A parallel upload's partitions mostly arrive ahead of the in-order hash; the server
+    reads them back while the upload runs, so the commit knows the whole hash."""
+    data = ss.random_bytes(6 * PSIZE + 5)
+    name = ss.unique_name("composite/ahead")
+    s = _session(client, name, data, declared=ss.sha(data) if declared else None)
+    _upload_backwards(client, s.session_id, data)
+    sup.wait_until(lambda: _hashed_through(postgres, server, s.session_id) == 7, 20, interval=0.05,
+                   what="the server to hash the partitions that arrived ahead")
+    info = client.commit(s.session_id)
+    assert info.sha256_state == (VERIFIED if declared else UNDECLARED) and info.sha256 == ss.sha(data)
+
+
+def test_a_wrong_declared_hash_found_before_the_commit_is_refused(server, client, postgres):
+    data = ss.random_bytes(3 * PSIZE)
+    wrong = ss.sha(b"not these bytes")
+    s = _session(client, ss.unique_name("composite/wrong-ahead"), data, declared=wrong)
+    _upload_backwards(client, s.session_id, data)
+    sup.wait_until(lambda: _hashed_through(postgres, server, s.session_id) == 3, 20, interval=0.05,
+                   what="the server to hash the partitions that arrived ahead")
+    e = expect_error(Code.DATA_LOSS, client.commit, s.session_id)
+    assert wrong.hex() in e.details() and ss.hexsha(data) in e.details(), e.details()
+
+
+def test_wrong_declared_hash_found_after_commit_is_a_recorded_mismatch(server, client, postgres):
     data = ss.random_bytes(3 * PSIZE)
     wrong = ss.sha(b"not these bytes")
     name = ss.unique_name("composite/wrong-backwards")
     s = _session(client, name, data, declared=wrong)
     _upload_backwards(client, s.session_id, data)
-    info = client.commit(s.session_id)
-    assert info.sha256_state == PENDING and info.sha256 == b""
+    info = ss.commit_before_the_whole_hash(client, postgres, server, s.session_id)
+    assert info.sha256 == b""
     settled = ss.settled(client, name)
     # The hash of the stored bytes is shown, flagged: never the declared one, never verified.
     assert settled.sha256_state == MISMATCH, settled.sha256_state
@@ -105,8 +138,11 @@ def test_commit_reads_no_payload_damage_after_upload_is_caught_at_read(server, c
     parts = ss.split(data, PSIZE)
     name = ss.unique_name("composite/damaged")
     s = _session(client, name, data, declared=ss.sha(data))
-    _upload_backwards(client, s.session_id, data)
+    # Damaged before the partition the hash needs first arrives: nothing has read it back yet.
+    for index in (2, 1):
+        client.upload_partition(s.session_id, index, parts[index])
     damage(server.blobs, parts[1])
+    client.upload_partition(s.session_id, 0, parts[0])
     info = client.commit(s.session_id)
     ss.assert_object_describes(info, name, data, PSIZE, version=1)
     assert info.sha256_state == PENDING

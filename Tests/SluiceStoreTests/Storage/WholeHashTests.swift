@@ -1,12 +1,15 @@
 import Foundation
 import SluiceOpenSSL
 import SluicePostgres
-import SluiceStore
+@testable import SluiceStore
+import SluiceTestSupport
 import Testing
 
 /// Commits read no payload: the whole-object SHA-256 is known at commit after an in-order
-/// upload, pending after an out-of-order one until the verifier settles it, and a declared
-/// hash that proves wrong is recorded as a mismatch, never as verified.
+/// upload, and after an out-of-order one once the session's frontier has read back what
+/// arrived ahead (else the version is pending until the verifier settles it, resuming from
+/// the session's hash); a declared hash that proves wrong is refused at commit or recorded as
+/// a mismatch, never as verified.
 @Suite(.timeLimit(.minutes(5))) struct WholeHashTests {
     static let bytes = sampleBytes(4 * 1000 + 17, seed: 33)
     static let partitionSize = 1000
@@ -45,20 +48,111 @@ import Testing
         }
     }
 
+    /// How many leading partitions the session's whole hash covers.
+    static func hashedThrough(_ harness: StorageHarness, _ id: SessionID) async throws -> Int64 {
+        try await harness.pool.withConnection { connection in
+            try connection.execute(
+                "SELECT whole_hashed_through FROM upload_sessions WHERE id = $1", [.bytes(id.bytes)]
+            ).rows[0].int("whole_hashed_through")
+        }
+    }
+
+    static var partitionCount: Int64 { Int64(cut(bytes, partitionSize: partitionSize).count) }
+
+    /// Stores the partitions last to first and waits until the frontier has read back the ones
+    /// that arrived ahead of the first, and has stopped.
+    static func storeBackwardsAndLetTheFrontierCatchUp(
+        _ harness: StorageHarness, _ id: SessionID, by principal: Principal
+    ) async throws {
+        try await storeBackwards(harness, id, by: principal)
+        try await waitUntil("the frontier hashed every partition") {
+            try await hashedThrough(harness, id) == partitionCount
+        }
+        await harness.storage.sessions.wholeHashes.frontier.quiesce(id)
+    }
+
+    @Test func aParallelUploadsHashIsDoneByTheCommit() async throws {
+        try await StorageHarness.with { harness in
+            let sessions = harness.storage.sessions
+            let alice = try await harness.principal("CN=alice")
+            let session = try await sessions.create(
+                declaration("ahead", Self.bytes, partitionSize: Self.partitionSize), by: alice)
+            try await Self.storeBackwardsAndLetTheFrontierCatchUp(harness, session.id, by: alice)
+            let committed = try await sessions.commit(session.id, by: alice, objects: harness.storage.objects)
+            #expect(committed.sha256State == .undeclared && committed.sha256 == SHA256.hash(Self.bytes))
+        }
+    }
+
+    static let wrong = SHA256.hash([1, 2, 3])
+
+    /// A session named "wrong" that declares ``wrong`` as the whole hash, its partitions stored
+    /// last to first and read back by the frontier.
+    static func uploadDeclaringTheWrongHash(_ harness: StorageHarness, by principal: Principal) async throws
+        -> SessionRecord
+    {
+        let session = try await harness.storage.sessions.create(
+            declaration("wrong", bytes, partitionSize: partitionSize, objectSHA256: wrong), by: principal)
+        try await storeBackwardsAndLetTheFrontierCatchUp(harness, session.id, by: principal)
+        return session
+    }
+
+    @Test func aWrongDeclaredHashFoundBeforeTheCommitIsDataLoss() async throws {
+        try await StorageHarness.with { harness in
+            let sessions = harness.storage.sessions
+            let alice = try await harness.principal("CN=alice")
+            let session = try await Self.uploadDeclaringTheWrongHash(harness, by: alice)
+            await expectStorageError(.dataLoss, mentioning: ["object_sha256", hexString(Self.wrong)]) {
+                _ = try await sessions.commit(session.id, by: alice, objects: harness.storage.objects)
+            }
+        }
+    }
+
+    /// Puts the session's whole hash back to `through` partitions with `state`, as a commit
+    /// served before the frontier caught up (by another instance, say) finds it.
+    static func rewind(
+        _ harness: StorageHarness, _ id: SessionID, to through: Int, state: ResumableSHA256
+    ) async throws {
+        _ = try await harness.pool.withConnection { connection in
+            try connection.execute(
+                "UPDATE upload_sessions SET whole_hashed_through = $2, whole_hash_state = $3 WHERE id = $1",
+                [.bytes(id.bytes), .int(Int64(through)), .bytes(state.exported())])
+        }
+    }
+
+    @Test func theVerifierResumesFromTheSessionsHash() async throws {
+        try await StorageHarness.with { harness in
+            let sessions = harness.storage.sessions
+            let alice = try await harness.principal("CN=alice")
+            let session = try await sessions.create(
+                declaration("resumed", Self.bytes, partitionSize: Self.partitionSize), by: alice)
+            try await Self.storeBackwardsAndLetTheFrontierCatchUp(harness, session.id, by: alice)
+            // A saved state over two partitions' worth of other bytes: a verifier that resumes
+            // from it finishes with their hash followed by the rest, one that starts over does not.
+            let standIn = sampleBytes(2 * Self.partitionSize, seed: 34)
+            var saved = ResumableSHA256()
+            standIn.withUnsafeBytes { saved.update($0) }
+            try await Self.rewind(harness, session.id, to: 2, state: saved)
+            let committed = try await sessions.commit(session.id, by: alice, objects: harness.storage.objects)
+            #expect(committed.sha256State == .pending)
+            _ = try await sessions.wholeHashes.verifyPending()
+            let settled = try await harness.storage.objects.version("resumed", 0, of: alice)
+            let rest = Array(Self.bytes[(2 * Self.partitionSize)...])
+            #expect(settled.sha256State == .undeclared && settled.sha256 == SHA256.hash(standIn + rest))
+        }
+    }
+
     @Test func wrongDeclaredHashFoundAfterCommitIsAMismatch() async throws {
         try await StorageHarness.with { harness in
             let sessions = harness.storage.sessions
             let alice = try await harness.principal("CN=alice")
-            let wrong = SHA256.hash([1, 2, 3])
-            let session = try await sessions.create(
-                declaration("wrong", Self.bytes, partitionSize: Self.partitionSize, objectSHA256: wrong), by: alice)
-            try await Self.storeBackwards(harness, session.id, by: alice)
+            let session = try await Self.uploadDeclaringTheWrongHash(harness, by: alice)
+            try await Self.rewind(harness, session.id, to: 0, state: ResumableSHA256())
             let committed = try await sessions.commit(session.id, by: alice, objects: harness.storage.objects)
             #expect(committed.sha256State != .verified)
             _ = try await sessions.wholeHashes.verifyPending()
             let settled = try await harness.storage.objects.version("wrong", 0, of: alice)
             #expect(settled.sha256State == .mismatch)
-            #expect(settled.sha256 == SHA256.hash(Self.bytes) && settled.sha256 != wrong)
+            #expect(settled.sha256 == SHA256.hash(Self.bytes) && settled.sha256 != Self.wrong)
         }
     }
 
