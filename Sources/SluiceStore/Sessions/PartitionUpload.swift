@@ -345,9 +345,9 @@ extension UploadSessions {
     /// shared lock on the session) except the one that updates it, which takes it exclusively
     /// at once rather than upgrading a shared lock another registration may also hold.
     ///
-    /// With `askingFrontier`, also answers whether the partition the whole-object hash needs
-    /// next is stored now (this one, or one that arrived before it), in the same round trip:
-    /// then a ``WholeHashFrontier`` can extend the hash without waiting for the commit.
+    /// With `askingFrontier`, also answers, in the same round trip, whether a
+    /// ``WholeHashFrontier`` has a run of stored partitions to extend the whole-object hash over
+    /// (``WholeHashFrontier/readiness(of:)``).
     static func record(
         _ index: Int, size: Int64, key: BlobKey, in id: SessionID, wholeHash: [UInt8]?, askingFrontier: Bool,
         on connection: PostgresConnection
@@ -375,13 +375,7 @@ extension UploadSessions {
                 WHERE id = $1 AND whole_hashed_through = $2
                 """, [.bytes(id.bytes), .int(Int64(index)), .bytes(wholeHash)]))
         }
-        if askingFrontier {
-            statements.append(PostgresStatement("""
-                SELECT 1 FROM upload_sessions s
-                JOIN session_partitions sp ON sp.session_id = s.id AND sp.index = s.whole_hashed_through
-                WHERE s.id = $1
-                """, [.bytes(id.bytes)]))
-        }
+        if askingFrontier { statements.append(WholeHashFrontier.readiness(of: id)) }
         let results = try connection.execute(pipeline: statements)
         guard let session = results[0].rows.first, try session.string("state") == "open",
               !(try session.bool("is_expired"))
@@ -390,7 +384,7 @@ extension UploadSessions {
                 "upload session \(id) was committed, aborted or expired while partition \(index) was uploading")
         }
         try requireLease(confirmedBy: results[1], partition: index)
-        return askingFrontier && !results[results.count - 1].rows.isEmpty
+        return try askingFrontier && WholeHashFrontier.isReady(results[results.count - 1])
     }
 
     /// The statements that confirm a stored partition's lease as its record is written, for the

@@ -45,6 +45,34 @@ public final class WholeHashFrontier: Sendable {
         self.ledger = ledger
     }
 
+    /// Whether the session's hash has a worthwhile run to advance over, for a partition's
+    /// record to ask in its own round trip: the partition the hash needs next is stored, and so
+    /// are a whole run of partitions (``partitionsPerRun``), or ``bytesPerSave``, or everything
+    /// the hash has left. Small partitions are then read back a run at a time, with one look at
+    /// the session and one save per run, rather than one (and a lock on the session row) per
+    /// partition. Reads at most a run's rows: an upload's records do not grow with its size.
+    static func readiness(of id: SessionID) -> PostgresStatement {
+        PostgresStatement("""
+            SELECT count(*) AS stored, coalesce(sum(size), 0) AS stored_bytes,
+                coalesce(bool_or(index = hashed_through), false) AS next_stored, max(unhashed) AS unhashed
+            FROM (
+                SELECT sp.index, sp.size, s.whole_hashed_through AS hashed_through,
+                    s.total_size - s.whole_hashed_through::bigint * s.partition_size AS unhashed
+                FROM upload_sessions s
+                JOIN session_partitions sp ON sp.session_id = s.id AND sp.index >= s.whole_hashed_through
+                WHERE s.id = $1 ORDER BY sp.index LIMIT $2
+            ) ahead
+            """, [.bytes(id.bytes), .int(Int64(partitionsPerRun))])
+    }
+
+    /// Reads the answer to ``readiness(of:)``.
+    static func isReady(_ answer: PostgresResult) throws -> Bool {
+        guard let row = answer.rows.first, try row.bool("next_stored") else { return false }
+        let storedBytes = try row.int("stored_bytes")
+        return try row.int("stored") == Int64(partitionsPerRun) || storedBytes >= bytesPerSave
+            || storedBytes == row.int("unhashed")
+    }
+
     /// Starts advancing the session's hash in the background, unless it is advancing already
     /// (then it looks again when it is done) or ``maxRunning`` others are.
     func wake(_ id: SessionID) {
