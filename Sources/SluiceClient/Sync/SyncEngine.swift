@@ -370,7 +370,8 @@ public final class SyncEngine: Sendable {
     }
 
     /// The SHA-256 of every local file: the state file's when its stat is unchanged, else
-    /// hashed now. A file that went away since the scan is left out (it is gone).
+    /// hashed now. A file that went away since the scan is left out (it is gone); one whose
+    /// size stat does not report (``UnsizedFile``) is skipped with a note.
     private func hashLocal(_ files: [PathKey: LocalStat], base: [PathKey: SyncedFile]) async throws -> LocalHashes {
         let result = SyncCollector(LocalHashes())
         var toHash: [(PathKey, LocalStat)] = []
@@ -389,8 +390,19 @@ public final class SyncEngine: Sendable {
             do {
                 let file = try LocalFile.openForReading(root + "/" + path.string)
                 let status = try file.status()
+                if try UnsizedFile.claimsEmpty(file, status) {
+                    result.add { $0.skipped.append(Self.unsized(path)) }
+                    return
+                }
                 let plan = try PartitionPlan.automatic(totalSize: status.size)
-                let digests = try await FileHashing.digests(of: file, plan: plan) { _ in }
+                let digests: FileDigests
+                do {
+                    digests = try await FileHashing.digests(of: file, plan: plan) { _ in }
+                } catch let error as FileChangedError {
+                    guard try UnsizedFile.explainsShortRead(of: file, status) else { throw error }
+                    result.add { $0.skipped.append(Self.unsized(path)) }
+                    return
+                }
                 // The stat as hashed: if the file changes later, the next pass sees it. The
                 // change time is the scan's: if the file changed since, it is older than the
                 // file's, so the next pass hashes again rather than trust this hash.
@@ -407,6 +419,14 @@ public final class SyncEngine: Sendable {
             }
         }
         return result.current
+    }
+
+    /// The note of a file whose size stat does not report: it is not synced (not even as an
+    /// empty object), and the rest of the pass goes on.
+    private static func unsized(_ path: PathKey) -> SkipNote {
+        SkipNote(
+            path: path.string,
+            reason: "it \(UnsizedFile.reason); copy it to a regular file (cat FILE > COPY) to sync what it holds")
     }
 
     /// For paths on both sides whose remote SHA-256 is not known (yet), whether the local

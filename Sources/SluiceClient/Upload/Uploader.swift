@@ -40,13 +40,11 @@ public struct Uploader: Sendable {
         return remote + (local as NSString).lastPathComponent
     }
 
-    /// A file whose size stat does not report: a /proc file says 0 bytes, a /sys file 4096,
-    /// whatever they hold. An upload declares sizes and hashes before it sends a byte, so such a
-    /// file is refused (sluice-c words it the same) rather than sent empty or failed as changed.
+    /// The refusal of a file whose size stat does not report (``UnsizedFile``): a usage error,
+    /// rather than an upload of nothing or a failure as a changed file.
     private static func sizeNotReported(_ path: String) -> UsageError {
         UsageError(
-            "\(path) reports no size (a /proc or /sys file?), so what it holds cannot be declared before it is "
-                + "sent; copy it to a regular file first (cat FILE > COPY) and upload the copy")
+            "\(path) \(UnsizedFile.reason); copy it to a regular file first (cat FILE > COPY) and upload the copy")
     }
 
     /// Uploads the file at `path` as object `objectName` and returns what was committed.
@@ -61,7 +59,7 @@ public struct Uploader: Sendable {
         guard status.isRegularFile else {
             throw UsageError("\(path) is not a regular file")
         }
-        if status.size == 0, try file.hasBytes(at: 0) { throw Self.sizeNotReported(path) }
+        if try UnsizedFile.claimsEmpty(file, status) { throw Self.sizeNotReported(path) }
         let previous = options.journal?.entry(server: server, path: absolutePath, objectName: objectName)
         let plan = try await partitionPlan(size: status.size, previous: previous, objectName: objectName)
         let digests: FileDigests
@@ -70,9 +68,7 @@ public struct Uploader: Sendable {
                 progress(.hashing(.planning, bytes: bytes, of: plan.totalSize))
             }
         } catch let error as FileChangedError {
-            // Reads that end early in a file stat still describes as before: the size was never
-            // the content's (sysfs says 4096 for every file), the file did not change.
-            throw try file.status() == status ? Self.sizeNotReported(path) : error
+            throw try UnsizedFile.explainsShortRead(of: file, status) ? Self.sizeNotReported(path) : error
         }
         let entry = UploadJournalEntry(
             server: server, path: absolutePath, objectName: objectName, size: status.size,

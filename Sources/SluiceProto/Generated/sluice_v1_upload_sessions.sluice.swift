@@ -57,7 +57,11 @@ public protocol Sluice_V1_UploadSessionServiceService: RPCService {
     /// are intact; a stored copy found damaged is replaced by the bytes sent. The bytes
     /// sent are checked either way: a size or SHA-256 that does not match the
     /// declaration is refused as on a first upload, even when the partition is stored.
-    /// FAILED_PRECONDITION for a session that is committed, aborted or expired.
+    /// FAILED_PRECONDITION for a session that is committed, aborted or expired. Only the
+    /// session's creator stores its partitions: the owner of the folder a grantee's
+    /// session uploads into (who sees it with GetSession, and may abort it) gets
+    /// PERMISSION_DENIED, whatever the session's state; to anyone else the session is
+    /// NOT_FOUND.
     func uploadPartition(requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>, context: ServerContext) async throws -> Sluice_V1_UploadPartitionResponse
 
     /// What a client needs to resume: which partitions are stored, the state and the
@@ -166,7 +170,11 @@ public struct Sluice_V1_UploadSessionServiceClient: Sendable {
     /// are intact; a stored copy found damaged is replaced by the bytes sent. The bytes
     /// sent are checked either way: a size or SHA-256 that does not match the
     /// declaration is refused as on a first upload, even when the partition is stored.
-    /// FAILED_PRECONDITION for a session that is committed, aborted or expired.
+    /// FAILED_PRECONDITION for a session that is committed, aborted or expired. Only the
+    /// session's creator stores its partitions: the owner of the folder a grantee's
+    /// session uploads into (who sees it with GetSession, and may abort it) gets
+    /// PERMISSION_DENIED, whatever the session's state; to anyone else the session is
+    /// NOT_FOUND.
     public func uploadPartition(
         options: CallOptions = CallOptions(),
         requests: @escaping @Sendable (ClientRequestWriter<Sluice_V1_UploadPartitionRequest>) async throws -> Void

@@ -6,9 +6,10 @@ import SluiceStore
 ///
 /// A watcher reads the log from its cursor in batches, sends them, and when caught up waits
 /// for the process's single `ChangeListener` to wake it (a NOTIFY from any instance on the
-/// database, or the periodic tick); it never polls the log on its own (nudged once a second
-/// while it waits, it only admits its caller again). Flow control holds a watcher
-/// whose client stops reading (a write waits for the window, holding at most one batch).
+/// database, or the periodic tick); it never polls the log on its own (nudged while it waits, it
+/// only admits its caller again: once a second, one watcher of each principal, for all of the
+/// principal's watchers). Flow control holds a watcher whose client stops reading (a write
+/// waits for the window, holding at most one batch).
 public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
     let storage: Storage
     let signal: ChangeSignal
@@ -76,13 +77,19 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
                 lastSend = ContinuousClock.now
             }
             guard page.caughtUp else { continue }
-            // The caller is admitted again after every wait, a nudge (once a second) included,
-            // which reads no log: a disabled principal's watch ends then, idle or not, and
-            // sends nothing made after the disable.
+            // The caller is admitted again after every wait, a nudge included, which reads no
+            // log: a disabled principal's watch ends then, idle or not, and sends nothing made
+            // after the disable. A nudge (once a second) wakes one watcher of the principal,
+            // which admits it for all of them: refused, it wakes the others, which are refused too.
             var woken = false
             while !woken {
-                woken = await signal.wait(after: generation)
-                try await context.admitCallerAgain()
+                woken = await signal.wait(after: generation, group: caller.principal.id)
+                do {
+                    try await context.admitCallerAgain()
+                } catch {
+                    signal.nudge(group: caller.principal.id)
+                    throw error
+                }
             }
         }
     }

@@ -27,10 +27,16 @@ extension UploadSessions {
     /// The blob row is leased before any byte is written, and the final registration
     /// re-checks the lease under a row lock, so the collector can never delete bytes that
     /// this upload is about to reference.
+    ///
+    /// Only the session's creator stores its partitions. The owner of the folder a grantee's
+    /// session uploads into sees that session (and may abort it), so it is told so
+    /// (PERMISSION_DENIED, as for a commit) rather than that the session does not exist; to
+    /// anyone else the session stays NOT_FOUND.
     public func storePartition<Chunks: AsyncSequence>(
         _ index: Int, of id: SessionID, by principal: Principal, chunks: Chunks
     ) async throws -> PartitionUploadResult where Chunks.Element: ContiguousBytes & Sendable {
         let target = try await partitionTarget(index, of: id, by: principal)
+        guard target.isCreator else { throw Self.onlyTheCreator(of: id, can: "store its partitions") }
         try Self.requireOpen(id, state: target.state, committedVersion: target.committedVersion)
         guard target.mayWrite else {
             // A grantee's session whose grant was revoked: its bytes would land in the owner's
@@ -163,6 +169,16 @@ extension UploadSessions {
         return hasher.finalize() == key.sha256
     }
 
+    /// The refusal of the owner of the folder a grantee's session uploads into, for what only
+    /// the session's creator may do (`action`: "commit it", "store its partitions"). The owner
+    /// sees the session and may abort it, so it hears who can act rather than NOT_FOUND, and the
+    /// same whatever the session's state: what stops it is who it is.
+    static func onlyTheCreator(of id: SessionID, can action: String) -> StorageError {
+        .permissionDenied(
+            "upload session \(id) was opened by a principal you let write into your folder; only that "
+                + "principal can \(action) (you may abort it)")
+    }
+
     static func requireOpen(_ session: SessionRecord) throws(StorageError) {
         try requireOpen(session.id, state: session.state, committedVersion: session.committedVersion)
     }
@@ -188,6 +204,9 @@ extension UploadSessions {
     /// partitions (loading the whole session for every partition would make an upload's
     /// database work grow with the square of its partition count).
     private struct PartitionTargetRow: Sendable {
+        /// Whether the caller opened the session; if not, it owns the folder the session
+        /// uploads into (nothing else finds the row).
+        var isCreator: Bool
         /// What became of the lease on the partition's blob, taken in the same round trip.
         enum Lease: Sendable {
             /// Taken; whether the blob row is new (false: these bytes are stored in the scope).
@@ -217,10 +236,12 @@ extension UploadSessions {
         var lease: Lease
     }
 
-    /// Loads the partition's target row and, when the session takes the partition and it is not
-    /// stored yet, leases its blob in the same round trip: one implicit transaction (the
-    /// pipeline's), committed asynchronously like every lease. The lease's conditions are the
-    /// refusals ``storePartition`` reports from the row, so a refused partition leases nothing.
+    /// Loads the partition's target row (the caller's own session, or a grantee's into the
+    /// caller's folder, for ``storePartition`` to refuse) and, when the session takes the
+    /// partition from this caller and it is not stored yet, leases its blob in the same round
+    /// trip: one implicit transaction (the pipeline's), committed asynchronously like every lease.
+    /// The lease's conditions are the refusals ``storePartition`` reports from the row, so a
+    /// refused partition leases nothing.
     private func partitionTarget(_ index: Int, of id: SessionID, by principal: Principal) async throws
         -> PartitionTargetRow
     {
@@ -230,8 +251,8 @@ extension UploadSessions {
         // sizes, so an upload of n partitions does not cost it n² hash reads.
         let target = PostgresStatement("""
             WITH target AS (
-                SELECT s.state, s.expires_at < clock_timestamp() AS is_expired, s.committed_version,
-                    s.total_size, s.partition_size, s.partition_sha256[$3::int + 1] AS sha256,
+                SELECT s.principal_id = $2 AS is_creator, s.state, s.expires_at < clock_timestamp() AS is_expired,
+                    s.committed_version, s.total_size, s.partition_size, s.partition_sha256[$3::int + 1] AS sha256,
                     \(PartitionLayout.sqlSize(
                         ofPartition: "$3::bigint", totalSize: "s.total_size", partitionSize: "s.partition_size"))
                         AS partition_bytes,
@@ -242,10 +263,10 @@ extension UploadSessions {
                         owner: "coalesce(s.owner_id, s.principal_id)", caller: "s.principal_id", name: "s.object_name"))
                         = 'write' AS may_write,
                     s.whole_hashed_through, s.whole_hash_state
-                FROM upload_sessions s WHERE s.id = $1 AND s.principal_id = $2
+                FROM upload_sessions s WHERE s.id = $1 AND \(SessionQueries.Reach.creatorOrOwner.condition("$2"))
             ), wanted AS (
-                SELECT *, coalesce(state = 'open' AND NOT is_expired AND may_write AND sha256 IS NOT NULL
-                    AND stored_scope IS NULL, false) AS lease_wanted
+                SELECT *, coalesce(is_creator AND state = 'open' AND NOT is_expired AND may_write
+                    AND sha256 IS NOT NULL AND stored_scope IS NULL, false) AS lease_wanted
                 FROM target
             ), leased AS (
                 INSERT INTO blobs (scope, sha256, size)
@@ -268,7 +289,8 @@ extension UploadSessions {
             else if let newBlob = try row.optionalBool("lease_new") { .taken(newBlob: newBlob) }
             else { .refused }
         return PartitionTargetRow(
-            state: state, committedVersion: try row.optionalInt("committed_version"),
+            isCreator: try row.bool("is_creator"), state: state,
+            committedVersion: try row.optionalInt("committed_version"),
             totalSize: totalSize, partitionSize: partitionSize,
             partitionCount: Int(PartitionLayout.count(totalSize: totalSize, partitionSize: partitionSize)),
             sha256: probe >= 0 ? try row.optionalBytes("sha256") : nil,

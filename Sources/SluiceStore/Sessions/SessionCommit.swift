@@ -18,11 +18,7 @@ extension UploadSessions {
         -> ObjectVersionRecord
     {
         let session = try await get(id, of: principal)
-        if session.ownerID == principal.id {
-            throw StorageError.permissionDenied(
-                "upload session \(id) was opened by a principal you let write into your folder; only that "
-                    + "principal can commit it (you may abort it)")
-        }
+        if session.ownerID == principal.id { throw Self.onlyTheCreator(of: id, can: "commit it") }
         if session.state == .committed, let version = session.committedVersion {
             return try await objects.version(madeBy: session, version, of: principal)
         }

@@ -438,6 +438,37 @@ def test_a_disabled_principals_idle_watch_ends_within_seconds(qserver, alice):
     assert waited < 3.5, f"the idle watch ended {waited:.1f} s after the disable"
 
 
+def test_every_idle_watch_of_a_disabled_principal_ends_while_anothers_goes_on(qserver, alice):
+    """Once a second one idle watch of each principal admits it again for all of the principal's
+    watches; refused, it ends them all at once (not one a second), and another principal's
+    watch goes on."""
+    import feed_support as fs
+    ivy = caller(qserver, "nosubject-b")
+    prefix = ss.unique_name("idle-disable-many") + "/"
+    watchers = [fs.Watcher(ivy.c, prefix=prefix) for _ in range(20)]
+    other = fs.Watcher(alice.c, prefix=prefix)
+    deadline = time.monotonic() + 10
+    while any(w.responses == 0 for w in watchers + [other]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(w.responses == 1 and w.error is None for w in watchers + [other]), "the watches did not begin"
+    time.sleep(1.5)
+    try:
+        assert alice.disable(ivy.handle).disabled
+        disabled_at = time.monotonic()
+        while any(w.error is None for w in watchers) and time.monotonic() < disabled_at + 10:
+            time.sleep(0.05)
+        waited = time.monotonic() - disabled_at
+    finally:
+        assert not alice.disable(ivy.handle, False).disabled
+    codes = [w.error.code() if w.error else None for w in watchers]
+    assert codes == [Code.PERMISSION_DENIED] * len(watchers), codes
+    assert waited < 3.5, f"the last idle watch ended {waited:.1f} s after the disable"
+    assert other.error is None, other.error
+    alice.c.put_object(prefix + "after", b"a")
+    assert [c.name for c in other.take(1)] == [prefix + "after"]
+    other.call.cancel()
+
+
 def test_health_and_reflection_list_the_new_services(qserver, alice):
     from grpc_health.v1 import health_pb2, health_pb2_grpc
     from grpc_reflection.v1alpha import reflection_pb2

@@ -324,6 +324,41 @@ def test_the_owner_sees_and_aborts_a_grantees_sessions_and_a_revoke_frees_them(a
     assert reserved_and_open() == before
 
 
+def test_only_the_grantee_stores_partitions_of_and_commits_its_session_in_the_owners_folder(
+        sharing_server, alice, bob):
+    """The owner sees a grantee's session into its folder (GetSession) and may abort it, but
+    neither stores its partitions nor commits it: both answer PERMISSION_DENIED saying who can,
+    whatever the session's state. A principal with no part in the session finds none (NOT_FOUND)."""
+    dave = Principal(sharing_server, "shared-a")
+    folder = ss.unique_name("grantee-session") + "/"
+    alice.grant(bob.handle, folder, WRITE)
+    data = ss.random_bytes(2 * PSIZE)
+    session = bob.create(alice.handle, folder + "f", data)
+    sid = session.session_id
+    assert alice.c.get_session(sid).state == ss.OPEN
+
+    def owner_is_refused(index: int):
+        for call, args, what in ((alice.c.upload_partition, (sid, index, ss.split(data, PSIZE)[index]),
+                                  "store its partitions"),
+                                 (alice.c.commit, (sid,), "commit it")):
+            e = expect_error(Code.PERMISSION_DENIED, call, *args)
+            assert f"upload session {sid}" in e.details() and f"only that principal can {what}" in e.details(), \
+                e.details()
+            assert "you may abort it" in e.details(), e.details()
+
+    owner_is_refused(0)
+    for call, args in ((dave.c.upload_partition, (sid, 0, data[:PSIZE])), (dave.c.commit, (sid,)),
+                       (dave.c.get_session, (sid,))):
+        expect_error(Code.NOT_FOUND, call, *args)
+    # Nothing the owner sent was stored; the grantee goes on as if the owner had not tried.
+    assert list(bob.c.get_session(sid).stored_partitions) == []
+    bob.c.upload_partitions(sid, data, PSIZE, parallel=1)
+    assert bob.c.commit(sid).version == 1
+    owner_is_refused(1)
+    expect_error(Code.NOT_FOUND, dave.c.upload_partition, sid, 1, data[PSIZE:])
+    assert alice.read(alice.handle, folder + "f") == data
+
+
 def test_owner_always_sees_everything_and_lists_its_grants(alice, bob):
     folder = ss.unique_name("own") + "/"
     _put(alice, folder + "x", b"x")

@@ -1,6 +1,7 @@
 import Foundation
 import SluicePostgres
 import SluiceStore
+import Synchronization
 import Testing
 
 /// The change log alone: what `ChangeLog.record` writes, who `ChangeFeed` shows it to, the
@@ -150,11 +151,11 @@ import Testing
         let signal = ChangeSignal()
         let seen = signal.generation
         signal.wake()
-        await signal.wait(after: seen)      // returns at once: the generation moved on
-        let waiter = Task { await signal.wait(after: signal.generation) }
+        await signal.wait(after: seen, group: 1)      // returns at once: the generation moved on
+        let waiter = Task { await signal.wait(after: signal.generation, group: 1) }
         while signal.waiting == 0 { await Task.yield() }
         signal.wake()
-        await waiter.value
+        #expect(await waiter.value == true)
         #expect(signal.waiting == 0)
     }
 
@@ -163,15 +164,51 @@ import Testing
     @Test func aNudgeReturnsWaitersWithoutANewGeneration() async {
         let signal = ChangeSignal()
         let seen = signal.generation
-        let nudged = Task { await signal.wait(after: seen) }
+        let nudged = Task { await signal.wait(after: seen, group: 1) }
         while signal.waiting == 0 { await Task.yield() }
         signal.nudge()
         #expect(await nudged.value == false)
         #expect(signal.generation == seen)
-        let woken = Task { await signal.wait(after: seen) }
+        let woken = Task { await signal.wait(after: seen, group: 1) }
         while signal.waiting == 0 { await Task.yield() }
         signal.wake()
         #expect(await woken.value == true)
+    }
+
+    /// A nudge wakes one waiter of each group (it does the group's periodic work for all of
+    /// them), a nudge of a group all of that group's, and a wake-up everyone.
+    @Test func aNudgeWakesOneWaiterPerGroup() async {
+        let signal = ChangeSignal()
+        let seen = signal.generation
+        let nudged = NudgeCount()
+        func waiters(_ count: Int, of group: Int64) -> [Task<Void, Never>] {
+            (0..<count).map { _ in
+                Task { if await !signal.wait(after: seen, group: group) { nudged.add(group) } }
+            }
+        }
+        func settle(waiting: Int, nudged expected: [Int64: Int]) async {
+            while signal.waiting != waiting || nudged.value != expected { await Task.yield() }
+        }
+        let all = waiters(5, of: 1) + waiters(3, of: 2)
+        await settle(waiting: 8, nudged: [:])
+        signal.nudge()
+        await settle(waiting: 6, nudged: [1: 1, 2: 1])
+        signal.nudge(group: 2)
+        await settle(waiting: 4, nudged: [1: 1, 2: 3])
+        signal.wake()
+        for task in all { await task.value }
+        #expect(signal.waiting == 0 && nudged.value == [1: 1, 2: 3])
+    }
+}
+
+/// How many waiters of each group returned from a nudge.
+private final class NudgeCount: Sendable {
+    private let counts = Mutex<[Int64: Int]>([:])
+
+    var value: [Int64: Int] { counts.withLock { $0 } }
+
+    func add(_ group: Int64) {
+        counts.withLock { $0[group, default: 0] += 1 }
     }
 }
 

@@ -100,30 +100,43 @@ import Testing
         }
     }
 
-    /// The owner may not commit a grantee's session, and hears the same whatever the session's
-    /// progress: missing partitions, complete, committed by the grantee, or aborted.
-    @Test func theOwnerCannotCommitTheGranteesSessionWhateverItsState() async throws {
+    /// The owner may neither store partitions of a grantee's session nor commit it, and hears
+    /// the same whatever the session's progress: missing partitions, complete, committed by the
+    /// grantee, or aborted. Anyone else finds no such session.
+    @Test func theOwnerCannotStorePartitionsOfNorCommitTheGranteesSessionWhateverItsState() async throws {
         try await StorageHarness.with(limits: Self.quota) { harness in
             let world = try await World(harness)
             let sessions = harness.storage.sessions
             let (alice, bob) = (world.alice, world.bob)
-            let refusal = ["upload session", "only that principal can commit it"]
-            func ownerCommits(_ id: SessionID, _ state: String) async {
-                await expectStorageError(.permissionDenied, mentioning: refusal, state) {
+            let carol = try await harness.principal("CN=carol")
+            let partition = ChunkSequence(sampleBytes(10, seed: 11))
+            func ownerIsRefused(_ id: SessionID, _ state: String) async {
+                await expectStorageError(
+                    .permissionDenied, mentioning: ["upload session", "only that principal can commit it"], state
+                ) {
                     try await sessions.commit(id, by: alice, objects: harness.storage.objects)
+                }
+                await expectStorageError(
+                    .permissionDenied, mentioning: ["upload session", "only that principal can store its partitions"],
+                    state
+                ) {
+                    try await sessions.storePartition(0, of: id, by: alice, chunks: partition)
+                }
+                await expectStorageError(.notFound, state) {
+                    try await sessions.storePartition(0, of: id, by: carol, chunks: partition)
                 }
             }
 
-            await ownerCommits(world.session.id, "missing partitions")
+            await ownerIsRefused(world.session.id, "missing partitions")
             let bytes = sampleBytes(10, seed: 11)
             let small = try await sessions.create(declaration("inbox/small", bytes, partitionSize: 10), by: bob, owner: alice)
             try await harness.storage.storeAll(bytes, partitionSize: 10, in: small.id, by: bob)
-            await ownerCommits(small.id, "complete")
+            await ownerIsRefused(small.id, "complete")
             #expect(try await sessions.get(small.id, of: bob).state == .open)
             #expect(try await sessions.commit(small.id, by: bob, objects: harness.storage.objects).version == 1)
-            await ownerCommits(small.id, "committed")
+            await ownerIsRefused(small.id, "committed")
             _ = try await sessions.abort(world.session.id, of: alice)
-            await ownerCommits(world.session.id, "aborted")
+            await ownerIsRefused(world.session.id, "aborted")
         }
     }
 
