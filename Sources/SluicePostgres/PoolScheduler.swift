@@ -1,6 +1,7 @@
 import Foundation
 import SluiceBackoff
 import SluiceMetrics
+import Synchronization
 
 /// The machinery behind `PostgresPool`: a FIFO queue of jobs and one worker thread per
 /// connection. Async callers enqueue a job and suspend on a continuation; a worker takes the
@@ -219,7 +220,15 @@ final class PoolScheduler: @unchecked Sendable {
 // Safe because `queued`, `cancelled`, `worker` and `queuedAt` change only under the scheduler's condition lock.
 class PoolJob: @unchecked Sendable {
     var queued = false
-    var cancelled = false
+    /// Whether the caller gave up; set by its cancellation handler, at once. Atomic so that the
+    /// worker running the job reads it before a COMMIT without waiting for the statement's
+    /// cancel request, which is delivered later on another thread (``PoolWorker/cancel(_:)``):
+    /// a caller told its call failed must never see the change land.
+    private let gaveUp = Atomic<Bool>(false)
+    var cancelled: Bool {
+        get { gaveUp.load(ordering: .acquiring) }
+        set { gaveUp.store(newValue, ordering: .releasing) }
+    }
     /// The worker running the job, from the moment it is taken from the queue until it is done.
     var worker: PoolWorker?
     /// When the job joined the queue, for the pool's wait-time metric.
@@ -261,7 +270,7 @@ final class PoolWorker: @unchecked Sendable {
     private let cancellation = NSLock()
     /// The job being run, whether its caller gave up, and the handle that cancels the
     /// statement it runs (set once it has its connection); guarded by `cancellation`.
-    private var serving: ObjectIdentifier?
+    private var serving: PoolJob?
     private var cancelRequested = false
     private var canceller: PostgresCanceller?
 
@@ -330,13 +339,13 @@ final class PoolWorker: @unchecked Sendable {
 
     /// Whether the caller of the job being run gave up on it (``cancel(_:)``).
     private var callerGaveUp: Bool {
-        cancellation.withLock { cancelRequested }
+        cancellation.withLock { cancelRequested || serving?.cancelled == true }
     }
 
     /// Called by the scheduler, under its lock, as the worker takes `job`.
     func begin(_ job: PoolJob) {
         cancellation.withLock {
-            serving = ObjectIdentifier(job)
+            serving = job
             cancelRequested = job.cancelled
             canceller = nil
         }
@@ -358,7 +367,7 @@ final class PoolWorker: @unchecked Sendable {
     func cancel(_ job: PoolJob) {
         DispatchQueue.global(qos: .utility).async { [self] in
             cancellation.withLock {
-                guard serving == ObjectIdentifier(job) else { return }
+                guard serving === job else { return }
                 cancelRequested = true
                 canceller?.cancel()
             }

@@ -429,7 +429,7 @@ import Testing
         let head = Self.head("/test.Echo/Fail", extra: [HeaderField("grpc-timeout", "50m")])
         let call = Task { await dispatcher.handle(head, stream: stream) }
 
-        #expect(await waitUntil { stream.isEnded }, "no status within 20 s of a 50 ms deadline")
+        #expect(await waitUntil { stream.isEnded }, "no status within 60 s of a 50 ms deadline")
         #expect(handlerDone.values.isEmpty, "the status must not wait for the handler")
         Self.expectTrailersOnly(stream, .deadlineExceeded)
         #expect(stream.statusMessage == "deadline exceeded")
