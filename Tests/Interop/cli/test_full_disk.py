@@ -7,9 +7,7 @@ The blob store sits on a small tmpfs this test mounts (root only; skips otherwis
 
 from __future__ import annotations
 
-import contextlib
 import os
-import subprocess
 import time
 
 import pytest
@@ -21,19 +19,9 @@ from storage_support import Code, KIB, MIB, expect_error
 TMPFS_SIZE = 8 * MIB
 
 
-@contextlib.contextmanager
 def small_filesystem(path: str, size: int = TMPFS_SIZE):
     os.makedirs(path, exist_ok=True)
-    try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path], check=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
-    except (OSError, subprocess.SubprocessError) as e:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {e}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=30)
+    return cs.mounted(["-t", "tmpfs", "-o", f"size={size}", "tmpfs"], path, "a tmpfs")
 
 
 def fill(path: str) -> str:

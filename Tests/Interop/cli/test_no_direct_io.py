@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 
 import pytest
 
@@ -21,18 +20,11 @@ from storage_support import MIB
 @contextlib.contextmanager
 def ramfs(path: str):
     os.makedirs(path, exist_ok=True)
-    try:
-        subprocess.run(["mount", "-t", "ramfs", "ramfs", path], check=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
-    except (OSError, subprocess.SubprocessError) as e:
-        pytest.skip(f"cannot mount a ramfs here (needs root): {e}")
-    try:
+    with cs.mounted(["-t", "ramfs", "ramfs"], path, "a ramfs"):
         probe = os.path.join(path, "probe")
         with pytest.raises(OSError):
             os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600))
         yield path
-    finally:
-        subprocess.run(["umount", "-l", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
 
 
 def test_large_partitions_land_on_a_file_system_without_direct_io(storage, cli_runner, tmp_path):

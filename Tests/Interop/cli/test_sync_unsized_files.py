@@ -8,9 +8,7 @@ only; the test skips otherwise) — a regular file there, as stat sees it."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import subprocess
 
 import pytest
 
@@ -30,20 +28,10 @@ def _a_sysfs_file() -> str:
     pytest.skip("no readable /sys file here")
 
 
-@contextlib.contextmanager
 def bound(source: str, target: str):
     """`source` bind-mounted at `target` (a new empty file) until the block ends."""
     open(target, "wb").close()
-    try:
-        subprocess.run(["mount", "--bind", source, target], check=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
-    except (OSError, subprocess.SubprocessError) as e:
-        pytest.skip(f"cannot bind-mount a file here (needs root): {e}")
-    try:
-        yield target
-    finally:
-        subprocess.run(["umount", "-l", target], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=30)
+    return cs.mounted(["--bind", source], target, "a file")
 
 
 @pytest.mark.parametrize("source", ["/proc/version", "sysfs"])

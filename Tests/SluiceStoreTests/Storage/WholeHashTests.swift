@@ -75,9 +75,7 @@ import Testing
         try await StorageHarness.with { harness in
             let sessions = harness.storage.sessions
             let alice = try await harness.principal("CN=alice")
-            let session = try await sessions.create(
-                declaration("ahead", Self.bytes, partitionSize: Self.partitionSize), by: alice)
-            try await Self.storeBackwardsAndLetTheFrontierCatchUp(harness, session.id, by: alice)
+            let session = try await Self.uploadAhead(harness, "ahead", by: alice)
             let committed = try await sessions.commit(session.id, by: alice, objects: harness.storage.objects)
             #expect(committed.sha256State == .undeclared && committed.sha256 == SHA256.hash(Self.bytes))
         }
@@ -85,13 +83,13 @@ import Testing
 
     static let wrong = SHA256.hash([1, 2, 3])
 
-    /// A session named "wrong" that declares ``wrong`` as the whole hash, its partitions stored
-    /// last to first and read back by the frontier.
-    static func uploadDeclaringTheWrongHash(_ harness: StorageHarness, by principal: Principal) async throws
-        -> SessionRecord
-    {
+    /// A session for `name` (declaring `objectSHA256`), its partitions stored last to first and
+    /// read back by the frontier.
+    static func uploadAhead(
+        _ harness: StorageHarness, _ name: String, declaring objectSHA256: [UInt8]? = nil, by principal: Principal
+    ) async throws -> SessionRecord {
         let session = try await harness.storage.sessions.create(
-            declaration("wrong", bytes, partitionSize: partitionSize, objectSHA256: wrong), by: principal)
+            declaration(name, bytes, partitionSize: partitionSize, objectSHA256: objectSHA256), by: principal)
         try await storeBackwardsAndLetTheFrontierCatchUp(harness, session.id, by: principal)
         return session
     }
@@ -100,7 +98,7 @@ import Testing
         try await StorageHarness.with { harness in
             let sessions = harness.storage.sessions
             let alice = try await harness.principal("CN=alice")
-            let session = try await Self.uploadDeclaringTheWrongHash(harness, by: alice)
+            let session = try await Self.uploadAhead(harness, "wrong", declaring: Self.wrong, by: alice)
             await expectStorageError(.dataLoss, mentioning: ["object_sha256", hexString(Self.wrong)]) {
                 _ = try await sessions.commit(session.id, by: alice, objects: harness.storage.objects)
             }
@@ -123,9 +121,7 @@ import Testing
         try await StorageHarness.with { harness in
             let sessions = harness.storage.sessions
             let alice = try await harness.principal("CN=alice")
-            let session = try await sessions.create(
-                declaration("resumed", Self.bytes, partitionSize: Self.partitionSize), by: alice)
-            try await Self.storeBackwardsAndLetTheFrontierCatchUp(harness, session.id, by: alice)
+            let session = try await Self.uploadAhead(harness, "resumed", by: alice)
             // A saved state over two partitions' worth of other bytes: a verifier that resumes
             // from it finishes with their hash followed by the rest, one that starts over does not.
             let standIn = sampleBytes(2 * Self.partitionSize, seed: 34)
@@ -145,7 +141,7 @@ import Testing
         try await StorageHarness.with { harness in
             let sessions = harness.storage.sessions
             let alice = try await harness.principal("CN=alice")
-            let session = try await Self.uploadDeclaringTheWrongHash(harness, by: alice)
+            let session = try await Self.uploadAhead(harness, "wrong", declaring: Self.wrong, by: alice)
             try await Self.rewind(harness, session.id, to: 0, state: ResumableSHA256())
             let committed = try await sessions.commit(session.id, by: alice, objects: harness.storage.objects)
             #expect(committed.sha256State != .verified)
