@@ -78,6 +78,18 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// in time, nothing of the statement took effect.
     public var isTimeout: Bool { sqlState == "55P03" || sqlState == "57014" }
 
+    /// 53100 disk_full: PostgreSQL could not extend a file (a table, an index, its log) for
+    /// want of disk space. Reads still work; nothing the statement wrote took effect.
+    public var isDiskFull: Bool { sqlState == "53100" }
+
+    /// SQLSTATE class 53, insufficient resources, but for a full disk (``isDiskFull``) and for
+    /// refused connections (53300, a connection failure): memory, or a configured limit such as
+    /// the lock table's. It passes with the load that caused it.
+    public var isShortOfResources: Bool {
+        guard let sqlState, sqlState.hasPrefix("53") else { return false }
+        return !isDiskFull && !isConnectionFailure
+    }
+
     /// The connection is unusable: could not connect, the connection broke, or the server is
     /// shutting down or refusing connections (SQLSTATE class 08, 57P01, 57P02, 57P03).
     public var isConnectionFailure: Bool {

@@ -146,6 +146,7 @@ public struct CallDispatcher: Sendable {
             context.addTrailingMetadata(error.trailers)
             return Ending(code: error.code, message: error.message)
         } catch let error as ConcealedError {
+            context.addTrailingMetadata(error.trailers)
             return Ending(
                 code: error.code, message: "\(error.publicMessage); request id \(context.requestID)",
                 cause: error.cause)

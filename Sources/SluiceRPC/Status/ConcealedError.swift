@@ -8,11 +8,14 @@ public struct ConcealedError: Error, Sendable, CustomStringConvertible {
     public var publicMessage: String
     /// The full cause, logged only.
     public var cause: String
+    /// Trailers the client receives with the status (a hint for its retry policy, say).
+    public var trailers: Metadata
 
-    public init(_ code: StatusCode, _ publicMessage: String, cause: any Error) {
+    public init(_ code: StatusCode, _ publicMessage: String, trailers: Metadata = [:], cause: any Error) {
         precondition(code != .ok, "a ConcealedError cannot carry OK")
         self.code = code
         self.publicMessage = publicMessage
+        self.trailers = trailers
         self.cause = String(describing: cause)
     }
 

@@ -33,7 +33,7 @@ private func mapped(_ error: BlobError) -> any Error {
             "the blob store is out of space; nothing was acknowledged, what was stored before is intact. "
                 + "Free space on the server (or ask its operator to; the bytes of deleted objects are reclaimed "
                 + "only once the server's blob grace period has passed), then send it again: an upload resumes",
-            trailers: [exhaustedResourceTrailer: .string("space")])
+            trailers: outOfSpace)
     case .transient:
         return ConcealedError(
             .unavailable, "the server is short of resources (open files or memory) for now; try again", cause: error)
@@ -67,6 +67,20 @@ private func mapped(_ error: PostgresError) -> any Error {
             .unavailable, "the metadata database is unavailable for now; try again",
             cause: error)
     }
+    if error.isDiskFull {
+        // Logged all the same (as `cause`): the operator has to free space on the database's disk.
+        return ConcealedError(
+            .resourceExhausted,
+            "the server's metadata database is out of disk space; nothing was acknowledged, what was stored "
+                + "before is intact and can still be read. Ask the server's operator to free space, then send it "
+                + "again: an upload resumes",
+            trailers: outOfSpace, cause: error)
+    }
+    if error.isShortOfResources {
+        return ConcealedError(
+            .unavailable, "the metadata database is short of resources (memory, locks) for now; try again",
+            cause: error)
+    }
     if error.isTimeout {
         return ConcealedError(
             .unavailable, "the metadata database did not answer in time (busy, or held up elsewhere); try again",
@@ -89,6 +103,11 @@ private func mapped(_ error: PostgresError) -> any Error {
     }
     return ConcealedError(.internal, "internal database error", cause: error)
 }
+
+/// The trailers of a RESOURCE_EXHAUSTED that means the server's storage is full, the blob store's
+/// or the database's: the CLI does not retry it but says to run the same transfer again once
+/// space is freed.
+private let outOfSpace: Metadata = [exhaustedResourceTrailer: .string("space")]
 
 private func statusCode(of error: StorageError) -> StatusCode {
     switch error {

@@ -109,9 +109,9 @@ class Postgres:
                                f"{proc.stderr.decode('utf-8', 'replace')}")
         return proc.stdout.decode()
 
-    def create_database(self) -> tuple[str, str]:
+    def create_database(self, tablespace: Optional[str] = None) -> tuple[str, str]:
         name = f"sluice_t_{os.urandom(8).hex()}"
-        self.run(f"CREATE DATABASE {name}")
+        self.run(f"CREATE DATABASE {name}" + (f" TABLESPACE {tablespace}" if tablespace else ""))
         return name, with_database(self.admin_url, name)
 
     def drop_database(self, name: str) -> None:
