@@ -102,9 +102,15 @@ public final class TLSContext: @unchecked Sendable {
         }
     }
 
+    /// Trusts the certificates in `path`, each as an anchor in its own right: an intermediate CA
+    /// named there is enough (a chain need not go on to a self-signed root), so an operator can
+    /// admit the clients of one issuing CA without every other CA under the same root.
     private func loadTrustRoots(_ path: String) throws {
         guard SSL_CTX_load_verify_locations(context, path, nil) == 1 else {
             throw OpenSSLError.capture("loading trusted CA certificates from \(path)")
+        }
+        guard X509_STORE_set_flags(SSL_CTX_get_cert_store(context), UInt(X509_V_FLAG_PARTIAL_CHAIN)) == 1 else {
+            throw OpenSSLError.capture("trusting intermediate CAs from \(path)")
         }
     }
 }
