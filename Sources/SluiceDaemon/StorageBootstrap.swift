@@ -43,7 +43,15 @@ public struct StorageBootstrap {
             lockTimeout: Self.databaseLockTimeout)
         probe = try PostgresPool(url: databaseURL, overrides: ["connect_timeout": "5"], size: 1)
         self.logger = logger
-        try await Storage.migrate(database)
+        do {
+            try await Storage.migrate(database)
+        } catch let error as PostgresError where error.isConnectionFailure {
+            // The pool would try again in the background, but sluiced does not start without its
+            // database: say so, rather than the pool's words.
+            throw StorageBootstrapError(
+                "cannot connect to the metadata database, so sluiced does not start (start it again once "
+                    + "PostgreSQL accepts connections): \(error.message)")
+        }
         let stagingFiles = options.stagingFileLimit(openFileLimit: OpenFileLimit.current().soft)
         // Principals sharing one blob scope cannot be told apart at the gate: no share then.
         let gate = FairShareGate(

@@ -43,8 +43,7 @@ struct ConnectionOutage {
     /// last attempt (for the server's log; the service layer shows its client none of it).
     var refusal: PostgresError {
         var error = lastError
-        error.message = "no connection to PostgreSQL (\(failures) attempt\(failures == 1 ? "" : "s") in a row failed; "
-            + "trying again in the background): \(lastError.message)"
+        error.failedConnectionAttempts = failures
         return error
     }
 }

@@ -49,6 +49,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// The connection broke while COMMIT was on its way: whether the transaction committed is
     /// unknown, so it must not be run again blindly.
     public var commitOutcomeUnknown = false
+    /// Set on a call the pool refused because it cannot connect: how many attempts in a row
+    /// failed (it keeps trying on its backoff). `message` is then the last attempt's own.
+    public var failedConnectionAttempts: Int?
 
     public init(
         _ kind: Kind, _ message: String, sqlState: String? = nil, detail: String? = nil,
@@ -112,6 +115,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case .unsupported: text += " unsupported"
         }
         if let sqlState { text += " \(sqlState)" }
+        if let failedConnectionAttempts {
+            text += ": no connection to PostgreSQL (\(failedConnectionAttempts) attempt"
+                + "\(failedConnectionAttempts == 1 ? "" : "s") in a row failed; trying again in the background)"
+        }
         text += ": \(message)"
         if let detail, !detail.isEmpty { text += " (\(detail))" }
         if let hint, !hint.isEmpty { text += " Hint: \(hint)" }

@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2
 
 import database_faults as db
@@ -95,3 +96,18 @@ def test_calls_answer_promptly_while_connecting_hangs(storage, postgres):
         srv.assert_alive()
     finally:
         proxy.close()
+
+
+def test_a_database_refusing_connections_at_start_stops_sluiced_saying_so(storage, postgres):
+    """At start-up nothing tries again: the message says sluiced does not start, not the pool's
+    "trying again in the background", and gives the database's own reason."""
+    role = db.RefusableRole(postgres)
+    try:
+        role.refuse()
+        srv = storage.server(database_url=role.url, label="sluiced-refused-at-start", start=False)
+        with pytest.raises(AssertionError, match="cannot connect to the metadata database, so sluiced does not start") as e:
+            srv.start()
+        assert "trying again in the background" not in str(e.value), str(e.value)[-2000:]
+        assert "too many connections" in str(e.value), str(e.value)[-2000:]
+    finally:
+        role.drop()
