@@ -16,12 +16,16 @@ public struct CertificateIdentity: Sendable, Equatable {
     /// as the hex of its DER encoding: kept so that two certificates differing only there still
     /// have different identities.
     public var otherNames: [String] = []
+    /// When the certificate stops being valid (its notAfter), in seconds since the Unix epoch:
+    /// a connection outlives its handshake, and a server refuses calls past this moment.
+    public var notAfter: Int64?
 
     /// Reads the names of a certificate (an `X509*`).
     init(certificate: OpaquePointer) {
         let name = X509_get_subject_name(certificate)
         subject = Self.rfc2253(name)
         commonName = Self.commonName(name)
+        notAfter = Self.unixTime(X509_get0_notAfter(certificate))
         guard let raw = X509_get_ext_d2i(certificate, NID_subject_alt_name, nil, nil) else { return }
         let names = OpaquePointer(raw)
         defer { sluice_GENERAL_NAMES_free(names) }
@@ -44,6 +48,13 @@ public struct CertificateIdentity: Sendable, Equatable {
         var bytes = [UInt8](repeating: 0, count: Int(BIO_ctrl_pending(bio)))
         let count = BIO_read(bio, &bytes, Int32(bytes.count))
         return String(decoding: bytes.prefix(max(0, Int(count))), as: UTF8.self)
+    }
+
+    private static func unixTime(_ time: UnsafePointer<ASN1_TIME>?) -> Int64? {
+        guard let time else { return nil }
+        var parts = tm()
+        guard ASN1_TIME_to_tm(time, &parts) == 1 else { return nil }
+        return Int64(timegm(&parts))
     }
 
     private static func commonName(_ name: OpaquePointer?) -> String? {

@@ -7,6 +7,6 @@ extension PeerIdentity {
         self.init(
             subject: certificate.subject, commonName: certificate.commonName, dnsNames: certificate.dnsNames,
             ipAddresses: certificate.ipAddresses, uris: certificate.uris, emailAddresses: certificate.emailAddresses,
-            otherNames: certificate.otherNames)
+            otherNames: certificate.otherNames, notAfter: certificate.notAfter)
     }
 }

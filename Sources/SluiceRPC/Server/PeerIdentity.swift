@@ -17,11 +17,15 @@ public struct PeerIdentity: Sendable, Hashable, CustomStringConvertible {
     public var emailAddresses: [String]
     /// Subject alternative names of other kinds, as hex of their DER encoding.
     public var otherNames: [String]
+    /// When the certificate stops being valid, in seconds since the Unix epoch (nil: unknown).
+    /// The handshake checked it then; a connection can outlive it.
+    public var notAfter: Int64?
 
     public init(
         subject: String, commonName: String?, dnsNames: [String] = [], ipAddresses: [String] = [],
-        uris: [String] = [], emailAddresses: [String] = [], otherNames: [String] = []
+        uris: [String] = [], emailAddresses: [String] = [], otherNames: [String] = [], notAfter: Int64? = nil
     ) {
+        self.notAfter = notAfter
         self.subject = subject
         self.commonName = commonName
         self.dnsNames = dnsNames

@@ -29,10 +29,11 @@ public struct LimitAdmission: Sendable {
 
     /// The meter of an admitted call's bytes; throws the refusal of a refused one. `current`
     /// finds the caller as it is now, for the meter to admit it again while the call runs
-    /// (``PrincipalByteMeter``).
-    func admit(_ caller: Caller, current: @escaping @Sendable () async throws -> Caller) throws(RPCError)
-        -> PrincipalByteMeter
-    {
+    /// (``PrincipalByteMeter``); past `certificateExpiry` (the connection's client certificate's
+    /// notAfter) that admission refuses it (``CertificateExpiry``).
+    func admit(
+        _ caller: Caller, certificateExpiry: Int64? = nil, current: @escaping @Sendable () async throws -> Caller
+    ) throws(RPCError) -> PrincipalByteMeter {
         try requireEnabled(caller)
         let limiter = limiters.limiter(for: caller.principal.id)
         limiter.update(caller.settings.rates(defaults: defaults))
@@ -44,6 +45,7 @@ public struct LimitAdmission: Sendable {
             throw LimitRefusals.refuse(.calls(limit: maxCallsPerPrincipal))
         }
         return PrincipalByteMeter(limiter: limiter, traffic: traffic, principalID: caller.principal.id) {
+            try CertificateExpiry.requireUnexpired(certificateExpiry)
             // Only a definite "disabled" ends a running call: one whose caller cannot be looked
             // up now (the database is down a moment) goes on, as it would have without this check.
             guard let now = try? await current() else { return }
