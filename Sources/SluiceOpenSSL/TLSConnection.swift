@@ -10,7 +10,8 @@ public final class TLSConnection {
     public enum ReadOutcome: Equatable {
         /// All available ciphertext was processed; more may come.
         case needMoreData
-        /// The peer sent close_notify.
+        /// The peer sent close_notify (also before the handshake ended: the peer closed the
+        /// connection, it did not refuse it; a refusal is a fatal alert, which throws).
         case closed
     }
 
@@ -63,6 +64,10 @@ public final class TLSConnection {
             if result != 1 {
                 let error = SSL_get_error(ssl, result)
                 if error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE { return .needMoreData }
+                if error == SSL_ERROR_ZERO_RETURN {
+                    ERR_clear_error()
+                    return .closed
+                }
                 throw handshakeFailure(error)
             }
             isHandshakeComplete = true

@@ -313,3 +313,35 @@ enum TestContexts {
         #expect(healthy.takeServerReceived() == Array("still fine".utf8))
     }
 }
+
+/// How a handshake ends when the server answers the ClientHello with a bare alert record: a
+/// close_notify is the peer closing (as a FIN or a reset then is: UNAVAILABLE, retried, exit 6
+/// in the CLI), a fatal alert is a refusal (thrown: "TLS failed", exit 4).
+@Suite struct TLSHandshakeAlertTests {
+    /// A client that sent its ClientHello and then receives `alert` (level, description)
+    /// as a plaintext TLS 1.2 alert record.
+    private func clientReceivingAlert(_ level: UInt8, _ description: UInt8) throws -> TLSConnection {
+        let client = try TLSConnection(context: TestContexts.client(), serverName: "localhost")
+        var ignored = ByteBuffer()
+        #expect(try client.readPlaintext(into: &ignored) == .needMoreData)
+        var hello = ByteBuffer()
+        client.takeCiphertext(into: &hello)
+        #expect(hello.readableBytes > 0)
+        client.receiveCiphertext(ByteBuffer(bytes: [0x15, 0x03, 0x03, 0x00, 0x02, level, description]))
+        return client
+    }
+
+    @Test func closeNotifyDuringTheHandshakeIsAClose() throws {
+        let client = try clientReceivingAlert(1, 0)
+        var plaintext = ByteBuffer()
+        #expect(try client.readPlaintext(into: &plaintext) == .closed)
+        #expect(!client.isHandshakeComplete)
+    }
+
+    @Test func aFatalAlertDuringTheHandshakeIsARefusal() throws {
+        let client = try clientReceivingAlert(2, 40)   // handshake_failure
+        var plaintext = ByteBuffer()
+        let error = #expect(throws: OpenSSLError.self) { _ = try client.readPlaintext(into: &plaintext) }
+        #expect(error?.description.contains("handshake failure") == true, "\(String(describing: error))")
+    }
+}

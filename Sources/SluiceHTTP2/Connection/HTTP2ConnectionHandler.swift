@@ -182,7 +182,14 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
                 establish()
             }
             receivePlaintext(plaintext)
-            if outcome == .closed { close() }
+            if outcome == .closed && !tls.isHandshakeComplete {
+                // close_notify before the handshake ended: a close, as a FIN or a reset then
+                // is (a network cut, a server over its connection limit), not a refusal, which
+                // comes as a fatal alert and fails below as "TLS failed". Worth another try.
+                fail(RPCError(.unavailable, "the connection was closed during the TLS handshake"))
+            } else if outcome == .closed {
+                close()
+            }
         } catch {
             logger.info("TLS failure", metadata: ["peer": "\(remoteAddress ?? "?")", "error": "\(error)"])
             fail(RPCError(.unavailable, "TLS failed: \(error)"))

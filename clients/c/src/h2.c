@@ -148,7 +148,7 @@ void h2_abandon(H2Conn *c, H2Stream *stream) {
  * TLS 1.3 a server refusing our certificate says so only after the handshake, here). */
 static bool io_failed(H2Conn *c, int rc, Status *st) {
     int err = SSL_get_error(c->tls->ssl, rc);
-    if (err == SSL_ERROR_SSL) return tls_failed(st, c->tls->ssl, "connection");
+    if (err == SSL_ERROR_SSL) return tls_failed(st, c->tls->ssl, err, "connection");
     ERR_clear_error();
     if (err == SSL_ERROR_SYSCALL && errno != 0) {
         return status_set(st, GRPC_UNAVAILABLE, "connection lost: %s", strerror(errno));

@@ -72,18 +72,38 @@ static int tcp_connect(const char *host, const char *port, int timeout_ms, Statu
     return fd;
 }
 
-bool tls_failed(Status *st, SSL *ssl, const char *what) {
+/* The peer closed or reset the connection without a TLS alert: SSL_ERROR_SYSCALL (a reset, a
+ * broken pipe, or an EOF OpenSSL did not name), SSL_ERROR_ZERO_RETURN (an EOF, which
+ * SSL_OP_IGNORE_UNEXPECTED_EOF reports so, or close_notify: a close, not a refusal), or
+ * SSL_R_UNEXPECTED_EOF_WHILE_READING. A received alert or a certificate this side did not
+ * verify is none of these. */
+static bool closed_without_alert(int err, unsigned long e) {
+    if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN) return true;
+    return ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+}
+
+bool tls_failed(Status *st, SSL *ssl, int err, const char *what) {
+    int saved_errno = errno;
     unsigned long e = ERR_peek_last_error();
-    char reason[256] = "connection closed during the handshake";
+    char reason[256] = "no reason given";
     if (e != 0) ERR_error_string_n(e, reason, sizeof reason);
     long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    ERR_clear_error();
     if (verify != X509_V_OK) {
         status_set(st, GRPC_UNAVAILABLE, "TLS failed: %s: the server's certificate did not verify: %s",
                    what, X509_verify_cert_error_string(verify));
+    } else if (closed_without_alert(err, e)) {
+        /* A network cut, a load balancer, a server over its --max-connections: worth another
+         * try (exit 6), and nothing says the certificates are wrong. */
+        if (err == SSL_ERROR_SYSCALL && saved_errno != 0) {
+            return status_set(st, GRPC_UNAVAILABLE, "connection lost during the TLS %s: %s", what,
+                              strerror(saved_errno));
+        }
+        return status_set(st, GRPC_UNAVAILABLE, "the server closed the connection during the TLS %s",
+                          what);
     } else {
         status_set(st, GRPC_UNAVAILABLE, "TLS failed: %s: %s", what, reason);
     }
-    ERR_clear_error();
     st->tls_failure = true;
     return false;
 }
@@ -131,6 +151,7 @@ fail:
 static bool handshake(TlsConn *c, int timeout_ms, Status *st) {
     for (;;) {
         ERR_clear_error();
+        errno = 0;
         int rc = SSL_connect(c->ssl);
         if (rc == 1) return true;
         int err = SSL_get_error(c->ssl, rc);
@@ -140,7 +161,7 @@ static bool handshake(TlsConn *c, int timeout_ms, Status *st) {
         } else if (err == SSL_ERROR_WANT_WRITE) {
             events = POLLOUT;
         } else {
-            return tls_failed(st, c->ssl, "handshake");
+            return tls_failed(st, c->ssl, err, "handshake");
         }
         struct pollfd p = {.fd = c->fd, .events = events};
         int n = poll(&p, 1, timeout_ms);

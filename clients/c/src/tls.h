@@ -22,12 +22,16 @@ typedef struct TlsConn {
 } TlsConn;
 
 /* Connects to host:port and completes the handshake. Failures: UNAVAILABLE for the
- * network (refused, unreachable, timeout), UNAVAILABLE with tls_failure set for a
- * handshake either side refused, INVALID_ARGUMENT for unusable certificate files. */
+ * network (refused, unreachable, timeout, or the connection closed or reset during the
+ * handshake without a TLS alert), UNAVAILABLE with tls_failure set for a handshake either
+ * side refused, INVALID_ARGUMENT for unusable certificate files. */
 bool tls_connect(const TlsConfig *cfg, const char *host, const char *port, TlsConn **out,
                  Status *st);
-/* The OpenSSL error queue (or errno) as a "TLS failed: ..." status with tls_failure set. */
-bool tls_failed(Status *st, SSL *ssl, const char *what);
+/* A failed SSL_connect, SSL_read or SSL_write (err: SSL_get_error's answer; errno as the call
+ * left it) as the Swift CLI sorts it. A TLS alert from the peer, a server certificate that did
+ * not verify, or another TLS error: "TLS failed: ..." with tls_failure set (exit 4). The peer
+ * closing or resetting the connection without an alert: UNAVAILABLE without it (exit 6). */
+bool tls_failed(Status *st, SSL *ssl, int err, const char *what);
 void tls_close(TlsConn *conn);
 
 #endif
