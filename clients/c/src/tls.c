@@ -127,6 +127,9 @@ static SSL_CTX *make_context(const TlsConfig *cfg, Status *st) {
                    cfg->ca_file ? cfg->ca_file : "(none given)");
         goto fail;
     }
+    /* Every certificate in --ca is an anchor in its own right, as in the Swift CLI: an
+     * intermediate CA named there is enough, without the root above it. */
+    X509_STORE_set_flags(SSL_CTX_get_cert_store(ctx), X509_V_FLAG_PARTIAL_CHAIN);
     if (cfg->cert_file != NULL) {
         if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1) {
             status_set(st, GRPC_INVALID_ARGUMENT, "cannot load the client certificate --cert %s",
