@@ -210,12 +210,8 @@ extension SyncExecutor {
         let temporary = SyncNames.downloadTemporary(for: copyName, marker: temporaryMarker)
         let summary = try await Downloader(client: client, options: downloadOptions).download(
             objectName(path), version: version, to: directory.path(of: temporary))
-        do {
-            try directory.rename(temporary, to: copyName)
-        } catch {
-            try? directory.removeFile(temporary)
-            throw error
-        }
+        // Not onto whatever took the free name during the download: deferred instead.
+        try place(temporary, at: copyName, in: directory, replacing: nil)
         tally.add {
             $0.conflicts += 1
             $0.bytesReceived += summary.bytesTransferred

@@ -140,10 +140,10 @@ extension SyncExecutor {
     }
 
     /// The file's bytes and the stat they were read under; nil when the file changed while it
-    /// was read. Defers when it went away or is no longer a regular file.
+    /// was read. Defers when it went away or is no longer a regular file (``localFileGone``).
     private static func readSettled(_ file: String) async throws -> (stat: LocalStat, data: Data)? {
         guard let before = LocalStat.of(file), before.kind == S_IFREG else {
-            throw Deferred(reason: "the local file went away meanwhile")
+            throw localFileGone
         }
         guard before.stat.size <= oneCallBytes else {
             throw Deferred(reason: "the file grew past 4 MiB since the scan; it is sent on the next pass")
@@ -156,8 +156,9 @@ extension SyncExecutor {
                 let count = try data.withUnsafeMutableBytes { try LocalFile.openForReading(file).read(into: $0, at: 0) }
                 return data.prefix(count)
             }
-        } catch let error as LocalFileError where error.code == ENOENT {
-            throw Deferred(reason: "the local file went away meanwhile")
+        } catch is LocalFileError where !isRegularFile(file) {
+            // Gone, or a folder (EISDIR), a socket (ENXIO) ... took its name since the look.
+            throw localFileGone
         }
         guard Int64(data.count) == before.stat.size, LocalStat.of(file)?.stat == before.stat else { return nil }
         return (before.stat, data)

@@ -35,6 +35,15 @@ struct SyncExecutor: Sendable {
         var reason: String
     }
 
+    /// The deferral of an upload whose file is no longer a regular file at its path: deleted,
+    /// or replaced by a folder, a link, a FIFO or a socket since the scan. That is a race with
+    /// whoever changes the directory, not a misuse like `sluice upload DIR` (the uploader's
+    /// usage error): the next pass sees what is there now.
+    static let localFileGone = Deferred(reason: "the local file went away meanwhile")
+
+    /// Whether `file` is a regular file (a symbolic link is not followed).
+    static func isRegularFile(_ file: String) -> Bool { LocalStat.of(file)?.kind == S_IFREG }
+
     /// Attempts at an upload whose file keeps changing under it.
     static let uploadAttempts = 3
 
@@ -165,9 +174,11 @@ struct SyncExecutor: Sendable {
         var sent: Int64 = 0
         var expected = expected
         for _ in 0..<Self.uploadAttempts {
-            guard let before = LocalStat.of(file)?.stat else {
-                throw Deferred(reason: "the local file went away meanwhile")
+            guard let now = LocalStat.of(file), now.kind == S_IFREG else {
+                tally.add { $0.bytesSent += sent }
+                throw Self.localFileGone
             }
+            let before = now.stat
             let partitionSize = try Self.partitionSize(matching: expected, size: before.size)
             var uploadOptions = UploadOptions(
                 partitionSize: partitionSize, parallelism: 4, retry: options.retry, journal: options.journal)
@@ -185,6 +196,15 @@ struct SyncExecutor: Sendable {
                 report(SyncEvent(kind: .retrying, path: path, detail: "it changed while it was uploaded; sending it again"))
                 try await Task.sleep(for: .milliseconds(300))
                 continue
+            } catch where !Self.isRegularFile(file) {
+                // It went away (or became something else) between the look above and the
+                // uploader's open or read: the uploader's refusal or failed open is this race.
+                sent += wire.bytes
+                tally.add {
+                    $0.calls += wire.calls
+                    $0.bytesSent += sent
+                }
+                throw Self.localFileGone
             }
             sent += wire.bytes
             // Create, the partitions sent, commit; one PutObject when the uploader chose it.
@@ -305,17 +325,19 @@ struct SyncExecutor: Sendable {
 
     /// Renames a verified download onto its target (both names in `directory`), unless the
     /// target is no longer as the plan saw it (then the download is discarded and the action
-    /// deferred).
+    /// deferred): also when a folder (or anything else) took the name between the look and
+    /// the rename, which then fails.
     func place(_ temporary: String, at target: String, in directory: LocalDirectory, replacing: LocalStat?) throws {
+        let changed = Deferred(reason: "the local file changed meanwhile")
         guard directory.status(of: target)?.stat == replacing else {
             try? directory.removeFile(temporary)
-            throw Deferred(reason: "the local file changed meanwhile")
+            throw changed
         }
         do {
             try directory.rename(temporary, to: target)
         } catch {
             try? directory.removeFile(temporary)
-            throw error
+            throw directory.status(of: target)?.stat == replacing ? error : changed
         }
     }
 

@@ -192,11 +192,11 @@ public final class UploadSessions: Sendable {
                          + octet_length(s.user_metadata::text)
                          + 5 * (SELECT count(*) FROM session_partitions sp WHERE sp.session_id = s.id))::bigint
                             AS page_cost
-                    FROM upload_sessions s
-                    WHERE \(SessionQueries.Reach.creatorOrOwner.condition("$1"))
-                      AND ($2::bigint IS NULL OR (extract(epoch FROM s.created_at) * 1000000)::bigint < $2
-                           OR ((extract(epoch FROM s.created_at) * 1000000)::bigint = $2 AND s.id > $3))
-                      AND (NOT $4 OR (s.state = 'open' AND s.expires_at > now()))
+                    FROM (
+                        (\(Self.listingBranch("s.principal_id = $1")))
+                        UNION ALL
+                        (\(Self.listingBranch("s.owner_id = $1 AND s.principal_id <> $1")))
+                    ) s
                     ORDER BY s.created_at DESC, s.id
                     LIMIT $5
                     """, order: "created_us DESC, id"), [
@@ -216,6 +216,28 @@ public final class UploadSessions: Sendable {
             next = pageTokens.issue(last.cursor, for: .sessions, principal: principal, parameters: parameters)
         }
         return (page.map { $0.record }, next)
+    }
+
+    /// One half of a session listing's batch: the sessions `whose` selects (the principal's
+    /// own, or those its grantees opened into its folder; apart, so that no row is in both),
+    /// newest first, after the cursor ($2 microseconds, $3 id; none when $2 is NULL), open ones
+    /// only if $4, at most $5. Each half walks its own index (`upload_sessions_by_principal`,
+    /// `upload_sessions_by_owner`) from the cursor on, with the bound on `created_at` as an
+    /// index condition: a page costs its own rows, not every retained session before it (one
+    /// `principal_id = $1 OR owner_id = $1`, or a cursor on an expression of `created_at`, can
+    /// use neither index, and each page would read and sort all of them). Rows of the cursor's
+    /// very microsecond are told apart by id, among the few the index gives for it.
+    private static func listingBranch(_ whose: String) -> String {
+        let cursorTime = "(timestamptz 'epoch' + $2 * interval '1 microsecond')"
+        return """
+            SELECT * FROM upload_sessions s
+            WHERE \(whose)
+              AND s.created_at <= coalesce(\(cursorTime), 'infinity')
+              AND ($2::bigint IS NULL OR s.created_at < \(cursorTime) OR s.id > $3)
+              AND (NOT $4 OR (s.state = 'open' AND s.expires_at > now()))
+            ORDER BY s.created_at DESC, s.id
+            LIMIT $5
+            """
     }
 
     /// The (creation time in microseconds, id) a session listing resumes after.

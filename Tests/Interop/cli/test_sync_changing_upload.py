@@ -55,3 +55,47 @@ def test_an_upload_sent_again_counts_every_byte_it_sent(pcli, tmp_path):
     # An earlier attempt's own version is not another device's: no conflict copy of it.
     assert not [e for e in proc.events if e["event"] == "conflict"], proc.explain()
     assert os.listdir(a) == ["moving.bin"]
+
+
+def _replace_with_folder(path: str) -> None:
+    os.unlink(path)
+    os.mkdir(path)
+    with open(os.path.join(path, "inside.txt"), "w") as f:
+        f.write("inside\n")
+
+
+def _replace_with_fifo(path: str) -> None:
+    os.unlink(path)
+    os.mkfifo(path)
+
+
+def _replace_with_link(path: str) -> None:
+    os.unlink(path)
+    os.symlink("elsewhere.bin", path)
+
+
+@pytest.mark.parametrize("replace", [_replace_with_folder, _replace_with_fifo, _replace_with_link],
+                         ids=["folder", "fifo", "symlink"])
+def test_a_file_replaced_while_it_is_uploaded_is_left_for_the_next_pass(pcli, tmp_path, replace):
+    """A file that becomes a folder (or a FIFO, a link) while it is uploaded is a race like
+    one deleted meanwhile: `deferred`, exit 0; not the usage error `sluice upload DIR` is."""
+    a = str(tmp_path / "a")
+    os.makedirs(a)
+    path = os.path.join(a, "morph.bin")
+    cs.write_random_file(path, SIZE)
+    prefix = cs.unique("sync-morph") + "/"
+    proc = pcli.start("sync", a, prefix, "--json", "--device", "dev")
+    try:
+        time.sleep(1.5)                                     # part of the file is on its way
+        replace(path)
+        assert proc.wait(120) == 0, proc.explain()
+    finally:
+        proc.close()
+    deferred = [e for e in proc.events if e["event"] == "deferred"]
+    assert [e["path"] for e in deferred] == ["morph.bin"], proc.explain()
+    assert deferred[0]["detail"] == "the local file went away meanwhile", proc.explain()
+    assert not [e for e in proc.events if e["event"] == "failed"], proc.explain()
+    # The next pass sees what is there now.
+    again = pcli.ok("sync", a, prefix, "--json", "--device", "dev")
+    if replace is _replace_with_folder:
+        assert "inside" in pcli.ok("download", prefix + "morph.bin/inside.txt", "--stdout").out, again.out

@@ -369,4 +369,54 @@ import Testing
             }
         }
     }
+
+    /// The owner's listing merges its own sessions with those a grantee opened into its folder
+    /// (each from its own index): every page size walks all of them once, newest first and by
+    /// id within one instant, also when a page ends inside a run of sessions created at the
+    /// same microsecond; the grantee's own sessions and a stranger's stay out.
+    @Test func pagesOwnAndGranteesSessionsTogetherInOrder() async throws {
+        try await StorageHarness.with { harness in
+            let sessions = harness.storage.sessions
+            let alice = try await harness.principal("CN=alice")
+            let bob = try await harness.principal("CN=bob")
+            let carol = try await harness.principal("CN=carol")
+            _ = try await harness.storage.grants.grant(
+                by: alice, to: bob.handle, scope: .prefix, path: "inbox/", access: .write)
+            var listed: [SessionRecord] = []
+            for index in 0..<12 {
+                listed.append(index % 3 == 1
+                    ? try await sessions.create(OpenSessionLimitTests.small("inbox/b\(index)"), by: bob, owner: alice)
+                    : try await sessions.create(OpenSessionLimitTests.small("a\(index)"), by: alice))
+            }
+            _ = try await sessions.abort(listed[4].id, of: alice)
+            let bobsOwn = try await sessions.create(OpenSessionLimitTests.small("bob"), by: bob)
+            let carols = try await sessions.create(OpenSessionLimitTests.small("carol"), by: carol)
+            // Runs of three made at one instant, so that pages end inside them.
+            _ = try await harness.sql("""
+                UPDATE upload_sessions SET created_at = timestamptz '2026-01-01 00:00:00.123456+00'
+                    + (CASE WHEN id = ANY($1) THEN array_position($1, id) - 1 ELSE 0 END / 3) * interval '1 second'
+                """, [.bytesArray(listed.map(\.id.bytes))])
+            let expected = listed.indices.sorted { left, right in
+                left / 3 != right / 3
+                    ? left / 3 > right / 3 : listed[left].id.bytes.lexicographicallyPrecedes(listed[right].id.bytes)
+            }.map { listed[$0].id }
+
+            for pageSize in [1, 2, 3, 5, 100] {
+                var walked: [SessionID] = []
+                var token = ""
+                repeat {
+                    let page = try await sessions.list(of: alice, pageSize: pageSize, pageToken: token, openOnly: false)
+                    #expect(page.sessions.count <= pageSize)
+                    walked += page.sessions.map(\.id)
+                    token = page.nextPageToken
+                } while !token.isEmpty
+                #expect(walked == expected, "page size \(pageSize)")
+            }
+            let open = try await sessions.list(of: alice, pageSize: 0, pageToken: "", openOnly: true).sessions
+            #expect(open.map(\.id) == expected.filter { $0 != listed[4].id })
+            let bobs = try await sessions.list(of: bob, pageSize: 0, pageToken: "", openOnly: false).sessions
+            #expect(Set(bobs.map(\.id)) == Set(listed.enumerated().filter { $0.offset % 3 == 1 }.map(\.element.id) + [bobsOwn.id]))
+            #expect(!expected.contains(bobsOwn.id) && !expected.contains(carols.id))
+        }
+    }
 }
