@@ -29,21 +29,33 @@ def pcli(cli_runner, paced_server) -> cs.CLI:
     return cli_runner
 
 
-def test_an_upload_sent_again_counts_every_byte_it_sent(pcli, tmp_path):
+def _sync_changing(pcli, tmp_path, name: str, change):
+    """`sluice sync` of a folder holding one SIZE file NAME, which `change(path)` changes while
+    part of it is on its way; the run must exit 0. Returns the run, the folder, the file's path
+    and the remote prefix."""
     a = str(tmp_path / "a")
     os.makedirs(a)
-    path = os.path.join(a, "moving.bin")
+    path = os.path.join(a, name)
     cs.write_random_file(path, SIZE)
-    prefix = cs.unique("sync-moving") + "/"
+    prefix = cs.unique("sync-" + name.split(".")[0]) + "/"
     proc = pcli.start("sync", a, prefix, "--json", "--device", "dev")
     try:
         time.sleep(1.5)                                     # part of the file is on its way
-        with open(path, "r+b") as f:
-            f.seek(SIZE - 4096)
-            f.write(os.urandom(4096))
+        change(path)
         assert proc.wait(120) == 0, proc.explain()
     finally:
         proc.close()
+    return proc, a, path, prefix
+
+
+def _rewrite_the_end(path: str) -> None:
+    with open(path, "r+b") as f:
+        f.seek(SIZE - 4096)
+        f.write(os.urandom(4096))
+
+
+def test_an_upload_sent_again_counts_every_byte_it_sent(pcli, tmp_path):
+    proc, a, path, prefix = _sync_changing(pcli, tmp_path, "moving.bin", _rewrite_the_end)
     retried = [e for e in proc.events if e["event"] == "retrying"]
     assert retried and retried[0]["path"] == "moving.bin", proc.explain()
     summary = [e for e in proc.events if e["event"] == "summary"][0]
@@ -79,18 +91,7 @@ def _replace_with_link(path: str) -> None:
 def test_a_file_replaced_while_it_is_uploaded_is_left_for_the_next_pass(pcli, tmp_path, replace):
     """A file that becomes a folder (or a FIFO, a link) while it is uploaded is a race like
     one deleted meanwhile: `deferred`, exit 0; not the usage error `sluice upload DIR` is."""
-    a = str(tmp_path / "a")
-    os.makedirs(a)
-    path = os.path.join(a, "morph.bin")
-    cs.write_random_file(path, SIZE)
-    prefix = cs.unique("sync-morph") + "/"
-    proc = pcli.start("sync", a, prefix, "--json", "--device", "dev")
-    try:
-        time.sleep(1.5)                                     # part of the file is on its way
-        replace(path)
-        assert proc.wait(120) == 0, proc.explain()
-    finally:
-        proc.close()
+    proc, a, _, prefix = _sync_changing(pcli, tmp_path, "morph.bin", replace)
     deferred = [e for e in proc.events if e["event"] == "deferred"]
     assert [e["path"] for e in deferred] == ["morph.bin"], proc.explain()
     assert deferred[0]["detail"] == "the local file went away meanwhile", proc.explain()
