@@ -45,6 +45,7 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
         }
         var lastSend = ContinuousClock.now
         var slowClient = false
+        let pulseGroup = Self.pulseGroup(caller.principal.id, certificateExpiry: context.peer?.notAfter)
         while !Task.isCancelled {
             if signal.isClosed {
                 throw StorageError.unavailable("the server is shutting down; watch again from cursor \(sent)")
@@ -79,19 +80,29 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
             guard page.caughtUp else { continue }
             // The caller is admitted again after every wait, a nudge included, which reads no
             // log: a disabled principal's watch ends then, idle or not, and sends nothing made
-            // after the disable. A nudge (once a second) wakes one watcher of the principal,
-            // which admits it for all of them: refused, it wakes the others, which are refused too.
+            // after the disable. A nudge (once a second) wakes one watcher of the group, which
+            // admits it for all of them: refused, it wakes the others, which are refused too.
             var woken = false
             while !woken {
-                woken = await signal.wait(after: generation, group: caller.principal.id)
+                woken = await signal.wait(after: generation, group: pulseGroup)
                 do {
                     try await context.admitCallerAgain()
                 } catch {
-                    signal.nudge(group: caller.principal.id)
+                    signal.nudge(group: pulseGroup)
                     throw error
                 }
             }
         }
+    }
+
+    /// The group of waiting watchers whose admission comes out the same for all (see
+    /// `ChangeSignal.nudge()`): one principal, seen through certificates that expire at the same
+    /// moment. A renewed certificate on another connection must not vouch for an expired one.
+    static func pulseGroup(_ principalID: Int64, certificateExpiry: Int64?) -> Int64 {
+        var hasher = Hasher()
+        hasher.combine(principalID)
+        hasher.combine(certificateExpiry)
+        return Int64(hasher.finalize())
     }
 
     public func listChanges(request: Sluice_V1_ListChangesRequest, context: ServerContext) async throws

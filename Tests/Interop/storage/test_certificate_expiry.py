@@ -28,19 +28,21 @@ pytestmark = ss.only_blob_stores("disk")   # the handshake's certificate, whatev
 LIFETIME = datetime.timedelta(seconds=12)
 
 
-def short_lived(certs: sup.Certs, folder: str, name: str) -> tuple[sup.Certs, datetime.datetime]:
-    """NAME.pem / NAME-key.pem in `folder`, signed by the dev CA, expiring LIFETIME from now,
-    beside a copy of the dev CA; returns them as Certs and the expiry."""
+def short_lived(certs: sup.Certs, folder: str, name: str, common_name: str = "",
+                lifetime: datetime.timedelta = LIFETIME) -> tuple[sup.Certs, datetime.datetime]:
+    """NAME.pem / NAME-key.pem in `folder` for COMMON_NAME (NAME when empty), signed by the dev
+    CA, expiring `lifetime` from now, beside a copy of the dev CA; returns them as Certs and the
+    expiry."""
     with open(certs.path("ca-key.pem"), "rb") as f:
         ca_key = serialization.load_pem_private_key(f.read(), password=None)
     with open(certs.ca, "rb") as f:
         ca = x509.load_pem_x509_certificate(f.read())
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
-    expiry = now + LIFETIME
+    expiry = now + lifetime
     certificate = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name or name)]))
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -88,4 +90,36 @@ def test_calls_and_watches_on_a_connection_end_when_its_certificate_expires(stor
         ss.expect_error(Code.UNAVAILABLE, fresh.list_objects)
     finally:
         fresh.close()
+    server.assert_alive()
+
+
+def test_the_expired_connections_watch_ends_while_a_renewed_ones_goes_on(storage, certs, tmp_path):
+    """One principal, two connections: one with a certificate about to expire, one with its
+    renewal (the same name, valid for a day). The first's waiting watch ends within seconds of
+    the expiry; the second's goes on and still delivers."""
+    server = storage.server(label="sluiced-expiry-two")
+    folder = str(tmp_path / "two")
+    os.makedirs(folder)
+    principal = f"renewing-{os.urandom(3).hex()}"
+    short, expiry = short_lived(certs, folder, "old", common_name=principal)
+    renewed, _ = short_lived(certs, folder, "new", common_name=principal, lifetime=datetime.timedelta(days=1))
+    old = ss.StorageClient(sup.secure_channel(server.address, short, "old"), label="old")
+    new = ss.StorageClient(sup.secure_channel(server.address, renewed, "new"), label="new")
+    try:
+        # The renewed connection's watches come first and outnumber the old one's.
+        watches = [fs.Watcher(new, prefix="two/") for _ in range(3)] + [fs.Watcher(old, prefix="two/")]
+        sup.wait_until(lambda: all(w.responses >= 1 for w in watches), 10, what="the watches to begin")
+        left = (expiry - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+        assert left > 1, f"the certificate expired before the test could use it ({left:.1f} s left)"
+        time.sleep(left)
+        ended = time.monotonic()
+        sup.wait_until(lambda: watches[-1].error is not None, 10, what="the expired connection's watch to end")
+        assert time.monotonic() - ended < 5, "the expired connection's watch ran on"
+        assert watches[-1].error.code() == Code.UNAUTHENTICATED, watches[-1].error
+        new.put_object("two/after", b"after the old certificate expired")
+        for w in watches[:-1]:
+            assert [c.name for c in w.take(1)] == ["two/after"] and w.error is None, w.error
+    finally:
+        old.close()
+        new.close()
     server.assert_alive()
