@@ -67,8 +67,12 @@ import Testing
                 }
             }
             while try await harness.pool.withConnection({ connection in
-                try connection.execute("SELECT count(*)::bigint AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-                    .rows[0].int("n")
+                // This database's lock 4142 only: the cluster is shared with every other suite.
+                try connection.execute("""
+                    SELECT count(*)::bigint AS n FROM pg_locks
+                    WHERE locktype = 'advisory' AND NOT granted AND objid = 4142
+                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    """).rows[0].int("n")
             }) == 0 {
                 try await Task.sleep(for: .milliseconds(10))    // the first commit waits, its position taken
             }
