@@ -4,6 +4,7 @@ conftest.py), so the reference server can import this module on its own."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
@@ -308,3 +309,20 @@ def secure_channel(address: str, certs: Certs, client: Optional[str] = "client",
     # channels), so "a channel opened before" really is a separate connection.
     opts.append(("grpc.use_local_subchannel_pool", 1))
     return grpc.secure_channel(address, channel_credentials(certs, client), options=opts)
+
+
+@contextlib.contextmanager
+def mounted(arguments: list[str], target: str, what: str):
+    """`mount ARGUMENTS TARGET` for the block, lazily unmounted after; the test is skipped where
+    mounting is not allowed (it needs root). `what` names the mount in the skip message."""
+    import pytest
+
+    try:
+        subprocess.run(["mount", *arguments, target], check=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    except (OSError, subprocess.SubprocessError) as e:
+        pytest.skip(f"cannot mount {what} here (needs root): {e}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", target], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)

@@ -6,8 +6,8 @@ import SluiceRPC
 /// TLS checks a certificate once, when the connection is made, and a connection may live for
 /// days (a sync device's watch, a client that keeps it busy). Without this, an identity whose
 /// certificate was not renewed (or was issued short-lived on purpose) would keep its access for
-/// as long as its connection lasts. Each call is checked when it starts and whenever its caller
-/// is admitted again while it runs (``LimitAdmission``), so a long transfer or watch ends too.
+/// as long as its connection lasts. ``LimitAdmission`` checks each call when it starts and
+/// whenever its caller is admitted again while it runs, so a long transfer or watch ends too.
 enum CertificateExpiry {
     /// Throws UNAUTHENTICATED when `notAfter` (seconds since the Unix epoch) has passed.
     static func requireUnexpired(_ notAfter: Int64?, now: Date = Date()) throws(RPCError) {

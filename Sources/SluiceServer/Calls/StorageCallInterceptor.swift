@@ -7,10 +7,10 @@ import SluiceStore
 /// 1. the caller is resolved once, from the verified client certificate by `mapping`
 ///    (`--principal-from`) and the `CallerDirectory`, and put in the call's context
 ///    (`ServerContext.caller`); a connection without a certificate, or one naming no
-///    principal, leaves the UNAUTHENTICATED refusal there instead, and one whose certificate
-///    expired since its handshake is refused (`CertificateExpiry`);
+///    principal, leaves the UNAUTHENTICATED refusal there instead;
 /// 2. the limits (`LimitAdmission`) admit or refuse that same caller and meter its bytes,
-///    admitting it again as a long call goes on (a principal disabled meanwhile is refused);
+///    admitting it again as a long call goes on (a principal disabled meanwhile is refused,
+///    and so is a connection whose client certificate expired since its handshake);
 /// 3. the handler runs, and whatever the store throws on the way — before, during or after
 ///    a stream — becomes a gRPC status (`mappingStorageErrors`).
 ///
@@ -40,9 +40,7 @@ public struct StorageCallInterceptor: CallInterceptor {
             context[CallerResolution.self] = resolution
             switch resolution {
             case .success(let caller):
-                let certificateExpiry = context.peer?.notAfter
-                try CertificateExpiry.requireUnexpired(certificateExpiry)
-                let meter = try limits.admit(caller, certificateExpiry: certificateExpiry) { [callers] in
+                let meter = try limits.admit(caller, certificateExpiry: context.peer?.notAfter) { [callers] in
                     try await callers.caller(named: caller.name)
                 }
                 context[IdleCallReadmission.self] = meter

@@ -7,8 +7,8 @@ import SluiceStore
 /// A watcher reads the log from its cursor in batches, sends them, and when caught up waits
 /// for the process's single `ChangeListener` to wake it (a NOTIFY from any instance on the
 /// database, or the periodic tick); it never polls the log on its own (nudged while it waits, it
-/// only admits its caller again: once a second, one watcher of each principal, for all of the
-/// principal's watchers). Flow control holds a watcher whose client stops reading (a write
+/// only admits its caller again: once a second, one watcher of each principal and certificate
+/// expiry, for all of them). Flow control holds a watcher whose client stops reading (a write
 /// waits for the window, holding at most one batch).
 public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
     let storage: Storage

@@ -29,11 +29,12 @@ public struct LimitAdmission: Sendable {
 
     /// The meter of an admitted call's bytes; throws the refusal of a refused one. `current`
     /// finds the caller as it is now, for the meter to admit it again while the call runs
-    /// (``PrincipalByteMeter``); past `certificateExpiry` (the connection's client certificate's
-    /// notAfter) that admission refuses it (``CertificateExpiry``).
+    /// (``PrincipalByteMeter``). Past `certificateExpiry` (the connection's client certificate's
+    /// notAfter) the caller is refused, now or at a later admission (``CertificateExpiry``).
     func admit(
         _ caller: Caller, certificateExpiry: Int64? = nil, current: @escaping @Sendable () async throws -> Caller
     ) throws(RPCError) -> PrincipalByteMeter {
+        try CertificateExpiry.requireUnexpired(certificateExpiry)
         try requireEnabled(caller)
         let limiter = limiters.limiter(for: caller.principal.id)
         limiter.update(caller.settings.rates(defaults: defaults))

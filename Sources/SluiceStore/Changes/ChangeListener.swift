@@ -12,8 +12,8 @@ import Synchronization
 /// database stays away) and then wakes every watcher, which re-reads from its cursor: a
 /// notification missed meanwhile loses nothing. Every `tick` it also wakes them, so that
 /// watchers send their heartbeats. Every `pulse` it nudges them (`ChangeSignal.nudge()`): one
-/// watcher of each principal wakes without reading the log, to admit the principal again for
-/// all of its watchers (a disabled principal's idle watches end then).
+/// watcher of each group wakes without reading the log, to admit its caller again for the whole
+/// group (a disabled principal's idle watches end then).
 public final class ChangeListener: Sendable {
     public let signal: ChangeSignal
     private let url: String

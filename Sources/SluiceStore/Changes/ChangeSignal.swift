@@ -8,9 +8,9 @@ import Synchronization
 /// The listener also calls `nudge()` now and then, for work watchers do periodically while they
 /// wait (the server admits their principal again). That work is the same for every watcher of
 /// a group (the server's groups are a principal's watchers whose certificates expire at one
-/// moment), so a nudge wakes one waiter per group, without
-/// a new generation: it does the work for all of them, and wakes the rest with `nudge(group:)`
-/// only when they must act on what it found. Waking every waiter at every nudge cost a thousand
+/// moment), so a nudge wakes one waiter per group, without a new generation: it does the work
+/// for all of them, and wakes the rest with `nudge(group:)` only when they must act on what it
+/// found. Waking every waiter at every nudge cost a thousand
 /// idle watchers of one principal ten times the CPU they cost without nudges.
 public final class ChangeSignal: Sendable {
     private typealias Waiter = CheckedContinuation<Void, Never>

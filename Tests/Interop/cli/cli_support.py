@@ -5,7 +5,6 @@ live here (see conftest.py in this directory)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -19,7 +18,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-import pytest
 
 import interop_support as sup
 
@@ -509,18 +507,3 @@ class TCPForwarder:
                 pass
         for t in self._threads:
             t.join(5)
-
-
-@contextlib.contextmanager
-def mounted(arguments: list[str], target: str, what: str):
-    """`mount ARGUMENTS TARGET` for the block, lazily unmounted after; the test is skipped where
-    mounting is not allowed (it needs root). `what` names the mount in the skip message."""
-    try:
-        subprocess.run(["mount", *arguments, target], check=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
-    except (OSError, subprocess.SubprocessError) as e:
-        pytest.skip(f"cannot mount {what} here (needs root): {e}")
-    try:
-        yield target
-    finally:
-        subprocess.run(["umount", "-l", target], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)

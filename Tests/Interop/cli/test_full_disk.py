@@ -13,6 +13,7 @@ import time
 import pytest
 
 import cli_support as cs
+import interop_support as sup
 import storage_support as ss
 from storage_support import Code, KIB, MIB, expect_error
 
@@ -21,7 +22,7 @@ TMPFS_SIZE = 8 * MIB
 
 def small_filesystem(path: str, size: int = TMPFS_SIZE):
     os.makedirs(path, exist_ok=True)
-    return cs.mounted(["-t", "tmpfs", "-o", f"size={size}", "tmpfs"], path, "a tmpfs")
+    return sup.mounted(["-t", "tmpfs", "-o", f"size={size}", "tmpfs"], path, "a tmpfs")
 
 
 def fill(path: str) -> str:

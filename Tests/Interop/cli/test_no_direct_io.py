@@ -13,6 +13,7 @@ import os
 import pytest
 
 import cli_support as cs
+import interop_support as sup
 import storage_support as ss
 from storage_support import MIB
 
@@ -20,7 +21,7 @@ from storage_support import MIB
 @contextlib.contextmanager
 def ramfs(path: str):
     os.makedirs(path, exist_ok=True)
-    with cs.mounted(["-t", "ramfs", "ramfs"], path, "a ramfs"):
+    with sup.mounted(["-t", "ramfs", "ramfs"], path, "a ramfs"):
         probe = os.path.join(path, "probe")
         with pytest.raises(OSError):
             os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600))

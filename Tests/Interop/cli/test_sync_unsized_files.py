@@ -13,6 +13,7 @@ import os
 import pytest
 
 import cli_support as cs
+import interop_support as sup
 import sync_support as sy
 
 
@@ -31,7 +32,7 @@ def _a_sysfs_file() -> str:
 def bound(source: str, target: str):
     """`source` bind-mounted at `target` (a new empty file) until the block ends."""
     open(target, "wb").close()
-    return cs.mounted(["--bind", source], target, "a file")
+    return sup.mounted(["--bind", source], target, "a file")
 
 
 @pytest.mark.parametrize("source", ["/proc/version", "sysfs"])

@@ -12,12 +12,11 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import subprocess
 import tempfile
 
 import grpc
-import pytest
 
+import interop_support as sup
 import storage_support as ss
 from storage_support import Code, KIB
 
@@ -33,26 +32,23 @@ def database_on_a_small_disk(postgres):
     (which only root may enter): PostgreSQL's user must reach it."""
     folder = tempfile.mkdtemp(prefix="sluice-pgdisk-")
     os.chmod(folder, 0o755)
-    try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TABLESPACE_BYTES}", "tmpfs", folder], check=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
-    except (OSError, subprocess.SubprocessError) as e:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {e}")
     tablespace, database = f"sluice_full_{os.urandom(6).hex()}", None
-    location = os.path.join(folder, "tablespace")
     try:
-        os.makedirs(location)
-        owner = pwd.getpwnam("postgres")
-        os.chown(location, owner.pw_uid, owner.pw_gid)
-        postgres.run(f"CREATE TABLESPACE {tablespace} LOCATION '{location}'")
-        database, url = postgres.create_database(tablespace=tablespace)
-        yield url, folder
+        with sup.mounted(["-t", "tmpfs", "-o", f"size={TABLESPACE_BYTES}", "tmpfs"], folder, "a tmpfs"):
+            try:
+                location = os.path.join(folder, "tablespace")
+                os.makedirs(location)
+                owner = pwd.getpwnam("postgres")
+                os.chown(location, owner.pw_uid, owner.pw_gid)
+                postgres.run(f"CREATE TABLESPACE {tablespace} LOCATION '{location}'")
+                database, url = postgres.create_database(tablespace=tablespace)
+                yield url, folder
+            finally:
+                if database:
+                    postgres.drop_database(database)
+                with contextlib.suppress(Exception):
+                    postgres.run(f"DROP TABLESPACE IF EXISTS {tablespace}")
     finally:
-        if database:
-            postgres.drop_database(database)
-        with contextlib.suppress(Exception):
-            postgres.run(f"DROP TABLESPACE IF EXISTS {tablespace}")
-        subprocess.run(["umount", "-l", folder], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
         with contextlib.suppress(OSError):
             os.rmdir(folder)
 
