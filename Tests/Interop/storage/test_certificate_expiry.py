@@ -3,24 +3,18 @@ it was valid, but from its expiry on every call on it is refused UNAUTHENTICATED
 expired and what to do), and a watch it holds ends the same way, within seconds. A new connection
 is refused at the handshake, as before.
 
-The certificate (signed by the dev CA, valid for a few seconds) is made here with `cryptography`."""
+The certificates (signed by the dev CA, one valid for a few seconds) are made here."""
 
 from __future__ import annotations
 
 import datetime
 import os
-import shutil
 import time
-
-import grpc
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import feed_support as fs
 import interop_support as sup
 import storage_support as ss
+from certificate_support import CertificateFolder
 from storage_support import Code, KIB
 
 pytestmark = ss.only_blob_stores("disk")   # the handshake's certificate, whatever the store
@@ -28,45 +22,12 @@ pytestmark = ss.only_blob_stores("disk")   # the handshake's certificate, whatev
 LIFETIME = datetime.timedelta(seconds=12)
 
 
-def short_lived(certs: sup.Certs, folder: str, name: str, common_name: str = "",
-                lifetime: datetime.timedelta = LIFETIME) -> tuple[sup.Certs, datetime.datetime]:
-    """NAME.pem / NAME-key.pem in `folder` for COMMON_NAME (NAME when empty), signed by the dev
-    CA, expiring `lifetime` from now, beside a copy of the dev CA; returns them as Certs and the
-    expiry."""
-    with open(certs.path("ca-key.pem"), "rb") as f:
-        ca_key = serialization.load_pem_private_key(f.read(), password=None)
-    with open(certs.ca, "rb") as f:
-        ca = x509.load_pem_x509_certificate(f.read())
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    expiry = now + lifetime
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name or name)]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(expiry)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    with open(os.path.join(folder, f"{name}.pem"), "wb") as f:
-        f.write(certificate.public_bytes(serialization.Encoding.PEM))
-    with open(os.path.join(folder, f"{name}-key.pem"), "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    shutil.copy(certs.ca, os.path.join(folder, "ca.pem"))
-    return sup.Certs(folder), expiry
-
-
 def test_calls_and_watches_on_a_connection_end_when_its_certificate_expires(storage, certs, tmp_path):
     server = storage.server(label="sluiced-expiry")
-    folder = str(tmp_path / "short-lived")
-    os.makedirs(folder)
+    made = CertificateFolder(str(tmp_path / "short-lived"), certs)
     stem = f"expiring-{os.urandom(3).hex()}"
-    short, expiry = short_lived(certs, folder, stem)
+    expiry = made.issue(stem, stem, lifetime=LIFETIME)
+    short = made.certs
     client = ss.StorageClient(sup.secure_channel(server.address, short, stem), label="expiring")
     try:
         data = ss.random_bytes(4 * KIB, seed=41)
@@ -98,13 +59,12 @@ def test_the_expired_connections_watch_ends_while_a_renewed_ones_goes_on(storage
     renewal (the same name, valid for a day). The first's waiting watch ends within seconds of
     the expiry; the second's goes on and still delivers."""
     server = storage.server(label="sluiced-expiry-two")
-    folder = str(tmp_path / "two")
-    os.makedirs(folder)
+    made = CertificateFolder(str(tmp_path / "two"), certs)
     principal = f"renewing-{os.urandom(3).hex()}"
-    short, expiry = short_lived(certs, folder, "old", common_name=principal)
-    renewed, _ = short_lived(certs, folder, "new", common_name=principal, lifetime=datetime.timedelta(days=1))
-    old = ss.StorageClient(sup.secure_channel(server.address, short, "old"), label="old")
-    new = ss.StorageClient(sup.secure_channel(server.address, renewed, "new"), label="new")
+    expiry = made.issue("old", principal, lifetime=LIFETIME)
+    made.issue("new", principal)
+    old = ss.StorageClient(sup.secure_channel(server.address, made.certs, "old"), label="old")
+    new = ss.StorageClient(sup.secure_channel(server.address, made.certs, "new"), label="new")
     try:
         # The renewed connection's watches come first and outnumber the old one's.
         watches = [fs.Watcher(new, prefix="two/") for _ in range(3)] + [fs.Watcher(old, prefix="two/")]
