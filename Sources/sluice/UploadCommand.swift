@@ -13,6 +13,9 @@ struct UploadCommand: AsyncParsableCommand {
             vouch for them), and the summary reports that one (`sluice stat` then shows it as \
             computed). A file of one partition and at most 4 MiB goes up in one PutObject call \
             instead, with its SHA-256 (the partition's is the whole's). \
+            With --no-whole-sha256 the server computes no whole-file SHA-256 either: the partition \
+            hashes and their composite check the object (as every download does), the server does \
+            not read back partitions that arrived out of order, and the summary names the composite. \
             Interrupted or failed uploads are journalled: run the same command again and only the \
             partitions the server lacks are sent (if the file has not changed).
             Example: sluice upload ./backup.tar backups/2026-11-21.tar --parallel 8
@@ -35,6 +38,9 @@ struct UploadCommand: AsyncParsableCommand {
     @Option(help: "Media type stored with the object.")
     var contentType = ""
 
+    @Flag(help: "Ask the server for no whole-file SHA-256 (the object is checked by its partition hashes and composite).")
+    var noWholeSha256 = false
+
     func validate() throws {
         if let partitionSize, !(1...PartitionPlan.maxPartitionSize).contains(partitionSize.bytes) {
             throw ValidationError("--partition-size must be 1 byte to 64MiB")
@@ -47,6 +53,7 @@ struct UploadCommand: AsyncParsableCommand {
             partitionSize: partitionSize?.bytes, parallelism: transfer.parallel, retry: retry.policy,
             contentType: contentType, journal: UploadJournal(directory: UploadJournal.defaultDirectory()))
         configured.owner = ownerFlag.owner
+        configured.skipsWholeSHA256 = noWholeSha256
         let options = configured
         let (local, objectName) = (local, Uploader.objectName(for: local, remote: remote))
         try await ProgressReporter(json: transfer.json).run { progress in

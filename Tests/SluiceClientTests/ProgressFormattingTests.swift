@@ -110,10 +110,14 @@ import Testing
     @Test func summaryLine() {
         let summary = TransferSummary(
             direction: .download, objectName: "o", localPath: "/f", version: 2, size: 4 << 20, sha256: "ab",
-            partitionCount: 1, partitionsTransferred: 1, bytesTransferred: 4 << 20, resumed: false,
-            elapsed: .seconds(2), sessionID: nil)
+            compositeSHA256: "cd", partitionCount: 1, partitionsTransferred: 1, bytesTransferred: 4 << 20,
+            resumed: false, elapsed: .seconds(2), sessionID: nil)
         #expect(TransferText.summary(summary)
             == "downloaded o version 2 to /f: 4.0 MiB, sha256 ab; 1 of 1 partition moved in 2.0s (2.0 MiB/s)")
+        var composite = summary
+        composite.sha256 = ""
+        #expect(TransferText.summary(composite)
+            == "downloaded o version 2 to /f: 4.0 MiB, composite-sha256 cd; 1 of 1 partition moved in 2.0s (2.0 MiB/s)")
     }
 
     @Test func jsonEvents() throws {

@@ -34,10 +34,12 @@ public enum CatalogText {
     }
 
     /// The whole-object SHA-256 in a 64-column field: "pending" until the server has it,
-    /// "MISMATCH!" padded when the uploader's declared hash proved wrong.
+    /// "not-computed" when its uploader asked for none, "MISMATCH!" padded when the
+    /// uploader's declared hash proved wrong.
     static func shownSHA256(_ object: Sluice_V1_ObjectInfo) -> String {
         switch object.sha256State {
         case .pending: pad("pending", 64)
+        case .notComputed: pad("not-computed", 64)
         case .mismatch: pad("MISMATCH:" + Hex.encode(object.sha256).prefix(55), 64)
         default: Hex.encode(object.sha256)
         }
@@ -50,6 +52,7 @@ public enum CatalogText {
         case .verified: " (verified)"
         case .undeclared: " (computed; the uploader declared none)"
         case .mismatch: " (MISMATCH: not the SHA-256 the uploader declared)"
+        case .notComputed: "(not computed: the uploader asked for none; composite-sha256 covers the object)"
         case .unspecified, .UNRECOGNIZED: ""
         }
     }

@@ -84,11 +84,12 @@ public struct Downloader: Sendable {
                 unlink(partial)
                 unlink(sidecarPath)
             }
-        } else if wholeSHA256.isEmpty {
+        } else if wholeSHA256.isEmpty, layout.object.sha256State != .notComputed {
             // Committed moments ago from an out-of-order upload, the server had not hashed the
             // whole object yet when the download began: its verifier has most likely done so
             // since. Only if it has not in good time is the file hashed a second time, so that
-            // the summary's SHA-256 is always one somebody computed from the bytes.
+            // the summary's SHA-256 is always one somebody computed from the bytes. A version
+            // whose uploader asked for no whole hash has none: its composite vouched for it.
             let server = ServerWholeHash(objects: objects, owner: options.owner, callTimeout: options.callTimeout)
             if let settled = try await server.settled(layout.object) {
                 wholeSHA256 = settled
@@ -191,7 +192,7 @@ public struct Downloader: Sendable {
         TransferSummary(
             direction: .download, objectName: layout.object.name, localPath: localPath,
             version: layout.object.version, size: layout.object.size, sha256: Hex.encode(sha256),
-            partitionCount: layout.plan.count, partitionsTransferred: transferred.count,
+            compositeSHA256: Hex.encode(layout.object.compositeSha256), partitionCount: layout.plan.count, partitionsTransferred: transferred.count,
             bytesTransferred: transferred.reduce(0) { $0 + layout.plan.size(of: $1) }, resumed: resumed,
             elapsed: ContinuousClock.now - started, sessionID: nil)
     }

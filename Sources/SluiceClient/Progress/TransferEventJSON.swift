@@ -38,7 +38,8 @@ public enum TransferEventJSON {
             var object: [String: Any] = [
                 "event": "completed", "direction": summary.direction.rawValue, "object": summary.objectName,
                 "local": summary.localPath, "version": summary.version, "size": summary.size,
-                "sha256": summary.sha256, "partitions": summary.partitionCount,
+                "sha256": summary.sha256, "composite_sha256": summary.compositeSHA256,
+                "partitions": summary.partitionCount,
                 "partitions_transferred": summary.partitionsTransferred,
                 "bytes_transferred": summary.bytesTransferred, "resumed": summary.resumed,
                 "elapsed_seconds": seconds(summary.elapsed),

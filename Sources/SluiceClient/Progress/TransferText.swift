@@ -36,7 +36,8 @@ public enum TransferText {
             ? "uploaded \(summary.localPath) to \(summary.objectName) version \(summary.version)"
             : "downloaded \(summary.objectName) version \(summary.version) to \(summary.localPath)"
         let seconds = summary.elapsed.inSeconds
-        var line = "\(what): \(Format.bytes(summary.size)), sha256 \(summary.sha256); "
+        let hash = summary.sha256.isEmpty ? "composite-sha256 \(summary.compositeSHA256)" : "sha256 \(summary.sha256)"
+        var line = "\(what): \(Format.bytes(summary.size)), \(hash); "
             + "\(summary.partitionsTransferred) of \(count(summary.partitionCount, "partition")) moved"
         if summary.bytesTransferred >= 1 << 20 && seconds > 0 {
             line += " in \(Format.seconds(summary.elapsed)) "

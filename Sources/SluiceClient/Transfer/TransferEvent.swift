@@ -41,8 +41,12 @@ public struct TransferSummary: Sendable, Equatable {
     /// The object version written (upload) or read (download).
     public var version: Int64
     public var size: Int64
-    /// Hex SHA-256 of the whole object, verified.
+    /// Hex SHA-256 of the whole object, verified; empty for a version whose uploader asked
+    /// the server for none (``UploadOptions/skipsWholeSHA256``).
     public var sha256: String
+    /// Hex composite SHA-256 (of the partition hashes), which every partition was checked
+    /// under; empty from a server that publishes none.
+    public var compositeSHA256: String
     public var partitionCount: Int
     /// Partitions moved by this run (an earlier run may have moved the rest).
     public var partitionsTransferred: Int

@@ -26,6 +26,9 @@ public struct UploadJournalEntry: Codable, Sendable, Equatable {
     public var requestID: String?
     /// The handle of the owner the upload goes to (`--owner`); nil for the caller's own.
     public var owner: String? = nil
+    /// true when the session was asked for no whole-object SHA-256 (`--no-whole-sha256`); nil
+    /// otherwise (and in older journals).
+    public var skipsWholeSHA256: Bool? = nil
 
     /// The request id this entry, an earlier run's, saved for a call whose answer that run never
     /// learned (no session id yet), when `current` is the same upload of the same file: sent

@@ -17,6 +17,12 @@ public struct UploadOptions: Sendable {
     /// The handle of the principal whose object the upload makes a version of (a folder
     /// it shares with the caller for writing); empty for the caller's own.
     public var owner = ""
+    /// Asks the server for no whole-object SHA-256 of a file of several partitions
+    /// (CreateSessionRequest.skip_whole_sha256): the partition hashes and the composite check
+    /// the object, the server spares reading back the partitions that arrived out of order,
+    /// and the upload ends at the commit instead of waiting for that read. The summary then
+    /// carries the composite alone.
+    public var skipsWholeSHA256 = false
 
     public init(
         partitionSize: Int64? = nil, parallelism: Int = 4, chunkSize: Int = 1 << 20, retry: RetryPolicy = RetryPolicy(),

@@ -74,7 +74,8 @@ public struct Uploader: Sendable {
             server: server, path: absolutePath, objectName: objectName, size: status.size,
             modificationTime: status.modificationTime, partitionSize: plan.partitionSize,
             partitionSHA256: digests.partitions.map { Hex.encode($0) }, objectSHA256: Hex.encode(digests.object),
-            sessionID: "", owner: options.owner.isEmpty ? nil : options.owner)
+            sessionID: "", owner: options.owner.isEmpty ? nil : options.owner,
+            skipsWholeSHA256: options.skipsWholeSHA256 && digests.object.isEmpty ? true : nil)
 
         if Self.fitsOneCall(plan), previous.map({ $0.sessionID.isEmpty }) ?? true,
            let result = try await put(
@@ -256,17 +257,18 @@ public struct Uploader: Sendable {
             && (entry.owner ?? session.owner) == session.owner
             && session.partitionSize == entry.partitionSize
             && session.partitionSha256.map { Hex.encode($0) } == entry.partitionSHA256
+            && session.skipWholeSha256 == (entry.skipsWholeSHA256 ?? false)
     }
 
     /// Checks that the version a commit made holds the file's bytes: its size, its composite
     /// hash (the partitions the server verified are the file's), and its whole-object SHA-256
-    /// unless the server has not computed it yet (the commit read no bytes) or the file's was
-    /// not computed (``wholeSHA256(of:file:digests:progress:)`` settles it then). A version whose
-    /// declared hash the server found wrong is never accepted.
+    /// unless the server has not computed it yet (the commit read no bytes), was asked for none,
+    /// or the file's was not computed (``wholeSHA256(of:file:digests:progress:)`` settles it
+    /// then). A version whose declared hash the server found wrong is never accepted.
     static func check(_ object: Sluice_V1_ObjectInfo, against digests: FileDigests, size: Int64) throws {
         let composite = CompositeDigest.of(digests.partitions)
         let wholeAgrees = object.sha256.isEmpty
-            ? object.sha256State == .pending : digests.object.isEmpty || [UInt8](object.sha256) == digests.object
+            ? [.pending, .notComputed].contains(object.sha256State) : digests.object.isEmpty || [UInt8](object.sha256) == digests.object
         let compositeAgrees = object.compositeSha256.isEmpty || [UInt8](object.compositeSha256) == composite
         guard object.size == size, wholeAgrees, compositeAgrees, object.sha256State != .mismatch else {
             throw IntegrityError(
@@ -306,6 +308,7 @@ public struct Uploader: Sendable {
         request.partitionSize = plan.partitionSize
         request.partitionSha256 = digests.partitions.map { Data($0) }
         request.objectSha256 = Data(digests.object)
+        request.skipWholeSha256 = entry.skipsWholeSHA256 ?? false
         request.contentType = options.contentType
         request.owner = options.owner
         let session = try await options.retry.run("creation of an upload session", onRetry: { progress(.retrying($0)) }) {
@@ -320,12 +323,14 @@ public struct Uploader: Sendable {
     /// computed one; else the server's, computed from the stored bytes (the composite it
     /// published matched the file's partition hashes), waited for while its verifier settles
     /// it. Only a server that publishes no composite, or a verifier that does not settle in
-    /// time, has the file hashed a second time here.
+    /// time, has the file hashed a second time here. A version made without one (the upload
+    /// asked for none) has none: empty.
     private func wholeSHA256(
         of object: Sluice_V1_ObjectInfo, file: LocalFile, digests: FileDigests,
         progress: @escaping @Sendable (TransferEvent) -> Void
     ) async throws -> [UInt8] {
         if !digests.object.isEmpty { return digests.object }
+        if object.sha256State == .notComputed { return [] }
         let server = ServerWholeHash(objects: objects, owner: options.owner, callTimeout: options.callTimeout)
         if !object.compositeSha256.isEmpty, let settled = try await server.settled(object) { return settled }
         let size = object.size
@@ -349,7 +354,8 @@ public struct Uploader: Sendable {
     ) -> TransferSummary {
         TransferSummary(
             direction: .upload, objectName: object.name, localPath: localPath, version: object.version,
-            size: object.size, sha256: Hex.encode(sha256), partitionCount: plan.count,
+            size: object.size, sha256: Hex.encode(sha256), compositeSHA256: Hex.encode(object.compositeSha256),
+            partitionCount: plan.count,
             partitionsTransferred: transferred.partitions, bytesTransferred: transferred.bytes, resumed: resumed,
             elapsed: ContinuousClock.now - started, sessionID: sessionID)
     }

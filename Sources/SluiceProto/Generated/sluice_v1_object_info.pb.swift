@@ -51,6 +51,11 @@ public nonisolated enum Sluice_V1_Sha256State: SwiftProtobuf.Enum, Swift.CaseIte
   /// sha256 is the hash of the stored bytes (each partition verified), which is NOT the
   /// hash the uploader declared: the uploader described its file wrongly. Never verified.
   case mismatch // = 4
+
+  /// Not computed, and never will be: the uploader asked for none
+  /// (CreateSessionRequest.skip_whole_sha256) and declared none. sha256 is empty;
+  /// composite_sha256, with the partition hashes, covers the object.
+  case notComputed // = 5
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -64,6 +69,7 @@ public nonisolated enum Sluice_V1_Sha256State: SwiftProtobuf.Enum, Swift.CaseIte
     case 2: self = .verified
     case 3: self = .undeclared
     case 4: self = .mismatch
+    case 5: self = .notComputed
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -75,6 +81,7 @@ public nonisolated enum Sluice_V1_Sha256State: SwiftProtobuf.Enum, Swift.CaseIte
     case .verified: return 2
     case .undeclared: return 3
     case .mismatch: return 4
+    case .notComputed: return 5
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -86,6 +93,7 @@ public nonisolated enum Sluice_V1_Sha256State: SwiftProtobuf.Enum, Swift.CaseIte
     .verified,
     .undeclared,
     .mismatch,
+    .notComputed,
   ]
 
 }
@@ -252,7 +260,7 @@ public nonisolated struct Sluice_V1_PartitionInfo: Sendable {
 fileprivate nonisolated let _protobuf_package = "sluice.v1"
 
 nonisolated extension Sluice_V1_Sha256State: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SHA256_STATE_UNSPECIFIED\0\u{1}SHA256_STATE_PENDING\0\u{1}SHA256_STATE_VERIFIED\0\u{1}SHA256_STATE_UNDECLARED\0\u{1}SHA256_STATE_MISMATCH\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SHA256_STATE_UNSPECIFIED\0\u{1}SHA256_STATE_PENDING\0\u{1}SHA256_STATE_VERIFIED\0\u{1}SHA256_STATE_UNDECLARED\0\u{1}SHA256_STATE_MISMATCH\0\u{1}SHA256_STATE_NOT_COMPUTED\0")
 }
 
 nonisolated extension Sluice_V1_ObjectInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -76,6 +76,17 @@ public nonisolated struct Sluice_V1_CreateSessionRequest: Sendable {
   /// charged in the owner's scope. The grant is checked again at commit.
   public var owner: String = String()
 
+  /// Asks the server not to compute the whole-object SHA-256 of this upload: the version's
+  /// sha256 stays empty with sha256_state SHA256_STATE_NOT_COMPUTED, and composite_sha256
+  /// (with the partition hashes) is its check. An object of two or more partitions then
+  /// costs the server one SHA-256 pass per byte (each partition's, as it arrives) where it
+  /// costs up to three (partitions that arrive ahead of the in-order hash are read back
+  /// and checked again to be hashed as a whole). For clients that verify by partitions and
+  /// composite, as S3 multipart clients do. INVALID_ARGUMENT together with object_sha256:
+  /// a declared whole-object hash is always checked. An object of one partition or none
+  /// gets its sha256 anyway (it is known without a pass).
+  public var skipWholeSha256: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -193,6 +204,12 @@ public nonisolated struct Sluice_V1_UploadSession: @unchecked Sendable {
   public var owner: String {
     get {_storage._owner}
     set {_uniqueStorage()._owner = newValue}
+  }
+
+  /// CreateSessionRequest.skip_whole_sha256 as given.
+  public var skipWholeSha256: Bool {
+    get {_storage._skipWholeSha256}
+    set {_uniqueStorage()._skipWholeSha256 = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -452,7 +469,7 @@ fileprivate nonisolated let _protobuf_package = "sluice.v1"
 
 nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateSessionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{3}total_size\0\u{3}partition_size\0\u{3}partition_sha256\0\u{3}object_sha256\0\u{3}content_type\0\u{3}user_metadata\0\u{3}request_id\0\u{1}owner\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{3}total_size\0\u{3}partition_size\0\u{3}partition_sha256\0\u{3}object_sha256\0\u{3}content_type\0\u{3}user_metadata\0\u{3}request_id\0\u{1}owner\0\u{3}skip_whole_sha256\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -469,6 +486,7 @@ nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, Swi
       case 7: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.userMetadata) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.owner) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.skipWholeSha256) }()
       default: break
       }
     }
@@ -502,6 +520,9 @@ nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, Swi
     if !self.owner.isEmpty {
       try visitor.visitSingularStringField(value: self.owner, fieldNumber: 9)
     }
+    if self.skipWholeSha256 != false {
+      try visitor.visitSingularBoolField(value: self.skipWholeSha256, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -515,6 +536,7 @@ nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, Swi
     if lhs.userMetadata != rhs.userMetadata {return false}
     if lhs.requestID != rhs.requestID {return false}
     if lhs.owner != rhs.owner {return false}
+    if lhs.skipWholeSha256 != rhs.skipWholeSha256 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -522,7 +544,7 @@ nonisolated extension Sluice_V1_CreateSessionRequest: SwiftProtobuf.Message, Swi
 
 nonisolated extension Sluice_V1_UploadSession: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UploadSession"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{3}object_name\0\u{3}total_size\0\u{3}partition_size\0\u{3}partition_count\0\u{3}stored_partitions\0\u{3}stored_bytes\0\u{1}state\0\u{3}create_time\0\u{3}expire_time\0\u{3}content_type\0\u{3}user_metadata\0\u{3}object_sha256\0\u{3}partition_sha256\0\u{3}committed_version\0\u{1}owner\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{3}object_name\0\u{3}total_size\0\u{3}partition_size\0\u{3}partition_count\0\u{3}stored_partitions\0\u{3}stored_bytes\0\u{1}state\0\u{3}create_time\0\u{3}expire_time\0\u{3}content_type\0\u{3}user_metadata\0\u{3}object_sha256\0\u{3}partition_sha256\0\u{3}committed_version\0\u{1}owner\0\u{3}skip_whole_sha256\0")
 
   fileprivate class _StorageClass {
     var _sessionID: String = String()
@@ -541,6 +563,7 @@ nonisolated extension Sluice_V1_UploadSession: SwiftProtobuf.Message, SwiftProto
     var _partitionSha256: [Data] = []
     var _committedVersion: Int64 = 0
     var _owner: String = String()
+    var _skipWholeSha256: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -567,6 +590,7 @@ nonisolated extension Sluice_V1_UploadSession: SwiftProtobuf.Message, SwiftProto
       _partitionSha256 = source._partitionSha256
       _committedVersion = source._committedVersion
       _owner = source._owner
+      _skipWholeSha256 = source._skipWholeSha256
     }
   }
 
@@ -601,6 +625,7 @@ nonisolated extension Sluice_V1_UploadSession: SwiftProtobuf.Message, SwiftProto
         case 14: try { try decoder.decodeRepeatedBytesField(value: &_storage._partitionSha256) }()
         case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._committedVersion) }()
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._owner) }()
+        case 17: try { try decoder.decodeSingularBoolField(value: &_storage._skipWholeSha256) }()
         default: break
         }
       }
@@ -661,6 +686,9 @@ nonisolated extension Sluice_V1_UploadSession: SwiftProtobuf.Message, SwiftProto
       if !_storage._owner.isEmpty {
         try visitor.visitSingularStringField(value: _storage._owner, fieldNumber: 16)
       }
+      if _storage._skipWholeSha256 != false {
+        try visitor.visitSingularBoolField(value: _storage._skipWholeSha256, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -686,6 +714,7 @@ nonisolated extension Sluice_V1_UploadSession: SwiftProtobuf.Message, SwiftProto
         if _storage._partitionSha256 != rhs_storage._partitionSha256 {return false}
         if _storage._committedVersion != rhs_storage._committedVersion {return false}
         if _storage._owner != rhs_storage._owner {return false}
+        if _storage._skipWholeSha256 != rhs_storage._skipWholeSha256 {return false}
         return true
       }
       if !storagesAreEqual {return false}

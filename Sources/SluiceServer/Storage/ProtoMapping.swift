@@ -28,6 +28,7 @@ extension Sluice_V1_UploadSession {
         partitionSha256 = record.partitionSHA256.map { Data($0) }
         committedVersion = record.committedVersion ?? 0
         owner = record.ownerHandle
+        skipWholeSha256 = record.skipsWholeSHA256
     }
 }
 
@@ -44,6 +45,7 @@ extension Sluice_V1_ObjectInfo {
         case .verified: .verified
         case .undeclared: .undeclared
         case .mismatch: .mismatch
+        case .notComputed: .notComputed
         }
         contentType = record.contentType
         userMetadata = record.userMetadata

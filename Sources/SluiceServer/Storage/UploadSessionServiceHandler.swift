@@ -20,7 +20,8 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
             partitionSHA256: request.partitionSha256.map { [UInt8]($0) },
             objectSHA256: request.objectSha256.isEmpty ? nil : [UInt8](request.objectSha256),
             contentType: request.contentType, userMetadata: request.userMetadata,
-            requestID: request.requestID.isEmpty ? nil : request.requestID)
+            requestID: request.requestID.isEmpty ? nil : request.requestID,
+            skipsWholeSHA256: request.skipWholeSha256)
         let owner = try await caller.owner(request.owner, in: storage)
         return Sluice_V1_UploadSession(try await storage.sessions.create(declaration, by: caller.principal, owner: owner))
     }

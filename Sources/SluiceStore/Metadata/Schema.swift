@@ -289,5 +289,17 @@ public enum Schema {
             CREATE INDEX upload_sessions_by_committed_version ON upload_sessions (committed_object_id, committed_version)
                 WHERE committed_object_id IS NOT NULL;
             """),
+        Migration(version: 12, name: "uploads without a whole-object hash", sql: """
+            -- A client that checks objects by their partitions and composite may ask for no
+            -- whole-object SHA-256 (CreateSessionRequest.skip_whole_sha256): its session never
+            -- extends or reads back a whole hash, and its version is 'not_computed', with no sha256.
+            ALTER TABLE upload_sessions ADD COLUMN whole_hash_skipped boolean NOT NULL DEFAULT false;
+            ALTER TABLE object_versions DROP CONSTRAINT object_versions_sha256_state_check;
+            ALTER TABLE object_versions ADD CONSTRAINT object_versions_sha256_state_check
+                CHECK (sha256_state IN ('pending', 'verified', 'undeclared', 'mismatch', 'not_computed'));
+            ALTER TABLE object_versions DROP CONSTRAINT object_versions_sha256_known;
+            ALTER TABLE object_versions ADD CONSTRAINT object_versions_sha256_known
+                CHECK ((sha256_state IN ('pending', 'not_computed')) = (sha256 IS NULL));
+            """),
     ]
 }

@@ -12,7 +12,7 @@ enum SessionQueries {
         """
         s.id, s.object_name, s.total_size, s.partition_size,
         \(partitionHashes ? "s.partition_sha256" : "'{}'::bytea[] AS partition_sha256"), s.object_sha256,
-        s.content_type, s.user_metadata::text AS user_metadata, s.state,
+        s.whole_hash_skipped, s.content_type, s.user_metadata::text AS user_metadata, s.state,
         extract(epoch FROM s.created_at)::float8 AS created_at,
         extract(epoch FROM s.expires_at)::float8 AS expires_at,
         s.expires_at < clock_timestamp() AS is_expired, s.committed_version, s.committed_object_id,
@@ -88,6 +88,7 @@ enum SessionQueries {
             partitionSize: partitionSize,
             partitionSHA256: try row.bytesArray("partition_sha256"),
             objectSHA256: try row.optionalBytes("object_sha256"),
+            skipsWholeSHA256: try row.bool("whole_hash_skipped"),
             contentType: try row.string("content_type"),
             userMetadata: UserMetadata.decode(try row.string("user_metadata")),
             state: state,

@@ -61,4 +61,7 @@ public enum WholeHashState: String, Sendable {
     /// The hash of the stored bytes (each verified against its partition hash), which is not
     /// the one the uploader declared: the uploader's own description of its file is wrong.
     case mismatch
+    /// Never computed: the uploader asked for none and declared none
+    /// (``SessionDeclaration/skipsWholeSHA256``); the composite covers the object.
+    case notComputed = "not_computed"
 }

@@ -17,6 +17,8 @@ public struct SessionRecord: Sendable, Equatable {
     /// (up to 10,000 of them per session: ``UploadSessions/list(of:pageSize:pageToken:openOnly:)``).
     public var partitionSHA256: [[UInt8]]
     public var objectSHA256: [UInt8]?
+    /// Whether the client asked for no whole-object SHA-256 (see ``SessionDeclaration``).
+    public var skipsWholeSHA256: Bool = false
     public var contentType: String
     public var userMetadata: [String: String]
     public var state: State

@@ -72,13 +72,13 @@ extension UploadSessions {
         // The partition that continues the session's in-order whole-object hash extends it as
         // its bytes stream through; any other leaves it for the verifier after commit.
         var whole: ResumableSHA256? = nil
-        if target.partitionCount > 1, target.wholeHashedThrough == index {
+        if target.hashesWhole, target.wholeHashedThrough == index {
             whole = index == 0 ? ResumableSHA256() : target.wholeHashState.flatMap(ResumableSHA256.init(exported:))
         }
         whole = try await write(chunks, as: key, size: size, partition: index, extending: whole)
         // The writer verified the bytes against the partition hash: the extended state is sound.
         let frontierStored = try await register(
-            index, size: size, key: key, in: id, wholeHash: whole?.exported(), askingFrontier: target.partitionCount > 1)
+            index, size: size, key: key, in: id, wholeHash: whole?.exported(), askingFrontier: target.hashesWhole)
         if frontierStored { wholeHashes.frontier.wake(id) }
         SluiceMetrics.partitionStored(bytes: size, deduplicated: !newBlob)
         return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: false)
@@ -230,6 +230,9 @@ extension UploadSessions {
         var ownerID: Int64
         /// Whether the session's creator may still write the object (always, for its own).
         var mayWrite: Bool
+        /// Whether the session computes a whole-object SHA-256 over its partitions: not for
+        /// one partition (its hash is the whole's) or when the client asked for none.
+        var hashesWhole: Bool
         /// How many leading partitions the in-order whole-object hash covers, and its state.
         var wholeHashedThrough: Int
         var wholeHashState: [UInt8]?
@@ -262,7 +265,7 @@ extension UploadSessions {
                     \(AccessRule.level(
                         owner: "coalesce(s.owner_id, s.principal_id)", caller: "s.principal_id", name: "s.object_name"))
                         = 'write' AS may_write,
-                    s.whole_hashed_through, s.whole_hash_state
+                    s.whole_hashed_through, s.whole_hash_state, s.whole_hash_skipped
                 FROM upload_sessions s WHERE s.id = $1 AND \(SessionQueries.Reach.creatorOrOwner.condition("$2"))
             ), wanted AS (
                 SELECT *, coalesce(is_creator AND state = 'open' AND NOT is_expired AND may_write
@@ -284,6 +287,8 @@ extension UploadSessions {
         var state = SessionRecord.State(rawValue: try row.string("state")) ?? .aborted
         if state == .open, try row.bool("is_expired") { state = .expired }
         let totalSize = try row.int("total_size"), partitionSize = try row.int("partition_size")
+        let partitionCount = Int(PartitionLayout.count(totalSize: totalSize, partitionSize: partitionSize))
+        let skipsWhole = try row.bool("whole_hash_skipped")
         let lease: PartitionTargetRow.Lease =
             if !(try row.bool("lease_wanted")) { .notTaken }
             else if let newBlob = try row.optionalBool("lease_new") { .taken(newBlob: newBlob) }
@@ -292,11 +297,12 @@ extension UploadSessions {
             isCreator: try row.bool("is_creator"), state: state,
             committedVersion: try row.optionalInt("committed_version"),
             totalSize: totalSize, partitionSize: partitionSize,
-            partitionCount: Int(PartitionLayout.count(totalSize: totalSize, partitionSize: partitionSize)),
+            partitionCount: partitionCount,
             sha256: probe >= 0 ? try row.optionalBytes("sha256") : nil,
             storedScope: try row.isNull("stored_scope") ? nil : try row.string("stored_scope"),
             ownerID: try row.int("owner_id"),
             mayWrite: try row.optionalBool("may_write") ?? false,
+            hashesWhole: partitionCount > 1 && !skipsWhole,
             wholeHashedThrough: Int(try row.int("whole_hashed_through")),
             wholeHashState: try row.optionalBytes("whole_hash_state"),
             lease: lease)

@@ -37,7 +37,7 @@ extension UploadSessions {
         let made = try await grouped.run(order: GroupOrder.object(owner, name)) { connection in
             try Self.commitLocked(id, by: principal, into: owner, name, on: connection).recordingItsChange()
         }
-        if made.whole == nil { wholeHashes.wake() }
+        if made.whole == nil, !session.skipsWholeSHA256 { wholeHashes.wake() }
         guard let record = made.record else { throw ObjectCatalog.missing(name, made.version) }
         return record
     }
@@ -99,7 +99,8 @@ extension UploadSessions {
                     + "object_sha256 \(Hex.encode(declared)); abort this session and upload again")
         }
         let wholeState: WholeHashState =
-            whole == nil ? .pending : locked.objectSHA256 == nil ? .undeclared : .verified
+            if whole != nil { locked.objectSHA256 == nil ? .undeclared : .verified }
+            else { locked.skipsWholeSHA256 ? .notComputed : .pending }
         if grantee, try AccessRule.level(lockedBy: opened[1]) != .write {
             throw StorageError.permissionDenied(
                 "upload session \(id) can no longer commit: '\(owner.handle)' no longer lets you write "

@@ -9,15 +9,22 @@ public struct SessionDeclaration: Sendable {
     public var userMetadata: [String: String]
     /// The client's idempotency id (see ``UploadSessions/create(_:by:)``); nil for none.
     public var requestID: String?
+    /// Whether the client asks for no whole-object SHA-256: it checks the object by its
+    /// partitions and composite, so the server spares the read-back of partitions that
+    /// arrive ahead of the in-order hash (two SHA-256 passes per byte). Only without
+    /// `objectSHA256`, which is always checked.
+    public var skipsWholeSHA256: Bool
 
     /// The longest request id, in bytes.
     public static let maxRequestIDBytes = 128
 
     public init(
         objectName: String, totalSize: Int64, partitionSize: Int64, partitionSHA256: [[UInt8]],
-        objectSHA256: [UInt8]?, contentType: String, userMetadata: [String: String], requestID: String? = nil
+        objectSHA256: [UInt8]?, contentType: String, userMetadata: [String: String], requestID: String? = nil,
+        skipsWholeSHA256: Bool = false
     ) {
         self.requestID = requestID
+        self.skipsWholeSHA256 = skipsWholeSHA256
         self.objectName = objectName
         self.totalSize = totalSize
         self.partitionSize = partitionSize
@@ -60,6 +67,11 @@ public struct SessionDeclaration: Sendable {
         if let objectSHA256, objectSHA256.count != 32 {
             throw .invalidArgument("object_sha256 is \(objectSHA256.count) bytes; a SHA-256 is 32 bytes (or leave it empty)")
         }
+        if objectSHA256 != nil, skipsWholeSHA256 {
+            throw .invalidArgument(
+                "skip_whole_sha256 asks for no whole-object SHA-256, but object_sha256 declares one to check; "
+                    + "send one or the other")
+        }
         guard userMetadata.count <= limits.maxUserMetadataEntries else {
             throw .invalidArgument(
                 "user_metadata has \(userMetadata.count) entries; the limit is \(limits.maxUserMetadataEntries)")
@@ -96,7 +108,7 @@ public struct SessionDeclaration: Sendable {
         }
         return Array(objectName.utf8) == Array(session.objectName.utf8) && totalSize == session.totalSize
             && partitionSize == session.partitionSize && partitionSHA256 == session.partitionSHA256
-            && objectSHA256 == session.objectSHA256 && Array(contentType.utf8) == Array(session.contentType.utf8)
+            && objectSHA256 == session.objectSHA256 && skipsWholeSHA256 == session.skipsWholeSHA256 && Array(contentType.utf8) == Array(session.contentType.utf8)
             && spelled(userMetadata) == spelled(session.userMetadata)
     }
 }

@@ -110,9 +110,9 @@ public final class UploadSessions: Sendable {
             PostgresStatement("""
                 INSERT INTO upload_sessions AS s (id, principal_id, object_name, total_size, partition_size,
                     partition_sha256, object_sha256, content_type, user_metadata, state, expires_at, request_id,
-                    owner_id)
+                    owner_id, whole_hash_skipped)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, 'open', now() + make_interval(secs => $10), $11,
-                    $12)
+                    $12, $13)
                 RETURNING \(SessionQueries.selectColumns)
                 """, [
                     .bytes(id.bytes), .int(principal.id), .text(declaration.objectName), .int(declaration.totalSize),
@@ -120,7 +120,7 @@ public final class UploadSessions: Sendable {
                     declaration.objectSHA256.map { .bytes($0) } ?? .null, .text(declaration.contentType),
                     .text(UserMetadata.encode(declaration.userMetadata)), .double(limits.sessionLifetime.inSeconds),
                     declaration.requestID.map { .text($0) } ?? .null,
-                    owner.id == principal.id ? .null : .int(owner.id),
+                    owner.id == principal.id ? .null : .int(owner.id), .bool(declaration.skipsWholeSHA256),
                 ]),
         ]
         let marking = heldBlobs > 0

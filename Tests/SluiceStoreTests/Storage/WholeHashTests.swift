@@ -152,6 +152,66 @@ import Testing
         }
     }
 
+    /// A declaration of `bytes` that asks for no whole-object SHA-256.
+    static func skipping(_ name: String, _ bytes: [UInt8] = bytes, requestID: String? = nil) -> SessionDeclaration {
+        var skipping = declaration(name, bytes, partitionSize: partitionSize)
+        skipping.skipsWholeSHA256 = true
+        skipping.requestID = requestID
+        return skipping
+    }
+
+    @Test func anUploadThatSkipsTheWholeHashIsNeverHashedWhole() async throws {
+        try await StorageHarness.with { harness in
+            let sessions = harness.storage.sessions
+            let alice = try await harness.principal("CN=alice")
+            // In order (which would extend the hash as the bytes stream in) and backwards (which
+            // would wake the frontier): neither hashes the object whole.
+            let forwards = try await sessions.create(Self.skipping("forwards"), by: alice)
+            #expect(forwards.skipsWholeSHA256)
+            try await harness.storage.storeAll(Self.bytes, partitionSize: Self.partitionSize, in: forwards.id, by: alice)
+            let backwards = try await sessions.create(Self.skipping("backwards"), by: alice)
+            try await Self.storeBackwards(harness, backwards.id, by: alice)
+            await sessions.wholeHashes.frontier.quiesce(backwards.id)
+            for session in [forwards, backwards] {
+                #expect(try await Self.hashedThrough(harness, session.id) == 0)
+                let committed = try await sessions.commit(session.id, by: alice, objects: harness.storage.objects)
+                #expect(committed.sha256State == .notComputed && committed.sha256.isEmpty)
+                #expect(committed.compositeSHA256
+                    == CompositeHash.of(cut(Self.bytes, partitionSize: Self.partitionSize).map(SHA256.hash)))
+            }
+            _ = try await sessions.wholeHashes.verifyPending()
+            for name in ["forwards", "backwards"] {
+                let settled = try await harness.storage.objects.version(name, 0, of: alice)
+                #expect(settled.sha256State == .notComputed && settled.sha256.isEmpty)
+            }
+            // One partition's hash is the whole's: known without a pass, so given anyway.
+            let small = Array(Self.bytes.prefix(Self.partitionSize))
+            let one = try await sessions.create(Self.skipping("one", small), by: alice)
+            try await harness.storage.storeAll(small, partitionSize: Self.partitionSize, in: one.id, by: alice)
+            let committed = try await sessions.commit(one.id, by: alice, objects: harness.storage.objects)
+            #expect(committed.sha256State == .undeclared && committed.sha256 == SHA256.hash(small))
+        }
+    }
+
+    @Test func skippingTheWholeHashIsOneDeclarationAndNeverBesideADeclaredHash() async throws {
+        try await StorageHarness.with { harness in
+            let sessions = harness.storage.sessions
+            let alice = try await harness.principal("CN=alice")
+            var both = Self.skipping("both")
+            both.objectSHA256 = SHA256.hash(Self.bytes)
+            await expectStorageError(.invalidArgument, mentioning: ["skip_whole_sha256", "object_sha256"]) {
+                _ = try await sessions.create(both, by: alice)
+            }
+            let first = try await sessions.create(Self.skipping("again", requestID: "r-1"), by: alice)
+            #expect(try await sessions.create(Self.skipping("again", requestID: "r-1"), by: alice).id == first.id)
+            var keeping = Self.skipping("again", requestID: "r-1")
+            keeping.skipsWholeSHA256 = false
+            await expectStorageError(.invalidArgument, mentioning: ["request_id"]) {
+                _ = try await sessions.create(keeping, by: alice)
+            }
+        }
+    }
+
     @Test func exportedHashStateResumesAcrossPartitions() {
         var whole = ResumableSHA256()
         for partition in cut(Self.bytes, partitionSize: Self.partitionSize) {
