@@ -13,7 +13,9 @@ struct ObjectLayout: Sendable {
         func inconsistent(_ problem: String) -> IntegrityError {
             IntegrityError("the server described \(object.name) version \(object.version) inconsistently: \(problem)")
         }
-        guard object.sha256.count == 32 || (object.sha256.isEmpty && object.sha256State == .pending) else {
+        guard object.sha256.count == 32
+            || (object.sha256.isEmpty && [.pending, .notComputed].contains(object.sha256State))
+        else {
             throw inconsistent("its SHA-256 is not 32 bytes")
         }
         guard object.sha256State != .mismatch else {

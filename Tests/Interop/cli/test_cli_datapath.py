@@ -64,6 +64,33 @@ def test_upload_hashes_each_byte_once_and_reports_the_servers_whole_hash(cli, se
     assert down.event("completed")["sha256"] == ss.hexsha(data)
 
 
+def test_an_upload_without_a_whole_hash_is_checked_by_its_composite(cli, server, tmp_path):
+    """--no-whole-sha256: the session asks the server for no whole-object SHA-256, the upload
+    ends at the commit, and the upload's and the download's summaries carry the composite
+    that every partition was checked under; `sluice stat` says the hash was not computed."""
+    psize = 64 * KIB
+    data = os.urandom(5 * psize + 9)
+    src = cs.write_file(str(tmp_path / "composite"), data)
+    name = cs.unique("datapath/composite")
+    composite = ss.composite(data, psize).hex()
+    up = cli.ok("upload", src, name, "--json", "--no-whole-sha256", "--partition-size", str(psize),
+                "--parallel", "4")
+    done = up.event("completed")
+    assert (done["size"], done["sha256"], done["composite_sha256"]) == (len(data), "", composite), done
+    c = server.client()
+    try:
+        assert c.get_session(up.event("started")["session_id"]).skip_whole_sha256
+        info = c.get_object(name)
+        assert (info.sha256_state, info.sha256) == (info_pb.SHA256_STATE_NOT_COMPUTED, b""), info
+    finally:
+        c.close()
+    assert "not computed" in cli.ok("stat", name).out
+    out = str(tmp_path / "out")
+    text = cli.ok("download", name, out)
+    assert open(out, "rb").read() == data
+    assert f"composite-sha256 {composite}" in text.out + text.stderr
+
+
 def test_upload_help_says_only_partition_hashes_are_declared(cli_runner):
     """The help tells what the upload does: partitions hashed and declared, no whole-file hash
     declared (the server computes it; `sluice stat` then says the uploader declared none)."""

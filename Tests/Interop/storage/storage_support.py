@@ -423,11 +423,12 @@ def assert_whole_hash(info, data: bytes) -> None:
     """The whole-object hashes of `info` stand for `data`: the composite always (known at
     commit), sha256 once the server knows it (a commit reads no bytes: after an
     out-of-order upload it is PENDING, and empty, until the verifier has hashed the
-    object), and never a MISMATCH for the right bytes."""
+    object; NOT_COMPUTED, and empty, when the uploader asked for none), and never a
+    MISMATCH for the right bytes."""
     if info.composite_sha256 or info.partition_size:
         assert info.composite_sha256 == composite(data, info.partition_size), "composite sha256"
-    if info.sha256_state == info_pb.SHA256_STATE_PENDING:
-        assert info.sha256 == b"", "a pending sha256 is empty"
+    if info.sha256_state in (info_pb.SHA256_STATE_PENDING, info_pb.SHA256_STATE_NOT_COMPUTED):
+        assert info.sha256 == b"", "a pending or not computed sha256 is empty"
     else:
         assert info.sha256_state in (info_pb.SHA256_STATE_VERIFIED, info_pb.SHA256_STATE_UNDECLARED), \
             f"sha256_state {info.sha256_state}"

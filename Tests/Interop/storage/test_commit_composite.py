@@ -19,6 +19,7 @@ from test_integrity import damage  # the shared way to flip a stored byte
 PSIZE = 16 * KIB
 PENDING, VERIFIED = info_pb.SHA256_STATE_PENDING, info_pb.SHA256_STATE_VERIFIED
 UNDECLARED, MISMATCH = info_pb.SHA256_STATE_UNDECLARED, info_pb.SHA256_STATE_MISMATCH
+NOT_COMPUTED = info_pb.SHA256_STATE_NOT_COMPUTED
 
 
 def _session(client, name, data, *, declared: bytes | None):
@@ -152,3 +153,37 @@ def test_commit_reads_no_payload_damage_after_upload_is_caught_at_read(server, c
         url=server.database_url).split(), 20, interval=0.1, what="the damage to be recorded")
     assert detected == ["read"], detected
     assert client.get_object(name).sha256_state == PENDING, "a damaged object was settled"
+
+
+@pytest.mark.parametrize("order", ["in-order", "backwards"])
+def test_an_upload_that_asks_for_no_whole_hash_is_never_hashed_whole(server, client, postgres, order):
+    """skip_whole_sha256: neither the in-order hash (as partitions stream in) nor the read-back
+    of partitions that arrived ahead runs, the version is NOT_COMPUTED with no sha256 for good,
+    and its composite and partition hashes still describe it; its bytes read back whole."""
+    data = ss.random_bytes(4 * PSIZE + 7)
+    name = ss.unique_name(f"composite/skip-{order}")
+    s = client.create_raw(
+        object_name=name, total_size=len(data), partition_size=PSIZE,
+        partition_sha256=[ss.sha(p) for p in ss.split(data, PSIZE)], skip_whole_sha256=True)
+    assert s.skip_whole_sha256 and client.get_session(s.session_id).skip_whole_sha256
+    if order == "in-order":
+        client.upload_partitions(s.session_id, data, PSIZE, parallel=1)
+    else:
+        _upload_backwards(client, s.session_id, data)
+    info = client.commit(s.session_id)
+    assert _hashed_through(postgres, server, s.session_id) == 0
+    assert (info.sha256_state, info.sha256) == (NOT_COMPUTED, b"")
+    assert info.composite_sha256 == ss.composite(data, PSIZE)
+    ss.assert_object_describes(info, name, data, PSIZE, version=1)
+    assert ss.settled(client, name).sha256_state == NOT_COMPUTED
+    assert client.read(name) == data
+
+
+def test_asking_for_no_whole_hash_beside_a_declared_one_is_invalid(server, client):
+    data = ss.random_bytes(2 * PSIZE)
+    error = expect_error(
+        Code.INVALID_ARGUMENT, client.create_raw,
+        object_name=ss.unique_name("composite/both"), total_size=len(data), partition_size=PSIZE,
+        partition_sha256=[ss.sha(p) for p in ss.split(data, PSIZE)], object_sha256=ss.sha(data),
+        skip_whole_sha256=True)
+    assert "skip_whole_sha256" in error.details() and "object_sha256" in error.details()
