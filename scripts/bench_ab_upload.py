@@ -7,6 +7,9 @@ hash), MB/s, client and server CPU-s/GiB, and how many partitions the session's 
 when it was committed (the rest was left to the verifier).
 
     BENCH_DATABASE_URL=... .venv/bin/python scripts/bench_ab_upload.py OLD/sluiced NEW/sluiced
+
+An argument may add `sluice upload` flags after commas, to compare uploads rather than builds:
+`.build/release/sluiced .build/release/sluiced,--no-whole-sha256`.
 """
 
 import os
@@ -35,7 +38,7 @@ def hashed_at_commit(server: BenchServer, name: str) -> str:
 
 
 def main() -> None:
-    builds = [Path(path) for path in sys.argv[1:]]
+    builds = [argument.split(",") for argument in sys.argv[1:]]
     if not builds:
         sys.exit(__doc__)
     gib = BYTES / (1 << 30)
@@ -43,15 +46,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=BENCH_DIR) as scratch:
         folder = Path(scratch)
         for round_number in range(ROUNDS):
-            for index, build in enumerate(builds):
-                with BenchServer(f"ab{index}", sluiced=build) as server:
+            for index, (build, *flags) in enumerate(builds):
+                with BenchServer(f"ab{index}", sluiced=Path(build)) as server:
                     source = make_file(BYTES, folder)
                     time.sleep(3)  # let the file's own writeback settle
                     name = f"ab/{round_number}"
                     wall, client, server_cpu = run_cli(
-                        ["upload", str(source), name, "--parallel", "8", "--partition-size", str(PARTITION)],
+                        ["upload", str(source), name, "--parallel", "8", "--partition-size", str(PARTITION), *flags],
                         cli_environment(server, folder / f"client-{index}"), server.pid)
-                    print(f"{build}: {wall:6.2f} s {BYTES / wall / 1e6:7.1f} MB/s, client {client / gib:.2f} / "
+                    print(f"{' '.join([build, *flags])}: {wall:6.2f} s {BYTES / wall / 1e6:7.1f} MB/s, client {client / gib:.2f} / "
                           f"server {server_cpu / gib:.2f} CPU-s/GiB, hashed at commit: "
                           f"{hashed_at_commit(server, name)} partitions", flush=True)
                     source.unlink()

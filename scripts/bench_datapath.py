@@ -9,7 +9,9 @@ mutual TLS on loopback (PostgreSQL metadata, disk blobs):
     the ceiling of "acknowledged means durable" one object at a time — and beside the
     three-call session path (create, upload, commit) with one caller;
   - `sluice upload` / `sluice download` of a BENCH_DATAPATH_BYTES file (default 1 GiB) in
-    128 KiB and in 8 MiB partitions, --parallel 8: seconds, MB/s, client and server CPU-s/GiB;
+    128 KiB and in 8 MiB partitions, --parallel 8, and in 8 MiB partitions with
+    --no-whole-sha256 (no whole-object hash: one SHA-256 pass per byte on the server): seconds,
+    MB/s, client and server CPU-s/GiB;
     beside dd with fdatasync, and the server's CPU as a multiple of one SHA-256 and one
     AES-128-GCM pass per byte (`openssl speed`, the same run);
   - many streams at once: BENCH_DATAPATH_STREAMS (default 1,000) concurrent UploadPartition calls
@@ -187,9 +189,12 @@ def partition_sizes(server, folder: Path) -> list:
     source = make_file(BYTES, folder)
     expected = sha256_of(source)
     results = []
-    for partition in (128 << 10, 8 << 20):
-        remote, target = f"bench/partitions-{partition}", folder / "output"
-        up = run_cli(["upload", str(source), remote, "--parallel", "8", "--partition-size", str(partition)],
+    # The last case asks the server for no whole-object SHA-256 (--no-whole-sha256): what the
+    # upload costs when each byte is hashed once on either side, against the same floor.
+    for partition, whole in ((128 << 10, True), (8 << 20, True), (8 << 20, False)):
+        remote, target = f"bench/partitions-{partition}-{'whole' if whole else 'composite'}", folder / "output"
+        up = run_cli(["upload", str(source), remote, "--parallel", "8", "--partition-size", str(partition),
+                      *([] if whole else ["--no-whole-sha256"])],
                      environment, server.pid)
         down = run_cli(["download", remote, str(target), "--parallel", "8"], environment, server.pid)
         if sha256_of(target) != expected:
@@ -199,6 +204,7 @@ def partition_sizes(server, folder: Path) -> list:
         for direction, (wall, client, server_cpu) in (("upload", up), ("download", down)):
             results.append({
                 "mode": f"datapath-cli-{direction}", "bytes": BYTES, "partition_size": partition, "parallel": 8,
+                "whole_sha256": whole,
                 "seconds": round(wall, 2), "mb_per_s": round(BYTES / wall / 1e6, 1),
                 "client_cpu_s_per_gib": round(client / gib, 2), "server_cpu_s_per_gib": round(server_cpu / gib, 2)})
     source.unlink()
@@ -396,7 +402,8 @@ def main() -> None:
         print(f"  sluice {result['mode'][13:]:8} {BYTES >> 20} MiB, {result['partition_size'] >> 10:>5} KiB partitions, "
               f"--parallel 8: {result['seconds']:7.2f} s {result['mb_per_s']:8.1f} MB/s, "
               f"client {result['client_cpu_s_per_gib']:.2f} / server {result['server_cpu_s_per_gib']:.2f} CPU-s/GiB "
-              f"({result['server_cpu_s_per_gib'] / (sha256 + cipher):.1f}x SHA-256 + AES-GCM)")
+              f"({result['server_cpu_s_per_gib'] / (sha256 + cipher):.1f}x SHA-256 + AES-GCM)"
+              f"{'' if result['whole_sha256'] else ', --no-whole-sha256'}")
     print(f"  {streams['streams']} UploadPartition streams of {STREAM_BYTES >> 20} MiB over {streams['connections']} "
           f"connections: {streams['seconds']:.2f} s, {streams['errors']} errors {streams['first_errors'] or ''}; "
           f"server RSS {streams['rss_before_mib']:.0f} MiB before, {streams['rss_peak_mib']:.0f} at peak, "
