@@ -8,8 +8,11 @@ import Synchronization
 /// consecutive ones per call, hashing the bytes as they arrive and handing them to a sink; a
 /// partition counts only once its size and SHA-256 match the object's description.
 ///
-/// Transient failures are retried by the policy. A mismatch (or DATA_LOSS from the server)
-/// is fetched once more, then reported as an integrity failure.
+/// Every byte is hashed once, here: the server is asked not to check what it sends
+/// (`client_verifies`). A mismatch (or DATA_LOSS from the server) is fetched once more, with
+/// the server checking it this time — so damage in storage is recorded by the server and
+/// answered DATA_LOSS — then reported as an integrity failure. Transient failures are
+/// retried by the policy.
 struct PartitionFetcher: Sendable {
     /// Takes the bytes of a partition, in order, with their offset in the partition. An
     /// attempt that starts again starts again at offset 0. The bytes are the buffer they
@@ -27,7 +30,8 @@ struct PartitionFetcher: Sendable {
         while true {
             do {
                 try await options.retry.run("read of partition \(index)", onRetry: { progress(.retrying($0)) }) {
-                    let (_, failure) = await readRun(index..<(index + 1), into: sink, completed: { _ in })
+                    let (_, failure) = await readRun(
+                        index..<(index + 1), serverChecks: refetchedAfterMismatch, into: sink, completed: { _ in })
                     if let failure { throw failure }
                 }
                 return
@@ -44,8 +48,10 @@ struct PartitionFetcher: Sendable {
     /// the bytes with their offset from the run's start. Returns how many partitions, from the
     /// first, arrived whole and matched, and the failure that ended the call early (a
     /// cancellation among them; a call that ends before its first partition is whole), if one did.
+    /// With `serverChecks`, the server checks each partition before it is sent too.
     func readRun(
-        _ run: Range<Int>, into sink: @escaping Sink, completed: @escaping @Sendable (Int) async throws -> Void
+        _ run: Range<Int>, serverChecks: Bool = false, into sink: @escaping Sink,
+        completed: @escaping @Sendable (Int) async throws -> Void
     ) async -> (verified: Int, failure: (any Error)?) {
         let tally = AttemptTally()
         let verified = Atomic<Int>(0)
@@ -57,6 +63,7 @@ struct PartitionFetcher: Sendable {
         request.partitionIndex = Int32(run.lowerBound)
         request.partitionCount = run.count > 1 ? Int32(run.count) : 0
         request.owner = layout.object.owner
+        request.clientVerifies = !serverChecks
         let progress = progress
         do {
             // No deadline (a run may take long), but a stall ends the call and it is retried.

@@ -176,6 +176,11 @@ public nonisolated struct Sluice_V1_ReadObjectRequest: Sendable {
   /// answers NOT_FOUND.
   public var owner: String = String()
 
+  /// The client checks each partition against its SHA-256 (from `object` in the
+  /// first answer) itself: the server sends the bytes as stored without hashing
+  /// them. As ReadPartitionRequest.client_verifies.
+  public var clientVerifies: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -535,7 +540,7 @@ nonisolated extension Sluice_V1_DeleteObjectResponse: SwiftProtobuf.Message, Swi
 
 nonisolated extension Sluice_V1_ReadObjectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReadObjectRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{1}offset\0\u{1}length\0\u{1}owner\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{1}offset\0\u{1}length\0\u{1}owner\0\u{3}client_verifies\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -548,6 +553,7 @@ nonisolated extension Sluice_V1_ReadObjectRequest: SwiftProtobuf.Message, SwiftP
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.offset) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.length) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.owner) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.clientVerifies) }()
       default: break
       }
     }
@@ -569,6 +575,9 @@ nonisolated extension Sluice_V1_ReadObjectRequest: SwiftProtobuf.Message, SwiftP
     if !self.owner.isEmpty {
       try visitor.visitSingularStringField(value: self.owner, fieldNumber: 5)
     }
+    if self.clientVerifies != false {
+      try visitor.visitSingularBoolField(value: self.clientVerifies, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -578,6 +587,7 @@ nonisolated extension Sluice_V1_ReadObjectRequest: SwiftProtobuf.Message, SwiftP
     if lhs.offset != rhs.offset {return false}
     if lhs.length != rhs.length {return false}
     if lhs.owner != rhs.owner {return false}
+    if lhs.clientVerifies != rhs.clientVerifies {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -51,7 +51,8 @@ public protocol Sluice_V1_ObjectServiceService: RPCService {
     /// Streams the bytes of an object version, or of a range of it. The first
     /// message also carries the version's description. Every partition read whole
     /// is checked against its SHA-256 before its last chunk is sent; a damaged one
-    /// ends the stream with DATA_LOSS.
+    /// ends the stream with DATA_LOSS (unless the client says it checks them:
+    /// ReadObjectRequest.client_verifies).
     func readObject(request: Sluice_V1_ReadObjectRequest, response: ServerResponseWriter<Sluice_V1_ReadObjectResponse>, context: ServerContext) async throws
 
     /// The versions of an object, newest first; pages end early at 1 MiB of
@@ -144,7 +145,8 @@ public struct Sluice_V1_ObjectServiceClient: Sendable {
     /// Streams the bytes of an object version, or of a range of it. The first
     /// message also carries the version's description. Every partition read whole
     /// is checked against its SHA-256 before its last chunk is sent; a damaged one
-    /// ends the stream with DATA_LOSS.
+    /// ends the stream with DATA_LOSS (unless the client says it checks them:
+    /// ReadObjectRequest.client_verifies).
     public func readObject<Result: Sendable>(
         _ request: Sluice_V1_ReadObjectRequest, options: CallOptions = CallOptions(),
         responses: @escaping @Sendable (ClientResponseStream<Sluice_V1_ReadObjectResponse>) async throws -> Result

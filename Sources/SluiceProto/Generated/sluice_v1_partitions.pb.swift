@@ -87,6 +87,15 @@ public nonisolated struct Sluice_V1_ReadPartitionRequest: Sendable {
   /// otherwise. A server older than this field reads one partition.
   public var partitionCount: Int32 = 0
 
+  /// The client checks every partition it reads against its SHA-256 itself (the
+  /// CLI does): the server sends the bytes as stored without hashing them, which
+  /// spares it a SHA-256 pass per byte. Stored bytes that are damaged then reach
+  /// the client instead of ending the stream with DATA_LOSS; read that partition
+  /// again without this flag to have the server check it, record the damage (in
+  /// its damaged_blobs table, for the operator) and answer DATA_LOSS. A range
+  /// (offset, length) is served unchecked either way.
+  public var clientVerifies: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -157,7 +166,7 @@ nonisolated extension Sluice_V1_GetPartitionInfoRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Sluice_V1_ReadPartitionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReadPartitionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{1}version\0\u{3}partition_index\0\u{1}offset\0\u{1}length\0\u{1}owner\0\u{3}partition_count\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_name\0\u{1}version\0\u{3}partition_index\0\u{1}offset\0\u{1}length\0\u{1}owner\0\u{3}partition_count\0\u{3}client_verifies\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -172,6 +181,7 @@ nonisolated extension Sluice_V1_ReadPartitionRequest: SwiftProtobuf.Message, Swi
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.length) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.owner) }()
       case 7: try { try decoder.decodeSingularInt32Field(value: &self.partitionCount) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.clientVerifies) }()
       default: break
       }
     }
@@ -199,6 +209,9 @@ nonisolated extension Sluice_V1_ReadPartitionRequest: SwiftProtobuf.Message, Swi
     if self.partitionCount != 0 {
       try visitor.visitSingularInt32Field(value: self.partitionCount, fieldNumber: 7)
     }
+    if self.clientVerifies != false {
+      try visitor.visitSingularBoolField(value: self.clientVerifies, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -210,6 +223,7 @@ nonisolated extension Sluice_V1_ReadPartitionRequest: SwiftProtobuf.Message, Swi
     if lhs.length != rhs.length {return false}
     if lhs.owner != rhs.owner {return false}
     if lhs.partitionCount != rhs.partitionCount {return false}
+    if lhs.clientVerifies != rhs.clientVerifies {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -27,7 +27,8 @@ public protocol Sluice_V1_PartitionServiceService: RPCService {
     /// Streams the bytes of one partition, or of a range of it, or of several
     /// consecutive partitions whole (partition_count). A whole partition is checked
     /// against its SHA-256 before its last chunk is sent (DATA_LOSS when it is
-    /// damaged); a range is served as stored.
+    /// damaged) unless the client says it checks them (client_verifies); a range is
+    /// served as stored.
     func readPartition(request: Sluice_V1_ReadPartitionRequest, response: ServerResponseWriter<Sluice_V1_ReadPartitionResponse>, context: ServerContext) async throws
 }
 
@@ -65,7 +66,8 @@ public struct Sluice_V1_PartitionServiceClient: Sendable {
     /// Streams the bytes of one partition, or of a range of it, or of several
     /// consecutive partitions whole (partition_count). A whole partition is checked
     /// against its SHA-256 before its last chunk is sent (DATA_LOSS when it is
-    /// damaged); a range is served as stored.
+    /// damaged) unless the client says it checks them (client_verifies); a range is
+    /// served as stored.
     public func readPartition<Result: Sendable>(
         _ request: Sluice_V1_ReadPartitionRequest, options: CallOptions = CallOptions(),
         responses: @escaping @Sendable (ClientResponseStream<Sluice_V1_ReadPartitionResponse>) async throws -> Result

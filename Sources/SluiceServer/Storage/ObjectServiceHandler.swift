@@ -68,7 +68,8 @@ public struct ObjectServiceHandler: Sluice_V1_ObjectServiceService {
         // The first message's `object` field goes ahead of its data (field order is free).
         var pendingFirst: [UInt8]? = try first.serializedBytes()
         let bytes = try ObjectBytes(
-            version, range: range, blobs: storage.blobs, chunkSize: Self.readChunkSize, ledger: storage.damage)
+            version, range: range, blobs: storage.blobs, chunkSize: Self.readChunkSize, ledger: storage.damage,
+            checked: !request.clientVerifies)
         try await readBuffers.reading(Int64(range.count), inChunksOf: Self.readChunkSize, by: caller.principal) {
             for try await chunk in bytes {
                 let head = (pendingFirst ?? []) + ReadResponseEncoding.data(chunk.count)

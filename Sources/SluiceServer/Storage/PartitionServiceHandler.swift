@@ -44,7 +44,8 @@ public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
                 let local = try ReadRange.resolve(offset: request.offset, length: request.length, size: partition.size)
                 let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
                 let bytes = VerifiedBlobBytes(
-                    blobs: storage.blobs, key: key, range: local, blobSize: partition.size,
+                    blobs: storage.blobs, key: key, range: local,
+                    blobSize: request.clientVerifies ? nil : partition.size,
                     chunkSize: ObjectServiceHandler.readChunkSize,
                     partition: partition.index, of: "'\(request.objectName)'", ledger: storage.damage,
                     damageRecorded: partition.damageRecorded)

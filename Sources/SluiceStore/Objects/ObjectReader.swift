@@ -12,11 +12,12 @@ public struct ObjectBytes: AsyncSequence, Sendable {
     /// The pieces to read, in order: a partition and the range of it that falls in the request.
     let pieces: [VerifiedBlobBytes]
 
-    /// The bytes of `range` (object offsets) of `version`.
     /// The bytes of `range` (object offsets) of `version`; damage found is recorded in `ledger`.
+    /// Unless `checked` is false (a client that checks every partition itself), each
+    /// partition read whole is checked against its SHA-256.
     public init(
         _ version: ObjectVersionRecord, range: Range<Int64>, blobs: any BlobStore, chunkSize: Int,
-        ledger: DamageLedger? = nil
+        ledger: DamageLedger? = nil, checked: Bool = true
     ) throws {
         pieces = try version.partitions.compactMap { partition in
             // Offsets and sizes come from the database: checked, never trusted to add up.
@@ -31,7 +32,7 @@ public struct ObjectBytes: AsyncSequence, Sendable {
             let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
             return VerifiedBlobBytes(
                 blobs: blobs, key: key, range: (start - partition.offset)..<(end - partition.offset),
-                blobSize: partition.size, chunkSize: chunkSize,
+                blobSize: checked ? partition.size : nil, chunkSize: chunkSize,
                 partition: partition.index, of: "'\(version.name)' version \(version.version)", ledger: ledger,
                 damageRecorded: partition.damageRecorded)
         }

@@ -52,14 +52,20 @@ def _says_which_partition(text: str) -> None:
     assert f"partition {CORRUPT}" in text, f"the message does not name partition {CORRUPT}:\n{text}"
 
 
-def test_download_of_corrupt_partition_fails_and_leaves_no_target(cli_runner, corrupted, tmp_path):
-    _, name, _ = corrupted
+def test_download_of_corrupt_partition_fails_and_leaves_no_target(storage, cli_runner, corrupted, tmp_path):
+    srv, name, data = corrupted
     target = tmp_path / "out" / "file.bin"
     target.parent.mkdir()
     r = cli_runner.run("download", name, str(target)).expect(cs.EXIT_INTEGRITY)
     assert not target.exists(), "a corrupt download reached the target path"
     _says_which_partition(r.stderr)
     cs.assert_human_message(r.stderr, "the integrity error")
+    # The CLI reads unchecked by the server (it hashes every byte itself) and, on the mismatch,
+    # asks again with the server checking: the server found and recorded the damage.
+    found = storage.postgres.run(
+        f"SELECT detected_by FROM damaged_blobs WHERE encode(sha256, 'hex') = "
+        f"'{ss.hexsha(ss.split(data, PSIZE)[CORRUPT])}'", url=srv.database_url).split()
+    assert found == ["read"], found
     # The same with --json: the last event is the failure, with exit code 5.
     r = cli_runner.run("download", name, str(target), "--json").expect(cs.EXIT_INTEGRITY)
     failed = r.event("failed")

@@ -237,3 +237,30 @@ def test_scrubber_reports_missing_blobs(storage):
                    what="the scrubber to record the missing blob")
     assert _damaged_rows(storage, srv) == [f"{ss.hexsha(data)} scrubber"]
     srv.assert_alive()
+
+
+def test_a_client_that_verifies_gets_the_bytes_as_stored_and_the_server_checks_on_request(
+        server, client, postgres):
+    """client_verifies: the server sends a partition as stored, unhashed, so damaged bytes
+    reach the client (which must check them) and nothing is recorded; the same read without
+    the flag is checked by the server, ends with DATA_LOSS and records the damage."""
+    data = ss.random_bytes(3 * PSIZE)
+    parts = ss.split(data, PSIZE)
+    name = ss.unique_name("integrity/client-verifies")
+    client.put_object(name, data, partition_size=PSIZE)
+    damage(server.blobs, parts[1])
+
+    def recorded() -> str:
+        return postgres.run(f"SELECT count(*) FROM damaged_blobs WHERE encode(sha256, 'hex') = "
+                            f"'{ss.hexsha(parts[1])}'", url=server.database_url).strip()
+
+    got, code = read_until_error(client, name, client_verifies=True)
+    assert code == Code.OK and len(got) == len(data) and got != data
+    assert ss.sha(got[PSIZE:2 * PSIZE]) != ss.sha(parts[1]) and got[:PSIZE] == parts[0]
+    run = b"".join(m.data for m in client.partitions.ReadPartition(
+        ss.part_pb.ReadPartitionRequest(object_name=name, partition_index=0, partition_count=3,
+                                        client_verifies=True), timeout=ss.TIMEOUT))
+    assert run == got
+    assert recorded() == "0", "an unchecked read recorded damage it never looked for"
+    expect_error(Code.DATA_LOSS, client.read_partition, name, 1)
+    assert recorded() == "1"
