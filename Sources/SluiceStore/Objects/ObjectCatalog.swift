@@ -200,7 +200,9 @@ public final class ObjectCatalog: Sendable {
         try Self.requireValid(ifCurrentVersion, unconditional: "restore whatever version is current")
         let owner = owner ?? principal
         let quotas = limits.defaultQuotas
-        let restored = try await database.transaction { connection -> Int64 in
+        // The answer is read in the restore's own transaction: read after it, a delete that
+        // committed in between would make a restore that happened answer NOT_FOUND.
+        let restored = try await database.transaction { connection -> ObjectVersionRecord? in
             // The owner's row first, as every quota reservation takes it (before object rows).
             _ = try connection.execute("SELECT id FROM principals WHERE id = $1 \(RowLock.exclusive)", [.int(owner.id)])
             let objects = try connection.execute("""
@@ -252,9 +254,10 @@ public final class ObjectCatalog: Sendable {
                     ownerID: owner.id, name: name, version: newVersion, size: try restoredVersion.int("size"),
                     sha256: try restoredVersion.optionalBytes("sha256") ?? [], actorID: principal.id),
                 on: connection)
-            return newVersion
+            return try Self.version(name, newVersion, of: principal, owner: owner, on: connection)
         }
-        return try await self.version(name, restored, of: principal, owner: owner)
+        guard let restored else { throw StorageError.notFound("object '\(name)' does not exist") }
+        return restored
     }
 
     /// Deletes an object with every version and returns how many versions went: those the

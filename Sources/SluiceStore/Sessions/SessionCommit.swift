@@ -65,6 +65,11 @@ extension UploadSessions {
         // INSERT … DO NOTHING and SELECT … FOR UPDATE would find nothing when a
         // DeleteObject commits in between. ON CONFLICT DO UPDATE inserts anew if the
         // conflicting row is deleted meanwhile, so exactly one row comes back.
+        //
+        // A row inserted anew after waiting for such a delete took its first number from
+        // retired_names as the statement's snapshot saw it, from before the delete retired
+        // the name's numbers: the statement after it, with a snapshot of its own, carries the
+        // number on from what the delete retired, so no number is used twice.
         let opening = [SessionQueries.loading(id, of: principal, lock: true)]
             + (grantee ? [AccessRule.lockingGrants(owner: owner, caller: principal, name: name)] : [])
             + [
@@ -75,6 +80,14 @@ extension UploadSessions {
                     WHERE EXISTS (SELECT 1 FROM upload_sessions WHERE id = $3 AND state = 'open')
                     ON CONFLICT (principal_id, name) DO UPDATE SET next_version = objects.next_version
                     RETURNING id, next_version
+                    """, [.int(owner.id), .text(name), .bytes(id.bytes)]),
+                PostgresStatement("""
+                    UPDATE objects o SET next_version = r.next_version
+                    FROM retired_names r
+                    WHERE o.principal_id = $1 AND o.name = $2 AND r.principal_id = $1 AND r.name = $2
+                      AND r.next_version > o.next_version
+                      AND EXISTS (SELECT 1 FROM upload_sessions WHERE id = $3 AND state = 'open')
+                    RETURNING o.id, o.next_version
                     """, [.int(owner.id), .text(name), .bytes(id.bytes)]),
             ]
         let opened = try connection.execute(pipeline: opening)
@@ -106,7 +119,7 @@ extension UploadSessions {
                 "upload session \(id) can no longer commit: '\(owner.handle)' no longer lets you write "
                     + "'\(locked.objectName)'; abort it")
         }
-        guard let object = opened[opened.count - 1].rows.first else {
+        guard let object = opened[opened.count - 1].rows.first ?? opened[opened.count - 2].rows.first else {
             throw StorageError.aborted("object '\(locked.objectName)' changed during the commit; commit again")
         }
         let objectID = try object.int("id")

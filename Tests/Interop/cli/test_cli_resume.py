@@ -100,6 +100,31 @@ def test_resume_after_cli_sigkill(cli, server, tmp_path):
     _download_and_compare(cli, name, str(tmp_path / "back"), digest)
 
 
+def test_an_upload_without_a_whole_hash_resumes_as_one(cli, server, tmp_path):
+    """--no-whole-sha256 is part of what the journal remembers: the same command, killed and
+    run again, continues the session that asked for no whole hash, and the version it commits
+    has none (the summary names the composite)."""
+    src = str(tmp_path / "big")
+    digest = cs.write_random_file(src, BIG)
+    name = cs.unique("resume/no-whole-hash")
+    flags = (*UPLOAD_FLAGS, "--no-whole-sha256")
+
+    first = cli.start("upload", src, name, *flags)
+    session_id = first.wait_for(_started, WAIT, "the started event")["session_id"]
+    first.wait_for(_some_done(3), WAIT, "three stored partitions")
+    assert first.kill() == -9, "the upload finished before it could be killed"
+    c = server.client()
+    stored = set(c.get_session(session_id).stored_partitions)
+    assert c.get_session(session_id).skip_whole_sha256 and 0 < len(stored) < COUNT
+
+    second = cli.run("upload", src, name, *flags, timeout=cs.BIG_RUN_TIMEOUT).expect(0)
+    _assert_resumed(second, session_id, stored)
+    done = second.event("completed")
+    assert done["sha256"] == "" and len(done["composite_sha256"]) == 64, done
+    assert c.get_object(name).sha256_state == ss.info_pb.SHA256_STATE_NOT_COMPUTED
+    _download_and_compare(cli, name, str(tmp_path / "back"), digest)
+
+
 def test_resume_after_server_killed_and_restarted(storage, cli_runner, forwarder_factory, tmp_path):
     """sluiced is SIGKILLed mid-upload; the CLI (no retries) gives up with exit 6; the
     server comes back on the same database and blobs; the same command finishes the

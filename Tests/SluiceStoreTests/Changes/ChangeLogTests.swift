@@ -66,16 +66,7 @@ import Testing
                     ChangeLog.record(.objectDeleted(ownerID: alice.id, name: "first", actorID: alice.id), on: connection)
                 }
             }
-            while try await harness.pool.withConnection({ connection in
-                // This database's lock 4142 only: the cluster is shared with every other suite.
-                try connection.execute("""
-                    SELECT count(*)::bigint AS n FROM pg_locks
-                    WHERE locktype = 'advisory' AND NOT granted AND objid = 4142
-                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                    """).rows[0].int("n")
-            }) == 0 {
-                try await Task.sleep(for: .milliseconds(10))    // the first commit waits, its position taken
-            }
+            try await harness.waitUntilAdvisoryLockIsAwaited(4142)  // the first commit waits, its position taken
             let second = Task {
                 try await harness.pool.transaction { connection in
                     ChangeLog.record(.objectDeleted(ownerID: alice.id, name: "second", actorID: alice.id), on: connection)
@@ -217,16 +208,3 @@ private final class NudgeCount: Sendable {
 }
 
 /// Holds a transaction open while it holds a lock (blocking its pool thread, never the test's).
-private final class CommitGate: Sendable {
-    let held = DispatchSemaphore(value: 0)
-    let release = DispatchSemaphore(value: 0)
-
-    func waitHeld() async {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                self.held.wait()
-                continuation.resume()
-            }
-        }
-    }
-}

@@ -322,3 +322,35 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -
 func utf8Less(_ left: String, _ right: String) -> Bool {
     left.utf8.lexicographicallyPrecedes(right.utf8)
 }
+
+/// Holds a transaction open from another task: the transaction signals `held` once it holds
+/// what it should, and waits for `release`.
+final class CommitGate: Sendable {
+    let held = DispatchSemaphore(value: 0)
+    let release = DispatchSemaphore(value: 0)
+
+    func waitHeld() async {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                self.held.wait()
+                continuation.resume()
+            }
+        }
+    }
+}
+
+extension StorageHarness {
+    /// Waits until a transaction of this harness's database waits for advisory lock `key` (the
+    /// cluster is shared with every other suite, so only this database's lock counts).
+    func waitUntilAdvisoryLockIsAwaited(_ key: Int64) async throws {
+        while try await pool.withConnection({ connection in
+            try connection.execute("""
+                SELECT count(*)::bigint AS n FROM pg_locks
+                WHERE locktype = 'advisory' AND NOT granted AND objid = $1
+                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                """, [.int(key)]).rows[0].int("n")
+        }) == 0 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
