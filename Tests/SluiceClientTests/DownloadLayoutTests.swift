@@ -36,6 +36,23 @@ import Testing
         #expect(sidecar.verified.isEmpty)
     }
 
+    /// A version without a whole hash is pending, not computed, or in a state a later server
+    /// added; one that claims to have it (or comes from a server without states) needs it.
+    @Test func anEmptyWholeHashNeedsAStateThatAllowsIt() throws {
+        for state in [Sluice_V1_Sha256State.pending, .notComputed, .UNRECOGNIZED(9)] {
+            var object = Self.object(size: 10, partitionSize: 4)
+            object.sha256 = Data()
+            object.sha256State = state
+            #expect(try ObjectLayout(object).plan.count == 3)
+        }
+        for state in [Sluice_V1_Sha256State.unspecified, .verified, .undeclared, .mismatch] {
+            var object = Self.object(size: 10, partitionSize: 4)
+            object.sha256 = Data()
+            object.sha256State = state
+            #expect(throws: IntegrityError.self) { try ObjectLayout(object) }
+        }
+    }
+
     @Test func acceptsAnEmptyObject() throws {
         #expect(try ObjectLayout(Self.object(size: 0, partitionSize: 8 << 20)).plan.count == 0)
     }

@@ -13,9 +13,7 @@ struct ObjectLayout: Sendable {
         func inconsistent(_ problem: String) -> IntegrityError {
             IntegrityError("the server described \(object.name) version \(object.version) inconsistently: \(problem)")
         }
-        guard object.sha256.count == 32
-            || (object.sha256.isEmpty && [.pending, .notComputed].contains(object.sha256State))
-        else {
+        guard object.sha256.count == 32 || (object.sha256.isEmpty && object.mayLackWholeSHA256) else {
             throw inconsistent("its SHA-256 is not 32 bytes")
         }
         guard object.sha256State != .mismatch else {
@@ -57,5 +55,18 @@ struct ObjectLayout: Sendable {
             objectName: object.name, version: object.version, size: object.size, partitionSize: plan.partitionSize,
             objectSHA256: Hex.encode(object.sha256), partitionSHA256: object.partitions.map { Hex.encode($0.sha256) },
             verified: [])
+    }
+}
+
+extension Sluice_V1_ObjectInfo {
+    /// Whether the version's state allows an empty `sha256`: pending, not computed, or a state
+    /// this client does not know (a later server's), so that a new state does not make every
+    /// version in it look corrupt. Verified, undeclared and mismatched versions have one, and
+    /// so does every version of a server older than the states.
+    var mayLackWholeSHA256: Bool {
+        switch sha256State {
+        case .verified, .undeclared, .mismatch, .unspecified: false
+        case .pending, .notComputed, .UNRECOGNIZED: true
+        }
     }
 }

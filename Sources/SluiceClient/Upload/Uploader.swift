@@ -268,7 +268,7 @@ public struct Uploader: Sendable {
     static func check(_ object: Sluice_V1_ObjectInfo, against digests: FileDigests, size: Int64) throws {
         let composite = CompositeDigest.of(digests.partitions)
         let wholeAgrees = object.sha256.isEmpty
-            ? [.pending, .notComputed].contains(object.sha256State) : digests.object.isEmpty || [UInt8](object.sha256) == digests.object
+            ? object.mayLackWholeSHA256 : digests.object.isEmpty || [UInt8](object.sha256) == digests.object
         let compositeAgrees = object.compositeSha256.isEmpty || [UInt8](object.compositeSha256) == composite
         guard object.size == size, wholeAgrees, compositeAgrees, object.sha256State != .mismatch else {
             throw IntegrityError(
