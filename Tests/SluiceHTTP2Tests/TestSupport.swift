@@ -23,6 +23,7 @@ final class TestServer: Sendable {
         var port = 0
         var maxReceiveMessageSize = 4 * 1024 * 1024
         var unreadRequestBytesLimit = HTTP2ServerConfiguration(host: "", port: 0, tls: nil).unreadRequestBytesLimit
+        var interceptor: (any CallInterceptor)? = nil
     }
 
     let server: HTTP2Server
@@ -61,7 +62,8 @@ final class TestServer: Sendable {
         var router = Router()
         router.register(echo)
         router.register(HealthService(registry: health))
-        let dispatcher = CallDispatcher(router: router, maxReceiveMessageSize: options.maxReceiveMessageSize)
+        let dispatcher = CallDispatcher(
+            router: router, maxReceiveMessageSize: options.maxReceiveMessageSize, interceptor: options.interceptor)
 
         var configuration = HTTP2ServerConfiguration(
             host: "127.0.0.1", port: options.port,

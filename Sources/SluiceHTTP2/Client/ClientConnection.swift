@@ -120,6 +120,10 @@ final class ClientConnection: ConnectionRole, @unchecked Sendable {
         streams[streamID]?.outbound
     }
 
+    func session(_ session: HTTP2Session, windowUpdated streamID: Int32) {
+        if streamID != 0 { streams[streamID]?.peerTookBytes() }
+    }
+
     func session(_ session: HTTP2Session, drainedOutboundOf streamID: Int32) {
         streams[streamID]?.outboundDrained()
     }

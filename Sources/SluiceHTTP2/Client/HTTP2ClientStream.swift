@@ -34,6 +34,10 @@ final class HTTP2ClientStream: ClientStream, @unchecked Sendable {
         }
     }
 
+    var requestBytesLastTaken: ContinuousClock.Instant? {
+        io.peerLastTookBytes.withLock { $0 }
+    }
+
     func cancel() {
         let (io, role) = (self.io, self.role)
         io.eventLoop.execute { role.cancel(io) }

@@ -1,5 +1,6 @@
 import NIOCore
 import SluiceRPC
+import Synchronization
 
 /// What arrives on a stream, in order.
 enum InboundEvent {
@@ -31,6 +32,11 @@ final class StreamIO: @unchecked Sendable {
     private var inbound: [InboundEvent] = []
     private var inboundEnded = false
     private var inboundWaiter: CheckedContinuation<[InboundEvent]?, Error>?
+    /// Whether the waiting reader hands the window of what it takes back at once (see `next`).
+    private var inboundWaiterReturnsWindow = true
+    /// Data bytes taken by the task whose window it has not handed back yet (see
+    /// `next(returningWindow:)`); handed back when the stream ends, whatever the task does.
+    private var withheldWindow = 0
     /// Data bytes received and not yet handed to the task (they still hold window).
     private(set) var bufferedInboundBytes = 0
     /// Set once nobody will read this stream again (see `abandon()`).
@@ -46,6 +52,9 @@ final class StreamIO: @unchecked Sendable {
     private(set) var isClosed = false
     /// When bytes last moved in either direction (received, taken, queued or sent).
     private var lastProgress = NIODeadline.now()
+    /// When the peer last opened this stream's window, that is took bytes sent on it: read by
+    /// the task that makes the call, hence behind a lock of its own.
+    let peerLastTookBytes = Mutex<ContinuousClock.Instant?>(nil)
 
     init(eventLoop: EventLoop, connection: HTTP2ConnectionHandler?) {
         self.eventLoop = eventLoop
@@ -78,6 +87,7 @@ final class StreamIO: @unchecked Sendable {
     /// can still be read.
     func close(error: Error?) {
         isClosed = true
+        returnWithheldWindow()
         if let error {
             if failure == nil { failure = error }
             discardUnread()
@@ -101,6 +111,15 @@ final class StreamIO: @unchecked Sendable {
     func abandon() {
         isAbandoned = true
         discardUnread()
+        returnWithheldWindow()
+    }
+
+    /// Hands back the window of bytes the task took without returning it (see `next`): the
+    /// connection's window must never shrink by what a finished call held.
+    private func returnWithheldWindow() {
+        guard withheldWindow > 0 else { return }
+        connection?.session.consume(streamID: streamID, count: withheldWindow)
+        withheldWindow = 0
     }
 
     /// Drops received bytes nobody will take now and gives their window back to the connection.
@@ -147,6 +166,11 @@ final class StreamIO: @unchecked Sendable {
         wakeWriters()
     }
 
+    /// The peer opened this stream's own window: it took bytes sent on it.
+    func peerTookBytes() {
+        peerLastTookBytes.withLock { $0 = .now }
+    }
+
     /// Lets waiting writers go on once there is room for them.
     private func wakeWriters() {
         if let writeWaiter, outbound.bufferedBytes < queueLimit {
@@ -174,7 +198,7 @@ final class StreamIO: @unchecked Sendable {
 
     private func wakeReader() {
         guard let waiter = inboundWaiter else { return }
-        if let events = takeInbound() {
+        if let events = takeInbound(returningWindow: inboundWaiterReturnsWindow) {
             inboundWaiter = nil
             waiter.resume(returning: events)
         } else if let failure {
@@ -187,8 +211,9 @@ final class StreamIO: @unchecked Sendable {
     }
 
     /// Takes every event received so far, handing the window of their data back to the
-    /// peer: the task wakes once per burst, and no bytes are copied to batch them.
-    private func takeInbound() -> [InboundEvent]? {
+    /// peer (unless `returningWindow` is false: see `next`): the task wakes once per burst, and
+    /// no bytes are copied to batch them.
+    private func takeInbound(returningWindow: Bool = true) -> [InboundEvent]? {
         guard !inbound.isEmpty else { return nil }
         let events = inbound
         inbound.removeAll(keepingCapacity: true)
@@ -198,22 +223,43 @@ final class StreamIO: @unchecked Sendable {
         if bytes > 0 {
             lastProgress = .now()
             adjustBuffered(by: -bytes)
-            connection?.session.consume(streamID: streamID, count: bytes)
-            connection?.flush()
+            if returningWindow {
+                connection?.session.consume(streamID: streamID, count: bytes)
+                connection?.flush()
+            } else {
+                withheldWindow += bytes
+            }
         }
         return events
     }
 
     // MARK: Task side
 
+    /// Hands back the window of `count` bytes taken with `next(returningWindow: false)`, and
+    /// tells the peer at once (see `HTTP2Session.consumeAnnouncing`).
+    func returnWindow(_ count: Int) async throws {
+        try await onLoop {
+            let returned = min(count, self.withheldWindow)
+            guard returned > 0 else { return }
+            self.withheldWindow -= returned
+            self.lastProgress = .now()
+            self.connection?.session.consumeAnnouncing(streamID: self.streamID, count: returned)
+            self.connection?.flush()
+        }
+    }
+
     /// The events received since the last call, in order (at least one); nil at the end
     /// of the stream. Throws when it was reset or lost.
-    func next() async throws -> [InboundEvent]? {
+    ///
+    /// Their window goes back to the peer as they are taken, unless `returningWindow` is false:
+    /// then the task hands it back itself, bit by bit (`returnWindow`), as a reader that paces
+    /// itself takes the bytes, so that the peer is held back by flow control at that pace.
+    func next(returningWindow: Bool = true) async throws -> [InboundEvent]? {
         // A cancelled reader stops even while data keeps arriving.
         try Task.checkCancellation()
         return try await waitOnLoop(
             { continuation in
-                if let events = self.takeInbound() {
+                if let events = self.takeInbound(returningWindow: returningWindow) {
                     continuation.resume(returning: events)
                 } else if let failure = self.failure {
                     continuation.resume(throwing: failure)
@@ -221,6 +267,7 @@ final class StreamIO: @unchecked Sendable {
                     continuation.resume(returning: nil)
                 } else {
                     self.inboundWaiter = continuation
+                    self.inboundWaiterReturnsWindow = returningWindow
                 }
             },
             onCancel: {

@@ -169,6 +169,19 @@ final class HTTP2Session {
         }
     }
 
+    /// Hands `count` bytes of window back to the peer, announcing the stream's at once where
+    /// `consume` leaves it to nghttp2, which waits until half the stream's window is consumed:
+    /// for a reader that takes bytes slowly (paced), so that the peer sees them taken every
+    /// step rather than every half window (minutes, at a low rate). The bytes were received on
+    /// the stream and never announced, so the update only returns their window, never grows it.
+    func consumeAnnouncing(streamID: Int32, count: Int) {
+        guard count > 0 else { return }
+        nghttp2_session_consume_connection(session, count)
+        if nghttp2_session_find_stream(session, streamID) != nil {
+            nghttp2_submit_window_update(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, Int32(clamping: count))
+        }
+    }
+
     /// Sends response headers; with `data`, a body follows from it, otherwise the headers
     /// end the stream.
     func submitResponse(streamID: Int32, headers: [HeaderField], hasBody: Bool) throws {

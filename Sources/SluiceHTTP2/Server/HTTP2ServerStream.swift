@@ -10,6 +10,8 @@ final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
     let connectionRequestMemory: RequestMemoryBudget?
     private var pending: [[UInt8]] = []
     private var pendingIndex = 0
+    /// Whether the window of `pending` is still to be handed back, chunk by chunk.
+    private var pendingWithheld = false
 
     init(io: StreamIO, connectionRequestMemory: RequestMemoryBudget? = nil) {
         self.io = io
@@ -17,13 +19,20 @@ final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
     }
 
     func receive() async throws -> [UInt8]? {
+        try await receive(paced: false)
+    }
+
+    func receive(paced: Bool) async throws -> [UInt8]? {
         while pendingIndex == pending.count {
-            guard let events = try await io.next() else { return nil }
+            guard let events = try await io.next(returningWindow: !paced) else { return nil }
             pending = events.compactMap { if case .data(let bytes) = $0 { bytes } else { nil } }
             pendingIndex = 0
+            pendingWithheld = paced
         }
-        defer { pendingIndex += 1 }
-        return pending[pendingIndex]
+        let chunk = pending[pendingIndex]
+        pendingIndex += 1
+        if pendingWithheld { try await io.returnWindow(chunk.count) }
+        return chunk
     }
 
     func sendHeaders(_ fields: [HeaderField], endStream: Bool) async throws {

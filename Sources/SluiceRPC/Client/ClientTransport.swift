@@ -23,6 +23,16 @@ public protocol ClientStream: Sendable {
 
     /// Resets the stream (RST_STREAM CANCEL); the server's handler is cancelled.
     func cancel()
+
+    /// When the server last took request bytes it had been sent (HTTP/2: opened the stream's
+    /// window), if the transport can tell; nil otherwise. A server that paces a request takes
+    /// its bytes slowly, after the client has written them all.
+    var requestBytesLastTaken: ContinuousClock.Instant? { get }
+}
+
+extension ClientStream {
+    /// A transport without flow control cannot tell.
+    public var requestBytesLastTaken: ContinuousClock.Instant? { nil }
 }
 
 /// What a server sends on a stream, in order: headers, data, then trailers. A response that

@@ -1,8 +1,9 @@
 import Synchronization
 
-/// A client stream that notes when it last moved: a request write the transport took, or
-/// anything the server sent. ``RPCClient`` fails a call whose stream stays still for its
-/// ``CallOptions/idleTimeout``.
+/// A client stream that notes when it last moved: a request write the transport took, the
+/// server taking request bytes it had been sent (a paced server does so slowly, after every
+/// write is done), or anything the server sent. ``RPCClient`` fails a call whose stream stays
+/// still for its ``CallOptions/idleTimeout``.
 ///
 /// A deadline bounds a whole call, which a long transfer cannot be given; this bounds a
 /// stall, which any call can meet: a server or middlebox that keeps the connection alive
@@ -17,7 +18,10 @@ final class ProgressWatchedStream: ClientStream {
     }
 
     /// When the stream last moved (its opening, at first).
-    var lastMoved: ContinuousClock.Instant { moved.withLock { $0 } }
+    var lastMoved: ContinuousClock.Instant {
+        let own = moved.withLock { $0 }
+        return base.requestBytesLastTaken.map { max($0, own) } ?? own
+    }
 
     func send(_ bytes: [UInt8], endStream: Bool) async throws {
         try await base.send(bytes, endStream: endStream)

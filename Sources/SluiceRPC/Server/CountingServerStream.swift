@@ -23,6 +23,12 @@ final class CountingServerStream<Base: ServerStream>: ServerStream {
         return bytes
     }
 
+    func receive(paced: Bool) async throws -> [UInt8]? {
+        let bytes = try await base.receive(paced: paced)
+        if let bytes { received.add(bytes.count, ordering: .relaxed) }
+        return bytes
+    }
+
     func sendHeaders(_ fields: [HeaderField], endStream: Bool) async throws {
         try await base.sendHeaders(fields, endStream: endStream)
     }

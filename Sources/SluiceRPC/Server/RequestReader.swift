@@ -60,11 +60,15 @@ final class RequestReader: @unchecked Sendable {
     }
 
     /// The next message's bytes (a view into the buffer they arrived in); nil after the last one.
+    ///
+    /// A paced call (see ``CallByteMeter``) pays for each chunk the transport hands it before
+    /// it takes the next, and the chunk's window goes back to the client as it is taken: paying
+    /// per message would hold a whole message (up to 4 MiB: minutes at a low rate) back at once,
+    /// with nothing moving meanwhile.
     func next() async throws -> ArraySlice<UInt8>? {
         while true {
             if let message = try deframer.nextSlice() {
                 release()
-                try await meter?.received(message.count)
                 return message
             }
             if ended { return nil }
@@ -72,13 +76,23 @@ final class RequestReader: @unchecked Sendable {
                 try await reserve(upTo: needed)
                 deframer.reserveForPendingMessage()
             }
-            guard let bytes = try await stream.receive() else {
+            guard let bytes = try await receive() else {
                 ended = true
                 try deframer.finish()
                 return nil
             }
             deframer.append(bytes)
         }
+    }
+}
+
+extension RequestReader {
+    /// The transport's next bytes, paid for when the call is paced.
+    private func receive() async throws -> [UInt8]? {
+        guard let meter else { return try await stream.receive() }
+        guard let bytes = try await stream.receive(paced: meter.pacesRequests) else { return nil }
+        try await meter.received(bytes.count)
+        return bytes
     }
 }
 

@@ -10,6 +10,13 @@ public protocol ServerStream: Sendable {
     /// Throws when the stream was reset or its connection lost.
     func receive() async throws -> [UInt8]?
 
+    /// The next request body bytes, as ``receive()``; when `paced`, the flow-control window of
+    /// each chunk goes back to the client only as the chunk is handed out (not as soon as it
+    /// arrived), and the client learns of it at once: a reader that pays for each chunk before
+    /// it takes the next holds its client back at its own pace, and the client sees its bytes
+    /// taken every step.
+    func receive(paced: Bool) async throws -> [UInt8]?
+
     /// Sends the response head: gRPC's fields (`grpc-*` and metadata) to which the transport
     /// adds its own. With `endStream` it is the whole response (trailers-only).
     func sendHeaders(_ fields: [HeaderField], endStream: Bool) async throws
@@ -36,6 +43,11 @@ public protocol ServerStream: Sendable {
 }
 
 extension ServerStream {
+    /// A stream without flow control has no window to hold back.
+    public func receive(paced: Bool) async throws -> [UInt8]? {
+        try await receive()
+    }
+
     /// A stream without flow control is always writable.
     public func waitUntilWritable() async throws {}
 

@@ -63,14 +63,14 @@ final class PrincipalByteMeter: CallByteMeter {
         }
     }
 
-    func sent(_ bytes: Int) async throws {
+    var pacesRequests: Bool { limiter.pacesBytesIn }
+
+    func sending(_ bytes: Int) async throws -> Duration {
         try await readmitWhenDue()
         downloaded.add(Int64(bytes), ordering: .relaxed)
         let pause = limiter.sent(bytes)
-        if pause > .zero {
-            SluiceMetrics.rateLimited(.bytesOut)
-            try await Task.sleep(for: pause)
-        }
+        if pause > .zero { SluiceMetrics.rateLimited(.bytesOut) }
+        return pause
     }
 
     func finished() {

@@ -68,6 +68,11 @@ public final class PrincipalLimiter: Sendable {
         calls.wrappingSubtract(1, ordering: .relaxed)
     }
 
+    /// Whether the principal has a request byte rate.
+    public var pacesBytesIn: Bool {
+        buckets.withLock { $0.bytesIn != nil }
+    }
+
     /// Accounts `bytes` received; answers how long to pause before taking more.
     public func received(_ bytes: Int) -> Duration {
         let now = clock()
