@@ -132,7 +132,7 @@ extension SyncExecutor {
         request.requestID = requestID
         tally.add { $0.calls += 1 }
         let object = try await options.retry.run("upload of \(request.name)") {
-            try await objects.putObject(request, options: callOptions)
+            try await objects.putObject(request, options: transferOptions)
         }
         let digests = FileDigests(partitions: data.isEmpty ? [] : [sha256], object: sha256)
         try Uploader.check(object, against: digests, size: Int64(data.count))
@@ -213,7 +213,7 @@ extension SyncExecutor {
         tally.add { $0.calls += 1 }
         do {
             return try await options.retry.run("read of \(request.name)") {
-                try await objects.readObject(request, options: callOptions) { responses in
+                try await objects.readObject(request, options: transferOptions) { responses in
                     var object: Sluice_V1_ObjectInfo?
                     var data = Data()
                     for try await message in responses {

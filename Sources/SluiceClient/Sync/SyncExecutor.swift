@@ -49,6 +49,10 @@ struct SyncExecutor: Sendable {
 
     var objects: Sluice_V1_ObjectServiceClient { Sluice_V1_ObjectServiceClient(client) }
     var callOptions: CallOptions { CallOptions(timeout: .seconds(60)) }
+    /// For the calls that carry a file's bytes (PutObject, ReadObject): a stall ends them, not
+    /// a deadline, since 4 MiB over a slow link, or for a principal whose byte rate is paced,
+    /// may take minutes while it moves.
+    var transferOptions: CallOptions { CallOptions(idleTimeout: .seconds(60)) }
 
     /// Runs one action; a failure is reported and counted, and returned for the exit code.
     func run(_ action: SyncAction) async -> (any Error & Sendable)? {

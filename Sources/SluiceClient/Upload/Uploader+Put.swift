@@ -77,7 +77,9 @@ extension Uploader {
         var request = request
         request.requestID = requestID
         return try await options.retry.run("upload of \(request.name)", onRetry: { progress(.retrying($0)) }) {
-            try await objects.putObject(request, options: CallOptions(timeout: options.callTimeout))
+            // A stall ends it, not a deadline: 4 MiB over a slow link or at a paced byte rate
+            // may take minutes while it moves.
+            try await objects.putObject(request, options: CallOptions(idleTimeout: options.callTimeout))
         }
     }
 }
