@@ -41,26 +41,8 @@ import Testing
     @Test func aLaterCommitCannotOvertakeAnUncommittedPosition() async throws {
         try await StorageHarness.with { harness in
             let alice = try await harness.principal("CN=alice")
-            try await harness.pool.withConnection { connection in
-                _ = try connection.executeScript("""
-                    CREATE FUNCTION hold_first() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN
-                        IF NEW.name = 'first' THEN PERFORM pg_advisory_xact_lock(4142); END IF;
-                        RETURN NULL;
-                    END $$;
-                    CREATE CONSTRAINT TRIGGER hold_first AFTER INSERT ON changes
-                        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hold_first();
-                    """)
-            }
-            let gate = CommitGate()
-            let holder = Task {
-                try await harness.pool.transaction { connection in
-                    _ = try connection.execute("SELECT pg_advisory_xact_lock(4142)")
-                    gate.held.signal()
-                    gate.release.wait()
-                }
-            }
-            await gate.waitHeld()
+            try await harness.holdCommits(inserting: "changes", when: "NEW.name = 'first'", on: 4142)
+            let lock = await HeldAdvisoryLock.take(4142, in: harness)
             let first = Task {
                 try await harness.pool.transaction { connection in
                     ChangeLog.record(.objectDeleted(ownerID: alice.id, name: "first", actorID: alice.id), on: connection)
@@ -76,8 +58,7 @@ import Testing
             let meanwhile = try await harness.storage.changes.read(
                 after: ChangeCursor(position: 0), for: alice, owner: "", prefix: "", limit: 10)
             #expect(meanwhile.changes.isEmpty && meanwhile.head == ChangeCursor(position: 0))
-            gate.release.signal()
-            try await holder.value
+            try await lock.release()
             try await first.value
             try await second.value
             let after = try await harness.storage.changes.read(

@@ -17,31 +17,15 @@ import Testing
             let bytes = sampleBytes(3000, seed: 3)
             let session = try await harness.storage.sessions.create(declaration("raced", bytes, partitionSize: 1000), by: alice)
             try await harness.storage.storeAll(bytes, partitionSize: 1000, in: session.id, by: alice)
-            try await harness.pool.withConnection { connection in
-                _ = try connection.executeScript("""
-                    CREATE FUNCTION hold_retiring() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN PERFORM pg_advisory_xact_lock(4143); RETURN NULL; END $$;
-                    CREATE CONSTRAINT TRIGGER hold_retiring AFTER INSERT OR UPDATE ON retired_names
-                        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hold_retiring();
-                    """)
-            }
-            let gate = CommitGate()
-            let holder = Task {
-                try await harness.pool.transaction { connection in
-                    _ = try connection.execute("SELECT pg_advisory_xact_lock(4143)")
-                    gate.held.signal()
-                    gate.release.wait()
-                }
-            }
-            await gate.waitHeld()
+            try await harness.holdCommits(inserting: "retired_names", on: 4143)
+            let lock = await HeldAdvisoryLock.take(4143, in: harness)
             let delete = Task { try await harness.storage.objects.delete("raced", of: alice) }
             try await harness.waitUntilAdvisoryLockIsAwaited(4143)  // deleted and retired, not committed
             let commit = Task {
                 try await harness.storage.sessions.commit(session.id, by: alice, objects: harness.storage.objects)
             }
             try await Task.sleep(for: .milliseconds(300))  // the commit meets the deleted row and waits
-            gate.release.signal()
-            try await holder.value
+            try await lock.release()
             #expect(try await delete.value == 2)
             let made = try await commit.value
             #expect(made.version == 3)

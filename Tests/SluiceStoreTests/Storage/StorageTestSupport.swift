@@ -323,23 +323,58 @@ func utf8Less(_ left: String, _ right: String) -> Bool {
     left.utf8.lexicographicallyPrecedes(right.utf8)
 }
 
-/// Holds a transaction open from another task: the transaction signals `held` once it holds
-/// what it should, and waits for `release`.
-final class CommitGate: Sendable {
-    let held = DispatchSemaphore(value: 0)
-    let release = DispatchSemaphore(value: 0)
+/// A transaction of the test holding an advisory lock until ``release()``. With a deferred
+/// trigger that takes the same lock (``StorageHarness/holdCommits(inserting:when:on:)``), it
+/// holds other transactions at their COMMIT, after their statements ran.
+final class HeldAdvisoryLock: Sendable {
+    private let held = DispatchSemaphore(value: 0)
+    private let released = DispatchSemaphore(value: 0)
+    private let holder: Mutex<Task<Void, any Error>?> = Mutex(nil)
 
-    func waitHeld() async {
+    /// Takes lock `key` in a transaction of `harness`'s database; returns once it is held.
+    static func take(_ key: Int64, in harness: StorageHarness) async -> HeldAdvisoryLock {
+        let lock = HeldAdvisoryLock()
+        let task = Task {
+            try await harness.pool.transaction { connection in
+                _ = try connection.execute("SELECT pg_advisory_xact_lock($1)", [.int(key)])
+                lock.held.signal()
+                lock.released.wait()
+            }
+        }
+        lock.holder.withLock { $0 = task }
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                self.held.wait()
+                lock.held.wait()
                 continuation.resume()
             }
         }
+        return lock
+    }
+
+    /// Ends the holding transaction.
+    func release() async throws {
+        released.signal()
+        try await holder.withLock { $0 }?.value
     }
 }
 
 extension StorageHarness {
+    /// Makes every transaction that inserts into `table` a row for which `condition` holds
+    /// (NEW is the row) wait at its COMMIT for advisory lock `key` (see ``HeldAdvisoryLock``).
+    func holdCommits(inserting table: String, when condition: String = "true", on key: Int64) async throws {
+        try await pool.withConnection { connection in
+            _ = try connection.executeScript("""
+                CREATE FUNCTION hold_commits_\(table)() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF \(condition) THEN PERFORM pg_advisory_xact_lock(\(key)); END IF;
+                    RETURN NULL;
+                END $$;
+                CREATE CONSTRAINT TRIGGER hold_commits AFTER INSERT OR UPDATE ON \(table)
+                    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hold_commits_\(table)();
+                """)
+        }
+    }
+
     /// Waits until a transaction of this harness's database waits for advisory lock `key` (the
     /// cluster is shared with every other suite, so only this database's lock counts).
     func waitUntilAdvisoryLockIsAwaited(_ key: Int64) async throws {
