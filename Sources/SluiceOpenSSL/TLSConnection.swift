@@ -158,7 +158,9 @@ public final class TLSConnection {
     }
 
     private func handshakeFailure(_ error: Int32) -> OpenSSLError {
-        var details = OpenSSLError.drainErrorQueue()
+        let codes = OpenSSLError.drainErrorCodes()
+        var details = codes.map(OpenSSLError.text)
+        if codes.contains(where: OpenSSLError.meansNoTLS) { details.insert(OpenSSLError.peerSpeaksNoTLS, at: 0) }
         let verify = SSL_get_verify_result(ssl)
         if verify != X509_V_OK {
             details.append("certificate verification: \(String(cString: X509_verify_cert_error_string(Int(verify))))")

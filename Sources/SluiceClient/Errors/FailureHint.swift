@@ -1,3 +1,4 @@
+import SluiceOpenSSL
 import SluiceRPC
 
 /// The one line of advice printed after a failure's message, when there is advice that fits:
@@ -14,6 +15,8 @@ public enum FailureHint {
         switch FailureKind(error) {
         case .denied where rpcError(in: error)?.code == .permissionDenied:
             nil
+        case .denied where rpcError(in: error)?.message.contains(OpenSSLError.peerSpeaksNoTLS) == true:
+            "check --server: it must be the host and port sluiced serves TLS on"
         case .denied:
             "check --cert/--key (the server must accept the certificate) and --ca (it must verify the server)"
         case .transient:

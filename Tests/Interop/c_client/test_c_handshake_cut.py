@@ -3,7 +3,9 @@ load balancer, sluiced refusing a connection over --max-connections, which close
 after accept) is UNAVAILABLE: sluice-c exits 6 with the "could not be reached" hint, as the
 Swift `sluice` CLI does, not 4 with the hint to check certificates. A handshake refused by
 either side (a TLS alert from the server, a certificate that does not verify) stays exit 4
-with that hint. Each with the plain and the ASan/UBSan build."""
+with that hint. A server that answers in something other than TLS (a plain HTTP server on that
+port) is exit 4 too, with the hint to check --server instead. Each with the plain and the
+ASan/UBSan build."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import cli_support
 from servers import require_binary
 
 CERT_HINT = "check --cert/--key"
+SERVER_HINT = "check --server"
 TRANSIENT_HINT = "could not be reached"
 
 # Alert records as a server sends them before encryption: content type 21, TLS 1.2, length 2,
@@ -31,7 +34,8 @@ HANDSHAKE_FAILURE = b"\x15\x03\x03\x00\x02\x02\x28"
 class HandshakeCutter:
     """Accepts TCP connections, reads the ClientHello record whole, then ends the connection
     as `mode` says: "fin" closes it, "rst" resets it (SO_LINGER 0), "close_notify" or "alert"
-    sends that alert record first and closes after the client has gone."""
+    sends that alert record first and closes after the client has gone, "http" answers as a
+    plain HTTP server does to bytes it cannot parse."""
 
     def __init__(self, mode: str):
         self.mode = mode
@@ -74,8 +78,9 @@ class HandshakeCutter:
         self.hellos += 1
         if self.mode == "rst":
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        elif self.mode in ("close_notify", "alert"):
-            conn.sendall(CLOSE_NOTIFY if self.mode == "close_notify" else HANDSHAKE_FAILURE)
+        elif self.mode in ("close_notify", "alert", "http"):
+            conn.sendall({"close_notify": CLOSE_NOTIFY, "alert": HANDSHAKE_FAILURE,
+                          "http": b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"}[self.mode])
             conn.shutdown(socket.SHUT_WR)
             while conn.recv(4096):          # until the client closes: no reset hides the alert
                 pass
@@ -138,6 +143,24 @@ def test_alert_during_the_handshake_is_a_refusal(cutter, c_build, certs, tmp_pat
     try:
         r = swift.run("health")
         assert r.rc == cs.EXIT_DENIED and CERT_HINT in r.stderr, swift.report()
+    finally:
+        swift.close()
+
+
+@pytest.mark.parametrize("cutter", ["http"], indirect=True)
+def test_a_server_that_speaks_no_tls_points_at_the_address(cutter, c_build, certs, tmp_path):
+    """A plain HTTP server on the port named: its answer is no TLS record. Exit 4 (the TLS
+    handshake failed), with the hint to check --server, not the certificates; the Swift CLI too."""
+    binary, asan = c_build
+    client = cs.CClient(binary, certs, str(tmp_path), cutter.address, sanitized=asan)
+    r = client.run("health")
+    cs.assert_error(r, cs.EXIT_DENIED, "UNAVAILABLE")
+    assert "does not speak TLS" in r.stderr and SERVER_HINT in r.stderr, r.explain()
+    assert CERT_HINT not in r.stderr, r.explain()
+    swift = _swift(certs, tmp_path, cutter.address)
+    try:
+        r = swift.run("health")
+        assert r.rc == cs.EXIT_DENIED and SERVER_HINT in r.stderr and CERT_HINT not in r.stderr, swift.report()
     finally:
         swift.close()
 

@@ -9,6 +9,7 @@
 #include "options.h"
 #include "status.h"
 #include "terminal.h"
+#include "tls.h"
 #include "upload.h"
 
 /* The hints the Swift CLI prints after the same failures (its FailureHint). PERMISSION_DENIED
@@ -18,6 +19,9 @@ static const char *hint(const Status *st) {
     switch (status_exit_code(st)) {
     case EXIT_DENIED:
         if (st->code == GRPC_PERMISSION_DENIED) return "";
+        if (st->message && strstr(st->message, NOT_TLS)) {
+            return "sluice-c: check --server: it must be the host and port sluiced serves TLS on\n";
+        }
         return "sluice-c: check --cert/--key (the server must accept the certificate) and --ca (it must verify the server)\n";
     case EXIT_TRANSIENT:
         return "sluice-c: the server could not be reached or stayed busy; an upload or download resumes when run again\n";

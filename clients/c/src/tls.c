@@ -82,6 +82,14 @@ static bool closed_without_alert(int err, unsigned long e) {
     return ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
 }
 
+/* Whether OpenSSL's error says the peer answered with something that is not TLS (a plain
+ * HTTP server, another service on that port): its bytes do not parse as a TLS record. */
+static bool not_tls(unsigned long e) {
+    if (ERR_GET_LIB(e) != ERR_LIB_SSL) return false;
+    int reason = ERR_GET_REASON(e);
+    return reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG;
+}
+
 bool tls_failed(Status *st, SSL *ssl, int err, const char *what) {
     int saved_errno = errno;
     unsigned long e = ERR_peek_last_error();
@@ -101,6 +109,8 @@ bool tls_failed(Status *st, SSL *ssl, int err, const char *what) {
         }
         return status_set(st, GRPC_UNAVAILABLE, "the server closed the connection during the TLS %s",
                           what);
+    } else if (not_tls(e)) {
+        status_set(st, GRPC_UNAVAILABLE, "TLS failed: %s: " NOT_TLS " (%s)", what, reason);
     } else {
         status_set(st, GRPC_UNAVAILABLE, "TLS failed: %s: %s", what, reason);
     }

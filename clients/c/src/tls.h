@@ -32,6 +32,10 @@ bool tls_connect(const TlsConfig *cfg, const char *host, const char *port, TlsCo
  * not verify, or another TLS error: "TLS failed: ..." with tls_failure set (exit 4). The peer
  * closing or resetting the connection without an alert: UNAVAILABLE without it (exit 6). */
 bool tls_failed(Status *st, SSL *ssl, int err, const char *what);
+
+/* What a failure's message says when the server answered in something other than TLS, so
+ * that the hint can point at --server rather than at the certificates. */
+#define NOT_TLS "the server does not speak TLS"
 void tls_close(TlsConn *conn);
 
 #endif
