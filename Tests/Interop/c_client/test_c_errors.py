@@ -111,9 +111,11 @@ def test_argument_the_server_refuses_is_a_usage_error(sluice_c, tmp_path):
     cs.assert_error(r, cs.EXIT_USAGE, "INVALID_ARGUMENT")
 
 
-def test_damaged_partition_is_an_integrity_failure(sluice_c, server, tmp_path):
-    """A stored partition overwritten behind sluiced's back: the server ends ReadPartition
-    with DATA_LOSS, and nothing is written to the target."""
+def test_damaged_partition_is_an_integrity_failure(sluice_c, server, postgres, tmp_path):
+    """A stored partition overwritten behind sluiced's back: sluice-c reads unchecked by the
+    server (it hashes every byte itself), finds the mismatch, reads the partition again with the
+    server checking it, which records the damage and answers DATA_LOSS; nothing is written to
+    the target."""
     name = ss.unique_name("c-damaged")
     parts = [b"a" * 300_000, b"b" * 300_000]
     server.client().put_object(name, b"".join(parts), partition_size=300_000)
@@ -127,8 +129,11 @@ def test_damaged_partition_is_an_integrity_failure(sluice_c, server, tmp_path):
     for parallel in ("4", "1"):
         r = sluice_c.run("download", name, str(out), "--parallel", parallel)
         cs.assert_error(r, cs.EXIT_INTEGRITY, "DATA_LOSS")
-        assert "partition 1" in r.stderr, r.explain()
+        assert "partition 1" in r.stderr and "damaged in storage" in r.stderr, r.explain()
         assert not out.exists()
+    found = postgres.run(f"SELECT detected_by FROM damaged_blobs WHERE encode(sha256, 'hex') = "
+                         f"'{ss.hexsha(parts[1])}'", url=server.database_url).split()
+    assert found == ["read"], found
 
 
 def test_a_target_name_as_long_as_a_file_name_may_be_downloads(sluice_c, swift_cli, tmp_path):

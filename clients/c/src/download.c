@@ -45,7 +45,10 @@ typedef struct Download {
 
 /* One ReadPartition stream reading partitions first..end-1, cut at partition boundaries: each
  * partition is written at its offset and hashed as it arrives, and checked as its last byte
- * does. */
+ * does. Every byte is hashed here, so the server is asked not to hash them too
+ * (client_verifies); a partition that does not match is read once more with the server
+ * checking it (server_checks), so that damage in storage is recorded by the server and answered
+ * DATA_LOSS, as `sluice download` does. */
 typedef struct ReadCall {
     GrpcCall call;                 /* first */
     Download *dl;
@@ -53,6 +56,8 @@ typedef struct ReadCall {
     size_t next;                   /* the partition arriving */
     int64_t received;              /* its bytes so far */
     EVP_MD_CTX *sha;
+    bool server_checks;            /* the server checks each partition before it is sent */
+    bool mismatched;               /* partition `next` arrived whole and did not match */
 } ReadCall;
 
 static bool write_at(Download *dl, const uint8_t *data, size_t len, int64_t at, Status *st) {
@@ -70,6 +75,7 @@ static bool check_partition(ReadCall *r, Status *st) {
     uint8_t digest[SHA256_LEN];
     EVP_DigestFinal_ex(r->sha, digest, NULL);
     if (p->sha256.len != SHA256_LEN || memcmp(p->sha256.data, digest, SHA256_LEN) != 0) {
+        r->mismatched = true;
         return status_set(st, GRPC_DATA_LOSS, "partition %d: the bytes received do not match its SHA-256",
                           (int)p->index);
     }
@@ -105,9 +111,10 @@ static bool on_chunk(void *ctx, const uint8_t *msg, size_t len, Status *st) {
     return ok;
 }
 
-static GrpcCall *start_run(Download *dl, size_t first, size_t count, Status *st) {
+static GrpcCall *start_run(Download *dl, size_t first, size_t count, bool server_checks, Status *st) {
     ReadCall *r = xcalloc(1, sizeof *r);
     r->dl = dl;
+    r->server_checks = server_checks;
     r->first = r->next = first;
     r->end = first + count;
     r->sha = EVP_MD_CTX_new();
@@ -118,6 +125,7 @@ static GrpcCall *start_run(Download *dl, size_t first, size_t count, Status *st)
     req.partition_index = (int32_t)first;
     req.partition_count = count > 1 ? (int32_t)count : 0;
     req.owner = (char *)dl->opts->owner;
+    req.client_verifies = !server_checks;
     grpc_call_init(&r->call, &req.base, NULL, NULL, on_chunk, r, GRPC_MAX_MESSAGE);
     if (!grpc_call_start(&r->call, dl->ch, "/sluice.v1.PartitionService/ReadPartition", st)) {
         grpc_call_free(&r->call);
@@ -130,15 +138,22 @@ static GrpcCall *start_run(Download *dl, size_t first, size_t count, Status *st)
 
 static GrpcCall *start_read(void *ctx, size_t item, Status *st) {
     Download *dl = ctx;
-    return start_run(dl, dl->runs[item].first, dl->runs[item].count, st);
+    return start_run(dl, dl->runs[item].first, dl->runs[item].count, false, st);
 }
 
 /* A call that ended well between partitions, after some but before the run's end (a server
- * older than partition_count sends one): the next call asks for the rest. */
+ * older than partition_count sends one): the next call asks for the rest. A partition that did
+ * not match, read unchecked by the server: the next call reads it and the rest again with the
+ * server checking them. */
 static bool resume_read(void *ctx, GrpcCall *call, GrpcCall **next, Status *st) {
     ReadCall *r = (ReadCall *)(void *)call;
-    if (!status_ok(&call->status) || r->received != 0 || r->next == r->first || r->next == r->end) return true;
-    *next = start_run(ctx, r->next, r->end - r->next, st);
+    if (!status_ok(&call->status)) {
+        if (!r->mismatched || r->server_checks) return true;
+        *next = start_run(ctx, r->next, r->end - r->next, true, st);
+        return *next != NULL;
+    }
+    if (r->received != 0 || r->next == r->first || r->next == r->end) return true;
+    *next = start_run(ctx, r->next, r->end - r->next, r->server_checks, st);
     return *next != NULL;
 }
 
