@@ -100,6 +100,26 @@ import Testing
         #expect(limiter.sent(2000) == .zero)
         #expect(limiter.sent(1000) == .milliseconds(500))
     }
+
+    /// Request bytes are paced chunk by chunk at any rate under 64 MiB/s; above it only while
+    /// the principal uses its rate up: with more than half a burst left they pass as they come.
+    @Test func requestBytesArePacedChunkByChunkAtLowRatesOrWhileTheRateIsUsedUp() {
+        let clock = ManualClock()
+        let limiter = PrincipalLimiters(clock: clock.reading).limiter(for: 7)
+        #expect(!limiter.pacesBytesIn)
+        limiter.update(RateLimits(bytesInPerSecond: 1000))
+        #expect(limiter.pacesBytesIn)
+        let fast = PrincipalLimiters(clock: clock.reading).limiter(for: 8)
+        let rate = PrincipalLimiter.alwaysPacedBelow * 2
+        fast.update(RateLimits(bytesInPerSecond: rate))
+        #expect(!fast.pacesBytesIn)
+        _ = fast.received(Int(rate * 4 / 10))
+        #expect(!fast.pacesBytesIn)
+        _ = fast.received(Int(rate * 2 / 10))
+        #expect(fast.pacesBytesIn)
+        clock.set(.milliseconds(200))
+        #expect(!fast.pacesBytesIn)
+    }
 }
 
 /// A clock that moves only when the test says so.

@@ -11,7 +11,8 @@ public protocol CallByteMeter: Sendable {
     /// flow-control window goes back to the client). Throws only when the call is cancelled,
     /// or its caller is no longer admitted.
     func received(_ bytes: Int) async throws
-    /// Whether the call's requests are paced now (the principal has a byte rate for them).
+    /// Whether the call's requests are paced now (the principal is using up a byte rate it
+    /// has); asked before each chunk is taken.
     var pacesRequests: Bool { get }
     /// A response message of `bytes` is about to be sent: answers how long the principal owes
     /// for it, for the sender to spread over the message's pieces (zero when not paced).

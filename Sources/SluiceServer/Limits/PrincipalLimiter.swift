@@ -68,10 +68,22 @@ public final class PrincipalLimiter: Sendable {
         calls.wrappingSubtract(1, ordering: .relaxed)
     }
 
-    /// Whether the principal has a request byte rate.
+    /// Whether the principal's request bytes are paced chunk by chunk now: always under
+    /// ``alwaysPacedBelow``, above it only while the principal uses its rate up. Pacing chunk by
+    /// chunk costs a hop and a WINDOW_UPDATE per chunk; taking a stream window's worth at once
+    /// (up to 16 MiB) and paying for it afterwards holds the client still for that long.
     public var pacesBytesIn: Bool {
-        buckets.withLock { $0.bytesIn != nil }
+        let now = clock()
+        return buckets.withLock { state in
+            guard state.bytesIn != nil else { return false }
+            return state.rates.bytesInPerSecond < Self.alwaysPacedBelow || state.bytesIn!.isRunningLow(now: now)
+        }
     }
+
+    /// The request byte rate under which calls are always paced chunk by chunk: at it, a whole
+    /// 16 MiB stream window is paid for in a quarter of a second, so a client never waits long
+    /// behind a window taken at once.
+    public static let alwaysPacedBelow: Int64 = 64 << 20
 
     /// Accounts `bytes` received; answers how long to pause before taking more.
     public func received(_ bytes: Int) -> Duration {

@@ -64,6 +64,13 @@ public struct TokenBucket: Sendable, Equatable {
         return tokens >= 0 ? .zero : Self.duration(-tokens / rate)
     }
 
+    /// Whether less than half a burst is left: the taker is using its rate up, not just
+    /// passing through below it.
+    public mutating func isRunningLow(now: Duration) -> Bool {
+        refill(now)
+        return tokens < capacity / 2
+    }
+
     /// Changes the rate (and capacity); the tokens held stay, capped at the new capacity.
     public mutating func setRate(_ rate: Int64, now: Duration) {
         precondition(rate > 0, "a token bucket needs a positive rate")
