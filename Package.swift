@@ -162,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceHTTP2Tests",
-            dependencies: ["SluiceHTTP2", "SluiceRPC", "SluiceProto", "SluiceInterop", "SluiceServer", "SluiceTestSupport"]
+            dependencies: ["SluiceHTTP2", "SluiceRPC", "SluiceProto", "SluiceInterop", "SluiceServer", "SluiceStore", "SluiceTestSupport"]
         ),
     ]
 )

@@ -2,6 +2,8 @@ import Foundation
 import SluiceInterop
 import SluiceProto
 import SluiceRPC
+import SluiceServer
+import SluiceStore
 import Testing
 
 /// A call whose bytes are paced (a principal's byte rate) keeps moving: request bytes are
@@ -18,9 +20,11 @@ import Testing
             init(rate: Int) { self.rate = rate }
 
             func owed(_ bytes: Int) -> Duration { .milliseconds(bytes * 1000 / rate) }
-            func received(_ bytes: Int) async throws { try await Task.sleep(for: owed(bytes)) }
+            func received(_ bytes: Int) async throws -> Duration { owed(bytes) }
             var pacesRequests: Bool { true }
+            var requestStep: Int? { rate }
             func sending(_ bytes: Int) async throws -> Duration { owed(bytes) }
+            var responseStep: Int? { rate }
             func finished() {}
         }
 
@@ -69,6 +73,82 @@ import Testing
             }
             #expect(received == Self.size)
             #expect(ContinuousClock.now - started >= .seconds(10), "the response was not paced")
+        }
+    }
+
+    /// Meters every call against one principal's limiter, as sluiced does: its calls share the
+    /// buckets, and each step is a share of the rate.
+    struct SharedPacing: CallInterceptor {
+        let limiter: PrincipalLimiter
+
+        final class Meter: CallByteMeter {
+            let limiter: PrincipalLimiter
+            init(limiter: PrincipalLimiter) {
+                self.limiter = limiter
+                _ = limiter.enterCall(limit: 0)
+            }
+
+            func received(_ bytes: Int) async throws -> Duration { limiter.received(bytes) }
+            var pacesRequests: Bool { limiter.pacesBytesIn }
+            var requestStep: Int? { limiter.requestStep }
+            func sending(_ bytes: Int) async throws -> Duration { limiter.sent(bytes) }
+            var responseStep: Int? { limiter.responseStep }
+            func finished() { limiter.leaveCall() }
+        }
+
+        func intercept(_ context: ServerContext, next: ((any CallByteMeter)?) async throws -> Void) async throws {
+            try await next(Meter(limiter: limiter))
+        }
+    }
+
+    static func sharing(_ rates: RateLimits) -> TestServer.Options {
+        let limiter = PrincipalLimiters().limiter(for: 1)
+        limiter.update(rates)
+        var options = TestServer.Options()
+        options.interceptor = SharedPacing(limiter: limiter)
+        return options
+    }
+
+    /// Four uploads of one principal at 8 KiB/s: each DATA frame owes its stream seconds while
+    /// the others pay theirs, and paid for frame by frame a stream waited 8 s with nothing
+    /// taken; its window now goes back in steps of a share of the rate.
+    @Test func pacedRequestsOfOnePrincipalAllKeepMoving() async throws {
+        try await withServer(Self.sharing(RateLimits(bytesInPerSecond: 8 * 1024))) { _, transport in
+            let client = RPCClient(transport: transport)
+            try await withThrowingTaskGroup(of: Int64.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await client.echo.clientStreamEcho(options: CallOptions(idleTimeout: Self.idle)) { writer in
+                            try await writer.write(.with { $0.payload = Data(repeating: 1, count: 24 * 1024) })
+                        }.receivedBytes
+                    }
+                }
+                for try await received in group { #expect(received == 24 * 1024) }
+            }
+        }
+    }
+
+    /// A paced download cancelled partway owes only the step it was sending: charged for its
+    /// whole message up front, it left the principal 15 s of debt for bytes that never went,
+    /// which the next answer waited out.
+    @Test func aCancelledPacedResponseLeavesNoDebtForBytesNotSent() async throws {
+        try await withServer(Self.sharing(RateLimits(bytesOutPerSecond: 64 * 1024))) { _, transport in
+            let client = RPCClient(transport: transport)
+            let download = Task {
+                try await client.echo.serverStreamEcho(.with {
+                    $0.responseSize = Int32(1 << 20)
+                    $0.responseCount = 1
+                }) { responses in
+                    for try await _ in responses {}
+                }
+            }
+            try await Task.sleep(for: .milliseconds(1500))
+            download.cancel()
+            _ = await download.result
+            let started = ContinuousClock.now
+            let answer = try await client.echo.unaryEcho(.with { $0.payload = Data([1, 2, 3]) })
+            #expect(answer.payload == Data([1, 2, 3]))
+            #expect(ContinuousClock.now - started < .seconds(5), "the answer waited for bytes never sent")
         }
     }
 }

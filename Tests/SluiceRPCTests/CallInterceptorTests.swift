@@ -22,8 +22,13 @@ import Testing
         let sent = Atomic<Int>(0)
         let finishedCalls = Atomic<Int>(0)
 
-        func received(_ bytes: Int) async throws { received.add(bytes, ordering: .relaxed) }
+        func received(_ bytes: Int) async throws -> Duration {
+            received.add(bytes, ordering: .relaxed)
+            return .zero
+        }
         var pacesRequests: Bool { false }
+        var requestStep: Int? { nil }
+        var responseStep: Int? { nil }
         func sending(_ bytes: Int) async throws -> Duration {
             sent.add(bytes, ordering: .relaxed)
             return .zero
@@ -90,9 +95,9 @@ import Testing
             Self.dispatcher(Metering(meter: meter)), CallDispatcherTests.head("/test.Echo/Unary"), messages: [request])
         #expect(stream.statusCode == .ok)
         #expect(try stream.responseMessages().map(CallDispatcherTests.decode) == ["HELLO"])
-        // Request bytes as the transport hands them over (the gRPC prefix too); response messages.
+        // Body bytes as they cross the transport, the gRPC prefix of each message too, both ways.
         #expect(meter.received.load(ordering: .relaxed) == request.count + 5)
-        #expect(meter.sent.load(ordering: .relaxed) == CallDispatcherTests.encode("HELLO").count)
+        #expect(meter.sent.load(ordering: .relaxed) == CallDispatcherTests.encode("HELLO").count + 5)
         #expect(meter.finishedCalls.load(ordering: .relaxed) == 1)
     }
 

@@ -101,6 +101,26 @@ import Testing
         #expect(limiter.sent(1000) == .milliseconds(500))
     }
 
+    /// However much is taken, the debt and the wait it makes stay bounded: a wait past Int64's
+    /// nanoseconds trapped (a principal at 1 B/s whose calls were cancelled one after another).
+    @Test func debtIsBounded() {
+        var bucket = TokenBucket(rate: 1, now: .zero)
+        var wait = Duration.zero
+        for _ in 0..<20_000 { wait = bucket.takeOwing(Double(1 << 20), now: .zero) }
+        #expect(wait <= TokenBucket.maxDebt + .seconds(1))
+    }
+
+    /// A paced call's step is a second of the rate shared among the principal's calls, at
+    /// least a kilobyte.
+    @Test func stepsShareTheRateAmongCalls() {
+        let limiter = PrincipalLimiters(clock: ManualClock().reading).limiter(for: 9)
+        #expect(limiter.requestStep == nil && limiter.responseStep == nil)
+        limiter.update(RateLimits(bytesInPerSecond: 64_000, bytesOutPerSecond: 2_000))
+        #expect(limiter.requestStep == 64_000 && limiter.responseStep == 2_000)
+        for _ in 0..<4 { #expect(limiter.enterCall(limit: 0)) }
+        #expect(limiter.requestStep == 16_000 && limiter.responseStep == 1024)
+    }
+
     /// Request bytes are paced chunk by chunk at any rate under 64 MiB/s; above it only while
     /// the principal uses its rate up: with more than half a burst left they pass as they come.
     @Test func requestBytesArePacedChunkByChunkAtLowRatesOrWhileTheRateIsUsedUp() {

@@ -236,7 +236,8 @@ final class StreamIO: @unchecked Sendable {
     // MARK: Task side
 
     /// Hands back the window of `count` bytes taken with `next(returningWindow: false)`, and
-    /// tells the peer at once (see `HTTP2Session.consumeAnnouncing`).
+    /// tells the peer at once (see `HTTP2Session.consumeAnnouncing`). More than is withheld
+    /// returns what is (bytes taken in a batch whose window went back as it was taken).
     func returnWindow(_ count: Int) async throws {
         try await onLoop {
             let returned = min(count, self.withheldWindow)

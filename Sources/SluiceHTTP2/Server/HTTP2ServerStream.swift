@@ -10,8 +10,6 @@ final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
     let connectionRequestMemory: RequestMemoryBudget?
     private var pending: [[UInt8]] = []
     private var pendingIndex = 0
-    /// Whether the window of `pending` is still to be handed back, chunk by chunk.
-    private var pendingWithheld = false
 
     init(io: StreamIO, connectionRequestMemory: RequestMemoryBudget? = nil) {
         self.io = io
@@ -27,12 +25,13 @@ final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
             guard let events = try await io.next(returningWindow: !paced) else { return nil }
             pending = events.compactMap { if case .data(let bytes) = $0 { bytes } else { nil } }
             pendingIndex = 0
-            pendingWithheld = paced
         }
-        let chunk = pending[pendingIndex]
-        pendingIndex += 1
-        if pendingWithheld { try await io.returnWindow(chunk.count) }
-        return chunk
+        defer { pendingIndex += 1 }
+        return pending[pendingIndex]
+    }
+
+    func returnWindow(_ count: Int) async throws {
+        try await io.returnWindow(count)
     }
 
     func sendHeaders(_ fields: [HeaderField], endStream: Bool) async throws {

@@ -1,23 +1,28 @@
 /// Paces and counts one call's body bytes (given by a `CallInterceptor`).
 ///
-/// Pacing holds bytes back at the rate a principal may move them, a step at a time: request
-/// bytes chunk by chunk as the transport hands them over (their flow-control window going back
-/// to the client as each is paid for), response messages in pieces with the pause they owe
-/// spread between them (`sending`). At any rate bytes keep moving every second or so, so no
-/// client takes a paced call for a stalled one.
+/// Pacing holds bytes back at the rate a principal may move them, charged as they move, a step
+/// at a time: a request chunk's flow-control window goes back to the client in steps as the
+/// chunk is paid for, a response message goes out in pieces each paid for before it is sent.
+/// A step is about a second's worth of the rate shared among the principal's calls, so every
+/// call moves every second or so, however low the rate and however many calls share it, and
+/// bytes that never moved (a cancelled download's rest) are never charged.
 public protocol CallByteMeter: Sendable {
-    /// Request bytes arrived from the transport (before the handler sees them); suspends while
-    /// the principal owes their time (a suspended reader takes no more bytes, so no more
-    /// flow-control window goes back to the client). Throws only when the call is cancelled,
-    /// or its caller is no longer admitted.
-    func received(_ bytes: Int) async throws
+    /// Request bytes were taken from the transport (before the handler sees them): answers how
+    /// long the principal owes for them, for the reader to spread over the steps in which it
+    /// returns their window (zero when not paced). Throws when the caller is no longer admitted.
+    func received(_ bytes: Int) async throws -> Duration
     /// Whether the call's requests are paced now (the principal is using up a byte rate it
     /// has); asked before each chunk is taken.
     var pacesRequests: Bool { get }
-    /// A response message of `bytes` is about to be sent: answers how long the principal owes
-    /// for it, for the sender to spread over the message's pieces (zero when not paced).
-    /// Throws when its caller is no longer admitted.
+    /// The most request bytes whose window goes back in one step; nil when not paced.
+    var requestStep: Int? { get }
+    /// Response bytes are about to be sent: answers how long the principal owes for them, to
+    /// wait before sending them (zero when not paced). Throws when the caller is no longer
+    /// admitted.
     func sending(_ bytes: Int) async throws -> Duration
+    /// The most response bytes sent in one step; nil when responses are not paced (a message
+    /// goes out whole).
+    var responseStep: Int? { get }
     /// The call has ended.
     func finished()
 }

@@ -29,6 +29,10 @@ final class CountingServerStream<Base: ServerStream>: ServerStream {
         return bytes
     }
 
+    func returnWindow(_ count: Int) async throws {
+        try await base.returnWindow(count)
+    }
+
     func sendHeaders(_ fields: [HeaderField], endStream: Bool) async throws {
         try await base.sendHeaders(fields, endStream: endStream)
     }

@@ -62,9 +62,9 @@ final class RequestReader: @unchecked Sendable {
     /// The next message's bytes (a view into the buffer they arrived in); nil after the last one.
     ///
     /// A paced call (see ``CallByteMeter``) pays for each chunk the transport hands it before
-    /// it takes the next, and the chunk's window goes back to the client as it is taken: paying
-    /// per message would hold a whole message (up to 4 MiB: minutes at a low rate) back at once,
-    /// with nothing moving meanwhile.
+    /// it takes the next, returning the chunk's window in steps as it pays: paying per message
+    /// would hold a whole message (up to 4 MiB: minutes at a low rate) back at once, with
+    /// nothing moving meanwhile.
     func next() async throws -> ArraySlice<UInt8>? {
         while true {
             if let message = try deframer.nextSlice() {
@@ -90,8 +90,16 @@ extension RequestReader {
     /// The transport's next bytes, paid for when the call is paced.
     private func receive() async throws -> [UInt8]? {
         guard let meter else { return try await stream.receive() }
-        guard let bytes = try await stream.receive(paced: meter.pacesRequests) else { return nil }
-        try await meter.received(bytes.count)
+        let paced = meter.pacesRequests
+        guard let bytes = try await stream.receive(paced: paced) else { return nil }
+        let pause = try await meter.received(bytes.count)
+        guard paced else {
+            if pause > .zero { try await Task.sleep(for: pause) }
+            return bytes
+        }
+        try await Pacing.spread(pause, over: bytes.count, step: meter.requestStep) { part in
+            try await self.stream.returnWindow(part)
+        }
         return bytes
     }
 }

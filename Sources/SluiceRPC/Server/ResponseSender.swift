@@ -28,17 +28,14 @@ final class ResponseSender: Sendable {
         try await send(head: [], body: bytes)
     }
 
-    /// The longest a paced message waits before its next piece goes out (see `send(head:body:)`).
-    static let pacingStep = Duration.seconds(1)
-
     /// Sends the message encoded as `head` followed by `body`; uncompressed, `body` goes to the
     /// transport as it is, behind the prefix and `head`.
     ///
-    /// A paced call's message goes out in pieces with the pause it owes spread between them, at
-    /// most ``pacingStep`` apart: sent whole after the pause, a large message at a low rate would
-    /// leave the client without a byte for minutes, and it would take the call for a stalled one.
+    /// A paced call's message goes out in steps (``CallByteMeter/responseStep``), each paid for
+    /// just before it is sent: sent whole after the pause of the whole message, a large message
+    /// at a low rate would leave the client without a byte for minutes, and a cancelled call
+    /// would leave its principal owing for bytes that never went.
     func send(head: [UInt8], body: [UInt8]) async throws {
-        let pause = try await meter.withLock({ $0 })?.sending(head.count + body.count) ?? .zero
         let framed: (prefix: [UInt8], payload: [UInt8])
         if compression == nil {
             framed = (MessageFramer.prefix(length: head.count + body.count) + head, body)
@@ -58,27 +55,25 @@ final class ResponseSender: Sendable {
         case .headersSent:
             break
         }
-        try await send(framed.prefix, framed.payload, spreading: pause)
-    }
-
-    /// Sends `prefix` then `payload`, whole after `pause`, or in pieces with the pause spread
-    /// between them when it is longer than ``pacingStep``.
-    private func send(_ prefix: [UInt8], _ payload: [UInt8], spreading pause: Duration) async throws {
-        let pieces = Int((pause / Self.pacingStep).rounded(.up))
-        guard pieces > 1, payload.count >= pieces else {
-            if pause > .zero { try await Task.sleep(for: pause) }
-            try await stream.send(prefix: prefix, payload: payload)
+        guard let meter = meter.withLock({ $0 }) else {
+            try await stream.send(prefix: framed.prefix, payload: framed.payload)
             return
         }
-        let step = pause / pieces
-        let size = (payload.count + pieces - 1) / pieces
-        for start in stride(from: 0, to: payload.count, by: size) {
-            try await Task.sleep(for: step)
-            let piece = Array(payload[start..<min(start + size, payload.count)])
-            if start == 0 {
-                try await stream.send(prefix: prefix, payload: piece)
-            } else {
+        guard let step = meter.responseStep, framed.payload.count > step else {
+            let pause = try await meter.sending(framed.prefix.count + framed.payload.count)
+            if pause > .zero { try await Task.sleep(for: pause) }
+            try await stream.send(prefix: framed.prefix, payload: framed.payload)
+            return
+        }
+        for start in stride(from: 0, to: framed.payload.count, by: step) {
+            let piece = Array(framed.payload[start..<min(start + step, framed.payload.count)])
+            let prefix = start == 0 ? framed.prefix : []
+            let pause = try await meter.sending(prefix.count + piece.count)
+            if pause > .zero { try await Task.sleep(for: pause) }
+            if prefix.isEmpty {
                 try await stream.send(piece)
+            } else {
+                try await stream.send(prefix: prefix, payload: piece)
             }
         }
     }

@@ -10,12 +10,14 @@ public protocol ServerStream: Sendable {
     /// Throws when the stream was reset or its connection lost.
     func receive() async throws -> [UInt8]?
 
-    /// The next request body bytes, as ``receive()``; when `paced`, the flow-control window of
-    /// each chunk goes back to the client only as the chunk is handed out (not as soon as it
-    /// arrived), and the client learns of it at once: a reader that pays for each chunk before
-    /// it takes the next holds its client back at its own pace, and the client sees its bytes
-    /// taken every step.
+    /// The next request body bytes, as ``receive()``; when `paced`, their flow-control window
+    /// does not go back to the client until the reader returns it (``returnWindow(_:)``), so a
+    /// reader that pays for its bytes holds the client back at its own pace.
     func receive(paced: Bool) async throws -> [UInt8]?
+
+    /// Returns the window of `count` bytes received `paced`, and tells the client at once, so
+    /// that it sees its bytes taken every step.
+    func returnWindow(_ count: Int) async throws
 
     /// Sends the response head: gRPC's fields (`grpc-*` and metadata) to which the transport
     /// adds its own. With `endStream` it is the whole response (trailers-only).
@@ -47,6 +49,9 @@ extension ServerStream {
     public func receive(paced: Bool) async throws -> [UInt8]? {
         try await receive()
     }
+
+    /// A stream without flow control has no window to return.
+    public func returnWindow(_ count: Int) async throws {}
 
     /// A stream without flow control is always writable.
     public func waitUntilWritable() async throws {}

@@ -51,6 +51,8 @@ public struct LimitAdmission: Sendable {
             // up now (the database is down a moment) goes on, as it would have without this check.
             guard let now = try? await current() else { return }
             try requireEnabled(now)
+            // A rate set or cleared since the call began applies to it from its next step.
+            limiter.update(now.settings.rates(defaults: defaults))
         }
     }
 

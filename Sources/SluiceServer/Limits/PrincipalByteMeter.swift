@@ -53,17 +53,19 @@ final class PrincipalByteMeter: CallByteMeter {
         try await readmit()
     }
 
-    func received(_ bytes: Int) async throws {
+    func received(_ bytes: Int) async throws -> Duration {
         try await readmitWhenDue()
         uploaded.add(Int64(bytes), ordering: .relaxed)
         let pause = limiter.received(bytes)
-        if pause > .zero {
-            SluiceMetrics.rateLimited(.bytesIn)
-            try await Task.sleep(for: pause)
-        }
+        if pause > .zero { SluiceMetrics.rateLimited(.bytesIn) }
+        return pause
     }
 
     var pacesRequests: Bool { limiter.pacesBytesIn }
+
+    var requestStep: Int? { limiter.requestStep }
+
+    var responseStep: Int? { limiter.responseStep }
 
     func sending(_ bytes: Int) async throws -> Duration {
         try await readmitWhenDue()

@@ -80,6 +80,26 @@ public final class PrincipalLimiter: Sendable {
         }
     }
 
+    /// The most bytes one paced call moves in one step: about a second's worth of `rate`, shared
+    /// among the principal's calls in progress, so that each of them moves every second or so
+    /// however many there are; at least a kilobyte.
+    func step(ofRate rate: Int64) -> Int {
+        let share = rate / Int64(max(1, calls.load(ordering: .relaxed)))
+        return Int(clamping: max(1024, share))
+    }
+
+    /// The step of a paced request (see ``step(ofRate:)``); nil without a request byte rate.
+    public var requestStep: Int? {
+        let rate = buckets.withLock { $0.bytesIn == nil ? nil : $0.rates.bytesInPerSecond }
+        return rate.map(step(ofRate:))
+    }
+
+    /// The step of a paced response (see ``step(ofRate:)``); nil without a response byte rate.
+    public var responseStep: Int? {
+        let rate = buckets.withLock { $0.bytesOut == nil ? nil : $0.rates.bytesOutPerSecond }
+        return rate.map(step(ofRate:))
+    }
+
     /// The request byte rate under which calls are always paced chunk by chunk: at it, a whole
     /// 16 MiB stream window is paid for in a quarter of a second, so a client never waits long
     /// behind a window taken at once.

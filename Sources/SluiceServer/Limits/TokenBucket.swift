@@ -57,12 +57,17 @@ public struct TokenBucket: Sendable, Equatable {
 
     /// Takes `count` tokens, into debt when there are not enough, and answers how long the
     /// taker must wait for the debt to be paid (zero without debt). For pacing bytes: a
-    /// message larger than the bucket still passes, after its time.
+    /// message larger than the bucket still passes, after its time. The debt stops at
+    /// ``maxDebt`` seconds' worth: a bound, never reached by takers that take a step at a
+    /// time, so that no number of takers can make a wait that cannot be slept.
     public mutating func takeOwing(_ count: Double, now: Duration) -> Duration {
         refill(now)
-        tokens -= count
+        tokens = max(tokens - count, -rate * Self.seconds(Self.maxDebt))
         return tokens >= 0 ? .zero : Self.duration(-tokens / rate)
     }
+
+    /// The most debt a bucket holds, in time.
+    public static let maxDebt = Duration.seconds(3600)
 
     /// Whether less than half a burst is left: the taker is using its rate up, not just
     /// passing through below it.
@@ -84,7 +89,9 @@ public struct TokenBucket: Sendable, Equatable {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
+    /// `seconds` as a Duration, at most a day (a bucket's waits are far shorter: this only
+    /// keeps the conversion from trapping).
     static func duration(_ seconds: Double) -> Duration {
-        .nanoseconds(Int64((seconds * 1e9).rounded(.up)))
+        .nanoseconds(Int64((min(max(seconds, 0), 86_400) * 1e9).rounded(.up)))
     }
 }

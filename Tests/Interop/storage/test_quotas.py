@@ -224,6 +224,37 @@ def test_byte_rates_pace_uploads_and_downloads(qserver, alice):
     alice.limits(frank.handle, {}, clear=[RATE_BYTES_IN, RATE_BYTES_OUT])
 
 
+@pytest.mark.parametrize("direction", ["in", "out"])
+def test_a_cleared_byte_rate_reaches_calls_in_progress(qserver, alice, direction):
+    """A rate cleared while a paced call runs applies to it within seconds (the call admits
+    its caller again every second while bytes move), not when the principal starts another
+    call: 1 MiB at 8 KiB/s would take two minutes."""
+    frank = caller(qserver, "spiffe-b")
+    data = ss.random_bytes(1024 * KIB, seed=8)
+    if direction == "out":
+        frank.c.put_object("cleared/out", data, partition_size=1024 * KIB)
+    limit = RATE_BYTES_IN if direction == "in" else RATE_BYTES_OUT
+    alice.limits(frank.handle, {limit: 8 * KIB})
+    result = {}
+
+    def transfer():
+        if direction == "in":
+            frank.c.put_object("cleared/in", data, partition_size=1024 * KIB)
+        else:
+            result["read"] = frank.c.read("cleared/out")
+
+    started = time.monotonic()
+    t = threading.Thread(target=transfer)
+    t.start()
+    time.sleep(3)
+    alice.limits(frank.handle, {}, clear=[limit])
+    t.join(60)
+    assert not t.is_alive(), "the transfer was still paced a minute after its rate was cleared"
+    assert time.monotonic() - started < 30
+    if direction == "out":
+        ss.assert_same_bytes(result["read"], data)
+
+
 # --------------------------------------------------------------------------
 # Usage
 # --------------------------------------------------------------------------
