@@ -61,10 +61,10 @@ final class RequestReader: @unchecked Sendable {
 
     /// The next message's bytes (a view into the buffer they arrived in); nil after the last one.
     ///
-    /// A paced call (see ``CallByteMeter``) pays for each chunk the transport hands it before
-    /// it takes the next, returning the chunk's window in steps as it pays: paying per message
-    /// would hold a whole message (up to 4 MiB: minutes at a low rate) back at once, with
-    /// nothing moving meanwhile.
+    /// A paced call (see ``CallByteMeter``) pays for each chunk the transport hands it, a step
+    /// at a time, returning each step's window as it is paid for, before it takes the next:
+    /// paying per message would hold a whole message (up to 4 MiB: minutes at a low rate) back
+    /// at once, with nothing moving meanwhile.
     func next() async throws -> ArraySlice<UInt8>? {
         while true {
             if let message = try deframer.nextSlice() {
@@ -92,13 +92,14 @@ extension RequestReader {
         guard let meter else { return try await stream.receive() }
         let paced = meter.pacesRequests
         guard let bytes = try await stream.receive(paced: paced) else { return nil }
-        let pause = try await meter.received(bytes.count)
-        guard paced else {
+        let step = paced ? max(1, meter.requestStep ?? bytes.count) : bytes.count
+        var paid = 0
+        while paid < bytes.count {
+            let part = min(step, bytes.count - paid)
+            let pause = try await meter.received(part)
             if pause > .zero { try await Task.sleep(for: pause) }
-            return bytes
-        }
-        try await Pacing.spread(pause, over: bytes.count, step: meter.requestStep) { part in
-            try await self.stream.returnWindow(part)
+            if paced { try await stream.returnWindow(part) }
+            paid += part
         }
         return bytes
     }
