@@ -4,6 +4,7 @@ import SluiceProto
 import SluiceRPC
 import SluiceServer
 import SluiceStore
+import Synchronization
 import Testing
 
 /// A call whose bytes are paced (a principal's byte rate) keeps moving: request bytes are
@@ -149,6 +150,43 @@ import Testing
             let answer = try await client.echo.unaryEcho(.with { $0.payload = Data([1, 2, 3]) })
             #expect(answer.payload == Data([1, 2, 3]))
             #expect(ContinuousClock.now - started < .seconds(5), "the answer waited for bytes never sent")
+        }
+    }
+
+    /// Paces a call's first bytes, then stops (its principal's rate was cleared).
+    struct PacingThenNot: CallInterceptor {
+        final class Meter: CallByteMeter {
+            let taken = Atomic<Int>(0)
+            func received(_ bytes: Int) async throws -> Duration {
+                taken.add(bytes, ordering: .relaxed)
+                return .milliseconds(1)
+            }
+            var pacesRequests: Bool { taken.load(ordering: .relaxed) < 64 * 1024 }
+            var requestStep: Int? { 16 * 1024 }
+            func sending(_ bytes: Int) async throws -> Duration { .zero }
+            var responseStep: Int? { nil }
+            func finished() {}
+        }
+
+        func intercept(_ context: ServerContext, next: ((any CallByteMeter)?) async throws -> Void) async throws {
+            try await next(Meter())
+        }
+    }
+
+    /// Bytes taken while the call was paced, whose window was withheld, and handed out after it
+    /// stopped being paced: their window must still go back, or the client, its window spent,
+    /// stops for good (a rate cleared mid-upload stalled it until the server reset the stream).
+    @Test func aCallThatStopsBeingPacedKeepsItsWindow() async throws {
+        var options = TestServer.Options()
+        options.http2.streamWindowSize = 1 << 20
+        options.interceptor = PacingThenNot()
+        try await withServer(options) { _, transport in
+            let response = try await RPCClient(transport: transport).echo.clientStreamEcho(
+                options: CallOptions(idleTimeout: Self.idle)
+            ) { writer in
+                for _ in 0..<3 { try await writer.write(.with { $0.payload = Data(repeating: 2, count: 1 << 20) }) }
+            }
+            #expect(response.receivedBytes == 3 << 20)
         }
     }
 }

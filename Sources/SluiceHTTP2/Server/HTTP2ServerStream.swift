@@ -10,6 +10,8 @@ final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
     let connectionRequestMemory: RequestMemoryBudget?
     private var pending: [[UInt8]] = []
     private var pendingIndex = 0
+    /// Whether `pending` was taken paced: its window is withheld until returned.
+    private var pendingWithheld = false
 
     init(io: StreamIO, connectionRequestMemory: RequestMemoryBudget? = nil) {
         self.io = io
@@ -25,9 +27,14 @@ final class HTTP2ServerStream: ServerStream, @unchecked Sendable {
             guard let events = try await io.next(returningWindow: !paced) else { return nil }
             pending = events.compactMap { if case .data(let bytes) = $0 { bytes } else { nil } }
             pendingIndex = 0
+            pendingWithheld = paced
         }
-        defer { pendingIndex += 1 }
-        return pending[pendingIndex]
+        let chunk = pending[pendingIndex]
+        pendingIndex += 1
+        // Taken paced, handed out unpaced (the call's rate was cleared meanwhile): nobody else
+        // will return this chunk's window, and without it the client could stop for good.
+        if pendingWithheld, !paced { try await io.returnWindow(chunk.count) }
+        return chunk
     }
 
     func returnWindow(_ count: Int) async throws {
