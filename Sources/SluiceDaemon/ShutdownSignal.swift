@@ -43,26 +43,24 @@ public struct ShutdownSignal {
 /// Signals that arrive before libdispatch catches them (see ``ShutdownSignal``), noted by a
 /// handler that does nothing but an atomic store: all a signal handler may safely do.
 private enum EarlySignals {
-    /// Bit `n` set: signal `n` arrived. Made before the handler is installed, so the handler
-    /// never runs the lazy initialisation of a global.
-    nonisolated(unsafe) static var arrivals: UnsafeMutablePointer<Atomic<UInt64>>! = nil
+    /// Bit `n` set: signal `n` arrived. Made before the handler is installed (``prepare()``),
+    /// so the handler never runs the lazy initialisation of a global.
+    static let arrivals = Atomic<UInt64>(0)
 
     /// The longest wait for libdispatch to register a source: it takes microseconds; past this
     /// the early handler stays, and signals are noted but lost as before.
     static let patience: Duration = .seconds(2)
 
     static func prepare() {
-        guard arrivals == nil else { return }
-        arrivals = .allocate(capacity: 1)
-        arrivals.initialize(to: Atomic(0))
+        _ = arrivals.load(ordering: .relaxed)
     }
 
     static let note: @convention(c) (Int32) -> Void = { number in
-        arrivals.pointee.bitwiseOr(1 << UInt64(number), ordering: .relaxed)
+        arrivals.bitwiseOr(1 << UInt64(number), ordering: .relaxed)
     }
 
     static func arrived(_ number: Int32) -> Bool {
-        arrivals.pointee.load(ordering: .relaxed) & (1 << UInt64(number)) != 0
+        arrivals.load(ordering: .relaxed) & (1 << UInt64(number)) != 0
     }
 
     /// Waits until the signal's handler is no longer ours: libdispatch has installed its own.

@@ -192,7 +192,8 @@ public struct Downloader: Sendable {
         TransferSummary(
             direction: .download, objectName: layout.object.name, localPath: localPath,
             version: layout.object.version, size: layout.object.size, sha256: Hex.encode(sha256),
-            compositeSHA256: Hex.encode(layout.object.compositeSha256), partitionCount: layout.plan.count, partitionsTransferred: transferred.count,
+            compositeSHA256: Hex.encode(layout.object.compositeSha256), partitionCount: layout.plan.count,
+            partitionsTransferred: transferred.count,
             bytesTransferred: transferred.reduce(0) { $0 + layout.plan.size(of: $1) }, resumed: resumed,
             elapsed: ContinuousClock.now - started, sessionID: nil)
     }

@@ -55,27 +55,24 @@ final class ResponseSender: Sendable {
         case .headersSent:
             break
         }
-        guard let meter = meter.withLock({ $0 }) else {
-            try await stream.send(prefix: framed.prefix, payload: framed.payload)
-            return
-        }
-        guard let step = meter.responseStep, framed.payload.count > step else {
-            let pause = try await meter.sending(framed.prefix.count + framed.payload.count)
-            if pause > .zero { try await Task.sleep(for: pause) }
-            try await stream.send(prefix: framed.prefix, payload: framed.payload)
-            return
-        }
-        for start in stride(from: 0, to: framed.payload.count, by: step) {
-            let piece = Array(framed.payload[start..<min(start + step, framed.payload.count)])
+        let meter = meter.withLock { $0 }
+        let payload = framed.payload
+        // Unpaced, the whole payload is one step and goes out as it is, uncopied.
+        let step = max(1, meter?.responseStep ?? payload.count)
+        var start = 0
+        repeat {
+            let end = min(start + step, payload.count)
             let prefix = start == 0 ? framed.prefix : []
-            let pause = try await meter.sending(prefix.count + piece.count)
+            let piece = start == 0 && end == payload.count ? payload : Array(payload[start..<end])
+            let pause = try await meter?.sending(prefix.count + piece.count) ?? .zero
             if pause > .zero { try await Task.sleep(for: pause) }
             if prefix.isEmpty {
                 try await stream.send(piece)
             } else {
                 try await stream.send(prefix: prefix, payload: piece)
             }
-        }
+            start = end
+        } while start < payload.count
     }
 
     /// Waits until the client can take more of the response (see `ServerStream`).

@@ -68,10 +68,10 @@ public final class PrincipalLimiter: Sendable {
         calls.wrappingSubtract(1, ordering: .relaxed)
     }
 
-    /// Whether the principal's request bytes are paced chunk by chunk now: always under
-    /// ``alwaysPacedBelow``, above it only while the principal uses its rate up. Pacing chunk by
-    /// chunk costs a hop and a WINDOW_UPDATE per chunk; taking a stream window's worth at once
-    /// (up to 16 MiB) and paying for it afterwards holds the client still for that long.
+    /// Whether the principal's request bytes are paced step by step now (``step(ofRate:)``):
+    /// always under ``alwaysPacedBelow``, above it only while the principal uses its rate up.
+    /// A step costs a hop and a WINDOW_UPDATE; taking a stream window's worth at once (up to
+    /// 16 MiB) and paying for it afterwards holds the client still for that long.
     public var pacesBytesIn: Bool {
         let now = clock()
         return buckets.withLock { state in
@@ -100,7 +100,7 @@ public final class PrincipalLimiter: Sendable {
         return rate.map(step(ofRate:))
     }
 
-    /// The request byte rate under which calls are always paced chunk by chunk: at it, a whole
+    /// The request byte rate under which calls are always paced step by step: at it, a whole
     /// 16 MiB stream window is paid for in a quarter of a second, so a client never waits long
     /// behind a window taken at once.
     public static let alwaysPacedBelow: Int64 = 64 << 20
