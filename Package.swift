@@ -44,13 +44,14 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
-        .target(name: "SluiceMetrics", dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")]),
-        .target(name: "SluiceBackoff"),
+        .target(name: "SluiceMetrics", dependencies: ["SluiceDuration", .product(name: "CoreMetrics", package: "swift-metrics")]),
+        .target(name: "SluiceDuration"),
+        .target(name: "SluiceBackoff", dependencies: ["SluiceDuration"]),
         .target(name: "SluiceDirectIO"),
         .target(
             name: "SluiceRPC",
             dependencies: [
-                "CZlib", "SluiceMetrics",
+                "CZlib", "SluiceDuration", "SluiceMetrics",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
@@ -61,7 +62,7 @@ let package = Package(
         .target(
             name: "SluiceHTTP2",
             dependencies: [
-                "CNGHTTP2", "SluiceRPC", "SluiceOpenSSL", "SluiceMetrics",
+                "CNGHTTP2", "SluiceDuration", "SluiceRPC", "SluiceOpenSSL", "SluiceMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -77,7 +78,7 @@ let package = Package(
         .target(
             name: "SluiceServer",
             dependencies: [
-                "SluiceRPC", "SluiceProto", "SluiceStore", "SluicePostgres", "SluiceMetrics",
+                "SluiceDuration", "SluiceRPC", "SluiceProto", "SluiceStore", "SluicePostgres", "SluiceMetrics",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -85,21 +86,21 @@ let package = Package(
         .target(
             name: "SluiceStore",
             dependencies: [
-                "SluiceBackoff", "SluiceOpenSSL", "SluicePostgres", "SluiceS3", "SluiceMetrics", "SluiceDirectIO",
+                "SluiceBackoff", "SluiceDuration", "SluiceOpenSSL", "SluicePostgres", "SluiceS3", "SluiceMetrics", "SluiceDirectIO",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .target(name: "SluicePostgres", dependencies: ["CLibPQ", "SluiceBackoff", "SluiceMetrics"]),
-        .target(name: "SluiceS3", dependencies: ["CCurl", "SluiceBackoff", "SluiceOpenSSL", "SluiceMetrics"]),
+        .target(name: "SluicePostgres", dependencies: ["CLibPQ", "SluiceBackoff", "SluiceDuration", "SluiceMetrics"]),
+        .target(name: "SluiceS3", dependencies: ["CCurl", "SluiceBackoff", "SluiceDuration", "SluiceOpenSSL", "SluiceMetrics"]),
         .target(
             name: "SluiceInterop",
-            dependencies: ["SluiceRPC", "SluiceProto", "SluiceServer"]
+            dependencies: ["SluiceDuration", "SluiceRPC", "SluiceProto", "SluiceServer"]
         ),
         .target(
             name: "SluiceDaemon",
             dependencies: [
                 "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceServer", "SluiceStore", "SluicePostgres",
-                "SluiceS3", "SluiceMetrics",
+                "SluiceS3", "SluiceMetrics", "SluiceDuration",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -112,7 +113,7 @@ let package = Package(
         .target(
             name: "SluiceClient",
             dependencies: [
-                "SluiceBackoff", "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceProto", "SluiceDirectIO",
+                "SluiceBackoff", "SluiceDuration", "SluiceRPC", "SluiceOpenSSL", "SluiceHTTP2", "SluiceProto", "SluiceDirectIO",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceClient", "SluiceOpenSSL", "SluiceProto", "SluiceRPC",
+                "SluiceClient", "SluiceDuration", "SluiceOpenSSL", "SluiceProto", "SluiceRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -142,6 +143,7 @@ let package = Package(
 
         .target(name: "SluiceTestSupport", dependencies: ["SluicePostgres"], path: "Tests/SluiceTestSupport"),
         .testTarget(name: "SluiceDirectIOTests", dependencies: ["SluiceDirectIO"]),
+        .testTarget(name: "SluiceDurationTests", dependencies: ["SluiceDuration"]),
         .testTarget(name: "SluiceRPCTests", dependencies: ["SluiceRPC"]),
         .testTarget(name: "SluiceOpenSSLTests", dependencies: ["SluiceOpenSSL", "SluiceTestSupport"]),
         .testTarget(name: "SluiceClientTests", dependencies: ["SluiceClient", "SluiceRPC", "SluiceProto", "SluiceHTTP2"]),

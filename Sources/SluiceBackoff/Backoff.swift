@@ -1,3 +1,5 @@
+import SluiceDuration
+
 /// Sluice's one policy for waiting before trying again: exponential backoff with full jitter.
 /// Before retry n (from 1) wait a uniformly random time between zero and
 /// min(maxDelay, baseDelay × 2^(n-1)). The randomness matters as much as the growth: the many
@@ -27,7 +29,7 @@ public struct Backoff: Sendable, Hashable {
     /// A wait before retry `retry`, drawn uniformly from zero to its ceiling.
     public func delay(beforeRetry retry: Int, using generator: inout some RandomNumberGenerator) -> Duration {
         let ceiling = ceiling(beforeRetry: retry)
-        let nanoseconds = ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000
+        let nanoseconds = ceiling.inNanoseconds
         guard nanoseconds > 0 else { return .zero }
         return .nanoseconds(Int64.random(in: 0...nanoseconds, using: &generator))
     }

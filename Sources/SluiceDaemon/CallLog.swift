@@ -1,4 +1,5 @@
 import Logging
+import SluiceDuration
 import SluiceRPC
 
 /// The log line of each ended call, written from the dispatcher's one summary of every call.
@@ -30,7 +31,7 @@ struct CallLog: Sendable {
             "method": "\(call.path)", "status": "\(call.code)", "principal": "\(principal(of: call.peer))",
             "remote": "\(call.remoteAddress ?? "-")", "request_id": "\(call.requestID ?? "-")",
             "bytes_in": "\(call.receivedBytes)", "bytes_out": "\(call.sentBytes)",
-            "duration_ms": "\(Double(call.duration.components.attoseconds) / 1e15 + Double(call.duration.components.seconds) * 1000)",
+            "duration_ms": "\(call.duration.inSeconds * 1000)",
         ]
         if call.code == .ok {
             logger.log(level: level, "call", metadata: metadata)

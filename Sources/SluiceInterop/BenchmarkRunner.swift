@@ -1,4 +1,5 @@
 import Foundation
+import SluiceDuration
 import SluiceProto
 import SluiceRPC
 import Synchronization
@@ -242,13 +243,5 @@ final class MessageBudget: Sendable {
             current = original
         }
         return 0
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a Double.
-    var inSeconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -1,4 +1,5 @@
 import CoreMetrics
+import SluiceDuration
 
 /// Every metric Sluice exports, by name, in one place: the layers record through these
 /// functions (on the swift-metrics API) and never name a metric themselves, so the list in
@@ -40,7 +41,7 @@ public enum SluiceMetrics {
     ) {
         rpcCalls(service, method, code).increment()
         let series = rpcMethods(service, method)
-        series.duration.recordNanoseconds(duration.nanoseconds)
+        series.duration.recordNanoseconds(duration.inNanoseconds)
         series.receivedBytes.increment(by: receivedBytes)
         series.sentBytes.increment(by: sentBytes)
     }
@@ -163,7 +164,7 @@ public enum SluiceMetrics {
 
     /// A pool worker took a job that waited `waited` in the queue.
     public static func databaseConnectionTaken(waited: Duration) {
-        poolWait.recordNanoseconds(waited.nanoseconds)
+        poolWait.recordNanoseconds(waited.inNanoseconds)
         poolInUse.increment()
     }
 
@@ -186,7 +187,7 @@ public enum SluiceMetrics {
     public static func s3Attempt(operation: String, status: Int?, duration: Duration) {
         let outcome = status.map { "\($0 / 100)xx" } ?? "error"
         s3Requests(operation, outcome).increment()
-        s3Duration(operation).recordNanoseconds(duration.nanoseconds)
+        s3Duration(operation).recordNanoseconds(duration.inNanoseconds)
     }
 
     /// An S3 attempt failed transiently and is about to be retried.
@@ -238,12 +239,5 @@ public enum SluiceMetrics {
             _ = scrubberPasses(result)
         }
         for kind in ["damaged", "missing"] { _ = scrubberFindings(kind) }
-    }
-}
-
-extension Duration {
-    fileprivate var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

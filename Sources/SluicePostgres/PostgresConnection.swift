@@ -1,4 +1,5 @@
 import CLibPQ
+import SluiceDuration
 
 #if canImport(Glibc)
 import Glibc
@@ -451,8 +452,7 @@ public final class PostgresConnection {
         guard payloads.isEmpty else { return payloads }
         var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
         guard descriptor.fd >= 0 else { throw PostgresError(.connection, "the connection has no socket") }
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000
-            + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(clamping: timeout.inMillisecondsRoundedUp)
         let ready = poll(&descriptor, 1, milliseconds)
         if ready < 0 && errno != EINTR {
             throw PostgresError(.connection, "waiting for notifications failed: errno \(errno)")

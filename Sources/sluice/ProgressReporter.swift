@@ -1,5 +1,6 @@
 import Foundation
 import SluiceClient
+import SluiceDuration
 import Synchronization
 
 /// Shows a transfer's progress: on a terminal, one status line on standard error redrawn

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceDuration
 
 /// How sizes, rates, durations and times are written for people.
 public enum Format {

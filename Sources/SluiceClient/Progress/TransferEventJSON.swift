@@ -1,4 +1,5 @@
 import Foundation
+import SluiceDuration
 
 /// Transfer events as one-line JSON objects, each with an "event" field, for `--json`.
 /// Byte-by-byte events (hashing, transferred) are left out; the last object is the summary.

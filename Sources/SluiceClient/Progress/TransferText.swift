@@ -1,3 +1,5 @@
+import SluiceDuration
+
 /// The plain lines a transfer reports when its output is not a terminal, and the summary
 /// it ends with.
 public enum TransferText {

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceDuration
 
 /// What a sync reports as it goes: one event per action done (or, with `--dry-run`, that
 /// would be done), per skipped path, per failure, and a summary per pass.

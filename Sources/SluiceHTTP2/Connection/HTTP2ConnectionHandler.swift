@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SluiceDuration
 import SluiceOpenSSL
 import SluiceRPC
 
@@ -416,7 +417,6 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
 extension TimeAmount {
     init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        self = .nanoseconds(duration.inNanoseconds)
     }
 }

@@ -1,3 +1,5 @@
+import SluiceDuration
+
 /// The `grpc-timeout` header: digits and a unit (H, M, S, m, u, n).
 public enum GRPCTimeout {
     /// Parses a header value; nil when it is malformed. The spec sends at most eight
@@ -32,9 +34,8 @@ public enum GRPCTimeout {
     /// Formats a duration in the finest unit whose amount fits in eight digits, rounding up
     /// so the server never sees a shorter deadline than the caller set.
     public static func format(_ duration: Duration) -> String {
-        // Nanoseconds in 128 bits: a Duration of centuries overflows 64.
-        let (seconds, attoseconds) = duration.components
-        let nanoseconds = max(0, Int128(seconds) * 1_000_000_000 + Int128(attoseconds) / 1_000_000_000)
+        // In 128 bits: a Duration of centuries overflows 64.
+        let nanoseconds = max(0, duration.inNanosecondsExactly)
         let units: [(Int128, String)] = [
             (1, "n"), (1_000, "u"), (1_000_000, "m"), (1_000_000_000, "S"),
             (60_000_000_000, "M"), (3_600_000_000_000, "H"),

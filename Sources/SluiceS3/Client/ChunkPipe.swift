@@ -1,4 +1,5 @@
 import Foundation
+import SluiceDuration
 
 /// Hands chunks from a producing thread to an asynchronous consumer, holding at most `capacity`
 /// at once: the producer blocks when the consumer falls behind, which is how a slow download
@@ -31,7 +32,7 @@ final class ChunkPipe: @unchecked Sendable {
 
     /// Called by the producer; blocks while the pipe is full, for at most `patience`.
     func push(_ chunk: [UInt8], waitingAtMost patience: Duration) -> Delivery {
-        let deadline = Date(timeIntervalSinceNow: patience.timeInterval)
+        let deadline = Date(timeIntervalSinceNow: patience.inSeconds)
         condition.lock()
         while queue.count >= capacity && !consumerGone {
             if !condition.wait(until: deadline), queue.count >= capacity, !consumerGone {

@@ -1,6 +1,7 @@
 import Foundation
-import SluiceOpenSSL
+import SluiceDuration
 import SluiceMetrics
+import SluiceOpenSSL
 
 /// The S3 operations a blob store needs, on one bucket: conditional-free PUT with a SHA-256
 /// checksum, HEAD, ranged GET streamed in chunks, DELETE and ListObjectsV2.
@@ -140,7 +141,7 @@ public struct S3Client: Sendable {
         let deadline = ContinuousClock.now + delay
         while ContinuousClock.now < deadline {
             if cancellation.isCancelled { throw S3Error.cancelled }
-            Thread.sleep(forTimeInterval: min(deadline - ContinuousClock.now, .milliseconds(50)).timeInterval)
+            Thread.sleep(forTimeInterval: min(deadline - ContinuousClock.now, .milliseconds(50)).inSeconds)
         }
     }
 

@@ -1,3 +1,4 @@
+import SluiceDuration
 import SluiceMetrics
 import SluiceRPC
 import SluiceStore
@@ -33,7 +34,7 @@ enum LimitRefusals {
                 trailers: [exhaustedResourceTrailer: .string("quota"), retryPushbackTrailer: .string("-1")])
         case .requestRate(let limit, let wait):
             SluiceMetrics.rateLimited(.requests)
-            let milliseconds = max(1, (wait.components.seconds * 1000) + (wait.components.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+            let milliseconds = max(1, wait.inMillisecondsRoundedUp)
             return RPCError(
                 .resourceExhausted,
                 "request rate limit exceeded: \(limit) calls per second; try again in \(milliseconds) ms "

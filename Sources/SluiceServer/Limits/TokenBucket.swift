@@ -1,3 +1,5 @@
+import SluiceDuration
+
 /// A token bucket: fills at `rate` tokens per second up to `capacity` (one second's worth),
 /// and starts full. Time is passed in (a monotonic reading as a `Duration` since any fixed
 /// origin), so tests drive it with a clock of their own.
@@ -33,7 +35,7 @@ public struct TokenBucket: Sendable, Equatable {
 
     private mutating func refill(_ now: Duration) {
         guard now > updated else { return }
-        tokens = min(capacity, tokens + rate * Self.seconds(now - updated))
+        tokens = min(capacity, tokens + rate * (now - updated).inSeconds)
         updated = now
     }
 
@@ -48,10 +50,10 @@ public struct TokenBucket: Sendable, Equatable {
             tokens -= count
             return nil
         }
-        let untilFilled = Self.duration((count - tokens) / rate)
+        let untilFilled = Self.wait((count - tokens) / rate)
         var wait = max(untilFilled, promisedUntil - now)
         if wait >= untilFilled + Self.promiseHorizon { wait = untilFilled }
-        promisedUntil = now + wait + Self.duration(count / rate)
+        promisedUntil = now + wait + Self.wait(count / rate)
         return wait
     }
 
@@ -62,8 +64,8 @@ public struct TokenBucket: Sendable, Equatable {
     /// time, so that no number of takers can make a wait that cannot be slept.
     public mutating func takeOwing(_ count: Double, now: Duration) -> Duration {
         refill(now)
-        tokens = max(tokens - count, -rate * Self.seconds(Self.maxDebt))
-        return tokens >= 0 ? .zero : Self.duration(-tokens / rate)
+        tokens = max(tokens - count, -rate * Self.maxDebt.inSeconds)
+        return tokens >= 0 ? .zero : Self.wait(-tokens / rate)
     }
 
     /// The most debt a bucket holds, in time.
@@ -85,13 +87,9 @@ public struct TokenBucket: Sendable, Equatable {
         tokens = min(tokens, capacity)
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
-    /// `seconds` as a Duration, at most a day (a bucket's waits are far shorter: this only
+    /// `seconds` as a wait, at most a day (a bucket's waits are far shorter: the bound only
     /// keeps the conversion from trapping).
-    static func duration(_ seconds: Double) -> Duration {
-        .nanoseconds(Int64((min(max(seconds, 0), 86_400) * 1e9).rounded(.up)))
+    static func wait(_ seconds: Double) -> Duration {
+        .seconds(clamping: seconds, atMost: .seconds(86_400))
     }
 }

@@ -1,3 +1,4 @@
+import SluiceDuration
 import SluicePostgres
 
 extension Collector {

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceDuration
 import SluiceMetrics
 import SluicePostgres
 

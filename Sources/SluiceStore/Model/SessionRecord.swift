@@ -1,4 +1,5 @@
 import Foundation
+import SluiceDuration
 import SluiceOpenSSL
 
 /// An upload session as stored: its declaration and what has arrived so far.

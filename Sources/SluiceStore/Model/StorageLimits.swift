@@ -50,10 +50,3 @@ public struct StorageLimits: Sendable {
             sessions: Int64(maxOpenSessionsPerPrincipal))
     }
 }
-
-extension Duration {
-    /// The duration in seconds, fractions included (for SQL intervals).
-    var inSeconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

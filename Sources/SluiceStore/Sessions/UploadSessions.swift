@@ -1,6 +1,7 @@
 import Foundation
-import SluiceOpenSSL
+import SluiceDuration
 import SluiceMetrics
+import SluiceOpenSSL
 import SluicePostgres
 
 /// Upload sessions: open, inspect, list and abandon them. Storing partitions and
