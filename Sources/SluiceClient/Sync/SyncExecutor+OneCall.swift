@@ -95,7 +95,9 @@ extension SyncExecutor {
     /// Attempts under a request id the state kept: the first may meet the call of a killed
     /// run still committing (its session is then found committed as it is written to), the
     /// second gets that call's version; should it fail too, the call's session closed
-    /// without one (it expired) and a new id is taken.
+    /// without one (it expired) and a new id is taken. A new id is taken at once when the
+    /// version the kept id made was deleted since (NOT_FOUND; by another device, say): this
+    /// device never recorded that upload, so its file is simply new again.
     private static let keptRequestIDAttempts = 2
 
     /// One PutObject under the request id the state keeps for this path and these bytes (a
@@ -111,6 +113,8 @@ extension SyncExecutor {
                     return try await put(path, data: data, sha256: sha256, contentType: contentType, requestID: kept.requestID)
                 } catch let error as RPCError where error.code == .failedPrecondition {
                     continue
+                } catch let error as RPCError where error.code == .notFound {
+                    break
                 }
             }
         }

@@ -238,14 +238,20 @@ public struct Uploader: Sendable {
                 .with { $0.sessionID = previous.sessionID }, options: CallOptions(timeout: options.callTimeout))
             return .unusable
         case .committed where unchanged:
-            let object = try await options.retry.run("commit of session \(previous.sessionID)", onRetry: {
-                progress(.retrying($0))
-            }) {
-                try await sessions.commitSession(
-                    .with { $0.sessionID = previous.sessionID }, options: CallOptions(timeout: options.callTimeout)
-                ).object
+            do {
+                let object = try await options.retry.run("commit of session \(previous.sessionID)", onRetry: {
+                    progress(.retrying($0))
+                }) {
+                    try await sessions.commitSession(
+                        .with { $0.sessionID = previous.sessionID }, options: CallOptions(timeout: options.callTimeout)
+                    ).object
+                }
+                return .committed(object)
+            } catch let error where FailureKind(error) == .notFound {
+                // The version the session made was deleted since (by another device, say):
+                // this upload was never finished here, so it starts over as a new one.
+                return .unusable
             }
-            return .committed(object)
         default:
             return .unusable
         }

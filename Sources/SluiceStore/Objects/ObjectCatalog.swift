@@ -226,7 +226,8 @@ public final class ObjectCatalog: Sendable {
                 [.int(objectID), .int(version)]).rows.first
             {
                 try QuotaReservation.reserve(
-                    bytes: try size.int("size"), objectName: name, owner: owner, defaults: quotas, on: connection)
+                    bytes: try size.int("size"), objectName: name, owner: owner, caller: principal, defaults: quotas,
+                    on: connection)
             }
             let copied = try connection.execute("""
                 INSERT INTO object_versions (object_id, version, size, sha256, sha256_state, declared_sha256,

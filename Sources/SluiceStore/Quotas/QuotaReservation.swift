@@ -11,7 +11,8 @@ import SluicePostgres
 public enum QuotaReservation {
     /// Refuses with ``StorageError/quotaExceeded(_:)`` when `bytes` more bytes, and one more
     /// object when `objectName` is not an object of the owner yet, would take the owner past its
-    /// quotas.
+    /// quotas. The refusal tells the owner's usage and limit only to the owner itself (see
+    /// ``QuotaExceeded/callerIsOwner``).
     ///
     /// Call it inside the transaction that then stores the reservation (a session row) or the
     /// bytes themselves (a restored version), with the owner's principal row already locked
@@ -19,30 +20,32 @@ public enum QuotaReservation {
     /// reservation for the owner. `defaults` are the server's quotas; the owner's overrides
     /// replace them.
     static func reserve(
-        bytes: Int64, objectName: String?, owner: Principal, defaults: QuotaLimits, on connection: PostgresConnection
+        bytes: Int64, objectName: String?, owner: Principal, caller: Principal, defaults: QuotaLimits,
+        on connection: PostgresConnection
     ) throws {
         let quotas = try PrincipalSettingsStore.load(owner.id, on: connection).quotas(defaults: defaults)
-        try reserve(bytes: bytes, objectName: objectName, owner: owner, quotas: quotas, on: connection)
+        try reserve(bytes: bytes, objectName: objectName, owner: owner, caller: caller, quotas: quotas, on: connection)
     }
 
-    /// ``reserve(bytes:objectName:owner:defaults:on:)`` with the owner's quotas already read
-    /// (in the transaction, after its principal row was locked).
+    /// ``reserve(bytes:objectName:owner:caller:defaults:on:)`` with the owner's quotas already
+    /// read (in the transaction, after its principal row was locked).
     static func reserve(
-        bytes: Int64, objectName: String?, owner: Principal, quotas: QuotaLimits, on connection: PostgresConnection
+        bytes: Int64, objectName: String?, owner: Principal, caller: Principal, quotas: QuotaLimits,
+        on connection: PostgresConnection
     ) throws {
         guard quotas.bytes > 0 || quotas.objects > 0 else { return }
         let usage = try current(owner.id, newName: objectName, on: connection)
         if quotas.bytes > 0, bytes > 0, usage.storedBytes + usage.reservedBytes + bytes > quotas.bytes {
             throw StorageError.quotaExceeded(QuotaExceeded(
                 quota: .bytes, limit: quotas.bytes, usage: usage.storedBytes + usage.reservedBytes, requested: bytes,
-                owner: owner.handle))
+                owner: owner.handle, callerIsOwner: caller.id == owner.id))
         }
         if quotas.objects > 0, objectName != nil, !usage.nameExists,
            usage.objects + usage.pendingObjects + 1 > quotas.objects
         {
             throw StorageError.quotaExceeded(QuotaExceeded(
                 quota: .objects, limit: quotas.objects, usage: usage.objects + usage.pendingObjects, requested: 1,
-                owner: owner.handle))
+                owner: owner.handle, callerIsOwner: caller.id == owner.id))
         }
     }
 

@@ -389,7 +389,7 @@ extension UploadSessions {
             PostgresStatement("""
                 SELECT state, expires_at < now() AS is_expired FROM upload_sessions WHERE id = $1 \(sessionLock)
                 """, [.bytes(id.bytes)]),
-        ] + confirmingLease(key) + [
+        ] + confirmingLease(key, size: size) + [
             PostgresStatement("""
                 INSERT INTO session_partitions (session_id, index, size, sha256, blob_scope)
                 SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM upload_sessions WHERE id = $1)
@@ -420,12 +420,23 @@ extension UploadSessions {
     /// UPDATE, as ``RowLock`` wants) and finds none when the collector is reclaiming the bytes;
     /// the second repairs whatever damage was found, since these bytes were just written and
     /// verified. ``requireLease(confirmedBy:partition:)`` reads the first one's answer.
-    static func confirmingLease(_ key: BlobKey) -> [PostgresStatement] {
-        [renewingLease(key), DamagedBlobs.clearing(key)]
+    ///
+    /// The first also sets the row's size to the `size` just verified. A lease is taken before
+    /// any byte arrives, with the size its upload declared; when those bytes then fail their
+    /// check, the row keeps that size until the collector reclaims it, and a later upload of
+    /// the real bytes leases the same row. Left wrong, the size would make the scrubber report
+    /// the blob damaged on every pass and keep the bytes from ever counting as held.
+    static func confirmingLease(_ key: BlobKey, size: Int64) -> [PostgresStatement] {
+        [
+            PostgresStatement("""
+                UPDATE blobs SET last_used_at = now(), size = $3 WHERE scope = $1 AND sha256 = $2 AND NOT deleting
+                """, [.text(key.scope), .bytes(key.sha256), .int(size)]),
+            DamagedBlobs.clearing(key),
+        ]
     }
 
-    /// Renews the lease of blob `key` (its row is then locked for the transaction); affects no
-    /// row when the collector is reclaiming the bytes.
+    /// Renews the lease of blob `key` while its bytes arrive; affects no row when the
+    /// collector is reclaiming the bytes.
     static func renewingLease(_ key: BlobKey) -> PostgresStatement {
         PostgresStatement("""
             UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2 AND NOT deleting

@@ -148,7 +148,7 @@ extension UploadSessions {
             // After the object's row, as ``RowLock`` orders blobs. A session partition with
             // the same index (an UploadPartition into this session meanwhile) holds the same
             // bytes by their declared hash: the row already made stands.
-            statements += Self.confirmingLease(arriving.key) + [
+            statements += Self.confirmingLease(arriving.key, size: arriving.size) + [
                 PostgresStatement("""
                     INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
                     SELECT $1, $2, $3, $3::bigint * $4, $5, $6, $7

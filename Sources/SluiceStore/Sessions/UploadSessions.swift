@@ -103,8 +103,8 @@ public final class UploadSessions: Sendable {
         let quotas = { (who: Principal) in (settings[who.id] ?? PrincipalSettings()).quotas(defaults: limits.defaultQuotas) }
         try QuotaReservation.requireSessionSlot(for: principal, limit: quotas(principal).sessions, counted: read[1])
         try QuotaReservation.reserve(
-            bytes: declaration.totalSize, objectName: declaration.objectName, owner: owner, quotas: quotas(owner),
-            on: connection)
+            bytes: declaration.totalSize, objectName: declaration.objectName, owner: owner, caller: principal,
+            quotas: quotas(owner), on: connection)
         // One round trip: the session (answering its record) and the partitions the owner
         // already holds.
         var writes = [

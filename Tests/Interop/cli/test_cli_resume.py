@@ -100,6 +100,36 @@ def test_resume_after_cli_sigkill(cli, server, tmp_path):
     _download_and_compare(cli, name, str(tmp_path / "back"), digest)
 
 
+def test_a_journal_whose_version_was_deleted_since_uploads_the_file_again(cli, server, tmp_path):
+    """A killed upload's journal names its session. When that session was committed after all
+    (here by another client sending the rest) and its version then deleted for good (by another
+    device, say), the rerun does not fail on the deleted version: it was never finished here,
+    so it starts over as a new upload, and the object ends up holding the file."""
+    src = str(tmp_path / "big")
+    digest = cs.write_random_file(src, BIG)
+    name = cs.unique("resume/deleted-since")
+    first = cli.start("upload", src, name, *UPLOAD_FLAGS)
+    session_id = first.wait_for(_started, WAIT, "the started event")["session_id"]
+    first.wait_for(_some_done(3), WAIT, "three stored partitions")
+    assert first.kill() == -9, "the upload finished before it could be killed"
+
+    c = server.client()
+    with open(src, "rb") as f:
+        data = f.read()
+    stored = set(c.get_session(session_id).stored_partitions)
+    for index in range(COUNT):
+        if index not in stored:
+            c.upload_partition(session_id, index, data[index * PSIZE:(index + 1) * PSIZE])
+    assert c.commit(session_id).version == 1
+    c.delete_object(name)
+
+    second = cli.run("upload", src, name, *UPLOAD_FLAGS, timeout=cs.BIG_RUN_TIMEOUT).expect(0)
+    summary = second.event("completed")
+    assert summary["session_id"] != session_id and summary["sha256"] == digest, summary
+    assert cli.journal_entries() == [], "the journal entry outlived the commit"
+    _download_and_compare(cli, name, str(tmp_path / "back"), digest)
+
+
 def test_an_upload_without_a_whole_hash_resumes_as_one(cli, server, tmp_path):
     """--no-whole-sha256 is part of what the journal remembers: the same command, killed and
     run again, continues the session that asked for no whole hash, and the version it commits

@@ -86,6 +86,38 @@ def test_a_sync_killed_while_its_put_commits_makes_no_second_version(pcli, paced
     assert len(client.list_versions(name).versions) == 2
 
 
+def test_a_killed_sync_whose_put_was_deleted_since_uploads_the_file_again(pcli, paced_server, postgres, tmp_path):
+    """The killed run's put commits, but before any run records it the object is deleted for
+    good (by another device). The request id the state kept now names a deleted version: the
+    rerun takes a new one and uploads the file, where it used to fail on that id (NOT_FOUND)
+    on every run until the server forgot the session."""
+    a, state = str(tmp_path / "a"), str(tmp_path / "state.json")
+    prefix = cs.unique("sync-kill-deleted") + "/"
+    name = prefix + "notes.txt"
+    url = paced_server.database_url
+    sy.write(a, "notes.txt", b"first")
+    pcli.ok(*sync_args(a, prefix, state))
+    sy.write(a, "notes.txt", b"second")
+
+    held = HeldObjectRow(postgres, url, name)
+    try:
+        killed = pcli.start(*sync_args(a, prefix, state))
+        assert wait_for_waiters(postgres, url, 1, 8), "the put never reached its commit:\n" + killed.explain()
+        killed.kill()
+    finally:
+        held.release()
+    client = paced_server.client()
+    deadline = time.monotonic() + 10
+    while len(client.list_versions(name).versions) < 2:
+        assert time.monotonic() < deadline, "the killed run's put never committed"
+        time.sleep(0.05)
+    client.delete_object(name)
+
+    pcli.run(*sync_args(a, prefix, state), timeout=60).expect(0)
+    assert client.read(name) == b"second"
+    assert pcli.ok(*sync_args(a, prefix, state)).event("summary")["uploaded"] == 0
+
+
 def test_a_sync_killed_before_it_kept_an_overtaken_version_keeps_it_on_the_next_run(
         pcli, paced_server, postgres, tmp_path):
     a, state = str(tmp_path / "a"), str(tmp_path / "state.json")

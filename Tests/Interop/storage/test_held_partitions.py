@@ -131,3 +131,22 @@ def test_held_bytes_that_rotted_are_caught_at_read_and_then_sent_again(server, c
     client.upload_partition(third.session_id, 1, parts[1])
     ss.assert_same_bytes(client.read(client.commit(third.session_id).name), data, "after the repair")
     ss.assert_same_bytes(client.read(copy.name), data, "the copy reads right once repaired")
+
+def test_bytes_that_failed_their_declared_size_do_not_spoil_a_later_upload_of_them(server, client):
+    """A partition declared with the right hash but the wrong size fails (DATA_LOSS, nothing
+    stored), yet its lease was taken before any byte arrived. The real bytes uploaded later
+    under the same hash are recorded at their true size: they count as held again, and reading
+    them finds no damage."""
+    data = ss.random_bytes(1000)
+    wrong = client.sessions.CreateSession(us_pb.CreateSessionRequest(
+        object_name=ss.unique_name("held/wrong-size"), total_size=PSIZE, partition_size=PSIZE,
+        partition_sha256=[ss.sha(data)]), timeout=ss.TIMEOUT)
+    expect_error(Code.DATA_LOSS, client.upload_partition, wrong.session_id, 0, data + bytes(PSIZE - len(data)))
+
+    name = ss.unique_name("held/right-size")
+    client.put_object(name, data, partition_size=PSIZE)
+    again = _create(client, ss.unique_name("held/right-size-copy"), data)
+    assert list(again.stored_partitions) == [0], "the bytes were not found held at their real size"
+    copy = client.commit(again.session_id)
+    ss.assert_same_bytes(client.read(copy.name), data, "the deduplicated copy")
+    ss.assert_same_bytes(client.read(name), data, "the object")

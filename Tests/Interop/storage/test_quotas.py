@@ -98,6 +98,44 @@ def test_quota_defaults_by_flag_refuse_with_numbers_and_touch_nothing(storage):
     other.put_object("third", b"y" * 3000, partition_size=1000)
 
 
+def test_a_grantee_refused_by_the_owners_quota_learns_nothing_of_the_owners_usage(qserver, alice):
+    """A grantee writing into a shared folder is refused by the owner's quotas like the owner,
+    but its refusal names neither the owner's usage nor its limit: those count the owner's
+    private objects too, and a refusal that stores nothing could be asked again and again to
+    follow every private upload and delete. The owner's own refusal keeps its numbers."""
+    from sluice.v1 import sharing_pb2 as sh_pb
+    jo, kim = caller(qserver, "shared-a"), caller(qserver, "shared-b")
+    alice.limits(jo.handle, {QUOTA_BYTES: 10_000, QUOTA_OBJECTS: 3})
+    try:
+        folder = ss.unique_name("inbox") + "/"
+        jo.sharing.GrantAccess(sh_pb.GrantAccessRequest(
+            grantee=kim.handle, scope=sh_pb.GRANT_SCOPE_PREFIX, path=folder, access=sh_pb.ACCESS_WRITE),
+            timeout=ss.TIMEOUT)
+        jo.c.put_object(ss.unique_name("private"), ss.random_bytes(4321, seed=41), partition_size=1000)
+        jo.c.put_object(ss.unique_name("private"), ss.random_bytes(1234, seed=42), partition_size=1000)
+
+        big = ss.random_bytes(6000, seed=43)
+        err = expect_error(Code.RESOURCE_EXHAUSTED, kim.c.create_raw, object_name=folder + "big", total_size=len(big),
+                           partition_size=1000, owner=jo.handle,
+                           partition_sha256=[ss.sha(big[i:i + 1000]) for i in range(0, len(big), 1000)])
+        msg = err.details()
+        assert "byte quota" in msg and jo.handle in msg and "6000" in msg, msg
+        for secret in ("5555", "10000", "usage", "limit"):
+            assert secret not in msg, msg
+        assert qs.trailer(err, "sluice-exhausted") == "quota"
+
+        jo.c.put_object(ss.unique_name("private"), b"third", partition_size=1000)
+        err = expect_error(Code.RESOURCE_EXHAUSTED, kim.c.create_raw, object_name=folder + "one", total_size=1,
+                           partition_size=1, owner=jo.handle, partition_sha256=[ss.sha(b"1")])
+        msg = err.details()
+        assert "object quota" in msg and "limit" not in msg and "usage" not in msg and " 3 " not in msg, msg
+
+        err = expect_error(Code.RESOURCE_EXHAUSTED, jo.c.create_session, folder + "big", big, 1000)
+        assert "usage 5560" in err.details() and "limit 10000" in err.details(), err.details()
+    finally:
+        alice.limits(jo.handle, {}, clear=[QUOTA_BYTES, QUOTA_OBJECTS])
+
+
 def test_concurrent_creates_cannot_pass_the_byte_quota(qserver, alice):
     bob = caller(qserver, "nosubject-a")
     alice.limits(bob.handle, {QUOTA_BYTES: 10_000, QUOTA_SESSIONS: 0, QUOTA_OBJECTS: 0})
