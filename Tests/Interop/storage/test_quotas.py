@@ -136,6 +136,44 @@ def test_a_grantee_refused_by_the_owners_quota_learns_nothing_of_the_owners_usag
         alice.limits(jo.handle, {}, clear=[QUOTA_BYTES, QUOTA_OBJECTS])
 
 
+def test_a_commit_landing_past_its_sessions_expiry_leaves_no_create_passing_the_quota(storage, postgres):
+    """A create counts an open session's reservation only until the session expires, and sees
+    a version only once its commit lands. A commit that found its session unexpired just before
+    the expiry and lands after it must not leave a create in between counting neither: here
+    the commit is held at the object's row past the expiry, and the create waits for it and
+    is refused, where it used to pass and leave the owner past its quota."""
+    import datetime
+    from row_locks import HeldObjectRow, wait_for_waiters
+    srv = storage.server(label="sluiced-quota-expiry", quota_bytes=10_000, session_lifetime=3)
+    c = srv.client("client")
+    name = ss.unique_name("expiring")
+    c.put_object(name, b"1", partition_size=1000)
+    data = ss.random_bytes(9000, seed=51)
+    session = c.create_session(name, data, 1000)
+    c.upload_partitions(session.session_id, data, 1000)
+    expires = c.get_session(session.session_id).expire_time.ToDatetime(tzinfo=datetime.timezone.utc)
+
+    held = HeldObjectRow(postgres, srv.database_url, name)
+    try:
+        commit = c.sessions.CommitSession.future(
+            us_pb.CommitSessionRequest(session_id=session.session_id), timeout=30)
+        assert wait_for_waiters(postgres, srv.database_url, 1, 10), "the commit never waited for the row"
+        late = (expires - datetime.datetime.now(datetime.timezone.utc)).total_seconds() + 0.5
+        assert late > 0.5, "the commit was not held before the session's expiry: the test is too slow here"
+        time.sleep(late)
+        other = ss.random_bytes(2000, seed=52)
+        create = c.sessions.CreateSession.future(us_pb.CreateSessionRequest(
+            object_name=ss.unique_name("other"), total_size=len(other), partition_size=1000,
+            partition_sha256=[ss.sha(other[:1000]), ss.sha(other[1000:])]), timeout=30)
+        assert wait_for_waiters(postgres, srv.database_url, 2, 5) or not create.done(), \
+            "the create went ahead of the commit"
+    finally:
+        held.release()
+    assert commit.result().object.version == 2
+    err = expect_error(Code.RESOURCE_EXHAUSTED, create.result)
+    assert "usage 9001" in err.details(), err.details()
+
+
 def test_concurrent_creates_cannot_pass_the_byte_quota(qserver, alice):
     bob = caller(qserver, "nosubject-a")
     alice.limits(bob.handle, {QUOTA_BYTES: 10_000, QUOTA_SESSIONS: 0, QUOTA_OBJECTS: 0})
