@@ -36,18 +36,40 @@ enum Output {
     /// (`watch` saves its cursor only after its lines are written) and for standard error.
     static func write(_ lines: [String], _ style: Style = .text, to handle: FileHandle = .standardOutput) {
         guard !lines.isEmpty else { return }
-        handle.write(Data(lines.map { safe($0, style) + "\n" }.joined().utf8))
+        emit(lines.map { safe($0, style) + "\n" }.joined(), to: handle.fileDescriptor)
     }
 
     /// Draws `text` over the terminal's current line (standard error), without ending it, cut
     /// to the terminal's width (after escaping, which lengthens it) so that it stays one line.
     static func redraw(_ text: String) {
-        FileHandle.standardError.write(Data((eraseLine + fit(TerminalText.escaped(text))).utf8))
+        emit(eraseLine + fit(TerminalText.escaped(text)), to: STDERR_FILENO)
     }
 
     /// Takes the line `redraw` drew off the terminal.
     static func erase() {
-        FileHandle.standardError.write(Data(eraseLine.utf8))
+        emit(eraseLine, to: STDERR_FILENO)
+    }
+
+    /// Writes `text` whole to `descriptor`. A standard output or error that can no longer be
+    /// written (its reader is gone: `sluice watch | head -1`) ends the command as a broken
+    /// pipe ends other tools, at once, here with exit code 1: what could not be written is
+    /// not dropped while the command goes on (`watch` would save a cursor past lines nobody
+    /// got), and a transfer cut short resumes on the next run, as after any kill.
+    private static func emit(_ text: String, to descriptor: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    _exit(1)
+                }
+            }
+        }
     }
 
     /// Back to the line's start, and erase it (CR, then ANSI EL 2): the one control sequence

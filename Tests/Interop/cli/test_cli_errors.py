@@ -325,3 +325,36 @@ def test_silent_server_exits_6_in_bounded_time(cli_runner, tmp_path, silent_list
     r = cli_runner.run("health", "--timeout", "2", address=silent_listener,
                        timeout=90).expect(cs.EXIT_TRANSIENT)
     cs.assert_human_message(r.stderr)
+
+
+# --------------------------------------------------------------------------
+# A reader that went away
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["upload", "download", "watch"])
+def test_output_whose_reader_is_gone_ends_the_command_with_exit_1(cli, tmp_path, command):
+    """`sluice … | head -1`: once standard output and error are pipes nobody reads, the next
+    line the command writes ends it with exit 1, as a broken pipe ends other tools (it used to
+    die of a Swift runtime trap, exit 132, with a backtrace); an upload cut short resumes."""
+    src = str(tmp_path / "big")
+    cs.write_random_file(src, 64 * cs.MIB)
+    name = cs.unique("errors/reader-gone")
+    if command != "upload":
+        cli.ok("upload", src, name)
+    args = {
+        "upload": ["upload", src, name, "--parallel", "1", "--partition-size", "1MiB"],
+        "download": ["download", name, str(tmp_path / "back"), "--parallel", "1"],
+        "watch": ["watch", name],
+    }[command]
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    import subprocess
+    proc = subprocess.Popen(cli._argv(args, True, "client", None), env=cli.env(), stdin=subprocess.DEVNULL,
+                            stdout=write_end, stderr=write_end, start_new_session=True)
+    os.close(write_end)
+    if command == "watch":
+        time.sleep(1)
+        cli.ok("upload", cs.write_file(str(tmp_path / "next"), b"a change to watch"), name)
+    assert proc.wait(120) == 1, f"{command} with nobody reading its output ended with {proc.returncode}"
+    if command == "upload":
+        cli.ok("upload", src, name)
