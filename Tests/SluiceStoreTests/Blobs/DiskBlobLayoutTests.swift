@@ -18,6 +18,18 @@ import Testing
         }
     }
 
+    /// sluiced's default root is `.data/blobs` under the working directory, which in a fresh
+    /// directory has no `.data` yet: the store makes the missing parents too.
+    @Test func aRootWhoseParentsAreMissingIsMadeWithThem() async throws {
+        let top = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-blobs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: top) }
+        let root = top.appendingPathComponent(".data/blobs")
+        let blobs = try await DiskBlobStore(root: root)
+        let key = try await store(testBytes(100), in: blobs)
+        #expect(try await blobs.contains(key))
+        #expect(try String(contentsOf: root.appendingPathComponent("layout"), encoding: .utf8) == "fan-out levels: 1\n")
+    }
+
     @Test func aStoreWithoutTheLayoutFileKeepsTwoLevels() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-blobs-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }

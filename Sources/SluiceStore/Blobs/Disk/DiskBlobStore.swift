@@ -14,7 +14,8 @@ public struct DiskBlobStore: BlobStore {
     private let directories = DurableDirectories()
     let io: BlockingIO
 
-    /// Opens the store at `root`, creating `root` (whose parent must exist), `blobs/`,
+    /// Opens the store at `root`, creating `root` (and its missing parents: the default root,
+    /// `.data/blobs` under the working directory, must work in a fresh one), `blobs/`,
     /// `staging/` and the layout file as needed, durably.
     ///
     /// - Throws: ``BlobError/unknownLayout(path:content:)`` for a store of a layout this build
@@ -25,9 +26,7 @@ public struct DiskBlobStore: BlobStore {
         let io = BlockingIO(pool: threadPool)
         self.io = io
         self.layout = try await io.run {
-            if try POSIX.makeDirectory(rootPath) {
-                try POSIX.syncDirectory(URL(fileURLWithPath: rootPath).deletingLastPathComponent().path)
-            }
+            _ = try POSIX.makeDirectoryAndParents(rootPath)
             let fanOut = try DiskFanOut.settle(root: rootPath, blobs: DiskBlobLayout.blobs(under: rootPath))
             let layout = DiskBlobLayout(root: rootPath, fanOut: fanOut)
             let madeBlobs = try POSIX.makeDirectory(layout.blobs)

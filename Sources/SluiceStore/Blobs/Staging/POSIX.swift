@@ -91,6 +91,20 @@ enum POSIX {
         throw failure("mkdir", path)
     }
 
+    /// Makes a directory and whichever of its parents are missing, each made durable in its
+    /// own parent; returns false if something already exists at `path`.
+    static func makeDirectoryAndParents(_ path: String, mode: mode_t = 0o700) throws -> Bool {
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if mkdir(path, mode) == 0 {
+            try syncDirectory(parent)
+            return true
+        }
+        if errno == EEXIST { return false }
+        guard errno == ENOENT, parent != path else { throw failure("mkdir", path) }
+        _ = try makeDirectoryAndParents(parent, mode: mode)
+        return try makeDirectoryAndParents(path, mode: mode)
+    }
+
     /// Renames atomically, replacing whatever is at `destination`.
     static func renameFile(_ source: String, to destination: String) throws {
         if rename(source, destination) != 0 { throw failure("rename \(source) to", destination) }
