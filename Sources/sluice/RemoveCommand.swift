@@ -27,7 +27,7 @@ struct RemoveCommand: AsyncParsableCommand {
     @Flag(help: "Keep the versions: hide the object but let `sluice restore` bring a version back.")
     var keepVersions = false
 
-    @Option(help: "Delete only if this is still the current version (nothing is deleted otherwise).")
+    @Option(parsing: .unconditional, help: "Delete only if this is still the current version (nothing is deleted otherwise).")
     var ifVersion: Int64?
 
     func validate() throws {

@@ -25,7 +25,7 @@ struct RestoreCommand: AsyncParsableCommand {
     @Argument(help: "The version to restore.")
     var version: Int64
 
-    @Option(help: "Restore only if this is still the current version (nothing is restored otherwise).")
+    @Option(parsing: .unconditional, help: "Restore only if this is still the current version (nothing is restored otherwise).")
     var ifVersion: Int64?
 
     func validate() throws {

@@ -48,10 +48,11 @@ struct ShareCommand: AsyncParsableCommand {
         let checkObject = ShareCatalog.scope(of: path, object: object) == .object && !allowMissing
         let grant = try await settings.withClient { client in
             if checkObject {
+                let catalog = ObjectCatalog(client: client)
                 do {
-                    _ = try await ObjectCatalog(client: client).describe(path)
+                    _ = try await catalog.describe(path)
                 } catch let error as RPCError where error.code == .notFound {
-                    throw NothingToShareError(path: path)
+                    throw NothingToShareError(path: path, folderExists: try await catalog.hasObjects(under: path + "/"))
                 }
             }
             return try await ShareCatalog(client: client).grant(

@@ -43,6 +43,18 @@ public struct ObjectCatalog: Sendable {
         }
     }
 
+    /// Whether any object's name starts with `prefix`: one listing call for one entry.
+    public func hasObjects(under prefix: String) async throws -> Bool {
+        var request = Sluice_V1_ListObjectsRequest()
+        request.owner = owner
+        request.prefix = prefix
+        request.pageSize = 1
+        let page = try await retry.run("listing of '\(prefix)'") {
+            try await objects.listObjects(request, options: callOptions)
+        }
+        return !page.objects.isEmpty || !page.commonPrefixes.isEmpty
+    }
+
     /// Describes version `version` (0: the current one) of an object, with its partitions.
     public func describe(_ name: String, version: Int64 = 0) async throws -> Sluice_V1_ObjectInfo {
         var request = Sluice_V1_GetObjectRequest()

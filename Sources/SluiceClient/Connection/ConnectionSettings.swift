@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import SluiceHTTP2
 import SluiceOpenSSL
@@ -46,6 +47,9 @@ public struct ConnectionSettings: Sendable, Equatable {
     /// A transport to the server: one HTTP/2 connection, opened on first use.
     public func makeTransport() throws -> HTTP2ClientTransport {
         let (host, port) = try Self.hostAndPort(server)
+        for (flag, path) in [("--ca", ca), ("--cert", cert), ("--key", key)] {
+            if let path { try Self.requireReadable(path, givenBy: flag) }
+        }
         let tls = plaintext
             ? nil
             : try TLSContext.client(trustRootsPath: ca, certificateChainPath: cert, privateKeyPath: key)
@@ -55,6 +59,15 @@ public struct ConnectionSettings: Sendable, Equatable {
         var http2 = HTTP2Settings()
         http2.maxStreamWindowSize = Self.maxStreamWindow
         return HTTP2ClientTransport(host: host, port: port, tls: tls, serverName: serverName, settings: http2, logger: logger)
+    }
+
+    /// Refuses a certificate or key file that cannot be opened with the reason in words (a
+    /// missing one is "not found", exit 3, as any local file to read), before OpenSSL would
+    /// answer with its error chain.
+    private static func requireReadable(_ path: String, givenBy flag: String) throws {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw LocalFileError(path: path, operation: "read \(flag)", code: errno) }
+        close(descriptor)
     }
 
     /// Runs `body` with a client on a fresh connection, closed afterwards.

@@ -43,12 +43,12 @@ public struct LocalFileError: Error, CustomStringConvertible, Sendable {
 /// transfer, so what was declared can no longer be sent. An integrity failure.
 public struct FileChangedError: Error, CustomStringConvertible, Sendable {
     public var path: String
-    /// Where the file now ends.
+    /// Where a read found the file's end: it ends there or, read in parallel, before.
     public var endsAt: Int64
 
     public var description: String {
-        "\(path) changed while it was being read (it now ends at byte \(endsAt)); nothing was committed, "
-            + "run the command again to send its current content"
+        "\(path) changed while it was being read (it is shorter now: it ends at or before byte \(endsAt)); "
+            + "nothing was committed, run the command again to send its current content"
     }
 }
 

@@ -55,6 +55,8 @@ USAGE = [
     ("health-timeout-negative", ["health", "--timeout", "-1"]),
     ("whoami-timeout-zero", ["whoami", "--timeout", "0"]),
     ("upload-fifo-without-writer", ["upload", "{tmp}/fifo", "x"]),
+    ("rm-if-version-negative", ["rm", "x", "--if-version", "-1"]),
+    ("restore-if-version-negative", ["restore", "x", "1", "--if-version", "-2"]),
 ]
 
 
@@ -69,6 +71,7 @@ def test_usage_errors_exit_2(cli_runner, tmp_path, args):
     r = cli.run(*argv, connect=False, timeout=30).expect(cs.EXIT_USAGE)
     assert time.monotonic() - started < 20
     cs.assert_human_message(r.stderr, "the usage error")
+    assert "Missing value" not in r.stderr, r.explain()
     assert r.out.strip() == "", f"a usage error printed on stdout:\n{r.out}"
     assert not os.path.exists(tmp_path / "out")
 
@@ -128,6 +131,19 @@ def test_not_found_exits_3(cli, small_object, tmp_path, args):
                      session=os.urandom(16).hex()) for a in args]
     r = cli.run(*argv).expect(cs.EXIT_NOT_FOUND)
     cs.assert_human_message(r.stderr)
+
+
+@pytest.mark.parametrize("flag", ["--ca", "--cert", "--key"])
+def test_a_missing_certificate_or_key_file_is_not_found_in_words(cli_runner, tmp_path, flag):
+    """A --ca, --cert or --key file that does not exist is a local file not found (exit 3), said
+    in words with the flag that named it, not OpenSSL's error chain (exit 1)."""
+    missing = str(tmp_path / "nope.pem")
+    flags = {"--ca": cli_runner.certs.path("ca.pem"), "--cert": cli_runner.certs.path("client.pem"),
+             "--key": cli_runner.certs.path("client-key.pem")} | {flag: missing}
+    r = cli_runner.run("health", "--server", "127.0.0.1:1", *[x for pair in flags.items() for x in pair],
+                       connect=False).expect(cs.EXIT_NOT_FOUND)
+    assert f"cannot read {flag} {missing}: No such file or directory" in r.stderr, r.explain()
+    assert "error:" not in r.stderr.replace("sluice: error:", ""), r.explain()
 
 
 def test_download_into_a_missing_directory_is_a_local_error(cli, small_object, tmp_path):

@@ -116,6 +116,18 @@ def test_share_says_whose_object_and_refuses_a_name_you_have_no_object_at(cli, t
     assert f"owner: {ALICE}, you" in out, out
 
 
+def test_a_folder_named_without_its_slash_is_pointed_at_the_slash(cli, tmp_path):
+    """`sluice share docs …` where docs/ is a folder of objects and docs no object: refused
+    (exit 3) with the message pointing at `docs/`, not at --allow-missing, which would make an
+    object grant on a name nobody uploads (the grantee would see nothing)."""
+    _handle(cli, "client2")
+    folder = cs.unique("clislash")
+    cli.ok("upload", cs.write_file(str(tmp_path / "n"), b"notes"), folder + "/notes.txt")
+    r = cli.run("share", folder, BOB, "--read").expect(EXIT_NOT_FOUND)
+    assert f"write {folder}/" in r.stderr and "--allow-missing" not in r.stderr, r.explain()
+    cs.assert_human_message(r.stderr)
+
+
 def test_an_empty_folder_can_be_shared(cli):
     """A folder is shared before anything is in it (so the grantee can fill it)."""
     _handle(cli, "client2")
