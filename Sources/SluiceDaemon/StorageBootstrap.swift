@@ -35,6 +35,18 @@ public struct StorageBootstrap {
     /// store's own transactions hold locks for milliseconds.
     static let databaseLockTimeout = Duration.seconds(10)
 
+    /// What to do about a database that refused the connection: waiting helps only when
+    /// PostgreSQL is not up yet; a name or a login it does not know has to be fixed.
+    static func advice(for error: PostgresError) -> String {
+        if error.message.contains("does not exist") {
+            return "the database or user named in --database does not exist: create it, or fix --database"
+        }
+        if error.message.contains("authentication failed") {
+            return "PostgreSQL refused the user or password in --database: fix them"
+        }
+        return "start it again once PostgreSQL accepts connections"
+    }
+
     public init(options: StorageOptions, databaseURL: String, logger: Logger) async throws {
         // Ten attempts (backoff capped at 200 ms): under many racing writers of one object a
         // deadlock can repeat; the lock order that removes it is still to be made uniform.
@@ -49,8 +61,8 @@ public struct StorageBootstrap {
             // The pool would try again in the background, but sluiced does not start without its
             // database: say so, rather than the pool's words.
             throw StorageBootstrapError(
-                "cannot connect to the metadata database, so sluiced does not start (start it again once "
-                    + "PostgreSQL accepts connections): \(error.message)")
+                "cannot connect to the metadata database, so sluiced does not start (\(Self.advice(for: error))): "
+                    + error.message)
         }
         let stagingFiles = options.stagingFileLimit(openFileLimit: OpenFileLimit.current().soft)
         // Principals sharing one blob scope cannot be told apart at the gate: no share then.

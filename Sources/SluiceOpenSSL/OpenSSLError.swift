@@ -40,6 +40,10 @@ public struct OpenSSLError: Error, CustomStringConvertible {
     /// address rather than at the certificates.
     public static let peerSpeaksNoTLS = "the peer does not speak TLS"
 
+    /// What a handshake failure says when the server's certificate is valid but names another
+    /// host or address than the one connected to: clients match it to point at the address.
+    public static let serverNameMismatch = "the server's certificate does not name the host or address connected to"
+
     /// Whether `code` says the peer's bytes do not parse as TLS records.
     static func meansNoTLS(_ code: UInt) -> Bool {
         guard ERR_GET_LIB(code) == ERR_LIB_SSL else { return false }

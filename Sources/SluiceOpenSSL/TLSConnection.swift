@@ -162,6 +162,9 @@ public final class TLSConnection {
         var details = codes.map(OpenSSLError.text)
         if codes.contains(where: OpenSSLError.meansNoTLS) { details.insert(OpenSSLError.peerSpeaksNoTLS, at: 0) }
         let verify = SSL_get_verify_result(ssl)
+        if verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH {
+            details.insert(OpenSSLError.serverNameMismatch, at: 0)
+        }
         if verify != X509_V_OK {
             details.append("certificate verification: \(String(cString: X509_verify_cert_error_string(Int(verify))))")
         }

@@ -17,8 +17,12 @@ public enum FailureHint {
             nil
         case .denied where rpcError(in: error)?.message.contains(OpenSSLError.peerSpeaksNoTLS) == true:
             "check --server: it must be the host and port sluiced serves TLS on"
+        case .denied where rpcError(in: error)?.message.contains(OpenSSLError.serverNameMismatch) == true:
+            "check --server (or --server-name): connect by a name or address the server's certificate holds"
         case .denied:
             "check --cert/--key (the server must accept the certificate) and --ca (it must verify the server)"
+        case .transient where rpcError(in: error)?.trailers.firstString("sluice-unavailable") == "database":
+            "the server answered, but its metadata database is unavailable; an upload or download resumes when run again"
         case .transient:
             "the server could not be reached or stayed busy; an upload or download resumes when run again"
         case .serverOutOfSpace:

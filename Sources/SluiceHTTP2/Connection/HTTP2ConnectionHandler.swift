@@ -45,6 +45,8 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private var connectedAt = NIODeadline.now()
     private var establishedAt = NIODeadline.now()
     private var lastHeard = NIODeadline.now()
+    /// Whether the peer has sent a byte yet.
+    private var heardAnything = false
     private var lastStreamActivity = NIODeadline.now()
     private var pingSentAt: NIODeadline?
     /// Since when the channel's request to read more is held back (see `read(context:)`).
@@ -115,6 +117,7 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         guard !isDiscardingInput else { return }
         let buffer = unwrapInboundIn(data)
         lastHeard = .now()
+        heardAnything = true
         if let tls {
             tls.receiveCiphertext(buffer)
             processCiphertext()
@@ -154,9 +157,19 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         isClosing = true
-        role.connectionClosed(error: RPCError(.unavailable, "the connection was closed"))
+        role.connectionClosed(error: RPCError(.unavailable, closedMessage))
         context.fireChannelInactive()
         release()
+    }
+
+    /// Why calls on a closed connection failed. A TLS server closes a connection that speaks
+    /// plaintext HTTP/2 to it without a word, which the other side would otherwise take for
+    /// an outage.
+    private var closedMessage: String {
+        tls == nil && !heardAnything
+            ? "the connection was closed before the peer sent anything (a server that speaks TLS closes a "
+                + "plaintext connection so)"
+            : "the connection was closed"
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

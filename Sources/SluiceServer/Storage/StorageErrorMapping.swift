@@ -6,6 +6,11 @@ import SluiceStore
 /// (value `space`), as opposed to a per-principal quota (`quota`) or rate limit (`rate`).
 let exhaustedResourceTrailer = "sluice-exhausted"
 
+/// The trailer that tells a client an UNAVAILABLE comes from the server itself, which answered,
+/// and what it lacks: `database` (its metadata database cannot be reached). Without it, the
+/// server may not have been reached at all.
+let unavailableResourceTrailer = "sluice-unavailable"
+
 /// Runs a storage operation and turns its failures into gRPC statuses: the store's refusals
 /// and S3's answers with their own message; resource shortages with a status that says what to
 /// do; and every internal failure (database, local I/O with its paths) as a `ConcealedError`,
@@ -65,7 +70,7 @@ private func mapped(_ error: PostgresError) -> any Error {
     if error.isConnectionFailure || error.kind == .poolClosed {
         return ConcealedError(
             .unavailable, "the metadata database is unavailable for now; try again",
-            cause: error)
+            trailers: [unavailableResourceTrailer: .string("database")], cause: error)
     }
     if error.isDiskFull {
         // Logged all the same (as `cause`): the operator has to free space on the database's disk.

@@ -132,7 +132,7 @@ public final class PrincipalAdministration: Sendable {
             WHERE p.handle = $1
             """, [.text(handle)]).rows.first
         guard let row else {
-            throw StorageError.notFound("no principal has handle '\(handle)'; AdminService.ListPrincipals lists them")
+            throw StorageError.notFound("no principal has handle '\(handle)'; AdminService.ListPrincipals (sluice admin principals) lists them")
         }
         return try record(from: row)
     }

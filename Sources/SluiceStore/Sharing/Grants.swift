@@ -74,7 +74,7 @@ public final class Grants: Sendable {
         let grantee = try PrincipalHandle.parse(grantee, field: "grantee")
         let path = try Self.normalized(path, scope: scope)
         let missing = StorageError.notFound(
-            "you have no \(scope.rawValue) grant on '\(path)' to '\(grantee)'; see ListGrants for the grants you made")
+            "you have no \(scope.rawValue) grant on '\(path)' to '\(grantee)'; see ListGrants (sluice shares) for the grants you made")
         return try await database.transaction { connection in
             let answers = try connection.execute(pipeline: [
                 GranteeSessions.locking(owner: owner, grantee: grantee),

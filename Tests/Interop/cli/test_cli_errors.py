@@ -208,6 +208,22 @@ def test_untrusted_server_exits_4(cli, small_object):
 TLS_HINT = "check --cert/--key"
 
 
+
+def test_a_server_certificate_for_another_name_points_at_the_address(cli, small_object):
+    """The server's certificate is trusted but names other hosts: exit 4, with the hint to
+    check the address (--server / --server-name), not the certificates."""
+    name, _ = small_object
+    r = cli.run("stat", name, "--server-name", "elsewhere.example", timeout=60).expect(cs.EXIT_DENIED)
+    assert "--server-name" in r.stderr and "--cert/--key" not in r.stderr, r.explain()
+
+
+def test_plaintext_to_a_tls_server_says_why_it_was_closed(cli):
+    """`--plaintext` against sluiced's TLS port: the server closes the connection without a
+    word; the message says that a TLS server does so."""
+    r = cli.run("health", "--plaintext", timeout=60)
+    assert r.rc == cs.EXIT_TRANSIENT and "speaks TLS" in r.stderr, r.explain()
+
+
 @pytest.mark.parametrize("who", ["other-client", "nobody"], ids=["tls-refused", "unauthenticated"])
 def test_certificate_failures_get_the_certificate_hint(cli, who):
     r = cli.run("ls", who=who, timeout=60).expect(cs.EXIT_DENIED)

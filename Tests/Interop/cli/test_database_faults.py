@@ -87,7 +87,10 @@ def test_database_outage_answers_unavailable_and_health_follows(storage, postgre
         for call in (lambda: c.get_object("outage/before"),
                      lambda: c.create_session("outage/during", data, 32 * KIB),
                      lambda: c.list_objects()):
-            db.assert_concealed(expect_error(Code.UNAVAILABLE, call))
+            err = expect_error(Code.UNAVAILABLE, call)
+            db.assert_concealed(err)
+            assert dict(err.trailing_metadata() or ()).get("sluice-unavailable") == "database", \
+                "the answer does not say that the server was reached and lacks its database"
         log = srv.mp.output()
         assert "request_id=" in log and "cause=" in log, "the cause is not in the server log"
 
