@@ -68,14 +68,28 @@ extension UploadSessions {
             ])
     }
 
-    /// Counts the declared partitions' blobs the scope holds at all (live or not, visible to the
-    /// caller or not): when none, ``markingHeldPartitions(of:declaration:owner:caller:scope:)``
-    /// cannot mark anything and is not sent. A blob stored between the two is only a partition
-    /// the client sends again.
-    static func probingHeldBlobs(_ declaration: SessionDeclaration, scope: String) -> PostgresStatement? {
+    /// Whether any declared partition's blob is one the marking statement may mark: referenced
+    /// by a version of one of the owner's objects the caller may read, or stored by the caller
+    /// into the same owner in another session (`held`: 1 or 0). When none is,
+    /// ``markingHeldPartitions(of:declaration:owner:caller:scope:)`` cannot mark anything and is
+    /// not sent. The probe applies the marking's visibility rule, so that whether the costlier
+    /// marking runs, and how long the call takes, depends only on bytes the caller could read
+    /// anyway: counting every blob of the scope made the call's time tell a grantee (or, with
+    /// `--deduplicate-across-principals`, anyone) whether hidden or deleted bytes were held.
+    /// A blob stored between the two is only a partition the client sends again.
+    static func probingHeldBlobs(
+        _ declaration: SessionDeclaration, scope: String, owner: Principal, caller: Principal
+    ) -> PostgresStatement? {
         guard !declaration.partitionSHA256.isEmpty else { return nil }
+        let readable = owner.id == caller.id
+            ? "" : "AND \(AccessRule.level(owner: "$3", caller: "$4", name: "o.name")) IS NOT NULL"
         return PostgresStatement("""
-            SELECT count(*)::bigint AS held FROM blobs WHERE scope = $1 AND sha256 = ANY($2::bytea[])
-            """, [.text(scope), .bytesArray(declaration.partitionSHA256)])
+            SELECT (EXISTS (SELECT 1 FROM version_partitions vp JOIN objects o ON o.id = vp.object_id
+                            WHERE vp.blob_scope = $1 AND vp.sha256 = ANY($2::bytea[]) AND o.principal_id = $3
+                              \(readable))
+                 OR EXISTS (SELECT 1 FROM session_partitions sp JOIN upload_sessions s ON s.id = sp.session_id
+                            WHERE sp.blob_scope = $1 AND sp.sha256 = ANY($2::bytea[]) AND s.principal_id = $4
+                              AND coalesce(s.owner_id, s.principal_id) = $3))::int::bigint AS held
+            """, [.text(scope), .bytesArray(declaration.partitionSHA256), .int(owner.id), .int(caller.id)])
     }
 }

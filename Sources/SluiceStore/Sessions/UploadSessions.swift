@@ -80,7 +80,7 @@ public final class UploadSessions: Sendable {
             QuotaReservation.countingOpenSessions(of: principal),
         ]
         let probeAnswer = reads.count
-        let probe = Self.probingHeldBlobs(declaration, scope: scope)
+        let probe = Self.probingHeldBlobs(declaration, scope: scope, owner: owner, caller: principal)
         if let probe { reads.append(probe) }
         let requestAnswer = reads.count
         if let requestID = declaration.requestID {
