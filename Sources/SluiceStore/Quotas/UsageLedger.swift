@@ -26,7 +26,9 @@ public struct UsageReport: Sendable, Equatable {
     /// Open sessions the principal opened, and those its grantees opened into its folder:
     /// the sessions behind ``reservedBytes`` are all counted, so usage explains a reservation.
     public var openSessions: Int64 = 0
-    /// Bytes declared by open sessions uploading into the principal's objects.
+    /// Bytes declared by open sessions uploading into the principal's objects, and those that
+    /// ended sessions stored and the collector has not released yet
+    /// (``QuotaReservation/reservedBytesSQL(owner:)``).
     public var reservedBytes: Int64 = 0
     public var traffic: [Day] = []
     /// Per top-level prefix, in name order: at most ``UsageLedger/maxPrefixes``, those with the
@@ -80,9 +82,7 @@ public final class UsageLedger: Sendable {
                     (SELECT count(*) FROM upload_sessions s
                      WHERE (s.principal_id = $1 OR s.owner_id = $1) AND s.state = 'open'
                        AND s.expires_at > now())::bigint AS open_sessions,
-                    (SELECT coalesce(sum(s.total_size), 0) FROM upload_sessions s
-                     WHERE coalesce(s.owner_id, s.principal_id) = $1 AND s.state = 'open'
-                       AND s.expires_at > now())::bigint AS reserved_bytes
+                    \(QuotaReservation.reservedBytesSQL(owner: "$1")) AS reserved_bytes
                 """, [.int(principal.id)]).rows.first
             if let totals {
                 report.logicalBytes = try totals.int("logical_bytes")

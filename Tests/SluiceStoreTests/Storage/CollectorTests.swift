@@ -137,6 +137,33 @@ import Testing
         }
     }
 
+    /// An ended session's partitions stay on disk only until the collector releases them: their
+    /// blobs that nothing else refers to go in that same pass, not after the grace period (a
+    /// principal could otherwise upload its quota's worth, abort and upload again, filling the
+    /// disk). A blob whose lease was renewed after the session ended (the same bytes uploaded
+    /// again meanwhile) or that a version holds stays.
+    @Test func anEndedSessionsBlobsGoInThePassThatReleasesThem() async throws {
+        try await StorageHarness.with { harness in
+            let storage = harness.storage  // default grace: an hour
+            let alice = try await harness.principal("CN=alice")
+            let lone = sampleBytes(1000, seed: 97), renewed = sampleBytes(1000, seed: 98), kept = sampleBytes(1000, seed: 99)
+            try await storage.upload("kept", kept, partitionSize: 1000, by: alice)
+            let bytes = lone + renewed + kept
+            let session = try await storage.sessions.create(declaration("aborted", bytes, partitionSize: 1000), by: alice)
+            try await storage.storeAll(bytes, partitionSize: 1000, in: session.id, by: alice)
+            _ = try await storage.sessions.abort(session.id, of: alice)
+            try await Task.sleep(for: .milliseconds(10))
+            _ = try await harness.sql(
+                "UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2",
+                [.text("p\(alice.id)"), .bytes(SHA256.hash(renewed))])
+
+            #expect(try await storage.collector.collect() == Self.report(released: 3, blobs: 1))
+            #expect(harness.blobFiles().sorted() == [renewed, kept].map {
+                harness.blobFile(scope: "p\(alice.id)", sha256: SHA256.hash($0))
+            }.sorted())
+        }
+    }
+
     /// A blob row marked deleting refuses new leases until the collector has removed it; then
     /// the same bytes can be stored again.
     @Test func aBlobBeingDeletedRefusesLeasesUntilTheCollectorFinishes() async throws {
@@ -145,11 +172,10 @@ import Testing
             let alice = try await harness.principal("CN=alice")
             let bytes = sampleBytes(1000, seed: 95)
             let sha = SHA256.hash(bytes)
-            let first = try await storage.sessions.create(declaration("first", bytes, partitionSize: 1000), by: alice)
-            _ = try await storage.sessions.storePartition(0, of: first.id, by: alice, chunks: ChunkSequence(bytes))
-            _ = try await storage.sessions.abort(first.id, of: alice)
-            // Released, but within the grace period: bytes and row stay.
-            #expect(try await storage.collector.collect() == Self.report(released: 1))
+            try await storage.upload("first", bytes, partitionSize: 1000, by: alice)
+            _ = try await storage.objects.delete("first", of: alice)
+            // Unreferenced, but within the grace period: bytes and row stay.
+            #expect(try await storage.collector.collect() == Self.report())
             #expect(harness.blobFiles().count == 1)
 
             // A collector pass that marked the row and then stopped (crashed) before deleting.
@@ -190,10 +216,9 @@ import Testing
             let alice = try await harness.principal("CN=alice")
             let bytes = sampleBytes(1000, seed: 96)
             let sha = SHA256.hash(bytes)
-            let first = try await storage.sessions.create(declaration("first", bytes, partitionSize: 1000), by: alice)
-            _ = try await storage.sessions.storePartition(0, of: first.id, by: alice, chunks: ChunkSequence(bytes))
-            _ = try await storage.sessions.abort(first.id, of: alice)
-            #expect(try await storage.collector.collect() == Self.report(released: 1))
+            try await storage.upload("first", bytes, partitionSize: 1000, by: alice)
+            _ = try await storage.objects.delete("first", of: alice)
+            #expect(try await storage.collector.collect() == Self.report())
             // A pass that marked the row, sent its DELETE, and failed (the DELETE timed out).
             _ = try await harness.sql(
                 "UPDATE blobs SET deleting = true WHERE scope = $1 AND sha256 = $2", [.text("p\(alice.id)"), .bytes(sha)])
