@@ -74,19 +74,21 @@ public enum QuotaReservation {
 
     /// The bytes reserved against owner `owner` (an SQL expression of its id), in SQL: what open
     /// sessions into its objects declared, plus the partitions ended sessions (aborted, or
-    /// expired) stored that the collector has not released yet, unless a version holds the same
-    /// bytes. Those are still on disk: left out, a principal could upload its quota's worth,
+    /// expired) stored that the collector has not released yet, each blob once, unless a version
+    /// holds the same bytes. Those are still on disk: left out, a principal could upload its quota's worth,
     /// abort and upload again, filling the disk while its usage read nothing. The collector
     /// releases them, and reclaims their bytes, in its next pass (``Collector``).
     static func reservedBytesSQL(owner: String) -> String {
         """
         ((SELECT coalesce(sum(s.total_size), 0) FROM upload_sessions s
           WHERE coalesce(s.owner_id, s.principal_id) = \(owner) AND s.state = 'open' AND s.expires_at > now())
-         + (SELECT coalesce(sum(sp.size), 0) FROM upload_sessions s JOIN session_partitions sp ON sp.session_id = s.id
-            WHERE coalesce(s.owner_id, s.principal_id) = \(owner)
-              AND (s.state = 'aborted' OR (s.state = 'open' AND s.expires_at <= now()))
-              AND NOT EXISTS (SELECT 1 FROM version_partitions vp
-                              WHERE vp.blob_scope = sp.blob_scope AND vp.sha256 = sp.sha256)))::bigint
+         + (SELECT coalesce(sum(d.size), 0) FROM (
+                SELECT DISTINCT sp.blob_scope, sp.sha256, sp.size
+                FROM upload_sessions s JOIN session_partitions sp ON sp.session_id = s.id
+                WHERE coalesce(s.owner_id, s.principal_id) = \(owner)
+                  AND (s.state = 'aborted' OR (s.state = 'open' AND s.expires_at <= now()))
+                  AND NOT EXISTS (SELECT 1 FROM version_partitions vp
+                                  WHERE vp.blob_scope = sp.blob_scope AND vp.sha256 = sp.sha256)) d))::bigint
         """
     }
 

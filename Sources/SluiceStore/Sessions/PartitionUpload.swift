@@ -64,7 +64,7 @@ extension UploadSessions {
         }
         let newBlob: Bool
         switch target.lease {
-        case .taken(let inserted): newBlob = inserted
+        case .taken(let inserted, _): newBlob = inserted
         case .refused: throw Self.blobBeingReclaimed
         case .notTaken: newBlob = try await lease(key, size: size)  // a stored blob found damaged
         }
@@ -75,7 +75,12 @@ extension UploadSessions {
         if target.hashesWhole, target.wholeHashedThrough == index {
             whole = index == 0 ? ResumableSHA256() : target.wholeHashState.flatMap(ResumableSHA256.init(exported:))
         }
-        whole = try await write(chunks, as: key, size: size, partition: index, extending: whole)
+        do {
+            whole = try await write(chunks, as: key, size: size, partition: index, extending: whole)
+        } catch {
+            if case .taken(_, let renewal?) = target.lease { await giveBack(renewal, of: key) }
+            throw error
+        }
         // The writer verified the bytes against the partition hash: the extended state is sound.
         let frontierStored = try await register(
             index, size: size, key: key, in: id, wholeHash: whole?.exported(), askingFrontier: target.hashesWhole)
@@ -150,6 +155,20 @@ extension UploadSessions {
         guard renewed == 1 else { throw Self.leaseLost(partition: index) }
     }
 
+    /// Gives an upload's renewal of an existing blob's lease back when the upload brought no
+    /// bytes (they failed their check, or the call ended first): the lease goes back to when it
+    /// was taken before, unless renewed again since. Otherwise anyone who knows a partition's
+    /// hash (a grantee that read it while it was shared) could keep bytes the owner deleted for
+    /// good on disk for ever, by starting uploads of that hash every grace period.
+    private func giveBack(_ renewal: LeaseRenewal, of key: BlobKey) async {
+        _ = try? await database.withConnection { connection in
+            try connection.execute("""
+                UPDATE blobs SET last_used_at = $3::timestamptz
+                WHERE scope = $1 AND sha256 = $2 AND last_used_at = $4::timestamptz AND NOT deleting
+                """, [.text(key.scope), .bytes(key.sha256), .text(renewal.was), .text(renewal.now)])
+        }
+    }
+
     /// The refusal of a partition whose blob row the collector took while its bytes arrived.
     static func leaseLost(partition index: Int) -> StorageError {
         .aborted("partition \(index) took longer than the collector's grace period; send it again")
@@ -210,7 +229,9 @@ extension UploadSessions {
         /// What became of the lease on the partition's blob, taken in the same round trip.
         enum Lease: Sendable {
             /// Taken; whether the blob row is new (false: these bytes are stored in the scope).
-            case taken(newBlob: Bool)
+            /// A row renewed rather than made carries its lease's time before and after
+            /// (`renewal`), so that an upload that brings no bytes can give the renewal back.
+            case taken(newBlob: Bool, renewal: LeaseRenewal?)
             /// Wanted, but the blob row is being deleted by the collector.
             case refused
             /// Not wanted: the session refuses the partition, or it is stored already.
@@ -271,14 +292,20 @@ extension UploadSessions {
                 SELECT *, coalesce(is_creator AND state = 'open' AND NOT is_expired AND may_write
                     AND sha256 IS NOT NULL AND stored_scope IS NULL, false) AS lease_wanted
                 FROM target
+            ), before AS (
+                SELECT b.last_used_at FROM blobs b, wanted w
+                WHERE w.lease_wanted AND b.scope = \(BlobScope.sql(owner: "w.owner_id", limits: limits))
+                  AND b.sha256 = w.sha256
             ), leased AS (
                 INSERT INTO blobs (scope, sha256, size)
                 SELECT \(BlobScope.sql(owner: "owner_id", limits: limits)), sha256, partition_bytes
                 FROM wanted WHERE lease_wanted
                 ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
-                RETURNING (xmax = 0) AS inserted
+                RETURNING (xmax = 0) AS inserted, last_used_at
             )
-            SELECT wanted.*, (SELECT inserted FROM leased) AS lease_new FROM wanted
+            SELECT wanted.*, (SELECT inserted FROM leased) AS lease_new,
+                (SELECT last_used_at::text FROM before) AS lease_was, (SELECT last_used_at::text FROM leased) AS lease_is
+            FROM wanted
             """, [.bytes(id.bytes), .int(principal.id), .int(probe)])
         let row = try await database.withConnection { connection in
             try connection.execute(pipeline: [Self.commitAsynchronously, target])[1].rows.first
@@ -291,7 +318,10 @@ extension UploadSessions {
         let skipsWhole = try row.bool("whole_hash_skipped")
         let lease: PartitionTargetRow.Lease =
             if !(try row.bool("lease_wanted")) { .notTaken }
-            else if let newBlob = try row.optionalBool("lease_new") { .taken(newBlob: newBlob) }
+            else if let newBlob = try row.optionalBool("lease_new") {
+                .taken(newBlob: newBlob, renewal: try LeaseRenewal(was: row.optionalString("lease_was"),
+                                                                   is: row.optionalString("lease_is")))
+            }
             else { .refused }
         return PartitionTargetRow(
             isCreator: try row.bool("is_creator"), state: state,
@@ -464,5 +494,19 @@ extension UploadSessions {
         default:
             error
         }
+    }
+}
+
+/// A lease on an existing blob row renewed for an upload: the row's lease time before and
+/// after, as PostgreSQL's text of a `timestamptz` (exact to the microsecond).
+struct LeaseRenewal: Sendable {
+    var was: String
+    var now: String
+
+    /// nil unless both are there (a new row has no time before).
+    init?(was: String?, is now: String?) {
+        guard let was, let now else { return nil }
+        self.was = was
+        self.now = now
     }
 }
