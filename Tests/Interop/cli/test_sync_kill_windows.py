@@ -15,6 +15,7 @@ conflict copy's download is slowed by a paced sluiced (--rate-bytes-out)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -57,26 +58,34 @@ def sync_args(local: str, prefix: str, state_file: str) -> list[str]:
     return ["sync", local, prefix, "--json", "--device", "laptop", "--state-file", state_file]
 
 
-def test_a_sync_killed_while_its_put_commits_makes_no_second_version(pcli, paced_server, postgres, tmp_path):
+@contextlib.contextmanager
+def killed_while_its_put_commits(pcli, server, postgres, tmp_path, label: str):
+    """Syncs notes.txt ("first"), edits it ("second") and runs the sync again, killing it
+    while its PutObject waits at the object's row, which a psql session holds until the block
+    ends. Yields the local folder, the state file, the prefix and the object's name."""
     a, state = str(tmp_path / "a"), str(tmp_path / "state.json")
-    prefix = cs.unique("sync-kill-put") + "/"
+    prefix = cs.unique(label) + "/"
     name = prefix + "notes.txt"
-    url = paced_server.database_url
+    url = server.database_url
     sy.write(a, "notes.txt", b"first")
     pcli.ok(*sync_args(a, prefix, state))
     sy.write(a, "notes.txt", b"second")
-
     held = HeldObjectRow(postgres, url, name)
     try:
         killed = pcli.start(*sync_args(a, prefix, state))
         assert wait_for_waiters(postgres, url, 1, 8), "the put never reached its commit:\n" + killed.explain()
         killed.kill()
+        yield a, state, prefix, name
+    finally:
+        held.release()
+
+
+def test_a_sync_killed_while_its_put_commits_makes_no_second_version(pcli, paced_server, postgres, tmp_path):
+    with killed_while_its_put_commits(pcli, paced_server, postgres, tmp_path, "sync-kill-put") as (a, state, prefix, name):
         # The rerun lists before the killed call's commit lands, and sends the file again;
         # its call waits behind the held commit too (or, queued, for the database).
         rerun = pcli.start(*sync_args(a, prefix, state))
-        wait_for_waiters(postgres, url, 2, 4)
-    finally:
-        held.release()
+        wait_for_waiters(postgres, paced_server.database_url, 2, 4)
     assert rerun.wait(60) == 0, rerun.explain()
 
     client = paced_server.client()
@@ -91,21 +100,8 @@ def test_a_killed_sync_whose_put_was_deleted_since_uploads_the_file_again(pcli, 
     good (by another device). The request id the state kept now names a deleted version: the
     rerun takes a new one and uploads the file, where it used to fail on that id (NOT_FOUND)
     on every run until the server forgot the session."""
-    a, state = str(tmp_path / "a"), str(tmp_path / "state.json")
-    prefix = cs.unique("sync-kill-deleted") + "/"
-    name = prefix + "notes.txt"
-    url = paced_server.database_url
-    sy.write(a, "notes.txt", b"first")
-    pcli.ok(*sync_args(a, prefix, state))
-    sy.write(a, "notes.txt", b"second")
-
-    held = HeldObjectRow(postgres, url, name)
-    try:
-        killed = pcli.start(*sync_args(a, prefix, state))
-        assert wait_for_waiters(postgres, url, 1, 8), "the put never reached its commit:\n" + killed.explain()
-        killed.kill()
-    finally:
-        held.release()
+    with killed_while_its_put_commits(pcli, paced_server, postgres, tmp_path, "sync-kill-deleted") as (a, state, prefix, name):
+        pass
     client = paced_server.client()
     deadline = time.monotonic() + 10
     while len(client.list_versions(name).versions) < 2:
