@@ -26,11 +26,13 @@ extension Duration {
         return Int64(clamping: Int128(seconds) * 1_000 + Int128(fraction))
     }
 
-    /// `seconds` as a duration rounded up to whole nanoseconds, from zero (negative amounts
-    /// and NaN) to `limit`.
+    /// `seconds` as a duration rounded up to whole nanoseconds (whole seconds past 292 years,
+    /// which nanoseconds in 64 bits do not reach), from zero (negative amounts and NaN) to
+    /// `limit`.
     public static func seconds(clamping seconds: Double, atMost limit: Duration) -> Duration {
         guard seconds > 0 else { return .zero }
         guard seconds < limit.inSeconds else { return limit }
-        return .nanoseconds(Int64((seconds * 1e9).rounded(.up)))
+        if seconds < 9e9 { return .nanoseconds(Int64((seconds * 1e9).rounded(.up))) }
+        return seconds < 9e18 ? .seconds(Int64(seconds.rounded(.up))) : limit
     }
 }

@@ -32,5 +32,8 @@ import Testing
         #expect(Duration.seconds(clamping: .nan, atMost: day) == .zero)
         #expect(Duration.seconds(clamping: .infinity, atMost: day) == day)
         #expect(Duration.seconds(clamping: 1e30, atMost: day) == day)
+        let longest = Duration.seconds(Int64.max)
+        #expect(Duration.seconds(clamping: 1e12, atMost: longest) == .seconds(1_000_000_000_000))
+        #expect(Duration.seconds(clamping: 9.3e18, atMost: longest) == longest)
     }
 }
