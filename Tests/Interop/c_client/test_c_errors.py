@@ -52,6 +52,18 @@ def test_refused_tls_is_denied(sluice_c, swift_cli, who, ca):
     assert swift_cli.run("ls", *flags, connect=False).rc == cs.EXIT_DENIED
 
 
+@pytest.mark.parametrize("flag", ["--ca", "--cert", "--key"])
+def test_a_missing_certificate_or_key_file_is_not_found_in_words(sluice_c, tmp_path, flag):
+    """As in the Swift CLI: a --ca, --cert or --key file that does not exist is a local file not
+    found (exit 3), said with the flag that named it, not OpenSSL's error chain."""
+    missing = str(tmp_path / "nope.pem")
+    argv = sluice_c.argv(["ls"])
+    argv[argv.index(flag) + 1] = missing
+    r = sluice_c.run(*argv[1:], raw=True)
+    assert r.rc == cs.EXIT_NOT_FOUND and f"cannot read {flag} {missing}: No such file or directory" in r.stderr, \
+        r.explain()
+
+
 def test_certificate_naming_nobody_is_unauthenticated(sluice_c):
     cs.assert_error(sluice_c.run("ls", who="nobody"), cs.EXIT_DENIED, "UNAUTHENTICATED")
 

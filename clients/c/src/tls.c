@@ -97,7 +97,10 @@ bool tls_failed(Status *st, SSL *ssl, int err, const char *what) {
     if (e != 0) ERR_error_string_n(e, reason, sizeof reason);
     long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
     ERR_clear_error();
-    if (verify != X509_V_OK) {
+    if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        status_set(st, GRPC_UNAVAILABLE, "TLS failed: %s: " NAME_MISMATCH " (%s)", what,
+                   X509_verify_cert_error_string(verify));
+    } else if (verify != X509_V_OK) {
         status_set(st, GRPC_UNAVAILABLE, "TLS failed: %s: the server's certificate did not verify: %s",
                    what, X509_verify_cert_error_string(verify));
     } else if (closed_without_alert(err, e)) {
@@ -118,7 +121,24 @@ bool tls_failed(Status *st, SSL *ssl, int err, const char *what) {
     return false;
 }
 
+/* A certificate or key file that cannot be opened, refused with the reason in words (a missing
+ * one is "not found", exit 3, as any local file to read) before OpenSSL's error chain. */
+static bool require_readable(const char *path, const char *flag, Status *st) {
+    if (path == NULL) return true;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        return status_set(st, errno == ENOENT ? GRPC_NOT_FOUND : GRPC_UNKNOWN, "cannot read %s %s: %s", flag, path,
+                          strerror(errno));
+    }
+    close(fd);
+    return true;
+}
+
 static SSL_CTX *make_context(const TlsConfig *cfg, Status *st) {
+    if (!require_readable(cfg->ca_file, "--ca", st) || !require_readable(cfg->cert_file, "--cert", st) ||
+        !require_readable(cfg->key_file, "--key", st)) {
+        return NULL;
+    }
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL) {
         status_set(st, GRPC_INTERNAL, "cannot make a TLS context");

@@ -36,6 +36,9 @@ bool tls_failed(Status *st, SSL *ssl, int err, const char *what);
 /* What a failure's message says when the server answered in something other than TLS, so
  * that the hint can point at --server rather than at the certificates. */
 #define NOT_TLS "the server does not speak TLS"
+/* What a handshake failure says when the server's certificate names another host or address
+ * than the one connected to: the hint then points at the address, not the certificates. */
+#define NAME_MISMATCH "the server's certificate does not name the host or address connected to"
 void tls_close(TlsConn *conn);
 
 #endif
