@@ -133,6 +133,9 @@ public final class ObjectCatalog: Sendable {
             ).rows.isEmpty
         }
         guard stillThere else {
+            // A grantee gets the answer it gets for any version it cannot see: whether the owner
+            // deleted the object for good is not a grantee's to learn (after a revoke, least of all).
+            if owner.id != principal.id { throw Self.missing(session.objectName, version) }
             throw StorageError.notFound(
                 "the object version upload session \(session.id) made (version \(version) of "
                     + "'\(session.objectName)') was deleted")

@@ -144,6 +144,29 @@ import Testing
         }
     }
 
+    /// A grantee committing again a session whose version is gone is told what it is told of
+    /// any version it cannot see: not whether the owner deleted the object for good.
+    @Test func anExGranteeIsNotToldThatTheOwnerDeletedItsObjectForGood() async throws {
+        try await StorageHarness.with { harness in
+            let storage = harness.storage
+            let alice = try await harness.principal("CN=alice")
+            let bob = try await harness.principal("CN=bob")
+            _ = try await storage.grants.grant(by: alice, to: bob.handle, scope: .prefix, path: "inbox/", access: .write)
+            let bytes = sampleBytes(100, seed: 31)
+            let session = try await storage.sessions.create(
+                declaration("inbox/report", bytes, partitionSize: 100), by: bob, owner: alice)
+            try await storage.storeAll(bytes, partitionSize: 100, in: session.id, by: bob)
+            _ = try await storage.sessions.commit(session.id, by: bob, objects: storage.objects)
+            _ = try await storage.grants.revoke(by: alice, from: bob.handle, scope: .prefix, path: "inbox/")
+            _ = try await storage.objects.delete("inbox/report", of: alice)
+
+            let refusal = await expectStorageError(.notFound, mentioning: ["has no version 1"]) {
+                try await storage.sessions.commit(session.id, by: bob, objects: storage.objects)
+            }
+            #expect(refusal?.description.contains("deleted") == false)
+        }
+    }
+
     @Test func theOwnersUsageCountsTheSessionsBehindItsReservation() async throws {
         try await StorageHarness.with(limits: Self.quota) { harness in
             let world = try await World(harness)
