@@ -87,12 +87,13 @@ extension UploadSessions {
         // The lease travels with the session's insert. It also renews a blob the session finds
         // already held, whose refusal then matters only if that blob proves damaged.
         let leasing = size > 0 ? Self.leasing(key, size: size) : []
-        let (session, lease) = try await database.transaction { connection -> (SessionRecord, Result<Bool, any Error>?) in
+        let (session, lease, taken) = try await database.transaction {
+            connection -> (SessionRecord, Result<Bool, any Error>?, LeaseRenewal?) in
             let (session, leased) = try Self.open(
                 id, declaration, by: principal, owner: owner, limits: limits, on: connection, alongside: leasing)
             let lease = leased.last.map { answer in Result { try Self.leaseIsNew(answeredBy: answer) } }
             if !session.storedPartitions.contains(0), case .failure(let refusal)? = lease { throw refusal }
-            return (session, lease)
+            return (session, lease, try leased.last.flatMap(Self.leaseTaken(answeredBy:)))
         }
         guard session.id == id else { return try await resume(session, of: object, by: principal, objects: objects) }
         SluiceMetrics.sessionCreated()
@@ -120,11 +121,15 @@ extension UploadSessions {
             guard let record = made.record else { throw ObjectCatalog.missing(name, made.version) }
             return record
         } catch {
-            // Without a request id nobody can resume this session: give its slot and its
-            // reservation back now rather than at its expiry — also when the call failed because
-            // its caller gave up (deadline, cancel), so in a task the cancellation does not reach.
+            // Without a request id nobody can resume this session: give its slot, its
+            // reservation and its blob's lease back now rather than at their expiry — also when
+            // the call failed because its caller gave up (deadline, cancel), so in a task the
+            // cancellation does not reach.
             if object.requestID == nil {
-                await Task { _ = try? await self.abort(id, of: principal) }.value
+                await Task {
+                    _ = try? await self.abort(id, of: principal)
+                    if let taken { await self.giveBack(taken, of: key) }
+                }.value
             }
             throw error
         }

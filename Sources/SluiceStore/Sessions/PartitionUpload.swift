@@ -78,7 +78,7 @@ extension UploadSessions {
         do {
             whole = try await write(chunks, as: key, size: size, partition: index, extending: whole)
         } catch {
-            if case .taken(_, let renewal?) = target.lease { await giveBack(renewal, of: key) }
+            if case .taken(_, let lease?) = target.lease { await giveBack(lease, of: key) }
             throw error
         }
         // The writer verified the bytes against the partition hash: the extended state is sound.
@@ -155,17 +155,19 @@ extension UploadSessions {
         guard renewed == 1 else { throw Self.leaseLost(partition: index) }
     }
 
-    /// Gives an upload's renewal of an existing blob's lease back when the upload brought no
-    /// bytes (they failed their check, or the call ended first): the lease goes back to when it
-    /// was taken before, unless renewed again since. Otherwise anyone who knows a partition's
-    /// hash (a grantee that read it while it was shared) could keep bytes the owner deleted for
-    /// good on disk for ever, by starting uploads of that hash every grace period.
-    private func giveBack(_ renewal: LeaseRenewal, of key: BlobKey) async {
+    /// Gives an upload's lease back when the upload brought no bytes (they failed their check,
+    /// the call ended first, the commit failed), unless renewed again since: a renewed row's
+    /// lease goes back to when it was taken before, a row the lease made goes to the collector's
+    /// next pass. Otherwise anyone who knows a partition's hash (a grantee that read it while it
+    /// was shared) could keep bytes the owner deleted for good on disk for ever, by starting
+    /// uploads of that hash every grace period; and failed uploads would hold the disk for the
+    /// whole grace period, counted in nobody's usage.
+    func giveBack(_ lease: LeaseRenewal, of key: BlobKey) async {
         _ = try? await database.withConnection { connection in
             try connection.execute("""
-                UPDATE blobs SET last_used_at = $3::timestamptz
+                UPDATE blobs SET last_used_at = coalesce($3::timestamptz, 'epoch')
                 WHERE scope = $1 AND sha256 = $2 AND last_used_at = $4::timestamptz AND NOT deleting
-                """, [.text(key.scope), .bytes(key.sha256), .text(renewal.was), .text(renewal.now)])
+                """, [.text(key.scope), .bytes(key.sha256), lease.was.map { .text($0) } ?? .null, .text(lease.now)])
         }
     }
 
@@ -228,10 +230,10 @@ extension UploadSessions {
         var isCreator: Bool
         /// What became of the lease on the partition's blob, taken in the same round trip.
         enum Lease: Sendable {
-            /// Taken; whether the blob row is new (false: these bytes are stored in the scope).
-            /// A row renewed rather than made carries its lease's time before and after
-            /// (`renewal`), so that an upload that brings no bytes can give the renewal back.
-            case taken(newBlob: Bool, renewal: LeaseRenewal?)
+            /// Taken; whether the blob row is new (false: these bytes are stored in the scope),
+            /// and the lease's times before and after, so that an upload that brings no bytes
+            /// can give it back.
+            case taken(newBlob: Bool, lease: LeaseRenewal?)
             /// Wanted, but the blob row is being deleted by the collector.
             case refused
             /// Not wanted: the session refuses the partition, or it is stored already.
@@ -319,8 +321,8 @@ extension UploadSessions {
         let lease: PartitionTargetRow.Lease =
             if !(try row.bool("lease_wanted")) { .notTaken }
             else if let newBlob = try row.optionalBool("lease_new") {
-                .taken(newBlob: newBlob, renewal: try LeaseRenewal(was: row.optionalString("lease_was"),
-                                                                   is: row.optionalString("lease_is")))
+                .taken(newBlob: newBlob, lease: try LeaseRenewal(was: row.optionalString("lease_was"),
+                                                                 is: row.optionalString("lease_is")))
             }
             else { .refused }
         return PartitionTargetRow(
@@ -369,11 +371,24 @@ extension UploadSessions {
         [
             commitAsynchronously,
             PostgresStatement("""
-                INSERT INTO blobs (scope, sha256, size) VALUES ($1, $2, $3)
-                ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
-                RETURNING (xmax = 0) AS inserted
+                WITH before AS (
+                    SELECT last_used_at FROM blobs WHERE scope = $1 AND sha256 = $2
+                ), leased AS (
+                    INSERT INTO blobs (scope, sha256, size) VALUES ($1, $2, $3)
+                    ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
+                    RETURNING (xmax = 0) AS inserted, last_used_at
+                )
+                SELECT inserted, last_used_at::text AS lease_is, (SELECT last_used_at::text FROM before) AS lease_was
+                FROM leased
                 """, [.text(key.scope), .bytes(key.sha256), .int(size)]),
         ]
+    }
+
+    /// The lease an answer to the last of ``leasing(_:size:)`` took, to give back should its
+    /// upload bring no bytes (``giveBack(_:of:)``); nil when none was taken.
+    static func leaseTaken(answeredBy answer: PostgresResult) throws -> LeaseRenewal? {
+        guard let row = answer.rows.first else { return nil }
+        return LeaseRenewal(was: try row.optionalString("lease_was"), is: try row.optionalString("lease_is"))
     }
 
     /// Whether the leased blob row is new, from the answer to the last of ``leasing(_:size:)``;
@@ -497,15 +512,15 @@ extension UploadSessions {
     }
 }
 
-/// A lease on an existing blob row renewed for an upload: the row's lease time before and
-/// after, as PostgreSQL's text of a `timestamptz` (exact to the microsecond).
+/// A lease taken for an upload: the blob row's lease time before (nil for a row the lease
+/// made) and after, as PostgreSQL's text of a `timestamptz` (exact to the microsecond).
 struct LeaseRenewal: Sendable {
-    var was: String
+    var was: String?
     var now: String
 
-    /// nil unless both are there (a new row has no time before).
+    /// nil when no lease was taken.
     init?(was: String?, is now: String?) {
-        guard let was, let now else { return nil }
+        guard let now else { return nil }
         self.was = was
         self.now = now
     }

@@ -44,4 +44,22 @@ import Testing
             #expect(try await lease() == before, "an upload cut short renewed the lease")
         }
     }
+
+    /// A lease that made the blob row gives it to the collector's next pass when its upload
+    /// brings no bytes, rather than holding it for the whole grace period.
+    @Test func aRowALeaseMadeForNoBytesGoesInTheNextPass() async throws {
+        try await StorageHarness.with { harness in
+            let storage = harness.storage  // the default grace period: an hour
+            let alice = try await harness.principal("CN=alice")
+            let declared = sampleBytes(2000, seed: 43)
+            let session = try await storage.sessions.create(declaration("never", declared, partitionSize: 2000), by: alice)
+            await expectStorageError(.dataLoss, mentioning: []) {
+                try await storage.sessions.storePartition(
+                    0, of: session.id, by: alice, chunks: ChunkSequence(sampleBytes(2000, seed: 44)))
+            }
+            #expect(try await harness.blobRows() == ["p\(alice.id)/\(hexString(SHA256.hash(declared)))"])
+            _ = try await storage.collector.collect()
+            #expect(try await harness.blobRows().isEmpty, "a row leased for no bytes waited for the grace period")
+        }
+    }
 }
