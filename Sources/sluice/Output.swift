@@ -52,7 +52,8 @@ enum Output {
 
     /// Writes `text` whole to `descriptor`. A standard output or error that can no longer be
     /// written (its reader is gone: `sluice watch | head -1`) ends the command as a broken
-    /// pipe ends other tools, at once, here with exit code 1: what could not be written is
+    /// pipe ends other tools, at once, here with exit code 1 (saying so on standard error when
+    /// it was standard output that failed): what could not be written is
     /// not dropped while the command goes on (`watch` would save a cursor past lines nobody
     /// got), and a transfer cut short resumes on the next run, as after any kill.
     private static func emit(_ text: String, to descriptor: Int32) {
@@ -66,6 +67,10 @@ enum Output {
                 } else if written < 0 && errno == EINTR {
                     continue
                 } else {
+                    if descriptor != STDERR_FILENO {
+                        let reason = "sluice: cannot write standard output: \(String(cString: strerror(errno)))\n"
+                        _ = reason.withCString { Glibc.write(STDERR_FILENO, $0, strlen($0)) }
+                    }
                     _exit(1)
                 }
             }

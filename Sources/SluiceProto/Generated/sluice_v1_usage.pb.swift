@@ -84,9 +84,8 @@ public nonisolated struct Sluice_V1_Usage: @unchecked Sendable {
   }
 
   /// Bytes declared by open sessions uploading into the principal's objects:
-  /// reserved against the byte quota until they commit, abort or expire. Also
-  /// the partitions aborted or expired sessions stored (each blob once) until
-  /// the collector's next pass releases and reclaims them: they are on disk.
+  /// reserved against the byte quota until they commit, abort or expire (a
+  /// minute past the expiry).
   public var reservedBytes: Int64 {
     get {_storage._reservedBytes}
     set {_uniqueStorage()._reservedBytes = newValue}

@@ -101,34 +101,16 @@ public final class Collector: Sendable {
                 """, [.bytesArray(candidates)]).affectedRows
             // Locking the sessions makes a commit that is under way finish (or not start)
             // before their partitions go: a commit can never copy a half-released session.
-            //
-            // Their blobs that nothing else refers to go in this same pass, not after the grace
-            // period: their leases date back to the sessions' end, unless renewed since (an
-            // upload of the same bytes under way). Until released, the partitions count against
-            // their owner's byte quota (``QuotaReservation/reservedBytesSQL(owner:)``), so a
-            // principal cannot fill the disk by uploading its quota's worth, aborting, and
-            // uploading again.
+            // Their blobs then wait out the grace period like any unreferenced blob: a lease
+            // is shared by every upload of the same bytes, so the collector cannot tell one an
+            // upload still holds from one nothing holds (dating them back reclaimed the bytes of
+            // an upload in flight).
             let released = try connection.execute("""
-                WITH ended AS (
-                    SELECT id, coalesce(closed_at, expires_at) AS ended_at FROM upload_sessions
+                DELETE FROM session_partitions WHERE session_id IN (
+                    SELECT id FROM upload_sessions
                     WHERE state = 'aborted' OR (state = 'open' AND expires_at < now())
-                    \(RowLock.exclusive)
-                ), released AS (
-                    DELETE FROM session_partitions sp USING ended e WHERE sp.session_id = e.id
-                    RETURNING sp.session_id, sp.blob_scope, sp.sha256, e.ended_at
-                ), expired AS (
-                    UPDATE blobs b SET last_used_at = now() - make_interval(secs => $1)
-                    FROM released r
-                    WHERE b.scope = r.blob_scope AND b.sha256 = r.sha256 AND NOT b.deleting
-                      AND b.last_used_at <= r.ended_at
-                      AND NOT EXISTS (SELECT 1 FROM version_partitions vp
-                                      WHERE vp.blob_scope = b.scope AND vp.sha256 = b.sha256)
-                      AND NOT EXISTS (SELECT 1 FROM session_partitions sp
-                                      WHERE sp.blob_scope = b.scope AND sp.sha256 = b.sha256
-                                        AND sp.session_id NOT IN (SELECT session_id FROM released))
-                )
-                SELECT count(*)::bigint AS released FROM released
-                """, [.double(grace)]).rows.first.map { Int(try $0.int("released")) } ?? 0
+                    \(RowLock.exclusive))
+                """).affectedRows
             let deleted = try connection.execute("""
                 DELETE FROM upload_sessions
                 WHERE (state <> 'open' AND closed_at < now() - make_interval(secs => $1))

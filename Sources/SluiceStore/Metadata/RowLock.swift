@@ -14,9 +14,7 @@
 ///
 /// **Order.** Object transactions take their locks in this order, each group at most once
 /// and, within a group, in ascending key order:
-/// 1. principal rows (quota and request-id serialization; a commit near its session's expiry
-///    takes its owner's row `FOR SHARE`, so that commits do not wait for each other but a
-///    create and such a commit do),
+/// 1. principal rows (quota and request-id serialization),
 /// 2. the upload session,
 /// 3. grants (shared, so a revoke waits for the transaction),
 /// 4. the object row, then its versions,

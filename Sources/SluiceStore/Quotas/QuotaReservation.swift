@@ -3,12 +3,12 @@ import SluicePostgres
 /// The quota checks, made inside the transaction that stores what they allow, so that no
 /// two requests can both pass on the same headroom.
 ///
-/// Usage is computed from the truth in one statement (versions and sessions), never
+/// Usage is computed from the truth in one statement (versions and open sessions), never
 /// kept in counters: there is nothing to drift after a crash and nothing to reconcile. A
-/// session's declared size counts against the owner's byte quota while it is open; its
+/// session's declared size counts against the owner's byte quota while it is open (and a
+/// minute past its expiry: ``expiryMargin``); its
 /// commit turns the reservation into a version of the same size in one transaction, and an
-/// abort or expiry ends it, leaving only the partitions it stored counted until the collector
-/// releases them — settling needs no bookkeeping of its own.
+/// abort or expiry ends it — settling needs no bookkeeping of its own.
 public enum QuotaReservation {
     /// Refuses with ``StorageError/quotaExceeded(_:)`` when `bytes` more bytes, and one more
     /// object when `objectName` is not an object of the owner yet, would take the owner past its
@@ -72,23 +72,22 @@ public enum QuotaReservation {
         }
     }
 
-    /// The bytes reserved against owner `owner` (an SQL expression of its id), in SQL: what open
-    /// sessions into its objects declared, plus the partitions ended sessions (aborted, or
-    /// expired) stored that the collector has not released yet, each blob once, unless a version
-    /// holds the same bytes. Those are still on disk: left out, a principal could upload its quota's worth,
-    /// abort and upload again, filling the disk while its usage read nothing. The collector
-    /// releases them, and reclaims their bytes, in its next pass (``Collector``).
+    /// How long after its expiry an open session's reservation still counts. A commit finds
+    /// its session unexpired when it loads it and may land a moment after the expiry, and a
+    /// create cannot see a version before its commit lands: without the margin a create in
+    /// between counted neither the reservation nor the version, and the owner ended past its
+    /// quotas. No commit transaction lasts anywhere near this long (each lock wait ends at
+    /// 10 s); the reservation of a session that simply expired is free a minute later.
+    static let expiryMargin = "interval '60 seconds'"
+
+    /// The bytes reserved against owner `owner` (an SQL expression of its id), in SQL: what the
+    /// open sessions into its objects declared (``expiryMargin``). For the quota checks and
+    /// for usage alike, so that usage explains every refusal.
     static func reservedBytesSQL(owner: String) -> String {
         """
-        ((SELECT coalesce(sum(s.total_size), 0) FROM upload_sessions s
-          WHERE coalesce(s.owner_id, s.principal_id) = \(owner) AND s.state = 'open' AND s.expires_at > now())
-         + (SELECT coalesce(sum(d.size), 0) FROM (
-                SELECT DISTINCT sp.blob_scope, sp.sha256, sp.size
-                FROM upload_sessions s JOIN session_partitions sp ON sp.session_id = s.id
-                WHERE coalesce(s.owner_id, s.principal_id) = \(owner)
-                  AND (s.state = 'aborted' OR (s.state = 'open' AND s.expires_at <= now()))
-                  AND NOT EXISTS (SELECT 1 FROM version_partitions vp
-                                  WHERE vp.blob_scope = sp.blob_scope AND vp.sha256 = sp.sha256)) d))::bigint
+        (SELECT coalesce(sum(s.total_size), 0) FROM upload_sessions s
+         WHERE coalesce(s.owner_id, s.principal_id) = \(owner) AND s.state = 'open'
+           AND s.expires_at > now() - \(expiryMargin))::bigint
         """
     }
 
@@ -112,7 +111,8 @@ public enum QuotaReservation {
                 \(reservedBytesSQL(owner: "$1")) AS reserved_bytes,
                 (SELECT count(*) FROM objects o WHERE o.principal_id = $1)::bigint AS objects,
                 (SELECT count(DISTINCT s.object_name) FROM upload_sessions s
-                 WHERE coalesce(s.owner_id, s.principal_id) = $1 AND s.state = 'open' AND s.expires_at > now()
+                 WHERE coalesce(s.owner_id, s.principal_id) = $1 AND s.state = 'open'
+                   AND s.expires_at > now() - \(expiryMargin)
                    AND s.object_name IS DISTINCT FROM $2
                    AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.principal_id = $1 AND o.name = s.object_name))::bigint
                     AS pending_objects,

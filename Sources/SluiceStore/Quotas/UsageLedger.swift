@@ -26,9 +26,9 @@ public struct UsageReport: Sendable, Equatable {
     /// Open sessions the principal opened, and those its grantees opened into its folder:
     /// the sessions behind ``reservedBytes`` are all counted, so usage explains a reservation.
     public var openSessions: Int64 = 0
-    /// Bytes declared by open sessions uploading into the principal's objects, and those that
-    /// ended sessions stored and the collector has not released yet
-    /// (``QuotaReservation/reservedBytesSQL(owner:)``).
+    /// Bytes declared by open sessions uploading into the principal's objects, as the quota
+    /// checks count them (``QuotaReservation/reservedBytesSQL(owner:)``: also a minute past a
+    /// session's expiry).
     public var reservedBytes: Int64 = 0
     public var traffic: [Day] = []
     /// Per top-level prefix, in name order: at most ``UsageLedger/maxPrefixes``, those with the

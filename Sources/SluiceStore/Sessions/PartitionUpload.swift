@@ -75,15 +75,18 @@ extension UploadSessions {
         if target.hashesWhole, target.wholeHashedThrough == index {
             whole = index == 0 ? ResumableSHA256() : target.wholeHashState.flatMap(ResumableSHA256.init(exported:))
         }
+        let frontierStored: Bool
         do {
             whole = try await write(chunks, as: key, size: size, partition: index, extending: whole)
+            // The writer verified the bytes against the partition hash: the extended state is sound.
+            frontierStored = try await register(
+                index, size: size, key: key, in: id, wholeHash: whole?.exported(), askingFrontier: target.hashesWhole)
         } catch {
-            if case .taken(_, let lease?) = target.lease { await giveBack(lease, of: key) }
+            // Bytes that failed, or arrived for a session closed meanwhile, hold nothing: the
+            // lease goes back (in a task, so that a cancelled call gives it back too).
+            if case .taken(_, let lease?) = target.lease { await Task { await self.giveBack(lease, of: key) }.value }
             throw error
         }
-        // The writer verified the bytes against the partition hash: the extended state is sound.
-        let frontierStored = try await register(
-            index, size: size, key: key, in: id, wholeHash: whole?.exported(), askingFrontier: target.hashesWhole)
         if frontierStored { wholeHashes.frontier.wake(id) }
         SluiceMetrics.partitionStored(bytes: size, deduplicated: !newBlob)
         return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: false)

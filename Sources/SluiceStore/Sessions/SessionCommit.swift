@@ -1,4 +1,3 @@
-import SluiceDuration
 import SluiceOpenSSL
 import SluicePostgres
 
@@ -43,38 +42,13 @@ extension UploadSessions {
         return record
     }
 
-    /// How close to its expiry a session's commit locks its owner's principal row (shared).
-    ///
-    /// A create counts an open session's reservation only until the session expires, by its
-    /// own transaction's clock, and cannot see a version before its commit lands. A commit that
-    /// checked the session unexpired a moment before its expiry and lands a moment after it
-    /// would otherwise leave a create in between counting neither: the owner would end past
-    /// its quotas. Creates lock the owner's row too, so near expiry the two wait for each other:
-    /// the create then sees the version, or the commit finds the session expired. Further from
-    /// expiry no commit transaction lasts long enough for that (each lock wait ends at
-    /// `lock_timeout`, 10 s), and commits spare themselves the wait.
-    static let ownerLockBeforeExpiry: Duration = .seconds(60)
-
-    /// The first statement of a commit: locks the owner's principal row (FOR SHARE: commits
-    /// do not wait for each other, creates and commits do) when the session expires within
-    /// ``ownerLockBeforeExpiry``; locks nothing otherwise.
-    static func lockingOwnerNearExpiry(of id: SessionID, owner: Principal) -> PostgresStatement {
-        PostgresStatement("""
-            SELECT p.id FROM principals p
-            WHERE p.id = $1 AND EXISTS (SELECT 1 FROM upload_sessions s WHERE s.id = $2 AND s.state = 'open'
-                AND s.expires_at < clock_timestamp() + make_interval(secs => $3))
-            FOR SHARE OF p
-            """, [.int(owner.id), .bytes(id.bytes), .double(ownerLockBeforeExpiry.inSeconds)])
-    }
-
     /// The commit's statements inside the caller's transaction: locks the session, re-checks
     /// it, makes the version and reads it back as the caller sees it (in the same round trip),
     /// leaving its change-log record to the caller (to run last).
     ///
     /// `owner` and `name` are the session's (they never change, so the caller knows them from
-    /// reading it before): the owner's principal row near the session's expiry
-    /// (``lockingOwnerNearExpiry(of:owner:)``), the session, the grants of a grantee's session
-    /// and the object row are then locked in one round trip, in ``RowLock``'s order. The object row is created or
+    /// reading it before): the session, the grants of a grantee's session and the object row
+    /// are then locked in one round trip, in ``RowLock``'s order. The object row is created or
     /// locked only while the session is open; whatever a refusal found after it did is rolled
     /// back with it.
     ///
@@ -96,7 +70,7 @@ extension UploadSessions {
         // retired_names as the statement's snapshot saw it, from before the delete retired
         // the name's numbers: the statement after it, with a snapshot of its own, carries the
         // number on from what the delete retired, so no number is used twice.
-        let opening = [Self.lockingOwnerNearExpiry(of: id, owner: owner), SessionQueries.loading(id, of: principal, lock: true)]
+        let opening = [SessionQueries.loading(id, of: principal, lock: true)]
             + (grantee ? [AccessRule.lockingGrants(owner: owner, caller: principal, name: name)] : [])
             + [
                 PostgresStatement("""
@@ -117,7 +91,7 @@ extension UploadSessions {
                     """, [.int(owner.id), .text(name), .bytes(id.bytes)]),
             ]
         let opened = try connection.execute(pipeline: opening)
-        guard let locked = try opened[1].rows.first.map(SessionQueries.record(from:)) else {
+        guard let locked = try opened[0].rows.first.map(SessionQueries.record(from:)) else {
             throw StorageError.notFound("upload session \(id) does not exist")
         }
         guard locked.objectName == name, locked.owner(for: principal).id == owner.id else {
@@ -140,7 +114,7 @@ extension UploadSessions {
         let wholeState: WholeHashState =
             if whole != nil { locked.objectSHA256 == nil ? .undeclared : .verified }
             else { locked.skipsWholeSHA256 ? .notComputed : .pending }
-        if grantee, try AccessRule.level(lockedBy: opened[2]) != .write {
+        if grantee, try AccessRule.level(lockedBy: opened[1]) != .write {
             throw StorageError.permissionDenied(
                 "upload session \(id) can no longer commit: '\(owner.handle)' no longer lets you write "
                     + "'\(locked.objectName)'; abort it")
@@ -271,15 +245,8 @@ struct CommittedVersion: Sendable {
 
 /// The order of a ``GroupCommit`` batch's items: by owner, then name, so that two batches lock
 /// objects in one order.
-/// The keys that order a group commit's items. An object's key starts with its owner's id,
-/// zero-padded so that the keys sort as the ids do: commits near their session's expiry lock
-/// their owner's principal row, and every transaction locks principal rows in ascending id
-/// order (``RowLock``).
 enum GroupOrder {
-    static func object(_ owner: Principal, _ name: String) -> String {
-        let id = String(owner.id)
-        return String(repeating: "0", count: max(0, 20 - id.count)) + id + "/" + name
-    }
+    static func object(_ owner: Principal, _ name: String) -> String { "\(owner.id)/\(name)" }
 }
 
 /// The composite hash of an object: SHA-256 of its partitions' SHA-256s, concatenated in

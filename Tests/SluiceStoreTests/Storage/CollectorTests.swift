@@ -137,33 +137,6 @@ import Testing
         }
     }
 
-    /// An ended session's partitions stay on disk only until the collector releases them: their
-    /// blobs that nothing else refers to go in that same pass, not after the grace period (a
-    /// principal could otherwise upload its quota's worth, abort and upload again, filling the
-    /// disk). A blob whose lease was renewed after the session ended (the same bytes uploaded
-    /// again meanwhile) or that a version holds stays.
-    @Test func anEndedSessionsBlobsGoInThePassThatReleasesThem() async throws {
-        try await StorageHarness.with { harness in
-            let storage = harness.storage  // default grace: an hour
-            let alice = try await harness.principal("CN=alice")
-            let lone = sampleBytes(1000, seed: 97), renewed = sampleBytes(1000, seed: 98), kept = sampleBytes(1000, seed: 99)
-            try await storage.upload("kept", kept, partitionSize: 1000, by: alice)
-            let bytes = lone + renewed + kept
-            let session = try await storage.sessions.create(declaration("aborted", bytes, partitionSize: 1000), by: alice)
-            try await storage.storeAll(bytes, partitionSize: 1000, in: session.id, by: alice)
-            _ = try await storage.sessions.abort(session.id, of: alice)
-            try await Task.sleep(for: .milliseconds(10))
-            _ = try await harness.sql(
-                "UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2",
-                [.text("p\(alice.id)"), .bytes(SHA256.hash(renewed))])
-
-            #expect(try await storage.collector.collect() == Self.report(released: 3, blobs: 1))
-            #expect(harness.blobFiles().sorted() == [renewed, kept].map {
-                harness.blobFile(scope: "p\(alice.id)", sha256: SHA256.hash($0))
-            }.sorted())
-        }
-    }
-
     /// A blob row marked deleting refuses new leases until the collector has removed it; then
     /// the same bytes can be stored again.
     @Test func aBlobBeingDeletedRefusesLeasesUntilTheCollectorFinishes() async throws {
