@@ -2,7 +2,6 @@ import Foundation
 import SluiceOpenSSL
 import SluiceMetrics
 import SluicePostgres
-import Synchronization
 
 /// The outcome of storing one partition.
 public struct PartitionUploadResult: Sendable, Equatable {
@@ -77,21 +76,15 @@ extension UploadSessions {
             whole = index == 0 ? ResumableSHA256() : target.wholeHashState.flatMap(ResumableSHA256.init(exported:))
         }
         let frontierStored: Bool
-        let lease: LeaseRenewal? = if case .taken(_, let lease) = target.lease { lease } else { nil }
-        let renewals = LeaseRenewals()
         do {
-            whole = try await write(
-                chunks, as: key, size: size, partition: index, extending: whole, renewals: renewals)
+            whole = try await write(chunks, as: key, size: size, partition: index, extending: whole)
             // The writer verified the bytes against the partition hash: the extended state is sound.
             frontierStored = try await register(
                 index, size: size, key: key, in: id, wholeHash: whole?.exported(), askingFrontier: target.hashesWhole)
         } catch {
             // Bytes that failed, or arrived for a session closed meanwhile, hold nothing: the
             // lease goes back (in a task, so that a cancelled call gives it back too).
-            if var lease {
-                lease.now = renewals.last ?? lease.now
-                await Task { await self.giveBack(lease, of: key) }.value
-            }
+            if case .taken(_, let lease?) = target.lease { await Task { await self.giveBack(lease, of: key) }.value }
             throw error
         }
         if frontierStored { wholeHashes.frontier.wake(id) }
@@ -101,10 +94,8 @@ extension UploadSessions {
 
     /// Writes partition `index`'s bytes as blob `key`, durably, verifying them against its
     /// size and hash; `whole`, when given, is extended by every byte on the way and returned.
-    /// Each renewal of the lease on the way is noted in `renewals`.
     func write<Chunks: AsyncSequence>(
-        _ chunks: Chunks, as key: BlobKey, size: Int64, partition index: Int, extending whole: ResumableSHA256?,
-        renewals: LeaseRenewals? = nil
+        _ chunks: Chunks, as key: BlobKey, size: Int64, partition index: Int, extending whole: ResumableSHA256?
     ) async throws -> ResumableSHA256? where Chunks.Element: ContiguousBytes & Sendable {
         var whole = whole
         let writer = try await blobs.makeWriter(for: key, size: size)
@@ -114,7 +105,7 @@ extension UploadSessions {
         do {
             for try await chunk in chunks {
                 if ContinuousClock.now - leased > renewal {
-                    renewals?.note(try await renewLease(key, partition: index))
+                    try await renewLease(key, partition: index)
                     leased = .now
                 }
                 if whole != nil { chunk.withUnsafeBytes { whole?.update($0) } }
@@ -160,15 +151,11 @@ extension UploadSessions {
     /// Renews the lease of a blob whose bytes are still arriving: the collector reclaims an
     /// unreferenced blob row once it is older than the grace period, and a slow partition (a
     /// slow link, a principal's paced byte rate) may take longer than that to arrive.
-    /// Answers the lease's new time.
-    private func renewLease(_ key: BlobKey, partition index: Int) async throws -> String {
+    private func renewLease(_ key: BlobKey, partition index: Int) async throws {
         let renewed = try await database.withConnection { connection in
-            try connection.execute(Self.renewingLease(key)).rows
+            try connection.execute(Self.renewingLease(key)).affectedRows
         }
-        guard renewed.count == 1, let time = try renewed[0].optionalString("at") else {
-            throw Self.leaseLost(partition: index)
-        }
-        return time
+        guard renewed == 1 else { throw Self.leaseLost(partition: index) }
     }
 
     /// Gives an upload's lease back when the upload brought no bytes (they failed their check,
@@ -501,7 +488,6 @@ extension UploadSessions {
     static func renewingLease(_ key: BlobKey) -> PostgresStatement {
         PostgresStatement("""
             UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2 AND NOT deleting
-            RETURNING last_used_at::text AS at
             """, [.text(key.scope), .bytes(key.sha256)])
     }
 
@@ -541,15 +527,4 @@ struct LeaseRenewal: Sendable {
         self.was = was
         self.now = now
     }
-}
-
-/// The times an upload renewed its lease at while its bytes arrived: its own renewals, which
-/// a give-back must recognize as its own (another upload's renewal is not to be undone).
-final class LeaseRenewals: Sendable {
-    private let latest = Mutex<String?>(nil)
-
-    /// The last renewal's time; nil when there was none.
-    var last: String? { latest.withLock { $0 } }
-
-    func note(_ time: String) { latest.withLock { $0 = time } }
 }

@@ -318,17 +318,20 @@ import Testing
             try await crashed.write(Array(parts[1][0..<400]))
             #expect(harness.stagingFiles().count == 1)
 
-            // Within a grace period, staging is left alone (an upload may still be writing);
-            // the lease the interrupted upload took was given back, so its row goes already.
+            // Within a grace period, staging is left alone (an upload may still be writing).
             let patient = try await harness.storage(with: StorageLimits()).collector.collect()
             #expect(patient.removedStagingFiles == 0)
-            #expect(patient.deletedBlobs == 1)
             #expect(harness.stagingFiles().count == 1)
 
             try await Task.sleep(for: .milliseconds(20))
             let report = try await storage.collector.collect()
             #expect(report.removedStagingFiles == 1)
-            #expect(report.deletedBlobs == 0)
+            // The row of the lease the interrupted upload took goes in one of the two passes:
+            // the first when the upload gave the lease back, the second when it had renewed the
+            // lease on the way (this test's grace period asks for that every 250 ms, which a
+            // loaded machine reaches), since a renewed lease is not given back: another upload
+            // may have leased the row in between.
+            #expect(patient.deletedBlobs + report.deletedBlobs == 1)
             #expect(harness.stagingFiles().isEmpty)
             #expect(harness.blobFiles().isEmpty)
             #expect(try await harness.blobRows().isEmpty)
