@@ -58,7 +58,7 @@ import Testing
 
     @Test func anExpiredSessionLosesItsPartitions() async throws {
         var limits = Self.eager
-        limits.sessionLifetime = .seconds(4)  // room for a loaded machine
+        limits.sessionLifetime = .seconds(12)  // room for a loaded machine (4 s was not)
         limits.closedSessionRetention = .seconds(3600)
         try await StorageHarness.with(limits: limits) { harness in
             let storage = harness.storage
@@ -75,7 +75,7 @@ import Testing
             #expect(try await storage.collector.collect() == Self.report())
             #expect(harness.blobFiles().count == 3)
 
-            #expect(try await eventually { try await storage.sessions.get(session.id, of: alice).state == .expired })
+            #expect(try await eventually(timeout: .seconds(30)) { try await storage.sessions.get(session.id, of: alice).state == .expired })
             let report = try await storage.collector.collect()
             #expect(report == Self.report(released: 2, sessions: 0, blobs: 2))
             let expired = try await storage.sessions.get(session.id, of: alice)
@@ -183,7 +183,7 @@ import Testing
     /// same bytes is refused until then, and stored once the tombstone is forgotten.
     @Test func aBlobWhoseDeletionFailedBeforeIsFencedAfterItsBytesGo() async throws {
         var limits = StorageLimits()
-        limits.lingeringDeleteFence = .seconds(2)
+        limits.lingeringDeleteFence = .seconds(8)  // room for a loaded machine (2 s was not)
         try await StorageHarness.with(limits: limits) { harness in
             let storage = harness.storage
             let alice = try await harness.principal("CN=alice")
@@ -207,7 +207,7 @@ import Testing
             #expect(try await storage.collector.collect() == Self.report())
             #expect(try await harness.blobRows().count == 1)
 
-            try await Task.sleep(for: .milliseconds(2500))
+            try await Task.sleep(for: .milliseconds(8500))
             #expect(try await storage.collector.collect() == Self.report())
             #expect(try await harness.blobRows().isEmpty)
             let stored = try await storage.sessions.storePartition(0, of: second.id, by: alice, chunks: ChunkSequence(bytes))
