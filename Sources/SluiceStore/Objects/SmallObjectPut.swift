@@ -88,7 +88,7 @@ extension UploadSessions {
         // already held, whose refusal then matters only if that blob proves damaged.
         let leasing = size > 0 ? Self.leasing(key, size: size) : []
         let (session, lease, taken) = try await database.transaction {
-            connection -> (SessionRecord, Result<Bool, any Error>?, LeaseRenewal?) in
+            connection -> (SessionRecord, Result<Bool, any Error>?, TakenLease?) in
             let (session, leased) = try Self.open(
                 id, declaration, by: principal, owner: owner, limits: limits, on: connection, alongside: leasing)
             let lease = leased.last.map { answer in Result { try Self.leaseIsNew(answeredBy: answer) } }

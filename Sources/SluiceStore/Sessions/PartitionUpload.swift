@@ -165,7 +165,7 @@ extension UploadSessions {
     /// was shared) could keep bytes the owner deleted for good on disk for ever, by starting
     /// uploads of that hash every grace period; and failed uploads would hold the disk for the
     /// whole grace period, counted in nobody's usage.
-    func giveBack(_ lease: LeaseRenewal, of key: BlobKey) async {
+    func giveBack(_ lease: TakenLease, of key: BlobKey) async {
         _ = try? await database.withConnection { connection in
             try connection.execute("""
                 UPDATE blobs SET last_used_at = coalesce($3::timestamptz, 'epoch')
@@ -236,7 +236,7 @@ extension UploadSessions {
             /// Taken; whether the blob row is new (false: these bytes are stored in the scope),
             /// and the lease's times before and after, so that an upload that brings no bytes
             /// can give it back.
-            case taken(newBlob: Bool, lease: LeaseRenewal?)
+            case taken(newBlob: Bool, lease: TakenLease?)
             /// Wanted, but the blob row is being deleted by the collector.
             case refused
             /// Not wanted: the session refuses the partition, or it is stored already.
@@ -324,7 +324,7 @@ extension UploadSessions {
         let lease: PartitionTargetRow.Lease =
             if !(try row.bool("lease_wanted")) { .notTaken }
             else if let newBlob = try row.optionalBool("lease_new") {
-                .taken(newBlob: newBlob, lease: try LeaseRenewal(was: row.optionalString("lease_was"),
+                .taken(newBlob: newBlob, lease: try TakenLease(was: row.optionalString("lease_was"),
                                                                  is: row.optionalString("lease_is")))
             }
             else { .refused }
@@ -389,9 +389,9 @@ extension UploadSessions {
 
     /// The lease an answer to the last of ``leasing(_:size:)`` took, to give back should its
     /// upload bring no bytes (``giveBack(_:of:)``); nil when none was taken.
-    static func leaseTaken(answeredBy answer: PostgresResult) throws -> LeaseRenewal? {
+    static func leaseTaken(answeredBy answer: PostgresResult) throws -> TakenLease? {
         guard let row = answer.rows.first else { return nil }
-        return LeaseRenewal(was: try row.optionalString("lease_was"), is: try row.optionalString("lease_is"))
+        return TakenLease(was: try row.optionalString("lease_was"), is: try row.optionalString("lease_is"))
     }
 
     /// Whether the leased blob row is new, from the answer to the last of ``leasing(_:size:)``;
@@ -517,7 +517,7 @@ extension UploadSessions {
 
 /// A lease taken for an upload: the blob row's lease time before (nil for a row the lease
 /// made) and after, as PostgreSQL's text of a `timestamptz` (exact to the microsecond).
-struct LeaseRenewal: Sendable {
+struct TakenLease: Sendable {
     var was: String?
     var now: String
 

@@ -145,9 +145,7 @@ import Testing
     @Test func anExGranteeIsNotToldThatTheOwnerDeletedItsObjectForGood() async throws {
         try await StorageHarness.with { harness in
             let storage = harness.storage
-            let alice = try await harness.principal("CN=alice")
-            let bob = try await harness.principal("CN=bob")
-            _ = try await storage.grants.grant(by: alice, to: bob.handle, scope: .prefix, path: "inbox/", access: .write)
+            let (alice, bob) = try await harness.aliceSharingInboxWithBob()
             let bytes = sampleBytes(100, seed: 31)
             let session = try await storage.sessions.create(
                 declaration("inbox/report", bytes, partitionSize: 100), by: bob, owner: alice)

@@ -13,9 +13,7 @@ import Testing
     @Test func anUploadThatBringsNoBytesLeavesTheLeaseAsItWas() async throws {
         try await StorageHarness.with { harness in
             let storage = harness.storage
-            let alice = try await harness.principal("CN=alice")
-            let bob = try await harness.principal("CN=bob")
-            _ = try await storage.grants.grant(by: alice, to: bob.handle, scope: .prefix, path: "inbox/", access: .write)
+            let (alice, bob) = try await harness.aliceSharingInboxWithBob()
             let secret = sampleBytes(3000, seed: 41)
             try await storage.upload("private/contract", secret, partitionSize: 3000, by: alice)
             _ = try await storage.objects.delete("private/contract", of: alice)

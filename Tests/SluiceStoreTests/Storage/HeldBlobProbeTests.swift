@@ -12,10 +12,7 @@ import Testing
 @Suite struct HeldBlobProbeTests {
     @Test func theProbeFindsOnlyBytesTheCallerCouldRead() async throws {
         try await StorageHarness.with { harness in
-            let alice = try await harness.principal("CN=alice")
-            let bob = try await harness.principal("CN=bob")
-            _ = try await harness.storage.grants.grant(
-                by: alice, to: bob.handle, scope: .prefix, path: "inbox/", access: .write)
+            let (alice, bob) = try await harness.aliceSharingInboxWithBob()
             let secret = Array("alice's private bytes".utf8), shared = Array("bytes in the shared folder".utf8)
             try await harness.storage.upload("private/plan", secret, by: alice)
             try await harness.storage.upload("inbox/note", shared, by: alice)

@@ -72,6 +72,14 @@ final class StorageHarness: Sendable {
         try await storage.principals.principal(named: name)
     }
 
+    /// alice, and bob her WRITE grantee on `inbox/`: the owner and grantee of the sharing tests.
+    func aliceSharingInboxWithBob() async throws -> (alice: Principal, bob: Principal) {
+        let alice = try await principal("CN=alice")
+        let bob = try await principal("CN=bob")
+        _ = try await storage.grants.grant(by: alice, to: bob.handle, scope: .prefix, path: "inbox/", access: .write)
+        return (alice, bob)
+    }
+
     /// Runs one SQL statement on the test database.
     @discardableResult
     func sql(_ text: String, _ parameters: [PostgresValue] = []) async throws -> PostgresResult {
