@@ -24,7 +24,7 @@ public struct Storage: Sendable {
     public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits, pageTokens: PageTokens = .random()) {
         self.principals = PrincipalDirectory(database: database)
         self.sessions = UploadSessions(database: database, blobs: blobs, limits: limits, pageTokens: pageTokens)
-        self.objects = ObjectCatalog(database: database, limits: limits, pageTokens: pageTokens)
+        self.objects = ObjectCatalog(database: database, blobs: blobs, limits: limits, pageTokens: pageTokens)
         self.grants = Grants(database: database, limits: limits, pageTokens: pageTokens)
         self.changes = ChangeFeed(database: database)
         self.collector = Collector(database: database, blobs: blobs, limits: limits)

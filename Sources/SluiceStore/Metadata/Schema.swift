@@ -301,5 +301,22 @@ public enum Schema {
             ALTER TABLE object_versions ADD CONSTRAINT object_versions_sha256_known
                 CHECK ((sha256_state IN ('pending', 'not_computed')) = (sha256 IS NULL));
             """),
+        Migration(version: 13, name: "blob holds", sql: """
+            -- An upload's hold on a blob while its bytes arrive: one row per upload, renewed as
+            -- they arrive, dropped when the partition is recorded or the upload brings no bytes,
+            -- and lapsing at expires_at if its server dies. The collector reclaims a blob that no
+            -- partition refers to and no live hold keeps, at once. blobs.last_used_at, one time
+            -- shared by every upload of the same bytes, no longer decides that (it could not tell
+            -- bytes an upload in flight needs from bytes an aborted session let go); it only
+            -- says when the blob was last leased or recorded.
+            CREATE TABLE blob_holds (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                scope text NOT NULL,
+                sha256 bytea NOT NULL,
+                expires_at timestamptz NOT NULL,
+                FOREIGN KEY (scope, sha256) REFERENCES blobs (scope, sha256) ON DELETE CASCADE
+            );
+            CREATE INDEX blob_holds_by_blob ON blob_holds (scope, sha256);
+            """),
     ]
 }

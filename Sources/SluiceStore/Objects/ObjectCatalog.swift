@@ -9,11 +9,14 @@ public final class ObjectCatalog: Sendable {
     let database: PostgresPool
     let limits: StorageLimits
     let pageTokens: PageTokens
+    /// Reclaims the bytes a delete lets go.
+    let reclaimer: BlobReclaimer
 
-    public init(database: PostgresPool, limits: StorageLimits, pageTokens: PageTokens) {
+    public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits, pageTokens: PageTokens) {
         self.database = database
         self.limits = limits
         self.pageTokens = pageTokens
+        self.reclaimer = BlobReclaimer(database: database, blobs: blobs, limits: limits)
     }
 
     static let versionColumns = versionColumns()
@@ -266,8 +269,10 @@ public final class ObjectCatalog: Sendable {
 
     /// Deletes an object with every version and returns how many versions went: those the
     /// delete destroyed, counted under the object row lock, so a version committed while the
-    /// delete waited for that lock is counted too. The bytes stay until the collector finds
-    /// nothing referring to them. With `keepVersions` the object only loses its current version
+    /// delete waited for that lock is counted too. Their bytes go before this returns, unless
+    /// something else keeps them (another version, a session, an upload in flight); otherwise
+    /// committing a quota's worth, deleting and repeating filled the disk with bytes counted
+    /// nowhere. With `keepVersions` the object only loses its current version
     /// (a delete marker: hidden from reads of the current version and from listings) and its
     /// versions stay listed, readable by number and restorable; that returns 0. Either way the
     /// change feed records the delete.
@@ -284,7 +289,7 @@ public final class ObjectCatalog: Sendable {
         _ = try ObjectName.validate(name)
         try Self.requireValid(ifCurrentVersion, unconditional: "delete whatever version is current")
         let owner = owner ?? principal
-        let deleted = try await database.transaction { connection -> Int64? in
+        let deleted = try await database.transaction { connection -> (versions: Int64, released: [BlobKey])? in
             let objects = try connection.execute("""
                 SELECT o.id, o.current_version, \(AccessRule.level(owner: "$1", caller: "$3", name: "o.name")) AS access
                 FROM objects o WHERE o.principal_id = $1 AND o.name = $2
@@ -299,6 +304,7 @@ public final class ObjectCatalog: Sendable {
                 throw Self.notCurrent(name, expected: expected, current: current, nothing: "deleted")
             }
             var destroyed: Int64 = 0
+            var released: [BlobKey] = []
             if keepVersions {
                 guard current != nil else {
                     throw StorageError.notFound(
@@ -311,7 +317,10 @@ public final class ObjectCatalog: Sendable {
                 // count in the locking SELECT sees that statement's snapshot, taken before it waited,
                 // and so misses the version of a commit that held the row first. The name keeps
                 // its next version number (``Schema``, retired_names).
-                destroyed = Int64(try connection.execute(pipeline: [
+                let answers = try connection.execute(pipeline: [
+                    PostgresStatement(
+                        "SELECT DISTINCT blob_scope, sha256 FROM version_partitions WHERE object_id = $1",
+                        [.int(objectID)]),
                     PostgresStatement("DELETE FROM object_versions WHERE object_id = $1", [.int(objectID)]),
                     PostgresStatement("""
                         WITH gone AS (DELETE FROM objects WHERE id = $1 RETURNING principal_id, name, next_version)
@@ -319,13 +328,18 @@ public final class ObjectCatalog: Sendable {
                         ON CONFLICT (principal_id, name) DO UPDATE
                         SET next_version = greatest(retired_names.next_version, EXCLUDED.next_version)
                         """, [.int(objectID)]),
-                ])[0].affectedRows)
+                ])
+                destroyed = Int64(answers[1].affectedRows)
+                released = try answers[0].rows.map { row in
+                    try BlobKey(scope: try row.string("blob_scope"), sha256: try row.bytes("sha256"))
+                }
             }
             ChangeLog.record(.objectDeleted(ownerID: owner.id, name: name, actorID: principal.id), on: connection)
-            return destroyed
+            return (destroyed, released)
         }
         guard let deleted else { throw StorageError.notFound("object '\(name)' does not exist") }
-        return deleted
+        await reclaimer.reclaimRegardless(among: deleted.released)
+        return deleted.versions
     }
 
     /// Refuses an `if_current_version` that names no version; `unconditional` says what 0 does.

@@ -86,16 +86,20 @@ extension UploadSessions {
         let id = SessionID.random()
         // The lease travels with the session's insert. It also renews a blob the session finds
         // already held, whose refusal then matters only if that blob proves damaged.
-        let leasing = size > 0 ? Self.leasing(key, size: size) : []
-        let (session, lease, taken) = try await database.transaction {
-            connection -> (SessionRecord, Result<Bool, any Error>?, TakenLease?) in
+        let leasing = size > 0 ? self.leasing(key, size: size) : []
+        let (session, lease) = try await database.transaction {
+            connection -> (SessionRecord, Result<BlobLease, any Error>?) in
             let (session, leased) = try Self.open(
                 id, declaration, by: principal, owner: owner, limits: limits, on: connection, alongside: leasing)
-            let lease = leased.last.map { answer in Result { try Self.leaseIsNew(answeredBy: answer) } }
+            let lease = leased.last.map { answer in Result { try Self.lease(answeredBy: answer) } }
             if !session.storedPartitions.contains(0), case .failure(let refusal)? = lease { throw refusal }
-            return (session, lease, try leased.last.flatMap(Self.leaseTaken(answeredBy:)))
+            return (session, lease)
         }
-        guard session.id == id else { return try await resume(session, of: object, by: principal, objects: objects) }
+        let hold = try? lease?.get().hold
+        guard session.id == id else {
+            if let hold { await release(hold) }
+            return try await resume(session, of: object, by: principal, objects: objects)
+        }
         SluiceMetrics.sessionCreated()
         do {
             // A blob the owner already holds stands in for these bytes only while it is intact:
@@ -106,10 +110,11 @@ extension UploadSessions {
                 SluiceMetrics.partitionStored(bytes: size, deduplicated: true)
                 arriving = nil
             } else if let lease {
-                let newBlob = try lease.get()
-                _ = try await write(OneChunk(bytes: object.data), as: key, size: size, partition: 0, extending: nil)
-                SluiceMetrics.partitionStored(bytes: size, deduplicated: !newBlob)
-                arriving = ArrivingPartition(index: 0, size: size, key: key)
+                let lease = try lease.get()
+                _ = try await write(
+                    OneChunk(bytes: object.data), as: key, size: size, partition: 0, holding: lease.hold, extending: nil)
+                SluiceMetrics.partitionStored(bytes: size, deduplicated: !lease.newBlob)
+                arriving = ArrivingPartition(index: 0, size: size, key: key, hold: lease.hold)
             } else {
                 arriving = nil  // no bytes
             }
@@ -118,18 +123,19 @@ extension UploadSessions {
                 try Self.commitLocked(id, by: principal, into: owner, name, recording: arriving, on: connection)
                     .recordingItsChange()
             }
+            // A blob found already held was leased too; the version's row keeps it now.
+            if arriving == nil, let hold { await release(hold) }
             guard let record = made.record else { throw ObjectCatalog.missing(name, made.version) }
             return record
         } catch {
-            // Without a request id nobody can resume this session: give its slot, its
-            // reservation and its blob's lease back now rather than at their expiry — also when
-            // the call failed because its caller gave up (deadline, cancel), so in a task the
-            // cancellation does not reach.
+            // The bytes are kept by nothing now (a retry with the request id takes a hold of its
+            // own). Without a request id nobody can resume this session either: give its slot
+            // and its reservation back now rather than at its expiry — also when the call failed
+            // because its caller gave up (deadline, cancel), so in a task the cancellation does
+            // not reach.
+            if let hold { await release(hold) }
             if object.requestID == nil {
-                await Task {
-                    _ = try? await self.abort(id, of: principal)
-                    if let taken { await self.giveBack(taken, of: key) }
-                }.value
+                await Task { _ = try? await self.abort(id, of: principal) }.value
             }
             throw error
         }

@@ -24,9 +24,9 @@ extension UploadSessions {
     /// against the declaration as the bytes stream through. The partition is acknowledged
     /// (this returns) only once the bytes are durable and recorded.
     ///
-    /// The blob row is leased before any byte is written, and the final registration
-    /// re-checks the lease under a row lock, so the collector can never delete bytes that
-    /// this upload is about to reference.
+    /// The blob row is leased before any byte is written (the upload holds it: ``BlobHold``),
+    /// and the final registration re-checks the lease under a row lock, so the collector can
+    /// never delete bytes that this upload is about to reference.
     ///
     /// Only the session's creator stores its partitions. The owner of the folder a grantee's
     /// session uploads into sees that session (and may abort it), so it is told so
@@ -62,11 +62,11 @@ extension UploadSessions {
             SluiceMetrics.partitionStored(bytes: size, deduplicated: true)
             return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: true)
         }
-        let newBlob: Bool
+        let lease: BlobLease
         switch target.lease {
-        case .taken(let inserted, _): newBlob = inserted
+        case .taken(let taken): lease = taken
         case .refused: throw Self.blobBeingReclaimed
-        case .notTaken: newBlob = try await lease(key, size: size)  // a stored blob found damaged
+        case .notTaken: lease = try await self.lease(key, size: size)  // a stored blob found damaged
         }
 
         // The partition that continues the session's in-order whole-object hash extends it as
@@ -77,36 +77,39 @@ extension UploadSessions {
         }
         let frontierStored: Bool
         do {
-            whole = try await write(chunks, as: key, size: size, partition: index, extending: whole)
+            whole = try await write(
+                chunks, as: key, size: size, partition: index, holding: lease.hold, extending: whole)
             // The writer verified the bytes against the partition hash: the extended state is sound.
             frontierStored = try await register(
-                index, size: size, key: key, in: id, wholeHash: whole?.exported(), askingFrontier: target.hashesWhole)
+                index, size: size, key: key, hold: lease.hold, in: id, wholeHash: whole?.exported(),
+                askingFrontier: target.hashesWhole)
         } catch {
-            // Bytes that failed, or arrived for a session closed meanwhile, hold nothing: the
-            // lease goes back (in a task, so that a cancelled call gives it back too).
-            if case .taken(_, let lease?) = target.lease { await Task { await self.giveBack(lease, of: key) }.value }
+            // Bytes that failed, or arrived for a session closed meanwhile, keep nothing.
+            await release(lease.hold)
             throw error
         }
         if frontierStored { wholeHashes.frontier.wake(id) }
-        SluiceMetrics.partitionStored(bytes: size, deduplicated: !newBlob)
+        SluiceMetrics.partitionStored(bytes: size, deduplicated: !lease.newBlob)
         return PartitionUploadResult(index: index, size: size, sha256: sha256, alreadyStored: false)
     }
 
     /// Writes partition `index`'s bytes as blob `key`, durably, verifying them against its
-    /// size and hash; `whole`, when given, is extended by every byte on the way and returned.
+    /// size and hash, renewing `hold` as they arrive; `whole`, when given, is extended by every
+    /// byte on the way and returned.
     func write<Chunks: AsyncSequence>(
-        _ chunks: Chunks, as key: BlobKey, size: Int64, partition index: Int, extending whole: ResumableSHA256?
+        _ chunks: Chunks, as key: BlobKey, size: Int64, partition index: Int, holding hold: BlobHold,
+        extending whole: ResumableSHA256?
     ) async throws -> ResumableSHA256? where Chunks.Element: ContiguousBytes & Sendable {
         var whole = whole
         let writer = try await blobs.makeWriter(for: key, size: size)
-        // A quarter of the grace period, but no statement per chunk for a grace set near zero.
-        let renewal = max(limits.blobGracePeriod / 4, .milliseconds(250))
-        var leased = ContinuousClock.now
+        // A quarter of the hold's lifetime, but no statement per chunk for one set near zero.
+        let renewal = max(holdLifetime / 4, .milliseconds(250))
+        var held = ContinuousClock.now
         do {
             for try await chunk in chunks {
-                if ContinuousClock.now - leased > renewal {
-                    try await renewLease(key, partition: index)
-                    leased = .now
+                if ContinuousClock.now - held > renewal {
+                    try await renew(hold, partition: index)
+                    held = .now
                 }
                 if whole != nil { chunk.withUnsafeBytes { whole?.update($0) } }
                 try await writer.write(chunk)
@@ -146,37 +149,6 @@ extension UploadSessions {
         guard actual == key.sha256 else {
             throw Self.describe(.checksumMismatch(expected: key.sha256, actual: actual), partition: index)
         }
-    }
-
-    /// Renews the lease of a blob whose bytes are still arriving: the collector reclaims an
-    /// unreferenced blob row once it is older than the grace period, and a slow partition (a
-    /// slow link, a principal's paced byte rate) may take longer than that to arrive.
-    private func renewLease(_ key: BlobKey, partition index: Int) async throws {
-        let renewed = try await database.withConnection { connection in
-            try connection.execute(Self.renewingLease(key)).affectedRows
-        }
-        guard renewed == 1 else { throw Self.leaseLost(partition: index) }
-    }
-
-    /// Gives an upload's lease back when the upload brought no bytes (they failed their check,
-    /// the call ended first, the commit failed), unless renewed again since: a renewed row's
-    /// lease goes back to when it was taken before, a row the lease made goes to the collector's
-    /// next pass. Otherwise anyone who knows a partition's hash (a grantee that read it while it
-    /// was shared) could keep bytes the owner deleted for good on disk for ever, by starting
-    /// uploads of that hash every grace period; and failed uploads would hold the disk for the
-    /// whole grace period, counted in nobody's usage.
-    func giveBack(_ lease: TakenLease, of key: BlobKey) async {
-        _ = try? await database.withConnection { connection in
-            try connection.execute("""
-                UPDATE blobs SET last_used_at = coalesce($3::timestamptz, 'epoch')
-                WHERE scope = $1 AND sha256 = $2 AND last_used_at = $4::timestamptz AND NOT deleting
-                """, [.text(key.scope), .bytes(key.sha256), lease.was.map { .text($0) } ?? .null, .text(lease.now)])
-        }
-    }
-
-    /// The refusal of a partition whose blob row the collector took while its bytes arrived.
-    static func leaseLost(partition index: Int) -> StorageError {
-        .aborted("partition \(index) took longer than the collector's grace period; send it again")
     }
 
     /// Whether the stored blob still hashes to its address (read whole: a re-sent
@@ -233,10 +205,7 @@ extension UploadSessions {
         var isCreator: Bool
         /// What became of the lease on the partition's blob, taken in the same round trip.
         enum Lease: Sendable {
-            /// Taken; whether the blob row is new (false: these bytes are stored in the scope),
-            /// and the lease's times before and after, so that an upload that brings no bytes
-            /// can give it back.
-            case taken(newBlob: Bool, lease: TakenLease?)
+            case taken(BlobLease)
             /// Wanted, but the blob row is being deleted by the collector.
             case refused
             /// Not wanted: the session refuses the partition, or it is stored already.
@@ -297,21 +266,18 @@ extension UploadSessions {
                 SELECT *, coalesce(is_creator AND state = 'open' AND NOT is_expired AND may_write
                     AND sha256 IS NOT NULL AND stored_scope IS NULL, false) AS lease_wanted
                 FROM target
-            ), before AS (
-                SELECT b.last_used_at FROM blobs b, wanted w
-                WHERE w.lease_wanted AND b.scope = \(BlobScope.sql(owner: "w.owner_id", limits: limits))
-                  AND b.sha256 = w.sha256
             ), leased AS (
                 INSERT INTO blobs (scope, sha256, size)
                 SELECT \(BlobScope.sql(owner: "owner_id", limits: limits)), sha256, partition_bytes
                 FROM wanted WHERE lease_wanted
                 ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
-                RETURNING (xmax = 0) AS inserted, last_used_at
+                RETURNING scope, sha256, (xmax = 0) AS inserted
+            ), held AS (
+                \(Self.holding(from: "leased", expiresIn: "$4"))
             )
-            SELECT wanted.*, (SELECT inserted FROM leased) AS lease_new,
-                (SELECT last_used_at::text FROM before) AS lease_was, (SELECT last_used_at::text FROM leased) AS lease_is
+            SELECT wanted.*, (SELECT inserted FROM leased) AS lease_new, (SELECT id FROM held) AS hold_id
             FROM wanted
-            """, [.bytes(id.bytes), .int(principal.id), .int(probe)])
+            """, [.bytes(id.bytes), .int(principal.id), .int(probe), .double(holdLifetime.inSeconds)])
         let row = try await database.withConnection { connection in
             try connection.execute(pipeline: [Self.commitAsynchronously, target])[1].rows.first
         }
@@ -323,9 +289,8 @@ extension UploadSessions {
         let skipsWhole = try row.bool("whole_hash_skipped")
         let lease: PartitionTargetRow.Lease =
             if !(try row.bool("lease_wanted")) { .notTaken }
-            else if let newBlob = try row.optionalBool("lease_new") {
-                .taken(newBlob: newBlob, lease: try TakenLease(was: row.optionalString("lease_was"),
-                                                                 is: row.optionalString("lease_is")))
+            else if let newBlob = try row.optionalBool("lease_new"), let hold = try row.optionalInt("hold_id") {
+                .taken(BlobLease(newBlob: newBlob, hold: BlobHold(id: hold)))
             }
             else { .refused }
         return PartitionTargetRow(
@@ -343,73 +308,15 @@ extension UploadSessions {
             lease: lease)
     }
 
-    /// Takes (or refreshes) the lease on a blob row before its bytes are written.
-    /// Returns whether the blob row is new: false when these bytes were already stored in the
-    /// scope (the partition is deduplicated).
-    private func lease(_ key: BlobKey, size: Int64) async throws -> Bool {
-        try await database.transaction { connection in
-            try Self.lease(key, size: size, on: connection)
-        }
-    }
-
-    /// Makes the transaction it runs in (an explicit one, or a pipeline's implicit one) commit
-    /// asynchronously. Leases do: a lease lost to a database crash only matters to the upload
-    /// that took it, and that upload's own record commits synchronously after it in the same
-    /// write-ahead log, so it cannot outlive the lease. It saves a log flush per partition.
-    /// (`set_config` rather than `SET LOCAL`, which warns outside an explicit transaction.)
-    static let commitAsynchronously = PostgresStatement("SELECT set_config('synchronous_commit', 'off', true)")
-
-    /// The refusal of a lease on a blob row the collector is deleting.
-    static let blobBeingReclaimed = StorageError.aborted(
-        "identical bytes are being reclaimed right now; send the partition again")
-
-    /// The lease's statement, in a transaction that commits asynchronously.
-    static func lease(_ key: BlobKey, size: Int64, on connection: PostgresConnection) throws -> Bool {
-        try leaseIsNew(answeredBy: connection.execute(pipeline: leasing(key, size: size)).last!)
-    }
-
-    /// The statements of ``lease(_:size:on:)``, for a pipeline: they make the whole transaction
-    /// commit asynchronously. `xmax = 0` holds only for a freshly inserted row.
-    static func leasing(_ key: BlobKey, size: Int64) -> [PostgresStatement] {
-        [
-            commitAsynchronously,
-            PostgresStatement("""
-                WITH before AS (
-                    SELECT last_used_at FROM blobs WHERE scope = $1 AND sha256 = $2
-                ), leased AS (
-                    INSERT INTO blobs (scope, sha256, size) VALUES ($1, $2, $3)
-                    ON CONFLICT (scope, sha256) DO UPDATE SET last_used_at = now() WHERE NOT blobs.deleting
-                    RETURNING (xmax = 0) AS inserted, last_used_at
-                )
-                SELECT inserted, last_used_at::text AS lease_is, (SELECT last_used_at::text FROM before) AS lease_was
-                FROM leased
-                """, [.text(key.scope), .bytes(key.sha256), .int(size)]),
-        ]
-    }
-
-    /// The lease an answer to the last of ``leasing(_:size:)`` took, to give back should its
-    /// upload bring no bytes (``giveBack(_:of:)``); nil when none was taken.
-    static func leaseTaken(answeredBy answer: PostgresResult) throws -> TakenLease? {
-        guard let row = answer.rows.first else { return nil }
-        return TakenLease(was: try row.optionalString("lease_was"), is: try row.optionalString("lease_is"))
-    }
-
-    /// Whether the leased blob row is new, from the answer to the last of ``leasing(_:size:)``;
-    /// throws ``blobBeingReclaimed`` when the collector is deleting it.
-    static func leaseIsNew(answeredBy answer: PostgresResult) throws -> Bool {
-        let leased = try answer.rows.map { try $0.bool("inserted") }
-        guard let inserted = leased.first, leased.count == 1 else { throw blobBeingReclaimed }
-        return inserted
-    }
-
-    /// Records the stored partition (see ``record(_:size:key:in:wholeHash:askingFrontier:on:)``),
+    /// Records the stored partition (see ``record(_:size:key:hold:in:wholeHash:askingFrontier:on:)``),
     /// in a transaction shared with the partitions that finish at the same time.
     private func register(
-        _ index: Int, size: Int64, key: BlobKey, in id: SessionID, wholeHash: [UInt8]?, askingFrontier: Bool
+        _ index: Int, size: Int64, key: BlobKey, hold: BlobHold, in id: SessionID, wholeHash: [UInt8]?,
+        askingFrontier: Bool
     ) async throws -> Bool {
         try await grouped.run(order: "\(id)/\(index)") { connection in
             GroupedWork(try Self.record(
-                index, size: size, key: key, in: id, wholeHash: wholeHash, askingFrontier: askingFrontier,
+                index, size: size, key: key, hold: hold, in: id, wholeHash: wholeHash, askingFrontier: askingFrontier,
                 on: connection))
         }
     }
@@ -425,8 +332,8 @@ extension UploadSessions {
     /// ``WholeHashFrontier`` has a run of stored partitions to extend the whole-object hash over
     /// (``WholeHashFrontier/readiness(of:)``).
     static func record(
-        _ index: Int, size: Int64, key: BlobKey, in id: SessionID, wholeHash: [UInt8]?, askingFrontier: Bool,
-        on connection: PostgresConnection
+        _ index: Int, size: Int64, key: BlobKey, hold: BlobHold, in id: SessionID, wholeHash: [UInt8]?,
+        askingFrontier: Bool, on connection: PostgresConnection
     ) throws -> Bool {
         // One round trip: every statement runs, and a refusal found in the answers throws, which
         // rolls back what the later statements did. The insert checks for the session row
@@ -437,7 +344,7 @@ extension UploadSessions {
             PostgresStatement("""
                 SELECT state, expires_at < now() AS is_expired FROM upload_sessions WHERE id = $1 \(sessionLock)
                 """, [.bytes(id.bytes)]),
-        ] + confirmingLease(key, size: size) + [
+        ] + confirmingLease(key, size: size, hold: hold) + [
             PostgresStatement("""
                 INSERT INTO session_partitions (session_id, index, size, sha256, blob_scope)
                 SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM upload_sessions WHERE id = $1)
@@ -463,40 +370,6 @@ extension UploadSessions {
         return try askingFrontier && WholeHashFrontier.isReady(results[results.count - 1])
     }
 
-    /// The statements that confirm a stored partition's lease as its record is written, for the
-    /// recording pipeline, after the session's lock: the first locks the blob row (FOR NO KEY
-    /// UPDATE, as ``RowLock`` wants) and finds none when the collector is reclaiming the bytes;
-    /// the second repairs whatever damage was found, since these bytes were just written and
-    /// verified. ``requireLease(confirmedBy:partition:)`` reads the first one's answer.
-    ///
-    /// The first also sets the row's size to the `size` just verified. A lease is taken before
-    /// any byte arrives, with the size its upload declared; when those bytes then fail their
-    /// check, the row keeps that size until the collector reclaims it, and a later upload of
-    /// the real bytes leases the same row. Left wrong, the size would make the scrubber report
-    /// the blob damaged on every pass and keep the bytes from ever counting as held.
-    static func confirmingLease(_ key: BlobKey, size: Int64) -> [PostgresStatement] {
-        [
-            PostgresStatement("""
-                UPDATE blobs SET last_used_at = now(), size = $3 WHERE scope = $1 AND sha256 = $2 AND NOT deleting
-                """, [.text(key.scope), .bytes(key.sha256), .int(size)]),
-            DamagedBlobs.clearing(key),
-        ]
-    }
-
-    /// Renews the lease of blob `key` while its bytes arrive; affects no row when the
-    /// collector is reclaiming the bytes.
-    static func renewingLease(_ key: BlobKey) -> PostgresStatement {
-        PostgresStatement("""
-            UPDATE blobs SET last_used_at = now() WHERE scope = $1 AND sha256 = $2 AND NOT deleting
-            """, [.text(key.scope), .bytes(key.sha256)])
-    }
-
-    /// Throws unless `confirmation` (the answer to the first of ``confirmingLease(_:)``) found
-    /// the blob still leased.
-    static func requireLease(confirmedBy confirmation: PostgresResult, partition index: Int) throws {
-        guard confirmation.affectedRows == 1 else { throw leaseLost(partition: index) }
-    }
-
     /// The partition's refusal for a client; the store's own failures (system calls with the
     /// server's paths, a closed writer) stay `BlobError`s, which reach the client as an internal
     /// error whose cause only the server log sees.
@@ -512,19 +385,5 @@ extension UploadSessions {
         default:
             error
         }
-    }
-}
-
-/// A lease taken for an upload: the blob row's lease time before (nil for a row the lease
-/// made) and after, as PostgreSQL's text of a `timestamptz` (exact to the microsecond).
-struct TakenLease: Sendable {
-    var was: String?
-    var now: String
-
-    /// nil when no lease was taken.
-    init?(was: String?, is now: String?) {
-        guard let now else { return nil }
-        self.was = was
-        self.now = now
     }
 }

@@ -148,7 +148,7 @@ extension UploadSessions {
             // After the object's row, as ``RowLock`` orders blobs. A session partition with
             // the same index (an UploadPartition into this session meanwhile) holds the same
             // bytes by their declared hash: the row already made stands.
-            statements += Self.confirmingLease(arriving.key, size: arriving.size) + [
+            statements += Self.confirmingLease(arriving.key, size: arriving.size, hold: arriving.hold) + [
                 PostgresStatement("""
                     INSERT INTO version_partitions (object_id, version, index, "offset", size, sha256, blob_scope)
                     SELECT $1, $2, $3, $3::bigint * $4, $5, $6, $7
@@ -178,7 +178,7 @@ extension UploadSessions {
         var placed = done[1].affectedRows
         if let arriving {
             try Self.requireLease(confirmedBy: done[arrivingAt], partition: arriving.index)
-            placed += done[arrivingAt + 2].affectedRows
+            placed += done[arrivingAt + 3].affectedRows
         }
         guard placed == locked.partitionCount else {
             // The session lost partitions while this commit waited (it expired and was
@@ -222,6 +222,8 @@ struct ArrivingPartition: Sendable {
     var index: Int
     var size: Int64
     var key: BlobKey
+    /// The hold the put took on the blob, which the commit's record replaces.
+    var hold: BlobHold
 }
 
 /// What a commit made.

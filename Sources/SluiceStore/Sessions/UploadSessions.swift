@@ -18,10 +18,13 @@ public final class UploadSessions: Sendable {
     public let wholeHashes: WholeHashVerifier
     /// Where partition records and commits that finish together share one transaction.
     let grouped: GroupCommit
+    /// Reclaims the bytes an aborted session let go.
+    let reclaimer: BlobReclaimer
 
     public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits, pageTokens: PageTokens = .random()) {
         self.wholeHashes = WholeHashVerifier(database: database, blobs: blobs)
         self.grouped = GroupCommit(pool: database)
+        self.reclaimer = BlobReclaimer(database: database, blobs: blobs, limits: limits)
         self.database = database
         self.blobs = blobs
         self.limits = limits
@@ -251,12 +254,14 @@ public final class UploadSessions: Sendable {
         return (micros, id)
     }
 
-    /// Abandons an open or expired session; its partitions become garbage for the
-    /// collector. Aborting an aborted session is a no-op; a committed one cannot be aborted.
-    /// The owner of the folder a grantee's session uploads into may abort it too: the session
-    /// holds the owner's quotas.
+    /// Abandons an open or expired session. Its partitions go with it, and their bytes too
+    /// before this returns, unless something else keeps them (a version, another session, an
+    /// upload of the same bytes in flight): the abort frees its reservation at once, so bytes
+    /// left for a later pass would be counted nowhere meanwhile. Aborting an aborted session is
+    /// a no-op; a committed one cannot be aborted. The owner of the folder a grantee's session
+    /// uploads into may abort it too: the session holds the owner's quotas.
     public func abort(_ id: SessionID, of principal: Principal) async throws -> SessionRecord {
-        try await database.transaction { connection in
+        let (record, released) = try await database.transaction { connection -> (SessionRecord, [BlobKey]) in
             guard let record = try SessionQueries.load(id, of: principal, reach: .creatorOrOwner, on: connection, lock: true)
             else {
                 throw StorageError.notFound("upload session \(id) does not exist")
@@ -266,15 +271,22 @@ public final class UploadSessions: Sendable {
                 throw StorageError.failedPrecondition(
                     "upload session \(id) is committed (version \(record.committedVersion ?? 0)); delete the object instead")
             case .aborted:
-                return record
+                return (record, [])
             case .open, .expired:
-                _ = try connection.execute(
-                    "UPDATE upload_sessions SET state = 'aborted', closed_at = now() WHERE id = $1",
-                    [.bytes(id.bytes)])
+                let released = try connection.execute(pipeline: [
+                    PostgresStatement(
+                        "UPDATE upload_sessions SET state = 'aborted', closed_at = now() WHERE id = $1",
+                        [.bytes(id.bytes)]),
+                    PostgresStatement(
+                        "DELETE FROM session_partitions WHERE session_id = $1 RETURNING blob_scope, sha256",
+                        [.bytes(id.bytes)]),
+                ])[1].rows.map { row in try BlobKey(scope: try row.string("blob_scope"), sha256: try row.bytes("sha256")) }
                 var aborted = record
                 aborted.state = .aborted
-                return aborted
+                return (aborted, released)
             }
         }
+        await reclaimer.reclaimRegardless(among: released)
+        return record
     }
 }

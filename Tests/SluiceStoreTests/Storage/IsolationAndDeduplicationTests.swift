@@ -152,13 +152,8 @@ import Testing
                 harness.blobFile(scope: "p\(alice.id)", sha256: SHA256.hash(bytes)),
                 harness.blobFile(scope: "p\(bob.id)", sha256: SHA256.hash(bytes)),
             ].sorted())
-            // Deleting Alice's copy and collecting leaves Bob's.
-            var collecting = harness.limits
-            collecting.blobGracePeriod = .zero
-            collecting.closedSessionRetention = .zero
+            // Deleting Alice's copy takes its bytes and leaves Bob's.
             _ = try await storage.objects.delete("same", of: alice)
-            let report = try await harness.storage(with: collecting).collector.collect()
-            #expect(report.deletedBlobs == 1)
             #expect(harness.blobFiles() == [harness.blobFile(scope: "p\(bob.id)", sha256: SHA256.hash(bytes))])
             #expect(try await storage.read(b) == bytes)
         }

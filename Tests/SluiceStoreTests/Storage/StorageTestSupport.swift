@@ -86,6 +86,12 @@ final class StorageHarness: Sendable {
         try await pool.withConnection { try $0.execute(text, parameters) }
     }
 
+    /// Holds every blob for an hour, as uploads of their bytes in flight would.
+    func holdEveryBlob() async throws {
+        try await sql(
+            "INSERT INTO blob_holds (scope, sha256, expires_at) SELECT scope, sha256, now() + interval '1 hour' FROM blobs")
+    }
+
     /// Finished blob files, relative to `<root>/blobs`, sorted.
     func blobFiles() -> [String] { regularFiles(under: blobRoot.appendingPathComponent("blobs")) }
 

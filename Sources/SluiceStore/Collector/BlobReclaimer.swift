@@ -1,0 +1,141 @@
+import Foundation
+import SluiceDuration
+import SluicePostgres
+
+/// Deletes the blobs nothing keeps: no partition of a session or a version refers to them and
+/// no upload holds them (``BlobHold``). A blob's bytes go only after its row is marked
+/// deleting, so that no upload can lease them meanwhile, and its row only after its bytes.
+///
+/// The collector runs it over every blob on each pass; an abort and a delete run it at once
+/// over the blobs they let go, so that what a principal stops using leaves the disk with it
+/// (otherwise uploading a quota's worth, aborting and repeating filled the disk).
+struct BlobReclaimer: Sendable {
+    let database: PostgresPool
+    let blobs: any BlobStore
+    let limits: StorageLimits
+
+    static let batchSize = 200
+
+    /// Reclaims every blob nothing keeps, or with `keys`, those among them; answers how many.
+    func reclaim(among keys: [BlobKey]? = nil) async throws -> Int {
+        guard let keys else {
+            var reclaimed = 0
+            while true {
+                let batch = try await reclaimBatch(among: nil)
+                reclaimed += batch.reclaimed
+                if batch.candidates < Self.batchSize { return reclaimed }
+            }
+        }
+        var reclaimed = 0
+        let distinct = Array(Set(keys))
+        for start in stride(from: 0, to: distinct.count, by: Self.batchSize) {
+            let batch = Array(distinct[start..<min(start + Self.batchSize, distinct.count)])
+            reclaimed += try await reclaimBatch(among: batch).reclaimed
+        }
+        return reclaimed
+    }
+
+    /// Reclaims in a task of its own, so that a caller that gives up (a deadline, a cancel) does
+    /// not stop it halfway; what this leaves (a failure, a blob locked right now) waits for the
+    /// collector's next pass.
+    func reclaimRegardless(among keys: [BlobKey]) async {
+        guard !keys.isEmpty else { return }
+        await Task { _ = try? await self.reclaim(among: keys) }.value
+    }
+
+    private func reclaimBatch(among keys: [BlobKey]?) async throws -> (candidates: Int, reclaimed: Int) {
+        let (candidates, doomed) = try await mark(among: keys)
+        for blob in doomed { try await blobs.delete(blob.key) }
+        try await forget(doomed)
+        return (candidates, doomed.count)
+    }
+
+    /// A blob being deleted.
+    struct DoomedBlob {
+        var key: BlobKey
+        /// Marked by an earlier pass that did not finish its deletion: a DELETE it sent may
+        /// still be on its way (``forget(_:)``).
+        var markedBefore: Bool
+    }
+
+    /// Marks a batch of blobs nothing keeps as deleting, together with any left marked by an
+    /// interrupted pass, and returns them (and how many rows it locked).
+    ///
+    /// Two statements: the first locks the candidates, skipping rows another transaction holds
+    /// (a lease, a partition's record, a new session marking held bytes); the second checks
+    /// them again under those locks, with a snapshot taken after the locks were granted. So a
+    /// reference or hold made by a transaction that held the row before is seen, and one that
+    /// comes after waits for this transaction and then finds the row deleting. (Checked in one
+    /// statement, a row that changed after its snapshot is re-checked against the new row but
+    /// old references and holds.)
+    private func mark(among keys: [BlobKey]?) async throws -> (candidates: Int, doomed: [DoomedBlob]) {
+        try await database.transaction { connection in
+            var parameters: [PostgresValue] = [.int(Int64(Self.batchSize))]
+            var among = ""
+            if let keys {
+                parameters += [.textArray(keys.map(\.scope)), .bytesArray(keys.map(\.sha256))]
+                among = "AND (c.scope, c.sha256) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))"
+            }
+            let candidates = try connection.execute("""
+                SELECT c.scope, c.sha256, c.deleting FROM blobs c
+                WHERE \(Self.keptByNothing("c")) \(among)
+                LIMIT $1 FOR UPDATE SKIP LOCKED
+                """, parameters).rows.map { row in
+                    DoomedBlob(
+                        key: try BlobKey(scope: try row.string("scope"), sha256: try row.bytes("sha256")),
+                        markedBefore: try row.bool("deleting"))
+                }
+            guard !candidates.isEmpty else { return (0, []) }
+            let marked = Set(try connection.execute("""
+                UPDATE blobs b SET deleting = true
+                FROM unnest($1::text[], $2::bytea[]) AS d(scope, sha256)
+                WHERE b.scope = d.scope AND b.sha256 = d.sha256 AND \(Self.keptByNothing("b"))
+                RETURNING b.scope, b.sha256
+                """, [.textArray(candidates.map(\.key.scope)), .bytesArray(candidates.map(\.key.sha256))]
+            ).rows.map { row in try BlobKey(scope: try row.string("scope"), sha256: try row.bytes("sha256")) })
+            return (candidates.count, candidates.filter { marked.contains($0.key) })
+        }
+    }
+
+    /// The condition on blob row `b` that nothing keeps it: marked by an unfinished pass, or held
+    /// by no live hold; and referred to by no partition.
+    private static func keptByNothing(_ b: String) -> String {
+        """
+        ((\(b).deleting AND \(b).reclaimed_at IS NULL)
+             OR (NOT \(b).deleting AND NOT EXISTS (SELECT 1 FROM blob_holds h
+                 WHERE h.scope = \(b).scope AND h.sha256 = \(b).sha256 AND h.expires_at > now())))
+          AND NOT EXISTS (SELECT 1 FROM session_partitions sp WHERE sp.blob_scope = \(b).scope AND sp.sha256 = \(b).sha256)
+          AND NOT EXISTS (SELECT 1 FROM version_partitions vp WHERE vp.blob_scope = \(b).scope AND vp.sha256 = \(b).sha256)
+        """
+    }
+
+    /// Drops the rows of blobs whose bytes are gone. A blob whose deletion failed in an earlier
+    /// pass keeps its row as a tombstone instead, marked deleting, for the store's
+    /// ``StorageLimits/lingeringDeleteFence``: a DELETE of that pass that the store gave up on
+    /// (timed out behind a congested gateway, say) may still reach the bytes, and would take
+    /// those of an upload of the same bytes made meanwhile; while the tombstone stands, such an
+    /// upload is refused as "being reclaimed" and sent again later.
+    func forget(_ doomed: [DoomedBlob]) async throws {
+        guard !doomed.isEmpty else { return }
+        let fenced = limits.lingeringDeleteFence > .zero
+        try await database.transaction { connection in
+            for blob in doomed {
+                let key = blob.key
+                _ = try connection.execute(
+                    blob.markedBefore && fenced
+                        ? "UPDATE blobs SET reclaimed_at = now() WHERE scope = $1 AND sha256 = $2 AND deleting"
+                        : "DELETE FROM blobs WHERE scope = $1 AND sha256 = $2 AND deleting",
+                    [.text(key.scope), .bytes(key.sha256)])
+            }
+        }
+    }
+
+    /// Drops the tombstones older than the store's ``StorageLimits/lingeringDeleteFence``.
+    func forgetTombstones() async throws {
+        try await database.withConnection { connection in
+            _ = try connection.execute(
+                "DELETE FROM blobs WHERE deleting AND reclaimed_at < now() - make_interval(secs => $1)",
+                [.double(self.limits.lingeringDeleteFence.inSeconds)])
+        }
+    }
+}
