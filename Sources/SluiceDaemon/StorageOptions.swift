@@ -41,7 +41,7 @@ public struct StorageOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Seconds a change watcher's client may take nothing before the watch is ended with ABORTED naming its cursor. (env: SLUICED_CHANGE_WATCH_STALL_TIMEOUT)")
     public var changeWatchStallTimeout = EnvironmentDefaults.int("SLUICED_CHANGE_WATCH_STALL_TIMEOUT", default: 30)
 
-    @Option(parsing: .unconditional, help: "Seconds unreferenced bytes are kept before deletion. (env: SLUICED_BLOB_GRACE_PERIOD)")
+    @Option(parsing: .unconditional, help: "Seconds an upload's hold on the bytes it is storing lasts unless renewed (every quarter of it), so the hold of an upload whose server died lapses; also the age past which blob and staging files the database does not know are removed. (env: SLUICED_BLOB_GRACE_PERIOD)")
     public var blobGracePeriod = EnvironmentDefaults.int("SLUICED_BLOB_GRACE_PERIOD", default: 3600)
 
     @Option(parsing: .unconditional, help: "Seconds between collector passes. (env: SLUICED_COLLECTOR_INTERVAL)")
@@ -131,10 +131,9 @@ public struct StorageOptions: ParsableArguments {
             .seconds("--session-retention", sessionRetention, from: 0),
             .seconds("--change-retention", changeRetention),
             .seconds("--change-watch-stall-timeout", changeWatchStallTimeout),
-            // With no grace at all the collector would take the lease of every partition still
-            // arriving: an upload keeps its blob only while its bytes come within the grace.
+            // With no grace at all every upload's hold would have lapsed before it was renewed.
             .seconds("--blob-grace-period", blobGracePeriod,
-                     note: "an upload keeps its blob only while its bytes arrive within it"),
+                     note: "an upload's hold on its bytes lasts this long unless renewed"),
             .seconds("--collector-interval", collectorInterval),
             .seconds("--scrub-interval", scrubInterval, from: 0, note: "0: no scrubbing"),
             FlagRange("--scrub-bytes-per-second", scrubBytesPerSecond, 0...FlagRange.maxAmount, unit: "bytes",

@@ -36,8 +36,8 @@ private func mapped(_ error: BlobError) -> any Error {
         return RPCError(
             .resourceExhausted,
             "the blob store is out of space; nothing was acknowledged, what was stored before is intact. "
-                + "Free space on the server (or ask its operator to; the bytes of deleted objects are reclaimed "
-                + "only once the server's blob grace period has passed), then send it again: an upload resumes",
+                + "Free space on the server (or ask its operator to; deleting objects and aborting sessions frees "
+                + "their bytes at once), then send it again: an upload resumes",
             trailers: outOfSpace)
     case .transient:
         return ConcealedError(

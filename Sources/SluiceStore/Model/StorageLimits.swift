@@ -24,8 +24,10 @@ public struct StorageLimits: Sendable {
     public var closedSessionRetention: Duration = .seconds(24 * 3600)
     /// How long the change log keeps a change; older cursors are out of range.
     public var changeRetention: Duration = .seconds(7 * 24 * 3600)
-    /// How long unreferenced bytes are kept before the collector deletes them. Must exceed
-    /// the time one partition upload can take.
+    /// How long an upload's hold on the bytes it is storing lasts unless renewed (``BlobHold``;
+    /// an upload renews it every quarter of this), so that the hold of an upload whose server
+    /// died lapses; and how old a blob or staging file the database does not know must be before
+    /// the collector removes it.
     public var blobGracePeriod: Duration = .seconds(3600)
     /// How long a delete the blob store gave up on may still reach its bytes (zero for a store
     /// whose deletes end with their call, as the disk's do): after a blob whose deletion failed

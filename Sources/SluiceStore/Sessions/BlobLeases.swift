@@ -114,7 +114,7 @@ extension UploadSessions {
 
     /// The refusal of a partition whose blob row the collector took while its bytes arrived.
     static func leaseLost(partition index: Int) -> StorageError {
-        .aborted("partition \(index) took longer than the collector's grace period; send it again")
+        .aborted("partition \(index) took longer than the server's blob grace period; send it again")
     }
 
     /// The statements that confirm a stored partition's lease as its record is written, for the

@@ -105,6 +105,32 @@ def test_deleted_object_bytes_are_reclaimed_shared_bytes_stay(server, client):
     _wait_gone(server, [shared, only_e], "the last object's partitions to leave the blob store")
 
 
+def test_abort_and_delete_take_their_bytes_at_once_so_a_quota_cannot_be_cycled(storage):
+    """Uploading a quota's worth, aborting (or committing and deleting) and repeating filled the
+    disk: each abort freed its reservation at once, but the bytes waited out the grace period
+    (an hour), counted nowhere. This server collects every 300 s with an hour's grace, so only
+    the abort or the delete itself can have taken them."""
+    srv = storage.server(label="sluiced-quota-cycle", quota_bytes=4 * PSIZE)
+    c = srv.client("client")
+    kept = ss.random_bytes(PSIZE)
+    c.put_object(ss.unique_name("cycle/kept"), kept, partition_size=PSIZE)
+    for round in range(5):
+        data = ss.random_bytes(3 * PSIZE)
+        s = c.create_session(ss.unique_name("cycle/aborted"), data, PSIZE)
+        c.upload_partitions(s.session_id, data, PSIZE)
+        assert all(srv.blobs.copies(p) == 1 for p in ss.split(data, PSIZE))
+        c.abort(s.session_id)
+        assert all(srv.blobs.copies(p) == 0 for p in ss.split(data, PSIZE)), \
+            f"round {round}: the bytes of an aborted session stayed in the store"
+        name = ss.unique_name("cycle/deleted")
+        c.put_object(name, data, partition_size=PSIZE)
+        c.delete_object(name)
+        assert all(srv.blobs.copies(p) == 0 for p in ss.split(data, PSIZE)), \
+            f"round {round}: the bytes of a deleted object stayed in the store"
+    assert srv.blobs.copies(kept) == 1
+    assert len(srv.blobs.inventory()) == 1
+
+
 def test_old_versions_keep_their_bytes(server, client):
     """Bytes of a non-current version are referenced: they stay until the object
     is deleted, and a restore brings them back without an upload."""
