@@ -130,6 +130,17 @@ struct BlobReclaimer: Sendable {
         }
     }
 
+    /// Drops the holds of uploads that stopped without recording or releasing them (their
+    /// server died) once they have been lapsed for a grace period too: a lapsed hold keeps
+    /// nothing, but its row would stay as long as its blob does.
+    func forgetLapsedHolds() async throws {
+        try await database.withConnection { connection in
+            _ = try connection.execute(
+                "DELETE FROM blob_holds WHERE expires_at < now() - make_interval(secs => $1)",
+                [.double(self.limits.blobGracePeriod.inSeconds)])
+        }
+    }
+
     /// Drops the tombstones older than the store's ``StorageLimits/lingeringDeleteFence``.
     func forgetTombstones() async throws {
         try await database.withConnection { connection in

@@ -120,6 +120,7 @@ public final class Collector: Sendable {
         }
         report.deletedBlobs = try await reclaimer.reclaim()
         try await reclaimer.forgetTombstones()
+        try await reclaimer.forgetLapsedHolds()
         report.forgottenDamageFindings = try await database.withConnection { connection in
             try connection.execute("""
                 DELETE FROM damaged_blobs d

@@ -120,4 +120,22 @@ import Testing
             #expect(try await harness.sql("SELECT 1 FROM blob_holds").rows.isEmpty)
         }
     }
+
+    /// The row of a hold lapsed for a grace period is forgotten, even while its blob stays
+    /// (a version refers to it): it would otherwise stay as long as the blob.
+    @Test func aLapsedHoldIsForgottenWhileItsBlobStays() async throws {
+        try await StorageHarness.with { harness in
+            let storage = harness.storage
+            let alice = try await harness.principal("CN=alice")
+            let bytes = sampleBytes(100, seed: 52)
+            let version = try await storage.upload("kept", bytes, partitionSize: 100, by: alice)
+            try await harness.holdEveryBlob()
+            #expect(try await storage.collector.collect().deletedBlobs == 0)
+            #expect(try await harness.sql("SELECT 1 FROM blob_holds").rows.count == 1)
+            _ = try await harness.sql("UPDATE blob_holds SET expires_at = now() - interval '1 hour 1 second'")
+            #expect(try await storage.collector.collect().deletedBlobs == 0)
+            #expect(try await harness.sql("SELECT 1 FROM blob_holds").rows.isEmpty)
+            #expect(try await storage.read(version) == bytes)
+        }
+    }
 }
