@@ -149,7 +149,7 @@ let package = Package(
         .testTarget(name: "SluiceClientTests", dependencies: ["SluiceClient", "SluiceRPC", "SluiceProto", "SluiceHTTP2"]),
         .testTarget(name: "SluicePostgresTests", dependencies: ["SluicePostgres", "SluiceTestSupport"]),
         .testTarget(name: "SluiceS3Tests", dependencies: ["SluiceS3", "SluiceOpenSSL"]),
-        .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceOpenSSL", "SluiceDirectIO", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceDuration", "SluiceOpenSSL", "SluiceDirectIO", "SluiceTestSupport"]),
         .testTarget(
             name: "SluiceContractTests",
             dependencies: ["SluiceProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],

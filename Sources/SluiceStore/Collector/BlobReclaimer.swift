@@ -6,6 +6,13 @@ import SluicePostgres
 /// no upload holds them (``BlobHold``). A blob's bytes go only after its row is marked
 /// deleting, so that no upload can lease them meanwhile, and its row only after its bytes.
 ///
+/// Several reclaimers may run at once (the collector, aborts, deletes, other instances). The
+/// one that marks a row claims it, and only that one forgets it; another takes the row over
+/// only once the claim is older than ``takeoverAfter`` (its reclaimer stopped halfway). Were
+/// a second one to take over a row still being deleted, the first would forget the row while
+/// the second's DELETE was on its way, and that DELETE would take the bytes of an upload made
+/// in between.
+///
 /// The collector runs it over every blob on each pass; an abort and a delete run it at once
 /// over the blobs they let go, so that what a principal stops using leaves the disk with it
 /// (otherwise uploading a quota's worth, aborting and repeating filled the disk).
@@ -15,6 +22,14 @@ struct BlobReclaimer: Sendable {
     let limits: StorageLimits
 
     static let batchSize = 200
+
+    /// How old a claim must be before another reclaimer takes its row over: longer than any
+    /// DELETE of its reclaimer can still be on its way (the store's lingering-delete fence),
+    /// with a minute's margin for the reclaimer's own steps.
+    var takeoverAfter: Duration { limits.lingeringDeleteFence + .seconds(60) }
+
+    /// How many of a batch's blobs are deleted at once (an S3 DELETE is a round trip).
+    static let parallelDeletes = 8
 
     /// Reclaims every blob nothing keeps, or with `keys`, those among them; answers how many.
     func reclaim(among keys: [BlobKey]? = nil) async throws -> Int {
@@ -45,9 +60,20 @@ struct BlobReclaimer: Sendable {
 
     private func reclaimBatch(among keys: [BlobKey]?) async throws -> (candidates: Int, reclaimed: Int) {
         let (candidates, doomed) = try await mark(among: keys)
-        for blob in doomed { try await blobs.delete(blob.key) }
+        try await delete(doomed.map(\.key))
         try await forget(doomed)
         return (candidates, doomed.count)
+    }
+
+    /// Deletes the bytes of `keys`, ``parallelDeletes`` at a time; throws the first failure.
+    func delete(_ keys: [BlobKey]) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, key) in keys.enumerated() {
+                if index >= Self.parallelDeletes { try await group.next() }
+                group.addTask { try await self.blobs.delete(key) }
+            }
+            try await group.waitForAll()
+        }
     }
 
     /// A blob being deleted.
@@ -56,7 +82,12 @@ struct BlobReclaimer: Sendable {
         /// Marked by an earlier pass that did not finish its deletion: a DELETE it sent may
         /// still be on its way (``forget(_:)``).
         var markedBefore: Bool
+        /// The claim this reclaimer marked the row with (``BlobReclaimer``).
+        var claim: Int64
     }
+
+    /// A new claim, one per batch.
+    static func newClaim() -> Int64 { Int64.random(in: 1...Int64.max) }
 
     /// Marks a batch of blobs nothing keeps as deleting, together with any left marked by an
     /// interrupted pass, and returns them (and how many rows it locked).
@@ -69,39 +100,46 @@ struct BlobReclaimer: Sendable {
     /// statement, a row that changed after its snapshot is re-checked against the new row but
     /// old references and holds.)
     private func mark(among keys: [BlobKey]?) async throws -> (candidates: Int, doomed: [DoomedBlob]) {
-        try await database.transaction { connection in
-            var parameters: [PostgresValue] = [.int(Int64(Self.batchSize))]
+        let claim = Self.newClaim()
+        return try await database.transaction { connection in
+            var parameters: [PostgresValue] = [.int(Int64(Self.batchSize)), .double(self.takeoverAfter.inSeconds)]
             var among = ""
             if let keys {
                 parameters += [.textArray(keys.map(\.scope)), .bytesArray(keys.map(\.sha256))]
-                among = "AND (c.scope, c.sha256) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))"
+                among = "AND (c.scope, c.sha256) IN (SELECT * FROM unnest($3::text[], $4::bytea[]))"
             }
             let candidates = try connection.execute("""
                 SELECT c.scope, c.sha256, c.deleting FROM blobs c
-                WHERE \(Self.keptByNothing("c")) \(among)
+                WHERE \(Self.keptByNothing("c", takeoverAfter: "$2")) \(among)
                 LIMIT $1 FOR UPDATE SKIP LOCKED
                 """, parameters).rows.map { row in
                     DoomedBlob(
                         key: try BlobKey(scope: try row.string("scope"), sha256: try row.bytes("sha256")),
-                        markedBefore: try row.bool("deleting"))
+                        markedBefore: try row.bool("deleting"), claim: claim)
                 }
             guard !candidates.isEmpty else { return (0, []) }
             let marked = Set(try connection.execute("""
-                UPDATE blobs b SET deleting = true
+                UPDATE blobs b SET deleting = true, reclaim_claim = $4, claimed_at = now()
                 FROM unnest($1::text[], $2::bytea[]) AS d(scope, sha256)
-                WHERE b.scope = d.scope AND b.sha256 = d.sha256 AND \(Self.keptByNothing("b"))
+                WHERE b.scope = d.scope AND b.sha256 = d.sha256 AND \(Self.keptByNothing("b", takeoverAfter: "$3"))
                 RETURNING b.scope, b.sha256
-                """, [.textArray(candidates.map(\.key.scope)), .bytesArray(candidates.map(\.key.sha256))]
+                """, [
+                    .textArray(candidates.map(\.key.scope)), .bytesArray(candidates.map(\.key.sha256)),
+                    .double(self.takeoverAfter.inSeconds), .int(claim),
+                ]
             ).rows.map { row in try BlobKey(scope: try row.string("scope"), sha256: try row.bytes("sha256")) })
             return (candidates.count, candidates.filter { marked.contains($0.key) })
         }
     }
 
-    /// The condition on blob row `b` that nothing keeps it: marked by an unfinished pass, or held
-    /// by no live hold; and referred to by no partition.
-    private static func keptByNothing(_ b: String) -> String {
+    /// The condition on blob row `b` that nothing keeps it: marked by a reclaimer that stopped
+    /// halfway (its claim older than `takeoverAfter` seconds, a parameter; a row marked without
+    /// a claim by an older version is taken over at once, as that version did), or held by no
+    /// live hold; and referred to by no partition.
+    private static func keptByNothing(_ b: String, takeoverAfter: String) -> String {
         """
-        ((\(b).deleting AND \(b).reclaimed_at IS NULL)
+        ((\(b).deleting AND \(b).reclaimed_at IS NULL
+              AND (\(b).claimed_at IS NULL OR \(b).claimed_at < now() - make_interval(secs => \(takeoverAfter))))
              OR (NOT \(b).deleting AND NOT EXISTS (SELECT 1 FROM blob_holds h
                  WHERE h.scope = \(b).scope AND h.sha256 = \(b).sha256 AND h.expires_at > now())))
           AND NOT EXISTS (SELECT 1 FROM session_partitions sp WHERE sp.blob_scope = \(b).scope AND sp.sha256 = \(b).sha256)
@@ -109,12 +147,13 @@ struct BlobReclaimer: Sendable {
         """
     }
 
-    /// Drops the rows of blobs whose bytes are gone. A blob whose deletion failed in an earlier
-    /// pass keeps its row as a tombstone instead, marked deleting, for the store's
+    /// Drops the rows of blobs whose bytes are gone, each only under the claim it was marked
+    /// with (a row another reclaimer took over is that one's to forget). A blob whose deletion
+    /// failed in an earlier pass keeps its row as a tombstone instead, marked deleting, for the store's
     /// ``StorageLimits/lingeringDeleteFence``: a DELETE of that pass that the store gave up on
     /// (timed out behind a congested gateway, say) may still reach the bytes, and would take
     /// those of an upload of the same bytes made meanwhile; while the tombstone stands, such an
-    /// upload is refused as "being reclaimed" and sent again later.
+    /// upload is refused as "being deleted right now" and sent again later.
     func forget(_ doomed: [DoomedBlob]) async throws {
         guard !doomed.isEmpty else { return }
         let fenced = limits.lingeringDeleteFence > .zero
@@ -123,9 +162,9 @@ struct BlobReclaimer: Sendable {
                 let key = blob.key
                 _ = try connection.execute(
                     blob.markedBefore && fenced
-                        ? "UPDATE blobs SET reclaimed_at = now() WHERE scope = $1 AND sha256 = $2 AND deleting"
-                        : "DELETE FROM blobs WHERE scope = $1 AND sha256 = $2 AND deleting",
-                    [.text(key.scope), .bytes(key.sha256)])
+                        ? "UPDATE blobs SET reclaimed_at = now() WHERE scope = $1 AND sha256 = $2 AND deleting AND reclaim_claim = $3"
+                        : "DELETE FROM blobs WHERE scope = $1 AND sha256 = $2 AND deleting AND reclaim_claim = $3",
+                    [.text(key.scope), .bytes(key.sha256), .int(blob.claim)])
             }
         }
     }

@@ -142,16 +142,18 @@ public final class Collector: Sendable {
         var after: BlobKey?
         while true {
             let page = try await blobs.keys(olderThan: cutoff, after: after, limit: BlobReclaimer.batchSize)
+            let claim = BlobReclaimer.newClaim()
             let claimed = try await database.transaction { connection in
                 try page.filter { key in
                     try connection.execute("""
-                        INSERT INTO blobs (scope, sha256, size, deleting) VALUES ($1, $2, 0, true)
+                        INSERT INTO blobs (scope, sha256, size, deleting, reclaim_claim, claimed_at)
+                        VALUES ($1, $2, 0, true, $3, now())
                         ON CONFLICT (scope, sha256) DO NOTHING
-                        """, [.text(key.scope), .bytes(key.sha256)]).affectedRows == 1
+                        """, [.text(key.scope), .bytes(key.sha256), .int(claim)]).affectedRows == 1
                 }
             }
-            for key in claimed { try await blobs.delete(key) }
-            try await reclaimer.forget(claimed.map { BlobReclaimer.DoomedBlob(key: $0, markedBefore: false) })
+            try await reclaimer.delete(claimed)
+            try await reclaimer.forget(claimed.map { BlobReclaimer.DoomedBlob(key: $0, markedBefore: false, claim: claim) })
             removed += claimed.count
             guard page.count == BlobReclaimer.batchSize, let last = page.last else { return removed }
             after = last

@@ -318,5 +318,14 @@ public enum Schema {
             );
             CREATE INDEX blob_holds_by_blob ON blob_holds (scope, sha256);
             """),
+        Migration(version: 14, name: "blob reclaim claims", sql: """
+            -- Who is deleting a blob's bytes, and since when: set when a reclaimer (the collector,
+            -- an abort, a delete, any instance) marks the row deleting. Another reclaimer takes the
+            -- row over only once the claim is older than any delete can take, and each forgets
+            -- the row only under its own claim: two reclaimers of one blob could otherwise drop
+            -- the row while the other's DELETE was still on its way, and that DELETE would take
+            -- the bytes of an upload made in between.
+            ALTER TABLE blobs ADD COLUMN reclaim_claim bigint, ADD COLUMN claimed_at timestamptz;
+            """),
     ]
 }

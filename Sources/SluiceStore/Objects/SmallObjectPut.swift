@@ -133,7 +133,7 @@ extension UploadSessions {
             // and its reservation back now rather than at its expiry — also when the call failed
             // because its caller gave up (deadline, cancel), so in a task the cancellation does
             // not reach.
-            if let hold { await release(hold) }
+            if let hold { await giveBack(hold, of: key) }
             if object.requestID == nil {
                 await Task { _ = try? await self.abort(id, of: principal) }.value
             }

@@ -30,7 +30,7 @@ extension UploadSessions {
 
     /// The refusal of a lease on a blob row the collector is deleting.
     static let blobBeingReclaimed = StorageError.aborted(
-        "identical bytes are being reclaimed right now; send the partition again")
+        "identical bytes are being deleted right now; send them again in a moment")
 
     /// Takes a lease on a blob row before its bytes are written: makes the row (or finds it,
     /// not being reclaimed) and a hold of this upload's own on it.
@@ -100,15 +100,28 @@ extension UploadSessions {
         PostgresStatement("DELETE FROM blob_holds WHERE id = $1", [.int(hold.id)])
     }
 
-    /// Drops the hold of an upload that brought no bytes (they failed their check, the call
-    /// ended first, the commit failed), so that what it leased goes at the collector's next
-    /// pass unless something else keeps it. Runs in a task of its own, so that a cancelled call
-    /// releases too; a hold this fails to drop lapses at its expiry.
+    /// Drops a hold whose bytes something else keeps now (a blob found already held, which a
+    /// version or another session refers to). Runs in a task of its own, so that a cancelled
+    /// call releases too; a hold this fails to drop lapses at its expiry.
     func release(_ hold: BlobHold) async {
         await Task {
             _ = try? await self.database.withConnection { connection in
                 try connection.execute(Self.releasing(hold))
             }
+        }.value
+    }
+
+    /// Drops the hold of an upload that brought no bytes (they failed their check, the call
+    /// ended first, the session was aborted while they arrived, the commit failed) and reclaims
+    /// blob `key` at once unless something else keeps it: aborting a session while its
+    /// partitions were still arriving otherwise left their bytes on disk, counted nowhere, until
+    /// the collector's next pass. In a task of its own, as ``release(_:)``.
+    func giveBack(_ hold: BlobHold, of key: BlobKey) async {
+        await Task {
+            _ = try? await self.database.withConnection { connection in
+                try connection.execute(Self.releasing(hold))
+            }
+            _ = try? await self.reclaimer.reclaim(among: [key])
         }.value
     }
 

@@ -85,7 +85,7 @@ extension UploadSessions {
                 askingFrontier: target.hashesWhole)
         } catch {
             // Bytes that failed, or arrived for a session closed meanwhile, keep nothing.
-            await release(lease.hold)
+            await giveBack(lease.hold, of: key)
             throw error
         }
         if frontierStored { wholeHashes.frontier.wake(id) }
