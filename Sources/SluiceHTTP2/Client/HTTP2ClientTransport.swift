@@ -52,6 +52,7 @@ public final class HTTP2ClientTransport: ClientTransport {
         self.logger = logger
         self.scheme = tls == nil ? "http" : "https"
         self.authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        FreedMemoryReturner.fixThresholds()
     }
 
     public func openStream(path: String, fields: [HeaderField]) async throws -> any ClientStream {
