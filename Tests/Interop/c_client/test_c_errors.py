@@ -64,6 +64,16 @@ def test_a_missing_certificate_or_key_file_is_not_found_in_words(sluice_c, tmp_p
         r.explain()
 
 
+def test_server_name_is_the_name_the_certificate_must_carry(sluice_c):
+    """--server-name, as in the Swift CLI: the connection goes to --server (here 127.0.0.1), and
+    the server's certificate must carry this name instead; one it does not carry is refused and
+    pointed at --server/--server-name, not at the client's own certificates."""
+    r = sluice_c.run("health", "--server-name", "elsewhere.example")
+    cs.assert_error(r, cs.EXIT_DENIED, "UNAVAILABLE")
+    assert "--server-name" in r.stderr and "--cert/--key" not in r.stderr, r.explain()
+    assert sluice_c.ok("health", "--server-name", "localhost").stdout.strip() == "SERVING"
+
+
 def test_certificate_naming_nobody_is_unauthenticated(sluice_c):
     cs.assert_error(sluice_c.run("ls", who="nobody"), cs.EXIT_DENIED, "UNAUTHENTICATED")
 

@@ -23,7 +23,8 @@ static const char *hint(const Status *st) {
             return "sluice-c: check --server: it must be the host and port sluiced serves TLS on\n";
         }
         if (st->message && strstr(st->message, NAME_MISMATCH)) {
-            return "sluice-c: check --server: connect by a name or address the server's certificate holds\n";
+            return "sluice-c: check --server (or --server-name): connect by a name or address the server's "
+                   "certificate holds\n";
         }
         return "sluice-c: check --cert/--key (the server must accept the certificate) and --ca (it must verify the server)\n";
     case EXIT_TRANSIENT:

@@ -21,6 +21,7 @@ void options_usage(FILE *out) {
         "  --ca FILE               SLUICE_CA: CA certificates that verify the server\n"
         "  --cert FILE             SLUICE_CERT: client certificate (mutual TLS)\n"
         "  --key FILE              SLUICE_KEY: its private key\n"
+        "  --server-name NAME      name the server certificate must carry (default: the host)\n"
         "  --owner HANDLE          another principal's objects shared with you\n"
         "  --partition-size SIZE   bytes per partition, e.g. 8MiB (default), at most 64MiB\n"
         "  --parallel N            partitions moved at once over one connection (default 4)\n"
@@ -87,10 +88,11 @@ static bool check_arity(Options *o, Status *st) {
 }
 
 bool options_parse(int argc, char **argv, Options *o, Status *st) {
-    enum { SERVER = 1000, CA, CERT, KEY, OWNER, PARTITION_SIZE, PARALLEL, TIMEOUT, DEADLINE, STATE_DIR };
+    enum { SERVER = 1000, CA, CERT, KEY, SERVER_NAME, OWNER, PARTITION_SIZE, PARALLEL, TIMEOUT, DEADLINE, STATE_DIR };
     static const struct option longs[] = {
         {"server", required_argument, NULL, SERVER}, {"ca", required_argument, NULL, CA},
         {"cert", required_argument, NULL, CERT}, {"key", required_argument, NULL, KEY},
+        {"server-name", required_argument, NULL, SERVER_NAME},
         {"owner", required_argument, NULL, OWNER},
         {"partition-size", required_argument, NULL, PARTITION_SIZE},
         {"parallel", required_argument, NULL, PARALLEL}, {"timeout", required_argument, NULL, TIMEOUT},
@@ -114,6 +116,7 @@ bool options_parse(int argc, char **argv, Options *o, Status *st) {
         case CA: o->channel.tls.ca_file = optarg; break;
         case CERT: o->channel.tls.cert_file = optarg; break;
         case KEY: o->channel.tls.key_file = optarg; break;
+        case SERVER_NAME: o->channel.tls.server_name = optarg; break;
         case OWNER: o->owner = optarg; break;
         case STATE_DIR: o->state_dir = optarg; break;
         case PARTITION_SIZE:

@@ -218,12 +218,13 @@ bool tls_connect(const TlsConfig *cfg, const char *host, const char *port, TlsCo
     }
     SSL_set_fd(c->ssl, c->fd);
     X509_VERIFY_PARAM *param = SSL_get0_param(c->ssl);
-    if (is_ip_literal(host)) {
-        X509_VERIFY_PARAM_set1_ip_asc(param, host);
+    const char *name = cfg->server_name != NULL ? cfg->server_name : host;
+    if (is_ip_literal(name)) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, name);
     } else {
-        SSL_set_tlsext_host_name(c->ssl, host);
+        SSL_set_tlsext_host_name(c->ssl, name);
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        X509_VERIFY_PARAM_set1_host(param, host, 0);
+        X509_VERIFY_PARAM_set1_host(param, name, 0);
     }
     if (!handshake(c, cfg->timeout_ms, st)) goto fail;
     const unsigned char *proto = NULL;

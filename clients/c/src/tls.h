@@ -12,6 +12,7 @@ typedef struct TlsConfig {
     const char *ca_file;     /* PEM CA bundle that must verify the server */
     const char *cert_file;   /* PEM client certificate chain; NULL for none */
     const char *key_file;    /* PEM private key of cert_file */
+    const char *server_name; /* name the server certificate must carry; NULL: the host */
     int timeout_ms;          /* for connect and handshake */
 } TlsConfig;
 
