@@ -86,7 +86,11 @@ public protocol Sluice_V1_UploadSessionServiceService: RPCService {
     /// uploads into gets PERMISSION_DENIED, whatever the session's state.
     func commitSession(request: Sluice_V1_CommitSessionRequest, context: ServerContext) async throws -> Sluice_V1_CommitSessionResponse
 
-    /// Abandons a session; its stored partitions are reclaimed by the collector.
+    /// Abandons a session. Its stored partitions go with it, and their bytes are
+    /// deleted before the answer unless something else keeps them (a version,
+    /// another session, an upload of the same bytes under way); the session
+    /// answered lists no stored partitions. Aborting an aborted session answers it
+    /// again; a committed one is FAILED_PRECONDITION.
     func abortSession(request: Sluice_V1_AbortSessionRequest, context: ServerContext) async throws -> Sluice_V1_UploadSession
 
     /// The caller's sessions, newest first, without their partition hashes
@@ -212,7 +216,11 @@ public struct Sluice_V1_UploadSessionServiceClient: Sendable {
         return response.message
     }
 
-    /// Abandons a session; its stored partitions are reclaimed by the collector.
+    /// Abandons a session. Its stored partitions go with it, and their bytes are
+    /// deleted before the answer unless something else keeps them (a version,
+    /// another session, an upload of the same bytes under way); the session
+    /// answered lists no stored partitions. Aborting an aborted session answers it
+    /// again; a committed one is FAILED_PRECONDITION.
     public func abortSession(_ request: Sluice_V1_AbortSessionRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_UploadSession {
         let response: ClientResponse<Sluice_V1_UploadSession> = try await rpc.unary(Sluice_V1_UploadSessionService.Method.abortSession, request, options: options)
         return response.message

@@ -283,6 +283,8 @@ public final class UploadSessions: Sendable {
                 ])[1].rows.map { row in try BlobKey(scope: try row.string("blob_scope"), sha256: try row.bytes("sha256")) }
                 var aborted = record
                 aborted.state = .aborted
+                aborted.storedPartitions = []
+                aborted.storedBytes = 0
                 return (aborted, released)
             }
         }

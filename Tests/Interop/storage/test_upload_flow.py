@@ -405,5 +405,8 @@ def test_abort_answers_aborted_session(client):
     client.upload_partition(s.session_id, 0, data[:100])
     aborted = client.abort(s.session_id)
     assert aborted.session_id == s.session_id and aborted.state == ss.ABORTED
-    assert client.get_session(s.session_id).state == ss.ABORTED
+    # Its partitions went with it (their bytes too: nothing else keeps them).
+    assert list(aborted.stored_partitions) == [] and aborted.stored_bytes == 0, aborted
+    again = client.get_session(s.session_id)
+    assert again.state == ss.ABORTED and list(again.stored_partitions) == [] and again.stored_bytes == 0, again
     expect_error(Code.NOT_FOUND, client.get_object, name)
