@@ -25,14 +25,15 @@ public struct Storage: Sendable {
         self.principals = PrincipalDirectory(database: database)
         self.sessions = UploadSessions(database: database, blobs: blobs, limits: limits, pageTokens: pageTokens)
         self.objects = ObjectCatalog(database: database, blobs: blobs, limits: limits, pageTokens: pageTokens)
-        self.grants = Grants(database: database, limits: limits, pageTokens: pageTokens)
+        self.grants = Grants(database: database, blobs: blobs, limits: limits, pageTokens: pageTokens)
         self.changes = ChangeFeed(database: database)
         self.collector = Collector(database: database, blobs: blobs, limits: limits)
         self.blobs = blobs
         self.limits = limits
         self.damage = DamageLedger(database: database)
         self.usage = UsageLedger(database: database)
-        self.administration = PrincipalAdministration(database: database, pageTokens: pageTokens)
+        self.administration = PrincipalAdministration(
+            database: database, blobs: blobs, limits: limits, pageTokens: pageTokens)
     }
 
     /// Brings the database schema up to date; run once at start-up (safe to run from

@@ -51,8 +51,9 @@ public protocol Sluice_V1_AdminServiceService: RPCService {
 
     /// Aborts every open upload session of a principal: those it opened and those
     /// grantees opened into its folder (they hold its quotas). Their reserved bytes
-    /// and session slots come back at once, their stored partitions become garbage
-    /// for the collector, and partitions or commits still arriving for them get
+    /// and session slots come back at once, their stored partitions go with them
+    /// (their bytes are deleted before the answer unless something else keeps
+    /// them), and partitions or commits still arriving for them get
     /// FAILED_PRECONDITION. Committed and closed sessions are not touched.
     func abortPrincipalSessions(request: Sluice_V1_AbortPrincipalSessionsRequest, context: ServerContext) async throws -> Sluice_V1_AbortPrincipalSessionsResponse
 }
@@ -135,8 +136,9 @@ public struct Sluice_V1_AdminServiceClient: Sendable {
 
     /// Aborts every open upload session of a principal: those it opened and those
     /// grantees opened into its folder (they hold its quotas). Their reserved bytes
-    /// and session slots come back at once, their stored partitions become garbage
-    /// for the collector, and partitions or commits still arriving for them get
+    /// and session slots come back at once, their stored partitions go with them
+    /// (their bytes are deleted before the answer unless something else keeps
+    /// them), and partitions or commits still arriving for them get
     /// FAILED_PRECONDITION. Committed and closed sessions are not touched.
     public func abortPrincipalSessions(_ request: Sluice_V1_AbortPrincipalSessionsRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_AbortPrincipalSessionsResponse {
         let response: ClientResponse<Sluice_V1_AbortPrincipalSessionsResponse> = try await rpc.unary(Sluice_V1_AdminService.Method.abortPrincipalSessions, request, options: options)

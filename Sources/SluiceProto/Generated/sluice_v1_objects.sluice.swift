@@ -43,9 +43,10 @@ public protocol Sluice_V1_ObjectServiceService: RPCService {
     /// page always holds at least one): follow next_page_token until it is empty.
     func listObjects(request: Sluice_V1_ListObjectsRequest, context: ServerContext) async throws -> Sluice_V1_ListObjectsResponse
 
-    /// Deletes an object and all of its versions (its bytes are reclaimed by the
-    /// collector once nothing refers to them), or, with keep_versions, only hides it
-    /// and keeps its versions restorable (like a delete marker).
+    /// Deletes an object and all of its versions (their bytes are deleted before
+    /// the answer unless something else keeps them: another object's version, a
+    /// session, an upload of the same bytes under way), or, with keep_versions,
+    /// only hides it and keeps its versions restorable (like a delete marker).
     func deleteObject(request: Sluice_V1_DeleteObjectRequest, context: ServerContext) async throws -> Sluice_V1_DeleteObjectResponse
 
     /// Streams the bytes of an object version, or of a range of it. The first
@@ -134,9 +135,10 @@ public struct Sluice_V1_ObjectServiceClient: Sendable {
         return response.message
     }
 
-    /// Deletes an object and all of its versions (its bytes are reclaimed by the
-    /// collector once nothing refers to them), or, with keep_versions, only hides it
-    /// and keeps its versions restorable (like a delete marker).
+    /// Deletes an object and all of its versions (their bytes are deleted before
+    /// the answer unless something else keeps them: another object's version, a
+    /// session, an upload of the same bytes under way), or, with keep_versions,
+    /// only hides it and keeps its versions restorable (like a delete marker).
     public func deleteObject(_ request: Sluice_V1_DeleteObjectRequest, options: CallOptions = CallOptions()) async throws -> Sluice_V1_DeleteObjectResponse {
         let response: ClientResponse<Sluice_V1_DeleteObjectResponse> = try await rpc.unary(Sluice_V1_ObjectService.Method.deleteObject, request, options: options)
         return response.message

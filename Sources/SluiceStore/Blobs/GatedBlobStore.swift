@@ -30,7 +30,9 @@ public struct GatedBlobStore: BlobStore {
         store.read(key, range: range, chunkSize: chunkSize)
     }
 
-    public func delete(_ key: BlobKey) async throws { try await store.delete(key) }
+    public func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> Bool {
+        try await store.delete(key, before: deadline)
+    }
 
     public func keys(olderThan cutoff: Date, after: BlobKey?, limit: Int) async throws -> [BlobKey] {
         try await store.keys(olderThan: cutoff, after: after, limit: limit)

@@ -11,7 +11,9 @@ import SluicePostgres
 /// only once the claim is older than ``takeoverAfter`` (its reclaimer stopped halfway). Were
 /// a second one to take over a row still being deleted, the first would forget the row while
 /// the second's DELETE was on its way, and that DELETE would take the bytes of an upload made
-/// in between.
+/// in between. The claim is renewed right before each blob's delete, which the store then
+/// makes only within ``deleteWindow`` of that renewal (a delete stuck behind a stalled disk
+/// is dropped, not made late), so no delete of a claim can be under way once it is taken over.
 ///
 /// The collector runs it over every blob on each pass; an abort and a delete run it at once
 /// over the blobs they let go, so that what a principal stops using leaves the disk with it
@@ -23,10 +25,13 @@ struct BlobReclaimer: Sendable {
 
     static let batchSize = 200
 
-    /// How old a claim must be before another reclaimer takes its row over: longer than any
-    /// DELETE of its reclaimer can still be on its way (the store's lingering-delete fence),
-    /// with a minute's margin for the reclaimer's own steps.
-    var takeoverAfter: Duration { limits.lingeringDeleteFence + .seconds(60) }
+    /// How long after renewing its claim a reclaimer may still start the blob's delete: the
+    /// store's lingering-delete fence (so that an S3 request and its retries fit) and 20 s.
+    var deleteWindow: Duration { limits.lingeringDeleteFence + .seconds(20) }
+
+    /// How old a claim must be before another reclaimer takes its row over: past the delete
+    /// window, a request started at its end has had the fence to end too, with 10 s to spare.
+    var takeoverAfter: Duration { deleteWindow + limits.lingeringDeleteFence + .seconds(10) }
 
     /// How many of a batch's blobs are deleted at once (an S3 DELETE is a round trip).
     static let parallelDeletes = 8
@@ -60,19 +65,54 @@ struct BlobReclaimer: Sendable {
 
     private func reclaimBatch(among keys: [BlobKey]?) async throws -> (candidates: Int, reclaimed: Int) {
         let (candidates, doomed) = try await mark(among: keys)
-        try await delete(doomed.map(\.key))
-        try await forget(doomed)
-        return (candidates, doomed.count)
+        let deleted = try await delete(doomed)
+        try await forget(deleted)
+        return (candidates, deleted.count)
     }
 
-    /// Deletes the bytes of `keys`, ``parallelDeletes`` at a time; throws the first failure.
-    func delete(_ keys: [BlobKey]) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (index, key) in keys.enumerated() {
-                if index >= Self.parallelDeletes { try await group.next() }
-                group.addTask { try await self.blobs.delete(key) }
+    /// Deletes the bytes of `doomed`, ``parallelDeletes`` at a time, each only while this
+    /// reclaimer's claim on its row stands; answers those deleted (a blob left out stays marked,
+    /// for whoever holds or takes over its claim). Throws the first failure.
+    func delete(_ doomed: [DoomedBlob]) async throws -> [DoomedBlob] {
+        try await withThrowingTaskGroup(of: DoomedBlob?.self) { group in
+            var deleted: [DoomedBlob] = []
+            for (index, blob) in doomed.enumerated() {
+                if index >= Self.parallelDeletes, let finished = try await group.next(), let blob = finished {
+                    deleted.append(blob)
+                }
+                group.addTask { try await self.deleteUnderClaim(blob) ? blob : nil }
             }
-            try await group.waitForAll()
+            for try await finished in group {
+                if let blob = finished { deleted.append(blob) }
+            }
+            return deleted
+        }
+    }
+
+    /// Renews the claim on the blob's row, then deletes its bytes within ``deleteWindow`` of
+    /// the renewal; false when the claim was taken over or the window passed first.
+    private func deleteUnderClaim(_ blob: DoomedBlob) async throws -> Bool {
+        let renewal = ContinuousClock.now
+        let stands = try await database.withConnection { connection in
+            try connection.execute("""
+                UPDATE blobs SET claimed_at = now()
+                WHERE scope = $1 AND sha256 = $2 AND deleting AND reclaim_claim = $3
+                """, [.text(blob.key.scope), .bytes(blob.key.sha256), .int(blob.claim)]).affectedRows == 1
+        }
+        guard stands else { return false }
+        do {
+            return try await blobs.delete(blob.key, before: renewal + deleteWindow)
+        } catch {
+            // A delete known to have failed is no longer under way (an S3 request the store gave
+            // up on may still land, which the tombstone of whoever deletes next fences): the
+            // claim goes at once, for the next reclaimer to take over rather than wait it out.
+            _ = try? await database.withConnection { connection in
+                try connection.execute("""
+                    UPDATE blobs SET claimed_at = NULL
+                    WHERE scope = $1 AND sha256 = $2 AND deleting AND reclaim_claim = $3
+                    """, [.text(blob.key.scope), .bytes(blob.key.sha256), .int(blob.claim)])
+            }
+            throw error
         }
     }
 

@@ -152,9 +152,10 @@ public final class Collector: Sendable {
                         """, [.text(key.scope), .bytes(key.sha256), .int(claim)]).affectedRows == 1
                 }
             }
-            try await reclaimer.delete(claimed)
-            try await reclaimer.forget(claimed.map { BlobReclaimer.DoomedBlob(key: $0, markedBefore: false, claim: claim) })
-            removed += claimed.count
+            let deleted = try await reclaimer.delete(
+                claimed.map { BlobReclaimer.DoomedBlob(key: $0, markedBefore: false, claim: claim) })
+            try await reclaimer.forget(deleted)
+            removed += deleted.count
             guard page.count == BlobReclaimer.batchSize, let last = page.last else { return removed }
             after = last
         }

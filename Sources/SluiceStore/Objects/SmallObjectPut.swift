@@ -87,13 +87,14 @@ extension UploadSessions {
         // The lease travels with the session's insert. It also renews a blob the session finds
         // already held, whose refusal then matters only if that blob proves damaged.
         let leasing = size > 0 ? self.leasing(key, size: size) : []
-        let (session, lease) = try await database.transaction {
-            connection -> (SessionRecord, Result<BlobLease, any Error>?) in
-            let (session, leased) = try Self.open(
-                id, declaration, by: principal, owner: owner, limits: limits, on: connection, alongside: leasing)
-            let lease = leased.last.map { answer in Result { try Self.lease(answeredBy: answer) } }
-            if !session.storedPartitions.contains(0), case .failure(let refusal)? = lease { throw refusal }
-            return (session, lease)
+        let (session, lease) = try await waitingOutReclaim {
+            try await database.transaction { connection -> (SessionRecord, Result<BlobLease, any Error>?) in
+                let (session, leased) = try Self.open(
+                    id, declaration, by: principal, owner: owner, limits: limits, on: connection, alongside: leasing)
+                let lease = leased.last.map { answer in Result { try Self.lease(answeredBy: answer) } }
+                if !session.storedPartitions.contains(0), case .failure(let refusal)? = lease { throw refusal }
+                return (session, lease)
+            }
         }
         let hold = try? lease?.get().hold
         guard session.id == id else {
@@ -101,6 +102,7 @@ extension UploadSessions {
             return try await resume(session, of: object, by: principal, objects: objects)
         }
         SluiceMetrics.sessionCreated()
+        var stored = false  // whether the bytes reached the store (to give back if the put fails)
         do {
             // A blob the owner already holds stands in for these bytes only while it is intact:
             // one that rotted or vanished since is rewritten from them, as UploadPartition does,
@@ -113,6 +115,7 @@ extension UploadSessions {
                 let lease = try lease.get()
                 _ = try await write(
                     OneChunk(bytes: object.data), as: key, size: size, partition: 0, holding: lease.hold, extending: nil)
+                stored = true
                 SluiceMetrics.partitionStored(bytes: size, deduplicated: !lease.newBlob)
                 arriving = ArrivingPartition(index: 0, size: size, key: key, hold: lease.hold)
             } else {
@@ -133,7 +136,7 @@ extension UploadSessions {
             // and its reservation back now rather than at its expiry — also when the call failed
             // because its caller gave up (deadline, cancel), so in a task the cancellation does
             // not reach.
-            if let hold { await giveBack(hold, of: key) }
+            if let hold { await giveBack(hold, of: key, stored: stored) }
             if object.requestID == nil {
                 await Task { _ = try? await self.abort(id, of: principal) }.value
             }

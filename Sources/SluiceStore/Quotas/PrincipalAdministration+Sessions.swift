@@ -8,19 +8,23 @@ extension PrincipalAdministration {
     /// The sessions are locked in id order before they change, the order every writer of
     /// sessions takes (``RowLock``): a commit that holds one finishes first, and the session,
     /// committed by then, is left alone. A partition or commit arriving afterwards finds its
-    /// session aborted (FAILED_PRECONDITION), as after AbortSession.
+    /// session aborted (FAILED_PRECONDITION), as after AbortSession. Their partitions go with
+    /// them, and their bytes before this returns (``SessionRelease``).
     public func abortSessions(handle: String) async throws -> Int {
-        try await database.transaction { connection in
+        let (aborted, released) = try await database.transaction { connection in
             let principal = try Self.load(handle, on: connection).principal
-            return try connection.execute("""
-                WITH doomed AS (
+            return try SessionRelease.outcome(of: connection.execute(SessionRelease.statement("""
+                doomed AS (
                     SELECT s.id FROM upload_sessions s
                     WHERE (s.principal_id = $1 OR s.owner_id = $1) AND s.state = 'open'
-                    ORDER BY s.id \(RowLock.exclusive) OF s)
-                UPDATE upload_sessions s SET state = 'aborted', closed_at = now()
-                FROM doomed d WHERE s.id = d.id AND s.state = 'open'
-                RETURNING s.id
-                """, [.int(principal.id)]).rows.count
+                    ORDER BY s.id \(RowLock.exclusive) OF s),
+                aborted AS (
+                    UPDATE upload_sessions s SET state = 'aborted', closed_at = now()
+                    FROM doomed d WHERE s.id = d.id AND s.state = 'open'
+                    RETURNING s.id)
+                """, [.int(principal.id)])))
         }
+        await reclaimer.reclaimRegardless(among: released)
+        return aborted
     }
 }

@@ -13,10 +13,13 @@ public struct PrincipalRecordView: Sendable, Equatable {
 public final class PrincipalAdministration: Sendable {
     let database: PostgresPool
     let pageTokens: PageTokens
+    /// Reclaims the bytes of the sessions an administrator aborts.
+    let reclaimer: BlobReclaimer
 
-    public init(database: PostgresPool, pageTokens: PageTokens) {
+    public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits, pageTokens: PageTokens) {
         self.database = database
         self.pageTokens = pageTokens
+        self.reclaimer = BlobReclaimer(database: database, blobs: blobs, limits: limits)
     }
 
     /// Most principals on one page.

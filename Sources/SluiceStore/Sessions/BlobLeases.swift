@@ -1,3 +1,4 @@
+import SluiceBackoff
 import SluiceDuration
 import SluicePostgres
 
@@ -31,6 +32,30 @@ extension UploadSessions {
     /// The refusal of a lease on a blob row the collector is deleting.
     static let blobBeingReclaimed = StorageError.aborted(
         "identical bytes are being deleted right now; send them again in a moment")
+
+    /// Runs `attempt` (something that takes a lease) again while it is refused because a
+    /// reclaimer is deleting identical bytes, for up to about ``reclaimWait``: a deletion under
+    /// way ends within milliseconds on disk and one request on S3, and an upload that just
+    /// deleted or aborted the same bytes (or whose previous attempt was cancelled and gave them
+    /// back) would otherwise be refused for nothing. Past that, the refusal stands (ABORTED:
+    /// send again later).
+    func waitingOutReclaim<T>(_ attempt: () async throws -> T) async throws -> T {
+        let started = ContinuousClock.now
+        var retry = 0
+        while true {
+            do {
+                return try await attempt()
+            } catch let refusal as StorageError where refusal == Self.blobBeingReclaimed {
+                retry += 1
+                guard ContinuousClock.now - started < Self.reclaimWait else { throw refusal }
+                try await Task.sleep(for: Self.reclaimBackoff.delay(beforeRetry: retry))
+            }
+        }
+    }
+
+    /// How long a lease waits for a deletion of identical bytes under way (``waitingOutReclaim(_:)``).
+    static let reclaimWait: Duration = .seconds(3)
+    private static let reclaimBackoff = Backoff(baseDelay: .milliseconds(10), maxDelay: .milliseconds(250))
 
     /// Takes a lease on a blob row before its bytes are written: makes the row (or finds it,
     /// not being reclaimed) and a hold of this upload's own on it.
@@ -112,16 +137,19 @@ extension UploadSessions {
     }
 
     /// Drops the hold of an upload that brought no bytes (they failed their check, the call
-    /// ended first, the session was aborted while they arrived, the commit failed) and reclaims
-    /// blob `key` at once unless something else keeps it: aborting a session while its
-    /// partitions were still arriving otherwise left their bytes on disk, counted nowhere, until
-    /// the collector's next pass. In a task of its own, as ``release(_:)``.
-    func giveBack(_ hold: BlobHold, of key: BlobKey) async {
+    /// ended first, the session was aborted while they arrived, the commit failed). With
+    /// `stored` (its bytes reached the store before it failed), also reclaims blob `key` at once
+    /// unless something else keeps it: aborting a session while its partitions were still
+    /// arriving otherwise left their bytes on disk, counted nowhere, until the collector's next
+    /// pass. Bytes that never reached the store leave nothing to delete (and a store that is
+    /// failing would only refuse the delete and keep the next upload of them waiting). In a task
+    /// of its own, as ``release(_:)``.
+    func giveBack(_ hold: BlobHold, of key: BlobKey, stored: Bool) async {
         await Task {
             _ = try? await self.database.withConnection { connection in
                 try connection.execute(Self.releasing(hold))
             }
-            _ = try? await self.reclaimer.reclaim(among: [key])
+            if stored { _ = try? await self.reclaimer.reclaim(among: [key]) }
         }.value
     }
 

@@ -65,7 +65,7 @@ extension UploadSessions {
         let lease: BlobLease
         switch target.lease {
         case .taken(let taken): lease = taken
-        case .refused: throw Self.blobBeingReclaimed
+        case .refused: lease = try await waitingOutReclaim { try await self.lease(key, size: size) }
         case .notTaken: lease = try await self.lease(key, size: size)  // a stored blob found damaged
         }
 
@@ -76,16 +76,18 @@ extension UploadSessions {
             whole = index == 0 ? ResumableSHA256() : target.wholeHashState.flatMap(ResumableSHA256.init(exported:))
         }
         let frontierStored: Bool
+        var stored = false
         do {
             whole = try await write(
                 chunks, as: key, size: size, partition: index, holding: lease.hold, extending: whole)
+            stored = true
             // The writer verified the bytes against the partition hash: the extended state is sound.
             frontierStored = try await register(
                 index, size: size, key: key, hold: lease.hold, in: id, wholeHash: whole?.exported(),
                 askingFrontier: target.hashesWhole)
         } catch {
             // Bytes that failed, or arrived for a session closed meanwhile, keep nothing.
-            await giveBack(lease.hold, of: key)
+            await giveBack(lease.hold, of: key, stored: stored)
             throw error
         }
         if frontierStored { wholeHashes.frontier.wake(id) }

@@ -273,14 +273,11 @@ public final class UploadSessions: Sendable {
             case .aborted:
                 return (record, [])
             case .open, .expired:
-                let released = try connection.execute(pipeline: [
-                    PostgresStatement(
-                        "UPDATE upload_sessions SET state = 'aborted', closed_at = now() WHERE id = $1",
-                        [.bytes(id.bytes)]),
-                    PostgresStatement(
-                        "DELETE FROM session_partitions WHERE session_id = $1 RETURNING blob_scope, sha256",
-                        [.bytes(id.bytes)]),
-                ])[1].rows.map { row in try BlobKey(scope: try row.string("blob_scope"), sha256: try row.bytes("sha256")) }
+                let released = try SessionRelease.outcome(of: connection.execute(SessionRelease.statement("""
+                    aborted AS (
+                        UPDATE upload_sessions s SET state = 'aborted', closed_at = now() WHERE s.id = $1
+                        RETURNING s.id)
+                    """, [.bytes(id.bytes)]))).released
                 var aborted = record
                 aborted.state = .aborted
                 aborted.storedPartitions = []

@@ -27,15 +27,17 @@ enum GranteeSessions {
     }
 
     /// Aborts those of the sessions that are still open (not expired) and whose name no grant
-    /// lets the grantee write any more; answers one row per aborted session.
+    /// lets the grantee write any more, and lets their partitions go (``SessionRelease``, whose
+    /// answer it gives).
     static func abortingUnwritable(owner: Principal, grantee: String) -> PostgresStatement {
         let access = AccessRule.level(owner: "s.owner_id", caller: "s.principal_id", name: "s.object_name")
-        return PostgresStatement("""
-            UPDATE upload_sessions s SET state = 'aborted', closed_at = now()
-            WHERE s.owner_id = $1 AND s.principal_id = (SELECT id FROM principals WHERE handle = $2)
-              AND s.state = 'open' AND s.expires_at > now()
-              AND \(access) IS DISTINCT FROM 'write'
-            RETURNING s.id
+        return SessionRelease.statement("""
+            aborted AS (
+                UPDATE upload_sessions s SET state = 'aborted', closed_at = now()
+                WHERE s.owner_id = $1 AND s.principal_id = (SELECT id FROM principals WHERE handle = $2)
+                  AND s.state = 'open' AND s.expires_at > now()
+                  AND \(access) IS DISTINCT FROM 'write'
+                RETURNING s.id)
             """, [.int(owner.id), .text(grantee)])
     }
 }

@@ -10,11 +10,14 @@ public final class Grants: Sendable {
     let database: PostgresPool
     let limits: StorageLimits
     let pageTokens: PageTokens
+    /// Reclaims the bytes of the grantee sessions a grant change aborts.
+    let reclaimer: BlobReclaimer
 
-    public init(database: PostgresPool, limits: StorageLimits, pageTokens: PageTokens) {
+    public init(database: PostgresPool, blobs: any BlobStore, limits: StorageLimits, pageTokens: PageTokens) {
         self.database = database
         self.limits = limits
         self.pageTokens = pageTokens
+        self.reclaimer = BlobReclaimer(database: database, blobs: blobs, limits: limits)
     }
 
     /// Grants (or changes) `grantee`'s access to `owner`'s object or prefix. Lowering WRITE to
@@ -28,7 +31,7 @@ public final class Grants: Sendable {
     ) async throws -> GrantRecord {
         let grantee = try PrincipalHandle.parse(grantee, field: "grantee")
         let path = try Self.normalized(path, scope: scope)
-        return try await database.transaction { connection in
+        let (record, released) = try await database.transaction { connection -> (GrantRecord, [BlobKey]) in
             let granteeID = try Self.grantee(grantee, of: owner, on: connection)
             // Lowering WRITE to READ aborts the grantee's sessions it no longer lets commit.
             let answers = try connection.execute(pipeline: [
@@ -52,7 +55,8 @@ public final class Grants: Sendable {
             let record = GrantRecord(
                 owner: owner.handle, grantee: grantee, scope: scope, path: path, access: access,
                 updatedAt: Date(timeIntervalSince1970: try row.double("updated_at")))
-            guard answers[1].affectedRows == 1 else { return record }
+            let released = try SessionRelease.outcome(of: answers[3]).released
+            guard answers[1].affectedRows == 1 else { return (record, released) }
             ChangeLog.record(
                 .grantAdded(
                     ChangeGrant(
@@ -60,8 +64,10 @@ public final class Grants: Sendable {
                         access: access.rawValue),
                     actorID: owner.id),
                 on: connection)
-            return record
+            return (record, released)
         }
+        await reclaimer.reclaimRegardless(among: released)
+        return record
     }
 
     /// Removes a grant `owner` made; the grantee's next call no longer has it, and its open
@@ -75,7 +81,7 @@ public final class Grants: Sendable {
         let path = try Self.normalized(path, scope: scope)
         let missing = StorageError.notFound(
             "you have no \(scope.rawValue) grant on '\(path)' to '\(grantee)'; see ListGrants (sluice shares) for the grants you made")
-        return try await database.transaction { connection in
+        let (record, released) = try await database.transaction { connection -> (GrantRecord, [BlobKey]) in
             let answers = try connection.execute(pipeline: [
                 GranteeSessions.locking(owner: owner, grantee: grantee),
                 PostgresStatement("""
@@ -94,11 +100,14 @@ public final class Grants: Sendable {
                         access: try row.string("access")),
                     actorID: owner.id),
                 on: connection)
-            return GrantRecord(
+            let record = GrantRecord(
                 owner: owner.handle, grantee: grantee, scope: scope, path: path,
                 access: GrantAccess(rawValue: try row.string("access")) ?? .read,
                 updatedAt: Date(timeIntervalSince1970: try row.double("updated_at")))
+            return (record, try SessionRelease.outcome(of: answers[2]).released)
         }
+        await reclaimer.reclaimRegardless(among: released)
+        return record
     }
 
     /// The grants `owner` made (only to `grantee` when given), in (grantee, scope, path) order.

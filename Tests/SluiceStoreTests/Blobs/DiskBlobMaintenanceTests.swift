@@ -7,10 +7,20 @@ import Testing
         try await withTemporaryStore { blobs, _ in
             let key = try await store(testBytes(10), in: blobs)
             #expect(try await blobs.contains(key))
-            try await blobs.delete(key)
+            #expect(try await blobs.delete(key, before: .now + .seconds(60)))
             #expect(try await !blobs.contains(key))
-            try await blobs.delete(key)
-            try await blobs.delete(try BlobKey(scope: "nobody", sha256: key.sha256))
+            #expect(try await blobs.delete(key, before: .now + .seconds(60)))
+            #expect(try await blobs.delete(try BlobKey(scope: "nobody", sha256: key.sha256), before: .now + .seconds(60)))
+        }
+    }
+
+    /// A delete whose deadline passed before the store got to it leaves the blob (its caller's
+    /// claim to delete it may have been taken over, and the bytes stored again since).
+    @Test func aDeleteTooLateLeavesTheBlob() async throws {
+        try await withTemporaryStore { blobs, _ in
+            let key = try await store(testBytes(10), in: blobs)
+            #expect(try await !blobs.delete(key, before: .now - .milliseconds(1)))
+            #expect(try await blobs.contains(key))
         }
     }
 

@@ -134,6 +134,66 @@ import Testing
         }
     }
 
+    /// Revoking a grant, or lowering it to READ, aborts the grantee's sessions it leaves without
+    /// write access, and an administrator aborts a principal's sessions: each takes their bytes
+    /// at once, as AbortSession does (left to the collector, a grantee with a second certificate
+    /// could fill the owner's disk past its quota, ten times over in a second).
+    @Test func sessionsAbortedByARevokeOrAnAdministratorTakeTheirBytesAtOnce() async throws {
+        try await StorageHarness.with { harness in
+            let storage = harness.storage
+            let (alice, bob) = try await harness.aliceSharingInboxWithBob()
+            func bobStores(_ name: String, seed: UInt64) async throws {
+                let bytes = sampleBytes(1000, seed: seed)
+                let session = try await storage.sessions.create(
+                    declaration(name, bytes, partitionSize: 1000), by: bob, owner: alice)
+                _ = try await storage.sessions.storePartition(0, of: session.id, by: bob, chunks: ChunkSequence(bytes))
+                #expect(harness.blobFiles().count == 1)
+            }
+            try await bobStores("inbox/a", seed: 55)
+            _ = try await storage.grants.grant(by: alice, to: bob.handle, scope: .prefix, path: "inbox/", access: .read)
+            #expect(harness.blobFiles().isEmpty, "lowering the grant to READ left the bytes of the session it aborted")
+
+            _ = try await storage.grants.grant(by: alice, to: bob.handle, scope: .prefix, path: "inbox/", access: .write)
+            try await bobStores("inbox/b", seed: 56)
+            _ = try await storage.grants.revoke(by: alice, from: bob.handle, scope: .prefix, path: "inbox/")
+            #expect(harness.blobFiles().isEmpty, "the revoke left the bytes of the session it aborted")
+
+            _ = try await storage.grants.grant(by: alice, to: bob.handle, scope: .prefix, path: "inbox/", access: .write)
+            try await bobStores("inbox/c", seed: 57)
+            #expect(try await storage.administration.abortSessions(handle: alice.handle) == 1)
+            #expect(harness.blobFiles().isEmpty, "the administrator's abort left the bytes of the session")
+            #expect(try await harness.blobRows().isEmpty)
+        }
+    }
+
+    /// A lease refused because a reclaimer is deleting identical bytes right now waits for it
+    /// (a moment) rather than fail the upload: uploading bytes just deleted or aborted is usual.
+    @Test func anUploadWaitsOutADeletionOfTheSameBytesUnderWay() async throws {
+        try await StorageHarness.with { harness in
+            let storage = harness.storage
+            let alice = try await harness.principal("CN=alice")
+            let bytes = sampleBytes(1000, seed: 58)
+            try await storage.upload("first", bytes, partitionSize: 1000, by: alice)
+            try await harness.holdEveryBlob()
+            _ = try await storage.objects.delete("first", of: alice)
+            // A reclaimer is deleting the bytes: marked, claimed a moment ago.
+            _ = try await harness.sql("UPDATE blobs SET deleting = true, reclaim_claim = 42, claimed_at = now()")
+            let session = try await storage.sessions.create(declaration("again", bytes, partitionSize: 1000), by: alice)
+            let upload = Task {
+                try await storage.sessions.storePartition(0, of: session.id, by: alice, chunks: ChunkSequence(bytes))
+            }
+            try await Task.sleep(for: .milliseconds(400))
+            // It finishes: the bytes and the row go.
+            _ = try await harness.sql("DELETE FROM blobs")
+            for file in harness.blobFiles() {
+                try FileManager.default.removeItem(at: harness.blobRoot.appendingPathComponent("blobs").appendingPathComponent(file))
+            }
+            #expect(try await !upload.value.alreadyStored)
+            let version = try await storage.sessions.commit(session.id, by: alice, objects: storage.objects)
+            #expect(try await storage.read(version) == bytes)
+        }
+    }
+
     /// An upload that brings no bytes (they fail their check, the call ends) keeps nothing:
     /// otherwise a grantee that read a partition's hash while it was shared could keep bytes
     /// the owner deleted for good on disk, one failed upload after another.
@@ -157,6 +217,8 @@ import Testing
                     0, of: session.id, by: bob, chunks: ChunkSequence(secret, pieceSize: 1000, failAfter: 1))
             }
             #expect(try await harness.sql("SELECT 1 FROM blob_holds").rows.isEmpty)
+            // The row their leases made keeps nothing: the next pass takes it.
+            #expect(try await storage.collector.collect().deletedBlobs == 1)
             #expect(try await harness.blobRows().isEmpty)
             #expect(harness.blobFiles().isEmpty)
         }

@@ -98,7 +98,9 @@ private struct FlipsTheFirstRead: BlobStore {
         }
     }
 
-    func delete(_ key: BlobKey) async throws { try await store.delete(key) }
+    func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> Bool {
+        try await store.delete(key, before: deadline)
+    }
 
     func keys(olderThan cutoff: Date, after: BlobKey?, limit: Int) async throws -> [BlobKey] {
         try await store.keys(olderThan: cutoff, after: after, limit: limit)

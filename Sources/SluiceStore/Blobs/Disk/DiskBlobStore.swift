@@ -56,10 +56,15 @@ public struct DiskBlobStore: BlobStore {
     }
 
     /// Unlinks the blob without syncing its directory: a delete lost in a crash only brings back
-    /// an unreferenced blob, which the collector finds again.
-    public func delete(_ key: BlobKey) async throws {
+    /// an unreferenced blob, which the collector finds again. The deadline is checked on the
+    /// I/O thread, right before the unlink, after whatever wait for that thread.
+    public func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> Bool {
         let path = layout.location(of: key).file
-        try await io.run { _ = try POSIX.removeFile(path) }
+        return try await io.run {
+            guard ContinuousClock.now < deadline else { return false }
+            _ = try POSIX.removeFile(path)
+            return true
+        }
     }
 
     /// Pages in order of scope, then digest; the age is the file's modification time, which is

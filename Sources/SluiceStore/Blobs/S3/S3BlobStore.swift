@@ -51,8 +51,12 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
-    public func delete(_ key: BlobKey) async throws {
+    /// The deadline is checked before the request is sent; the request and its retries then
+    /// take at most the store's lingering-delete fence (``StorageLimits/lingeringDeleteFence``).
+    public func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> Bool {
+        guard ContinuousClock.now < deadline else { return false }
         try await S3BlobErrors.mapping(key) { try await client.deleteObject(layout.objectKey(of: key)) }
+        return true
     }
 
     /// Pages in key order (scope, then digest); the age is the object's Last-Modified, that of
