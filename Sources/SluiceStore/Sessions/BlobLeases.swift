@@ -129,11 +129,7 @@ extension UploadSessions {
     /// version or another session refers to). Runs in a task of its own, so that a cancelled
     /// call releases too; a hold this fails to drop lapses at its expiry.
     func release(_ hold: BlobHold) async {
-        await Task {
-            _ = try? await self.database.withConnection { connection in
-                try connection.execute(Self.releasing(hold))
-            }
-        }.value
+        await Task { await self.drop(hold) }.value
     }
 
     /// Drops the hold of an upload that brought no bytes (they failed their check, the call
@@ -146,11 +142,14 @@ extension UploadSessions {
     /// of its own, as ``release(_:)``.
     func giveBack(_ hold: BlobHold, of key: BlobKey, stored: Bool) async {
         await Task {
-            _ = try? await self.database.withConnection { connection in
-                try connection.execute(Self.releasing(hold))
-            }
+            await self.drop(hold)
             if stored { _ = try? await self.reclaimer.reclaim(among: [key]) }
         }.value
+    }
+
+    /// Drops the hold; one this fails to drop lapses at its expiry.
+    private func drop(_ hold: BlobHold) async {
+        _ = try? await database.withConnection { connection in try connection.execute(Self.releasing(hold)) }
     }
 
     /// The refusal of a partition whose blob row the collector took while its bytes arrived.
