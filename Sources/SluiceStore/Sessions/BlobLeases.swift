@@ -29,7 +29,7 @@ extension UploadSessions {
     /// (`set_config` rather than `SET LOCAL`, which warns outside an explicit transaction.)
     static let commitAsynchronously = PostgresStatement("SELECT set_config('synchronous_commit', 'off', true)")
 
-    /// The refusal of a lease on a blob row the collector is deleting.
+    /// The refusal of a lease on a blob row a reclaimer is deleting.
     static let blobBeingReclaimed = StorageError.aborted(
         "identical bytes are being deleted right now; send them again in a moment")
 
