@@ -59,8 +59,18 @@ public struct S3Client: Sendable {
     }
 
     /// Deletes the object under `key`; a missing object is not an error.
-    public func deleteObject(_ key: String) async throws {
-        _ = try await send(S3Request(operation: "DELETE \(key)", method: "DELETE", key: key), alsoAccepting: 404)
+    /// Deletes the object (a missing one counts as deleted), unless `deadline` has passed once
+    /// this transfer holds its slot and thread: then nothing is sent and it answers false. The
+    /// wait for a slot has no bound of its own (slow readers may hold every slot), so the
+    /// deadline is checked after it.
+    public func deleteObject(_ key: String, before deadline: ContinuousClock.Instant) async throws -> Bool {
+        let request = S3Request(operation: "DELETE \(key)", method: "DELETE", key: key)
+        return try await http.onTransferThread { cancellation in
+            guard ContinuousClock.now < deadline else { return false }
+            let response = try execute(request, cancellation: cancellation)
+            guard response.isSuccess || response.status == 404 else { throw refusal(request, response) }
+            return true
+        }
     }
 
     /// The bytes of `range` of the object under `key`, in chunks of `chunkSize` (the last may be
@@ -86,11 +96,11 @@ public struct S3Client: Sendable {
     }
 
     /// Sends `request` (with retries) on a transfer thread and returns the successful response;
-    /// any other final answer, except the status `alsoAccepting`, becomes ``S3Error/refused``.
-    private func send(_ request: S3Request, alsoAccepting accepted: Int? = nil) async throws -> HTTPResponse {
+    /// any other final answer becomes ``S3Error/refused``.
+    private func send(_ request: S3Request) async throws -> HTTPResponse {
         try await http.onTransferThread { cancellation in
             let response = try execute(request, cancellation: cancellation)
-            guard response.isSuccess || response.status == accepted else { throw refusal(request, response) }
+            guard response.isSuccess else { throw refusal(request, response) }
             return response
         }
     }

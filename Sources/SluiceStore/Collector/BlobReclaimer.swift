@@ -65,27 +65,36 @@ struct BlobReclaimer: Sendable {
 
     private func reclaimBatch(among keys: [BlobKey]?) async throws -> (candidates: Int, reclaimed: Int) {
         let (candidates, doomed) = try await mark(among: keys)
-        let deleted = try await delete(doomed)
+        let (deleted, failure) = await delete(doomed)
         try await forget(deleted)
+        if let failure { throw failure }
         return (candidates, deleted.count)
     }
 
     /// Deletes the bytes of `doomed`, ``parallelDeletes`` at a time, each only while this
-    /// reclaimer's claim on its row stands; answers those deleted (a blob left out stays marked,
-    /// for whoever holds or takes over its claim). Throws the first failure.
-    func delete(_ doomed: [DoomedBlob]) async throws -> [DoomedBlob] {
-        try await withThrowingTaskGroup(of: DoomedBlob?.self) { group in
+    /// reclaimer's claim on its row stands; answers those deleted, for ``forget(_:)``, and the
+    /// first failure. One blob's failure stops none of the others: the batch's deleted rows
+    /// would otherwise stay marked, refusing uploads of their bytes, for as long as that one
+    /// blob kept failing. A blob left out stays marked, for whoever holds or takes over its claim.
+    func delete(_ doomed: [DoomedBlob]) async -> (deleted: [DoomedBlob], failure: (any Error)?) {
+        await withTaskGroup(of: (DoomedBlob, Result<Bool, any Error>).self) { group in
             var deleted: [DoomedBlob] = []
-            for (index, blob) in doomed.enumerated() {
-                if index >= Self.parallelDeletes, let finished = try await group.next(), let blob = finished {
-                    deleted.append(blob)
+            var failure: (any Error)?
+            func record(_ finished: (DoomedBlob, Result<Bool, any Error>)) {
+                switch finished.1 {
+                case .success(true): deleted.append(finished.0)
+                case .success(false): break
+                case .failure(let error): failure = failure ?? error
                 }
-                group.addTask { try await self.deleteUnderClaim(blob) ? blob : nil }
             }
-            for try await finished in group {
-                if let blob = finished { deleted.append(blob) }
+            for (index, blob) in doomed.enumerated() {
+                if index >= Self.parallelDeletes, let finished = await group.next() { record(finished) }
+                group.addTask {
+                    do { return (blob, .success(try await self.deleteUnderClaim(blob))) } catch { return (blob, .failure(error)) }
+                }
             }
-            return deleted
+            for await finished in group { record(finished) }
+            return (deleted, failure)
         }
     }
 
@@ -101,18 +110,25 @@ struct BlobReclaimer: Sendable {
         }
         guard stands else { return false }
         do {
-            return try await blobs.delete(blob.key, before: renewal + deleteWindow)
+            let deleted = try await blobs.delete(blob.key, before: renewal + deleteWindow)
+            if !deleted { await giveUpClaim(on: blob) }
+            return deleted
         } catch {
-            // A delete known to have failed is no longer under way (an S3 request the store gave
-            // up on may still land, which the tombstone of whoever deletes next fences): the
-            // claim goes at once, for the next reclaimer to take over rather than wait it out.
-            _ = try? await database.withConnection { connection in
-                try connection.execute("""
-                    UPDATE blobs SET claimed_at = NULL
-                    WHERE scope = $1 AND sha256 = $2 AND deleting AND reclaim_claim = $3
-                    """, [.text(blob.key.scope), .bytes(blob.key.sha256), .int(blob.claim)])
-            }
+            await giveUpClaim(on: blob)
             throw error
+        }
+    }
+
+    /// Gives up the claim on a blob whose delete is known not to be under way (it failed, or
+    /// was never made: the window passed first), for the next reclaimer to take over at once
+    /// rather than wait it out. An S3 request the store gave up on may still land; the
+    /// tombstone of whoever deletes next fences it (``forget(_:)``).
+    private func giveUpClaim(on blob: DoomedBlob) async {
+        _ = try? await database.withConnection { connection in
+            try connection.execute("""
+                UPDATE blobs SET claimed_at = NULL
+                WHERE scope = $1 AND sha256 = $2 AND deleting AND reclaim_claim = $3
+                """, [.text(blob.key.scope), .bytes(blob.key.sha256), .int(blob.claim)])
         }
     }
 

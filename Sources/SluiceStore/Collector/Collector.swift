@@ -152,9 +152,10 @@ public final class Collector: Sendable {
                         """, [.text(key.scope), .bytes(key.sha256), .int(claim)]).affectedRows == 1
                 }
             }
-            let deleted = try await reclaimer.delete(
+            let (deleted, failure) = await reclaimer.delete(
                 claimed.map { BlobReclaimer.DoomedBlob(key: $0, markedBefore: false, claim: claim) })
             try await reclaimer.forget(deleted)
+            if let failure { throw failure }
             removed += deleted.count
             guard page.count == BlobReclaimer.batchSize, let last = page.last else { return removed }
             after = last

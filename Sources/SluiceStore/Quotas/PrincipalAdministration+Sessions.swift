@@ -13,16 +13,22 @@ extension PrincipalAdministration {
     public func abortSessions(handle: String) async throws -> Int {
         let (aborted, released) = try await database.transaction { connection in
             let principal = try Self.load(handle, on: connection).principal
-            return try SessionRelease.outcome(of: connection.execute(SessionRelease.statement("""
-                doomed AS (
+            // Locked by a statement of their own: the release reads with a snapshot taken after
+            // the locks, so it sees the partitions a registration holding one of them committed.
+            let answers = try connection.execute(pipeline: [
+                PostgresStatement("""
                     SELECT s.id FROM upload_sessions s
                     WHERE (s.principal_id = $1 OR s.owner_id = $1) AND s.state = 'open'
-                    ORDER BY s.id \(RowLock.exclusive) OF s),
-                aborted AS (
-                    UPDATE upload_sessions s SET state = 'aborted', closed_at = now()
-                    FROM doomed d WHERE s.id = d.id AND s.state = 'open'
-                    RETURNING s.id)
-                """, [.int(principal.id)])))
+                    ORDER BY s.id \(RowLock.exclusive) OF s
+                    """, [.int(principal.id)]),
+                SessionRelease.statement("""
+                    aborted AS (
+                        UPDATE upload_sessions s SET state = 'aborted', closed_at = now()
+                        WHERE (s.principal_id = $1 OR s.owner_id = $1) AND s.state = 'open'
+                        RETURNING s.id)
+                    """, [.int(principal.id)]),
+            ])
+            return try SessionRelease.outcome(of: answers[1])
         }
         await reclaimer.reclaimRegardless(among: released)
         return aborted

@@ -166,6 +166,38 @@ import Testing
         }
     }
 
+    /// One blob whose delete fails stops none of the others in its batch: they are deleted and
+    /// forgotten, and the failed one gives its claim up at once (for the next pass, not after
+    /// the takeover wait). Before, the whole batch stayed marked, refusing uploads of every
+    /// one of its blobs' bytes for as long as that one kept failing.
+    @Test func aBlobWhoseDeleteFailsHoldsUpNoOtherInItsBatch() async throws {
+        try await StorageHarness.with { harness in
+            let storage = harness.storage
+            let alice = try await harness.principal("CN=alice")
+            let bytes = sampleBytes(3000, seed: 59)
+            let session = try await storage.sessions.create(declaration("stuck", bytes, partitionSize: 1000), by: alice)
+            try await storage.storeAll(bytes, partitionSize: 1000, in: session.id, by: alice)
+            // The middle blob's file becomes a folder with a file in it: unlinking it fails.
+            let stuck = SHA256.hash(Array(bytes[1000..<2000]))
+            let path = harness.blobRoot.appendingPathComponent("blobs")
+                .appendingPathComponent(harness.blobFile(scope: "p\(alice.id)", sha256: stuck))
+            try FileManager.default.removeItem(at: path)
+            try FileManager.default.createDirectory(at: path, withIntermediateDirectories: false)
+            FileManager.default.createFile(atPath: path.appendingPathComponent("x").path, contents: Data([1]))
+
+            _ = try await storage.sessions.abort(session.id, of: alice)
+            #expect(try await harness.blobRows() == ["p\(alice.id)/\(hexString(stuck))"])
+            let claim = try await harness.sql("SELECT deleting, claimed_at IS NULL AS given_up FROM blobs").rows[0]
+            #expect(try claim.bool("deleting") && claim.bool("given_up"))
+            // The others' rows are gone, so their bytes are stored again with no wait.
+            let again = try await storage.sessions.create(
+                declaration("again", Array(bytes[0..<1000]), partitionSize: 1000), by: alice)
+            let stored = try await storage.sessions.storePartition(
+                0, of: again.id, by: alice, chunks: ChunkSequence(Array(bytes[0..<1000])))
+            #expect(!stored.alreadyStored)
+        }
+    }
+
     /// A lease refused because a reclaimer is deleting identical bytes right now waits for it
     /// (a moment) rather than fail the upload: uploading bytes just deleted or aborted is usual.
     @Test func anUploadWaitsOutADeletionOfTheSameBytesUnderWay() async throws {

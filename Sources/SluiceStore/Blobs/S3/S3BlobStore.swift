@@ -51,12 +51,11 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
-    /// The deadline is checked before the request is sent; the request and its retries then
-    /// take at most the store's lingering-delete fence (``StorageLimits/lingeringDeleteFence``).
+    /// The deadline is checked on the transfer's thread, once it holds a transfer slot, before
+    /// the request is sent; the request and its retries then take at most the store's
+    /// lingering-delete fence (``StorageLimits/lingeringDeleteFence``).
     public func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> Bool {
-        guard ContinuousClock.now < deadline else { return false }
-        try await S3BlobErrors.mapping(key) { try await client.deleteObject(layout.objectKey(of: key)) }
-        return true
+        try await S3BlobErrors.mapping(key) { try await client.deleteObject(layout.objectKey(of: key), before: deadline) }
     }
 
     /// Pages in key order (scope, then digest); the age is the object's Last-Modified, that of
