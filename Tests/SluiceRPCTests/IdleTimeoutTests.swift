@@ -88,16 +88,17 @@ import Testing
     }
 
     @Test func aStreamThatKeepsMovingRunsPastTheIdleTimeout() async throws {
-        // 8 messages 600 ms apart: 4.8 s in all, longer than the 4 s idle timeout, never idle
+        // 10 messages 1.2 s apart: 12 s in all, longer than the 8 s idle timeout, never idle
         // that long; the script then stalls, so the call ends by the timeout after all of them.
-        // The gap leaves 3.4 s for a loaded machine to be late with a message (a full suite on
-        // two cores once delayed one past a 900 ms timeout with 100 ms gaps).
-        let transport = ScriptedTransport(messages: 8, interval: .milliseconds(600))
+        // The gap leaves 6.8 s for a loaded machine to be late with a message (a full suite on
+        // two cores once delayed one past a 900 ms timeout with 100 ms gaps, and another time
+        // one by more than 3.4 s).
+        let transport = ScriptedTransport(messages: 10, interval: .milliseconds(1200))
         let received = Counter()
         let error = await #expect(throws: RPCError.self) {
-            try await Self.read(transport, idle: .seconds(4), received: received)
+            try await Self.read(transport, idle: .seconds(8), received: received)
         }
         #expect(error?.code == .unavailable)
-        #expect(received.value.load(ordering: .relaxed) == 8)
+        #expect(received.value.load(ordering: .relaxed) == 10)
     }
 }
