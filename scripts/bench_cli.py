@@ -77,6 +77,9 @@ def main() -> None:
                 if sha256_of(target) != expected:
                     sys.exit(f"bench_cli: {remote} did not read back identical")
                 target.unlink()
+                # Deleted (its bytes go at once), or the next run's upload of the same file would
+                # find every partition already stored and send nothing.
+                run_cli(["rm", remote], environment, server.pid)
                 gib = size / (1 << 30)
                 for direction, (wall, client, server_cpu) in (("upload", up), ("download", down)):
                     results.append({

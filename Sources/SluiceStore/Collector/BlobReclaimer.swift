@@ -77,25 +77,22 @@ struct BlobReclaimer: Sendable {
     /// would otherwise stay marked, refusing uploads of their bytes, for as long as that one
     /// blob kept failing. A blob left out stays marked, for whoever holds or takes over its claim.
     func delete(_ doomed: [DoomedBlob]) async -> (deleted: [DoomedBlob], failure: (any Error)?) {
-        await withTaskGroup(of: (DoomedBlob, Result<Bool, any Error>).self) { group in
-            var deleted: [DoomedBlob] = []
-            var failure: (any Error)?
-            func record(_ finished: (DoomedBlob, Result<Bool, any Error>)) {
-                switch finished.1 {
-                case .success(true): deleted.append(finished.0)
+        var deleted: [DoomedBlob] = []
+        var failure: (any Error)?
+        for start in stride(from: 0, to: doomed.count, by: Self.parallelDeletes) {
+            let wave = Array(doomed[start..<min(start + Self.parallelDeletes, doomed.count)])
+            // Tasks of their own, awaited in turn: a task group whose results carried the blob
+            // and an error crashed the release build as results were handed back.
+            let deletes = wave.map { blob in Task { try await self.deleteUnderClaim(blob) } }
+            for (blob, delete) in zip(wave, deletes) {
+                switch await delete.result {
+                case .success(true): deleted.append(blob)
                 case .success(false): break
                 case .failure(let error): failure = failure ?? error
                 }
             }
-            for (index, blob) in doomed.enumerated() {
-                if index >= Self.parallelDeletes, let finished = await group.next() { record(finished) }
-                group.addTask {
-                    do { return (blob, .success(try await self.deleteUnderClaim(blob))) } catch { return (blob, .failure(error)) }
-                }
-            }
-            for await finished in group { record(finished) }
-            return (deleted, failure)
         }
+        return (deleted, failure)
     }
 
     /// Renews the claim on the blob's row, then deletes its bytes within ``deleteWindow`` of
