@@ -215,11 +215,11 @@ import Testing
                 try await storage.sessions.storePartition(0, of: session.id, by: alice, chunks: ChunkSequence(bytes))
             }
             try await Task.sleep(for: .milliseconds(400))
-            // It finishes: the bytes and the row go.
-            _ = try await harness.sql("DELETE FROM blobs")
+            // It finishes as a reclaimer does: the bytes go, then the row.
             for file in harness.blobFiles() {
                 try FileManager.default.removeItem(at: harness.blobRoot.appendingPathComponent("blobs").appendingPathComponent(file))
             }
+            _ = try await harness.sql("DELETE FROM blobs")
             #expect(try await !upload.value.alreadyStored)
             let version = try await storage.sessions.commit(session.id, by: alice, objects: storage.objects)
             #expect(try await storage.read(version) == bytes)
