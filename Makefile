@@ -2,6 +2,7 @@
 #
 #   make run      install what is missing, build release, make dev certs, start the database, run sluiced (mTLS)
 #   make test     install what is missing, build debug, run the Swift and Python suites
+#   make test-release  build release and run the Python suites against it (CI runs it after make test)
 #   make certs    make the dev certificates in certs/ (only those absent or stale)
 #   make db       start the project's PostgreSQL (.data/postgres; scripts/postgres.sh stop|status|url|psql)
 #   make db-stop  stop it
@@ -29,7 +30,7 @@ LISTEN ?= 127.0.0.1:8443
 ARGS   ?=
 CERTS  := certs
 
-.PHONY: help run test certs deps venv db db-stop build release bench protos clean fuzz tsan \
+.PHONY: help run test test-release certs deps venv db db-stop build release bench protos clean fuzz tsan \
         c-client c-client-asan
 
 help:
@@ -74,6 +75,10 @@ run: deps certs db
 ## Both suites (Swift, then Python interop); see scripts/run-tests.sh.
 test:
 	scripts/run-tests.sh
+
+## The interop suite against the release build: what users run, optimizer included.
+test-release:
+	SLUICE_TEST_BUILD=release scripts/run-tests.sh
 
 ## libFuzzer targets (Fuzz/), each run for FUZZ_SECONDS with its seed corpus; see scripts/fuzz.sh.
 fuzz: deps

@@ -200,6 +200,9 @@ def partition_sizes(server, folder: Path) -> list:
         if sha256_of(target) != expected:
             sys.exit(f"bench_datapath: {remote} did not read back identical")
         target.unlink()
+        # The next case uploads the same bytes: deleting this object frees its blobs at once,
+        # so that upload sends them rather than finding every partition already stored.
+        run_cli(["rm", remote], environment, server.pid)
         gib = BYTES / (1 << 30)
         for direction, (wall, client, server_cpu) in (("upload", up), ("download", down)):
             results.append({

@@ -14,6 +14,10 @@
 #   SWIFT_TEST_TIMEOUT  seconds before a hung `swift test` is killed (default 900)
 #   PYTEST_TIMEOUT      seconds before a hung pytest run is killed (default 900)
 #   PYTEST_WORKERS      parallel pytest processes (default 3; each takes whole test files)
+#   SLUICE_TEST_BUILD   "debug" (default): debug build, Swift suites, interop suite;
+#                       "release": release build (`swift build -c release`) and the interop
+#                       suite against it — the optimizer's code is what users run, and a fault
+#                       only it has (a miscompiled or unsafe construct) passes every debug run
 #   SLUICE_TEST_DATABASE_URL  PostgreSQL for the tests; when unset, the project's cluster
 #                       (scripts/postgres.sh) is started, and stopped at exit unless it was running
 #                       before. Tests make their own uniquely named databases in it.
@@ -58,15 +62,25 @@ echo "SLUICE_TEST_DATABASE_URL=$SLUICE_TEST_DATABASE_URL"
 swift_status=0   # 0 passed, else failed
 py_status=0
 built=0          # executables for the interop suite exist and are current
+configuration="${SLUICE_TEST_BUILD:-debug}"
+case "$configuration" in
+    debug|release) ;;
+    *) echo "run-tests: SLUICE_TEST_BUILD is '$configuration'; use debug or release" >&2; exit 2 ;;
+esac
 
-step "swift build --build-tests"
-if swift build --build-tests; then
-    built=1
+if [[ "$configuration" == release ]]; then
+    step "swift build -c release"
+    swift build -c release && built=1 || { swift_status=1; echo "run-tests: the release build failed" >&2; }
 else
-    swift_status=1
-    echo "run-tests: the build with tests failed; building the executables alone for the interop suite" >&2
-    step "swift build"
-    swift build && built=1 || echo "run-tests: swift build failed" >&2
+    step "swift build --build-tests"
+    if swift build --build-tests; then
+        built=1
+    else
+        swift_status=1
+        echo "run-tests: the build with tests failed; building the executables alone for the interop suite" >&2
+        step "swift build"
+        swift build && built=1 || echo "run-tests: swift build failed" >&2
+    fi
 fi
 
 # --- the C client (clients/c): plain and ASan/UBSan builds for Tests/Interop/c_client -------
@@ -77,8 +91,8 @@ else
     echo "run-tests: the C client did not build; Tests/Interop/c_client will fail" >&2
 fi
 
-# --- Swift suites -------------------------------------------------------------------------
-if ((swift_status == 0)); then
+# --- Swift suites (debug only: `swift test` builds its own configuration) ------------------
+if ((swift_status == 0)) && [[ "$configuration" == debug ]]; then
     step "swift test"
     # shellcheck disable=SC2086  # SWIFT_TEST_ARGS is a word list on purpose
     limited "${SWIFT_TEST_TIMEOUT:-900}" swift test --skip-build ${SWIFT_TEST_ARGS:-} || swift_status=$?
@@ -88,7 +102,7 @@ fi
 # --- Python interop suite -----------------------------------------------------------------
 if ((built)); then
     step "pytest Tests/Interop"
-    SLUICE_BIN_DIR="$(swift build --show-bin-path)"
+    SLUICE_BIN_DIR="$(swift build -c "$configuration" --show-bin-path)"
     export SLUICE_BIN_DIR
     export SLUICE_CERTS_DIR="$ROOT/certs"
     export PYTHONDONTWRITEBYTECODE=1
@@ -110,6 +124,7 @@ fi
 # --- summary ------------------------------------------------------------------------------
 word() { (($1 == 0)) && echo passed || echo "FAILED (exit $1)"; }
 step "summary"
-echo "swift suites:  $(word "$swift_status")"
+echo "build:         $configuration"
+echo "swift suites:  $([[ "$configuration" == debug ]] && word "$swift_status" || echo "not run (release build: $(word "$swift_status"))")"
 echo "interop suite: $(word "$py_status")"
 ((swift_status == 0 && py_status == 0))
