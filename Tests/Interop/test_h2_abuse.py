@@ -277,16 +277,24 @@ def test_connection_churn_returns_memory(start_server):
     """1,200 connections that each make a call and close leave the server's RSS near
     where it was (they leaked ~67 KiB each: 80 MiB)."""
     server = start_server()
-    _connect_and_call(server, 150)  # warm-up: allocator pools, lazily built tables
+    growth = _rss_growth_over(server, lambda count, _: _connect_and_call(server, count), settle=2.0)
+    assert growth < 20, f"RSS grew {growth:.1f} MiB over 1,200 connections"
+
+
+def _rss_growth_over(server: Server, connect, settle: float) -> float:
+    """How far the server's settled RSS moved while four threads each made 300 connections
+    with `connect(count, thread)`, after 200 made first to warm allocator pools and lazily
+    built tables up; the server must still be alive."""
+    connect(200, 0)
     baseline = settled_rss(server)
-    threads = [threading.Thread(target=_connect_and_call, args=(server, 300)) for _ in range(4)]
+    threads = [threading.Thread(target=connect, args=(300, n)) for n in range(4)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=120)
-    after = settled_rss(server, 2.0)
+        t.join(timeout=180)
+    after = settled_rss(server, settle)
     server.assert_alive()
-    assert after - baseline < 20, f"RSS grew {after - baseline:.1f} MiB over 1,200 connections"
+    return after - baseline
 
 
 def _abandon_connections(server: Server, count: int, shift: int) -> None:
@@ -320,19 +328,11 @@ def test_abandoned_connections_return_memory(start_server):
     near where it was: a connection's session, streams and handler tasks go with it however
     it ends (a leak of the fuzzer's 45 KiB per connection would be 53 MiB)."""
     server = start_server()
-    _abandon_connections(server, 200, 0)  # warm-up: allocator pools, lazily built tables
-    baseline = settled_rss(server)
-    threads = [threading.Thread(target=_abandon_connections, args=(server, 300, n)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=180)
-    after = settled_rss(server, 3.0)
-    server.assert_alive()
+    growth = _rss_growth_over(server, lambda count, n: _abandon_connections(server, count, n), settle=3.0)
     with server.raw() as h:
         done = h.wait(h.unary(UNARY, echo_pb2.EchoRequest(payload=b"after").SerializeToString()))
         assert done.grpc_status == 0, done
-    assert after - baseline < 20, f"RSS grew {after - baseline:.1f} MiB over 1,200 abandoned connections"
+    assert growth < 20, f"RSS grew {growth:.1f} MiB over 1,200 abandoned connections"
 
 
 # ---- item 14: rapid reset --------------------------------------------------------
