@@ -33,11 +33,25 @@ import Testing
         #expect(throws: EmptiedSideError.self) { try check(deletions, base: base(5)) }
     }
 
+    @Test func anEmptyDirectoryDoesNotEmptyTheRemoteAfterTheRemoteChanged() {
+        // Since the last sync another device deleted f0 (gone on both sides now, so not
+        // planned), or edited it (it comes back instead of going): the pass would still delete
+        // every other synced file, which the emptied side cannot vouch for.
+        let others = base(6).keys.filter { $0 != "f0" }.map { SyncAction.deleteRemote($0.string, expected: remote) }
+        #expect(throws: EmptiedSideError.self) { try check(others, base: base(6)) }
+        let edited: [PathKey: RemoteFile] = ["f0": RemoteFile(version: 2, size: 1, sha256: "bb", partitionSize: 1)]
+        #expect(throws: EmptiedSideError.self) { try check(others, base: base(6), remote: edited) }
+        let error = #expect(throws: EmptiedSideError.self) { try check(others, base: base(6)) }
+        #expect(error?.description.contains("would delete the 5 of them still there under 'p/'") == true)
+    }
+
     @Test func ordinaryDeletionsGoAhead() throws {
         // Few files, or not all of them, or the emptied side still holds a new file.
         try check(base(3).keys.map { .deleteLocal($0.string, expected: stat) }, base: base(3))
         try check(["f0", "f1", "f2"].map { .deleteLocal($0, expected: stat) }, base: base(4))
         try check(
             base(4).keys.map { .deleteLocal($0.string, expected: stat) }, base: base(4), remote: ["new.txt": remote])
+        // The last few files of a folder that once held many, deleted on one side, go.
+        try check(["f0", "f1", "f2"].map { .deleteRemote($0, expected: remote) }, base: base(100))
     }
 }

@@ -29,6 +29,19 @@ import Testing
         #expect(LocalStat.of(root + "/a/b")?.kind == S_IFDIR)
     }
 
+    @Test func failuresNameTheDirectoryNotItsDescriptor() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let root = directory.file("root")
+        try FileManager.default.createDirectory(atPath: root + "/d", withIntermediateDirectories: true)
+        let held = try LocalDirectory.open(root: root, relative: "d", creating: false)
+        let error = await #expect(throws: LocalFileError.self) {
+            try await held.namingFiles { _ = try LocalFile.openForReading(held.path(of: "missing")) }
+        }
+        #expect(error?.path == root + "/d/missing")
+        #expect(error?.description.contains("/proc/self/fd") == false)
+    }
+
     @Test func whatIsDoneThroughItStaysInItWhenItsPathBecomesALink() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -91,6 +91,27 @@ final class LocalDirectory: Sendable {
         "/proc/self/fd/\(descriptor)/\(name)"
     }
 
+    /// Runs `work`, which reaches files through ``path(of:)``, and names them by this
+    /// directory's own path in what it throws: `/proc/self/fd/17/…` tells the person reading
+    /// the message neither which folder is full nor which file failed.
+    func namingFiles<T>(_ work: () async throws -> T) async throws -> T {
+        do {
+            return try await work()
+        } catch var error as LocalFileError {
+            error.path = readable(error.path)
+            throw error
+        } catch var error as FileChangedError {
+            error.path = readable(error.path)
+            throw error
+        }
+    }
+
+    /// `anchored` with this directory's path in place of ``path(of:)``'s anchor.
+    private func readable(_ anchored: String) -> String {
+        let anchor = "/proc/self/fd/\(descriptor)/"
+        return anchored.hasPrefix(anchor) ? path + "/" + anchored.dropFirst(anchor.count) : anchored
+    }
+
     /// Renames `name` to `newName`, both in this directory (replacing `newName`).
     func rename(_ name: String, to newName: String) throws {
         guard renameat(descriptor, name, descriptor, newName) == 0 else {

@@ -1,31 +1,54 @@
-/// A safety net of two-way sync: a full pass that finds one side holding no files at all while
-/// the state remembers several synced ones would delete every one of them on the other side.
-/// That is far more often a side that went away (an unmounted disk, a directory emptied by
-/// mistake, a remote folder removed for good with `sluice rm`) than a wish, and on the local
-/// side nothing would be left to restore from. Such a pass is refused before it acts unless
-/// the user confirms it (`--allow-delete-all`).
+/// A safety net of two-way sync: a full pass that finds one side holding no files at all
+/// would delete, on the other side, every synced file that side still holds unchanged. That is
+/// far more often a side that went away (an unmounted disk, a directory emptied by mistake, a
+/// remote folder removed for good with `sluice rm`) than a wish, and on the local side nothing
+/// would be left to restore from. Such a pass is refused before it acts unless the user
+/// confirms it (`--allow-delete-all`).
+///
+/// What it counts is the deletions the pass would make, not the files the state remembers:
+/// the other side may have changed since the last sync (a file deleted there too, or edited,
+/// which then comes back rather than going), and a pass that would delete all but those is
+/// the same accident.
 enum EmptiedSideGuard {
-    /// Fewer synced files than this may all go without a confirmation (deleting the one or two
-    /// files of a small folder is an ordinary change).
+    /// Fewer deletions than this go ahead without a confirmation (deleting the one or two
+    /// files of a small folder, or the last files left, is an ordinary change).
     static let minimumFiles = 4
 
-    /// Throws when the plan deletes every synced file on one side because the other is empty.
+    /// Throws when one side is empty and the plan deletes at least ``minimumFiles`` synced
+    /// files on the other.
     static func check(
         _ actions: [SyncAction], base: [PathKey: SyncedFile], local: [PathKey: LocalFileState],
         remote: [PathKey: RemoteFile], prefix: String, localRoot: String
     ) throws {
         let synced = base.keys.filter { !SyncNames.isMarker($0.string) }.count
-        guard synced >= minimumFiles else { return }
-        var deletedLocally = 0, deletedRemotely = 0
+        let (deletedLocally, deletedRemotely) = deletions(in: actions)
+        if deletedLocally >= minimumFiles, !remote.keys.contains(where: { !SyncNames.isMarker($0.string) }) {
+            throw EmptiedSideError(
+                synced: synced, deletions: deletedLocally, emptied: "the remote prefix '\(prefix)'",
+                other: "in \(localRoot)")
+        }
+        if deletedRemotely >= minimumFiles, !local.keys.contains(where: { !SyncNames.isMarker($0.string) }) {
+            throw EmptiedSideError(
+                synced: synced, deletions: deletedRemotely, emptied: "the local directory \(localRoot)",
+                other: "under '\(prefix)'")
+        }
+    }
+
+    /// Whether a pass over some paths only (a watch's events) deletes enough to need this
+    /// check, which only a pass over everything can make: it sees whether a side is empty.
+    /// Without it, a directory emptied while watched would go out event by event.
+    static func needsFullPass(_ actions: [SyncAction]) -> Bool {
+        let (locally, remotely) = deletions(in: actions)
+        return max(locally, remotely) >= minimumFiles
+    }
+
+    /// The files (not directory markers) the plan deletes locally and remotely.
+    private static func deletions(in actions: [SyncAction]) -> (locally: Int, remotely: Int) {
+        var locally = 0, remotely = 0
         for action in actions where !SyncNames.isMarker(action.path) {
-            if case .deleteLocal = action { deletedLocally += 1 }
-            if case .deleteRemote = action { deletedRemotely += 1 }
+            if case .deleteLocal = action { locally += 1 }
+            if case .deleteRemote = action { remotely += 1 }
         }
-        if deletedLocally == synced, !remote.keys.contains(where: { !SyncNames.isMarker($0.string) }) {
-            throw EmptiedSideError(count: synced, emptied: "the remote prefix '\(prefix)'", other: "in \(localRoot)")
-        }
-        if deletedRemotely == synced, !local.keys.contains(where: { !SyncNames.isMarker($0.string) }) {
-            throw EmptiedSideError(count: synced, emptied: "the local directory \(localRoot)", other: "under '\(prefix)'")
-        }
+        return (locally, remotely)
     }
 }

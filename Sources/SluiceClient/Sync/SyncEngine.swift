@@ -72,7 +72,13 @@ public final class SyncEngine: Sendable {
 
     /// Scans, lists, plans and carries the plan out (a dry run only reports it), counting into
     /// `tally`; returns the ignore rules' text the plan followed and the first failure.
-    private func reconcile(_ scope: SyncScope, tally: SyncTally) async throws
+    ///
+    /// In another's folder, a failure that may mean the owner changed the grant meanwhile stops
+    /// the pass, which is then planned again, once (`doubtingAccess` false), from a fresh listing
+    /// under the grants as they are now: a revoked grant stops the sync with one message, as it
+    /// does between passes, and a lowered one leaves this device's changes here, rather than
+    /// every remaining file failing on its own.
+    private func reconcile(_ scope: SyncScope, tally: SyncTally, doubtingAccess: Bool = true) async throws
         -> (rulesText: String, firstFailure: (any Error & Sendable)?)
     {
         let root = options.localRoot
@@ -137,9 +143,13 @@ public final class SyncEngine: Sendable {
             (actions, keptLocally) = shared.readOnlyPlan(actions, prefix: prefix)
             access = shared
         }
-        if scoped == nil, !options.allowDeleteAll {
-            try EmptiedSideGuard.check(
-                actions, base: baseFiles, local: local.files, remote: remoteFiles, prefix: prefix, localRoot: root)
+        if !options.allowDeleteAll {
+            if scoped == nil {
+                try EmptiedSideGuard.check(
+                    actions, base: baseFiles, local: local.files, remote: remoteFiles, prefix: prefix, localRoot: root)
+            } else if EmptiedSideGuard.needsFullPass(actions) {
+                return try await reconcile(.everything, tally: tally)
+            }
         }
         // Ignore rules that come from the other side change what the rest of the plan should
         // be: they come down alone first, and `pass` plans again under them.
@@ -170,10 +180,11 @@ public final class SyncEngine: Sendable {
             if state.state.cursor.isEmpty, !remote.cursor.isEmpty {
                 try state.update { $0.cursor = remote.cursor }
             }
+            let doubt = access != nil && doubtingAccess ? SyncCollector(false) : nil
             let executor = SyncExecutor(
                 client: client, options: options, state: state, tally: tally,
                 remoteDirectories: remoteDirectories, listingCursor: remote.cursor, access: access,
-                temporaryMarker: temporaryMarker, report: report)
+                temporaryMarker: temporaryMarker, accessInDoubt: doubt, report: report)
             let deletions = actions.filter(\.isDeletion)
             let rest = actions.filter { !$0.isDeletion }
             let reserved = PendingPut.reserved(
@@ -187,6 +198,10 @@ public final class SyncEngine: Sendable {
                 firstFailure = firstFailure ?? failure
             }
             try state.flush()
+            if doubt?.current == true {
+                let again = try await reconcile(scope, tally: tally, doubtingAccess: false)
+                return (again.rulesText, firstFailure ?? again.firstFailure)
+            }
         }
         return (rulesText, firstFailure)
     }

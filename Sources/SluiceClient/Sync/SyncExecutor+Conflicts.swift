@@ -208,8 +208,10 @@ extension SyncExecutor {
         var downloadOptions = DownloadOptions(parallelism: 4, retry: options.retry)
         downloadOptions.owner = options.owner
         let temporary = SyncNames.downloadTemporary(for: copyName, marker: temporaryMarker)
-        let summary = try await Downloader(client: client, options: downloadOptions).download(
-            objectName(path), version: version, to: directory.path(of: temporary))
+        let summary = try await directory.namingFiles {
+            try await Downloader(client: client, options: downloadOptions).download(
+                objectName(path), version: version, to: directory.path(of: temporary))
+        }
         // Not onto whatever took the free name during the download: deferred instead.
         try place(temporary, at: copyName, in: directory, replacing: nil)
         tally.add {

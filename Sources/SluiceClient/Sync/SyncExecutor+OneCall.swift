@@ -187,11 +187,13 @@ extension SyncExecutor {
                 writing: true)
         }
         let temporaryPath = directory.path(of: temporary)
-        try await BlockingWork.run { _ in
-            let file = try LocalFile.openForUpdate(temporaryPath)
-            try file.truncate(to: 0)
-            try data.withUnsafeBytes { try file.write($0, at: 0) }
-            try file.sync()
+        try await directory.namingFiles {
+            try await BlockingWork.run { _ in
+                let file = try LocalFile.openForUpdate(temporaryPath)
+                try file.truncate(to: 0)
+                try data.withUnsafeBytes { try file.write($0, at: 0) }
+                try file.sync()
+            }
         }
         try place(temporary, at: name, in: directory, replacing: replacing)
         state.renamed(in: directory.path)

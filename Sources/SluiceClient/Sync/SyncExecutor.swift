@@ -28,6 +28,11 @@ struct SyncExecutor: Sendable {
     let access: SharedAccess?
     /// The pairing's marker, put into the name of every temporary file (``SyncNames/downloadTemporary(for:marker:)``).
     let temporaryMarker: String
+    /// Set by a failure that may mean the owner changed the grant during the pass
+    /// (``mayMeanAccessChanged(_:)``): no further action starts, and the pass is planned again
+    /// under the grants as they are then. Nil when such failures are failures (the caller's
+    /// own folder, or the pass planned again).
+    let accessInDoubt: SyncCollector<Bool>?
     let report: @Sendable (SyncEvent) -> Void
 
     /// Why an action was not taken this pass.
@@ -56,7 +61,16 @@ struct SyncExecutor: Sendable {
 
     /// Runs one action; a failure is reported and counted, and returned for the exit code.
     func run(_ action: SyncAction) async -> (any Error & Sendable)? {
-        await reporting(action.path) { try await perform(action) }
+        if accessInDoubt?.current == true { return nil }
+        return await reporting(action.path) { try await perform(action) }
+    }
+
+    /// Whether a failure in another's folder may come from the owner revoking or lowering the
+    /// grant meanwhile: the name is no longer shared (NOT_FOUND), no longer writable
+    /// (PERMISSION_DENIED), or the upload session the revoke aborted (FAILED_PRECONDITION).
+    static func mayMeanAccessChanged(_ error: any Error) -> Bool {
+        guard let error = error as? RPCError else { return false }
+        return [.notFound, .permissionDenied, .failedPrecondition].contains(error.code)
     }
 
     /// Runs work on `path`; a failure is reported and counted, and returned for the exit code.
@@ -72,6 +86,11 @@ struct SyncExecutor: Sendable {
             // A link appeared among its parents since the scan: left alone, as the next scan will.
             tally.add { $0.skipped += 1 }
             report(SyncEvent(kind: .skip, path: path, detail: "\(unreachable)"))
+            return nil
+        } catch let error where accessInDoubt != nil && Self.mayMeanAccessChanged(error) {
+            // Not this file's failure to report yet: the pass is planned again, which says
+            // what became of the grant (or fails this file again, reported then).
+            accessInDoubt?.add { $0 = true }
             return nil
         } catch {
             tally.add { $0.failed += 1 }
@@ -301,8 +320,10 @@ struct SyncExecutor: Sendable {
         downloadOptions.owner = options.owner
         let summary: TransferSummary
         do {
-            summary = try await Downloader(client: client, options: downloadOptions).download(
-                objectName(path), version: remote.version, to: directory.path(of: temporary))
+            summary = try await directory.namingFiles {
+                try await Downloader(client: client, options: downloadOptions).download(
+                    objectName(path), version: remote.version, to: directory.path(of: temporary))
+            }
         } catch let error where FailureKind(error) == .notFound {
             throw Deferred(reason: "the remote version went away meanwhile")
         }
@@ -315,9 +336,11 @@ struct SyncExecutor: Sendable {
         var sha256 = summary.sha256
         if sha256.isEmpty {
             // The download was verified partition by partition; the base needs a whole hash.
-            let file = try LocalFile.openForReading(directory.path(of: name))
-            let plan = try PartitionPlan.automatic(totalSize: placed.size)
-            sha256 = Hex.encode(try await FileHashing.digests(of: file, plan: plan) { _ in }.object)
+            sha256 = try await directory.namingFiles {
+                let file = try LocalFile.openForReading(directory.path(of: name))
+                let plan = try PartitionPlan.automatic(totalSize: placed.size)
+                return Hex.encode(try await FileHashing.digests(of: file, plan: plan) { _ in }.object)
+            }
         }
         try state.set(path, SyncedFile(local: placed, sha256: sha256, remoteVersion: summary.version))
         tally.add {

@@ -1,13 +1,15 @@
 """A full blob volume is reported as what it is: RESOURCE_EXHAUSTED "the blob store is
 out of space" (trailer sluice-exhausted: space), not "busy, send it again"; the CLI
 says the server is out of space and exits 7 without hammering it with retries. What
-was stored stays intact, and once space is freed the same upload resumes.
+was stored stays intact, and once space is freed the same upload resumes. On the client's
+side, a sync into a full directory says which one and keeps its files as they were.
 
 The blob store sits on a small tmpfs this test mounts (root only; skips otherwise)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -160,3 +162,31 @@ def test_an_older_store_on_a_full_disk_still_starts(storage, tmp_path):
         finally:
             srv.stop()
 
+
+
+def test_sync_into_a_full_directory_names_it_and_keeps_what_was_there(cli, tmp_path):
+    """A sync whose download does not fit: the message names the directory and file (not the
+    descriptor path the client writes through), the local file keeps its last good content,
+    and once there is room the next pass brings the new version."""
+    prefix = cs.unique("sync-full") + "/"
+    with small_filesystem(str(tmp_path / "small")) as small:
+        local = os.path.join(small, "dir")
+        os.makedirs(local)
+        with open(os.path.join(local, "kept.txt"), "wb") as f:
+            f.write(b"the last good content\n")
+        cli.ok("sync", local, prefix, "--device", "small")
+        bigger = str(tmp_path / "bigger")
+        cs.write_random_file(bigger, TMPFS_SIZE + MIB)             # cannot fit the volume
+        cli.ok("upload", bigger, prefix + "kept.txt")
+
+        r = cli.run("sync", local, prefix, "--device", "small")
+        assert r.rc == cs.EXIT_OTHER, r.explain()
+        said = r.out + r.stderr
+        assert "/proc/self/fd" not in said, r.explain()
+        assert f"cannot write {local}/" in said and "No space left on device" in said, r.explain()
+        with open(os.path.join(local, "kept.txt"), "rb") as f:
+            assert f.read() == b"the last good content\n"
+
+        subprocess.run(["mount", "-o", f"remount,size={4 * TMPFS_SIZE}", small], check=True)
+        cli.ok("sync", local, prefix, "--device", "small")
+        assert cs.sha256_file(os.path.join(local, "kept.txt")) == cs.sha256_file(bigger)

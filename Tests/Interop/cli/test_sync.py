@@ -536,6 +536,32 @@ def test_a_side_found_empty_does_not_empty_the_other_without_confirmation(cli, t
     assert summary(r)["deleted_local"] == len(names) and os.listdir(a) == []
 
 
+def test_a_side_found_empty_after_the_other_changed_still_needs_confirmation(cli, tmp_path):
+    # Another device deleted one file and edited another since this one last synced; then this
+    # device's folder is found empty (an unmounted disk). The pass would delete every other
+    # file on the server, and from there on every device: it refuses, as when nothing changed.
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    prefix = cs.unique("sync-emptied-changed") + "/"
+    names = [f"f{i}.txt" for i in range(6)]
+    for n in names:
+        sy.write(a, n, n.encode())
+    sync(cli, a, prefix, device="A").expect(0)
+    os.makedirs(b)
+    sync(cli, b, prefix, device="B").expect(0)
+    os.remove(os.path.join(a, "f0.txt"))
+    sy.write(a, "f1.txt", b"edited on A\n")
+    sync(cli, a, prefix, device="A").expect(0)
+
+    for n in names:
+        os.remove(os.path.join(b, n))                          # B's disk "went away"
+    r = sync(cli, b, prefix, device="B").expect(cs.EXIT_USAGE)
+    assert "--allow-delete-all" in r.stderr and "Nothing was deleted" in r.stderr, r.stderr
+    assert sorted(cli.ok("ls", prefix).out.split()) == sorted(prefix + n for n in names[1:])
+    assert os.listdir(b) == [], r.explain()
+    r = sync(cli, a, prefix, device="A").expect(0)             # A keeps its files
+    assert sorted(os.listdir(a)) == names[1:], r.explain()
+
+
 def test_a_file_that_became_a_folder_while_the_other_device_edited_it_converges(cli, tmp_path):
     # One device replaces file x with a folder x/ and folder d/ with a file d, while the other
     # edits x and d/inner. The folder keeps the name and the file is kept beside it as a

@@ -121,3 +121,49 @@ def test_a_read_only_share_syncs_down_and_keeps_local_changes_here(cli, tmp_path
     fourth = bob_sync(cli, b, folder).expect(0)
     assert fourth.event("conflict")["path"] == "notes/a.txt", fourth.explain()
     assert sy.read(b, "notes/a.txt") == b"alice's new note"
+
+
+MANY = 2000
+
+
+def _bob_uploading_many(cli, tmp_path, count: int = MANY):
+    """Bob's sync, started, of `count` new files into the folder alice shares with him for
+    writing, once its first upload is done; returns (the running sync, bob's directory, the
+    folder). Four uploads at a time (`--parallel 1`): a grant changed then lands mid-pass."""
+    _, b, folder = shared_folder(cli, tmp_path, "--write", FILES)
+    for i in range(count):
+        sy.write(b, f"new/f{i:04}.txt", f"bob's file {i}\n".encode())
+    proc = cli.start("sync", b, folder, "--owner", ALICE, "--device", "bob", "--json", "--parallel", "1",
+                     who="client2")
+    proc.wait_for(lambda events: any(e.get("event") == "upload" for e in events), 60, "bob's first upload")
+    return proc, b, folder
+
+
+def test_a_share_revoked_during_a_pass_stops_it_with_one_message(cli, tmp_path):
+    # The grant goes while bob's sync is uploading: the files left do not each fail with
+    # "shares nothing named …"; the pass stops, looks at the grants again and says what
+    # happened once, as a pass started after the revoke does (exit 9).
+    proc, b, folder = _bob_uploading_many(cli, tmp_path)
+    try:
+        cli.ok("unshare", folder, BOB)
+        assert proc.wait(120) == EXIT_ACCESS_LOST, proc.explain()
+        assert "does not share" in proc.stderr() and ALICE in proc.stderr(), proc.explain()
+        assert not [e for e in proc.events if e.get("event") == "failed"], proc.explain()
+        assert len(os.listdir(os.path.join(b, "new"))) == MANY            # bob's files stay
+    finally:
+        proc.close()
+
+
+def test_a_share_lowered_to_read_during_a_pass_keeps_the_rest_here(cli, tmp_path):
+    # Lowered to READ mid-pass: what was not uploaded yet stays on bob's device, said once
+    # per file as a pass started after the change says it, and the run ends well (exit 0).
+    proc, b, folder = _bob_uploading_many(cli, tmp_path)
+    try:
+        cli.ok("share", folder, BOB, "--read")
+        assert proc.wait(120) == 0, proc.explain()
+        assert not [e for e in proc.events if e.get("event") == "failed"], proc.explain()
+        kept = [e for e in proc.events if e.get("event") == "skip" and "reading only" in e.get("detail", "")]
+        uploaded = [e for e in proc.events if e.get("event") == "upload"]
+        assert kept and len(kept) + len(uploaded) >= MANY, proc.explain()
+    finally:
+        proc.close()

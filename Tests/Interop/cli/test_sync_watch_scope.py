@@ -79,6 +79,25 @@ def test_a_watch_round_looks_only_at_the_changed_paths(cli, tmp_path, watchers):
     assert wa.alive() and wb.alive()
 
 
+def test_a_directory_emptied_while_watched_does_not_empty_the_remote(cli, tmp_path, watchers):
+    # Every file removed at once (a mistaken `rm`, a disk going away) reaches the watch as
+    # events for those paths only. The round looks at everything before deleting so many,
+    # finds the directory empty, and stops as a full pass does: nothing deleted remotely.
+    a = str(tmp_path / "a")
+    prefix = cs.unique("sync-watch-emptied") + "/"
+    names = [f"f{i}.txt" for i in range(6)]
+    for n in names:
+        sy.write(a, n, n.encode())
+    wa = watchers(a, prefix, "A")
+    wa.wait_for(lambda ev: next((e for e in summaries_after(wa, 0) if e["uploaded"] == len(names)), None),
+                CONVERGE, "the first pass")
+    for n in names:
+        os.remove(os.path.join(a, n))
+    assert wa.wait(CONVERGE) == cs.EXIT_USAGE, wa.explain()
+    assert "--allow-delete-all" in wa.stderr() and "Nothing was deleted" in wa.stderr(), wa.explain()
+    assert sorted(cli.ok("ls", prefix).out.split()) == sorted(prefix + n for n in names)
+
+
 def cs_sha(data: bytes) -> str:
     import hashlib
     return hashlib.sha256(data).hexdigest()
