@@ -45,6 +45,19 @@ import Testing
         #expect(error?.description.contains("would delete the 5 of them still there under 'p/'") == true)
     }
 
+    @Test func hiddenFilesLeftBehindDoNotMakeASideHoldSomething() {
+        // `rm -rf dir/*` leaves the synced .sluiceignore and dotfiles such as .DS_Store.
+        let deletions = base(6).keys.map { SyncAction.deleteRemote($0.string, expected: remote) }
+        let local: [PathKey: LocalFileState] = [
+            ".sluiceignore": LocalFileState(stat: stat, sha256: "aa"), ".git/HEAD": LocalFileState(stat: stat, sha256: "aa"),
+        ]
+        #expect(throws: EmptiedSideError.self) { try check(deletions, base: base(6), local: local) }
+        let remaining: [PathKey: RemoteFile] = [".DS_Store": remote, "d/.sluice-dir": remote]
+        #expect(throws: EmptiedSideError.self) {
+            try check(base(6).keys.map { .deleteLocal($0.string, expected: stat) }, base: base(6), remote: remaining)
+        }
+    }
+
     @Test func ordinaryDeletionsGoAhead() throws {
         // Few files, or not all of them, or the emptied side still holds a new file.
         try check(base(3).keys.map { .deleteLocal($0.string, expected: stat) }, base: base(3))

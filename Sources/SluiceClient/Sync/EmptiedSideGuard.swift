@@ -5,6 +5,10 @@
 /// would be left to restore from. Such a pass is refused before it acts unless the user
 /// confirms it (`--allow-delete-all`).
 ///
+/// Hidden files (a name, or a folder on the path, beginning with a dot) do not make a side
+/// hold something: `rm -rf dir/*` and a file manager's "select all" leave them, and so does
+/// the synced `.sluiceignore` itself.
+///
 /// What it counts is the deletions the pass would make, not the files the state remembers:
 /// the other side may have changed since the last sync (a file deleted there too, or edited,
 /// which then comes back rather than going), and a pass that would delete all but those is
@@ -22,12 +26,12 @@ enum EmptiedSideGuard {
     ) throws {
         let synced = base.keys.filter { !SyncNames.isMarker($0.string) }.count
         let (deletedLocally, deletedRemotely) = deletions(in: actions)
-        if deletedLocally >= minimumFiles, !remote.keys.contains(where: { !SyncNames.isMarker($0.string) }) {
+        if deletedLocally >= minimumFiles, !remote.keys.contains(where: { Self.counts($0.string) }) {
             throw EmptiedSideError(
                 synced: synced, deletions: deletedLocally, emptied: "the remote prefix '\(prefix)'",
                 other: "in \(localRoot)")
         }
-        if deletedRemotely >= minimumFiles, !local.keys.contains(where: { !SyncNames.isMarker($0.string) }) {
+        if deletedRemotely >= minimumFiles, !local.keys.contains(where: { Self.counts($0.string) }) {
             throw EmptiedSideError(
                 synced: synced, deletions: deletedRemotely, emptied: "the local directory \(localRoot)",
                 other: "under '\(prefix)'")
@@ -40,6 +44,12 @@ enum EmptiedSideGuard {
     static func needsFullPass(_ actions: [SyncAction]) -> Bool {
         let (locally, remotely) = deletions(in: actions)
         return max(locally, remotely) >= minimumFiles
+    }
+
+    /// Whether a file left on a side shows that the side is still there: neither a directory
+    /// marker nor hidden.
+    private static func counts(_ path: String) -> Bool {
+        !SyncNames.isMarker(path) && !path.split(separator: "/").contains { $0.hasPrefix(".") }
     }
 
     /// The files (not directory markers) the plan deletes locally and remotely.

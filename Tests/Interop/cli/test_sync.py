@@ -562,6 +562,24 @@ def test_a_side_found_empty_after_the_other_changed_still_needs_confirmation(cli
     assert sorted(os.listdir(a)) == names[1:], r.explain()
 
 
+def test_a_folder_emptied_of_all_but_hidden_files_still_needs_confirmation(cli, tmp_path):
+    # `rm -rf dir/*` skips dotfiles: the synced .sluiceignore stays, and a stray .DS_Store
+    # may appear. Neither shows the folder is still there.
+    a = str(tmp_path / "a")
+    prefix = cs.unique("sync-emptied-hidden") + "/"
+    names = [f"f{i}.txt" for i in range(5)] + ["sub/s.txt"]
+    sy.write(a, ".sluiceignore", b"*.tmp\n")
+    for n in names:
+        sy.write(a, n, n.encode())
+    sync(cli, a, prefix).expect(0)
+    for n in names:
+        os.remove(os.path.join(a, n))
+    sy.write(a, ".DS_Store", b"finder")
+    r = sync(cli, a, prefix).expect(cs.EXIT_USAGE)
+    assert "--allow-delete-all" in r.stderr and "Nothing was deleted" in r.stderr, r.stderr
+    assert sorted(cli.ok("ls", "-r", prefix).out.split()) == sorted(prefix + n for n in names + [".sluiceignore"])
+
+
 def test_a_file_that_became_a_folder_while_the_other_device_edited_it_converges(cli, tmp_path):
     # One device replaces file x with a folder x/ and folder d/ with a file d, while the other
     # edits x and d/inner. The folder keeps the name and the file is kept beside it as a
