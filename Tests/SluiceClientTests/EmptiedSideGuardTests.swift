@@ -58,12 +58,19 @@ import Testing
         }
     }
 
+    @Test func aSideHoldingOnlyFilesNeverSyncedCountsAsEmptied() {
+        // Removed and made again, with one new file in it: everything synced is gone.
+        let deletions = base(8).keys.map { SyncAction.deleteRemote($0.string, expected: remote) }
+        let fresh: [PathKey: LocalFileState] = ["new.txt": LocalFileState(stat: stat, sha256: "bb")]
+        #expect(throws: EmptiedSideError.self) { try check(deletions, base: base(8), local: fresh) }
+    }
+
     @Test func ordinaryDeletionsGoAhead() throws {
         // Few files, or not all of them, or the emptied side still holds a new file.
         try check(base(3).keys.map { .deleteLocal($0.string, expected: stat) }, base: base(3))
         try check(["f0", "f1", "f2"].map { .deleteLocal($0, expected: stat) }, base: base(4))
         try check(
-            base(4).keys.map { .deleteLocal($0.string, expected: stat) }, base: base(4), remote: ["new.txt": remote])
+            base(4).keys.map { .deleteLocal($0.string, expected: stat) }, base: base(4), remote: ["f0": remote])
         // The last few files of a folder that once held many, deleted on one side, go.
         try check(["f0", "f1", "f2"].map { .deleteRemote($0, expected: remote) }, base: base(100))
     }

@@ -5,9 +5,11 @@
 /// would be left to restore from. Such a pass is refused before it acts unless the user
 /// confirms it (`--allow-delete-all`).
 ///
-/// Hidden files (a name, or a folder on the path, beginning with a dot) do not make a side
-/// hold something: `rm -rf dir/*` and a file manager's "select all" leave them, and so does
-/// the synced `.sluiceignore` itself.
+/// What shows that a side is still there is a synced file on it that is not hidden. Hidden
+/// files (a name, or a folder on the path, beginning with a dot) do not count: `rm -rf dir/*`
+/// and a file manager's "select all" leave them, and so does the synced `.sluiceignore`
+/// itself. Nor do files never synced: a directory removed and made again with one new file
+/// in it has lost everything the other side holds just the same.
 ///
 /// What it counts is the deletions the pass would make, not the files the state remembers:
 /// the other side may have changed since the last sync (a file deleted there too, or edited,
@@ -26,28 +28,20 @@ enum EmptiedSideGuard {
     ) throws {
         let synced = base.keys.filter { !SyncNames.isMarker($0.string) }.count
         let (deletedLocally, deletedRemotely) = deletions(in: actions)
-        if deletedLocally >= minimumFiles, !remote.keys.contains(where: { Self.counts($0.string) }) {
+        if deletedLocally >= minimumFiles, !remote.keys.contains(where: { base[$0] != nil && Self.counts($0.string) }) {
             throw EmptiedSideError(
                 synced: synced, deletions: deletedLocally, emptied: "the remote prefix '\(prefix)'",
                 other: "in \(localRoot)")
         }
-        if deletedRemotely >= minimumFiles, !local.keys.contains(where: { Self.counts($0.string) }) {
+        if deletedRemotely >= minimumFiles, !local.keys.contains(where: { base[$0] != nil && Self.counts($0.string) }) {
             throw EmptiedSideError(
                 synced: synced, deletions: deletedRemotely, emptied: "the local directory \(localRoot)",
                 other: "under '\(prefix)'")
         }
     }
 
-    /// Whether a pass over some paths only (a watch's events) deletes enough to need this
-    /// check, which only a pass over everything can make: it sees whether a side is empty.
-    /// Without it, a directory emptied while watched would go out event by event.
-    static func needsFullPass(_ actions: [SyncAction]) -> Bool {
-        let (locally, remotely) = deletions(in: actions)
-        return max(locally, remotely) >= minimumFiles
-    }
-
-    /// Whether a file left on a side shows that the side is still there: neither a directory
-    /// marker nor hidden.
+    /// Whether a synced file left on a side shows that the side is still there: neither a
+    /// directory marker nor hidden.
     private static func counts(_ path: String) -> Bool {
         !SyncNames.isMarker(path) && !path.split(separator: "/").contains { $0.hasPrefix(".") }
     }

@@ -19,6 +19,8 @@ public final class SyncEngine: Sendable {
     private let report: @Sendable (SyncEvent) -> Void
     /// The directories the last scan found (relative; "" is the root), for watching.
     private let scannedDirectories = Mutex<Set<PathKey>>([""])
+    /// Whether the last pass left deletions undone because it was asked to hold them.
+    private let heldDeletions = Mutex(false)
 
     /// - Throws: ``UnusableSyncStateError`` when the state file exists but cannot be used.
     public init(client: RPCClient, options: SyncOptions, report: @escaping @Sendable (SyncEvent) -> Void) throws {
@@ -42,20 +44,30 @@ public final class SyncEngine: Sendable {
 
     public var directories: [String] { scannedDirectories.withLock { $0.map(\.string) } }
 
+    /// Whether the last pass held deletions back (`holdingDeletions`): a pass that may delete
+    /// should follow once the directory and the remote prefix are quiet.
+    public var deletionsWaiting: Bool { heldDeletions.withLock { $0 } }
+
     /// One reconciliation, of everything or of a scope (the paths a watch saw change: only
     /// they are scanned and listed; the state of the rest stands). Failures of single files
     /// are reported, counted and the first is returned; the pass goes on with the others.
-    public func pass(_ scope: SyncScope = .everything) async throws
+    ///
+    /// `holdingDeletions` leaves the plan's deletions undone (``deletionsWaiting`` says so): a
+    /// watch asks for it while changes are still arriving, since a side being emptied (a
+    /// mistaken `rm`, a loop of `sluice rm`) would otherwise go out a round at a time, each
+    /// round too small for ``EmptiedSideGuard`` to see, until the other side is empty too.
+    public func pass(_ scope: SyncScope = .everything, holdingDeletions: Bool = false) async throws
         -> (summary: SyncSummary, firstFailure: (any Error & Sendable)?)
     {
         let started = ContinuousClock.now
         let tally = SyncTally()
-        let first = try await reconcile(scope, tally: tally)
+        heldDeletions.withLock { $0 = false }
+        let first = try await reconcile(scope, tally: tally, holdingDeletions: holdingDeletions)
         var firstFailure = first.firstFailure
         // A `.sluiceignore` that came down in this pass (or changed meanwhile) would have made
         // another plan: plan again under it, over everything, so that one run applies it.
         if !options.dryRun, ignoreText() != first.rulesText {
-            let again = try await reconcile(.everything, tally: tally)
+            let again = try await reconcile(.everything, tally: tally, holdingDeletions: holdingDeletions)
             firstFailure = firstFailure ?? again.firstFailure
         }
         tally.add { $0.elapsed = ContinuousClock.now - started }
@@ -78,9 +90,9 @@ public final class SyncEngine: Sendable {
     /// under the grants as they are now: a revoked grant stops the sync with one message, as it
     /// does between passes, and a lowered one leaves this device's changes here, rather than
     /// every remaining file failing on its own.
-    private func reconcile(_ scope: SyncScope, tally: SyncTally, doubtingAccess: Bool = true) async throws
-        -> (rulesText: String, firstFailure: (any Error & Sendable)?)
-    {
+    private func reconcile(
+        _ scope: SyncScope, tally: SyncTally, holdingDeletions: Bool, doubtingAccess: Bool = true
+    ) async throws -> (rulesText: String, firstFailure: (any Error & Sendable)?) {
         let root = options.localRoot
         let rulesText = ignoreText()
         let rules = IgnoreRules(text: rulesText)
@@ -143,13 +155,13 @@ public final class SyncEngine: Sendable {
             (actions, keptLocally) = shared.readOnlyPlan(actions, prefix: prefix)
             access = shared
         }
-        if !options.allowDeleteAll {
-            if scoped == nil {
-                try EmptiedSideGuard.check(
-                    actions, base: baseFiles, local: local.files, remote: remoteFiles, prefix: prefix, localRoot: root)
-            } else if EmptiedSideGuard.needsFullPass(actions) {
-                return try await reconcile(.everything, tally: tally)
-            }
+        if holdingDeletions, actions.contains(where: \.isDeletion) {
+            actions.removeAll(where: \.isDeletion)
+            heldDeletions.withLock { $0 = true }
+        }
+        if scoped == nil, !options.allowDeleteAll {
+            try EmptiedSideGuard.check(
+                actions, base: baseFiles, local: local.files, remote: remoteFiles, prefix: prefix, localRoot: root)
         }
         // Ignore rules that come from the other side change what the rest of the plan should
         // be: they come down alone first, and `pass` plans again under them.
@@ -199,7 +211,8 @@ public final class SyncEngine: Sendable {
             }
             try state.flush()
             if doubt?.current == true {
-                let again = try await reconcile(scope, tally: tally, doubtingAccess: false)
+                let again = try await reconcile(
+                    scope, tally: tally, holdingDeletions: holdingDeletions, doubtingAccess: false)
                 return (again.rulesText, firstFailure ?? again.firstFailure)
             }
         }

@@ -14,11 +14,20 @@ import Synchronization
 /// away) is tried again with the same backoff, for as long as it takes. A pass refused
 /// because a shared folder is no longer shared, or because it would empty a side, stops the
 /// watch: passing again would be refused again, and only the user can decide.
+///
+/// Deletions wait for a full pass after a quiet spell (`quietSpell` without an event on either
+/// side): a round while changes still arrive holds them back. A side emptied over seconds (a
+/// slow `rm -r`, a loop of `sluice rm`) is then judged whole, by ``EmptiedSideGuard``, rather
+/// than carried out a round at a time until the other side is empty too.
 public struct SyncWatcher: Sendable {
     public var debounce: Duration = .milliseconds(300)
     /// The longest a steady stream of local events delays a pass.
     public var longestDelay: Duration = .seconds(3)
     public var rescanInterval: Duration = .seconds(30)
+    /// How long both sides must be still before held deletions are carried out.
+    public var quietSpell: Duration = .seconds(2)
+    /// The longest changes that never stop delay held deletions.
+    public var longestQuietWait: Duration = .seconds(60)
 
     private let engine: SyncEngine
     private let client: RPCClient
@@ -36,6 +45,7 @@ public struct SyncWatcher: Sendable {
         let inotify = Inotify()
         inotify?.start { triggers.changed($0) }
         let (engine, report, rescan, debounce, longestDelay) = (engine, report, rescanInterval, debounce, longestDelay)
+        let (quietSpell, longestQuietWait) = (quietSpell, longestQuietWait)
         let options = engine.options
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -49,10 +59,13 @@ public struct SyncWatcher: Sendable {
                 var generator = SystemRandomNumberGenerator()
                 var failures = 0
                 var scope = SyncScope.everything
+                // The first pass is a run's own: it may delete, under the guard.
+                var quiet = true
                 while true {
                     do {
-                        let (summary, _) = try await engine.pass(scope)
+                        let (summary, _) = try await engine.pass(scope, holdingDeletions: !quiet)
                         failures = 0
+                        if engine.deletionsWaiting { triggers.fireWhenQuiet() }
                         if let inotify {
                             for directory in engine.directories {
                                 inotify.watch(directory.isEmpty ? options.localRoot : options.localRoot + "/" + directory)
@@ -77,8 +90,11 @@ public struct SyncWatcher: Sendable {
                         triggers.fire()
                     }
                     repeat {
-                        let pending = try await triggers.settled(debounce: debounce, longestDelay: longestDelay)
+                        let pending = try await triggers.settled(
+                            debounce: debounce, longestDelay: longestDelay, quietSpell: quietSpell,
+                            longestQuietWait: longestQuietWait)
                         scope = pending.full ? .everything : SyncScope.of(changed: pending.changed, root: options.localRoot)
+                        quiet = pending.quiet
                     } while scope == .paths([])
                 }
             }
@@ -97,12 +113,16 @@ public struct SyncWatcher: Sendable {
             var changed: Set<PathKey> = []
             /// Whether the next pass must look at everything.
             var full = false
+            /// Whether the next pass waits for a quiet spell (it carries held deletions out).
+            var quiet = false
         }
 
-        /// What the next pass looks at: everything, or the paths named.
+        /// What the next pass looks at: everything, or the paths named; and whether it came
+        /// after a quiet spell, so that it may delete.
         struct Pending: Sendable {
             var full: Bool
             var changed: Set<PathKey>
+            var quiet: Bool
         }
 
         private let state = Mutex(State())
@@ -113,6 +133,14 @@ public struct SyncWatcher: Sendable {
         /// Asks for a full pass.
         func fire() {
             record { $0.full = true }
+        }
+
+        /// Asks for a full pass once nothing has happened for a quiet spell.
+        func fireWhenQuiet() {
+            record {
+                $0.full = true
+                $0.quiet = true
+            }
         }
 
         /// Asks for a pass over what the events name (a full one if events were lost).
@@ -143,16 +171,21 @@ public struct SyncWatcher: Sendable {
         }
 
         /// Waits for a trigger, then until `debounce` passed without another (or
-        /// `longestDelay` since the first), and takes them all.
-        func settled(debounce: Duration, longestDelay: Duration) async throws -> Pending {
+        /// `longestDelay` since the first), and takes them all. A pass asked for by
+        /// ``fireWhenQuiet()`` waits for `quietSpell` without one instead (or
+        /// `longestQuietWait` since the first).
+        func settled(debounce: Duration, longestDelay: Duration, quietSpell: Duration, longestQuietWait: Duration)
+            async throws -> Pending
+        {
             while true {
                 try await Task.sleep(for: Self.poll)
                 let now = ContinuousClock.now
                 let ready = state.withLock { state -> Pending? in
                     guard let first = state.firstPending else { return nil }
-                    guard now - state.lastEvent >= debounce || now - first >= longestDelay else { return nil }
+                    let (still, longest) = state.quiet ? (quietSpell, longestQuietWait) : (debounce, longestDelay)
+                    guard now - state.lastEvent >= still || now - first >= longest else { return nil }
                     defer { state = State() }
-                    return Pending(full: state.full, changed: state.changed)
+                    return Pending(full: state.full, changed: state.changed, quiet: state.quiet)
                 }
                 if let ready { return ready }
             }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 
@@ -74,7 +75,13 @@ def test_a_watch_round_looks_only_at_the_changed_paths(cli, tmp_path, watchers):
     os.remove(os.path.join(b, "empty/now-full.txt"))
     sy.wait_same([a, b], CONVERGE, "a folder emptied on B",
                  extra=lambda t: "empty/now-full.txt" not in t and "empty/" in t)
-    listed = cli.ok("ls", "-r", prefix).out.split()
+    # The marker goes up once B's deletion has (deletions wait for a quiet spell).
+    deadline = time.monotonic() + CONVERGE
+    while True:
+        listed = cli.ok("ls", "-r", prefix).out.split()
+        if prefix + "empty/.sluice-dir" in listed or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert prefix + "empty/.sluice-dir" in listed and prefix + "fresh-empty/.sluice-dir" in listed, listed
     assert wa.alive() and wb.alive()
 
@@ -96,6 +103,37 @@ def test_a_directory_emptied_while_watched_does_not_empty_the_remote(cli, tmp_pa
     assert wa.wait(CONVERGE) == cs.EXIT_USAGE, wa.explain()
     assert "--allow-delete-all" in wa.stderr() and "Nothing was deleted" in wa.stderr(), wa.explain()
     assert sorted(cli.ok("ls", prefix).out.split()) == sorted(prefix + n for n in names)
+
+
+def test_a_side_emptied_over_several_seconds_while_watched_is_judged_whole(cli, tmp_path, watchers):
+    # The local directory emptied a few files at a time, then the remote prefix removed for
+    # good one `sluice rm` at a time: deletions wait for both sides to be still, so the watch
+    # sees each side emptied whole and stops, instead of carrying the deletions out round by
+    # round until the other side is empty too.
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    prefix = cs.unique("sync-watch-slowly") + "/"
+    names = [f"f{i:02}.txt" for i in range(12)]
+    for n in names:
+        sy.write(a, n, n.encode())
+    cli.ok("sync", a, prefix, "--device", "A")
+    wa = watchers(a, prefix, "A")
+    wa.wait_for(lambda ev: summaries_after(wa, 0), CONVERGE, "the first pass")
+    for i in range(0, len(names), 3):
+        for n in names[i:i + 3]:
+            os.remove(os.path.join(a, n))
+        time.sleep(0.5)
+    assert wa.wait(CONVERGE) == cs.EXIT_USAGE, wa.explain()
+    assert sorted(cli.ok("ls", prefix).out.split()) == sorted(prefix + n for n in names)
+
+    os.makedirs(b)
+    cli.ok("sync", b, prefix, "--device", "B")
+    wb = watchers(b, prefix, "B")
+    wb.wait_for(lambda ev: summaries_after(wb, 0), CONVERGE, "the first pass")
+    for n in names:
+        cli.ok("rm", prefix + n)
+    assert wb.wait(CONVERGE) == cs.EXIT_USAGE, wb.explain()
+    assert "--allow-delete-all" in wb.stderr(), wb.explain()
+    assert sorted(os.listdir(b)) == names, wb.explain()
 
 
 def cs_sha(data: bytes) -> str:
