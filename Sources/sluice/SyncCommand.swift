@@ -38,7 +38,7 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object per event on standard output, each pass ending with a summary.")
     var json = false
 
-    @Flag(help: "Let a run delete every synced file on one side when the other side holds no files at all (refused otherwise: a side that went away, such as an unmounted disk, looks the same).")
+    @Flag(help: "Let a run delete the synced files on one side when the other side holds none of them any more (refused otherwise: a side that went away, such as an unmounted disk, looks the same).")
     var allowDeleteAll = false
 
     @Option(help: "Name of this device in conflict copies. (default: the host name)")

@@ -9,7 +9,8 @@ public struct EmptiedSideError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         let which = deletions == synced ? "all of them" : "the \(deletions) of them still there"
-        return "\(emptied) holds no files, yet \(synced) were synced: this run would delete \(which) \(other). "
+        return "\(emptied) holds none of the \(synced) files synced before (hidden ones aside): this run would "
+            + "delete \(which) \(other). "
             + "Nothing was deleted. If the emptying was meant, run again with --allow-delete-all; if not, "
             + "check that the directory (or disk) is the right one, or restore what was removed"
     }
