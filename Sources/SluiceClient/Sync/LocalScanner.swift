@@ -68,11 +68,24 @@ struct LocalScan: Sendable {
         self.temporaryMarker = temporaryMarker
     }
 
+    /// The failure of a scan whose directory is gone (removed, or on a disk unmounted along
+    /// with its mount point).
+    static func rootMissing(_ root: String) -> LocalFileError {
+        LocalFileError(path: root, operation: "sync", code: ENOENT)
+    }
+
+    /// Whether `error` is ``rootMissing(_:)``'s for `root`.
+    static func isRootMissing(_ error: any Error, root: String) -> Bool {
+        guard let error = error as? LocalFileError else { return false }
+        let missing = rootMissing(root)
+        return (error.path, error.operation, error.code) == (missing.path, missing.operation, missing.code)
+    }
+
     /// Scans `root`; `remotePrefix` counts toward the server's name limit (1024 bytes).
     static func scan(root: String, rules: IgnoreRules, remotePrefix: String, temporaryMarker: String?) throws -> LocalScan {
         var scan = LocalScan(temporaryMarker: temporaryMarker)
         guard let (_, kind) = LocalStat.of(root) else {
-            throw LocalFileError(path: root, operation: "sync", code: ENOENT)
+            throw rootMissing(root)
         }
         guard kind == S_IFDIR else { throw UsageError("\(root) is not a directory; sync needs a directory") }
         try scan.walk(root: root, relative: "", rules: rules, prefixBytes: remotePrefix.utf8.count)
@@ -165,7 +178,7 @@ struct LocalScan: Sendable {
         var scan = LocalScan(temporaryMarker: temporaryMarker)
         scan.directories = []
         guard let (_, kind) = LocalStat.of(root) else {
-            throw LocalFileError(path: root, operation: "sync", code: ENOENT)
+            throw rootMissing(root)
         }
         guard kind == S_IFDIR else { throw UsageError("\(root) is not a directory; sync needs a directory") }
         let prefixBytes = remotePrefix.utf8.count

@@ -12,8 +12,9 @@ import Synchronization
 /// round, and every `rescanInterval`, in case an event was missed (a watch limit reached, a
 /// directory created between scan and watch). A pass that fails transiently (the server is
 /// away) is tried again with the same backoff, for as long as it takes. A pass refused
-/// because a shared folder is no longer shared, or because it would empty a side, stops the
-/// watch: passing again would be refused again, and only the user can decide.
+/// because a shared folder is no longer shared, or because it would empty a side, or one
+/// whose directory is gone, stops the watch: passing again would fail again, and only the
+/// user can decide.
 ///
 /// Deletions wait for a full pass after a quiet spell (`quietSpell` without an event on either
 /// side): a round while changes still arrive holds them back. A side emptied over seconds (a
@@ -80,8 +81,12 @@ public struct SyncWatcher: Sendable {
                         try await Task.sleep(for: delay)
                         scope = .everything
                         continue
-                    } catch let error where FailureKind(error) == .accessLost || error is EmptiedSideError {
-                        // Passing again cannot help, and must not delete what it was stopped from deleting.
+                    } catch let error
+                        where [.accessLost, .usage].contains(FailureKind(error))
+                        || LocalScan.isRootMissing(error, root: options.localRoot)
+                    {
+                        // Passing again cannot help (a refusal, a directory gone, a setting the
+                        // server will not take), and must not delete what it was stopped from deleting.
                         throw error
                     } catch let error where !(error is CancellationError) {
                         report(SyncEvent(kind: .failed, path: "", detail: "\(error)"))

@@ -136,6 +136,21 @@ def test_a_side_emptied_over_several_seconds_while_watched_is_judged_whole(cli, 
     assert sorted(os.listdir(b)) == names, wb.explain()
 
 
+def test_a_watched_directory_that_disappears_stops_the_watch(cli, tmp_path, watchers):
+    # Removed (or unmounted with its mount point): the watch says so once and ends as a run
+    # on a missing directory does (exit 3), instead of failing every second for ever.
+    a = str(tmp_path / "a")
+    prefix = cs.unique("sync-watch-gone") + "/"
+    sy.write(a, "f.txt", b"f")
+    wa = watchers(a, prefix, "A")
+    wa.wait_for(lambda ev: summaries_after(wa, 0), CONVERGE, "the first pass")
+    shutil.rmtree(a)
+    assert wa.wait(CONVERGE) == cs.EXIT_NOT_FOUND, wa.explain()
+    assert f"cannot sync {a}" in wa.stderr(), wa.explain()
+    assert not [e for e in wa.events if e.get("event") == "failed"], wa.explain()
+    assert cli.ok("ls", prefix).out.split() == [prefix + "f.txt"]
+
+
 def cs_sha(data: bytes) -> str:
     import hashlib
     return hashlib.sha256(data).hexdigest()
