@@ -99,7 +99,7 @@ struct BlobReclaimer: Sendable {
     /// the renewal; false when the claim was taken over or the window passed first.
     private func deleteUnderClaim(_ blob: DoomedBlob) async throws -> Bool {
         let renewal = ContinuousClock.now
-        guard try await stampClaim(on: blob, at: "now()") else { return false }
+        guard try await stampClaim(on: blob, renewing: true) else { return false }
         do {
             let deleted = try await blobs.delete(blob.key, before: renewal + deleteWindow)
             if !deleted { await giveUpClaim(on: blob) }
@@ -115,13 +115,14 @@ struct BlobReclaimer: Sendable {
     /// rather than wait it out. An S3 request the store gave up on may still land; the
     /// tombstone of whoever deletes next fences it (``forget(_:)``).
     private func giveUpClaim(on blob: DoomedBlob) async {
-        _ = try? await stampClaim(on: blob, at: "NULL")
+        _ = try? await stampClaim(on: blob, renewing: false)
     }
 
-    /// Sets the claim time of the blob's row (`time`: SQL, `now()` or `NULL`) while this
+    /// Renews the claim time of the blob's row, or clears it (the claim given up), while this
     /// reclaimer's claim on it stands; answers whether it did.
-    private func stampClaim(on blob: DoomedBlob, at time: String) async throws -> Bool {
-        try await database.withConnection { connection in
+    private func stampClaim(on blob: DoomedBlob, renewing: Bool) async throws -> Bool {
+        let time = renewing ? "now()" : "NULL"
+        return try await database.withConnection { connection in
             try connection.execute("""
                 UPDATE blobs SET claimed_at = \(time)
                 WHERE scope = $1 AND sha256 = $2 AND deleting AND reclaim_claim = $3

@@ -12,6 +12,7 @@ import time
 import pytest
 
 import cli_support as cs
+import interop_support as sup
 import sync_support as sy
 
 CONVERGE = 40.0          # seconds a watched change may take to reach every device (bounded)
@@ -76,12 +77,11 @@ def test_a_watch_round_looks_only_at_the_changed_paths(cli, tmp_path, watchers):
     sy.wait_same([a, b], CONVERGE, "a folder emptied on B",
                  extra=lambda t: "empty/now-full.txt" not in t and "empty/" in t)
     # The marker goes up once B's deletion has (deletions wait for a quiet spell).
-    deadline = time.monotonic() + CONVERGE
-    while True:
+    def listing_with_the_marker():
         listed = cli.ok("ls", "-r", prefix).out.split()
-        if prefix + "empty/.sluice-dir" in listed or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+        return listed if prefix + "empty/.sluice-dir" in listed else None
+
+    listed = sup.wait_until(listing_with_the_marker, CONVERGE, interval=0.5, what="the emptied folder's marker")
     assert prefix + "empty/.sluice-dir" in listed and prefix + "fresh-empty/.sluice-dir" in listed, listed
     assert wa.alive() and wb.alive()
 
