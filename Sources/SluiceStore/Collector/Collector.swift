@@ -59,6 +59,10 @@ public final class Collector: Sendable {
                 onPass(.success(report))
             } catch is CancellationError {
                 return
+            } catch where Task.isCancelled {
+                // Stopped mid-statement: the cancellation reaches PostgreSQL and comes back as its
+                // error (57014), which is the stop, not a failed pass to count and log.
+                return
             } catch {
                 SluiceMetrics.collectorPassFailed()
                 onPass(.failure(error))
