@@ -7,8 +7,8 @@ import SluiceRPC
 /// existed, so that existence never leaks. The grants tell them apart. Access to a name is the
 /// best of the grants covering it, as the server decides it (a prefix covers the names that
 /// start with it, compared as bytes).
-public struct SharedAccess: Sendable {
-    private struct Covering: Sendable {
+public struct SharedAccess: Sendable, Equatable {
+    private struct Covering: Sendable, Hashable {
         var path: [UInt8]
         var isPrefix: Bool
         var access: Sluice_V1_Access
@@ -20,6 +20,11 @@ public struct SharedAccess: Sendable {
         self.grants = grants.map {
             Covering(path: Array($0.path.utf8), isPrefix: $0.scope == .prefix, access: $0.access)
         }
+    }
+
+    /// Whether both allow the same: the same grants, in whatever order they were listed.
+    public static func == (lhs: SharedAccess, rhs: SharedAccess) -> Bool {
+        Set(lhs.grants) == Set(rhs.grants)
     }
 
     /// The grants `owner` made to the caller, read now, page after page.

@@ -86,12 +86,14 @@ public final class SyncEngine: Sendable {
     /// `tally`; returns the ignore rules' text the plan followed and the first failure.
     ///
     /// In another's folder, a failure that may mean the owner changed the grant meanwhile stops
-    /// the pass, which is then planned again, once (`doubtingAccess` false), from a fresh listing
+    /// the pass, which is then planned again, once (with `doubt` set), from a fresh listing
     /// under the grants as they are now: a revoked grant stops the sync with one message, as it
     /// does between passes, and a lowered one leaves this device's changes here, rather than
-    /// every remaining file failing on its own.
+    /// every remaining file failing on its own. Grants found as they were show the held
+    /// failures to be the files' own: they are reported, and those files left for the next
+    /// pass, as in one's own folder (an upload session the user aborted, say).
     private func reconcile(
-        _ scope: SyncScope, tally: SyncTally, holdingDeletions: Bool, doubtingAccess: Bool = true
+        _ scope: SyncScope, tally: SyncTally, holdingDeletions: Bool, doubt: AccessDoubt? = nil
     ) async throws -> (rulesText: String, firstFailure: (any Error & Sendable)?) {
         let root = options.localRoot
         let rulesText = ignoreText()
@@ -130,13 +132,14 @@ public final class SyncEngine: Sendable {
         // directory would be written through the link, outside the root, and then, unseen by
         // the scan, deleted remotely.
         let skippedPaths = Set(skipped.map { PathKey($0.path) })
+        var remoteFiles = remote.files
         for path in remote.files.keys where !skippedPaths.contains(path) {
             if let above = SyncNames.ancestor(of: path.string, in: skippedPaths) {
                 skipped.append(SkipNote(path: path.string, reason: "it is inside '\(above)', which is skipped"))
+                remoteFiles[path] = nil
             }
         }
         // A path skipped on one side is left alone on both: never delete what cannot be seen.
-        var remoteFiles = remote.files
         var baseFiles = base.filter { SyncNames.ancestor(of: $0.key.string, in: skippedPaths) == nil }
         for path in skippedPaths {
             local.files[path] = nil
@@ -155,6 +158,9 @@ public final class SyncEngine: Sendable {
             (actions, keptLocally) = shared.readOnlyPlan(actions, prefix: prefix)
             access = shared
         }
+        let heldFailures = doubt.map { $0.access == access ? $0.failures : [] } ?? []
+        let failedPaths = Set(heldFailures.map { PathKey($0.path) })
+        actions.removeAll { failedPaths.contains(PathKey($0.path)) }
         if holdingDeletions, actions.contains(where: \.isDeletion) {
             actions.removeAll(where: \.isDeletion)
             heldDeletions.withLock { $0 = true }
@@ -192,11 +198,13 @@ public final class SyncEngine: Sendable {
             if state.state.cursor.isEmpty, !remote.cursor.isEmpty {
                 try state.update { $0.cursor = remote.cursor }
             }
-            let doubt = access != nil && doubtingAccess ? SyncCollector(false) : nil
+            let inDoubt = access != nil && doubt == nil ? SyncCollector<[SyncExecutor.HeldFailure]>([]) : nil
             let executor = SyncExecutor(
                 client: client, options: options, state: state, tally: tally,
                 remoteDirectories: remoteDirectories, listingCursor: remote.cursor, access: access,
-                temporaryMarker: temporaryMarker, accessInDoubt: doubt, report: report)
+                temporaryMarker: temporaryMarker, accessInDoubt: inDoubt, report: report)
+            for held in heldFailures { executor.reportFailure(held.path, held.error) }
+            firstFailure = heldFailures.first?.error
             let deletions = actions.filter(\.isDeletion)
             let rest = actions.filter { !$0.isDeletion }
             let reserved = PendingPut.reserved(
@@ -204,19 +212,28 @@ public final class SyncEngine: Sendable {
             if reserved != state.state.pendingPuts ?? [:] {
                 try state.persist { $0.pendingPuts = reserved }
             }
-            firstFailure = await executor.finishLeftConflictChecks()
+            let leftConflictFailure = await executor.finishLeftConflictChecks()
+            firstFailure = firstFailure ?? leftConflictFailure
             for phase in [deletions, rest] {
                 let failure = try await run(phase, with: executor)
                 firstFailure = firstFailure ?? failure
             }
             try state.flush()
-            if doubt?.current == true {
+            if let access, let held = inDoubt?.current, !held.isEmpty {
                 let again = try await reconcile(
-                    scope, tally: tally, holdingDeletions: holdingDeletions, doubtingAccess: false)
+                    scope, tally: tally, holdingDeletions: holdingDeletions,
+                    doubt: AccessDoubt(access: access, failures: held))
                 return (again.rulesText, firstFailure ?? again.firstFailure)
             }
         }
         return (rulesText, firstFailure)
+    }
+
+    /// The grants a pass was planned under and the failures it held back because they may
+    /// have meant those grants changed.
+    private struct AccessDoubt {
+        var access: SharedAccess
+        var failures: [SyncExecutor.HeldFailure]
     }
 
     private static func downloadsIgnoreRules(_ action: SyncAction) -> Bool {

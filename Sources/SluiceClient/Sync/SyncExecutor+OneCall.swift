@@ -63,15 +63,12 @@ extension SyncExecutor {
             guard let read = try await Self.readSettled(file) else { continue }
             let digest = read.data.withUnsafeBytes { SHA256.hash($0) }
             let object = try await put(path, data: read.data, sha256: digest, contentType: "", replacing: expected)
-            sent += Int64(read.data.count)
+            sent += Int64(read.data.count)      // the tally counted every call that sent them (``put``)
             let sha256 = Hex.encode(digest)
             try await recordUpload(
                 path, SyncedFile(local: read.stat, sha256: sha256, remoteVersion: object.version), replacing: expected)
             if LocalStat.of(file)?.stat == read.stat {
-                tally.add {
-                    $0.uploaded += 1
-                    $0.bytesSent += sent
-                }
+                tally.add { $0.uploaded += 1 }
                 report(SyncEvent(kind: .upload, path: path, bytes: sent))
                 return
             }
@@ -80,7 +77,6 @@ extension SyncExecutor {
                 version: object.version, size: read.stat.size, sha256: sha256, partitionSize: object.partitionSize)
             report(SyncEvent(kind: .retrying, path: path, detail: "it changed after it was uploaded; sending it again"))
         }
-        tally.add { $0.bytesSent += sent }
         throw Deferred(reason: "the file kept changing while it was uploaded; it is sent again once it settles")
     }
 
@@ -134,9 +130,13 @@ extension SyncExecutor {
         request.contentType = contentType
         request.owner = options.owner
         request.requestID = requestID
-        tally.add { $0.calls += 1 }
         let object = try await options.retry.run("upload of \(request.name)") {
-            try await objects.putObject(request, options: transferOptions)
+            // Every attempt's bytes went over the wire, whether or not it was answered.
+            tally.add {
+                $0.calls += 1
+                $0.bytesSent += Int64(data.count)
+            }
+            return try await objects.putObject(request, options: transferOptions)
         }
         let digests = FileDigests(partitions: data.isEmpty ? [] : [sha256], object: sha256)
         try Uploader.check(object, against: digests, size: Int64(data.count))

@@ -28,12 +28,19 @@ struct SyncExecutor: Sendable {
     let access: SharedAccess?
     /// The pairing's marker, put into the name of every temporary file (``SyncNames/downloadTemporary(for:marker:)``).
     let temporaryMarker: String
-    /// Set by a failure that may mean the owner changed the grant during the pass
-    /// (``mayMeanAccessChanged(_:)``): no further action starts, and the pass is planned again
-    /// under the grants as they are then. Nil when such failures are failures (the caller's
-    /// own folder, or the pass planned again).
-    let accessInDoubt: SyncCollector<Bool>?
+    /// Failures that may mean the owner changed the grant during the pass
+    /// (``mayMeanAccessChanged(_:)``), held back rather than reported: after the first, no
+    /// further action starts, and the pass is planned again under the grants as they are
+    /// then. Nil when such failures are failures (the caller's own folder, or the pass
+    /// planned again).
+    let accessInDoubt: SyncCollector<[HeldFailure]>?
     let report: @Sendable (SyncEvent) -> Void
+
+    /// A failure held back by ``accessInDoubt``.
+    struct HeldFailure: Sendable {
+        var path: String
+        var error: any Error & Sendable
+    }
 
     /// Why an action was not taken this pass.
     struct Deferred: Error {
@@ -61,7 +68,7 @@ struct SyncExecutor: Sendable {
 
     /// Runs one action; a failure is reported and counted, and returned for the exit code.
     func run(_ action: SyncAction) async -> (any Error & Sendable)? {
-        if accessInDoubt?.current == true { return nil }
+        if accessInDoubt?.current.isEmpty == false { return nil }
         return await reporting(action.path) { try await perform(action) }
     }
 
@@ -90,13 +97,18 @@ struct SyncExecutor: Sendable {
         } catch let error where accessInDoubt != nil && Self.mayMeanAccessChanged(error) {
             // Not this file's failure to report yet: the pass is planned again, which says
             // what became of the grant (or fails this file again, reported then).
-            accessInDoubt?.add { $0 = true }
+            accessInDoubt?.add { $0.append(HeldFailure(path: path, error: error)) }
             return nil
         } catch {
-            tally.add { $0.failed += 1 }
-            report(SyncEvent(kind: .failed, path: path, detail: "\(error)"))
+            reportFailure(path, error)
             return error
         }
+    }
+
+    /// Reports and counts the failure of the action on `path`.
+    func reportFailure(_ path: String, _ error: any Error) {
+        tally.add { $0.failed += 1 }
+        report(SyncEvent(kind: .failed, path: path, detail: "\(error)"))
     }
 
     private func perform(_ action: SyncAction) async throws {
@@ -194,13 +206,12 @@ struct SyncExecutor: Sendable {
         // A session upload is long: check first that it will not hide a version nobody saw.
         try await requireRemote(path, is: expected)
         let file = absolute(path)
+        // What every attempt put on the wire, counted however the upload ends.
         var sent: Int64 = 0
+        defer { tally.add { $0.bytesSent += sent } }
         var expected = expected
         for _ in 0..<Self.uploadAttempts {
-            guard let now = LocalStat.of(file), now.kind == S_IFREG else {
-                tally.add { $0.bytesSent += sent }
-                throw Self.localFileGone
-            }
+            guard let now = LocalStat.of(file), now.kind == S_IFREG else { throw Self.localFileGone }
             let before = now.stat
             let partitionSize = try Self.partitionSize(matching: expected, size: before.size)
             var uploadOptions = UploadOptions(
@@ -211,23 +222,20 @@ struct SyncExecutor: Sendable {
             do {
                 summary = try await Uploader(client: client, options: uploadOptions).upload(
                     file: file, to: objectName(path), progress: wire.observe)
-            } catch let error where FailureKind(error) == .integrity && LocalStat.of(file)?.stat != before {
-                // The file changed while it was read: what was declared can no longer be sent.
-                // What the attempt sent still went over the wire.
+            } catch {
+                // However the attempt failed, what it sent went over the wire.
                 sent += wire.bytes
                 tally.add { $0.calls += wire.calls }
-                report(SyncEvent(kind: .retrying, path: path, detail: "it changed while it was uploaded; sending it again"))
-                try await Task.sleep(for: .milliseconds(300))
-                continue
-            } catch where !Self.isRegularFile(file) {
+                if FailureKind(error) == .integrity && LocalStat.of(file)?.stat != before {
+                    // The file changed while it was read: what was declared can no longer be sent.
+                    report(SyncEvent(kind: .retrying, path: path, detail: "it changed while it was uploaded; sending it again"))
+                    try await Task.sleep(for: .milliseconds(300))
+                    continue
+                }
                 // It went away (or became something else) between the look above and the
                 // uploader's open or read: the uploader's refusal or failed open is this race.
-                sent += wire.bytes
-                tally.add {
-                    $0.calls += wire.calls
-                    $0.bytesSent += sent
-                }
-                throw Self.localFileGone
+                if !Self.isRegularFile(file) { throw Self.localFileGone }
+                throw error
             }
             sent += wire.bytes
             // Create, the partitions sent, commit; one PutObject when the uploader chose it.
@@ -241,10 +249,7 @@ struct SyncExecutor: Sendable {
             try await recordUpload(
                 path, SyncedFile(local: before, sha256: committed, remoteVersion: summary.version), replacing: expected)
             if LocalStat.of(file)?.stat == before {
-                tally.add {
-                    $0.uploaded += 1
-                    $0.bytesSent += sent
-                }
+                tally.add { $0.uploaded += 1 }
                 report(SyncEvent(kind: .upload, path: path, bytes: sent))
                 return
             }
@@ -255,7 +260,6 @@ struct SyncExecutor: Sendable {
             report(SyncEvent(kind: .retrying, path: path, detail: "it changed after it was uploaded; sending it again"))
             try await Task.sleep(for: .milliseconds(300))
         }
-        tally.add { $0.bytesSent += sent }
         throw Deferred(reason: "the file kept changing while it was uploaded; it is sent again once it settles")
     }
 

@@ -330,8 +330,11 @@ def test_remote_files_under_a_local_symbolic_link_are_left_alone_on_both_sides(c
 
     for _ in range(2):
         r = sync(cli, a, prefix, device="A").expect(0)
-        skipped = {e["path"] for e in r.events if e["event"] == "skip"}
+        skips = [e["path"] for e in r.events if e["event"] == "skip"]
+        skipped = set(skips)
         assert {"link", "link/planted.sh", "link/precious.txt", "link/sub/deeper.sh"} <= skipped, r.out
+        # Each said once, and counted once.
+        assert len(skips) == len(skipped) == r.event("summary")["skipped"], r.out
         assert not [e for e in r.events if e["event"] in ("download", "delete_remote", "conflict")], r.out
         assert sy.tree(outside) == untouched
     listed = cli.ok("ls", "-r", prefix).out.split()

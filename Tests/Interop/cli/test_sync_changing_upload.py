@@ -100,3 +100,48 @@ def test_a_file_replaced_while_it_is_uploaded_is_left_for_the_next_pass(pcli, tm
     again = pcli.ok("sync", a, prefix, "--json", "--device", "dev")
     if replace is _replace_with_folder:
         assert "inside" in pcli.ok("download", prefix + "morph.bin/inside.txt", "--stdout").out, again.out
+
+
+def _abort_the_open_session(pcli, who: str) -> None:
+    """Aborts the caller's upload session as soon as one is open (`sluice sessions abort`)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        listed = pcli.ok("sessions", "list", "--open", who=who).out.split()
+        if listed:
+            pcli.ok("sessions", "abort", listed[0], who=who)
+            return
+        time.sleep(0.1)
+    raise AssertionError("no upload session was opened within 30 s")
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["own folder", "shared folder"])
+def test_an_upload_whose_session_is_aborted_fails_and_counts_what_it_sent(pcli, tmp_path, shared):
+    """The user stops an upload that sync is making (`sluice sessions abort`): that file fails
+    (exit 1) and is sent by the next pass. In another's folder too: an aborted session is no
+    sign that the owner changed the grant, once the grants show they did not. The summary
+    counts the bytes the aborted upload put on the wire."""
+    a = str(tmp_path / "a")
+    os.makedirs(a)
+    prefix = cs.unique("sync-aborted") + "/"
+    who, extra = "client", []
+    if shared:
+        pcli.ok("whoami", who="client2")                   # bob is known once he called
+        pcli.ok("share", prefix, "sluice-client2", "--write")
+        who, extra = "client2", ["--owner", "sluice-client"]
+    path = os.path.join(a, "big.bin")
+    cs.write_random_file(path, SIZE)
+    proc = pcli.start("sync", a, prefix, "--json", "--device", "dev", *extra, who=who)
+    try:
+        _abort_the_open_session(pcli, who)
+        assert proc.wait(120) == 1, proc.explain()
+    finally:
+        proc.close()
+    failed = [e for e in proc.events if e["event"] == "failed"]
+    assert [e["path"] for e in failed] == ["big.bin"] and "aborted" in failed[0]["detail"], proc.explain()
+    assert not [e for e in proc.events if e["event"] == "upload"], proc.explain()
+    summary = [e for e in proc.events if e["event"] == "summary"][0]
+    assert summary["failed"] == 1 and summary["bytes_sent"] > 0, proc.explain()
+
+    again = pcli.ok("sync", a, prefix, "--json", "--device", "dev", *extra, who=who)
+    assert [e["path"] for e in again.events if e["event"] == "upload"] == ["big.bin"], again.out
+    assert cs.sha256_file(path) in pcli.ok("stat", prefix + "big.bin").out
