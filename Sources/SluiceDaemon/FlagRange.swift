@@ -1,4 +1,5 @@
 import ArgumentParser
+import SluiceStore
 
 /// The range a numeric flag of sluiced (or its environment variable) must fall in, checked at
 /// start-up. Every such flag has one: a value too large for what it feeds — a timestamp or an
@@ -15,7 +16,7 @@ struct FlagRange {
 
     /// The longest duration any flag takes: ten years, in seconds.
     static let maxSeconds = 10 * 365 * 86_400
-    /// The largest byte or count limit a flag takes (quotas, rates): 2^60, an exbibyte.
+    /// The largest byte count a flag takes: 2^60, an exbibyte.
     static let maxAmount = 1 << 60
     /// The largest value of a 32-bit HTTP/2 setting.
     static let maxSetting = Int(Int32.max)
@@ -31,6 +32,12 @@ struct FlagRange {
     /// A duration in seconds, `lowest` (0 or 1) to ``maxSeconds``.
     static func seconds(_ name: String, _ value: Int, from lowest: Int = 1, note: String = "") -> FlagRange {
         FlagRange(name, value, lowest...maxSeconds, unit: "seconds", note: note)
+    }
+
+    /// The server's default of a limit an administrator can also override per principal: the
+    /// same range as the override (``LimitKind/largest``).
+    static func limit(_ name: String, _ value: Int, _ kind: LimitKind, unit: String = "") -> FlagRange {
+        FlagRange(name, value, 0...Int(kind.largest), unit: unit, note: "0 means no limit")
     }
 
     /// Throws the first flag outside its range, naming the range and the value given.

@@ -118,7 +118,6 @@ public struct StorageOptions: ParsableArguments {
     public static let defaultEmptySessionLifetime = 3600
 
     public func validate() throws {
-        let quotaNote = "0 means no limit"
         try FlagRange.check([
             FlagRange("--database-pool-size", databasePoolSize, 1...1_000),
             FlagRange("--max-partition-size", maxPartitionSize, 1...(1 << 36), unit: "bytes"),
@@ -138,12 +137,12 @@ public struct StorageOptions: ParsableArguments {
             .seconds("--scrub-interval", scrubInterval, from: 0, note: "0: no scrubbing"),
             FlagRange("--scrub-bytes-per-second", scrubBytesPerSecond, 0...FlagRange.maxAmount, unit: "bytes",
                       note: "0: no limit"),
-            FlagRange("--quota-bytes", quotaBytes, 0...FlagRange.maxAmount, unit: "bytes", note: quotaNote),
-            FlagRange("--quota-objects", quotaObjects, 0...FlagRange.maxAmount, note: quotaNote),
-            FlagRange("--quota-sessions", quotaSessions ?? 0, 0...1_000_000, note: quotaNote),
-            FlagRange("--rate-requests", rateRequests, 0...FlagRange.maxAmount, note: quotaNote),
-            FlagRange("--rate-bytes-in", rateBytesIn, 0...FlagRange.maxAmount, unit: "bytes", note: quotaNote),
-            FlagRange("--rate-bytes-out", rateBytesOut, 0...FlagRange.maxAmount, unit: "bytes", note: quotaNote),
+            .limit("--quota-bytes", quotaBytes, .quotaBytes, unit: "bytes"),
+            .limit("--quota-objects", quotaObjects, .quotaObjects),
+            .limit("--quota-sessions", quotaSessions ?? 0, .quotaSessions),
+            .limit("--rate-requests", rateRequests, .requestsPerSecond),
+            .limit("--rate-bytes-in", rateBytesIn, .bytesInPerSecond, unit: "bytes"),
+            .limit("--rate-bytes-out", rateBytesOut, .bytesOutPerSecond, unit: "bytes"),
         ])
         guard PrincipalMapping(rawValue: principalFrom) != nil else {
             throw ValidationError(

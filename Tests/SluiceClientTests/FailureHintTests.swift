@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func otherKindsKeepTheirHints() {
-        #expect(FailureHint.text(for: RPCError(.unavailable, "down"))?.contains("resumes when run again") == true)
+        #expect(FailureHint.text(for: RPCError(.unavailable, "down"))?.contains("run the command again later") == true)
         #expect(FailureHint.text(for: RPCError(.notFound, "gone")) == nil)
     }
 }

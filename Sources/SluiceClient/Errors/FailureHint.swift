@@ -22,9 +22,11 @@ public enum FailureHint {
         case .denied:
             "check --cert/--key (the server must accept the certificate) and --ca (it must verify the server)"
         case .transient where rpcError(in: error)?.trailers.firstString("sluice-unavailable") == "database":
-            "the server answered, but its metadata database is unavailable; an upload or download resumes when run again"
+            "the server answered, but its metadata database is unavailable; run the command again later "
+                + "(an upload or download resumes where it stopped)"
         case .transient:
-            "the server could not be reached or stayed busy; an upload or download resumes when run again"
+            "the server could not be reached or stayed busy; run the command again later "
+                + "(an upload or download resumes where it stopped)"
         case .serverOutOfSpace:
             "the server is out of storage space; what was sent is kept, run the same upload again to resume once space was freed"
         case .quotaExceeded:

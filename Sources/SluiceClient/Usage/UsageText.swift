@@ -23,7 +23,8 @@ public enum UsageText {
             "physical bytes: \(usage.physicalBytes) (after deduplication)",
             "objects:        \(usage.objects)",
             "versions:       \(usage.versions)",
-            "open sessions:  \(usage.openSessions)",
+            "open sessions:  \(usage.openSessions)" + (usage.granteeOpenSessions == 0 ? "" :
+                " (\(usage.granteeOpenSessions) of them opened by grantees, counted by their session quotas)"),
             "reserved bytes: \(usage.reservedBytes) (declared by open sessions)",
             "quotas:         bytes \(limit(usage.quotas.bytes)), objects \(limit(usage.quotas.objects)), "
                 + "sessions \(limit(usage.quotas.sessions))",
@@ -47,6 +48,7 @@ public enum UsageText {
         encode([
             "handle": usage.handle, "logical_bytes": usage.logicalBytes, "physical_bytes": usage.physicalBytes,
             "objects": usage.objects, "versions": usage.versions, "open_sessions": usage.openSessions,
+            "grantee_open_sessions": usage.granteeOpenSessions,
             "reserved_bytes": usage.reservedBytes,
             "quotas": quotas(usage.quotas), "rate_limits": rates(usage.rateLimits),
             "traffic": usage.traffic.map {

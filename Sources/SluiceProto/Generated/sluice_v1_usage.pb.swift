@@ -77,7 +77,9 @@ public nonisolated struct Sluice_V1_Usage: @unchecked Sendable {
     set {_uniqueStorage()._versions = newValue}
   }
 
-  /// Upload sessions the principal has open.
+  /// Open upload sessions: those the principal opened (into its folder or one
+  /// shared with it) and those its grantees opened into its folder, so the
+  /// sessions behind reserved_bytes are all counted.
   public var openSessions: Int64 {
     get {_storage._openSessions}
     set {_uniqueStorage()._openSessions = newValue}
@@ -143,6 +145,14 @@ public nonisolated struct Sluice_V1_Usage: @unchecked Sendable {
   public var hasOmittedPrefixes: Bool {_storage._omittedPrefixes != nil}
   /// Clears the value of `omittedPrefixes`. Subsequent reads from it will return its default value.
   public mutating func clearOmittedPrefixes() {_uniqueStorage()._omittedPrefixes = nil}
+
+  /// Of open_sessions, those its grantees opened: each counts against the
+  /// session quota of the grantee that opened it, not this principal's (whose
+  /// quota counts open_sessions - grantee_open_sessions).
+  public var granteeOpenSessions: Int64 {
+    get {_storage._granteeOpenSessions}
+    set {_uniqueStorage()._granteeOpenSessions = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -268,7 +278,7 @@ nonisolated extension Sluice_V1_GetUsageRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Sluice_V1_Usage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Usage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}handle\0\u{3}logical_bytes\0\u{3}physical_bytes\0\u{1}objects\0\u{1}versions\0\u{3}open_sessions\0\u{3}reserved_bytes\0\u{1}traffic\0\u{1}prefixes\0\u{1}quotas\0\u{3}rate_limits\0\u{3}omitted_prefix_count\0\u{3}omitted_prefixes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}handle\0\u{3}logical_bytes\0\u{3}physical_bytes\0\u{1}objects\0\u{1}versions\0\u{3}open_sessions\0\u{3}reserved_bytes\0\u{1}traffic\0\u{1}prefixes\0\u{1}quotas\0\u{3}rate_limits\0\u{3}omitted_prefix_count\0\u{3}omitted_prefixes\0\u{3}grantee_open_sessions\0")
 
   fileprivate class _StorageClass {
     var _handle: String = String()
@@ -284,6 +294,7 @@ nonisolated extension Sluice_V1_Usage: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _rateLimits: Sluice_V1_RateLimits? = nil
     var _omittedPrefixCount: Int64 = 0
     var _omittedPrefixes: Sluice_V1_PrefixUsage? = nil
+    var _granteeOpenSessions: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -307,6 +318,7 @@ nonisolated extension Sluice_V1_Usage: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _rateLimits = source._rateLimits
       _omittedPrefixCount = source._omittedPrefixCount
       _omittedPrefixes = source._omittedPrefixes
+      _granteeOpenSessions = source._granteeOpenSessions
     }
   }
 
@@ -338,6 +350,7 @@ nonisolated extension Sluice_V1_Usage: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 11: try { try decoder.decodeSingularMessageField(value: &_storage._rateLimits) }()
         case 12: try { try decoder.decodeSingularInt64Field(value: &_storage._omittedPrefixCount) }()
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._omittedPrefixes) }()
+        case 14: try { try decoder.decodeSingularInt64Field(value: &_storage._granteeOpenSessions) }()
         default: break
         }
       }
@@ -389,6 +402,9 @@ nonisolated extension Sluice_V1_Usage: SwiftProtobuf.Message, SwiftProtobuf._Mes
       try { if let v = _storage._omittedPrefixes {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
       } }()
+      if _storage._granteeOpenSessions != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._granteeOpenSessions, fieldNumber: 14)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -411,6 +427,7 @@ nonisolated extension Sluice_V1_Usage: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._rateLimits != rhs_storage._rateLimits {return false}
         if _storage._omittedPrefixCount != rhs_storage._omittedPrefixCount {return false}
         if _storage._omittedPrefixes != rhs_storage._omittedPrefixes {return false}
+        if _storage._granteeOpenSessions != rhs_storage._granteeOpenSessions {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -32,6 +32,7 @@ enum UsageMapping {
         usage.objects = report.objects
         usage.versions = report.versions
         usage.openSessions = report.openSessions
+        usage.granteeOpenSessions = report.granteeOpenSessions
         usage.reservedBytes = report.reservedBytes
         usage.traffic = report.traffic.map { day in
             var entry = Sluice_V1_DailyTraffic()

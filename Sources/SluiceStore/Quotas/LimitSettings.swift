@@ -36,6 +36,13 @@ public enum LimitKind: String, Sendable, CaseIterable {
     case requestsPerSecond = "requests_per_second"
     case bytesInPerSecond = "bytes_in_per_second"
     case bytesOutPerSecond = "bytes_out_per_second"
+
+    /// The largest value the limit takes, as a server default (its flag) or as an override
+    /// alike: 2^60 (an exbibyte, or that many objects or requests a second), and a million
+    /// open sessions. 0, the smallest, means no limit.
+    public var largest: Int64 {
+        self == .quotaSessions ? 1_000_000 : 1 << 60
+    }
 }
 
 /// One principal's overrides (a missing kind takes the server's default) and whether it is

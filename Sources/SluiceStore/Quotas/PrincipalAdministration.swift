@@ -100,6 +100,9 @@ public final class PrincipalAdministration: Sendable {
             guard value >= 0 else {
                 throw .invalidArgument("\(kind.rawValue) must not be negative (0 is unlimited), got \(value)")
             }
+            guard value <= kind.largest else {
+                throw .invalidArgument("\(kind.rawValue) must be at most \(kind.largest) (0 is unlimited), got \(value)")
+            }
             guard set.updateValue(value, forKey: kind) == nil else {
                 throw .invalidArgument("\(kind.rawValue) is set twice; set each limit once")
             }

@@ -26,6 +26,9 @@ public struct UsageReport: Sendable, Equatable {
     /// Open sessions the principal opened, and those its grantees opened into its folder:
     /// the sessions behind ``reservedBytes`` are all counted, so usage explains a reservation.
     public var openSessions: Int64 = 0
+    /// Of ``openSessions``, those its grantees opened into its folder: each counts against
+    /// the session quota of the grantee that opened it, not the owner's.
+    public var granteeOpenSessions: Int64 = 0
     /// Bytes declared by open sessions uploading into the principal's objects, as the quota
     /// checks count them (``QuotaReservation/reservedBytesSQL(owner:)``: also a minute past a
     /// session's expiry).
@@ -82,6 +85,9 @@ public final class UsageLedger: Sendable {
                     (SELECT count(*) FROM upload_sessions s
                      WHERE (s.principal_id = $1 OR s.owner_id = $1) AND s.state = 'open'
                        AND s.expires_at > now())::bigint AS open_sessions,
+                    (SELECT count(*) FROM upload_sessions s
+                     WHERE s.owner_id = $1 AND s.principal_id <> $1 AND s.state = 'open'
+                       AND s.expires_at > now())::bigint AS grantee_open_sessions,
                     \(QuotaReservation.reservedBytesSQL(owner: "$1")) AS reserved_bytes
                 """, [.int(principal.id)]).rows.first
             if let totals {
@@ -90,6 +96,7 @@ public final class UsageLedger: Sendable {
                 report.objects = try totals.int("objects")
                 report.physicalBytes = try totals.int("physical_bytes")
                 report.openSessions = try totals.int("open_sessions")
+                report.granteeOpenSessions = try totals.int("grantee_open_sessions")
                 report.reservedBytes = try totals.int("reserved_bytes")
             }
             // The largest prefixes (ties by name), listed in name order; each row also carries the

@@ -13,6 +13,7 @@ import pytest
 import cli_support as cs
 import quota_support as qs
 import storage_support as ss
+from sluice.v1 import upload_sessions_pb2 as us_pb
 from cli_support import EXIT_DENIED
 
 EXIT_QUOTA = 8
@@ -73,7 +74,6 @@ def test_usage_and_admin_commands(qcli, tmp_path):
 
 
 def test_admin_abort_sessions_frees_a_principals_open_sessions(qcli, qserver):
-    from sluice.v1 import upload_sessions_pb2 as us_pb
     bob = qserver.client("client2")
     data = ss.random_bytes(3000, seed=5)
     opened = [bob.create_session(ss.unique_name("stuck"), data, 1000) for _ in range(2)]
@@ -81,6 +81,27 @@ def test_admin_abort_sessions_frees_a_principals_open_sessions(qcli, qserver):
     assert f"aborted 2 upload sessions of {BOB}" in out, out
     assert all(bob.get_session(s.session_id).state == us_pb.UploadSession.ABORTED for s in opened)
     assert "aborted 0 upload sessions" in qcli.ok("admin", "abort-sessions", BOB).out
+
+
+def test_usage_says_which_open_sessions_grantees_opened(qcli, qserver):
+    # bob's session into alice's folder is behind her reserved bytes, so her usage counts it,
+    # and says it is his: his session quota counts it, hers does not.
+    folder = ss.unique_name("team") + "/"
+    qcli.ok("share", folder, BOB, "--write")
+    bob = qserver.client("client2")
+    data = ss.random_bytes(3000, seed=6)
+    opened = bob.create_raw(
+        object_name=folder + "draft", total_size=len(data), partition_size=1000, owner=ALICE,
+        partition_sha256=[ss.sha(p) for p in ss.split(data, 1000)])
+    try:
+        mine = json.loads(qcli.ok("usage", "--json").out)
+        assert mine["grantee_open_sessions"] == 1 and mine["open_sessions"] >= 1, mine
+        assert "(1 of them opened by grantees, counted by their session quotas)" in qcli.ok("usage").out
+        his = json.loads(qcli.ok("usage", "--json", who="client2").out)
+        assert his["grantee_open_sessions"] == 0 and his["open_sessions"] >= 1, his
+    finally:
+        bob.sessions.AbortSession(us_pb.AbortSessionRequest(session_id=opened.session_id), timeout=ss.TIMEOUT)
+    assert json.loads(qcli.ok("usage", "--json").out)["grantee_open_sessions"] == 0
 
 
 def test_cli_waits_the_pushback_then_succeeds(qcli, qserver, tmp_path):

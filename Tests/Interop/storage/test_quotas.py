@@ -360,7 +360,7 @@ def test_usage_equals_what_was_stored(storage):
     assert usage.logical_bytes == 3000 + 3000 + 2000 + 1000
     assert usage.physical_bytes == 3000 + 2000, "identical partitions are stored once"
     assert usage.objects == 3 and usage.versions == 4
-    assert usage.open_sessions == 1 and usage.reserved_bytes == 500
+    assert usage.open_sessions == 1 and usage.reserved_bytes == 500 and usage.grantee_open_sessions == 0
     assert [(p.prefix, p.logical_bytes, p.objects, p.versions) for p in usage.prefixes] == [
         ("docs/", 8000, 2, 3), ("top", 1000, 1, 1)]
     assert len(usage.traffic) == 3

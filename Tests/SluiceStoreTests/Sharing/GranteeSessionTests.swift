@@ -166,9 +166,11 @@ import Testing
             let world = try await World(harness)
             let owner = try await harness.storage.usage.report(for: world.alice, days: 1)
             #expect(owner.openSessions == 1 && owner.reservedBytes == 9000)
+            // Said to be the grantee's, which its session quota counts, not the owner's.
+            #expect(owner.granteeOpenSessions == 1)
             // The grantee's own count still holds the session it opened (it takes one of its slots).
             let grantee = try await harness.storage.usage.report(for: world.bob, days: 1)
-            #expect(grantee.openSessions == 1 && grantee.reservedBytes == 0)
+            #expect(grantee.openSessions == 1 && grantee.reservedBytes == 0 && grantee.granteeOpenSessions == 0)
         }
     }
 }

@@ -91,6 +91,22 @@ import Testing
         }
     }
 
+    @Test func setLimitsTakesTheRangesTheServersFlagsTake() async throws {
+        try await StorageHarness.with { harness in
+            let administration = harness.storage.administration
+            _ = try await harness.principal("CN=alice")
+            for (kind, value) in [(LimitKind.quotaSessions, 1_000_001), (.requestsPerSecond, Int64.max)] {
+                await expectStorageError(.invalidArgument, mentioning: ["\(kind.rawValue) must be at most \(kind.largest)", "\(value)"]) {
+                    try await administration.setLimits(handle: "alice", set: [(kind, value)], clear: [])
+                }
+            }
+            #expect(try await administration.record(handle: "alice").settings.overrides.isEmpty)
+            let updated = try await administration.setLimits(
+                handle: "alice", set: [(.quotaSessions, 1_000_000), (.bytesInPerSecond, 1 << 60)], clear: [])
+            #expect(updated.settings.overrides == [.quotaSessions: 1_000_000, .bytesInPerSecond: 1 << 60])
+        }
+    }
+
     @Test func listPrincipalsPagesWithAuthenticatedTokensOnly() async throws {
         try await StorageHarness.with { harness in
             let administration = harness.storage.administration
