@@ -17,7 +17,7 @@ import Testing
     private func download(_ partitions: [([UInt8], Int64)], total: Int64, piece: Int) throws -> (Bool, [UInt8]) {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let file = try LocalFile.openForUpdate(directory.file("partial"), directWrites: true)
+        let file = try #require(try LocalFile.openForUpdateExclusively(directory.file("partial"), directWrites: true))
         try file.truncate(to: total)
         for (number, (content, start)) in partitions.enumerated() {
             let writer = PartitionWriter(file: file, start: start, size: Int64(content.count))

@@ -49,9 +49,13 @@ public struct Downloader: Sendable {
         let partial = (directory as NSString).appendingPathComponent(PartialFileName.partial(for: name))
         let sidecarPath = partial + PartialFileName.sidecarSuffix
 
+        // Held until the partial file is renamed onto the target: a second download into the
+        // same target would otherwise rewrite the bytes this one verified.
+        guard let file = try LocalFile.openForUpdateExclusively(partial, directWrites: true) else {
+            throw TransferInProgressError(transfer: "download into \(target)", lockedFile: partial)
+        }
         let fresh = layout.sidecar()
         let previous = DownloadSidecar.load(from: sidecarPath).flatMap { $0.describesSameBytes(as: fresh) ? $0 : nil }
-        let file = try LocalFile.openForUpdate(partial, directWrites: true)
         var verified: [Int] = []
         if let previous {
             verified = try await recheck(previous.verified, in: file, layout: layout, progress: progress)

@@ -74,3 +74,17 @@ public struct UsageError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { message }
 }
+
+/// Another run of the same transfer holds its files (``FileLock``): a download into the same
+/// target, an upload of the same file to the same name. A usage error to the command line;
+/// `sluice sync` leaves the file for a later pass.
+public struct TransferInProgressError: Error, CustomStringConvertible, Sendable {
+    /// What the other run is doing ("a download into /home/me/out").
+    public var transfer: String
+    /// The file it holds locked.
+    public var lockedFile: String
+
+    public var description: String {
+        "another \(transfer) is running (it holds \(lockedFile)); let it finish, or stop it"
+    }
+}

@@ -42,7 +42,8 @@ public enum FailureKind: Sendable, Equatable {
         case let error as LocalFileError: self = error.code == ENOENT && !error.writing ? .notFound : .other
         case is UnresumableCursorError, is UnreadableCursorFileError, is NothingToShareError, is UnusableSyncStateError:
             self = .notFound
-        case is UsageError, is ConfigFileError, is ValidationError, is EmptiedSideError: self = .usage
+        case is UsageError, is ConfigFileError, is ValidationError, is EmptiedSideError, is TransferInProgressError:
+            self = .usage
         case is CancellationError: self = .interrupted
         default: self = .other
         }

@@ -46,13 +46,25 @@ final class LocalFile: Sendable {
     }
 
     /// Opens for reading and writing, creating the file (mode 0644 before the umask) if needed.
-    /// With `directWrites`, ``writePages(_:at:)`` writes past the page cache where the file
-    /// system allows it (see ``DirectIO``).
-    static func openForUpdate(_ path: String, directWrites: Bool = false) throws -> LocalFile {
-        let descriptor = try openDescriptor(path, flags: O_RDWR | O_CREAT, mode: 0o644, operation: "create", writing: true)
+    static func openForUpdate(_ path: String) throws -> LocalFile {
+        LocalFile(
+            path: path, descriptor: try openDescriptor(path, flags: O_RDWR | O_CREAT, mode: 0o644, operation: "create", writing: true),
+            ownsDescriptor: true)
+    }
+
+    /// As ``openForUpdate(_:)``, holding an exclusive lock on the file (``FileLock``) for as
+    /// long as the value lives; nil when another process holds it. With `directWrites`,
+    /// ``writePages(_:at:)`` writes past the page cache where the file system allows it (see
+    /// ``DirectIO``).
+    static func openForUpdateExclusively(_ path: String, directWrites: Bool = false) throws -> LocalFile? {
+        let locked = try FileLock.openLocked(path) {
+            try openDescriptor(path, flags: O_RDWR | O_CREAT, mode: 0o644, operation: "create", writing: true)
+        }
+        guard let descriptor = locked else { return nil }
         var direct: Int32 = -1
         if directWrites, let flag = DirectIO.openFlag {
-            // Refused (a file system without direct I/O): every write goes through the cache.
+            // Opened once the lock is held, so on the very file locked. Refused (a file system
+            // without direct I/O): every write goes through the cache.
             direct = systemOpen(path, O_WRONLY | O_CLOEXEC | flag, 0)
         }
         return LocalFile(path: path, descriptor: descriptor, ownsDescriptor: true, directDescriptor: direct)

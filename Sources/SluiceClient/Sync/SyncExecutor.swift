@@ -235,6 +235,10 @@ struct SyncExecutor: Sendable {
                 // It went away (or became something else) between the look above and the
                 // uploader's open or read: the uploader's refusal or failed open is this race.
                 if !Self.isRegularFile(file) { throw Self.localFileGone }
+                if error is TransferInProgressError {
+                    // `sluice upload` of the same file to the same name, running beside the sync.
+                    throw Deferred(reason: "another upload of it is running; it is looked at again on the next pass")
+                }
                 throw error
             }
             sent += wire.bytes

@@ -91,11 +91,7 @@ public struct UploadJournal: Sendable {
     }
 
     public func save(_ entry: UploadJournalEntry) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw LocalFileError(path: directory, operation: "create", code: 0, detail: "\(error)")
-        }
+        try createDirectory()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicWrite.write(
@@ -106,9 +102,34 @@ public struct UploadJournal: Sendable {
         unlink(file(server: server, path: path, objectName: objectName))
     }
 
+    /// Takes the lock of an upload's entry (its file with `.lock` for `.json`, removed when
+    /// the lock goes) for the length of the upload: two runs of the same upload would feed one
+    /// session, and whichever finished second would fail. The second is refused instead
+    /// (``TransferInProgressError``).
+    func lock(server: String, path: String, objectName: String) throws -> LockFile {
+        try createDirectory()
+        let lockPath = entryName(server: server, path: path, objectName: objectName) + ".lock"
+        guard let lock = try LockFile.take(lockPath) else {
+            throw TransferInProgressError(transfer: "upload of \(path) to \(objectName)", lockedFile: lockPath)
+        }
+        return lock
+    }
+
+    private func createDirectory() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw LocalFileError(path: directory, operation: "create", code: 0, detail: "\(error)")
+        }
+    }
+
     /// The entry's file: the SHA-256 of its key, so any path and name fit a file name.
     func file(server: String, path: String, objectName: String) -> String {
+        entryName(server: server, path: path, objectName: objectName) + ".json"
+    }
+
+    private func entryName(server: String, path: String, objectName: String) -> String {
         let key = Array([server, path, objectName].joined(separator: "\0").utf8)
-        return (directory as NSString).appendingPathComponent(Hex.encode(SHA256.hash(key)) + ".json")
+        return (directory as NSString).appendingPathComponent(Hex.encode(SHA256.hash(key)))
     }
 }

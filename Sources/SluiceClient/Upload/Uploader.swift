@@ -60,6 +60,8 @@ public struct Uploader: Sendable {
             throw UsageError("\(path) is not a regular file")
         }
         if try UnsizedFile.claimsEmpty(file, status) { throw Self.sizeNotReported(path) }
+        let lock = try options.journal?.lock(server: server, path: absolutePath, objectName: objectName)
+        defer { withExtendedLifetime(lock) {} }
         let previous = options.journal?.entry(server: server, path: absolutePath, objectName: objectName)
         let plan = try await partitionPlan(size: status.size, previous: previous, objectName: objectName)
         let digests: FileDigests
@@ -317,8 +319,16 @@ public struct Uploader: Sendable {
         request.skipWholeSha256 = entry.skipsWholeSHA256 ?? false
         request.contentType = options.contentType
         request.owner = options.owner
-        let session = try await options.retry.run("creation of an upload session", onRetry: { progress(.retrying($0)) }) {
-            try await sessions.createSession(request, options: CallOptions(timeout: options.callTimeout))
+        let session: Sluice_V1_UploadSession
+        do {
+            session = try await options.retry.run("creation of an upload session", onRetry: { progress(.retrying($0)) }) {
+                try await sessions.createSession(request, options: CallOptions(timeout: options.callTimeout))
+            }
+        } catch let error as RPCError where FailureKind(error) != .transient {
+            // Refused outright: no session was opened under the request id, so the entry
+            // holds nothing to resume.
+            options.journal?.remove(server: entry.server, path: entry.path, objectName: entry.objectName)
+            throw error
         }
         saved.sessionID = session.sessionID
         try options.journal?.save(saved)
