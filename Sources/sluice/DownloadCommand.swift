@@ -48,7 +48,7 @@ struct DownloadCommand: AsyncParsableCommand {
         configured.owner = ownerFlag.owner
         let options = configured
         let (remote, version) = (remote, version)
-        let target = local.map { Downloader.destination(of: remote, at: $0) }
+        let target = try local.map { try Downloader.destination(of: remote, at: $0) }
         try await ProgressReporter(json: transfer.json, dataOnStandardOutput: stdout).run { progress in
             try await Interrupt.cancellable {
                 try await settings.withClient { client in

@@ -144,10 +144,23 @@ import Testing
     @Test func destinationInADirectoryTakesTheObjectsLastName() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        #expect(Downloader.destination(of: "a/b/c.txt", at: directory.path) == directory.file("c.txt"))
-        #expect(Downloader.destination(of: "c.txt", at: "/nonexistent/dir/") == "/nonexistent/dir/c.txt")
-        #expect(Downloader.destination(of: "a/c.txt", at: directory.file("x.txt")) == directory.file("x.txt"))
+        #expect(try Downloader.destination(of: "a/b/c.txt", at: directory.path) == directory.file("c.txt"))
+        #expect(try Downloader.destination(of: "c.txt", at: "/nonexistent/dir/") == "/nonexistent/dir/c.txt")
+        #expect(try Downloader.destination(of: "a/c.txt", at: directory.file("x.txt")) == directory.file("x.txt"))
         #expect(Uploader.objectName(for: "/tmp/x/file.bin", remote: "backups/") == "backups/file.bin")
         #expect(Uploader.objectName(for: "/tmp/x/file.bin", remote: "name") == "name")
+    }
+
+    @Test func aLastNameThatCannotNameAFileInTheDirectoryIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // "..", "." would put the file (or its temporary files) outside the directory.
+        for name in ["a/..", "a/.", "..", "a/b/../"] {
+            #expect(throws: UsageError.self) { try Downloader.destination(of: name, at: directory.path) }
+        }
+        let long = "a/" + String(repeating: "é", count: 128)
+        #expect(throws: UsageError.self) { try Downloader.destination(of: long, at: directory.path) }
+        // A file named explicitly is the user's choice.
+        #expect(try Downloader.destination(of: "a/..", at: directory.file("x")) == directory.file("x"))
     }
 }

@@ -28,12 +28,32 @@ public struct Downloader: Sendable {
 
     /// Where a download of `objectName` to `local` goes: into `local` when it is a directory
     /// (or ends with "/"), under the last "/"-separated part of the name; else `local` itself.
-    public static func destination(of objectName: String, at local: String) -> String {
+    ///
+    /// - Throws: `UsageError` when that part cannot name a file there ("." or "..", which
+    ///   would put the file, or its temporary files, outside the directory; or a part longer
+    ///   than a file name may be): refused before anything is fetched.
+    public static func destination(of objectName: String, at local: String) throws -> String {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: local, isDirectory: &isDirectory)
         guard local.hasSuffix("/") || (exists && isDirectory.boolValue) else { return local }
         let base = objectName.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? objectName
+        guard base != ".", base != "..", !base.isEmpty else {
+            throw UsageError(
+                "object '\(objectName)' ends in '\(base)', which cannot name a file in \(local); give the file to write "
+                    + "(sluice download NAME DIRECTORY/FILE)")
+        }
+        try requireFileName(base)
         return (local as NSString).appendingPathComponent(base)
+    }
+
+    /// Refuses a file name longer than the file system takes (NAME_MAX), before the transfer
+    /// rather than at the rename after it.
+    private static func requireFileName(_ name: String) throws {
+        guard name.utf8.count <= FileNameLimit.maxBytes else {
+            throw UsageError(
+                "the file name '\(name.prefix(40))…' is \(name.utf8.count) bytes, more than the \(FileNameLimit.maxBytes) "
+                    + "a file name may have; give a shorter one (sluice download NAME DIRECTORY/FILE)")
+        }
     }
 
     /// Downloads version `version` (0: the current one) of `objectName` to the file `path`.
@@ -42,10 +62,11 @@ public struct Downloader: Sendable {
         progress: @escaping @Sendable (TransferEvent) -> Void = { _ in }
     ) async throws -> TransferSummary {
         let started = ContinuousClock.now
-        let layout = try await describe(objectName, version: version, progress: progress)
         let target = URL(fileURLWithPath: path).standardizedFileURL.path
         let directory = (target as NSString).deletingLastPathComponent
         let name = (target as NSString).lastPathComponent
+        try Self.requireFileName(name)
+        let layout = try await describe(objectName, version: version, progress: progress)
         let partial = (directory as NSString).appendingPathComponent(PartialFileName.partial(for: name))
         let sidecarPath = partial + PartialFileName.sidecarSuffix
 

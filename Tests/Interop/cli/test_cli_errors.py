@@ -96,6 +96,22 @@ def test_whoami_without_certificate_exits_2(cli):
     cs.assert_human_message(r.stderr)
 
 
+@pytest.mark.parametrize("last", ["..", ".", "n" * 256])
+def test_an_object_whose_last_part_cannot_name_a_file_is_not_fetched_into_a_directory(cli, tmp_path, last):
+    # ".." would have put the temporary files outside the directory given; each of these was
+    # fetched whole before the rename failed, and its temporary files stayed.
+    name = cs.unique("errors/odd") + "/" + last
+    cli.ok("upload", cs.write_file(str(tmp_path / "src"), b"bytes"), name)
+    into = tmp_path / "into"
+    into.mkdir()
+    before = sorted(os.listdir(tmp_path))
+    r = cli.run("download", name, str(into)).expect(cs.EXIT_USAGE)
+    cs.assert_human_message(r.stderr)
+    assert os.listdir(into) == [] and sorted(os.listdir(tmp_path)) == before
+    cli.ok("download", name, str(into / "chosen"))               # a file named by the user is fine
+    assert (into / "chosen").read_bytes() == b"bytes"
+
+
 # --------------------------------------------------------------------------
 # 3: not found
 # --------------------------------------------------------------------------
