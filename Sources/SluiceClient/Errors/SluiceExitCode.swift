@@ -26,7 +26,7 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
     /// A sync with `--owner` found that the owner no longer shares (part of) the folder with
     /// you; it stopped without deleting or changing anything locally.
     case accessLost = 9
-    /// Interrupted (SIGINT); an upload or download resumes when run again.
+    /// Interrupted (SIGINT or SIGTERM); an upload or download resumes when run again.
     case interrupted = 130
 
     /// The exit code for a failure of this kind.
@@ -71,6 +71,6 @@ public enum SluiceExitCode: Int32, Sendable, CaseIterable {
                delete something or ask an administrator for a larger quota
           9    sync: the owner no longer shares the folder (or part of it) with
                you; nothing was deleted or changed locally
-          130  interrupted (Ctrl-C); run the same upload or download to resume
+          130  interrupted (Ctrl-C or SIGTERM); run the same upload or download to resume
         """
 }

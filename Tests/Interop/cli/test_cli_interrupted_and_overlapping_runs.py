@@ -1,5 +1,8 @@
-"""Two runs of the same transfer at once, as a user who starts a command again in another
-terminal meets them: the second is refused at once (exit 2, saying which run holds what), and
+"""A transfer stopped by a signal, and two runs of the same transfer at once.
+
+Ctrl-C and SIGTERM (a service manager, `timeout`) stop a transfer alike: exit 130, and the
+same command resumes it. Two runs of one transfer, as a user who starts a command again in
+another terminal meets them: the second is refused at once (exit 2, saying which run holds what), and
 the first finishes as if alone. Without that, two downloads into one target wrote one partial
 file, and the first renamed a mix of both onto the target with exit 0; two uploads of one file
 fed one session, and whichever finished second failed. A paced sluiced makes the first run
@@ -8,6 +11,7 @@ last long enough for the second to start."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import pytest
@@ -83,3 +87,21 @@ def test_a_second_upload_of_the_same_file_to_the_same_name_is_refused(pcli, tmp_
     # The lock went with the run: the same upload runs again.
     pcli.ok("upload", source, name)
     assert len(pcli.ok("versions", name).out.strip().splitlines()) == 2
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_an_upload_which_the_same_command_resumes(pcli, tmp_path, stop):
+    source = str(tmp_path / "big.bin")
+    cs.write_random_file(source, SIZE)
+    name = cs.unique("stopped/upload")
+    proc = _started(pcli, lambda: pcli.ok("sessions", "list", "--open").out.strip(), "upload", source, name)
+    try:
+        proc.proc.send_signal(stop)
+        assert proc.wait(60) == 130, proc.explain()
+        assert "interrupted; run the same command again to resume" in proc.stderr(), proc.explain()
+    finally:
+        proc.close()
+    resumed = pcli.ok("upload", source, name, "--json")
+    assert resumed.event("completed")["resumed"] is True, resumed.out
+    assert cs.sha256_file(source) in pcli.ok("stat", name).out
+    assert len(pcli.ok("versions", name).out.strip().splitlines()) == 1
