@@ -82,10 +82,11 @@ final class TestServer: Sendable {
         return TestServer(server: server, echo: echo, health: health, port: port, options: options, group: group)
     }
 
-    /// A client transport to this server, with the given client certificate (nil: none).
+    /// A client transport to this server, with the given client certificate (nil: none);
+    /// through a relay listening on `port` when given.
     func makeTransport(
         identity: String? = "client", trusting ca: String = "ca", serverName: String? = nil,
-        settings: HTTP2Settings = HTTP2Settings()
+        settings: HTTP2Settings = HTTP2Settings(), port: Int? = nil
     ) throws -> HTTP2ClientTransport {
         let tls = options.tls
             ? try TLSContext.client(
@@ -93,7 +94,7 @@ final class TestServer: Sendable {
                 privateKeyPath: identity.map(DevCertificates.key))
             : nil
         return HTTP2ClientTransport(
-            host: "127.0.0.1", port: port, tls: tls, serverName: serverName, settings: settings, group: group,
+            host: "127.0.0.1", port: port ?? self.port, tls: tls, serverName: serverName, settings: settings, group: group,
             logger: quietLogger)
     }
 

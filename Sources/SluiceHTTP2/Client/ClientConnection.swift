@@ -121,11 +121,13 @@ final class ClientConnection: ConnectionRole, @unchecked Sendable {
     }
 
     func session(_ session: HTTP2Session, windowUpdated streamID: Int32) {
-        if streamID != 0 { streams[streamID]?.peerTookBytes() }
+        if streamID != 0 { streams[streamID]?.outboundBytesMoved() }
     }
 
     func session(_ session: HTTP2Session, drainedOutboundOf streamID: Int32) {
-        streams[streamID]?.outboundDrained()
+        guard let io = streams[streamID] else { return }
+        io.outboundDrained()
+        io.outboundBytesMoved()
     }
 
     func session(_ session: HTTP2Session, receivedGoAway lastStreamID: Int32, errorCode: HTTP2ErrorCode) {

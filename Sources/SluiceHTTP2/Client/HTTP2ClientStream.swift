@@ -34,8 +34,8 @@ final class HTTP2ClientStream: ClientStream, @unchecked Sendable {
         }
     }
 
-    var requestBytesLastTaken: ContinuousClock.Instant? {
-        io.peerLastTookBytes.withLock { $0 }
+    var requestBytesLastMoved: ContinuousClock.Instant? {
+        io.requestBytesLastMoved.withLock { $0 }
     }
 
     func cancel() {

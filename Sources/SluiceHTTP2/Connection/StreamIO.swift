@@ -52,9 +52,16 @@ final class StreamIO: @unchecked Sendable {
     private(set) var isClosed = false
     /// When bytes last moved in either direction (received, taken, queued or sent).
     private var lastProgress = NIODeadline.now()
-    /// When the peer last opened this stream's window, that is took bytes sent on it: read by
-    /// the task that makes the call, hence behind a lock of its own.
-    let peerLastTookBytes = Mutex<ContinuousClock.Instant?>(nil)
+    /// Bytes taken whose stream window the peer was not told of yet (see
+    /// ``returnWindow(of:announcingNow:)``).
+    private var unannouncedWindow = 0
+    /// When the peer was last told that bytes of this stream were taken.
+    private var windowLastAnnounced = NIODeadline.now()
+    /// The longest a peer sending steadily goes without hearing that its bytes are taken.
+    static let windowAnnouncementInterval = TimeAmount.seconds(1)
+    /// When this stream's outbound bytes last moved on (a client's: ``outboundBytesMoved()``):
+    /// read by the task that makes the call, hence behind a lock of its own.
+    let requestBytesLastMoved = Mutex<ContinuousClock.Instant?>(nil)
 
     init(eventLoop: EventLoop, connection: HTTP2ConnectionHandler?) {
         self.eventLoop = eventLoop
@@ -166,9 +173,11 @@ final class StreamIO: @unchecked Sendable {
         wakeWriters()
     }
 
-    /// The peer opened this stream's own window: it took bytes sent on it.
-    func peerTookBytes() {
-        peerLastTookBytes.withLock { $0 = .now }
+    /// This stream's outbound bytes moved on: nghttp2 took some to send (it asks only while
+    /// the connection drains, so over a slow link this is how a long write shows it moves), or
+    /// the peer opened the stream's own window (it took bytes sent on it).
+    func outboundBytesMoved() {
+        requestBytesLastMoved.withLock { $0 = .now }
     }
 
     /// Lets waiting writers go on once there is room for them.
@@ -224,7 +233,7 @@ final class StreamIO: @unchecked Sendable {
             lastProgress = .now()
             adjustBuffered(by: -bytes)
             if returningWindow {
-                connection?.session.consume(streamID: streamID, count: bytes)
+                returnWindow(of: bytes)
                 connection?.flush()
             } else {
                 withheldWindow += bytes
@@ -233,10 +242,32 @@ final class StreamIO: @unchecked Sendable {
         return events
     }
 
+    /// Hands the window of `count` taken bytes back: the connection's at once (nghttp2
+    /// announces it by halves), the stream's once half its window is taken, as nghttp2 would,
+    /// or at once when `announcingNow` (a reader that paces itself hands back a step at a
+    /// time), and at least once every ``windowAnnouncementInterval`` while bytes are taken.
+    /// Half a window is a few MiB, which over a slow link, or at a paced rate, takes minutes:
+    /// a peer that watches for progress (``requestBytesLastMoved`` on a client) would take
+    /// the stream for stalled. That goes on after the peer has ended the stream: a paced
+    /// reader takes the bytes long after they all came.
+    private func returnWindow(of count: Int, announcingNow: Bool = false) {
+        guard count > 0, let session = connection?.session else { return }
+        session.consumeConnection(count: count)
+        unannouncedWindow += count
+        let now = NIODeadline.now()
+        if announcingNow || now - windowLastAnnounced >= Self.windowAnnouncementInterval
+            || unannouncedWindow * 2 >= session.streamWindow(streamID: streamID)
+        {
+            session.announceStreamWindow(streamID: streamID, count: unannouncedWindow)
+            unannouncedWindow = 0
+            windowLastAnnounced = now
+        }
+    }
+
     // MARK: Task side
 
     /// Hands back the window of `count` bytes taken with `next(returningWindow: false)`, and
-    /// tells the peer at once (see `HTTP2Session.consumeAnnouncing`). More than is withheld
+    /// tells the peer at once (see ``returnWindow(of:announcingNow:)``). More than is withheld
     /// returns what is (bytes taken in a batch whose window went back as it was taken).
     func returnWindow(_ count: Int) async throws {
         try await onLoop {
@@ -244,7 +275,7 @@ final class StreamIO: @unchecked Sendable {
             guard returned > 0 else { return }
             self.withheldWindow -= returned
             self.lastProgress = .now()
-            self.connection?.session.consumeAnnouncing(streamID: self.streamID, count: returned)
+            self.returnWindow(of: returned, announcingNow: true)
             self.connection?.flush()
         }
     }

@@ -169,17 +169,26 @@ final class HTTP2Session {
         }
     }
 
-    /// Hands `count` bytes of window back to the peer, announcing the stream's at once where
-    /// `consume` leaves it to nghttp2, which waits until half the stream's window is consumed:
-    /// for a reader that takes bytes slowly (paced), so that the peer sees them taken every
-    /// step rather than every half window (minutes, at a low rate). The bytes were received on
-    /// the stream and never announced, so the update only returns their window, never grows it.
-    func consumeAnnouncing(streamID: Int32, count: Int) {
+    /// Hands `count` bytes of the connection's window back; nghttp2 tells the peer once half
+    /// of it is consumed. The stream's own window is the caller's to announce
+    /// (``announceStreamWindow(streamID:count:)``).
+    func consumeConnection(count: Int) {
         guard count > 0 else { return }
         nghttp2_session_consume_connection(session, count)
-        if nghttp2_session_find_stream(session, streamID) != nil {
-            nghttp2_submit_window_update(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, Int32(clamping: count))
-        }
+    }
+
+    /// Tells the peer at once that `count` bytes of the stream were taken (a WINDOW_UPDATE).
+    /// They were received on the stream and never announced, and never handed to `consume`
+    /// (whose count of bytes to announce this update would otherwise eat into): the update
+    /// only returns their window, never grows it.
+    func announceStreamWindow(streamID: Int32, count: Int) {
+        guard count > 0, nghttp2_session_find_stream(session, streamID) != nil else { return }
+        nghttp2_submit_window_update(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, Int32(clamping: count))
+    }
+
+    /// The stream's receive window now in force (it grows: see `ReceiveWindowTuner`).
+    func streamWindow(streamID: Int32) -> Int {
+        Int(nghttp2_session_get_stream_effective_local_window_size(session, streamID))
     }
 
     /// Sends response headers; with `data`, a body follows from it, otherwise the headers

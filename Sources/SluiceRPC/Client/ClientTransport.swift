@@ -24,15 +24,18 @@ public protocol ClientStream: Sendable {
     /// Resets the stream (RST_STREAM CANCEL); the server's handler is cancelled.
     func cancel()
 
-    /// When the server last took request bytes it had been sent (HTTP/2: opened the stream's
-    /// window), if the transport can tell; nil otherwise. A server that paces a request takes
-    /// its bytes slowly, after the client has written them all.
-    var requestBytesLastTaken: ContinuousClock.Instant? { get }
+    /// When request bytes last moved on towards the server, if the transport can tell; nil
+    /// otherwise. HTTP/2: the connection took some of this stream's bytes to send, which it
+    /// does only while the socket drains (so a dead link stops it once the buffers on the way
+    /// are full), or the server opened the stream's window (it took bytes sent). A server that
+    /// paces a request takes its bytes slowly, after the client has written them all; a slow
+    /// link takes a large message's bytes a frame at a time, long before the write ends.
+    var requestBytesLastMoved: ContinuousClock.Instant? { get }
 }
 
 extension ClientStream {
     /// A transport without flow control cannot tell.
-    public var requestBytesLastTaken: ContinuousClock.Instant? { nil }
+    public var requestBytesLastMoved: ContinuousClock.Instant? { nil }
 }
 
 /// What a server sends on a stream, in order: headers, data, then trailers. A response that

@@ -1,8 +1,9 @@
 import Synchronization
 
-/// A client stream that notes when it last moved: a request write the transport took, the
-/// server taking request bytes it had been sent (a paced server does so slowly, after every
-/// write is done), or anything the server sent. ``RPCClient`` fails a call whose stream stays
+/// A client stream that notes when it last moved: a request write the transport took, request
+/// bytes going on their way or taken by the server (``ClientStream/requestBytesLastMoved``: a
+/// slow link or a paced server moves them long before, or after, a write ends), or anything
+/// the server sent. ``RPCClient`` fails a call whose stream stays
 /// still for its ``CallOptions/idleTimeout``.
 ///
 /// A deadline bounds a whole call, which a long transfer cannot be given; this bounds a
@@ -20,7 +21,7 @@ final class ProgressWatchedStream: ClientStream {
     /// When the stream last moved (its opening, at first).
     var lastMoved: ContinuousClock.Instant {
         let own = moved.withLock { $0 }
-        return base.requestBytesLastTaken.map { max($0, own) } ?? own
+        return base.requestBytesLastMoved.map { max($0, own) } ?? own
     }
 
     func send(_ bytes: [UInt8], endStream: Bool) async throws {
