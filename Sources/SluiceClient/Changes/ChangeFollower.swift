@@ -6,8 +6,8 @@ import Synchronization
 /// saves its cursor), and when the stream breaks transiently (the server restarted, the
 /// network dropped, ABORTED for falling behind) watches again from the last cursor after
 /// the retry policy's backoff. Resuming from the cursor means nothing is lost and nothing
-/// repeats. Only failures in a row use the retries up: a watch that received anything
-/// starts counting afresh.
+/// repeats. Only failures in a row use the retries up: a watch the server took (its response
+/// headers came) or that received anything starts counting afresh.
 public struct ChangeFollower: Sendable {
     private let changes: Sluice_V1_ChangeServiceClient
     private let retry: RetryPolicy
@@ -30,12 +30,15 @@ public struct ChangeFollower: Sendable {
         var failures = 0
         while true {
             let before = last.value
+            let taken = Mutex(false)
             do {
                 var request = Sluice_V1_WatchChangesRequest()
                 request.cursor = before
                 request.owner = owner
                 request.prefix = prefix
                 try await changes.watchChanges(request) { responses in
+                    _ = try await responses.initialMetadata()
+                    taken.withLock { $0 = true }
                     for try await response in responses {
                         try onResponse(response)
                         last.value = response.cursor
@@ -43,7 +46,7 @@ public struct ChangeFollower: Sendable {
                 }
                 failures = 0      // the server ended the stream (shutting down): watch again
             } catch let error as RPCError where FailureKind(error) == .transient {
-                failures = last.value == before ? failures + 1 : 1
+                failures = taken.withLock({ $0 }) || last.value != before ? 1 : failures + 1
                 guard failures <= retry.maxRetries else {
                     throw RetriesExhaustedError(operation: "watch", attempts: failures, lastError: error)
                 }

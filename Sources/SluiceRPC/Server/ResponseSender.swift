@@ -42,19 +42,7 @@ final class ResponseSender: Sendable {
         } else {
             framed = try MessageFramer.parts(head.isEmpty ? body : head + body, compressor: compression)
         }
-        let previous = phase.withLock { phase -> Phase in
-            let previous = phase
-            if phase == .idle { phase = .headersSent }
-            return previous
-        }
-        switch previous {
-        case .closed:
-            throw RPCError(.cancelled, "the call has already ended")
-        case .idle:
-            try await stream.sendHeaders(responseHeaders(), endStream: false)
-        case .headersSent:
-            break
-        }
+        try await sendHeaders()
         let meter = meter.withLock { $0 }
         let payload = framed.payload
         // Unpaced, the whole payload is one step and goes out as it is, uncopied.
@@ -102,6 +90,24 @@ final class ResponseSender: Sendable {
         }
     }
 
+    /// Sends the response headers unless they went already (they go with the first message
+    /// otherwise).
+    func sendHeaders() async throws {
+        let previous = phase.withLock { phase -> Phase in
+            let previous = phase
+            if phase == .idle { phase = .headersSent }
+            return previous
+        }
+        switch previous {
+        case .closed:
+            throw RPCError(.cancelled, "the call has already ended")
+        case .idle:
+            try await stream.sendHeaders(responseHeaders(), endStream: false)
+        case .headersSent:
+            break
+        }
+    }
+
     private func responseHeaders() -> [HeaderField] {
         var headers = [HeaderField("grpc-accept-encoding", MessageCompression.acceptedNames.joined(separator: ","))]
         if let compression { headers.append(HeaderField("grpc-encoding", compression.name)) }
@@ -128,6 +134,12 @@ public struct ServerResponseWriter<Message: SwiftProtobuf.Message>: Sendable {
     public func write(encodedHead head: [UInt8], body: [UInt8]) async throws {
         try await sender.waitUntilWritable()
         try await sender.send(head: head, body: body)
+    }
+
+    /// Sends the response headers now, ahead of any message: a call that may have nothing to
+    /// send for long (a watch) tells its client at once that the server took it.
+    public func sendHeaders() async throws {
+        try await sender.sendHeaders()
     }
 
     /// Waits until the client can take more. A handler that produces its messages from a

@@ -78,6 +78,10 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
                 lastSend = ContinuousClock.now
             }
             guard page.caughtUp else { continue }
+            // Caught up, the log read: the client learns that its watch got through before it
+            // waits, however long nothing changes (`sluice watch` counts that as a reconnection
+            // that worked, not as one more failure in a row). Once only: later calls do nothing.
+            try await response.sendHeaders()
             // The caller is admitted again after every wait, a nudge included, which reads no
             // log: a disabled principal's watch ends then, idle or not, and sends nothing made
             // after the disable. A nudge (once a second) wakes one watcher of the group, which

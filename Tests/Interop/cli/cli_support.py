@@ -434,6 +434,17 @@ class TCPForwarder:
     def retarget(self, port: int) -> None:
         self.target_port = port
 
+    def cut(self) -> None:
+        """Ends every connection relayed so far, as a network that drops them does; new
+        ones are relayed as before."""
+        with self._lock:
+            socks = list(self._sockets)
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def _accept(self) -> None:
         while not self._closed:
             try:

@@ -94,6 +94,28 @@ def test_watch_reconnects_across_a_sluiced_sigkill(storage, cli_runner, forwarde
     watch.kill()
 
 
+def test_an_idle_watch_outlasts_more_outages_than_its_retries(storage, cli_runner, forwarder_factory, tmp_path):
+    # Only failures in a row use the retries up: each cut below is followed by a reconnection
+    # the server took (its response headers came), though no change came with it. Counting
+    # by the cursor alone, the third cut ended the watch with exit 6.
+    server = storage.server()
+    client = server.client()
+    forwarder = forwarder_factory(server.port)
+    cursor_file = str(tmp_path / "watch.cursor")
+    with open(cursor_file, "w") as f:
+        f.write(client.list_objects(page_size=1).change_cursor)
+    watch = cli_runner.start("watch", "--json", "--cursor-file", cursor_file, "--retries", "2",
+                             address=forwarder.address)
+    for _ in range(4):
+        time.sleep(2.5)                  # the watch got through (again) and waits, idle
+        forwarder.cut()
+    client.put_object("idle/after", b"x")
+    watch.wait_for(lambda ev: "idle/after" in names(ev), 60, "the change after four cuts")
+    assert watch.alive(), watch.explain()
+    assert watch.stderr().count("reconnecting") == 4, watch.explain()
+    watch.kill()
+
+
 def _cursor_files(cli) -> list[str]:
     """The saved cursor files (not the temporary file a save writes before its rename), each
     holding a cursor."""
