@@ -19,6 +19,15 @@ import Testing
         #expect(try file.load(fresh: other) == other)
     }
 
+    /// A bare file name (`--state-file st.json`, `--cursor-file w.cursor`) is a file in the
+    /// working directory; its empty parent was once made as a directory, and failed.
+    @Test func aBareFileNameIsTakenFromTheWorkingDirectory() {
+        let working = FileManager.default.currentDirectoryPath
+        #expect(SyncStateFile(path: "st.json").path == working + "/st.json")
+        #expect(WatchCursorFile(path: "w.cursor").path == working + "/w.cursor")
+        #expect(WatchCursorFile(path: "/abs/w.cursor").path == "/abs/w.cursor")
+    }
+
     /// Names that differ only in Unicode normalization are two paths, in memory and on disk.
     @Test func keepsPathsThatDifferOnlyInNormalizationApart() throws {
         let directory = try TemporaryDirectory()

@@ -7,8 +7,10 @@ import Foundation
 public struct WatchCursorFile: Sendable {
     public let path: String
 
+    /// A relative `path` is taken from the working directory now (a bare file name has no
+    /// directory of its own to make or to sync).
     public init(path: String) {
-        self.path = path
+        self.path = URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     /// The default file for watching `prefix` of `owner` on `server`.

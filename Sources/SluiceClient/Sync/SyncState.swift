@@ -99,8 +99,10 @@ public struct SyncState: Codable, Sendable, Equatable {
 public struct SyncStateFile: Sendable {
     public let path: String
 
+    /// A relative `path` is taken from the working directory now (a bare file name has no
+    /// directory of its own to make or to sync).
     public init(path: String) {
-        self.path = path
+        self.path = URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     public static func standard(
