@@ -3,9 +3,15 @@ import SluiceBackoff
 import SluiceMetrics
 import Synchronization
 
-/// The machinery behind `PostgresPool`: a FIFO queue of jobs and one worker thread per
+/// The machinery behind `PostgresPool`: FIFO queues of jobs and one worker thread per
 /// connection. Async callers enqueue a job and suspend on a continuation; a worker takes the
 /// oldest job, runs it with its connection (blocking only its own thread) and resumes the caller.
+///
+/// Background jobs (``JobPriority/background``: the change feed's reads, as many as there are
+/// watchers at every commit) wait in a queue of their own. A worker takes one only when no
+/// other job waits, and at most ``backgroundLimit`` run at once, so that the rest of the pool
+/// always serves the calls that write: a thousand idle watchers, woken by each commit, once
+/// made every principal's commits wait behind a thousand reads.
 ///
 /// Every mutable field is guarded by `condition`. A job's continuation is resumed exactly once,
 /// by whoever takes it out of `queue`: a worker (after running it), cancellation, shutdown, or
@@ -14,6 +20,11 @@ import Synchronization
 final class PoolScheduler: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [PoolJob] = []
+    private var backgroundQueue: [PoolJob] = []
+    /// Background jobs running now.
+    private var runningBackground = 0
+    /// The most background jobs that run at once: half the workers, at least one.
+    let backgroundLimit: Int
     private var stopping = false
     private var liveWorkers: Int
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
@@ -25,6 +36,7 @@ final class PoolScheduler: @unchecked Sendable {
 
     init(size: Int, reconnectBackoff: Backoff, connect: @escaping @Sendable () throws -> PostgresConnection) {
         liveWorkers = size
+        backgroundLimit = max(1, size / 2)
         self.reconnectBackoff = reconnectBackoff
         for index in 0..<size {
             let thread = Thread { [self] in
@@ -37,8 +49,11 @@ final class PoolScheduler: @unchecked Sendable {
     }
 
     /// Queues `operation` for the next free worker and waits for its outcome.
-    func submit<T: Sendable>(_ operation: @escaping @Sendable (PoolWorker) throws -> T) async throws -> T {
+    func submit<T: Sendable>(
+        _ priority: JobPriority = .normal, _ operation: @escaping @Sendable (PoolWorker) throws -> T
+    ) async throws -> T {
         let job = TypedJob(operation)
+        job.priority = priority
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 condition.lock()
@@ -55,7 +70,7 @@ final class PoolScheduler: @unchecked Sendable {
                 } else {
                     job.queued = true
                     job.queuedAt = .now
-                    queue.append(job)
+                    if priority == .background { backgroundQueue.append(job) } else { queue.append(job) }
                     // In an outage the worker woken might be one without a connection, which
                     // takes no job: wake them all so that a connected one takes it.
                     if outage == nil { condition.signal() } else { condition.broadcast() }
@@ -66,8 +81,12 @@ final class PoolScheduler: @unchecked Sendable {
             condition.lock()
             job.cancelled = true
             var removed = false
-            if job.queued, let index = queue.firstIndex(where: { $0 === job }) {
-                queue.remove(at: index)
+            if job.queued {
+                if let index = queue.firstIndex(where: { $0 === job }) {
+                    queue.remove(at: index)
+                } else if let index = backgroundQueue.firstIndex(where: { $0 === job }) {
+                    backgroundQueue.remove(at: index)
+                }
                 job.queued = false
                 removed = true
             }
@@ -89,9 +108,7 @@ final class PoolScheduler: @unchecked Sendable {
             return
         }
         stopping = true
-        let pending = queue
-        queue.removeAll()
-        for job in pending { job.queued = false }
+        let pending = takeAllQueued()
         condition.broadcast()
         condition.unlock()
         for job in pending { job.fail(PostgresError(.poolClosed, "the PostgresPool was closed")) }
@@ -135,11 +152,10 @@ final class PoolScheduler: @unchecked Sendable {
                 refuse(refused)
                 continue
             }
-            guard !queue.isEmpty else {
+            guard let job = nextJob() else {
                 condition.wait()
                 continue
             }
-            let job = queue.removeFirst()
             job.queued = false
             job.worker = worker
             worker.begin(job)
@@ -149,6 +165,11 @@ final class PoolScheduler: @unchecked Sendable {
             job.run(on: worker)
             condition.lock()
             job.worker = nil
+            if job.priority == .background {
+                runningBackground -= 1
+                // Another waiting background job may run now.
+                if !backgroundQueue.isEmpty { condition.signal() }
+            }
             condition.unlock()
             worker.end()
             worker.afterUse()
@@ -198,11 +219,27 @@ final class PoolScheduler: @unchecked Sendable {
             }
             condition.broadcast()
             guard connectedWorkers == 0 else { return [] }
-            let refused = queue
-            queue.removeAll()
-            for job in refused { job.queued = false }
-            return refused
+            return takeAllQueued()
         }
+    }
+
+    /// Under the lock: the oldest job a worker may take now, out of its queue. Another job
+    /// before a background one, and a background one only while fewer than
+    /// ``backgroundLimit`` run.
+    private func nextJob() -> PoolJob? {
+        if !queue.isEmpty { return queue.removeFirst() }
+        guard !backgroundQueue.isEmpty, runningBackground < backgroundLimit else { return nil }
+        runningBackground += 1
+        return backgroundQueue.removeFirst()
+    }
+
+    /// Under the lock: every queued job, out of the queues, to fail.
+    private func takeAllQueued() -> [PoolJob] {
+        let jobs = queue + backgroundQueue
+        queue.removeAll()
+        backgroundQueue.removeAll()
+        for job in jobs { job.queued = false }
+        return jobs
     }
 
     /// Fails `jobs` with the outage's error; called under the lock, which it lets go meanwhile
@@ -213,6 +250,15 @@ final class PoolScheduler: @unchecked Sendable {
         for job in jobs { job.fail(refusal) }
         condition.lock()
     }
+}
+
+/// Which of the pool's queues a call waits in (see ``PoolScheduler``).
+public enum JobPriority: Sendable {
+    /// The calls of requests, served in the order they came.
+    case normal
+    /// Work that many callers repeat at once and that may wait (the change feed's reads):
+    /// served after the rest, on at most half the connections.
+    case background
 }
 
 /// A queued call. `queued`, `cancelled`, `worker` and `queuedAt` are guarded by the scheduler's
@@ -233,6 +279,8 @@ class PoolJob: @unchecked Sendable {
     var worker: PoolWorker?
     /// When the job joined the queue, for the pool's wait-time metric.
     var queuedAt = ContinuousClock.now
+    /// Set before the job is queued.
+    var priority = JobPriority.normal
 
     func run(on worker: PoolWorker) { fatalError("abstract") }
     func fail(_ error: any Error) { fatalError("abstract") }

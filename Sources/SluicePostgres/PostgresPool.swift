@@ -111,11 +111,14 @@ public final class PostgresPool: Sendable {
     /// A connection that cannot be had fails the call at once (the pool tries again on its
     /// backoff, not per call); a connection that breaks while the body runs fails the call (a
     /// `.connection` error), since a statement already sent may or may not have taken effect.
+    ///
+    /// A `.background` call waits until no other does, and shares at most half the pool with
+    /// other background calls (see ``JobPriority``).
     @discardableResult
     public func withConnection<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+        priority: JobPriority = .normal, _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
-        try await scheduler.submit { worker in try body(try worker.checkout()) }
+        try await scheduler.submit(priority) { worker in try body(try worker.checkout()) }
     }
 
     /// Runs `body` in a transaction: BEGIN (at `isolation`), the body, COMMIT; ROLLBACK when the

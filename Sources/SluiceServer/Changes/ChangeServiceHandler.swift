@@ -52,7 +52,8 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
             }
             let generation = signal.generation
             let page = try await storage.changes.read(
-                after: cursor, for: caller.principal, owner: request.owner, prefix: request.prefix, limit: limits.batchSize)
+                after: cursor, for: caller.principal, owner: request.owner, prefix: request.prefix, limit: limits.batchSize,
+                forWatcher: true)
             let lag = page.head.position - cursor.position
             if slowClient && lag > limits.maxLag {
                 throw StorageError.aborted(

@@ -40,15 +40,21 @@ public final class ChangeFeed: Sendable {
     /// Up to `limit` changes after `cursor` that `caller` can see, looking at no more than
     /// `scanWindow` positions; `owner` (a handle, "" for any) and `prefix` narrow them.
     ///
+    /// A watcher's read (`forWatcher`) waits for a connection behind the calls that write and
+    /// shares at most half the pool with the other watchers' (``JobPriority/background``):
+    /// every watcher reads at every commit, and a thousand idle ones must not make the
+    /// commits wait.
+    ///
     /// - Throws: `StorageError.outOfRange` for a cursor older than the log keeps (or newer
     ///   than its head: a cursor from another database).
     public func read(
-        after cursor: ChangeCursor, for caller: Principal, owner: String, prefix: String, limit: Int
+        after cursor: ChangeCursor, for caller: Principal, owner: String, prefix: String, limit: Int,
+        forWatcher: Bool = false
     ) async throws -> ChangePage {
         // The window's end is worked out here, saturating: a cursor near Int64.max (refused
         // below as ahead of the head) must not overflow bigint arithmetic in the query.
         let windowEnd = cursor.position > Int64.max - Self.scanWindow ? Int64.max : cursor.position + Self.scanWindow
-        let rows = try await database.withConnection { connection in
+        let rows = try await database.withConnection(priority: forWatcher ? .background : .normal) { connection in
             try connection.execute("""
                 SELECT s.last_position, s.pruned_through, c.position, c.kind, c.name, c.version, c.size, c.sha256,
                     c.grant_scope, c.grant_access, extract(epoch FROM c.committed_at)::float8 AS committed_at,
