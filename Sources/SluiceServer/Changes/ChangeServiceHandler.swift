@@ -14,6 +14,8 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
     let storage: Storage
     let signal: ChangeSignal
     let limits: WatchLimits
+    /// Watchers woken together at the same cursor read the log once (``SharedChangeReads``).
+    let sharedReads = SharedChangeReads()
 
     /// Most changes ListChanges returns per call, and its default.
     static let maxPageSize = 1000
@@ -51,9 +53,15 @@ public struct ChangeServiceHandler: Sluice_V1_ChangeServiceService {
                 throw StorageError.unavailable("the server is shutting down; watch again from cursor \(sent)")
             }
             let generation = signal.generation
-            let page = try await storage.changes.read(
-                after: cursor, for: caller.principal, owner: request.owner, prefix: request.prefix, limit: limits.batchSize,
-                forWatcher: true)
+            let key = SharedChangeReads.Key(
+                principalID: caller.principal.id, owner: request.owner, prefix: request.prefix, cursor: cursor,
+                limit: limits.batchSize, generation: generation)
+            let (storage, principal) = (storage, caller.principal)
+            let page = try await sharedReads.page(for: key) {
+                try await storage.changes.read(
+                    after: key.cursor, for: principal, owner: key.owner, prefix: key.prefix, limit: key.limit,
+                    forWatcher: true)
+            }
             let lag = page.head.position - cursor.position
             if slowClient && lag > limits.maxLag {
                 throw StorageError.aborted(
