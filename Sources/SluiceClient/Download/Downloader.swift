@@ -46,6 +46,18 @@ public struct Downloader: Sendable {
         return (local as NSString).appendingPathComponent(base)
     }
 
+    /// Removes the partial download into this target of `objectName`, which is gone: no run
+    /// can finish it, and it would stay beside the target for good. A partial of another
+    /// object, or one another run holds, stays.
+    private static func discardPartial(_ partial: String, sidecar: String, of objectName: String) {
+        guard DownloadSidecar.load(from: sidecar)?.objectName == objectName,
+              let held = try? LocalFile.openForUpdateExclusively(partial)
+        else { return }
+        unlink(partial)
+        unlink(sidecar)
+        withExtendedLifetime(held) {}
+    }
+
     /// Refuses a file name longer than the file system takes (NAME_MAX), before the transfer
     /// rather than at the rename after it.
     private static func requireFileName(_ name: String) throws {
@@ -66,9 +78,15 @@ public struct Downloader: Sendable {
         let directory = (target as NSString).deletingLastPathComponent
         let name = (target as NSString).lastPathComponent
         try Self.requireFileName(name)
-        let layout = try await describe(objectName, version: version, progress: progress)
         let partial = (directory as NSString).appendingPathComponent(PartialFileName.partial(for: name))
         let sidecarPath = partial + PartialFileName.sidecarSuffix
+        let layout: ObjectLayout
+        do {
+            layout = try await describe(objectName, version: version, progress: progress)
+        } catch let error where FailureKind(error) == .notFound {
+            Self.discardPartial(partial, sidecar: sidecarPath, of: objectName)
+            throw error
+        }
 
         // Held until the partial file is renamed onto the target: a second download into the
         // same target would otherwise rewrite the bytes this one verified.
@@ -99,8 +117,16 @@ public struct Downloader: Sendable {
         let fetcher = PartitionFetcher(partitions: partitions, layout: layout, options: options, progress: progress)
         let runs = ReadRuns.group(missing, plan: layout.plan, parallelism: options.parallelism)
         let destination = RunDestination.file(file, plan: layout.plan, recorder: recorder)
-        try await BoundedConcurrency.forEach(runs, limit: options.parallelism) { run in
-            try await fetch(run, with: fetcher, into: destination)
+        do {
+            try await BoundedConcurrency.forEach(runs, limit: options.parallelism) { run in
+                try await fetch(run, with: fetcher, into: destination)
+            }
+        } catch let error where FailureKind(error) == .notFound {
+            // The version went away meanwhile (deleted, or the object removed for good): no
+            // later run can finish this partial file.
+            unlink(partial)
+            unlink(sidecarPath)
+            throw error
         }
 
         var wholeSHA256 = [UInt8](layout.object.sha256)
