@@ -73,14 +73,21 @@ def test_watch_text_lines(storage, cli_runner, tmp_path):
     watch.kill()
 
 
-def test_watch_reconnects_across_a_sluiced_sigkill(storage, cli_runner, forwarder_factory, tmp_path):
+def _watching_through_a_forwarder(storage, cli_runner, forwarder_factory, tmp_path, *flags):
+    """A server, a client of it, a forwarder to it, and `sluice watch` through the forwarder
+    from the server's current cursor."""
     server = storage.server()
     client = server.client()
     forwarder = forwarder_factory(server.port)
     cursor_file = str(tmp_path / "watch.cursor")
     with open(cursor_file, "w") as f:
         f.write(client.list_objects(page_size=1).change_cursor)
-    watch = cli_runner.start("watch", "--json", "--cursor-file", cursor_file, address=forwarder.address)
+    watch = cli_runner.start("watch", "--json", "--cursor-file", cursor_file, *flags, address=forwarder.address)
+    return server, client, forwarder, watch
+
+
+def test_watch_reconnects_across_a_sluiced_sigkill(storage, cli_runner, forwarder_factory, tmp_path):
+    server, client, forwarder, watch = _watching_through_a_forwarder(storage, cli_runner, forwarder_factory, tmp_path)
     client.put_object("k/1", b"a")
     watch.wait_for(lambda ev: "k/1" in names(ev), 60, "the first change")
     server.kill()
@@ -98,14 +105,8 @@ def test_an_idle_watch_outlasts_more_outages_than_its_retries(storage, cli_runne
     # Only failures in a row use the retries up: each cut below is followed by a reconnection
     # the server took (its response headers came), though no change came with it. Counting
     # by the cursor alone, the third cut ended the watch with exit 6.
-    server = storage.server()
-    client = server.client()
-    forwarder = forwarder_factory(server.port)
-    cursor_file = str(tmp_path / "watch.cursor")
-    with open(cursor_file, "w") as f:
-        f.write(client.list_objects(page_size=1).change_cursor)
-    watch = cli_runner.start("watch", "--json", "--cursor-file", cursor_file, "--retries", "2",
-                             address=forwarder.address)
+    _, client, forwarder, watch = _watching_through_a_forwarder(
+        storage, cli_runner, forwarder_factory, tmp_path, "--retries", "2")
     for _ in range(4):
         time.sleep(2.5)                  # the watch got through (again) and waits, idle
         forwarder.cut()
