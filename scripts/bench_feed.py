@@ -8,8 +8,11 @@ channels), then commits BENCH_FEED_COMMITS (default 20) small objects one after 
 (BENCH_FEED_GAP seconds apart, default 0.2) and records, for every watcher and commit, the
 time from CommitSession's answer to the event's arrival. Reports p50 and p99 per watcher
 count, the server's resident memory (VmRSS) before and with 1,000 idle watchers, and its CPU
-time over BENCH_FEED_IDLE seconds (default 10) with those watchers idle. Appends one JSON
-line to .data/bench/results.jsonl.
+time over BENCH_FEED_IDLE seconds (default 10) with those watchers idle. Then what idle
+watchers cost the others' writes: one principal commits 1-byte PutObjects from 4 callers for
+BENCH_FEED_HERD_SECONDS (default 10), alone and then with 1,000 idle watchers of another
+principal (a prefix that matches nothing; each commit wakes them all), and the commit rate and
+p50/p99 latency of both runs are reported. Appends one JSON line to .data/bench/results.jsonl.
 
 The database: $SLUICE_TEST_DATABASE_URL when set (a running PostgreSQL), else the
 project-local cluster (scripts/postgres.sh), as the other benchmarks use.
@@ -30,6 +33,7 @@ from bench_storage import generate_stubs
 COMMITS = int(os.environ.get("BENCH_FEED_COMMITS", 20))
 GAP = float(os.environ.get("BENCH_FEED_GAP", 0.2))
 IDLE = float(os.environ.get("BENCH_FEED_IDLE", 10))
+HERD_SECONDS = float(os.environ.get("BENCH_FEED_HERD_SECONDS", 10))
 PER_CONNECTION = 200
 COUNTS = (1, 100, 1000)
 
@@ -57,10 +61,57 @@ class ExternalDatabaseServer(BenchServer):
         return self
 
 
-def credentials():
+def credentials(who: str = "client"):
     import grpc
     return grpc.ssl_channel_credentials(
-        (CERTS / "ca.pem").read_bytes(), (CERTS / "client-key.pem").read_bytes(), (CERTS / "client.pem").read_bytes())
+        (CERTS / "ca.pem").read_bytes(), (CERTS / f"{who}-key.pem").read_bytes(), (CERTS / f"{who}.pem").read_bytes())
+
+
+async def put_rate(objects, ob, label: str, seconds: float, callers: int = 4) -> tuple[float, list[float]]:
+    """Commits per second, and each commit's latency (sorted), of `callers` PutObject loops."""
+    latencies: list[float] = []
+    stop = time.monotonic() + seconds
+
+    async def caller(k: int) -> None:
+        i = 0
+        while time.monotonic() < stop:
+            data = os.urandom(1)
+            started = time.monotonic()
+            await objects.PutObject(ob.PutObjectRequest(
+                name=f"herd/{label}/{k}/{i}", data=data, sha256=hashlib.sha256(data).digest()))
+            latencies.append(time.monotonic() - started)
+            i += 1
+    await asyncio.gather(*(caller(k) for k in range(callers)))
+    return len(latencies) / seconds, sorted(latencies)
+
+
+async def herd(server, objects, ob, result: dict) -> None:
+    """The commit rate of one principal alone, then beside 1,000 idle watchers of another."""
+    import grpc
+    from sluice.v1 import changes_pb2 as ch, changes_pb2_grpc as ch_grpc
+
+    async def watch(stub):
+        try:
+            async for _ in stub.WatchChanges(ch.WatchChangesRequest(prefix="herd-nothing/")):
+                pass
+        except grpc.aio.AioRpcError:
+            pass
+
+    count = COUNTS[-1]
+    channels = [grpc.aio.secure_channel(server.address, credentials("client2"))
+                for _ in range((count + PER_CONNECTION - 1) // PER_CONNECTION)]
+    for label, watchers in (("alone", 0), ("beside", count)):
+        tasks = [asyncio.create_task(watch(ch_grpc.ChangeServiceStub(channels[i // PER_CONNECTION])))
+                 for i in range(watchers)]
+        await asyncio.sleep(2 + watchers / 200)      # every stream open and waiting
+        rate, latencies = await put_rate(objects, ob, label, HERD_SECONDS)
+        result[f"herd_commits_per_s_{watchers}"] = round(rate, 1)
+        result[f"herd_put_ms_p50_{watchers}"] = round(1000 * latencies[len(latencies) // 2], 1)
+        result[f"herd_put_ms_p99_{watchers}"] = round(1000 * latencies[int(len(latencies) * 0.99)], 1)
+        for task in tasks:
+            task.cancel()
+    for channel in channels:
+        await channel.close()
 
 
 async def commit(sessions, us, name: str, data: bytes) -> float:
@@ -132,6 +183,7 @@ async def run(server) -> dict:
             result[f"latency_ms_p50_{count}"] = round(1000 * latencies[len(latencies) // 2], 2)
             result[f"latency_ms_p99_{count}"] = round(1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2)
         result[f"events_received_{count}"] = f"{received}/{count * COMMITS}"
+    await herd(server, objects, ob, result)
     await control.close()
     if "rss_kib_idle_watchers" in result:
         result["rss_kib_per_idle_watcher"] = round(
@@ -155,6 +207,10 @@ def main() -> None:
     print(f"  idle watcher: {result.get('rss_kib_per_idle_watcher', '-')} KiB of server RSS each "
           f"({result['rss_kib_before_watchers']} -> {result.get('rss_kib_idle_watchers', '-')} KiB for "
           f"{COUNTS[-1]}), server CPU {result.get('idle_cpu_s_per_s', '-')} s/s with {COUNTS[-1]} idle")
+    for watchers in (0, COUNTS[-1]):
+        print(f"  another principal's 1-byte PutObjects (4 callers) beside {watchers:4d} idle watchers: "
+              f"{result[f'herd_commits_per_s_{watchers}']}/s, p50 {result[f'herd_put_ms_p50_{watchers}']} ms, "
+              f"p99 {result[f'herd_put_ms_p99_{watchers}']} ms")
     with open(BENCH_DIR / "results.jsonl", "a") as out:
         out.write(json.dumps(result) + "\n")
 
