@@ -8,10 +8,11 @@ import Synchronization
 /// oldest job, runs it with its connection (blocking only its own thread) and resumes the caller.
 ///
 /// Background jobs (``JobPriority/background``: the change feed's reads, as many as there are
-/// watchers at every commit) wait in a queue of their own. A worker takes one only when no
-/// other job waits, and at most ``backgroundLimit`` run at once, so that the rest of the pool
-/// always serves the calls that write: a thousand idle watchers, woken by each commit, once
-/// made every principal's commits wait behind a thousand reads.
+/// watchers at every commit) wait in a queue of their own. A worker takes one when no other job
+/// waits, or once it has waited ``backgroundPatience`` (so that watchers still hear of changes
+/// while uploads keep the pool busy), and at most ``backgroundLimit`` run at once, so that the
+/// rest of the pool always serves the calls that write: a thousand idle watchers, woken by each
+/// commit, once made every principal's commits wait behind a thousand reads.
 ///
 /// Every mutable field is guarded by `condition`. A job's continuation is resumed exactly once,
 /// by whoever takes it out of `queue`: a worker (after running it), cancellation, shutdown, or
@@ -25,6 +26,9 @@ final class PoolScheduler: @unchecked Sendable {
     private var runningBackground = 0
     /// The most background jobs that run at once: half the workers, at least one.
     let backgroundLimit: Int
+    /// How long a background job waits behind other jobs at most, while fewer than
+    /// ``backgroundLimit`` run.
+    static let backgroundPatience = Duration.milliseconds(250)
     private var stopping = false
     private var liveWorkers: Int
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
@@ -224,13 +228,17 @@ final class PoolScheduler: @unchecked Sendable {
     }
 
     /// Under the lock: the oldest job a worker may take now, out of its queue. Another job
-    /// before a background one, and a background one only while fewer than
-    /// ``backgroundLimit`` run.
+    /// before a background one unless that one has waited ``backgroundPatience``, and a
+    /// background one only while fewer than ``backgroundLimit`` run.
     private func nextJob() -> PoolJob? {
-        if !queue.isEmpty { return queue.removeFirst() }
-        guard !backgroundQueue.isEmpty, runningBackground < backgroundLimit else { return nil }
-        runningBackground += 1
-        return backgroundQueue.removeFirst()
+        let backgroundMayRun = runningBackground < backgroundLimit && !backgroundQueue.isEmpty
+        let backgroundIsDue = backgroundMayRun
+            && (queue.isEmpty || ContinuousClock.now - backgroundQueue[0].queuedAt >= Self.backgroundPatience)
+        if backgroundIsDue {
+            runningBackground += 1
+            return backgroundQueue.removeFirst()
+        }
+        return queue.isEmpty ? nil : queue.removeFirst()
     }
 
     /// Under the lock: every queued job, out of the queues, to fail.
@@ -257,7 +265,8 @@ public enum JobPriority: Sendable {
     /// The calls of requests, served in the order they came.
     case normal
     /// Work that many callers repeat at once and that may wait (the change feed's reads):
-    /// served after the rest, on at most half the connections.
+    /// served after the rest (for at most ``PoolScheduler/backgroundPatience``), on at most half
+    /// the connections.
     case background
 }
 

@@ -112,8 +112,8 @@ public final class PostgresPool: Sendable {
     /// backoff, not per call); a connection that breaks while the body runs fails the call (a
     /// `.connection` error), since a statement already sent may or may not have taken effect.
     ///
-    /// A `.background` call waits until no other does, and shares at most half the pool with
-    /// other background calls (see ``JobPriority``).
+    /// A `.background` call waits until no other does (at most 250 ms), and shares at most half
+    /// the pool with other background calls (see ``JobPriority``).
     @discardableResult
     public func withConnection<T: Sendable>(
         priority: JobPriority = .normal, _ body: @escaping @Sendable (PostgresConnection) throws -> T

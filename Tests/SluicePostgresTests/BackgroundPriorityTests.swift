@@ -53,4 +53,34 @@ import Testing
             #expect(started.current == 6)
         }
     }
+
+    /// Calls that keep the pool busy without a break do not keep a background call waiting for
+    /// good: past its patience it runs beside them (a watcher hears of changes while uploads go on).
+    @Test func aBackgroundCallIsNotStarvedByABusyPool() async throws {
+        try await TestDatabase.with { db in
+            let pool = try db.pool(size: 2)
+            let finished = Locked(0)
+            let finishedBeforeTheBackgroundCall = Locked<Int?>(nil)
+            let total = 400
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // Eight callers, 50 calls of 10 ms each: the queue never empties for about 2 s.
+                for _ in 0..<8 {
+                    group.addTask {
+                        for _ in 0..<(total / 8) {
+                            try await pool.withConnection { c in _ = try c.execute("SELECT pg_sleep(0.01)") }
+                            finished.withLock { $0 += 1 }
+                        }
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(100))
+                    try await pool.withConnection(priority: .background) { c in _ = try c.execute("SELECT 1") }
+                    finishedBeforeTheBackgroundCall.withLock { $0 = finished.current }
+                }
+                try await group.waitForAll()
+            }
+            let before = try #require(finishedBeforeTheBackgroundCall.current)
+            #expect(before < total, "the background call waited until all \(total) others were done")
+        }
+    }
 }
