@@ -46,18 +46,6 @@ public struct Downloader: Sendable {
         return (local as NSString).appendingPathComponent(base)
     }
 
-    /// Removes the partial download into this target of `objectName`, which is gone: no run
-    /// can finish it, and it would stay beside the target for good. A partial of another
-    /// object, or one another run holds, stays.
-    private static func discardPartial(_ partial: String, sidecar: String, of objectName: String) {
-        guard DownloadSidecar.load(from: sidecar)?.objectName == objectName,
-              let held = try? LocalFile.openForUpdateExclusively(partial)
-        else { return }
-        unlink(partial)
-        unlink(sidecar)
-        withExtendedLifetime(held) {}
-    }
-
     /// Refuses a file name longer than the file system takes (NAME_MAX), before the transfer
     /// rather than at the rename after it.
     private static func requireFileName(_ name: String) throws {
@@ -80,13 +68,7 @@ public struct Downloader: Sendable {
         try Self.requireFileName(name)
         let partial = (directory as NSString).appendingPathComponent(PartialFileName.partial(for: name))
         let sidecarPath = partial + PartialFileName.sidecarSuffix
-        let layout: ObjectLayout
-        do {
-            layout = try await describe(objectName, version: version, progress: progress)
-        } catch let error where FailureKind(error) == .notFound {
-            Self.discardPartial(partial, sidecar: sidecarPath, of: objectName)
-            throw error
-        }
+        let layout = try await describe(objectName, version: version, progress: progress)
 
         // Held until the partial file is renamed onto the target: a second download into the
         // same target would otherwise rewrite the bytes this one verified.

@@ -108,7 +108,9 @@ final class ClientCall: @unchecked Sendable {
         }
     }
 
-    /// Waits for the response headers and returns their metadata.
+    /// Waits for the response headers and returns their metadata. A call that failed without
+    /// them throws its status, also when the failure came as the only header block
+    /// (trailers-only): the server never took the call, so it has no response headers.
     func waitForInitialMetadata() async throws -> Metadata {
         while metadata.withLock({ $0.initial }) == nil && status == nil {
             guard let event = try await stream.receive() else {
@@ -117,7 +119,8 @@ final class ClientCall: @unchecked Sendable {
             }
             try handle(event)
         }
-        if let status, status.code != .ok, metadata.withLock({ $0.initial }) == nil {
+        // Real response headers, unlike a trailers-only block, set up the deframer.
+        if let status, status.code != .ok, deframer == nil {
             throw RPCError(status.code, status.message, trailers: trailingMetadata)
         }
         return initialMetadata

@@ -108,27 +108,41 @@ def test_a_signal_stops_an_upload_which_the_same_command_resumes(pcli, tmp_path,
 
 
 def test_a_partial_download_of_an_object_deleted_meanwhile_is_not_left_behind(pcli, tmp_path):
-    # The version goes while it is downloaded, or between a killed run and the next: no run
-    # could ever finish the partial file, which used to stay beside the target for good.
+    # The version goes while it is downloaded: no run could ever finish the partial file, which
+    # used to stay beside the target for good.
     source = str(tmp_path / "src.bin")
     cs.write_random_file(source, SIZE)
     downloads = tmp_path / "downloads"
     os.makedirs(downloads)
     target, partial = str(downloads / "out"), str(downloads / ".out.sluice-part.json")
-    for kill_first in (False, True):
-        name = cs.unique("deleted/meanwhile")
-        pcli.ok("upload", source, name)
-        # One partition at a time: those not begun when the version goes cannot be read.
-        proc = _started(pcli, lambda: os.path.exists(partial), "download", name, target, "--parallel", "1")
-        try:
-            if kill_first:
-                proc.kill()
-                assert os.path.exists(partial)
-            pcli.ok("rm", name)
-            if not kill_first:
-                assert proc.wait(60) == cs.EXIT_NOT_FOUND, proc.explain()
-        finally:
-            proc.close()
-        if kill_first:
-            pcli.run("download", name, target).expect(cs.EXIT_NOT_FOUND)
-        assert os.listdir(downloads) == [], os.listdir(downloads)
+    name = cs.unique("deleted/meanwhile")
+    pcli.ok("upload", source, name)
+    # One partition at a time: those not begun when the version goes cannot be read.
+    proc = _started(pcli, lambda: os.path.exists(partial), "download", name, target, "--parallel", "1")
+    try:
+        pcli.ok("rm", name)
+        assert proc.wait(60) == cs.EXIT_NOT_FOUND, proc.explain()
+    finally:
+        proc.close()
+    assert os.listdir(downloads) == [], os.listdir(downloads)
+
+
+def test_a_download_that_finds_nothing_leaves_another_partial_alone(pcli, tmp_path):
+    # A version that does not exist (a typo), or a name another principal does not have, says
+    # nothing of the partial file an interrupted download of what does exist left there.
+    source = str(tmp_path / "src.bin")
+    cs.write_random_file(source, SIZE)
+    downloads = tmp_path / "downloads"
+    os.makedirs(downloads)
+    target, partial = str(downloads / "out"), str(downloads / ".out.sluice-part.json")
+    name = cs.unique("partial/kept")
+    pcli.ok("upload", source, name)
+    proc = _started(pcli, lambda: os.path.exists(partial), "download", name, target)
+    proc.kill()
+    proc.close()
+    pcli.run("download", name, target, "--version", "99").expect(cs.EXIT_NOT_FOUND)
+    pcli.run("download", name, target, who="client2").expect(cs.EXIT_NOT_FOUND)
+    assert os.path.exists(partial)
+    resumed = pcli.ok("download", name, target, "--json")
+    assert resumed.event("completed")["resumed"] is True, resumed.out
+    assert cs.sha256_file(target) == cs.sha256_file(source)

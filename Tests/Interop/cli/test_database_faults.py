@@ -127,3 +127,27 @@ def test_a_download_under_way_outlives_a_database_outage(storage, postgres):
         srv.assert_alive()
     finally:
         proxy.close()
+
+
+def test_a_watch_gives_up_on_a_server_without_its_database(storage, postgres, cli_runner, tmp_path):
+    # Every watch is answered with a trailers-only UNAVAILABLE while the database is away.
+    # That is no watch the server took: the failures count in a row, and `sluice watch` gives
+    # up after its retries (exit 6) instead of reconnecting at its first backoff step for good.
+    endpoint = db.database_endpoint(postgres.admin_url)
+    proxy = db.DatabaseProxy(endpoint)
+    try:
+        srv = storage.server(database_url=db.through(proxy, storage.database()), label="sluiced-watch-outage")
+        c = srv.client()
+        cursor_file = str(tmp_path / "watch.cursor")
+        with open(cursor_file, "w") as f:
+            f.write(c.list_objects(page_size=1).change_cursor)
+        proxy.cut()
+        ss.wait_for(lambda: db.health(c.channel) == health_pb2.HealthCheckResponse.NOT_SERVING,
+                    "health NOT_SERVING after the database went away", 15)
+        cli_runner.address = srv.address
+        r = cli_runner.run("watch", "--cursor-file", cursor_file, "--retries", "2", timeout=120)
+        r.expect(cs.EXIT_TRANSIENT)
+        assert r.stderr.count("reconnecting") == 2, r.stderr
+        assert "database" in r.stderr, r.stderr
+    finally:
+        proxy.close()
