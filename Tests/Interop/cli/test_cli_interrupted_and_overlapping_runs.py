@@ -107,16 +107,22 @@ def test_a_signal_stops_an_upload_which_the_same_command_resumes(pcli, tmp_path,
     assert len(pcli.ok("versions", name).out.strip().splitlines()) == 1
 
 
-def test_a_partial_download_of_an_object_deleted_meanwhile_is_not_left_behind(pcli, tmp_path):
-    # The version goes while it is downloaded: no run could ever finish the partial file, which
-    # used to stay beside the target for good.
+def _uploaded(pcli, tmp_path, label: str):
+    """An object of SIZE random bytes, and an empty folder to download it into; returns the
+    source file, the folder, the target in it, the target's partial sidecar and the name."""
     source = str(tmp_path / "src.bin")
     cs.write_random_file(source, SIZE)
     downloads = tmp_path / "downloads"
     os.makedirs(downloads)
-    target, partial = str(downloads / "out"), str(downloads / ".out.sluice-part.json")
-    name = cs.unique("deleted/meanwhile")
+    name = cs.unique(label)
     pcli.ok("upload", source, name)
+    return source, downloads, str(downloads / "out"), str(downloads / ".out.sluice-part.json"), name
+
+
+def test_a_partial_download_of_an_object_deleted_meanwhile_is_not_left_behind(pcli, tmp_path):
+    # The version goes while it is downloaded: no run could ever finish the partial file, which
+    # used to stay beside the target for good.
+    _, downloads, target, partial, name = _uploaded(pcli, tmp_path, "deleted/meanwhile")
     # One partition at a time: those not begun when the version goes cannot be read.
     proc = _started(pcli, lambda: os.path.exists(partial), "download", name, target, "--parallel", "1")
     try:
@@ -130,13 +136,7 @@ def test_a_partial_download_of_an_object_deleted_meanwhile_is_not_left_behind(pc
 def test_a_download_that_finds_nothing_leaves_another_partial_alone(pcli, tmp_path):
     # A version that does not exist (a typo), or a name another principal does not have, says
     # nothing of the partial file an interrupted download of what does exist left there.
-    source = str(tmp_path / "src.bin")
-    cs.write_random_file(source, SIZE)
-    downloads = tmp_path / "downloads"
-    os.makedirs(downloads)
-    target, partial = str(downloads / "out"), str(downloads / ".out.sluice-part.json")
-    name = cs.unique("partial/kept")
-    pcli.ok("upload", source, name)
+    source, _, target, partial, name = _uploaded(pcli, tmp_path, "partial/kept")
     proc = _started(pcli, lambda: os.path.exists(partial), "download", name, target)
     proc.kill()
     proc.close()
