@@ -56,8 +56,7 @@ final class PoolScheduler: @unchecked Sendable {
     func submit<T: Sendable>(
         _ priority: JobPriority = .normal, _ operation: @escaping @Sendable (PoolWorker) throws -> T
     ) async throws -> T {
-        let job = TypedJob(operation)
-        job.priority = priority
+        let job = TypedJob(priority, operation)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 condition.lock()
@@ -288,8 +287,12 @@ class PoolJob: @unchecked Sendable {
     var worker: PoolWorker?
     /// When the job joined the queue, for the pool's wait-time metric.
     var queuedAt = ContinuousClock.now
-    /// Set before the job is queued.
-    var priority = JobPriority.normal
+    /// Which queue the job waits in.
+    let priority: JobPriority
+
+    init(priority: JobPriority) {
+        self.priority = priority
+    }
 
     func run(on worker: PoolWorker) { fatalError("abstract") }
     func fail(_ error: any Error) { fatalError("abstract") }
@@ -301,8 +304,9 @@ private final class TypedJob<T: Sendable>: PoolJob, @unchecked Sendable {
     /// Set under the scheduler's lock before the job is queued.
     var continuation: CheckedContinuation<T, any Error>?
 
-    init(_ operation: @escaping @Sendable (PoolWorker) throws -> T) {
+    init(_ priority: JobPriority, _ operation: @escaping @Sendable (PoolWorker) throws -> T) {
         self.operation = operation
+        super.init(priority: priority)
     }
 
     override func run(on worker: PoolWorker) {

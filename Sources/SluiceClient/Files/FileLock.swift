@@ -27,6 +27,16 @@ enum FileLock {
             close(descriptor)
         }
     }
+
+    /// A descriptor on the lock file `path` (created when missing), locked; nil when another
+    /// process holds the lock.
+    static func lockFile(_ path: String) throws -> Int32? {
+        try openLocked(path) {
+            let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw LocalFileError(path: path, operation: "create", code: errno, writing: true) }
+            return descriptor
+        }
+    }
 }
 
 /// A lock file (``FileLock``) held for the length of one command and removed after it.
@@ -41,12 +51,7 @@ final class LockFile: Sendable {
 
     /// Takes the lock of `path`, creating the file; nil when another process holds it.
     static func take(_ path: String) throws -> LockFile? {
-        let descriptor = try FileLock.openLocked(path) {
-            let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else { throw LocalFileError(path: path, operation: "create", code: errno, writing: true) }
-            return descriptor
-        }
-        return descriptor.map { LockFile(path: path, descriptor: $0) }
+        try FileLock.lockFile(path).map { LockFile(path: path, descriptor: $0) }
     }
 
     /// Removes the file while still holding it (a taker that opened it meanwhile finds it gone

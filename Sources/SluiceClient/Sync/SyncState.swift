@@ -150,13 +150,10 @@ public struct SyncStateFile: Sendable {
     public func lock() throws {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let descriptor = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw LocalFileError(path: path + ".lock", operation: "open", code: errno) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            close(descriptor)
+        // The descriptor is deliberately left open: the lock lasts as long as the process.
+        guard try FileLock.lockFile(path + ".lock") != nil else {
             throw UsageError("another sync of this directory and prefix is running (it holds \(path).lock)")
         }
-        // Deliberately left open: the lock lasts as long as the process.
     }
 
     public func save(_ state: SyncState) throws {
