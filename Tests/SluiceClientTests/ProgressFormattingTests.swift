@@ -118,6 +118,10 @@ import Testing
         composite.sha256 = ""
         #expect(TransferText.summary(composite)
             == "downloaded o version 2 to /f: 4.0 MiB, composite-sha256 cd; 1 of 1 partition moved in 2.0s (2.0 MiB/s)")
+        var streamed = summary
+        streamed.localPath = "-"
+        #expect(TransferText.summary(streamed)
+            == "downloaded o version 2 to standard output: 4.0 MiB, sha256 ab; 1 of 1 partition moved in 2.0s (2.0 MiB/s)")
     }
 
     @Test func jsonEvents() throws {

@@ -335,10 +335,12 @@ import Testing
                 context.addTrailingMetadata(["x-trailing-bin": .binary([9, 8, 7])])
             }
         }
+        // grpc-timeout is there to be kept out of the request metadata; an hour, so that a loaded
+        // machine cannot end the call first (10 s did once, at load 13).
         let stream = await Self.call(
             dispatcher,
             Self.head("/test.Echo/ServerStream", extra: [
-                HeaderField("x-request", "r"), HeaderField("x-request-bin", "AQID"), HeaderField("grpc-timeout", "10S"),
+                HeaderField("x-request", "r"), HeaderField("x-request-bin", "AQID"), HeaderField("grpc-timeout", "1H"),
             ]))
         #expect(stream.statusCode == .ok)
         guard case .headers(let headers, endStream: false)? = stream.sent.first,

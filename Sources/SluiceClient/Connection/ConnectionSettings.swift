@@ -44,6 +44,19 @@ public struct ConnectionSettings: Sendable, Equatable {
     /// stream moved 39 MB/s with the window fixed, 72–76 with 16 MiB at most, 112–145 with 64.
     static let maxStreamWindow = HTTP2Settings().connectionWindowSize
 
+    /// How the CLI notices a connection that died without a word (a laptop that slept or
+    /// changed networks, a NAT that forgot it): after 10 s of hearing nothing it pings, and
+    /// gives the connection up when 10 s pass without the answer, so `watch` and `sync --watch`
+    /// reconnect and hear of changes within about 20 s, not the 80 s of the transport's
+    /// defaults. A live server answers at once: its reading never waits on the CLI's, and a
+    /// transfer hears from it at least once a second while its bytes are taken.
+    static let liveness: ConnectionConfiguration = {
+        var configuration = ConnectionConfiguration()
+        configuration.keepaliveInterval = .seconds(10)
+        configuration.keepaliveTimeout = .seconds(10)
+        return configuration
+    }()
+
     /// A transport to the server: one HTTP/2 connection, opened on first use.
     public func makeTransport() throws -> HTTP2ClientTransport {
         let (host, port) = try Self.hostAndPort(server)
@@ -58,7 +71,9 @@ public struct ConnectionSettings: Sendable, Equatable {
         logger.logLevel = .warning
         var http2 = HTTP2Settings()
         http2.maxStreamWindowSize = Self.maxStreamWindow
-        return HTTP2ClientTransport(host: host, port: port, tls: tls, serverName: serverName, settings: http2, logger: logger)
+        return HTTP2ClientTransport(
+            host: host, port: port, tls: tls, serverName: serverName, settings: http2, connection: Self.liveness,
+            logger: logger)
     }
 
     /// Refuses a certificate or key file that cannot be opened with the reason in words (a

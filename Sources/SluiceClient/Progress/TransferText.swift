@@ -8,7 +8,7 @@ public enum TransferText {
         switch event {
         case .started(let start):
             let verb = start.direction == .upload ? "uploading \(start.localPath) to \(start.objectName)"
-                : "downloading \(start.objectName) to \(start.localPath)"
+                : "downloading \(start.objectName) to \(spoken(start.localPath))"
             var line = "\(verb): \(Format.bytes(start.totalBytes)) in \(count(start.partitionCount, "partition")) of "
                 + Format.bytes(start.partitionSize)
             if start.resumed {
@@ -36,7 +36,7 @@ public enum TransferText {
     public static func summary(_ summary: TransferSummary) -> String {
         let what = summary.direction == .upload
             ? "uploaded \(summary.localPath) to \(summary.objectName) version \(summary.version)"
-            : "downloaded \(summary.objectName) version \(summary.version) to \(summary.localPath)"
+            : "downloaded \(summary.objectName) version \(summary.version) to \(spoken(summary.localPath))"
         let seconds = summary.elapsed.inSeconds
         let hash = summary.sha256.isEmpty ? "composite-sha256 \(summary.compositeSHA256)" : "sha256 \(summary.sha256)"
         var line = "\(what): \(Format.bytes(summary.size)), \(hash); "
@@ -46,6 +46,12 @@ public enum TransferText {
                 + "(\(Format.rate(bytesPerSecond: Double(summary.bytesTransferred) / seconds)))"
         }
         return line
+    }
+
+    /// A local path as a sentence names it: "-" (how events mark standard output, as `--json`
+    /// reports it) is "standard output" in words.
+    private static func spoken(_ localPath: String) -> String {
+        localPath == "-" ? "standard output" : localPath
     }
 
     /// "1 partition", "2 partitions".

@@ -420,6 +420,7 @@ class TCPForwarder:
         self.port = self._listener.getsockname()[1]
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
+        self._silenced: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
         self._closed = False
         self.connections = 0
@@ -444,6 +445,14 @@ class TCPForwarder:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def silence(self) -> None:
+        """Stops relaying on every connection relayed so far without ending any, as a network
+        path that died without a word does (a laptop that slept, a NAT that forgot it): bytes
+        sent on them vanish, and neither end hears a thing. New connections are relayed as
+        before."""
+        with self._lock:
+            self._silenced.update(self._sockets)
 
     def _accept(self) -> None:
         while not self._closed:
@@ -481,7 +490,8 @@ class TCPForwarder:
                 data = src.recv(256 * KIB)
                 if not data:
                     break
-                dst.sendall(data)
+                if src not in self._silenced:
+                    dst.sendall(data)
         except OSError:
             pass
         finally:

@@ -117,6 +117,22 @@ def test_an_idle_watch_outlasts_more_outages_than_its_retries(storage, cli_runne
     watch.kill()
 
 
+def test_a_watch_whose_connection_dies_without_a_word_reconnects_within_seconds(
+        storage, cli_runner, forwarder_factory, tmp_path):
+    # The path to the server goes silent: no reset, no FIN, the bytes just vanish. Only a
+    # keepalive PING tells the watch; it pings after 10 s of silence and gives the connection
+    # up 10 s later. With the transport's defaults (60 s and 20 s) the change came after 80 s.
+    _, client, forwarder, watch = _watching_through_a_forwarder(storage, cli_runner, forwarder_factory, tmp_path)
+    client.put_object("silent/before", b"x")
+    watch.wait_for(lambda ev: "silent/before" in names(ev), 60, "the change before the connection went silent")
+    forwarder.silence()
+    client.put_object("silent/after", b"x")
+    watch.wait_for(lambda ev: "silent/after" in names(ev), 50, "the change after the connection went silent")
+    assert "keepalive" in watch.stderr(), watch.explain()
+    assert watch.alive(), watch.explain()
+    watch.kill()
+
+
 def _cursor_files(cli) -> list[str]:
     """The saved cursor files (not the temporary file a save writes before its rename), each
     holding a cursor."""
