@@ -506,6 +506,28 @@ import Testing
     }
 }
 
+extension CallDispatcherTests {
+    @Test func aHandlerThatReturnsOnceItsClientWentAwayIsSummarizedAsCancelled() async throws {
+        let started = Recorder<Bool>()
+        let summaries = Recorder<CallDispatcher.CallSummary>()
+        let dispatcher = Self.dispatcher(summaries: summaries) { router in
+            router.registerUnary(Self.fail) { (request: Text, _: ServerContext) -> Text in
+                started.append(true)
+                try? await Task.sleep(for: .seconds(60))  // as a watch does: stops when cancelled, no error
+                return request
+            }
+        }
+        let stream = FakeServerStream()
+        stream.deliver(try MessageFramer.frame(Self.encode("x")))
+        stream.endRequests()
+        let call = Task { await dispatcher.handle(Self.head("/test.Echo/Fail"), stream: stream) }
+        #expect(await waitUntil { !started.values.isEmpty })
+        call.cancel()
+        await call.value
+        #expect(summaries.values.map(\.code) == [.cancelled])
+    }
+}
+
 /// A thread-safe list a test's handlers append to.
 final class Recorder<Value: Sendable>: Sendable {
     private let storage = Mutex<[Value]>([])

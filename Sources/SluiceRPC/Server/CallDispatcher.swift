@@ -129,6 +129,12 @@ public struct CallDispatcher: Sendable {
                 }
             })
         }
+        if ending.code == .ok, Task.isCancelled {
+            // The client reset the stream or its connection went before the answer ended, and the
+            // handler still returned (a watch that stops when its task is cancelled does): the
+            // client got no OK, so neither may the call's log line and metrics say it did.
+            ending = Ending(code: .cancelled, message: "the client went away before the call ended")
+        }
         await sender.finish(ending.code, message: ending.message)
         meterBox.meter?.finished()
         ending.requestID = context.requestID
