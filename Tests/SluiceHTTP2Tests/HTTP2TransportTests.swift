@@ -120,6 +120,41 @@ import Testing
         }
     }
 
+    /// A status message that echoes what the client sent is cut to what a header block holds:
+    /// a 100 KB service name once made trailers nghttp2 would not send, and the call never ended.
+    @Test func anUnknownServiceOfAnyLengthIsAnsweredInFewWords() async throws {
+        try await withServer { _, transport in
+            let health = Grpc_Health_V1_HealthClient(RPCClient(transport: transport))
+            let name = String(repeating: "é", count: 50_000)
+            let error = try await expectRPCError {
+                _ = try await health.check(.with { $0.service = name }, options: CallOptions(timeout: .seconds(30)))
+            }
+            #expect(error.code == .notFound, "\(error)")
+            #expect(error.message.utf8.count <= StatusFields.maxMessageBytes)
+            #expect(error.message.hasPrefix("unknown service 'éé"))
+        }
+    }
+
+    /// Headers or trailers nghttp2 cannot send (a block over its 64 KiB limit) reset the stream,
+    /// so the client hears the call end instead of waiting for it for ever.
+    @Test func trailersTooLargeToSendResetTheStream() async throws {
+        struct HugeTrailers: CallInterceptor {
+            func intercept(_ context: ServerContext, next: ((any CallByteMeter)?) async throws -> Void) async throws {
+                context.addTrailingMetadata(["x-huge": .string(String(repeating: "t", count: 100_000))])
+                try await next(nil)
+            }
+        }
+        var options = TestServer.Options()
+        options.interceptor = HugeTrailers()
+        try await withServer(options) { _, transport in
+            let error = try await expectRPCError {
+                _ = try await RPCClient(transport: transport).echo.unaryEcho(
+                    .with { $0.payload = Data("x".utf8) }, options: CallOptions(timeout: .seconds(30)))
+            }
+            #expect(error.code != .deadlineExceeded, "the call did not end: \(error)")
+        }
+    }
+
     @Test func gzipCompressedRequests() async throws {
         try await withServer { _, transport in
             let payload = Data(repeating: 0x5A, count: 1 << 20)

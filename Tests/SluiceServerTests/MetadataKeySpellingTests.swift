@@ -44,7 +44,8 @@ import Testing
         let bytes = try put(["\u{c5}", "A\u{30a}", "\u{212b}"])
         #expect(try Sluice_V1_PutObjectRequest(serializedBytes: Array(bytes)).userMetadata.count == 1)
         #expect(throws: RPCError.self) { try Sluice_V1_PutObjectRequest.checkWire(bytes) }
-        #expect(throws: RPCError.self) { try ProtobufCodec.decode(bytes, as: Sluice_V1_PutObjectRequest.self) }
+        let refusal = #expect(throws: RPCError.self) { try ServerRequestStream<Sluice_V1_PutObjectRequest>.decode(bytes) }
+        #expect(refusal?.code == .invalidArgument)
         try Sluice_V1_PutObjectRequest.checkWire(try put(["a", "b", "\u{c5}"]))
     }
 

@@ -11,6 +11,7 @@ enum HTTP2SessionCallbacks {
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSent)
+        nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, onFrameNotSent)
         nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, onInvalidFrame)
         nghttp2_session_callbacks_set_data_source_read_length_callback(callbacks, dataFrameLength)
     }
@@ -145,6 +146,18 @@ enum HTTP2SessionCallbacks {
         return 0
     }
 
+    /// A frame nghttp2 gave up on before sending it. For a response's headers or trailers (a
+    /// header block too large to encode, say) nghttp2 drops the frame and leaves the stream
+    /// open, so the peer would wait for an end that never comes: the stream is reset instead.
+    /// A request's HEADERS that fail close their stream within nghttp2 already.
+    private static let onFrameNotSent: nghttp2_on_frame_not_send_callback = { _, frame, _, userData in
+        guard let frame, UInt32(frame.pointee.hd.type) == NGHTTP2_HEADERS.rawValue,
+              frame.pointee.headers.cat != NGHTTP2_HCAT_REQUEST
+        else { return 0 }
+        session(userData).submitReset(streamID: frame.pointee.hd.stream_id, errorCode: .internalError)
+        return 0
+    }
+
     /// The largest TLS record's plaintext (RFC 8446 section 5.1).
     static let tlsRecordPayload = 16 * 1024
 
@@ -172,7 +185,12 @@ enum HTTP2SessionCallbacks {
             flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue)
             if let trailers = outbound.trailers {
                 flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue)
-                try? owner.submitTrailers(streamID: streamID, trailers: trailers)
+                do {
+                    try owner.submitTrailers(streamID: streamID, trailers: trailers)
+                } catch {
+                    // Without its trailers the stream would never end for the peer.
+                    owner.submitReset(streamID: streamID, errorCode: .internalError)
+                }
             }
             return ssize_t(written)
         }

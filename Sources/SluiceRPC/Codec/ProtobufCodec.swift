@@ -15,8 +15,9 @@ public enum ProtobufCodec {
         try decode(bytes[...], as: type)
     }
 
-    /// Decodes a message straight from the buffer it arrived in (see `MessageBytes`).
-    public static func decode<M: SwiftProtobuf.Message>(_ bytes: ArraySlice<UInt8>, as type: M.Type) throws(RPCError) -> M {
+    /// Decodes an answer straight from the buffer it arrived in (see `MessageBytes`). Not for
+    /// requests: bytes a client sent that do not decode are its mistake (``decodeRequest(_:as:)``).
+    static func decode<M: SwiftProtobuf.Message>(_ bytes: ArraySlice<UInt8>, as type: M.Type) throws(RPCError) -> M {
         try decode(bytes) { RPCError(.internal, "failed to decode \(M.protoMessageName): \($0)") }
     }
 

@@ -57,7 +57,7 @@ public struct CallDispatcher: Sendable {
             receivedBytes: counting.receivedBytes, sentBytes: counting.sentBytes)
         onCallEnded(CallSummary(
             path: path, peer: head.peer, remoteAddress: head.remoteAddress, code: ending.code,
-            message: ending.message, duration: duration, requestID: ending.requestID,
+            message: StatusFields.bounded(ending.message), duration: duration, requestID: ending.requestID,
             cause: ending.cause, receivedBytes: counting.receivedBytes, sentBytes: counting.sentBytes))
     }
 

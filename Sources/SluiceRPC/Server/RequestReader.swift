@@ -123,8 +123,14 @@ public struct ServerRequestStream<Message: SwiftProtobuf.Message>: AsyncSequence
     /// The request messages undecoded: each one's protobuf encoding, as a slice of the buffer
     /// it arrived in. For a handler that takes a large `bytes` field out itself (see
     /// ``LengthDelimitedField/soleField(_:in:)``), with no copy into a `Data`; it decodes the
-    /// rest with ``ProtobufCodec/decode(_:as:)``. Shares its reader with the decoded sequence.
+    /// rest with ``decode(_:)``. Shares its reader with the decoded sequence.
     public var encodedMessages: EncodedMessages { EncodedMessages(reader: reader) }
+
+    /// Decodes one of ``encodedMessages`` as the sequence itself does: bytes that are not a valid
+    /// `Message` end the call INVALID_ARGUMENT (the client's mistake), never INTERNAL.
+    public static func decode(_ encoded: ArraySlice<UInt8>) throws(RPCError) -> Message {
+        try ProtobufCodec.decodeRequest(encoded, as: Message.self)
+    }
 
     /// See ``encodedMessages``.
     public struct EncodedMessages: AsyncSequence, Sendable {

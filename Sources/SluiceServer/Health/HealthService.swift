@@ -17,7 +17,8 @@ public struct HealthService: Grpc_Health_V1_HealthService {
         request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext
     ) async throws -> Grpc_Health_V1_HealthCheckResponse {
         guard let status = registry.status(of: request.service) else {
-            throw RPCError(.notFound, "unknown service '\(request.service)'")
+            let name = request.service.count > 80 ? request.service.prefix(80) + "…" : request.service
+            throw RPCError(.notFound, "unknown service '\(name)'")
         }
         return .with { $0.status = status }
     }

@@ -41,7 +41,8 @@ public struct PartitionServiceHandler: Sluice_V1_PartitionServiceService {
         let largest = partitions.map(\.size).max() ?? 0
         try await readBuffers.reading(largest, inChunksOf: ObjectServiceHandler.readChunkSize, by: caller.principal) {
             for partition in partitions {
-                let local = try ReadRange.resolve(offset: request.offset, length: request.length, size: partition.size)
+                let local = try ReadRange.resolve(
+                    offset: request.offset, length: request.length, size: partition.size, of: "partition \(partition.index)")
                 let key = try BlobKey(scope: partition.blobScope, sha256: partition.sha256)
                 let bytes = VerifiedBlobBytes(
                     blobs: storage.blobs, key: key, range: local,

@@ -30,7 +30,7 @@ public struct UploadSessionServiceHandler: Sluice_V1_UploadSessionServiceService
         requests: ServerRequestStream<Sluice_V1_UploadPartitionRequest>, context: ServerContext
     ) async throws -> Sluice_V1_UploadPartitionResponse {
         var messages = requests.encodedMessages.makeAsyncIterator()
-        let first = try await messages.next().map { try ProtobufCodec.decode($0, as: Sluice_V1_UploadPartitionRequest.self) }
+        let first = try await messages.next().map(ServerRequestStream<Sluice_V1_UploadPartitionRequest>.decode)
         guard case .target(let target)? = first?.message else {
             throw RPCError(
                 .invalidArgument,
@@ -116,7 +116,7 @@ struct PartitionChunks: AsyncSequence {
             guard let encoded = try await messages.next() else { return nil }
             if let data = LengthDelimitedField.soleField(PartitionChunks.dataField, in: encoded) { return data }
             // Anything else (unknown fields, a field sent twice) is read by protobuf's rules.
-            let request = try ProtobufCodec.decode(encoded, as: Sluice_V1_UploadPartitionRequest.self)
+            let request = try ServerRequestStream<Sluice_V1_UploadPartitionRequest>.decode(encoded)
             switch request.message {
             case .data(let data):
                 return ArraySlice(data)

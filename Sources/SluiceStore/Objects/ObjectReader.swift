@@ -64,13 +64,16 @@ public struct ObjectBytes: AsyncSequence, Sendable {
 /// Resolves the `offset` / `length` of a read request against an object's size.
 public enum ReadRange {
     /// `length` 0 reads to the end; a range past the end is cut there; an offset past the
-    /// end is INVALID_ARGUMENT, naming both numbers.
-    public static func resolve(offset: Int64, length: Int64, size: Int64) throws(StorageError) -> Range<Int64> {
+    /// end is INVALID_ARGUMENT, naming both numbers and `what` they are counted in ("object",
+    /// "partition 3").
+    public static func resolve(
+        offset: Int64, length: Int64, size: Int64, of what: String = "object"
+    ) throws(StorageError) -> Range<Int64> {
         guard offset >= 0, length >= 0 else {
             throw .invalidArgument("offset and length must not be negative (got \(offset) and \(length))")
         }
         guard offset <= size else {
-            throw .invalidArgument("offset \(offset) is past the end of the \(size)-byte object")
+            throw .invalidArgument("offset \(offset) is past the end of the \(size)-byte \(what)")
         }
         let end = length == 0 ? size : min(size, offset + min(length, Int64.max - offset))
         return offset..<end

@@ -125,7 +125,8 @@ def test_name_that_is_not_utf8(server, client):
         request_serializer=None, response_deserializer=us_pb.UploadSession.FromString)
     # object_name = b"\xff\xfe" (field 1), total_size 0 (omitted), partition_size 1 (field 3)
     body = b"\x0a\x02\xff\xfe" + b"\x18\x01"
-    expect_error({Code.INVALID_ARGUMENT, Code.INTERNAL}, raw_create, body, timeout=ss.TIMEOUT)
+    err = expect_error(Code.INVALID_ARGUMENT, raw_create, body, timeout=ss.TIMEOUT)
+    assert "not a valid" in err.details(), err.details()
     # the same request with a valid name, byte for byte, is accepted
     ok = raw_create(b"\x0a\x02\xc3\xa9" + b"\x18\x01", timeout=ss.TIMEOUT)
     assert ok.object_name == "\u00e9"
@@ -166,6 +167,27 @@ def _finish_and_check(client, s, data, psize=PSIZE):
     info = client.commit(s.session_id)
     ss.assert_object_describes(info, s.object_name, data, psize, version=1)
     ss.assert_same_bytes(client.read(s.object_name), data)
+
+
+@pytest.mark.parametrize("where", ["first", "later"])
+@pytest.mark.parametrize("bad", [
+    pytest.param(b"\x0a\x05ab", id="truncated"),
+    pytest.param(b"\x0a\x04\x0a\x02\xff\xfe", id="target-not-utf8"),
+    pytest.param(b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", id="not-protobuf"),
+])
+def test_upload_message_that_does_not_decode_is_the_clients_mistake(server, client, session, where, bad):
+    """UploadPartition reads its messages itself (to take the data without a copy); one that is
+    not a protobuf encoding of UploadPartitionRequest is refused INVALID_ARGUMENT, as every other
+    method's request is, never INTERNAL (which says the server failed), and the session stays
+    usable."""
+    s, data = session
+    raw = client.channel.stream_unary(
+        "/sluice.v1.UploadSessionService/UploadPartition", request_serializer=None,
+        response_deserializer=us_pb.UploadPartitionResponse.FromString)
+    messages = [bad] if where == "first" else [_target(s.session_id, 0).SerializeToString(), bad]
+    err = expect_error(Code.INVALID_ARGUMENT, raw, iter(messages), timeout=ss.TIMEOUT)
+    assert "not a valid sluice.v1.UploadPartitionRequest" in err.details(), err.details()
+    _finish_and_check(client, s, data)
 
 
 def test_upload_invalid_messages(client, session):

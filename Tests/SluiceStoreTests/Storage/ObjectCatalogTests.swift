@@ -330,5 +330,11 @@ import Testing
             #expect(error.kind == .invalidArgument)
             #expect(error.message.contains("-4") && error.message.contains("-6"))
         }
+        // A partition's read names the partition, not "the object" (whose size is another).
+        do {
+            _ = try ReadRange.resolve(offset: 65, length: 0, size: 64, of: "partition 3")
+        } catch {
+            #expect(error.message == "offset 65 is past the end of the 64-byte partition 3")
+        }
     }
 }
