@@ -494,7 +494,7 @@ def sigv4_problems(records: Iterable["RequestRecord"], secrets: dict[str, str],
 # --------------------------------------------------------------------------
 
 FAULTS = ("slowdown", "internal", "drop_headers", "drop_body", "drop_response", "stall",
-          "forbidden", "slow")
+          "forbidden", "slow", "drop_after_body")
 DROPS = ("drop_headers", "drop_body", "drop_response")
 DEFAULT_MIX = {"slowdown": 2, "internal": 1, "drop_headers": 1, "drop_body": 1, "drop_response": 1}
 
@@ -718,6 +718,9 @@ class FaultProxy:
       slow           forward, but pass the response body on in `slow_chunk` bytes every
                      `slow_interval` seconds: a transfer slow but never stalled (not in
                      DEFAULT_MIX)
+      drop_after_body  forward a response whose body has a length, announcing 1,000 bytes
+                     more than it holds, and close after the last real byte: every byte
+                     arrived, yet the transfer fails (not in DEFAULT_MIX)
 
     Seeded (`seed`), so a run's sequence of decisions can be replayed; `methods`
     limits faults to those methods; `max_consecutive` caps faults in a row for one
@@ -1013,13 +1016,14 @@ class FaultProxy:
                 try:
                     keep = self._forward(client, cf, up, uf, head, method, body, expect, rec,
                                          drop=(fault == "drop_response"),
-                                         slow=(fault == "slow"))
+                                         slow=(fault == "slow"),
+                                         overlong=(fault == "drop_after_body"))
                 except _Closed:
                     raise
                 except OSError as e:
                     self._upstream_failed(rec, repr(e))
                     raise _Closed("upstream")
-                if fault == "drop_response":
+                if fault in ("drop_response", "drop_after_body"):
                     raise _Closed("fault")
                 up_keep, client_keep = keep
                 if not up_keep:
@@ -1076,7 +1080,8 @@ class FaultProxy:
                     return
 
     def _forward(self, client, cf, up, uf, head: _Head, method: str, body: _Body, expect: bool,
-                 rec: RequestRecord, drop: bool, slow: bool = False) -> tuple[bool, bool]:
+                 rec: RequestRecord, drop: bool, slow: bool = False,
+                 overlong: bool = False) -> tuple[bool, bool]:
         """Sends one request upstream and its answer back. Returns (upstream stays
         usable, client connection stays open)."""
         up.sendall(head.raw)
@@ -1126,6 +1131,11 @@ class FaultProxy:
                 # taken for a complete one by lenient parsers such as http.client's.)
                 rec.note = "processed upstream, answer never sent"
             return False, False
+        if overlong and rbody.kind == "length" and rbody.length > 0:
+            client.sendall(_with_content_length(resp, rbody.length + 1000))
+            _relay_body(uf, rbody, client.sendall)
+            rec.note = "every byte sent under a Content-Length 1,000 bytes larger, then closed"
+            return False, False
         client.sendall(raw)
         _relay_body(uf, rbody, self._dripping(client) if slow else client.sendall)
         rec.finished = time.monotonic()
@@ -1139,6 +1149,17 @@ class FaultProxy:
                     raise _Closed("proxy closed")
                 client.sendall(data[i:i + self.slow_chunk])
         return send
+
+
+def _with_content_length(resp: _Head, length: int) -> bytes:
+    """The response head announcing `length` body bytes (and no keep-alive)."""
+    lines = [resp.first_line]
+    for k, v in resp.headers:
+        if k.lower() in ("content-length", "connection"):
+            continue
+        lines.append(f"{k}: {v}")
+    lines.append(f"Content-Length: {length}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
 def _without_connection_close(resp: _Head) -> bytes:

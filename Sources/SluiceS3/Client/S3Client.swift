@@ -107,17 +107,19 @@ public struct S3Client: Sendable {
 
     /// Sends `request` until it gets an answer retrying cannot change, or runs out of attempts.
     /// An attempt after which `madeProgress` says true does not count against the limit: a long
-    /// download that breaks now and then is not failing.
+    /// download that breaks now and then is not failing. `resend` makes each attempt's request
+    /// from the first (a download asks for the bytes it still lacks); what it throws ends the
+    /// retries (a download that lacks none).
     func execute(
         _ request: S3Request, cancellation: TransferCancellation,
         sink: ((UnsafeRawBufferPointer) -> Bool)? = nil, madeProgress: () -> Bool = { false },
-        resend: (S3Request) -> S3Request = { $0 }
+        resend: (S3Request) throws -> S3Request = { $0 }
     ) throws -> HTTPResponse {
         var failures = 0
         var lastFailure = ""
         var lastAnswer: String?
         while true {
-            let attempt = resend(request).signed(for: endpoint, by: signer, at: Date())
+            let attempt = try resend(request).signed(for: endpoint, by: signer, at: Date())
             let started = ContinuousClock.now
             do {
                 let response = try http.send(attempt, cancellation: cancellation, sink: sink)

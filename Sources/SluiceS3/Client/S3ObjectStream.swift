@@ -131,14 +131,23 @@ private final class Download: @unchecked Sendable {
         let request = S3Request(operation: "GET \(key)", method: "GET", key: key)
         var shortResponses = 0
         while offset < range.upperBound {
-            let response = try client.execute(
-                request, cancellation: cancellation, sink: receive,
-                madeProgress: { [self] in defer { receivedSinceAttempt = false }; return receivedSinceAttempt },
-                resend: { [self] request in
-                    var request = request
-                    request.headers = [(name: "range", value: "bytes=\(offset)-\(range.upperBound - 1)")]
-                    return request
-                })
+            let response: HTTPResponse
+            do {
+                response = try client.execute(
+                    request, cancellation: cancellation, sink: receive,
+                    madeProgress: { [self] in defer { receivedSinceAttempt = false }; return receivedSinceAttempt },
+                    resend: { [self] request in
+                        // A GET that failed after its last byte arrived (a Content-Length the body
+                        // fell short of, a reset right after it) left nothing to ask for: asking
+                        // anyway would send an inverted range, whose 416 reads as a cut-short blob.
+                        guard offset < range.upperBound else { throw RangeReceived() }
+                        var request = request
+                        request.headers = [(name: "range", value: "bytes=\(offset)-\(range.upperBound - 1)")]
+                        return request
+                    })
+            } catch is RangeReceived {
+                return
+            }
             switch response.status {
             case 206:
                 guard offset < range.upperBound else { return }
@@ -161,6 +170,9 @@ private final class Download: @unchecked Sendable {
             }
         }
     }
+
+    /// Every byte of the range arrived, though the GET that brought the last of them failed.
+    private struct RangeReceived: Error {}
 
     /// An empty range reads nothing but must still fail for a missing or shorter object.
     private func checkEmptyRange() throws {

@@ -266,6 +266,27 @@ def test_slow_transfers_that_keep_moving_are_not_timed_out(storage, proxy):
     assert 1.7 < took < 20, f"{took:.1f}s"
 
 
+def test_a_read_whose_get_fails_after_its_last_byte_is_whole_and_undamaged(storage, proxy, postgres):
+    """S3's answer carries every byte of the range, then fails (a Content-Length the body falls
+    short of, the connection closed right after the last byte). Nothing is left to ask for:
+    the read is whole and OK, with no second GET for an inverted range (whose 416 once ended
+    the read DATA_LOSS and recorded the intact blob as damaged)."""
+    srv = _faulty_server(storage, proxy)
+    c = srv.client()
+    data = ss.random_bytes(48 * KIB)
+    c.put_object("faults/after-body", data, partition_size=len(data))
+    since = time.monotonic()
+    proxy.configure(rate=1.0, mix={"drop_after_body": 1}, methods={"GET"}, max_consecutive=None)
+    ss.assert_same_bytes(c.read("faults/after-body"), data)
+    gets = [g for g in proxy.requests("GET") if g.started >= since and g.path.endswith("/" + ss.hexsha(data))]
+    assert gets and all(g.fault == "drop_after_body" for g in gets), proxy.summary()
+    for g in gets:
+        first, _, last = g.headers.get("range", "bytes=0-0")[len("bytes="):].partition("-")
+        assert not last or int(first) <= int(last), f"a GET for an inverted range: {g.headers}"
+    damaged = postgres.run("SELECT count(*) FROM damaged_blobs", url=srv.database_url).strip()
+    assert damaged == "0", f"an intact blob was recorded damaged ({damaged} rows)"
+
+
 def test_collector_under_faults(storage, proxy):
     """The collector's LIST and DELETE meet the same faults (a listing cut in the
     middle of its XML included): it reclaims what it should, eventually, and never
