@@ -494,7 +494,7 @@ def sigv4_problems(records: Iterable["RequestRecord"], secrets: dict[str, str],
 # --------------------------------------------------------------------------
 
 FAULTS = ("slowdown", "internal", "drop_headers", "drop_body", "drop_response", "stall",
-          "forbidden", "slow", "drop_after_body")
+          "forbidden", "slow", "drop_after_body", "skewed")
 DROPS = ("drop_headers", "drop_body", "drop_response")
 DEFAULT_MIX = {"slowdown": 2, "internal": 1, "drop_headers": 1, "drop_body": 1, "drop_response": 1}
 
@@ -503,6 +503,8 @@ _ERRORS = {
     "internal": (500, "Internal Server Error", "InternalError",
                  "We encountered an internal error. Please try again."),
     "forbidden": (403, "Forbidden", "AccessDenied", "Access Denied"),
+    "skewed": (403, "Forbidden", "RequestTimeTooSkewed",
+               "The difference between the request time and the current time is too large."),
 }
 
 MAX_HEAD = 64 * 1024
@@ -715,6 +717,8 @@ class FaultProxy:
                      when the client gives up
       forbidden      403 with <Error><Code>AccessDenied</Code>... (a permanent refusal;
                      not in DEFAULT_MIX)
+      skewed         403 with <Error><Code>RequestTimeTooSkewed</Code>... (this host's
+                     clock is off; not in DEFAULT_MIX)
       slow           forward, but pass the response body on in `slow_chunk` bytes every
                      `slow_interval` seconds: a transfer slow but never stalled (not in
                      DEFAULT_MIX)

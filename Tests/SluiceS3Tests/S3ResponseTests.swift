@@ -38,7 +38,7 @@ import Testing
             #expect(S3RetryPolicy.isRetryable(status: status, code: code), "\(status) \(code)")
         }
         for (status, code) in [(403, "AccessDenied"), (404, "NoSuchBucket"), (404, "NoSuchKey"), (400, "InvalidArgument"),
-                               (301, "PermanentRedirect")] {
+                               (301, "PermanentRedirect"), (403, "RequestTimeTooSkewed")] {
             #expect(!S3RetryPolicy.isRetryable(status: status, code: code), "\(status) \(code)")
         }
     }

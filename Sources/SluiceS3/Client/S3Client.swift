@@ -50,7 +50,7 @@ public struct S3Client: Sendable {
     func objectSize(_ key: String, cancellation: TransferCancellation) throws -> Int64? {
         let request = S3Request(operation: "HEAD \(key)", method: "HEAD", key: key)
         let response = try execute(request, cancellation: cancellation)
-        if response.status == 404 { return nil }
+        if isMissingObject(response) { return nil }
         guard response.isSuccess else { throw refusal(request, response) }
         guard let length = response.headers["content-length"].flatMap(Int64.init) else {
             throw S3Error.malformedResponse(operation: request.operation, detail: "no Content-Length")
@@ -68,7 +68,7 @@ public struct S3Client: Sendable {
         return try await http.onTransferThread { cancellation in
             guard ContinuousClock.now < deadline else { return false }
             let response = try execute(request, cancellation: cancellation)
-            guard response.isSuccess || response.status == 404 else { throw refusal(request, response) }
+            guard response.isSuccess || isMissingObject(response) else { throw refusal(request, response) }
             return true
         }
     }
@@ -162,6 +162,13 @@ public struct S3Client: Sendable {
     func refusal(_ request: S3Request, _ response: HTTPResponse) -> S3Error {
         let message = S3XMLElement.parse(response.body)?.value("Message") ?? ""
         return .refused(operation: request.operation, status: response.status, code: errorCode(of: response), message: message)
+    }
+
+    /// Whether a response says the object is not there. A 404 naming `NoSuchBucket` says the
+    /// bucket is gone, which no object's absence explains: that is a refusal for the operator,
+    /// not a blob to count as lost. (HEAD's 404 has no body to tell them apart.)
+    func isMissingObject(_ response: HTTPResponse) -> Bool {
+        response.status == 404 && errorCode(of: response) != "NoSuchBucket"
     }
 
     /// The S3 error code of a response: from its error document, or (HEAD has no body) a name

@@ -159,7 +159,7 @@ private final class Download: @unchecked Sendable {
                 guard shortResponses < client.retryPolicy.attempts else {
                     throw S3Error.malformedResponse(operation: request.operation, detail: "responses keep ending before the range does")
                 }
-            case 404:
+            case 404 where client.isMissingObject(response):
                 throw S3Error.noSuchKey(key)
             case 416:
                 throw S3Error.rangeNotSatisfiable(key: key, objectSize: Self.objectSize(from: response.headers["content-range"]))

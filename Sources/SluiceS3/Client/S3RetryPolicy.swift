@@ -26,13 +26,15 @@ public struct S3RetryPolicy: Sendable {
 
     /// Whether a response is a transient failure: throttling, server-side errors, and the
     /// client-side codes S3 uses for a request that was cut or garbled on the way (the body is
-    /// resent whole, so a garbled copy is worth another try).
+    /// resent whole, so a garbled copy is worth another try). Not `RequestTimeTooSkewed`: every
+    /// attempt is signed with this host's clock, so only the operator setting it right helps,
+    /// and the refusal names the code at once rather than after every attempt.
     static func isRetryable(status: Int, code: String) -> Bool {
         switch status {
         case 408, 429, 500, 502, 503, 504: return true
         default:
             return ["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling",
-                    "BadDigest", "XAmzContentSHA256Mismatch", "IncompleteBody", "RequestTimeTooSkewed"].contains(code)
+                    "BadDigest", "XAmzContentSHA256Mismatch", "IncompleteBody"].contains(code)
         }
     }
 }

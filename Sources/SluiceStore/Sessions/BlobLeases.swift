@@ -29,9 +29,12 @@ extension UploadSessions {
     /// (`set_config` rather than `SET LOCAL`, which warns outside an explicit transaction.)
     static let commitAsynchronously = PostgresStatement("SELECT set_config('synchronous_commit', 'off', true)")
 
-    /// The refusal of a lease on a blob row a reclaimer is deleting.
+    /// The refusal of a lease on a blob row a reclaimer is deleting. Usually that is over in a
+    /// moment, but after a deletion S3 did not confirm the row stands for the store's
+    /// lingering-delete fence, and the message must not promise a moment then.
     static let blobBeingReclaimed = StorageError.aborted(
-        "identical bytes are being deleted right now; send them again in a moment")
+        "identical bytes are being deleted; send them again later (usually a moment; after a deletion "
+            + "S3 did not confirm, once its lingering-delete fence ends: 15 minutes by default)")
 
     /// Runs `attempt` (something that takes a lease) again while it is refused because a
     /// reclaimer is deleting identical bytes, for up to about ``reclaimWait``: a deletion under

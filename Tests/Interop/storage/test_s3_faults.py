@@ -428,6 +428,34 @@ def test_refusals_are_internal_and_name_the_s3_code(storage, proxy):
     ss.assert_same_bytes(c.read("faults/kept"), kept)
 
 
+def test_a_bucket_deleted_under_sluiced_is_refused_not_counted_as_damage(storage, moto_server, postgres):
+    """A 404 naming NoSuchBucket says the bucket is gone, not one blob: a read is INTERNAL
+    naming the code (for the operator to fix), never DATA_LOSS, and no blob is recorded
+    damaged (each read once added one, and told the user to upload the bytes again)."""
+    srv = storage.server(blobs=storage.blob_store(), s3_backoff_ms=BACKOFF_MS)
+    c = srv.client()
+    kept = ss.random_bytes(3000)
+    c.put_object("gone/kept", kept, partition_size=1000)
+    moto_server.delete_bucket(srv.blobs.bucket)
+    err = expect_error(Code.INTERNAL, c.read, "gone/kept")
+    assert "NoSuchBucket" in err.details(), err.details()
+    damaged = postgres.run("SELECT count(*) FROM damaged_blobs", url=srv.database_url).strip()
+    assert damaged == "0", f"the missing bucket was recorded as {damaged} damaged blobs"
+
+
+def test_a_skewed_clock_is_refused_at_once_naming_the_code(storage, proxy):
+    """RequestTimeTooSkewed is not retried: every attempt is signed with the same clock."""
+    srv = _faulty_server(storage, proxy)
+    c = srv.client()
+    data = ss.random_bytes(5000)
+    s = c.create_session("faults/skewed", data, 5000)
+    proxy.configure(rate=1.0, mix={"skewed": 1}, methods={"PUT"})
+    err = expect_error(Code.INTERNAL, c.upload_partition, s.session_id, 0, data)
+    assert "RequestTimeTooSkewed" in err.details(), err.details()
+    puts = [r for r in proxy.requests("PUT") if _blob_key_hex(r) == ss.hexsha(data)]
+    assert len(puts) == 1, f"a skewed PUT was sent {len(puts)} times"
+
+
 # --------------------------------------------------------------------------
 # Slow readers and the transfer limit
 # --------------------------------------------------------------------------
