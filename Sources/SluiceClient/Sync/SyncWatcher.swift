@@ -1,7 +1,6 @@
 import Foundation
 import SluiceProto
 import SluiceRPC
-import Synchronization
 
 /// `sync --watch`: passes again whenever something changes. Local changes arrive through
 /// inotify and wait for a quiet spell (`debounce`) so a file being written is sent once it
@@ -17,9 +16,10 @@ import Synchronization
 /// user can decide.
 ///
 /// Deletions wait for a full pass after a quiet spell (`quietSpell` without an event on either
-/// side): a round while changes still arrive holds them back. A side emptied over seconds (a
-/// slow `rm -r`, a loop of `sluice rm`) is then judged whole, by ``EmptiedSideGuard``, rather
-/// than carried out a round at a time until the other side is empty too.
+/// side): a round while changes still arrive holds them back, and goes on sending the changes
+/// (``SyncTriggers``). A side emptied over seconds (a slow `rm -r`, a loop of `sluice rm`) is
+/// then judged whole, by ``EmptiedSideGuard``, rather than carried out a round at a time until
+/// the other side is empty too.
 public struct SyncWatcher: Sendable {
     public var debounce: Duration = .milliseconds(300)
     /// The longest a steady stream of local events delays a pass.
@@ -42,11 +42,12 @@ public struct SyncWatcher: Sendable {
 
     /// Runs until cancelled.
     public func run() async throws {
-        let triggers = Triggers()
+        let triggers = SyncTriggers()
         let inotify = Inotify()
         inotify?.start { triggers.changed($0) }
-        let (engine, report, rescan, debounce, longestDelay) = (engine, report, rescanInterval, debounce, longestDelay)
-        let (quietSpell, longestQuietWait) = (quietSpell, longestQuietWait)
+        let (engine, report, rescan) = (engine, report, rescanInterval)
+        let timing = SyncTriggers.Timing(
+            debounce: debounce, longestDelay: longestDelay, quietSpell: quietSpell, longestQuietWait: longestQuietWait)
         let options = engine.options
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -95,9 +96,7 @@ public struct SyncWatcher: Sendable {
                         triggers.fire()
                     }
                     repeat {
-                        let pending = try await triggers.settled(
-                            debounce: debounce, longestDelay: longestDelay, quietSpell: quietSpell,
-                            longestQuietWait: longestQuietWait)
+                        let pending = try await triggers.settled(timing)
                         scope = pending.full ? .everything : SyncScope.of(changed: pending.changed, root: options.localRoot)
                         quiet = pending.quiet
                     } while scope == .paths([])
@@ -108,98 +107,9 @@ public struct SyncWatcher: Sendable {
         }
     }
 
-    /// Wake-ups for the next pass: local events (with the paths they name), remote changes,
-    /// the rescan timer.
-    final class Triggers: Sendable {
-        private struct State {
-            var firstPending: ContinuousClock.Instant?
-            var lastEvent = ContinuousClock.now
-            /// Absolute paths named by events since the last pass.
-            var changed: Set<PathKey> = []
-            /// Whether the next pass must look at everything.
-            var full = false
-            /// Whether the next pass waits for a quiet spell (it carries held deletions out).
-            var quiet = false
-        }
-
-        /// What the next pass looks at: everything, or the paths named; and whether it came
-        /// after a quiet spell, so that it may delete.
-        struct Pending: Sendable {
-            var full: Bool
-            var changed: Set<PathKey>
-            var quiet: Bool
-        }
-
-        private let state = Mutex(State())
-        private static let poll: Duration = .milliseconds(50)
-        /// Paths remembered at most; past that the next pass is a full one anyway.
-        private static let mostPaths = SyncScope.mostPaths + 1
-
-        /// Asks for a full pass.
-        func fire() {
-            record { $0.full = true }
-        }
-
-        /// Asks for a full pass once nothing has happened for a quiet spell.
-        func fireWhenQuiet() {
-            record {
-                $0.full = true
-                $0.quiet = true
-            }
-        }
-
-        /// Asks for a pass over what the events name (a full one if events were lost).
-        func changed(_ reports: [Inotify.Report]) {
-            record { state in
-                for report in reports {
-                    switch report {
-                    case .changed(let path) where state.changed.count < Self.mostPaths: state.changed.insert(PathKey(path))
-                    case .changed: state.full = true
-                    case .lost: state.full = true
-                    }
-                }
-            }
-        }
-
-        /// Asks for a pass over these absolute paths.
-        func changed(paths: some Sequence<String>) {
-            changed(paths.map { .changed($0) })
-        }
-
-        private func record(_ change: (inout State) -> Void) {
-            let now = ContinuousClock.now
-            state.withLock { state in
-                change(&state)
-                if state.firstPending == nil { state.firstPending = now }
-                state.lastEvent = now
-            }
-        }
-
-        /// Waits for a trigger, then until `debounce` passed without another (or
-        /// `longestDelay` since the first), and takes them all. A pass asked for by
-        /// ``fireWhenQuiet()`` waits for `quietSpell` without one instead (or
-        /// `longestQuietWait` since the first).
-        func settled(debounce: Duration, longestDelay: Duration, quietSpell: Duration, longestQuietWait: Duration)
-            async throws -> Pending
-        {
-            while true {
-                try await Task.sleep(for: Self.poll)
-                let now = ContinuousClock.now
-                let ready = state.withLock { state -> Pending? in
-                    guard let first = state.firstPending else { return nil }
-                    let (still, longest) = state.quiet ? (quietSpell, longestQuietWait) : (debounce, longestDelay)
-                    guard now - state.lastEvent >= still || now - first >= longest else { return nil }
-                    defer { state = State() }
-                    return Pending(full: state.full, changed: state.changed, quiet: state.quiet)
-                }
-                if let ready { return ready }
-            }
-        }
-    }
-
     /// A round over the paths that remote changes name; a full pass for anything else (a
     /// grant given or taken changes what can be seen).
-    static func trigger(_ triggers: Triggers, for changes: [Sluice_V1_Change], options: SyncOptions) {
+    static func trigger(_ triggers: SyncTriggers, for changes: [Sluice_V1_Change], options: SyncOptions) {
         guard !changes.isEmpty else { return }
         var paths: [String] = []
         for change in changes {
@@ -208,7 +118,7 @@ public struct SyncWatcher: Sendable {
             guard change.kind == .versionCreated || change.kind == .objectDeleted, name.starts(with: prefix),
                   name.count > prefix.count
             else {
-                triggers.fire()
+                triggers.everythingChanged()
                 return
             }
             paths.append(options.localRoot + "/" + String(decoding: name.dropFirst(prefix.count), as: UTF8.self))
@@ -218,7 +128,7 @@ public struct SyncWatcher: Sendable {
 
     /// Follows the change feed and triggers a pass for every change; restarts from the
     /// listing's cursor when the saved one is too old.
-    private func followRemote(triggers: Triggers) async throws {
+    private func followRemote(triggers: SyncTriggers) async throws {
         let options = engine.options
         let engine = engine
         var generator = SystemRandomNumberGenerator()

@@ -136,6 +136,34 @@ def test_a_side_emptied_over_several_seconds_while_watched_is_judged_whole(cli, 
     assert sorted(os.listdir(b)) == names, wb.explain()
 
 
+def test_edits_go_out_while_a_deletion_waits_for_both_sides_to_be_still(cli, tmp_path, watchers):
+    # A deletion waits for a quiet spell; the edits made meanwhile must not. Someone deletes a
+    # file, then types into another for 20 s: the lines reach the other device while the typing
+    # goes on (one wait for both once held everything back until the typing had stopped for 2 s,
+    # or for 60 s), and the deletion follows once both sides are still.
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    os.makedirs(b)
+    prefix = cs.unique("sync-watch-typing") + "/"
+    for n in ["notes.txt", "old.txt"] + [f"keep{i}.txt" for i in range(6)]:
+        sy.write(a, n, n.encode())
+    wa, wb = watchers(a, prefix, "A"), watchers(b, prefix, "B")
+    sy.wait_same([a, b], CONVERGE, "the first full passes", extra=lambda t: "old.txt" in t)
+
+    os.remove(os.path.join(a, "old.txt"))
+    time.sleep(1)                        # A's round holds the deletion back; the typing starts after
+    typed, reached_b_while_typing = b"", False
+    for line in range(40):
+        typed += f"line {line}\n".encode()
+        sy.write(a, "notes.txt", typed)
+        time.sleep(0.5)
+        on_b = sy.read(b, "notes.txt")
+        reached_b_while_typing |= on_b.startswith(b"line ")
+    assert reached_b_while_typing, \
+        f"no line reached the other device while the typing went on:\n{wa.explain()}\n{wb.explain()}"
+    sy.wait_same([a, b], CONVERGE, "the typing and the deletion",
+                 extra=lambda t: "old.txt" not in t and t["notes.txt"] == cs_sha(typed))
+
+
 def test_a_watched_directory_that_disappears_stops_the_watch(cli, tmp_path, watchers):
     # Removed (or unmounted with its mount point): the watch says so once and ends as a run
     # on a missing directory does (exit 3), instead of failing every second for ever.
