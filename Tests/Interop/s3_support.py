@@ -494,7 +494,7 @@ def sigv4_problems(records: Iterable["RequestRecord"], secrets: dict[str, str],
 # --------------------------------------------------------------------------
 
 FAULTS = ("slowdown", "internal", "drop_headers", "drop_body", "drop_response", "stall",
-          "forbidden", "slow", "drop_after_body", "skewed")
+          "forbidden", "slow", "drop_after_body", "skewed", "late")
 DROPS = ("drop_headers", "drop_body", "drop_response")
 DEFAULT_MIX = {"slowdown": 2, "internal": 1, "drop_headers": 1, "drop_body": 1, "drop_response": 1}
 
@@ -719,6 +719,9 @@ class FaultProxy:
                      not in DEFAULT_MIX)
       skewed         403 with <Error><Code>RequestTimeTooSkewed</Code>... (this host's
                      clock is off; not in DEFAULT_MIX)
+      late           hold the request for `late_seconds` without a word, then carry it
+                     out upstream all the same: a gateway delivering a request its client
+                     gave up on (not in DEFAULT_MIX)
       slow           forward, but pass the response body on in `slow_chunk` bytes every
                      `slow_interval` seconds: a transfer slow but never stalled (not in
                      DEFAULT_MIX)
@@ -739,7 +742,7 @@ class FaultProxy:
                  methods: Optional[Iterable[str]] = None, max_consecutive: Optional[int] = None,
                  stall_seconds: float = 30.0, keep_alive: bool = True,
                  cover_all: bool = False, slow_chunk: int = 8 * 1024,
-                 slow_interval: float = 0.25, max_records: int = 100_000,
+                 slow_interval: float = 0.25, late_seconds: float = 5.0, max_records: int = 100_000,
                  tls: Optional[tuple[str, str]] = None):
         self.upstream = (upstream_host, upstream_port)
         # (certificate chain, key) PEM files: serve HTTPS to sluiced, plain HTTP upstream.
@@ -759,6 +762,7 @@ class FaultProxy:
         self.cover_all = cover_all
         self.slow_chunk = slow_chunk
         self.slow_interval = slow_interval
+        self.late_seconds = late_seconds
         self._check_mix()
         self._streaks: dict[tuple, int] = {}
         self.counts: collections.Counter = collections.Counter()
@@ -1007,6 +1011,8 @@ class FaultProxy:
                     self._stall(client)
                     raise _Closed("fault")
 
+                if fault == "late" and self._closed.wait(self.late_seconds):
+                    raise _Closed("proxy closed")
                 # Forward.
                 if up is not None and not self._usable(up):
                     self._drop_upstream(up)
@@ -1027,7 +1033,7 @@ class FaultProxy:
                 except OSError as e:
                     self._upstream_failed(rec, repr(e))
                     raise _Closed("upstream")
-                if fault in ("drop_response", "drop_after_body"):
+                if fault in ("drop_response", "drop_after_body", "late"):
                     raise _Closed("fault")
                 up_keep, client_keep = keep
                 if not up_keep:

@@ -58,18 +58,17 @@ public struct S3Client: Sendable {
         return length
     }
 
-    /// Deletes the object under `key`; a missing object is not an error.
     /// Deletes the object (a missing one counts as deleted), unless `deadline` has passed once
-    /// this transfer holds its slot and thread: then nothing is sent and it answers false. The
-    /// wait for a slot has no bound of its own (slow readers may hold every slot), so the
-    /// deadline is checked after it.
-    public func deleteObject(_ key: String, before deadline: ContinuousClock.Instant) async throws -> Bool {
+    /// this transfer holds its slot and thread: then nothing is sent. The wait for a slot has
+    /// no bound of its own (slow readers may hold every slot), so the deadline is checked after it.
+    public func deleteObject(_ key: String, before deadline: ContinuousClock.Instant) async throws -> S3DeleteResult {
         let request = S3Request(operation: "DELETE \(key)", method: "DELETE", key: key)
         return try await http.onTransferThread { cancellation in
-            guard ContinuousClock.now < deadline else { return false }
-            let response = try execute(request, cancellation: cancellation)
+            guard ContinuousClock.now < deadline else { return .notSent }
+            var attemptInDoubt = false
+            let response = try execute(request, cancellation: cancellation, unanswered: { attemptInDoubt = true })
             guard response.isSuccess || isMissingObject(response) else { throw refusal(request, response) }
-            return true
+            return attemptInDoubt ? .deletedAfterAnAttemptInDoubt : .deleted
         }
     }
 
@@ -109,11 +108,12 @@ public struct S3Client: Sendable {
     /// An attempt after which `madeProgress` says true does not count against the limit: a long
     /// download that breaks now and then is not failing. `resend` makes each attempt's request
     /// from the first (a download asks for the bytes it still lacks); what it throws ends the
-    /// retries (a download that lacks none).
+    /// retries (a download that lacks none). `unanswered` hears of each attempt that got no
+    /// answer at all (timed out, its connection dropped): S3 may still carry it out.
     func execute(
         _ request: S3Request, cancellation: TransferCancellation,
         sink: ((UnsafeRawBufferPointer) -> Bool)? = nil, madeProgress: () -> Bool = { false },
-        resend: (S3Request) throws -> S3Request = { $0 }
+        resend: (S3Request) throws -> S3Request = { $0 }, unanswered: () -> Void = {}
     ) throws -> HTTPResponse {
         var failures = 0
         var lastFailure = ""
@@ -137,6 +137,7 @@ public struct S3Client: Sendable {
                 SluiceMetrics.s3Attempt(operation: request.metricName, status: nil, duration: .now - started)
                 lastFailure = error.description
                 lastAnswer = nil
+                unanswered()
             }
             if !madeProgress() { failures += 1 }
             guard failures < retryPolicy.attempts else {

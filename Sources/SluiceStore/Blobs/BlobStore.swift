@@ -30,12 +30,12 @@ public protocol BlobStore: Sendable {
     func read(_ key: BlobKey, range: Range<Int64>, chunkSize: Int) -> BlobChunks
 
     /// Removes the blob, unless `deadline` has passed when the store is about to: then it leaves
-    /// the blob and answers false. Removing a missing blob succeeds. The caller must know that
-    /// nothing references it (``BlobReclaimer`` asks the metadata store first); the deadline is
-    /// how long its claim to delete the blob stands. A delete that waited longer (behind a
+    /// the blob (``BlobDeletion/notMade``). Removing a missing blob succeeds. The caller must know
+    /// that nothing references it (``BlobReclaimer`` asks the metadata store first); the deadline
+    /// is how long its claim to delete the blob stands. A delete that waited longer (behind a
     /// stalled disk, say) might reach the bytes of an upload stored since another reclaimer
     /// took the claim over.
-    func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> Bool
+    func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> BlobDeletion
 
     /// One page of the keys of blobs last written before `cutoff`, in the store's own order,
     /// starting after `after` (nil for the first page) and holding at most `limit` (at least 1)

@@ -30,7 +30,7 @@ public struct GatedBlobStore: BlobStore {
         store.read(key, range: range, chunkSize: chunkSize)
     }
 
-    public func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> Bool {
+    public func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> BlobDeletion {
         try await store.delete(key, before: deadline)
     }
 

@@ -84,10 +84,13 @@ struct BlobReclaimer: Sendable {
             // Tasks of their own, awaited in turn: a task group whose results carried the blob
             // and an error crashed the release build as results were handed back.
             let deletes = wave.map { blob in Task { try await self.deleteUnderClaim(blob) } }
-            for (blob, delete) in zip(wave, deletes) {
+            for (var blob, delete) in zip(wave, deletes) {
                 switch await delete.result {
-                case .success(true): deleted.append(blob)
-                case .success(false): break
+                case .success(.made): deleted.append(blob)
+                case .success(.madeWithARequestInDoubt):
+                    blob.requestInDoubt = true
+                    deleted.append(blob)
+                case .success(.notMade): break
                 case .failure(let error): failure = failure ?? error
                 }
             }
@@ -96,13 +99,13 @@ struct BlobReclaimer: Sendable {
     }
 
     /// Renews the claim on the blob's row, then deletes its bytes within ``deleteWindow`` of
-    /// the renewal; false when the claim was taken over or the window passed first.
-    private func deleteUnderClaim(_ blob: DoomedBlob) async throws -> Bool {
+    /// the renewal; not made when the claim was taken over or the window passed first.
+    private func deleteUnderClaim(_ blob: DoomedBlob) async throws -> BlobDeletion {
         let renewal = ContinuousClock.now
-        guard try await stampClaim(on: blob, renewing: true) else { return false }
+        guard try await stampClaim(on: blob, renewing: true) else { return .notMade }
         do {
             let deleted = try await blobs.delete(blob.key, before: renewal + deleteWindow)
-            if !deleted { await giveUpClaim(on: blob) }
+            if deleted == .notMade { await giveUpClaim(on: blob) }
             return deleted
         } catch {
             await giveUpClaim(on: blob)
@@ -138,6 +141,9 @@ struct BlobReclaimer: Sendable {
         var markedBefore: Bool
         /// The claim this reclaimer marked the row with (``BlobReclaimer``).
         var claim: Int64
+        /// Deleted, but a request of this deletion went unanswered and may still be on its way
+        /// (``BlobDeletion/madeWithARequestInDoubt``, ``forget(_:)``).
+        var requestInDoubt = false
     }
 
     /// A new claim, one per batch.
@@ -203,11 +209,12 @@ struct BlobReclaimer: Sendable {
 
     /// Drops the rows of blobs whose bytes are gone, each only under the claim it was marked
     /// with (a row another reclaimer took over is that one's to forget). A blob whose deletion
-    /// failed in an earlier pass keeps its row as a tombstone instead, marked deleting, for the store's
-    /// ``StorageLimits/lingeringDeleteFence``: a DELETE of that pass that the store gave up on
-    /// (timed out behind a congested gateway, say) may still reach the bytes, and would take
-    /// those of an upload of the same bytes made meanwhile; while the tombstone stands, such an
-    /// upload is refused as "being deleted right now" and sent again later.
+    /// failed in an earlier pass, or whose deletion succeeded only after a request of it went
+    /// unanswered, keeps its row as a tombstone instead, marked deleting, for the store's
+    /// ``StorageLimits/lingeringDeleteFence``: a DELETE the store gave up on (timed out behind a
+    /// congested gateway, say) may still reach the bytes, and would take those of an upload of
+    /// the same bytes made meanwhile; while the tombstone stands, such an upload is refused as
+    /// "being deleted" and sent again later.
     func forget(_ doomed: [DoomedBlob]) async throws {
         guard !doomed.isEmpty else { return }
         let fenced = limits.lingeringDeleteFence > .zero
@@ -215,7 +222,7 @@ struct BlobReclaimer: Sendable {
             for blob in doomed {
                 let key = blob.key
                 _ = try connection.execute(
-                    blob.markedBefore && fenced
+                    (blob.markedBefore || blob.requestInDoubt) && fenced
                         ? "UPDATE blobs SET reclaimed_at = now() WHERE scope = $1 AND sha256 = $2 AND deleting AND reclaim_claim = $3"
                         : "DELETE FROM blobs WHERE scope = $1 AND sha256 = $2 AND deleting AND reclaim_claim = $3",
                     [.text(key.scope), .bytes(key.sha256), .int(blob.claim)])

@@ -7,10 +7,10 @@ import Testing
         try await withTemporaryStore { blobs, _ in
             let key = try await store(testBytes(10), in: blobs)
             #expect(try await blobs.contains(key))
-            #expect(try await blobs.delete(key, before: .now + .seconds(60)))
+            #expect(try await blobs.delete(key, before: .now + .seconds(60)) == .made)
             #expect(try await !blobs.contains(key))
-            #expect(try await blobs.delete(key, before: .now + .seconds(60)))
-            #expect(try await blobs.delete(try BlobKey(scope: "nobody", sha256: key.sha256), before: .now + .seconds(60)))
+            #expect(try await blobs.delete(key, before: .now + .seconds(60)) == .made)
+            #expect(try await blobs.delete(try BlobKey(scope: "nobody", sha256: key.sha256), before: .now + .seconds(60)) == .made)
         }
     }
 
@@ -19,7 +19,7 @@ import Testing
     @Test func aDeleteTooLateLeavesTheBlob() async throws {
         try await withTemporaryStore { blobs, _ in
             let key = try await store(testBytes(10), in: blobs)
-            #expect(try await !blobs.delete(key, before: .now - .milliseconds(1)))
+            #expect(try await blobs.delete(key, before: .now - .milliseconds(1)) == .notMade)
             #expect(try await blobs.contains(key))
         }
     }

@@ -129,7 +129,7 @@ import Testing
             let alice = try await store(bytes, in: blobs, scope: "alice")
             let bob = try await store(bytes, in: blobs, scope: "bob")
             #expect(files(under: root.appendingPathComponent("blobs")).count == 2)
-            #expect(try await blobs.delete(alice, before: .now + .seconds(60)))
+            #expect(try await blobs.delete(alice, before: .now + .seconds(60)) == .made)
             #expect(try await !blobs.contains(alice))
             #expect(try await blobs.contains(bob))
         }

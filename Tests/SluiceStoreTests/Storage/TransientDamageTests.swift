@@ -98,7 +98,7 @@ private struct FlipsTheFirstRead: BlobStore {
         }
     }
 
-    func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> Bool {
+    func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> BlobDeletion {
         try await store.delete(key, before: deadline)
     }
 

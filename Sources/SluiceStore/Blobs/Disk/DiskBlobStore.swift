@@ -58,12 +58,12 @@ public struct DiskBlobStore: BlobStore {
     /// Unlinks the blob without syncing its directory: a delete lost in a crash only brings back
     /// an unreferenced blob, which the collector finds again. The deadline is checked on the
     /// I/O thread, right before the unlink, after whatever wait for that thread.
-    public func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> Bool {
+    public func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> BlobDeletion {
         let path = layout.location(of: key).file
         return try await io.run {
-            guard ContinuousClock.now < deadline else { return false }
+            guard ContinuousClock.now < deadline else { return .notMade }
             _ = try POSIX.removeFile(path)
-            return true
+            return .made
         }
     }
 

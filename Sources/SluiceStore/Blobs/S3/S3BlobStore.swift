@@ -54,8 +54,15 @@ public struct S3BlobStore: BlobStore {
     /// The deadline is checked on the transfer's thread, once it holds a transfer slot, before
     /// the request is sent; the request and its retries then take at most the store's
     /// lingering-delete fence (``StorageLimits/lingeringDeleteFence``).
-    public func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> Bool {
-        try await S3BlobErrors.mapping(key) { try await client.deleteObject(layout.objectKey(of: key), before: deadline) }
+    public func delete(_ key: BlobKey, before deadline: ContinuousClock.Instant) async throws -> BlobDeletion {
+        let result = try await S3BlobErrors.mapping(key) {
+            try await client.deleteObject(layout.objectKey(of: key), before: deadline)
+        }
+        switch result {
+        case .notSent: return .notMade
+        case .deleted: return .made
+        case .deletedAfterAnAttemptInDoubt: return .madeWithARequestInDoubt
+        }
     }
 
     /// Pages in key order (scope, then digest); the age is the object's Last-Modified, that of
