@@ -494,7 +494,7 @@ def sigv4_problems(records: Iterable["RequestRecord"], secrets: dict[str, str],
 # --------------------------------------------------------------------------
 
 FAULTS = ("slowdown", "internal", "drop_headers", "drop_body", "drop_response", "stall",
-          "forbidden", "slow", "drop_after_body", "skewed", "late")
+          "forbidden", "slow", "drop_after_body", "skewed", "late", "huge_error")
 DROPS = ("drop_headers", "drop_body", "drop_response")
 DEFAULT_MIX = {"slowdown": 2, "internal": 1, "drop_headers": 1, "drop_body": 1, "drop_response": 1}
 
@@ -505,6 +505,7 @@ _ERRORS = {
     "forbidden": (403, "Forbidden", "AccessDenied", "Access Denied"),
     "skewed": (403, "Forbidden", "RequestTimeTooSkewed",
                "The difference between the request time and the current time is too large."),
+    "huge_error": (500, "Internal Server Error", "InternalError", "We encountered an internal error."),
 }
 
 MAX_HEAD = 64 * 1024
@@ -719,6 +720,8 @@ class FaultProxy:
                      not in DEFAULT_MIX)
       skewed         403 with <Error><Code>RequestTimeTooSkewed</Code>... (this host's
                      clock is off; not in DEFAULT_MIX)
+      huge_error     500 InternalError whose error document is padded to `huge_error_bytes`
+                     (not in DEFAULT_MIX)
       late           hold the request for `late_seconds` without a word, then carry it
                      out upstream all the same: a gateway delivering a request its client
                      gave up on (not in DEFAULT_MIX)
@@ -763,6 +766,7 @@ class FaultProxy:
         self.slow_chunk = slow_chunk
         self.slow_interval = slow_interval
         self.late_seconds = late_seconds
+        self.huge_error_bytes = 12 * 1024 * 1024
         self._check_mix()
         self._streaks: dict[tuple, int] = {}
         self.counts: collections.Counter = collections.Counter()
@@ -1069,6 +1073,8 @@ class FaultProxy:
         xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
                f"<Message>{message}</Message><RequestId>{request_id}</RequestId>"
                f"<HostId>fault-proxy</HostId></Error>").encode()
+        if fault == "huge_error":
+            xml += b" " * max(0, self.huge_error_bytes - len(xml))
         body = b"" if method == "HEAD" else xml
         head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/xml\r\n"
                 f"Content-Length: {len(body)}\r\nx-amz-request-id: {request_id}\r\n"

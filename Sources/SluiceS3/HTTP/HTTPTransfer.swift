@@ -16,8 +16,12 @@ import Synchronization
 /// to `sink` as they arrive (a `false` answer stops the transfer); any other response's body is
 /// kept for its error document.
 final class HTTPTransfer {
-    /// Bodies kept in memory (error documents, listings) stop growing here.
+    /// Bodies of successful answers kept in memory (listings) stop growing here.
     static let keptBodyLimit = 16 << 20
+    /// An error document is a few hundred bytes; what an endpoint sends past this is read and
+    /// dropped, so that a misbehaving one cannot make every failed request hold megabytes
+    /// (48 reads answered with 15 MiB error bodies once took sluiced to 2.5 GiB).
+    static let keptErrorBodyLimit = 64 << 10
 
     private let handle: CurlEasyHandle
     private let request: HTTPRequest
@@ -140,8 +144,9 @@ final class HTTPTransfer {
             }
             // Time spent waiting for a slow consumer is not a stall of the connection.
             lastProgress = .now
-        } else if keptBody.count < Self.keptBodyLimit {
-            keptBody.append(contentsOf: bytes.prefix(Self.keptBodyLimit - keptBody.count))
+        } else {
+            let limit = (200..<300).contains(handle.responseCode) ? Self.keptBodyLimit : Self.keptErrorBodyLimit
+            if keptBody.count < limit { keptBody.append(contentsOf: bytes.prefix(limit - keptBody.count)) }
         }
         return bytes.count
     }

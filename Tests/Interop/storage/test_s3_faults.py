@@ -452,6 +452,34 @@ def test_a_delete_retried_after_an_unanswered_attempt_fences_its_bytes(storage, 
     assert c.get_session(s.session_id).stored_partitions == [], "a fenced upload was acknowledged"
 
 
+def test_huge_error_documents_are_not_held_in_memory(storage, proxy):
+    """An endpoint that answers failures with 12 MiB error documents: 16 reads at once, each
+    retried to the end, must not hold those bodies (each was once kept whole, up to 16 MiB,
+    and parsed; 48 such reads took sluiced to 2.5 GiB)."""
+    srv = _faulty_server(storage, proxy)
+    c = srv.client()
+    data = ss.random_bytes(4 * KIB)
+    c.put_object("faults/huge-error", data, partition_size=len(data))
+    ss.assert_same_bytes(c.read("faults/huge-error"), data)
+    before = _rss_mib(srv.mp.proc.pid)
+    proxy.configure(rate=1.0, mix={"huge_error": 1}, methods={"GET"}, max_consecutive=None)
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        failures = list(pool.map(lambda _: expect_error(Code.UNAVAILABLE, c.read, "faults/huge-error"), range(16)))
+    assert all("InternalError" in f.details() or "unavailable" in f.details() for f in failures)
+    grown = _rss_mib(srv.mp.proc.pid) - before
+    assert grown < 64, f"sluiced grew by {grown:.0f} MiB while failing reads got 12 MiB error documents"
+    proxy.configure(rate=0.0)
+    ss.assert_same_bytes(c.read("faults/huge-error"), data)
+
+
+def _rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def test_a_bucket_deleted_under_sluiced_is_refused_not_counted_as_damage(storage, moto_server, postgres):
     """A 404 naming NoSuchBucket says the bucket is gone, not one blob: a read is INTERNAL
     naming the code (for the operator to fix), never DATA_LOSS, and no blob is recorded
