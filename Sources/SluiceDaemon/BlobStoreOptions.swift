@@ -88,7 +88,7 @@ public struct BlobStoreOptions: ParsableArguments {
                 connectTimeout: .seconds(s3ConnectTimeoutSeconds), stallTimeout: .seconds(s3TimeoutSeconds),
                 caFile: bucket.caFile, maxConcurrentTransfers: s3MaxTransfers, maxIdleHandles: s3MaxTransfers))
             let client = S3Client(
-                endpoint: bucket.endpoint, credentials: try AWSCredentials.load(),
+                endpoint: bucket.endpoint, credentials: try AWSCredentialSource(),
                 retryPolicy: S3RetryPolicy(attempts: s3Attempts, baseDelay: .milliseconds(s3BackoffMs)), http: http)
             return try await S3BlobStore(bucket: bucket, client: client, spoolDirectory: URL(fileURLWithPath: s3Spool, isDirectory: true))
         }

@@ -148,4 +148,22 @@ import Testing
         }
         #expect(error?.description.contains("AWS_SHARED_CREDENTIALS_FILE is /nonexistent/sluice/credentials") == true)
     }
+
+    /// A credentials file rewritten while sluiced runs (temporary credentials renewed) is read
+    /// again; one caught half written keeps the last good credentials in use.
+    @Test func aRewrittenCredentialsFileIsReadAgain() throws {
+        let home = try Home()
+        try home.write("[default]\naws_access_key_id = AKIDFIRST\naws_secret_access_key = s1\naws_session_token = t1\n")
+        let source = try AWSCredentialSource(environment: ["HOME": home.path])
+        #expect(source.current().accessKeyID == "AKIDFIRST")
+        try home.write("[default]\naws_access_key_id = AKIDRENEWED\naws_secret_access_key = s2\naws_session_token = t2\n")
+        #expect(source.current() == AWSCredentials(accessKeyID: "AKIDRENEWED", secretAccessKey: "s2", sessionToken: "t2"))
+        try home.write("[default]\naws_access_key_id = AKIDHALF\n")
+        #expect(source.current().accessKeyID == "AKIDRENEWED")
+        let fixed = try AWSCredentialSource(environment: [
+            "HOME": home.path, "AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "e",
+        ])
+        try home.write(Self.sharedFile)
+        #expect(fixed.current().accessKeyID == "AKIDENV")
+    }
 }

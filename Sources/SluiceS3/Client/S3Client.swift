@@ -12,13 +12,18 @@ public struct S3Client: Sendable {
     public let endpoint: S3Endpoint
     public let retryPolicy: S3RetryPolicy
     let http: HTTPClient
-    let signer: SigV4Signer
+    let credentials: AWSCredentialSource
 
-    public init(endpoint: S3Endpoint, credentials: AWSCredentials, retryPolicy: S3RetryPolicy, http: HTTPClient) {
+    public init(endpoint: S3Endpoint, credentials: AWSCredentialSource, retryPolicy: S3RetryPolicy, http: HTTPClient) {
         self.endpoint = endpoint
         self.retryPolicy = retryPolicy
         self.http = http
-        self.signer = SigV4Signer(credentials: credentials, region: endpoint.region, service: "s3")
+        self.credentials = credentials
+    }
+
+    /// The signer for an attempt about to go out, with the credentials of the moment.
+    private var signer: SigV4Signer {
+        SigV4Signer(credentials: credentials.current(), region: endpoint.region, service: "s3")
     }
 
     /// Checks that the bucket exists and the credentials may use it.

@@ -61,6 +61,9 @@ public enum S3Error: Error, Equatable, CustomStringConvertible {
     private static func hint(code: String, status: Int) -> String {
         switch code {
         case "NoSuchBucket": "; create the bucket or fix the bucket name in --blobs"
+        case "ExpiredToken", "TokenRefreshRequired":
+            "; the temporary credentials expired: renew them in the shared credentials file (sluiced reads it "
+                + "again when it changes), or restart sluiced with new ones in its environment"
         case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch":
             "; check the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or the shared credentials file) and the bucket policy"
         case "AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException":

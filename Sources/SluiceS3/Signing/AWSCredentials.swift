@@ -23,15 +23,31 @@ public struct AWSCredentials: Sendable, Equatable {
     public static func load(
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> AWSCredentials {
+        switch try locate(environment: environment) {
+        case .environment(let credentials): return credentials
+        case .file(let path, let profile): return try fromFile(path, profile: profile)
+        }
+    }
+
+    /// Where ``load(environment:)`` finds credentials: in the environment (fixed for the
+    /// process's life), or in a shared credentials file (which may be rewritten while it runs).
+    enum Location: Equatable {
+        case environment(AWSCredentials)
+        case file(path: String, profile: String)
+    }
+
+    /// Finds where the credentials are, per the chain ``load(environment:)`` describes; throws
+    /// as it does when there are none.
+    static func locate(environment: [String: String]) throws -> Location {
         func variable(_ name: String) -> String? {
             guard let value = environment[name], !value.isEmpty else { return nil }
             return value
         }
         switch (variable("AWS_ACCESS_KEY_ID"), variable("AWS_SECRET_ACCESS_KEY")) {
         case let (accessKeyID?, secretAccessKey?):
-            return AWSCredentials(
+            return .environment(AWSCredentials(
                 accessKeyID: accessKeyID, secretAccessKey: secretAccessKey,
-                sessionToken: variable("AWS_SESSION_TOKEN"))
+                sessionToken: variable("AWS_SESSION_TOKEN")))
         case (.some, nil):
             throw AWSCredentialsError(
                 "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set AWS_SECRET_ACCESS_KEY too, "
@@ -64,6 +80,11 @@ public struct AWSCredentials: Sendable, Equatable {
                     + "aws_access_key_id and aws_secret_access_key (AWS_SHARED_CREDENTIALS_FILE names another file, "
                     + "AWS_PROFILE another profile)")
         }
+        return .file(path: path, profile: profile)
+    }
+
+    /// Reads the credentials of `profile` from the shared credentials file at `path`.
+    static func fromFile(_ path: String, profile: String) throws -> AWSCredentials {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
