@@ -54,7 +54,11 @@ import Testing
         try file.save(fresh)
         let whole = try Data(contentsOf: URL(fileURLWithPath: file.path))
         let newer = String(decoding: whole, as: UTF8.self).replacingOccurrences(of: "\"format\":2", with: "\"format\":99")
-        for damaged in [whole.prefix(whole.count / 2), Data(), Data("garbage".utf8), Data(newer.utf8)] {
+        // Without its files the state would read as "nothing synced yet", and bring deletions back.
+        var object = try #require(try JSONSerialization.jsonObject(with: whole) as? [String: Any])
+        #expect(object.removeValue(forKey: "files") != nil)
+        let withoutFiles = try JSONSerialization.data(withJSONObject: object)
+        for damaged in [whole.prefix(whole.count / 2), Data(), Data("garbage".utf8), Data(newer.utf8), withoutFiles] {
             try damaged.write(to: URL(fileURLWithPath: file.path))
             #expect(throws: UnusableSyncStateError.self) { try file.load(fresh: fresh) }
         }

@@ -135,23 +135,36 @@ import Testing
         }
     }
 
-    /// Headers or trailers nghttp2 cannot send (a block over its 64 KiB limit) reset the stream,
-    /// so the client hears the call end instead of waiting for it for ever.
-    @Test func trailersTooLargeToSendResetTheStream() async throws {
-        struct HugeTrailers: CallInterceptor {
+    /// Metadata a handler adds that would make a header block too large to send (nghttp2 sends
+    /// none over 64 KiB, and left such a call hanging) ends the call INTERNAL, saying so, in
+    /// the headers or in the trailers.
+    @Test(arguments: [true, false])
+    func metadataTooLargeToSendEndsTheCallInternal(inTrailers: Bool) async throws {
+        struct HugeMetadata: CallInterceptor {
+            let inTrailers: Bool
             func intercept(_ context: ServerContext, next: ((any CallByteMeter)?) async throws -> Void) async throws {
-                context.addTrailingMetadata(["x-huge": .string(String(repeating: "t", count: 100_000))])
+                let huge: Metadata = ["x-huge": .string(String(repeating: "t", count: 100_000))]
+                if context.method.service != Grpc_Health_V1_Health.serviceName {
+                    if inTrailers { context.addTrailingMetadata(huge) } else { context.addInitialMetadata(huge) }
+                }
                 try await next(nil)
             }
         }
+        let summaries = Recorder<CallDispatcher.CallSummary>()
         var options = TestServer.Options()
-        options.interceptor = HugeTrailers()
+        options.interceptor = HugeMetadata(inTrailers: inTrailers)
+        options.onCallEnded = { summaries.append($0) }
         try await withServer(options) { _, transport in
             let error = try await expectRPCError {
                 _ = try await RPCClient(transport: transport).echo.unaryEcho(
                     .with { $0.payload = Data("x".utf8) }, options: CallOptions(timeout: .seconds(30)))
             }
-            #expect(error.code != .deadlineExceeded, "the call did not end: \(error)")
+            #expect(error.code == .internal, "\(error)")
+            #expect(error.message.contains("more than the 16384 bytes a header block may hold"), "\(error)")
+            #expect(await waitUntil { summaries.values.map(\.code) == [.internal] })
+            // The connection carries on.
+            #expect(try await Grpc_Health_V1_HealthClient(RPCClient(transport: transport)).check(.init()).status == .serving)
+            #expect(await waitUntil { summaries.values.map(\.code) == [.internal, .ok] })
         }
     }
 

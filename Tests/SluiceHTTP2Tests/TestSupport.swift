@@ -24,6 +24,8 @@ final class TestServer: Sendable {
         var maxReceiveMessageSize = 4 * 1024 * 1024
         var unreadRequestBytesLimit = HTTP2ServerConfiguration(host: "", port: 0, tls: nil).unreadRequestBytesLimit
         var interceptor: (any CallInterceptor)? = nil
+        /// Hears how each call ended, as the access log does.
+        var onCallEnded: @Sendable (CallDispatcher.CallSummary) -> Void = { _ in }
     }
 
     let server: HTTP2Server
@@ -63,7 +65,8 @@ final class TestServer: Sendable {
         router.register(echo)
         router.register(HealthService(registry: health))
         let dispatcher = CallDispatcher(
-            router: router, maxReceiveMessageSize: options.maxReceiveMessageSize, interceptor: options.interceptor)
+            router: router, maxReceiveMessageSize: options.maxReceiveMessageSize, interceptor: options.interceptor,
+            onCallEnded: options.onCallEnded)
 
         var configuration = HTTP2ServerConfiguration(
             host: "127.0.0.1", port: options.port,

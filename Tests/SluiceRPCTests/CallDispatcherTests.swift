@@ -526,6 +526,28 @@ extension CallDispatcherTests {
         await call.value
         #expect(summaries.values.map(\.code) == [.cancelled])
     }
+
+    /// A client-streaming call whose connection is lost mid-request: its pending read fails
+    /// UNAVAILABLE, but the call was cut off by its client's side, not failed by the server.
+    @Test func aCallWhoseConnectionWasLostMidRequestIsSummarizedAsCancelled() async throws {
+        let started = Recorder<Bool>()
+        let summaries = Recorder<CallDispatcher.CallSummary>()
+        let dispatcher = Self.dispatcher(summaries: summaries) { router in
+            router.registerClientStreaming(Self.fail) { (requests: ServerRequestStream<Text>, _: ServerContext) -> Text in
+                started.append(true)
+                for try await _ in requests {}
+                return .init()
+            }
+        }
+        let stream = FakeServerStream()
+        stream.deliver(try MessageFramer.frame(Self.encode("x")))
+        let call = Task { await dispatcher.handle(Self.head("/test.Echo/Fail"), stream: stream) }
+        #expect(await waitUntil { !started.values.isEmpty })
+        call.cancel()  // as the transport does first, then fails the I/O
+        stream.loseConnection()
+        await call.value
+        #expect(summaries.values.map(\.code) == [.cancelled])
+    }
 }
 
 /// A thread-safe list a test's handlers append to.

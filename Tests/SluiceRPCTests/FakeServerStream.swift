@@ -48,6 +48,9 @@ final class FakeServerStream: ServerStream, @unchecked Sendable {
     /// Fails pending and later reads, like a reset stream.
     func reset() { requestInput.finish(throwing: RPCError(.cancelled, "reset")) }
 
+    /// Fails the pending read as a lost connection does.
+    func loseConnection() { requestInput.finish(throwing: RPCError(.unavailable, "the connection was closed")) }
+
     var sent: [Sent] { state.withLock { $0.sent } }
     var isEnded: Bool { state.withLock { $0.ended } }
     var violations: [String] { state.withLock { $0.violations } }

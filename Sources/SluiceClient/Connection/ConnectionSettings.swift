@@ -44,12 +44,14 @@ public struct ConnectionSettings: Sendable, Equatable {
     /// stream moved 39 MB/s with the window fixed, 72–76 with 16 MiB at most, 112–145 with 64.
     static let maxStreamWindow = HTTP2Settings().connectionWindowSize
 
-    /// How the CLI notices a connection that died without a word (a laptop that slept or
-    /// changed networks, a NAT that forgot it): after 10 s of hearing nothing it pings, and
-    /// gives the connection up when 10 s pass without the answer, so `watch` and `sync --watch`
-    /// reconnect and hear of changes within about 20 s, not the 80 s of the transport's
-    /// defaults. A live server answers at once: its reading never waits on the CLI's, and a
-    /// transfer hears from it at least once a second while its bytes are taken.
+    /// How the `sluice` CLI notices a connection to sluiced that died without a word (a laptop
+    /// that slept or changed networks, a NAT that forgot it): after 10 s of hearing nothing it
+    /// pings, and gives the connection up when 10 s pass without the answer, so `watch` and
+    /// `sync --watch` reconnect and hear of changes within about 20 s, not the 80 s of the
+    /// transport's defaults. A live sluiced answers at once: its reading never waits on the
+    /// CLI's, and a transfer hears from it at least once a second while its bytes are taken.
+    /// Not for other gRPC servers (`sluice-interop`): gRPC's C core, by default, answers a
+    /// client that pings more often than every 5 minutes on a quiet connection with GOAWAY.
     static let liveness: ConnectionConfiguration = {
         var configuration = ConnectionConfiguration()
         configuration.keepaliveInterval = .seconds(10)
@@ -57,8 +59,9 @@ public struct ConnectionSettings: Sendable, Equatable {
         return configuration
     }()
 
-    /// A transport to the server: one HTTP/2 connection, opened on first use.
-    public func makeTransport() throws -> HTTP2ClientTransport {
+    /// A transport to the server: one HTTP/2 connection, opened on first use, kept alive as
+    /// `liveness` says (the transport's defaults unless told otherwise).
+    public func makeTransport(liveness: ConnectionConfiguration = ConnectionConfiguration()) throws -> HTTP2ClientTransport {
         let (host, port) = try Self.hostAndPort(server)
         for (flag, path) in [("--ca", ca), ("--cert", cert), ("--key", key)] {
             if let path { try Self.requireReadable(path, givenBy: flag) }
@@ -72,7 +75,7 @@ public struct ConnectionSettings: Sendable, Equatable {
         var http2 = HTTP2Settings()
         http2.maxStreamWindowSize = Self.maxStreamWindow
         return HTTP2ClientTransport(
-            host: host, port: port, tls: tls, serverName: serverName, settings: http2, connection: Self.liveness,
+            host: host, port: port, tls: tls, serverName: serverName, settings: http2, connection: liveness,
             logger: logger)
     }
 
@@ -85,9 +88,10 @@ public struct ConnectionSettings: Sendable, Equatable {
         close(descriptor)
     }
 
-    /// Runs `body` with a client on a fresh connection, closed afterwards.
+    /// Runs `body` with a client of sluiced on a fresh connection (kept alive as ``liveness``
+    /// says), closed afterwards.
     public func withClient<Result>(_ body: (RPCClient) async throws -> Result) async throws -> Result {
-        let transport = try makeTransport()
+        let transport = try makeTransport(liveness: Self.liveness)
         do {
             let result = try await body(RPCClient(transport: transport))
             await transport.close()

@@ -79,7 +79,13 @@ public struct SyncState: Codable, Sendable, Equatable {
         remotePrefix = try container.decode(String.self, forKey: .remotePrefix)
         localRoot = try container.decode(String.self, forKey: .localRoot)
         cursor = try container.decode(String.self, forKey: .cursor)
-        files = try byPath(.files) ?? [:]
+        // Always written (empty or not): a state without it is damaged, and taking it for "nothing
+        // synced yet" would bring back every file deleted on one side since.
+        guard let files: [PathKey: SyncedFile] = try byPath(.files) else {
+            throw DecodingError.keyNotFound(
+                CodingKeys.files, DecodingError.Context(codingPath: [], debugDescription: "the state has no files"))
+        }
+        self.files = files
         keptLocally = try byPath(.keptLocally)
         pendingPuts = try byPath(.pendingPuts)
         pendingConflictChecks = try container.decodeIfPresent([PendingConflictCheck].self, forKey: .pendingConflictChecks)

@@ -129,13 +129,18 @@ public struct CallDispatcher: Sendable {
                 }
             })
         }
-        if ending.code == .ok, Task.isCancelled {
-            // The client reset the stream or its connection went before the answer ended, and the
-            // handler still returned (a watch that stops when its task is cancelled does): the
-            // client got no OK, so neither may the call's log line and metrics say it did.
-            ending = Ending(code: .cancelled, message: "the client went away before the call ended")
+        if Task.isCancelled, ending.code != .cancelled {
+            // The stream was reset or its connection lost before the answer ended: the client got
+            // no status at all. However the handler ended (it returned, as a watch does once
+            // cancelled; or its pending read failed with the connection), the call's log line and
+            // metrics say what happened to the call, not what the handler last saw. An internal
+            // cause stays in the log.
+            ending.code = .cancelled
+            ending.message = "the stream was reset or its connection lost before the call ended"
         }
-        await sender.finish(ending.code, message: ending.message)
+        if let sent = await sender.finish(ending.code, message: ending.message) {
+            (ending.code, ending.message) = sent
+        }
         meterBox.meter?.finished()
         ending.requestID = context.requestID
         return ending

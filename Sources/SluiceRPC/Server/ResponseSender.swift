@@ -69,43 +69,66 @@ final class ResponseSender: Sendable {
         try await stream.waitUntilWritable()
     }
 
-    /// Ends the call with a status; a second call does nothing.
-    func finish(_ code: StatusCode, message: String) async {
+    /// The most a header block of the response may hold, counted as HPACK counts it (name,
+    /// value and 32 bytes per field): what common clients accept (gRPC's C core refuses more
+    /// than 16 KiB by default), and well under the 64 KiB nghttp2 will send at all.
+    static let maxHeaderBlockBytes = 16 * 1024
+
+    /// Ends the call with a status; a second call does nothing. Answers the status the client
+    /// is sent, nil for a second call: metadata the handler added that would make the block
+    /// too large to send (``maxHeaderBlockBytes``) is left out, and the call then ends INTERNAL
+    /// saying so, rather than with a status the client never receives.
+    @discardableResult
+    func finish(_ code: StatusCode, message: String) async -> (code: StatusCode, message: String)? {
         let previous = phase.withLock { phase -> Phase in
             let previous = phase
             phase = .closed
             return previous
         }
-        let trailing = context.trailingMetadata.headerFields
-        switch previous {
-        case .closed:
-            return
-        case .idle:
-            // Trailers-only: the response head, the metadata the handler meant for the headers,
-            // and the status, in one HEADERS frame.
-            try? await stream.sendHeaders(
-                context.initialMetadata.headerFields + StatusFields.status(code, message) + trailing, endStream: true)
-        case .headersSent:
-            try? await stream.sendTrailers(StatusFields.status(code, message) + trailing)
+        guard previous != .closed else { return nil }
+        // Trailers-only: the response head, the metadata the handler meant for the headers,
+        // and the status, in one HEADERS frame.
+        let metadata = (previous == .idle ? context.initialMetadata.headerFields : []) + context.trailingMetadata.headerFields
+        var (code, message, fields) = (code, message, StatusFields.status(code, message) + metadata)
+        if let refusal = Self.oversizeRefusal(fields) {
+            (code, message) = (refusal.code, refusal.message)
+            fields = StatusFields.status(code, message)
         }
+        if previous == .idle {
+            try? await stream.sendHeaders(fields, endStream: true)
+        } else {
+            try? await stream.sendTrailers(fields)
+        }
+        return (code, message)
+    }
+
+    /// The error for a header block over ``maxHeaderBlockBytes``; nil for one within it.
+    private static func oversizeRefusal(_ fields: [HeaderField]) -> RPCError? {
+        let size = fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 32 }
+        guard size > maxHeaderBlockBytes else { return nil }
+        return RPCError(
+            .internal, "the response's metadata (\(size) bytes) is more than the \(maxHeaderBlockBytes) bytes "
+                + "a header block may hold")
     }
 
     /// Sends the response headers unless they went already (they go with the first message
-    /// otherwise).
+    /// otherwise). Headers too large to send (``maxHeaderBlockBytes``) are not sent: the call
+    /// fails INTERNAL, and its status goes out alone.
     func sendHeaders() async throws {
-        let previous = phase.withLock { phase -> Phase in
-            let previous = phase
-            if phase == .idle { phase = .headersSent }
-            return previous
+        let headers = try phase.withLock { phase throws(RPCError) -> [HeaderField]? in
+            switch phase {
+            case .closed:
+                throw RPCError(.cancelled, "the call has already ended")
+            case .headersSent:
+                return nil
+            case .idle:
+                let headers = responseHeaders()
+                if let refusal = Self.oversizeRefusal(headers) { throw refusal }
+                phase = .headersSent
+                return headers
+            }
         }
-        switch previous {
-        case .closed:
-            throw RPCError(.cancelled, "the call has already ended")
-        case .idle:
-            try await stream.sendHeaders(responseHeaders(), endStream: false)
-        case .headersSent:
-            break
-        }
+        if let headers { try await stream.sendHeaders(headers, endStream: false) }
     }
 
     private func responseHeaders() -> [HeaderField] {

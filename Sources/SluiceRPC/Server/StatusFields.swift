@@ -26,6 +26,16 @@ public enum StatusFields {
             guard bytes <= maxMessageBytes else { break }
             kept.append(character)
         }
-        return kept + ellipsis
+        guard kept.isEmpty else { return kept + ellipsis }
+        // One character longer than the whole limit (a letter under thousands of combining
+        // marks): cut between its scalars instead, rather than send nothing of it.
+        var scalars = String.UnicodeScalarView()
+        bytes = ellipsis.utf8.count
+        for scalar in message.unicodeScalars {
+            bytes += String(scalar).utf8.count
+            guard bytes <= maxMessageBytes else { break }
+            scalars.append(scalar)
+        }
+        return String(scalars) + ellipsis
     }
 }
