@@ -494,7 +494,7 @@ def sigv4_problems(records: Iterable["RequestRecord"], secrets: dict[str, str],
 # --------------------------------------------------------------------------
 
 FAULTS = ("slowdown", "internal", "drop_headers", "drop_body", "drop_response", "stall",
-          "forbidden", "slow", "drop_after_body", "skewed", "late", "huge_error")
+          "forbidden", "slow", "drop_after_body", "skewed", "late", "huge_error", "stuck_listing")
 DROPS = ("drop_headers", "drop_body", "drop_response")
 DEFAULT_MIX = {"slowdown": 2, "internal": 1, "drop_headers": 1, "drop_body": 1, "drop_response": 1}
 
@@ -722,6 +722,9 @@ class FaultProxy:
                      clock is off; not in DEFAULT_MIX)
       huge_error     500 InternalError whose error document is padded to `huge_error_bytes`
                      (not in DEFAULT_MIX)
+      stuck_listing  forward a ListObjectsV2, and answer it as truncated with the continuation
+                     token "stuck" every time: a listing that never ends (other requests are
+                     forwarded as they are; not in DEFAULT_MIX)
       late           hold the request for `late_seconds` without a word, then carry it
                      out upstream all the same: a gateway delivering a request its client
                      gave up on (not in DEFAULT_MIX)
@@ -1031,7 +1034,8 @@ class FaultProxy:
                     keep = self._forward(client, cf, up, uf, head, method, body, expect, rec,
                                          drop=(fault == "drop_response"),
                                          slow=(fault == "slow"),
-                                         overlong=(fault == "drop_after_body"))
+                                         overlong=(fault == "drop_after_body"),
+                                         stuck=(fault == "stuck_listing" and "list-type=2" in target))
                 except _Closed:
                     raise
                 except OSError as e:
@@ -1097,10 +1101,16 @@ class FaultProxy:
 
     def _forward(self, client, cf, up, uf, head: _Head, method: str, body: _Body, expect: bool,
                  rec: RequestRecord, drop: bool, slow: bool = False,
-                 overlong: bool = False) -> tuple[bool, bool]:
+                 overlong: bool = False, stuck: bool = False) -> tuple[bool, bool]:
         """Sends one request upstream and its answer back. Returns (upstream stays
         usable, client connection stays open)."""
-        up.sendall(head.raw)
+        raw_request = head.raw
+        if stuck:
+            # The token is the proxy's invention: upstream lists from the start again.
+            target = head.first_line.split(" ", 2)[1]
+            raw_request = raw_request.replace(
+                target.encode(), re.sub(r"&?continuation-token=[^&]*", "", target).encode(), 1)
+        up.sendall(raw_request)
         h = hashlib.sha256()
         if expect:
             # The upstream answers 100 (then the body follows) or a final status at once.
@@ -1146,6 +1156,16 @@ class FaultProxy:
                 # No body to cut: the answer is lost whole. (A head cut in the middle is
                 # taken for a complete one by lenient parsers such as http.client's.)
                 rec.note = "processed upstream, answer never sent"
+            return False, False
+        if stuck and rbody.kind == "length":
+            document = bytearray()
+            _relay_body(uf, rbody, document.extend)
+            document = re.sub(rb"<IsTruncated>false</IsTruncated>", b"<IsTruncated>true</IsTruncated>", bytes(document))
+            document = re.sub(rb"<NextContinuationToken>[^<]*</NextContinuationToken>", b"", document)
+            document = document.replace(b"</ListBucketResult>",
+                                        b"<NextContinuationToken>stuck</NextContinuationToken></ListBucketResult>")
+            client.sendall(_with_content_length(resp, len(document)) + document)
+            rec.note = "answered as truncated, continuation token 'stuck'"
             return False, False
         if overlong and rbody.kind == "length" and rbody.length > 0:
             client.sendall(_with_content_length(resp, rbody.length + 1000))

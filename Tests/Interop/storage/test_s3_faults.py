@@ -480,6 +480,22 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
+def test_a_listing_that_never_ends_does_not_spin_the_collector(storage, proxy):
+    """An S3-compatible store that answers every ListObjectsV2 page as truncated, with the same
+    continuation token: the collector's pass gives up on it (and tries again next interval)
+    rather than listing in a loop without a pause (211 LISTs in 15 s, before)."""
+    srv = _faulty_server(storage, proxy, collector_interval=1, blob_grace_period=1)
+    c = srv.client()
+    c.put_object("faults/listed", ss.random_bytes(1000), partition_size=1000)
+    since = time.monotonic()
+    proxy.configure(rate=1.0, mix={"stuck_listing": 1}, methods={"GET"}, max_consecutive=None)
+    time.sleep(5)
+    lists = [r for r in proxy.requests("GET") if "list-type=2" in r.target and r.started >= since]
+    assert 1 <= len(lists) <= 30, f"{len(lists)} LIST requests in 5 s"
+    proxy.configure(rate=0.0)
+    assert c.read("faults/listed")
+
+
 def test_a_bucket_deleted_under_sluiced_is_refused_not_counted_as_damage(storage, moto_server, postgres):
     """A 404 naming NoSuchBucket says the bucket is gone, not one blob: a read is INTERNAL
     naming the code (for the operator to fix), never DATA_LOSS, and no blob is recorded

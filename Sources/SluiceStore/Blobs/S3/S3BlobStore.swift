@@ -83,6 +83,14 @@ public struct S3BlobStore: BlobStore {
                 found.append(key)
                 if found.count == limit { return found }
             }
+            if let next = page.nextContinuationToken, next == token {
+                // A store that hands the same page back for ever would keep the collector's pass
+                // listing, without a pause, until it restarts.
+                try await S3BlobErrors.mapping(nil) {
+                    throw S3Error.malformedResponse(
+                        operation: "LIST \(layout.blobsPrefix)", detail: "the listing repeats its continuation token")
+                }
+            }
             token = page.nextContinuationToken
         } while token != nil
         return found
