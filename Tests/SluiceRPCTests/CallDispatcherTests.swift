@@ -486,34 +486,20 @@ import Testing
         #expect(trailers.first(named: "grpc-status") == String(StatusCode.deadlineExceeded.rawValue))
     }
 
-    @Test func cancelledCallEndsWithCancelled() async throws {
-        let started = Recorder<Bool>()
-        let dispatcher = Self.dispatcher { router in
-            router.registerUnary(Self.fail) { (request: Text, _: ServerContext) -> Text in
-                started.append(true)
-                try await Task.sleep(for: .seconds(60))
-                return request
-            }
-        }
-        let stream = FakeServerStream()
-        stream.deliver(try MessageFramer.frame(Self.encode("x")))
-        stream.endRequests()
-        let call = Task { await dispatcher.handle(Self.head("/test.Echo/Fail"), stream: stream) }
-        #expect(await waitUntil { !started.values.isEmpty })
-        call.cancel()
-        await call.value
-        Self.expectTrailersOnly(stream, .cancelled)
-    }
-}
-
-extension CallDispatcherTests {
-    @Test func aHandlerThatReturnsOnceItsClientWentAwayIsSummarizedAsCancelled() async throws {
+    /// However the handler ends once its call is cancelled (by the cancellation error, or by
+    /// returning as a watch does), the call ends CANCELLED, and its summary says so.
+    @Test(arguments: [false, true])
+    func aCancelledCallEndsAndIsSummarizedCancelled(handlerReturns: Bool) async throws {
         let started = Recorder<Bool>()
         let summaries = Recorder<CallDispatcher.CallSummary>()
         let dispatcher = Self.dispatcher(summaries: summaries) { router in
             router.registerUnary(Self.fail) { (request: Text, _: ServerContext) -> Text in
                 started.append(true)
-                try? await Task.sleep(for: .seconds(60))  // as a watch does: stops when cancelled, no error
+                if handlerReturns {
+                    try? await Task.sleep(for: .seconds(60))
+                } else {
+                    try await Task.sleep(for: .seconds(60))
+                }
                 return request
             }
         }
@@ -524,9 +510,16 @@ extension CallDispatcherTests {
         #expect(await waitUntil { !started.values.isEmpty })
         call.cancel()
         await call.value
+        if handlerReturns {
+            #expect(stream.statusCode == .cancelled)  // after the answer the handler returned
+        } else {
+            Self.expectTrailersOnly(stream, .cancelled)
+        }
         #expect(summaries.values.map(\.code) == [.cancelled])
     }
+}
 
+extension CallDispatcherTests {
     /// A client-streaming call whose connection is lost mid-request: its pending read fails
     /// UNAVAILABLE, but the call was cut off by its client's side, not failed by the server.
     @Test func aCallWhoseConnectionWasLostMidRequestIsSummarizedAsCancelled() async throws {

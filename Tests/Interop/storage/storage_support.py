@@ -132,6 +132,18 @@ Code = grpc.StatusCode
 # Bytes and hashes
 # --------------------------------------------------------------------------
 
+def rss_mib(pid: int) -> float:
+    """A process's resident memory, MiB (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return 0.0
+
+
 def sha(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 

@@ -17,21 +17,13 @@ STALLED = 240                 # 240 reads would hold ~720 MiB without the bound
 PRINCIPAL_SHARE_MIB = 128
 
 
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def test_stalled_reads_of_one_principal_hold_at_most_its_share(storage):
     srv = storage.server(label="sluiced-read-memory")
     owner, other = srv.client("client"), srv.client("client2")
     name = ss.unique_name("read-memory/big")
     data = ss.random_bytes(8 * MIB, seed=3)
     owner.put_object(name, data, partition_size=8 * MIB)
-    before = rss_mib(srv.mp.proc.pid)
+    before = ss.rss_mib(srv.mp.proc.pid)
 
     stalled = []
     request = raw_h2.grpc_frame(obj_pb.ReadObjectRequest(name=name).SerializeToString())
@@ -45,7 +37,7 @@ def test_stalled_reads_of_one_principal_hold_at_most_its_share(storage):
         stalled.append(raw)
     try:
         time.sleep(3)   # every read has taken what it may
-        grown = rss_mib(srv.mp.proc.pid) - before
+        grown = ss.rss_mib(srv.mp.proc.pid) - before
         assert grown < PRINCIPAL_SHARE_MIB + 96, f"sluiced grew by {grown:.0f} MiB with {STALLED} stalled reads"
         # another principal reads the whole object meanwhile (through its own grant-free copy)
         other_name = ss.unique_name("read-memory/other")

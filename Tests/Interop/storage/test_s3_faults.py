@@ -461,23 +461,15 @@ def test_huge_error_documents_are_not_held_in_memory(storage, proxy):
     data = ss.random_bytes(4 * KIB)
     c.put_object("faults/huge-error", data, partition_size=len(data))
     ss.assert_same_bytes(c.read("faults/huge-error"), data)
-    before = _rss_mib(srv.mp.proc.pid)
+    before = ss.rss_mib(srv.mp.proc.pid)
     proxy.configure(rate=1.0, mix={"huge_error": 1}, methods={"GET"}, max_consecutive=None)
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         failures = list(pool.map(lambda _: expect_error(Code.UNAVAILABLE, c.read, "faults/huge-error"), range(16)))
     assert all("InternalError" in f.details() or "unavailable" in f.details() for f in failures)
-    grown = _rss_mib(srv.mp.proc.pid) - before
+    grown = ss.rss_mib(srv.mp.proc.pid) - before
     assert grown < 64, f"sluiced grew by {grown:.0f} MiB while failing reads got 12 MiB error documents"
     proxy.configure(rate=0.0)
     ss.assert_same_bytes(c.read("faults/huge-error"), data)
-
-
-def _rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def test_a_listing_that_never_ends_does_not_spin_the_collector(storage, proxy):
