@@ -17,6 +17,22 @@ import Testing
         #expect(try LockFile.take(path) != nil)
     }
 
+    /// A symbolic link found where the CLI makes a file of its own (a partial download, a
+    /// temporary) is refused, never written through to what it points at.
+    @Test func aLinkWhereTheCLIMakesItsOwnFileIsNotWrittenThrough() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let victim = directory.file("victim")
+        try Data("kept".utf8).write(to: URL(fileURLWithPath: victim))
+        for name in [".out.sluice-part", ".out.sluice-part.json"] {
+            let path = directory.file(name)
+            try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: victim)
+            #expect(throws: (any Error).self) { _ = try LocalFile.openForUpdateExclusively(path) }
+            #expect(throws: (any Error).self) { _ = try LocalFile.openForUpdate(path) }
+        }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "kept")
+    }
+
     @Test func aFileOpenedExclusivelyIsRefusedToASecondOpener() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -46,10 +46,15 @@ final class LocalFile: Sendable {
     }
 
     /// Opens for reading and writing, creating the file (mode 0644 before the umask) if needed.
+    /// Only for files the CLI makes for itself (partial downloads, their sidecars, temporaries
+    /// renamed into place): a symbolic link found at such a path is refused, never written
+    /// through, so a link planted there cannot steer bytes into a file elsewhere.
     static func openForUpdate(_ path: String) throws -> LocalFile {
-        LocalFile(
-            path: path, descriptor: try openDescriptor(path, flags: O_RDWR | O_CREAT, mode: 0o644, operation: "create", writing: true),
-            ownsDescriptor: true)
+        LocalFile(path: path, descriptor: try openOwnFile(path), ownsDescriptor: true)
+    }
+
+    private static func openOwnFile(_ path: String) throws -> Int32 {
+        try openDescriptor(path, flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o644, operation: "create", writing: true)
     }
 
     /// As ``openForUpdate(_:)``, holding an exclusive lock on the file (``FileLock``) for as
@@ -57,15 +62,13 @@ final class LocalFile: Sendable {
     /// ``writePages(_:at:)`` writes past the page cache where the file system allows it (see
     /// ``DirectIO``).
     static func openForUpdateExclusively(_ path: String, directWrites: Bool = false) throws -> LocalFile? {
-        let locked = try FileLock.openLocked(path) {
-            try openDescriptor(path, flags: O_RDWR | O_CREAT, mode: 0o644, operation: "create", writing: true)
-        }
+        let locked = try FileLock.openLocked(path) { try openOwnFile(path) }
         guard let descriptor = locked else { return nil }
         var direct: Int32 = -1
         if directWrites, let flag = DirectIO.openFlag {
             // Opened once the lock is held, so on the very file locked. Refused (a file system
             // without direct I/O): every write goes through the cache.
-            direct = systemOpen(path, O_WRONLY | O_CLOEXEC | flag, 0)
+            direct = systemOpen(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | flag, 0)
         }
         return LocalFile(path: path, descriptor: descriptor, ownsDescriptor: true, directDescriptor: direct)
     }
