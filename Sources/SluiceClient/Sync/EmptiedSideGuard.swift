@@ -21,19 +21,25 @@ enum EmptiedSideGuard {
     static let minimumFiles = 4
 
     /// Throws when one side is empty and the plan deletes at least ``minimumFiles`` synced
-    /// files on the other.
+    /// files on the other. `syncedBefore` is the state as it stood when a watch first held the
+    /// deletions back, if it did: only a file synced then, and not synced anew since, shows a
+    /// side is still there (rounds meanwhile may have recorded a new file, or brought one back).
     static func check(
         _ actions: [SyncAction], base: [PathKey: SyncedFile], local: [PathKey: LocalFileState],
-        remote: [PathKey: RemoteFile], prefix: String, localRoot: String
+        remote: [PathKey: RemoteFile], prefix: String, localRoot: String, syncedBefore: [PathKey: SyncedFile]? = nil
     ) throws {
         let synced = base.keys.filter { !SyncNames.isMarker($0.string) }.count
         let (deletedLocally, deletedRemotely) = deletions(in: actions)
-        if deletedLocally >= minimumFiles, !remote.keys.contains(where: { base[$0] != nil && Self.counts($0.string) }) {
+        func proves(_ path: PathKey) -> Bool {
+            guard let record = base[path], Self.counts(path.string) else { return false }
+            return syncedBefore.map { $0[path] == record } ?? true
+        }
+        if deletedLocally >= minimumFiles, !remote.keys.contains(where: proves) {
             throw EmptiedSideError(
                 synced: synced, deletions: deletedLocally, emptied: "the remote prefix '\(prefix)'",
                 other: "in \(localRoot)")
         }
-        if deletedRemotely >= minimumFiles, !local.keys.contains(where: { base[$0] != nil && Self.counts($0.string) }) {
+        if deletedRemotely >= minimumFiles, !local.keys.contains(where: proves) {
             throw EmptiedSideError(
                 synced: synced, deletions: deletedRemotely, emptied: "the local directory \(localRoot)",
                 other: "under '\(prefix)'")

@@ -164,6 +164,39 @@ def test_edits_go_out_while_a_deletion_waits_for_both_sides_to_be_still(cli, tmp
                  extra=lambda t: "old.txt" not in t and t["notes.txt"] == cs_sha(typed))
 
 
+@pytest.mark.parametrize("then", ["new-file-at-once", "new-file-later", "remote-edit-later"])
+def test_a_side_emptied_while_rounds_go_on_is_still_judged_whole(cli, tmp_path, watchers, then):
+    # Rounds go on while a deletion waits; what they record must not pass for proof that the
+    # emptied side is still there. Emptied, then one new file made there (at once, or a second
+    # later, after a round held the deletions), or one of its files edited on the other side
+    # (which a round brings back): the watch still stops, and nothing remote is deleted.
+    a = str(tmp_path / "a")
+    prefix = cs.unique("sync-watch-emptied-rounds") + "/"
+    names = [f"f{i}.txt" for i in range(8)]
+    for n in names:
+        sy.write(a, n, n.encode())
+    cli.ok("sync", a, prefix, "--device", "A")
+    wa = watchers(a, prefix, "A")
+    wa.wait_for(lambda ev: summaries_after(wa, 0), CONVERGE, "the first pass")
+    for n in names:
+        os.remove(os.path.join(a, n))
+    if then == "new-file-at-once":
+        sy.write(a, "new.txt", b"a new file")
+    else:
+        time.sleep(1)
+        if then == "new-file-later":
+            sy.write(a, "new.txt", b"a new file")
+        else:
+            edited = os.path.join(str(tmp_path), "edited")
+            with open(edited, "wb") as f:
+                f.write(b"edited elsewhere")
+            cli.ok("upload", edited, prefix + "f0.txt")
+    assert wa.wait(CONVERGE) == cs.EXIT_USAGE, wa.explain()
+    assert "--allow-delete-all" in wa.stderr(), wa.explain()
+    listed = cli.ok("ls", prefix).out.split()
+    assert all(prefix + n in listed for n in names), listed
+
+
 def test_a_watched_directory_that_disappears_stops_the_watch(cli, tmp_path, watchers):
     # Removed (or unmounted with its mount point): the watch says so once and ends as a run
     # on a missing directory does (exit 3), instead of failing every second for ever.
