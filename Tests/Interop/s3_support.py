@@ -494,7 +494,8 @@ def sigv4_problems(records: Iterable["RequestRecord"], secrets: dict[str, str],
 # --------------------------------------------------------------------------
 
 FAULTS = ("slowdown", "internal", "drop_headers", "drop_body", "drop_response", "stall",
-          "forbidden", "slow", "drop_after_body", "skewed", "late", "huge_error", "stuck_listing")
+          "forbidden", "slow", "drop_after_body", "skewed", "late", "huge_error", "stuck_listing",
+          "late_after_504")
 DROPS = ("drop_headers", "drop_body", "drop_response")
 DEFAULT_MIX = {"slowdown": 2, "internal": 1, "drop_headers": 1, "drop_body": 1, "drop_response": 1}
 
@@ -725,6 +726,8 @@ class FaultProxy:
       stuck_listing  forward a ListObjectsV2, and answer it as truncated with the continuation
                      token "stuck" every time: a listing that never ends (other requests are
                      forwarded as they are; not in DEFAULT_MIX)
+      late_after_504 answer 504 Gateway Timeout at once, and deliver the request (one without
+                     a body) upstream `late_seconds` later all the same (not in DEFAULT_MIX)
       late           hold the request for `late_seconds` without a word, then carry it
                      out upstream all the same: a gateway delivering a request its client
                      gave up on (not in DEFAULT_MIX)
@@ -1018,6 +1021,11 @@ class FaultProxy:
                     self._stall(client)
                     raise _Closed("fault")
 
+                if fault == "late_after_504":
+                    rec.status = 504
+                    client.sendall(b"HTTP/1.1 504 Gateway Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    threading.Thread(target=self._deliver_late, args=(head.raw, rec), daemon=True).start()
+                    raise _Closed("fault")
                 if fault == "late" and self._closed.wait(self.late_seconds):
                     raise _Closed("proxy closed")
                 # Forward.
@@ -1060,6 +1068,19 @@ class FaultProxy:
             self._drop_upstream(up)
             with self._lock:
                 self._sockets.discard(client)
+
+    def _deliver_late(self, raw_head: bytes, rec: RequestRecord) -> None:
+        """Sends a request (its head; it has no body) upstream `late_seconds` from now, as a
+        gateway that answered for it already may, and reads the answer nobody waits for."""
+        if self._closed.wait(self.late_seconds):
+            return
+        try:
+            with socket.create_connection(self.upstream, timeout=10) as up:
+                up.sendall(raw_head)
+                answer = up.recv(RELAY)
+            rec.note = f"delivered late, answered {answer.split(b' ', 2)[1].decode(errors='replace')}"
+        except OSError as e:
+            rec.note = f"late delivery failed: {e!r}"
 
     def _upstream_failed(self, rec: RequestRecord, what: str) -> None:
         rec.note = f"upstream failed: {what}"

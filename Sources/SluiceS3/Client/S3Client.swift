@@ -71,7 +71,7 @@ public struct S3Client: Sendable {
         return try await http.onTransferThread { cancellation in
             guard ContinuousClock.now < deadline else { return .notSent }
             var attemptInDoubt = false
-            let response = try execute(request, cancellation: cancellation, unanswered: { attemptInDoubt = true })
+            let response = try execute(request, cancellation: cancellation, inDoubt: { attemptInDoubt = true })
             guard response.isSuccess || isMissingObject(response) else { throw refusal(request, response) }
             return attemptInDoubt ? .deletedAfterAnAttemptInDoubt : .deleted
         }
@@ -113,12 +113,15 @@ public struct S3Client: Sendable {
     /// An attempt after which `madeProgress` says true does not count against the limit: a long
     /// download that breaks now and then is not failing. `resend` makes each attempt's request
     /// from the first (a download asks for the bytes it still lacks); what it throws ends the
-    /// retries (a download that lacks none). `unanswered` hears of each attempt that got no
-    /// answer at all (timed out, its connection dropped): S3 may still carry it out.
+    /// retries (a download that lacks none). `inDoubt` hears of each failed attempt whose fate
+    /// is unknown, which S3 (or a gateway in front of it) may still carry out: one that got no
+    /// answer after its request may have gone out (timed out, its connection dropped), or a
+    /// server-side error (5xx: S3 documents a 500 as "may or may not have been carried out",
+    /// and a gateway's 502 or 504 may come for a request it still delivers).
     func execute(
         _ request: S3Request, cancellation: TransferCancellation,
         sink: ((UnsafeRawBufferPointer) -> Bool)? = nil, madeProgress: () -> Bool = { false },
-        resend: (S3Request) throws -> S3Request = { $0 }, unanswered: () -> Void = {}
+        resend: (S3Request) throws -> S3Request = { $0 }, inDoubt: () -> Void = {}
     ) throws -> HTTPResponse {
         var failures = 0
         var lastFailure = ""
@@ -136,13 +139,14 @@ public struct S3Client: Sendable {
                 }
                 lastFailure = "HTTP \(response.status) \(code)"
                 lastAnswer = lastFailure
+                if response.status >= 500 { inDoubt() }
             } catch .cancelled {
                 throw S3Error.cancelled
             } catch {
                 SluiceMetrics.s3Attempt(operation: request.metricName, status: nil, duration: .now - started)
                 lastFailure = error.description
                 lastAnswer = nil
-                unanswered()
+                if error.requestMayHaveArrived { inDoubt() }
             }
             if !madeProgress() { failures += 1 }
             guard failures < retryPolicy.attempts else {

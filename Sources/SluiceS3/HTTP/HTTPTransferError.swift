@@ -1,3 +1,5 @@
+import CCurl
+
 /// Why a transfer ended without a complete HTTP response; every case is worth retrying except
 /// a cancellation, which the caller asked for.
 public enum HTTPTransferError: Error, CustomStringConvertible {
@@ -9,6 +11,15 @@ public enum HTTPTransferError: Error, CustomStringConvertible {
     case bodyUnreadable(path: String, errno: Int32)
     /// The caller cancelled the transfer or stopped reading its body.
     case cancelled
+
+    /// Whether the request may have reached the server, and so may yet be carried out: false
+    /// only when the connection was never made (a name not resolved, a connection refused, a
+    /// TLS handshake that failed), before any byte of the request left.
+    public var requestMayHaveArrived: Bool {
+        guard case .transport(let error) = self else { return true }
+        return ![CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_SSL_CONNECT_ERROR]
+            .map(\.rawValue).contains(error.code)
+    }
 
     public var description: String {
         switch self {

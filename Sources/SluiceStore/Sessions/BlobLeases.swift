@@ -34,7 +34,7 @@ extension UploadSessions {
     /// lingering-delete fence, and the message must not promise a moment then.
     static let blobBeingReclaimed = StorageError.aborted(
         "identical bytes are being deleted; send them again later (usually a moment; after a deletion "
-            + "S3 did not confirm, once its lingering-delete fence ends: 15 minutes by default)")
+            + "S3 did not confirm, once its lingering-delete fence ends: at least 15 minutes)")
 
     /// Runs `attempt` (something that takes a lease) again while it is refused because a
     /// reclaimer is deleting identical bytes, for up to about ``reclaimWait``: a deletion under

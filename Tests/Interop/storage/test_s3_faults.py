@@ -428,20 +428,22 @@ def test_refusals_are_internal_and_name_the_s3_code(storage, proxy):
     ss.assert_same_bytes(c.read("faults/kept"), kept)
 
 
-def test_a_delete_retried_after_an_unanswered_attempt_fences_its_bytes(storage, proxy):
-    """A DELETE attempt times out and its retry succeeds; the first is still on its way (a
-    gateway holds it) and lands later. Until then, an upload of the same bytes must not be
-    acknowledged: it would be that late DELETE's victim. Before, DeleteObject forgot the blob
-    at once, the re-upload was acknowledged and committed, and the late DELETE took its bytes."""
+@pytest.mark.parametrize("first_attempt", ["late", "late_after_504"])
+def test_a_delete_retried_after_an_attempt_in_doubt_fences_its_bytes(storage, proxy, first_attempt):
+    """A DELETE attempt's fate is unknown (it timed out; or a gateway answered 504) and its
+    retry succeeds; the first is still on its way and lands later. Until then, an upload of
+    the same bytes must not be acknowledged: it would be that late DELETE's victim. Before,
+    DeleteObject forgot the blob at once, the re-upload was acknowledged and committed, and the
+    late DELETE took its bytes."""
     srv = _faulty_server(storage, proxy, s3_timeout_seconds=1)
     c = srv.client()
     data = ss.random_bytes(64 * KIB)
     c.put_object("faults/late-first", data, partition_size=len(data))
     proxy.late_seconds = 4
-    proxy.configure(rate=1.0, mix={"late": 1}, methods={"DELETE"}, max_consecutive=1)
+    proxy.configure(rate=1.0, mix={first_attempt: 1}, methods={"DELETE"}, max_consecutive=1)
     started = time.monotonic()
     c.delete_object("faults/late-first")
-    assert len(proxy.requests("DELETE", fault="late")) == 1, proxy.summary()
+    assert len(proxy.requests("DELETE", fault=first_attempt)) == 1, proxy.summary()
 
     s = c.create_session("faults/late-again", data, len(data))
     err = expect_error(Code.ABORTED, c.upload_partition, s.session_id, 0, data)
