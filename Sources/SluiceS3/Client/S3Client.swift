@@ -117,7 +117,8 @@ public struct S3Client: Sendable {
     /// is unknown, which S3 (or a gateway in front of it) may still carry out: one that got no
     /// answer after its request may have gone out (timed out, its connection dropped), or a
     /// server-side error (5xx: S3 documents a 500 as "may or may not have been carried out",
-    /// and a gateway's 502 or 504 may come for a request it still delivers).
+    /// and a gateway's 502 or 504 may come for a request it still delivers). S3's own throttling
+    /// (503 SlowDown) refused the request and is not in doubt.
     func execute(
         _ request: S3Request, cancellation: TransferCancellation,
         sink: ((UnsafeRawBufferPointer) -> Bool)? = nil, madeProgress: () -> Bool = { false },
@@ -139,7 +140,7 @@ public struct S3Client: Sendable {
                 }
                 lastFailure = "HTTP \(response.status) \(code)"
                 lastAnswer = lastFailure
-                if response.status >= 500 { inDoubt() }
+                if response.status >= 500, !S3RetryPolicy.isThrottling(code: code) { inDoubt() }
             } catch .cancelled {
                 throw S3Error.cancelled
             } catch {

@@ -24,6 +24,12 @@ public struct S3RetryPolicy: Sendable {
         Backoff(baseDelay: baseDelay, maxDelay: maxDelay).delay(beforeRetry: attempt)
     }
 
+    /// Whether an error code is S3 refusing a request to slow its sender down: the request
+    /// was not carried out.
+    static func isThrottling(code: String) -> Bool {
+        ["SlowDown", "ServiceUnavailable", "Throttling"].contains(code)
+    }
+
     /// Whether a response is a transient failure: throttling, server-side errors, and the
     /// client-side codes S3 uses for a request that was cut or garbled on the way (the body is
     /// resent whole, so a garbled copy is worth another try). Not `RequestTimeTooSkewed`: every
