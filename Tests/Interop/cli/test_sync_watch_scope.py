@@ -105,19 +105,27 @@ def test_a_directory_emptied_while_watched_does_not_empty_the_remote(cli, tmp_pa
     assert sorted(cli.ok("ls", prefix).out.split()) == sorted(prefix + n for n in names)
 
 
-def test_a_side_emptied_over_several_seconds_while_watched_is_judged_whole(cli, tmp_path, watchers):
-    # The local directory emptied a few files at a time, then the remote prefix removed for
-    # good one `sluice rm` at a time: deletions wait for both sides to be still, so the watch
-    # sees each side emptied whole and stops, instead of carrying the deletions out round by
-    # round until the other side is empty too.
-    a, b = str(tmp_path / "a"), str(tmp_path / "b")
-    prefix = cs.unique("sync-watch-slowly") + "/"
-    names = [f"f{i:02}.txt" for i in range(12)]
+def _watched_after_a_sync(cli, tmp_path, watchers, label: str, count: int):
+    """`count` files in tmp_path/a synced once under a fresh prefix, then watched (its first
+    pass done): (the folder, the prefix, the file names, the watch)."""
+    a = str(tmp_path / "a")
+    prefix = cs.unique(label) + "/"
+    names = [f"f{i:02}.txt" for i in range(count)]
     for n in names:
         sy.write(a, n, n.encode())
     cli.ok("sync", a, prefix, "--device", "A")
     wa = watchers(a, prefix, "A")
     wa.wait_for(lambda ev: summaries_after(wa, 0), CONVERGE, "the first pass")
+    return a, prefix, names, wa
+
+
+def test_a_side_emptied_over_several_seconds_while_watched_is_judged_whole(cli, tmp_path, watchers):
+    # The local directory emptied a few files at a time, then the remote prefix removed for
+    # good one `sluice rm` at a time: deletions wait for both sides to be still, so the watch
+    # sees each side emptied whole and stops, instead of carrying the deletions out round by
+    # round until the other side is empty too.
+    b = str(tmp_path / "b")
+    a, prefix, names, wa = _watched_after_a_sync(cli, tmp_path, watchers, "sync-watch-slowly", 12)
     for i in range(0, len(names), 3):
         for n in names[i:i + 3]:
             os.remove(os.path.join(a, n))
@@ -170,14 +178,7 @@ def test_a_side_emptied_while_rounds_go_on_is_still_judged_whole(cli, tmp_path, 
     # emptied side is still there. Emptied, then one new file made there (at once, or a second
     # later, after a round held the deletions), or one of its files edited on the other side
     # (which a round brings back): the watch still stops, and nothing remote is deleted.
-    a = str(tmp_path / "a")
-    prefix = cs.unique("sync-watch-emptied-rounds") + "/"
-    names = [f"f{i}.txt" for i in range(8)]
-    for n in names:
-        sy.write(a, n, n.encode())
-    cli.ok("sync", a, prefix, "--device", "A")
-    wa = watchers(a, prefix, "A")
-    wa.wait_for(lambda ev: summaries_after(wa, 0), CONVERGE, "the first pass")
+    a, prefix, names, wa = _watched_after_a_sync(cli, tmp_path, watchers, "sync-watch-emptied-rounds", 8)
     for n in names:
         os.remove(os.path.join(a, n))
     if then == "new-file-at-once":
@@ -190,7 +191,7 @@ def test_a_side_emptied_while_rounds_go_on_is_still_judged_whole(cli, tmp_path, 
             edited = os.path.join(str(tmp_path), "edited")
             with open(edited, "wb") as f:
                 f.write(b"edited elsewhere")
-            cli.ok("upload", edited, prefix + "f0.txt")
+            cli.ok("upload", edited, prefix + names[0])
     assert wa.wait(CONVERGE) == cs.EXIT_USAGE, wa.explain()
     assert "--allow-delete-all" in wa.stderr(), wa.explain()
     listed = cli.ok("ls", prefix).out.split()
