@@ -15,9 +15,33 @@ import Testing
 
     private func check(
         _ actions: [SyncAction], base: [PathKey: SyncedFile], local: [PathKey: LocalFileState] = [:],
-        remote: [PathKey: RemoteFile] = [:]
+        remote: [PathKey: RemoteFile] = [:], hold: DeletionHold? = nil
     ) throws {
-        try EmptiedSideGuard.check(actions, base: base, local: local, remote: remote, prefix: "p/", localRoot: "/d")
+        try EmptiedSideGuard.check(
+            actions, base: base, local: local, remote: remote, prefix: "p/", localRoot: "/d", hold: hold)
+    }
+
+    @Test func whatRoundsBroughtWhileDeletionsWaitedProvesNothing() throws {
+        // f0..f5 synced when a watch began holding deletions back; the local folder was emptied.
+        let hold = DeletionHold(synced: Set(base(6).keys))
+        let present = LocalFileState(stat: stat, sha256: "aa")
+        var grown = base(6)
+        grown["new"] = SyncedFile(local: stat, sha256: "aa", remoteVersion: 1)
+        let deletions = (0..<6).map { SyncAction.deleteRemote("f\($0)", expected: remote) }
+        // A new file a round uploaded meanwhile.
+        #expect(throws: EmptiedSideError.self) {
+            try check(deletions, base: grown, local: ["new": present], hold: hold)
+        }
+        // One file a round downloaded again (edited on the other side).
+        var downloaded = hold
+        downloaded.downloaded = ["f0"]
+        #expect(throws: EmptiedSideError.self) {
+            try check(Array(deletions.dropFirst()), base: base(6), local: ["f0": present], hold: downloaded)
+        }
+        // A file rewritten on this side, and uploaded meanwhile, still shows this side is there.
+        var uploaded = hold
+        uploaded.uploaded = ["f5"]
+        try check(Array(deletions.prefix(4)), base: base(6), local: ["f5": present], hold: uploaded)
     }
 
     @Test func anEmptyRemoteDoesNotEmptyTheDirectory() {

@@ -21,25 +21,24 @@ enum EmptiedSideGuard {
     static let minimumFiles = 4
 
     /// Throws when one side is empty and the plan deletes at least ``minimumFiles`` synced
-    /// files on the other. `syncedBefore` is the state as it stood when a watch first held the
-    /// deletions back, if it did: only a file synced then, and not synced anew since, shows a
-    /// side is still there (rounds meanwhile may have recorded a new file, or brought one back).
+    /// files on the other. While a watch holds deletions back (`hold`), only a file synced
+    /// before the hold, and not brought to its side by a transfer since, shows that side is
+    /// still there (``DeletionHold``).
     static func check(
         _ actions: [SyncAction], base: [PathKey: SyncedFile], local: [PathKey: LocalFileState],
-        remote: [PathKey: RemoteFile], prefix: String, localRoot: String, syncedBefore: [PathKey: SyncedFile]? = nil
+        remote: [PathKey: RemoteFile], prefix: String, localRoot: String, hold: DeletionHold? = nil
     ) throws {
         let synced = base.keys.filter { !SyncNames.isMarker($0.string) }.count
         let (deletedLocally, deletedRemotely) = deletions(in: actions)
-        func proves(_ path: PathKey) -> Bool {
-            guard let record = base[path], Self.counts(path.string) else { return false }
-            return syncedBefore.map { $0[path] == record } ?? true
+        func proves(_ path: PathKey, onLocalSide: Bool) -> Bool {
+            base[path] != nil && Self.counts(path.string) && (hold?.proves(path, onLocalSide: onLocalSide) ?? true)
         }
-        if deletedLocally >= minimumFiles, !remote.keys.contains(where: proves) {
+        if deletedLocally >= minimumFiles, !remote.keys.contains(where: { proves($0, onLocalSide: false) }) {
             throw EmptiedSideError(
                 synced: synced, deletions: deletedLocally, emptied: "the remote prefix '\(prefix)'",
                 other: "in \(localRoot)")
         }
-        if deletedRemotely >= minimumFiles, !local.keys.contains(where: proves) {
+        if deletedRemotely >= minimumFiles, !local.keys.contains(where: { proves($0, onLocalSide: true) }) {
             throw EmptiedSideError(
                 synced: synced, deletions: deletedRemotely, emptied: "the local directory \(localRoot)",
                 other: "under '\(prefix)'")

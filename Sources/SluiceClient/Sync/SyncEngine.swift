@@ -21,11 +21,6 @@ public final class SyncEngine: Sendable {
     private let scannedDirectories = Mutex<Set<PathKey>>([""])
     /// Whether the last pass left deletions undone because it was asked to hold them.
     private let heldDeletions = Mutex(false)
-    /// The synced files as they stood when deletions were first held back, until a pass that
-    /// may delete runs. Rounds go on syncing meanwhile, and what they record proves nothing to
-    /// ``EmptiedSideGuard``: a directory emptied and then given one new file, or one file
-    /// edited on the other side and downloaded again, has still lost everything else.
-    private let deletionBase = Mutex<[PathKey: SyncedFile]?>(nil)
 
     /// - Throws: ``UnusableSyncStateError`` when the state file exists but cannot be used.
     public init(client: RPCClient, options: SyncOptions, report: @escaping @Sendable (SyncEvent) -> Void) throws {
@@ -169,16 +164,17 @@ public final class SyncEngine: Sendable {
         if holdingDeletions, actions.contains(where: \.isDeletion) {
             actions.removeAll(where: \.isDeletion)
             heldDeletions.withLock { $0 = true }
-            let files = state.state.files
-            deletionBase.withLock { if $0 == nil { $0 = files } }
+            if state.state.deletionHold == nil {
+                try state.update { $0.deletionHold = DeletionHold(synced: Set($0.files.keys)) }
+            }
         }
         if scoped == nil, !options.allowDeleteAll {
-            let before = deletionBase.withLock { $0 }
             try EmptiedSideGuard.check(
                 actions, base: baseFiles, local: local.files, remote: remoteFiles, prefix: prefix, localRoot: root,
-                syncedBefore: before)
+                hold: state.state.deletionHold)
         }
-        if scoped == nil, !holdingDeletions { deletionBase.withLock { $0 = nil } }
+        // A pass that may delete, and did not stop, ends the hold.
+        if scoped == nil, !holdingDeletions, state.state.deletionHold != nil { try state.update { $0.deletionHold = nil } }
         // Ignore rules that come from the other side change what the rest of the plan should
         // be: they come down alone first, and `pass` plans again under them.
         let rulesFirst = !options.dryRun && actions.contains(where: Self.downloadsIgnoreRules)

@@ -53,6 +53,7 @@ extension SyncExecutor {
     /// replace and the one it made, the check for one it overtook is saved with the record
     /// (see ``PendingConflictCheck``) and carried out.
     func recordUpload(_ path: String, _ synced: SyncedFile, replacing expected: RemoteFile?) async throws {
+        try state.noteUploaded(path)
         try await record(path, synced, planned: PlannedReplacement(replacing: expected, listingCursor: listingCursor))
     }
 

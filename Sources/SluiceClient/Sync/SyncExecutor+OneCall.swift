@@ -200,7 +200,7 @@ extension SyncExecutor {
         guard let placed = directory.status(of: name)?.stat else {
             throw Deferred(reason: "the downloaded file went away at once")
         }
-        try state.set(path, SyncedFile(local: placed, sha256: Hex.encode(sha256), remoteVersion: object.version))
+        try state.setDownloaded(path, SyncedFile(local: placed, sha256: Hex.encode(sha256), remoteVersion: object.version))
         tally.add {
             $0.downloaded += 1
             $0.bytesReceived += Int64(data.count)

@@ -350,7 +350,7 @@ struct SyncExecutor: Sendable {
                 return Hex.encode(try await FileHashing.digests(of: file, plan: plan) { _ in }.object)
             }
         }
-        try state.set(path, SyncedFile(local: placed, sha256: sha256, remoteVersion: summary.version))
+        try state.setDownloaded(path, SyncedFile(local: placed, sha256: sha256, remoteVersion: summary.version))
         tally.add {
             $0.downloaded += 1
             $0.bytesReceived += summary.bytesTransferred

@@ -47,6 +47,9 @@ public struct SyncState: Codable, Sendable, Equatable {
     /// leftover one is known as its own (and removed) and a user's look-alike left alone
     /// (``SyncNames/downloadTemporary(for:marker:)``); nil until the first pass that acts.
     public var temporaryMarker: String?
+    /// Set while a watch holds deletions back (``DeletionHold``); nil otherwise (and in state
+    /// files written before).
+    public var deletionHold: DeletionHold?
 
     public init(server: String, owner: String, remotePrefix: String, localRoot: String) {
         self.server = server
@@ -57,7 +60,7 @@ public struct SyncState: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case format, server, owner, remotePrefix, localRoot, cursor, files, keptLocally, pendingPuts
-        case pendingConflictChecks, temporaryMarker
+        case pendingConflictChecks, temporaryMarker, deletionHold
     }
 
     public init(from decoder: any Decoder) throws {
@@ -90,6 +93,7 @@ public struct SyncState: Codable, Sendable, Equatable {
         pendingPuts = try byPath(.pendingPuts)
         pendingConflictChecks = try container.decodeIfPresent([PendingConflictCheck].self, forKey: .pendingConflictChecks)
         temporaryMarker = try container.decodeIfPresent(String.self, forKey: .temporaryMarker)
+        deletionHold = try container.decodeIfPresent(DeletionHold.self, forKey: .deletionHold)
     }
 
     /// Whether the state was written for this same pairing (else it is not used).

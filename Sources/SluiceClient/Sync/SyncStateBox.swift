@@ -53,6 +53,20 @@ final class SyncStateBox: Sendable {
         try save()
     }
 
+    /// Records a path a download brought to the local side (see ``DeletionHold``).
+    func setDownloaded(_ path: String, _ synced: SyncedFile) throws {
+        try update { state in
+            state.files[PathKey(path)] = synced
+            state.deletionHold?.downloaded.insert(PathKey(path))
+        }
+    }
+
+    /// Notes that an upload brought the path to the remote side (see ``DeletionHold``).
+    func noteUploaded(_ path: String) throws {
+        guard state.deletionHold != nil else { return }
+        try update { $0.deletionHold?.uploaded.insert(PathKey(path)) }
+    }
+
     /// Records the path as synced; a request id kept for it is spent.
     func set(_ path: String, _ synced: SyncedFile) throws {
         try update { state in

@@ -194,8 +194,27 @@ def test_a_side_emptied_while_rounds_go_on_is_still_judged_whole(cli, tmp_path, 
             cli.ok("upload", edited, prefix + names[0])
     assert wa.wait(CONVERGE) == cs.EXIT_USAGE, wa.explain()
     assert "--allow-delete-all" in wa.stderr(), wa.explain()
+    # What the rounds recorded meanwhile is in the state file now: the same judgement must
+    # stand for a run after the watch (a restarted watch's first pass is such a run).
+    again = cli.run("sync", a, prefix, "--device", "A", timeout=60).expect(cs.EXIT_USAGE)
+    assert "--allow-delete-all" in again.stderr, again.explain()
     listed = cli.ok("ls", prefix).out.split()
     assert all(prefix + n in listed for n in names), listed
+
+
+def test_deletions_beside_files_rewritten_on_the_same_side_go_ahead(cli, tmp_path, watchers):
+    # Files rewritten on the side that deleted others (a checkout, a formatter) show that side
+    # is there, though rounds sent them while the deletions waited.
+    a, prefix, names, wa = _watched_after_a_sync(cli, tmp_path, watchers, "sync-watch-rewritten", 10)
+    for n in names[:4]:
+        os.remove(os.path.join(a, n))
+    for n in names[4:]:
+        sy.write(a, n, b"rewritten " + n.encode())
+    def remote_listing():
+        listed = cli.ok("ls", prefix).out.split()
+        return listed if sorted(listed) == sorted(prefix + n for n in names[4:]) else None
+    sup.wait_until(remote_listing, CONVERGE, interval=0.5, what="the four deletions carried out")
+    assert wa.alive(), wa.explain()
 
 
 def test_a_watched_directory_that_disappears_stops_the_watch(cli, tmp_path, watchers):
