@@ -176,3 +176,20 @@ def test_a_store_given_another_database_refuses_to_start_and_keeps_its_blobs(sto
     assert b"does not belong to this database" in said, said
     back = storage.server(database_url=database, blobs=blobs, label="sluiced-owner-db-again")
     ss.assert_same_bytes(back.client().read("two/owned"), data, "the store's objects after the refusal")
+
+
+def test_a_used_database_given_an_empty_store_refuses_to_start(storage):
+    """The other way round: a database that knows blobs, started on a new, empty store (--blobs
+    naming another bucket or folder). Marked as the database's own, it would serve every object
+    DATA_LOSS; sluiced refuses to start, and the right store still works."""
+    database, blobs = storage.database(), storage.blob_store()
+    owner = storage.server(database_url=database, blobs=blobs, label="sluiced-used-db")
+    data = ss.random_bytes(3 * KIB, seed=12)
+    owner.client().put_object("two/used", data, partition_size=KIB)
+    owner.stop()
+    empty = storage.blob_store()
+    other = storage.server(database_url=database, blobs=empty, start=False, label="sluiced-empty-store")
+    said = _refused_start(other)
+    assert b"does not belong to this database" in said and b"holds no blobs" in said, said
+    back = storage.server(database_url=database, blobs=blobs, label="sluiced-used-db-again")
+    ss.assert_same_bytes(back.client().read("two/used"), data, "the objects after the refusal")

@@ -9,7 +9,10 @@ public enum BlobStoreOwnership {
 
     /// Checks that `blobs` belongs to `database`, marking a store that holds no mark yet: a new
     /// one, or one made before stores were marked — unless it holds blobs while the database
-    /// knows none, which is a used store given a fresh database by mistake.
+    /// knows none, which is a used store given a fresh database by mistake; or it holds none
+    /// while the database knows some, which is a fresh store given a used database (`--blobs`
+    /// naming another bucket or folder): marked, it would be taken for the database's own, and
+    /// every object served `DATA_LOSS`.
     public static func check(database: PostgresPool, blobs: any BlobStore, describedAs place: String) async throws {
         guard let marking = blobs as? any BlobStoreMarking else { return }
         let (ours, knowsBlobs) = try await databaseID(database)
@@ -17,9 +20,17 @@ public enum BlobStoreOwnership {
         if let found = try await marking.recordedDatabaseID() {
             recorded = found
         } else {
-            if !knowsBlobs, try await !blobs.keys(olderThan: .distantFuture, after: nil, limit: 1).isEmpty {
+            let holdsBlobs = try await !blobs.keys(olderThan: .distantFuture, after: nil, limit: 1).isEmpty
+            if holdsBlobs, !knowsBlobs {
                 throw BlobStoreBelongsElsewhere(
                     place: place, detail: "it holds blobs, but this database knows none (a new database?)")
+            }
+            if knowsBlobs, !holdsBlobs {
+                throw BlobStoreBelongsElsewhere(
+                    place: place,
+                    detail: "it holds no blobs and no mark, but this database knows blobs (--blobs names another store?)",
+                    remedy: "if the store really lost every blob, write this database's id, \(ours), into its "
+                        + "database-id and start again: objects whose bytes are gone then read as DATA_LOSS")
             }
             // Marking is best effort: a store on a full or read-only disk is checked as above at
             // every start until its mark can be written.
@@ -54,11 +65,13 @@ public enum BlobStoreOwnership {
 public struct BlobStoreBelongsElsewhere: Error, CustomStringConvertible {
     let place: String
     let detail: String
+    /// What to do when the pairing is meant after all.
+    var remedy = "if this really is the store's database (restored from a backup made before the store was "
+        + "marked), remove the store's database-id and start again"
 
     public var description: String {
-        "the blob store \(place) does not belong to this database: \(detail). sluiced would delete its blobs "
-            + "as unknown, so it does not start. Point --blobs and --database at a store and its own database; "
-            + "if this really is the store's database (restored from a backup made before the store was "
-            + "marked), remove the store's database-id and start again"
+        "the blob store \(place) does not belong to this database: \(detail). sluiced would take one for the "
+            + "other's, so it does not start. Point --blobs and --database at a store and its own database; "
+            + remedy
     }
 }
