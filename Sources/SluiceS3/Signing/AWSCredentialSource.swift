@@ -16,12 +16,6 @@ public final class AWSCredentialSource: Sendable {
     private let file: (path: String, profile: String)?
     private let state: Mutex<(credentials: AWSCredentials, stamp: FileStamp?)>
 
-    /// Fixed credentials.
-    public init(fixed credentials: AWSCredentials) {
-        file = nil
-        state = Mutex((credentials, nil))
-    }
-
     /// The standard chain of ``AWSCredentials/load(environment:)``, its file followed.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         switch try AWSCredentials.locate(environment: environment) {
